@@ -1,0 +1,109 @@
+"""Events the service layer reports to whoever listens (the UI, a CLI, a test).
+
+Every request gets exactly one terminal event (RequestDone / RequestFailed / RequestCancelled /
+RequestUnsupported) carrying its ``request_id``, plus any number of data events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain.models import ConnectionState, Folder
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events."""
+
+
+EventSink = Callable[[Event], None]
+
+
+# --- terminal events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDone(Event):
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed(Event):
+    request_id: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCancelled(Event):
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUnsupported(Event):
+    request_id: int
+    reason: str
+
+
+# --- data events -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged(Event):
+    """An account's connection state changed; ``detail`` is a short human text."""
+
+    account: str
+    state: ConnectionState
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FoldersChanged(Event):
+    """The folder list (or counts) of an account changed; read them from the cache."""
+
+    account: str
+    folders: tuple[Folder, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCountsChanged(Event):
+    account: str
+    folder: str
+    total: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress(Event):
+    """Headers of ``folder`` are being fetched: ``done`` of ``total``."""
+
+    account: str
+    folder: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesChanged(Event):
+    """Rows of a folder were added, changed or removed in the cache: re-read what is visible."""
+
+    account: str
+    folder: str
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLoaded(Event):
+    account: str
+    folder: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReported(Event):
+    """Something went wrong that the user should read in the status bar."""
+
+    account: str
+    message: str

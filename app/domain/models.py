@@ -1,0 +1,192 @@
+"""Domain models shared by every layer. Pure Python, standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class FolderRole(StrEnum):
+    """What a folder is for, from SPECIAL-USE (RFC 6154) or well-known names."""
+
+    INBOX = "inbox"
+    DRAFTS = "drafts"
+    SENT = "sent"
+    TRASH = "trash"
+    JUNK = "junk"
+    ARCHIVE = "archive"
+    NONE = ""
+
+
+#: Display order of roles in the folder tree: Inbox first, special-use folders next.
+ROLE_ORDER: dict[FolderRole, int] = {
+    FolderRole.INBOX: 0,
+    FolderRole.DRAFTS: 1,
+    FolderRole.SENT: 2,
+    FolderRole.ARCHIVE: 3,
+    FolderRole.JUNK: 4,
+    FolderRole.TRASH: 5,
+    FolderRole.NONE: 6,
+}
+
+
+class ConnectionState(StrEnum):
+    """Connection state of one account, as shown in the status bar."""
+
+    OFFLINE = "offline"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    SYNCING = "syncing"
+    ERROR = "error"
+
+
+# Standard IMAP system flags.
+SEEN = "\\Seen"
+FLAGGED = "\\Flagged"
+ANSWERED = "\\Answered"
+DELETED = "\\Deleted"
+DRAFT = "\\Draft"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox address, already decoded (RFC 2047) to text."""
+
+    name: str
+    email: str
+
+    def display(self) -> str:
+        """The name when there is one, else the address."""
+        return self.name or self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A mailbox on a server (or a local Maildir folder).
+
+    ``name`` is the full decoded path (modified UTF-7 already decoded), using ``delimiter``.
+    """
+
+    account: str
+    name: str
+    delimiter: str | None = "/"
+    role: FolderRole = FolderRole.NONE
+    attributes: frozenset[str] = frozenset()
+    total: int = 0
+    unread: int = 0
+
+    @property
+    def selectable(self) -> bool:
+        return "\\noselect" not in {a.lower() for a in self.attributes} and (
+            "\\nonexistent" not in {a.lower() for a in self.attributes}
+        )
+
+    @property
+    def leaf(self) -> str:
+        """The last component of the path, for display."""
+        if self.delimiter and self.delimiter in self.name:
+            return self.name.rsplit(self.delimiter, 1)[1]
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.name.count(self.delimiter) if self.delimiter else 0
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What the cache knows of a folder's sync position (RFC 3501 / 7162)."""
+
+    uidvalidity: int
+    uidnext: int = 0
+    highestmodseq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSummary:
+    """What the message list needs of one message: envelope, flags and a few header fields.
+
+    It is what a sync fetches for every message; the body is fetched only when opened.
+    """
+
+    uid: int
+    flags: frozenset[str] = frozenset()
+    date: datetime | None = None  # Date: header, else INTERNALDATE; always timezone-aware
+    size: int = 0
+    subject: str = ""
+    from_: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    has_attachment: bool = False
+    modseq: int = 0
+
+    @property
+    def unread(self) -> bool:
+        return SEEN not in self.flags
+
+    @property
+    def flagged(self) -> bool:
+        return FLAGGED in self.flags
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One row of the message list, read from the cache. ``row_id`` is the cache's key."""
+
+    row_id: int
+    account: str
+    folder: str
+    uid: int
+    flags: frozenset[str]
+    date: datetime | None
+    size: int
+    subject: str
+    sender: str  # display form of the first From address
+    sender_email: str
+    has_attachment: bool
+    has_body: bool = False
+
+    @property
+    def unread(self) -> bool:
+        return SEEN not in self.flags
+
+    @property
+    def flagged(self) -> bool:
+        return FLAGGED in self.flags
+
+    @property
+    def answered(self) -> bool:
+        return ANSWERED in self.flags
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An attachment as listed in the reader. ``filename`` is already made safe for display."""
+
+    filename: str
+    content_type: str
+    size: int
+    part_index: int
+
+
+@dataclass(slots=True)
+class RenderedMessage:
+    """A message made ready for the reader: decoded headers, body text, attachments.
+
+    Every string here is untrusted text that has been stripped of control sequences.
+    """
+
+    subject: str
+    from_: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None
+    body: str
+    body_was_html: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    message_id: str = ""

@@ -1,0 +1,48 @@
+"""Requests the UI (or a CLI) posts to the service layer.
+
+Each request carries a unique ``request_id``; the service answers each with exactly one terminal
+event (see :mod:`app.domain.events`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+_ids = itertools.count(1)
+
+
+def _next_id() -> int:
+    return next(_ids)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    account: str
+    request_id: int = field(default_factory=_next_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncAccount(Request):
+    """List folders, refresh counts and sync every folder's headers."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenFolder(Request):
+    """The user opened a folder: sync it first, ahead of anything else."""
+
+    folder: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadBody(Request):
+    folder: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetFlags(Request):
+    folder: str
+    uids: tuple[int, ...]
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()

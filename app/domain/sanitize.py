@@ -1,0 +1,42 @@
+"""Make untrusted text (from messages and servers) safe to put on a terminal.
+
+Removes ANSI/VT escape sequences, C0 and C1 control characters (keeping tab and newline where
+asked), DEL, and Unicode bidi overrides/isolates that could reorder what the user reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ESC-introduced sequences: CSI, OSC/DCS/SOS/PM/APC strings (to ST or BEL), and two-char escapes.
+_ESCAPE_SEQ = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]                # CSI ... final byte
+    | \x1b[\]PX^_].*?(?:\x07|\x1b\\|$)     # OSC, DCS, SOS, PM, APC ... BEL or ST
+    | \x1b[ -/]*[0-~]                      # other escapes (charset selection, RIS, ...)
+    | \x9b[0-?]*[ -/]*[@-~]                # 8-bit CSI
+    | [\x90\x9d\x98\x9e\x9f].*?(?:\x07|\x9c|\x1b\\|$)  # 8-bit string introducers
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# C0 except TAB and LF, DEL, C1, and bidi controls (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def clean_text(text: str) -> str:
+    """Multi-line text: keep newlines and tabs, drop every other control character and escape."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPE_SEQ.sub("", text)
+    return _CONTROL.sub("", text)
+
+
+def clean_line(text: str) -> str:
+    """Single-line text (a subject, a name, a folder): whitespace controls become one space."""
+    if not text:
+        return ""
+    text = _ESCAPE_SEQ.sub("", text)
+    text = re.sub(r"[\t\r\n]+", " ", text)
+    return _CONTROL_ONE_LINE.sub("", text).strip()
