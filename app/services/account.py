@@ -1,0 +1,238 @@
+"""The per-account worker: a request queue served in priority order, with exactly one terminal
+event per request. Subclasses supply the protocol (IMAP, Maildir, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from app.domain.events import (
+    ConnectionChanged,
+    ErrorReported,
+    Event,
+    EventSink,
+    FolderCountsChanged,
+    RequestCancelled,
+    RequestDone,
+    RequestFailed,
+    RequestUnsupported,
+)
+from app.domain.models import ConnectionState, Folder
+from app.domain.requests import LoadBody, OpenFolder, Request, SetFlags, SyncAccount
+from app.store.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Requests a person is waiting for: served between sync batches, ahead of background work.
+URGENT = (LoadBody, SetFlags, OpenFolder)
+
+
+class Offline(Exception):
+    """The account is not connected; the request cannot be served now."""
+
+
+class AccountWorker(ABC):
+    """Serves one account's requests in order of urgency on one connection."""
+
+    def __init__(self, name: str, store: Store, sink: EventSink) -> None:
+        self.name = name
+        self.store = store
+        self._sink = sink
+        self._urgent: deque[Request] = deque()
+        self._background: deque[Request] = deque()
+        self._wakeup = asyncio.Event()
+        self._serving_urgent = False
+        self.state = ConnectionState.OFFLINE
+
+    # --- public ---------------------------------------------------------------------------
+
+    def submit(self, request: Request) -> int:
+        """Queue ``request``; its answer comes later as events."""
+        if isinstance(request, LoadBody) and self.state in (
+            ConnectionState.OFFLINE,
+            ConnectionState.CONNECTING,
+            ConnectionState.ERROR,
+        ):
+            # A body that is not cached cannot be had offline: say so now, not after a reconnect.
+            self.emit(RequestFailed(request.request_id, f"{self.name} is offline"))
+            return request.request_id
+        (self._urgent if isinstance(request, URGENT) else self._background).append(request)
+        self._wakeup.set()
+        return request.request_id
+
+    async def run(self) -> None:
+        """Connect (retrying with jittered backoff), then serve requests until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                self._set_state(ConnectionState.CONNECTING)
+                await self.connect()
+                attempt = 0
+                self._set_state(ConnectionState.ONLINE)
+                if not any(isinstance(r, SyncAccount) for r in self._background):
+                    self.submit(SyncAccount(account=self.name))
+                await self._serve_forever()
+            except asyncio.CancelledError:
+                self._cancel_all()
+                await self._quiet_disconnect()
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a visible state
+                if not self.is_connection_error(exc):
+                    log.exception("account %s: unexpected error", self.name)
+                self._set_state(ConnectionState.ERROR, self.describe(exc))
+                self._fail_all(f"offline: {self.describe(exc)}")
+                await self._quiet_disconnect()
+                attempt += 1
+                await asyncio.sleep(backoff_delay(attempt))
+
+    async def sync_once(self, on_progress: Callable[[Event], None] | None = None) -> None:
+        """Connect, sync every folder's headers once, disconnect (headless ``mailbag sync``)."""
+        outer = self._sink
+
+        def tee(event: Event) -> None:
+            outer(event)
+            if on_progress is not None:
+                on_progress(event)
+
+        self._sink = tee
+        try:
+            self._set_state(ConnectionState.CONNECTING)
+            await self.connect()
+            self._set_state(ConnectionState.SYNCING)
+            await self.sync_all()
+            self._set_state(ConnectionState.ONLINE)
+        finally:
+            await self._quiet_disconnect()
+            self._sink = outer
+
+    # --- for subclasses -------------------------------------------------------------------
+
+    @abstractmethod
+    async def connect(self) -> None: ...
+
+    @abstractmethod
+    async def disconnect(self) -> None: ...
+
+    @abstractmethod
+    async def sync_all(self, first: str | None = None) -> None:
+        """List folders and sync each one's headers (``first`` ahead of the others)."""
+
+    @abstractmethod
+    async def sync_folder(self, folder: str) -> None: ...
+
+    @abstractmethod
+    async def load_body(self, folder: str, uid: int) -> None: ...
+
+    @abstractmethod
+    async def set_flags(self, request: SetFlags) -> None: ...
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        """True for failures of the link itself (reconnect), False for a refused command."""
+        return isinstance(exc, (OSError, TimeoutError, Offline))
+
+    def describe(self, exc: BaseException) -> str:
+        """A one-line human text for an error (already safe for the screen)."""
+        text = str(exc) or type(exc).__name__
+        return text.splitlines()[0][:300]
+
+    def emit(self, event: Event) -> None:
+        self._sink(event)
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a cache call off the event loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    async def publish_counts(self, folder: str) -> None:
+        total, unread = await self.db(self.store.counts, self.name, folder)
+        await self.db(self.store.set_counts, self.name, folder, total, unread)
+        self.emit(FolderCountsChanged(self.name, folder, total, unread))
+
+    async def serve_urgent(self) -> None:
+        """Serve waiting urgent requests now (called between sync batches)."""
+        if self._serving_urgent:
+            # Already inside an urgent request (an opened folder's sync): serve only quick ones.
+            quick = [r for r in self._urgent if not isinstance(r, OpenFolder)]
+            for request in quick:
+                self._urgent.remove(request)
+                await self._handle(request)
+            return
+        self._serving_urgent = True
+        try:
+            while self._urgent:
+                await self._handle(self._urgent.popleft())
+        finally:
+            self._serving_urgent = False
+
+    def folders(self) -> list[Folder]:
+        return self.store.folders(self.name)
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _serve_forever(self) -> None:
+        while True:
+            if self._urgent:
+                await self.serve_urgent()
+            elif self._background:
+                await self._handle(self._background.popleft())
+            else:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+
+    async def _handle(self, request: Request) -> None:
+        try:
+            if isinstance(request, SyncAccount):
+                self._set_state(ConnectionState.SYNCING)
+                await self.sync_all()
+                self._set_state(ConnectionState.ONLINE)
+            elif isinstance(request, OpenFolder):
+                await self.sync_folder(request.folder)
+            elif isinstance(request, LoadBody):
+                await self.load_body(request.folder, request.uid)
+            elif isinstance(request, SetFlags):
+                await self.set_flags(request)
+            else:
+                self.emit(RequestUnsupported(request.request_id, type(request).__name__))
+                return
+        except asyncio.CancelledError:
+            self.emit(RequestCancelled(request.request_id))
+            raise
+        except Exception as exc:
+            self.emit(RequestFailed(request.request_id, self.describe(exc)))
+            self.emit(ErrorReported(self.name, self.describe(exc)))
+            if self.is_connection_error(exc):
+                raise
+            log.warning("account %s: %s failed: %s", self.name, type(request).__name__, exc)
+            return
+        self.emit(RequestDone(request.request_id))
+
+    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        self.state = state
+        self.emit(ConnectionChanged(self.name, state, detail))
+
+    def _fail_all(self, reason: str) -> None:
+        """While offline, nothing can be served: answer waiting requests at once."""
+        while self._urgent:
+            self.emit(RequestFailed(self._urgent.popleft().request_id, reason))
+        self._background = deque(r for r in self._background if isinstance(r, SyncAccount))
+
+    def _cancel_all(self) -> None:
+        for queue in (self._urgent, self._background):
+            while queue:
+                self.emit(RequestCancelled(queue.popleft().request_id))
+
+    async def _quiet_disconnect(self) -> None:
+        try:
+            await asyncio.wait_for(self.disconnect(), 5)
+        except Exception:  # noqa: BLE001 - the link may already be gone
+            log.debug("account %s: disconnect failed", self.name, exc_info=True)
+
+
+def backoff_delay(attempt: int, base: float = 1.0, cap: float = 120.0) -> float:
+    """Full-jitter exponential backoff: a random delay up to min(cap, base * 2**attempt)."""
+    return random.uniform(base / 2, min(cap, base * 2 ** min(attempt, 16)))

@@ -1,0 +1,221 @@
+"""An IMAP account: connects, keeps the cache in step with the server, serves requests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from app.domain.config import AccountConfig
+from app.domain.events import BodyLoaded, EventSink, FoldersChanged, MessagesChanged, SyncProgress
+from app.domain.models import Folder, FolderState, MessageSummary
+from app.domain.requests import SetFlags
+from app.protocols.imap import (
+    ImapClient,
+    ImapConnectionError,
+    ImapError,
+    ImapSettings,
+    SelectResult,
+)
+from app.services.account import AccountWorker, Offline
+from app.services.secrets import SecretError, resolve_password
+from app.services.uidsets import uid_set
+from app.store.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Full sync chunk sizes, newest first: a small first chunk fills the visible list quickly.
+FIRST_CHUNK = 300
+CHUNK = 5000
+
+
+class ImapAccount(AccountWorker):
+    """One IMAP account on one command connection."""
+
+    def __init__(self, config: AccountConfig, store: Store, sink: EventSink) -> None:
+        super().__init__(config.name, store, sink)
+        if config.imap is None:
+            raise ValueError(f"account {config.name} has no [imap] section")
+        self.config = config
+        self.client: ImapClient | None = None
+        self._selected: str | None = None
+
+    # --- connection -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        server = self.config.imap
+        assert server is not None
+        try:
+            password = await resolve_password(server)
+        except SecretError as exc:
+            raise Offline(f"password for {self.name}: {exc}") from None
+        settings = ImapSettings(
+            host=server.host,
+            port=server.port,
+            security=server.security,
+            username=server.username,
+            password=password,
+            ca_file=str(server.ca_file) if server.ca_file else None,
+        )
+        self.client = ImapClient(settings, self.name)
+        self._selected = None
+        await self.client.connect()
+
+    async def disconnect(self) -> None:
+        client, self.client = self.client, None
+        self._selected = None
+        if client is not None:
+            await client.logout()
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, ImapConnectionError) or super().is_connection_error(exc)
+
+    def _client(self) -> ImapClient:
+        if self.client is None:
+            raise Offline(f"{self.name} is not connected")
+        return self.client
+
+    async def _select(self, folder: str, **kwargs) -> SelectResult:
+        result = await self._client().select(folder, **kwargs)
+        self._selected = folder
+        return result
+
+    async def _ensure_selected(self, folder: str) -> None:
+        if self._selected != folder:
+            await self._select(folder)
+
+    # --- sync -----------------------------------------------------------------------------
+
+    async def sync_all(self, first: str | None = None) -> None:
+        folders = await self._client().list_folders()
+        await self.db(self.store.replace_folders, self.name, folders)
+        self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
+        for folder in _sync_order(folders, first):
+            await self.sync_folder(folder.name)
+            await self.serve_urgent()
+
+    async def sync_folder(self, folder: str) -> None:
+        client = self._client()
+        state = await self.db(self.store.folder_state, self.name, folder)
+        qresync = "QRESYNC" in client.enabled
+        known = state if state is not None and state.uidvalidity else None
+        if known is not None and qresync and known.highestmodseq:
+            selected = await self._select(folder, qresync=(known.uidvalidity, known.highestmodseq))
+        else:
+            selected = await self._select(folder)
+        if known is not None and selected.uidvalidity != known.uidvalidity:
+            log.info("%s/%s: UIDVALIDITY changed, resyncing", self.name, folder)
+            await self.db(self.store.reset_folder, self.name, folder)
+            known = None
+        if known is None:
+            await self._full_sync(folder, selected)
+        else:
+            await self._incremental_sync(folder, selected, known, qresync)
+        await self.db(
+            self.store.set_folder_state,
+            self.name,
+            folder,
+            FolderState(selected.uidvalidity, selected.uidnext, selected.highestmodseq),
+        )
+        await self.publish_counts(folder)
+
+    async def _full_sync(self, folder: str, selected: SelectResult) -> None:
+        """Fetch every message's summary, newest first, in chunks; serve urgent work in between."""
+        if selected.exists == 0:
+            return
+        uids = await self._client().search_uids("ALL")
+        total, done = len(uids), 0
+        end = total
+        size = FIRST_CHUNK
+        while end > 0:
+            chunk = uids[max(0, end - size) : end]
+            end -= len(chunk)
+            await self._ensure_selected(folder)
+            done += await self._fetch_into_cache(folder, uid_set(chunk))
+            self.emit(SyncProgress(self.name, folder, done, total))
+            self.emit(MessagesChanged(self.name, folder, added=len(chunk)))
+            size = CHUNK
+            await self.serve_urgent()
+
+    async def _incremental_sync(
+        self, folder: str, selected: SelectResult, known: FolderState, qresync: bool
+    ) -> None:
+        client = self._client()
+        changed = removed = added = 0
+        if qresync and known.highestmodseq:
+            removed += await self.db(self.store.remove_uids, self.name, folder, selected.vanished)
+            changed += await self._apply_flags(folder, [(u, f) for u, f, _ in selected.changed])
+        elif selected.highestmodseq and known.highestmodseq:
+            async for batch in client.fetch_flags("1:*", changedsince=known.highestmodseq):
+                changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
+            removed += await self._remove_missing(folder, await client.search_uids("ALL"))
+        else:
+            present: list[int] = []
+            async for batch in client.fetch_flags("1:*"):
+                present.extend(u for u, _, _ in batch)
+                changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
+            removed += await self._remove_missing(folder, present)
+        if selected.uidnext > known.uidnext:
+            added = await self._fetch_into_cache(folder, f"{known.uidnext}:*", min_uid=known.uidnext)
+        if added or changed or removed:
+            self.emit(MessagesChanged(self.name, folder, added, changed, removed))
+
+    async def _fetch_into_cache(self, folder: str, uids: str, *, min_uid: int = 0) -> int:
+        count = 0
+        async for batch in self._client().fetch_summaries(uids):
+            fresh: Sequence[MessageSummary] = [s for s in batch if s.uid >= min_uid]
+            if fresh:
+                count += await self.db(self.store.upsert_summaries, self.name, folder, fresh)
+        return count
+
+    async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
+        if not changes:
+            return 0
+        return await self.db(self.store.update_flags, self.name, folder, changes)
+
+    async def _remove_missing(self, folder: str, present: Sequence[int]) -> int:
+        cached = await self.db(self.store.uids, self.name, folder)
+        gone = set(cached).difference(present)
+        if not gone:
+            return 0
+        return await self.db(self.store.remove_uids, self.name, folder, sorted(gone))
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def load_body(self, folder: str, uid: int) -> None:
+        await self._ensure_selected(folder)
+        raw = await self._client().fetch_body(uid)
+        await self.db(self.store.put_body, self.name, folder, uid, raw)
+        self.emit(BodyLoaded(self.name, folder, uid))
+
+    async def set_flags(self, request: SetFlags) -> None:
+        before = await self.db(_current_flags, self.store, self.name, request.folder, request.uids)
+        after = [(uid, (flags | request.add) - request.remove) for uid, flags in before]
+        await self._apply_flags(request.folder, after)
+        await self.publish_counts(request.folder)
+        self.emit(MessagesChanged(self.name, request.folder, changed=len(after)))
+        try:
+            await self._ensure_selected(request.folder)
+            await self._client().store_flags(request.uids, add=request.add, remove=request.remove)
+        except (ImapError, Offline):
+            await self._apply_flags(request.folder, before)  # roll back what the user saw
+            await self.publish_counts(request.folder)
+            self.emit(MessagesChanged(self.name, request.folder, changed=len(before)))
+            raise
+
+
+def _current_flags(
+    store: Store, account: str, folder: str, uids: Sequence[int]
+) -> list[tuple[int, frozenset[str]]]:
+    result = []
+    for uid in uids:
+        summary = store.summary(account, folder, uid)
+        if summary is not None:
+            result.append((uid, summary.flags))
+    return result
+
+
+def _sync_order(folders: Sequence[Folder], first: str | None) -> list[Folder]:
+    """Selectable folders, ``first`` (else the Inbox) ahead, then in display order."""
+    selectable = [f for f in folders if f.selectable]
+    selectable.sort(key=lambda f: (f.name != first, f.role != "inbox"))
+    return selectable
