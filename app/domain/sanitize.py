@@ -9,18 +9,21 @@ from __future__ import annotations
 import re
 
 # ESC-introduced sequences: CSI, OSC/DCS/SOS/PM/APC strings (to ST or BEL), and two-char escapes.
+# A string sequence must be terminated within a bounded length; an unterminated introducer is
+# dropped on its own (by _CONTROL) so it cannot hide the rest of the text.
 _ESCAPE_SEQ = re.compile(
     r"""
-    \x1b\[[0-?]*[ -/]*[@-~]                # CSI ... final byte
-    | \x1b[\]PX^_].*?(?:\x07|\x1b\\|$)     # OSC, DCS, SOS, PM, APC ... BEL or ST
-    | \x1b[ -/]*[0-~]                      # other escapes (charset selection, RIS, ...)
-    | \x9b[0-?]*[ -/]*[@-~]                # 8-bit CSI
-    | [\x90\x9d\x98\x9e\x9f].*?(?:\x07|\x9c|\x1b\\|$)  # 8-bit string introducers
+    \x1b\[[0-?]*[ -/]*[@-~]                                  # CSI ... final byte
+    | \x1b[\]PX^_][^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)   # OSC, DCS, SOS, PM, APC ... BEL or ST
+    | \x1b[ -/]*[0-~]                                        # other escapes (charset selection, RIS, ...)
+    | \x9b[0-?]*[ -/]*[@-~]                                  # 8-bit CSI
+    | [\x90\x9d\x98\x9e\x9f][^\x07\x1b\x9c]{0,4096}(?:\x07|\x9c|\x1b\\)  # 8-bit string introducers
     """,
-    re.VERBOSE | re.DOTALL,
+    re.VERBOSE,
 )
 # C0 except TAB and LF, DEL, C1, and bidi controls (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_LINE_BREAKS = re.compile("[\t\r\n\u2028\u2029]+")
 _CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
@@ -29,6 +32,7 @@ def clean_text(text: str) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     text = _ESCAPE_SEQ.sub("", text)
     return _CONTROL.sub("", text)
 
@@ -38,5 +42,5 @@ def clean_line(text: str) -> str:
     if not text:
         return ""
     text = _ESCAPE_SEQ.sub("", text)
-    text = re.sub(r"[\t\r\n]+", " ", text)
+    text = _LINE_BREAKS.sub(" ", text)
     return _CONTROL_ONE_LINE.sub("", text).strip()

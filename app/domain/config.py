@@ -1,0 +1,410 @@
+"""The TOML configuration file: loading, validation, and one-line errors naming file, line and key.
+
+Shape (see README)::
+
+    [ui]
+    theme = "mailbag-dark"
+    [keymap]
+    "cursor_down" = "j,down"
+    [accounts.work]
+    email = "me@example.org"
+    [accounts.work.imap]
+    host = "imap.example.org"
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+Security = Literal["tls", "starttls", "none"]
+SECURITY_VALUES: tuple[str, ...] = get_args(Security)
+
+#: Default port by protocol and security ("tls" is implicit TLS; the others use the plain port).
+DEFAULT_PORTS: dict[str, tuple[int, int]] = {
+    "imap": (993, 143),
+    "smtp": (465, 587),
+    "pop3": (995, 110),
+}
+
+_TOP_KEYS = ("ui", "keymap", "accounts")
+_UI_KEYS = ("theme",)
+_ACCOUNT_KEYS = ("email", "name", "default", "imap", "smtp", "pop3", "maildir")
+_SERVER_KEYS = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_command",
+    "password_env",
+    "keyring",
+    "ca_file",
+)
+
+
+class ConfigError(Exception):
+    """A mistake in the configuration file. ``str(e)`` is ``"<file>:<line>: <key>: <problem>"``."""
+
+    def __init__(self, path: Path | None, line: int | None, key: str, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.problem = problem
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.path is not None else "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return ": ".join(part for part in (where, self.key, self.problem) if part)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How to reach one server (IMAP, SMTP or POP3) of an account."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password_command: str | None = None
+    password_env: str | None = None
+    keyring: bool = False
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One mail account: an address and the servers (or local Maildir) behind it."""
+
+    name: str
+    email: str
+    display_name: str = ""
+    default: bool = False
+    imap: ServerConfig | None = None
+    smtp: ServerConfig | None = None
+    pop3: ServerConfig | None = None
+    maildir: Path | None = None
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """Look and feel."""
+
+    theme: str = "mailbag-dark"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``accounts`` keeps the order of the file."""
+
+    path: Path | None
+    ui: UiConfig = field(default_factory=UiConfig)
+    accounts: dict[str, AccountConfig] = field(default_factory=dict)
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    def default_account(self) -> AccountConfig | None:
+        """The account marked ``default = true``, else the first one, else None."""
+        for account in self.accounts.values():
+            if account.default:
+                return account
+        return next(iter(self.accounts.values()), None)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the file at ``path``. Raises ConfigError (never anything else)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, None, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, None, "", "is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(path, None, "", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(path, line, "", "not valid UTF-8 text") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate TOML ``text`` (read from ``path``, used in messages). Raises ConfigError."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(exc, path) from None
+    return _Validator(path, _KeyLines(text)).config(raw)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, path: Path) -> ConfigError:
+    message = str(exc)
+    match = _TOML_POSITION.search(message)
+    line: int | None = None
+    if match:
+        if match.group(1):
+            line = int(match.group(1))
+            problem = f"{message[: match.start()]} (column {match.group(2)})"
+        else:
+            problem = f"{message[: match.start()]} (at end of file)"
+    else:
+        problem = message
+    problem = problem[:1].lower() + problem[1:]
+    return ConfigError(path, line, "", f"TOML syntax error: {problem}")
+
+
+def _show(value: Any) -> str:
+    """A value as TOML would spell it, for messages."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- where is a key? ---------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_BASIC_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_LITERAL_KEY = re.compile(r"'([^']*)'")
+
+
+def _parse_key(text: str, pos: int) -> tuple[list[str], int] | None:
+    """Parse a (dotted) TOML key at ``pos``; return its parts and the position after it."""
+    parts: list[str] = []
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        for pattern in (_BARE_KEY, _BASIC_KEY, _LITERAL_KEY):
+            match = pattern.match(text, pos)
+            if match:
+                part = match.group(1) if pattern is not _BARE_KEY else match.group(0)
+                if pattern is _BASIC_KEY:
+                    part = _unescape_basic(part)
+                parts.append(part)
+                pos = match.end()
+                break
+        else:
+            return None
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos < len(text) and text[pos] == ".":
+            pos += 1
+            continue
+        return parts, pos
+
+
+def _unescape_basic(value: str) -> str:
+    try:
+        return tomllib.loads(f'k = "{value}"')["k"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+class _KeyLines:
+    """Line numbers of tables and keys, found by scanning the text (tomllib gives none)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        in_multiline: str | None = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_multiline:
+                if line.count(in_multiline) % 2 == 1:
+                    in_multiline = None
+                continue
+            stripped = line.lstrip()
+            if stripped.startswith("["):
+                array = stripped.startswith("[[")
+                parsed = _parse_key(stripped, 2 if array else 1)
+                if parsed:
+                    table = tuple(parsed[0])
+                    self.lines.setdefault(table, number)
+                continue
+            parsed = _parse_key(stripped, 0)
+            if not parsed or not stripped[parsed[1] :].startswith("="):
+                continue
+            key = table + tuple(parsed[0])
+            self.lines.setdefault(key, number)
+            rest = stripped[parsed[1] + 1 :]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+                    break
+
+    def line_of(self, key: tuple[str, ...]) -> int | None:
+        """The line of ``key``, else of its nearest enclosing table or key."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return None
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class _Validator:
+    def __init__(self, path: Path, lines: _KeyLines) -> None:
+        self.path = path
+        self.lines = lines
+
+    def error(self, key: tuple[str, ...], problem: str) -> ConfigError:
+        return ConfigError(self.path, self.lines.line_of(key), ".".join(key), problem)
+
+    def check_keys(self, table: dict[str, Any], where: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(allowed)})"
+                raise self.error(where + (key,), f"unknown key{hint}")
+
+    def table(self, value: Any, key: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, "must be a table")
+        return value
+
+    def string(self, table: dict[str, Any], key: tuple[str, ...], required: bool = False) -> str | None:
+        value = table.get(key[-1])
+        if value is None:
+            if required:
+                raise self.error(key, "required key is missing")
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, "must be a string")
+        if not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def boolean(self, table: dict[str, Any], key: tuple[str, ...]) -> bool:
+        value = table.get(key[-1], False)
+        if not isinstance(value, bool):
+            raise self.error(key, "must be true or false")
+        return value
+
+    def path_value(self, table: dict[str, Any], key: tuple[str, ...]) -> Path | None:
+        value = self.string(table, key)
+        return Path(value).expanduser() if value is not None else None
+
+    def config(self, raw: dict[str, Any]) -> Config:
+        self.check_keys(raw, (), _TOP_KEYS)
+        ui = self.ui(self.table(raw.get("ui", {}), ("ui",)))
+        keymap = self.keymap(self.table(raw.get("keymap", {}), ("keymap",)))
+        accounts_raw = self.table(raw.get("accounts", {}), ("accounts",))
+        accounts: dict[str, AccountConfig] = {}
+        for name, value in accounts_raw.items():
+            key = ("accounts", name)
+            if not name.strip():
+                raise self.error(key, "an account name must not be empty")
+            accounts[name] = self.account(name, self.table(value, key))
+        defaults = [name for name, account in accounts.items() if account.default]
+        if len(defaults) > 1:
+            raise self.error(
+                ("accounts", defaults[1], "default"),
+                f"more than one account has default = true ({', '.join(defaults)})",
+            )
+        return Config(path=self.path, ui=ui, accounts=accounts, keymap=keymap)
+
+    def ui(self, table: dict[str, Any]) -> UiConfig:
+        self.check_keys(table, ("ui",), _UI_KEYS)
+        theme = self.string(table, ("ui", "theme"))
+        return UiConfig(theme=theme) if theme is not None else UiConfig()
+
+    def keymap(self, table: dict[str, Any]) -> dict[str, str]:
+        keymap: dict[str, str] = {}
+        for binding_id, value in table.items():
+            key = ("keymap", binding_id)
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                value = ",".join(value)
+            if not isinstance(value, str):
+                raise self.error(key, 'must be a string of comma-separated keys, e.g. "j,down"')
+            keys = [item.strip() for item in value.split(",")]
+            if not value.strip() or not all(keys):
+                raise self.error(key, f'"{value}" is not a comma-separated list of keys')
+            keymap[binding_id] = ",".join(keys)
+        return keymap
+
+    def account(self, name: str, table: dict[str, Any]) -> AccountConfig:
+        where = ("accounts", name)
+        self.check_keys(table, where, _ACCOUNT_KEYS)
+        email = self.string(table, where + ("email",), required=True)
+        assert email is not None
+        if "@" not in email:
+            raise self.error(where + ("email",), f'"{email}" is not an email address')
+        servers: dict[str, ServerConfig | None] = {}
+        for protocol in ("imap", "smtp", "pop3"):
+            value = table.get(protocol)
+            servers[protocol] = (
+                self.server(protocol, self.table(value, where + (protocol,)), where + (protocol,), email)
+                if value is not None
+                else None
+            )
+        maildir = self.path_value(table, where + ("maildir",))
+        if servers["imap"] is None and servers["pop3"] is None and maildir is None:
+            raise self.error(where, "an account needs an [imap] or [pop3] table, or a maildir path")
+        return AccountConfig(
+            name=name,
+            email=email,
+            display_name=self.string(table, where + ("name",)) or "",
+            default=self.boolean(table, where + ("default",)),
+            imap=servers["imap"],
+            smtp=servers["smtp"],
+            pop3=servers["pop3"],
+            maildir=maildir,
+        )
+
+    def server(self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str) -> ServerConfig:
+        self.check_keys(table, where, _SERVER_KEYS)
+        host = self.string(table, where + ("host",), required=True)
+        assert host is not None
+        security = table.get("security", "tls")
+        if security not in SECURITY_VALUES:
+            raise self.error(
+                where + ("security",),
+                f"must be one of {', '.join(SECURITY_VALUES)}, not {_show(security)}",
+            )
+        port = table.get("port")
+        if port is None:
+            implicit, plain = DEFAULT_PORTS[protocol]
+            port = implicit if security == "tls" else plain
+        elif isinstance(port, bool) or not isinstance(port, int):
+            raise self.error(where + ("port",), "must be a number")
+        elif not 1 <= port <= 65535:
+            raise self.error(where + ("port",), f"{port} is out of range (1..65535)")
+        password_command = self.string(table, where + ("password_command",))
+        password_env = self.string(table, where + ("password_env",))
+        keyring = self.boolean(table, where + ("keyring",))
+        sources = [
+            key
+            for key, present in (
+                ("password_command", password_command is not None),
+                ("password_env", password_env is not None),
+                ("keyring", keyring),
+            )
+            if present
+        ]
+        if len(sources) > 1:
+            last = max(sources, key=lambda key: self.lines.line_of(where + (key,)) or 0)
+            raise self.error(
+                where + (last,),
+                f"choose one password source, not {' and '.join(sources)}",
+            )
+        return ServerConfig(
+            host=host,
+            port=port,
+            security=security,
+            username=self.string(table, where + ("username",)) or email,
+            password_command=password_command,
+            password_env=password_env,
+            keyring=keyring,
+            ca_file=self.path_value(table, where + ("ca_file",)),
+        )

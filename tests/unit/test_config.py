@@ -1,0 +1,232 @@
+"""The configuration file: the documented shape loads, and every mistake gets a one-line message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.domain.config import ConfigError, ServerConfig, load_config, parse_config
+
+DOCUMENTED = """\
+[ui]
+theme = "mailbag-dark"
+[keymap]
+"cursor_down" = "j,down"     # binding id -> comma-separated keys (Textual key names)
+[accounts.work]
+email = "me@example.org"
+name = "Me Example"          # display name for From:
+default = true
+[accounts.work.imap]
+host = "imap.example.org"
+port = 993
+security = "tls"              # "tls" (implicit) | "starttls" (required, never falls back) | "none"
+username = "me"
+password_command = "pass show mail/work"   # or password_env = "VAR", or keyring = true
+ca_file = "/path/to/ca.pem"   # optional
+[accounts.work.smtp]
+host = "smtp.example.org"
+port = 465
+security = "tls"
+username = "me"
+password_command = "pass show mail/work"
+"""
+
+PATH = Path("config.toml")
+
+
+def error_for(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, PATH)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return info.value
+
+
+def minimal(imap_body: str = 'host = "imap.example.org"\n', account: str = "") -> str:
+    return f'[accounts.work]\nemail = "me@example.org"\n{account}[accounts.work.imap]\n{imap_body}'
+
+
+def test_documented_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(DOCUMENTED, encoding="utf-8")
+    config = load_config(path)
+    assert config.path == path
+    assert config.ui.theme == "mailbag-dark"
+    assert config.keymap == {"cursor_down": "j,down"}
+    work = config.accounts["work"]
+    assert (work.name, work.email, work.display_name, work.default) == (
+        "work",
+        "me@example.org",
+        "Me Example",
+        True,
+    )
+    assert work.imap == ServerConfig(
+        host="imap.example.org",
+        port=993,
+        security="tls",
+        username="me",
+        password_command="pass show mail/work",
+        ca_file=Path("/path/to/ca.pem"),
+    )
+    assert work.smtp is not None and (work.smtp.host, work.smtp.port) == ("smtp.example.org", 465)
+    assert work.pop3 is None and work.maildir is None
+    assert config.default_account() is work
+
+
+@pytest.mark.parametrize(
+    ("protocol", "security", "port"),
+    [
+        ("imap", "tls", 993),
+        ("imap", "starttls", 143),
+        ("imap", "none", 143),
+        ("smtp", "tls", 465),
+        ("smtp", "starttls", 587),
+        ("pop3", "tls", 995),
+        ("pop3", "starttls", 110),
+    ],
+)
+def test_default_port_by_protocol_and_security(protocol: str, security: str, port: int) -> None:
+    text = (
+        '[accounts.a]\nemail = "a@example.org"\nmaildir = "/tmp/m"\n'
+        f'[accounts.a.{protocol}]\nhost = "h"\nsecurity = "{security}"\n'
+    )
+    server = getattr(parse_config(text, PATH).accounts["a"], protocol)
+    assert server.port == port and server.security == security
+
+
+def test_defaults() -> None:
+    config = parse_config(minimal(), PATH)
+    account = config.accounts["work"]
+    assert account.imap is not None
+    assert account.imap.security == "tls"
+    assert account.imap.port == 993
+    assert account.imap.username == "me@example.org"  # username defaults to the address
+    assert account.display_name == "" and account.smtp is None
+    assert config.ui.theme == "mailbag-dark" and config.keymap == {}
+
+
+def test_first_account_is_default_when_none_says_so() -> None:
+    text = (
+        '[accounts.b]\nemail = "b@example.org"\nmaildir = "/m/b"\n'
+        '[accounts.a]\nemail = "a@example.org"\nmaildir = "/m/a"\n'
+    )
+    config = parse_config(text, PATH)
+    assert list(config.accounts) == ["b", "a"]
+    assert config.default_account() is config.accounts["b"]
+
+
+def test_empty_file_has_no_account() -> None:
+    assert parse_config("", PATH).default_account() is None
+
+
+def test_tilde_is_expanded_in_paths() -> None:
+    text = minimal('host = "h"\nca_file = "~/ca.pem"\n', account='maildir = "~/Mail"\n')
+    account = parse_config(text, PATH).accounts["work"]
+    assert account.maildir == Path.home() / "Mail"
+    assert account.imap is not None and account.imap.ca_file == Path.home() / "ca.pem"
+
+
+def test_unknown_key_in_server_table_names_its_line_and_suggests() -> None:
+    error = error_for(minimal('host = "h"\nusername = "me"\npasword_command = "pass x"\n'))
+    assert (error.line, error.key) == (6, "accounts.work.imap.pasword_command")
+    assert str(error) == (
+        'config.toml:6: accounts.work.imap.pasword_command: unknown key (did you mean "password_command"?)'
+    )
+
+
+def test_unknown_top_level_key_lists_known_keys() -> None:
+    error = error_for('[ui]\ntheme = "x"\n\n[colours]\nred = 1\n')
+    assert str(error) == "config.toml:4: colours: unknown key (known keys: ui, keymap, accounts)"
+
+
+def test_bad_security_value_names_its_line() -> None:
+    error = error_for(minimal('host = "h"\nport = 993\nsecurity = "ssl"\n'))
+    assert str(error) == (
+        'config.toml:6: accounts.work.imap.security: must be one of tls, starttls, none, not "ssl"'
+    )
+
+
+def test_syntax_error_names_its_line() -> None:
+    error = error_for('[ui]\ntheme = "dark"\n[accounts.work]\nemail = me@example.org\n')
+    assert error.line == 4
+    assert str(error).startswith("config.toml:4: TOML syntax error: ")
+
+
+@pytest.mark.parametrize(
+    ("imap_body", "line", "key", "problem"),
+    [
+        ('host = "h"\nport = 0\n', 5, "accounts.work.imap.port", "0 is out of range (1..65535)"),
+        ('host = "h"\nport = 70000\n', 5, "accounts.work.imap.port", "70000 is out of range (1..65535)"),
+        ('host = "h"\nport = "993"\n', 5, "accounts.work.imap.port", "must be a number"),
+        ("host = 12\n", 4, "accounts.work.imap.host", "must be a string"),
+        ('port = 993\n', 3, "accounts.work.imap.host", "required key is missing"),
+        ('host = "h"\nkeyring = "yes"\n', 5, "accounts.work.imap.keyring", "must be true or false"),
+        (
+            'host = "h"\npassword_command = "pass x"\npassword_env = "PW"\n',
+            6,
+            "accounts.work.imap.password_env",
+            "choose one password source, not password_command and password_env",
+        ),
+    ],
+)
+def test_wrong_values(imap_body: str, line: int, key: str, problem: str) -> None:
+    error = error_for(minimal(imap_body))
+    assert (error.line, error.key, error.problem) == (line, key, problem)
+    assert str(error) == f"config.toml:{line}: {key}: {problem}"
+
+
+def test_account_without_a_mail_source() -> None:
+    error = error_for('[ui]\n\n[accounts.home]\nemail = "me@example.org"\n')
+    assert error.line == 3 and error.key == "accounts.home"
+    assert "needs an [imap] or [pop3] table, or a maildir path" in error.problem
+
+
+def test_missing_email() -> None:
+    error = error_for('[accounts.home]\nmaildir = "/m"\n')
+    assert str(error) == "config.toml:1: accounts.home.email: required key is missing"
+
+
+def test_two_defaults_is_an_error() -> None:
+    text = (
+        '[accounts.a]\nemail = "a@x.org"\nmaildir = "/m"\ndefault = true\n'
+        '[accounts.b]\nemail = "b@x.org"\nmaildir = "/m"\ndefault = true\n'
+    )
+    error = error_for(text)
+    assert (error.line, error.key) == (8, "accounts.b.default")
+
+
+def test_dotted_keys_and_inline_tables_get_lines() -> None:
+    text = (
+        'accounts.w.email = "w@example.org"\n'
+        "\n"
+        'accounts.w.imap = { host = "h", port = 99999 }\n'
+    )
+    error = error_for(text)
+    assert (error.line, error.key) == (3, "accounts.w.imap.port")
+
+
+def test_multiline_strings_do_not_confuse_line_numbers() -> None:
+    text = minimal('host = "h"\npassword_command = """\nsecurity = "x"\n"""\nsecurity = "ssl"\n')
+    assert error_for(text).line == 8
+
+
+def test_keymap_values_must_be_key_lists() -> None:
+    error = error_for('[keymap]\nquit = "q"\ncursor_down = 5\n')
+    assert (error.line, error.key) == (3, "keymap.cursor_down")
+    assert parse_config('[keymap]\nquit = "q, ctrl+q"\n', PATH).keymap == {"quit": "q,ctrl+q"}
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: file not found"
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[ui]\ntheme = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:2: not valid UTF-8 text"
