@@ -1,0 +1,33 @@
+"""Rows of the LOCAL tables, as the service layer sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAction:
+    """One journalled triage action, waiting to be replayed to the server."""
+
+    id: int
+    account: str
+    folder: str
+    uids: tuple[int, ...]
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+    created: float = 0.0
+    state: str = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One message waiting in the outbox (raw RFC 5322 bytes)."""
+
+    id: int
+    account: str
+    raw: bytes
+    state: str = "queued"
+    attempts: int = 0
+    last_error: str = ""
+    created: float = 0.0

@@ -1,0 +1,132 @@
+"""Tables of the cache (SQLAlchemy Core).
+
+Two kinds of table live in one file:
+
+* CACHE tables (accounts, folders, messages, bodies) hold what the server already has. They are dropped and
+  recreated whenever :data:`CACHE_VERSION` changes, and refilled by the next sync.
+* LOCAL tables (pending_actions, outbox) hold what exists only here. A rebuild never drops them; they are
+  migrated forward instead (see ``app.store.migrate``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+#: Bump when a CACHE table changes shape: the cache is then rebuilt from the server.
+CACHE_VERSION = 1
+
+cache_metadata = MetaData()
+local_metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    cache_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+)
+
+folders = Table(
+    "folders",
+    cache_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("delimiter", String, nullable=True),
+    Column("role", String, nullable=False, default=""),
+    Column("attributes", String, nullable=False, default=""),  # space-separated
+    Column("total", Integer, nullable=False, default=0),  # as the server last reported
+    Column("unread", Integer, nullable=False, default=0),
+    Column("uidvalidity", Integer, nullable=True),  # NULL: never synced
+    Column("uidnext", Integer, nullable=False, default=0),
+    Column("highestmodseq", Integer, nullable=False, default=0),
+    UniqueConstraint("account_id", "name", name="uq_folders_account_name"),
+)
+
+messages = Table(
+    "messages",
+    cache_metadata,
+    Column("id", Integer, primary_key=True),  # the MessageRow.row_id
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", Integer, nullable=False),
+    Column("flags", String, nullable=False, default=""),  # sorted, space-separated
+    Column("unread", Integer, nullable=False, default=1),  # 1 when \Seen is absent
+    Column("date", Integer, nullable=True),  # UTC epoch seconds; NULL when unknown
+    Column("date_offset", Integer, nullable=False, default=0),  # the Date's zone, seconds east of UTC
+    Column("size", Integer, nullable=False, default=0),
+    Column("subject", String, nullable=False, default=""),
+    Column("sender", String, nullable=False, default=""),  # display form of the first From address
+    Column("sender_email", String, nullable=False, default=""),
+    Column("from_addrs", String, nullable=False, default=""),  # see app.store.codec
+    Column("to_addrs", String, nullable=False, default=""),
+    Column("cc_addrs", String, nullable=False, default=""),
+    Column("reply_to_addrs", String, nullable=False, default=""),
+    Column("message_id", String, nullable=False, default=""),
+    Column("in_reply_to", String, nullable=False, default=""),
+    Column("refs", String, nullable=False, default=""),
+    Column("has_attachment", Integer, nullable=False, default=0),
+    Column("modseq", Integer, nullable=False, default=0),
+    UniqueConstraint("folder_id", "uid", name="uq_messages_folder_uid"),
+)
+# List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
+Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
+Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.unread)
+Index("ix_messages_message_id", messages.c.message_id)
+
+bodies = Table(
+    "bodies",
+    cache_metadata,
+    Column(
+        "message_row", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+# ---- LOCAL tables: never dropped by a rebuild ------------------------------------------------------------
+
+local_meta = Table(
+    "local_meta",
+    local_metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+pending_actions = Table(
+    "pending_actions",
+    local_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String, nullable=False),
+    Column("folder", String, nullable=False),
+    Column("uids", String, nullable=False),  # comma-separated
+    Column("action", String, nullable=False),
+    Column("args", String, nullable=False, default="{}"),  # JSON object
+    Column("created", Float, nullable=False),  # epoch seconds
+    Column("state", String, nullable=False, default="pending"),
+)
+Index("ix_pending_actions_account_state", pending_actions.c.account, pending_actions.c.state)
+
+outbox = Table(
+    "outbox",
+    local_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String, nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String, nullable=False, default=""),
+    Column("created", Float, nullable=False),
+)
+Index("ix_outbox_account_state", outbox.c.account, outbox.c.state)
+
+#: Names of the tables a cache rebuild must keep.
+LOCAL_TABLES: frozenset[str] = frozenset(local_metadata.tables)

@@ -1,0 +1,614 @@
+"""The local cache: folders, message summaries and bodies per account, plus the LOCAL tables.
+
+Every method is synchronous and safe to call from several threads at once: the service layer writes from
+its worker thread while the UI reads small pages. Each write is one ``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.dialects.sqlite import insert
+
+from app.domain.models import (
+    ROLE_ORDER,
+    SEEN,
+    Folder,
+    FolderRole,
+    FolderState,
+    MessageRow,
+    MessageSummary,
+)
+from app.store import codec
+from app.store.engine import create_engine_for, read_connection, write_connection
+from app.store.migrate import ensure_schema
+from app.store.records import OutboxItem, PendingAction
+from app.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
+
+#: Largest number of values bound into one ``IN (...)`` list.
+_CHUNK = 500
+
+_ROW_COLUMNS = (
+    messages.c.id,
+    accounts.c.name,
+    folders.c.name,
+    messages.c.uid,
+    messages.c.flags,
+    messages.c.date,
+    messages.c.date_offset,
+    messages.c.size,
+    messages.c.subject,
+    messages.c.sender,
+    messages.c.sender_email,
+    messages.c.has_attachment,
+    exists().where(bodies.c.message_row == messages.c.id),
+)
+_FOLDER_JOIN = messages.join(folders, messages.c.folder_id == folders.c.id).join(
+    accounts, folders.c.account_id == accounts.c.id
+)
+
+#: Columns written by :meth:`Store.upsert_summaries`, in the order of :func:`_summary_params`.
+_SUMMARY_COLUMNS = tuple(name for name in messages.c.keys() if name != "id")
+_SUMMARY_UPDATED = tuple(name for name in _SUMMARY_COLUMNS if name not in ("folder_id", "uid"))
+
+
+def _compile_upsert() -> str:
+    """The summary upsert as driver SQL with positional parameters (compiled once).
+
+    A conflicting row is rewritten only when some value differs, so re-syncing an unchanged folder
+    costs no index updates.
+    """
+    stmt = insert(messages).values({name: bindparam(name) for name in _SUMMARY_COLUMNS})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[messages.c.folder_id, messages.c.uid],
+        set_={name: stmt.excluded[name] for name in _SUMMARY_UPDATED},
+        where=or_(*(messages.c[name].is_distinct_from(stmt.excluded[name]) for name in _SUMMARY_UPDATED)),
+    )
+    compiled = stmt.compile(dialect=sqlite_dialect())
+    if tuple(compiled.positiontup or ()) != _SUMMARY_COLUMNS:
+        raise RuntimeError("summary upsert parameters out of order")
+    return str(compiled)
+
+
+_UPSERT_SUMMARY_SQL = _compile_upsert()
+
+_UPDATE_FLAGS = (
+    update(messages)
+    .where(messages.c.folder_id == bindparam("fid"), messages.c.uid == bindparam("u"))
+    .values(flags=bindparam("new_flags"), unread=bindparam("new_unread"))
+)
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
+    """One summary as the values of :data:`_SUMMARY_COLUMNS`."""
+    epoch, offset = codec.encode_date(s.date)
+    first = s.from_[0] if s.from_ else None
+    return (
+        folder_id,
+        s.uid,
+        codec.encode_atoms(s.flags),
+        0 if SEEN in s.flags else 1,
+        epoch,
+        offset,
+        s.size,
+        s.subject,
+        first.display() if first else "",
+        first.email if first else "",
+        codec.encode_addresses(s.from_),
+        codec.encode_addresses(s.to),
+        codec.encode_addresses(s.cc),
+        codec.encode_addresses(s.reply_to),
+        s.message_id,
+        s.in_reply_to,
+        codec.encode_ids(s.references),
+        1 if s.has_attachment else 0,
+        s.modseq,
+    )
+
+
+def _driver_column(conn: Connection, sql: str, folder_id: int) -> array[int]:
+    """The single integer column of a query, read straight from the driver into an ``array('q')``.
+
+    Large folders make this the hot path, so it skips SQLAlchemy's per-row result processing.
+    """
+    cursor = conn.connection.driver_connection.execute(sql, (folder_id,))  # type: ignore[union-attr]
+    try:
+        return array("q", [row[0] for row in cursor])
+    finally:
+        cursor.close()
+
+
+def _message_row(r: Row[Any]) -> MessageRow:
+    return MessageRow(
+        row_id=r[0],
+        account=r[1],
+        folder=r[2],
+        uid=r[3],
+        flags=codec.decode_atoms(r[4]),
+        date=codec.decode_date(r[5], r[6]),
+        size=r[7],
+        subject=r[8],
+        sender=r[9],
+        sender_email=r[10],
+        has_attachment=bool(r[11]),
+        has_body=bool(r[12]),
+    )
+
+
+class Store:
+    """The SQLite cache of one mailbag installation (all accounts share one file)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating, rebuilding or migrating as needed) the cache file at ``path``."""
+        engine = create_engine_for(path)
+        ensure_schema(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release every connection. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- folders ------------------------------------------------------------------------------------
+
+    def replace_folders(self, account: str, folder_list: Sequence[Folder]) -> None:
+        """Store the account's folder list as the server has it now.
+
+        New folders are added with their counts; folders already cached keep their counts and sync
+        state (use :meth:`set_counts`) and take the new delimiter, role and attributes. Folders absent
+        from ``folder_list`` are dropped with their messages and bodies.
+        """
+        with write_connection(self._engine) as conn:
+            account_id = self._ensure_account(conn, account)
+            if folder_list:
+                stmt = insert(folders)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[folders.c.account_id, folders.c.name],
+                    set_={
+                        "delimiter": stmt.excluded.delimiter,
+                        "role": stmt.excluded.role,
+                        "attributes": stmt.excluded.attributes,
+                    },
+                )
+                conn.execute(
+                    stmt,
+                    [
+                        {
+                            "account_id": account_id,
+                            "name": f.name,
+                            "delimiter": f.delimiter,
+                            "role": f.role.value,
+                            "attributes": codec.encode_atoms(f.attributes),
+                            "total": f.total,
+                            "unread": f.unread,
+                        }
+                        for f in folder_list
+                    ],
+                )
+            keep = {f.name for f in folder_list}
+            cached = conn.execute(
+                select(folders.c.id, folders.c.name).where(folders.c.account_id == account_id)
+            ).all()
+            gone = [fid for fid, name in cached if name not in keep]
+            for chunk in _chunks(gone):
+                conn.execute(delete(folders).where(folders.c.id.in_(chunk)))
+
+    def folders(self, account: str) -> list[Folder]:
+        """The account's cached folders in display order: by role (Inbox first), then by name."""
+        query = (
+            select(
+                folders.c.name,
+                folders.c.delimiter,
+                folders.c.role,
+                folders.c.attributes,
+                folders.c.total,
+                folders.c.unread,
+            )
+            .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
+            .where(accounts.c.name == account)
+        )
+        with read_connection(self._engine) as conn:
+            result = [
+                Folder(
+                    account=account,
+                    name=name,
+                    delimiter=delimiter,
+                    role=FolderRole(role),
+                    attributes=codec.decode_atoms(attributes),
+                    total=total,
+                    unread=unread,
+                )
+                for name, delimiter, role, attributes, total, unread in conn.execute(query)
+            ]
+        result.sort(key=lambda f: (ROLE_ORDER[f.role], f.name.casefold(), f.name))
+        return result
+
+    def set_counts(self, account: str, folder: str, total: int, unread: int) -> None:
+        """Record the counts the server reported (STATUS); the folder row is created when missing."""
+        with write_connection(self._engine) as conn:
+            folder_id = self._ensure_folder(conn, account, folder)
+            conn.execute(
+                update(folders).where(folders.c.id == folder_id).values(total=total, unread=unread)
+            )
+
+    def folder_state(self, account: str, folder: str) -> FolderState | None:
+        """The folder's sync position, or None when it was never synced (or was reset)."""
+        query = (
+            select(folders.c.uidvalidity, folders.c.uidnext, folders.c.highestmodseq)
+            .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
+            .where(accounts.c.name == account, folders.c.name == folder)
+        )
+        with read_connection(self._engine) as conn:
+            row = conn.execute(query).first()
+        if row is None or row.uidvalidity is None:
+            return None
+        return FolderState(row.uidvalidity, row.uidnext, row.highestmodseq)
+
+    def set_folder_state(self, account: str, folder: str, state: FolderState) -> None:
+        """Record the folder's sync position; the folder row is created when missing."""
+        with write_connection(self._engine) as conn:
+            folder_id = self._ensure_folder(conn, account, folder)
+            conn.execute(
+                update(folders)
+                .where(folders.c.id == folder_id)
+                .values(
+                    uidvalidity=state.uidvalidity,
+                    uidnext=state.uidnext,
+                    highestmodseq=state.highestmodseq,
+                )
+            )
+
+    def reset_folder(self, account: str, folder: str) -> None:
+        """Forget the folder's messages, bodies and sync position (its UIDVALIDITY changed).
+
+        LOCAL data (pending actions, outbox) is untouched. Record the new position with
+        :meth:`set_folder_state` once the folder is synced again.
+        """
+        with write_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return
+            conn.execute(delete(messages).where(messages.c.folder_id == folder_id))
+            conn.execute(
+                update(folders)
+                .where(folders.c.id == folder_id)
+                .values(uidvalidity=None, uidnext=0, highestmodseq=0)
+            )
+
+    # ---- message summaries ----------------------------------------------------------------------------
+
+    def upsert_summaries(
+        self, account: str, folder: str, summaries: Sequence[MessageSummary]
+    ) -> int:
+        """Insert or update these summaries in one transaction; returns how many were written.
+
+        A message already cached keeps its row id and its cached body.
+        """
+        if not summaries:
+            return 0
+        with write_connection(self._engine) as conn:
+            folder_id = self._ensure_folder(conn, account, folder)
+            conn.exec_driver_sql(
+                _UPSERT_SUMMARY_SQL, [_summary_params(folder_id, s) for s in summaries]
+            )
+        return len(summaries)
+
+    def update_flags(
+        self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
+    ) -> int:
+        """Set the flags of cached messages (uid, flags); returns how many messages were found."""
+        if not changes:
+            return 0
+        with write_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0
+            result = conn.execute(
+                _UPDATE_FLAGS,
+                [
+                    {
+                        "fid": folder_id,
+                        "u": uid,
+                        "new_flags": codec.encode_atoms(flags),
+                        "new_unread": 0 if SEEN in flags else 1,
+                    }
+                    for uid, flags in changes
+                ],
+            )
+            return int(result.rowcount)
+
+    def remove_uids(self, account: str, folder: str, uids: Iterable[int]) -> int:
+        """Drop these messages (and their bodies); returns how many were cached."""
+        wanted = sorted(set(uids))
+        if not wanted:
+            return 0
+        removed = 0
+        with write_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0
+            for chunk in _chunks(wanted):
+                result = conn.execute(
+                    delete(messages).where(
+                        messages.c.folder_id == folder_id, messages.c.uid.in_(chunk)
+                    )
+                )
+                removed += result.rowcount
+        return removed
+
+    def uids(self, account: str, folder: str) -> list[int]:
+        """The cached UIDs of the folder, ascending."""
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return []
+            return list(
+                _driver_column(
+                    conn, "SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid", folder_id
+                )
+            )
+
+    def counts(self, account: str, folder: str) -> tuple[int, int]:
+        """(total, unread) of the cached messages of the folder."""
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0, 0
+            query = select(func.count(), func.coalesce(func.sum(messages.c.unread), 0)).where(
+                messages.c.folder_id == folder_id
+            )
+            total, unread = conn.execute(query).one()
+        return int(total), int(unread)
+
+    def message_index(self, account: str, folder: str) -> Sequence[int]:
+        """Row ids of the folder's messages, newest first (date desc, then uid desc; undated last).
+
+        Returned as a compact ``array('q')``: eight bytes per message, no Python object per row.
+        """
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return array("q")
+            return _driver_column(
+                conn,
+                "SELECT id FROM messages WHERE folder_id = ? ORDER BY date DESC, uid DESC",
+                folder_id,
+            )
+
+    def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
+        """The message rows with these ids, in the order asked; ids not in the cache are left out."""
+        if not row_ids:
+            return []
+        found: dict[int, MessageRow] = {}
+        with read_connection(self._engine) as conn:
+            for chunk in _chunks(list(row_ids)):
+                query = select(*_ROW_COLUMNS).select_from(_FOLDER_JOIN).where(messages.c.id.in_(chunk))
+                for r in conn.execute(query):
+                    found[r[0]] = _message_row(r)
+        return [found[i] for i in row_ids if i in found]
+
+    def row(self, row_id: int) -> MessageRow | None:
+        """One message row, or None when it is not cached."""
+        result = self.rows([row_id])
+        return result[0] if result else None
+
+    def summary(self, account: str, folder: str, uid: int) -> MessageSummary | None:
+        """The full cached summary of one message, or None."""
+        m = messages.c
+        query = (
+            select(messages)
+            .select_from(_FOLDER_JOIN)
+            .where(accounts.c.name == account, folders.c.name == folder, m.uid == uid)
+        )
+        with read_connection(self._engine) as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        return MessageSummary(
+            uid=r.uid,
+            flags=codec.decode_atoms(r.flags),
+            date=codec.decode_date(r.date, r.date_offset),
+            size=r.size,
+            subject=r.subject,
+            from_=codec.decode_addresses(r.from_addrs),
+            to=codec.decode_addresses(r.to_addrs),
+            cc=codec.decode_addresses(r.cc_addrs),
+            reply_to=codec.decode_addresses(r.reply_to_addrs),
+            message_id=r.message_id,
+            in_reply_to=r.in_reply_to,
+            references=codec.decode_ids(r.refs),
+            has_attachment=bool(r.has_attachment),
+            modseq=r.modseq,
+        )
+
+    # ---- bodies -----------------------------------------------------------------------------------------
+
+    def put_body(self, account: str, folder: str, uid: int, raw: bytes) -> None:
+        """Cache the raw message. Ignored when the message itself is not cached (expunged meanwhile)."""
+        with write_connection(self._engine) as conn:
+            row_id = self._row_id(conn, account, folder, uid)
+            if row_id is None:
+                return
+            stmt = insert(bodies).values(message_row=row_id, raw=raw)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[bodies.c.message_row], set_={"raw": stmt.excluded.raw}
+                )
+            )
+
+    def body(self, account: str, folder: str, uid: int) -> bytes | None:
+        """The cached raw message, or None when it has not been fetched."""
+        query = (
+            select(bodies.c.raw)
+            .select_from(_FOLDER_JOIN.join(bodies, bodies.c.message_row == messages.c.id))
+            .where(accounts.c.name == account, folders.c.name == folder, messages.c.uid == uid)
+        )
+        with read_connection(self._engine) as conn:
+            raw = conn.execute(query).scalar_one_or_none()
+        return bytes(raw) if raw is not None else None
+
+    # ---- LOCAL: pending actions journal -------------------------------------------------------------
+
+    def add_pending_action(
+        self,
+        account: str,
+        folder: str,
+        uids: Iterable[int],
+        action: str,
+        args: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Journal a triage action to replay on the server; returns its id."""
+        with write_connection(self._engine) as conn:
+            result = conn.execute(
+                pending_actions.insert().values(
+                    account=account,
+                    folder=folder,
+                    uids=",".join(str(int(u)) for u in uids),
+                    action=action,
+                    args=json.dumps(dict(args or {})),
+                    created=time.time(),
+                    state="pending",
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def pending_actions(self, account: str, state: str | None = "pending") -> list[PendingAction]:
+        """The account's journalled actions in the order they were made (``state=None``: all)."""
+        query = select(pending_actions).where(pending_actions.c.account == account)
+        if state is not None:
+            query = query.where(pending_actions.c.state == state)
+        with read_connection(self._engine) as conn:
+            rows = conn.execute(query.order_by(pending_actions.c.id)).all()
+        return [
+            PendingAction(
+                id=r.id,
+                account=r.account,
+                folder=r.folder,
+                uids=tuple(int(u) for u in r.uids.split(",") if u),
+                action=r.action,
+                args=json.loads(r.args),
+                created=r.created,
+                state=r.state,
+            )
+            for r in rows
+        ]
+
+    def set_action_state(self, action_id: int, state: str) -> None:
+        """Mark a journalled action (e.g. ``"done"`` or ``"failed"``)."""
+        with write_connection(self._engine) as conn:
+            conn.execute(
+                update(pending_actions).where(pending_actions.c.id == action_id).values(state=state)
+            )
+
+    # ---- LOCAL: outbox ------------------------------------------------------------------------------
+
+    def add_outbox(self, account: str, raw: bytes) -> int:
+        """Queue a message for sending; it is committed before this returns. Returns its id."""
+        with write_connection(self._engine) as conn:
+            result = conn.execute(
+                outbox.insert().values(account=account, raw=raw, state="queued", created=time.time())
+            )
+            return int(result.inserted_primary_key[0])
+
+    def outbox(self, account: str | None = None, state: str | None = None) -> list[OutboxItem]:
+        """Outbox messages, oldest first, optionally of one account and/or in one state."""
+        query = select(outbox)
+        if account is not None:
+            query = query.where(outbox.c.account == account)
+        if state is not None:
+            query = query.where(outbox.c.state == state)
+        with read_connection(self._engine) as conn:
+            rows = conn.execute(query.order_by(outbox.c.id)).all()
+        return [
+            OutboxItem(
+                id=r.id,
+                account=r.account,
+                raw=bytes(r.raw),
+                state=r.state,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                created=r.created,
+            )
+            for r in rows
+        ]
+
+    def set_outbox_state(
+        self, item_id: int, state: str, last_error: str = "", attempted: bool = False
+    ) -> None:
+        """Record the outcome of a send attempt (``attempted`` counts one more attempt)."""
+        values: dict[str, Any] = {"state": state, "last_error": last_error}
+        if attempted:
+            values["attempts"] = outbox.c.attempts + 1
+        with write_connection(self._engine) as conn:
+            conn.execute(update(outbox).where(outbox.c.id == item_id).values(**values))
+
+    # ---- helpers --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ensure_account(conn: Connection, account: str) -> int:
+        conn.execute(insert(accounts).values(name=account).on_conflict_do_nothing())
+        return int(
+            conn.execute(select(accounts.c.id).where(accounts.c.name == account)).scalar_one()
+        )
+
+    def _ensure_folder(self, conn: Connection, account: str, folder: str) -> int:
+        folder_id = self._folder_id(conn, account, folder)
+        if folder_id is not None:
+            return folder_id
+        account_id = self._ensure_account(conn, account)
+        result = conn.execute(insert(folders).values(account_id=account_id, name=folder))
+        return int(result.inserted_primary_key[0])
+
+    @staticmethod
+    def _folder_id(conn: Connection, account: str, folder: str) -> int | None:
+        query = (
+            select(folders.c.id)
+            .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
+            .where(accounts.c.name == account, folders.c.name == folder)
+        )
+        return conn.execute(query).scalar_one_or_none()
+
+    def _row_id(self, conn: Connection, account: str, folder: str, uid: int) -> int | None:
+        folder_id = self._folder_id(conn, account, folder)
+        if folder_id is None:
+            return None
+        query = select(messages.c.id).where(messages.c.folder_id == folder_id, messages.c.uid == uid)
+        return conn.execute(query).scalar_one_or_none()
