@@ -189,11 +189,13 @@ class MaildirStore:
         return result
 
     def create_folder(self, name: str) -> None:
-        """Create a folder (``A/B`` becomes ``.A.B``); nothing happens if it exists already."""
+        """Create a folder (``A/B`` becomes ``.A.B``) and any missing parent; nothing happens if
+        it exists already."""
         parts = _split_name(name)
         if len(parts) == 1 and parts[0].upper() == INBOX:
             return
-        self._root_box.add_folder(".".join(parts))
+        for depth in range(1, len(parts) + 1):
+            self._root_box.add_folder(".".join(parts[:depth]))
 
     def folder_state(self, folder: str) -> FolderState:
         """UIDVALIDITY (stable while the folder's UID file lives) and the next UID."""
@@ -275,19 +277,28 @@ class MaildirStore:
 
     def add(self, folder: str, raw: bytes, flags: Iterable[str] = ()) -> int:
         """Deliver a message (into ``new/``, or ``cur/`` when it has flags); returns its UID."""
+        return self.add_many(folder, [(raw, flags)])[0]
+
+    def add_many(self, folder: str, messages: Iterable[tuple[bytes, Iterable[str]]]) -> list[int]:
+        """Deliver several messages in order, writing the UID file once; returns their UIDs."""
         directory = self._folder_dir(folder)
         view = self._sync(folder)
         box = mailbox.Maildir(directory, factory=None, create=False)
-        key = box.add(bytes(raw))
-        letters = "".join(sorted({FLAG_TO_LETTER[f] for f in flags if f in FLAG_TO_LETTER}))
-        entry = _Entry("new", key, "")
-        if letters:
-            entry = _Entry("cur", f"{key}{_INFO}{letters}", letters)
-            os.rename(directory / "new" / key, directory / entry.subpath)
-        uid = view.uidlist.assign(key)
-        view.uidlist.save(directory / UIDLIST_NAME)
-        view.by_uid[uid] = entry
-        return uid
+        uids = []
+        try:
+            for raw, flags in messages:
+                key = box.add(bytes(raw))
+                letters = "".join(sorted({FLAG_TO_LETTER[f] for f in flags if f in FLAG_TO_LETTER}))
+                entry = _Entry("new", key, "")
+                if letters:
+                    entry = _Entry("cur", f"{key}{_INFO}{letters}", letters)
+                    os.rename(directory / "new" / key, directory / entry.subpath)
+                uid = view.uidlist.assign(key)
+                view.by_uid[uid] = entry
+                uids.append(uid)
+        finally:
+            view.uidlist.save(directory / UIDLIST_NAME)
+        return uids
 
     # -- internals -------------------------------------------------------------------------------
 
