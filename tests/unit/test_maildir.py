@@ -1,0 +1,276 @@
+"""The Maildir++ store: folders, header summaries, stable UIDs, flags and delivery, on real files."""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from app.domain.models import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, FolderRole
+from app.protocols.maildir import UIDLIST_NAME, MaildirStore
+
+
+def _mail(subject: str = "Hello", body: str = "Hi there.\n", **headers: str) -> bytes:
+    lines = [f"From: {headers.pop('from_', 'Alice <alice@example.org>')}", "To: you@example.org"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    lines.append(f"Subject: {subject}")
+    return ("\n".join(lines) + "\n\n" + body).encode()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MaildirStore:
+    return MaildirStore(tmp_path / "Mail", "local", create=True)
+
+
+def _filenames(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory / "cur")) + sorted(os.listdir(directory / "new"))
+
+
+def test_missing_root_is_refused_unless_created(tmp_path: Path) -> None:
+    with pytest.raises(mailbox.NoSuchMailboxError):
+        MaildirStore(tmp_path / "nothing", "local")
+    MaildirStore(tmp_path / "made", "local", create=True)
+    assert {p.name for p in (tmp_path / "made").iterdir()} >= {"cur", "new", "tmp"}
+
+
+def test_folders_have_roles_counts_and_order(store: MaildirStore) -> None:
+    for name in ["Trash", "Projects", "Sent", "Drafts", "Junk", "Archive", "Lists/python-dev"]:
+        store.create_folder(name)
+    store.add("INBOX", _mail("one"), [SEEN])
+    store.add("INBOX", _mail("two"))
+    store.add("Lists/python-dev", _mail("list mail"))
+
+    folders = store.list_folders()
+    assert [f.name for f in folders] == [
+        "INBOX", "Drafts", "Sent", "Archive", "Junk", "Trash", "Lists", "Lists/python-dev", "Projects",
+    ]
+    roles = {f.name: f.role for f in folders}
+    assert roles["INBOX"] is FolderRole.INBOX
+    assert roles["Sent"] is FolderRole.SENT and roles["Drafts"] is FolderRole.DRAFTS
+    assert roles["Trash"] is FolderRole.TRASH and roles["Junk"] is FolderRole.JUNK
+    assert roles["Archive"] is FolderRole.ARCHIVE and roles["Projects"] is FolderRole.NONE
+    counts = {f.name: (f.total, f.unread) for f in folders}
+    assert counts["INBOX"] == (2, 1)
+    assert counts["Lists/python-dev"] == (1, 1)
+    assert counts["Sent"] == (0, 0)
+    python_dev = next(f for f in folders if f.name == "Lists/python-dev")
+    assert python_dev.leaf == "python-dev" and python_dev.depth == 1
+    assert (store.root / ".Lists.python-dev" / "maildirfolder").exists()
+
+
+def test_parent_missing_on_disk_is_listed_as_noselect(store: MaildirStore) -> None:
+    # Another program created only the leaf directory of a nested folder.
+    mailbox.Maildir(store.root / ".Work.Reports", create=True)
+    folders = {f.name: f for f in store.list_folders()}
+    assert folders["Work"].selectable is False
+    assert folders["Work/Reports"].selectable is True
+
+
+def test_invalid_and_unknown_folder_names(store: MaildirStore) -> None:
+    for bad in ["../etc", "a.b", "", "A//B", "x\x1b[2J"]:
+        with pytest.raises(ValueError):
+            store.create_folder(bad)
+    with pytest.raises(KeyError):
+        store.folder_state("Nowhere")
+    with pytest.raises(KeyError):
+        list(store.summaries("Nowhere"))
+
+
+def test_summaries_decode_subject_addresses_dates_and_references(store: MaildirStore) -> None:
+    raw = _mail(
+        "=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_M=C3=BCnchen?=",
+        from_="=?utf-8?b?5bGx55SwIOiKseWtkA==?= <hanako@example.com>",
+        Cc="Bob <bob@example.com>, carol@example.org",
+        Date="Tue, 03 Nov 2026 09:15:00 +0900",
+        Message_ID="<m3@example.org>",
+        In_Reply_To="<m2@example.org>",
+        References="<m1@example.org>\n <m2@example.org>",
+    )
+    store.add("INBOX", raw, [SEEN, FLAGGED])
+    store.add("INBOX", "Subject: 会議の議事録 🎉\nFrom: Zoë <zoe@example.org>\n\nhi\n".encode())
+
+    first, second = store.summaries("INBOX")
+    assert first.uid == 1 and second.uid == 2
+    assert first.subject == "Grüße aus München"
+    assert first.from_[0].name == "山田 花子" and first.from_[0].email == "hanako@example.com"
+    assert [a.email for a in first.cc] == ["bob@example.com", "carol@example.org"]
+    assert first.date == datetime(2026, 11, 3, 0, 15, tzinfo=timezone.utc)
+    assert first.date.utcoffset() == timedelta(hours=9)
+    assert first.message_id == "<m3@example.org>"
+    assert first.in_reply_to == "<m2@example.org>"
+    assert first.references == ("<m1@example.org>", "<m2@example.org>")
+    assert first.flags == {SEEN, FLAGGED} and not first.unread
+    assert first.size == len(raw)
+    assert second.subject == "会議の議事録 🎉"
+    assert second.from_[0].name == "Zoë"
+    assert second.unread
+
+
+def test_date_falls_back_to_file_mtime(store: MaildirStore) -> None:
+    uid = store.add("INBOX", b"Subject: undated\n\nno date header\n")
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    for path in (store.root / "new").iterdir():
+        os.utime(path, (stamp, stamp))
+    (summary,) = store.summaries("INBOX")
+    assert summary.uid == uid
+    assert summary.date == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert summary.date.tzinfo is not None
+
+
+def test_summary_headers_are_sanitised(store: MaildirStore) -> None:
+    store.add("INBOX", b"Subject: \x1b[31mred\x1b[0m alert\x07\nFrom: \"\x1b]0;t\x07Eve\" <eve@example.org>\n\nx\n")
+    (summary,) = store.summaries("INBOX")
+    assert summary.subject == "red alert"
+    assert summary.from_[0].name == "Eve"
+
+
+def test_has_attachment(store: MaildirStore) -> None:
+    mixed = (
+        b"Subject: report\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n"
+        b"--XX\nContent-Type: text/plain\n\nSee attached.\n"
+        b"--XX\nContent-Type: application/pdf; name=r.pdf\nContent-Transfer-Encoding: base64\n\n"
+        b"JVBERi0xLjQK\n--XX--\n"
+    )
+    text_only_mixed = (
+        b"Subject: footer\nContent-Type: multipart/mixed; boundary=YY\n\n"
+        b"--YY\nContent-Type: text/plain\n\nbody\n--YY\nContent-Type: text/plain\n\nlist footer\n--YY--\n"
+    )
+    alternative = (
+        b"Subject: html\nContent-Type: multipart/alternative; boundary=ZZ\n\n"
+        b"--ZZ\nContent-Type: text/plain\n\nplain\n--ZZ\nContent-Type: text/html\n\n<p>html</p>\n--ZZ--\n"
+    )
+    single_pdf = b"Subject: scan\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0K\n"
+    for raw in (mixed, text_only_mixed, alternative, single_pdf):
+        store.add("INBOX", raw)
+    by_subject = {s.subject: s.has_attachment for s in store.summaries("INBOX")}
+    assert by_subject == {"report": True, "footer": False, "html": False, "scan": True}
+
+
+def test_uids_are_stable_across_instances(store: MaildirStore) -> None:
+    uids = [store.add("INBOX", _mail(f"m{n}")) for n in range(3)]
+    assert uids == [1, 2, 3]
+    state = store.folder_state("INBOX")
+    assert state.uidnext == 4
+
+    again = MaildirStore(store.root, "local")
+    assert again.folder_state("INBOX") == state
+    assert [(s.uid, s.subject) for s in again.summaries("INBOX")] == [(1, "m0"), (2, "m1"), (3, "m2")]
+
+
+def test_new_files_get_higher_uids_and_removed_ones_vanish(store: MaildirStore) -> None:
+    for n in range(3):
+        store.add("INBOX", _mail(f"m{n}"))
+    validity = store.folder_state("INBOX").uidvalidity
+    # Another program removes message 2 and delivers one message.
+    other = mailbox.Maildir(store.root, factory=None, create=False)
+    doomed = next(key for key in other.keys() if b"Subject: m1" in other.get_bytes(key))
+    other.remove(doomed)
+    other.add(_mail("fresh"))
+
+    reopened = MaildirStore(store.root, "local")
+    assert sorted(reopened.flags("INBOX")) == [1, 3, 4]
+    assert [(s.uid, s.subject) for s in reopened.summaries("INBOX", since_uid=3)] == [(4, "fresh")]
+    assert reopened.folder_state("INBOX").uidvalidity == validity
+    assert reopened.folder_state("INBOX").uidnext == 5
+    with pytest.raises(KeyError):
+        reopened.read("INBOX", 2)
+    # A UID is never handed out twice, even after the highest one was removed.
+    other.remove(next(k for k in other.keys() if b"fresh" in other.get_bytes(k)))
+    assert store.add("INBOX", _mail("later")) == 5
+
+
+def test_uidlist_file_is_written_atomically_and_readable(store: MaildirStore) -> None:
+    store.create_folder("Sent")
+    store.add("Sent", _mail("sent"))
+    text = (store.root / ".Sent" / UIDLIST_NAME).read_text()
+    first, entry = text.splitlines()
+    assert first.startswith("mailbag-uidlist 1 V") and first.endswith(" N2")
+    uid, key = entry.split(" ", 1)
+    assert uid == "1" and key in mailbox.Maildir(store.root / ".Sent", create=False).keys()
+    assert not [p for p in (store.root / ".Sent").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_uidlist_starts_a_new_uid_epoch(store: MaildirStore, caplog) -> None:
+    store.add("INBOX", _mail("a"))
+    (store.root / UIDLIST_NAME).write_text("garbage\n")
+    with caplog.at_level(logging.WARNING, logger="app.protocols.maildir"):
+        assert sorted(MaildirStore(store.root, "local").flags("INBOX")) == [1]
+    assert "malformed" in caplog.text
+
+
+def test_set_flags_renames_files_visible_to_stdlib_mailbox(store: MaildirStore) -> None:
+    uid = store.add("INBOX", _mail("flag me"))
+    assert os.listdir(store.root / "new") and not os.listdir(store.root / "cur")
+
+    store.set_flags("INBOX", [uid], add=[SEEN, FLAGGED, "$Forwarded"])
+    (name,) = os.listdir(store.root / "cur")
+    assert name.endswith(":2,FS") and not os.listdir(store.root / "new")
+    stdlib = mailbox.Maildir(store.root, factory=None, create=False)
+    (key,) = stdlib.keys()
+    message = stdlib.get_message(key)
+    assert message.get_subdir() == "cur" and message.get_flags() == "FS"
+
+    store.set_flags("INBOX", [uid, 999], add=[ANSWERED, DRAFT, DELETED], remove=[SEEN])
+    assert mailbox.Maildir(store.root, factory=None, create=False).get_message(key).get_flags() == "DFRT"
+    assert store.flags("INBOX") == {uid: frozenset({FLAGGED, ANSWERED, DRAFT, DELETED})}
+    assert MaildirStore(store.root, "local").flags("INBOX") == {uid: frozenset({FLAGGED, ANSWERED, DRAFT, DELETED})}
+    assert [s.uid for s in store.summaries("INBOX")] == [uid]
+
+
+def test_set_flags_keeps_unknown_info_letters(store: MaildirStore) -> None:
+    uid = store.add("INBOX", _mail("passed on"), [SEEN])
+    (name,) = os.listdir(store.root / "cur")
+    os.rename(store.root / "cur" / name, store.root / "cur" / (name + "P"))
+    store.set_flags("INBOX", [uid], add=[FLAGGED])
+    assert os.listdir(store.root / "cur")[0].endswith(":2,FPS")
+
+
+def test_read_returns_exact_bytes(store: MaildirStore) -> None:
+    raw = b"Subject: =?iso-8859-1?q?caf=E9?=\r\nFrom: a@example.org\r\n\r\nLatin-1 body: caf\xe9\r\n\x00\xff no final newline"
+    store.create_folder("Archive")
+    uid = store.add("Archive", raw, [SEEN])
+    assert store.read("Archive", uid) == raw
+    # Flags changed by another instance: the file moved, read still finds it.
+    MaildirStore(store.root, "local").set_flags("Archive", [uid], add=[FLAGGED])
+    assert store.read("Archive", uid) == raw
+    with pytest.raises(KeyError):
+        store.read("Archive", uid + 1)
+
+
+def test_malformed_files_are_skipped_with_a_warning(store: MaildirStore, caplog) -> None:
+    store.add("INBOX", _mail("good one"))
+    cur = store.root / "cur"
+    (cur / "1000.garbage.host:2,S").write_bytes(b"\x00\x01\x02\xff\xfe binary junk \x00" * 50)
+    (cur / "1001.empty.host:2,").write_bytes(b"")
+    (cur / "1002.blank.host:2,").write_bytes(b"\n\nbody without any header\n")
+    (cur / "1003.dir.host:2,").mkdir()
+    store.add("INBOX", _mail("good two"))
+
+    with caplog.at_level(logging.WARNING, logger="app.protocols.maildir"):
+        subjects = [s.subject for s in store.summaries("INBOX")]
+    assert subjects == ["good one", "good two"]
+    assert caplog.text.count("skipping message") == 4
+
+
+def test_message_in_new_is_listed_as_unread(store: MaildirStore) -> None:
+    mailbox.Maildir(store.root, factory=None, create=False).add(_mail("just arrived"))
+    assert os.listdir(store.root / "new")
+    (summary,) = store.summaries("INBOX")
+    assert summary.subject == "just arrived" and summary.unread
+    inbox = store.list_folders()[0]
+    assert (inbox.name, inbox.total, inbox.unread) == ("INBOX", 1, 1)
+    assert store.read("INBOX", summary.uid) == _mail("just arrived")
+
+
+def test_add_into_subfolder_with_flags(store: MaildirStore) -> None:
+    store.create_folder("Lists/python-dev")
+    uid = store.add("Lists/python-dev", _mail("PEP"), [SEEN, ANSWERED])
+    assert uid == 1
+    (name,) = os.listdir(store.root / ".Lists.python-dev" / "cur")
+    assert name.endswith(":2,RS")
+    assert store.flags("Lists/python-dev") == {1: frozenset({SEEN, ANSWERED})}
+    assert store.flags("INBOX") == {}
