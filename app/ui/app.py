@@ -1,0 +1,101 @@
+"""The Textual application: wires the facade, themes and keymap to the main screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from app.domain.events import Event, EventSink
+from app.services.api import MailFacade
+from app.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
+from app.ui.messages import ServiceEvent
+from app.ui.screens.help import HelpScreen
+from app.ui.screens.main import MainScreen
+from app.ui.themes import choose_theme, load_themes, variable_defaults
+
+FacadeFactory = Callable[[EventSink], MailFacade]
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class MailbagApp(App[None]):
+    """mailbag's UI.
+
+    The services report through an ``EventSink`` and the UI needs the facade to exist when it is
+    built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
+    ``__init__``, and must return the facade without starting it (the app calls ``start()`` on
+    mount and ``stop()`` on quit). ``sink`` may be called from any thread.
+
+    Raises ValueError (a message fit to show the user) for an unknown theme or keymap entry.
+    """
+
+    CSS_PATH = "main.tcss"
+    TITLE = "mailbag"
+    BINDINGS = bindings("app")
+
+    def __init__(
+        self,
+        facade_factory: FacadeFactory,
+        *,
+        theme: str = "mailbag-dark",
+        keymap: Mapping[str, str] | None = None,
+        themes_dir: Path | None = None,
+        now: Callable[[], datetime] = _local_now,
+    ) -> None:
+        super().__init__()
+        themes = load_themes(themes_dir)
+        chosen = choose_theme(theme, themes)
+        self.user_keymap = validate_keymap(keymap or {})
+        for item in themes.values():
+            self.register_theme(item)
+        self.theme = chosen.name
+        self.set_keymap(self.user_keymap)
+        self._now = now
+        self.facade = facade_factory(self.sink)
+        self.main_screen = MainScreen(self.facade, now=now)
+        self._stopped = False
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return variable_defaults()
+
+    def sink(self, event: Event) -> None:
+        """The services' EventSink: hand the event to the UI loop (safe from any thread)."""
+        self.post_message(ServiceEvent(event))
+
+    async def on_mount(self) -> None:
+        await self.push_screen(self.main_screen)
+        await self.facade.start()
+
+    def on_service_event(self, message: ServiceEvent) -> None:
+        self.main_screen.apply_event(message.event)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.user_keymap))
+
+    async def action_quit(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            await self.facade.stop()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for spec in KEYS:
+            keys = display_keys(effective_keys(spec, self.user_keymap))
+            yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action))
+
+    def _command(self, scope: str, action: str) -> Callable[[], object]:
+        def run() -> object:
+            if scope == "pane":
+                return self.main_screen.run_pane_action(action)
+            target = self if scope == "app" else self.main_screen
+            return self.call_later(target.run_action, action)
+
+        return run

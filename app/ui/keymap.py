@@ -1,0 +1,106 @@
+"""The one table of key bindings: widgets, the help screen and the command palette read it.
+
+Every binding has an id (what the config's ``[keymap]`` table rebinds), vim-like default keys, a
+description, and a scope telling which part of the UI owns it:
+
+* ``pane``: held by each pane (folder tree, message list, reader), which implements the action;
+* ``screen``: held by the main screen (moving between panes);
+* ``app``: held by the application (help, quit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+Scope = Literal["pane", "screen", "app"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """One rebindable key binding."""
+
+    id: str
+    keys: str  # default keys, comma separated, in Textual's key names
+    action: str
+    description: str
+    scope: Scope
+    show: bool = False  # shown in the footer
+
+
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec("cursor_down", "j,down", "cursor_down", "Next line / message", "pane"),
+    KeySpec("cursor_up", "k,up", "cursor_up", "Previous line / message", "pane"),
+    KeySpec("first", "g,home", "first", "First message / top", "pane"),
+    KeySpec("last", "G,end", "last", "Last message / bottom", "pane"),
+    KeySpec("page_down", "pagedown,ctrl+d", "page_down", "Page down", "pane"),
+    KeySpec("page_up", "pageup,ctrl+u", "page_up", "Page up", "pane"),
+    KeySpec("open", "enter,l", "open", "Open folder / message", "pane"),
+    KeySpec("back", "h,escape", "back", "Back (reader -> list -> folders)", "screen"),
+    KeySpec("focus_next", "tab", "focus_next_pane", "Next pane", "screen"),
+    KeySpec("focus_previous", "shift+tab", "focus_previous_pane", "Previous pane", "screen"),
+    KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
+    KeySpec("quit", "q", "quit", "Quit", "app", show=True),
+)
+
+BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
+
+
+def bindings(scope: Scope) -> list[Binding]:
+    """Textual bindings of one scope, each carrying its id so ``App.set_keymap`` can rebind it."""
+    return [
+        Binding(spec.keys, spec.action, spec.description, show=spec.show, id=spec.id)
+        for spec in KEYS
+        if spec.scope == scope
+    ]
+
+
+def validate_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """Check a ``[keymap]`` table (binding id -> "key,key"); raise ValueError naming a bad entry."""
+    result: dict[str, str] = {}
+    for binding_id, keys in keymap.items():
+        if binding_id not in BY_ID:
+            known = ", ".join(sorted(BY_ID))
+            raise ValueError(f"unknown key binding id {binding_id!r}; known ids: {known}")
+        if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
+            raise ValueError(f"key binding {binding_id!r} needs keys like \"j,down\", got {keys!r}")
+        result[binding_id] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return result
+
+
+_KEY_NAMES = {
+    "question_mark": "?",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "home": "Home",
+    "end": "End",
+    "down": "Down",
+    "up": "Up",
+    "space": "Space",
+}
+
+
+def display_keys(keys: str) -> str:
+    """Keys as the help screen shows them: ``"j,down"`` -> ``"j, Down"``."""
+    names = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key in _KEY_NAMES:
+            names.append(_KEY_NAMES[key])
+        elif key.startswith("ctrl+"):
+            names.append("Ctrl+" + key[5:])
+        else:
+            names.append(key)
+    return ", ".join(names)
+
+
+def effective_keys(spec: KeySpec, keymap: Mapping[str, str]) -> str:
+    """The keys a binding has once the user's keymap is applied."""
+    return keymap.get(spec.id, spec.keys)

@@ -1,0 +1,89 @@
+"""Load mailbag's themes (themes/*.toml: colours and semantic variables) as Textual themes.
+
+A theme file has top-level ``name`` and ``dark``, a ``[colors]`` table (Textual's base colours:
+primary, background, ...) and a ``[variables]`` table of semantic colours (unread, flagged,
+selected, quote-1.., status-ok, ...). Variables become CSS variables named ``$mailbag-<name>``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from textual.theme import Theme
+
+VARIABLE_PREFIX = "mailbag-"
+_COLOR_KEYS = (
+    "primary", "secondary", "warning", "error", "success", "accent",
+    "foreground", "background", "surface", "panel", "boost",
+)
+
+#: Values used when a theme (e.g. one of Textual's built-ins) does not set a variable.
+DEFAULT_VARIABLES: dict[str, str] = {
+    "unread": "$foreground",
+    "flagged": "$warning",
+    "selected": "$primary 40%",
+    "selected-blurred": "$panel",
+    "muted": "$foreground-muted",
+    "header-label": "$primary",
+    "quote-1": "$success",
+    "quote-2": "$primary",
+    "quote-3": "$secondary",
+    "status-ok": "$success",
+    "status-busy": "$warning",
+    "status-error": "$error",
+}
+
+
+def default_themes_dir() -> Path:
+    """``<checkout>/themes`` when running from a source tree, else ``app/themes`` when installed."""
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir.parent / "themes", package_dir / "themes"):
+        if candidate.is_dir():
+            return candidate
+    return package_dir / "themes"
+
+
+def load_theme(path: Path) -> Theme:
+    """Read one theme file; raise ValueError naming the file on a malformed one."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read theme: {exc}") from exc
+    colors = data.get("colors", {})
+    variables = data.get("variables", {})
+    if not isinstance(colors, dict) or "primary" not in colors:
+        raise ValueError(f"{path}: [colors] must set at least 'primary'")
+    unknown = set(colors) - set(_COLOR_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown colour key(s) in [colors]: {', '.join(sorted(unknown))}")
+    return Theme(
+        name=str(data.get("name", path.stem)),
+        dark=bool(data.get("dark", True)),
+        variables={VARIABLE_PREFIX + str(k): str(v) for k, v in variables.items()},
+        **{k: str(v) for k, v in colors.items()},
+    )
+
+
+def load_themes(themes_dir: Path | None = None) -> dict[str, Theme]:
+    """Every theme in the directory, by name."""
+    directory = themes_dir or default_themes_dir()
+    themes: dict[str, Theme] = {}
+    for path in sorted(directory.glob("*.toml")):
+        theme = load_theme(path)
+        themes[theme.name] = theme
+    return themes
+
+
+def choose_theme(name: str, themes: dict[str, Theme]) -> Theme:
+    """The theme called ``name``; ValueError listing the available names when there is none."""
+    try:
+        return themes[name]
+    except KeyError:
+        available = ", ".join(sorted(themes)) or "(none found)"
+        raise ValueError(f"unknown theme {name!r}; available themes: {available}") from None
+
+
+def variable_defaults() -> dict[str, str]:
+    """Fallback values of mailbag's CSS variables, for themes that do not set them."""
+    return {VARIABLE_PREFIX + k: v for k, v in DEFAULT_VARIABLES.items()}

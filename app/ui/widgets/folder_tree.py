@@ -1,0 +1,140 @@
+"""The folder tree: one root per account, folders nested by their delimiter, unread counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from app.domain.models import Folder
+from app.domain.sanitize import clean_line
+from app.ui.keymap import bindings
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRef:
+    """What a tree node stands for: an account root (folder None) or a folder."""
+
+    account: str
+    folder: Folder | None = None
+
+
+def folder_label(folder: Folder) -> Text:
+    """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0."""
+    name = clean_line(folder.leaf) or clean_line(folder.name)
+    if folder.unread > 0:
+        return Text(f"{name} {folder.unread}", style="bold")
+    return Text(name)
+
+
+class FolderTree(Tree[FolderRef]):
+    """Accounts and their folders, in the order the service gives (Inbox, special-use, names)."""
+
+    BINDINGS = bindings("pane")
+
+    DEFAULT_CSS = """
+    FolderTree {
+        background: $panel;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    class FolderOpened(Message):
+        """The user opened a folder."""
+
+        def __init__(self, account: str, folder: Folder) -> None:
+            super().__init__()
+            self.account = account
+            self.folder = folder
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(Text("mailbag"), name=name, id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._accounts: dict[str, TreeNode[FolderRef]] = {}
+        self._folders: dict[tuple[str, str], TreeNode[FolderRef]] = {}
+
+    def set_folders(self, account: str, folders: list[Folder]) -> None:
+        """Replace one account's folders, keeping the cursor on the same folder when possible."""
+        selected = self.selected_folder()
+        account_node = self._accounts.get(account)
+        if account_node is None:
+            account_node = self.root.add(Text(clean_line(account), style="bold"), FolderRef(account), expand=True)
+            self._accounts[account] = account_node
+        else:
+            for key in [k for k in self._folders if k[0] == account]:
+                del self._folders[key]
+            account_node.remove_children()
+        for folder in folders:
+            parent = self._parent_node(account_node, folder)
+            node = parent.add(folder_label(folder), FolderRef(account, folder), expand=True, allow_expand=False)
+            self._folders[(account, folder.name)] = node
+        for node in self._folders.values():
+            if node.children:
+                node.allow_expand = True
+        if selected is not None:
+            self.select_folder(*selected)
+
+    def _parent_node(self, account_node: TreeNode[FolderRef], folder: Folder) -> TreeNode[FolderRef]:
+        if not folder.delimiter or folder.delimiter not in folder.name:
+            return account_node
+        parent_name = folder.name.rsplit(folder.delimiter, 1)[0]
+        parent = self._folders.get((folder.account, parent_name))
+        if parent is None:  # a parent the server did not list: show it, not selectable
+            ghost = Folder(folder.account, parent_name, folder.delimiter, attributes=frozenset({"\\Noselect"}))
+            grandparent = self._parent_node(account_node, ghost)
+            parent = grandparent.add(folder_label(ghost), FolderRef(folder.account, ghost), expand=True)
+            self._folders[(folder.account, parent_name)] = parent
+        return parent
+
+    def update_counts(self, account: str, folder: str, total: int, unread: int) -> None:
+        """New counts for one folder (from the service, or an optimistic change)."""
+        node = self._folders.get((account, folder))
+        if node is None or node.data is None or node.data.folder is None:
+            return
+        updated = replace(node.data.folder, total=total, unread=unread)
+        node.data = FolderRef(account, updated)
+        node.set_label(folder_label(updated))
+
+    def counts(self, account: str, folder: str) -> tuple[int, int] | None:
+        """(total, unread) as shown, or None for an unknown folder."""
+        node = self._folders.get((account, folder))
+        if node is None or node.data is None or node.data.folder is None:
+            return None
+        return node.data.folder.total, node.data.folder.unread
+
+    def select_folder(self, account: str, folder: str, *, retry: bool = True) -> None:
+        """Move the cursor to a folder (once the tree is laid out, when it is not yet)."""
+        node = self._folders.get((account, folder))
+        if node is not None:
+            if node.line < 0 and retry:
+                self.call_after_refresh(self.select_folder, account, folder, retry=False)
+                return
+            self.move_cursor(node)
+
+    def selected_folder(self) -> tuple[str, str] | None:
+        node = self.cursor_node
+        if node is None or node.data is None or node.data.folder is None:
+            return None
+        return node.data.account, node.data.folder.name
+
+    # --- actions (from the key table) ---------------------------------------------------------
+
+    def action_first(self) -> None:
+        self.cursor_line = 0
+
+    def action_last(self) -> None:
+        self.cursor_line = self.last_line
+
+    def action_open(self) -> None:
+        node = self.cursor_node
+        if node is None or node.data is None:
+            return
+        folder = node.data.folder
+        if folder is None or not folder.selectable:
+            node.toggle()
+            return
+        self.post_message(self.FolderOpened(node.data.account, folder))

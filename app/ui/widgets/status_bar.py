@@ -1,0 +1,77 @@
+"""The one-line status bar: each account's connection state, sync progress, the last error."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from app.domain.models import ConnectionState
+from app.domain.sanitize import clean_line
+
+_BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
+
+
+class StatusBar(Widget):
+    """Renders untrusted server text literally (a ``Text``, never markup)."""
+
+    COMPONENT_CLASSES = {"status-bar--ok", "status-bar--busy", "status-bar--error", "status-bar--muted"}
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    StatusBar > .status-bar--ok { color: $mailbag-status-ok; }
+    StatusBar > .status-bar--busy { color: $mailbag-status-busy; }
+    StatusBar > .status-bar--error { color: $mailbag-status-error; text-style: bold; }
+    StatusBar > .status-bar--muted { color: $mailbag-muted; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._states: dict[str, tuple[ConnectionState, str]] = {}
+        self._progress: dict[str, tuple[str, int, int]] = {}
+        self.last_error = ""
+
+    def set_connection(self, account: str, state: ConnectionState, detail: str = "") -> None:
+        self._states[account] = (state, clean_line(detail))
+        if state not in _BUSY:
+            self._progress.pop(account, None)
+        self.refresh()
+
+    def set_progress(self, account: str, folder: str, done: int, total: int) -> None:
+        if total and done >= total:
+            self._progress.pop(account, None)
+        else:
+            self._progress[account] = (clean_line(folder), done, total)
+        self.refresh()
+
+    def set_error(self, message: str) -> None:
+        self.last_error = clean_line(message)
+        self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for account, (state, detail) in self._states.items():
+            style = {
+                ConnectionState.ONLINE: "status-bar--ok",
+                ConnectionState.ERROR: "status-bar--error",
+                ConnectionState.OFFLINE: "status-bar--muted",
+            }.get(state, "status-bar--busy")
+            text.append(" ")
+            text.append(clean_line(account), style="bold")
+            text.append(" ")
+            text.append(state.value, style=self.get_component_rich_style(style, partial=True))
+            if account in self._progress:
+                folder, done, total = self._progress[account]
+                text.append(f" {folder} {done}/{total}")
+            elif detail and state == ConnectionState.ERROR:
+                text.append(f" ({detail})")
+            text.append(" │")
+        if self.last_error:
+            text.append(" ")
+            text.append("error: " + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
+        else:
+            text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
+        return text

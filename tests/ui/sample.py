@@ -1,0 +1,53 @@
+"""A small, fixed mailbox for UI tests and snapshots (dates relative to the frozen NOW)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.domain.events import EventSink
+from app.domain.models import FLAGGED, SEEN, ANSWERED, Attachment, Folder, FolderRole
+from tests.ui.fake_facade import NOW, FakeFacade
+
+WELCOME_BODY = """Hi,
+
+the quarterly report is attached. Numbers look good this time.
+
+> Can you send the report before Friday?
+> > And the slides too, please.
+
+Thanks,
+Bob
+"""
+
+
+def sample_facade(sink: EventSink) -> FakeFacade:
+    """Two accounts, nested folders, a few messages in work/INBOX (newest first)."""
+    facade = FakeFacade(sink, accounts=("work", "home"))
+    for folder in (
+        Folder("work", "INBOX", "/", FolderRole.INBOX, total=6, unread=2),
+        Folder("work", "Drafts", "/", FolderRole.DRAFTS, total=0, unread=0),
+        Folder("work", "Sent", "/", FolderRole.SENT, total=12, unread=0),
+        Folder("work", "Archive", "/", FolderRole.ARCHIVE, total=40, unread=0),
+        Folder("work", "Archive/2025", "/", FolderRole.NONE, total=30, unread=3),
+        Folder("work", "Trash", "/", FolderRole.TRASH, total=1, unread=0),
+        Folder("work", "lists", "/", FolderRole.NONE, total=0, unread=0),
+        Folder("home", "INBOX", "/", FolderRole.INBOX, total=1, unread=1),
+    ):
+        facade.add_folder(folder)
+    add = facade.add_message
+    report = add("work", "INBOX", row_id=6, subject="Quarterly report", sender="Bob Builder",
+                 sender_email="bob@example.org", date=NOW - timedelta(hours=2),
+                 flags=frozenset(), has_attachment=True)
+    facade.set_body(report, WELCOME_BODY, [Attachment("report-q1.pdf", "application/pdf", 184_320, 2)])
+    add("work", "INBOX", row_id=5, subject="Lunch on Thursday?", sender="Carol Danvers",
+        date=NOW - timedelta(days=3), flags=frozenset({SEEN, FLAGGED}), body="Shall we try the new place?\n")
+    add("work", "INBOX", row_id=4, subject="Re: Build is green again", sender="CI Robot",
+        sender_email="ci@example.org", date=NOW - timedelta(days=20), flags=frozenset({SEEN, ANSWERED}),
+        body="All 412 tests pass.\n")
+    add("work", "INBOX", row_id=3, subject="Größenänderung — 日本語の件名", sender="Jürgen Weiß",
+        date=NOW - timedelta(days=70), flags=frozenset(), body="Unicode body: ça va? 日本語\n")
+    add("work", "INBOX", row_id=2, subject="Welcome to the team", sender="Dana Scully",
+        date=NOW - timedelta(days=400), body="Welcome aboard!\n")
+    add("work", "INBOX", row_id=1, subject="Your account is ready", sender="Example IT",
+        date=NOW - timedelta(days=800), body="Your mailbox is set up.\n")
+    return facade
