@@ -1,0 +1,11 @@
+"""Errors raised by the IMAP client."""
+
+from __future__ import annotations
+
+
+class ImapError(Exception):
+    """The server refused a command (NO / BAD); the message is sanitized server text."""
+
+
+class ImapConnectionError(ImapError):
+    """The link failed: network, TLS, certificate, timeout, or the server went away."""

@@ -1,0 +1,85 @@
+"""Cut a byte stream from an IMAP server into complete responses, in linear time.
+
+A response is one line, or several lines joined by literals (``{n}`` at the end of a line, then
+exactly n bytes). It is handed over as its segments: ``[line, literal, line, literal, ..., line]``,
+lines without their CRLF. Bytes are kept in one ``bytearray`` and each byte is looked at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: Longest line (without literals) and largest literal accepted, so a hostile server cannot
+#: make the client buffer without end.
+MAX_LINE = 16 * 1024 * 1024
+MAX_LITERAL = 512 * 1024 * 1024
+
+Segments = list[bytes]
+
+
+class FramingError(Exception):
+    """The server sent something that cannot be an IMAP response."""
+
+
+def literal_size(line: bytes) -> int:
+    """The size announced by a ``{n}`` (or ``{n+}``) at the end of ``line``, else -1."""
+    if not line.endswith(b"}"):
+        return -1
+    start = line.rfind(b"{")
+    if start < 0:
+        return -1
+    digits = line[start + 1 : -1].rstrip(b"+")
+    if not digits.isdigit():
+        return -1
+    return int(digits)
+
+
+class ResponseFramer:
+    """Feed bytes in; complete responses come out through ``on_response``."""
+
+    def __init__(self, on_response: Callable[[Segments], None]) -> None:
+        self._on_response = on_response
+        self._buffer = bytearray()
+        self._scan_from = 0  # where to look for the next CRLF
+        self._segments: Segments = []
+        self._literal = -1  # bytes still expected for the current literal, -1 when none
+
+    @property
+    def pending(self) -> int:
+        """Bytes received and not yet handed over (including a partial response)."""
+        return len(self._buffer) + sum(len(s) for s in self._segments)
+
+    def feed(self, data: bytes) -> None:
+        """Take in more bytes and hand over every response they complete."""
+        buffer = self._buffer
+        buffer.extend(data)
+        start = 0
+        while True:
+            if self._literal >= 0:
+                if len(buffer) - start < self._literal:
+                    break
+                end = start + self._literal
+                self._segments.append(bytes(buffer[start:end]))
+                start = self._scan_from = end
+                self._literal = -1
+                continue
+            crlf = buffer.find(b"\r\n", max(self._scan_from, start))
+            if crlf < 0:
+                if len(buffer) - start > MAX_LINE:
+                    raise FramingError("response line too long")
+                self._scan_from = max(start, len(buffer) - 1)
+                break
+            line = bytes(buffer[start:crlf])
+            start = self._scan_from = crlf + 2
+            size = literal_size(line)
+            self._segments.append(line)
+            if size >= 0:
+                if size > MAX_LITERAL:
+                    raise FramingError("literal too large")
+                self._literal = size
+                continue
+            segments, self._segments = self._segments, []
+            self._on_response(segments)
+        if start:
+            del buffer[:start]
+            self._scan_from -= start

@@ -1,0 +1,142 @@
+"""Build domain values from parsed FETCH items: ENVELOPE, BODYSTRUCTURE, flags, dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from app.domain.headers import decode_words, parse_date
+from app.domain.models import Address, MessageSummary
+from app.domain.sanitize import clean_line
+from app.protocols.imap.parser import Value, as_int, as_text
+
+_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
+_INTERNALDATE = "%d-%b-%Y %H:%M:%S %z"
+
+
+def flag_set(value: Value) -> frozenset[str]:
+    """FLAGS (...) as a set of strings."""
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(as_text(f) for f in value if isinstance(f, bytes))
+
+
+def modseq_of(value: Value) -> int:
+    """MODSEQ (n) as int."""
+    if isinstance(value, list) and value:
+        return as_int(value[0])
+    return as_int(value)
+
+
+def parse_internaldate(value: Value) -> datetime | None:
+    """INTERNALDATE ``"17-Jul-1996 02:44:25 -0700"`` as an aware datetime."""
+    text = as_text(value).strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, _INTERNALDATE)
+    except ValueError:
+        return None
+
+
+def addresses(value: Value) -> tuple[Address, ...]:
+    """An ENVELOPE address list; group start/end markers are dropped, members are kept."""
+    if not isinstance(value, list):
+        return ()
+    result = []
+    for item in value:
+        if not isinstance(item, list) or len(item) < 4:
+            continue
+        name, _adl, mailbox, host = item[:4]
+        if mailbox is None or host is None:  # group syntax (RFC 3501 7.4.2)
+            continue
+        email = clean_line(as_text(mailbox) + "@" + as_text(host))
+        result.append(Address(name=decode_words(name) if name else "", email=email))
+    return tuple(result)
+
+
+def references(value: Value) -> tuple[str, ...]:
+    """Message-ids from a ``References:`` header block."""
+    if not isinstance(value, bytes):
+        return ()
+    return tuple(clean_line(m.decode("utf-8", "replace")) for m in _MESSAGE_ID.findall(value))
+
+
+def _params(value: Value) -> dict[str, str]:
+    if not isinstance(value, list):
+        return {}
+    return {as_text(value[i]).lower(): as_text(value[i + 1]) for i in range(0, len(value) - 1, 2)}
+
+
+def _has_name(params: dict[str, str]) -> bool:
+    return any(k.startswith(("filename", "name")) and v for k, v in params.items())
+
+
+def has_attachment(body: Value) -> bool:
+    """Whether a BODYSTRUCTURE holds an attachment.
+
+    A part counts when its disposition is ``attachment``, or when it is a named leaf that is
+    neither text nor multipart; an attached message (message/rfc822) counts too. Inline parts of
+    a multipart/related (images of an HTML body) do not. Walks with an explicit stack.
+    """
+    stack: list[tuple[Value, bool]] = [(body, False)]
+    while stack:
+        part, in_related = stack.pop()
+        if not isinstance(part, list) or not part:
+            continue
+        if isinstance(part[0], list):  # multipart: children, subtype, then extension data
+            count = 0
+            while count < len(part) and isinstance(part[count], list):
+                count += 1
+            subtype = as_text(part[count]).lower() if count < len(part) else ""
+            stack.extend((child, subtype == "related") for child in part[:count])
+            continue
+        ctype = as_text(part[0]).lower()
+        subtype = as_text(part[1]).lower() if len(part) > 1 else ""
+        if ctype == "message" and subtype in ("rfc822", "global"):
+            return True
+        at = 9 if ctype == "text" else 8
+        disposition = part[at] if len(part) > at else None
+        kind, disposition_params = "", {}
+        if isinstance(disposition, list) and disposition:
+            kind = as_text(disposition[0]).lower()
+            disposition_params = _params(disposition[1] if len(disposition) > 1 else None)
+        if kind == "attachment":
+            return True
+        if ctype == "text" or in_related:
+            continue
+        if _has_name(disposition_params) or _has_name(_params(part[2] if len(part) > 2 else None)):
+            return True
+    return False
+
+
+def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
+    """A MessageSummary from the items of one FETCH response, or None without a UID."""
+    uid = as_int(items.get(b"UID"), -1)
+    if uid < 0:
+        return None
+    envelope = items.get(b"ENVELOPE")
+    env = envelope if isinstance(envelope, list) and len(envelope) >= 10 else [None] * 10
+    date = parse_date(as_text(env[0])) if env[0] else None
+    if date is None:
+        date = parse_internaldate(items.get(b"INTERNALDATE"))
+    refs: tuple[str, ...] = ()
+    for key, value in items.items():
+        if key.startswith(b"BODY[HEADER.FIELDS"):
+            refs = references(value)
+    return MessageSummary(
+        uid=uid,
+        flags=flag_set(items.get(b"FLAGS")),
+        date=date,
+        size=as_int(items.get(b"RFC822.SIZE")),
+        subject=decode_words(env[1]),
+        from_=addresses(env[2]),
+        reply_to=addresses(env[4]),
+        to=addresses(env[5]),
+        cc=addresses(env[6]),
+        in_reply_to=clean_line(as_text(env[8])),
+        message_id=clean_line(as_text(env[9])),
+        references=refs,
+        has_attachment=has_attachment(items.get(b"BODYSTRUCTURE")),
+        modseq=modseq_of(items.get(b"MODSEQ")),
+    )
