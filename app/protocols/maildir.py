@@ -70,6 +70,7 @@ _ROLE_NAMES: dict[str, FolderRole] = {
 }
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
 
@@ -424,6 +425,8 @@ def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | 
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         text = block.decode("latin-1")
+    # Unfold (RFC 5322 2.2.3: drop the line break, keep the white space) before parsing.
+    text = _FOLD.sub("", text)
     headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
     if not headers.keys():
         return None

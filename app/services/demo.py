@@ -273,7 +273,7 @@ class _DemoBuilder:
             "<html><body><h1>Weekly Bytes #142</h1>"
             "<p>This week: <b>terminal tricks</b>, a <i>tiny</i> database, and why "
             "keyboards still matter.</p><ul><li>Ten shell one-liners</li>"
-            "<li>Reading mail in a terminal, in 2024 and beyond</li>"
+            "<li>Reading mail in a terminal, then and now</li>"
             "<li>Interview: a maintainer on saying no</li></ul>"
             '<p><a href="https://newsletter.example/142">Read online</a> &middot; '
             '<a href="https://newsletter.example/unsubscribe">Unsubscribe</a></p>'
@@ -313,10 +313,12 @@ class _DemoBuilder:
                              filename="plant.png")
         self.put(INBOX, photo, FLAGGED)
 
-        start = (self.now + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
+        start = (self.now.astimezone(timezone.utc) + timedelta(days=3)).replace(
+            hour=14, minute=0, second=0, microsecond=0
+        )
         invite = self.message(
-            CALENDAR, _YOU, "Invitation: Design review @ Thu 14:00", self.ago(0.9),
-            "Alice Weber invites you to: Design review\nWhen: Thursday 14:00-15:00 UTC\n"
+            CALENDAR, _YOU, f"Invitation: Design review @ {start:%a} 14:00 UTC", self.ago(0.9),
+            f"Alice Weber invites you to: Design review\nWhen: {start:%A %d %B}, 14:00-15:00 UTC\n"
             "Where: Room Aurora\n",
         )
         invite.add_attachment(_ics(start, "Design review", "Room Aurora").encode(),

@@ -91,7 +91,7 @@ def test_summaries_decode_subject_addresses_dates_and_references(store: MaildirS
         References="<m1@example.org>\n <m2@example.org>",
     )
     store.add("INBOX", raw, [SEEN, FLAGGED])
-    store.add("INBOX", "Subject: 会議の議事録 🎉\nFrom: Zoë <zoe@example.org>\n\nhi\n".encode())
+    store.add("INBOX", "Subject: 会議の議事録\n  🎉\nFrom: Zoë <zoe@example.org>\n\nhi\n".encode())
 
     first, second = store.summaries("INBOX")
     assert first.uid == 1 and second.uid == 2
@@ -105,7 +105,7 @@ def test_summaries_decode_subject_addresses_dates_and_references(store: MaildirS
     assert first.references == ("<m1@example.org>", "<m2@example.org>")
     assert first.flags == {SEEN, FLAGGED} and not first.unread
     assert first.size == len(raw)
-    assert second.subject == "会議の議事録 🎉"
+    assert second.subject == "会議の議事録  🎉"  # unfolded: the line break goes, the blanks stay
     assert second.from_[0].name == "Zoë"
     assert second.unread
 
