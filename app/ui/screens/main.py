@@ -119,7 +119,7 @@ class MainScreen(Screen[None]):
         self.facade.submit(OpenFolder(account=account, folder=folder))
         if key != self._open:
             self._open = key
-            self.message_list.loading = True
+            self.message_list.index_pending = True
             self.message_list.show_folder(key, ())
         self._load_index(key, None)
 
@@ -131,7 +131,7 @@ class MainScreen(Screen[None]):
     def _index_ready(self, key: FolderKey, ids: Sequence[int], keep_row_id: int | None) -> None:
         if key != self._open:
             return
-        self.message_list.loading = False
+        self.message_list.index_pending = False
         self.message_list.show_folder(key, ids, keep_row_id)
 
     @on(FolderTree.FolderOpened)

@@ -98,7 +98,7 @@ class MessageList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, dict[int, MessageRow]] = OrderedDict()
         self._added_flags: dict[int, frozenset[str]] = {}
         self.folder: FolderKey | None = None
-        self.loading = False
+        self.index_pending = False
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class MessageList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         if not self._ids:
             if y == 0:
-                text = "Loading…" if self.loading else "No messages"
+                text = "Loading…" if self.index_pending else "No messages"
                 style = base + self.get_component_rich_style("message-list--empty", partial=True)
                 return Strip([Segment(set_cell_size(" " + text, width), style)], width)
             return Strip.blank(width, base)

@@ -1,0 +1,34 @@
+"""Fixtures for the UI tests: an app over the in-memory facade, with a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from app.ui.app import MailbagApp
+from app.ui.screens.main import READER_DEBOUNCE
+from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.sample import sample_facade
+
+AppMaker = Callable[..., MailbagApp]
+
+
+@pytest.fixture
+def make_app() -> AppMaker:
+    """Build a MailbagApp over a facade built by ``build`` (the sample mailbox by default)."""
+
+    def make(build: Callable[..., FakeFacade] = sample_facade, **kwargs: object) -> MailbagApp:
+        return MailbagApp(build, now=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let workers finish and the reader's debounce expire."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(READER_DEBOUNCE + 0.1)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

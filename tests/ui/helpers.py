@@ -1,0 +1,26 @@
+"""Read what the user sees from the widgets."""
+
+from __future__ import annotations
+
+from rich.style import Style
+
+from app.ui.app import MailbagApp
+from app.ui.widgets.message_list import MessageList
+
+
+def list_line(app: MailbagApp, index: int) -> tuple[str, Style]:
+    """Text and style of message-list row ``index`` as painted (it must be on screen)."""
+    widget: MessageList = app.main_screen.message_list
+    strip = widget.render_line(index - widget.scroll_offset.y)
+    segments = list(strip)
+    return "".join(s.text for s in segments), segments[0].style or Style()
+
+
+def cursor_subject(app: MailbagApp) -> str:
+    row = app.main_screen.message_list.current_row
+    assert row is not None
+    return row.subject
+
+
+def status_text(app: MailbagApp) -> str:
+    return app.main_screen.status.render().plain
