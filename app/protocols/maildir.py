@@ -236,14 +236,14 @@ class MaildirStore:
     def read(self, folder: str, uid: int) -> bytes:
         """The message's exact bytes."""
         directory = self._folder_dir(folder)
-        for fresh in (False, True):
-            entry = self._entry(folder, uid, fresh=fresh)
-            try:
-                return (directory / entry.subdir / entry.filename).read_bytes()
-            except FileNotFoundError:
-                if fresh:
-                    raise KeyError(f"message {uid} vanished from {folder}") from None
-        raise AssertionError("unreachable")
+        try:
+            return (directory / self._entry(folder, uid, fresh=False).subpath).read_bytes()
+        except FileNotFoundError:
+            pass  # renamed (flags changed) or removed by another program: look again
+        try:
+            return (directory / self._entry(folder, uid, fresh=True).subpath).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(f"message {uid} vanished from {folder}") from None
 
     def set_flags(
         self,
