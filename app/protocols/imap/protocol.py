@@ -132,12 +132,12 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
     # --- bytes in ------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        current = self.current_command()
+        current = self.running_command()
         if current is not None:
             current._reset_timer()
         try:
             self._framer.feed(data)
-        except (FramingError, lib.AioImapException, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable
             self.abort(f"protocol error: {exc}")
 
     def _dispatch(self, segments: Segments) -> None:
@@ -170,7 +170,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         kind = untagged_kind(segments[0])
         if kind == b"BYE":
             self.bye = clean_line(segments[0][6:].decode("utf-8", "replace"))
-        command = self.current_command()
+        command = self.running_command()
         if isinstance(command, ImapCommand) and command.take(kind, segments):
             return
         push = push_from(segments)
@@ -193,7 +193,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
 
     # --- state -----------------------------------------------------------------------------------
 
-    def current_command(self) -> lib.Command | None:
+    def running_command(self) -> lib.Command | None:
         """The command in flight (commands are sent one at a time)."""
         if self.pending_sync_command is not None:
             return self.pending_sync_command
@@ -245,7 +245,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             self.transport.resume_reading()
 
     def _response_done(self, line: bytes) -> None:
-        command = self.current_command()
+        command = self.running_command()
         super()._response_done(line)
         if command is not None and command.name == "STARTTLS" and command.response.result == "OK":
             self.plaintext_closed = True

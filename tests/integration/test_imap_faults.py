@@ -1,0 +1,186 @@
+"""The IMAP client against small scripted servers: what a real server will not do on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from app.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+CAPS = b"IMAP4rev1 AUTH=PLAIN SASL-IR"
+
+
+async def serve(script: Script) -> tuple[asyncio.base_events.Server, int]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await script(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def command(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    line = await reader.readline()
+    tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
+    return tag, rest
+
+
+async def login_dialogue(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, caps: bytes = CAPS) -> None:
+    """Greeting, CAPABILITY, AUTHENTICATE, CAPABILITY."""
+    writer.write(b"* OK fake ready\r\n")
+    for _ in range(3):
+        tag, rest = await command(reader)
+        if rest.upper().startswith(b"CAPABILITY"):
+            writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+        else:
+            writer.write(tag + b" OK logged in\r\n")
+
+
+def settings(port: int, security: str = "none", timeout: float = 2.0) -> ImapSettings:
+    return ImapSettings(host="127.0.0.1", port=port, security=security, username="u", password="p",
+                        timeout=timeout)
+
+
+async def test_starttls_required_but_not_offered_is_refused() -> None:
+    seen: list[bytes] = []
+
+    async def script(reader, writer):
+        writer.write(b"* OK fake ready\r\n")
+        while line := await reader.readline():
+            seen.append(line)
+            tag, rest = line.split(b" ", 1)
+            if rest.upper().startswith(b"CAPABILITY"):
+                writer.write(b"* CAPABILITY " + CAPS + b"\r\n" + tag + b" OK done\r\n")
+            else:
+                writer.write(tag + b" OK whatever\r\n")
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port, "starttls"), "acct")
+        with pytest.raises(ImapConnectionError, match="STARTTLS"):
+            await client.connect()
+    assert not any(b"AUTHENTICATE" in line or b"LOGIN" in line for line in seen)
+
+
+async def test_starttls_refused_by_server_is_an_error() -> None:
+    async def script(reader, writer):
+        writer.write(b"* OK fake ready\r\n")
+        tag, _ = await command(reader)
+        writer.write(b"* CAPABILITY IMAP4rev1 STARTTLS\r\n" + tag + b" OK done\r\n")
+        tag, _ = await command(reader)
+        writer.write(tag + b" NO not today\r\n")
+        await reader.read()
+
+    server, port = await serve(script)
+    async with server:
+        with pytest.raises(ImapConnectionError, match="not today"):
+            await ImapClient(settings(port, "starttls"), "acct").connect()
+
+
+async def test_stalled_server_times_out() -> None:
+    async def script(reader, writer):
+        await login_dialogue(reader, writer)
+        await command(reader)  # SELECT: never answered
+        await asyncio.sleep(10)
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port, timeout=0.5), "acct")
+        await client.connect()
+        started = time.monotonic()
+        with pytest.raises(ImapConnectionError, match="no answer"):
+            await client.select("INBOX")
+        assert time.monotonic() - started < 3
+        with pytest.raises(ImapConnectionError):
+            await client.noop()
+
+
+async def test_silent_server_at_greeting_times_out() -> None:
+    async def script(reader, writer):
+        await asyncio.sleep(10)
+
+    server, port = await serve(script)
+    async with server:
+        with pytest.raises(ImapConnectionError):
+            await ImapClient(settings(port, timeout=0.5), "acct").connect()
+
+
+async def _selected(reader, writer) -> None:
+    await login_dialogue(reader, writer)
+    tag, _ = await command(reader)
+    writer.write(b"* 3000 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\n* OK [UIDNEXT 3001] ok\r\n" + tag + b" OK [READ-WRITE] selected\r\n")
+
+
+async def test_link_dropped_mid_fetch_raises() -> None:
+    async def script(reader, writer):
+        await _selected(reader, writer)
+        await command(reader)
+        for uid in range(1, 1201):
+            writer.write(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (uid, uid))
+        writer.write(b"* 1201 FETCH (UID 1201 FLAGS (\\Se")
+        await writer.drain()
+        writer.transport.abort()
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port), "acct")
+        await client.connect()
+        await client.select("INBOX")
+        received = []
+        with pytest.raises(ImapConnectionError):
+            async for batch in client.fetch_flags("1:*", batch_size=500):
+                received.extend(batch)
+        # Every complete response before the break is delivered, then the error.
+        assert [uid for uid, _flags, _modseq in received] == list(range(1, 1201))
+
+
+async def test_stream_in_one_response_of_many_lines_and_pushes() -> None:
+    async def script(reader, writer):
+        await _selected(reader, writer)
+        tag, _ = await command(reader)
+        chunks = [b"* %d FETCH (UID %d FLAGS (\\Seen $x) MODSEQ (%d))\r\n" % (i, i * 2, i) for i in range(1, 3001)]
+        chunks.insert(1500, b"* 3001 EXISTS\r\n* 7 FETCH (FLAGS (\\Deleted))\r\n")
+        writer.write(b"".join(chunks) + tag + b" OK fetched\r\n")
+        tag, _ = await command(reader)
+        writer.write(tag + b" NO [CANNOT] nope \x1b[2J\r\n")
+        await reader.read()
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port), "acct")
+        await client.connect()
+        result = await client.select("INBOX")
+        assert (result.uidvalidity, result.uidnext, result.exists) == (9, 3001, 3000)
+        batches = [batch async for batch in client.fetch_flags("1:*", batch_size=1000)]
+        assert [len(b) for b in batches] == [1000, 1000, 1000]
+        assert batches[2][-1] == (6000, frozenset({"\\Seen", "$x"}), 3000)
+        pushes = [client.pushes.get_nowait() for _ in range(client.pushes.qsize())]
+        assert [(p.kind, p.number) for p in pushes] == [("EXISTS", 3001), ("FETCH", 7)]
+        assert pushes[1].flags == frozenset({"\\Deleted"})
+        with pytest.raises(ImapError) as failure:
+            await client.noop()
+        assert "nope" in str(failure.value) and "\x1b" not in str(failure.value)
+        assert not isinstance(failure.value, ImapConnectionError)
+
+
+async def test_data_injected_after_starttls_ok_is_refused() -> None:
+    async def script(reader, writer):
+        writer.write(b"* OK fake ready\r\n")
+        tag, _ = await command(reader)
+        writer.write(b"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+        tag, _ = await command(reader)
+        writer.write(tag + b" OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+        await reader.read()
+
+    server, port = await serve(script)
+    async with server:
+        with pytest.raises(ImapConnectionError):
+            await ImapClient(settings(port, "starttls"), "acct").connect()

@@ -1,0 +1,100 @@
+"""FETCH items to MessageSummary: envelopes, encoded words, groups, BODYSTRUCTURE variants."""
+
+from datetime import datetime, timezone
+
+from app.protocols.imap.parser import pairs, parse_segments
+from app.protocols.imap.summary import has_attachment, summary_from_items
+
+
+def items_of(*segments: bytes) -> dict:
+    return pairs(parse_segments(list(segments))[3])
+
+
+def body(text: bytes):
+    return parse_segments([text])[0]
+
+
+def test_full_summary_with_literal_subject_and_group() -> None:
+    subject = "Grüße aus Köln".encode()
+    items = items_of(
+        b'* 5 FETCH (UID 42 FLAGS (\\Seen \\Flagged) INTERNALDATE "02-Mar-2024 08:00:00 +0100" RFC822.SIZE 2048 '
+        b'ENVELOPE ("Sat, 2 Mar 2024 07:59:00 +0100" {%d}' % len(subject),
+        subject,
+        b' (("=?utf-8?q?J=C3=BCrgen?=" NIL "j" "example.org")) NIL NIL '
+        b'((NIL NIL "team" NIL)("Ann" NIL "ann" "x.org")(NIL NIL NIL NIL)("Bob \\"B\\"" NIL "bob" "y.org")) '
+        b'NIL NIL "<parent@x>" "<self@x>") BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 10 1 '
+        b'NIL NIL NIL NIL) BODY[HEADER.FIELDS (REFERENCES)] {40}',
+        b"References: <root@x>\r\n <parent@x>\r\n\r\n\r\n"[:40],
+        b" MODSEQ (77))",
+    )
+    summary = summary_from_items(items)
+    assert summary is not None
+    assert summary.uid == 42
+    assert summary.flags == frozenset({"\\Seen", "\\Flagged"})
+    assert summary.subject == "Grüße aus Köln"
+    assert [a.name for a in summary.from_] == ["Jürgen"]
+    assert summary.from_[0].email == "j@example.org"
+    # Sender and Reply-To are NIL here; reply_to stays empty.
+    assert summary.reply_to == ()
+    assert [(a.name, a.email) for a in summary.to] == [("Ann", "ann@x.org"), ('Bob "B"', "bob@y.org")]
+    assert summary.in_reply_to == "<parent@x>"
+    assert summary.message_id == "<self@x>"
+    assert summary.references == ("<root@x>", "<parent@x>")
+    assert summary.size == 2048
+    assert summary.modseq == 77
+    assert summary.date == datetime(2024, 3, 2, 6, 59, tzinfo=timezone.utc)
+    assert summary.has_attachment is False
+
+
+def test_encoded_word_subject_and_8bit_quoted() -> None:
+    items = items_of(b'* 1 FETCH (UID 1 ENVELOPE (NIL "=?iso-8859-1?q?Caf=E9?= \x1b[31mred" NIL NIL NIL NIL NIL NIL NIL NIL))')
+    summary = summary_from_items(items)
+    assert summary.subject == "Café red"  # escape sequence stripped
+    raw = items_of('* 1 FETCH (UID 2 ENVELOPE (NIL "Über" NIL NIL NIL NIL NIL NIL NIL NIL))'.encode())
+    assert summary_from_items(raw).subject == "Über"
+
+
+def test_date_falls_back_to_internaldate_and_is_aware() -> None:
+    items = items_of(b'* 1 FETCH (UID 3 INTERNALDATE " 7-Jul-2023 02:44:25 -0700" ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))')
+    summary = summary_from_items(items)
+    assert summary.date == datetime(2023, 7, 7, 9, 44, 25, tzinfo=timezone.utc)
+    assert summary.date.tzinfo is not None
+    naive = items_of(b'* 1 FETCH (UID 3 ENVELOPE ("Fri, 7 Jul 2023 02:44:25" NIL NIL NIL NIL NIL NIL NIL NIL NIL))')
+    assert summary_from_items(naive).date.tzinfo is not None
+
+
+def test_odd_items_are_ignored() -> None:
+    items = items_of(b"* 1 FETCH (UID 9 X-GM-LABELS (a b) ENVELOPE NIL BODYSTRUCTURE (garbage) FLAGS NIL)")
+    summary = summary_from_items(items)
+    assert summary.uid == 9 and summary.subject == "" and summary.flags == frozenset()
+    assert summary_from_items(items_of(b"* 1 FETCH (FLAGS ())")) is None
+
+
+SINGLE = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 100 5 NIL NIL NIL NIL)'
+MIXED = (b'(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+         b'("application" "pdf" ("name" "r.pdf") NIL NIL "base64" 5000 NIL ("attachment" ("filename" "r.pdf")) NIL NIL)'
+         b' "mixed" ("boundary" "b1") NIL NIL NIL)')
+ALTERNATIVE = (b'(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+               b'("text" "html" ("charset" "utf-8") NIL NIL "7bit" 20 1 NIL NIL NIL NIL) "alternative" ("boundary" "b2") NIL NIL NIL)')
+RELATED = (b'((("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)("text" "html" NIL NIL NIL "7bit" 20 1 NIL NIL NIL NIL) "alternative")'
+           b'("image" "png" ("name" "logo.png") "<logo@x>" NIL "base64" 300 NIL ("inline" ("filename" "logo.png")) NIL NIL)'
+           b' "related" ("boundary" "b3") NIL NIL NIL)')
+RFC822 = (b'(("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+          b'("message" "rfc822" NIL NIL NIL "7bit" 500 (NIL "Fwd" NIL NIL NIL NIL NIL NIL NIL NIL) '
+          b'("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL) 20 NIL NIL NIL NIL) "mixed")')
+NAMED_LEAF = (b'(("text" "plain" NIL NIL NIL "7bit" 10 1)'
+              b'("application" "octet-stream" ("name" "data.bin") NIL NIL "base64" 30) "mixed")')
+TEXT_ATTACHMENT = (b'(("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+                   b'("text" "csv" ("name" "t.csv") NIL NIL "7bit" 10 1 NIL ("attachment" ("filename" "t.csv")) NIL NIL) "mixed")')
+
+
+def test_bodystructure_variants() -> None:
+    assert has_attachment(body(SINGLE)) is False
+    assert has_attachment(body(MIXED)) is True
+    assert has_attachment(body(ALTERNATIVE)) is False
+    assert has_attachment(body(RELATED)) is False
+    assert has_attachment(body(RFC822)) is True
+    assert has_attachment(body(NAMED_LEAF)) is True
+    assert has_attachment(body(TEXT_ATTACHMENT)) is True
+    assert has_attachment(None) is False
+    assert has_attachment(body(b"(NIL)")) is False
