@@ -37,7 +37,7 @@ class MaildirAccount(AccountWorker):
         folders = await self.db(self._md().list_folders)
         await self.db(self.store.replace_folders, self.name, folders)
         self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
-        order = sorted(folders, key=lambda f: (f.name != first, f.role != "inbox"))
+        order = sorted((f for f in folders if f.selectable), key=lambda f: (f.name != first, f.role != "inbox"))
         for folder in order:
             await self.sync_folder(folder.name)
             await self.serve_urgent()
