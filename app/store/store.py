@@ -67,7 +67,27 @@ _FOLDER_JOIN = messages.join(folders, messages.c.folder_id == folders.c.id).join
 )
 
 #: Columns written by :meth:`Store.upsert_summaries`, in the order of :func:`_summary_params`.
-_SUMMARY_COLUMNS = tuple(name for name in messages.c.keys() if name != "id")
+_SUMMARY_COLUMNS = (
+    "folder_id",
+    "uid",
+    "flags",
+    "unread",
+    "date",
+    "date_offset",
+    "size",
+    "subject",
+    "sender",
+    "sender_email",
+    "from_addrs",
+    "to_addrs",
+    "cc_addrs",
+    "reply_to_addrs",
+    "message_id",
+    "in_reply_to",
+    "refs",
+    "has_attachment",
+    "modseq",
+)
 _SUMMARY_UPDATED = tuple(name for name in _SUMMARY_COLUMNS if name not in ("folder_id", "uid"))
 
 
@@ -81,9 +101,13 @@ def _compile_upsert() -> str:
     stmt = stmt.on_conflict_do_update(
         index_elements=[messages.c.folder_id, messages.c.uid],
         set_={name: stmt.excluded[name] for name in _SUMMARY_UPDATED},
-        where=or_(*(messages.c[name].is_distinct_from(stmt.excluded[name]) for name in _SUMMARY_UPDATED)),
+        where=or_(
+            *(messages.c[name].is_distinct_from(stmt.excluded[name]) for name in _SUMMARY_UPDATED)
+        ),
     )
     compiled = stmt.compile(dialect=sqlite_dialect())
+    if set(_SUMMARY_COLUMNS) != set(messages.c.keys()) - {"id"}:
+        raise RuntimeError("summary upsert does not cover every column of messages")
     if tuple(compiled.positiontup or ()) != _SUMMARY_COLUMNS:
         raise RuntimeError("summary upsert parameters out of order")
     return str(compiled)
