@@ -9,15 +9,16 @@ from __future__ import annotations
 import re
 
 # ESC-introduced sequences: CSI, OSC/DCS/SOS/PM/APC strings (to ST or BEL), and two-char escapes.
-# A string sequence must be terminated within a bounded length; an unterminated introducer is
-# dropped on its own (by _CONTROL) so it cannot hide the rest of the text.
+# A string sequence must be terminated within a bounded length and before any other escape or
+# C1 character; an unterminated introducer is dropped on its own, so it cannot hide the rest of
+# the text, and scanning stays linear.
 _ESCAPE_SEQ = re.compile(
     r"""
     \x1b\[[0-?]*[ -/]*[@-~]                                  # CSI ... final byte
-    | \x1b[\]PX^_][^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)   # OSC, DCS, SOS, PM, APC ... BEL or ST
+    | \x1b[\]PX^_][^\x07\x1b\x90-\x9f]{0,4096}(?:\x07|\x1b\\|\x9c)  # OSC, DCS, SOS, PM, APC ... BEL or ST
     | \x1b[ -/]*[0-~]                                        # other escapes (charset selection, RIS, ...)
     | \x9b[0-?]*[ -/]*[@-~]                                  # 8-bit CSI
-    | [\x90\x9d\x98\x9e\x9f][^\x07\x1b\x9c]{0,4096}(?:\x07|\x9c|\x1b\\)  # 8-bit string introducers
+    | [\x90\x9d\x98\x9e\x9f][^\x07\x1b\x90-\x9f]{0,4096}(?:\x07|\x9c|\x1b\\)  # 8-bit string introducers
     """,
     re.VERBOSE,
 )

@@ -1,0 +1,54 @@
+"""Every real-world message of the shared corpus renders without an exception, and quickly.
+
+The corpus is not part of the repository: it lies beside the checkout in ``shared/corpus``
+(override with MAILBAG_CORPUS). The time limit is a hang detector, not a benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from app.domain.mime import extract_attachment, render_message
+
+CORPUS = Path(
+    os.environ.get("MAILBAG_CORPUS")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+)
+LIMIT_SECONDS = 2.0
+
+
+def corpus_files() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(CORPUS.rglob("*.eml"))
+
+
+FILES = corpus_files()
+
+
+def test_corpus_is_present() -> None:
+    assert FILES, (
+        f"message corpus not found at {CORPUS}: it lies beside the checkout in shared/corpus, "
+        "or set MAILBAG_CORPUS to a folder of .eml files"
+    )
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
+def test_message_renders(path: Path) -> None:
+    raw = path.read_bytes()
+    start = time.perf_counter()
+    rendered = render_message(raw)
+    for attachment in rendered.attachments:
+        name, payload = extract_attachment(raw, attachment.part_index)
+        assert name == attachment.filename and isinstance(payload, bytes)
+    elapsed = time.perf_counter() - start
+    assert elapsed < LIMIT_SECONDS, f"{path.name} took {elapsed:.2f}s"
+    texts = [rendered.subject, rendered.body, *(a.filename for a in rendered.attachments)]
+    texts += [address.name for address in (*rendered.from_, *rendered.to, *rendered.cc)]
+    for text in texts:
+        assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in text)
+        assert "\x1b" not in text and not any(0x7F <= ord(ch) <= 0x9F for ch in text)
