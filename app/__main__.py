@@ -93,17 +93,6 @@ def run_demo(args: argparse.Namespace) -> int:
         return run_ui(config, root / "cache.sqlite3")
 
 
-class SinkRelay:
-    """Forwards service events to a target set once the UI exists."""
-
-    def __init__(self) -> None:
-        self.target = None
-
-    def __call__(self, event: Event) -> None:
-        if self.target is not None:
-            self.target(event)
-
-
 def run_ui(config: Config, db_path: Path) -> int:
     from app.services.mail import MailService
     from app.store.store import Store
@@ -111,15 +100,16 @@ def run_ui(config: Config, db_path: Path) -> int:
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store.open(db_path)
-    relay = SinkRelay()
-    service = MailService(config, store, relay)
     try:
-        app = MailbagApp(service, theme=config.ui.theme, keymap=config.keymap)
+        app = MailbagApp(
+            lambda sink: MailService(config, store, sink),
+            theme=config.ui.theme,
+            keymap=config.keymap,
+        )
     except ValueError as exc:  # an unknown theme name
         print(f"mailbag: {exc}", file=sys.stderr)
         store.close()
         return 2
-    relay.target = app.sink
     try:
         app.run()
     finally:
