@@ -19,26 +19,21 @@ CORPUS = Path(
     or Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 )
 LIMIT_SECONDS = 2.0
+MISSING = (
+    f"message corpus not found at {CORPUS}: it lies beside the checkout in shared/corpus, "
+    "or set MAILBAG_CORPUS to a folder of .eml files"
+)
+FILES = sorted(CORPUS.rglob("*.eml")) if CORPUS.is_dir() else []
 
 
-def corpus_files() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(CORPUS.rglob("*.eml"))
-
-
-FILES = corpus_files()
-
-
-def test_corpus_is_present() -> None:
-    assert FILES, (
-        f"message corpus not found at {CORPUS}: it lies beside the checkout in shared/corpus, "
-        "or set MAILBAG_CORPUS to a folder of .eml files"
-    )
-
-
-@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
-def test_message_renders(path: Path) -> None:
+@pytest.mark.parametrize(
+    "path",
+    FILES or [None],  # without a corpus, one failing case (never an empty, skipped parameter set)
+    ids=[str(p.relative_to(CORPUS)) for p in FILES] or ["corpus-missing"],
+)
+def test_message_renders(path: Path | None) -> None:
+    if path is None:
+        pytest.fail(MISSING)
     raw = path.read_bytes()
     start = time.perf_counter()
     rendered = render_message(raw)
