@@ -334,7 +334,7 @@ class ImapClient:
         return [f"(CHANGEDSINCE {int(changedsince)}{vanished})"]
 
     def _stream(self, uid_set: str, items: str, changedsince: int | None, convert: Any,
-                batch_size: int) -> FetchStream[Any]:
+                batch_size: int, required: bytes) -> FetchStream[Any]:
         if not _UID_SET.match(uid_set):
             raise ValueError(f"not a uid set: {uid_set!r}")
         if self._condstore() and "MODSEQ" not in items:
@@ -344,7 +344,8 @@ class ImapClient:
         async def start() -> tuple[StreamingFetch, asyncio.Future[Any]]:
             protocol = self._protocol
             command = StreamingFetch(protocol.new_tag(), *args, protocol=protocol,
-                                     timeout=self.settings.timeout, convert=convert, batch_size=batch_size)
+                                     timeout=self.settings.timeout, convert=convert, batch_size=batch_size,
+                                     required=required)
             return command, asyncio.ensure_future(self._execute(command))
 
         return FetchStream(start, self._lock)
@@ -355,13 +356,14 @@ class ImapClient:
     def fetch_summaries(self, uid_set: str, *, changedsince: int | None = None,
                         batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
         """Stream MessageSummary batches for ``uid_set`` while the answer arrives."""
-        return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size)
+        return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
+                            b"ENVELOPE")
 
     def fetch_flags(self, uid_set: str, *, changedsince: int | None = None,
                     batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:
         """Stream (uid, flags, modseq) batches; after iteration ``.vanished`` holds VANISHED uids
         (with ``changedsince`` and QRESYNC enabled)."""
-        return self._stream(uid_set, "UID FLAGS", changedsince, _flags_from_items, batch_size)
+        return self._stream(uid_set, "UID FLAGS", changedsince, _flags_from_items, batch_size, b"FLAGS")
 
     async def fetch_body(self, uid: int) -> bytes:
         """The raw RFC 5322 bytes of one message (does not set \\Seen)."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from app.protocols.imap.framing import Segments
-from app.protocols.imap.parser import Value, as_int, pairs, parse_segments, parse_uid_set
+from app.protocols.imap.parser import Value, pairs, parse_segments, parse_uid_set
 from app.protocols.imap.protocol import ImapCommand, StreamingProtocol
 
 T = TypeVar("T")
@@ -25,11 +25,13 @@ class StreamingFetch(ImapCommand):
     """
 
     def __init__(self, tag: str, *args: str, protocol: StreamingProtocol, timeout: float,
-                 convert: Callable[[dict[bytes, Value]], Any | None], batch_size: int) -> None:
+                 convert: Callable[[dict[bytes, Value]], Any | None], batch_size: int,
+                 required: bytes = b"UID") -> None:
         super().__init__("FETCH", tag, *args, prefix="UID", loop=protocol.loop, timeout=timeout)
         self.protocol = protocol
         self.convert = convert
         self.batch_size = batch_size
+        self.required = required  # an answer carries this item; a FETCH without it is a server push
         self.batch: list[Any] = []
         self.queue: asyncio.Queue[list[Any] | None] = asyncio.Queue()
         self.vanished: list[int] = []
@@ -47,7 +49,7 @@ class StreamingFetch(ImapCommand):
             return False
         parsed = parse_segments(segments)
         items = pairs(parsed[3]) if len(parsed) > 3 else {}
-        if b"UID" not in items:
+        if b"UID" not in items or self.required not in items:
             return False  # a change pushed by the server, not an answer
         if self.discard:
             return True
