@@ -20,18 +20,18 @@ _COLOR_KEYS = (
 
 #: Values used when a theme (e.g. one of Textual's built-ins) does not set a variable.
 DEFAULT_VARIABLES: dict[str, str] = {
-    "unread": "$foreground",
-    "flagged": "$warning",
-    "selected": "$primary 40%",
-    "selected-blurred": "$panel",
-    "muted": "$foreground-muted",
-    "header-label": "$primary",
-    "quote-1": "$success",
-    "quote-2": "$primary",
-    "quote-3": "$secondary",
-    "status-ok": "$success",
-    "status-busy": "$warning",
-    "status-error": "$error",
+    "unread": "auto 95%",
+    "flagged": "#e0a030",
+    "selected": "#4a78b0 45%",
+    "selected-blurred": "#808080 25%",
+    "muted": "#888888",
+    "header-label": "#4a90d9",
+    "quote-1": "#5f9f5f",
+    "quote-2": "#4a90d9",
+    "quote-3": "#9a6fb0",
+    "status-ok": "#4caf50",
+    "status-busy": "#e0a030",
+    "status-error": "#e05050",
 }
 
 
