@@ -1,0 +1,80 @@
+"""Fixtures shared by every mailbag test.
+
+- every test gets its own XDG config/data/state/cache directories;
+- ``dovecot``: one private Dovecot for the whole session (tests/servers);
+- ``mail_user``: a fresh account on it for each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.dovecot import DovecotNotInstalled, DovecotServer, MailUser
+
+_LOG_OFFSET = pytest.StashKey[int]()
+_LOG_SECTION_LIMIT = 20_000  # characters of server log attached to a failure
+_server: DovecotServer | None = None
+
+
+@pytest.fixture(autouse=True)
+def xdg_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the XDG base directories at a per-test temporary directory."""
+    base = tmp_path / "xdg"
+    for var, name in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        path = base / name
+        path.mkdir(parents=True)
+        monkeypatch.setenv(var, str(path))
+    return base
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """The session's private Dovecot (IMAP, IMAPS, POP3, POP3S, LMTP)."""
+    global _server
+    try:
+        server = DovecotServer()
+    except DovecotNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server.start()
+    _server = server
+    try:
+        yield server
+    finally:
+        _server = None
+        server.cleanup()
+
+
+@pytest.fixture
+def mail_user(dovecot: DovecotServer) -> MailUser:
+    """A new account on the session's Dovecot, so tests never share mail."""
+    if not dovecot.running:  # a test may have stopped it
+        dovecot.start()
+    return dovecot.add_user()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    if _server is not None:
+        item.stash[_LOG_OFFSET] = _server.log_size()
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Attach what Dovecot logged during a failed test to its report."""
+    report = yield
+    if report.failed and _server is not None:
+        text = _server.log_text(item.stash.get(_LOG_OFFSET, 0))
+        if len(text) > _LOG_SECTION_LIMIT:
+            text = "[...]\n" + text[-_LOG_SECTION_LIMIT:]
+        report.sections.append(("Dovecot log", text or "(empty)"))
+    return report

@@ -1,0 +1,1 @@
+"""Real servers that mailbag's integration tests talk to."""
