@@ -20,9 +20,9 @@ _server: DovecotServer | None = None
 
 
 @pytest.fixture(autouse=True)
-def xdg_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the XDG base directories at a per-test temporary directory."""
-    base = tmp_path / "xdg"
+def xdg_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the XDG base directories at a fresh directory (beside ``tmp_path``)."""
+    base = tmp_path_factory.mktemp("xdg")
     for var, name in (
         ("XDG_CONFIG_HOME", "config"),
         ("XDG_DATA_HOME", "data"),
@@ -72,7 +72,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Attach what Dovecot logged during a failed test to its report."""
     report = yield
-    if report.failed and _server is not None:
+    if report.failed and _server is not None and "dovecot" in item.fixturenames:
         text = _server.log_text(item.stash.get(_LOG_OFFSET, 0))
         if len(text) > _LOG_SECTION_LIMIT:
             text = "[...]\n" + text[-_LOG_SECTION_LIMIT:]

@@ -210,11 +210,15 @@ def test_doveadm_errors_are_raised(dovecot: DovecotServer, mail_user: MailUser) 
         dovecot.doveadm("mailbox", "status", "-u", mail_user.name, "messages", "NoSuchFolder")
 
 
-def test_each_test_has_private_xdg_directories(tmp_path: Path) -> None:
+def test_each_test_has_private_xdg_directories(xdg_dirs: Path) -> None:
+    seen = set()
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         path = Path(os.environ[var])
         assert path.is_dir()
-        assert tmp_path in path.parents
+        assert path.parent == xdg_dirs
+        assert not any(path.iterdir())
+        seen.add(path)
+    assert len(seen) == 4
 
 
 def test_make_message_is_deterministic_and_threads() -> None:
