@@ -98,3 +98,14 @@ def test_bodystructure_variants() -> None:
     assert has_attachment(body(TEXT_ATTACHMENT)) is True
     assert has_attachment(None) is False
     assert has_attachment(body(b"(NIL)")) is False
+
+
+def test_envelope_dates_in_common_and_odd_forms() -> None:
+    from app.protocols.imap.summary import envelope_date
+
+    expected = datetime(2024, 3, 2, 14, 59, tzinfo=timezone.utc)
+    for raw in (b"Sat, 2 Mar 2024 07:59:00 -0700", b"2 Mar 2024 07:59:00 -0700 (MST)",
+                b"Sat, 02 Mar 2024 07:59:00 -0700", b"Sat,  2 Mar 2024 07:59 -0700"):
+        assert envelope_date(raw) == expected, raw
+    assert envelope_date(b"not a date") is None
+    assert envelope_date(b"Sat, 31 Feb 2024 07:59:00 +0000") is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from app.domain.headers import decode_words, parse_date
 from app.domain.models import Address, MessageSummary
@@ -12,6 +12,48 @@ from app.protocols.imap.parser import Value, as_int, as_text
 
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 _INTERNALDATE = "%d-%b-%Y %H:%M:%S %z"
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+# The usual RFC 5322 date ("Mon, 1 Jan 2024 10:00:00 +0100"); anything else goes the long way.
+_COMMON_DATE = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\s*(?:\(.*\))?\Z")
+_ZONES: dict[tuple[str, str, str], timezone] = {}
+
+
+def text(value: Value) -> str:
+    """A string value as clean one-line text: fast when it is plain, else sanitized."""
+    if not isinstance(value, bytes):
+        return ""
+    decoded = value.decode("utf-8", errors="replace")
+    if decoded.isprintable():
+        return decoded.strip()
+    return clean_line(decoded)
+
+
+def header_text(value: Value) -> str:
+    """A header value that may hold RFC 2047 encoded words, as clean text."""
+    if not isinstance(value, bytes):
+        return ""
+    if b"=?" in value:
+        return decode_words(value)
+    return text(value)
+
+
+def envelope_date(value: Value) -> datetime | None:
+    """The ENVELOPE date as an aware datetime (a fast path for the common form)."""
+    raw = as_text(value).strip()
+    match = _COMMON_DATE.match(raw)
+    if match is None or match.group(2) not in _MONTHS:
+        return parse_date(raw) if raw else None
+    day, month, year, hour, minute, second, sign, zh, zm = match.groups()
+    key = (sign, zh, zm)
+    zone = _ZONES.get(key)
+    if zone is None:
+        offset = timedelta(hours=int(zh), minutes=int(zm))
+        zone = _ZONES[key] = timezone(-offset if sign == "-" else offset)
+    try:
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone)
+    except ValueError:
+        return parse_date(raw)
 
 
 def flag_set(value: Value) -> frozenset[str]:
@@ -48,10 +90,9 @@ def addresses(value: Value) -> tuple[Address, ...]:
         if not isinstance(item, list) or len(item) < 4:
             continue
         name, _adl, mailbox, host = item[:4]
-        if mailbox is None or host is None:  # group syntax (RFC 3501 7.4.2)
+        if not isinstance(mailbox, bytes) or not isinstance(host, bytes):  # group syntax (RFC 3501 7.4.2)
             continue
-        email = clean_line(as_text(mailbox) + "@" + as_text(host))
-        result.append(Address(name=decode_words(name) if name else "", email=email))
+        result.append(Address(name=header_text(name), email=text(mailbox + b"@" + host)))
     return tuple(result)
 
 
@@ -59,7 +100,7 @@ def references(value: Value) -> tuple[str, ...]:
     """Message-ids from a ``References:`` header block."""
     if not isinstance(value, bytes):
         return ()
-    return tuple(clean_line(m.decode("utf-8", "replace")) for m in _MESSAGE_ID.findall(value))
+    return tuple(text(m) for m in _MESSAGE_ID.findall(value))
 
 
 def _params(value: Value) -> dict[str, str]:
@@ -117,7 +158,7 @@ def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
         return None
     envelope = items.get(b"ENVELOPE")
     env = envelope if isinstance(envelope, list) and len(envelope) >= 10 else [None] * 10
-    date = parse_date(as_text(env[0])) if env[0] else None
+    date = envelope_date(env[0]) if env[0] else None
     if date is None:
         date = parse_internaldate(items.get(b"INTERNALDATE"))
     refs: tuple[str, ...] = ()
@@ -129,13 +170,13 @@ def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
         flags=flag_set(items.get(b"FLAGS")),
         date=date,
         size=as_int(items.get(b"RFC822.SIZE")),
-        subject=decode_words(env[1]),
+        subject=header_text(env[1]),
         from_=addresses(env[2]),
         reply_to=addresses(env[4]),
         to=addresses(env[5]),
         cc=addresses(env[6]),
-        in_reply_to=clean_line(as_text(env[8])),
-        message_id=clean_line(as_text(env[9])),
+        in_reply_to=text(env[8]),
+        message_id=text(env[9]),
         references=refs,
         has_attachment=has_attachment(items.get(b"BODYSTRUCTURE")),
         modseq=modseq_of(items.get(b"MODSEQ")),
