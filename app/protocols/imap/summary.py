@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from app.domain.headers import decode_words, parse_date
 from app.domain.models import Address, MessageSummary
@@ -81,6 +82,12 @@ def parse_internaldate(value: Value) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=8192)
+def _address(name: bytes | None, mailbox: bytes, host: bytes) -> Address:
+    """One address; cached, since the same correspondents come back again and again."""
+    return Address(name=header_text(name), email=text(mailbox + b"@" + host))
+
+
 def addresses(value: Value) -> tuple[Address, ...]:
     """An ENVELOPE address list; group start/end markers are dropped, members are kept."""
     if not isinstance(value, list):
@@ -92,7 +99,7 @@ def addresses(value: Value) -> tuple[Address, ...]:
         name, _adl, mailbox, host = item[:4]
         if not isinstance(mailbox, bytes) or not isinstance(host, bytes):  # group syntax (RFC 3501 7.4.2)
             continue
-        result.append(Address(name=header_text(name), email=text(mailbox + b"@" + host)))
+        result.append(_address(name if isinstance(name, bytes) else None, mailbox, host))
     return tuple(result)
 
 

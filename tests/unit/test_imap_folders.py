@@ -1,0 +1,51 @@
+"""LIST / STATUS responses to folders: decoded names, roles, counts, hostile names."""
+
+from app.domain.models import FolderRole
+from app.protocols.imap.folders import build_folders, parse_list, parse_status
+from app.protocols.imap.parser import parse_segments
+
+
+def listed(*lines: list[bytes]):
+    return [parse_list(parse_segments(line)) for line in lines]
+
+
+def test_roles_from_attributes_inbox_and_well_known_names() -> None:
+    entries = listed(
+        [rb'* LIST (\HasNoChildren) "." INBOX'],
+        [rb'* LIST (\HasNoChildren \Sent) "." "Gesendete Objekte"'],
+        [rb'* LIST (\HasNoChildren) "." "Sent Items"'],  # \Sent is claimed above: no role
+        [rb'* LIST (\HasNoChildren) "." "INBOX.Deleted Items"'],
+        [rb'* LIST (\HasNoChildren) "." Spam'],
+        [rb'* LIST (\HasNoChildren) "." Drafts'],
+        [rb'* LIST (\Noselect \HasChildren) "." Archive'],
+    )
+    counts = {"INBOX": {"MESSAGES": 12, "UNSEEN": 3}, "Spam": {"MESSAGES": 4, "UNSEEN": 4}}
+    folders = {f.name: f for f in build_folders("acct", entries, counts)}
+    assert folders["INBOX"].role is FolderRole.INBOX
+    assert (folders["INBOX"].total, folders["INBOX"].unread) == (12, 3)
+    assert folders["Gesendete Objekte"].role is FolderRole.SENT
+    assert folders["Sent Items"].role is FolderRole.NONE
+    assert folders["INBOX.Deleted Items"].role is FolderRole.TRASH
+    assert folders["INBOX.Deleted Items"].leaf == "Deleted Items"
+    assert (folders["Spam"].role, folders["Spam"].unread) == (FolderRole.JUNK, 4)
+    assert folders["Drafts"].role is FolderRole.DRAFTS
+    assert folders["Archive"].role is FolderRole.ARCHIVE and not folders["Archive"].selectable
+
+
+def test_names_are_decoded_and_sanitized() -> None:
+    entries = listed(
+        [b'* LIST () "/" "Entw&APw-rfe"'],
+        [b'* LIST () "/" {21}', b"evil\x1b[2J&AOQ-name\x07\xe2\x80\xae", b""],
+        [b"* LIST () NIL inbox"],
+    )
+    names = [f.name for f in build_folders("acct", entries, {})]
+    assert names == ["Entwürfe", "eviläname", "INBOX"]
+    assert build_folders("acct", entries, {})[2].delimiter is None
+
+
+def test_status_response() -> None:
+    name, items = parse_status(parse_segments([b'* STATUS "Sent Items" (MESSAGES 231 UIDNEXT 44292 UNSEEN 2)']))
+    assert name == "Sent Items"
+    assert items == {"MESSAGES": 231, "UIDNEXT": 44292, "UNSEEN": 2}
+    assert parse_status(parse_segments([b"* STATUS"])) is None
+    assert parse_list(parse_segments([b"* LIST garbage"])) is None
