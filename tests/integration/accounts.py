@@ -1,0 +1,77 @@
+"""Helpers to point mailbag's account worker at the private Dovecot."""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+
+from app.domain.config import AccountConfig, ServerConfig
+from app.domain.events import Event
+from app.services.imap_account import ImapAccount
+from app.store.store import Store
+from tests.servers.dovecot import DovecotServer, MailUser
+
+
+def imap_account_config(
+    dovecot: DovecotServer,
+    user: MailUser,
+    *,
+    security: str = "tls",
+    ca_file: Path | None = None,
+    trust: bool = True,
+    name: str = "work",
+) -> AccountConfig:
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+    server = ServerConfig(
+        host=dovecot.host,
+        port=port,
+        security=security,
+        username=user.name,
+        password_command=f"printf '%s\\n' '{user.password}'",
+        ca_file=(ca_file or dovecot.ca_file) if trust else None,
+    )
+    return AccountConfig(name=name, email=user.email, default=True, imap=server)
+
+
+class Recorder:
+    """An EventSink that keeps every event and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
+        async def poll() -> Event:
+            seen = 0
+            while True:
+                for event in self.events[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.events)
+                await asyncio.sleep(0.02)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+
+def make_account(
+    dovecot: DovecotServer, user: MailUser, store_path: Path, **kwargs
+) -> tuple[ImapAccount, Store, Recorder]:
+    store = Store.open(store_path)
+    recorder = Recorder()
+    return ImapAccount(imap_account_config(dovecot, user, **kwargs), store, recorder), store, recorder
+
+
+def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4_SSL:
+    """A second, independent client (the stdlib's imaplib), as another mail program would be."""
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    client = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
+    client.login(user.name, user.password)
+    return client
