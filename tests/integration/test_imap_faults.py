@@ -184,3 +184,35 @@ async def test_data_injected_after_starttls_ok_is_refused() -> None:
     async with server:
         with pytest.raises(ImapConnectionError):
             await ImapClient(settings(port, "starttls"), "acct").connect()
+
+
+async def test_memory_stays_flat_while_a_slow_consumer_streams_a_huge_folder() -> None:
+    import tracemalloc
+
+    total = 40_000
+
+    async def script(reader, writer):
+        await _selected(reader, writer)
+        tag, _ = await command(reader)
+        for start in range(1, total + 1, 1000):
+            writer.write(b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen \\Answered $Label%d) MODSEQ (%d))\r\n"
+                                  % (i, i, i, i) for i in range(start, start + 1000)))
+            await writer.drain()
+        writer.write(tag + b" OK fetched\r\n")
+        await reader.read()
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port), "acct")
+        await client.connect()
+        await client.select("INBOX")
+        tracemalloc.start()
+        seen = 0
+        async for batch in client.fetch_flags("1:*", batch_size=500):
+            seen += len(batch)
+            await asyncio.sleep(0.002)  # a consumer slower than the link
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert seen == total
+    # Kept all at once, 40k (uid, flags, modseq) entries take well over 10 MB.
+    assert peak < 4 * 1024 * 1024

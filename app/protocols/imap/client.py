@@ -86,10 +86,12 @@ class _Imap4(lib.IMAP4):
 
 
 class ImapClient:
-    """One IMAP connection. Commands run one at a time; each is bounded by ``settings.timeout``.
+    """One IMAP connection. Commands run one at a time; each is bounded by ``settings.timeout``
+    (a stalled server or a dropped link raises :class:`ImapConnectionError`, never hangs).
 
-    Untagged EXISTS / EXPUNGE / FETCH / VANISHED the server sends on its own are queued in
-    :attr:`pushes` for a watcher.
+    A streaming fetch holds the connection while it is iterated: finish (or break out of) the
+    ``async for`` before sending another command on the same client. Untagged EXISTS / EXPUNGE /
+    FETCH / VANISHED the server sends on its own are queued in :attr:`pushes` for a watcher.
     """
 
     def __init__(self, settings: ImapSettings, account: str) -> None:
