@@ -93,6 +93,7 @@ class DovecotServer:
             login_user=login_user,
             internal_user=internal_user,
             privileged=system_user.is_root(),
+            internal_group=system_user.unprivileged_group(),
         )
         self.config_path = base / "dovecot.conf"
         self.ca_file = base / "ca.pem"

@@ -29,6 +29,7 @@ class ConfigParams:
     login_user: str
     internal_user: str
     privileged: bool
+    internal_group: str | None = None
 
     @property
     def users_dir(self) -> Path:
@@ -60,6 +61,7 @@ def render(p: ConfigParams) -> str:
     )
     # Without root, login processes cannot chroot.
     no_chroot = "" if p.privileged else "  chroot =\n"
+    group = "" if p.internal_group is None else f"default_internal_group = {p.internal_group}\n"
     return f"""\
 # Private mailbag test server. Generated; do not edit.
 base_dir = {p.base}/run
@@ -73,7 +75,7 @@ listen = 127.0.0.1
 protocols = imap pop3 lmtp
 default_login_user = {p.login_user}
 default_internal_user = {p.internal_user}
-first_valid_uid = 1
+{group}first_valid_uid = 1
 first_valid_gid = 1
 
 ssl = yes

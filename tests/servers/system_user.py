@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -73,3 +74,14 @@ def service_users() -> tuple[str, str]:
     login = "dovenull" if _lookup("dovenull") else "nobody"
     internal = "dovecot" if _lookup("dovecot") else "nobody"
     return login, internal
+
+
+def unprivileged_group() -> str | None:
+    """Without root: the current group, for Dovecot's internal sockets."""
+    if is_root():
+        return None
+    gid = os.getgid()
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
