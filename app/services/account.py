@@ -17,6 +17,7 @@ from app.domain.events import (
     Event,
     EventSink,
     FolderCountsChanged,
+    FoldersChanged,
     RequestCancelled,
     RequestDone,
     RequestFailed,
@@ -152,6 +153,11 @@ class AccountWorker(ABC):
         total, unread = await self.db(self.store.counts, self.name, folder)
         await self.db(self.store.set_counts, self.name, folder, total, unread)
         self.emit(FolderCountsChanged(self.name, folder, total, unread))
+
+    async def publish_folders(self, folders: list[Folder]) -> None:
+        """Store the folder list as the server gave it, and tell the UI."""
+        await self.db(self.store.replace_folders, self.name, folders)
+        self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
 
     async def serve_urgent(self) -> None:
         """Serve waiting urgent requests now (called between sync batches)."""

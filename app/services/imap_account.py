@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from app.domain.config import AccountConfig
-from app.domain.events import BodyLoaded, EventSink, FoldersChanged, MessagesChanged, SyncProgress
+from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from app.domain.models import Folder, FolderState, MessageSummary
 from app.domain.requests import SetFlags
 from app.protocols.imap import (
@@ -59,6 +59,13 @@ class ImapAccount(AccountWorker):
         self.client = ImapClient(settings, self.name)
         self._selected = None
         await self.client.connect()
+        await self._refresh_folders()
+
+    async def _refresh_folders(self) -> list[Folder]:
+        """LIST the folders into the cache first, so the tree has names, roles and counts."""
+        folders = await self._client().list_folders()
+        await self.publish_folders(folders)
+        return folders
 
     async def disconnect(self) -> None:
         client, self.client = self.client, None
@@ -86,9 +93,7 @@ class ImapAccount(AccountWorker):
     # --- sync -----------------------------------------------------------------------------
 
     async def sync_all(self, first: str | None = None) -> None:
-        folders = await self._client().list_folders()
-        await self.db(self.store.replace_folders, self.name, folders)
-        self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
+        folders = await self._refresh_folders()
         for folder in _sync_order(folders, first):
             await self.sync_folder(folder.name)
             await self.serve_urgent()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.domain.events import BodyLoaded, EventSink, FoldersChanged, MessagesChanged, SyncProgress
-from app.domain.models import FolderState
+from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
+from app.domain.models import Folder, FolderState
 from app.domain.requests import SetFlags
 from app.protocols.maildir import MaildirStore
 from app.services.account import AccountWorker, Offline
@@ -24,6 +24,13 @@ class MaildirAccount(AccountWorker):
         if not self.root.is_dir():
             raise Offline(f"maildir {self.root} does not exist")
         self.maildir = await self.db(MaildirStore, self.root, self.name)
+        await self._refresh_folders()
+
+    async def _refresh_folders(self) -> list[Folder]:
+        """Put the folder list into the cache first, so the tree has names, roles and counts."""
+        folders = await self.db(self._md().list_folders)
+        await self.publish_folders(folders)
+        return folders
 
     async def disconnect(self) -> None:
         self.maildir = None
@@ -34,9 +41,7 @@ class MaildirAccount(AccountWorker):
         return self.maildir
 
     async def sync_all(self, first: str | None = None) -> None:
-        folders = await self.db(self._md().list_folders)
-        await self.db(self.store.replace_folders, self.name, folders)
-        self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
+        folders = await self._refresh_folders()
         order = sorted((f for f in folders if f.selectable), key=lambda f: (f.name != first, f.role != "inbox"))
         for folder in order:
             await self.sync_folder(folder.name)
