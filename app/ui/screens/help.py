@@ -15,15 +15,20 @@ from app.ui.keymap import KEYS, display_keys, effective_keys
 
 
 def help_text(keymap: Mapping[str, str]) -> Text:
-    """A two-column table: keys, then what they do."""
-    rows = [(display_keys(effective_keys(spec, keymap)), spec.description) for spec in KEYS]
-    rows.append(("Ctrl+P", "Command palette"))
-    width = max(len(keys) for keys, _ in rows) + 2
+    """A table: keys, what they do, and the binding id to rebind them with in ``[keymap]``."""
+    rows = [
+        (display_keys(effective_keys(spec, keymap)), spec.description, spec.id) for spec in KEYS
+    ]
+    rows.append(("Ctrl+P", "Command palette", ""))
+    keys_width = max(len(keys) for keys, _, _ in rows) + 2
+    what_width = max(len(description) for _, description, _ in rows) + 2
     text = Text()
-    text.append("mailbag keys\n\n", style="bold")
-    for keys, description in rows:
-        text.append(f"  {keys:<{width}}", style="bold")
-        text.append(description + "\n")
+    text.append("mailbag keys", style="bold")
+    text.append(f"{'':<{keys_width + what_width - 10}}[keymap] id\n\n", style="dim")
+    for keys, description, binding_id in rows:
+        text.append(f"  {keys:<{keys_width}}", style="bold")
+        text.append(f"{description:<{what_width}}")
+        text.append(binding_id + "\n", style="dim")
     text.append("\nEsc, q or ? closes this help.", style="italic")
     return text
 
