@@ -43,7 +43,11 @@ def dovecot() -> Iterator[DovecotServer]:
         server = DovecotServer()
     except DovecotNotInstalled as exc:
         pytest.fail(str(exc), pytrace=False)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        server.cleanup()  # the error message carries the server's log
+        raise
     _server = server
     try:
         yield server

@@ -7,6 +7,7 @@ import email.policy
 import imaplib
 import os
 import poplib
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -87,6 +88,29 @@ def test_lmtp_delivery_arrives_in_inbox(dovecot: DovecotServer, mail_user: MailU
         assert message_id(7).encode() in data[0][1]
     finally:
         conn.logout()
+
+
+def test_idle_client_hears_of_an_lmtp_delivery(dovecot: DovecotServer,
+                                               mail_user: MailUser) -> None:
+    raw = socket.create_connection((dovecot.host, dovecot.imaps_port), timeout=5)
+    with tls_context(dovecot).wrap_socket(raw, server_hostname=dovecot.host) as conn:
+        reader = conn.makefile("rb")
+        reader.readline()  # greeting
+        for line in (f"a LOGIN {mail_user.name} {mail_user.password}", "b SELECT INBOX", "c IDLE"):
+            conn.sendall(line.encode() + b"\r\n")
+            tag = line.split()[0].encode()
+            while not (reply := reader.readline()).startswith((tag + b" ", b"+")):
+                assert reply, "connection closed"
+            assert not reply.startswith(tag + b" NO") and not reply.startswith(tag + b" BAD")
+        started = time.monotonic()
+        dovecot.deliver(mail_user.name, make_message(11))
+        assert reader.readline() == b"* 1 EXISTS\r\n"
+        assert time.monotonic() - started < 3
+        conn.sendall(b"DONE\r\n")
+        while not (reply := reader.readline()).startswith(b"c "):
+            assert reply, "connection closed"
+        assert reply.startswith(b"c OK")
+        reader.close()
 
 
 def test_deliver_into_a_new_folder(dovecot: DovecotServer, mail_user: MailUser) -> None:

@@ -98,6 +98,7 @@ class DovecotServer:
         self.config_path = base / "dovecot.conf"
         self.ca_file = base / "ca.pem"
         self.log_path = self._params.log_path
+        self._output_path = base / "dovecot.out"  # the master's stdout/stderr
         self._process: subprocess.Popen[bytes] | None = None
         self._users_lock = threading.Lock()
         self._counter = itertools.count(1)
@@ -133,13 +134,14 @@ class DovecotServer:
         """Start Dovecot in the foreground and wait until every port answers."""
         if self.running:
             return
-        self._process = subprocess.Popen(
-            [str(DOVECOT), "-F", "-c", str(self.config_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self._output_path, "ab") as output:
+            self._process = subprocess.Popen(
+                [str(DOVECOT), "-F", "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + START_TIMEOUT
         for port in self.ports:
             left = max(0.1, deadline - time.monotonic())
@@ -165,6 +167,7 @@ class DovecotServer:
             shutil.rmtree(self.base, ignore_errors=True)
 
     def _stop_process(self) -> str:
+        """Stop the master and every process it left; return its output."""
         proc, self._process = self._process, None
         if proc is None:
             return ""
@@ -173,18 +176,23 @@ class DovecotServer:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 proc.wait()
-        output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
-        # The children exit shortly after the master; wait for the ports to close.
+        # Session processes (imap, pop3) may linger for seconds after the
+        # master has gone; a restart must not wait for them.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(
             wait_for_port(self.host, p, 0.01) for p in self.ports
         ):
             time.sleep(0.05)
-        return output
+        try:
+            return self._output_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     @property
     def ports(self) -> tuple[int, ...]:
