@@ -14,7 +14,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # with a message that names them.
 apt_install() {
     if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
-        die "please install these Debian packages first (as root): apt-get install $*"
+        die "missing Debian packages: $*. Install them as root: apt-get install $*"
     fi
     say "installing Debian packages: $*"
     export DEBIAN_FRONTEND=noninteractive
