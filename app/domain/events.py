@@ -107,3 +107,42 @@ class ErrorReported(Event):
 
     account: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMail(Event):
+    """New messages arrived in a folder (after the first sync): ring the bell, notify."""
+
+    account: str
+    folder: str
+    count: int
+    senders: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionApplied(Event):
+    """A triage action took effect (locally at once; on the server when ``on_server``)."""
+
+    account: str
+    description: str  # e.g. "Moved 3 messages to Archive"
+    undoable: bool = True
+    on_server: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRolledBack(Event):
+    """The server refused an action: the cache was put back as it was; ``reason`` says why."""
+
+    account: str
+    description: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults(Event):
+    """Rows that match a Search request; ``complete`` is False while more may come."""
+
+    request_id: int
+    row_ids: tuple[int, ...]
+    complete: bool = True

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from app.domain.models import FolderRole
+
 _ids = itertools.count(1)
 
 
@@ -46,3 +48,38 @@ class SetFlags(Request):
     uids: tuple[int, ...]
     add: frozenset[str] = frozenset()
     remove: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveMessages(Request):
+    """Move (or copy) messages to another folder of the same account.
+
+    The target is ``target`` by name, or the account's folder with ``target_role`` (Archive, Junk,
+    Trash) when ``target`` is empty.
+    """
+
+    folder: str
+    uids: tuple[int, ...]
+    target: str = ""
+    target_role: FolderRole = FolderRole.NONE
+    copy: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteMessages(Request):
+    """Delete: move to Trash; or, with ``permanent`` (asked only after the user confirmed), expunge."""
+
+    folder: str
+    uids: tuple[int, ...]
+    permanent: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Search(Request):
+    """Search the server for what the cache cannot answer (bodies not cached).
+
+    ``account`` may be empty: every account. ``folder`` None: every folder.
+    """
+
+    query: str
+    folder: str | None = None

@@ -8,10 +8,50 @@ one screenful and is cheap enough to call while painting.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from app.domain.models import Folder, MessageRow, RenderedMessage
 from app.domain.requests import Request
+
+SortKey = Literal["date", "sender", "subject", "size"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrder:
+    """How a message list is sorted. The default is newest first; ``reverse`` flips any key."""
+
+    key: SortKey = "date"
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadedIndex:
+    """A folder in thread order: ``row_ids[i]`` is shown indented ``depths[i]`` levels.
+
+    Threads are contiguous; a row with depth 0 starts a thread. Threads are ordered by ``order``
+    applied to their newest message; replies inside a thread by date, oldest first.
+    """
+
+    row_ids: Sequence[int]
+    depths: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualFolder:
+    """A folder that is a query over the cache: the unified inbox, or a saved search."""
+
+    name: str
+    query: str
+    kind: Literal["inboxes", "search"] = "search"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    """Local search results (row ids, newest first) or why the query could not run."""
+
+    row_ids: Sequence[int] = field(default_factory=tuple)
+    error: str = ""
 
 
 class MailFacade(Protocol):
@@ -38,8 +78,41 @@ class MailFacade(Protocol):
         """Cached folders of an account, in display order, with counts."""
         ...
 
-    def message_index(self, account: str, folder: str) -> Sequence[int]:
-        """Row ids of a folder's messages, newest first."""
+    def message_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int]:
+        """Row ids of a folder's messages in ``order`` (newest first by default)."""
+        ...
+
+    def thread_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> ThreadedIndex:
+        """The folder's messages grouped in threads (References / In-Reply-To). Call from a thread."""
+        ...
+
+    def virtual_folders(self) -> list[VirtualFolder]:
+        """The unified inbox (when there is more than one account) and the saved searches."""
+        ...
+
+    def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        """Row ids of a virtual folder's messages. Call from a thread."""
+        ...
+
+    def local_search(
+        self, query: str, *, account: str | None = None, folder: str | None = None
+    ) -> SearchOutcome:
+        """Search the cache at once (headers, flags, cached bodies). Call from a thread.
+
+        Post a ``Search`` request as well to have the servers search bodies that are not cached;
+        their matches arrive as ``SearchResults`` events.
+        """
+        ...
+
+    def undo(self) -> str | None:
+        """Take back the last triage action (flags, moves, deletes to Trash; up to 50 deep).
+
+        Returns a description of what is being undone, or None when there is nothing to undo.
+        """
         ...
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
