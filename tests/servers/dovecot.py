@@ -96,6 +96,7 @@ class DovecotServer:
             internal_group=system_user.unprivileged_group(),
         )
         self.config_path = base / "dovecot.conf"
+        self.ca = trustme.CA()  # issue more certificates from it with ca.issue_cert()
         self.ca_file = base / "ca.pem"
         self.log_path = self._params.log_path
         self._output_path = base / "dovecot.out"  # the master's stdout/stderr
@@ -107,8 +108,17 @@ class DovecotServer:
 
     # -- set-up ---------------------------------------------------------------
 
+    @property
+    def cert_file(self) -> Path:
+        """The server certificate chain (PEM); other test servers may share it."""
+        return self._params.cert_file
+
+    @property
+    def key_file(self) -> Path:
+        return self._params.key_file
+
     def _prepare(self) -> None:
-        ca = trustme.CA()
+        ca = self.ca
         ca.cert_pem.write_to_path(str(self.ca_file))
         cert = ca.issue_cert("127.0.0.1", "localhost")
         cert.private_key_pem.write_to_path(str(self._params.key_file))
