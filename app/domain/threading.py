@@ -33,7 +33,7 @@ class ThreadNode:
     message without one (or whose Message-ID another message already holds).
     """
 
-    __slots__ = ("key", "record", "parent", "children")
+    __slots__ = ("children", "key", "parent", "record")
 
     def __init__(self, key: str, record: ThreadRecord | None = None) -> None:
         self.key = key
@@ -74,7 +74,8 @@ class ThreadRow(NamedTuple):
 
 
 _REPLY_PREFIX = re.compile(
-    r"^(?:\s*(?:re|fwd?|aw|sv|vs|antw|wg|tr)(?:\s*\[\d+\])?\s*:|\s*\[[^\]]{1,40}\])+\s*", re.IGNORECASE
+    r"^(?:\s*(?:re|fwd?|aw|sv|vs|antw|wg|tr)(?:\s*\[\d+\])?\s*:|\s*\[[^\]]{1,40}\])+\s*",
+    re.IGNORECASE,
 )
 
 
@@ -312,7 +313,9 @@ def _flatten(
     roots: Iterable[ThreadNode], collapsed: Collection[str], newest_first: bool
 ) -> list[ThreadRow]:
     no_date = float("-inf")
-    make_row = tuple.__new__  # ThreadRow without its Python-level __new__: this loop runs per message
+    make_row = (
+        tuple.__new__
+    )  # ThreadRow without its Python-level __new__: this loop runs per message
     threads: list[tuple[float, int, list[ThreadRow]]] = []
     for root in roots:
         thread = root.key
@@ -334,10 +337,17 @@ def _flatten(
             date = record.date
             if date is None:
                 date = no_date
-            if date > newest_date or (date == newest_date and record.row_id > newest_id):
+            if date > newest_date or (
+                date == newest_date and record.row_id > newest_id
+            ):
                 newest_date, newest_id = date, record.row_id
             if not children:
-                rows.append(make_row(ThreadRow, (record.row_id, depth, thread, node.key, False, False, 0)))
+                rows.append(
+                    make_row(
+                        ThreadRow,
+                        (record.row_id, depth, thread, node.key, False, False, 0),
+                    )
+                )
                 continue
             if node.key in collapsed:
                 hidden = 0
@@ -349,11 +359,21 @@ def _flatten(
                     date = below_record.date
                     if date is None:
                         date = no_date
-                    if date > newest_date or (date == newest_date and below_record.row_id > newest_id):
+                    if date > newest_date or (
+                        date == newest_date and below_record.row_id > newest_id
+                    ):
                         newest_date, newest_id = date, below_record.row_id
-                rows.append(ThreadRow(record.row_id, depth, thread, node.key, True, True, hidden))
+                rows.append(
+                    ThreadRow(
+                        record.row_id, depth, thread, node.key, True, True, hidden
+                    )
+                )
                 continue
-            rows.append(make_row(ThreadRow, (record.row_id, depth, thread, node.key, True, False, 0)))
+            rows.append(
+                make_row(
+                    ThreadRow, (record.row_id, depth, thread, node.key, True, False, 0)
+                )
+            )
             depth += 1
             for child in children:
                 push((child, depth))

@@ -167,7 +167,8 @@ def test_subject_fallback_is_off_by_default() -> None:
 
 def test_subject_fallback_joins_two_originals_under_a_dummy() -> None:
     roots = build_threads(
-        [rec(1, "<a>", subject="Report"), rec(2, "<b>", subject="report")], group_by_subject=True
+        [rec(1, "<a>", subject="Report"), rec(2, "<b>", subject="report")],
+        group_by_subject=True,
     )
     assert len(roots) == 1 and roots[0].is_dummy
     assert display(flatten(roots)) == [(1, 0), (2, 0)]
