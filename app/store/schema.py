@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 #: Bump when a CACHE table changes shape: the cache is then rebuilt from the server.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 cache_metadata = MetaData()
 local_metadata = MetaData()
@@ -76,11 +76,13 @@ messages = Table(
     Column("refs", String, nullable=False, default=""),
     Column("has_attachment", Integer, nullable=False, default=0),
     Column("modseq", Integer, nullable=False, default=0),
+    # 1 while a move or delete the user made waits for the server: out of lists and counts.
+    Column("hidden", Integer, nullable=False, server_default="0"),
     UniqueConstraint("folder_id", "uid", name="uq_messages_folder_uid"),
 )
 # List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
 Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
-Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.unread)
+Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.hidden, messages.c.unread)
 Index("ix_messages_message_id", messages.c.message_id)
 
 bodies = Table(

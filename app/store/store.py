@@ -106,7 +106,7 @@ def _compile_upsert() -> str:
         ),
     )
     compiled = stmt.compile(dialect=sqlite_dialect())
-    if set(_SUMMARY_COLUMNS) != set(messages.c.keys()) - {"id"}:
+    if set(_SUMMARY_COLUMNS) != set(messages.c.keys()) - {"id", "hidden"}:
         raise RuntimeError("summary upsert does not cover every column of messages")
     if tuple(compiled.positiontup or ()) != _SUMMARY_COLUMNS:
         raise RuntimeError("summary upsert parameters out of order")
@@ -152,6 +152,15 @@ def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
         1 if s.has_attachment else 0,
         s.modseq,
     )
+
+
+#: ORDER BY clauses per sort key: (normal, reversed). Ties break by uid so the order is stable.
+_ORDERS: dict[str, tuple[str, str]] = {
+    "date": ("date DESC, uid DESC", "date ASC, uid ASC"),
+    "sender": ("sender COLLATE NOCASE ASC, date DESC", "sender COLLATE NOCASE DESC, date DESC"),
+    "subject": ("subject COLLATE NOCASE ASC, date DESC", "subject COLLATE NOCASE DESC, date DESC"),
+    "size": ("size DESC, uid DESC", "size ASC, uid ASC"),
+}
 
 
 def _driver_column(conn: Connection, sql: str, folder_id: int) -> array[int]:
@@ -417,25 +426,86 @@ class Store:
             if folder_id is None:
                 return 0, 0
             query = select(func.count(), func.coalesce(func.sum(messages.c.unread), 0)).where(
-                messages.c.folder_id == folder_id
+                messages.c.folder_id == folder_id, messages.c.hidden == 0
             )
             total, unread = conn.execute(query).one()
         return int(total), int(unread)
 
-    def message_index(self, account: str, folder: str) -> Sequence[int]:
-        """Row ids of the folder's messages, newest first (date desc, then uid desc; undated last).
+    def message_index(
+        self, account: str, folder: str, sort: str = "date", reverse: bool = False
+    ) -> Sequence[int]:
+        """Row ids of the folder's visible messages in list order.
 
-        Returned as a compact ``array('q')``: eight bytes per message, no Python object per row.
+        ``sort`` is date (newest first, undated last), sender, subject (A to Z) or size (largest
+        first); ``reverse`` flips it. Returned as a compact ``array('q')``: eight bytes per
+        message, no Python object per row.
         """
+        order = _ORDERS[sort][1 if reverse else 0]
         with read_connection(self._engine) as conn:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return array("q")
             return _driver_column(
                 conn,
-                "SELECT id FROM messages WHERE folder_id = ? ORDER BY date DESC, uid DESC",
+                f"SELECT id FROM messages WHERE folder_id = ? AND hidden = 0 ORDER BY {order}",
                 folder_id,
             )
+
+    def set_hidden(self, account: str, folder: str, uids: Iterable[int], hidden: bool) -> int:
+        """Hide messages from lists and counts while a move or delete waits for the server
+        (or show them again when it is rolled back)."""
+        wanted = sorted(set(uids))
+        changed = 0
+        with write_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0
+            for chunk in _chunks(wanted):
+                result = conn.execute(
+                    update(messages)
+                    .where(messages.c.folder_id == folder_id, messages.c.uid.in_(chunk))
+                    .values(hidden=1 if hidden else 0)
+                )
+                changed += result.rowcount
+        return changed
+
+    def copy_to(self, account: str, folder: str, target: str, uid_map: Mapping[int, int]) -> int:
+        """Copy cached messages (and bodies) of ``folder`` into ``target`` under their new UIDs
+        (from COPYUID), so a moved message shows in its new folder before the next sync."""
+        if not uid_map:
+            return 0
+        copied = 0
+        data_columns = [c for c in messages.c if c.name not in ("id", "folder_id", "uid", "hidden")]
+        with write_connection(self._engine) as conn:
+            source_id = self._folder_id(conn, account, folder)
+            if source_id is None:
+                return 0
+            target_id = self._ensure_folder(conn, account, target)
+            for old_uid, new_uid in sorted(uid_map.items()):
+                source = conn.execute(
+                    select(messages.c.id, *data_columns).where(
+                        messages.c.folder_id == source_id, messages.c.uid == old_uid
+                    )
+                ).first()
+                if source is None:
+                    continue
+                values = {c.name: source._mapping[c.name] for c in data_columns}
+                values.update(folder_id=target_id, uid=new_uid, hidden=0)
+                exists = conn.execute(
+                    select(messages.c.id).where(
+                        messages.c.folder_id == target_id, messages.c.uid == new_uid
+                    )
+                ).first()
+                if exists is not None:
+                    continue
+                new_id = conn.execute(messages.insert().values(**values)).inserted_primary_key[0]
+                body = conn.execute(
+                    select(bodies.c.raw).where(bodies.c.message_row == source.id)
+                ).first()
+                if body is not None:
+                    conn.execute(bodies.insert().values(message_row=new_id, raw=body.raw))
+                copied += 1
+        return copied
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         """The message rows with these ids, in the order asked; ids not in the cache are left out."""
@@ -554,6 +624,32 @@ class Store:
             )
             for r in rows
         ]
+
+    def pending_action(self, action_id: int) -> PendingAction | None:
+        """One journalled action by id, whatever its state."""
+        with read_connection(self._engine) as conn:
+            r = conn.execute(select(pending_actions).where(pending_actions.c.id == action_id)).first()
+        if r is None:
+            return None
+        return PendingAction(
+            id=r.id,
+            account=r.account,
+            folder=r.folder,
+            uids=tuple(int(u) for u in r.uids.split(",") if u),
+            action=r.action,
+            args=json.loads(r.args),
+            created=r.created,
+            state=r.state,
+        )
+
+    def finish_action(self, action_id: int, state: str, args: Mapping[str, Any]) -> None:
+        """Set a journalled action's final state and what the server answered (e.g. new UIDs)."""
+        with write_connection(self._engine) as conn:
+            conn.execute(
+                update(pending_actions)
+                .where(pending_actions.c.id == action_id)
+                .values(state=state, args=json.dumps(dict(args)))
+            )
 
     def set_action_state(self, action_id: int, state: str) -> None:
         """Mark a journalled action (e.g. ``"done"`` or ``"failed"``)."""
