@@ -94,6 +94,25 @@ def measure_size(server: BenchServer, count: int, runs: int, use_neomutt: bool) 
     return figures, context
 
 
+def run_profile(cache_dir: Path, count: int) -> dict | None:
+    """Profile one first sync of ``count`` messages; print the summary and return it for the JSON."""
+    if not profile.available():
+        print("py-spy not found (pip install py-spy): no profile")
+        return None
+    with BenchServer(cache_dir) as server:
+        d = server.dovecot
+        user = server.mailbox(count).user
+        try:
+            profiled = profile.profile_sync(Account(d.host, d.imaps_port, user.name, user.password, d.ca_file))
+        except (OSError, RuntimeError) as exc:
+            print(f"profile failed: {exc}")
+            return None
+    print("\n" + profile.format_profile(profiled))
+    return {"size": count, "samples": profiled.total, "sync_seconds": round(profiled.run.seconds, 2),
+            "layers": profiled.layers, "top_self": profiled.top_self,
+            "top_inclusive": profiled.top_inclusive}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -107,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mailbag benchmark: sizes {sizes}, {runs} run(s); mailboxes cached in {cache_dir}")
     figures: list[Figure] = []
     context: dict = {"python_startup_seconds": round(startup_seconds(), 3), "sizes": {}}
-    profiled = None
     with BenchServer(cache_dir) as server:
         for count in sizes:
             started = time.monotonic()
@@ -116,24 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             context["sizes"][str(count)] = ctx
             print(f"  {count:,}: done in {time.monotonic() - started:.0f} s"
                   f" (mailbox fill {ctx['fill_seconds']} s{', cached' if ctx['fill_cached'] else ''})")
-        if args.profile and not args.quick:
-            if profile.available():
-                d = server.dovecot
-                user = server.mailbox(max(sizes)).user
-                profiled = profile.profile_sync(Account(d.host, d.imaps_port, user.name, user.password,
-                                                        d.ca_file))
-            else:
-                print("py-spy not found (pip install py-spy): no profile")
     print()
     print(table(figures))
     print(f"\nPython start-up + imports (python -m app --version): {context['python_startup_seconds']:.2f} s, "
           "included in every mailbag figure")
-    if profiled is not None:
-        text = profile.format_profile(profiled)
-        context["profile"] = {"samples": profiled.total, "layers": profiled.layers,
-                              "top_self": profiled.top_self, "top_inclusive": profiled.top_inclusive}
-        print("\n" + text)
-    options = {"sizes": sizes, "runs": runs, "neomutt": use_neomutt, "profile": profiled is not None}
+    if args.profile and not args.quick:
+        context["profile"] = run_profile(cache_dir, max(sizes))
+    options = {"sizes": sizes, "runs": runs, "neomutt": use_neomutt, "profile": context.get("profile") is not None}
     path = write_json(figures, options, context)
     print(f"\nresults: {path}")
     return 0

@@ -38,6 +38,7 @@ class SyncRun:
 
 def write_config(home: Path, account: Account) -> Path:
     """A config.toml for one IMAP account (password from an environment variable)."""
+    home.mkdir(parents=True, exist_ok=True)
     path = home / "config.toml"
     path.write_text(
         "[accounts.bench]\n"
