@@ -5,27 +5,32 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from aioimaplib import aioimaplib as lib
 
 from app.domain.models import Folder, MessageSummary
 from app.domain.sanitize import clean_line
-from app.protocols.imap import utf7
+from app.protocols.imap import idle, utf7
+from app.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
 from app.protocols.imap.errors import ImapConnectionError, ImapError
 from app.protocols.imap.folders import build_folders, parse_list, parse_status
 from app.protocols.imap.parser import (
     Value, as_int, as_text, format_uid_set, pairs, parse_segments, parse_uid_set,
 )
-from app.protocols.imap.protocol import ImapCommand, ServerPush, StreamingProtocol
+from app.protocols.imap.protocol import ImapCommand, Pipeline, ServerPush, StreamingProtocol
 from app.protocols.imap.stream import FetchStream, StreamingFetch
 from app.protocols.imap.summary import flag_set, modseq_of, summary_from_items
+from app.protocols.imap.wire import Part, compose, criteria_parts, has_8bit, literal_mode
 from app.protocols.tls import make_client_context
 
-__all__ = ["ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult", "ServerPush"]
+__all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
+           "ServerPush"]
 
 #: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
 SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
@@ -36,6 +41,11 @@ _CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
 _FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
 _UID_SET = re.compile(r"^[0-9*:,]+$")
+_CHARSET = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_LIST_WILDCARDS = re.compile(r"[*%]")
+
+#: TCP keepalive on every connection: first probe after 60 s of quiet, then every 15 s, 4 probes.
+KEEPALIVE = (60, 15, 4)
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,7 @@ class ImapClient:
                 await self._authenticate()
             await self._capability()
             await self._enable()
+            self._keepalive()
         except ImapError:
             await self._drop()
             raise
@@ -176,6 +187,22 @@ class ImapClient:
         except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
+
+    def _keepalive(self) -> None:
+        """Turn on TCP keepalive, so a link that died while quiet is noticed by the kernel."""
+        transport = self._protocol.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return
+        idle_s, interval, count = KEEPALIVE
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_s)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
+        except OSError:
+            pass
 
     async def _drop(self) -> None:
         if self._imap is None:
@@ -307,25 +334,75 @@ class ImapClient:
                 raise
             except ImapError:
                 self._protocol.state = lib.AUTH
+                self._protocol.selected = ""
                 raise
             self._protocol.state = lib.SELECTED
+            self._protocol.selected = folder
         return _select_result(command.untagged)
 
     async def search_uids(self, criteria: str = "ALL") -> list[int]:
-        """UID SEARCH (ESEARCH when offered): matching uids, ascending."""
+        """UID SEARCH with ASCII criteria (ESEARCH when offered): matching uids, ascending."""
+        return await self.search(criteria, charset=None)
+
+    async def search(self, criteria: str, *, charset: str | None = "UTF-8") -> list[int]:
+        """UID SEARCH in the selected folder: matching uids, ascending.
+
+        ``criteria`` is IMAP search syntax (``OR SUBJECT "Größe" BODY 日本語``). Strings that are
+        not plain ASCII go out as literals (non-synchronizing with LITERAL+) with ``CHARSET``, never
+        as 8-bit quoted strings. ESEARCH is used when offered.
+        """
+        if charset is not None and not _CHARSET.match(charset):
+            raise ValueError(f"not a charset name: {charset!r}")
+        parts: list[Part] = ["UID SEARCH "]
         if "ESEARCH" in self.capabilities:
-            answers = await self._run("SEARCH", "RETURN (ALL)", criteria, prefix="UID", wants=(b"ESEARCH",))
-            uids: list[int] = []
-            for parsed in answers:
-                items = parsed[2:]
-                if items and isinstance(items[0], list):
-                    items = items[1:]  # (TAG "...")
-                for i, word in enumerate(items[:-1]):
-                    if isinstance(word, bytes) and word.upper() == b"ALL":
-                        uids.extend(parse_uid_set(items[i + 1]))
-            return sorted(set(uids))
-        answers = await self._run("SEARCH", criteria, prefix="UID", wants=(b"SEARCH",))
-        return sorted({as_int(w) for parsed in answers for w in parsed[2:] if as_int(w, -1) >= 0})
+            parts.append("RETURN (ALL) ")
+        if charset is not None and has_8bit(criteria):
+            parts.append(f"CHARSET {charset} ")
+        parts.extend(criteria_parts(criteria, charset or "utf-8"))
+        answers, _text = await self._send("SEARCH", parts, wants=(b"ESEARCH", b"SEARCH"))
+        uids: list[int] = []
+        for parsed in answers:
+            kind = as_text(parsed[1]).upper() if len(parsed) > 1 else ""
+            if kind == "SEARCH":
+                uids.extend(as_int(w) for w in parsed[2:] if as_int(w, -1) >= 0)
+                continue
+            items = parsed[2:]
+            if items and isinstance(items[0], list):
+                items = items[1:]  # (TAG "...")
+            for i, word in enumerate(items[:-1]):
+                if isinstance(word, bytes) and word.upper() == b"ALL":
+                    uids.extend(parse_uid_set(items[i + 1]))
+        return sorted(set(uids))
+
+    async def status_many(self, folders: Sequence[str]) -> dict[str, dict[str, int]]:
+        """STATUS of many folders in one round trip (LIST-STATUS when offered, else pipelined
+        STATUS commands): folder -> MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (HIGHESTMODSEQ).
+        Folders the server does not know are left out."""
+        wires = {utf7.encode(f): f for f in folders}
+        if not wires:
+            return {}
+        items = "MESSAGES UNSEEN UIDNEXT UIDVALIDITY"
+        if "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities:
+            items += " HIGHESTMODSEQ"
+        caps = self.capabilities
+        if {"LIST-STATUS", "LIST-EXTENDED"} <= caps and not any(_LIST_WILDCARDS.search(w) for w in wires):
+            patterns = " ".join(quote(w) for w in wires)
+            answers = await self._run("LIST", '""', f"({patterns})", f"RETURN (STATUS ({items}))",
+                                      wants=(b"LIST", b"STATUS"))
+        else:
+            async with self._lock:
+                protocol = self._protocol
+                lines = [f"STATUS {quote(w)} ({items})".encode("ascii") for w in wires]
+                command = Pipeline("STATUS", [protocol.new_tag() for _ in lines], lines, wants=(b"STATUS",),
+                                   loop=protocol.loop, timeout=self.settings.timeout)
+                await self._execute(command)
+            answers = [parse_segments(s) for s in command.untagged]
+        result: dict[str, dict[str, int]] = {}
+        for parsed in answers:
+            status = parse_status(parsed) if len(parsed) > 1 and as_text(parsed[1]).upper() == "STATUS" else None
+            if status is not None and status[0] in wires:
+                result[wires[status[0]]] = status[1]
+        return result
 
     # --- messages --------------------------------------------------------------------------------
 
@@ -388,6 +465,135 @@ class ImapClient:
                 if not _FLAG.match(flag):
                     raise ValueError(f"not an IMAP flag: {flag!r}")
             await self._run("STORE", uid_set, f"{sign}FLAGS.SILENT", f"({' '.join(flags)})", prefix="UID")
+
+
+    # --- triage ----------------------------------------------------------------------------------
+
+    async def copy(self, uids: Sequence[int], target: str) -> CopyResult:
+        """UID COPY into ``target``; the uid mapping comes from COPYUID (UIDPLUS), else is empty."""
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return CopyResult()
+        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {quote(utf7.encode(target))}"],
+                                                 wants=(b"OK",))
+        return copy_result(lines)
+
+    async def move(self, uids: Sequence[int], target: str) -> CopyResult:
+        """Move messages of the selected folder into ``target``.
+
+        UID MOVE where offered; else UID COPY, \\Deleted and UID EXPUNGE of exactly those uids
+        (UIDPLUS). Without either, :class:`ImapError` and nothing is changed: a plain EXPUNGE
+        would also remove messages flagged \\Deleted elsewhere.
+        """
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return CopyResult()
+        if "MOVE" in self.capabilities:
+            _answers, lines = await self._send_lines(
+                "MOVE", [f"UID MOVE {uid_set} {quote(utf7.encode(target))}"],
+                wants=(b"OK", b"EXPUNGE", b"VANISHED"))
+            return copy_result(lines)
+        self._require_uidplus("move messages")
+        result = await self.copy(uids, target)
+        await self._expunge_set(uid_set)
+        return result
+
+    async def expunge_uids(self, uids: Sequence[int]) -> None:
+        """Remove exactly these messages of the selected folder for good (\\Deleted + UID EXPUNGE;
+        UIDPLUS required, else :class:`ImapError` and nothing is changed)."""
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return
+        self._require_uidplus("expunge single messages")
+        await self._expunge_set(uid_set)
+
+    def _require_uidplus(self, what: str) -> None:
+        if "UIDPLUS" not in self.capabilities:
+            raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and a plain EXPUNGE could "
+                            "remove other messages marked deleted")
+
+    async def _expunge_set(self, uid_set: str) -> None:
+        await self._send_lines("STORE", [f"UID STORE {uid_set} +FLAGS.SILENT (\\Deleted)"], wants=(b"FETCH",))
+        await self._send_lines("EXPUNGE", [f"UID EXPUNGE {uid_set}"], wants=(b"EXPUNGE", b"VANISHED"))
+
+    async def append(self, folder: str, raw: bytes, flags: Iterable[str] = (),
+                     date: datetime | None = None) -> int | None:
+        """APPEND a message to ``folder``; the new uid from APPENDUID (UIDPLUS), else None."""
+        flags = list(flags)
+        for flag in flags:
+            if not _FLAG.match(flag) or flag.lower() == "\\recent":
+                raise ValueError(f"not an IMAP flag: {flag!r}")
+        parts: list[Part] = [f"APPEND {quote(utf7.encode(folder))} "]
+        if flags:
+            parts.append(f"({' '.join(flags)}) ")
+        if date is not None:
+            parts.append(imap_datetime(date) + " ")
+        parts.append(bytes(raw))
+        _answers, lines = await self._send_lines("APPEND", parts)
+        return append_uid(lines[-1])
+
+    # --- live sync -------------------------------------------------------------------------------
+
+    async def idle(self, folder: str, *, max_seconds: float = idle.MAX_IDLE_SECONDS,
+                   poll_seconds: float = idle.POLL_SECONDS,
+                   liveness_seconds: float = idle.LIVENESS_SECONDS) -> AsyncIterator[ServerPush]:
+        """Watch ``folder`` (EXAMINEd) on this connection and yield what the server pushes:
+        EXISTS, EXPUNGE, FETCH (flags), VANISHED, and STATUS of other folders while NOTIFY is set.
+
+        IDLE is re-issued every ``max_seconds``; without IDLE a NOOP runs every ``poll_seconds``.
+        After ``liveness_seconds`` of silence the link is checked with DONE + NOOP. A dead link
+        raises :class:`ImapConnectionError` (see :mod:`app.protocols.imap.idle`). Use a dedicated
+        connection: no other command can run while this iterates.
+        """
+        if self._protocol.selected != folder or self._protocol.state != lib.SELECTED:
+            await self.select(folder, readonly=True)
+        async for push in idle.watch(self, max_seconds=max_seconds, liveness_seconds=liveness_seconds,
+                                     poll_seconds=poll_seconds):
+            yield push
+
+    async def notify(self, *, selected_folder: str | None, watch_all: bool = True) -> bool:
+        """NOTIFY SET (RFC 5465): new, expunged and changed messages of ``selected_folder``
+        (selected here when it is not yet) as EXISTS / EXPUNGE / FETCH pushes, and with
+        ``watch_all`` a STATUS push for every other personal folder that changes. False when the
+        server offers no NOTIFY (then poll other folders with :meth:`status_many`)."""
+        if "NOTIFY" not in self.capabilities:
+            return False
+        if selected_folder is not None and (self._protocol.selected != selected_folder
+                                            or self._protocol.state != lib.SELECTED):
+            await self.select(selected_folder, readonly=True)
+        events = "(MessageNew MessageExpunge FlagChange)"
+        specs = []
+        if selected_folder is not None:
+            specs.append(f"(SELECTED {events})")
+        if watch_all:
+            specs.append(f"(PERSONAL {events})")
+        await self._send_lines("NOTIFY", [f"NOTIFY SET {' '.join(specs)}" if specs else "NOTIFY NONE"])
+        return True
+
+    # --- commands with literals ------------------------------------------------------------------
+
+    async def _send(self, name: str, parts: Sequence[Part],
+                    wants: tuple[bytes, ...] = ()) -> tuple[list[list[Value]], bytes]:
+        """Run the command made of ``parts`` (text, and bytes sent as literals); returns the
+        parsed untagged responses it claimed and the text of its tagged answer."""
+        answers, lines = await self._send_lines(name, parts, wants=wants)
+        return answers, lines[-1]
+
+    async def _send_lines(self, name: str, parts: Sequence[Part],
+                          wants: tuple[bytes, ...] = ()) -> tuple[list[list[Value]], list[bytes]]:
+        """Like :meth:`_send`; the lines are the claimed untagged lines, then the tagged text."""
+        non_synchronizing = literal_mode(self.capabilities, parts)
+        payload, tail = compose(parts, non_synchronizing=non_synchronizing)
+        async with self._lock:
+            protocol = self._protocol
+            command = ImapCommand(name, protocol.new_tag(), wants=wants, loop=protocol.loop,
+                                  timeout=self.settings.timeout, payload=payload, tail=tail)
+            response = await self._execute(command)
+        tagged = response.lines[-1] if response.lines else b""
+        if not isinstance(tagged, (bytes, bytearray)):
+            tagged = str(tagged).encode("utf-8", "replace")
+        lines = [segments[0] for segments in command.untagged] + [bytes(tagged)]
+        return [parse_segments(s) for s in command.untagged], lines
 
 
 class _BodyFetch(ImapCommand):

@@ -4,7 +4,9 @@ aioimaplib keeps the connection, tags, command bookkeeping and states. What chan
 become responses: a :class:`ResponseFramer` cuts them out of one buffer in a loop (literals taken
 by size), and each complete untagged response goes to the running :class:`ImapCommand`, which may
 parse it and hand it on at once (a streaming FETCH) instead of keeping every line. Untagged
-EXISTS / EXPUNGE / FETCH / VANISHED that no command claims are kept as :class:`ServerPush` items.
+EXISTS / EXPUNGE / FETCH / VANISHED / STATUS that no command claims are kept as :class:`ServerPush`
+items. Commands go out one at a time (or as one :class:`Pipeline`); literals the server must accept
+first are sent on its ``+`` continuation requests.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
 from aioimaplib import aioimaplib as lib
 
 from app.domain.sanitize import clean_line
+from app.protocols.imap import utf7
 from app.protocols.imap.errors import ImapConnectionError
 from app.protocols.imap.framing import FramingError, ResponseFramer, Segments
+from app.protocols.imap.folders import parse_status
 from app.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from app.protocols.imap.summary import flag_set, modseq_of
 
@@ -42,51 +47,93 @@ def untagged_kind(line: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ServerPush:
-    """An untagged response the server sent on its own (kind EXISTS, EXPUNGE, FETCH, VANISHED)."""
+    """An untagged response the server sent on its own.
+
+    ``kind`` is EXISTS, EXPUNGE, RECENT, FETCH, VANISHED or STATUS. ``folder`` is the folder it is
+    about ("" when unknown): the selected folder, or the folder named by a STATUS (NOTIFY).
+    """
 
     kind: str
     number: int = 0  # the count for EXISTS, the sequence number for EXPUNGE / FETCH
     uids: tuple[int, ...] = ()  # the uid of a FETCH, the uids of a VANISHED
     flags: frozenset[str] | None = None
     modseq: int = 0
+    folder: str = ""
+    counts: tuple[tuple[str, int], ...] = ()  # STATUS items, e.g. (("MESSAGES", 3), ("UNSEEN", 1))
+
+    @property
+    def status(self) -> dict[str, int]:
+        """The STATUS items as a dict (empty for other kinds)."""
+        return dict(self.counts)
 
 
-def push_from(segments: Segments) -> ServerPush | None:
-    """The :class:`ServerPush` for an unclaimed untagged response, or None when it is not one."""
+def push_from(segments: Segments, folder: str = "") -> ServerPush | None:
+    """The :class:`ServerPush` for an unclaimed untagged response, or None when it is not one.
+
+    ``folder`` is the folder selected on the connection (where EXISTS etc. happen)."""
     line = segments[0]
     kind = untagged_kind(line)
     words = line.split(b" ")
     if kind in (b"EXISTS", b"EXPUNGE", b"RECENT"):
-        return ServerPush(kind.decode(), number=as_int(words[1]))
+        return ServerPush(kind.decode(), number=as_int(words[1]), folder=folder)
     if kind == b"VANISHED":
         earlier = len(words) > 2 and words[2].upper() == b"(EARLIER)"
         if earlier:
             return None  # only sent in answer to our own commands
-        return ServerPush("VANISHED", uids=tuple(parse_uid_set(words[-1])))
+        return ServerPush("VANISHED", uids=tuple(parse_uid_set(words[-1])), folder=folder)
     if kind == b"FETCH":
         parsed = parse_segments(segments)
         items = pairs(parsed[3]) if len(parsed) > 3 else {}
         uid = as_int(items.get(b"UID"), 0)
         flags = flag_set(items[b"FLAGS"]) if b"FLAGS" in items else None
         return ServerPush("FETCH", number=as_int(words[1]), uids=(uid,) if uid else (),
-                          flags=flags, modseq=modseq_of(items.get(b"MODSEQ")))
+                          flags=flags, modseq=modseq_of(items.get(b"MODSEQ")), folder=folder)
+    if kind == b"STATUS":
+        status = parse_status(parse_segments(segments))
+        if status is None:
+            return None
+        name, counts = status
+        return ServerPush("STATUS", folder=clean_line(utf7.decode(name)), counts=tuple(sorted(counts.items())))
     return None
 
 
 class ImapCommand(lib.Command):
     """A command that keeps the untagged responses of the kinds it ``wants`` (as segments).
 
-    Subclasses override :meth:`take` to consume responses as they arrive.
+    Subclasses override :meth:`take` to consume responses as they arrive. ``payload`` replaces the
+    text after the tag (bytes, may hold literals); ``tail`` holds what to send on each ``+``
+    continuation request, in order (the rest of a command after a synchronizing literal).
     """
 
     def __init__(self, name: str, tag: str, *args: str, wants: tuple[bytes, ...] = (),
                  prefix: str | None = None, loop: asyncio.AbstractEventLoop,
-                 timeout: float, continuation: bytes | None = None) -> None:
+                 timeout: float | None, continuation: bytes | None = None, payload: bytes | None = None,
+                 tail: Sequence[bytes] = ()) -> None:
         super().__init__(name, tag, *args, prefix=prefix, untagged_resp_name=name, loop=loop,
                          timeout=timeout)
         self.wants = wants
-        self.continuation = continuation
+        self.payload = payload
+        self.tail = list(tail) + ([continuation] if continuation is not None else [])
         self.untagged: list[Segments] = []
+
+    @property
+    def continuation(self) -> bytes | None:
+        """What the next ``+`` from the server is answered with (None: nothing more to send)."""
+        return self.tail[0] if self.tail else None
+
+    def wire(self) -> bytes:
+        """The bytes that start the command (up to its first synchronizing literal)."""
+        if self.payload is not None:
+            return self.tag.encode("ascii") + b" " + self.payload + b"\r\n"
+        return str(self).encode("utf-8") + b"\r\n"
+
+    def next_chunk(self) -> bytes | None:
+        """Take what answers a ``+`` continuation request, or None."""
+        return self.tail.pop(0) if self.tail else None
+
+    def continued(self, line: bytes) -> bool:
+        """A ``+`` arrived with nothing left to send; True when this command expected it (IDLE)."""
+        return False
 
     def take(self, kind: bytes, segments: Segments) -> bool:
         """Claim an untagged response; False leaves it to the connection's push queue."""
@@ -128,10 +175,13 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         self.error: str | None = None  # why the link is unusable, once it is
         self.bye = ""
         self.plaintext_closed = False  # set when STARTTLS succeeded: no more plaintext allowed
+        self.selected = ""  # the folder selected on this connection (pushes are about it)
+        self.last_received = time.monotonic()  # when the server last sent anything
 
     # --- bytes in ------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self.last_received = time.monotonic()
         current = self.running_command()
         if current is not None:
             current._reset_timer()
@@ -173,7 +223,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         command = self.running_command()
         if isinstance(command, ImapCommand) and command.take(kind, segments):
             return
-        push = push_from(segments)
+        push = push_from(segments, self.selected)
         if push is not None:
             if self.pushes.qsize() >= MAX_PUSHES:
                 self.pushes.get_nowait()
@@ -181,15 +231,18 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
 
     def _continuation(self, line: bytes) -> None:
         command = self.pending_sync_command
-        if isinstance(command, ImapCommand) and command.continuation is not None:
-            self.transport.write(command.continuation + b"\r\n")
-            command.continuation = None
-        elif command is not None and command.name == "APPEND":
+        if isinstance(command, ImapCommand):
+            chunk = command.next_chunk()
+            if chunk is not None:
+                self.transport.write(chunk + b"\r\n")
+                return
+            if command.continued(line):
+                return
+        if command is not None and command.name == "APPEND" and not isinstance(command, ImapCommand):
             super()._continuation(line)
-        else:
-            # Nothing to send: answer with an empty line so the server cancels (RFC 3501 6.2.2 '*').
-            if command is not None and command.name == "AUTHENTICATE":
-                self.transport.write(b"*\r\n")
+        elif command is not None and command.name == "AUTHENTICATE":
+            # Nothing to send: answer with "*" so the server cancels (RFC 3501 6.2.2).
+            self.transport.write(b"*\r\n")
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -244,8 +297,46 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if self.transport is not None and self.error is None and self.transport.is_reading() is False:
             self.transport.resume_reading()
 
+    async def execute(self, command: lib.Command, scrub: str | None = None) -> lib.Response:
+        """Send ``command`` once no other is in flight and wait for its end.
+
+        Every command is run alone (aioimaplib's table of legal states still applies to the
+        commands it knows); an :class:`ImapCommand` goes out as its :meth:`ImapCommand.wire`.
+        """
+        spec = lib.Commands.get(command.name)
+        if spec is not None and self.state not in spec.valid_states:
+            raise lib.Abort(f"command {command.name} illegal in state {self.state}")
+        while (running := self.running_command()) is not None:
+            try:
+                await running.wait()
+            except Exception:  # noqa: BLE001 - its owner sees the failure
+                pass
+        if self.error is not None:
+            raise ImapConnectionError(self.error)
+        self.pending_sync_command = command
+        if isinstance(command, ImapCommand):
+            log.debug("sending %s %s", command.tag, command.name)
+            self.transport.write(command.wire())
+        else:
+            self.send(str(command), scrub=scrub)
+        try:
+            await command.wait()
+        except lib.CommandTimeout:
+            if self.pending_sync_command is command:
+                self.pending_sync_command = None
+            raise
+        return command.response
+
     def _response_done(self, line: bytes) -> None:
         command = self.running_command()
+        if isinstance(command, Pipeline):
+            tag = line.partition(b" ")[0].decode("ascii", "replace")
+            if not command.answered(tag, line):
+                raise lib.Abort("unexpected tagged response")
+            if command.done:
+                self.pending_sync_command = None
+                command.close(line, "OK")
+            return
         super()._response_done(line)
         if command is not None and command.name == "STARTTLS" and command.response.result == "OK":
             self.plaintext_closed = True
@@ -260,3 +351,33 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if transport is None:
             raise ImapConnectionError("TLS handshake failed")
         self.transport = transport
+
+
+class Pipeline(ImapCommand):
+    """Several commands written at once (e.g. STATUS of many folders): one round trip.
+
+    Each line gets its own tag; the command ends when every tag was answered. ``results`` maps each
+    line's index to the server's result word (OK / NO / BAD).
+    """
+
+    def __init__(self, name: str, tags: Sequence[str], lines: Sequence[bytes], *, wants: tuple[bytes, ...],
+                 loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        super().__init__(name, tags[0], wants=wants, loop=loop, timeout=timeout)
+        self.tags = list(tags)
+        self.lines = list(lines)
+        self.results: dict[int, str] = {}
+
+    def wire(self) -> bytes:
+        return b"".join(t.encode("ascii") + b" " + line + b"\r\n" for t, line in zip(self.tags, self.lines))
+
+    def answered(self, tag: str, line: bytes) -> bool:
+        """Record the tagged answer ``line``; False when ``tag`` is not one of ours."""
+        if tag not in self.tags:
+            return False
+        words = line.split(b" ", 2)
+        self.results[self.tags.index(tag)] = words[1].decode("ascii", "replace").upper() if len(words) > 1 else ""
+        return True
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.tags)

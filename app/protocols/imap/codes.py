@@ -1,0 +1,76 @@
+"""Response codes of UIDPLUS (RFC 4315): COPYUID and APPENDUID, and IMAP date-times."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+_CODE = re.compile(rb"\[([A-Za-z-]+)((?: [^\]\s]+)*)\]")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """Where copied or moved messages went: ``source[i]`` became ``target[i]`` in the target
+    folder of UIDVALIDITY ``uidvalidity``. All empty when the server sent no COPYUID."""
+
+    uidvalidity: int = 0
+    source: tuple[int, ...] = ()
+    target: tuple[int, ...] = ()
+
+    @property
+    def mapping(self) -> dict[int, int]:
+        """Source uid -> target uid."""
+        return dict(zip(self.source, self.target))
+
+
+def response_code(text: bytes, name: bytes) -> list[bytes] | None:
+    """The arguments of the response code ``[NAME a b ...]`` in ``text``, or None."""
+    for match in _CODE.finditer(text):
+        if match.group(1).upper() == name:
+            return match.group(2).split()
+    return None
+
+
+def ordered_uids(text: bytes) -> tuple[int, ...]:
+    """A uid set in the order written (COPYUID pairs its two sets by position)."""
+    uids: list[int] = []
+    for part in text.split(b","):
+        low, _, high = part.partition(b":")
+        if not low.isdigit() or (high and not high.isdigit()):
+            return ()
+        a, b = int(low), int(high or low)
+        uids.extend(range(a, b + 1) if a <= b else range(a, b - 1, -1))
+    return tuple(uids)
+
+
+def copy_result(texts: list[bytes]) -> CopyResult:
+    """The COPYUID found in any of ``texts`` (untagged OK lines and the tagged answer)."""
+    for text in texts:
+        args = response_code(text, b"COPYUID")
+        if args is not None and len(args) == 3 and args[0].isdigit():
+            source, target = ordered_uids(args[1]), ordered_uids(args[2])
+            if len(source) == len(target):
+                return CopyResult(int(args[0]), source, target)
+    return CopyResult()
+
+
+def append_uid(text: bytes) -> int | None:
+    """The new uid from ``[APPENDUID uidvalidity uid]`` (a single message), or None."""
+    args = response_code(text, b"APPENDUID")
+    if args is None or len(args) != 2 or not args[1].isdigit():
+        return None
+    return int(args[1])
+
+
+def imap_datetime(value: datetime) -> str:
+    """``"01-Jan-2024 10:00:00 +0000"`` (English month names whatever the locale)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    offset = value.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    minutes = abs(minutes)
+    return (f'"{value.day:02d}-{_MONTHS[value.month - 1]}-{value.year:04d} '
+            f'{value:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"')
