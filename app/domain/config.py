@@ -31,8 +31,9 @@ DEFAULT_PORTS: dict[str, tuple[int, int]] = {
     "pop3": (995, 110),
 }
 
-_TOP_KEYS = ("ui", "keymap", "accounts")
-_UI_KEYS = ("theme",)
+_TOP_KEYS = ("ui", "keymap", "accounts", "searches")
+_UI_KEYS = ("theme", "notify", "threads")
+NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
 _ACCOUNT_KEYS = ("email", "name", "default", "imap", "smtp", "pop3", "maildir")
 _SERVER_KEYS = (
     "host",
@@ -96,6 +97,8 @@ class UiConfig:
     """Look and feel."""
 
     theme: str = "mailbag-dark"
+    notify: str = "bell"  # new mail: "bell" | "desktop" | "both" | "none"
+    threads: bool = False  # open folders in thread view
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
+    searches: dict[str, str] = field(default_factory=dict)  # saved search name -> query
 
     def default_account(self) -> AccountConfig | None:
         """The account marked ``default = true``, else the first one, else None."""
@@ -312,12 +316,37 @@ class _Validator:
                 ("accounts", defaults[1], "default"),
                 f"more than one account has default = true ({', '.join(defaults)})",
             )
-        return Config(path=self.path, ui=ui, accounts=accounts, keymap=keymap)
+        searches = self.searches(self.table(raw.get("searches", {}), ("searches",)))
+        return Config(
+            path=self.path, ui=ui, accounts=accounts, keymap=keymap, searches=searches
+        )
 
     def ui(self, table: dict[str, Any]) -> UiConfig:
         self.check_keys(table, ("ui",), _UI_KEYS)
+        defaults = UiConfig()
         theme = self.string(table, ("ui", "theme"))
-        return UiConfig(theme=theme) if theme is not None else UiConfig()
+        notify = self.string(table, ("ui", "notify"))
+        if notify is not None and notify not in NOTIFY_CHOICES:
+            raise self.error(
+                ("ui", "notify"), f'must be one of {", ".join(NOTIFY_CHOICES)}, not "{notify}"'
+            )
+        threads = self.boolean(table, ("ui", "threads")) if "threads" in table else False
+        return UiConfig(
+            theme=theme if theme is not None else defaults.theme,
+            notify=notify if notify is not None else defaults.notify,
+            threads=threads,
+        )
+
+    def searches(self, table: dict[str, Any]) -> dict[str, str]:
+        """``[searches]``: name = "query" (shown as virtual folders)."""
+        searches: dict[str, str] = {}
+        for name, value in table.items():
+            query = self.string(table, ("searches", name), required=True)
+            assert query is not None
+            if not name.strip() or not query.strip():
+                raise self.error(("searches", name), "a saved search needs a name and a query")
+            searches[name] = query
+        return searches
 
     def keymap(self, table: dict[str, Any]) -> dict[str, str]:
         keymap: dict[str, str] = {}

@@ -137,7 +137,7 @@ def test_unknown_key_in_server_table_names_its_line_and_suggests() -> None:
 
 def test_unknown_top_level_key_lists_known_keys() -> None:
     error = error_for('[ui]\ntheme = "x"\n\n[colours]\nred = 1\n')
-    assert str(error) == "config.toml:4: colours: unknown key (known keys: ui, keymap, accounts)"
+    assert str(error) == "config.toml:4: colours: unknown key (known keys: ui, keymap, accounts, searches)"
 
 
 def test_bad_security_value_names_its_line() -> None:
@@ -230,3 +230,17 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == f"{path}:2: not valid UTF-8 text"
+
+
+def test_ui_notify_threads_and_saved_searches() -> None:
+    config = parse_config(
+        '[ui]\nnotify = "both"\nthreads = true\n\n[searches]\n"Flagged" = "is:flagged"\n',
+        Path("config.toml"),
+    )
+    assert config.ui.notify == "both" and config.ui.threads is True
+    assert config.searches == {"Flagged": "is:flagged"}
+
+
+def test_bad_notify_value_names_its_line() -> None:
+    error = error_for('[ui]\ntheme = "x"\nnotify = "loud"\n')
+    assert str(error) == 'config.toml:3: ui.notify: must be one of bell, desktop, both, none, not "loud"'
