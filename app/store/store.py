@@ -38,6 +38,7 @@ from app.domain.models import (
     MessageRow,
     MessageSummary,
 )
+from app.domain.threading import ThreadRecord
 from app.store import codec
 from app.store.engine import create_engine_for, read_connection, write_connection
 from app.store.migrate import ensure_schema
@@ -450,6 +451,63 @@ class Store:
                 f"SELECT id FROM messages WHERE folder_id = ? AND hidden = 0 ORDER BY {order}",
                 folder_id,
             )
+
+    def message_index_many(
+        self, places: Sequence[tuple[str, str]], sort: str = "date", reverse: bool = False
+    ) -> Sequence[int]:
+        """Row ids of the visible messages of several (account, folder) places in one list
+        (the unified inbox)."""
+        order = _ORDERS[sort][1 if reverse else 0]
+        with read_connection(self._engine) as conn:
+            ids = [self._folder_id(conn, account, folder) for account, folder in places]
+            ids = [i for i in ids if i is not None]
+            if not ids:
+                return array("q")
+            marks = ",".join("?" * len(ids))
+            cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                f"SELECT id FROM messages WHERE folder_id IN ({marks}) AND hidden = 0"
+                f" ORDER BY {order}",
+                ids,
+            )
+            try:
+                return array("q", [row[0] for row in cursor])
+            finally:
+                cursor.close()
+
+    def thread_records(self, account: str, folder: str) -> list[ThreadRecord]:
+        """What threading needs of every visible message of the folder."""
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return []
+            cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "SELECT id, message_id, in_reply_to, refs, subject, date FROM messages"
+                " WHERE folder_id = ? AND hidden = 0",
+                (folder_id,),
+            )
+            try:
+                return [
+                    ThreadRecord(row_id, mid, irt, codec.decode_ids(refs), subject, date)
+                    for row_id, mid, irt, refs, subject, date in cursor
+                ]
+            finally:
+                cursor.close()
+
+    def row_ids_for(self, account: str, folder: str, uids: Iterable[int]) -> list[int]:
+        """The cache's row ids of these UIDs (the ones it holds, hidden ones left out)."""
+        found: list[int] = []
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return []
+            for chunk in _chunks(sorted(set(uids))):
+                query = select(messages.c.id).where(
+                    messages.c.folder_id == folder_id,
+                    messages.c.uid.in_(chunk),
+                    messages.c.hidden == 0,
+                )
+                found.extend(conn.execute(query).scalars())
+        return found
 
     def set_hidden(self, account: str, folder: str, uids: Iterable[int], hidden: bool) -> int:
         """Hide messages from lists and counts while a move or delete waits for the server
