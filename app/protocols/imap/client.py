@@ -551,6 +551,13 @@ class ImapClient:
                                      poll_seconds=poll_seconds):
             yield push
 
+    @property
+    def idling(self) -> bool:
+        """True while an IDLE is running and the server has accepted it."""
+        protocol = self._imap.protocol if self._imap is not None else None
+        command = protocol.pending_sync_command if isinstance(protocol, StreamingProtocol) else None
+        return isinstance(command, idle.IdleCommand) and command.accepted.is_set()
+
     async def notify(self, *, selected_folder: str | None, watch_all: bool = True) -> bool:
         """NOTIFY SET (RFC 5465): new, expunged and changed messages of ``selected_folder``
         (selected here when it is not yet) as EXISTS / EXPUNGE / FETCH pushes, and with

@@ -1,0 +1,133 @@
+"""Live sync against the private Dovecot: IDLE pushes, NOTIFY, a kicked session, latency."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.protocols.imap import ImapClient, ImapConnectionError, ServerPush
+from tests.integration.test_imap_dovecot import imap_settings, other_client
+from tests.servers.messages import make_message
+
+pytestmark = pytest.mark.dovecot
+
+
+class Watcher:
+    """Runs ``client.idle(folder)`` in a task and collects what it yields."""
+
+    def __init__(self, client: ImapClient, folder: str = "INBOX", **options: float) -> None:
+        self.client = client
+        self.pushes: asyncio.Queue[tuple[float, ServerPush]] = asyncio.Queue()
+        self.task = asyncio.ensure_future(self._run(folder, options))
+
+    async def _run(self, folder: str, options: dict[str, float]) -> None:
+        async for push in self.client.idle(folder, **options):
+            self.pushes.put_nowait((time.monotonic(), push))
+
+    async def started(self) -> None:
+        for _ in range(200):
+            if self.client.idling:
+                return
+            assert not self.task.done(), self.task.exception()
+            await asyncio.sleep(0.01)
+        raise AssertionError("IDLE never started")
+
+    async def next(self, kinds: tuple[str, ...], timeout: float = 5.0) -> tuple[float, ServerPush]:
+        deadline = time.monotonic() + timeout
+        while True:
+            at, push = await asyncio.wait_for(self.pushes.get(), max(0.01, deadline - time.monotonic()))
+            if push.kind in kinds:
+                return at, push
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+@pytest.fixture
+async def watcher_client(dovecot, mail_user) -> AsyncIterator[ImapClient]:
+    imap = ImapClient(imap_settings(dovecot, mail_user), "work")
+    await imap.connect()
+    yield imap
+    await imap.logout()
+
+
+async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user, watcher_client) -> None:
+    watcher = Watcher(watcher_client)
+    await watcher.started()
+    latencies = []
+    try:
+        for i in range(1, 6):
+            sent = time.monotonic()
+            await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(i))
+            at, push = await watcher.next(("EXISTS",), timeout=5)
+            assert push.number == i and push.folder == "INBOX"
+            latencies.append(at - sent)
+    finally:
+        await watcher.stop()
+    print(f"delivery-to-push latency: median {statistics.median(latencies) * 1000:.0f} ms, "
+          f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} LMTP deliveries")
+    assert max(latencies) < 2.0
+
+
+async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_user, watcher_client) -> None:
+    for i in (1, 2):
+        dovecot.deliver(mail_user.name, make_message(i))
+    watcher = Watcher(watcher_client)
+    await watcher.started()
+    other = other_client(dovecot, mail_user)
+    try:
+        other.select("INBOX")
+        other.uid("STORE", "2", "+FLAGS", "(\\Flagged)")
+        _at, push = await watcher.next(("FETCH",), timeout=3)
+        assert push.uids == (2,) and push.flags is not None and "\\Flagged" in push.flags
+        assert push.modseq > 0 and push.folder == "INBOX"
+        other.uid("STORE", "1", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        _at, push = await watcher.next(("EXPUNGE", "VANISHED"), timeout=3)
+        assert push.uids == (1,) if push.kind == "VANISHED" else push.number == 1
+    finally:
+        other.logout()
+        await watcher.stop()
+
+
+async def test_kicked_session_ends_the_watch_promptly(dovecot, mail_user, watcher_client) -> None:
+    watcher = Watcher(watcher_client)
+    await watcher.started()
+    kicked = time.monotonic()
+    await asyncio.to_thread(dovecot.kick, mail_user.name)
+    with pytest.raises(ImapConnectionError):
+        await asyncio.wait_for(watcher.task, 5)
+    assert time.monotonic() - kicked < 2.0
+
+
+async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user, watcher_client) -> None:
+    dovecot.ensure_folder(mail_user.name, "Projects/Zoë")
+    assert await watcher_client.notify(selected_folder="INBOX") is True
+    watcher = Watcher(watcher_client)
+    await watcher.started()
+    try:
+        await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(3), "Projects/Zoë")
+        _at, push = await watcher.next(("STATUS",), timeout=3)
+        assert push.folder == "Projects/Zoë"
+        assert push.status.get("MESSAGES") == 1
+        await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(4))
+        _at, push = await watcher.next(("EXISTS",), timeout=3)
+        assert push.folder == "INBOX" and push.number == 1
+    finally:
+        await watcher.stop()
+
+
+async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_user, watcher_client) -> None:
+    watcher = Watcher(watcher_client, max_seconds=0.3)
+    await watcher.started()
+    await asyncio.sleep(1.0)  # several DONE / IDLE rounds
+    await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(5))
+    _at, push = await watcher.next(("EXISTS",), timeout=3)
+    assert push.number == 1
+    await watcher.stop()
+    assert await watcher_client.search_uids("ALL") == [1]
