@@ -213,26 +213,14 @@ def imap_date(day: date) -> str:
     return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
 
 
-def imap_string(value: str, literal_plus: bool = True) -> str:
-    """An IMAP astring for a SEARCH key: a quoted string when the text is ASCII, else a literal.
-
-    The literal's length counts UTF-8 bytes, so the whole command must be sent encoded as UTF-8 (with
-    ``CHARSET UTF-8``). ``literal_plus`` writes a non-synchronizing literal (RFC 7888, ``{n+}``); without
-    it the caller must wait for the server's continuation after each ``{n}``.
-    """
-    if (
-        value.isascii()
-        and "\r" not in value
-        and "\n" not in value
-        and "\0" not in value
-    ):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    size = len(value.encode("utf-8"))
-    return f"{{{size}{'+' if literal_plus else ''}}}\r\n{value}"
+def imap_string(value: str) -> str:
+    """A quoted IMAP string for a SEARCH key. Text that is not ASCII stays text here: the IMAP
+    layer sends such strings as literals with ``CHARSET UTF-8`` (never as 8-bit quoted strings)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text_criterion(term: TextTerm, literal_plus: bool) -> str:
-    arg = imap_string(term.text, literal_plus)
+def _text_criterion(term: TextTerm) -> str:
+    arg = imap_string(term.text)
     if term.field is TextField.FROM:
         return f"FROM {arg}"
     if term.field is TextField.TO:
@@ -253,9 +241,9 @@ _FLAG_CRITERIA = {
 }
 
 
-def _criterion(term: Term, literal_plus: bool) -> str | None:
+def _criterion(term: Term) -> str | None:
     if isinstance(term, TextTerm):
-        key = _text_criterion(term, literal_plus)
+        key = _text_criterion(term)
     elif isinstance(term, FlagTerm):
         key = _FLAG_CRITERIA[term.flag]
     elif isinstance(term, DateTerm):
@@ -266,19 +254,11 @@ def _criterion(term: Term, literal_plus: bool) -> str | None:
     return f"NOT {key}" if term.negated else key
 
 
-def to_imap_search(query: Query, literal_plus: bool = True) -> str:
+def to_imap_search(query: Query) -> str:
     """The query as IMAP SEARCH criteria (the part after ``SEARCH``/``UID SEARCH``).
 
-    Begins with ``CHARSET UTF-8`` when some text is not ASCII (sent as literals, see
-    :func:`imap_string`). ``folder:`` terms are left out: the caller searches those folders. A query with
-    no other term gives ``ALL``.
+    Strings are quoted and may hold any Unicode text (see :func:`imap_string`). ``folder:`` terms
+    are left out: the caller searches those folders. A query with no other term gives ``ALL``.
     """
-    keys = [
-        k for k in (_criterion(t, literal_plus) for t in query.terms) if k is not None
-    ]
-    if not keys:
-        return "ALL"
-    criteria = " ".join(keys)
-    if any(not t.text.isascii() for t in query.text_terms()):
-        return f"CHARSET UTF-8 {criteria}"
-    return criteria
+    keys = [k for k in (_criterion(t) for t in query.terms) if k is not None]
+    return " ".join(keys) if keys else "ALL"
