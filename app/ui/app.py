@@ -30,7 +30,9 @@ class MailbagApp(App[None]):
     The services report through an ``EventSink`` and the UI needs the facade to exist when it is
     built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
     ``__init__``, and must return the facade without starting it (the app calls ``start()`` on
-    mount and ``stop()`` on quit). ``sink`` may be called from any thread.
+    mount and ``stop()`` on quit). ``sink`` may be called from any thread. ``notify`` says what
+    new mail does here: ``"bell"`` rings the terminal bell, ``"none"`` nothing (desktop
+    notifications are the services' job).
 
     Raises ValueError (a message fit to show the user) for an unknown theme or keymap entry.
     """
@@ -47,8 +49,11 @@ class MailbagApp(App[None]):
         keymap: Mapping[str, str] | None = None,
         themes_dir: Path | None = None,
         now: Callable[[], datetime] = _local_now,
+        notify: str = "bell",
     ) -> None:
         super().__init__()
+        if notify not in ("bell", "none"):
+            raise ValueError(f"notify must be \"bell\" or \"none\", got {notify!r}")
         themes = load_themes(themes_dir)
         chosen = choose_theme(theme, themes)
         self.user_keymap = validate_keymap(keymap or {})
@@ -58,7 +63,7 @@ class MailbagApp(App[None]):
         self.set_keymap(self.user_keymap)
         self._now = now
         self.facade = facade_factory(self.sink)
-        self.main_screen = MainScreen(self.facade, now=now)
+        self.main_screen = MainScreen(self.facade, now=now, notify=notify)
         self._stopped = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -95,6 +100,8 @@ class MailbagApp(App[None]):
         def run() -> object:
             if scope == "pane":
                 return self.main_screen.run_pane_action(action)
+            if scope == "list":
+                return self.call_later(self.main_screen.message_list.run_action, action)
             target = self if scope == "app" else self.main_screen
             return self.call_later(target.run_action, action)
 

@@ -10,9 +10,12 @@ from app.domain.models import MessageRow
 from app.domain.sanitize import clean_line
 
 
-def flag_column(row: MessageRow, extra_flags: frozenset[str] = frozenset()) -> str:
-    """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent)."""
-    flags = row.flags | extra_flags
+def flag_column(row: MessageRow, flags: frozenset[str] | None = None) -> str:
+    """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent).
+
+    ``flags`` are the flags as shown (the row's own, with optimistic changes), default the row's.
+    """
+    flags = row.flags if flags is None else flags
     return (
         ("N" if "\\Seen" not in flags else " ")
         + ("!" if "\\Flagged" in flags else " ")
@@ -42,3 +45,13 @@ def fit(text: str, width: int) -> str:
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)
+
+
+def thread_prefix(depth: int, *, collapsed: bool = False, has_replies: bool = False) -> str:
+    """Tree glyphs before a subject in thread view: ``▸``/``▾`` on a thread's first message
+    (collapsed / with replies shown), ``└─`` indented by depth on a reply."""
+    if depth <= 0:
+        if collapsed:
+            return "▸ "
+        return "▾ " if has_replies else ""
+    return "  " * (depth - 1) + "└─"

@@ -4,8 +4,12 @@ Every binding has an id (what the config's ``[keymap]`` table rebinds), vim-like
 description, and a scope telling which part of the UI owns it:
 
 * ``pane``: held by each pane (folder tree, message list, reader), which implements the action;
-* ``screen``: held by the main screen (moving between panes);
+* ``list``: held by the message list only (marks, collapsing a thread);
+* ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``app``: held by the application (help, quit).
+
+Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
+message under the cursor, whichever pane has focus.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Literal
 
 from textual.binding import Binding
 
-Scope = Literal["pane", "screen", "app"]
+Scope = Literal["pane", "list", "screen", "app"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,25 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("back", "h,escape", "back", "Back (reader -> list -> folders)", "screen"),
     KeySpec("focus_next", "tab", "focus_next_pane", "Next pane", "screen"),
     KeySpec("focus_previous", "shift+tab", "focus_previous_pane", "Previous pane", "screen"),
+    KeySpec("mark", "space", "mark", "Mark / unmark message, move down", "list"),
+    KeySpec("mark_range", "V", "mark_range", "Start / end a range mark", "list"),
+    KeySpec("mark_all", "asterisk", "mark_all", "Mark every message in view (search too)", "list"),
+    KeySpec("clear_marks", "escape", "clear_marks", "Clear marks, else back", "list"),
+    KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
+    KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),
+    KeySpec("toggle_flag", "F", "toggle_flag", "Toggle flagged", "screen"),
+    KeySpec("delete", "d,delete", "delete", "Delete (to Trash)", "screen"),
+    KeySpec("delete_permanently", "D", "delete_permanently", "Delete permanently (asks)", "screen"),
+    KeySpec("archive", "a", "archive", "Archive", "screen"),
+    KeySpec("junk", "exclamation_mark", "junk", "Mark as junk (to Junk)", "screen"),
+    KeySpec("move", "m", "move", "Move to folder…", "screen"),
+    KeySpec("copy", "C", "copy", "Copy to folder…", "screen"),
+    KeySpec("undo", "u", "undo", "Undo last action", "screen"),
+    KeySpec("search", "slash", "search", "Search", "screen"),
+    KeySpec("threads", "T", "threads", "Thread view on / off", "screen"),
+    KeySpec("toggle_all_threads", "Z", "toggle_all_threads", "Collapse / expand all threads", "screen"),
+    KeySpec("sort", "o", "sort", "Sort by…", "screen"),
+    KeySpec("reverse_sort", "O", "reverse_sort", "Reverse sort order", "screen"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )
@@ -84,6 +107,10 @@ _KEY_NAMES = {
     "down": "Down",
     "up": "Up",
     "space": "Space",
+    "asterisk": "*",
+    "exclamation_mark": "!",
+    "slash": "/",
+    "delete": "Del",
 }
 
 

@@ -24,6 +24,7 @@ DEFAULT_VARIABLES: dict[str, str] = {
     "flagged": "#e0a030",
     "selected": "#4a78b0 45%",
     "selected-blurred": "#808080 25%",
+    "marked": "#c08a20 35%",
     "muted": "#888888",
     "header-label": "#4a90d9",
     "quote-1": "#5f9f5f",

@@ -8,8 +8,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from app.domain.events import Event, EventSink
-from app.domain.models import SEEN, Address, Attachment, Folder, FolderRole, MessageRow, RenderedMessage
-from app.domain.requests import Request
+from app.domain.models import FLAGGED, SEEN, Address, Attachment, Folder, FolderRole, MessageRow, RenderedMessage
+from app.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+
+_SORT_KEYS = {
+    "date": lambda row: (row.date or NOW, row.row_id),
+    "sender": lambda row: ((row.sender or row.sender_email).lower(), row.row_id),
+    "subject": lambda row: (row.subject.lower(), row.row_id),
+    "size": lambda row: (row.size, row.row_id),
+}
 
 #: The frozen "now" of every UI test.
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
@@ -26,7 +34,12 @@ class FakeFacade:
         self._rows: dict[int, MessageRow] = {}
         self._bodies: dict[tuple[str, str, int], RenderedMessage] = {}
         self._generated: dict[tuple[str, str], range] = {}
+        self._parents: dict[int, int] = {}
+        self._virtual: list[VirtualFolder] = []
         self.submitted: list[Request] = []
+        self.undo_stack: list[str] = []
+        self.undo_calls = 0
+        self.search_calls: list[tuple[str, str | None, str | None]] = []
         self.started = False
         self.stopped = False
         self.rows_calls = 0
@@ -50,8 +63,91 @@ class FakeFacade:
     def folders(self, account: str) -> list[Folder]:
         return list(self._folders.get(account, []))
 
-    def message_index(self, account: str, folder: str) -> Sequence[int]:
-        return self._index.get((account, folder), ())
+    def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        ids = self._index.get((account, folder), ())
+        if (account, folder) in self._generated:  # generated ids are newest first by date
+            return array("q", reversed(ids)) if order.reverse else ids
+        return self._sorted(ids, order)
+
+    def _sorted(self, ids: Sequence[int], order: ListOrder) -> list[int]:
+        """Newest / largest / Z first by default (date newest first); ``reverse`` flips it."""
+        rows = [self._rows[i] for i in ids if i in self._rows]
+        descending = order.key in ("date", "size")
+        rows.sort(key=_SORT_KEYS[order.key], reverse=descending != order.reverse)
+        return [row.row_id for row in rows]
+
+    def thread_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> ThreadedIndex:
+        if (account, folder) in self._generated:
+            return self._generated_threads(self._index[(account, folder)])
+        ids = [i for i in self._index.get((account, folder), ()) if i in self._rows]
+        members = set(ids)
+        children: dict[int, list[int]] = {}
+        roots = []
+        for row_id in ids:
+            parent = self._parents.get(row_id)
+            if parent in members:
+                children.setdefault(parent, []).append(row_id)
+            else:
+                roots.append(row_id)
+
+        def walk(row_id: int, depth: int, out: list[tuple[int, int]]) -> list[tuple[int, int]]:
+            out.append((row_id, depth))
+            for child in sorted(children.get(row_id, []), key=lambda c: self._rows[c].date or NOW):
+                walk(child, depth + 1, out)
+            return out
+
+        threads = [walk(root, 0, []) for root in roots]
+        newest = {t[0][0]: max(t, key=lambda item: _SORT_KEYS[order.key](self._rows[item[0]]))[0] for t in threads}
+        ranked = self._sorted([newest[t[0][0]] for t in threads], order)
+        by_newest = {newest[t[0][0]]: t for t in threads}
+        flat = [item for key in ranked for item in by_newest[key]]
+        return ThreadedIndex(row_ids=[i for i, _ in flat], depths=[d for _, d in flat])
+
+    @staticmethod
+    def _generated_threads(ids: Sequence[int]) -> ThreadedIndex:
+        """Generated folders: every four messages form a thread (depths 0, 1, 2, 1)."""
+        depths = array("l", [0, 1, 2, 1]) * (len(ids) // 4) + array("l", [0, 1, 2][: len(ids) % 4])
+        return ThreadedIndex(row_ids=ids, depths=depths)
+
+    def virtual_folders(self) -> list[VirtualFolder]:
+        return list(self._virtual)
+
+    def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        folder = next(v for v in self._virtual if v.name == name)
+        if folder.kind == "inboxes":
+            ids = [i for account in self._accounts for i in self._index.get((account, "INBOX"), ())]
+        else:
+            ids = list(self.local_search(folder.query).row_ids)
+        return self._sorted(ids, order)
+
+    def local_search(self, query: str, *, account: str | None = None, folder: str | None = None) -> SearchOutcome:
+        """A small subset of the query syntax: words, from:, subject:, is:unread, is:flagged."""
+        self.search_calls.append((query, account, folder))
+        tests = []
+        for term in query.split():
+            field, _, value = term.partition(":") if ":" in term else ("", "", term)
+            value = value.lower()
+            if field == "from":
+                tests.append(lambda r, v=value: v in (r.sender + " " + r.sender_email).lower())
+            elif field == "subject":
+                tests.append(lambda r, v=value: v in r.subject.lower())
+            elif field == "is" and value in ("unread", "flagged"):
+                flag, wanted = (SEEN, False) if value == "unread" else (FLAGGED, True)
+                tests.append(lambda r, f=flag, w=wanted: (f in r.flags) == w)
+            elif field:
+                return SearchOutcome(error=f"unknown search term {field}:")
+            else:
+                tests.append(lambda r, v=value: v in (r.subject + " " + r.sender).lower())
+        ids = [
+            i for (acc, fol), index in self._index.items() for i in index
+            if i in self._rows and (account is None or acc == account) and (folder is None or fol == folder)
+        ]
+        found = [i for i in ids if all(test(self._rows[i]) for test in tests)]
+        return SearchOutcome(row_ids=tuple(self._sorted(found, ListOrder())))
+
+    def undo(self) -> str | None:
+        self.undo_calls += 1
+        return self.undo_stack.pop() if self.undo_stack else None
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         self.rows_calls += 1
@@ -70,6 +166,26 @@ class FakeFacade:
     def emit(self, event: Event) -> None:
         """Report an event as the services would."""
         self.sink(event)
+
+    def add_virtual_folder(self, folder: VirtualFolder) -> None:
+        self._virtual.append(folder)
+
+    def set_parent(self, row_id: int, parent_id: int) -> None:
+        """Make ``row_id`` a reply to ``parent_id`` (for thread_index)."""
+        self._parents[row_id] = parent_id
+
+    def apply(self, request: Request) -> None:
+        """Do to the data what the services would do for a triage request."""
+        if isinstance(request, SetFlags):
+            for row_id in self._index.get((request.account, request.folder), ()):
+                row = self._rows.get(row_id)
+                if row is not None and row.uid in request.uids:
+                    self.set_flags(row_id, (row.flags | request.add) - request.remove)
+        elif isinstance(request, (MoveMessages, DeleteMessages)):
+            if isinstance(request, MoveMessages) and request.copy:
+                return
+            key = (request.account, request.folder)
+            self._index[key] = [i for i in self._index[key] if self._rows[i].uid not in request.uids]
 
     def add_folder(self, folder: Folder) -> None:
         self._folders.setdefault(folder.account, []).append(folder)

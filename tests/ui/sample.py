@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from app.domain.events import EventSink
 from app.domain.models import FLAGGED, SEEN, ANSWERED, Attachment, Folder, FolderRole
+from app.services.api import VirtualFolder
 from tests.ui.fake_facade import NOW, FakeFacade
 
 WELCOME_BODY = """Hi,
@@ -50,4 +51,9 @@ def sample_facade(sink: EventSink) -> FakeFacade:
         date=NOW - timedelta(days=400), body="Welcome aboard!\n")
     add("work", "INBOX", row_id=1, subject="Your account is ready", sender="Example IT",
         date=NOW - timedelta(days=800), body="Your mailbox is set up.\n")
+    add("work", "Archive", row_id=20, subject="Old minutes", sender="Eve Archer", date=NOW - timedelta(days=30))
+    add("home", "INBOX", row_id=101, subject="Family dinner", sender="Mum", sender_email="mum@example.net",
+        date=NOW - timedelta(hours=5), flags=frozenset(), body="Sunday at six?\n")
+    facade.add_virtual_folder(VirtualFolder("All inboxes", "folder:INBOX", kind="inboxes"))
+    facade.add_virtual_folder(VirtualFolder("Flagged", "is:flagged"))
     return facade

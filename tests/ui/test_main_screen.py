@@ -23,7 +23,7 @@ async def test_opens_inbox_with_rows_and_preview(make_app):
         assert facade.started
         assert OpenFolder(account="work", folder="INBOX", request_id=facade.submitted[0].request_id) in facade.submitted
         text, style = list_line(app, 0)
-        assert "Quarterly report" in text and "Bob Builder" in text and text.startswith("N @")
+        assert "Quarterly report" in text and "Bob Builder" in text and text.startswith(" N @")  # mark column, then flags
         assert style.bold
         assert "Your account is ready" in list_line(app, 5)[0]
         assert "2024-01-05" in list_line(app, 5)[0]  # older than this year: full date
@@ -71,7 +71,7 @@ async def test_enter_opens_reader_and_marks_read(make_app):
         flags = [r for r in app.facade.submitted if isinstance(r, SetFlags)]
         assert [(f.folder, f.uids, f.add) for f in flags] == [("INBOX", (6,), frozenset({SEEN}))]
         text, style = list_line(app, 0)
-        assert not style.bold and not text.startswith("N")
+        assert not style.bold and not text.startswith(" N")
         assert str(app.main_screen.tree._folders[("work", "INBOX")].label) == "INBOX 1"
 
 

@@ -1,12 +1,16 @@
-"""MainScreen: FolderTree | MessageList over Reader, and the status bar.
+"""MainScreen: FolderTree | MessageList over Reader, the status bar and the search field.
 
 It turns user actions into requests to the facade and service events into widget updates. Slow
-reads (the folder's id vector, a rendered body) run in thread workers, never on the UI loop.
+reads (the folder's id vector, threads, a search, a rendered body) run in thread workers, never on
+the UI loop. Triage is optimistic: flags change and moved rows vanish at once; a refused request
+or an ``ActionRolledBack`` puts the view back from the cache.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual import on, work
@@ -18,6 +22,8 @@ from textual.widget import Widget
 from textual.widgets import Tree
 
 from app.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
     BodyLoaded,
     ConnectionChanged,
     ErrorReported,
@@ -25,23 +31,41 @@ from app.domain.events import (
     FolderCountsChanged,
     FoldersChanged,
     MessagesChanged,
+    NewMail,
     RequestDone,
     RequestFailed,
+    SearchResults,
     SyncProgress,
 )
-from app.domain.models import SEEN, FolderRole, MessageRow, RenderedMessage
-from app.domain.requests import LoadBody, OpenFolder, SetFlags
-from app.services.api import MailFacade
+from app.domain.models import FLAGGED, SEEN, FolderRole, MessageRow, RenderedMessage
+from app.domain.requests import DeleteMessages, LoadBody, MoveMessages, OpenFolder, Request, Search, SetFlags
+from app.services.api import ListOrder, MailFacade, SearchOutcome, SortKey
 from app.ui.keymap import bindings
+from app.ui.screens.dialogs import ConfirmDialog, SortMenu
+from app.ui.screens.folder_picker import FolderPicker
+from app.ui.threads import ThreadLayout
 from app.ui.widgets.folder_tree import FolderRef, FolderTree
 from app.ui.widgets.message_list import FolderKey, MessageList
 from app.ui.widgets.reader import Reader
+from app.ui.widgets.search_bar import SearchBar
 from app.ui.widgets.status_bar import StatusBar
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
+#: Local search runs once typing has paused this long (seconds).
+SEARCH_DEBOUNCE = 0.15
 
 MessageKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """An optimistic change awaiting its request's answer: what to undo if the request fails."""
+
+    row_ids: list[int]
+    folder: FolderKey
+    unread_delta: int
+    removed: bool
 
 
 class MainScreen(Screen[None]):
@@ -50,8 +74,17 @@ class MainScreen(Screen[None]):
     BINDINGS = bindings("screen")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    def __init__(self, facade: MailFacade, *, now: Callable[[], datetime]) -> None:
+    def __init__(self, facade: MailFacade, *, now: Callable[[], datetime], notify: str = "bell") -> None:
         super().__init__()
+        self._notify = notify
+        self._order = ListOrder()
+        self._threaded = False
+        self._generation = 0  # bumped when the view changes, so late worker results are dropped
+        self._hidden: set[int] = set()  # rows moved/deleted here, not yet gone from the cache
+        self._pending: dict[int, _Pending] = {}  # request id -> optimistic change
+        self._search: str | None = None  # the query whose results the list shows
+        self._search_request: int | None = None
+        self._search_timer: Timer | None = None
         self.facade = facade
         self._now = now
         self._open: FolderKey | None = None
@@ -59,7 +92,6 @@ class MainScreen(Screen[None]):
         self._reader_complete = False  # the reader shows the full body of ``_wanted``
         self._reader_timer: Timer | None = None
         self._body_requested: set[MessageKey] = set()
-        self._pending_seen: dict[int, tuple[int, FolderKey]] = {}  # request id -> (row id, folder)
         self._last_pane: Widget | None = None
 
     def compose(self) -> ComposeResult:
@@ -69,6 +101,7 @@ class MainScreen(Screen[None]):
                 yield MessageList(self.facade.rows, now=self._now, id="messages")
                 yield Reader(id="reader")
         yield StatusBar(id="status")
+        yield SearchBar(id="search")
 
     # --- widgets -------------------------------------------------------------------------------
 
@@ -88,12 +121,17 @@ class MainScreen(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
     def panes(self) -> list[Widget]:
         return [self.tree, self.message_list, self.reader.body]
 
     # --- start-up ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.tree.set_virtual_folders(self.facade.virtual_folders())
         for account in self.facade.accounts:
             self.tree.set_folders(account, self.facade.folders(account))
         self.message_list.focus()
@@ -110,40 +148,240 @@ class MainScreen(Screen[None]):
         chosen = inbox or (folders[0] if folders else None)
         self.open_folder(account, chosen.name if chosen else "INBOX")
 
-    # --- folders -------------------------------------------------------------------------------
+    # --- folders and views ----------------------------------------------------------------------
 
     def open_folder(self, account: str, folder: str) -> None:
         """Ask the service to sync the folder first, and show its cached rows at once."""
         key = FolderKey(account, folder)
         self.tree.select_folder(account, folder)
         self.facade.submit(OpenFolder(account=account, folder=folder))
+        self._enter_view(key)
+
+    def open_virtual(self, name: str) -> None:
+        """Show a virtual folder (the unified inbox, a saved search): rows of several accounts."""
+        self.tree.select_virtual(name)
+        self._enter_view(FolderKey("", name, virtual=True))
+
+    def _enter_view(self, key: FolderKey) -> None:
+        self._leave_search(reload=False)
         if key != self._open:
             self._open = key
+            self._hidden.clear()
             self.message_list.index_pending = True
+            self.message_list.show_account = key.virtual and len(self.facade.accounts) > 1
             self.message_list.show_folder(key, ())
-        self._load_index(key, None)
+        self.reload()
+
+    def reload(self, *, keep_cursor: bool = True) -> None:
+        """Re-read the open view (folder, virtual folder or search) from the cache in a worker."""
+        if self._open is None:
+            return
+        if self._search is not None:
+            self._run_search(self._search, self._open, self._generation)
+            return
+        current = self.message_list.current_row if keep_cursor else None
+        threaded = self._threaded and not self._open.virtual
+        self._load_index(
+            self._open, current.row_id if current else None, threaded, self._order,
+            frozenset(self._hidden), self._generation,
+        )
+        self._show_view()
+
+    def _change_view(self) -> None:
+        """Sorting or threading changed: a new generation, so late results of the old are dropped."""
+        self._generation += 1
+        self.reload()
 
     @work(thread=True, exclusive=True, group="message-index")
-    def _load_index(self, key: FolderKey, keep_row_id: int | None) -> None:
-        ids = self.facade.message_index(key.account, key.folder)
-        self.app.call_from_thread(self._index_ready, key, ids, keep_row_id)
+    def _load_index(
+        self, key: FolderKey, keep_row_id: int | None, threaded: bool, order: ListOrder,
+        hidden: frozenset[int], generation: int,
+    ) -> None:
+        layout: ThreadLayout | None = None
+        ids: Sequence[int]
+        if key.virtual:
+            ids = self.facade.virtual_index(key.folder, order)
+        elif threaded:
+            index = self.facade.thread_index(key.account, key.folder, order)
+            layout = ThreadLayout(index.row_ids, index.depths)
+            ids = layout.all_ids
+        else:
+            ids = self.facade.message_index(key.account, key.folder, order)
+        gone: frozenset[int] = frozenset()
+        if hidden:
+            present = hidden.intersection(ids)
+            gone = hidden - present
+            if present and layout is not None:
+                layout = layout.without(present)
+                ids = layout.all_ids
+            elif present:
+                ids = array("q", (row_id for row_id in ids if row_id not in present))
+        self.app.call_from_thread(self._index_ready, key, ids, layout, keep_row_id, gone, generation)
 
-    def _index_ready(self, key: FolderKey, ids: Sequence[int], keep_row_id: int | None) -> None:
-        if key != self._open:
+    def _index_ready(
+        self, key: FolderKey, ids: Sequence[int], layout: ThreadLayout | None, keep_row_id: int | None,
+        gone: frozenset[int], generation: int,
+    ) -> None:
+        if key != self._open or generation != self._generation or self._search is not None:
             return
+        self._hidden -= gone
+        previous = self.message_list.threads
+        if layout is not None and previous is not None and self.message_list.folder == key:
+            layout.keep_state_of(previous)
         self.message_list.index_pending = False
-        self.message_list.show_folder(key, ids, keep_row_id)
+        self.message_list.show_folder(key, ids, keep_row_id, layout=layout)
+        self._show_view()
+
+    def _show_view(self) -> None:
+        if self._open is None:
+            return
+        if self._search is not None:
+            count = self.message_list.row_count
+            self.status.set_view(f"Search: {self._search} — {count} result{'' if count == 1 else 's'}")
+            return
+        order = f"by {self._order.key}" + (", reversed" if self._order.reverse else "")
+        threads = " · threads" if self._threaded and not self._open.virtual else ""
+        self.status.set_view(f"{self._open.folder} · {order}{threads}")
 
     @on(FolderTree.FolderOpened)
     def _folder_opened(self, message: FolderTree.FolderOpened) -> None:
         self.open_folder(message.account, message.folder.name)
         self.message_list.focus()
 
+    @on(FolderTree.VirtualOpened)
+    def _virtual_opened(self, message: FolderTree.VirtualOpened) -> None:
+        self.open_virtual(message.name)
+        self.message_list.focus()
+
     @on(Tree.NodeSelected)
     def _node_clicked(self, message: Tree.NodeSelected[FolderRef]) -> None:
         ref = message.node.data
-        if ref is not None and ref.folder is not None and ref.folder.selectable:
+        if ref is not None and ref.virtual:
+            self.open_virtual(ref.virtual)
+        elif ref is not None and ref.folder is not None and ref.folder.selectable:
             self.open_folder(ref.account, ref.folder.name)
+
+    def action_threads(self) -> None:
+        if self._open is not None and self._open.virtual:
+            self.status.set_notice("Thread view works in a folder, not in a virtual folder")
+            return
+        self._threaded = not self._threaded
+        self._leave_search(reload=False)
+        self._change_view()
+
+    def action_toggle_all_threads(self) -> None:
+        if self.message_list.threads is None:
+            self.status.set_notice("Press T for the thread view first")
+            return
+        self.message_list.toggle_all_threads()
+
+    def action_sort(self) -> None:
+        def chosen(key: SortKey | None) -> None:
+            if key is not None and key != self._order.key:
+                self._order = ListOrder(key, self._order.reverse)
+                self._change_view()
+
+        self.app.push_screen(SortMenu(self._order.key), chosen)
+
+    def action_reverse_sort(self) -> None:
+        self._order = ListOrder(self._order.key, not self._order.reverse)
+        self._change_view()
+
+    # --- search --------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.search_bar.open(self._search or "")
+
+    @on(SearchBar.Changed)
+    def _search_typed(self, message: SearchBar.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        query = message.value.strip()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self._start_search(query))
+
+    def _start_search(self, query: str) -> None:
+        if self._open is None:
+            return
+        if not query:
+            self._leave_search(reload=True)
+            return
+        self._generation += 1
+        self._run_search(query, self._open, self._generation)
+
+    @on(SearchBar.Submitted)
+    def _search_submitted(self, message: SearchBar.Submitted) -> None:
+        message.stop()
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        query = message.value.strip()
+        self.search_bar.close()
+        self.message_list.focus()
+        if not query or self._open is None:
+            self._leave_search(reload=True)
+            return
+        self._generation += 1
+        self._run_search(query, self._open, self._generation)
+        key = self._open
+        request = Search(
+            account="" if key.virtual else key.account, query=query, folder=None if key.virtual else key.folder
+        )
+        self._search_request = request.request_id
+        self.facade.submit(request)
+
+    @on(SearchBar.Closed)
+    def _search_closed(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.message_list.focus()
+        self._leave_search(reload=True)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _run_search(self, query: str, key: FolderKey, generation: int) -> None:
+        if key.virtual:
+            outcome = self.facade.local_search(query)
+        else:
+            outcome = self.facade.local_search(query, account=key.account, folder=key.folder)
+        self.app.call_from_thread(self._search_ready, query, key, outcome, generation)
+
+    def _search_ready(self, query: str, key: FolderKey, outcome: SearchOutcome, generation: int) -> None:
+        if key != self._open or generation != self._generation:
+            return
+        if outcome.error:
+            self.status.set_error(f"search: {outcome.error}")
+            return
+        same = self._search == query
+        current = self.message_list.current_row if same else None
+        self._search = query
+        rows = [row_id for row_id in outcome.row_ids if row_id not in self._hidden]
+        self.message_list.index_pending = False
+        self.message_list.show_folder(key, rows, current.row_id if current else None)
+        self._show_view()
+
+    def _merge_search_results(self, row_ids: Sequence[int]) -> None:
+        shown = self.message_list.ids
+        known = set(shown)
+        extra = [row_id for row_id in row_ids if row_id not in known and row_id not in self._hidden]
+        if extra and self._open is not None:
+            current = self.message_list.current_row
+            self.message_list.show_folder(self._open, list(shown) + extra, current.row_id if current else None)
+            self._show_view()
+
+    def _leave_search(self, *, reload: bool) -> None:
+        self.search_bar.close()
+        self._search_request = None
+        if self._search is None:
+            return
+        self._search = None
+        self._generation += 1
+        if reload:
+            self.reload()
+
+    @on(MessageList.Back)
+    def _list_back(self) -> None:
+        if self._search is not None:
+            self._leave_search(reload=True)
+        else:
+            self.action_back()
 
     # --- messages ------------------------------------------------------------------------------
 
@@ -194,18 +432,193 @@ class MainScreen(Screen[None]):
             self.facade.submit(LoadBody(account=row.account, folder=row.folder, uid=row.uid))
 
     def _mark_seen(self, row: MessageRow) -> None:
-        request = SetFlags(account=row.account, folder=row.folder, uids=(row.uid,), add=frozenset({SEEN}))
-        self.facade.submit(request)
-        folder = FolderKey(row.account, row.folder)
-        self._pending_seen[request.request_id] = (row.row_id, folder)
-        self.message_list.mark_flags(row.row_id, frozenset({SEEN}))
-        self._adjust_unread(folder, -1)
+        self._set_flags([row], add=frozenset({SEEN}))
 
     def _adjust_unread(self, folder: FolderKey, delta: int) -> None:
         counts = self.tree.counts(folder.account, folder.folder)
         if counts is not None:
             total, unread = counts
             self.tree.update_counts(folder.account, folder.folder, total, max(0, unread + delta))
+
+    # --- triage --------------------------------------------------------------------------------
+
+    def triage_targets(self) -> list[MessageRow]:
+        """What a triage key acts on: the marked rows (a marked collapsed thread counts whole);
+        else the collapsed thread under the cursor; else the cursor's message."""
+        listing = self.message_list
+        ids: list[int] = []
+        if listing.marked:
+            marked = listing.marked
+            for index, row_id in enumerate(listing.ids):
+                if row_id in marked:
+                    ids.extend(listing.thread_at(index))
+        elif listing.row_count:
+            ids.extend(listing.thread_at(listing.cursor))
+        return self.facade.rows(ids) if ids else []
+
+    @staticmethod
+    def _grouped(rows: Sequence[MessageRow]) -> dict[FolderKey, tuple[int, ...]]:
+        """UIDs per (account, folder): one request each (a unified inbox mixes accounts)."""
+        groups: dict[FolderKey, list[int]] = {}
+        for row in rows:
+            groups.setdefault(FolderKey(row.account, row.folder), []).append(row.uid)
+        return {key: tuple(sorted(uids)) for key, uids in groups.items()}
+
+    def _targets_or_say(self) -> list[MessageRow]:
+        rows = self.triage_targets()
+        if not rows:
+            self.status.set_notice("No message to act on")
+        return rows
+
+    def _set_flags(
+        self, rows: Sequence[MessageRow], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
+    ) -> None:
+        listing = self.message_list
+        for key, uids in self._grouped(rows).items():
+            in_folder = [row for row in rows if (row.account, row.folder) == (key.account, key.folder)]
+            request = SetFlags(account=key.account, folder=key.folder, uids=uids, add=add, remove=remove)
+            unread_before = sum(1 for row in in_folder if listing.is_unread(row))
+            self.facade.submit(request)
+            row_ids = [row.row_id for row in in_folder]
+            listing.change_flags(row_ids, add=add, remove=remove)
+            unread_after = sum(1 for row in in_folder if listing.is_unread(row))
+            self._pending[request.request_id] = _Pending(row_ids, key, unread_after - unread_before, False)
+            self._adjust_unread(key, unread_after - unread_before)
+
+    def _toggle_flag(self, flag: str, *, set_when_any_lacks: bool) -> None:
+        rows = self._targets_or_say()
+        if not rows:
+            return
+        listing = self.message_list
+        lacking = any(flag not in listing.flags_of(row) for row in rows)
+        if lacking == set_when_any_lacks:
+            self._set_flags(rows, add=frozenset({flag}))
+        else:
+            self._set_flags(rows, remove=frozenset({flag}))
+        listing.clear_marks()
+
+    def action_toggle_read(self) -> None:
+        """Mark read when any target is unread, else mark them all unread."""
+        rows = self._targets_or_say()
+        if not rows:
+            return
+        listing = self.message_list
+        if any(listing.is_unread(row) for row in rows):
+            self._set_flags(rows, add=frozenset({SEEN}))
+        else:
+            self._set_flags(rows, remove=frozenset({SEEN}))
+        listing.clear_marks()
+
+    def action_toggle_flag(self) -> None:
+        self._toggle_flag(FLAGGED, set_when_any_lacks=True)
+
+    def _remove(self, rows: Sequence[MessageRow], make: Callable[[FolderKey, tuple[int, ...]], Request]) -> None:
+        """Send one request per folder and take the rows out of the list at once."""
+        for key, uids in self._grouped(rows).items():
+            request = make(key, uids)
+            self.facade.submit(request)
+            row_ids = [row.row_id for row in rows if (row.account, row.folder) == (key.account, key.folder)]
+            self._pending[request.request_id] = _Pending(row_ids, key, 0, True)
+        removed = {row.row_id for row in rows}
+        self._hidden |= removed
+        self.message_list.remove_rows(removed)
+
+    def action_delete(self) -> None:
+        rows = self._targets_or_say()
+        if rows:
+            self._remove(rows, lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids))
+
+    def action_delete_permanently(self) -> None:
+        rows = self._targets_or_say()
+        if not rows:
+            return
+        count = len(rows)
+        question = f"Delete {count} message{'' if count == 1 else 's'} permanently?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove(
+                    rows,
+                    lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids, permanent=True),
+                )
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def _move_to_role(self, role: FolderRole) -> None:
+        rows = self._targets_or_say()
+        if rows:
+            self._remove(
+                rows,
+                lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target_role=role),
+            )
+
+    def action_archive(self) -> None:
+        self._move_to_role(FolderRole.ARCHIVE)
+
+    def action_junk(self) -> None:
+        self._move_to_role(FolderRole.JUNK)
+
+    def _pick_folder(self, *, copy: bool) -> None:
+        rows = self._targets_or_say()
+        if not rows:
+            return
+        accounts = {row.account for row in rows}
+        if len(accounts) > 1:
+            self.status.set_error("Move and copy work within one account: mark messages of one account")
+            return
+        account = accounts.pop()
+        sources = {row.folder for row in rows}
+        names = [
+            f.name for f in self.facade.folders(account)
+            if f.selectable and (copy or len(sources) > 1 or f.name not in sources)
+        ]
+        count = len(rows)
+        title = f"{'Copy' if copy else 'Move'} {count} message{'' if count == 1 else 's'} to:"
+
+        def chosen(target: str | None) -> None:
+            if target is None:
+                return
+            if copy:
+                for key, uids in self._grouped(rows).items():
+                    self.facade.submit(
+                        MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target, copy=True)
+                    )
+                self.message_list.clear_marks()
+                return
+            moving = [row for row in rows if row.folder != target]
+            self._remove(
+                moving,
+                lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target),
+            )
+
+        self.app.push_screen(FolderPicker(title, names), chosen)
+
+    def action_move(self) -> None:
+        self._pick_folder(copy=False)
+
+    def action_copy(self) -> None:
+        self._pick_folder(copy=True)
+
+    def action_undo(self) -> None:
+        description = self.facade.undo()
+        if description is None:
+            self.status.set_notice("Nothing to undo")
+            return
+        self.status.set_notice(description)
+        self._hidden.clear()
+        self.message_list.forget_flag_changes()
+        self.reload()
+
+    def _roll_back(self, request_id: int) -> None:
+        pending = self._pending.pop(request_id, None)
+        if pending is None:
+            return
+        if pending.removed:
+            self._hidden.difference_update(pending.row_ids)
+            self.reload()
+        else:
+            self.message_list.drop_flag_changes(pending.row_ids)
+            self._adjust_unread(pending.folder, -pending.unread_delta)
 
     # --- service events ------------------------------------------------------------------------
 
@@ -223,9 +636,8 @@ class MainScreen(Screen[None]):
             self.tree.update_counts(event.account, event.folder, event.total, event.unread)
         elif isinstance(event, MessagesChanged):
             key = FolderKey(event.account, event.folder)
-            if key == self._open:
-                current = self.message_list.current_row
-                self._load_index(key, current.row_id if current else None)
+            if self._open is not None and (key == self._open or self._open.virtual):
+                self.reload()
         elif isinstance(event, BodyLoaded):
             key = (event.account, event.folder, event.uid)
             self._body_requested.discard(key)
@@ -233,15 +645,27 @@ class MainScreen(Screen[None]):
                 row = self.message_list.current_row
                 if row is not None and (row.account, row.folder, row.uid) == key:
                     self._render_message(key, row)
+        elif isinstance(event, NewMail):
+            if self._notify == "bell":
+                self.app.bell()
+            count = event.count
+            self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {event.folder}")
+        elif isinstance(event, ActionApplied):
+            self.status.set_notice(event.description)
+        elif isinstance(event, ActionRolledBack):
+            self.status.set_error(f"{event.description}: {event.reason}")
+            self._pending.clear()
+            self._hidden.clear()
+            self.message_list.forget_flag_changes()
+            self.reload()
+        elif isinstance(event, SearchResults):
+            if event.request_id == self._search_request and self._search is not None:
+                self._merge_search_results(event.row_ids)
         elif isinstance(event, RequestFailed):
             self.status.set_error(event.error)
-            pending = self._pending_seen.pop(event.request_id, None)
-            if pending is not None:
-                row_id, folder = pending
-                self.message_list.unmark_flags(row_id, frozenset({SEEN}))
-                self._adjust_unread(folder, +1)
+            self._roll_back(event.request_id)
         elif isinstance(event, RequestDone):
-            self._pending_seen.pop(event.request_id, None)
+            self._pending.pop(event.request_id, None)
 
     # --- pane navigation -----------------------------------------------------------------------
 

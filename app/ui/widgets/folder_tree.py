@@ -1,4 +1,5 @@
-"""The folder tree: one root per account, folders nested by their delimiter, unread counts."""
+"""The folder tree: virtual folders on top, then one root per account with its folders nested
+by their delimiter, and unread counts."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ from textual.widgets.tree import TreeNode
 
 from app.domain.models import Folder
 from app.domain.sanitize import clean_line
+from app.services.api import VirtualFolder
 from app.ui.keymap import bindings
 
 
 @dataclass(frozen=True, slots=True)
 class FolderRef:
-    """What a tree node stands for: an account root (folder None) or a folder."""
+    """What a tree node stands for: an account root (folder None), a folder, or a virtual folder
+    (``virtual`` is its name; account empty)."""
 
     account: str
     folder: Folder | None = None
+    virtual: str = ""
 
 
 def folder_label(folder: Folder) -> Text:
@@ -50,12 +54,41 @@ class FolderTree(Tree[FolderRef]):
             self.account = account
             self.folder = folder
 
+    class VirtualOpened(Message):
+        """The user opened a virtual folder (the unified inbox or a saved search)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(Text("mailbag"), name=name, id=id)
         self.show_root = False
         self.guide_depth = 2
         self._accounts: dict[str, TreeNode[FolderRef]] = {}
         self._folders: dict[tuple[str, str], TreeNode[FolderRef]] = {}
+        self._virtual: dict[str, TreeNode[FolderRef]] = {}
+
+    def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
+        """Show the virtual folders at the top of the tree, in the given order."""
+        for node in self._virtual.values():
+            node.remove()
+        self._virtual.clear()
+        for position, folder in enumerate(folders):
+            glyph = "◆ " if folder.kind == "inboxes" else "⌕ "
+            node = self.root.add(
+                Text(glyph + clean_line(folder.name)), FolderRef("", virtual=folder.name),
+                before=position, allow_expand=False,
+            )
+            self._virtual[folder.name] = node
+
+    def select_virtual(self, name: str) -> None:
+        node = self._virtual.get(name)
+        if node is not None:
+            if node.line < 0:
+                self.call_after_refresh(lambda: self.move_cursor(node))
+            else:
+                self.move_cursor(node)
 
     def set_folders(self, account: str, folders: list[Folder]) -> None:
         """Replace one account's folders, keeping the cursor on the same folder when possible."""
@@ -132,6 +165,9 @@ class FolderTree(Tree[FolderRef]):
     def action_open(self) -> None:
         node = self.cursor_node
         if node is None or node.data is None:
+            return
+        if node.data.virtual:
+            self.post_message(self.VirtualOpened(node.data.virtual))
             return
         folder = node.data.folder
         if folder is None or not folder.selectable:

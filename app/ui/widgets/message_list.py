@@ -1,14 +1,17 @@
 """The message list: a Line-API scroll view over a folder's vector of row ids.
 
-It holds only the id vector (from ``MailFacade.message_index``) and a small cache of pages of
-``MessageRow`` objects read through ``rows()``, so a 100k-message folder costs one integer per
-message and a screenful of rows.
+It holds only the id vector (from ``MailFacade.message_index``, a search, or a thread layout)
+and a small cache of pages of ``MessageRow`` objects read through ``rows()``, so a 100k-message
+folder costs one integer per message and a screenful of rows. It also keeps the marks and the
+optimistic flag changes not yet confirmed by the cache.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,31 +24,35 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from app.domain.models import SEEN, MessageRow
-from app.ui.format import fit, flag_column, short_date
+from app.domain.models import FLAGGED, SEEN, MessageRow
+from app.ui.format import fit, flag_column, short_date, thread_prefix
 from app.ui.keymap import bindings
+from app.ui.threads import ThreadLayout
 
 RowsReader = Callable[[Sequence[int]], list[MessageRow]]
 
 PAGE_SIZE = 64
 MAX_PAGES = 16
 DATE_WIDTH = 10
+ACCOUNT_WIDTH = 6
 
 
 @dataclass(frozen=True, slots=True)
 class FolderKey:
-    """Which folder the list shows."""
+    """Which folder the list shows; ``virtual`` for a virtual folder (``folder`` is its name)."""
 
     account: str
     folder: str
+    virtual: bool = False
 
 
 class MessageList(ScrollView, can_focus=True):
     """Rows of one folder, newest first; the cursor row is highlighted."""
 
-    BINDINGS = bindings("pane")
+    BINDINGS = bindings("pane") + bindings("list")
 
     COMPONENT_CLASSES = {
+        "message-list--marked",
         "message-list--unread",
         "message-list--flagged",
         "message-list--cursor",
@@ -64,6 +71,7 @@ class MessageList(ScrollView, can_focus=True):
     MessageList > .message-list--flagged { color: $mailbag-flagged; }
     MessageList > .message-list--cursor { background: $mailbag-selected; }
     MessageList > .message-list--cursor-blurred { background: $mailbag-selected-blurred; }
+    MessageList > .message-list--marked { background: $mailbag-marked; }
     MessageList > .message-list--empty { color: $mailbag-muted; text-style: italic; }
     """
 
@@ -83,6 +91,12 @@ class MessageList(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
+    class Back(Message):
+        """Escape with nothing marked: leave the search, or go back a pane."""
+
+    class ThreadToggled(Message):
+        """The user collapsed or expanded the thread under the cursor."""
+
     def __init__(
         self,
         read_rows: RowsReader,
@@ -97,8 +111,15 @@ class MessageList(ScrollView, can_focus=True):
         self._ids: Sequence[int] = ()
         self._pages: OrderedDict[int, dict[int, MessageRow]] = OrderedDict()
         self._added_flags: dict[int, frozenset[str]] = {}
+        self._removed_flags: dict[int, frozenset[str]] = {}
         self.folder: FolderKey | None = None
         self.index_pending = False
+        self.threads: ThreadLayout | None = None  # thread view, else None
+        self.show_account = False
+        self.marked: set[int] = set()
+        self._range_anchor: int | None = None
+        self._range_base: set[int] = set()
+        self._thread_unread: dict[int, int] = {}
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -106,18 +127,37 @@ class MessageList(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._ids)
 
-    def show_folder(self, folder: FolderKey, ids: Sequence[int], keep_row_id: int | None = None) -> None:
-        """Show ``ids`` (newest first); keep the cursor on ``keep_row_id`` when it is still there."""
+    @property
+    def ids(self) -> Sequence[int]:
+        """The row ids shown, top to bottom."""
+        return self._ids
+
+    def show_folder(
+        self,
+        folder: FolderKey,
+        ids: Sequence[int],
+        keep_row_id: int | None = None,
+        *,
+        layout: ThreadLayout | None = None,
+        keep_index: int | None = None,
+    ) -> None:
+        """Show ``ids`` (or ``layout``'s visible rows); keep the cursor on ``keep_row_id`` when it
+        is still there, else at ``keep_index`` (clamped)."""
         same_folder = folder == self.folder
         self.folder = folder
-        self._ids = ids
+        self.threads = layout
+        self._ids = layout.ids if layout is not None else ids
         self._pages.clear()
+        self._thread_unread.clear()
+        self._range_anchor = None
         if not same_folder:
             self._added_flags.clear()
+            self._removed_flags.clear()
+            self.marked.clear()
         self.virtual_size = Size(self.size.width, len(ids))
-        target = 0
+        target = keep_index if keep_index is not None else 0
         if keep_row_id is not None:
-            target = self._index_of(keep_row_id, hint=self.cursor)
+            target = self._index_of(keep_row_id, hint=self.cursor if keep_index is None else keep_index)
         self._set_cursor(target, force=True)
         if not same_folder:
             self.scroll_to(y=0, animate=False, immediate=True)
@@ -142,6 +182,8 @@ class MessageList(ScrollView, can_focus=True):
         if page is None:
             page_ids = self._ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE]
             page = {row.row_id: row for row in self._read_rows(list(page_ids))}
+            if self._added_flags or self._removed_flags:
+                self._prune_flag_changes(page.values())
             self._pages[page_no] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -155,20 +197,169 @@ class MessageList(ScrollView, can_focus=True):
 
     def mark_flags(self, row_id: int, add: frozenset[str]) -> None:
         """Show ``add`` on a row at once (optimistic), until the cache says so too."""
-        self._added_flags[row_id] = self._added_flags.get(row_id, frozenset()) | add
-        self.refresh()
+        self.change_flags([row_id], add=add)
 
     def unmark_flags(self, row_id: int, flags: frozenset[str]) -> None:
-        """Roll back an optimistic change."""
+        """Roll back an optimistic addition."""
         remaining = self._added_flags.get(row_id, frozenset()) - flags
         if remaining:
             self._added_flags[row_id] = remaining
         else:
             self._added_flags.pop(row_id, None)
+        self._thread_unread.clear()
         self.refresh()
 
+    def change_flags(
+        self, row_ids: Sequence[int], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
+    ) -> None:
+        """Show flags added / removed on rows at once (optimistic), until the cache agrees."""
+        for row_id in row_ids:
+            added = (self._added_flags.get(row_id, frozenset()) | add) - remove
+            removed = (self._removed_flags.get(row_id, frozenset()) | remove) - add
+            for table, value in ((self._added_flags, added), (self._removed_flags, removed)):
+                if value:
+                    table[row_id] = value
+                else:
+                    table.pop(row_id, None)
+        self._thread_unread.clear()
+        self.refresh()
+
+    def drop_flag_changes(self, row_ids: Sequence[int]) -> None:
+        """Forget the optimistic flag changes of some rows (their request failed)."""
+        for row_id in row_ids:
+            self._added_flags.pop(row_id, None)
+            self._removed_flags.pop(row_id, None)
+        self._thread_unread.clear()
+        self.refresh()
+
+    def forget_flag_changes(self) -> None:
+        """Drop every optimistic flag change (the service rolled back: trust the cache)."""
+        self._added_flags.clear()
+        self._removed_flags.clear()
+        self._thread_unread.clear()
+        self.refresh()
+
+    def flags_of(self, row: MessageRow) -> frozenset[str]:
+        """The row's flags as shown: the cache's, with the optimistic changes applied."""
+        return (row.flags | self._added_flags.get(row.row_id, frozenset())) - self._removed_flags.get(
+            row.row_id, frozenset()
+        )
+
+    def _prune_flag_changes(self, rows: Iterable[MessageRow]) -> None:
+        """Drop optimistic changes the cache now shows, so later changes by others show too."""
+        for row in rows:
+            added = self._added_flags.get(row.row_id)
+            removed = self._removed_flags.get(row.row_id)
+            if (added or removed) and (added or frozenset()) <= row.flags and not (removed or frozenset()) & row.flags:
+                self._added_flags.pop(row.row_id, None)
+                self._removed_flags.pop(row.row_id, None)
+
     def is_unread(self, row: MessageRow) -> bool:
-        return SEEN not in (row.flags | self._added_flags.get(row.row_id, frozenset()))
+        return SEEN not in self.flags_of(row)
+
+    def remove_rows(self, row_ids: set[int]) -> None:
+        """Take rows out of the view at once (moved or deleted); the cursor goes to the next row."""
+        if not row_ids:
+            return
+        cursor = self.cursor
+        before = sum(1 for row_id in self._ids[:cursor] if row_id in row_ids)
+        current = self._ids[cursor] if cursor < len(self._ids) else None
+        self.marked -= row_ids
+        if self.threads is not None:
+            layout = self.threads.without(row_ids)
+            ids: Sequence[int] = layout.ids
+        else:
+            layout = None
+            ids = array("q", (row_id for row_id in self._ids if row_id not in row_ids))
+        keep = current if current is not None and current not in row_ids else None
+        assert self.folder is not None
+        self.show_folder(self.folder, ids, keep, layout=layout, keep_index=cursor - before)
+
+    # --- marks ---------------------------------------------------------------------------------
+
+    def _refresh_marks(self) -> None:
+        self.refresh()
+        self.post_message(self.Highlighted(self.current_row))
+
+    def action_mark(self) -> None:
+        if not self._ids:
+            return
+        row_id = self._ids[self.cursor]
+        if row_id in self.marked:
+            self.marked.discard(row_id)
+        else:
+            self.marked.add(row_id)
+        self.refresh()
+        self._set_cursor(self.cursor + 1)
+
+    def action_mark_range(self) -> None:
+        if self._range_anchor is None:
+            self._range_anchor = self.cursor
+            self._range_base = set(self.marked)
+            self._extend_range()
+        else:
+            self._range_anchor = None
+        self.refresh()
+
+    def _extend_range(self) -> None:
+        if self._range_anchor is None or not self._ids:
+            return
+        low, high = sorted((self._range_anchor, self.cursor))
+        self.marked = self._range_base | set(self._ids[low : high + 1])
+
+    @property
+    def range_active(self) -> bool:
+        return self._range_anchor is not None
+
+    def action_mark_all(self) -> None:
+        self._range_anchor = None
+        self.marked = set(self._ids)
+        self.refresh()
+
+    def clear_marks(self) -> None:
+        self._range_anchor = None
+        self.marked = set()
+        self.refresh()
+
+    def action_clear_marks(self) -> None:
+        if self.marked or self._range_anchor is not None:
+            self.clear_marks()
+        else:
+            self.post_message(self.Back())
+
+    # --- threads -------------------------------------------------------------------------------
+
+    def action_toggle_thread(self) -> None:
+        if self.threads is None or not self._ids:
+            return
+        root = self.threads.toggle(self.cursor)
+        self._show_layout(root)
+
+    def toggle_all_threads(self) -> None:
+        """Collapse every thread, or expand them all when all are collapsed."""
+        if self.threads is None:
+            return
+        cursor_root = self.threads.all_ids.index(self.threads.thread_ids(self.cursor)[0]) if self._ids else 0
+        self.threads.set_all(not self.threads.all_collapsed)
+        target = bisect_right(self.threads.source, cursor_root) - 1 if self._ids else 0
+        self._show_layout(max(target, 0))
+
+    def _show_layout(self, cursor: int) -> None:
+        assert self.threads is not None and self.folder is not None
+        self.show_folder(self.folder, (), layout=self.threads, keep_index=cursor)
+        self.post_message(self.ThreadToggled())
+
+    def thread_at(self, index: int) -> Sequence[int]:
+        """The ids a triage action at ``index`` covers: a collapsed thread's, else the row's."""
+        if self.threads is not None and self.threads.is_collapsed_at(index):
+            return self.threads.thread_ids(index)
+        return self._ids[index : index + 1]
+
+    def _collapsed_unread(self, index: int, row_id: int) -> int:
+        if row_id not in self._thread_unread:
+            rows = self._read_rows(list(self.thread_at(index)))
+            self._thread_unread[row_id] = sum(1 for row in rows if self.is_unread(row))
+        return self._thread_unread[row_id]
 
     # --- cursor --------------------------------------------------------------------------------
 
@@ -181,6 +372,9 @@ class MessageList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self.current_row))
 
     def watch_cursor(self, old: int, new: int) -> None:
+        if self._range_anchor is not None:
+            self._extend_range()
+            self.refresh()
         scroll_y = self.scroll_offset.y
         self.refresh_line(old - scroll_y)
         self.refresh_line(new - scroll_y)
@@ -250,28 +444,43 @@ class MessageList(ScrollView, can_focus=True):
         row = self.row_at(index)
         if row is None:
             return Strip([Segment(" " * width, base)], width)
-        return Strip(self._row_segments(row, width, base, index == self.cursor), width)
+        return Strip(self._row_segments(row, index, width, base), width)
 
-    def _row_segments(self, row: MessageRow, width: int, base: Style, is_cursor: bool) -> list[Segment]:
-        extra = self._added_flags.get(row.row_id, frozenset())
+    def _row_segments(self, row: MessageRow, index: int, width: int, base: Style) -> list[Segment]:
+        flags = self.flags_of(row)
+        marked = row.row_id in self.marked
         style = base
         if self.is_unread(row):
             style += self.get_component_rich_style("message-list--unread", partial=True)
-        if "\\Flagged" in (row.flags | extra):
+        if FLAGGED in flags:
             style += self.get_component_rich_style("message-list--flagged", partial=True)
-        if is_cursor:
+        if marked:
+            style += self.get_component_rich_style("message-list--marked", partial=True)
+        if index == self.cursor:
             name = "message-list--cursor" if self.has_focus else "message-list--cursor-blurred"
             style += self.get_component_rich_style(name, partial=True)
-        sender_width = max(8, min(24, (width - 16) // 3))
-        subject_width = max(0, width - 4 - 1 - DATE_WIDTH - 1 - sender_width - 1)
+        account = fit(row.account, ACCOUNT_WIDTH) + " " if self.show_account else ""
+        sender_width = max(8, min(24, (width - 16 - len(account)) // 3))
+        subject_width = max(0, width - 5 - 1 - len(account) - DATE_WIDTH - 1 - sender_width - 1)
         date = short_date(row.date, self._now())
+        subject = row.subject or "(no subject)"
+        if self.threads is not None:
+            depth = self.threads.depths[index]
+            size = self.threads.sizes[index]
+            has_replies = index + 1 < len(self.threads.depths) and self.threads.depths[index + 1] > depth
+            prefix = thread_prefix(depth, collapsed=size > 0, has_replies=has_replies)
+            if size:
+                subject = f"{subject} [{size}, {self._collapsed_unread(index, row.row_id)} unread]"
+            subject = prefix + fit(subject, max(0, subject_width - len(prefix)))
         line = (
-            flag_column(row, extra)
+            ("*" if marked else " ")
+            + flag_column(row, flags)
             + " "
+            + account
             + date.ljust(DATE_WIDTH)
             + " "
             + fit(row.sender or row.sender_email, sender_width)
             + " "
-            + fit(row.subject or "(no subject)", subject_width)
+            + fit(subject, subject_width)
         )
         return [Segment(set_cell_size(line, width), style)]

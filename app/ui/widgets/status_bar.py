@@ -1,4 +1,5 @@
-"""The one-line status bar: each account's connection state, sync progress, the last error."""
+"""The one-line status bar: what the list shows (folder, order, search), the last notice or
+error, and each account's connection state and sync progress."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class StatusBar(Widget):
         self._states: dict[str, tuple[ConnectionState, str]] = {}
         self._progress: dict[str, tuple[str, int, int]] = {}
         self.last_error = ""
+        self.notice = ""
+        self.view = ""
 
     def set_connection(self, account: str, state: ConnectionState, detail: str = "") -> None:
         self._states[account] = (state, clean_line(detail))
@@ -49,10 +52,32 @@ class StatusBar(Widget):
 
     def set_error(self, message: str) -> None:
         self.last_error = clean_line(message)
+        self.notice = ""
+        self.refresh()
+
+    def set_notice(self, message: str) -> None:
+        """A passing message (an action taken, new mail); replaces the last error."""
+        self.notice = clean_line(message)
+        self.last_error = ""
+        self.refresh()
+
+    def set_view(self, description: str) -> None:
+        """What the message list shows, e.g. ``INBOX · date ↓`` or ``Search: bob — 3 results``."""
+        self.view = clean_line(description)
         self.refresh()
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
+        if self.view:
+            text.append(" ")
+            text.append(self.view, style="bold")
+            text.append(" │")
+        if self.last_error:
+            text.append(" ")
+            text.append("error: " + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
+            text.append(" │")
+        elif self.notice:
+            text.append(" " + self.notice + " │")
         for account, (state, detail) in self._states.items():
             style = {
                 ConnectionState.ONLINE: "status-bar--ok",
@@ -69,9 +94,5 @@ class StatusBar(Widget):
             elif detail and state == ConnectionState.ERROR:
                 text.append(f" ({detail})")
             text.append(" │")
-        if self.last_error:
-            text.append(" ")
-            text.append("error: " + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
-        else:
-            text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
+        text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
         return text

@@ -1,0 +1,142 @@
+"""Thread view over a ``ThreadedIndex``: collapsing and expanding done on flat integer arrays.
+
+No object is created per message: the folder's row ids and depths stay in ``array``s, and the
+visible rows (with collapsed threads folded into their first message) are rebuilt as arrays too.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Collection, Sequence
+
+
+class ThreadLayout:
+    """A folder in thread order, with some threads collapsed.
+
+    A thread starts at each row of depth 0 and runs to the next one. Visible rows are ``ids``;
+    ``depths[i]`` is the indentation of visible row ``i`` and ``sizes[i]`` the number of messages
+    folded into it (0 unless it is a collapsed thread of more than one message).
+    """
+
+    def __init__(self, row_ids: Sequence[int], depths: Sequence[int]) -> None:
+        self.all_ids = array("q", row_ids)
+        self.all_depths = array("l", depths)
+        starts = array("l")
+        for position, depth in enumerate(self.all_depths):
+            if depth == 0 or position == 0:
+                starts.append(position)
+        self._starts = starts
+        self._collapsed: set[int] = set()  # root row ids, or exceptions when ``_all`` is set
+        self._all = False
+        self.ids = array("q")
+        self.depths = array("l")
+        self.sizes = array("l")
+        self._source = array("l")  # visible index -> position in all_ids
+        self.rebuild()
+
+    @property
+    def source(self) -> Sequence[int]:
+        """Visible index -> position in ``all_ids``."""
+        return self._source
+
+    # --- structure -----------------------------------------------------------------------------
+
+    @property
+    def thread_count(self) -> int:
+        return len(self._starts)
+
+    def _thread_bounds(self, position: int) -> tuple[int, int]:
+        """(start, end) positions in ``all_ids`` of the thread holding ``position``."""
+        n = bisect_right(self._starts, position) - 1
+        start = self._starts[max(n, 0)]
+        end = self._starts[n + 1] if n + 1 < len(self._starts) else len(self.all_ids)
+        return start, end
+
+    def thread_ids(self, visible_index: int) -> Sequence[int]:
+        """Every row id of the thread shown at ``visible_index``."""
+        start, end = self._thread_bounds(self._source[visible_index])
+        return self.all_ids[start:end]
+
+    def is_collapsed_at(self, visible_index: int) -> bool:
+        return 0 <= visible_index < len(self.sizes) and self.sizes[visible_index] > 0
+
+    def root_index(self, visible_index: int) -> int:
+        """The visible index of the first message of the thread shown at ``visible_index``."""
+        start, _ = self._thread_bounds(self._source[visible_index])
+        return bisect_right(self._source, start) - 1
+
+    # --- collapsing ----------------------------------------------------------------------------
+
+    def _is_collapsed(self, root_id: int) -> bool:
+        return (root_id in self._collapsed) != self._all
+
+    def toggle(self, visible_index: int) -> int:
+        """Collapse or expand the thread at ``visible_index``; return the root's new visible index."""
+        if not 0 <= visible_index < len(self.ids):
+            return visible_index
+        start, _ = self._thread_bounds(self._source[visible_index])
+        root_id = self.all_ids[start]
+        if root_id in self._collapsed:
+            self._collapsed.discard(root_id)
+        else:
+            self._collapsed.add(root_id)
+        self.rebuild()
+        return bisect_right(self._source, start) - 1
+
+    @property
+    def all_collapsed(self) -> bool:
+        return self._all and not self._collapsed
+
+    def set_all(self, collapsed: bool) -> None:
+        """Collapse (or expand) every thread."""
+        self._all = collapsed
+        self._collapsed.clear()
+        self.rebuild()
+
+    def keep_state_of(self, other: ThreadLayout) -> None:
+        """Carry which threads are collapsed over from the previous layout of the same folder."""
+        self._all = other._all
+        self._collapsed = set(other._collapsed)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        ids, depths, sizes, source = array("q"), array("l"), array("l"), array("l")
+        all_ids, all_depths, starts = self.all_ids, self.all_depths, self._starts
+        total = len(all_ids)
+        if not self._all and not self._collapsed:
+            self.ids, self.depths = array("q", all_ids), array("l", all_depths)
+            self.sizes = array("l", bytes(total * self.sizes.itemsize))
+            self._source = array("l", range(total))
+            return
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else total
+            if end - start > 1 and self._is_collapsed(all_ids[start]):
+                ids.append(all_ids[start])
+                depths.append(0)
+                sizes.append(end - start)
+                source.append(start)
+            else:
+                ids.extend(all_ids[start:end])
+                depths.extend(all_depths[start:end])
+                sizes.extend(array("l", [0]) * (end - start))
+                source.extend(range(start, end))
+        self.ids, self.depths, self.sizes, self._source = ids, depths, sizes, source
+
+    def without(self, removed: Collection[int]) -> ThreadLayout:
+        """A copy without the rows ``removed``; a thread whose first message went keeps its rest."""
+        ids, depths = array("q"), array("l")
+        root_removed = False
+        for row_id, depth in zip(self.all_ids, self.all_depths):
+            if row_id in removed:
+                root_removed = root_removed or depth == 0
+                continue
+            if depth == 0:
+                root_removed = False
+            elif root_removed:
+                depth, root_removed = 0, False
+            ids.append(row_id)
+            depths.append(depth)
+        layout = ThreadLayout(ids, depths)
+        layout.keep_state_of(self)
+        return layout
