@@ -301,6 +301,35 @@ class MaildirStore:
             view.uidlist.save(directory / UIDLIST_NAME)
         return uids
 
+    def remove(self, folder: str, uids: Sequence[int]) -> None:
+        """Delete these messages' files for good (UIDs already gone are ignored)."""
+        directory = self._folder_dir(folder)
+        view = self._sync(folder)
+        for uid in uids:
+            entry = view.by_uid.pop(uid, None)
+            if entry is None:
+                continue
+            try:
+                os.unlink(directory / entry.subpath)
+            except FileNotFoundError:
+                logger.warning("message %s vanished from %s before it was removed", uid, folder)
+
+    def move(
+        self, folder: str, uids: Sequence[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        """Move (or copy) messages with their flags into ``target``; returns old -> new UID.
+
+        The copies are written before any original is removed, so a failure loses nothing.
+        """
+        wanted = [uid for uid in uids if uid in self._sync(folder).by_uid]
+        flags = self.flags(folder)
+        new_uids = self.add_many(
+            target, [(self.read(folder, uid), flags.get(uid, frozenset())) for uid in wanted]
+        )
+        if not copy:
+            self.remove(folder, wanted)
+        return dict(zip(wanted, new_uids))
+
     # -- internals -------------------------------------------------------------------------------
 
     def _folder_names(self) -> list[str]:

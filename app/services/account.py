@@ -8,7 +8,7 @@ import logging
 import random
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from app.domain.events import (
@@ -18,20 +18,27 @@ from app.domain.events import (
     EventSink,
     FolderCountsChanged,
     FoldersChanged,
+    NewMail,
+    SearchResults,
     RequestCancelled,
     RequestDone,
     RequestFailed,
     RequestUnsupported,
 )
-from app.domain.models import ConnectionState, Folder
-from app.domain.requests import LoadBody, OpenFolder, Request, SetFlags, SyncAccount
+from app.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
+from app.domain.requests import LoadBody, OpenFolder, Request, Search, SyncAccount
+from app.services.journal import TRIAGE, ActionJournal
 from app.store.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Requests a person is waiting for: served between sync batches, ahead of background work.
-URGENT = (LoadBody, SetFlags, OpenFolder)
+URGENT = (LoadBody, OpenFolder, Search)
+#: New mail in these folders is not announced (you wrote it, or it is meant to be ignored).
+QUIET_ROLES = frozenset({FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.JUNK})
+#: A quiet command connection is checked this often (a dead link is noticed, servers don't time us out).
+KEEPALIVE_SECONDS = 240.0
 
 
 class Offline(Exception):
@@ -49,12 +56,22 @@ class AccountWorker(ABC):
         self._background: deque[Request] = deque()
         self._wakeup = asyncio.Event()
         self._serving_urgent = False
+        self._dirty: list[str] = []  # folders the server says changed: sync them soon
+        self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
         self.state = ConnectionState.OFFLINE
+        self.journal = ActionJournal(self)
 
     # --- public ---------------------------------------------------------------------------
 
     def submit(self, request: Request) -> int:
-        """Queue ``request``; its answer comes later as events."""
+        """Queue ``request``; its answer comes later as events.
+
+        Triage requests (flags, moves, deletes) take effect in the cache at once, online or not,
+        and are replayed to the server from the journal.
+        """
+        if isinstance(request, TRIAGE):
+            self.journal.submit(request)
+            return request.request_id
         if isinstance(request, LoadBody) and self.state in (
             ConnectionState.OFFLINE,
             ConnectionState.CONNECTING,
@@ -67,8 +84,27 @@ class AccountWorker(ABC):
         self._wakeup.set()
         return request.request_id
 
+    def poke(self) -> None:
+        """Wake the request loop (new journal entries or changed folders to look at)."""
+        self._wakeup.set()
+
+    def mark_dirty(self, folder: str) -> None:
+        """The server reported a change in ``folder``: sync it when nothing urgent waits."""
+        if folder not in self._dirty:
+            self._dirty.append(folder)
+        self.poke()
+
     async def run(self) -> None:
-        """Connect (retrying with jittered backoff), then serve requests until cancelled."""
+        """Apply triage locally at once; connect (retrying with jittered backoff) and serve
+        requests until cancelled."""
+        local = asyncio.create_task(self.journal.run_local(), name=f"journal:{self.name}")
+        try:
+            await self._run_connected()
+        finally:
+            local.cancel()
+            await asyncio.gather(local, return_exceptions=True)
+
+    async def _run_connected(self) -> None:
         attempt = 0
         while True:
             try:
@@ -76,8 +112,10 @@ class AccountWorker(ABC):
                 await self.connect()
                 attempt = 0
                 self._set_state(ConnectionState.ONLINE)
+                await self.journal.replay()  # what the user did offline goes first
                 if not any(isinstance(r, SyncAccount) for r in self._background):
                     self.submit(SyncAccount(account=self.name))
+                await self.on_online()
                 await self._serve_forever()
             except asyncio.CancelledError:
                 self._cancel_all()
@@ -131,7 +169,33 @@ class AccountWorker(ABC):
     async def load_body(self, folder: str, uid: int) -> None: ...
 
     @abstractmethod
-    async def set_flags(self, request: SetFlags) -> None: ...
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        """Change flags on the server (raise ServerRefused when it says no)."""
+
+    @abstractmethod
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        """Move or copy on the server; returns old uid -> new uid in ``target`` when known."""
+
+    @abstractmethod
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        """Remove exactly these messages for good."""
+
+    async def search(self, request: Search) -> None:
+        """Search where the cache cannot (bodies not cached); the default has nothing to add."""
+        self.emit(SearchResults(request.request_id, (), complete=True))
+
+    def on_open_folder(self, folder: str) -> None:
+        """Hook: the user opened ``folder`` (watch it for live updates)."""
+
+    async def on_online(self) -> None:
+        """Hook: the account has just connected (start watchers, ...)."""
+
+    async def on_offline(self) -> None:
+        """Hook: the connection was lost or closed."""
 
     def is_connection_error(self, exc: BaseException) -> bool:
         """True for failures of the link itself (reconnect), False for a refused command."""
@@ -154,13 +218,42 @@ class AccountWorker(ABC):
         await self.db(self.store.set_counts, self.name, folder, total, unread)
         self.emit(FolderCountsChanged(self.name, folder, total, unread))
 
+    async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
+        """Tell the user about new unread mail found by an incremental sync (not in Sent & co)."""
+        unread = [s for s in fresh if s.unread]
+        if not unread:
+            return
+        roles = {f.name: f.role for f in await self.db(self.store.folders, self.name)}
+        if roles.get(folder) in QUIET_ROLES:
+            return
+        self.emit(
+            NewMail(
+                self.name,
+                folder,
+                len(unread),
+                senders=tuple(s.from_[0].display() if s.from_ else "" for s in unread[:3]),
+                subjects=tuple(s.subject for s in unread[:3]),
+            )
+        )
+
     async def publish_folders(self, folders: list[Folder]) -> None:
         """Store the folder list as the server gave it, and tell the UI."""
         await self.db(self.store.replace_folders, self.name, folders)
         self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
 
+    async def sync_dirty(self) -> None:
+        """Sync the folders the server reported changes in (not one already being synced)."""
+        for folder in [f for f in self._dirty if f not in self.syncing]:
+            self._dirty.remove(folder)
+            await self.sync_folder(folder)
+
     async def serve_urgent(self) -> None:
-        """Serve waiting urgent requests now (called between sync batches)."""
+        """Serve waiting urgent requests, journal entries and reported changes now (called
+        between sync batches, so new mail shows while a big folder is still filling)."""
+        if await self.journal.has_pending() and self.journal.idle():
+            await self.journal.replay()
+        if self._dirty and not self._serving_urgent:
+            await self.sync_dirty()
         if self._serving_urgent:
             # Already inside an urgent request (an opened folder's sync): serve only quick ones.
             quick = [r for r in self._urgent if not isinstance(r, OpenFolder)]
@@ -182,13 +275,24 @@ class AccountWorker(ABC):
 
     async def _serve_forever(self) -> None:
         while True:
+            self._wakeup.clear()
             if self._urgent:
                 await self.serve_urgent()
+            elif await self.journal.has_pending():
+                await self.journal.replay()
+            elif self._dirty:
+                await self.sync_dirty()
             elif self._background:
                 await self._handle(self._background.popleft())
             else:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    await self.keepalive()
+
+    async def keepalive(self) -> None:
+        """Called after a quiet spell: prove the link is alive (raises when it is not)."""
+        return None
 
     async def _handle(self, request: Request) -> None:
         try:
@@ -197,11 +301,12 @@ class AccountWorker(ABC):
                 await self.sync_all()
                 self._set_state(ConnectionState.ONLINE)
             elif isinstance(request, OpenFolder):
+                self.on_open_folder(request.folder)
                 await self.sync_folder(request.folder)
             elif isinstance(request, LoadBody):
                 await self.load_body(request.folder, request.uid)
-            elif isinstance(request, SetFlags):
-                await self.set_flags(request)
+            elif isinstance(request, Search):
+                await self.search(request)
             else:
                 self.emit(RequestUnsupported(request.request_id, type(request).__name__))
                 return
@@ -233,6 +338,10 @@ class AccountWorker(ABC):
                 self.emit(RequestCancelled(queue.popleft().request_id))
 
     async def _quiet_disconnect(self) -> None:
+        try:
+            await self.on_offline()
+        except Exception:  # noqa: BLE001 - best effort
+            log.debug("account %s: on_offline failed", self.name, exc_info=True)
         try:
             await asyncio.wait_for(self.disconnect(), 5)
         except Exception:  # noqa: BLE001 - the link may already be gone

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 from app.domain.config import AccountConfig
-from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
+from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
 from app.domain.models import Folder, FolderState, MessageSummary
-from app.domain.requests import SetFlags
+from app.domain.requests import Search
+from app.domain.search import parse_query, to_imap_search
 from app.protocols.imap import (
     ImapClient,
     ImapConnectionError,
@@ -17,6 +19,8 @@ from app.protocols.imap import (
     SelectResult,
 )
 from app.services.account import AccountWorker, Offline
+from app.services.imap_watch import IdleWatcher
+from app.services.journal import ServerRefused
 from app.services.secrets import SecretError, resolve_password
 from app.services.uidsets import uid_set
 from app.store.store import Store
@@ -38,6 +42,10 @@ class ImapAccount(AccountWorker):
         self.config = config
         self.client: ImapClient | None = None
         self._selected: str | None = None
+        self._settings: ImapSettings | None = None
+        self._syncing: set[str] = set()
+        self.watcher: IdleWatcher | None = None
+        self._watch_task: asyncio.Task[None] | None = None
 
     # --- connection -----------------------------------------------------------------------
 
@@ -56,6 +64,7 @@ class ImapAccount(AccountWorker):
             password=password,
             ca_file=str(server.ca_file) if server.ca_file else None,
         )
+        self._settings = settings
         self.client = ImapClient(settings, self.name)
         self._selected = None
         await self.client.connect()
@@ -99,6 +108,16 @@ class ImapAccount(AccountWorker):
             await self.serve_urgent()
 
     async def sync_folder(self, folder: str) -> None:
+        if folder in self.syncing:
+            self.mark_dirty(folder)  # already under way: look again afterwards
+            return
+        self.syncing.add(folder)
+        try:
+            await self._sync_folder(folder)
+        finally:
+            self.syncing.discard(folder)
+
+    async def _sync_folder(self, folder: str) -> None:
         client = self._client()
         state = await self.db(self.store.folder_state, self.name, folder)
         qresync = "QRESYNC" in client.enabled
@@ -159,17 +178,30 @@ class ImapAccount(AccountWorker):
                 present.extend(u for u, _, _ in batch)
                 changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
             removed += await self._remove_missing(folder, present)
+        fresh: list[MessageSummary] = []
         if selected.uidnext > known.uidnext:
-            added = await self._fetch_into_cache(folder, f"{known.uidnext}:*", min_uid=known.uidnext)
+            added = await self._fetch_into_cache(
+                folder, f"{known.uidnext}:*", min_uid=known.uidnext, collect=fresh
+            )
         if added or changed or removed:
             self.emit(MessagesChanged(self.name, folder, added, changed, removed))
+        await self.announce_new_mail(folder, fresh)
 
-    async def _fetch_into_cache(self, folder: str, uids: str, *, min_uid: int = 0) -> int:
+    async def _fetch_into_cache(
+        self,
+        folder: str,
+        uids: str,
+        *,
+        min_uid: int = 0,
+        collect: list[MessageSummary] | None = None,
+    ) -> int:
         count = 0
         async for batch in self._client().fetch_summaries(uids):
             fresh: Sequence[MessageSummary] = [s for s in batch if s.uid >= min_uid]
             if fresh:
                 count += await self.db(self.store.upsert_summaries, self.name, folder, fresh)
+                if collect is not None:
+                    collect.extend(fresh)
         return count
 
     async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
@@ -192,31 +224,108 @@ class ImapAccount(AccountWorker):
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
-    async def set_flags(self, request: SetFlags) -> None:
-        before = await self.db(_current_flags, self.store, self.name, request.folder, request.uids)
-        after = [(uid, (flags | request.add) - request.remove) for uid, flags in before]
-        await self._apply_flags(request.folder, after)
-        await self.publish_counts(request.folder)
-        self.emit(MessagesChanged(self.name, request.folder, changed=len(after)))
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        await self._ensure_selected(folder)
         try:
-            await self._ensure_selected(request.folder)
-            await self._client().store_flags(request.uids, add=request.add, remove=request.remove)
-        except (ImapError, Offline):
-            await self._apply_flags(request.folder, before)  # roll back what the user saw
-            await self.publish_counts(request.folder)
-            self.emit(MessagesChanged(self.name, request.folder, changed=len(before)))
+            await self._client().store_flags(uids, add=add, remove=remove)
+        except ImapConnectionError:
             raise
+        except ImapError as exc:
+            raise ServerRefused(str(exc)) from None
+
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        await self._ensure_selected(folder)
+        client = self._client()
+        try:
+            result = await (client.copy(uids, target) if copy else client.move(uids, target))
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            raise ServerRefused(str(exc)) from None
+        return dict(zip(result.source, result.target))
+
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        await self._ensure_selected(folder)
+        try:
+            await self._client().expunge_uids(uids)
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            raise ServerRefused(str(exc)) from None
+
+    async def keepalive(self) -> None:
+        """NOOP on the command link; without NOTIFY, look at every folder's STATUS too."""
+        await self._client().noop()
+        if self.watcher is None or not self.watcher.notify_active:
+            await self.refresh_statuses()
+
+    async def refresh_statuses(self) -> None:
+        """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
+        folders = [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
+        statuses = await self._client().status_many(folders)
+        for name, status in statuses.items():
+            state = await self.db(self.store.folder_state, self.name, name)
+            total, unread = await self.db(self.store.counts, self.name, name)
+            if state is None or status_differs(status, state, total, unread):
+                self.mark_dirty(name)
+
+    async def search(self, request: Search) -> None:
+        """IMAP SEARCH in the asked folder(s); matches the cache holds go out as SearchResults,
+        one event per folder, the last one complete."""
+        query = parse_query(request.query)
+        if query.error:
+            raise ValueError(query.error)
+        criteria = to_imap_search(query)
+        if query.folders():
+            folders = list(query.folders())
+        elif request.folder is not None:
+            folders = [request.folder]
+        else:
+            folders = [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
+        for index, folder in enumerate(folders):
+            await self._ensure_selected(folder)
+            uids = await self._client().search(criteria)
+            row_ids = await self.db(self.store.row_ids_for, self.name, folder, uids) if uids else []
+            last = index == len(folders) - 1
+            self.emit(SearchResults(request.request_id, tuple(row_ids), complete=last))
+            if not last:
+                await self.serve_urgent()
+        if not folders:
+            self.emit(SearchResults(request.request_id, (), complete=True))
+
+    def on_open_folder(self, folder: str) -> None:
+        if self.watcher is not None:
+            self.watcher.watch(folder)
+
+    async def on_online(self) -> None:
+        if self.watcher is None:
+            self.watcher = IdleWatcher(self)
+            self._watch_task = asyncio.create_task(self.watcher.run(), name=f"idle:{self.name}")
+
+    async def on_offline(self) -> None:
+        task, self._watch_task = self._watch_task, None
+        self.watcher = None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def settings_for_watcher(self) -> ImapSettings | None:
+        return self._settings
 
 
-def _current_flags(
-    store: Store, account: str, folder: str, uids: Sequence[int]
-) -> list[tuple[int, frozenset[str]]]:
-    result = []
-    for uid in uids:
-        summary = store.summary(account, folder, uid)
-        if summary is not None:
-            result.append((uid, summary.flags))
-    return result
+def status_differs(status: dict[str, int], state: FolderState, total: int, unread: int) -> bool:
+    """True when a STATUS answer shows changes the cache has not seen."""
+    if status.get("UIDVALIDITY", state.uidvalidity) != state.uidvalidity:
+        return True
+    if status.get("UIDNEXT", state.uidnext) != state.uidnext:
+        return True
+    if "HIGHESTMODSEQ" in status and state.highestmodseq:
+        return status["HIGHESTMODSEQ"] != state.highestmodseq
+    return status.get("MESSAGES", total) != total or status.get("UNSEEN", unread) != unread
 
 
 def _sync_order(folders: Sequence[Folder], first: str | None) -> list[Folder]:

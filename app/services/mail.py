@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from app.domain.config import AccountConfig, Config
-from app.domain.events import EventSink
+from app.domain.events import Event, EventSink, NewMail
 from app.domain.mime import render_message
-from app.domain.models import Folder, MessageRow, RenderedMessage
+from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
 from app.domain.requests import Request
+from app.domain.search import parse_query
+from app.domain.threading import build_threads, flatten
 from app.services.account import AccountWorker
+from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+from app.services.notify import notify_desktop
 from app.services.imap_account import ImapAccount
 from app.services.maildir_account import MaildirAccount
 from app.store.store import Store
 
 log = logging.getLogger(__name__)
+
+#: The unified inbox's name among the virtual folders.
+ALL_INBOXES = "All inboxes"
+#: Local search answers at most this many rows (newest first).
+SEARCH_LIMIT = 5000
 
 
 def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> AccountWorker:
@@ -35,8 +45,10 @@ class MailService:
     def __init__(self, config: Config, store: Store, sink: EventSink) -> None:
         self.config = config
         self.store = store
+        self._sink = sink
         self.workers: dict[str, AccountWorker] = {
-            name: make_worker(account, store, sink) for name, account in config.accounts.items()
+            name: make_worker(account, store, self._relay)
+            for name, account in config.accounts.items()
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
@@ -73,8 +85,63 @@ class MailService:
     def folders(self, account: str) -> list[Folder]:
         return self.store.folders(account)
 
-    def message_index(self, account: str, folder: str) -> Sequence[int]:
-        return self.store.message_index(account, folder)
+    def _relay(self, event: Event) -> None:
+        """Every worker event goes to the UI; new mail may also raise a desktop notification."""
+        self._sink(event)
+        if isinstance(event, NewMail) and self.config.ui.notify in ("desktop", "both"):
+            notify_desktop(event)
+
+    def message_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int]:
+        return self.store.message_index(account, folder, order.key, order.reverse)
+
+    def thread_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> ThreadedIndex:
+        roots = build_threads(self.store.thread_records(account, folder))
+        rows = flatten(roots, newest_first=not order.reverse)
+        return ThreadedIndex(
+            row_ids=array("q", [r.row_id for r in rows]), depths=array("h", [r.depth for r in rows])
+        )
+
+    def virtual_folders(self) -> list[VirtualFolder]:
+        result = []
+        if len(self.workers) > 1:
+            result.append(VirtualFolder(ALL_INBOXES, "", kind="inboxes"))
+        result.extend(VirtualFolder(name, query) for name, query in self.config.searches.items())
+        return result
+
+    def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        if name == ALL_INBOXES:
+            places = [
+                (account, f.name)
+                for account in self.accounts
+                for f in self.store.folders(account)
+                if f.role == FolderRole.INBOX
+            ]
+            return self.store.message_index_many(places, order.key, order.reverse)
+        query = self.config.searches.get(name)
+        if query is None:
+            return ()
+        return self.local_search(query).row_ids
+
+    def local_search(
+        self, query: str, *, account: str | None = None, folder: str | None = None
+    ) -> SearchOutcome:
+        parsed = parse_query(query)
+        if parsed.error:
+            return SearchOutcome(error=parsed.error)
+        return SearchOutcome(row_ids=self.store.search(account, parsed, folder, SEARCH_LIMIT))
+
+    def undo(self) -> str | None:
+        candidates = [w for w in self.workers.values() if w.journal.undo_tickets]
+        if not candidates:
+            return None
+        worker = max(candidates, key=lambda w: w.journal.undo_tickets[-1].seq)
+        ticket = worker.journal.undo_tickets.pop()
+        worker.journal.submit_undo(ticket)
+        return ticket.description
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         return self.store.rows(row_ids)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from app.domain.models import Folder, FolderState
-from app.domain.requests import SetFlags
 from app.protocols.maildir import MaildirStore
 from app.services.account import AccountWorker, Offline
 from app.store.store import Store
@@ -67,17 +66,24 @@ class MaildirAccount(AccountWorker):
         if added or removed or changed:
             self.emit(MessagesChanged(self.name, folder, added, changed, removed))
         await self.publish_counts(folder)
+        if known is not None:
+            await self.announce_new_mail(folder, fresh)
 
     async def load_body(self, folder: str, uid: int) -> None:
         raw = await self.db(self._md().read, folder, uid)
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
-    async def set_flags(self, request: SetFlags) -> None:
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        await self.db(self._md().set_flags, folder, uids, add, remove)
+
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
         md = self._md()
-        await self.db(md.set_flags, request.folder, request.uids, request.add, request.remove)
-        flags = await self.db(md.flags, request.folder)
-        changes = [(uid, flags[uid]) for uid in request.uids if uid in flags]
-        await self.db(self.store.update_flags, self.name, request.folder, changes)
-        await self.publish_counts(request.folder)
-        self.emit(MessagesChanged(self.name, request.folder, changed=len(changes)))
+        return await self.db(lambda: md.move(folder, uids, target, copy=copy))
+
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        await self.db(self._md().remove, folder, uids)

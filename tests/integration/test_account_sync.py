@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from app.domain.events import (
+    ActionApplied,
     BodyLoaded,
     MessagesChanged,
     RequestDone,
@@ -136,7 +137,8 @@ async def test_open_read_and_flag_through_running_worker(dovecot, mail_user, tmp
             SetFlags(account="work", folder="INBOX", uids=(uid,), add=frozenset({SEEN}))
         )
         await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == flag_id)
-        assert store.counts("work", "INBOX") == (1, 0)
+        assert store.counts("work", "INBOX") == (1, 0)  # at once, before the server answers
+        await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server)
         other = other_client(dovecot, mail_user)
         other.select("INBOX", readonly=True)
         _, data = other.uid("FETCH", str(uid), "(FLAGS)")
