@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from app.domain.config import AccountConfig
 from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
@@ -228,34 +229,22 @@ class ImapAccount(AccountWorker):
         self, folder: str, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
         await self._ensure_selected(folder)
-        try:
+        with refusal_rolls_back():
             await self._client().store_flags(uids, add=add, remove=remove)
-        except ImapConnectionError:
-            raise
-        except ImapError as exc:
-            raise ServerRefused(str(exc)) from None
 
     async def server_move(
         self, folder: str, uids: list[int], target: str, *, copy: bool = False
     ) -> dict[int, int]:
         await self._ensure_selected(folder)
         client = self._client()
-        try:
+        with refusal_rolls_back():
             result = await (client.copy(uids, target) if copy else client.move(uids, target))
-        except ImapConnectionError:
-            raise
-        except ImapError as exc:
-            raise ServerRefused(str(exc)) from None
         return dict(zip(result.source, result.target))
 
     async def server_expunge(self, folder: str, uids: list[int]) -> None:
         await self._ensure_selected(folder)
-        try:
+        with refusal_rolls_back():
             await self._client().expunge_uids(uids)
-        except ImapConnectionError:
-            raise
-        except ImapError as exc:
-            raise ServerRefused(str(exc)) from None
 
     async def keepalive(self) -> None:
         """NOOP on the command link; without NOTIFY, look at every folder's STATUS too."""
@@ -315,6 +304,18 @@ class ImapAccount(AccountWorker):
 
     def settings_for_watcher(self) -> ImapSettings | None:
         return self._settings
+
+
+@contextlib.contextmanager
+def refusal_rolls_back() -> Iterator[None]:
+    """A NO/BAD from the server becomes ServerRefused (the journal rolls the action back);
+    a broken link stays an ImapConnectionError (the action is replayed after the reconnect)."""
+    try:
+        yield
+    except ImapConnectionError:
+        raise
+    except ImapError as exc:
+        raise ServerRefused(str(exc)) from None
 
 
 def status_differs(status: dict[str, int], state: FolderState, total: int, unread: int) -> bool:
