@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from app.protocols.imap import ImapClient, ImapConnectionError, ServerPush
-from tests.integration.test_imap_dovecot import imap_settings, other_client
+from tests.integration import test_imap_dovecot
+from tests.integration.test_imap_dovecot import other_client
 from tests.servers.messages import make_message
 
 pytestmark = pytest.mark.dovecot
+client = test_imap_dovecot.client  # a connected ImapClient (fixture)
 
 
 class Watcher:
@@ -48,16 +49,8 @@ class Watcher:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-@pytest.fixture
-async def watcher_client(dovecot, mail_user) -> AsyncIterator[ImapClient]:
-    imap = ImapClient(imap_settings(dovecot, mail_user), "work")
-    await imap.connect()
-    yield imap
-    await imap.logout()
-
-
-async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user, watcher_client) -> None:
-    watcher = Watcher(watcher_client)
+async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user, client) -> None:
+    watcher = Watcher(client)
     await watcher.started()
     latencies = []
     try:
@@ -74,10 +67,10 @@ async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user
     assert max(latencies) < 2.0
 
 
-async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_user, watcher_client) -> None:
+async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_user, client) -> None:
     for i in (1, 2):
         dovecot.deliver(mail_user.name, make_message(i))
-    watcher = Watcher(watcher_client)
+    watcher = Watcher(client)
     await watcher.started()
     other = other_client(dovecot, mail_user)
     try:
@@ -95,8 +88,8 @@ async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_us
         await watcher.stop()
 
 
-async def test_kicked_session_ends_the_watch_promptly(dovecot, mail_user, watcher_client) -> None:
-    watcher = Watcher(watcher_client)
+async def test_kicked_session_ends_the_watch_promptly(dovecot, mail_user, client) -> None:
+    watcher = Watcher(client)
     await watcher.started()
     kicked = time.monotonic()
     await asyncio.to_thread(dovecot.kick, mail_user.name)
@@ -105,10 +98,10 @@ async def test_kicked_session_ends_the_watch_promptly(dovecot, mail_user, watche
     assert time.monotonic() - kicked < 2.0
 
 
-async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user, watcher_client) -> None:
+async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user, client) -> None:
     dovecot.ensure_folder(mail_user.name, "Projects/Zoë")
-    assert await watcher_client.notify(selected_folder="INBOX") is True
-    watcher = Watcher(watcher_client)
+    assert await client.notify(selected_folder="INBOX") is True
+    watcher = Watcher(client)
     await watcher.started()
     try:
         await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(3), "Projects/Zoë")
@@ -122,12 +115,12 @@ async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user,
         await watcher.stop()
 
 
-async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_user, watcher_client) -> None:
-    watcher = Watcher(watcher_client, max_seconds=0.3)
+async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_user, client) -> None:
+    watcher = Watcher(client, max_seconds=0.3)
     await watcher.started()
     await asyncio.sleep(1.0)  # several DONE / IDLE rounds
     await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(5))
     _at, push = await watcher.next(("EXISTS",), timeout=3)
     assert push.number == 1
     await watcher.stop()
-    assert await watcher_client.search_uids("ALL") == [1]
+    assert await client.search_uids("ALL") == [1]

@@ -8,10 +8,12 @@ from email.message import EmailMessage
 import pytest
 
 from app.protocols.imap import CopyResult, ImapClient
-from tests.integration.test_imap_dovecot import client, other_client  # noqa: F401 - fixture
+from tests.integration import test_imap_dovecot
+from tests.integration.test_imap_dovecot import other_client
 from tests.servers.messages import make_message, subject_of
 
 pytestmark = pytest.mark.dovecot
+client = test_imap_dovecot.client  # a connected ImapClient (fixture)
 
 
 def utf8_message(subject: str, body: str, sender: str = "alice@example.test") -> bytes:

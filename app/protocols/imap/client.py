@@ -21,12 +21,29 @@ from app.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_d
 from app.protocols.imap.errors import ImapConnectionError, ImapError
 from app.protocols.imap.folders import build_folders, parse_list, parse_status
 from app.protocols.imap.parser import (
-    Value, as_int, as_text, format_uid_set, pairs, parse_segments, parse_uid_set,
+    Value,
+    as_int,
+    as_text,
+    format_uid_set,
+    pairs,
+    parse_segments,
+    parse_uid_set,
 )
-from app.protocols.imap.protocol import ImapCommand, Pipeline, ServerPush, StreamingProtocol
+from app.protocols.imap.protocol import (
+    ImapCommand,
+    Pipeline,
+    ServerPush,
+    StreamingProtocol,
+)
 from app.protocols.imap.stream import FetchStream, StreamingFetch
 from app.protocols.imap.summary import flag_set, modseq_of, summary_from_items
-from app.protocols.imap.wire import Part, compose, criteria_parts, has_8bit, literal_mode
+from app.protocols.imap.wire import (
+    Part,
+    compose,
+    criteria_parts,
+    has_8bit,
+    literal_mode,
+)
 from app.protocols.tls import make_client_context
 
 __all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
@@ -184,7 +201,7 @@ class ImapClient:
         except ssl.SSLCertVerificationError as exc:
             await self._drop()
             raise ImapConnectionError(f"certificate not trusted: {exc.verify_message}") from None
-        except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _CODE = re.compile(rb"\[([A-Za-z-]+)((?: [^\]\s]+)*)\]")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -67,7 +67,7 @@ def append_uid(text: bytes) -> int | None:
 def imap_datetime(value: datetime) -> str:
     """``"01-Jan-2024 10:00:00 +0000"`` (English month names whatever the locale)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     offset = value.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "-" if minutes < 0 else "+"

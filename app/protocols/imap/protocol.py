@@ -12,20 +12,20 @@ first are sent on its ``+`` continuation requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from aioimaplib import aioimaplib as lib
 
 from app.domain.sanitize import clean_line
 from app.protocols.imap import utf7
 from app.protocols.imap.errors import ImapConnectionError
-from app.protocols.imap.framing import FramingError, ResponseFramer, Segments
 from app.protocols.imap.folders import parse_status
+from app.protocols.imap.framing import FramingError, ResponseFramer, Segments
 from app.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from app.protocols.imap.summary import flag_set, modseq_of
 
@@ -167,7 +167,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
     """IMAP4ClientProtocol whose response handling is one linear loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
-                 conn_lost_cb: Optional[Callable[[Optional[Exception]], None]] = None) -> None:
+                 conn_lost_cb: Callable[[Exception | None], None] | None = None) -> None:
         super().__init__(loop, conn_lost_cb)
         self._framer = ResponseFramer(self._dispatch)
         self.greeting: asyncio.Future[bytes] = loop.create_future()
@@ -279,7 +279,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             self.greeting.set_exception(error)
             self.greeting.exception()  # retrieved: nobody may be waiting any more
 
-    def connection_lost(self, exc: Optional[Exception]) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         if self.error is None:
             detail = self.bye or (str(exc) if exc else "")
             self.error = "connection closed by the server" + (f": {detail}" if detail else "")
@@ -307,10 +307,8 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if spec is not None and self.state not in spec.valid_states:
             raise lib.Abort(f"command {command.name} illegal in state {self.state}")
         while (running := self.running_command()) is not None:
-            try:
+            with contextlib.suppress(Exception):  # its owner sees the failure
                 await running.wait()
-            except Exception:  # noqa: BLE001 - its owner sees the failure
-                pass
         if self.error is not None:
             raise ImapConnectionError(self.error)
         self.pending_sync_command = command
