@@ -1,0 +1,243 @@
+"""Pilot tests of marks and triage: what the list shows at once, and the requests sent."""
+
+from __future__ import annotations
+
+from app.domain.events import ActionApplied, ActionRolledBack, MessagesChanged, RequestFailed
+from app.domain.models import FLAGGED, SEEN, FolderRole
+from app.domain.requests import DeleteMessages, MoveMessages, SetFlags
+from app.ui.screens.dialogs import ConfirmDialog
+from app.ui.screens.folder_picker import FolderPicker
+from tests.ui.conftest import settle
+from tests.ui.fake_facade import FakeFacade
+from tests.ui.helpers import cursor_subject, list_line, status_text
+
+INBOX_SUBJECTS = [
+    "Quarterly report", "Lunch on Thursday?", "Re: Build is green again",
+    "Größenänderung — 日本語の件名", "Welcome to the team", "Your account is ready",
+]
+
+
+def sent(facade: FakeFacade, kind: type) -> list:
+    return [r for r in facade.submitted if isinstance(r, kind)]
+
+
+def marked_lines(app) -> list[int]:
+    return [i for i in range(app.main_screen.message_list.row_count) if list_line(app, i)[0].startswith("*")]
+
+
+async def test_space_marks_and_moves_down_escape_clears(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "j", "space")
+        assert marked_lines(app) == [0, 2]
+        assert cursor_subject(app) == INBOX_SUBJECTS[3]
+        await pilot.press("k", "space")  # unmark
+        assert marked_lines(app) == [0]
+        await pilot.press("escape")
+        assert marked_lines(app) == []
+        assert app.focused is app.main_screen.message_list  # marks cleared, focus stays
+
+
+async def test_range_mark_follows_the_cursor(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "V", "j", "j")
+        assert marked_lines(app) == [1, 2, 3]
+        await pilot.press("k")
+        assert marked_lines(app) == [1, 2]
+        await pilot.press("V", "j", "j")  # ended: moving no longer marks
+        assert marked_lines(app) == [1, 2]
+
+
+async def test_star_marks_everything_and_archive_sends_one_request(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("asterisk")
+        assert marked_lines(app) == [0, 1, 2, 3, 4, 5]
+        await pilot.press("a")
+        moves = sent(app.facade, MoveMessages)
+        assert [(m.account, m.folder, m.uids, m.target_role, m.copy) for m in moves] == [
+            ("work", "INBOX", (1, 2, 3, 4, 5, 6), FolderRole.ARCHIVE, False)
+        ]
+        assert app.main_screen.message_list.row_count == 0
+        assert "No messages" in list_line(app, 0)[0]
+
+
+async def test_toggle_read_and_flag_on_the_cursor_row(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert list_line(app, 0)[1].bold
+        await pilot.press("N")
+        assert not list_line(app, 0)[1].bold  # at once
+        assert str(app.main_screen.tree._folders[("work", "INBOX")].label) == "INBOX 1"
+        await pilot.press("N")
+        assert list_line(app, 0)[1].bold
+        await pilot.press("F")
+        assert list_line(app, 0)[0][2] == "!"
+        flags = sent(app.facade, SetFlags)
+        assert [(f.uids, f.add, f.remove) for f in flags] == [
+            ((6,), frozenset({SEEN}), frozenset()),
+            ((6,), frozenset(), frozenset({SEEN})),
+            ((6,), frozenset({FLAGGED}), frozenset()),
+        ]
+        await pilot.press("j", "F")  # "Lunch" is flagged: unflag
+        assert sent(app.facade, SetFlags)[-1].remove == frozenset({FLAGGED})
+        assert list_line(app, 1)[0][2] == " "
+
+
+async def test_failed_flag_request_rolls_back_and_says_why(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("F")
+        request = sent(app.facade, SetFlags)[-1]
+        app.facade.emit(RequestFailed(request_id=request.request_id, error="NO [CANNOT] read-only folder"))
+        await pilot.pause()
+        assert list_line(app, 0)[0][2] == " "
+        assert "read-only folder" in status_text(app)
+
+
+async def test_delete_removes_row_at_once_and_cursor_lands_on_next(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "d")
+        assert [(r.folder, r.uids, r.permanent) for r in sent(app.facade, DeleteMessages)] == [("INBOX", (5,), False)]
+        assert app.main_screen.message_list.row_count == 5
+        assert cursor_subject(app) == "Re: Build is green again"
+        assert INBOX_SUBJECTS[1] not in "".join(list_line(app, i)[0] for i in range(5))
+        # the cache has not caught up yet: a reload must neither bring the row back nor move the cursor
+        app.facade.emit(MessagesChanged(account="work", folder="INBOX", changed=1))
+        await settle(pilot)
+        assert app.main_screen.message_list.row_count == 5
+        assert cursor_subject(app) == "Re: Build is green again"
+        for request in sent(app.facade, DeleteMessages):
+            app.facade.apply(request)
+        app.facade.emit(MessagesChanged(account="work", folder="INBOX", removed=1))
+        await settle(pilot)
+        assert app.main_screen.message_list.row_count == 5
+        assert cursor_subject(app) == "Re: Build is green again"
+        await pilot.press("G", "delete")  # the last row: the cursor goes to the new last row
+        assert cursor_subject(app) == "Welcome to the team"
+
+
+async def test_permanent_delete_asks_first(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "space", "D")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Delete 3 messages permanently? y/n" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")
+        await pilot.pause()
+        assert not sent(app.facade, DeleteMessages)
+        assert app.main_screen.message_list.row_count == 6
+        await pilot.press("D")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert [(r.uids, r.permanent) for r in sent(app.facade, DeleteMessages)] == [((4, 5, 6), True)]
+        assert app.main_screen.message_list.row_count == 3
+        assert cursor_subject(app) == INBOX_SUBJECTS[3]
+
+
+async def test_junk_uses_the_junk_role(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("exclamation_mark")
+        move = sent(app.facade, MoveMessages)[-1]
+        assert (move.uids, move.target_role, move.target) == ((6,), FolderRole.JUNK, "")
+        assert cursor_subject(app) == INBOX_SUBJECTS[1]
+
+
+async def test_move_with_the_fuzzy_picker(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "m")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, FolderPicker)
+        assert "INBOX" not in picker.shown and "Archive" in picker.shown and "Sent" in picker.shown
+        await pilot.press("a", "2", "5")
+        await pilot.pause()
+        assert picker.shown == ["Archive/2025"]
+        await pilot.press("backspace", "backspace")
+        await pilot.pause()
+        assert picker.shown[0] == "Archive" and "Trash" in picker.shown and "Sent" not in picker.shown
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, FolderPicker)
+        move = sent(app.facade, MoveMessages)[-1]
+        assert (move.folder, move.uids, move.target, move.copy) == ("INBOX", (5, 6), picker.shown[1], False)
+        assert cursor_subject(app) == INBOX_SUBJECTS[2]
+
+
+async def test_copy_keeps_rows_and_escape_cancels_the_picker(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not sent(app.facade, MoveMessages) and app.main_screen.message_list.row_count == 6
+        await pilot.press("C")
+        await pilot.pause()
+        assert "INBOX" in app.screen.shown  # a copy may go to the same folder's siblings, even itself
+        await pilot.press("t", "r", "s", "h", "enter")
+        await pilot.pause()
+        move = sent(app.facade, MoveMessages)[-1]
+        assert (move.uids, move.target, move.copy) == ((6,), "Trash", True)
+        assert app.main_screen.message_list.row_count == 6
+
+
+async def test_undo_shows_its_description_or_nothing_to_undo(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        assert "Nothing to undo" in status_text(app)
+        await pilot.press("a")
+        assert app.main_screen.message_list.row_count == 5
+        app.facade.undo_stack.append("Undo: moved 1 message to Archive")
+        app.facade.emit(ActionApplied(account="work", description="Moved 1 message to Archive"))
+        await pilot.pause()
+        assert "Moved 1 message to Archive" in status_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.facade.undo_calls == 2
+        assert "Undo: moved 1 message to Archive" in status_text(app)
+        assert app.main_screen.message_list.row_count == 6  # the cache still has it: shown again
+
+
+async def test_rolled_back_action_reloads_the_list(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "a")
+        assert app.main_screen.message_list.row_count == 5
+        app.facade.emit(ActionRolledBack(account="work", description="Archive 1 message", reason="no Archive folder"))
+        await settle(pilot)
+        assert app.main_screen.message_list.row_count == 6
+        assert "Archive 1 message: no Archive folder" in status_text(app)
+
+
+async def test_unified_inbox_groups_requests_per_account(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("h", "g", "l")  # the tree's first entry: All inboxes
+        await settle(pilot)
+        assert "All inboxes" in status_text(app)
+        lines = [list_line(app, i)[0] for i in range(7)]
+        assert "Family dinner" in lines[1] and "home" in lines[1] and "work" in lines[0]
+        await pilot.press("asterisk", "N")
+        flags = sorted((r.account, r.folder, r.uids) for r in sent(app.facade, SetFlags))
+        assert flags == [("home", "INBOX", (101,)), ("work", "INBOX", (1, 2, 3, 4, 5, 6))]

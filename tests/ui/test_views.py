@@ -1,0 +1,217 @@
+"""Pilot tests of search, threads, sorting, virtual folders and new mail."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from app.domain.events import NewMail, SearchResults
+from app.domain.models import SEEN, Folder, FolderRole
+from app.domain.requests import Search, SetFlags
+from app.ui.screens.dialogs import SortMenu
+from app.ui.widgets.search_bar import SearchBar
+from tests.ui.conftest import settle
+from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.helpers import cursor_subject, list_line, status_text
+from tests.ui.sample import sample_facade
+
+
+def shown_subjects(app) -> list[str]:
+    listing = app.main_screen.message_list
+    return [listing.row_at(i).subject for i in range(listing.row_count)]
+
+
+async def test_search_filters_as_you_type_and_escape_returns(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.focused, SearchBar)
+        await pilot.press(*"from:bob")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Quarterly report"]
+        assert "Search: from:bob — 1 result" in status_text(app)
+        assert app.facade.search_calls[-1] == ("from:bob", "work", "INBOX")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not app.main_screen.search_bar.is_open
+        assert len(shown_subjects(app)) == 6 and "INBOX · by date" in status_text(app)
+
+
+async def test_enter_submits_a_server_search_and_merges_its_results(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"is:unread", "enter")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Quarterly report", "Größenänderung — 日本語の件名"]
+        search = [r for r in app.facade.submitted if isinstance(r, Search)]
+        assert [(s.account, s.folder, s.query) for s in search] == [("work", "INBOX", "is:unread")]
+        app.facade.emit(SearchResults(request_id=search[0].request_id, row_ids=(2, 6), complete=True))
+        app.facade.emit(SearchResults(request_id=999_999, row_ids=(1,), complete=True))  # not ours
+        await settle(pilot)
+        assert shown_subjects(app) == ["Quarterly report", "Größenänderung — 日本語の件名", "Welcome to the team"]
+        assert "3 results" in status_text(app)
+        await pilot.press("asterisk", "N")  # everything matching the search
+        flags = [r for r in app.facade.submitted if isinstance(r, SetFlags)]
+        assert [(f.uids, f.add) for f in flags] == [((2, 3, 6), frozenset({SEEN}))]
+        await pilot.press("escape")  # marks cleared by the action: Esc leaves the search
+        await settle(pilot)
+        assert len(shown_subjects(app)) == 6
+
+
+async def test_query_error_shows_in_the_status_bar(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"colour:red")
+        await settle(pilot)
+        assert "unknown search term colour:" in status_text(app)
+        assert len(shown_subjects(app)) == 6
+
+
+def threaded_facade(sink) -> FakeFacade:
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=6, unread=1))
+    add = facade.add_message
+    add("work", "INBOX", row_id=1, subject="Plan", sender="Ann", date=NOW - timedelta(hours=6))
+    add("work", "INBOX", row_id=2, subject="Re: Plan", sender="Bob", date=NOW - timedelta(hours=5))
+    add("work", "INBOX", row_id=3, subject="Re: Re: Plan", sender="Ann", date=NOW - timedelta(hours=1),
+        flags=frozenset())
+    add("work", "INBOX", row_id=4, subject="Re: Plan", sender="Cy", date=NOW - timedelta(hours=4))
+    add("work", "INBOX", row_id=5, subject="Lonely", sender="Dee", date=NOW - timedelta(hours=2))
+    add("work", "INBOX", row_id=6, subject="Zebra facts", sender="Eve", date=NOW - timedelta(hours=3))
+    facade.set_parent(2, 1)
+    facade.set_parent(3, 2)
+    facade.set_parent(4, 1)
+    return facade
+
+
+async def test_thread_view_indents_and_z_collapses(make_app):
+    app = make_app(threaded_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert shown_subjects(app)[0] == "Re: Re: Plan"  # flat: newest first
+        await pilot.press("T")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Plan", "Re: Plan", "Re: Re: Plan", "Re: Plan", "Lonely", "Zebra facts"]
+        lines = [list_line(app, i)[0] for i in range(6)]
+        assert "▾ Plan" in lines[0] and "└─Re: Plan" in lines[1] and "  └─Re: Re: Plan" in lines[2]
+        assert "threads" in status_text(app)
+        assert cursor_subject(app) == "Re: Re: Plan"  # the cursor stays on its message
+        await pilot.press("z")  # on a reply: collapses its thread
+        assert shown_subjects(app) == ["Plan", "Lonely", "Zebra facts"]
+        assert cursor_subject(app) == "Plan"
+        assert "▸ Plan [4, 1 unread]" in list_line(app, 0)[0]
+        await pilot.press("a")  # triage on a collapsed thread: the whole thread
+        from app.domain.requests import MoveMessages
+        move = [r for r in app.facade.submitted if isinstance(r, MoveMessages)][-1]
+        assert move.uids == (1, 2, 3, 4)
+        assert shown_subjects(app) == ["Lonely", "Zebra facts"] and cursor_subject(app) == "Lonely"
+
+
+async def test_Z_collapses_and_expands_all(make_app):
+    app = make_app(threaded_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press("Z")
+        assert shown_subjects(app) == ["Plan", "Lonely", "Zebra facts"]
+        await pilot.press("Z")
+        assert len(shown_subjects(app)) == 6
+        await pilot.press("T")
+        await settle(pilot)
+        assert shown_subjects(app)[0] == "Re: Re: Plan" and "threads" not in status_text(app)
+
+
+async def test_sort_menu_and_reverse(make_app):
+    app = make_app(threaded_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, SortMenu)
+        await pilot.press("s")  # sender
+        await settle(pilot)
+        assert [app.main_screen.message_list.row_at(i).sender for i in range(6)] == ["Ann", "Ann", "Bob", "Cy", "Dee", "Eve"]
+        assert "by sender" in status_text(app)
+        await pilot.press("O")
+        await settle(pilot)
+        assert app.main_screen.message_list.row_at(0).sender == "Eve"
+        assert "by sender, reversed" in status_text(app)
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # from sender, down to subject
+        await settle(pilot)
+        assert shown_subjects(app)[0] == "Zebra facts" and "by subject, reversed" in status_text(app)
+        await pilot.press("T")  # thread roots follow the order too
+        await settle(pilot)
+        assert shown_subjects(app)[0] == "Zebra facts"
+
+
+async def test_virtual_folders_sit_atop_the_tree_and_open(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tree = app.main_screen.tree
+        labels = [str(tree.get_node_at_line(i).label) for i in range(3)]
+        assert labels == ["◆ All inboxes", "⌕ Flagged", "work"]
+        await pilot.press("h", "g", "j", "l")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Lunch on Thursday?"]
+        assert "Flagged · by date" in status_text(app)
+
+
+async def test_new_mail_rings_the_bell_and_says_so(make_app):
+    app = make_app()
+    rings = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.bell = lambda: rings.append(1)
+        await settle(pilot)
+        app.facade.emit(NewMail(account="work", folder="INBOX", count=2))
+        await pilot.pause()
+        assert rings == [1]
+        assert "2 new messages in INBOX" in status_text(app)
+
+
+async def test_new_mail_without_bell_when_configured(make_app):
+    app = make_app(notify="none")
+    rings = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.bell = lambda: rings.append(1)
+        await settle(pilot)
+        app.facade.emit(NewMail(account="work", folder="INBOX", count=1))
+        await pilot.pause()
+        assert rings == [] and "1 new message in INBOX" in status_text(app)
+
+
+async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):
+    def build(sink):
+        facade = FakeFacade(sink)
+        facade.add_big_folder("work", "Huge", 100_000)
+        return facade
+
+    app = make_app(build)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        listing = app.main_screen.message_list
+        assert listing.row_count == 100_000
+        assert "└─" in list_line(app, 1)[0]
+        started = time.perf_counter()
+        await pilot.press("G")
+        assert cursor_subject(app) == "Message 1"
+        await pilot.press("Z")
+        assert listing.row_count == 25_000
+        assert "[4, 0 unread]" in list_line(app, listing.cursor)[0]
+        await pilot.press("g", "z")  # expand the first thread only
+        assert listing.row_count == 25_003
+        await pilot.press("Z")  # not all collapsed: collapse all
+        assert listing.row_count == 25_000
+        await pilot.press("Z")  # all collapsed: expand all
+        assert listing.row_count == 100_000
+        elapsed = time.perf_counter() - started
+        assert elapsed < 1.5, f"G / collapse-all / expand took {elapsed:.2f}s"
+        assert app.facade.rows_calls < 40
