@@ -52,18 +52,21 @@ class Watcher:
 async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user, client) -> None:
     watcher = Watcher(client)
     await watcher.started()
-    latencies = []
+    latencies, after_lmtp = [], []
     try:
         for i in range(1, 6):
             sent = time.monotonic()
             await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(i))
+            delivered = time.monotonic()
             at, push = await watcher.next(("EXISTS",), timeout=5)
             assert push.number == i and push.folder == "INBOX"
             latencies.append(at - sent)
+            after_lmtp.append(at - delivered)
     finally:
         await watcher.stop()
     print(f"delivery-to-push latency: median {statistics.median(latencies) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} LMTP deliveries")
+          f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} LMTP deliveries "
+          f"(after the LMTP transaction ended: median {statistics.median(after_lmtp) * 1000:.0f} ms)")
     assert max(latencies) < 2.0
 
 

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
 from app.protocols.imap import CopyResult, ImapClient, ImapConnectionError, ImapError
 from tests.integration.test_imap_faults import command, login_dialogue, serve, settings
+
+
+@contextlib.asynccontextmanager
+async def fake_client(script, timeout: float = 2.0) -> AsyncIterator[ImapClient]:
+    """A client connected to the scripted server ``script``."""
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port, timeout=timeout), "acct")
+        await client.connect()
+        yield client
+
 
 SELECTED = b"* 5 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 9] ok\r\n"
 
@@ -40,10 +53,7 @@ class Recorder:
 
 
 async def run(recorder: Recorder, action) -> tuple[object, list[bytes]]:
-    server, port = await serve(recorder)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
+    async with fake_client(recorder) as client:
         await client.select("INBOX")
         try:
             return await action(client), recorder.seen[1:]
@@ -112,10 +122,7 @@ async def test_search_waits_for_the_server_before_each_literal() -> None:
         writer.write(b"* SEARCH 4 9\r\n" + tag + b" OK searched\r\n")
         await reader.read()
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
+    async with fake_client(script) as client:
         await client.select("INBOX")
         assert await client.search('OR SUBJECT "Größe" BODY 日本語') == [4, 9]
     tag = received[0].split(b" ", 1)[0]
@@ -151,10 +158,7 @@ async def test_status_many_pipelines_status_and_skips_refused_folders() -> None:
                              + tag + b" OK status\r\n")
         await reader.read()
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
+    async with fake_client(script) as client:
         counts = await client.status_many(["INBOX", "Gone", "Zoë"])
     assert counts == {"INBOX": {"MESSAGES": 4, "UNSEEN": 1, "UIDNEXT": 5, "UIDVALIDITY": 3},
                       "Zoë": {"MESSAGES": 4, "UNSEEN": 1, "UIDNEXT": 5, "UIDVALIDITY": 3}}
@@ -178,10 +182,7 @@ async def test_append_sends_the_message_as_a_literal() -> None:
         writer.write(line.split(b" ")[0] + b" OK [APPENDUID 77 12] appended\r\n")
         await reader.read()
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
+    async with fake_client(script) as client:
         assert await client.append("Sent", raw, flags=["\\Seen"]) == 12
     assert received[0].split(b" ", 1)[1] == b'APPEND "Sent" (\\Seen) {%d}\r\n' % len(raw)
     assert received[1] == raw + b"\r\n"
@@ -199,10 +200,7 @@ async def test_silent_server_during_idle_is_detected_within_the_liveness_bound()
         writer.write(b"+ idling\r\n")
         await asyncio.sleep(30)  # then nothing, not even an answer to DONE
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port, timeout=0.5), "acct")
-        await client.connect()
+    async with fake_client(script, timeout=0.5) as client:
         started = time.monotonic()
         with pytest.raises(ImapConnectionError, match="DONE"):
             async for _push in client.idle("INBOX", liveness_seconds=0.5):
@@ -232,10 +230,7 @@ async def test_quiet_but_healthy_server_is_checked_and_idle_resumes() -> None:
             else:
                 writer.write(tag + b" OK " + rest + b" done\r\n")
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port, timeout=0.5), "acct")
-        await client.connect()
+    async with fake_client(script, timeout=0.5) as client:
         async for push in client.idle("INBOX", liveness_seconds=0.3):
             assert push.kind == "EXISTS" and push.number == 6 and push.folder == "INBOX"
             break
@@ -263,10 +258,7 @@ async def test_without_idle_noop_polls_and_yields_what_it_reports() -> None:
             else:
                 writer.write(tag + b" OK\r\n")
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
+    async with fake_client(script) as client:
         pushes = []
         async for push in client.idle("INBOX", poll_seconds=0.05):
             pushes.append(push)
