@@ -48,7 +48,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("focus_previous", "shift+tab", "focus_previous_pane", "Previous pane", "screen"),
     KeySpec("mark", "space", "mark", "Mark / unmark message, move down", "list"),
     KeySpec("mark_range", "V", "mark_range", "Start / end a range mark", "list"),
-    KeySpec("mark_all", "asterisk", "mark_all", "Mark every message in view (search too)", "list"),
+    KeySpec("mark_all", "asterisk", "mark_all", "Mark all messages in view", "list"),
     KeySpec("clear_marks", "escape", "clear_marks", "Clear marks, else back", "list"),
     KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),

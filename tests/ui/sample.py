@@ -57,3 +57,22 @@ def sample_facade(sink: EventSink) -> FakeFacade:
     facade.add_virtual_folder(VirtualFolder("All inboxes", "folder:INBOX", kind="inboxes"))
     facade.add_virtual_folder(VirtualFolder("Flagged", "is:flagged"))
     return facade
+
+
+def threaded_facade(sink: EventSink) -> FakeFacade:
+    """One folder with a reply chain (Plan <- Re: Plan <- Re: Re: Plan, and a second reply) and two
+    single messages."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=6, unread=1))
+    add = facade.add_message
+    add("work", "INBOX", row_id=1, subject="Plan", sender="Ann", date=NOW - timedelta(hours=6))
+    add("work", "INBOX", row_id=2, subject="Re: Plan", sender="Bob", date=NOW - timedelta(hours=5))
+    add("work", "INBOX", row_id=3, subject="Re: Re: Plan", sender="Ann", date=NOW - timedelta(hours=1),
+        flags=frozenset())
+    add("work", "INBOX", row_id=4, subject="Re: Plan", sender="Cy", date=NOW - timedelta(hours=4))
+    add("work", "INBOX", row_id=5, subject="Lonely", sender="Dee", date=NOW - timedelta(hours=2))
+    add("work", "INBOX", row_id=6, subject="Zebra facts", sender="Eve", date=NOW - timedelta(hours=3))
+    facade.set_parent(2, 1)
+    facade.set_parent(3, 2)
+    facade.set_parent(4, 1)
+    return facade

@@ -154,6 +154,10 @@ async def test_help_lists_every_binding(make_app):
         text = str(app.screen.query_one("#help-text").render())
         for line in ("j, Down", "Next line / message", "g, Home", "Tab", "Shift+Tab", "h, Esc", "?", "Quit"):
             assert line in text
+        for line in ("Space", "Mark / unmark message", "toggle_read", "d, Del", "Delete permanently (asks)",
+                     "Move to folder…", "Undo last action", "/", "Search", "Thread view on / off",
+                     "Sort by…", "Reverse sort order", "*", "mark_all", "junk"):
+            assert line in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -273,3 +277,30 @@ def test_command_palette_lists_the_actions(make_app):
     app = make_app()
     titles = {command.title for command in app.get_system_commands(app.main_screen)}
     assert {"Next line / message", "Open folder / message", "Show keys", "Next pane"} <= titles
+    assert {"Archive", "Undo last action", "Search", "Mark all messages in view"} <= titles
+
+
+async def test_command_palette_runs_triage_and_mark_commands(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        commands = {c.title: c.callback for c in app.get_system_commands(app.main_screen)}
+        commands["Mark / unmark message, move down"]()
+        await pilot.pause()
+        assert app.main_screen.message_list.marked == {6}
+        commands["Toggle flagged"]()
+        await pilot.pause()
+        flags = [r for r in app.facade.submitted if isinstance(r, SetFlags)]
+        assert [(f.uids, f.add) for f in flags] == [((6,), frozenset({"\\Flagged"}))]
+
+
+async def test_triage_keys_can_be_rebound(make_app):
+    app = make_app(keymap={"archive": "e", "mark": "x"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x", "a")
+        assert app.main_screen.message_list.marked == {6}
+        assert not [r for r in app.facade.submitted if type(r).__name__ == "MoveMessages"]
+        await pilot.press("e")
+        moves = [r for r in app.facade.submitted if type(r).__name__ == "MoveMessages"]
+        assert [m.uids for m in moves] == [(6,)]

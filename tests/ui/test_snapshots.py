@@ -9,6 +9,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.ui.conftest import settle
+from tests.ui.sample import threaded_facade
 
 
 async def _message_in_reader(pilot: Pilot) -> None:
@@ -43,3 +44,34 @@ def test_main_screen_light_theme(snap_compare, make_app):
 
 def test_help_screen(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_help_open)
+
+
+def test_thread_view_with_marks(snap_compare, make_app):
+    async def threads(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press("space", "space")
+        await settle(pilot)
+
+    assert snap_compare(make_app(threaded_facade), terminal_size=(80, 24), run_before=threads)
+
+
+def test_folder_picker(snap_compare, make_app):
+    async def picker(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("a", "r")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=picker)
+
+
+def test_search_open(snap_compare, make_app):
+    async def search(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("slash", *"is:unread")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=search)

@@ -241,3 +241,16 @@ async def test_unified_inbox_groups_requests_per_account(make_app):
         await pilot.press("asterisk", "N")
         flags = sorted((r.account, r.folder, r.uids) for r in sent(app.facade, SetFlags))
         assert flags == [("home", "INBOX", (101,)), ("work", "INBOX", (1, 2, 3, 4, 5, 6))]
+
+
+async def test_triage_keys_work_while_reading(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        await pilot.press("F", "d")
+        flags = sent(app.facade, SetFlags)
+        assert [(f.uids, f.remove) for f in flags][-1] == ((5,), frozenset({FLAGGED}))
+        assert [d.uids for d in sent(app.facade, DeleteMessages)] == [(5,)]
+        assert cursor_subject(app) == "Re: Build is green again"

@@ -13,7 +13,7 @@ from app.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
-from tests.ui.sample import sample_facade
+from tests.ui.sample import threaded_facade
 
 
 def shown_subjects(app) -> list[str]:
@@ -68,23 +68,6 @@ async def test_query_error_shows_in_the_status_bar(make_app):
         await settle(pilot)
         assert "unknown search term colour:" in status_text(app)
         assert len(shown_subjects(app)) == 6
-
-
-def threaded_facade(sink) -> FakeFacade:
-    facade = FakeFacade(sink)
-    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=6, unread=1))
-    add = facade.add_message
-    add("work", "INBOX", row_id=1, subject="Plan", sender="Ann", date=NOW - timedelta(hours=6))
-    add("work", "INBOX", row_id=2, subject="Re: Plan", sender="Bob", date=NOW - timedelta(hours=5))
-    add("work", "INBOX", row_id=3, subject="Re: Re: Plan", sender="Ann", date=NOW - timedelta(hours=1),
-        flags=frozenset())
-    add("work", "INBOX", row_id=4, subject="Re: Plan", sender="Cy", date=NOW - timedelta(hours=4))
-    add("work", "INBOX", row_id=5, subject="Lonely", sender="Dee", date=NOW - timedelta(hours=2))
-    add("work", "INBOX", row_id=6, subject="Zebra facts", sender="Eve", date=NOW - timedelta(hours=3))
-    facade.set_parent(2, 1)
-    facade.set_parent(3, 2)
-    facade.set_parent(4, 1)
-    return facade
 
 
 async def test_thread_view_indents_and_z_collapses(make_app):

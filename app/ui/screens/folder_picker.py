@@ -35,7 +35,10 @@ class FolderPicker(ModalScreen[str | None]):
         border: round $primary; background: $panel; padding: 0 1;
     }
     FolderPicker OptionList { height: auto; max-height: 14; border: none; background: $panel; }
-    FolderPicker Input { border: none; height: 1; padding: 0; }
+    FolderPicker #picker-filter {
+        border: none; height: 1; padding: 0 1; margin: 1 0 0 0; background: $boost;
+    }
+    FolderPicker #picker-filter:focus { border: none; }
     """
 
     def __init__(self, title: str, folders: Sequence[str]) -> None:
