@@ -58,6 +58,7 @@ class AccountWorker(ABC):
         self._serving_urgent = False
         self._dirty: list[str] = []  # folders the server says changed: sync them soon
         self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
+        self._check_link = False
         self.state = ConnectionState.OFFLINE
         self.journal = ActionJournal(self)
 
@@ -87,6 +88,11 @@ class AccountWorker(ABC):
     def poke(self) -> None:
         """Wake the request loop (new journal entries or changed folders to look at)."""
         self._wakeup.set()
+
+    def check_link(self) -> None:
+        """Something suggests the connection died (the watcher lost its own): test it now."""
+        self._check_link = True
+        self.poke()
 
     def mark_dirty(self, folder: str) -> None:
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
@@ -276,7 +282,10 @@ class AccountWorker(ABC):
     async def _serve_forever(self) -> None:
         while True:
             self._wakeup.clear()
-            if self._urgent:
+            if self._check_link:
+                self._check_link = False
+                await self.keepalive()
+            elif self._urgent:
                 await self.serve_urgent()
             elif await self.journal.has_pending():
                 await self.journal.replay()

@@ -300,7 +300,8 @@ class ImapAccount(AccountWorker):
         self.watcher = None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Never hold up the reconnect on a watcher still saying goodbye to a dead link.
+            await asyncio.wait({task}, timeout=2)
 
     def settings_for_watcher(self) -> ImapSettings | None:
         return self._settings

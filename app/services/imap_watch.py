@@ -64,6 +64,7 @@ class IdleWatcher:
             except (ImapConnectionError, ImapError, OSError) as exc:
                 log.info("account %s: live updates interrupted: %s", self.account.name, exc)
                 self.notify_active = False
+                self.account.check_link()
                 await _close(client)
                 attempt += 1
                 await asyncio.sleep(backoff_delay(attempt))
