@@ -8,7 +8,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from app.domain.events import Event, EventSink
-from app.domain.models import FLAGGED, SEEN, Address, Attachment, Folder, FolderRole, MessageRow, RenderedMessage
+from app.domain.models import (
+    FLAGGED,
+    SEEN,
+    Address,
+    Attachment,
+    Folder,
+    FolderRole,
+    MessageRow,
+    RenderedMessage,
+)
 from app.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 

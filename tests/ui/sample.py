@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.domain.events import EventSink
-from app.domain.models import FLAGGED, SEEN, ANSWERED, Attachment, Folder, FolderRole
+from app.domain.models import ANSWERED, FLAGGED, SEEN, Attachment, Folder, FolderRole
 from app.services.api import VirtualFolder
 from tests.ui.fake_facade import NOW, FakeFacade
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from app.domain.events import BodyLoaded, ConnectionChanged, ErrorReported, MessagesChanged, RequestFailed, SyncProgress
+from app.domain.events import (
+    BodyLoaded,
+    ConnectionChanged,
+    ErrorReported,
+    MessagesChanged,
+    RequestFailed,
+    SyncProgress,
+)
 from app.domain.models import SEEN, ConnectionState
 from app.domain.requests import LoadBody, OpenFolder, SetFlags
 from app.ui.screens.help import HelpScreen
@@ -12,7 +19,6 @@ from app.ui.widgets.reader import ReaderBody
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
-from tests.ui.sample import sample_facade
 
 
 async def test_opens_inbox_with_rows_and_preview(make_app):

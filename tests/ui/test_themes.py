@@ -15,7 +15,7 @@ def test_dark_and_light_themes_load_with_semantic_variables():
     assert {"mailbag-dark", "mailbag-light"} <= set(themes)
     assert themes["mailbag-dark"].dark and not themes["mailbag-light"].dark
     for theme in themes.values():
-        for name in ("unread", "flagged", "selected", "quote-1", "status-ok", "status-error"):
+        for name in ("unread", "flagged", "selected", "marked", "quote-1", "status-ok", "status-error"):
             assert f"mailbag-{name}" in theme.variables
     assert default_themes_dir().name == "themes"
 

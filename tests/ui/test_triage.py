@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from app.domain.events import ActionApplied, ActionRolledBack, MessagesChanged, RequestFailed
+from app.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
+    MessagesChanged,
+    RequestFailed,
+)
 from app.domain.models import FLAGGED, SEEN, FolderRole
 from app.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from app.ui.screens.dialogs import ConfirmDialog
@@ -254,3 +259,16 @@ async def test_triage_keys_work_while_reading(make_app):
         assert [(f.uids, f.remove) for f in flags][-1] == ((5,), frozenset({FLAGGED}))
         assert [d.uids for d in sent(app.facade, DeleteMessages)] == [(5,)]
         assert cursor_subject(app) == "Re: Build is green again"
+
+
+async def test_refused_move_brings_the_rows_back(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "a")
+        assert app.main_screen.message_list.row_count == 4
+        request = sent(app.facade, MoveMessages)[-1]
+        app.facade.emit(RequestFailed(request_id=request.request_id, error="NO [TRYCREATE] no Archive"))
+        await settle(pilot)
+        assert app.main_screen.message_list.row_count == 6
+        assert "no Archive" in status_text(app)

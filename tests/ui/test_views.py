@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from app.domain.events import NewMail, SearchResults
-from app.domain.models import SEEN, Folder, FolderRole
-from app.domain.requests import Search, SetFlags
+from app.domain.models import SEEN
+from app.domain.requests import MoveMessages, Search, SetFlags
 from app.ui.screens.dialogs import SortMenu
 from app.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
 from tests.ui.sample import threaded_facade
 
@@ -87,7 +86,6 @@ async def test_thread_view_indents_and_z_collapses(make_app):
         assert cursor_subject(app) == "Plan"
         assert "▸ Plan [4, 1 unread]" in list_line(app, 0)[0]
         await pilot.press("a")  # triage on a collapsed thread: the whole thread
-        from app.domain.requests import MoveMessages
         move = [r for r in app.facade.submitted if isinstance(r, MoveMessages)][-1]
         assert move.uids == (1, 2, 3, 4)
         assert shown_subjects(app) == ["Lonely", "Zebra facts"] and cursor_subject(app) == "Lonely"

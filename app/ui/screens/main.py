@@ -38,7 +38,15 @@ from app.domain.events import (
     SyncProgress,
 )
 from app.domain.models import FLAGGED, SEEN, FolderRole, MessageRow, RenderedMessage
-from app.domain.requests import DeleteMessages, LoadBody, MoveMessages, OpenFolder, Request, Search, SetFlags
+from app.domain.requests import (
+    DeleteMessages,
+    LoadBody,
+    MoveMessages,
+    OpenFolder,
+    Request,
+    Search,
+    SetFlags,
+)
 from app.services.api import ListOrder, MailFacade, SearchOutcome, SortKey
 from app.ui.keymap import bindings
 from app.ui.screens.dialogs import ConfirmDialog, SortMenu

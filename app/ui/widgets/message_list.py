@@ -94,9 +94,6 @@ class MessageList(ScrollView, can_focus=True):
     class Back(Message):
         """Escape with nothing marked: leave the search, or go back a pane."""
 
-    class ThreadToggled(Message):
-        """The user collapsed or expanded the thread under the cursor."""
-
     def __init__(
         self,
         read_rows: RowsReader,
@@ -277,10 +274,6 @@ class MessageList(ScrollView, can_focus=True):
 
     # --- marks ---------------------------------------------------------------------------------
 
-    def _refresh_marks(self) -> None:
-        self.refresh()
-        self.post_message(self.Highlighted(self.current_row))
-
     def action_mark(self) -> None:
         if not self._ids:
             return
@@ -306,10 +299,6 @@ class MessageList(ScrollView, can_focus=True):
             return
         low, high = sorted((self._range_anchor, self.cursor))
         self.marked = self._range_base | set(self._ids[low : high + 1])
-
-    @property
-    def range_active(self) -> bool:
-        return self._range_anchor is not None
 
     def action_mark_all(self) -> None:
         self._range_anchor = None
@@ -347,7 +336,6 @@ class MessageList(ScrollView, can_focus=True):
     def _show_layout(self, cursor: int) -> None:
         assert self.threads is not None and self.folder is not None
         self.show_folder(self.folder, (), layout=self.threads, keep_index=cursor)
-        self.post_message(self.ThreadToggled())
 
     def thread_at(self, index: int) -> Sequence[int]:
         """The ids a triage action at ``index`` covers: a collapsed thread's, else the row's."""
