@@ -214,8 +214,13 @@ def imap_date(day: date) -> str:
 
 
 def imap_string(value: str) -> str:
-    """A quoted IMAP string for a SEARCH key. Text that is not ASCII stays text here: the IMAP
-    layer sends such strings as literals with ``CHARSET UTF-8`` (never as 8-bit quoted strings)."""
+    """A SEARCH string argument as an IMAP quoted string (``"`` and ``\\`` escaped).
+
+    Text that is not ASCII stays in the quotes as it is: the IMAP client sends every such string as a
+    literal in UTF-8 and adds ``CHARSET UTF-8`` (see ``app.protocols.imap.wire.criteria_parts``).
+    Control characters, which no quoted string or search may hold, become spaces.
+    """
+    value = _clean(value)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -255,10 +260,11 @@ def _criterion(term: Term) -> str | None:
 
 
 def to_imap_search(query: Query) -> str:
-    """The query as IMAP SEARCH criteria (the part after ``SEARCH``/``UID SEARCH``).
+    """The query as IMAP SEARCH criteria (the part after ``UID SEARCH``), every string quoted.
 
-    Strings are quoted and may hold any Unicode text (see :func:`imap_string`). ``folder:`` terms
-    are left out: the caller searches those folders. A query with no other term gives ``ALL``.
+    ``folder:`` terms are left out: the caller searches those folders. A query with no other term
+    gives ``ALL``. Non-ASCII text is left for the IMAP client to send as literals (see
+    :func:`imap_string`).
     """
     keys = [k for k in (_criterion(t) for t in query.terms) if k is not None]
     return " ".join(keys) if keys else "ALL"

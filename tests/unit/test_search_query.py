@@ -18,6 +18,7 @@ from app.domain.search import (
     parse_query,
     to_imap_search,
 )
+from app.protocols.imap.wire import criteria_parts
 
 
 def test_free_words_and_fields() -> None:
@@ -141,3 +142,25 @@ def test_non_ascii_text_stays_quoted_text_for_the_imap_layer() -> None:
     q = parse_query("from:Jürgen Grüße")
     assert to_imap_search(q) == 'FROM "Jürgen" TEXT "Grüße"'
     assert imap_string("plain") == '"plain"'
+
+
+def test_criteria_go_through_the_imap_layer_as_literals() -> None:
+    query = parse_query('from:Jürgen "liebe Grüße"')
+    criteria = to_imap_search(
+        Query((*query.terms, TextTerm(TextField.SUBJECT, 'say "hi" Grüße')))
+    )
+    # The IMAP layer sends each non-ASCII string as a UTF-8 literal and keeps the rest as written.
+    assert criteria_parts(criteria) == [
+        "FROM ",
+        "Jürgen".encode(),
+        " TEXT ",
+        "liebe Grüße".encode(),
+        " SUBJECT ",
+        'say "hi" Grüße'.encode(),
+    ]
+
+
+def test_control_characters_never_reach_imap_criteria() -> None:
+    q = Query((TextTerm(TextField.BODY, "a\r\nb\x00c"),))
+    assert to_imap_search(q) == 'BODY "a  b c"'
+    assert criteria_parts(to_imap_search(q)) == ['BODY "a  b c"']
