@@ -31,6 +31,7 @@ class IdleWatcher:
         self.poll_seconds = poll_seconds
         self.folder = "INBOX"
         self.notify_active = False
+        self.ready = asyncio.Event()  # set while IDLE (or polling) is under way
         self._retarget = asyncio.Event()
 
     def watch(self, folder: str) -> None:
@@ -41,7 +42,6 @@ class IdleWatcher:
 
     async def run(self) -> None:
         attempt = 0
-        first = True
         while True:
             settings = self.account.settings_for_watcher()
             if settings is None:
@@ -50,11 +50,6 @@ class IdleWatcher:
             try:
                 await client.connect()
                 self.notify_active = await client.notify(selected_folder=self.folder)
-                if not first:  # we may have missed pushes while away: look at everything again
-                    for folder in self.account.folders():
-                        if folder.selectable:
-                            self.account.mark_dirty(folder.name)
-                first = False
                 attempt = 0
                 await self._idle(client)
                 await _close(client)  # asked to watch another folder, or IDLE ended
@@ -62,6 +57,7 @@ class IdleWatcher:
                 await _close(client)
                 raise
             except (ImapConnectionError, ImapError, OSError) as exc:
+                self.ready.clear()
                 log.info("account %s: live updates interrupted: %s", self.account.name, exc)
                 self.notify_active = False
                 self.account.check_link()
@@ -75,14 +71,26 @@ class IdleWatcher:
         self._retarget.clear()
         consume = asyncio.create_task(self._consume(client))
         retarget = asyncio.create_task(self._retarget.wait())
+        catch_up = asyncio.create_task(self._catch_up(client))
         try:
             done, _ = await asyncio.wait({consume, retarget}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (consume, retarget):
+            self.ready.clear()
+            for task in (consume, retarget, catch_up):
                 task.cancel()
-            await asyncio.gather(consume, retarget, return_exceptions=True)
+            await asyncio.gather(consume, retarget, catch_up, return_exceptions=True)
         if consume in done and not consume.cancelled():
             consume.result()  # a connection error goes up to the backoff
+
+    async def _catch_up(self, client: ImapClient) -> None:
+        """Once the server is pushing to us, look at every folder again: whatever changed
+        before that moment (while connecting, or while we were away) is picked up."""
+        while "IDLE" in client.capabilities and not client.idling:
+            await asyncio.sleep(0.05)
+        self.ready.set()
+        for folder in self.account.folders():
+            if folder.selectable:
+                self.account.mark_dirty(folder.name)
 
     async def _consume(self, client: ImapClient) -> None:
         async for push in client.idle(

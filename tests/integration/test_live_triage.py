@@ -37,6 +37,12 @@ async def running(dovecot, user, db, recorder: Recorder | None = None):
         store.close()
 
 
+async def watching(account: ImapAccount) -> None:
+    """Wait until the account's live watcher is idling on the server."""
+    await until(lambda: account.watcher is not None, 10)
+    await asyncio.wait_for(account.watcher.ready.wait(), 10)
+
+
 def server_state(dovecot, user, folder: str = "INBOX") -> dict[str, frozenset[bytes]]:
     """Message-ID -> flags of every message in ``folder``, as another client sees it."""
     client = other_client(dovecot, user)
@@ -74,7 +80,7 @@ async def until(predicate, timeout: float = 10.0) -> float:
 async def test_new_mail_arrives_without_input(dovecot, mail_user, tmp_path):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
     async with running(dovecot, mail_user, tmp_path / "c.db") as (account, store, events):
-        await asyncio.sleep(0.3)  # let the watcher start idling
+        await watching(account)
         delivered = time.monotonic()
         dovecot.deliver(mail_user.name, make_message(100))
         event = await events.wait_for(lambda e: isinstance(e, NewMail), timeout=5)
@@ -95,7 +101,7 @@ async def test_new_mail_arrives_without_input(dovecot, mail_user, tmp_path):
 async def test_changes_by_another_client_show(dovecot, mail_user, tmp_path):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(6)))
     async with running(dovecot, mail_user, tmp_path / "c.db") as (account, store, events):
-        await asyncio.sleep(0.3)
+        await watching(account)
         uids = store.uids("work", "INBOX")
         other = other_client(dovecot, mail_user)
         other.select("INBOX")
@@ -118,7 +124,7 @@ async def test_kicked_connection_is_shown_and_reconnected_without_missing_mail(
 ):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
     async with running(dovecot, mail_user, tmp_path / "c.db") as (account, store, events):
-        await asyncio.sleep(0.3)
+        await watching(account)
         events.events.clear()
         dovecot.kick(mail_user.name)
         dovecot.deliver(mail_user.name, make_message(50))
