@@ -6,7 +6,7 @@ import time
 
 from app.domain.events import NewMail, SearchResults
 from app.domain.models import SEEN
-from app.domain.requests import MoveMessages, Search, SetFlags
+from app.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
 from app.ui.screens.dialogs import SortMenu
 from app.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
@@ -196,3 +196,8 @@ async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):
         elapsed = time.perf_counter() - started
         assert elapsed < 1.5, f"G / collapse-all / expand took {elapsed:.2f}s"
         assert app.facade.rows_calls < 40
+        await pilot.press("asterisk", "d")  # many targets: read in a thread, then removed
+        await settle(pilot)
+        deletes = [r for r in app.facade.submitted if isinstance(r, DeleteMessages)]
+        assert [len(d.uids) for d in deletes] == [100_000]
+        assert listing.row_count == 0

@@ -62,6 +62,8 @@ from app.ui.widgets.status_bar import StatusBar
 READER_DEBOUNCE = 0.15
 #: Local search runs once typing has paused this long (seconds).
 SEARCH_DEBOUNCE = 0.15
+#: Up to this many target rows are read on the UI loop; more are read in a thread first.
+SYNC_TARGETS = 2000
 
 MessageKey = tuple[str, str, int]
 
@@ -450,7 +452,7 @@ class MainScreen(Screen[None]):
 
     # --- triage --------------------------------------------------------------------------------
 
-    def triage_targets(self) -> list[MessageRow]:
+    def triage_target_ids(self) -> list[int]:
         """What a triage key acts on: the marked rows (a marked collapsed thread counts whole);
         else the collapsed thread under the cursor; else the cursor's message."""
         listing = self.message_list
@@ -462,28 +464,46 @@ class MainScreen(Screen[None]):
                     ids.extend(listing.thread_at(index))
         elif listing.row_count:
             ids.extend(listing.thread_at(listing.cursor))
-        return self.facade.rows(ids) if ids else []
+        return ids
+
+    def _with_targets(self, act: Callable[[list[MessageRow]], None]) -> None:
+        """Run ``act`` on the target rows: at once for a few, after a thread read for many."""
+        ids = self.triage_target_ids()
+        if not ids:
+            self.status.set_notice("No message to act on")
+        elif len(ids) <= SYNC_TARGETS:
+            act(self.facade.rows(ids))
+        else:
+            self.status.set_notice(f"Reading {len(ids)} messages…")
+            self._read_targets(ids, act)
+
+    @work(thread=True, group="targets")
+    def _read_targets(self, ids: list[int], act: Callable[[list[MessageRow]], None]) -> None:
+        rows = self.facade.rows(ids)
+        self.app.call_from_thread(act, rows)
 
     @staticmethod
-    def _grouped(rows: Sequence[MessageRow]) -> dict[FolderKey, tuple[int, ...]]:
-        """UIDs per (account, folder): one request each (a unified inbox mixes accounts)."""
-        groups: dict[FolderKey, list[int]] = {}
+    def _grouped(rows: Sequence[MessageRow]) -> dict[FolderKey, list[MessageRow]]:
+        """Rows per (account, folder): one request each (a unified inbox mixes accounts)."""
+        groups: dict[tuple[str, str], list[MessageRow]] = {}
         for row in rows:
-            groups.setdefault(FolderKey(row.account, row.folder), []).append(row.uid)
-        return {key: tuple(sorted(uids)) for key, uids in groups.items()}
+            key = (row.account, row.folder)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = group = []
+            group.append(row)
+        return {FolderKey(account, folder): group for (account, folder), group in groups.items()}
 
-    def _targets_or_say(self) -> list[MessageRow]:
-        rows = self.triage_targets()
-        if not rows:
-            self.status.set_notice("No message to act on")
-        return rows
+    @staticmethod
+    def _uids(rows: Sequence[MessageRow]) -> tuple[int, ...]:
+        return tuple(sorted(row.uid for row in rows))
 
     def _set_flags(
         self, rows: Sequence[MessageRow], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
     ) -> None:
         listing = self.message_list
-        for key, uids in self._grouped(rows).items():
-            in_folder = [row for row in rows if (row.account, row.folder) == (key.account, key.folder)]
+        for key, in_folder in self._grouped(rows).items():
+            uids = self._uids(in_folder)
             request = SetFlags(account=key.account, folder=key.folder, uids=uids, add=add, remove=remove)
             unread_before = sum(1 for row in in_folder if listing.is_unread(row))
             self.facade.submit(request)
@@ -493,53 +513,47 @@ class MainScreen(Screen[None]):
             self._pending[request.request_id] = _Pending(row_ids, key, unread_after - unread_before, False)
             self._adjust_unread(key, unread_after - unread_before)
 
-    def _toggle_flag(self, flag: str, *, set_when_any_lacks: bool) -> None:
-        rows = self._targets_or_say()
-        if not rows:
-            return
-        listing = self.message_list
-        lacking = any(flag not in listing.flags_of(row) for row in rows)
-        if lacking == set_when_any_lacks:
+    def _toggle(self, rows: list[MessageRow], flag: str, *, add_when: Callable[[MessageRow], bool]) -> None:
+        """Add ``flag`` when ``add_when`` holds for any row, else remove it from them all."""
+        if any(add_when(row) for row in rows):
             self._set_flags(rows, add=frozenset({flag}))
         else:
             self._set_flags(rows, remove=frozenset({flag}))
-        listing.clear_marks()
+        self.message_list.clear_marks()
 
     def action_toggle_read(self) -> None:
         """Mark read when any target is unread, else mark them all unread."""
-        rows = self._targets_or_say()
-        if not rows:
-            return
-        listing = self.message_list
-        if any(listing.is_unread(row) for row in rows):
-            self._set_flags(rows, add=frozenset({SEEN}))
-        else:
-            self._set_flags(rows, remove=frozenset({SEEN}))
-        listing.clear_marks()
+        self._with_targets(lambda rows: self._toggle(rows, SEEN, add_when=self.message_list.is_unread))
 
     def action_toggle_flag(self) -> None:
-        self._toggle_flag(FLAGGED, set_when_any_lacks=True)
+        """Flag when any target is not flagged, else unflag them all."""
+        listing = self.message_list
+        self._with_targets(
+            lambda rows: self._toggle(rows, FLAGGED, add_when=lambda row: FLAGGED not in listing.flags_of(row))
+        )
 
     def _remove(self, rows: Sequence[MessageRow], make: Callable[[FolderKey, tuple[int, ...]], Request]) -> None:
         """Send one request per folder and take the rows out of the list at once."""
-        for key, uids in self._grouped(rows).items():
-            request = make(key, uids)
+        for key, in_folder in self._grouped(rows).items():
+            request = make(key, self._uids(in_folder))
             self.facade.submit(request)
-            row_ids = [row.row_id for row in rows if (row.account, row.folder) == (key.account, key.folder)]
+            row_ids = [row.row_id for row in in_folder]
             self._pending[request.request_id] = _Pending(row_ids, key, 0, True)
         removed = {row.row_id for row in rows}
         self._hidden |= removed
         self.message_list.remove_rows(removed)
 
     def action_delete(self) -> None:
-        rows = self._targets_or_say()
-        if rows:
-            self._remove(rows, lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids))
+        self._with_targets(
+            lambda rows: self._remove(
+                rows, lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids)
+            )
+        )
 
     def action_delete_permanently(self) -> None:
-        rows = self._targets_or_say()
-        if not rows:
-            return
+        self._with_targets(self._confirm_permanent_delete)
+
+    def _confirm_permanent_delete(self, rows: list[MessageRow]) -> None:
         count = len(rows)
         question = f"Delete {count} message{'' if count == 1 else 's'} permanently?"
 
@@ -553,12 +567,12 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmDialog(question), answered)
 
     def _move_to_role(self, role: FolderRole) -> None:
-        rows = self._targets_or_say()
-        if rows:
-            self._remove(
+        self._with_targets(
+            lambda rows: self._remove(
                 rows,
                 lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target_role=role),
             )
+        )
 
     def action_archive(self) -> None:
         self._move_to_role(FolderRole.ARCHIVE)
@@ -566,10 +580,7 @@ class MainScreen(Screen[None]):
     def action_junk(self) -> None:
         self._move_to_role(FolderRole.JUNK)
 
-    def _pick_folder(self, *, copy: bool) -> None:
-        rows = self._targets_or_say()
-        if not rows:
-            return
+    def _pick_folder(self, rows: list[MessageRow], *, copy: bool) -> None:
         accounts = {row.account for row in rows}
         if len(accounts) > 1:
             self.status.set_error("Move and copy work within one account: mark messages of one account")
@@ -587,9 +598,11 @@ class MainScreen(Screen[None]):
             if target is None:
                 return
             if copy:
-                for key, uids in self._grouped(rows).items():
+                for key, in_folder in self._grouped(rows).items():
                     self.facade.submit(
-                        MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target, copy=True)
+                        MoveMessages(
+                            account=key.account, folder=key.folder, uids=self._uids(in_folder), target=target, copy=True
+                        )
                     )
                 self.message_list.clear_marks()
                 return
@@ -602,10 +615,10 @@ class MainScreen(Screen[None]):
         self.app.push_screen(FolderPicker(title, names), chosen)
 
     def action_move(self) -> None:
-        self._pick_folder(copy=False)
+        self._with_targets(lambda rows: self._pick_folder(rows, copy=False))
 
     def action_copy(self) -> None:
-        self._pick_folder(copy=True)
+        self._with_targets(lambda rows: self._pick_folder(rows, copy=True))
 
     def action_undo(self) -> None:
         description = self.facade.undo()
