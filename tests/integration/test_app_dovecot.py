@@ -91,3 +91,30 @@ async def test_second_start_shows_cache_before_the_server_answers(dovecot, mail_
         await pilot.press("q")
     silent.close()
     store.close()
+
+
+async def test_delivery_shows_in_running_app_without_input(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
+    config = Config(path=None, accounts={"work": imap_account_config(dovecot, mail_user)})
+    store = Store.open(tmp_path / "cache.db")
+    app = build_app(config, store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.main_screen
+        def label() -> str:
+            node = screen.tree._folders.get(("work", "INBOX"))
+            return str(node.label) if node is not None else ""
+
+        await wait_until(pilot, lambda: label() == "INBOX 5")
+        worker = app.facade.workers["work"]
+        await wait_until(pilot, lambda: worker.watcher is not None and worker.watcher.ready.is_set())
+        started = asyncio.get_running_loop().time()
+        dovecot.deliver(mail_user.name, make_message(77))
+        # the new message shows on top; the cursor stays on the message it was on
+        await wait_until(pilot, lambda: subject_of(77) in list_line(app, 0)[0], timeout=5)
+        assert cursor_subject(app) == subject_of(4)
+        delay = asyncio.get_running_loop().time() - started
+        assert delay < 2.0, f"delivery took {delay:.2f} s to reach the screen"
+        await wait_until(pilot, lambda: label() == "INBOX 6", timeout=2)
+        assert "new" in status_text(app).lower()
+        await pilot.press("q")
+    store.close()
