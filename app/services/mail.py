@@ -132,7 +132,14 @@ class MailService:
         parsed = parse_query(query)
         if parsed.error:
             return SearchOutcome(error=parsed.error)
-        return SearchOutcome(row_ids=self.store.search(account, parsed, folder, SEARCH_LIMIT))
+        if account is not None:
+            return SearchOutcome(row_ids=self.store.search(account, parsed, folder, SEARCH_LIMIT))
+        found: list[int] = []  # every account: each one's matches, newest first
+        for name in self.accounts:
+            found.extend(self.store.search(name, parsed, folder, SEARCH_LIMIT - len(found)))
+            if len(found) >= SEARCH_LIMIT:
+                break
+        return SearchOutcome(row_ids=found)
 
     def undo(self) -> str | None:
         candidates = [w for w in self.workers.values() if w.journal.undo_tickets]
