@@ -38,12 +38,28 @@ from app.domain.models import (
     MessageRow,
     MessageSummary,
 )
+from app.domain.search import FolderTerm, Query
 from app.domain.threading import ThreadRecord
 from app.store import codec
 from app.store.engine import create_engine_for, read_connection, write_connection
 from app.store.migrate import ensure_schema
 from app.store.records import OutboxItem, PendingAction
-from app.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
+from app.store.schema import (
+    accounts,
+    bodies,
+    folders,
+    messages,
+    outbox,
+    pending_actions,
+)
+from app.store.search import (
+    body_text,
+    copy_body_text,
+    matching_folders,
+    search_row_ids,
+    set_body_text,
+    unindex_folder,
+)
 
 #: Largest number of values bound into one ``IN (...)`` list.
 _CHUNK = 500
@@ -263,6 +279,8 @@ class Store:
             ).all()
             gone = [fid for fid, name in cached if name not in keep]
             for chunk in _chunks(gone):
+                for folder_id in chunk:
+                    unindex_folder(conn, folder_id)
                 conn.execute(delete(folders).where(folders.c.id.in_(chunk)))
 
     def folders(self, account: str) -> list[Folder]:
@@ -340,6 +358,7 @@ class Store:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return
+            unindex_folder(conn, folder_id)
             conn.execute(delete(messages).where(messages.c.folder_id == folder_id))
             conn.execute(
                 update(folders)
@@ -400,6 +419,7 @@ class Store:
             if folder_id is None:
                 return 0
             for chunk in _chunks(wanted):
+                unindex_folder(conn, folder_id, chunk)
                 result = conn.execute(
                     delete(messages).where(
                         messages.c.folder_id == folder_id, messages.c.uid.in_(chunk)
@@ -562,6 +582,7 @@ class Store:
                 ).first()
                 if body is not None:
                     conn.execute(bodies.insert().values(message_row=new_id, raw=body.raw))
+                    copy_body_text(conn, source.id, new_id)
                 copied += 1
         return copied
 
@@ -614,7 +635,9 @@ class Store:
     # ---- bodies -----------------------------------------------------------------------------------------
 
     def put_body(self, account: str, folder: str, uid: int, raw: bytes) -> None:
-        """Cache the raw message. Ignored when the message itself is not cached (expunged meanwhile)."""
+        """Cache the raw message and index its body text for search. Ignored when the message itself
+        is not cached (expunged meanwhile)."""
+        text = body_text(raw)  # rendered before the write lock is taken
         with write_connection(self._engine) as conn:
             row_id = self._row_id(conn, account, folder, uid)
             if row_id is None:
@@ -625,6 +648,34 @@ class Store:
                     index_elements=[bodies.c.message_row], set_={"raw": stmt.excluded.raw}
                 )
             )
+            set_body_text(conn, row_id, text)
+
+    # ---- search ---------------------------------------------------------------------------------------
+
+    def search(self, account: str, query: Query, folder: str | None, limit: int) -> list[int]:
+        """Row ids of the account's cached messages matching ``query``, newest first, at most ``limit``.
+
+        Searches ``folder`` (every folder of the account when None); ``folder:NAME`` terms in the
+        query choose the folders instead, ``-folder:NAME`` leaves folders out. Messages hidden by a
+        pending move are not found.
+        """
+        with read_connection(self._engine) as conn:
+            account_folders = conn.execute(
+                select(folders.c.id, folders.c.name, folders.c.delimiter)
+                .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
+                .where(accounts.c.name == account)
+            ).all()
+            rows = [(r[0], r[1], r[2]) for r in account_folders]
+            named = query.folders()
+            if named:
+                ids = matching_folders(rows, named)
+            elif folder is not None:
+                ids = {r[0] for r in rows if r[1] == folder}
+            else:
+                ids = {r[0] for r in rows}
+            excluded = [t.name for t in query.terms if isinstance(t, FolderTerm) and t.negated]
+            ids -= matching_folders(rows, excluded)
+            return search_row_ids(conn, query, sorted(ids), limit)
 
     def body(self, account: str, folder: str, uid: int) -> bytes | None:
         """The cached raw message, or None when it has not been fetched."""

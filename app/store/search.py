@@ -1,0 +1,163 @@
+"""Local search over the cache: a parsed :class:`~app.domain.search.Query` as one SQL statement.
+
+Text terms go to the FTS5 index (``messages_fts``: subject, sender, recipients, body text); flags, dates
+and folders are filters on the messages table. Results are row ids, newest first.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.domain.mime import render_message
+from app.domain.search import DateTerm, Flag, FlagTerm, Query, TextField, TextTerm
+from app.store.schema import FTS_TABLE
+
+_COLUMNS = {
+    TextField.ANY: "",
+    TextField.FROM: "{sender} : ",
+    TextField.TO: "{recipients} : ",
+    TextField.SUBJECT: "{subject} : ",
+    TextField.BODY: "{body} : ",
+}
+
+_FLAG_SQL = {
+    Flag.UNREAD: "m.unread = 1",
+    Flag.READ: "m.unread = 0",
+    Flag.FLAGGED: "(' ' || m.flags || ' ') LIKE '% \\flagged %'",
+    Flag.ATTACHMENT: "m.has_attachment = 1",
+}
+
+
+def body_text(raw: bytes) -> str:
+    """The text the index holds for a cached message: its rendered body, not the raw MIME."""
+    return render_message(raw).body
+
+
+def _searchable(text: str) -> bool:
+    """True when the text holds something the tokenizer keeps (a letter or a digit)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def fts_expression(term: TextTerm) -> str | None:
+    """One text term as an FTS5 expression, or None when it holds nothing to search for.
+
+    The text goes in as one FTS5 string, so the index's own tokenizer splits it (``alice@example.org``
+    is the phrase ``alice example org``). A plain word matches as a prefix (``rep`` finds "report");
+    a quoted phrase matches its words exactly, in order.
+    """
+    if not _searchable(term.text):
+        return None
+    quoted = '"' + term.text.replace('"', '""') + '"'
+    return _COLUMNS[term.field] + quoted + ("" if term.phrase else " *")
+
+
+def _day_start(term: DateTerm) -> int:
+    return calendar.timegm(term.day.timetuple())
+
+
+def build_search_sql(
+    query: Query, folder_ids: Sequence[int], limit: int
+) -> tuple[str, list[Any]] | None:
+    """The SELECT of matching row ids (newest first) and its parameters; None when nothing can match.
+
+    Dates compare the message's own local day, as IMAP's SENTBEFORE/SENTSINCE do.
+    """
+    if not folder_ids or limit <= 0:
+        return None
+    where = [f"m.folder_id IN ({', '.join('?' for _ in folder_ids)})", "m.hidden = 0"]
+    params: list[Any] = list(folder_ids)
+    positive: list[str] = []
+    negative: list[str] = []
+    for term in query.terms:
+        if isinstance(term, TextTerm):
+            expression = fts_expression(term)
+            if expression is not None:
+                (negative if term.negated else positive).append(expression)
+        elif isinstance(term, FlagTerm):
+            condition = _FLAG_SQL[term.flag]
+            where.append(f"NOT ({condition})" if term.negated else condition)
+        elif isinstance(term, DateTerm):
+            operator = "<" if term.before else ">="
+            condition = f"(m.date + m.date_offset) {operator} ?"
+            where.append(f"NOT ({condition})" if term.negated else condition)
+            params.append(_day_start(term))
+    if positive:
+        where.append(
+            f"m.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+        )
+        params.append(" AND ".join(f"({e})" for e in positive))
+    if negative:
+        where.append(
+            f"m.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+        )
+        params.append(" OR ".join(f"({e})" for e in negative))
+    sql = (
+        "SELECT m.id FROM messages AS m WHERE "
+        + " AND ".join(where)
+        + " ORDER BY m.date DESC, m.uid DESC LIMIT ?"
+    )
+    params.append(limit)
+    return sql, params
+
+
+def search_row_ids(
+    conn: Connection, query: Query, folder_ids: Sequence[int], limit: int
+) -> list[int]:
+    """Row ids of the messages in these folders matching every term, newest first, at most ``limit``."""
+    built = build_search_sql(query, folder_ids, limit)
+    if built is None:
+        return []
+    sql, params = built
+    cursor = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    try:
+        return [row[0] for row in cursor]
+    finally:
+        cursor.close()
+
+
+def set_body_text(conn: Connection, row_id: int, text: str) -> None:
+    """Put a message's body text into the index (its header columns are kept by triggers)."""
+    conn.exec_driver_sql(
+        f"UPDATE {FTS_TABLE} SET body = ? WHERE rowid = ?", (text, row_id)
+    )
+
+
+def unindex_folder(
+    conn: Connection, folder_id: int, uids: Sequence[int] | None = None
+) -> None:
+    """Drop the index rows of a folder's messages (only those ``uids`` when given); call it before
+    the messages themselves are deleted."""
+    sql = f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT id FROM messages WHERE folder_id = ?"
+    params: list[int] = [folder_id]
+    if uids is not None:
+        sql += f" AND uid IN ({', '.join('?' for _ in uids)})"
+        params.extend(uids)
+    conn.exec_driver_sql(sql + ")", tuple(params))
+
+
+def copy_body_text(conn: Connection, source_row: int, target_row: int) -> None:
+    """Give a copied message the body text its original has in the index."""
+    conn.exec_driver_sql(
+        f"UPDATE {FTS_TABLE} SET body = (SELECT body FROM {FTS_TABLE} WHERE rowid = ?) WHERE rowid = ?",
+        (source_row, target_row),
+    )
+
+
+def matching_folders(
+    folders: Sequence[tuple[int, str, str | None]], names: Sequence[str]
+) -> set[int]:
+    """Ids of the folders (id, name, delimiter) that ``folder:NAME`` terms name.
+
+    A name matches a folder's full name or its last component, ignoring case.
+    """
+    wanted = {n.casefold() for n in names}
+    found: set[int] = set()
+    for folder_id, name, delimiter in folders:
+        leaf = name.rsplit(delimiter, 1)[-1] if delimiter else name
+        if name.casefold() in wanted or leaf.casefold() in wanted:
+            found.add(folder_id)
+    return found
