@@ -42,12 +42,7 @@ folders = Table(
     "folders",
     cache_metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "account_id",
-        Integer,
-        ForeignKey("accounts.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("name", String, nullable=False),
     Column("delimiter", String, nullable=True),
     Column("role", String, nullable=False, default=""),
@@ -64,24 +59,15 @@ messages = Table(
     "messages",
     cache_metadata,
     Column("id", Integer, primary_key=True),  # the MessageRow.row_id
-    Column(
-        "folder_id",
-        Integer,
-        ForeignKey("folders.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), nullable=False),
     Column("uid", Integer, nullable=False),
     Column("flags", String, nullable=False, default=""),  # sorted, space-separated
     Column("unread", Integer, nullable=False, default=1),  # 1 when \Seen is absent
     Column("date", Integer, nullable=True),  # UTC epoch seconds; NULL when unknown
-    Column(
-        "date_offset", Integer, nullable=False, default=0
-    ),  # the Date's zone, seconds east of UTC
+    Column("date_offset", Integer, nullable=False, default=0),  # the Date's zone, seconds east of UTC
     Column("size", Integer, nullable=False, default=0),
     Column("subject", String, nullable=False, default=""),
-    Column(
-        "sender", String, nullable=False, default=""
-    ),  # display form of the first From address
+    Column("sender", String, nullable=False, default=""),  # display form of the first From address
     Column("sender_email", String, nullable=False, default=""),
     Column("from_addrs", String, nullable=False, default=""),  # see app.store.codec
     Column("to_addrs", String, nullable=False, default=""),
@@ -98,12 +84,7 @@ messages = Table(
 )
 # List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
 Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
-Index(
-    "ix_messages_folder_unread",
-    messages.c.folder_id,
-    messages.c.hidden,
-    messages.c.unread,
-)
+Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.hidden, messages.c.unread)
 Index("ix_messages_message_id", messages.c.message_id)
 
 # ---- full-text index ----------------------------------------------------------------------------------
@@ -126,9 +107,7 @@ def _address_text(column: str) -> str:
     return f"replace(replace({column}, char(31), ' '), char(30), ' ')"
 
 
-_RECIPIENTS = (
-    f"{_address_text('new.to_addrs')} || ' ' || {_address_text('new.cc_addrs')}"
-)
+_RECIPIENTS = f"{_address_text('new.to_addrs')} || ' ' || {_address_text('new.cc_addrs')}"
 
 _FTS_DDL = (
     (
@@ -155,10 +134,7 @@ bodies = Table(
     "bodies",
     cache_metadata,
     Column(
-        "message_row",
-        Integer,
-        ForeignKey("messages.id", ondelete="CASCADE"),
-        primary_key=True,
+        "message_row", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
     ),
     Column("raw", LargeBinary, nullable=False),
 )
@@ -184,11 +160,7 @@ pending_actions = Table(
     Column("created", Float, nullable=False),  # epoch seconds
     Column("state", String, nullable=False, default="pending"),
 )
-Index(
-    "ix_pending_actions_account_state",
-    pending_actions.c.account,
-    pending_actions.c.state,
-)
+Index("ix_pending_actions_account_state", pending_actions.c.account, pending_actions.c.state)
 
 outbox = Table(
     "outbox",
