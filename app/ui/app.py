@@ -18,6 +18,7 @@ from app.ui.screens.main import MainScreen
 from app.ui.themes import choose_theme, load_themes, variable_defaults
 
 FacadeFactory = Callable[[EventSink], MailFacade]
+NOTIFY_MODES = ("bell", "desktop", "both", "none")
 
 
 def _local_now() -> datetime:
@@ -30,9 +31,9 @@ class MailbagApp(App[None]):
     The services report through an ``EventSink`` and the UI needs the facade to exist when it is
     built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
     ``__init__``, and must return the facade without starting it (the app calls ``start()`` on
-    mount and ``stop()`` on quit). ``sink`` may be called from any thread. ``notify`` says what
-    new mail does here: ``"bell"`` rings the terminal bell, ``"none"`` nothing (desktop
-    notifications are the services' job).
+    mount and ``stop()`` on quit). ``sink`` may be called from any thread. ``notify`` is the
+    config's new-mail setting: the UI rings the terminal bell for ``"bell"`` and ``"both"``;
+    ``"desktop"`` and ``"none"`` keep it quiet (desktop notifications are the services' job).
 
     Raises ValueError (a message fit to show the user) for an unknown theme or keymap entry.
     """
@@ -52,8 +53,8 @@ class MailbagApp(App[None]):
         notify: str = "bell",
     ) -> None:
         super().__init__()
-        if notify not in ("bell", "none"):
-            raise ValueError(f"notify must be \"bell\" or \"none\", got {notify!r}")
+        if notify not in NOTIFY_MODES:
+            raise ValueError(f"notify must be one of {', '.join(NOTIFY_MODES)}; got {notify!r}")
         themes = load_themes(themes_dir)
         chosen = choose_theme(theme, themes)
         self.user_keymap = validate_keymap(keymap or {})
@@ -63,7 +64,7 @@ class MailbagApp(App[None]):
         self.set_keymap(self.user_keymap)
         self._now = now
         self.facade = facade_factory(self.sink)
-        self.main_screen = MainScreen(self.facade, now=now, notify=notify)
+        self.main_screen = MainScreen(self.facade, now=now, bell=notify in ("bell", "both"))
         self._stopped = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:

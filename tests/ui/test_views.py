@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from app.domain.events import NewMail, SearchResults
+from app.domain.events import MessagesChanged, NewMail, SearchResults
 from app.domain.models import SEEN
 from app.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
 from app.ui.screens.dialogs import SortMenu
@@ -51,6 +51,9 @@ async def test_enter_submits_a_server_search_and_merges_its_results(make_app):
         await settle(pilot)
         assert shown_subjects(app) == ["Quarterly report", "Größenänderung — 日本語の件名", "Welcome to the team"]
         assert "3 results" in status_text(app)
+        app.facade.emit(MessagesChanged(account="work", folder="INBOX", changed=1))  # search runs again
+        await settle(pilot)
+        assert shown_subjects(app) == ["Quarterly report", "Größenänderung — 日本語の件名", "Welcome to the team"]
         await pilot.press("asterisk", "N")  # everything matching the search
         flags = [r for r in app.facade.submitted if isinstance(r, SetFlags)]
         assert [(f.uids, f.add) for f in flags] == [((2, 3, 6), frozenset({SEEN}))]
@@ -157,7 +160,7 @@ async def test_new_mail_rings_the_bell_and_says_so(make_app):
 
 
 async def test_new_mail_without_bell_when_configured(make_app):
-    app = make_app(notify="none")
+    app = make_app(notify="desktop")
     rings = []
     async with app.run_test(size=(80, 24)) as pilot:
         app.bell = lambda: rings.append(1)
@@ -201,3 +204,12 @@ async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):
         deletes = [r for r in app.facade.submitted if isinstance(r, DeleteMessages)]
         assert [len(d.uids) for d in deletes] == [100_000]
         assert listing.row_count == 0
+
+
+def test_unknown_notify_setting_is_refused(make_app):
+    try:
+        make_app(notify="loud")
+    except ValueError as exc:
+        assert "loud" in str(exc) and "bell" in str(exc)
+    else:
+        raise AssertionError("an unknown notify setting must be refused")

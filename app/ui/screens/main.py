@@ -84,9 +84,9 @@ class MainScreen(Screen[None]):
     BINDINGS = bindings("screen")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    def __init__(self, facade: MailFacade, *, now: Callable[[], datetime], notify: str = "bell") -> None:
+    def __init__(self, facade: MailFacade, *, now: Callable[[], datetime], bell: bool = True) -> None:
         super().__init__()
-        self._notify = notify
+        self._bell = bell  # ring the terminal bell on new mail
         self._order = ListOrder()
         self._threaded = False
         self._generation = 0  # bumped when the view changes, so late worker results are dropped
@@ -94,6 +94,7 @@ class MainScreen(Screen[None]):
         self._pending: dict[int, _Pending] = {}  # request id -> optimistic change
         self._search: str | None = None  # the query whose results the list shows
         self._search_request: int | None = None
+        self._server_matches: list[int] = []  # rows the server search added to the view
         self._search_timer: Timer | None = None
         self.facade = facade
         self._now = now
@@ -336,6 +337,7 @@ class MainScreen(Screen[None]):
             account="" if key.virtual else key.account, query=query, folder=None if key.virtual else key.folder
         )
         self._search_request = request.request_id
+        self._server_matches = []
         self.facade.submit(request)
 
     @on(SearchBar.Closed)
@@ -362,7 +364,9 @@ class MainScreen(Screen[None]):
         same = self._search == query
         current = self.message_list.current_row if same else None
         self._search = query
-        rows = [row_id for row_id in outcome.row_ids if row_id not in self._hidden]
+        local = set(outcome.row_ids)
+        found = list(outcome.row_ids) + [row_id for row_id in self._server_matches if row_id not in local]
+        rows = [row_id for row_id in found if row_id not in self._hidden]
         self.message_list.index_pending = False
         self.message_list.show_folder(key, rows, current.row_id if current else None)
         self._show_view()
@@ -371,6 +375,7 @@ class MainScreen(Screen[None]):
         shown = self.message_list.ids
         known = set(shown)
         extra = [row_id for row_id in row_ids if row_id not in known and row_id not in self._hidden]
+        self._server_matches.extend(extra)
         if extra and self._open is not None:
             current = self.message_list.current_row
             self.message_list.show_folder(self._open, list(shown) + extra, current.row_id if current else None)
@@ -379,6 +384,7 @@ class MainScreen(Screen[None]):
     def _leave_search(self, *, reload: bool) -> None:
         self.search_bar.close()
         self._search_request = None
+        self._server_matches = []
         if self._search is None:
             return
         self._search = None
@@ -667,7 +673,7 @@ class MainScreen(Screen[None]):
                 if row is not None and (row.account, row.folder, row.uid) == key:
                     self._render_message(key, row)
         elif isinstance(event, NewMail):
-            if self._notify == "bell":
+            if self._bell:
                 self.app.bell()
             count = event.count
             self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {event.folder}")
