@@ -44,14 +44,7 @@ from app.store import codec
 from app.store.engine import create_engine_for, read_connection, write_connection
 from app.store.migrate import ensure_schema
 from app.store.records import OutboxItem, PendingAction
-from app.store.schema import (
-    accounts,
-    bodies,
-    folders,
-    messages,
-    outbox,
-    pending_actions,
-)
+from app.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
 from app.store.search import (
     body_text,
     copy_body_text,
