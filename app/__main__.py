@@ -105,6 +105,7 @@ def run_ui(config: Config, db_path: Path) -> int:
             lambda sink: MailService(config, store, sink),
             theme=config.ui.theme,
             keymap=config.keymap,
+            notify=config.ui.notify,
         )
     except ValueError as exc:  # an unknown theme name
         print(f"mailbag: {exc}", file=sys.stderr)

@@ -103,10 +103,28 @@ class ImapAccount(AccountWorker):
     # --- sync -----------------------------------------------------------------------------
 
     async def sync_all(self, first: str | None = None) -> None:
+        """Sync every folder whose STATUS shows a change (one LIST-STATUS round trip tells);
+        folders the cache already matches are not even selected."""
         folders = await self._refresh_folders()
-        for folder in _sync_order(folders, first):
+        order = _sync_order(folders, first)
+        statuses = await self._client().status_many([f.name for f in order])
+        for folder in order:
+            if folder.name != first and not await self._changed(folder.name, statuses):
+                continue
             await self.sync_folder(folder.name)
             await self.serve_urgent()
+
+    async def _changed(self, folder: str, statuses: dict[str, dict[str, int]]) -> bool:
+        """Whether the server's STATUS of ``folder`` differs from what the cache holds."""
+        status = statuses.get(folder)
+        state = await self.db(self.store.folder_state, self.name, folder)
+        if status is None or state is None:
+            return True
+        if "HIGHESTMODSEQ" in status and state.highestmodseq:
+            total = unread = 0  # not needed: the mod-sequence tells
+        else:
+            total, unread = await self.db(self.store.counts, self.name, folder)
+        return status_differs(status, state, total, unread)
 
     async def sync_folder(self, folder: str) -> None:
         if folder in self.syncing:
@@ -256,10 +274,8 @@ class ImapAccount(AccountWorker):
         """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
         folders = [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
         statuses = await self._client().status_many(folders)
-        for name, status in statuses.items():
-            state = await self.db(self.store.folder_state, self.name, name)
-            total, unread = await self.db(self.store.counts, self.name, name)
-            if state is None or status_differs(status, state, total, unread):
+        for name in statuses:
+            if await self._changed(name, statuses):
                 self.mark_dirty(name)
 
     async def search(self, request: Search) -> None:
