@@ -106,6 +106,7 @@ def run_ui(config: Config, db_path: Path) -> int:
             theme=config.ui.theme,
             keymap=config.keymap,
             notify=config.ui.notify,
+            threads=config.ui.threads,
         )
     except ValueError as exc:  # an unknown theme name
         print(f"mailbag: {exc}", file=sys.stderr)

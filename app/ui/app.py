@@ -51,6 +51,7 @@ class MailbagApp(App[None]):
         themes_dir: Path | None = None,
         now: Callable[[], datetime] = _local_now,
         notify: str = "bell",
+        threads: bool = False,
     ) -> None:
         super().__init__()
         if notify not in NOTIFY_MODES:
@@ -64,7 +65,9 @@ class MailbagApp(App[None]):
         self.set_keymap(self.user_keymap)
         self._now = now
         self.facade = facade_factory(self.sink)
-        self.main_screen = MainScreen(self.facade, now=now, bell=notify in ("bell", "both"))
+        self.main_screen = MainScreen(
+            self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
+        )
         self._stopped = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:

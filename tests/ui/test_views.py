@@ -213,3 +213,11 @@ def test_unknown_notify_setting_is_refused(make_app):
         assert "loud" in str(exc) and "bell" in str(exc)
     else:
         raise AssertionError("an unknown notify setting must be refused")
+
+
+async def test_threads_on_from_the_start_when_configured(make_app):
+    app = make_app(threads=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.main_screen.message_list.threads is not None
+        assert "threads" in status_text(app)

@@ -84,11 +84,18 @@ class MainScreen(Screen[None]):
     BINDINGS = bindings("screen")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    def __init__(self, facade: MailFacade, *, now: Callable[[], datetime], bell: bool = True) -> None:
+    def __init__(
+        self,
+        facade: MailFacade,
+        *,
+        now: Callable[[], datetime],
+        bell: bool = True,
+        threads: bool = False,
+    ) -> None:
         super().__init__()
         self._bell = bell  # ring the terminal bell on new mail
         self._order = ListOrder()
-        self._threaded = False
+        self._threaded = threads
         self._generation = 0  # bumped when the view changes, so late worker results are dropped
         self._hidden: set[int] = set()  # rows moved/deleted here, not yet gone from the cache
         self._pending: dict[int, _Pending] = {}  # request id -> optimistic change
