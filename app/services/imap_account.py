@@ -218,10 +218,15 @@ class ImapAccount(AccountWorker):
         async for batch in self._client().fetch_summaries(uids):
             fresh: Sequence[MessageSummary] = [s for s in batch if s.uid >= min_uid]
             if fresh:
+                if collect is not None:  # new to the cache (not put there by our own move)
+                    collect.extend(await self.db(self._not_cached, folder, fresh))
                 count += await self.db(self.store.upsert_summaries, self.name, folder, fresh)
-                if collect is not None:
-                    collect.extend(fresh)
         return count
+
+    def _not_cached(
+        self, folder: str, summaries: Sequence[MessageSummary]
+    ) -> list[MessageSummary]:
+        return [s for s in summaries if self.store.summary(self.name, folder, s.uid) is None]
 
     async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
         if not changes:

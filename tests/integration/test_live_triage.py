@@ -187,8 +187,11 @@ async def test_undo_of_move_delete_and_flags_on_the_server(dovecot, mail_user, t
                 lambda e: isinstance(e, ActionApplied) and e.description.startswith("Undone"), 10
             )
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 10)
+            await asyncio.sleep(0.5)  # the watcher sees the message come back...
+            assert not events.of(NewMail)  # ...which is not new mail
             events.events.clear()
 
+        await watching(account)
         await act_then_undo(MoveMessages(account="work", folder="INBOX", uids=(uid[0],),
                                          target_role=FolderRole.ARCHIVE))
         await act_then_undo(DeleteMessages(account="work", folder="INBOX", uids=(uid[1],)))
