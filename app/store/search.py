@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from app.domain.mime import render_message
 from app.domain.search import DateTerm, Flag, FlagTerm, Query, TextField, TextTerm
-from app.store.schema import FTS_TABLE
+from app.store.schema import FTS_INDEX_NEW_SQL, FTS_TABLE
 
 _COLUMNS = {
     TextField.ANY: "",
@@ -117,6 +117,16 @@ def search_row_ids(
         return [row[0] for row in cursor]
     finally:
         cursor.close()
+
+
+def last_message_id(conn: Connection) -> int:
+    """The largest message id so far: rows written after this call have larger ids."""
+    return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM messages").scalar_one())
+
+
+def index_new_messages(conn: Connection, after_id: int) -> None:
+    """Index the headers of every message added since :func:`last_message_id` gave ``after_id``."""
+    conn.exec_driver_sql(FTS_INDEX_NEW_SQL, (after_id,))
 
 
 def set_body_text(conn: Connection, row_id: int, text: str) -> None:

@@ -48,6 +48,8 @@ from app.store.schema import accounts, bodies, folders, messages, outbox, pendin
 from app.store.search import (
     body_text,
     copy_body_text,
+    index_new_messages,
+    last_message_id,
     matching_folders,
     search_row_ids,
     set_body_text,
@@ -372,9 +374,11 @@ class Store:
             return 0
         with write_connection(self._engine) as conn:
             folder_id = self._ensure_folder(conn, account, folder)
+            last_id = last_message_id(conn)
             conn.exec_driver_sql(
                 _UPSERT_SUMMARY_SQL, [_summary_params(folder_id, s) for s in summaries]
             )
+            index_new_messages(conn, last_id)
         return len(summaries)
 
     def update_flags(
@@ -552,6 +556,8 @@ class Store:
             if source_id is None:
                 return 0
             target_id = self._ensure_folder(conn, account, target)
+            last_id = last_message_id(conn)
+            copied_bodies: list[tuple[int, int]] = []
             for old_uid, new_uid in sorted(uid_map.items()):
                 source = conn.execute(
                     select(messages.c.id, *data_columns).where(
@@ -575,8 +581,11 @@ class Store:
                 ).first()
                 if body is not None:
                     conn.execute(bodies.insert().values(message_row=new_id, raw=body.raw))
-                    copy_body_text(conn, source.id, new_id)
+                    copied_bodies.append((source.id, new_id))
                 copied += 1
+            index_new_messages(conn, last_id)
+            for source_row, new_row in copied_bodies:
+                copy_body_text(conn, source_row, new_row)
         return copied
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
