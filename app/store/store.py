@@ -187,6 +187,19 @@ def _driver_column(conn: Connection, sql: str, folder_id: int) -> array[int]:
         cursor.close()
 
 
+def _pending_action(r: Row[Any]) -> PendingAction:
+    return PendingAction(
+        id=r.id,
+        account=r.account,
+        folder=r.folder,
+        uids=tuple(int(u) for u in r.uids.split(",") if u),
+        action=r.action,
+        args=json.loads(r.args),
+        created=r.created,
+        state=r.state,
+    )
+
+
 def _message_row(r: Row[Any]) -> MessageRow:
     return MessageRow(
         row_id=r[0],
@@ -722,36 +735,13 @@ class Store:
             query = query.where(pending_actions.c.state == state)
         with read_connection(self._engine) as conn:
             rows = conn.execute(query.order_by(pending_actions.c.id)).all()
-        return [
-            PendingAction(
-                id=r.id,
-                account=r.account,
-                folder=r.folder,
-                uids=tuple(int(u) for u in r.uids.split(",") if u),
-                action=r.action,
-                args=json.loads(r.args),
-                created=r.created,
-                state=r.state,
-            )
-            for r in rows
-        ]
+        return [_pending_action(r) for r in rows]
 
     def pending_action(self, action_id: int) -> PendingAction | None:
         """One journalled action by id, whatever its state."""
         with read_connection(self._engine) as conn:
             r = conn.execute(select(pending_actions).where(pending_actions.c.id == action_id)).first()
-        if r is None:
-            return None
-        return PendingAction(
-            id=r.id,
-            account=r.account,
-            folder=r.folder,
-            uids=tuple(int(u) for u in r.uids.split(",") if u),
-            action=r.action,
-            args=json.loads(r.args),
-            created=r.created,
-            state=r.state,
-        )
+        return _pending_action(r) if r is not None else None
 
     def finish_action(self, action_id: int, state: str, args: Mapping[str, Any]) -> None:
         """Set a journalled action's final state and what the server answered (e.g. new UIDs)."""
