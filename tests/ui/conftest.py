@@ -26,9 +26,13 @@ def make_app() -> AppMaker:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let workers finish and the reader's debounce expire."""
+    """Let workers finish and the debounce timers (reader, search) expire.
+
+    Two rounds: a timer that fires late on a busy machine starts a worker the first round missed.
+    """
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(READER_DEBOUNCE + 0.1)
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(READER_DEBOUNCE + 0.1)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
