@@ -37,6 +37,7 @@ from app.protocols.imap.protocol import (
 )
 from app.protocols.imap.stream import FetchStream, StreamingFetch
 from app.protocols.imap.summary import flag_set, modseq_of, summary_from_items
+from app.protocols.imap.summary_scan import summary_from_segments
 from app.protocols.imap.wire import (
     Part,
     compose,
@@ -430,7 +431,7 @@ class ImapClient:
         return [f"(CHANGEDSINCE {int(changedsince)}{vanished})"]
 
     def _stream(self, uid_set: str, items: str, changedsince: int | None, convert: Any,
-                batch_size: int, required: bytes) -> FetchStream[Any]:
+                batch_size: int, required: bytes, scan: Any = None) -> FetchStream[Any]:
         if not _UID_SET.match(uid_set):
             raise ValueError(f"not a uid set: {uid_set!r}")
         if self._condstore() and "MODSEQ" not in items:
@@ -441,7 +442,7 @@ class ImapClient:
             protocol = self._protocol
             command = StreamingFetch(protocol.new_tag(), *args, protocol=protocol,
                                      timeout=self.settings.timeout, convert=convert, batch_size=batch_size,
-                                     required=required)
+                                     required=required, scan=scan)
             return command, asyncio.ensure_future(self._execute(command))
 
         return FetchStream(start, self._lock)
@@ -453,7 +454,7 @@ class ImapClient:
                         batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
         """Stream MessageSummary batches for ``uid_set`` while the answer arrives."""
         return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
-                            b"ENVELOPE")
+                            b"ENVELOPE", summary_from_segments)
 
     def fetch_flags(self, uid_set: str, *, changedsince: int | None = None,
                     batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:

@@ -26,12 +26,13 @@ class StreamingFetch(ImapCommand):
 
     def __init__(self, tag: str, *args: str, protocol: StreamingProtocol, timeout: float,
                  convert: Callable[[dict[bytes, Value]], Any | None], batch_size: int,
-                 required: bytes = b"UID") -> None:
+                 required: bytes = b"UID", scan: Callable[[Segments], Any | None] | None = None) -> None:
         super().__init__("FETCH", tag, *args, prefix="UID", loop=protocol.loop, timeout=timeout)
         self.protocol = protocol
         self.convert = convert
         self.batch_size = batch_size
         self.required = required  # an answer carries this item; a FETCH without it is a server push
+        self.scan = scan  # a fast reading of the common answer; None sends it to the general parser
         self.batch: list[Any] = []
         self.queue: asyncio.Queue[list[Any] | None] = asyncio.Queue()
         self.vanished: list[int] = []
@@ -47,6 +48,12 @@ class StreamingFetch(ImapCommand):
             return False
         if kind != b"FETCH":
             return False
+        if self.scan is not None:
+            scanned = self.scan(segments)
+            if scanned is not None:
+                if not self.discard:
+                    self._add(scanned)
+                return True
         parsed = parse_segments(segments)
         items = pairs(parsed[3]) if len(parsed) > 3 else {}
         if b"UID" not in items or self.required not in items:
@@ -55,10 +62,13 @@ class StreamingFetch(ImapCommand):
             return True
         value = self.convert(items)
         if value is not None:
-            self.batch.append(value)
-            if len(self.batch) >= self.batch_size:
-                self._hand_over()
+            self._add(value)
         return True
+
+    def _add(self, value: Any) -> None:
+        self.batch.append(value)
+        if len(self.batch) >= self.batch_size:
+            self._hand_over()
 
     def _hand_over(self) -> None:
         if self.batch and not self.discard:
