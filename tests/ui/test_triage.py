@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from app.domain.events import (
     ActionApplied,
     ActionRolledBack,
@@ -14,6 +16,7 @@ from app.ui.screens.dialogs import ConfirmDialog
 from app.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
+from tests.ui.sample import sample_facade
 from tests.ui.helpers import cursor_subject, list_line, status_text
 
 INBOX_SUBJECTS = [
@@ -272,3 +275,30 @@ async def test_refused_move_brings_the_rows_back(make_app):
         await settle(pilot)
         assert app.main_screen.message_list.row_count == 6
         assert "no Archive" in status_text(app)
+
+
+async def test_cursor_moved_during_a_reload_stays_where_the_user_put_it(make_app):
+    gate = threading.Event()
+    gate.set()
+
+    def build(sink):
+        facade = sample_facade(sink)
+        plain = facade.message_index
+
+        def slow_index(*args, **kwargs):
+            gate.wait(5)  # the cache read takes a while
+            return plain(*args, **kwargs)
+
+        facade.message_index = slow_index
+        return facade
+
+    app = make_app(build)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        gate.clear()
+        app.main_screen.reload()  # a reload is under way (as after a flag change) ...
+        await pilot.press("j", "j")  # ... while the user keeps moving
+        wanted = cursor_subject(app)
+        gate.set()
+        await settle(pilot)
+        assert cursor_subject(app) == wanted

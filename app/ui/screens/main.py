@@ -243,6 +243,11 @@ class MainScreen(Screen[None]):
         if key != self._open or generation != self._generation or self._search is not None:
             return
         self._hidden -= gone
+        if keep_row_id is not None:
+            # The cursor may have moved while the index was read: keep it where it is now.
+            current = self.message_list.current_row
+            if current is not None:
+                keep_row_id = current.row_id
         previous = self.message_list.threads
         if layout is not None and previous is not None and self.message_list.folder == key:
             layout.keep_state_of(previous)
