@@ -16,8 +16,8 @@ from app.ui.screens.dialogs import ConfirmDialog
 from app.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
-from tests.ui.sample import sample_facade
 from tests.ui.helpers import cursor_subject, list_line, status_text
+from tests.ui.sample import sample_facade
 
 INBOX_SUBJECTS = [
     "Quarterly report", "Lunch on Thursday?", "Re: Build is green again",
