@@ -8,8 +8,10 @@ from app.protocols.imap.parser import pairs, parse_segments
 from app.protocols.imap.scan import scan_fetch
 from app.protocols.imap.summary import summary_from_items
 from app.protocols.imap.summary_scan import (
+    _common,
     attachment_in,
     envelope_fields,
+    summary_from_scan,
     summary_from_segments,
 )
 
@@ -42,7 +44,9 @@ def assert_fast(segments: list[bytes]):
 
 
 def test_common_response_is_read_fast_and_fully() -> None:
-    summary = assert_fast(fetch(ENVELOPE, refs=REFS))
+    segments = fetch(ENVELOPE, refs=REFS)
+    assert _common(segments) is not None  # read by the one-pattern path
+    summary = assert_fast(segments)
     assert summary.uid == 7
     assert summary.flags == frozenset({"\\Seen", "$Forwarded"})
     assert summary.subject == "Hello"
@@ -81,6 +85,20 @@ def test_envelope_off_the_pattern_is_read_by_the_general_parser(envelope: bytes)
     segments = fetch(envelope)
     assert envelope_fields(envelope[:])  # the local fallback answers too
     assert_fast(segments)
+
+
+def test_items_in_another_order_are_read_item_by_item() -> None:
+    segments = [b'* 7 FETCH (MODSEQ (12) UID 7 RFC822.SIZE 2048 ENVELOPE ' + ENVELOPE + b" BODYSTRUCTURE "
+                + PLAIN_BODY + b' FLAGS (\\Seen) INTERNALDATE "02-Mar-2024 08:00:00 +0100" '
+                b"BODY[HEADER.FIELDS (REFERENCES)] {%d}" % len(REFS), REFS, b" X-EXTRA NIL)"]
+    assert _common(segments) is None
+    items = scan_fetch(segments)
+    assert items is not None
+    assert summary_from_scan(items) == assert_fast(segments)
+    # The usual order without MODSEQ (no CONDSTORE) is read in one piece as well.
+    no_modseq = fetch(ENVELOPE, refs=REFS)
+    no_modseq[0] = no_modseq[0].replace(b" MODSEQ (12)", b"")
+    assert assert_fast(no_modseq).modseq == 0
 
 
 def test_8bit_literal_in_the_envelope_reads_as_a_string() -> None:

@@ -24,7 +24,7 @@ QUOTED = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 _ESCAPE = re.compile(rb"\\(.)")
 
 
-def _nested_list(depth: int) -> bytes:
+def nested_list(depth: int) -> bytes:
     """A pattern for one parenthesised list nested at most ``depth`` deep.
 
     Outside quoted strings a list may hold anything but parentheses, quotes, brackets and braces
@@ -43,7 +43,7 @@ _ITEM = re.compile(
     rb"(?:(NIL)(?=[ )])"                                # NIL
     rb'|([^\s()"\[\]{}]+)(?=[ )])'                     # number or atom
     rb'|"([^"\\]*+(?:\\.[^"\\]*+)*+)"'                  # quoted string (its content)
-    rb"|(" + _nested_list(MAX_DEPTH) + rb")"            # a list, kept as raw bytes
+    rb"|(" + nested_list(MAX_DEPTH) + rb")"            # a list, kept as raw bytes
     rb"|\{(\d+)\+?\}\Z)"                                # a literal: the next segment
 )
 _UNSAFE_LITERAL = re.compile(rb'["\\\r\n]')
@@ -62,7 +62,7 @@ def unquote(content: bytes) -> bytes:
     return _ESCAPE.sub(rb"\1", content) if b"\\" in content else content
 
 
-def _join_inline_literals(segments: Segments) -> Segments:
+def inline_literals(segments: Segments) -> Segments:
     """Turn literals that could as well be quoted strings into quoted strings within their line.
 
     A literal inside an ENVELOPE (an 8-bit subject, say) then reads like any quoted string. A
@@ -83,7 +83,7 @@ def _join_inline_literals(segments: Segments) -> Segments:
 def scan_fetch(segments: Segments) -> FetchItems | None:
     """The items of a ``* n FETCH (...)`` response, or None when it is not of the common shape."""
     if len(segments) > 1:
-        segments = _join_inline_literals(segments)
+        segments = inline_literals(segments)
     line = segments[0]
     head = _HEAD.match(line)
     if head is None:
