@@ -3,6 +3,9 @@
 Starts a private Dovecot (mail cached between runs), then per mailbox size measures:
 first full sync vs a raw-socket UID FETCH of the same items, resync vs a raw FLAGS fetch,
 peak RSS of the sync process, and NeoMutt opening the folder with no header cache (if installed).
+On the largest size it then measures the UI (bench/ui_figures.py): first paint and warm start in
+tmux at 80x24 vs aerc and NeoMutt, peak RSS scrolled end to end, key to screen and bytes per
+cursor move vs a 100-message folder, local search vs NeoMutt's limit, and new mail.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import time
 from pathlib import Path
 
 from app.protocols.imap.client import SUMMARY_ITEMS
-from bench import neomutt, profile
+from bench import neomutt, profile, tui
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync, startup_seconds
 from bench.rawclient import timed_fetch
 from bench.report import table, write_json
 from bench.server import BenchServer, default_cache_dir
+from bench.ui_figures import Options, measure_ui
 
 FOLDER = "INBOX"
 
@@ -32,8 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one sync of the largest size with py-spy")
     parser.add_argument("--no-neomutt", action="store_true", help="skip the NeoMutt reference")
+    parser.add_argument("--no-aerc", action="store_true", help="skip the aerc reference")
+    parser.add_argument("--no-ui", action="store_true", help="sync figures only")
+    parser.add_argument("--no-sync", action="store_true", help="UI figures only")
+    parser.add_argument("--body-share", type=int, default=10_000,
+                        help="bodies cached before the local body search (default: 10000)")
     parser.add_argument("--install-refs", action="store_true",
-                        help="apt-get install neomutt and tmux first (root only)")
+                        help="apt-get install neomutt, aerc and tmux first (root only)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where the generated mailboxes are kept (default: $MAILBAG_BENCH_CACHE "
                              "or mailbag-bench-<uid> in the temp dir)")
@@ -119,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.quick else max(1, args.runs)
     if args.install_refs:
         neomutt.install()
+    use_aerc = not args.no_aerc and tui.aerc_available()
+    if not args.no_aerc and not use_aerc:
+        print("aerc not found: skipping that reference (apt-get install aerc)")
     use_neomutt = not args.no_neomutt and neomutt.available()
     if not args.no_neomutt and not use_neomutt:
         print("NeoMutt or tmux not found: skipping that reference (--install-refs installs them)")
@@ -127,20 +139,28 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     context: dict = {"python_startup_seconds": round(startup_seconds(), 3), "sizes": {}}
     with BenchServer(cache_dir) as server:
-        for count in sizes:
+        for count in [] if args.no_sync else sizes:
             started = time.monotonic()
             got, ctx = measure_size(server, count, runs, use_neomutt)
             figures += got
             context["sizes"][str(count)] = ctx
             print(f"  {count:,}: done in {time.monotonic() - started:.0f} s"
                   f" (mailbox fill {ctx['fill_seconds']} s{', cached' if ctx['fill_cached'] else ''})")
+        if not args.no_ui:
+            started = time.monotonic()
+            opts = Options(runs=runs, aerc=use_aerc, neomutt=use_neomutt,
+                           body_share=min(args.body_share, 2_000) if args.quick else args.body_share,
+                           key_moves=100 if args.quick else 300)
+            figures += measure_ui(server, max(sizes), opts)
+            print(f"  UI figures: done in {time.monotonic() - started:.0f} s")
     print()
     print(table(figures))
     print(f"\nPython start-up + imports (python -m app --version): {context['python_startup_seconds']:.2f} s, "
           "included in every mailbag figure")
     if args.profile and not args.quick:
         context["profile"] = run_profile(cache_dir, max(sizes))
-    options = {"sizes": sizes, "runs": runs, "neomutt": use_neomutt, "profile": context.get("profile") is not None}
+    options = {"sizes": sizes, "runs": runs, "neomutt": use_neomutt, "aerc": use_aerc,
+               "ui": not args.no_ui, "sync": not args.no_sync, "profile": context.get("profile") is not None}
     path = write_json(figures, options, context)
     print(f"\nresults: {path}")
     return 0

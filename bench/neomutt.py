@@ -31,12 +31,14 @@ def available() -> bool:
 
 
 def install() -> None:
-    """Install NeoMutt and tmux with apt (needs root)."""
-    subprocess.run(["apt-get", "install", "-y", "neomutt", "tmux"], check=True,
+    """Install NeoMutt, aerc (a reference of the UI figures) and tmux with apt (needs root)."""
+    subprocess.run(["apt-get", "install", "-y", "neomutt", "aerc", "tmux"], check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
-def _muttrc(home: Path, host: str, port: int, user: str, password: str, ca_file: Path) -> Path:
+def muttrc(home: Path, host: str, port: int, user: str, password: str, ca_file: Path,
+            header_cache: Path | None = None) -> Path:
+    """A muttrc for the INBOX over IMAPS; no header cache unless ``header_cache`` names a dir."""
     path = home / "muttrc"
     path.write_text(
         f'set folder="imaps://{user}@{host}:{port}/"\n'
@@ -45,7 +47,7 @@ def _muttrc(home: Path, host: str, port: int, user: str, password: str, ca_file:
         f'set imap_pass="{password}"\n'
         f'set ssl_ca_certificates_file="{ca_file}"\n'
         f'set certificate_file="{home / "certificates"}"\n'
-        'set header_cache=""\n'
+        f'set header_cache="{header_cache or ""}"\n'
         'set message_cachedir=""\n'
         "set imap_check_subscribed=no\n"
         "set mail_check_stats=no\n"
@@ -76,7 +78,7 @@ def open_folder(host: str, port: int, user: str, password: str, ca_file: Path, c
     """Launch NeoMutt on the INBOX and time it until the index shows ``count`` messages."""
     with tempfile.TemporaryDirectory(prefix="mailbag-bench-neomutt-") as tmp:
         home = Path(tmp)
-        rc = _muttrc(home, host, port, user, password, ca_file)
+        rc = muttrc(home, host, port, user, password, ca_file)
         socket = f"mailbag-bench-{os.getpid()}"
         env = {**os.environ, "HOME": str(home), "TERM": "xterm-256color"}
         want = f"Msgs:{count}"
