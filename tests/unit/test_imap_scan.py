@@ -158,6 +158,13 @@ def test_unknown_items_and_scalar_forms_are_read_like_the_general_parser() -> No
     # a forwarded message
     ((b'("message" "rfc822" NIL NIL NIL "7bit" 10 ("Mon, 1 Jan 2024 00:00:00 +0000" NIL NIL NIL NIL NIL NIL NIL '
      b'NIL NIL) ("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL) 1 NIL NIL NIL NIL)'), True),
+    # an attachment disposition on a text part (after its line count), in upper case
+    (b'("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 10 2 NIL ("ATTACHMENT" ("filename" "a.txt")) NIL NIL)',
+     True),
+    # the word in a parameter value is no disposition
+    (b'("text" "plain" ("name" "attachment") NIL NIL "7bit" 10 2 NIL ("inline" NIL) NIL NIL)', False),
+    ((b'(("text" "plain" ("x-note" "see attachment") NIL NIL "7bit" 10 2 NIL NIL NIL NIL)("text" "html" NIL NIL '
+     b'NIL "7bit" 1 1 NIL NIL NIL NIL) "alternative" NIL NIL NIL NIL)'), False),
     # an escape hides the word from a byte search; the parser still sees it
     (b'("application" "zip" NIL NIL NIL "base64" 10 NIL ("att\\achment" NIL) NIL NIL)', True),
 ])

@@ -109,3 +109,16 @@ def test_envelope_dates_in_common_and_odd_forms() -> None:
         assert envelope_date(raw) == expected, raw
     assert envelope_date(b"not a date") is None
     assert envelope_date(b"Sat, 31 Feb 2024 07:59:00 +0000") is None
+
+
+def test_envelope_date_bytes_fast_path_agrees_with_the_text_path() -> None:
+    from app.protocols.imap.summary import envelope_date
+
+    for raw in (b"Sat, 2 Mar 2024 07:59:00 +0530", b" Sat, 2 Mar 2024 07:59:00 +0530 ", b"2 Mar 2024 07:59:00 +0530\t",
+                b"Sat, 2 Mar 2024 07:59:00 +0530 (IST)", "Sat, 2 Mar 2024 07:59:00 +0530\xa0".encode()):
+        got = envelope_date(raw)
+        assert got == envelope_date(bytearray(raw))  # not bytes: the long way
+        assert got == datetime(2024, 3, 2, 2, 29, tzinfo=timezone.utc), raw
+        assert got.utcoffset().total_seconds() == 5.5 * 3600
+    assert envelope_date(b"Sat, 2 Foo 2024 07:59:00 +0000") is None
+    assert envelope_date(b"Sat, 2 Mar 2024 25:59:00 +0000") is None

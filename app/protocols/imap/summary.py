@@ -17,6 +17,8 @@ _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 # The usual RFC 5322 date ("Mon, 1 Jan 2024 10:00:00 +0100"); anything else goes the long way.
 _COMMON_DATE = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\s*(?:\(.*\))?\Z")
+_COMMON_DATE_BYTES = re.compile(_COMMON_DATE.pattern.encode())
+_MONTHS_BYTES = {m.encode(): i for m, i in _MONTHS.items()}
 _ZONES: dict[tuple[str, str, str], timezone] = {}
 
 
@@ -39,20 +41,35 @@ def header_text(value: Value) -> str:
     return text(value)
 
 
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    key = (sign, hours, minutes)
+    zone = _ZONES.get(key)
+    if zone is None:
+        offset = timedelta(hours=int(hours), minutes=int(minutes))
+        zone = _ZONES[key] = timezone(-offset if sign == "-" else offset)
+    return zone
+
+
 def envelope_date(value: Value) -> datetime | None:
-    """The ENVELOPE date as an aware datetime (a fast path for the common form)."""
+    """The ENVELOPE date as an aware datetime (fast paths for the common form)."""
+    if isinstance(value, bytes):
+        match = _COMMON_DATE_BYTES.match(value)
+        month = _MONTHS_BYTES.get(match.group(2)) if match is not None else None
+        if month is not None:
+            day, _, year, hour, minute, second, sign, zh, zm = match.groups()  # type: ignore[union-attr]
+            try:
+                return datetime(int(year), month, int(day), int(hour), int(minute), int(second),
+                                tzinfo=_zone(sign.decode(), zh.decode(), zm.decode()))
+            except ValueError:
+                pass
     raw = as_text(value).strip()
     match = _COMMON_DATE.match(raw)
     if match is None or match.group(2) not in _MONTHS:
         return parse_date(raw) if raw else None
     day, month, year, hour, minute, second, sign, zh, zm = match.groups()
-    key = (sign, zh, zm)
-    zone = _ZONES.get(key)
-    if zone is None:
-        offset = timedelta(hours=int(zh), minutes=int(zm))
-        zone = _ZONES[key] = timezone(-offset if sign == "-" else offset)
     try:
-        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone)
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
+                        tzinfo=_zone(sign, zh, zm))
     except ValueError:
         return parse_date(raw)
 
@@ -105,7 +122,7 @@ def addresses(value: Value) -> tuple[Address, ...]:
 
 def references(value: Value) -> tuple[str, ...]:
     """Message-ids from a ``References:`` header block."""
-    if not isinstance(value, bytes):
+    if not isinstance(value, bytes) or b"<" not in value:
         return ()
     return tuple(text(m) for m in _MESSAGE_ID.findall(value))
 

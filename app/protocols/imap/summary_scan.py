@@ -52,7 +52,18 @@ _MODSEQ = re.compile(rb"\((\d+)\)\Z")
 # has_attachment() can only answer yes for a part of type "message", a disposition "attachment"
 # or a parameter whose name starts with "name"/"filename". Without those words (ASCII case
 # folding; no backslash escape that could hide a letter) the answer is no, with no parsing.
-_ATTACHMENT_WORDS = (b"name", b"attachment", b"message", b"\\")
+# The usual yes: a part whose disposition is "attachment", found where a single part keeps it
+# (after type, subtype, parameters, id, description, encoding, size, [lines,] md5), the part opening
+# the structure or following a parenthesis. has_attachment() says yes to any such part, so this
+# answers as it does without building the whole structure.
+_QUOTED = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+_PARAMS = rb"(?:NIL|\(" + _QUOTED + rb"(?: " + _QUOTED + rb")*+\))"
+_NSTR = rb"(?:NIL|" + _QUOTED + rb")"
+_ATTACHED_PART = re.compile(
+    rb"(?:\A|(?<=[()]))\(" + _QUOTED + rb" " + _QUOTED + rb" " + _PARAMS + rb" " + _NSTR + rb" " + _NSTR + rb" " + _QUOTED
+    + rb" \d+ (?:\d+ )?" + _NSTR + rb' \("attachment" ' + _PARAMS + rb"\)",
+    re.IGNORECASE,
+)
 _REFERENCES_ITEM = b"BODY[HEADER.FIELDS"
 
 Envelope = tuple[bytes | None, bytes | None, tuple[Address, ...], tuple[Address, ...],
@@ -82,7 +93,7 @@ subject_text = lru_cache(maxsize=8192)(header_text)
 
 
 def _string(content: bytes | None) -> bytes | None:
-    return None if content is None else unquote(content)
+    return content if content is None or b"\\" not in content else unquote(content)
 
 
 def _matched_envelope(groups: tuple[bytes | None, ...]) -> Envelope:
@@ -106,8 +117,11 @@ def envelope_fields(raw: bytes) -> Envelope:
 def attachment_in(raw: bytes) -> bool:
     """has_attachment() of a raw BODYSTRUCTURE, parsed only when it could say yes."""
     lowered = raw.lower()
-    if not any(word in lowered for word in _ATTACHMENT_WORDS):
-        return False
+    if b"\\" not in lowered:
+        if b"name" not in lowered and b"attachment" not in lowered and b"message" not in lowered:
+            return False
+        if b"attachment" in lowered and _ATTACHED_PART.search(raw) is not None:
+            return True
     return has_attachment(_first(raw))
 
 
@@ -180,10 +194,13 @@ def _common(segments: Segments) -> MessageSummary | None:
 
 def summary_from_segments(segments: Segments) -> MessageSummary | None:
     """The summary in one FETCH response, or None when the general parser must read it."""
-    if len(segments) > 1:
-        segments = inline_literals(segments)
     summary = _common(segments)
     if summary is not None:
         return summary
+    if len(segments) > 1:
+        segments = inline_literals(segments)
+        summary = _common(segments)
+        if summary is not None:
+            return summary
     items = scan_fetch(segments)
     return summary_from_scan(items) if items is not None else None
