@@ -17,9 +17,12 @@ _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 # The usual RFC 5322 date ("Mon, 1 Jan 2024 10:00:00 +0100"); anything else goes the long way.
 _COMMON_DATE = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\s*(?:\(.*\))?\Z")
-_COMMON_DATE_BYTES = re.compile(_COMMON_DATE.pattern.encode())
+# The same form, read from the bytes as they came (zone as one field, "+0100").
+_COMMON_DATE_BYTES = re.compile(
+    rb"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-]\d{4})\s*(?:\(.*\))?\Z")
 _MONTHS_BYTES = {m.encode(): i for m, i in _MONTHS.items()}
 _ZONES: dict[tuple[str, str, str], timezone] = {}
+_ZONES_BYTES: dict[bytes, timezone] = {}
 
 
 def text(value: Value) -> str:
@@ -56,10 +59,13 @@ def envelope_date(value: Value) -> datetime | None:
         match = _COMMON_DATE_BYTES.match(value)
         month = _MONTHS_BYTES.get(match.group(2)) if match is not None else None
         if month is not None:
-            day, _, year, hour, minute, second, sign, zh, zm = match.groups()  # type: ignore[union-attr]
+            day, _, year, hour, minute, second, offset = match.groups()  # type: ignore[union-attr]
+            zone = _ZONES_BYTES.get(offset)
+            if zone is None:
+                text = offset.decode()
+                zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
             try:
-                return datetime(int(year), month, int(day), int(hour), int(minute), int(second),
-                                tzinfo=_zone(sign.decode(), zh.decode(), zm.decode()))
+                return datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=zone)
             except ValueError:
                 pass
     raw = as_text(value).strip()
