@@ -106,7 +106,7 @@ def parse_internaldate(value: Value) -> datetime | None:
 
 
 @lru_cache(maxsize=8192)
-def _address(name: bytes | None, mailbox: bytes, host: bytes) -> Address:
+def address_of(name: bytes | None, mailbox: bytes, host: bytes) -> Address:
     """One address; cached, since the same correspondents come back again and again."""
     return Address(name=header_text(name), email=text(mailbox + b"@" + host))
 
@@ -122,7 +122,7 @@ def addresses(value: Value) -> tuple[Address, ...]:
         name, _adl, mailbox, host = item[:4]
         if not isinstance(mailbox, bytes) or not isinstance(host, bytes):  # group syntax (RFC 3501 7.4.2)
             continue
-        result.append(_address(name if isinstance(name, bytes) else None, mailbox, host))
+        result.append(address_of(name if isinstance(name, bytes) else None, mailbox, host))
     return tuple(result)
 
 

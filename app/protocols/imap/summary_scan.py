@@ -25,6 +25,7 @@ from app.protocols.imap.scan import (
     unquote,
 )
 from app.protocols.imap.summary import (
+    address_of,
     addresses,
     envelope_date,
     flag_set,
@@ -39,6 +40,7 @@ from app.protocols.imap.summary import (
 _NSTRING = rb'(?:NIL|"([^"\\]*+(?:\\.[^"\\]*+)*+)")'  # the content of a quoted string, None for NIL
 _ADDRESS = rb'\((?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")(?: (?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")){3}\)'
 _ADDRESS_LIST = rb"(NIL|\((?:" + _ADDRESS + rb")++\))"
+_ADDRESS_FIELDS = re.compile(rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)")
 _ENVELOPE_FIELDS = rb"\(" + rb" ".join([_NSTRING, _NSTRING] + [_ADDRESS_LIST] * 6 + [_NSTRING, _NSTRING]) + rb"\)"
 _ENVELOPE = re.compile(_ENVELOPE_FIELDS + rb"\Z")
 # The whole first line of the usual answer: uid, flags, internaldate, size, modseq, the ten
@@ -78,8 +80,14 @@ def _first(raw: bytes) -> Value:
 
 @lru_cache(maxsize=8192)
 def address_list(raw: bytes) -> tuple[Address, ...]:
-    """The addresses of a raw ENVELOPE address list (or ``NIL``)."""
-    return addresses(_first(raw))
+    """The addresses of a raw ENVELOPE address list (or ``NIL``) as matched by ``_ADDRESS_LIST``."""
+    result = []
+    for match in _ADDRESS_FIELDS.finditer(raw):
+        name, _adl, mailbox, host = match.groups()
+        if mailbox is None or host is None:  # group syntax (RFC 3501 7.4.2)
+            continue
+        result.append(address_of(_string(name), unquote(mailbox), unquote(host)))
+    return tuple(result)
 
 
 @lru_cache(maxsize=512)
