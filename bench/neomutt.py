@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.tmux import peak_rss_mb
+
 POLL = 0.02
 
 
@@ -63,16 +65,6 @@ def _tmux(socket: str, *args: str) -> str:
     return result.stdout
 
 
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return float("nan")
-
-
 def open_folder(host: str, port: int, user: str, password: str, ca_file: Path, count: int,
                 timeout: float = 600.0) -> NeomuttRun:
     """Launch NeoMutt on the INBOX and time it until the index shows ``count`` messages."""
@@ -100,7 +92,7 @@ def open_folder(host: str, port: int, user: str, password: str, ca_file: Path, c
                 if not screen and not _tmux(socket, "list-sessions"):
                     raise RuntimeError("NeoMutt exited before showing the folder")
                 time.sleep(POLL)
-            rss = _peak_rss_mb(pid)
+            rss = peak_rss_mb(pid)
             _tmux(socket, "send-keys", "-t", "bench", "q")
             time.sleep(0.2)
         finally:
