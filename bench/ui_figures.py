@@ -19,6 +19,8 @@ from bench.tmux import Pane
 
 SMALL = 100
 NEW_MAIL_RUNS = 10
+#: NeoMutt may drop keys typed the instant its prompt appears.
+PROMPT_SETTLE = 0.3
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,12 @@ def _neomutt_limit(home: Path, account: Account, count: int, pattern: str) -> fl
         pane.wait_for(tui.rows_shown, 600, "NeoMutt rows")
         pane.send("l")
         pane.wait_for(lambda s: "Limit to messages" in s, 30, "the limit prompt")
+        time.sleep(PROMPT_SETTLE)
         pane.send(pattern)
+        time.sleep(PROMPT_SETTLE)
         pane.mark()
         pane.send("Enter")
-        return pane.wait_for(lambda s: bool(limited.search(s)), 600, f"NeoMutt limit {pattern}")
+        return pane.wait_for(lambda s: bool(limited.search(s)), 300, f"NeoMutt limit {pattern}")
 
 
 def _new_mail(server: BenchServer, count: int, account: Account) -> list[Figure]:
