@@ -18,6 +18,7 @@ from app.protocols.imap.framing import Segments
 from app.protocols.imap.parser import Value, as_int, parse_segments
 from app.protocols.imap.scan import (
     MAX_DEPTH,
+    QUOTED,
     FetchItems,
     inline_literals,
     nested_list,
@@ -37,8 +38,9 @@ from app.protocols.imap.summary import (
     text,
 )
 
+_NSTR = rb"(?:NIL|" + QUOTED + rb")"
 _NSTRING = rb'(?:NIL|"([^"\\]*+(?:\\.[^"\\]*+)*+)")'  # the content of a quoted string, None for NIL
-_ADDRESS = rb'\((?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")(?: (?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")){3}\)'
+_ADDRESS = rb"\(" + _NSTR + rb"(?: " + _NSTR + rb"){3}\)"
 _ADDRESS_LIST = rb"(NIL|\((?:" + _ADDRESS + rb")++\))"
 _ADDRESS_FIELDS = re.compile(rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)")
 _ENVELOPE_FIELDS = rb"\(" + rb" ".join([_NSTRING, _NSTRING] + [_ADDRESS_LIST] * 6 + [_NSTRING, _NSTRING]) + rb"\)"
@@ -54,15 +56,13 @@ _MODSEQ = re.compile(rb"\((\d+)\)\Z")
 # has_attachment() can only answer yes for a part of type "message", a disposition "attachment"
 # or a parameter whose name starts with "name"/"filename". Without those words (ASCII case
 # folding; no backslash escape that could hide a letter) the answer is no, with no parsing.
+#
 # The usual yes: a part whose disposition is "attachment", found where a single part keeps it
-# (after type, subtype, parameters, id, description, encoding, size, [lines,] md5), the part opening
-# the structure or following a parenthesis. has_attachment() says yes to any such part, so this
-# answers as it does without building the whole structure.
-_QUOTED = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
-_PARAMS = rb"(?:NIL|\(" + _QUOTED + rb"(?: " + _QUOTED + rb")*+\))"
-_NSTR = rb"(?:NIL|" + _QUOTED + rb")"
+# (after type, subtype, parameters, id, description, encoding, size, [lines,] md5), the part
+# opening the structure or following a parenthesis. has_attachment() says yes to any such part.
+_PARAMS = rb"(?:NIL|\(" + QUOTED + rb"(?: " + QUOTED + rb")*+\))"
 _ATTACHED_PART = re.compile(
-    rb"(?:\A|(?<=[()]))\(" + _QUOTED + rb" " + _QUOTED + rb" " + _PARAMS + rb" " + _NSTR + rb" " + _NSTR + rb" " + _QUOTED
+    rb"(?:\A|(?<=[()]))\(" + rb" ".join([QUOTED, QUOTED, _PARAMS, _NSTR, _NSTR, QUOTED])
     + rb" \d+ (?:\d+ )?" + _NSTR + rb' \("attachment" ' + _PARAMS + rb"\)",
     re.IGNORECASE,
 )
