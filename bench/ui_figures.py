@@ -154,9 +154,17 @@ def _search(server: BenchServer, count: int, account: Account, opts: Options) ->
 
 
 def _neomutt_limit(home: Path, account: Account, count: int, pattern: str) -> float:
-    """Seconds from Enter on NeoMutt's limit prompt until the status line shows the limited count."""
+    """Seconds from Enter on NeoMutt's limit prompt until it has redrawn the index: the status line
+    shows the limited count, or (a pattern matching every message) the prompt and any progress
+    line are gone."""
     client = tui.neomutt(home, account, header_cache=True)
     limited = re.compile(rf"Msgs:\d+/{count}\b")
+
+    def done(screen: str) -> bool:
+        last = screen.rstrip("\n").rsplit("\n", 1)[-1]
+        return bool(limited.search(screen)) or (
+            "Limit to messages" not in screen and "Msgs:" in screen and not last.strip())
+
     with client.pane() as pane:
         pane.wait_for(tui.rows_shown, 600, "NeoMutt rows")
         pane.send("l")
@@ -166,7 +174,7 @@ def _neomutt_limit(home: Path, account: Account, count: int, pattern: str) -> fl
         time.sleep(PROMPT_SETTLE)
         pane.mark()
         pane.send("Enter")
-        return pane.wait_for(lambda s: bool(limited.search(s)), 300, f"NeoMutt limit {pattern}")
+        return pane.wait_for(done, 300, f"NeoMutt limit {pattern}")
 
 
 def _new_mail(server: BenchServer, count: int, account: Account) -> list[Figure]:
