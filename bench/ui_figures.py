@@ -161,9 +161,8 @@ def _neomutt_limit(home: Path, account: Account, count: int, pattern: str) -> fl
     limited = re.compile(rf"Msgs:\d+/{count}\b")
 
     def done(screen: str) -> bool:
-        last = screen.rstrip("\n").rsplit("\n", 1)[-1]
         return bool(limited.search(screen)) or (
-            "Limit to messages" not in screen and "Msgs:" in screen and not last.strip())
+            "Limit to messages" not in screen and "Msgs:" in screen and "Searching" not in screen)
 
     with client.pane() as pane:
         pane.wait_for(tui.rows_shown, 600, "NeoMutt rows")
