@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 
 
 def make_client_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A context that always verifies the server: system CAs, plus ``ca_file`` when given.
 
-    Hostname checking is on and anything older than TLS 1.2 is refused.
+    Hostname checking is on and anything older than TLS 1.2 is refused. Loading the system CAs
+    takes tens of milliseconds, so contexts are shared between connections (an SSLContext may
+    be); a ``ca_file`` that changes on disk gets a fresh one.
     """
+    stamp = os.stat(ca_file).st_mtime_ns if ca_file and os.path.exists(ca_file) else 0
+    return _context(ca_file or None, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _context(ca_file: str | None, _stamp: int) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if ca_file:
         context.load_verify_locations(cafile=ca_file)

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 #: Full sync chunk sizes, newest first: a small first chunk fills the visible list quickly.
 FIRST_CHUNK = 300
 CHUNK = 5000
+#: Summaries per cache transaction.
+WRITE_BATCH = 1000
 
 
 class ImapAccount(AccountWorker):
@@ -214,14 +216,31 @@ class ImapAccount(AccountWorker):
         min_uid: int = 0,
         collect: list[MessageSummary] | None = None,
     ) -> int:
-        count = 0
-        async for batch in self._client().fetch_summaries(uids):
-            fresh: Sequence[MessageSummary] = [s for s in batch if s.uid >= min_uid]
-            if fresh:
+        """Stream summaries into the cache. Parsing (on the event loop) and writing (SQLite, in
+        a thread, mostly outside the GIL) overlap: batches wait in a short queue."""
+        queue: asyncio.Queue[Sequence[MessageSummary] | None] = asyncio.Queue(maxsize=4)
+        written = 0
+
+        async def write() -> None:
+            nonlocal written
+            while (batch := await queue.get()) is not None:
                 if collect is not None:  # new to the cache (not put there by our own move)
-                    collect.extend(await self.db(self._not_cached, folder, fresh))
-                count += await self.db(self.store.upsert_summaries, self.name, folder, fresh)
-        return count
+                    collect.extend(await self.db(self._not_cached, folder, batch))
+                written += await self.db(self.store.upsert_summaries, self.name, folder, batch)
+
+        writer = asyncio.create_task(write())
+        try:
+            async for batch in self._client().fetch_summaries(uids, batch_size=WRITE_BATCH):
+                fresh = [s for s in batch if s.uid >= min_uid]
+                if fresh:
+                    await _put_unless_dead(queue, fresh, writer)
+            await _put_unless_dead(queue, None, writer)
+            await writer
+        finally:
+            if not writer.done():
+                writer.cancel()
+                await asyncio.gather(writer, return_exceptions=True)
+        return written
 
     def _not_cached(
         self, folder: str, summaries: Sequence[MessageSummary]
@@ -326,6 +345,16 @@ class ImapAccount(AccountWorker):
 
     def settings_for_watcher(self) -> ImapSettings | None:
         return self._settings
+
+
+async def _put_unless_dead(queue: asyncio.Queue, item: object, consumer: asyncio.Task) -> None:
+    """Put ``item`` on the queue; if its consumer dies meanwhile, raise its error instead."""
+    put = asyncio.ensure_future(queue.put(item))
+    await asyncio.wait({put, consumer}, return_when=asyncio.FIRST_COMPLETED)
+    if not put.done():
+        put.cancel()
+    if consumer.done():
+        consumer.result()  # raises the writer's error (a cache failure)
 
 
 @contextlib.contextmanager
