@@ -388,7 +388,8 @@ class Store:
         with write_connection(self._engine) as conn:
             folder_id = self._ensure_folder(conn, account, folder)
             last_id = last_message_id(conn)
-            conn.exec_driver_sql(
+            # Straight to the driver: this is the bulk path of every sync.
+            conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
                 _UPSERT_SUMMARY_SQL, [_summary_params(folder_id, s) for s in summaries]
             )
             index_new_messages(conn, last_id)
