@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from app.domain.events import (
@@ -15,7 +16,7 @@ from app.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from app.ui.screens.dialogs import ConfirmDialog
 from app.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import FakeFacade
+from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
 from tests.ui.sample import sample_facade
 
@@ -302,3 +303,39 @@ async def test_cursor_moved_during_a_reload_stays_where_the_user_put_it(make_app
         gate.set()
         await settle(pilot)
         assert cursor_subject(app) == wanted
+
+
+async def test_a_late_older_reload_never_replaces_a_newer_list(make_app):
+    slow_read_started = threading.Event()
+    release_slow_read = threading.Event()
+    calls: list[int] = []
+
+    def build(sink):
+        facade = sample_facade(sink)
+        plain = facade.message_index
+
+        def index(*args, **kwargs):
+            calls.append(1)
+            ids = plain(*args, **kwargs)
+            if len(calls) == 2:  # this read is slow: by the time it lands it is stale
+                slow_read_started.set()
+                release_slow_read.wait(5)
+            return ids
+
+        facade.message_index = index
+        return facade
+
+    app = make_app(build)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        before = screen.message_list.row_count
+        screen.reload()  # the slow, soon stale read
+        assert await asyncio.to_thread(slow_read_started.wait, 5)
+        app.facade.add_message("work", "INBOX", row_id=999, subject="Just arrived", date=NOW)
+        screen.reload()  # a newer read that sees the new message
+        await pilot.pause(0.3)
+        release_slow_read.set()
+        await settle(pilot)
+        assert screen.message_list.row_count == before + 1
+        assert "Just arrived" in list_line(app, 0)[0]

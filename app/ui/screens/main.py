@@ -194,6 +194,9 @@ class MainScreen(Screen[None]):
         """Re-read the open view (folder, virtual folder or search) from the cache in a worker."""
         if self._open is None:
             return
+        # Only the newest read may land: an older one still running must not bring back a
+        # list from before (new mail would vanish from view).
+        self._generation += 1
         if self._search is not None:
             self._run_search(self._search, self._open, self._generation)
             return
@@ -206,8 +209,7 @@ class MainScreen(Screen[None]):
         self._show_view()
 
     def _change_view(self) -> None:
-        """Sorting or threading changed: a new generation, so late results of the old are dropped."""
-        self._generation += 1
+        """Sorting or threading changed: reload (late results of the old view are dropped)."""
         self.reload()
 
     @work(thread=True, exclusive=True, group="message-index")
