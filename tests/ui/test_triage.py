@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 
 from app.domain.events import (
     ActionApplied,
@@ -339,3 +340,24 @@ async def test_a_late_older_reload_never_replaces_a_newer_list(make_app):
         await settle(pilot)
         assert screen.message_list.row_count == before + 1
         assert "Just arrived" in list_line(app, 0)[0]
+
+
+async def test_new_mail_on_top_stays_under_a_cursor_watching_the_top(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        top = cursor_subject(app)
+        app.facade.add_message("work", "INBOX", row_id=990, subject="Arrived first", date=NOW)
+        app.facade.emit(MessagesChanged("work", "INBOX", added=1))
+        await settle(pilot)
+        assert cursor_subject(app) == "Arrived first"  # the newest, visible, under the cursor
+        await pilot.press("j", "j")
+        reading = cursor_subject(app)
+        app.facade.add_message(
+            "work", "INBOX", row_id=991, subject="Arrived second", date=NOW + timedelta(minutes=1)
+        )
+        app.facade.emit(MessagesChanged("work", "INBOX", added=1))
+        await settle(pilot)
+        assert cursor_subject(app) == reading  # elsewhere the cursor keeps its message
+        assert "Arrived second" in list_line(app, 0)[0]
+        assert top != "Arrived first"

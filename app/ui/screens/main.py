@@ -250,12 +250,26 @@ class MainScreen(Screen[None]):
             current = self.message_list.current_row
             if current is not None:
                 keep_row_id = current.row_id
+            if self._follows_newest(layout):
+                keep_row_id = None  # new mail comes in on top, under the cursor
         previous = self.message_list.threads
         if layout is not None and previous is not None and self.message_list.folder == key:
             layout.keep_state_of(previous)
         self.message_list.index_pending = False
         self.message_list.show_folder(key, ids, keep_row_id, layout=layout)
         self._show_view()
+
+    def _follows_newest(self, layout: ThreadLayout | None) -> bool:
+        """Whether the cursor should stay on the top row as new mail arrives: it is there, the
+        list is newest first, nothing is marked and the user is not reading in the reader
+        (like ``tail -f``; anywhere else the cursor keeps its message)."""
+        return (
+            self.message_list.cursor == 0
+            and layout is None
+            and self._order == ListOrder()
+            and not self.message_list.marked
+            and self.focused is not self.reader.body
+        )
 
     def _show_view(self) -> None:
         if self._open is None:
