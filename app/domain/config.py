@@ -32,7 +32,7 @@ DEFAULT_PORTS: dict[str, tuple[int, int]] = {
 }
 
 _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
-_UI_KEYS = ("theme", "notify", "threads")
+_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
 _ACCOUNT_KEYS = ("email", "name", "default", "imap", "smtp", "pop3", "maildir")
 _SERVER_KEYS = (
@@ -44,6 +44,7 @@ _SERVER_KEYS = (
     "password_env",
     "keyring",
     "ca_file",
+    "poll_seconds",
 )
 
 
@@ -76,6 +77,7 @@ class ServerConfig:
     password_env: str | None = None
     keyring: bool = False
     ca_file: Path | None = None
+    poll_seconds: int = 60  # IMAP without IDLE: how often to ask for changes
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class UiConfig:
     theme: str = "mailbag-dark"
     notify: str = "bell"  # new mail: "bell" | "desktop" | "both" | "none"
     threads: bool = False  # open folders in thread view
+    thread_by_subject: bool = False  # also join threads whose roots share a subject
 
 
 @dataclass(frozen=True)
@@ -331,10 +334,16 @@ class _Validator:
                 ("ui", "notify"), f'must be one of {", ".join(NOTIFY_CHOICES)}, not "{notify}"'
             )
         threads = self.boolean(table, ("ui", "threads")) if "threads" in table else False
+        by_subject = (
+            self.boolean(table, ("ui", "thread_by_subject"))
+            if "thread_by_subject" in table
+            else False
+        )
         return UiConfig(
             theme=theme if theme is not None else defaults.theme,
             notify=notify if notify is not None else defaults.notify,
             threads=threads,
+            thread_by_subject=by_subject,
         )
 
     def searches(self, table: dict[str, Any]) -> dict[str, str]:
@@ -427,9 +436,15 @@ class _Validator:
                 where + (last,),
                 f"choose one password source, not {' and '.join(sources)}",
             )
+        poll_seconds = table.get("poll_seconds", 60)
+        if isinstance(poll_seconds, bool) or not isinstance(poll_seconds, int):
+            raise self.error(where + ("poll_seconds",), "must be a number of seconds")
+        if not 5 <= poll_seconds <= 3600:
+            raise self.error(where + ("poll_seconds",), f"{poll_seconds} is out of range (5..3600)")
         return ServerConfig(
             host=host,
             port=port,
+            poll_seconds=poll_seconds,
             security=security,
             username=self.string(table, where + ("username",)) or email,
             password_command=password_command,

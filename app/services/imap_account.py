@@ -332,7 +332,8 @@ class ImapAccount(AccountWorker):
 
     async def on_online(self) -> None:
         if self.watcher is None:
-            self.watcher = IdleWatcher(self)
+            assert self.config.imap is not None
+            self.watcher = IdleWatcher(self, poll_seconds=self.config.imap.poll_seconds)
             self._watch_task = asyncio.create_task(self.watcher.run(), name=f"idle:{self.name}")
 
     async def on_offline(self) -> None:

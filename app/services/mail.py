@@ -99,7 +99,10 @@ class MailService:
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> ThreadedIndex:
-        roots = build_threads(self.store.thread_records(account, folder))
+        roots = build_threads(
+            self.store.thread_records(account, folder),
+            group_by_subject=self.config.ui.thread_by_subject,
+        )
         rows = flatten(roots, newest_first=not order.reverse)
         return ThreadedIndex(
             row_ids=array("q", [r.row_id for r in rows]), depths=array("h", [r.depth for r in rows])

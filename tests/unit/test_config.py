@@ -244,3 +244,19 @@ def test_ui_notify_threads_and_saved_searches() -> None:
 def test_bad_notify_value_names_its_line() -> None:
     error = error_for('[ui]\ntheme = "x"\nnotify = "loud"\n')
     assert str(error) == 'config.toml:3: ui.notify: must be one of bell, desktop, both, none, not "loud"'
+
+
+def test_poll_interval_and_subject_threading() -> None:
+    config = parse_config(
+        '[ui]\nthread_by_subject = true\n\n[accounts.work]\nemail = "me@example.org"\n\n'
+        '[accounts.work.imap]\nhost = "h"\npoll_seconds = 120\n',
+        Path("config.toml"),
+    )
+    assert config.ui.thread_by_subject is True
+    assert config.accounts["work"].imap.poll_seconds == 120
+    assert config.accounts["work"].imap.poll_seconds != ServerConfig("h", 993, "tls", "u").poll_seconds
+
+
+def test_bad_poll_interval_names_its_line() -> None:
+    error = error_for(minimal('host = "h"\npoll_seconds = 1\n'))
+    assert "poll_seconds: 1 is out of range (5..3600)" in str(error)
