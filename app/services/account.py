@@ -59,6 +59,7 @@ class AccountWorker(ABC):
         self._dirty: list[str] = []  # folders the server says changed: sync them soon
         self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
         self._check_link = False
+        self._stopping = False
         self.state = ConnectionState.OFFLINE
         self.journal = ActionJournal(self)
 
@@ -110,9 +111,15 @@ class AccountWorker(ABC):
             local.cancel()
             await asyncio.gather(local, return_exceptions=True)
 
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to end. Cancelling its task does too; this also holds should a
+        cancellation be lost in a race inside the asyncio of Python 3.11 (``wait_for``)."""
+        self._stopping = True
+        self.poke()
+
     async def _run_connected(self) -> None:
         attempt = 0
-        while True:
+        while not self._stopping:
             try:
                 self._set_state(ConnectionState.CONNECTING)
                 await self.connect()
@@ -134,7 +141,9 @@ class AccountWorker(ABC):
                 self._fail_all(f"offline: {self.describe(exc)}")
                 await self._quiet_disconnect()
                 attempt += 1
-                await asyncio.sleep(backoff_delay(attempt))
+                if not self._stopping:
+                    await asyncio.sleep(backoff_delay(attempt))
+        await self._quiet_disconnect()
 
     async def sync_once(self, on_progress: Callable[[Event], None] | None = None) -> None:
         """Connect, sync every folder's headers once, disconnect (headless ``mailbag sync``)."""
@@ -280,7 +289,7 @@ class AccountWorker(ABC):
     # --- internals ------------------------------------------------------------------------
 
     async def _serve_forever(self) -> None:
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             if self._check_link:
                 self._check_link = False

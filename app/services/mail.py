@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: The unified inbox's name among the virtual folders.
 ALL_INBOXES = "All inboxes"
+#: How long stopping waits for the account workers to say goodbye to their servers.
+STOP_SECONDS = 10.0
 #: Local search answers at most this many rows (newest first).
 SEARCH_LIMIT = 5000
 
@@ -67,13 +69,12 @@ class MailService:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
 
     async def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.request_stop()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         self._tasks.clear()
 
     def submit(self, request: Request) -> int:

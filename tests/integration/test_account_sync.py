@@ -146,6 +146,8 @@ async def test_open_read_and_flag_through_running_worker(dovecot, mail_user, tmp
         assert b"\\Seen" in data[0]
         assert not events.of(RequestFailed)
     finally:
+        account.request_stop()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.wait({task}, timeout=15)
+        assert task.done(), "the account worker did not stop"
         store.close()

@@ -32,8 +32,10 @@ async def running(dovecot, user, db, recorder: Recorder | None = None):
         await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # first full sync
         yield account, store, events
     finally:
+        account.request_stop()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.wait({task}, timeout=15)
+        assert task.done(), "the account worker did not stop"
         store.close()
 
 

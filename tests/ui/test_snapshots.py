@@ -73,5 +73,12 @@ def test_search_open(snap_compare, make_app):
         await settle(pilot)
         await pilot.press("slash", *"is:unread")
         await settle(pilot)
+        # On a busy machine the debounced search and the reader may still be on their way.
+        for _ in range(100):
+            header = str(pilot.app.main_screen.reader.header.render())
+            if pilot.app.main_screen.message_list.row_count == 2 and "Quarterly report" in header:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=search)
