@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
+from app.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.sample import threaded_facade
 
@@ -71,6 +72,7 @@ def test_folder_picker(snap_compare, make_app):
 def test_search_open(snap_compare, make_app):
     async def search(pilot: Pilot) -> None:
         await settle(pilot)
+        pilot.app.main_screen.query_one(SearchBar).cursor_blink = False  # a blink must not decide the picture
         await pilot.press("slash", *"is:unread")
         await settle(pilot)
         # On a busy machine the debounced search and the reader may still be on their way.
