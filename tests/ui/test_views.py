@@ -221,3 +221,21 @@ async def test_threads_on_from_the_start_when_configured(make_app):
         await settle(pilot)
         assert app.main_screen.message_list.threads is not None
         assert "threads" in status_text(app)
+
+
+async def test_slash_opens_the_search_again_after_leaving_a_search(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"is:unread", "enter")
+        await settle(pilot)
+        await pilot.press("escape")  # back to the folder
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        # The field is open and has the keys: typing must not reach the list as triage keys.
+        assert isinstance(app.focused, SearchBar)
+        await pilot.press(*"da")
+        await settle(pilot)
+        assert not any(isinstance(r, (DeleteMessages, MoveMessages)) for r in app.facade.submitted)
+        assert app.focused.value == "da"

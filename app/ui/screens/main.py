@@ -341,8 +341,8 @@ class MainScreen(Screen[None]):
     def _start_search(self, query: str) -> None:
         if self._open is None:
             return
-        if not query:
-            self._leave_search(reload=True)
+        if not query:  # the field was emptied (or opened afresh): back to the folder, field open
+            self._leave_search(reload=True, close_bar=False)
             return
         self._generation += 1
         self._run_search(query, self._open, self._generation)
@@ -409,8 +409,9 @@ class MainScreen(Screen[None]):
             self.message_list.show_folder(self._open, list(shown) + extra, current.row_id if current else None)
             self._show_view()
 
-    def _leave_search(self, *, reload: bool) -> None:
-        self.search_bar.close()
+    def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
+        if close_bar:
+            self.search_bar.close()
         self._search_request = None
         self._server_matches = []
         if self._search is None:
