@@ -283,8 +283,9 @@ class AccountWorker(ABC):
         finally:
             self._serving_urgent = False
 
-    def folders(self) -> list[Folder]:
-        return self.store.folders(self.name)
+    async def selectable_folders(self) -> list[str]:
+        """Names of the account's cached folders that can be opened (read off the event loop)."""
+        return [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
 
     # --- internals ------------------------------------------------------------------------
 

@@ -296,7 +296,7 @@ class ImapAccount(AccountWorker):
 
     async def refresh_statuses(self) -> None:
         """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
-        folders = [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
+        folders = await self.selectable_folders()
         statuses = await self._client().status_many(folders)
         for name in statuses:
             if await self._changed(name, statuses):
@@ -314,7 +314,7 @@ class ImapAccount(AccountWorker):
         elif request.folder is not None:
             folders = [request.folder]
         else:
-            folders = [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
+            folders = await self.selectable_folders()
         for index, folder in enumerate(folders):
             await self._ensure_selected(folder)
             uids = await self._client().search(criteria)

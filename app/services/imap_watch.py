@@ -88,9 +88,8 @@ class IdleWatcher:
         while "IDLE" in client.capabilities and not client.idling:
             await asyncio.sleep(0.05)
         self.ready.set()
-        for folder in self.account.folders():
-            if folder.selectable:
-                self.account.mark_dirty(folder.name)
+        for folder in await self.account.selectable_folders():
+            self.account.mark_dirty(folder)
 
     async def _consume(self, client: ImapClient) -> None:
         async for push in client.idle(

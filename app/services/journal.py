@@ -126,11 +126,15 @@ class ActionJournal:
         worker.emit(RequestDone(request.request_id))
         worker.emit(ActionApplied(worker.name, text, undoable=undoable))
 
-    async def _folder_with_role(self, role: FolderRole) -> str:
+    async def _folder_with_role(self, role: FolderRole, *, required: bool = True) -> str:
+        """The account's folder with ``role`` (off the event loop); "" when there is none and
+        it is not ``required``."""
         folders = await self.worker.db(self.store.folders, self.worker.name)
         for folder in folders:
             if folder.role == role:
                 return folder.name
+        if not required:
+            return ""
         raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder")
 
     async def _record_flags(
@@ -156,7 +160,8 @@ class ActionJournal:
         if not copy:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
             await self._changed(folder, removed=len(uids))
-        verb = "Copied" if copy else ("Deleted" if target_is_trash(self.store, self.worker.name, target) else "Moved")
+        to_trash = target == await self._folder_with_role(FolderRole.TRASH, required=False)
+        verb = "Copied" if copy else ("Deleted" if to_trash else "Moved")
         suffix = "" if verb == "Deleted" else f" to {target}"
         return action_id, f"{verb} {plural(len(uids))}{suffix}"
 
@@ -318,10 +323,6 @@ def current_flags(store, account: str, folder: str, uids: Sequence[int]) -> dict
         if summary is not None:
             result[uid] = summary.flags
     return result
-
-
-def target_is_trash(store, account: str, folder: str) -> bool:
-    return any(f.name == folder and f.role == FolderRole.TRASH for f in store.folders(account))
 
 
 _FLAG_WORDS = {"\\Seen": ("read", "unread"), "\\Flagged": ("flagged", "unflagged")}
