@@ -277,13 +277,6 @@ def _merge(held: ThreadNode, other: ThreadNode) -> ThreadNode:
     return dummy
 
 
-def _date(node: ThreadNode) -> float:
-    record = node.record
-    if record is None or record.date is None:
-        return float("-inf")
-    return record.date
-
-
 def _row_key(node: ThreadNode) -> tuple[float, int]:
     """Sort key among siblings: date, then row id (dummies take their first child's)."""
     while node.record is None and node.children:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ class MailService:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
+        self._rendered_lock = threading.Lock()
 
     @property
     def accounts(self) -> list[str]:
@@ -159,15 +161,17 @@ class MailService:
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         key = (account, folder, uid)
-        cached = self._rendered.get(key)
-        if cached is not None:
-            self._rendered.move_to_end(key)
-            return cached
+        with self._rendered_lock:  # the UI calls this from several thread workers
+            cached = self._rendered.get(key)
+            if cached is not None:
+                self._rendered.move_to_end(key)
+                return cached
         raw = self.store.body(account, folder, uid)
         if raw is None:
             return None
         message = render_message(raw)
-        self._rendered[key] = message
-        if len(self._rendered) > 32:
-            self._rendered.popitem(last=False)
+        with self._rendered_lock:
+            self._rendered[key] = message
+            if len(self._rendered) > 32:
+                self._rendered.popitem(last=False)
         return message

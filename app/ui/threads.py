@@ -42,10 +42,6 @@ class ThreadLayout:
 
     # --- structure -----------------------------------------------------------------------------
 
-    @property
-    def thread_count(self) -> int:
-        return len(self._starts)
-
     def _thread_bounds(self, position: int) -> tuple[int, int]:
         """(start, end) positions in ``all_ids`` of the thread holding ``position``."""
         n = bisect_right(self._starts, position) - 1
@@ -60,11 +56,6 @@ class ThreadLayout:
 
     def is_collapsed_at(self, visible_index: int) -> bool:
         return 0 <= visible_index < len(self.sizes) and self.sizes[visible_index] > 0
-
-    def root_index(self, visible_index: int) -> int:
-        """The visible index of the first message of the thread shown at ``visible_index``."""
-        start, _ = self._thread_bounds(self._source[visible_index])
-        return bisect_right(self._source, start) - 1
 
     # --- collapsing ----------------------------------------------------------------------------
 

@@ -192,20 +192,6 @@ class MessageList(ScrollView, can_focus=True):
     def current_row(self) -> MessageRow | None:
         return self.row_at(self.cursor)
 
-    def mark_flags(self, row_id: int, add: frozenset[str]) -> None:
-        """Show ``add`` on a row at once (optimistic), until the cache says so too."""
-        self.change_flags([row_id], add=add)
-
-    def unmark_flags(self, row_id: int, flags: frozenset[str]) -> None:
-        """Roll back an optimistic addition."""
-        remaining = self._added_flags.get(row_id, frozenset()) - flags
-        if remaining:
-            self._added_flags[row_id] = remaining
-        else:
-            self._added_flags.pop(row_id, None)
-        self._thread_unread.clear()
-        self.refresh()
-
     def change_flags(
         self, row_ids: Sequence[int], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
     ) -> None:
