@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 #: Bump when a CACHE table changes shape: the cache is then rebuilt from the server.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 cache_metadata = MetaData()
 local_metadata = MetaData()
@@ -81,6 +81,8 @@ messages = Table(
     # 1 while a move or delete the user made waits for the server: out of lists and counts.
     Column("hidden", Integer, nullable=False, server_default="0"),
     UniqueConstraint("folder_id", "uid", name="uq_messages_folder_uid"),
+    # Ids are never reused, so the search index's high-water mark (below) cannot skip a new row.
+    sqlite_autoincrement=True,
 )
 # List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
 Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
@@ -90,13 +92,15 @@ Index("ix_messages_message_id", messages.c.message_id)
 # ---- full-text index ----------------------------------------------------------------------------------
 #
 # messages_fts holds, per message (rowid = messages.id), the subject, the From addresses, the To and Cc
-# addresses (name and address of each) and the cached body's text. The store indexes new messages once
-# per batch (FTS_INDEX_NEW_SQL) and fills the body column in Store.put_body; a trigger follows the
-# (rare) header changes of a cached message. Not a trigger per inserted row: FTS5 flushes its buffer at
-# every statement a trigger writes from, which made a 100k-message sync several times slower. Rows are
-# removed by the store's delete paths, not by a trigger either: an FTS5 write inside a transaction
-# makes the cache rebuild's DROP TABLE fail ("database table is locked"). A row left behind matches no
-# message, and a reused message id replaces it (INSERT OR REPLACE).
+# addresses (name and address of each) and the cached body's text. A sync does not index: it only
+# writes messages, and the headers of new rows are indexed afterwards in batches (FTS_INDEX_RANGE_SQL,
+# run by Store.index_pending when the app is idle and before every search), up to a high-water mark
+# kept in search_index_state. Store.put_body indexes its row at once, with the body's text; the batch
+# skips rows already there. A trigger follows the (rare) header changes of an indexed message. Not a
+# trigger per inserted row: FTS5 flushes its buffer at every statement a trigger writes from, which
+# made a 100k-message sync several times slower. Rows are removed by the store's delete paths, not by
+# a trigger either: an FTS5 write inside a transaction makes the cache rebuild's DROP TABLE fail
+# ("database table is locked"). A row left behind matches no message.
 # unicode61 splits words (folding case and diacritics). No prefix index: "word*" queries of four or more
 # letters are as fast without one, and it doubled the indexing time (measured on 100k messages).
 
@@ -113,11 +117,28 @@ def _recipients(row: str) -> str:
     return f"{_address_text(f'{row}to_addrs')} || ' ' || {_address_text(f'{row}cc_addrs')}"
 
 
-#: Index every message whose id is above the parameter (the largest id before a batch was written).
-FTS_INDEX_NEW_SQL = (
+#: Index the headers of the messages with ids in (first parameter, second parameter] that the index
+#: does not hold yet.
+FTS_INDEX_RANGE_SQL = (
+    f"INSERT INTO {FTS_TABLE} (rowid, subject, sender, recipients, body) "
+    f"SELECT m.id, m.subject, {_address_text('m.from_addrs')}, {_recipients('m.')}, '' "
+    f"FROM messages AS m WHERE m.id > ? AND m.id <= ? "
+    f"AND NOT EXISTS (SELECT 1 FROM {FTS_TABLE} WHERE rowid = m.id)"
+)
+
+#: Index one message's headers and body text (parameters: body text, message id).
+FTS_INDEX_ROW_SQL = (
     f"INSERT OR REPLACE INTO {FTS_TABLE} (rowid, subject, sender, recipients, body) "
-    f"SELECT id, subject, {_address_text('from_addrs')}, {_recipients('')}, '' "
-    "FROM messages WHERE id > ?"
+    f"SELECT id, subject, {_address_text('from_addrs')}, {_recipients('')}, ? "
+    "FROM messages WHERE id = ?"
+)
+
+#: One row: every message with an id up to ``indexed_through`` is in messages_fts.
+search_index_state = Table(
+    "search_index_state",
+    cache_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("indexed_through", Integer, nullable=False),
 )
 
 _FTS_DDL = (

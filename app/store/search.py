@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from app.domain.mime import render_message
 from app.domain.search import DateTerm, Flag, FlagTerm, Query, TextField, TextTerm
-from app.store.schema import FTS_INDEX_NEW_SQL, FTS_TABLE
+from app.store.schema import FTS_INDEX_RANGE_SQL, FTS_INDEX_ROW_SQL, FTS_TABLE
 
 _COLUMNS = {
     TextField.ANY: "",
@@ -124,16 +124,49 @@ def last_message_id(conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM messages").scalar_one())
 
 
-def index_new_messages(conn: Connection, after_id: int) -> None:
-    """Index the headers of every message added since :func:`last_message_id` gave ``after_id``."""
-    conn.exec_driver_sql(FTS_INDEX_NEW_SQL, (after_id,))
+def index_range(conn: Connection, after_id: int, through_id: int) -> None:
+    """Index the headers of the messages with ids in (``after_id``, ``through_id``] not indexed yet."""
+    conn.exec_driver_sql(FTS_INDEX_RANGE_SQL, (after_id, through_id))
 
 
-def set_body_text(conn: Connection, row_id: int, text: str) -> None:
-    """Put a message's body text into the index (its header columns are kept by triggers)."""
+def _indexed_through(conn: Connection) -> int:
+    mark = conn.exec_driver_sql(
+        "SELECT indexed_through FROM search_index_state WHERE id = 1"
+    ).scalar()
+    return int(mark or 0)
+
+
+def index_pending(conn: Connection, limit: int) -> int:
+    """Index up to ``limit`` messages above the index's high-water mark and raise the mark past
+    them; returns how many rows that covered (0 when the index is complete)."""
+    mark = _indexed_through(conn)
+    top, count = conn.exec_driver_sql(
+        "SELECT max(id), count(*) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
+        (mark, limit),
+    ).one()
+    if not count:
+        return 0
+    index_range(conn, mark, int(top))
     conn.exec_driver_sql(
-        f"UPDATE {FTS_TABLE} SET body = ? WHERE rowid = ?", (text, row_id)
+        "INSERT INTO search_index_state (id, indexed_through) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET indexed_through = excluded.indexed_through",
+        (int(top),),
     )
+    return int(count)
+
+
+def index_backlog(conn: Connection) -> int:
+    """How many messages wait to be indexed."""
+    return int(
+        conn.exec_driver_sql(
+            "SELECT count(*) FROM messages WHERE id > ?", (_indexed_through(conn),)
+        ).scalar_one()
+    )
+
+
+def index_row(conn: Connection, row_id: int, body: str) -> None:
+    """Index one message now, headers and body text (whether or not it was indexed before)."""
+    conn.exec_driver_sql(FTS_INDEX_ROW_SQL, (body, row_id))
 
 
 def unindex_folder(

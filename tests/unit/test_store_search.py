@@ -193,6 +193,8 @@ def test_removed_rows_leave_nothing_in_the_index(store: Store, tmp_path: Path) -
     store.remove_uids(ACCOUNT, INBOX, [1, 2])
     store.replace_folders(ACCOUNT, [Folder(ACCOUNT, INBOX)])  # drops the archive folder
     store.upsert_summaries(ACCOUNT, INBOX, [msg(30, "fresh")])
+    while store.index_pending():
+        pass
     with closing(sqlite3.connect(tmp_path / "cache.db")) as raw:
         indexed = {r[0] for r in raw.execute(f"SELECT rowid FROM {FTS_TABLE}")}
         live = {r[0] for r in raw.execute("SELECT id FROM messages")}
@@ -205,3 +207,37 @@ def test_removed_rows_leave_nothing_in_the_index(store: Store, tmp_path: Path) -
 def test_copied_messages_keep_their_body_text(store: Store) -> None:
     store.copy_to(ACCOUNT, INBOX, ARCHIVE, {2: 77})
     assert uids(store, "ramen", folder=ARCHIVE) == [77]
+
+
+def test_a_sync_leaves_indexing_for_later_and_a_search_catches_up(store: Store) -> None:
+    store.upsert_summaries(ACCOUNT, INBOX, [msg(uid, f"Offsite plan {uid}") for uid in range(40, 50)])
+    assert store.index_backlog() >= 10  # the write did not wait for the index
+    assert uids(store, "offsite") == list(range(49, 39, -1))  # the search indexed them first
+    assert store.index_backlog() == 0
+
+
+def test_indexing_in_batches_reaches_every_message(store: Store) -> None:
+    store.upsert_summaries(ACCOUNT, INBOX, [msg(uid, f"Batch {uid}") for uid in range(100, 130)])
+    covered = []
+    while (n := store.index_pending(limit=7)) > 0:
+        covered.append(n)
+    assert max(covered) == 7
+    assert store.index_backlog() == 0
+    assert len(uids(store, "batch")) == 30
+
+
+def test_a_body_cached_before_its_row_is_indexed_stays_searchable(store: Store) -> None:
+    store.upsert_summaries(ACCOUNT, INBOX, [msg(60, "Boat trip")])
+    store.put_body(ACCOUNT, INBOX, 60, mime("We sail at dawn from the harbour."))
+    while store.index_pending():  # the batch must not overwrite the row put_body indexed
+        pass
+    assert uids(store, "harbour") == [60]
+    assert uids(store, "boat") == [60]
+
+
+def test_a_removed_newest_row_does_not_hide_the_next_message_from_search(store: Store) -> None:
+    store.upsert_summaries(ACCOUNT, INBOX, [msg(70, "Alpha newsletter")])
+    assert uids(store, "alpha") == [70]  # indexed, the mark now covers its id
+    store.remove_uids(ACCOUNT, INBOX, [70])
+    store.upsert_summaries(ACCOUNT, INBOX, [msg(71, "Omega newsletter")])  # must get a new id
+    assert uids(store, "omega") == [71]
