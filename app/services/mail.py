@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from app.domain.config import AccountConfig, Config
-from app.domain.events import Event, EventSink, NewMail
+from app.domain.events import Event, EventSink, MessagesChanged, NewMail
 from app.domain.mime import render_message
 from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
 from app.domain.requests import Request
@@ -20,6 +20,7 @@ from app.services.account import AccountWorker
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from app.services.notify import notify_desktop
 from app.services.imap_account import ImapAccount
+from app.services.indexer import SearchIndexer
 from app.services.maildir_account import MaildirAccount
 from app.store.store import Store
 
@@ -54,6 +55,7 @@ class MailService:
             for name, account in config.accounts.items()
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self.indexer = SearchIndexer(store)
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
 
@@ -67,6 +69,7 @@ class MailService:
         return names
 
     async def start(self) -> None:
+        self.indexer.start()
         for name, worker in self.workers.items():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
 
@@ -78,6 +81,7 @@ class MailService:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         self._tasks.clear()
+        await self.indexer.stop()
 
     def submit(self, request: Request) -> int:
         worker = self.workers.get(request.account)
@@ -89,8 +93,11 @@ class MailService:
         return self.store.folders(account)
 
     def _relay(self, event: Event) -> None:
-        """Every worker event goes to the UI; new mail may also raise a desktop notification."""
+        """Every worker event goes to the UI; new mail may also raise a desktop notification, and
+        new messages are indexed for search once things are quiet."""
         self._sink(event)
+        if isinstance(event, MessagesChanged) and event.added:
+            self.indexer.poke()
         if isinstance(event, NewMail) and self.config.ui.notify in ("desktop", "both"):
             notify_desktop(event)
 
