@@ -262,6 +262,12 @@ class AccountWorker(ABC):
             self._dirty.remove(folder)
             await self.sync_folder(folder)
 
+    async def _urgent_work(self) -> bool:
+        """Whether :meth:`serve_urgent` would do anything now."""
+        if self._dirty or self._urgent:
+            return True
+        return await self.journal.has_pending() and self.journal.idle()
+
     async def serve_urgent(self) -> None:
         """Serve waiting urgent requests, journal entries and reported changes now (called
         between sync batches, so new mail shows while a big folder is still filling)."""

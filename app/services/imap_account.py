@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 from app.domain.config import AccountConfig
 from app.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
@@ -20,6 +21,7 @@ from app.protocols.imap import (
     SelectResult,
 )
 from app.services.account import AccountWorker, Offline
+from app.services.cache_writer import CacheWriter
 from app.services.imap_watch import IdleWatcher
 from app.services.journal import ServerRefused
 from app.services.secrets import SecretError, resolve_password
@@ -164,22 +166,38 @@ class ImapAccount(AccountWorker):
         await self.publish_counts(folder)
 
     async def _full_sync(self, folder: str, selected: SelectResult) -> None:
-        """Fetch every message's summary, newest first, in chunks; serve urgent work in between."""
+        """Fetch every message's summary, newest first, in chunks; serve urgent work in between.
+
+        One writer serves every chunk, so the next chunk is being fetched while the last batches
+        of the one before are written; each chunk is announced once its rows are in the cache.
+        """
         if selected.exists == 0:
             return
         uids = await self._client().search_uids("ALL")
         total, done = len(uids), 0
         end = total
         size = FIRST_CHUNK
-        while end > 0:
-            chunk = uids[max(0, end - size) : end]
-            end -= len(chunk)
-            await self._ensure_selected(folder)
-            done += await self._fetch_into_cache(folder, uid_set(chunk))
-            self.emit(SyncProgress(self.name, folder, done, total))
-            self.emit(MessagesChanged(self.name, folder, added=len(chunk)))
-            size = CHUNK
-            await self.serve_urgent()
+        writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
+        try:
+            while end > 0:
+                chunk = uids[max(0, end - size) : end]
+                end -= len(chunk)
+                await self._ensure_selected(folder)
+                async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
+                    await writer.put(batch)
+                done += len(chunk)
+                await writer.then(partial(self._announce_chunk, folder, done, total, len(chunk)))
+                size = CHUNK
+                if await self._urgent_work():
+                    await writer.flush()  # what urgent work reads or changes must be written first
+                    await self.serve_urgent()
+            await writer.close()
+        finally:
+            await writer.abort()
+
+    def _announce_chunk(self, folder: str, done: int, total: int, added: int) -> None:
+        self.emit(SyncProgress(self.name, folder, done, total))
+        self.emit(MessagesChanged(self.name, folder, added=added))
 
     async def _incremental_sync(
         self, folder: str, selected: SelectResult, known: FolderState, qresync: bool
@@ -216,31 +234,22 @@ class ImapAccount(AccountWorker):
         min_uid: int = 0,
         collect: list[MessageSummary] | None = None,
     ) -> int:
-        """Stream summaries into the cache. Parsing (on the event loop) and writing (SQLite, in
-        a thread, mostly outside the GIL) overlap: batches wait in a short queue."""
-        queue: asyncio.Queue[Sequence[MessageSummary] | None] = asyncio.Queue(maxsize=4)
-        written = 0
+        """Stream summaries into the cache (parsing and writing overlap, see CacheWriter)."""
 
-        async def write() -> None:
-            nonlocal written
-            while (batch := await queue.get()) is not None:
-                if collect is not None:  # new to the cache (not put there by our own move)
-                    collect.extend(await self.db(self._not_cached, folder, batch))
-                written += await self.db(self.store.upsert_summaries, self.name, folder, batch)
+        async def write(batch: Sequence[MessageSummary]) -> int:
+            if collect is not None:  # new to the cache (not put there by our own move)
+                collect.extend(await self.db(self._not_cached, folder, batch))
+            return await self.db(self.store.upsert_summaries, self.name, folder, batch)
 
-        writer = asyncio.create_task(write())
+        writer = CacheWriter(write)
         try:
             async for batch in self._client().fetch_summaries(uids, batch_size=WRITE_BATCH):
                 fresh = [s for s in batch if s.uid >= min_uid]
                 if fresh:
-                    await _put_unless_dead(queue, fresh, writer)
-            await _put_unless_dead(queue, None, writer)
-            await writer
+                    await writer.put(fresh)
+            return await writer.close()
         finally:
-            if not writer.done():
-                writer.cancel()
-                await asyncio.gather(writer, return_exceptions=True)
-        return written
+            await writer.abort()
 
     def _not_cached(
         self, folder: str, summaries: Sequence[MessageSummary]
@@ -346,16 +355,6 @@ class ImapAccount(AccountWorker):
 
     def settings_for_watcher(self) -> ImapSettings | None:
         return self._settings
-
-
-async def _put_unless_dead(queue: asyncio.Queue, item: object, consumer: asyncio.Task) -> None:
-    """Put ``item`` on the queue; if its consumer dies meanwhile, raise its error instead."""
-    put = asyncio.ensure_future(queue.put(item))
-    await asyncio.wait({put, consumer}, return_when=asyncio.FIRST_COMPLETED)
-    if not put.done():
-        put.cancel()
-    if consumer.done():
-        consumer.result()  # raises the writer's error (a cache failure)
 
 
 @contextlib.contextmanager
