@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -19,6 +20,8 @@ from app.ui.themes import choose_theme, load_themes, variable_defaults
 
 FacadeFactory = Callable[[EventSink], MailFacade]
 NOTIFY_MODES = ("bell", "desktop", "both", "none")
+#: The services start at the latest this many seconds after mount, even if no list has landed.
+START_AT_LATEST = 2.0
 
 
 def _local_now() -> datetime:
@@ -30,8 +33,10 @@ class MailbagApp(App[None]):
 
     The services report through an ``EventSink`` and the UI needs the facade to exist when it is
     built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
-    ``__init__``, and must return the facade without starting it (the app calls ``start()`` on
-    mount and ``stop()`` on quit). ``sink`` may be called from any thread. ``notify`` is the
+    ``__init__``, and must return the facade without starting it. The app calls ``start()``
+    once the first list is on screen (the cached rows paint before any connection is set up;
+    an empty list starts it at once, as its rows can only come from the server; after
+    ``START_AT_LATEST`` seconds in any case) and ``stop()`` on quit. ``sink`` may be called from any thread. ``notify`` is the
     config's new-mail setting: the UI rings the terminal bell for ``"bell"`` and ``"both"``;
     ``"desktop"`` and ``"none"`` keep it quiet (desktop notifications are the services' job).
 
@@ -68,6 +73,7 @@ class MailbagApp(App[None]):
         self.main_screen = MainScreen(
             self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
         )
+        self._started = False
         self._stopped = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -79,6 +85,20 @@ class MailbagApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.push_screen(self.main_screen)
+        self.set_timer(START_AT_LATEST, self._start_services)
+
+    @on(MainScreen.FirstView)
+    def _first_view(self, message: MainScreen.FirstView) -> None:
+        if message.has_rows:
+            self.call_after_refresh(self._start_services)  # after the frame that shows them
+        else:
+            self.call_later(self._start_services)
+
+    async def _start_services(self) -> None:
+        """Start the facade (account connections, sync, indexing) once, unless quitting."""
+        if self._started or self._stopped:
+            return
+        self._started = True
         await self.facade.start()
 
     def on_service_event(self, message: ServiceEvent) -> None:

@@ -21,9 +21,10 @@ Bob
 """
 
 
-def sample_facade(sink: EventSink) -> FakeFacade:
-    """Two accounts, nested folders, a few messages in work/INBOX (newest first)."""
-    facade = FakeFacade(sink, accounts=("work", "home"))
+def sample_facade(sink: EventSink, cls: type[FakeFacade] = FakeFacade) -> FakeFacade:
+    """Two accounts, nested folders, a few messages in work/INBOX (newest first); ``cls`` may
+    be a FakeFacade subclass."""
+    facade = cls(sink, accounts=("work", "home"))
     for folder in (
         Folder("work", "INBOX", "/", FolderRole.INBOX, total=6, unread=2),
         Folder("work", "Drafts", "/", FolderRole.DRAFTS, total=0, unread=0),

@@ -16,6 +16,7 @@ from datetime import datetime
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -84,6 +85,14 @@ class MainScreen(Screen[None]):
     BINDINGS = bindings("screen")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
+    class FirstView(Message):
+        """The first list read has landed (posted once): ``has_rows`` says whether the cache
+        had rows to paint, or whether they can only come from the server."""
+
+        def __init__(self, has_rows: bool) -> None:
+            super().__init__()
+            self.has_rows = has_rows
+
     def __init__(
         self,
         facade: MailFacade,
@@ -111,6 +120,7 @@ class MainScreen(Screen[None]):
         self._reader_timer: Timer | None = None
         self._body_requested: set[MessageKey] = set()
         self._last_pane: Widget | None = None
+        self._first_view_posted = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -155,9 +165,15 @@ class MainScreen(Screen[None]):
         self.message_list.focus()
         self.open_default_folder()
 
+    def _post_first_view(self, has_rows: bool) -> None:
+        if not self._first_view_posted:
+            self._first_view_posted = True
+            self.post_message(self.FirstView(has_rows))
+
     def open_default_folder(self) -> None:
         """Open the default account's Inbox (or its first selectable folder)."""
         if not self.facade.accounts:
+            self._post_first_view(False)
             return
         account = self.facade.accounts[0]
         folders = [f for f in self.facade.folders(account) if f.selectable]
@@ -242,6 +258,7 @@ class MainScreen(Screen[None]):
         self, key: FolderKey, ids: Sequence[int], layout: ThreadLayout | None, keep_row_id: int | None,
         gone: frozenset[int], generation: int,
     ) -> None:
+        self._post_first_view(bool(ids))
         if key != self._open or generation != self._generation or self._search is not None:
             return
         self._hidden -= gone

@@ -1,0 +1,107 @@
+"""Start-up order: cached rows are painted before the services (connections, sync) start."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from app.domain.events import EventSink
+from app.domain.models import Folder, FolderRole
+from app.services.api import ListOrder
+from app.ui import app as app_module
+from tests.ui.conftest import settle
+from tests.ui.fake_facade import FakeFacade
+from tests.ui.helpers import list_line
+from tests.ui.sample import sample_facade
+
+
+class _Watching(FakeFacade):
+    """Records what the message list painted at the moment ``start()`` was called."""
+
+    app: app_module.MailbagApp
+
+    def __init__(self, sink: EventSink, accounts: Sequence[str] = ("work",)) -> None:
+        super().__init__(sink, accounts)
+        self.painted_at_start: str | None = None
+
+    async def start(self) -> None:
+        listing = self.app.main_screen.message_list
+        self.painted_at_start = list_line(self.app, 0)[0] if listing.row_count else ""
+        await super().start()
+
+
+@pytest.fixture
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the first list (never the safety timer) may start the services."""
+    monkeypatch.setattr(app_module, "START_AT_LATEST", 60.0)
+
+
+async def test_cached_rows_paint_before_the_services_start(make_app, no_fallback):
+    app = make_app(lambda sink: sample_facade(sink, _Watching))
+    app.facade.app = app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.facade.started
+        assert "Quarterly report" in (app.facade.painted_at_start or "")
+
+
+async def test_an_empty_cache_starts_the_services_at_once(make_app, no_fallback):
+    def empty(sink: EventSink) -> FakeFacade:
+        facade = FakeFacade(sink)
+        facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=0, unread=0))
+        return facade
+
+    app = make_app(empty)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.facade.started
+        assert app.main_screen.message_list.row_count == 0
+
+
+async def test_no_account_still_starts_the_services(make_app, no_fallback):
+    app = make_app(lambda sink: FakeFacade(sink, accounts=()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.facade.started
+
+
+async def test_a_slow_first_list_does_not_hold_the_services_back(make_app, monkeypatch):
+    monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
+    release = threading.Event()
+
+    class Slow(FakeFacade):
+        def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+            release.wait(10)
+            return super().message_index(account, folder, order)
+
+    app = make_app(lambda sink: Slow(sink))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(50):
+            if app.facade.started:
+                break
+            await pilot.pause(0.05)
+        assert app.facade.started
+        assert app.main_screen.message_list.index_pending  # the list has not landed yet
+        release.set()
+        await settle(pilot)
+
+
+async def test_quitting_before_the_start_never_starts_the_services(make_app, monkeypatch):
+    monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
+    release = threading.Event()
+
+    class Slow(FakeFacade):
+        def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+            release.wait(10)
+            return super().message_index(account, folder, order)
+
+    app = make_app(lambda sink: Slow(sink))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        release.set()
+        await asyncio.sleep(0.4)
+    assert app.facade.stopped
+    assert not app.facade.started
