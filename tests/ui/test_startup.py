@@ -33,6 +33,18 @@ class _Watching(FakeFacade):
         await super().start()
 
 
+class _SlowIndex(FakeFacade):
+    """Its list read waits until ``release`` is set."""
+
+    def __init__(self, sink: EventSink, release: threading.Event) -> None:
+        super().__init__(sink)
+        self.release = release
+
+    def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        self.release.wait(10)
+        return super().message_index(account, folder, order)
+
+
 @pytest.fixture
 def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the first list (never the safety timer) may start the services."""
@@ -71,13 +83,7 @@ async def test_no_account_still_starts_the_services(make_app, no_fallback):
 async def test_a_slow_first_list_does_not_hold_the_services_back(make_app, monkeypatch):
     monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
     release = threading.Event()
-
-    class Slow(FakeFacade):
-        def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
-            release.wait(10)
-            return super().message_index(account, folder, order)
-
-    app = make_app(lambda sink: Slow(sink))
+    app = make_app(lambda sink: _SlowIndex(sink, release))
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(50):
             if app.facade.started:
@@ -92,13 +98,7 @@ async def test_a_slow_first_list_does_not_hold_the_services_back(make_app, monke
 async def test_quitting_before_the_start_never_starts_the_services(make_app, monkeypatch):
     monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
     release = threading.Event()
-
-    class Slow(FakeFacade):
-        def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
-            release.wait(10)
-            return super().message_index(account, folder, order)
-
-    app = make_app(lambda sink: Slow(sink))
+    app = make_app(lambda sink: _SlowIndex(sink, release))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")
         release.set()
