@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """The sample mailbox in a temp dir that is removed on exit: nothing is written elsewhere."""
+    import tempfile
+
     from app.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
 
     ui = UiConfig()

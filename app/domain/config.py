@@ -14,7 +14,6 @@ Shape (see README)::
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -271,6 +270,8 @@ class _Validator:
     def check_keys(self, table: dict[str, Any], where: tuple[str, ...], allowed: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
+                import difflib  # only for this message: kept off the start-up path
+
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(allowed)})"
                 raise self.error(where + (key,), f"unknown key{hint}")

@@ -1,4 +1,8 @@
-"""MailService: every account's worker behind the one facade the UI talks to."""
+"""MailService: every account's worker behind the one facade the UI talks to.
+
+What only a later action needs (MIME rendering, search parsing, threading, desktop notices) is
+imported when first used, so that start-up imports no more than painting the list needs.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,10 @@ from collections.abc import Sequence
 
 from app.domain.config import AccountConfig, Config
 from app.domain.events import Event, EventSink, MessagesChanged, NewMail
-from app.domain.mime import render_message
 from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
 from app.domain.requests import Request
-from app.domain.search import parse_query
-from app.domain.threading import build_threads, flatten
 from app.services.account import AccountWorker
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
-from app.services.notify import notify_desktop
 from app.services.imap_account import ImapAccount
 from app.services.indexer import SearchIndexer
 from app.services.maildir_account import MaildirAccount
@@ -99,6 +99,8 @@ class MailService:
         if isinstance(event, MessagesChanged) and event.added:
             self.indexer.poke()
         if isinstance(event, NewMail) and self.config.ui.notify in ("desktop", "both"):
+            from app.services.notify import notify_desktop
+
             notify_desktop(event)
 
     def message_index(
@@ -109,6 +111,8 @@ class MailService:
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> ThreadedIndex:
+        from app.domain.threading import build_threads, flatten
+
         roots = build_threads(
             self.store.thread_records(account, folder),
             group_by_subject=self.config.ui.thread_by_subject,
@@ -142,6 +146,8 @@ class MailService:
     def local_search(
         self, query: str, *, account: str | None = None, folder: str | None = None
     ) -> SearchOutcome:
+        from app.domain.search import parse_query
+
         parsed = parse_query(query)
         if parsed.error:
             return SearchOutcome(error=parsed.error)
@@ -176,6 +182,8 @@ class MailService:
         raw = self.store.body(account, folder, uid)
         if raw is None:
             return None
+        from app.domain.mime import render_message
+
         message = render_message(raw)
         with self._rendered_lock:
             self._rendered[key] = message

@@ -14,7 +14,6 @@ from app.domain.events import Event, EventSink
 from app.services.api import MailFacade
 from app.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
 from app.ui.messages import ServiceEvent
-from app.ui.screens.help import HelpScreen
 from app.ui.screens.main import MainScreen
 from app.ui.themes import choose_theme, load_themes, variable_defaults
 
@@ -105,6 +104,8 @@ class MailbagApp(App[None]):
         self.main_screen.apply_event(message.event)
 
     def action_help(self) -> None:
+        from app.ui.screens.help import HelpScreen  # imported on first use: not needed to start
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.user_keymap))
 

@@ -50,8 +50,6 @@ from app.domain.requests import (
 )
 from app.services.api import ListOrder, MailFacade, SearchOutcome, SortKey
 from app.ui.keymap import bindings
-from app.ui.screens.dialogs import ConfirmDialog, SortMenu
-from app.ui.screens.folder_picker import FolderPicker
 from app.ui.threads import ThreadLayout
 from app.ui.widgets.folder_tree import FolderRef, FolderTree
 from app.ui.widgets.message_list import FolderKey, MessageList
@@ -337,6 +335,8 @@ class MainScreen(Screen[None]):
                 self._order = ListOrder(key, self._order.reverse)
                 self._change_view()
 
+        from app.ui.screens.dialogs import SortMenu
+
         self.app.push_screen(SortMenu(self._order.key), chosen)
 
     def action_reverse_sort(self) -> None:
@@ -616,6 +616,8 @@ class MainScreen(Screen[None]):
                     lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids, permanent=True),
                 )
 
+        from app.ui.screens.dialogs import ConfirmDialog
+
         self.app.push_screen(ConfirmDialog(question), answered)
 
     def _move_to_role(self, role: FolderRole) -> None:
@@ -663,6 +665,8 @@ class MainScreen(Screen[None]):
                 moving,
                 lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target),
             )
+
+        from app.ui.screens.folder_picker import FolderPicker
 
         self.app.push_screen(FolderPicker(title, names), chosen)
 
