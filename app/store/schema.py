@@ -87,7 +87,6 @@ messages = Table(
 # List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
 Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
 Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.hidden, messages.c.unread)
-Index("ix_messages_message_id", messages.c.message_id)
 
 # ---- full-text index ----------------------------------------------------------------------------------
 #

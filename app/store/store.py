@@ -7,9 +7,11 @@ its worker thread while the UI reads small pages. Each write is one ``BEGIN IMME
 from __future__ import annotations
 
 import json
+import re
 import time
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert
 from app.domain.models import (
     ROLE_ORDER,
     SEEN,
+    Address,
     Folder,
     FolderRole,
     FolderState,
@@ -109,7 +112,7 @@ _SUMMARY_UPDATED = tuple(name for name in _SUMMARY_COLUMNS if name not in ("fold
 
 
 def _compile_upsert() -> str:
-    """The summary upsert as driver SQL with positional parameters (compiled once).
+    """The summary upsert of one row as driver SQL with positional parameters (compiled once).
 
     A conflicting row is rewritten only when some value differs, so re-syncing an unchanged folder
     costs no index updates.
@@ -131,6 +134,19 @@ def _compile_upsert() -> str:
 
 
 _UPSERT_SUMMARY_SQL = _compile_upsert()
+_UPSERT_HEAD, _UPSERT_ROW, _UPSERT_TAIL = re.fullmatch(
+    r"(.*? VALUES )(\([?, ]+\))(.*)", _UPSERT_SUMMARY_SQL, re.DOTALL
+).groups()  # type: ignore[union-attr]
+#: Rows per upsert statement. One statement writes them all in one step of SQLite, which runs
+#: without the GIL: far fewer hand-overs with the thread parsing the next batch than one step per
+#: row (executemany), and less work per row. 250 rows bind 4,750 values (SQLite allows 32,766).
+UPSERT_ROWS = 250
+
+
+@lru_cache(maxsize=4)
+def _upsert_rows_sql(count: int) -> str:
+    """The summary upsert of ``count`` rows in one statement."""
+    return _UPSERT_HEAD + ", ".join([_UPSERT_ROW] * count) + _UPSERT_TAIL
 
 _UPDATE_FLAGS = (
     update(messages)
@@ -144,10 +160,24 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start : start + _CHUNK]
 
 
+@lru_cache(maxsize=4096)
+def _encoded_addresses(addresses: tuple[Address, ...]) -> str:
+    """codec.encode_addresses, remembered: the same correspondents come back again and again."""
+    return codec.encode_addresses(addresses)
+
+
+@lru_cache(maxsize=4096)
+def _sender_columns(from_: tuple[Address, ...]) -> tuple[str, str, str]:
+    """(sender, sender_email, from_addrs) of a From list."""
+    first = from_[0] if from_ else None
+    return (first.display() if first else "", first.email if first else "",
+            codec.encode_addresses(from_))
+
+
 def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
     """One summary as the values of :data:`_SUMMARY_COLUMNS`."""
     epoch, offset = codec.encode_date(s.date)
-    first = s.from_[0] if s.from_ else None
+    sender, sender_email, from_addrs = _sender_columns(s.from_)
     return (
         folder_id,
         s.uid,
@@ -157,15 +187,15 @@ def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
         offset,
         s.size,
         s.subject,
-        first.display() if first else "",
-        first.email if first else "",
-        codec.encode_addresses(s.from_),
-        codec.encode_addresses(s.to),
-        codec.encode_addresses(s.cc),
-        codec.encode_addresses(s.reply_to),
+        sender,
+        sender_email,
+        from_addrs,
+        _encoded_addresses(s.to) if s.to else "",
+        _encoded_addresses(s.cc) if s.cc else "",
+        _encoded_addresses(s.reply_to) if s.reply_to else "",
         s.message_id,
         s.in_reply_to,
-        codec.encode_ids(s.references),
+        codec.encode_ids(s.references) if s.references else "",
         1 if s.has_attachment else 0,
         s.modseq,
     )
@@ -394,9 +424,11 @@ class Store:
             folder_id = self._ensure_folder(conn, account, folder)
             # Straight to the driver: this is the bulk path of every sync. New rows reach the
             # search index later (index_pending), so the sync does not wait for it.
-            conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
-                _UPSERT_SUMMARY_SQL, [_summary_params(folder_id, s) for s in summaries]
-            )
+            driver = conn.connection.driver_connection
+            for start in range(0, len(summaries), UPSERT_ROWS):
+                part = summaries[start : start + UPSERT_ROWS]
+                values = [v for s in part for v in _summary_params(folder_id, s)]
+                driver.execute(_upsert_rows_sql(len(part)), values)  # type: ignore[union-attr]
         return len(summaries)
 
     def update_flags(
