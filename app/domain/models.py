@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class FolderRole(StrEnum):
@@ -103,11 +104,11 @@ class FolderState:
     highestmodseq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class MessageSummary:
+class MessageSummary(NamedTuple):
     """What the message list needs of one message: envelope, flags and a few header fields.
 
-    It is what a sync fetches for every message; the body is fetched only when opened.
+    It is what a sync fetches for every message; the body is fetched only when opened. A named
+    tuple, not a frozen dataclass: a sync builds one per message, and this is several times cheaper.
     """
 
     uid: int
