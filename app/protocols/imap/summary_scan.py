@@ -50,22 +50,21 @@ _ENVELOPE = re.compile(_ENVELOPE_FIELDS + rb"\Z")
 _COMMON = re.compile(
     rb'\* \d+ FETCH \(UID (\d+) FLAGS (\([^()"\[\]{]*+\)) INTERNALDATE "([^"\\]*+)" RFC822\.SIZE (\d+)'
     rb"(?: MODSEQ \((\d+)\))? ENVELOPE " + _ENVELOPE_FIELDS
-    + rb" BODYSTRUCTURE (" + nested_list(MAX_DEPTH) + rb") BODY\[HEADER\.FIELDS \(REFERENCES\)\] \{(\d+)\}\Z"
+    # The body structure is whatever lies between its name and the references item that ends the
+    # line (found from the end, so nothing inside the structure can pose as that item); it is only
+    # looked into for attachments, by attachment_in(), which reads any shape safely.
+    + rb" BODYSTRUCTURE (\(.*\)) BODY\[HEADER\.FIELDS \(REFERENCES\)\] \{(\d+)\}\Z",
+    re.DOTALL,
 )
 _MODSEQ = re.compile(rb"\((\d+)\)\Z")
 # has_attachment() can only answer yes for a part of type "message", a disposition "attachment"
 # or a parameter whose name starts with "name"/"filename". Without those words (ASCII case
 # folding; no backslash escape that could hide a letter) the answer is no, with no parsing.
 #
-# The usual yes: a part whose disposition is "attachment", found where a single part keeps it
-# (after type, subtype, parameters, id, description, encoding, size, [lines,] md5), the part
-# opening the structure or following a parenthesis. has_attachment() says yes to any such part.
-_PARAMS = rb"(?:NIL|\(" + QUOTED + rb"(?: " + QUOTED + rb")*+\))"
-_ATTACHED_PART = re.compile(
-    rb"(?:\A|(?<=[()]))\(" + rb" ".join([QUOTED, QUOTED, _PARAMS, _NSTR, _NSTR, QUOTED])
-    + rb" \d+ (?:\d+ )?" + _NSTR + rb' \("attachment" ' + _PARAMS + rb"\)",
-    re.IGNORECASE,
-)
+# The usual yes: a disposition list ("attachment" ...), which follows a space in a part. It counts
+# when it stands outside every quoted string: with no backslash in the structure, that is when an
+# even number of quotes comes before it.
+_DISPOSITION_ATTACHMENT = b' ("attachment" '
 _REFERENCES_ITEM = b"BODY[HEADER.FIELDS"
 
 Envelope = tuple[bytes | None, bytes | None, tuple[Address, ...], tuple[Address, ...],
@@ -128,8 +127,11 @@ def attachment_in(raw: bytes) -> bool:
     if b"\\" not in lowered:
         if b"name" not in lowered and b"attachment" not in lowered and b"message" not in lowered:
             return False
-        if b"attachment" in lowered and _ATTACHED_PART.search(raw) is not None:
-            return True
+        at = lowered.find(_DISPOSITION_ATTACHMENT)
+        while at >= 0:
+            if lowered.count(b'"', 0, at) % 2 == 0:
+                return True
+            at = lowered.find(_DISPOSITION_ATTACHMENT, at + 1)
     return has_attachment(_first(raw))
 
 
