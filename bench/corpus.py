@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DOMAIN = "example.test"
 BASE_DATE = datetime(2023, 1, 1, 7, 0, tzinfo=timezone.utc)
 
@@ -37,6 +37,12 @@ _WORDS = (
     "these two may then do first any my now such mail server folder message thread reply draft "
     "inbox archive sync cache naïve façade coöperate deadline budget review release"
 ).split()
+
+#: One message in RARE_EVERY opens its text with RARE_LINE, whose RARE_WORD no other text holds
+#: (what a body search looks for: a word that is not in every message).
+RARE_EVERY = 100
+RARE_WORD = "kestrel"
+RARE_LINE = f"Note: the {RARE_WORD} rota changes next week.\r\n"
 
 #: One long deterministic text; bodies are slices of it (fast to cut, realistic to compress).
 _TEXT_RNG = random.Random(20240101)
@@ -114,13 +120,14 @@ def message(i: int, count: int) -> bytes:
 
     size = _size(rng)
     kind = rng.random()
+    lead = RARE_LINE if i % RARE_EVERY == RARE_EVERY - 1 else ""
     if kind < 0.17:
         blob_size = max(500, size - 2000) * 3 // 4
-        body, ctype = _with_attachment(rng, i, _text(rng, 1500), blob_size)
+        body, ctype = _with_attachment(rng, i, lead + _text(rng, 1500), blob_size)
     elif kind < 0.42:
-        body, ctype = _alternative(rng, i, _text(rng, max(800, size // 2 - 300)))
+        body, ctype = _alternative(rng, i, lead + _text(rng, max(800, size // 2 - 300)))
     else:
-        body, ctype = _text(rng, max(1000, size - 600)), "text/plain; charset=utf-8"
+        body, ctype = lead + _text(rng, max(1000, size - 600)), "text/plain; charset=utf-8"
     if ctype.startswith("text/plain"):
         headers += [("Content-Type", ctype), ("Content-Transfer-Encoding", "8bit")]
     else:
