@@ -15,7 +15,6 @@ from bench import inprocess, tui
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync
 from bench.server import BenchServer
-from bench.tmux import Pane
 
 SMALL = 100
 NEW_MAIL_RUNS = 10

@@ -17,11 +17,9 @@ from app.domain.models import Address, MessageSummary
 from app.protocols.imap.framing import Segments
 from app.protocols.imap.parser import Value, as_int, parse_segments
 from app.protocols.imap.scan import (
-    MAX_DEPTH,
     QUOTED,
     FetchItems,
     inline_literals,
-    nested_list,
     scan_fetch,
     unquote,
 )
