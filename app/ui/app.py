@@ -33,11 +33,12 @@ class MailbagApp(App[None]):
     The services report through an ``EventSink`` and the UI needs the facade to exist when it is
     built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
     ``__init__``, and must return the facade without starting it. The app calls ``start()``
-    once the first list is on screen (the cached rows paint before any connection is set up;
-    an empty list starts it at once, as its rows can only come from the server; after
-    ``START_AT_LATEST`` seconds in any case) and ``stop()`` on quit. ``sink`` may be called from any thread. ``notify`` is the
-    config's new-mail setting: the UI rings the terminal bell for ``"bell"`` and ``"both"``;
-    ``"desktop"`` and ``"none"`` keep it quiet (desktop notifications are the services' job).
+    once the first list is on screen, so that cached rows paint before any connection is set
+    up; at once when the cache knows no folder yet or the first list is empty (its rows can only
+    come from the server); after ``START_AT_LATEST`` seconds in any case. ``stop()`` on quit.
+    ``sink`` may be called from any thread. ``notify`` is the config's new-mail setting: the UI
+    rings the terminal bell for ``"bell"`` and ``"both"``; ``"desktop"`` and ``"none"`` keep it
+    quiet (desktop notifications are the services' job).
 
     Raises ValueError (a message fit to show the user) for an unknown theme or keymap entry.
     """
@@ -83,6 +84,9 @@ class MailbagApp(App[None]):
         self.post_message(ServiceEvent(event))
 
     async def on_mount(self) -> None:
+        if not any(self.facade.folders(account) for account in self.facade.accounts):
+            # A cache that was never filled has nothing to paint: the network goes first.
+            await self._start_services()
         await self.push_screen(self.main_screen)
         self.set_timer(START_AT_LATEST, self._start_services)
 

@@ -26,10 +26,13 @@ class _Watching(FakeFacade):
     def __init__(self, sink: EventSink, accounts: Sequence[str] = ("work",)) -> None:
         super().__init__(sink, accounts)
         self.painted_at_start: str | None = None
+        self.screen_mounted_at_start: bool | None = None
 
     async def start(self) -> None:
-        listing = self.app.main_screen.message_list
-        self.painted_at_start = list_line(self.app, 0)[0] if listing.row_count else ""
+        screen = self.app.main_screen
+        self.screen_mounted_at_start = screen.is_mounted
+        if screen.is_mounted:
+            self.painted_at_start = list_line(self.app, 0)[0] if screen.message_list.row_count else ""
         await super().start()
 
 
@@ -39,6 +42,7 @@ class _SlowIndex(FakeFacade):
     def __init__(self, sink: EventSink, release: threading.Event) -> None:
         super().__init__(sink)
         self.release = release
+        self.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=1, unread=0))
 
     def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
         self.release.wait(10)
@@ -60,17 +64,28 @@ async def test_cached_rows_paint_before_the_services_start(make_app, no_fallback
         assert "Quarterly report" in (app.facade.painted_at_start or "")
 
 
-async def test_an_empty_cache_starts_the_services_at_once(make_app, no_fallback):
+async def test_an_empty_folder_starts_the_services_at_once(make_app, no_fallback):
     def empty(sink: EventSink) -> FakeFacade:
-        facade = FakeFacade(sink)
+        facade = _Watching(sink)
         facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=0, unread=0))
         return facade
 
     app = make_app(empty)
+    app.facade.app = app
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.facade.started
+        assert app.facade.painted_at_start == ""
         assert app.main_screen.message_list.row_count == 0
+
+
+async def test_a_cache_never_filled_starts_the_services_before_the_screen(make_app, no_fallback):
+    app = make_app(lambda sink: _Watching(sink))
+    app.facade.app = app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.facade.started
+        assert app.facade.screen_mounted_at_start is False
 
 
 async def test_no_account_still_starts_the_services(make_app, no_fallback):
