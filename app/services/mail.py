@@ -1,7 +1,9 @@
 """MailService: every account's worker behind the one facade the UI talks to.
 
-What only a later action needs (MIME rendering, search parsing, threading, desktop notices) is
-imported when first used, so that start-up imports no more than painting the list needs.
+What only a later action needs is imported when first used, so that start-up imports no more
+than painting the cached list needs: the account workers (and with them the IMAP and Maildir
+stacks) are built when the service starts, MIME rendering, search parsing, threading and desktop
+notices when first asked for.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
 from app.domain.requests import Request
 from app.services.account import AccountWorker
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
-from app.services.imap_account import ImapAccount
 from app.services.indexer import SearchIndexer
-from app.services.maildir_account import MaildirAccount
 from app.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,23 @@ STOP_SECONDS = 10.0
 SEARCH_LIMIT = 5000
 
 
+def check_backend(account: AccountConfig) -> None:
+    """Raise ValueError unless some worker can serve ``account``."""
+    if account.imap is None and account.maildir is None:
+        raise ValueError(f"account {account.name}: no supported backend configured")
+
+
 def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> AccountWorker:
     """The worker that serves ``account``, by its kind."""
+    check_backend(account)
     if account.imap is not None:
+        from app.services.imap_account import ImapAccount
+
         return ImapAccount(account, store, sink)
-    if account.maildir is not None:
-        return MaildirAccount(account.name, account.maildir, store, sink)
-    raise ValueError(f"account {account.name}: no supported backend configured")
+    from app.services.maildir_account import MaildirAccount
+
+    assert account.maildir is not None
+    return MaildirAccount(account.name, account.maildir, store, sink)
 
 
 class MailService:
@@ -50,19 +60,33 @@ class MailService:
         self.config = config
         self.store = store
         self._sink = sink
-        self.workers: dict[str, AccountWorker] = {
-            name: make_worker(account, store, self._relay)
-            for name, account in config.accounts.items()
-        }
+        for account in config.accounts.values():
+            check_backend(account)
+        self._workers: dict[str, AccountWorker] | None = None
+        self._early: list[Request] = []  # submitted before the workers were built
         self._tasks: list[asyncio.Task[None]] = []
         self.indexer = SearchIndexer(store)
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
 
     @property
+    def workers(self) -> dict[str, AccountWorker]:
+        """Every account's worker by name, built on first use (by :meth:`start` in the app);
+        requests submitted before then are handed to them in order."""
+        if self._workers is None:
+            self._workers = {
+                name: make_worker(account, self.store, self._relay)
+                for name, account in self.config.accounts.items()
+            }
+            early, self._early = self._early, []
+            for request in early:
+                self._workers[request.account].submit(request)
+        return self._workers
+
+    @property
     def accounts(self) -> list[str]:
         default = self.config.default_account()
-        names = list(self.workers)
+        names = list(self.config.accounts)
         if default is not None and default.name in names:
             names.remove(default.name)
             names.insert(0, default.name)
@@ -74,7 +98,7 @@ class MailService:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
 
     async def stop(self) -> None:
-        for worker in self.workers.values():
+        for worker in (self._workers or {}).values():
             worker.request_stop()
         for task in self._tasks:
             task.cancel()
@@ -84,10 +108,12 @@ class MailService:
         await self.indexer.stop()
 
     def submit(self, request: Request) -> int:
-        worker = self.workers.get(request.account)
-        if worker is None:
+        if request.account not in self.config.accounts:
             raise KeyError(f"no account named {request.account!r}")
-        return worker.submit(request)
+        if self._workers is None:  # not started yet: the workers get it when they are built
+            self._early.append(request)
+            return request.request_id
+        return self._workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
         return self.store.folders(account)
@@ -124,7 +150,7 @@ class MailService:
 
     def virtual_folders(self) -> list[VirtualFolder]:
         result = []
-        if len(self.workers) > 1:
+        if len(self.config.accounts) > 1:
             result.append(VirtualFolder(ALL_INBOXES, "", kind="inboxes"))
         result.extend(VirtualFolder(name, query) for name, query in self.config.searches.items())
         return result
@@ -161,7 +187,7 @@ class MailService:
         return SearchOutcome(row_ids=found)
 
     def undo(self) -> str | None:
-        candidates = [w for w in self.workers.values() if w.journal.undo_tickets]
+        candidates = [w for w in (self._workers or {}).values() if w.journal.undo_tickets]
         if not candidates:
             return None
         worker = max(candidates, key=lambda w: w.journal.undo_tickets[-1].seq)

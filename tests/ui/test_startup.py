@@ -8,9 +8,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.domain.events import EventSink
+from app.domain.config import AccountConfig, Config
+from app.domain.events import Event, EventSink, RequestDone
 from app.domain.models import Folder, FolderRole
+from app.domain.requests import OpenFolder
 from app.services.api import ListOrder
+from app.services.demo import build_demo_mailbox
+from app.services.mail import MailService
+from app.store.store import Store
 from app.ui import app as app_module
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
@@ -120,3 +125,42 @@ async def test_quitting_before_the_start_never_starts_the_services(make_app, mon
         await asyncio.sleep(0.4)
     assert app.facade.stopped
     assert not app.facade.started
+
+
+async def test_the_service_serves_what_was_asked_before_it_started(tmp_path):
+    """The UI submits its first request (open the Inbox) before the workers exist."""
+    config = Config(
+        path=None,
+        accounts={"demo": AccountConfig(name="demo", email="me@example.org", default=True,
+                                        maildir=build_demo_mailbox(tmp_path / "Mail"))},
+    )
+    store = Store.open(tmp_path / "cache.sqlite3")
+    events: list[Event] = []
+    service = MailService(config, store, events.append)
+    try:
+        request = OpenFolder(account="demo", folder="INBOX")
+        assert service.submit(request) == request.request_id
+        with pytest.raises(KeyError):
+            service.submit(OpenFolder(account="nobody", folder="INBOX"))
+        await asyncio.sleep(0.1)
+        assert RequestDone(request.request_id) not in events  # nothing runs before start()
+        await service.start()
+        for _ in range(200):
+            if RequestDone(request.request_id) in events:
+                break
+            await asyncio.sleep(0.05)
+        assert RequestDone(request.request_id) in events
+        assert len(service.message_index("demo", "INBOX")) > 10
+    finally:
+        await service.stop()
+        store.close()
+
+
+def test_an_account_no_worker_can_serve_is_refused_at_once(tmp_path):
+    config = Config(path=None, accounts={"pop": AccountConfig(name="pop", email="me@example.org")})
+    store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        with pytest.raises(ValueError, match="no supported backend"):
+            MailService(config, store, lambda _event: None)
+    finally:
+        store.close()
