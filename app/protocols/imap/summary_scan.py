@@ -185,19 +185,37 @@ def summary_from_scan(items: FetchItems) -> MessageSummary | None:
 
 
 def _common(segments: Segments) -> MessageSummary | None:
-    """The usual answer, read by one pattern; None when it is shaped otherwise."""
+    """The usual answer, read by one pattern; None when it is shaped otherwise.
+
+    The hot path of every sync: what _build and _matched_envelope do, written out in one place.
+    """
     if len(segments) != 3 or segments[2] != b")":
         return None
     match = _COMMON.match(segments[0])
     if match is None:
         return None
-    groups = match.groups()
+    (uid, raw_flags, internaldate, size, modseq, date_raw, subject, from_, _sender, reply_to, to, cc,
+     _bcc, in_reply_to, message_id, raw_body, literal_size) = match.groups()
     literal = segments[1]
-    if len(literal) != int(groups[16]):
+    if len(literal) != int(literal_size):
         return None
-    modseq = groups[4]
-    return _build(int(groups[0]), groups[1], groups[2], int(groups[3]), _matched_envelope(groups[5:15]),
-                  groups[15], references(literal), int(modseq) if modseq is not None else 0)
+    date = envelope_date(_string(date_raw)) if date_raw else None
+    return MessageSummary(
+        int(uid),
+        flags_of(raw_flags),
+        date if date is not None else parse_internaldate(internaldate),
+        int(size),
+        subject_text(_string(subject)),
+        address_list(from_),
+        address_list(to),
+        address_list(cc),
+        address_list(reply_to),
+        text(_string(message_id)),
+        text(_string(in_reply_to)),
+        references(literal) if b"<" in literal else (),
+        attachment_in(raw_body),
+        int(modseq) if modseq is not None else 0,
+    )
 
 
 def summary_from_segments(segments: Segments) -> MessageSummary | None:
