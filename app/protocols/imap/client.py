@@ -37,7 +37,7 @@ from app.protocols.imap.protocol import (
 )
 from app.protocols.imap.stream import FetchStream, StreamingFetch
 from app.protocols.imap.summary import flag_set, modseq_of, summary_from_items
-from app.protocols.imap.summary_scan import summary_from_segments
+from app.protocols.imap.summary_scan import scan_summaries, summary_from_segments
 from app.protocols.imap.wire import (
     Part,
     compose,
@@ -431,7 +431,8 @@ class ImapClient:
         return [f"(CHANGEDSINCE {int(changedsince)}{vanished})"]
 
     def _stream(self, uid_set: str, items: str, changedsince: int | None, convert: Any,
-                batch_size: int, required: bytes, scan: Any = None) -> FetchStream[Any]:
+                batch_size: int, required: bytes, scan: Any = None,
+                scan_bytes: Any = None) -> FetchStream[Any]:
         if not _UID_SET.match(uid_set):
             raise ValueError(f"not a uid set: {uid_set!r}")
         if self._condstore() and "MODSEQ" not in items:
@@ -442,7 +443,7 @@ class ImapClient:
             protocol = self._protocol
             command = StreamingFetch(protocol.new_tag(), *args, protocol=protocol,
                                      timeout=self.settings.timeout, convert=convert, batch_size=batch_size,
-                                     required=required, scan=scan)
+                                     required=required, scan=scan, scan_bytes=scan_bytes)
             return command, asyncio.ensure_future(self._execute(command))
 
         return FetchStream(start, self._lock)
@@ -454,7 +455,7 @@ class ImapClient:
                         batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
         """Stream MessageSummary batches for ``uid_set`` while the answer arrives."""
         return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
-                            b"ENVELOPE", summary_from_segments)
+                            b"ENVELOPE", summary_from_segments, scan_summaries)
 
     def fetch_flags(self, uid_set: str, *, changedsince: int | None = None,
                     batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:

@@ -34,10 +34,20 @@ def literal_size(line: bytes) -> int:
     return int(digits)
 
 
+#: Reads complete responses straight from the received bytes (``data``, from ``pos``) and returns
+#: where it stopped; the framer frames what it leaves.
+FastLane = Callable[[bytes, int], int]
+
+
 class ResponseFramer:
-    """Feed bytes in; complete responses come out through ``on_response``."""
+    """Feed bytes in; complete responses come out through ``on_response``.
+
+    While ``fast_lane`` is set, it is offered the bytes at every response boundary first (the
+    streaming summary fetch reads its usual answers there without framing them).
+    """
 
     def __init__(self, on_response: Callable[[Segments], None]) -> None:
+        self.fast_lane: FastLane | None = None
         self._on_response = on_response
         self._buffer = bytearray()
         self._scan_from = 0  # where to look for the next CRLF
@@ -54,7 +64,14 @@ class ResponseFramer:
         buffer = self._buffer
         buffer.extend(data)
         start = 0
+        snapshot = b""  # the buffer as bytes for the fast lane; the buffer only shrinks at the end
         while True:
+            if self.fast_lane is not None and self._literal < 0 and not self._segments:
+                if not snapshot:
+                    snapshot = bytes(buffer)
+                moved = self.fast_lane(snapshot, start)
+                if moved > start:
+                    start = self._scan_from = moved
             if self._literal >= 0:
                 if len(buffer) - start < self._literal:
                     break

@@ -25,7 +25,7 @@ from app.domain.sanitize import clean_line
 from app.protocols.imap import utf7
 from app.protocols.imap.errors import ImapConnectionError
 from app.protocols.imap.folders import parse_status
-from app.protocols.imap.framing import FramingError, ResponseFramer, Segments
+from app.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
 from app.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from app.protocols.imap.summary import flag_set, modseq_of
 
@@ -112,6 +112,7 @@ class ImapCommand(lib.Command):
         super().__init__(name, tag, *args, prefix=prefix, untagged_resp_name=name, loop=loop,
                          timeout=timeout)
         self.wants = wants
+        self.fast_lane: FastLane | None = None  # reads its answers straight from the bytes, if set
         self.payload = payload
         self.tail = list(tail) + ([continuation] if continuation is not None else [])
         self.untagged: list[Segments] = []
@@ -185,6 +186,8 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         current = self.running_command()
         if current is not None:
             current._reset_timer()
+        fast_lane = current.fast_lane if isinstance(current, ImapCommand) else None
+        self._framer.fast_lane = fast_lane if self.state == lib.SELECTED and not self.plaintext_closed else None
         try:
             self._framer.feed(data)
         except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable

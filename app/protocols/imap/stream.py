@@ -12,6 +12,10 @@ from app.protocols.imap.protocol import ImapCommand, StreamingProtocol
 
 T = TypeVar("T")
 
+#: Reads answers from received bytes from a position on, handing each value over; returns where
+#: it stopped (``app.protocols.imap.summary_scan.scan_summaries``).
+ScanBytes = Callable[[bytes, int, Callable[[Any], None]], int]
+
 #: Batches waiting for the consumer before the socket stops being read.
 HIGH_WATER = 4
 LOW_WATER = 1
@@ -26,13 +30,17 @@ class StreamingFetch(ImapCommand):
 
     def __init__(self, tag: str, *args: str, protocol: StreamingProtocol, timeout: float,
                  convert: Callable[[dict[bytes, Value]], Any | None], batch_size: int,
-                 required: bytes = b"UID", scan: Callable[[Segments], Any | None] | None = None) -> None:
+                 required: bytes = b"UID", scan: Callable[[Segments], Any | None] | None = None,
+                 scan_bytes: ScanBytes | None = None) -> None:
         super().__init__("FETCH", tag, *args, prefix="UID", loop=protocol.loop, timeout=timeout)
         self.protocol = protocol
         self.convert = convert
         self.batch_size = batch_size
         self.required = required  # an answer carries this item; a FETCH without it is a server push
         self.scan = scan  # a fast reading of the common answer; None sends it to the general parser
+        self.scan_bytes = scan_bytes
+        if scan_bytes is not None:
+            self.fast_lane = self._read_bytes
         self.batch: list[Any] = []
         self.queue: asyncio.Queue[list[Any] | None] = asyncio.Queue()
         self.vanished: list[int] = []
@@ -64,6 +72,17 @@ class StreamingFetch(ImapCommand):
         if value is not None:
             self._add(value)
         return True
+
+    def _read_bytes(self, data: bytes, pos: int) -> int:
+        """The fast lane: usual answers read straight from the received bytes (see
+        ``ResponseFramer.fast_lane``); nothing once the command has ended."""
+        if self.scan_bytes is None or self._event.is_set():
+            return pos
+        return self.scan_bytes(data, pos, self._keep)
+
+    def _keep(self, value: Any) -> None:
+        if not self.discard:
+            self._add(value)
 
     def _add(self, value: Any) -> None:
         self.batch.append(value)

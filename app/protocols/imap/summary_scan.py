@@ -11,6 +11,7 @@ is read by the general parser, for that item or for the whole response.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from app.domain.models import Address, MessageSummary
@@ -45,15 +46,18 @@ _ENVELOPE_FIELDS = rb"\(" + rb" ".join([_NSTRING, _NSTRING] + [_ADDRESS_LIST] * 
 _ENVELOPE = re.compile(_ENVELOPE_FIELDS + rb"\Z")
 # The whole first line of the usual answer: uid, flags, internaldate, size, modseq, the ten
 # envelope fields, the body structure and the size of the references literal that follows.
-_COMMON = re.compile(
+_COMMON_LINE = (
     rb'\* \d+ FETCH \(UID (\d+) FLAGS (\([^()"\[\]{]*+\)) INTERNALDATE "([^"\\]*+)" RFC822\.SIZE (\d+)'
     rb"(?: MODSEQ \((\d+)\))? ENVELOPE " + _ENVELOPE_FIELDS
     # The body structure is whatever lies between its name and the references item that ends the
     # line (found from the end, so nothing inside the structure can pose as that item); it is only
     # looked into for attachments, by attachment_in(), which reads any shape safely.
-    + rb" BODYSTRUCTURE (\(.*\)) BODY\[HEADER\.FIELDS \(REFERENCES\)\] \{(\d+)\}\Z",
-    re.DOTALL,
+    + rb" BODYSTRUCTURE (\(.*\)) BODY\[HEADER\.FIELDS \(REFERENCES\)\] \{(\d+)\}"
 )
+_COMMON = re.compile(_COMMON_LINE + rb"\Z", re.DOTALL)
+# The same line at a position of the received bytes, with its CRLF ("." stops at a line feed).
+_COMMON_IN_BUFFER = re.compile(_COMMON_LINE + rb"\r\n")
+_CLOSE = b")\r\n"
 _MODSEQ = re.compile(rb"\((\d+)\)\Z")
 # has_attachment() can only answer yes for a part of type "message", a disposition "attachment"
 # or a parameter whose name starts with "name"/"filename". Without those words (ASCII case
@@ -185,18 +189,22 @@ def summary_from_scan(items: FetchItems) -> MessageSummary | None:
 
 
 def _common(segments: Segments) -> MessageSummary | None:
-    """The usual answer, read by one pattern; None when it is shaped otherwise.
-
-    The hot path of every sync: what _build and _matched_envelope do, written out in one place.
-    """
+    """The usual answer, read by one pattern; None when it is shaped otherwise."""
     if len(segments) != 3 or segments[2] != b")":
         return None
     match = _COMMON.match(segments[0])
     if match is None:
         return None
+    return _summary_of_match(match, segments[1])
+
+
+def _summary_of_match(match: re.Match[bytes], literal: bytes) -> MessageSummary | None:
+    """The summary of a line matched by the usual pattern and the references literal after it.
+
+    The hot path of every sync, so written out in one function (no intermediate tuples).
+    """
     (uid, raw_flags, internaldate, size, modseq, date_raw, subject, from_, _sender, reply_to, to, cc,
      _bcc, in_reply_to, message_id, raw_body, literal_size) = match.groups()
-    literal = segments[1]
     if len(literal) != int(literal_size):
         return None
     date = envelope_date(_string(date_raw)) if date_raw else None
@@ -216,6 +224,33 @@ def _common(segments: Segments) -> MessageSummary | None:
         attachment_in(raw_body),
         int(modseq) if modseq is not None else 0,
     )
+
+
+def scan_summaries(data: bytes, pos: int, add: Callable[[MessageSummary], None]) -> int:
+    """Read the usual answers straight from received bytes, from ``pos`` on, handing each summary
+    to ``add``; returns where reading stopped: the end of ``data``, or the first response that is
+    incomplete or shaped otherwise (the response framer takes it from there).
+
+    Each response is one pattern match, one slice for its literal and one check of its end:
+    no framing into segments, no dispatch.
+    """
+    match_at = _COMMON_IN_BUFFER.match
+    find = data.find
+    while True:
+        match = match_at(data, pos)
+        if match is None:
+            return pos
+        line_end = match.end()
+        if find(b"\r\n", pos) != line_end - 2:  # the framer would end the line earlier
+            return pos
+        literal_end = line_end + int(match.group(17))
+        if data[literal_end : literal_end + 3] != _CLOSE:  # incomplete, or not what it said
+            return pos
+        summary = _summary_of_match(match, data[line_end:literal_end])
+        if summary is None:
+            return pos
+        add(summary)
+        pos = literal_end + 3
 
 
 def summary_from_segments(segments: Segments) -> MessageSummary | None:
