@@ -65,7 +65,7 @@ def envelope_date(value: Value) -> datetime | None:
                 text = offset.decode()
                 zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
             try:
-                return datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=zone)
+                return datetime(int(year), month, int(day), int(hour), int(minute), int(second), 0, zone)
             except ValueError:
                 pass
     raw = as_text(value).strip()
