@@ -45,7 +45,7 @@ async def test_messages_written_earlier_are_indexed_once_the_app_starts(tmp_path
 async def test_indexing_waits_while_messages_keep_arriving(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "cache.db")
     store.replace_folders(ACCOUNT, [Folder(ACCOUNT, INBOX)])
-    indexer = SearchIndexer(store, quiet_seconds=0.4)
+    indexer = SearchIndexer(store, quiet_seconds=1.0)  # far longer than the gaps between batches
     indexer.start()
     try:
         for batch in range(5):  # a sync writing a batch every 0.1 s
