@@ -130,7 +130,11 @@ def references(value: Value) -> tuple[str, ...]:
     """Message-ids from a ``References:`` header block."""
     if not isinstance(value, bytes) or b"<" not in value:
         return ()
-    return tuple(text(m) for m in _MESSAGE_ID.findall(value))
+    found = _MESSAGE_ID.findall(value)
+    joined = b" ".join(found).decode("utf-8", errors="replace")  # ids hold no white space
+    if joined.isprintable():
+        return tuple(joined.split(" "))
+    return tuple(text(m) for m in found)
 
 
 def _params(value: Value) -> dict[str, str]:
