@@ -84,8 +84,15 @@ messages = Table(
     # Ids are never reused, so the search index's high-water mark (below) cannot skip a new row.
     sqlite_autoincrement=True,
 )
-# List order (date desc, uid desc) read backwards from one covering index; counts of unread per folder.
-Index("ix_messages_folder_date", messages.c.folder_id, messages.c.date, messages.c.uid)
+# The list (visible rows, date desc, uid desc) read backwards from one covering index: with ``hidden``
+# in it SQLite never visits the table rows. Counts of unread per folder come from the second one.
+Index(
+    "ix_messages_folder_list",
+    messages.c.folder_id,
+    messages.c.hidden,
+    messages.c.date,
+    messages.c.uid,
+)
 Index("ix_messages_folder_unread", messages.c.folder_id, messages.c.hidden, messages.c.unread)
 
 # ---- full-text index ----------------------------------------------------------------------------------
