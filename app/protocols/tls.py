@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import ssl
@@ -16,6 +17,12 @@ def make_client_context(ca_file: str | None = None) -> ssl.SSLContext:
     """
     stamp = os.stat(ca_file).st_mtime_ns if ca_file and os.path.exists(ca_file) else 0
     return _context(ca_file or None, stamp)
+
+
+async def client_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """:func:`make_client_context` built in a worker thread: reading the system CAs (80-100 ms)
+    must not hold up the event loop, which also runs the UI."""
+    return await asyncio.to_thread(make_client_context, ca_file)
 
 
 @functools.lru_cache(maxsize=8)

@@ -45,7 +45,7 @@ from app.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from app.protocols.tls import make_client_context
+from app.protocols.tls import client_context
 
 __all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
            "ServerPush"]
@@ -181,7 +181,7 @@ class ImapClient:
     async def connect(self) -> None:
         """Connect, secure the link, log in and enable CONDSTORE/QRESYNC when offered."""
         s = self.settings
-        context = make_client_context(s.ca_file) if s.security != "none" else None
+        context = await client_context(s.ca_file) if s.security != "none" else None
         loop = asyncio.get_running_loop()
         self._imap = _Imap4(host=s.host, port=s.port, loop=loop, timeout=s.timeout,
                             ssl_context=context if s.security == "tls" else None)
