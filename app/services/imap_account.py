@@ -168,32 +168,45 @@ class ImapAccount(AccountWorker):
     async def _full_sync(self, folder: str, selected: SelectResult) -> None:
         """Fetch every message's summary, newest first, in chunks; serve urgent work in between.
 
-        One writer serves every chunk, so the next chunk is being fetched while the last batches
-        of the one before are written; each chunk is announced once its rows are in the cache.
+        The newest FIRST_CHUNK are found by their sequence numbers (the last ones), so the list
+        fills before the server has listed every UID; UID SEARCH ALL then names the rest. One
+        writer serves every chunk, so the next chunk is being fetched while the last batches of
+        the one before are written; each chunk is announced once its rows are in the cache.
         """
         if selected.exists == 0:
             return
-        uids = await self._client().search_uids("ALL")
-        total, done = len(uids), 0
-        end = total
-        size = FIRST_CHUNK
+        first = selected.exists - FIRST_CHUNK + 1
+        newest = await self._client().uids_of_sequence(first)
         writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
         try:
-            while end > 0:
-                chunk = uids[max(0, end - size) : end]
-                end -= len(chunk)
-                await self._ensure_selected(folder)
-                async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
-                    await writer.put(batch)
-                done += len(chunk)
-                await writer.then(partial(self._announce_chunk, folder, done, total, len(chunk)))
-                size = CHUNK
-                if await self._urgent_work():
-                    await writer.flush()  # what urgent work reads or changes must be written first
-                    await self.serve_urgent()
+            done = await self._fetch_chunk(folder, writer, newest, 0, max(selected.exists, len(newest)))
+            if first > 1:
+                await self._ensure_selected(folder)  # urgent work may have selected another folder
+                fetched = set(newest)
+                rest = [u for u in await self._client().search_uids("ALL") if u not in fetched]
+                total = done + len(rest)
+                for end in range(len(rest), 0, -CHUNK):
+                    chunk = rest[max(0, end - CHUNK) : end]
+                    done = await self._fetch_chunk(folder, writer, chunk, done, total)
             await writer.close()
         finally:
             await writer.abort()
+
+    async def _fetch_chunk(
+        self, folder: str, writer: CacheWriter, chunk: Sequence[int], done: int, total: int
+    ) -> int:
+        """Fetch one chunk of a full sync into ``writer``, announce it once written and serve
+        urgent work; returns how many messages are done."""
+        if chunk:
+            await self._ensure_selected(folder)
+            async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
+                await writer.put(batch)
+            done += len(chunk)
+            await writer.then(partial(self._announce_chunk, folder, done, total, len(chunk)))
+        if await self._urgent_work():
+            await writer.flush()  # what urgent work reads or changes must be written first
+            await self.serve_urgent()
+        return done
 
     def _announce_chunk(self, folder: str, done: int, total: int, added: int) -> None:
         self.emit(SyncProgress(self.name, folder, done, total))

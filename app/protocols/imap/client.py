@@ -362,6 +362,15 @@ class ImapClient:
         """UID SEARCH with ASCII criteria (ESEARCH when offered): matching uids, ascending."""
         return await self.search(criteria, charset=None)
 
+    async def uids_of_sequence(self, first: int) -> list[int]:
+        """UIDs of the messages from sequence number ``first`` to the last one, ascending.
+
+        Sequence numbers follow UID order (RFC 3501), so with ``first = EXISTS - n + 1`` these are
+        the newest ``n`` messages, found without listing every UID of the folder. ``first`` past the
+        last message gives the last one (``n:*`` is ``*:n``).
+        """
+        return await self.search_uids(f"{max(1, int(first))}:*")
+
     async def search(self, criteria: str, *, charset: str | None = "UTF-8") -> list[int]:
         """UID SEARCH in the selected folder: matching uids, ascending.
 
