@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 #: Bump when a CACHE table changes shape: the cache is then rebuilt from the server.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 cache_metadata = MetaData()
 local_metadata = MetaData()
