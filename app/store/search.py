@@ -59,25 +59,26 @@ def _day_start(term: DateTerm) -> int:
     return calendar.timegm(term.day.timetuple())
 
 
+#: Up to this many full-text matches, a search starts from them (a few microseconds each); with
+#: more, it walks the folder's list order and stops at ``limit`` matching rows instead.
+FTS_FIRST_LIMIT = 10_000
+
+
 def build_search_sql(
-    query: Query, folder_ids: Sequence[int], limit: int
+    query: Query, folder_ids: Sequence[int], limit: int, *, from_matches: bool = False
 ) -> tuple[str, list[Any]] | None:
     """The SELECT of matching row ids (newest first) and its parameters; None when nothing can match.
 
-    Dates compare the message's own local day, as IMAP's SENTBEFORE/SENTSINCE do.
+    Dates compare the message's own local day, as IMAP's SENTBEFORE/SENTSINCE do. With
+    ``from_matches`` the full-text matches drive the query (fast when they are few); otherwise the
+    folder's list order does, each row checked against the matches (fast when they are many).
     """
     if not folder_ids or limit <= 0:
         return None
     where = [f"m.folder_id IN ({', '.join('?' for _ in folder_ids)})", "m.hidden = 0"]
     params: list[Any] = list(folder_ids)
-    positive: list[str] = []
-    negative: list[str] = []
     for term in query.terms:
-        if isinstance(term, TextTerm):
-            expression = fts_expression(term)
-            if expression is not None:
-                (negative if term.negated else positive).append(expression)
-        elif isinstance(term, FlagTerm):
+        if isinstance(term, FlagTerm):
             condition = _FLAG_SQL[term.flag]
             where.append(f"NOT ({condition})" if term.negated else condition)
         elif isinstance(term, DateTerm):
@@ -85,18 +86,23 @@ def build_search_sql(
             condition = f"(m.date + m.date_offset) {operator} ?"
             where.append(f"NOT ({condition})" if term.negated else condition)
             params.append(_day_start(term))
-    if positive:
-        where.append(
-            f"m.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
-        )
-        params.append(" AND ".join(f"({e})" for e in positive))
-    if negative:
+    source = "messages AS m"
+    match, excluded = match_expressions(query)
+    if match is not None:
+        if from_matches:
+            source = f"{FTS_TABLE} CROSS JOIN messages AS m ON m.id = {FTS_TABLE}.rowid"
+            where.insert(0, f"{FTS_TABLE} MATCH ?")
+            params.insert(0, match)
+        else:
+            where.append(f"m.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)")
+            params.append(match)
+    if excluded is not None:
         where.append(
             f"m.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
         )
-        params.append(" OR ".join(f"({e})" for e in negative))
+        params.append(excluded)
     sql = (
-        "SELECT m.id FROM messages AS m WHERE "
+        f"SELECT m.id FROM {source} WHERE "
         + " AND ".join(where)
         + " ORDER BY m.date DESC, m.uid DESC LIMIT ?"
     )
@@ -104,11 +110,38 @@ def build_search_sql(
     return sql, params
 
 
+def match_expressions(query: Query) -> tuple[str | None, str | None]:
+    """The query's text terms as FTS5 expressions: what every match holds, and what none may hold."""
+    positive: list[str] = []
+    negative: list[str] = []
+    for term in query.terms:
+        if isinstance(term, TextTerm):
+            expression = fts_expression(term)
+            if expression is not None:
+                (negative if term.negated else positive).append(expression)
+    return (
+        " AND ".join(f"({e})" for e in positive) if positive else None,
+        " OR ".join(f"({e})" for e in negative) if negative else None,
+    )
+
+
+def _few_matches(conn: Connection, query: Query) -> bool:
+    """Whether the query's text terms match at most FTS_FIRST_LIMIT messages (False without any)."""
+    match, _excluded = match_expressions(query)
+    if match is None:
+        return False
+    count = conn.exec_driver_sql(
+        f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT ?)",
+        (match, FTS_FIRST_LIMIT + 1),
+    ).scalar_one()
+    return int(count) <= FTS_FIRST_LIMIT
+
+
 def search_row_ids(
     conn: Connection, query: Query, folder_ids: Sequence[int], limit: int
 ) -> list[int]:
     """Row ids of the messages in these folders matching every term, newest first, at most ``limit``."""
-    built = build_search_sql(query, folder_ids, limit)
+    built = build_search_sql(query, folder_ids, limit, from_matches=_few_matches(conn, query))
     if built is None:
         return []
     sql, params = built

@@ -241,3 +241,33 @@ def test_a_removed_newest_row_does_not_hide_the_next_message_from_search(store: 
     store.remove_uids(ACCOUNT, INBOX, [70])
     store.upsert_summaries(ACCOUNT, INBOX, [msg(71, "Omega newsletter")])  # must get a new id
     assert uids(store, "omega") == [71]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quarterly",
+        "quarterly -draft",
+        "from:carol is:unread",
+        "report is:read",
+        '"report draft"',
+        "folder:2024 quarterly",
+    ],
+)
+def test_both_ways_of_running_a_search_find_the_same_messages(
+    store: Store, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.store import search
+
+    ways: list[bool] = []
+    build = search.build_search_sql
+
+    def spy(*args: object, from_matches: bool = False) -> object:
+        ways.append(from_matches)
+        return build(*args, from_matches=from_matches)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "build_search_sql", spy)
+    from_matches = uids(store, text, folder=None)  # few matches: they drive the query
+    monkeypatch.setattr(search, "FTS_FIRST_LIMIT", 0)  # as if there were many
+    assert uids(store, text, folder=None) == from_matches
+    assert ways == [True, False]
