@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
@@ -33,6 +34,8 @@ RowsReader = Callable[[Sequence[int]], list[MessageRow]]
 
 PAGE_SIZE = 64
 MAX_PAGES = 16
+#: Rows beyond the visible ones whose pages are read ahead, in a thread.
+READ_AHEAD = PAGE_SIZE // 2
 DATE_WIDTH = 10
 ACCOUNT_WIDTH = 6
 
@@ -107,6 +110,8 @@ class MessageList(ScrollView, can_focus=True):
         self._now = now
         self._ids: Sequence[int] = ()
         self._pages: OrderedDict[int, dict[int, MessageRow]] = OrderedDict()
+        self._reading: set[int] = set()  # pages being read ahead
+        self._shown = 0  # counts show_folder calls: a page read for an earlier list is dropped
         self._added_flags: dict[int, frozenset[str]] = {}
         self._removed_flags: dict[int, frozenset[str]] = {}
         self.folder: FolderKey | None = None
@@ -145,6 +150,8 @@ class MessageList(ScrollView, can_focus=True):
         self.threads = layout
         self._ids = layout.ids if layout is not None else ids
         self._pages.clear()
+        self._reading.clear()
+        self._shown += 1
         self._thread_unread.clear()
         self._range_anchor = None
         if not same_folder:
@@ -177,16 +184,55 @@ class MessageList(ScrollView, can_focus=True):
         page_no = index // PAGE_SIZE
         page = self._pages.get(page_no)
         if page is None:
-            page_ids = self._ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE]
-            page = {row.row_id: row for row in self._read_rows(list(page_ids))}
-            if self._added_flags or self._removed_flags:
-                self._prune_flag_changes(page.values())
-            self._pages[page_no] = page
-            while len(self._pages) > MAX_PAGES:
-                self._pages.popitem(last=False)
+            page = self._keep_page(page_no, self._read_rows(self._page_ids(page_no)))
         else:
             self._pages.move_to_end(page_no)
         return page.get(self._ids[index])
+
+    def _page_ids(self, page_no: int) -> list[int]:
+        return list(self._ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE])
+
+    def _keep_page(self, page_no: int, rows: Iterable[MessageRow]) -> dict[int, MessageRow]:
+        page = {row.row_id: row for row in rows}
+        if self._added_flags or self._removed_flags:
+            self._prune_flag_changes(page.values())
+        self._pages[page_no] = page
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return page
+
+    def _read_ahead(self) -> None:
+        """Read the pages just above and below the visible rows in a thread, so that moving on
+        finds them cached instead of reading the cache on the UI thread, between key and frame."""
+        if not self._ids or not self.is_mounted:
+            return
+        top = self.scroll_offset.y
+        bottom = top + self.scrollable_content_region.height
+        last = len(self._ids) - 1
+        for index in (max(0, top - READ_AHEAD), min(last, bottom + READ_AHEAD)):
+            page_no = index // PAGE_SIZE
+            if page_no in self._pages or page_no in self._reading:
+                continue
+            self._reading.add(page_no)
+            self.run_worker(
+                partial(self._read_page, self._shown, page_no, self._page_ids(page_no)),
+                thread=True,
+                group="read-ahead",
+            )
+
+    def _read_page(self, shown: int, page_no: int, page_ids: list[int]) -> None:
+        rows = self._read_rows(page_ids)
+        try:
+            self.app.call_from_thread(self._page_read, shown, page_no, rows)
+        except RuntimeError:  # the app has stopped meanwhile
+            pass
+
+    def _page_read(self, shown: int, page_no: int, rows: list[MessageRow]) -> None:
+        if shown != self._shown:  # the list was shown anew meanwhile: the page may be stale
+            return
+        self._reading.discard(page_no)
+        if page_no not in self._pages:
+            self._keep_page(page_no, rows)
 
     @property
     def current_row(self) -> MessageRow | None:
@@ -354,6 +400,7 @@ class MessageList(ScrollView, can_focus=True):
         self.refresh_line(new - scroll_y)
         self._scroll_cursor_into_view()
         self.post_message(self.Highlighted(self.current_row))
+        self._read_ahead()
 
     def _scroll_cursor_into_view(self) -> None:
         height = self.scrollable_content_region.height
