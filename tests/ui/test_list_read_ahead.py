@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from app.domain.models import MessageRow
 from app.ui.themes import variable_defaults
@@ -38,13 +39,19 @@ class ListApp(App[None]):
         yield MessageList(self.read_rows, now=lambda: NOW)
 
 
+async def show_thousand(app: ListApp, pilot: Pilot[None]) -> MessageList:
+    """The list, focused, showing row ids 1 to 1000."""
+    listing = app.query_one(MessageList)
+    listing.show_folder(FolderKey("a", "INBOX"), list(range(1, 1001)))
+    listing.focus()
+    await pilot.pause()
+    return listing
+
+
 async def test_moving_down_a_big_folder_finds_each_page_already_read() -> None:
     app = ListApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        listing = app.query_one(MessageList)
-        listing.show_folder(FolderKey("a", "INBOX"), list(range(1, 1001)))
-        listing.focus()
-        await pilot.pause()
+        listing = await show_thousand(app, pilot)
         for _ in range(3 * PAGE_SIZE):
             await pilot.press("j")
             await app.workers.wait_for_complete()
@@ -59,10 +66,7 @@ async def test_moving_down_a_big_folder_finds_each_page_already_read() -> None:
 async def test_a_page_read_for_an_earlier_list_is_not_shown() -> None:
     app = ListApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        listing = app.query_one(MessageList)
-        listing.show_folder(FolderKey("a", "INBOX"), list(range(1, 1001)))
-        listing.focus()
-        await pilot.pause()
+        listing = await show_thousand(app, pilot)
         for _ in range(PAGE_SIZE - 10):  # near the end of the first page: the next one is read ahead
             await pilot.press("j")
         listing.show_folder(FolderKey("a", "INBOX"), list(range(5001, 6001)), keep_index=PAGE_SIZE + 5)
