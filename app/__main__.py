@@ -96,14 +96,14 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_ui(config: Config, db_path: Path) -> int:
     from app.services.mail import MailService
-    from app.store.store import Store
+    from app.store.cache_file import CacheFile
     from app.ui.app import MailbagApp
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    store = Store.open(db_path)
+    cache = CacheFile(db_path)
     try:
         app = MailbagApp(
-            lambda sink: MailService(config, store, sink),
+            lambda sink: MailService(config, cache, sink),
             theme=config.ui.theme,
             keymap=config.keymap,
             notify=config.ui.notify,
@@ -111,12 +111,12 @@ def run_ui(config: Config, db_path: Path) -> int:
         )
     except ValueError as exc:  # an unknown theme name
         print(f"mailbag: {exc}", file=sys.stderr)
-        store.close()
+        cache.close()
         return 2
     try:
         app.run()
     finally:
-        store.close()
+        cache.close()
     return 0
 
 

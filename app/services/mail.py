@@ -1,9 +1,10 @@
 """MailService: every account's worker behind the one facade the UI talks to.
 
 What only a later action needs is imported when first used, so that start-up imports no more
-than painting the cached list needs: the account workers (and with them the IMAP and Maildir
-stacks) are built when the service starts, MIME rendering, search parsing, threading and desktop
-notices when first asked for.
+than painting the cached list needs: the tree and the list are read through the cache's plain
+``sqlite3`` reader; the Store (SQLAlchemy) is opened in a thread when the service starts, and the
+account workers (and with them the IMAP and Maildir stacks) are built then; MIME rendering, search
+parsing, threading and desktop notices are imported when first asked for.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.domain.config import AccountConfig, Config
 from app.domain.events import Event, EventSink, MessagesChanged, NewMail
 from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
 from app.domain.requests import Request
-from app.services.account import AccountWorker
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
-from app.services.indexer import SearchIndexer
-from app.store.store import Store
+from app.store.cache_file import CacheFile
+
+if TYPE_CHECKING:
+    from app.services.account import AccountWorker
+    from app.services.indexer import SearchIndexer
+    from app.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +61,23 @@ def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> Accoun
 class MailService:
     """Implements :class:`app.services.api.MailFacade` over the account workers and the cache."""
 
-    def __init__(self, config: Config, store: Store, sink: EventSink) -> None:
+    def __init__(self, config: Config, cache: Store | CacheFile, sink: EventSink) -> None:
         self.config = config
-        self.store = store
+        self.cache = cache if isinstance(cache, CacheFile) else CacheFile.of(cache)
         self._sink = sink
         for account in config.accounts.values():
             check_backend(account)
         self._workers: dict[str, AccountWorker] | None = None
         self._early: list[Request] = []  # submitted before the workers were built
         self._tasks: list[asyncio.Task[None]] = []
-        self.indexer = SearchIndexer(store)
+        self.indexer: SearchIndexer | None = None  # made by start()
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        """The cache's Store, opened on first use (see :class:`CacheFile`)."""
+        return self.cache.store
 
     @property
     def workers(self) -> dict[str, AccountWorker]:
@@ -93,6 +103,10 @@ class MailService:
         return names
 
     async def start(self) -> None:
+        from app.services.indexer import SearchIndexer
+
+        store = await asyncio.to_thread(lambda: self.cache.store)  # SQLAlchemy: off the UI loop
+        self.indexer = SearchIndexer(store)
         self.indexer.start()
         for name, worker in self.workers.items():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
@@ -105,7 +119,8 @@ class MailService:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         self._tasks.clear()
-        await self.indexer.stop()
+        if self.indexer is not None:
+            await self.indexer.stop()
 
     def submit(self, request: Request) -> int:
         if request.account not in self.config.accounts:
@@ -116,13 +131,13 @@ class MailService:
         return self._workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
-        return self.store.folders(account)
+        return self.cache.reader.folders(account)
 
     def _relay(self, event: Event) -> None:
         """Every worker event goes to the UI; new mail may also raise a desktop notification, and
         new messages are indexed for search once things are quiet."""
         self._sink(event)
-        if isinstance(event, MessagesChanged) and event.added:
+        if isinstance(event, MessagesChanged) and event.added and self.indexer is not None:
             self.indexer.poke()
         if isinstance(event, NewMail) and self.config.ui.notify in ("desktop", "both"):
             from app.services.notify import notify_desktop
@@ -132,7 +147,7 @@ class MailService:
     def message_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int]:
-        return self.store.message_index(account, folder, order.key, order.reverse)
+        return self.cache.reader.message_index(account, folder, order.key, order.reverse)
 
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
@@ -160,10 +175,10 @@ class MailService:
             places = [
                 (account, f.name)
                 for account in self.accounts
-                for f in self.store.folders(account)
+                for f in self.cache.reader.folders(account)
                 if f.role == FolderRole.INBOX
             ]
-            return self.store.message_index_many(places, order.key, order.reverse)
+            return self.cache.reader.message_index_many(places, order.key, order.reverse)
         query = self.config.searches.get(name)
         if query is None:
             return ()
@@ -196,7 +211,7 @@ class MailService:
         return ticket.description
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
-        return self.store.rows(row_ids)
+        return self.cache.reader.rows(row_ids)
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         key = (account, folder, uid)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from app.store import schema
 from app.store.engine import write_connection
+from app.store.version import CACHE_VERSION
 
 #: Version of the LOCAL tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
 LOCAL_VERSION = 1
@@ -28,7 +29,7 @@ def ensure_schema(engine: Engine) -> None:
     """Create, rebuild or migrate the tables so that they match this version of mailbag."""
     with write_connection(engine) as conn:
         current = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
-        if current != schema.CACHE_VERSION:
+        if current != CACHE_VERSION:
             _rebuild_cache(conn)
         _migrate_local(conn)
 
@@ -44,7 +45,7 @@ def _rebuild_cache(conn: Connection) -> None:
     for name in doomed:
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
     schema.cache_metadata.create_all(conn)
-    conn.exec_driver_sql(f"PRAGMA user_version={int(schema.CACHE_VERSION)}")
+    conn.exec_driver_sql(f"PRAGMA user_version={int(CACHE_VERSION)}")
 
 
 def _migrate_local(conn: Connection) -> None:

@@ -3,7 +3,7 @@
 Two kinds of table live in one file:
 
 * CACHE tables (accounts, folders, messages, bodies) hold what the server already has. They are dropped and
-  recreated whenever :data:`CACHE_VERSION` changes, and refilled by the next sync.
+  recreated whenever :data:`app.store.version.CACHE_VERSION` changes, and refilled by the next sync.
 * LOCAL tables (pending_actions, outbox) hold what exists only here. A rebuild never drops them; they are
   migrated forward instead (see ``app.store.migrate``).
 """
@@ -24,9 +24,6 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-
-#: Bump when a CACHE table changes shape: the cache is then rebuilt from the server.
-CACHE_VERSION = 5
 
 cache_metadata = MetaData()
 local_metadata = MetaData()

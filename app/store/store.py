@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -33,11 +31,9 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert
 
 from app.domain.models import (
-    ROLE_ORDER,
     SEEN,
     Address,
     Folder,
-    FolderRole,
     FolderState,
     MessageRow,
     MessageSummary,
@@ -47,6 +43,7 @@ from app.domain.threading import ThreadRecord
 from app.store import codec
 from app.store.engine import create_engine_for, read_connection, write_connection
 from app.store.migrate import ensure_schema
+from app.store.reader import CHUNK, CacheReader, id_column
 from app.store.records import OutboxItem, PendingAction
 from app.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
 from app.store.search import (
@@ -62,8 +59,6 @@ from app.store.search import (
     unindex_folder,
 )
 
-#: Largest number of values bound into one ``IN (...)`` list.
-_CHUNK = 500
 #: Messages indexed for search per write transaction (about 0.1 s of work; a sync's writes wait
 #: no longer than that for the lock).
 INDEX_BATCH = 4000
@@ -157,8 +152,8 @@ _UPDATE_FLAGS = (
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
 @lru_cache(maxsize=4096)
@@ -202,39 +197,6 @@ def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
     )
 
 
-#: ORDER BY clauses per sort key: (normal, reversed). Ties break by uid so the order is stable.
-_ORDERS: dict[str, tuple[str, str]] = {
-    "date": ("date DESC, uid DESC", "date ASC, uid ASC"),
-    "sender": ("sender COLLATE NOCASE ASC, date DESC", "sender COLLATE NOCASE DESC, date DESC"),
-    "subject": ("subject COLLATE NOCASE ASC, date DESC", "subject COLLATE NOCASE DESC, date DESC"),
-    "size": ("size DESC, uid DESC", "size ASC, uid ASC"),
-}
-
-
-def _driver_column(conn: Connection, sql: str, params: Sequence[Any]) -> array[int]:
-    """The integer column ``v`` of a query, in the query's order, as an ``array('q')``.
-
-    Big folders make this the hot path of opening and re-sorting a list. SQLite joins the values
-    into one string of fixed-width hex in a single step, which runs without the GIL; decoding it is
-    one C call. Reading row by row instead takes the GIL back for each of 100k rows, and a UI
-    painting meanwhile in the main thread then slows both down. SQLite aggregates the rows of a
-    subquery with ORDER BY in that order (such a subquery is never flattened into an aggregate).
-    """
-    cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        f"SELECT group_concat(printf('%016x', v), '') FROM ({sql})", params
-    )
-    try:
-        (text,) = cursor.fetchone()
-    finally:
-        cursor.close()
-    values = array("q")
-    if text:
-        values.frombytes(bytes.fromhex(text))  # big-endian, eight bytes per value
-        if sys.byteorder == "little":
-            values.byteswap()
-    return values
-
-
 def _pending_action(r: Row[Any]) -> PendingAction:
     return PendingAction(
         id=r.id,
@@ -248,39 +210,26 @@ def _pending_action(r: Row[Any]) -> PendingAction:
     )
 
 
-def _message_row(r: Row[Any]) -> MessageRow:
-    return MessageRow(
-        row_id=r[0],
-        account=r[1],
-        folder=r[2],
-        uid=r[3],
-        flags=codec.decode_atoms(r[4]),
-        date=codec.decode_date(r[5], r[6]),
-        size=r[7],
-        subject=r[8],
-        sender=r[9],
-        sender_email=r[10],
-        has_attachment=bool(r[11]),
-        has_body=bool(r[12]),
-    )
-
-
 class Store:
     """The SQLite cache of one mailbag installation (all accounts share one file)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: CacheReader) -> None:
         self._engine = engine
+        #: The reads that paint the tree and the list (plain ``sqlite3``, see its module).
+        self.reader = reader
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating, rebuilding or migrating as needed) the cache file at ``path``."""
+    def open(cls, path: Path, reader: CacheReader | None = None) -> Store:
+        """Open (creating, rebuilding or migrating as needed) the cache file at ``path``;
+        ``reader`` is one already open on that file, if any."""
         engine = create_engine_for(path)
         ensure_schema(engine)
-        return cls(engine)
+        return cls(engine, reader or CacheReader(path))
 
     def close(self) -> None:
         """Release every connection. The store must not be used afterwards."""
         self._engine.dispose()
+        self.reader.close()
 
     def __enter__(self) -> Store:
         return self
@@ -341,33 +290,7 @@ class Store:
 
     def folders(self, account: str) -> list[Folder]:
         """The account's cached folders in display order: by role (Inbox first), then by name."""
-        query = (
-            select(
-                folders.c.name,
-                folders.c.delimiter,
-                folders.c.role,
-                folders.c.attributes,
-                folders.c.total,
-                folders.c.unread,
-            )
-            .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
-            .where(accounts.c.name == account)
-        )
-        with read_connection(self._engine) as conn:
-            result = [
-                Folder(
-                    account=account,
-                    name=name,
-                    delimiter=delimiter,
-                    role=FolderRole(role),
-                    attributes=codec.decode_atoms(attributes),
-                    total=total,
-                    unread=unread,
-                )
-                for name, delimiter, role, attributes, total, unread in conn.execute(query)
-            ]
-        result.sort(key=lambda f: (ROLE_ORDER[f.role], f.name.casefold(), f.name))
-        return result
+        return self.reader.folders(account)
 
     def set_counts(self, account: str, folder: str, total: int, unread: int) -> None:
         """Record the counts the server reported (STATUS); the folder row is created when missing."""
@@ -495,8 +418,10 @@ class Store:
             if folder_id is None:
                 return []
             return list(
-                _driver_column(
-                    conn, "SELECT uid AS v FROM messages WHERE folder_id = ? ORDER BY uid", (folder_id,)
+                id_column(
+                    conn.connection.driver_connection,  # type: ignore[arg-type]
+                    "SELECT uid AS v FROM messages WHERE folder_id = ? ORDER BY uid",
+                    (folder_id,),
                 )
             )
 
@@ -515,41 +440,15 @@ class Store:
     def message_index(
         self, account: str, folder: str, sort: str = "date", reverse: bool = False
     ) -> Sequence[int]:
-        """Row ids of the folder's visible messages in list order.
-
-        ``sort`` is date (newest first, undated last), sender, subject (A to Z) or size (largest
-        first); ``reverse`` flips it. Returned as a compact ``array('q')``: eight bytes per
-        message, no Python object per row.
-        """
-        order = _ORDERS[sort][1 if reverse else 0]
-        with read_connection(self._engine) as conn:
-            folder_id = self._folder_id(conn, account, folder)
-            if folder_id is None:
-                return array("q")
-            return _driver_column(
-                conn,
-                f"SELECT id AS v FROM messages WHERE folder_id = ? AND hidden = 0 ORDER BY {order}",
-                (folder_id,),
-            )
+        """Row ids of the folder's visible messages in list order (see :class:`CacheReader`)."""
+        return self.reader.message_index(account, folder, sort, reverse)
 
     def message_index_many(
         self, places: Sequence[tuple[str, str]], sort: str = "date", reverse: bool = False
     ) -> Sequence[int]:
         """Row ids of the visible messages of several (account, folder) places in one list
         (the unified inbox)."""
-        order = _ORDERS[sort][1 if reverse else 0]
-        with read_connection(self._engine) as conn:
-            ids = [self._folder_id(conn, account, folder) for account, folder in places]
-            ids = [i for i in ids if i is not None]
-            if not ids:
-                return array("q")
-            marks = ",".join("?" * len(ids))
-            return _driver_column(
-                conn,
-                f"SELECT id AS v FROM messages WHERE folder_id IN ({marks}) AND hidden = 0"
-                f" ORDER BY {order}",
-                ids,
-            )
+        return self.reader.message_index_many(places, sort, reverse)
 
     def thread_records(self, account: str, folder: str) -> list[ThreadRecord]:
         """What threading needs of every visible message of the folder."""
@@ -650,15 +549,7 @@ class Store:
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         """The message rows with these ids, in the order asked; ids not in the cache are left out."""
-        if not row_ids:
-            return []
-        found: dict[int, MessageRow] = {}
-        with read_connection(self._engine) as conn:
-            for chunk in _chunks(list(row_ids)):
-                query = select(*_ROW_COLUMNS).select_from(_FOLDER_JOIN).where(messages.c.id.in_(chunk))
-                for r in conn.execute(query):
-                    found[r[0]] = _message_row(r)
-        return [found[i] for i in row_ids if i in found]
+        return self.reader.rows(row_ids)
 
     def row(self, row_id: int) -> MessageRow | None:
         """One message row, or None when it is not cached."""

@@ -21,8 +21,9 @@ from app.domain.models import (
     FolderState,
     MessageSummary,
 )
-from app.store import migrate, schema
+from app.store import migrate
 from app.store.store import Store
+from app.store.version import CACHE_VERSION
 
 ACCOUNT = "work"
 INBOX = "INBOX"
@@ -386,7 +387,7 @@ def test_user_version_mismatch_rebuilds_cache_and_keeps_local_tables(db_path: Pa
         action = s.add_pending_action(ACCOUNT, INBOX, [1], "delete")
         queued = s.add_outbox(ACCOUNT, b"raw message")
     with closing(sqlite3.connect(db_path)) as raw, raw:
-        raw.execute(f"PRAGMA user_version={schema.CACHE_VERSION + 1}")
+        raw.execute(f"PRAGMA user_version={CACHE_VERSION + 1}")
         raw.execute("CREATE TABLE old_cache_table (x)")  # a table an older cache had
 
     with Store.open(db_path) as s:
@@ -399,7 +400,7 @@ def test_user_version_mismatch_rebuilds_cache_and_keeps_local_tables(db_path: Pa
         assert s.uids(ACCOUNT, INBOX) == [2]
 
     with closing(sqlite3.connect(db_path)) as raw, raw:
-        assert raw.execute("PRAGMA user_version").fetchone() == (schema.CACHE_VERSION,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (CACHE_VERSION,)
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "old_cache_table" not in tables
 

@@ -1,0 +1,180 @@
+"""A start reads the cache without SQLAlchemy, and opens the Store only when it is needed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from app.domain.config import AccountConfig, Config
+from app.domain.models import Address, Folder, FolderRole, MessageSummary
+from app.services.demo import build_demo_mailbox
+from app.services.mail import MailService
+from app.store.cache_file import CacheFile
+from app.store.reader import CacheReader
+from app.store.store import Store
+from app.store.version import CACHE_VERSION
+
+ACCOUNT = "work"
+START = datetime(2024, 3, 1, tzinfo=timezone.utc)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fill(path: Path, count: int = 40) -> None:
+    """A cache with an Inbox of ``count`` messages and an empty Archive, written by the Store."""
+    with Store.open(path) as store:
+        store.replace_folders(
+            ACCOUNT,
+            [
+                Folder(ACCOUNT, "Archive", "/", FolderRole.ARCHIVE),
+                Folder(ACCOUNT, "INBOX", "/", FolderRole.INBOX),
+            ],
+        )
+        store.upsert_summaries(
+            ACCOUNT,
+            "INBOX",
+            [
+                MessageSummary(
+                    uid=uid,
+                    date=START + timedelta(hours=uid),
+                    subject=f"Report {uid}",
+                    from_=(Address(f"Sender {uid}", f"s{uid}@example.org"),),
+                )
+                for uid in range(1, count + 1)
+            ],
+        )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """A cache file at the current version with 40 messages in the Inbox; no Store open on it."""
+    filled = tmp_path / "cache.sqlite3"
+    fill(filled)
+    return filled
+
+
+@pytest.fixture
+def cache(path: Path) -> Iterator[CacheFile]:
+    opened = CacheFile(path)
+    yield opened
+    opened.close()
+
+
+READ_WITHOUT_STORE = """
+import json, sys
+from pathlib import Path
+from app.store.cache_file import CacheFile
+
+cache = CacheFile(Path(sys.argv[1]))
+index = cache.reader.message_index("work", "INBOX")
+rows = cache.reader.rows(index[:3])
+print(json.dumps({
+    "folders": [f.name for f in cache.reader.folders("work")],
+    "count": len(index),
+    "subjects": [r.subject for r in rows],
+    "store_open": cache.is_open,
+    "sqlalchemy": "sqlalchemy" in sys.modules,
+}))
+cache.close()
+"""
+
+
+def test_a_current_cache_is_read_without_importing_sqlalchemy(path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", READ_WITHOUT_STORE, str(path)],
+        capture_output=True, text=True, cwd=REPO, check=True, timeout=60,
+    )
+
+    seen = json.loads(done.stdout)
+    assert seen == {
+        "folders": ["INBOX", "Archive"],
+        "count": 40,
+        "subjects": ["Report 40", "Report 39", "Report 38"],
+        "store_open": False,
+        "sqlalchemy": False,
+    }
+
+
+def test_a_missing_cache_is_built_by_the_store_first(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "cache.sqlite3"
+    path.parent.mkdir()
+
+    cache = CacheFile(path)
+    try:
+        assert cache.is_open
+        assert path.exists()
+        assert cache.reader.folders(ACCOUNT) == []
+    finally:
+        cache.close()
+
+
+def test_an_older_cache_is_rebuilt_before_anything_reads_it(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute(f"PRAGMA user_version={CACHE_VERSION - 1}")
+        raw.commit()
+
+    assert CacheReader.open_current(path) is None
+    cache = CacheFile(path)
+    try:
+        assert cache.is_open
+        assert cache.reader.folders(ACCOUNT) == []  # refilled by the next sync
+    finally:
+        cache.close()
+
+
+def test_the_store_opens_once_however_many_threads_ask(cache: CacheFile) -> None:
+    got: list[Store] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.store)) for _ in range(6)]
+    assert not cache.is_open
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 6 and all(s is got[0] for s in got)
+    assert got[0].reader is cache.reader
+
+
+def test_the_reader_sees_what_the_store_writes_later(cache: CacheFile) -> None:
+    assert len(cache.reader.message_index(ACCOUNT, "INBOX")) == 40
+    cache.store.upsert_summaries(ACCOUNT, "INBOX", [MessageSummary(uid=99, subject="Late")])
+    cache.store.set_hidden(ACCOUNT, "INBOX", range(1, 39), True)
+    index = cache.reader.message_index(ACCOUNT, "INBOX")
+    assert sorted(r.uid for r in cache.reader.rows(index)) == [39, 40, 99]
+
+
+def test_a_closed_reader_refuses_to_read(path: Path) -> None:
+    reader = CacheReader(path)
+    assert len(reader.message_index(ACCOUNT, "INBOX")) == 40
+    reader.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        reader.folders(ACCOUNT)
+
+
+async def test_the_service_paints_from_the_reader_and_opens_the_store_when_it_starts(
+    tmp_path: Path, cache: CacheFile
+) -> None:
+    config = Config(
+        path=None,
+        accounts={"demo": AccountConfig(name="demo", email="me@example.org", default=True,
+                                        maildir=build_demo_mailbox(tmp_path / "Mail"))},
+    )
+    # The cache holds an account the config no longer has; the demo account is not cached yet.
+    service = MailService(config, cache, lambda _event: None)
+    try:
+        assert service.folders("demo") == []
+        assert len(service.rows(cache.reader.message_index(ACCOUNT, "INBOX"))) == 40
+        assert not cache.is_open
+
+        await service.start()
+
+        assert cache.is_open
+    finally:
+        await service.stop()
