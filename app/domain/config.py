@@ -120,6 +120,15 @@ class Config:
                 return account
         return next(iter(self.accounts.values()), None)
 
+    def account_names(self) -> list[str]:
+        """Every account's name, the default one first, the rest in the file's order."""
+        default = self.default_account()
+        names = list(self.accounts)
+        if default is not None:
+            names.remove(default.name)
+            names.insert(0, default.name)
+        return names
+
 
 def load_config(path: Path) -> Config:
     """Read and validate the file at ``path``. Raises ConfigError (never anything else)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -93,6 +94,15 @@ class Folder:
     @property
     def depth(self) -> int:
         return self.name.count(self.delimiter) if self.delimiter else 0
+
+
+def default_folder(folders: Sequence[Folder]) -> Folder | None:
+    """The folder an account opens on: its Inbox (by role, else by name), else its first
+    selectable folder; None when it has none."""
+    selectable = [f for f in folders if f.selectable]
+    inbox = next((f for f in selectable if f.role == FolderRole.INBOX), None)
+    inbox = inbox or next((f for f in selectable if f.name.upper() == "INBOX"), None)
+    return inbox or (selectable[0] if selectable else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,13 @@ class MailFacade(Protocol):
         """Row ids of a folder's messages in ``order`` (newest first by default)."""
         ...
 
+    def ready_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int] | None:
+        """The folder's row ids in ``order`` if they can be had at once, without touching the
+        cache (the first list, read ahead while the UI started), else None. Never waits."""
+        ...
+
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> ThreadedIndex:

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 from app.domain.config import AccountConfig, Config
 from app.domain.events import Event, EventSink, MessagesChanged, NewMail
-from app.domain.models import Folder, FolderRole, MessageRow, RenderedMessage
+from app.domain.models import (
+    Folder,
+    FolderRole,
+    MessageRow,
+    RenderedMessage,
+    default_folder,
+)
 from app.domain.requests import Request
 from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from app.store.cache_file import CacheFile
@@ -56,6 +62,20 @@ def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> Accoun
 
     assert account.maildir is not None
     return MaildirAccount(account.name, account.maildir, store, sink)
+
+
+def prefetch_first_list(config: Config, cache: CacheFile) -> None:
+    """Start reading the list the UI opens first (the default account's Inbox, newest first) in a
+    thread, so that it is ready when the UI is. Only while nothing writes to the cache yet: a
+    cache whose Store is open is left alone, and so is a start in thread view (its first list
+    is the threads, not this order)."""
+    names = config.account_names()
+    if not names or cache.is_open or config.ui.threads:
+        return
+    folder = default_folder(cache.reader.folders(names[0]))
+    if folder is not None:
+        order = ListOrder()
+        cache.reader.prefetch_index(names[0], folder.name, order.key, order.reverse)
 
 
 class MailService:
@@ -95,21 +115,28 @@ class MailService:
 
     @property
     def accounts(self) -> list[str]:
-        default = self.config.default_account()
-        names = list(self.config.accounts)
-        if default is not None and default.name in names:
-            names.remove(default.name)
-            names.insert(0, default.name)
-        return names
+        return self.config.account_names()
 
     async def start(self) -> None:
+        store = await asyncio.to_thread(self._load_what_starting_needs)  # off the UI loop
         from app.services.indexer import SearchIndexer
 
-        store = await asyncio.to_thread(lambda: self.cache.store)  # SQLAlchemy: off the UI loop
         self.indexer = SearchIndexer(store)
         self.indexer.start()
         for name, worker in self.workers.items():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
+
+    def _load_what_starting_needs(self) -> Store:
+        """Open the Store (importing SQLAlchemy) and import the workers' modules: a few hundred
+        ms of work that would otherwise stall the UI loop just after the first frame."""
+        store = self.cache.store
+        import app.services.indexer  # noqa: F401
+
+        if any(a.imap is not None for a in self.config.accounts.values()):
+            import app.services.imap_account  # noqa: F401
+        if any(a.maildir is not None for a in self.config.accounts.values()):
+            import app.services.maildir_account  # noqa: F401
+        return store
 
     async def stop(self) -> None:
         for worker in (self._workers or {}).values():
@@ -148,6 +175,11 @@ class MailService:
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int]:
         return self.cache.reader.message_index(account, folder, order.key, order.reverse)
+
+    def ready_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int] | None:
+        return self.cache.reader.prefetched_index(account, folder, order.key, order.reverse)
 
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()

@@ -47,6 +47,7 @@ class CacheFile:
         """The full Store (writes, search, bodies), opened on first use."""
         with self._lock:
             if self._store is None:
+                self.reader.drop_prefetch()  # the Store writes: a list read before may go stale
                 self._store = _open_store(self.path, self.reader)
             return self._store
 
@@ -61,6 +62,8 @@ class CacheFile:
 
 
 def _open_store(path: Path, reader: CacheReader | None) -> Store:
-    from app.store.store import Store  # imports SQLAlchemy: only once the Store is needed
+    from app.store.store import (
+        Store,  # imports SQLAlchemy: only once the Store is needed
+    )
 
     return Store.open(path, reader=reader)

@@ -15,6 +15,7 @@ import sys
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ class CacheReader:
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
+        self._prefetched: tuple[tuple[str, str, str, bool], Future[array[int]]] | None = None
 
     @classmethod
     def open_current(cls, path: Path) -> CacheReader | None:
@@ -187,6 +189,16 @@ class CacheReader:
         first); ``reverse`` flips it. Returned as a compact ``array('q')``: eight bytes per
         message, no Python object per row.
         """
+        with self._lock:
+            prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == (account, folder, sort, reverse):
+            try:
+                return prefetched[1].result()
+            except sqlite3.Error:
+                pass  # read it again below, where the error can reach the caller
+        return self._message_index(account, folder, sort, reverse)
+
+    def _message_index(self, account: str, folder: str, sort: str, reverse: bool) -> array[int]:
         order = ORDERS[sort][1 if reverse else 0]
         with self._connection() as conn:
             return id_column(
@@ -195,6 +207,48 @@ class CacheReader:
                 f" ORDER BY {order}",
                 (account, folder),
             )
+
+    def prefetch_index(
+        self, account: str, folder: str, sort: str = "date", reverse: bool = False
+    ) -> None:
+        """Start reading one list's order in a thread, for the next :meth:`message_index` call to
+        take if it asks for the same list (any other call drops it).
+
+        A start does this before importing the UI: SQLite reads without the GIL, so the list is
+        ready by the time the screen is. The result is only as fresh as the moment it was read,
+        so whoever writes to the file must :meth:`drop_prefetch` first.
+        """
+        future: Future[array[int]] = Future()
+
+        def read() -> None:
+            try:
+                future.set_result(self._message_index(account, folder, sort, reverse))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
+                future.set_exception(exc)
+
+        with self._lock:
+            self._prefetched = ((account, folder, sort, reverse), future)
+        threading.Thread(target=read, name="mailbag-prefetch", daemon=True).start()
+
+    def prefetched_index(
+        self, account: str, folder: str, sort: str = "date", reverse: bool = False
+    ) -> array[int] | None:
+        """The prefetched list order if it is this list and already read (taking it), else None;
+        never waits."""
+        with self._lock:
+            prefetched = self._prefetched
+            if prefetched is None or prefetched[0] != (account, folder, sort, reverse):
+                return None
+            future = prefetched[1]
+            if not future.done() or future.exception() is not None:
+                return None
+            self._prefetched = None
+        return future.result()
+
+    def drop_prefetch(self) -> None:
+        """Forget a prefetched list (the file is about to change)."""
+        with self._lock:
+            self._prefetched = None
 
     def message_index_many(
         self, places: Sequence[tuple[str, str]], sort: str = "date", reverse: bool = False

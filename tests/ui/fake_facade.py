@@ -52,6 +52,8 @@ class FakeFacade:
         self.started = False
         self.stopped = False
         self.rows_calls = 0
+        self.ready = False  # ready_index answers at once
+        self.ready_calls: list[tuple[str, str, ListOrder]] = []
 
     # --- MailFacade ----------------------------------------------------------------------------
 
@@ -77,6 +79,15 @@ class FakeFacade:
         if (account, folder) in self._generated:  # generated ids are newest first by date
             return array("q", reversed(ids)) if order.reverse else ids
         return self._sorted(ids, order)
+
+    def ready_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int] | None:
+        """Ready at once only when a test says so (``ready``), like a list read ahead."""
+        self.ready_calls.append((account, folder, order))
+        # FakeFacade's own read: a subclass's slow message_index stands for the cache read that
+        # a list read ahead saves.
+        return FakeFacade.message_index(self, account, folder, order) if self.ready else None
 
     def _sorted(self, ids: Sequence[int], order: ListOrder) -> list[int]:
         """Newest / largest / Z first by default (date newest first); ``reverse`` flips it."""

@@ -115,6 +115,30 @@ async def test_a_slow_first_list_does_not_hold_the_services_back(make_app, monke
         await settle(pilot)
 
 
+async def test_a_list_read_ahead_paints_without_waiting_for_a_list_read(make_app, no_fallback):
+    """The first list, read while the UI was starting, is shown at mount: even a list read that
+    never finishes does not hold the rows back."""
+    release = threading.Event()
+
+    def read_ahead(sink: EventSink) -> FakeFacade:
+        facade = _SlowIndex(sink, release)
+        facade.add_message("work", "INBOX", row_id=1, subject="Read ahead at start")
+        facade.ready = True
+        return facade
+
+    app = make_app(read_ahead)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert not app.main_screen.message_list.index_pending
+            assert "Read ahead at start" in list_line(app, 0)[0]
+            assert app.facade.ready_calls == [("work", "INBOX", ListOrder())]
+            await settle(pilot)
+            assert app.facade.started
+    finally:
+        release.set()
+
+
 async def test_quitting_before_the_start_never_starts_the_services(make_app, monkeypatch):
     monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
     release = threading.Event()

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.config import AccountConfig, Config
+from app.domain.config import AccountConfig, Config, UiConfig
 from app.domain.models import Address, Folder, FolderRole, MessageSummary
 from app.services.demo import build_demo_mailbox
-from app.services.mail import MailService
+from app.services.mail import MailService, prefetch_first_list
 from app.store.cache_file import CacheFile
 from app.store.reader import CacheReader
 from app.store.store import Store
@@ -178,3 +179,61 @@ async def test_the_service_paints_from_the_reader_and_opens_the_store_when_it_st
         assert cache.is_open
     finally:
         await service.stop()
+
+
+def test_a_prefetched_list_is_taken_once_and_only_for_the_same_list(path: Path) -> None:
+    reader = CacheReader(path)
+    try:
+        expected = reader.message_index(ACCOUNT, "INBOX")
+        reader.prefetch_index(ACCOUNT, "INBOX")
+        assert reader.prefetched_index(ACCOUNT, "INBOX", "date", reverse=True) is None
+        assert wait_for_prefetch(reader) == expected
+        assert reader.prefetched_index(ACCOUNT, "INBOX") is None  # taken
+    finally:
+        reader.close()
+
+
+def test_opening_the_store_drops_a_prefetched_list_so_a_write_is_never_hidden(
+    cache: CacheFile,
+) -> None:
+    cache.reader.prefetch_index(ACCOUNT, "INBOX")
+    cache.store.set_hidden(ACCOUNT, "INBOX", [40], True)  # opens the Store, then writes
+
+    assert cache.reader.prefetched_index(ACCOUNT, "INBOX") is None
+    assert len(cache.reader.message_index(ACCOUNT, "INBOX")) == 39
+
+
+def test_the_first_list_read_ahead_is_the_default_accounts_inbox(cache: CacheFile) -> None:
+    accounts = {
+        "other": AccountConfig(name="other", email="o@example.org", maildir=Path("unused")),
+        ACCOUNT: AccountConfig(name=ACCOUNT, email="w@example.org", default=True,
+                               maildir=Path("unused")),
+    }
+    prefetch_first_list(Config(path=None, accounts=accounts), cache)
+
+    assert cache.reader.message_index(ACCOUNT, "INBOX", "date", reverse=True)  # another list:
+    assert cache.reader.prefetched_index(ACCOUNT, "INBOX") is None  # ...the read ahead is gone
+    prefetch_first_list(Config(path=None, accounts=accounts), cache)
+    assert wait_for_prefetch(cache.reader) == cache.reader.message_index(ACCOUNT, "INBOX")
+
+
+def test_no_list_is_read_ahead_for_thread_view_or_once_the_store_is_open(
+    cache: CacheFile,
+) -> None:
+    account = AccountConfig(name=ACCOUNT, email="w@example.org", maildir=Path("unused"))
+    threaded = Config(path=None, ui=UiConfig(threads=True), accounts={ACCOUNT: account})
+    prefetch_first_list(threaded, cache)
+    assert cache.reader._prefetched is None
+
+    cache.store  # noqa: B018 - opens it
+    prefetch_first_list(Config(path=None, accounts={ACCOUNT: account}), cache)
+    assert cache.reader._prefetched is None
+
+
+def wait_for_prefetch(reader: CacheReader) -> object:
+    for _ in range(200):
+        got = reader.prefetched_index(ACCOUNT, "INBOX")
+        if got is not None:
+            return got
+        time.sleep(0.01)
+    raise AssertionError("the list read ahead never finished")

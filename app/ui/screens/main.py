@@ -38,7 +38,7 @@ from app.domain.events import (
     SearchResults,
     SyncProgress,
 )
-from app.domain.models import FLAGGED, SEEN, FolderRole, MessageRow, RenderedMessage
+from app.domain.models import FLAGGED, SEEN, FolderRole, MessageRow, RenderedMessage, default_folder
 from app.domain.requests import (
     DeleteMessages,
     LoadBody,
@@ -174,10 +174,7 @@ class MainScreen(Screen[None]):
             self._post_first_view(False)
             return
         account = self.facade.accounts[0]
-        folders = [f for f in self.facade.folders(account) if f.selectable]
-        inbox = next((f for f in folders if f.role == FolderRole.INBOX), None)
-        inbox = inbox or next((f for f in folders if f.name.upper() == "INBOX"), None)
-        chosen = inbox or (folders[0] if folders else None)
+        chosen = default_folder(self.facade.folders(account))
         self.open_folder(account, chosen.name if chosen else "INBOX")
 
     # --- folders and views ----------------------------------------------------------------------
@@ -216,6 +213,11 @@ class MainScreen(Screen[None]):
             return
         current = self.message_list.current_row if keep_cursor else None
         threaded = self._threaded and not self._open.virtual
+        if not threaded and not self._open.virtual and not self._hidden and current is None:
+            ready = self.facade.ready_index(self._open.account, self._open.folder, self._order)
+            if ready is not None:  # the first list, read while the UI started: paint it now
+                self._index_ready(self._open, ready, None, None, frozenset(), self._generation)
+                return
         self._load_index(
             self._open, current.row_id if current else None, threaded, self._order,
             frozenset(self._hidden), self._generation,
