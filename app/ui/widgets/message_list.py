@@ -19,7 +19,7 @@ from functools import partial
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -47,6 +47,15 @@ class FolderKey:
     account: str
     folder: str
     virtual: bool = False
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What every line of one frame shares: the base style, the width, the row styles so far."""
+
+    base: Style
+    width: int
+    styles: dict[tuple[str, ...], Style]
 
 
 class MessageList(ScrollView, can_focus=True):
@@ -78,7 +87,9 @@ class MessageList(ScrollView, can_focus=True):
     MessageList > .message-list--empty { color: $mailbag-muted; text-style: italic; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=False, init=False)
+    #: Index of the highlighted row. Not a repaint of the whole list: ``watch_cursor`` refreshes
+    #: just the two lines that changed.
+    cursor: reactive[int] = reactive(0, always_update=False, init=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor moved to ``row`` (None when the folder is empty)."""
@@ -122,6 +133,7 @@ class MessageList(ScrollView, can_focus=True):
         self._range_anchor: int | None = None
         self._range_base: set[int] = set()
         self._thread_unread: dict[int, int] = {}
+        self._frame: _Frame | None = None  # set while render_lines draws a frame
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -450,9 +462,30 @@ class MessageList(ScrollView, can_focus=True):
 
     # --- painting ------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Styles and width are read once per frame, not once per line: each read walks the
+        # widget's ancestors, which costs more than drawing the line itself.
+        self._frame = _Frame(self.rich_style, self.scrollable_content_region.width, {})
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def _current_frame(self) -> _Frame:
+        return self._frame or _Frame(self.rich_style, self.scrollable_content_region.width, {})
+
+    def _row_style(self, frame: _Frame, classes: tuple[str, ...]) -> Style:
+        style = frame.styles.get(classes)
+        if style is None:
+            style = frame.base
+            for name in classes:
+                style += self.get_component_rich_style(name, partial=True)
+            frame.styles[classes] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        frame = self._current_frame()
+        width, base = frame.width, frame.base
         index = self.scroll_offset.y + y
         if not self._ids:
             if y == 0:
@@ -465,21 +498,22 @@ class MessageList(ScrollView, can_focus=True):
         row = self.row_at(index)
         if row is None:
             return Strip([Segment(" " * width, base)], width)
-        return Strip(self._row_segments(row, index, width, base), width)
+        return Strip(self._row_segments(row, index, frame), width)
 
-    def _row_segments(self, row: MessageRow, index: int, width: int, base: Style) -> list[Segment]:
+    def _row_segments(self, row: MessageRow, index: int, frame: _Frame) -> list[Segment]:
+        width = frame.width
         flags = self.flags_of(row)
         marked = row.row_id in self.marked
-        style = base
+        classes: list[str] = []
         if self.is_unread(row):
-            style += self.get_component_rich_style("message-list--unread", partial=True)
+            classes.append("message-list--unread")
         if FLAGGED in flags:
-            style += self.get_component_rich_style("message-list--flagged", partial=True)
+            classes.append("message-list--flagged")
         if marked:
-            style += self.get_component_rich_style("message-list--marked", partial=True)
+            classes.append("message-list--marked")
         if index == self.cursor:
-            name = "message-list--cursor" if self.has_focus else "message-list--cursor-blurred"
-            style += self.get_component_rich_style(name, partial=True)
+            classes.append("message-list--cursor" if self.has_focus else "message-list--cursor-blurred")
+        style = self._row_style(frame, tuple(classes))
         account = fit(row.account, ACCOUNT_WIDTH) + " " if self.show_account else ""
         sender_width = max(8, min(24, (width - 16 - len(account)) // 3))
         subject_width = max(0, width - 5 - 1 - len(account) - DATE_WIDTH - 1 - sender_width - 1)
