@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,7 @@ class MailbagApp(App[None]):
         )
         self._started = False
         self._stopped = False
+        self._starting: asyncio.Task[None] | None = None
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()
@@ -85,8 +87,9 @@ class MailbagApp(App[None]):
 
     async def on_mount(self) -> None:
         if not any(self.facade.folders(account) for account in self.facade.accounts):
-            # A cache that was never filled has nothing to paint: the network goes first.
-            await self._start_services()
+            # A cache that was never filled has nothing to paint: the network goes first, and
+            # the screen is built while the connection is set up.
+            self._starting = asyncio.create_task(self._start_services())
         await self.push_screen(self.main_screen)
         self.set_timer(START_AT_LATEST, self._start_services)
 
@@ -116,6 +119,8 @@ class MailbagApp(App[None]):
     async def action_quit(self) -> None:
         if not self._stopped:
             self._stopped = True
+            if self._starting is not None:
+                await self._starting  # a start under way: let it finish, so stop() stops it all
             await self.facade.stop()
         self.exit()
 

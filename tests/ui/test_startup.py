@@ -93,6 +93,39 @@ async def test_a_cache_never_filled_starts_the_services_before_the_screen(make_a
         assert app.facade.screen_mounted_at_start is False
 
 
+class _SlowStart(FakeFacade):
+    """An empty cache whose start takes until ``release`` is set; records the order of calls."""
+
+    def __init__(self, sink: EventSink) -> None:
+        super().__init__(sink)
+        self.release = asyncio.Event()
+        self.calls: list[str] = []
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        await self.release.wait()
+        self.calls.append("started")
+        await super().start()
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+        await super().stop()
+
+
+async def test_quitting_while_a_first_start_is_under_way_stops_what_it_started(make_app, no_fallback):
+    app = make_app(_SlowStart)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.main_screen.is_mounted  # the screen did not wait for the start
+        assert app.facade.calls == ["start"]
+        quitting = asyncio.create_task(pilot.press("q"))
+        await asyncio.sleep(0.2)
+        assert app.facade.calls == ["start"]  # stop waits for the start
+        app.facade.release.set()
+        await quitting
+    assert app.facade.calls == ["start", "started", "stop"]
+
+
 async def test_no_account_still_starts_the_services(make_app, no_fallback):
     app = make_app(lambda sink: FakeFacade(sink, accounts=()))
     async with app.run_test(size=(80, 24)) as pilot:
