@@ -14,6 +14,7 @@ from app.domain.models import SEEN, ConnectionState
 from app.domain.requests import LoadBody, OpenFolder, SetFlags
 from app.ui.screens.help import HelpScreen
 from app.ui.widgets.folder_tree import FolderTree
+from app.ui.widgets import status_bar
 from app.ui.widgets.message_list import MessageList
 from app.ui.widgets.reader import ReaderBody
 from tests.ui.conftest import settle
@@ -233,6 +234,31 @@ async def test_status_bar_shows_connection_progress_and_errors(make_app):
         await pilot.pause()
         assert "work online" in status_text(app)
         assert "home: login failed" in status_text(app)
+
+
+async def test_notices_and_errors_leave_the_status_bar_after_a_while(make_app, monkeypatch):
+    monkeypatch.setattr(status_bar, "NOTICE_SECONDS", 0.2)
+    monkeypatch.setattr(status_bar, "ERROR_SECONDS", 0.3)
+    app = make_app()
+
+    async def gone(text: str) -> bool:
+        for _ in range(60):
+            if text not in status_text(app):
+                return True
+            await pilot.pause(0.05)
+        return False
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ONLINE))
+        app.facade.emit(ErrorReported(account="work", message="mailbox is read-only"))
+        await pilot.pause()
+        assert "mailbox is read-only" in status_text(app)
+        assert await gone("read-only")
+        assert "work online" in status_text(app)  # the connection state stays
+        await pilot.press("u")  # nothing to undo: a notice
+        assert "Nothing to undo" in status_text(app)
+        assert await gone("Nothing to undo")
 
 
 async def test_messages_changed_keeps_cursor_on_the_same_message(make_app):

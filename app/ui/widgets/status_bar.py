@@ -4,12 +4,17 @@ error, and each account's connection state and sync progress."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widget import Widget
 
 from app.domain.models import ConnectionState
 from app.domain.sanitize import clean_line
 
 _BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
+#: How long a notice (an action taken, new mail) stays, and an error, in seconds; a connection
+#: problem also shows in the account's state, which stays until it changes.
+NOTICE_SECONDS = 10.0
+ERROR_SECONDS = 30.0
 
 
 class StatusBar(Widget):
@@ -36,6 +41,7 @@ class StatusBar(Widget):
         self.last_error = ""
         self.notice = ""
         self.view = ""
+        self._expiry: Timer | None = None
 
     def set_connection(self, account: str, state: ConnectionState, detail: str = "") -> None:
         self._states[account] = (state, clean_line(detail))
@@ -51,14 +57,28 @@ class StatusBar(Widget):
         self.refresh()
 
     def set_error(self, message: str) -> None:
+        """An error; replaces the last notice, and goes after ``ERROR_SECONDS``."""
         self.last_error = clean_line(message)
         self.notice = ""
+        self._expire_in(ERROR_SECONDS)
         self.refresh()
 
     def set_notice(self, message: str) -> None:
-        """A passing message (an action taken, new mail); replaces the last error."""
+        """A passing message (an action taken, new mail); replaces the last error, and goes after
+        ``NOTICE_SECONDS``."""
         self.notice = clean_line(message)
         self.last_error = ""
+        self._expire_in(NOTICE_SECONDS)
+        self.refresh()
+
+    def _expire_in(self, seconds: float) -> None:
+        if self._expiry is not None:
+            self._expiry.stop()
+        self._expiry = self.set_timer(seconds, self._clear_message) if self.is_attached else None
+
+    def _clear_message(self) -> None:
+        self.notice = self.last_error = ""
+        self._expiry = None
         self.refresh()
 
     def set_view(self, description: str) -> None:
