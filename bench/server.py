@@ -7,8 +7,10 @@ the fill finished and how long it took, so an interrupted fill is redone, never 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +35,22 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"mailbag-bench-{os.getuid()}"
 
 
+def _stop_left_over_master(pid_file: Path) -> None:
+    """Stop a Dovecot that a benchmark killed without its clean-up left running (holding the
+    lock means no benchmark owns it now)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"dovecot" not in cmdline or str(pid_file.parent.parent).encode() not in cmdline:
+        return  # the pid now belongs to something else
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @dataclass(frozen=True)
 class FilledMailbox:
     """One user's INBOX of ``count`` generated messages."""
@@ -51,6 +69,17 @@ class BenchServer:
         self.base.mkdir(parents=True, exist_ok=True)
         for parent in (cache_dir, self.base):
             parent.chmod(0o755)
+        # One benchmark at a time per cache dir: a second one would make new certificates under
+        # the first one's running server. The lock goes with the process, however it ends.
+        self._lock = open(self.base / "bench.lock", "w")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(
+                f"another benchmark is running on {self.base}; run one at a time"
+            ) from None
+        _stop_left_over_master(self.base / "run" / "master.pid")
         self.dovecot = DovecotServer(self.base)
 
     def __enter__(self) -> BenchServer:
@@ -59,6 +88,7 @@ class BenchServer:
 
     def __exit__(self, *exc: object) -> None:
         self.dovecot.stop()
+        self._lock.close()
 
     def mailbox(self, count: int, progress: bool = True) -> FilledMailbox:
         """The user holding ``count`` messages, filling the INBOX first when not cached."""
