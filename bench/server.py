@@ -116,15 +116,16 @@ class BenchServer:
     def _reset_user(self, name: str) -> None:
         entry = self.base / "users" / name
         if entry.exists():
-            self.dovecot.doveadm("expunge", "-u", name, "mailbox", "INBOX", "all", allowed_codes=(0, 68))
+            # Every folder: a hand test may have moved messages out of the INBOX.
+            self.dovecot.doveadm("expunge", "-u", name, "mailbox", "*", "all", allowed_codes=(0, 68))
         else:
             self.dovecot.add_user(name, PASSWORD)
 
     def _message_count(self, name: str) -> int:
         if not (self.base / "users" / name).exists():
             return -1
-        out = self.dovecot.doveadm("mailbox", "status", "-u", name, "messages", "INBOX",
-                                   allowed_codes=(0, 67, 68))
+        out = self.dovecot.doveadm("mailbox", "status", "-u", name, "-t", "messages", "*",
+                                   allowed_codes=(0, 67, 68))  # the user's total, every folder
         text = out.strip().partition("=")[2]
         return int(text) if text.isdigit() else -1
 
