@@ -74,12 +74,10 @@ class AccountWorker(ABC):
         if isinstance(request, TRIAGE):
             self.journal.submit(request)
             return request.request_id
-        if isinstance(request, LoadBody) and self.state in (
-            ConnectionState.OFFLINE,
-            ConnectionState.CONNECTING,
-            ConnectionState.ERROR,
-        ):
+        if isinstance(request, LoadBody) and self.state == ConnectionState.ERROR:
             # A body that is not cached cannot be had offline: say so now, not after a reconnect.
+            # While the first connection is being made (at start) it waits for it instead: a
+            # failed connection answers every waiting request.
             self.emit(RequestFailed(request.request_id, f"{self.name} is offline"))
             return request.request_id
         (self._urgent if isinstance(request, URGENT) else self._background).append(request)

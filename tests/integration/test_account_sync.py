@@ -9,12 +9,13 @@ import pytest
 from app.domain.events import (
     ActionApplied,
     BodyLoaded,
+    ConnectionChanged,
     MessagesChanged,
     RequestDone,
     RequestFailed,
     SyncProgress,
 )
-from app.domain.models import FLAGGED, SEEN
+from app.domain.models import FLAGGED, SEEN, ConnectionState
 from app.domain.requests import LoadBody, SetFlags
 from tests.integration.accounts import make_account, other_client
 from tests.servers.messages import make_message, subject_of
@@ -150,4 +151,49 @@ async def test_open_read_and_flag_through_running_worker(dovecot, mail_user, tmp
         task.cancel()
         await asyncio.wait({task}, timeout=15)
         assert task.done(), "the account worker did not stop"
+        store.close()
+
+
+async def test_a_body_asked_for_while_the_first_connection_is_made_waits_for_it(
+    dovecot, mail_user, tmp_path
+):
+    """At start the reader asks for the message under the cursor before the account is online:
+    it is fetched once the connection is up, not refused as offline."""
+    dovecot.deliver(mail_user.name, make_message(7, size=3000))
+    synced, store, _ = make_account(dovecot, mail_user, tmp_path / "c.db")
+    await synced.sync_once()
+    uid = store.uids("work", "INBOX")[0]
+    store.close()
+
+    account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
+    body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=uid))
+    task = asyncio.create_task(account.run())
+    try:
+        await events.wait_for(lambda e: getattr(e, "request_id", None) == body_id)
+        assert RequestDone(body_id) in events.events
+        assert not events.of(RequestFailed)
+        assert subject_of(7).encode() in store.body("work", "INBOX", uid)
+    finally:
+        account.request_stop()
+        task.cancel()
+        await asyncio.wait({task}, timeout=15)
+        store.close()
+
+
+async def test_a_body_asked_for_after_the_connection_failed_is_refused_at_once(
+    dovecot, mail_user, tmp_path
+):
+    account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db", trust=False)
+    task = asyncio.create_task(account.run())
+    try:
+        await events.wait_for(
+            lambda e: isinstance(e, ConnectionChanged) and e.state == ConnectionState.ERROR
+        )
+        body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
+        failed = [e for e in events.of(RequestFailed) if e.request_id == body_id]
+        assert failed and "offline" in failed[0].error
+    finally:
+        account.request_stop()
+        task.cancel()
+        await asyncio.wait({task}, timeout=15)
         store.close()
