@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.strip import Strip
 
+from app.ui.widgets.message_list import FolderKey, MessageList
 from tests.ui.test_list_read_ahead import ListApp, show_thousand
 
 
@@ -29,3 +30,40 @@ async def test_moving_the_cursor_repaints_only_the_rows_it_leaves_and_enters() -
         await pilot.pause()
         assert sorted(painted) == [0, 1]
         assert listing.cursor == 0
+
+
+def bar_column(app: ListApp) -> list[tuple[str, bool]]:
+    """The screen's last column, top to bottom: (character, drawn reversed) per row."""
+    rows = []
+    for strip in app.screen._compositor.render_strips():
+        cell = strip.crop(strip.cell_length - 1, strip.cell_length)
+        segment = next(iter(cell))
+        rows.append((segment.text, bool(segment.style and segment.style.reverse)))
+    return rows
+
+
+async def test_the_scrollbar_follows_the_list_but_is_redrawn_only_when_it_changes() -> None:
+    app = ListApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        listing = app.query_one(MessageList)
+        listing.show_folder(FolderKey("a", "INBOX"), list(range(1, 100_001)))
+        listing.focus()
+        await pilot.pause()
+        bar = listing.vertical_scrollbar
+        await pilot.press(*["j"] * 30)  # the list starts to scroll
+        top = bar_column(app)
+        assert top[0][1] and not top[-1][1]  # the thumb is at the top
+
+        redraws: list[int] = []
+        refresh = bar.refresh
+        bar.refresh = lambda *a, **k: (redraws.append(1), refresh(*a, **k))[1]  # type: ignore[method-assign]
+        await pilot.press(*["j"] * 40)  # scrolls the list by 40 more rows of 100,000
+        await pilot.pause()
+        assert listing.scroll_y > 0 and bar.position == listing.scroll_y
+        assert redraws == [] and bar_column(app) == top
+
+        await pilot.press("G")
+        await pilot.pause()
+        assert bar.position == listing.scroll_y == listing.max_scroll_y
+        bottom = bar_column(app)
+        assert bottom[-1][1] and not bottom[0][1]  # the thumb went to the bottom

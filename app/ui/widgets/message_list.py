@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from math import ceil
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
@@ -23,6 +24,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from app.domain.models import FLAGGED, SEEN, MessageRow
@@ -47,6 +49,17 @@ class FolderKey:
     account: str
     folder: str
     virtual: bool = False
+
+
+def _bar_picture(bar: ScrollBar) -> list[Segment]:
+    """What a vertical scrollbar draws, drawn the way the bar itself draws it."""
+    virtual = bar.window_virtual_size
+    window = bar.window_size if bar.window_size < virtual else 0
+    drawn = ScrollBarRender.render_bar(
+        size=bar.size.height, virtual_size=ceil(virtual), window_size=ceil(window),
+        position=bar.position, thickness=bar.thickness, vertical=True,
+    )
+    return list(drawn.segments)
 
 
 @dataclass(slots=True)
@@ -134,6 +147,7 @@ class MessageList(ScrollView, can_focus=True):
         self._range_base: set[int] = set()
         self._thread_unread: dict[int, int] = {}
         self._frame: _Frame | None = None  # set while render_lines draws a frame
+        self._bar_picture: list[Segment] | None = None  # what the scrollbar shows
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -449,6 +463,23 @@ class MessageList(ScrollView, can_focus=True):
         row = self.current_row
         if row is not None:
             self.post_message(self.Opened(row))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """As ScrollView's, except that the scrollbar is redrawn only when its picture changes.
+
+        In a big folder the thumb moves an eighth of a cell every thousand rows or so, while
+        redrawing the bar costs about as much as the rows that scrolled; its position is still
+        kept exact (dragging it starts from where the list is).
+        """
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            bar.set_reactive(ScrollBar.position, new_value)
+            picture = _bar_picture(bar)
+            if picture != self._bar_picture:
+                self._bar_picture = picture
+                bar.refresh()
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._ids))
