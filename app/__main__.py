@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__, paths
 from app.domain.config import AccountConfig, Config, ConfigError, UiConfig, load_config
@@ -20,6 +21,10 @@ from app.domain.events import (
     SyncProgress,
 )
 from app.logsetup import setup_logging
+
+if TYPE_CHECKING:
+    from app.store.cache_file import CacheFile
+    from app.ui.app import MailbagApp
 
 log = logging.getLogger("mailbag")
 
@@ -96,6 +101,27 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_ui(config: Config, db_path: Path) -> int:
+    # Importing the UI makes hundreds of thousands of objects that live as long as the process;
+    # the collector's passes over them would only cost time (about 40 ms here), so it is off
+    # until they are built and then frozen out of its sight.
+    gc.disable()
+    try:
+        built = _build_ui(config, db_path)
+    finally:
+        gc.freeze()
+        gc.enable()
+    if built is None:
+        return 2
+    app, cache = built
+    try:
+        app.run()
+    finally:
+        cache.close()
+    return 0
+
+
+def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | None:
+    """The app over the cache at ``db_path``; None (after saying why) for a bad theme."""
     from app.services.mail import MailService, prefetch_first_list
     from app.store.cache_file import CacheFile
 
@@ -116,15 +142,8 @@ def run_ui(config: Config, db_path: Path) -> int:
     except ValueError as exc:  # an unknown theme name
         print(f"mailbag: {exc}", file=sys.stderr)
         cache.close()
-        return 2
-    # Everything imported and built so far lives as long as the process: keep it out of the
-    # collector's full passes (one would otherwise cost tens of ms during the first frame).
-    gc.freeze()
-    try:
-        app.run()
-    finally:
-        cache.close()
-    return 0
+        return None
+    return app, cache
 
 
 async def run_sync(config: Config, only: str | None) -> int:
