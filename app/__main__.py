@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -126,7 +127,11 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
     from app.store.cache_file import CacheFile
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    cache = CacheFile(db_path)
+    try:
+        cache = CacheFile(db_path)
+    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
+        print(f"mailbag: {unreadable_cache(exc, db_path)}", file=sys.stderr)
+        return None
     prefetch_first_list(config, cache)  # read while the UI below is imported
 
     from app.ui.app import MailbagApp
@@ -146,6 +151,18 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
     return app, cache
 
 
+def unreadable_cache(exc: Exception, path: Path) -> str:
+    """What to tell the user when the cache file cannot be opened as a database; any other
+    error is raised again."""
+    reason = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    if not isinstance(reason, sqlite3.DatabaseError):
+        raise exc
+    return (
+        f"the cache {path} cannot be read ({reason}); move it away and mailbag builds a new one"
+        " from the server (messages not yet sent or actions not yet applied live in that file)"
+    )
+
+
 async def run_sync(config: Config, only: str | None) -> int:
     """Headless sync of every folder's headers, printing progress; non-zero on any failure."""
     from app.services.mail import make_worker
@@ -158,7 +175,11 @@ async def run_sync(config: Config, only: str | None) -> int:
         return 2
     db = paths.cache_db()
     db.parent.mkdir(parents=True, exist_ok=True)
-    store = Store.open(db)
+    try:
+        store = Store.open(db)
+    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
+        print(f"mailbag: {unreadable_cache(exc, db)}", file=sys.stderr)
+        return 2
     failed = False
     printer = ProgressPrinter()
     try:

@@ -56,14 +56,17 @@ _ROWS = (
 
 
 def cache_version(path: Path) -> int | None:
-    """The cache version of the file at ``path``; None when there is no such file."""
+    """The cache version of the file at ``path``; None when there is no such file, or it cannot
+    be read (the Store then rebuilds it, or says what is wrong with it)."""
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.OperationalError:
+    except sqlite3.Error:
         return None
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         return int(version)
+    except sqlite3.Error:
+        return None
     finally:
         conn.close()
 

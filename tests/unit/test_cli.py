@@ -60,3 +60,19 @@ def test_unknown_account_for_sync(tmp_path):
     result = mailbag("--config", str(config), "sync", "--account", "home", env_home=tmp_path)
     assert result.returncode == 2
     assert "home" in result.stderr
+
+
+def test_an_unreadable_cache_is_a_clear_error_for_the_ui_and_sync(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
+    )
+    cache = tmp_path / "data" / "mailbag" / "cache.sqlite3"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"this is not a database " * 200)
+    for command in ((), ("sync",)):
+        result = mailbag("--config", str(config), *command, env_home=tmp_path)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert f"the cache {cache} cannot be read" in result.stderr
+        assert cache.read_bytes().startswith(b"this is not a database")  # left as it was
