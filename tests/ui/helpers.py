@@ -24,3 +24,8 @@ def cursor_subject(app: MailbagApp) -> str:
 
 def status_text(app: MailbagApp) -> str:
     return app.main_screen.status.render().plain
+
+
+def screen_text(app: MailbagApp) -> str:
+    """The whole screen as the terminal shows it, one line per row."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

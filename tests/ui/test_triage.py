@@ -18,7 +18,7 @@ from app.ui.screens.dialogs import ConfirmDialog
 from app.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
-from tests.ui.helpers import cursor_subject, list_line, status_text
+from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text
 from tests.ui.sample import sample_facade
 
 INBOX_SUBJECTS = [
@@ -143,6 +143,7 @@ async def test_permanent_delete_asks_first(make_app):
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         assert "Delete 3 messages permanently? y/n" in str(app.screen.query_one("#confirm-question").render())
+        assert "Delete 3 messages permanently? y/n" in screen_text(app)  # and it is on screen
         await pilot.press("n")
         await pilot.pause()
         assert not sent(app.facade, DeleteMessages)

@@ -17,6 +17,7 @@ _DIALOG_CSS = """
     width: auto; max-width: 90%; height: auto;
     border: round $primary; background: $panel; padding: 0 2;
 }}
+{name} Static {{ width: auto; }}
 {name} OptionList {{ width: 24; height: auto; border: none; background: $panel; }}
 """
 
