@@ -55,6 +55,12 @@ _ROWS = (
 )
 
 
+def chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+    """``values`` in runs of at most :data:`CHUNK`, one ``IN (...)`` list each."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
 def cache_version(path: Path) -> int | None:
     """The cache version of the file at ``path``; None when there is no such file, or it cannot
     be read (the Store then rebuilds it, or says what is wrong with it)."""
@@ -281,8 +287,7 @@ class CacheReader:
         found: dict[int, MessageRow] = {}
         with self._connection() as conn:
             conn.execute("BEGIN")  # one snapshot for every chunk
-            for start in range(0, len(wanted), CHUNK):
-                chunk = wanted[start : start + CHUNK]
+            for chunk in chunks(wanted):
                 sql = _ROWS.format(marks=",".join("?" * len(chunk)))
                 for r in conn.execute(sql, chunk):
                     found[r[0]] = message_row(r)

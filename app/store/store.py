@@ -43,7 +43,7 @@ from app.domain.threading import ThreadRecord
 from app.store import codec
 from app.store.engine import create_engine_for, read_connection, write_connection
 from app.store.migrate import ensure_schema
-from app.store.reader import CHUNK, CacheReader, id_column
+from app.store.reader import CacheReader, chunks, id_column
 from app.store.records import OutboxItem, PendingAction
 from app.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
 from app.store.search import (
@@ -149,11 +149,6 @@ _UPDATE_FLAGS = (
     .where(messages.c.folder_id == bindparam("fid"), messages.c.uid == bindparam("u"))
     .values(flags=bindparam("new_flags"), unread=bindparam("new_unread"))
 )
-
-
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 @lru_cache(maxsize=4096)
@@ -283,7 +278,7 @@ class Store:
                 select(folders.c.id, folders.c.name).where(folders.c.account_id == account_id)
             ).all()
             gone = [fid for fid, name in cached if name not in keep]
-            for chunk in _chunks(gone):
+            for chunk in chunks(gone):
                 for folder_id in chunk:
                     unindex_folder(conn, folder_id)
                 conn.execute(delete(folders).where(folders.c.id.in_(chunk)))
@@ -401,7 +396,7 @@ class Store:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return 0
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 unindex_folder(conn, folder_id, chunk)
                 result = conn.execute(
                     delete(messages).where(
@@ -443,13 +438,6 @@ class Store:
         """Row ids of the folder's visible messages in list order (see :class:`CacheReader`)."""
         return self.reader.message_index(account, folder, sort, reverse)
 
-    def message_index_many(
-        self, places: Sequence[tuple[str, str]], sort: str = "date", reverse: bool = False
-    ) -> Sequence[int]:
-        """Row ids of the visible messages of several (account, folder) places in one list
-        (the unified inbox)."""
-        return self.reader.message_index_many(places, sort, reverse)
-
     def thread_records(self, account: str, folder: str) -> list[ThreadRecord]:
         """What threading needs of every visible message of the folder."""
         with read_connection(self._engine) as conn:
@@ -476,7 +464,7 @@ class Store:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return []
-            for chunk in _chunks(sorted(set(uids))):
+            for chunk in chunks(sorted(set(uids))):
                 query = select(messages.c.id).where(
                     messages.c.folder_id == folder_id,
                     messages.c.uid.in_(chunk),
@@ -494,7 +482,7 @@ class Store:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return 0
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 result = conn.execute(
                     update(messages)
                     .where(messages.c.folder_id == folder_id, messages.c.uid.in_(chunk))

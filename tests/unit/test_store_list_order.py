@@ -94,7 +94,7 @@ def test_other_orders_of_a_big_folder(store: Store, key: str, reverse: bool) -> 
 
 def test_unified_list_merges_folders_by_date(store: Store) -> None:
     store.upsert_summaries(ACCOUNT, ARCHIVE, shuffled_folder(2, range(1, 1001)))
-    index = store.message_index_many([(ACCOUNT, INBOX), (ACCOUNT, ARCHIVE), (ACCOUNT, "Nowhere")])
+    index = store.reader.message_index_many([(ACCOUNT, INBOX), (ACCOUNT, ARCHIVE), (ACCOUNT, "Nowhere")])
     rows = store.rows(index)
 
     assert len(rows) == len(visible_uids()) + 1000
@@ -102,7 +102,7 @@ def test_unified_list_merges_folders_by_date(store: Store) -> None:
     dates = [r.date for r in rows if r.date is not None]
     assert dates == sorted(dates, reverse=True)
     assert all(r.date is None for r in rows[len(dates) :])  # undated last
-    assert len(store.message_index_many([(ACCOUNT, "Nowhere")])) == 0
+    assert len(store.reader.message_index_many([(ACCOUNT, "Nowhere")])) == 0
 
 
 def test_empty_folder_has_an_empty_list(store: Store) -> None:
