@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.protocols.imap.client import SUMMARY_ITEMS
+from mailbag.protocols.imap.client import SUMMARY_ITEMS
 from bench import neomutt, profile, tui
 from bench.figures import Figure
 from bench.mailbag_run import REPO, Account, run_sync, startup_seconds
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  UI figures: done in {time.monotonic() - started:.0f} s")
     print()
     print(table(figures))
-    print(f"\nPython start-up + imports (python -m app --version): {context['python_startup_seconds']:.2f} s, "
+    print(f"\nPython start-up + imports (python -m mailbag --version): {context['python_startup_seconds']:.2f} s, "
           "included in every mailbag figure")
     if args.profile and not args.quick:
         context["profile"] = run_profile(cache_dir, max(sizes))

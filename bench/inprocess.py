@@ -21,12 +21,12 @@ from pathlib import Path
 from textual import constants
 from textual.drivers.headless_driver import HeadlessDriver
 
-from app.domain.config import load_config
-from app.services.mail import MailService
-from app.store.store import Store
-from app.ui import app as app_module
-from app.ui.app import MailbagApp
-from app.ui.widgets.message_list import MessageList
+from mailbag.domain.config import load_config
+from mailbag.services.mail import MailService
+from mailbag.store.store import Store
+from mailbag.ui import app as app_module
+from mailbag.ui.app import MailbagApp
+from mailbag.ui.widgets.message_list import MessageList
 from bench import corpus
 from bench.mailbag_run import Account, sync_env, write_config
 
@@ -86,7 +86,7 @@ class KeyRun:
 
 async def _key_run(config_path: Path, count: int, moves: int, rested: int) -> KeyRun:
     config = load_config(config_path)
-    from app import paths
+    from mailbag import paths
 
     store = Store.open(paths.cache_db())
     app = RecordingApp(lambda sink: MailService(config, store, sink), theme=config.ui.theme,
@@ -143,7 +143,7 @@ def cache_bodies(home: Path, account: Account, count: int, share: int) -> float:
     (the generator's bytes, identical to what the server holds; message i has UID i + 1).
     Returns the seconds it took."""
     with environment(home, account):
-        from app import paths
+        from mailbag import paths
 
         store = Store.open(paths.cache_db())
         started = time.perf_counter()
@@ -159,7 +159,7 @@ def build_index(home: Path, account: Account) -> float:
     """Index every cached message for search, as the app does in the background after a sync
     (``mailbag sync`` leaves that for later). Returns the seconds it took."""
     with environment(home, account):
-        from app import paths
+        from mailbag import paths
 
         store = Store.open(paths.cache_db())
         started = time.perf_counter()
@@ -175,7 +175,7 @@ def search_seconds(home: Path, account: Account, query: str, runs: int) -> tuple
     """Seconds for ``MailService.local_search`` plus reading the first screenful of rows (what
     the list paints first), ``runs`` times; and how many matches the search returned."""
     with environment(home, account) as config_path:
-        from app import paths
+        from mailbag import paths
 
         config = load_config(config_path)
         store = Store.open(paths.cache_db())

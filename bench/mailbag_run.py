@@ -57,7 +57,7 @@ def write_config(home: Path, account: Account) -> Path:
 
 
 def sync_command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "app", "--config", str(config), "sync"]
+    return [sys.executable, "-m", "mailbag", "--config", str(config), "sync"]
 
 
 def sync_env(home: Path, account: Account) -> dict[str, str]:
@@ -98,8 +98,8 @@ def run_sync(home: Path, account: Account, prefix: list[str] | None = None) -> S
 
 
 def startup_seconds() -> float:
-    """Wall time of ``python -m app --version``: the interpreter and import cost in every run."""
+    """Wall time of ``python -m mailbag --version``: the interpreter and import cost in every run."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "app", "--version"], cwd=REPO, check=True,
+    subprocess.run([sys.executable, "-m", "mailbag", "--version"], cwd=REPO, check=True,
                    capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     return time.perf_counter() - started

@@ -18,21 +18,21 @@ from bench.mailbag_run import Account, SyncRun, run_sync
 
 #: (layer, substring of the frame's file path), first match from the innermost frame wins.
 LAYERS: tuple[tuple[str, str], ...] = (
-    ("IMAP framing/parsing", "app/protocols/imap/framing.py"),
-    ("IMAP framing/parsing", "app/protocols/imap/parser.py"),
-    ("IMAP framing/parsing", "app/protocols/imap/protocol.py"),
-    ("IMAP framing/parsing", "app/protocols/imap/stream.py"),
-    ("summary building", "app/protocols/imap/summary.py"),
-    ("summary building", "app/domain/headers.py"),
-    ("summary building", "app/domain/sanitize.py"),
-    ("summary building", "app/domain/models.py"),
-    ("IMAP client plumbing", "app/protocols/imap/client.py"),
+    ("IMAP framing/parsing", "mailbag/protocols/imap/framing.py"),
+    ("IMAP framing/parsing", "mailbag/protocols/imap/parser.py"),
+    ("IMAP framing/parsing", "mailbag/protocols/imap/protocol.py"),
+    ("IMAP framing/parsing", "mailbag/protocols/imap/stream.py"),
+    ("summary building", "mailbag/protocols/imap/summary.py"),
+    ("summary building", "mailbag/domain/headers.py"),
+    ("summary building", "mailbag/domain/sanitize.py"),
+    ("summary building", "mailbag/domain/models.py"),
+    ("IMAP client plumbing", "mailbag/protocols/imap/client.py"),
     ("aioimaplib", "aioimaplib/"),
-    ("SQLite writes (store)", "app/store/"),
+    ("SQLite writes (store)", "mailbag/store/"),
     ("SQLite writes (store)", "sqlalchemy/"),
     ("SQLite writes (store)", "sqlite3/"),
-    ("services + events", "app/services/"),
-    ("CLI + progress output", "app/__main__.py"),
+    ("services + events", "mailbag/services/"),
+    ("CLI + progress output", "mailbag/__main__.py"),
     ("TLS / socket I/O", "ssl.py"),
     ("asyncio loop", "asyncio/"),
     ("threads (to_thread hand-off)", "concurrent/futures/"),
@@ -72,7 +72,7 @@ def _short(frame: str) -> str:
     if not found:
         return frame
     file = found.group("file")
-    for anchor in ("app/", "aioimaplib/", "sqlalchemy/", "asyncio/"):
+    for anchor in ("mailbag/", "aioimaplib/", "sqlalchemy/", "asyncio/"):
         if anchor in file:
             file = file[file.index(anchor):]
             break
@@ -99,7 +99,7 @@ def summarise(raw: str) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
         total += count
         layers[_layer(stack)] += count
         self_time[_short(stack[-1])] += count
-        for frame in {_short(f) for f in stack if "app/" in f}:
+        for frame in {_short(f) for f in stack if "mailbag/" in f}:
             inclusive[frame] += count
     return total, layers, self_time, inclusive
 

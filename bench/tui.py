@@ -56,7 +56,7 @@ class Client:
 def mailbag(home: Path, account: Account) -> Client:
     """The real ``mailbag`` CLI with XDG dirs under ``home`` (reuse ``home`` for a warm start)."""
     config = write_config(home, account)
-    return Client("mailbag", [sys.executable, "-m", "app", "--config", str(config)],
+    return Client("mailbag", [sys.executable, "-m", "mailbag", "--config", str(config)],
                   sync_env(home, account), ("G",), ("g",), ("q",))
 
 

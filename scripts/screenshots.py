@@ -11,11 +11,11 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.domain.config import AccountConfig, Config
-from app.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
-from app.services.mail import MailService
-from app.store.store import Store
-from app.ui.app import MailbagApp
+from mailbag.domain.config import AccountConfig, Config
+from mailbag.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
+from mailbag.services.mail import MailService
+from mailbag.store.store import Store
+from mailbag.ui.app import MailbagApp
 
 #: A fixed clock, so the pictures change only when the screens do.
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)

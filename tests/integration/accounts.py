@@ -8,10 +8,10 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 
-from app.domain.config import AccountConfig, ServerConfig
-from app.domain.events import Event
-from app.services.imap_account import ImapAccount
-from app.store.store import Store
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import Event
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
 from tests.servers.dovecot import DovecotServer, MailUser
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.domain.events import (
+from mailbag.domain.events import (
     ActionApplied,
     BodyLoaded,
     ConnectionChanged,
@@ -15,8 +15,8 @@ from app.domain.events import (
     RequestFailed,
     SyncProgress,
 )
-from app.domain.models import FLAGGED, SEEN, ConnectionState
-from app.domain.requests import LoadBody, SetFlags
+from mailbag.domain.models import FLAGGED, SEEN, ConnectionState
+from mailbag.domain.requests import LoadBody, SetFlags
 from tests.integration.accounts import make_account, other_client
 from tests.servers.messages import make_message, subject_of
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from app.domain.config import Config
-from app.services.mail import MailService
-from app.store.store import Store
-from app.ui.app import MailbagApp
+from mailbag.domain.config import Config
+from mailbag.services.mail import MailService
+from mailbag.store.store import Store
+from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config, other_client
 from tests.servers.messages import make_message, subject_of
 from tests.ui.helpers import cursor_subject, list_line, status_text

@@ -34,7 +34,7 @@ ca_file = "{dovecot.ca_file}"
 def run_mailbag(*args: str, password: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, MAILBAG_TEST_PASSWORD=password)
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "mailbag", *args], capture_output=True, text=True, env=env, timeout=120
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.events import Event, MessagesChanged, SyncProgress
-from app.protocols.imap.client import ImapClient
-from app.services import imap_account
+from mailbag.domain.events import Event, MessagesChanged, SyncProgress
+from mailbag.protocols.imap.client import ImapClient
+from mailbag.services import imap_account
 from tests.integration.accounts import make_account
 from tests.servers.messages import make_message, subject_of
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.domain.models import FolderRole
-from app.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
+from mailbag.domain.models import FolderRole
+from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
 from tests.servers.messages import make_message, message_id, subject_of
 
 pytestmark = pytest.mark.dovecot

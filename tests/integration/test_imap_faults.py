@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from app.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
+from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 CAPS = b"IMAP4rev1 AUTH=PLAIN SASL-IR"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.protocols.imap import ImapClient, ImapConnectionError, ServerPush
+from mailbag.protocols.imap import ImapClient, ImapConnectionError, ServerPush
 from tests.integration import test_imap_dovecot
 from tests.integration.test_imap_dovecot import other_client
 from tests.servers.messages import make_message

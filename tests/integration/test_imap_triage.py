@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.protocols.imap import CopyResult, ImapClient
+from mailbag.protocols.imap import CopyResult, ImapClient
 from tests.integration import test_imap_dovecot
 from tests.integration.test_imap_dovecot import other_client
 from tests.servers.messages import make_message, subject_of

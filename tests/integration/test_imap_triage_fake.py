@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.protocols.imap import CopyResult, ImapClient, ImapConnectionError, ImapError
+from mailbag.protocols.imap import CopyResult, ImapClient, ImapConnectionError, ImapError
 from tests.integration.test_imap_faults import command, login_dialogue, serve, settings
 
 

@@ -6,17 +6,17 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 
-from app.domain.events import (
+from mailbag.domain.events import (
     ActionApplied,
     ConnectionChanged,
     FolderCountsChanged,
     NewMail,
     RequestDone,
 )
-from app.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole
-from app.domain.requests import DeleteMessages, MoveMessages, SetFlags
-from app.services.imap_account import ImapAccount
-from app.store.store import Store
+from mailbag.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole
+from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, imap_account_config, other_client
 from tests.servers.messages import make_message, message_id, subject_of
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 
-from app.domain.config import Config
-from app.domain.events import SearchResults
-from app.domain.models import FLAGGED
-from app.domain.requests import Search
-from app.services.mail import ALL_INBOXES, MailService
-from app.store.store import Store
+from mailbag.domain.config import Config
+from mailbag.domain.events import SearchResults
+from mailbag.domain.models import FLAGGED
+from mailbag.domain.requests import Search
+from mailbag.services.mail import ALL_INBOXES, MailService
+from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, imap_account_config, other_client
 from tests.servers.messages import make_message, message_id, subject_of
 

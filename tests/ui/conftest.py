@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from app.ui.app import MailbagApp
-from app.ui.screens.main import READER_DEBOUNCE
+from mailbag.ui.app import MailbagApp
+from mailbag.ui.screens.main import READER_DEBOUNCE
 from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.sample import sample_facade
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from app.domain.events import Event, EventSink
-from app.domain.models import (
+from mailbag.domain.events import Event, EventSink
+from mailbag.domain.models import (
     FLAGGED,
     SEEN,
     Address,
@@ -18,8 +18,8 @@ from app.domain.models import (
     MessageRow,
     RenderedMessage,
 )
-from app.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
-from app.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 
 _SORT_KEYS = {
     "date": lambda row: (row.date or NOW, row.row_id),
@@ -33,7 +33,7 @@ NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
 
 
 class FakeFacade:
-    """Implements app.services.api.MailFacade over plain data."""
+    """Implements mailbag.services.api.MailFacade over plain data."""
 
     def __init__(self, sink: EventSink, accounts: Sequence[str] = ("work",)) -> None:
         self.sink = sink

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.style import Style
 
-from app.ui.app import MailbagApp
-from app.ui.widgets.message_list import MessageList
+from mailbag.ui.app import MailbagApp
+from mailbag.ui.widgets.message_list import MessageList
 
 
 def list_line(app: MailbagApp, index: int) -> tuple[str, Style]:

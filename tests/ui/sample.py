@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.domain.events import EventSink
-from app.domain.models import ANSWERED, FLAGGED, SEEN, Attachment, Folder, FolderRole
-from app.services.api import VirtualFolder
+from mailbag.domain.events import EventSink
+from mailbag.domain.models import ANSWERED, FLAGGED, SEEN, Attachment, Folder, FolderRole
+from mailbag.services.api import VirtualFolder
 from tests.ui.fake_facade import NOW, FakeFacade
 
 WELCOME_BODY = """Hi,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from app.domain.models import MessageRow
-from app.ui.themes import variable_defaults
-from app.ui.widgets.message_list import PAGE_SIZE, FolderKey, MessageList
+from mailbag.domain.models import MessageRow
+from mailbag.ui.themes import variable_defaults
+from mailbag.ui.widgets.message_list import PAGE_SIZE, FolderKey, MessageList
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 

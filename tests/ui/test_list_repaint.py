@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.strip import Strip
 
-from app.ui.widgets.message_list import FolderKey, MessageList
+from mailbag.ui.widgets.message_list import FolderKey, MessageList
 from tests.ui.test_list_read_ahead import ListApp, show_thousand
 
 

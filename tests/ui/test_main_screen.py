@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.events import (
+from mailbag.domain.events import (
     BodyLoaded,
     ConnectionChanged,
     ErrorReported,
@@ -10,13 +10,13 @@ from app.domain.events import (
     RequestFailed,
     SyncProgress,
 )
-from app.domain.models import SEEN, ConnectionState
-from app.domain.requests import LoadBody, OpenFolder, SetFlags
-from app.ui.screens.help import HelpScreen
-from app.ui.widgets.folder_tree import FolderTree
-from app.ui.widgets import status_bar
-from app.ui.widgets.message_list import MessageList
-from app.ui.widgets.reader import ReaderBody
+from mailbag.domain.models import SEEN, ConnectionState
+from mailbag.domain.requests import LoadBody, OpenFolder, SetFlags
+from mailbag.ui.screens.help import HelpScreen
+from mailbag.ui.widgets.folder_tree import FolderTree
+from mailbag.ui.widgets import status_bar
+from mailbag.ui.widgets.message_list import MessageList
+from mailbag.ui.widgets.reader import ReaderBody
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
@@ -98,7 +98,7 @@ async def test_failed_flag_change_is_rolled_back(make_app):
 async def test_missing_body_shows_loading_then_the_body(make_app):
     def build(sink):
         facade = FakeFacade(sink)
-        from app.domain.models import Folder, FolderRole
+        from mailbag.domain.models import Folder, FolderRole
 
         facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=1, unread=0))
         facade.add_message("work", "INBOX", row_id=1, subject="Not fetched yet")
@@ -197,7 +197,7 @@ async def test_hostile_text_is_shown_literally(make_app):
 
     def build(sink):
         facade = FakeFacade(sink)
-        from app.domain.models import Folder, FolderRole
+        from mailbag.domain.models import Folder, FolderRole
 
         facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX))
         facade.add_folder(Folder("work", "[b]evil\x1b[2J", "/", FolderRole.NONE))

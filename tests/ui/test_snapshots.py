@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from app.ui.widgets.search_bar import SearchBar
+from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.sample import threaded_facade
 

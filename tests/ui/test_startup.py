@@ -8,15 +8,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.domain.config import AccountConfig, Config
-from app.domain.events import Event, EventSink, RequestDone
-from app.domain.models import Folder, FolderRole
-from app.domain.requests import OpenFolder
-from app.services.api import ListOrder
-from app.services.demo import build_demo_mailbox
-from app.services.mail import MailService
-from app.store.store import Store
-from app.ui import app as app_module
+from mailbag.domain.config import AccountConfig, Config
+from mailbag.domain.events import Event, EventSink, RequestDone
+from mailbag.domain.models import Folder, FolderRole
+from mailbag.domain.requests import OpenFolder
+from mailbag.services.api import ListOrder
+from mailbag.services.demo import build_demo_mailbox
+from mailbag.services.mail import MailService
+from mailbag.store.store import Store
+from mailbag.ui import app as app_module
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import list_line

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.ui.themes import choose_theme, default_themes_dir, load_theme, load_themes
+from mailbag.ui.themes import choose_theme, default_themes_dir, load_theme, load_themes
 from tests.ui.conftest import settle
 
 

@@ -6,16 +6,16 @@ import asyncio
 import threading
 from datetime import timedelta
 
-from app.domain.events import (
+from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
     MessagesChanged,
     RequestFailed,
 )
-from app.domain.models import FLAGGED, SEEN, FolderRole
-from app.domain.requests import DeleteMessages, MoveMessages, SetFlags
-from app.ui.screens.dialogs import ConfirmDialog
-from app.ui.screens.folder_picker import FolderPicker
+from mailbag.domain.models import FLAGGED, SEEN, FolderRole
+from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
+from mailbag.ui.screens.dialogs import ConfirmDialog
+from mailbag.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from app.domain.events import MessagesChanged, NewMail, SearchResults
-from app.domain.models import SEEN
-from app.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
-from app.ui.screens.dialogs import SortMenu
-from app.ui.widgets.search_bar import SearchBar
+from mailbag.domain.events import MessagesChanged, NewMail, SearchResults
+from mailbag.domain.models import SEEN
+from mailbag.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
+from mailbag.ui.screens.dialogs import SortMenu
+from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text

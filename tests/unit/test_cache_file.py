@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.config import AccountConfig, Config, UiConfig
-from app.domain.models import Address, Folder, FolderRole, MessageSummary
-from app.services.demo import build_demo_mailbox
-from app.services.mail import MailService, prefetch_first_list
-from app.store.cache_file import CacheFile
-from app.store.reader import CacheReader
-from app.store.store import Store
-from app.store.version import CACHE_VERSION
+from mailbag.domain.config import AccountConfig, Config, UiConfig
+from mailbag.domain.models import Address, Folder, FolderRole, MessageSummary
+from mailbag.services.demo import build_demo_mailbox
+from mailbag.services.mail import MailService, prefetch_first_list
+from mailbag.store.cache_file import CacheFile
+from mailbag.store.reader import CacheReader
+from mailbag.store.store import Store
+from mailbag.store.version import CACHE_VERSION
 
 ACCOUNT = "work"
 START = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -72,7 +72,7 @@ def cache(path: Path) -> Iterator[CacheFile]:
 READ_WITHOUT_STORE = """
 import json, sys
 from pathlib import Path
-from app.store.cache_file import CacheFile
+from mailbag.store.cache_file import CacheFile
 
 cache = CacheFile(Path(sys.argv[1]))
 index = cache.reader.message_index("work", "INBOX")

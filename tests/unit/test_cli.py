@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import __version__
+from mailbag import __version__
 
 
 def mailbag(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
@@ -16,7 +16,7 @@ def mailbag(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
         "XDG_STATE_HOME": str(env_home / "state"),
     }
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "mailbag", *args], capture_output=True, text=True, env=env, timeout=60
     )
 
 

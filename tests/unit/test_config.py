@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.config import ConfigError, ServerConfig, load_config, parse_config
+from mailbag.domain.config import ConfigError, ServerConfig, load_config, parse_config
 
 DOCUMENTED = """\
 [ui]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.mime import extract_attachment, render_message
+from mailbag.domain.mime import extract_attachment, render_message
 
 CORPUS = Path(
     os.environ.get("MAILBAG_CORPUS")

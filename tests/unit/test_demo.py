@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.mime import render_message
-from app.domain.models import DRAFT, FLAGGED, SEEN, FolderRole, MessageSummary
-from app.protocols.maildir import MaildirStore
-from app.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
+from mailbag.domain.mime import render_message
+from mailbag.domain.models import DRAFT, FLAGGED, SEEN, FolderRole, MessageSummary
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
 
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from app.protocols.imap.framing import ResponseFramer
-from app.protocols.imap.summary_scan import scan_summaries, summary_from_segments
+from mailbag.protocols.imap.framing import ResponseFramer
+from mailbag.protocols.imap.summary_scan import scan_summaries, summary_from_segments
 
 
 def answer(uid: int, subject: bytes = b"Quarterly report", refs: bytes = b"") -> bytes:

@@ -1,8 +1,8 @@
 """LIST / STATUS responses to folders: decoded names, roles, counts, hostile names."""
 
-from app.domain.models import FolderRole
-from app.protocols.imap.folders import build_folders, parse_list, parse_status
-from app.protocols.imap.parser import parse_segments
+from mailbag.domain.models import FolderRole
+from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
+from mailbag.protocols.imap.parser import parse_segments
 
 
 def listed(*lines: list[bytes]):

@@ -3,8 +3,8 @@
 import random
 import time
 
-from app.protocols.imap.framing import ResponseFramer, literal_size
-from app.protocols.imap.parser import format_uid_set, pairs, parse_segments, parse_uid_set
+from mailbag.protocols.imap.framing import ResponseFramer, literal_size
+from mailbag.protocols.imap.parser import format_uid_set, pairs, parse_segments, parse_uid_set
 
 
 def frame(data: bytes, chunk_sizes: list[int] | None = None) -> list[list[bytes]]:

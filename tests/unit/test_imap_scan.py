@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from app.protocols.imap.parser import pairs, parse_segments
-from app.protocols.imap.scan import scan_fetch
-from app.protocols.imap.summary import summary_from_items
-from app.protocols.imap.summary_scan import (
+from mailbag.protocols.imap.parser import pairs, parse_segments
+from mailbag.protocols.imap.scan import scan_fetch
+from mailbag.protocols.imap.summary import summary_from_items
+from mailbag.protocols.imap.summary_scan import (
     _common,
     attachment_in,
     envelope_fields,

@@ -2,8 +2,8 @@
 
 from datetime import datetime, timezone
 
-from app.protocols.imap.parser import pairs, parse_segments
-from app.protocols.imap.summary import has_attachment, summary_from_items
+from mailbag.protocols.imap.parser import pairs, parse_segments
+from mailbag.protocols.imap.summary import has_attachment, summary_from_items
 
 
 def items_of(*segments: bytes) -> dict:
@@ -101,7 +101,7 @@ def test_bodystructure_variants() -> None:
 
 
 def test_envelope_dates_in_common_and_odd_forms() -> None:
-    from app.protocols.imap.summary import envelope_date
+    from mailbag.protocols.imap.summary import envelope_date
 
     expected = datetime(2024, 3, 2, 14, 59, tzinfo=timezone.utc)
     for raw in (b"Sat, 2 Mar 2024 07:59:00 -0700", b"2 Mar 2024 07:59:00 -0700 (MST)",
@@ -112,7 +112,7 @@ def test_envelope_dates_in_common_and_odd_forms() -> None:
 
 
 def test_envelope_date_bytes_fast_path_agrees_with_the_text_path() -> None:
-    from app.protocols.imap.summary import envelope_date
+    from mailbag.protocols.imap.summary import envelope_date
 
     for raw in (b"Sat, 2 Mar 2024 07:59:00 +0530", b" Sat, 2 Mar 2024 07:59:00 +0530 ", b"2 Mar 2024 07:59:00 +0530\t",
                 b"Sat, 2 Mar 2024 07:59:00 +0530 (IST)", "Sat, 2 Mar 2024 07:59:00 +0530\xa0".encode()):

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.protocols.imap.codes import (
+from mailbag.protocols.imap.codes import (
     CopyResult,
     append_uid,
     copy_result,
     imap_datetime,
     ordered_uids,
 )
-from app.protocols.imap.protocol import push_from
-from app.protocols.imap.wire import compose, criteria_parts, literal_mode
+from mailbag.protocols.imap.protocol import push_from
+from mailbag.protocols.imap.wire import compose, criteria_parts, literal_mode
 
 
 def test_ascii_criteria_are_sent_as_written() -> None:

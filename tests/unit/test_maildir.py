@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.models import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, FolderRole
-from app.protocols.maildir import UIDLIST_NAME, MaildirStore
+from mailbag.domain.models import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, FolderRole
+from mailbag.protocols.maildir import UIDLIST_NAME, MaildirStore
 
 
 def _mail(subject: str = "Hello", body: str = "Hi there.\n", **headers: str) -> bytes:
@@ -197,7 +197,7 @@ def test_uidlist_file_is_written_atomically_and_readable(store: MaildirStore) ->
 def test_corrupt_uidlist_starts_a_new_uid_epoch(store: MaildirStore, caplog) -> None:
     store.add("INBOX", _mail("a"))
     (store.root / UIDLIST_NAME).write_text("garbage\n")
-    with caplog.at_level(logging.WARNING, logger="app.protocols.maildir"):
+    with caplog.at_level(logging.WARNING, logger="mailbag.protocols.maildir"):
         assert sorted(MaildirStore(store.root, "local").flags("INBOX")) == [1]
     assert "malformed" in caplog.text
 
@@ -250,7 +250,7 @@ def test_malformed_files_are_skipped_with_a_warning(store: MaildirStore, caplog)
     (cur / "1003.dir.host:2,").mkdir()
     store.add("INBOX", _mail("good two"))
 
-    with caplog.at_level(logging.WARNING, logger="app.protocols.maildir"):
+    with caplog.at_level(logging.WARNING, logger="mailbag.protocols.maildir"):
         subjects = [s.subject for s in store.summaries("INBOX")]
     assert subjects == ["good one", "good two"]
     assert caplog.text.count("skipping message") == 4

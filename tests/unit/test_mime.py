@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.domain.mime import extract_attachment, render_message, safe_filename
+from mailbag.domain.mime import extract_attachment, render_message, safe_filename
 
 
 def msg(headers: str, body: str | bytes) -> bytes:

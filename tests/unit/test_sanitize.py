@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.domain.sanitize import clean_line, clean_text
+from mailbag.domain.sanitize import clean_line, clean_text
 
 
 @pytest.mark.parametrize(

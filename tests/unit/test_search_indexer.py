@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.domain.models import Folder, MessageSummary
-from app.services.indexer import SearchIndexer
-from app.store.store import Store
+from mailbag.domain.models import Folder, MessageSummary
+from mailbag.services.indexer import SearchIndexer
+from mailbag.store.store import Store
 
 ACCOUNT, INBOX = "acct", "INBOX"
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.domain.search import (
+from mailbag.domain.search import (
     DateTerm,
     Flag,
     FlagTerm,
@@ -18,7 +18,7 @@ from app.domain.search import (
     parse_query,
     to_imap_search,
 )
-from app.protocols.imap.wire import criteria_parts
+from mailbag.protocols.imap.wire import criteria_parts
 
 
 def test_free_words_and_fields() -> None:

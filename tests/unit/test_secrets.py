@@ -1,7 +1,7 @@
 import pytest
 
-from app.domain.config import ServerConfig
-from app.services.secrets import SecretError, resolve_password
+from mailbag.domain.config import ServerConfig
+from mailbag.services.secrets import SecretError, resolve_password
 
 
 def server(**kwargs) -> ServerConfig:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection
 
-from app.domain.models import (
+from mailbag.domain.models import (
     FLAGGED,
     SEEN,
     Address,
@@ -21,9 +21,9 @@ from app.domain.models import (
     FolderState,
     MessageSummary,
 )
-from app.store import migrate
-from app.store.store import Store
-from app.store.version import CACHE_VERSION
+from mailbag.store import migrate
+from mailbag.store.store import Store
+from mailbag.store.version import CACHE_VERSION
 
 ACCOUNT = "work"
 INBOX = "INBOX"

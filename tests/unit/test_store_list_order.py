@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.models import Address, MessageRow, MessageSummary
-from app.store.store import Store
+from mailbag.domain.models import Address, MessageRow, MessageSummary
+from mailbag.store.store import Store
 
 ACCOUNT = "work"
 INBOX = "INBOX"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.models import FLAGGED, SEEN, Address, Folder, MessageSummary
-from app.domain.search import parse_query
-from app.store.schema import FTS_TABLE
-from app.store.store import Store
+from mailbag.domain.models import FLAGGED, SEEN, Address, Folder, MessageSummary
+from mailbag.domain.search import parse_query
+from mailbag.store.schema import FTS_TABLE
+from mailbag.store.store import Store
 
 ACCOUNT = "work"
 INBOX = "INBOX"
@@ -257,7 +257,7 @@ def test_a_removed_newest_row_does_not_hide_the_next_message_from_search(store: 
 def test_both_ways_of_running_a_search_find_the_same_messages(
     store: Store, text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.store import search
+    from mailbag.store import search
 
     ways: list[bool] = []
     build = search.build_search_sql

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.models import SEEN, Address, MessageSummary
-from app.store.store import Store
+from mailbag.domain.models import SEEN, Address, MessageSummary
+from mailbag.store.store import Store
 
 A, INBOX, ARCHIVE = "work", "INBOX", "Archive"
 

@@ -6,7 +6,7 @@ import itertools
 import random
 import time
 
-from app.domain.threading import (
+from mailbag.domain.threading import (
     ThreadNode,
     ThreadRecord,
     base_subject,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.protocols import tls
+from mailbag.protocols import tls
 
 
 @pytest.fixture

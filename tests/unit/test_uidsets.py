@@ -1,6 +1,6 @@
 import pytest
 
-from app.services.uidsets import uid_set
+from mailbag.services.uidsets import uid_set
 
 
 @pytest.mark.parametrize(

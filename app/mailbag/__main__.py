@@ -1,0 +1,238 @@
+"""The ``mailbag`` command: wires config -> cache -> services -> UI (or the headless sync)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailbag import __version__, paths
+from mailbag.domain.config import AccountConfig, Config, ConfigError, UiConfig, load_config
+from mailbag.domain.events import (
+    ConnectionChanged,
+    ErrorReported,
+    Event,
+    SyncProgress,
+)
+from mailbag.logsetup import setup_logging
+
+if TYPE_CHECKING:
+    from mailbag.store.cache_file import CacheFile
+    from mailbag.ui.app import MailbagApp
+
+log = logging.getLogger("mailbag")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailbag",
+        description="A fast, keyboard-first terminal email client.",
+        epilog="Global options go before the command: mailbag --config PATH sync --account work",
+    )
+    parser.add_argument("--version", action="version", version=f"mailbag {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="config file (default: $MAILBAG_CONFIG or $XDG_CONFIG_HOME/mailbag/config.toml)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="open a sample mailbox; needs no account or network"
+    )
+    parser.add_argument("--debug", action="store_true", help="verbose log file (under the state dir)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sync = commands.add_parser(
+        "sync", help="fill the cache with every folder's headers, without the UI"
+    )
+    sync.add_argument("--account", metavar="NAME", help="only this account (default: all)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.demo:
+            if args.command:
+                print("mailbag: --demo only opens the sample mailbox in the UI", file=sys.stderr)
+                return 2
+            return run_demo(args)
+        config = load_config(args.config or paths.config_file())
+    except ConfigError as exc:
+        print(f"mailbag: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(paths.log_file(), debug=args.debug)
+    if not config.accounts:
+        print(
+            f"mailbag: no account in {config.path}; add one (see README) or try mailbag --demo",
+            file=sys.stderr,
+        )
+        return 2
+    if args.command == "sync":
+        return asyncio.run(run_sync(config, args.account))
+    return run_ui(config, paths.cache_db())
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The sample mailbox in a temp dir that is removed on exit: nothing is written elsewhere."""
+    import tempfile
+
+    from mailbag.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
+
+    ui = UiConfig()
+    keymap: dict[str, str] = {}
+    if args.config is not None:
+        user_config = load_config(args.config)
+        ui, keymap = user_config.ui, user_config.keymap
+    with tempfile.TemporaryDirectory(prefix="mailbag-demo-") as tmp:
+        root = Path(tmp)
+        setup_logging(root / "mailbag.log", debug=args.debug)
+        maildir = build_demo_mailbox(root / "Mail")
+        account = AccountConfig(
+            name=DEMO_ACCOUNT, email=DEMO_EMAIL, display_name="You", default=True, maildir=maildir
+        )
+        config = Config(path=None, ui=ui, accounts={DEMO_ACCOUNT: account}, keymap=keymap)
+        return run_ui(config, root / "cache.sqlite3")
+
+
+def run_ui(config: Config, db_path: Path) -> int:
+    # Importing the UI makes hundreds of thousands of objects that live as long as the process;
+    # the collector's passes over them would only cost time (about 40 ms here), so it is off
+    # until they are built and then frozen out of its sight.
+    gc.disable()
+    try:
+        built = _build_ui(config, db_path)
+    finally:
+        gc.freeze()
+        gc.enable()
+    if built is None:
+        return 2
+    app, cache = built
+    try:
+        app.run()
+    finally:
+        cache.close()
+    return 0
+
+
+def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | None:
+    """The app over the cache at ``db_path``; None (after saying why) for a bad theme."""
+    from mailbag.services.mail import MailService, prefetch_first_list
+    from mailbag.store.cache_file import CacheFile
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        cache = CacheFile(db_path)
+    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
+        print(f"mailbag: {unreadable_cache(exc, db_path)}", file=sys.stderr)
+        return None
+    prefetch_first_list(config, cache)  # read while the UI below is imported
+
+    from mailbag.ui.app import MailbagApp
+
+    try:
+        app = MailbagApp(
+            lambda sink: MailService(config, cache, sink),
+            theme=config.ui.theme,
+            keymap=config.keymap,
+            notify=config.ui.notify,
+            threads=config.ui.threads,
+        )
+    except ValueError as exc:  # an unknown theme name
+        print(f"mailbag: {exc}", file=sys.stderr)
+        cache.close()
+        return None
+    return app, cache
+
+
+def unreadable_cache(exc: Exception, path: Path) -> str:
+    """What to tell the user when the cache file cannot be opened as a database; any other
+    error is raised again."""
+    reason = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    if not isinstance(reason, sqlite3.DatabaseError):
+        raise exc
+    return (
+        f"the cache {path} cannot be read ({reason}); move it away and mailbag builds a new one"
+        " from the server (messages not yet sent or actions not yet applied live in that file)"
+    )
+
+
+async def run_sync(config: Config, only: str | None) -> int:
+    """Headless sync of every folder's headers, printing progress; non-zero on any failure."""
+    from mailbag.services.mail import make_worker
+    from mailbag.store.store import Store
+
+    names = [only] if only else list(config.accounts)
+    unknown = [n for n in names if n not in config.accounts]
+    if unknown:
+        print(f"mailbag: no account named {unknown[0]!r} in {config.path}", file=sys.stderr)
+        return 2
+    db = paths.cache_db()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store = Store.open(db)
+    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
+        print(f"mailbag: {unreadable_cache(exc, db)}", file=sys.stderr)
+        return 2
+    failed = False
+    printer = ProgressPrinter()
+    try:
+        for name in names:
+            worker = make_worker(config.accounts[name], store, printer)
+            started = time.monotonic()
+            try:
+                await worker.sync_once()
+            except Exception as exc:  # noqa: BLE001 - reported, then the next account
+                log.warning("sync of %s failed", name, exc_info=True)
+                printer.finish_line()
+                print(f"{name}: sync failed: {worker.describe(exc)}", file=sys.stderr)
+                failed = True
+                continue
+            printer.finish_line()
+            folders = store.folders(name)
+            total = sum(store.counts(name, f.name)[0] for f in folders if f.selectable)
+            print(
+                f"{name}: {len(folders)} folders, {total} messages cached"
+                f" in {time.monotonic() - started:.1f} s"
+            )
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+class ProgressPrinter:
+    """Prints sync events: one updating line on a terminal, plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self._open_line = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, SyncProgress):
+            text = f"{event.account}/{event.folder}: {event.done}/{event.total} headers"
+            if self.tty:
+                print(f"\r\x1b[K{text}", end="", flush=True)
+                self._open_line = True
+            elif event.done == event.total:
+                print(text, flush=True)
+        elif isinstance(event, ErrorReported):
+            self.finish_line()
+            print(f"{event.account}: {event.message}", file=sys.stderr)
+        elif isinstance(event, ConnectionChanged) and event.detail:
+            self.finish_line()
+            print(f"{event.account}: {event.state}: {event.detail}", file=sys.stderr)
+
+    def finish_line(self) -> None:
+        if self._open_line:
+            print()
+            self._open_line = False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Events the service layer reports to whoever listens (the UI, a CLI, a test).
+
+Every request gets exactly one terminal event (RequestDone / RequestFailed / RequestCancelled /
+RequestUnsupported) carrying its ``request_id``, plus any number of data events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailbag.domain.models import ConnectionState, Folder
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events."""
+
+
+EventSink = Callable[[Event], None]
+
+
+# --- terminal events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDone(Event):
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed(Event):
+    request_id: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCancelled(Event):
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUnsupported(Event):
+    request_id: int
+    reason: str
+
+
+# --- data events -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged(Event):
+    """An account's connection state changed; ``detail`` is a short human text."""
+
+    account: str
+    state: ConnectionState
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FoldersChanged(Event):
+    """The folder list (or counts) of an account changed; read them from the cache."""
+
+    account: str
+    folders: tuple[Folder, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCountsChanged(Event):
+    account: str
+    folder: str
+    total: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress(Event):
+    """Headers of ``folder`` are being fetched: ``done`` of ``total``."""
+
+    account: str
+    folder: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesChanged(Event):
+    """Rows of a folder were added, changed or removed in the cache: re-read what is visible."""
+
+    account: str
+    folder: str
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLoaded(Event):
+    account: str
+    folder: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReported(Event):
+    """Something went wrong that the user should read in the status bar."""
+
+    account: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMail(Event):
+    """New messages arrived in a folder (after the first sync): ring the bell, notify."""
+
+    account: str
+    folder: str
+    count: int
+    senders: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionApplied(Event):
+    """A triage action took effect (locally at once; on the server when ``on_server``)."""
+
+    account: str
+    description: str  # e.g. "Moved 3 messages to Archive"
+    undoable: bool = True
+    on_server: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRolledBack(Event):
+    """The server refused an action: the cache was put back as it was; ``reason`` says why."""
+
+    account: str
+    description: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults(Event):
+    """Rows that match a Search request; ``complete`` is False while more may come."""
+
+    request_id: int
+    row_ids: tuple[int, ...]
+    complete: bool = True

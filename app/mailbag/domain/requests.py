@@ -1,0 +1,85 @@
+"""Requests the UI (or a CLI) posts to the service layer.
+
+Each request carries a unique ``request_id``; the service answers each with exactly one terminal
+event (see :mod:`mailbag.domain.events`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from mailbag.domain.models import FolderRole
+
+_ids = itertools.count(1)
+
+
+def _next_id() -> int:
+    return next(_ids)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    account: str
+    request_id: int = field(default_factory=_next_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncAccount(Request):
+    """List folders, refresh counts and sync every folder's headers."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenFolder(Request):
+    """The user opened a folder: sync it first, ahead of anything else."""
+
+    folder: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadBody(Request):
+    folder: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetFlags(Request):
+    folder: str
+    uids: tuple[int, ...]
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveMessages(Request):
+    """Move (or copy) messages to another folder of the same account.
+
+    The target is ``target`` by name, or the account's folder with ``target_role`` (Archive, Junk,
+    Trash) when ``target`` is empty.
+    """
+
+    folder: str
+    uids: tuple[int, ...]
+    target: str = ""
+    target_role: FolderRole = FolderRole.NONE
+    copy: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteMessages(Request):
+    """Delete: move to Trash; or, with ``permanent`` (asked only after the user confirmed), expunge."""
+
+    folder: str
+    uids: tuple[int, ...]
+    permanent: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Search(Request):
+    """Search the server for what the cache cannot answer (bodies not cached).
+
+    ``account`` may be empty: every account. ``folder`` None: every folder.
+    """
+
+    query: str
+    folder: str | None = None

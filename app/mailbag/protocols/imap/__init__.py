@@ -1,0 +1,13 @@
+"""IMAP on aioimaplib, with linear streaming response handling."""
+
+from mailbag.protocols.imap.client import (
+    CopyResult,
+    ImapClient,
+    ImapConnectionError,
+    ImapError,
+    ImapSettings,
+    SelectResult,
+)
+from mailbag.protocols.imap.protocol import ServerPush
+
+__all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult", "ServerPush"]

@@ -1,0 +1,683 @@
+"""ImapClient: one IMAP connection, on aioimaplib, with streaming FETCH and bounded commands."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from aioimaplib import aioimaplib as lib
+
+from mailbag.domain.models import Folder, MessageSummary
+from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.imap import idle, utf7
+from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
+from mailbag.protocols.imap.errors import ImapConnectionError, ImapError
+from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
+from mailbag.protocols.imap.parser import (
+    Value,
+    as_int,
+    as_text,
+    format_uid_set,
+    pairs,
+    parse_segments,
+    parse_uid_set,
+)
+from mailbag.protocols.imap.protocol import (
+    ImapCommand,
+    Pipeline,
+    ServerPush,
+    StreamingProtocol,
+)
+from mailbag.protocols.imap.stream import FetchStream, StreamingFetch
+from mailbag.protocols.imap.summary import flag_set, modseq_of, summary_from_items
+from mailbag.protocols.imap.summary_scan import scan_summaries, summary_from_segments
+from mailbag.protocols.imap.wire import (
+    Part,
+    compose,
+    criteria_parts,
+    has_8bit,
+    literal_mode,
+)
+from mailbag.protocols.tls import client_context
+
+__all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
+           "ServerPush"]
+
+#: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
+SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
+                 "BODY.PEEK[HEADER.FIELDS (REFERENCES)]")
+BATCH_SIZE = 500
+
+_CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.IGNORECASE)
+_EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
+_FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
+_UID_SET = re.compile(r"^[0-9*:,]+$")
+_CHARSET = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_LIST_WILDCARDS = re.compile(r"[*%]")
+
+#: TCP keepalive on every connection: first probe after 60 s of quiet, then every 15 s, 4 probes.
+KEEPALIVE = (60, 15, 4)
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """How to reach and log in to an IMAP server."""
+
+    host: str
+    port: int
+    security: Literal["tls", "starttls", "none"]
+    username: str
+    password: str
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SelectResult:
+    """What SELECT / EXAMINE reported; ``highestmodseq`` is 0 without CONDSTORE."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int
+    vanished: tuple[int, ...] = ()
+    changed: tuple[tuple[int, frozenset[str], int], ...] = ()
+
+
+def quote(text: str) -> str:
+    """An IMAP quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _server_text(response: lib.Response) -> str:
+    last = response.lines[-1] if response.lines else b""
+    text = last.decode("utf-8", "replace") if isinstance(last, (bytes, bytearray)) else str(last)
+    return clean_line(text)[:300] or response.result
+
+
+class _Imap4(lib.IMAP4):
+    """aioimaplib's IMAP4 with the streaming protocol."""
+
+    def create_client(self, host: str, port: int, loop: asyncio.AbstractEventLoop,
+                      conn_lost_cb: Any = None, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.protocol = StreamingProtocol(loop, conn_lost_cb)
+        self._client_task = loop.create_task(
+            loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context,
+                                   ssl_handshake_timeout=self.timeout if ssl_context else None))
+
+
+class ImapClient:
+    """One IMAP connection. Commands run one at a time; each is bounded by ``settings.timeout``
+    (a stalled server or a dropped link raises :class:`ImapConnectionError`, never hangs).
+
+    A streaming fetch holds the connection while it is iterated: finish (or break out of) the
+    ``async for`` before sending another command on the same client. Untagged EXISTS / EXPUNGE /
+    FETCH / VANISHED the server sends on its own are queued in :attr:`pushes` for a watcher.
+    """
+
+    def __init__(self, settings: ImapSettings, account: str) -> None:
+        self.settings = settings
+        self.account = account
+        self.capabilities: frozenset[str] = frozenset()
+        self.enabled: frozenset[str] = frozenset()
+        self._imap: _Imap4 | None = None
+        self._lock = asyncio.Lock()
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    @property
+    def _protocol(self) -> StreamingProtocol:
+        if self._imap is None:
+            raise ImapConnectionError("not connected")
+        protocol = self._imap.protocol
+        assert isinstance(protocol, StreamingProtocol)
+        if protocol.error is not None:
+            raise ImapConnectionError(protocol.error)
+        return protocol
+
+    @property
+    def pushes(self) -> asyncio.Queue[ServerPush]:
+        """Server pushes received outside the commands that asked for them."""
+        return self._protocol.pushes
+
+    def _command(self, name: str, *args: str, wants: tuple[bytes, ...] = (), prefix: str | None = None,
+                 continuation: bytes | None = None) -> ImapCommand:
+        protocol = self._protocol
+        return ImapCommand(name, protocol.new_tag(), *args, wants=wants, prefix=prefix, loop=protocol.loop,
+                           timeout=self.settings.timeout, continuation=continuation)
+
+    async def _execute(self, command: lib.Command, scrub: str | None = None) -> lib.Response:
+        """Run a command to its end; NO/BAD raise ImapError, a dead link ImapConnectionError."""
+        protocol = self._protocol
+        try:
+            response = await protocol.execute(command, scrub=scrub)
+        except lib.CommandTimeout:
+            protocol.abort(f"no answer from the server within {self.settings.timeout:g} s")
+            raise ImapConnectionError(protocol.error) from None
+        except lib.Abort as exc:
+            raise ImapError(clean_line(str(exc))) from None
+        if response.result == "KO" and protocol.error:
+            raise ImapConnectionError(protocol.error)
+        if response.result != "OK":
+            raise ImapError(f"{command.name} failed: {_server_text(response)}")
+        return response
+
+    async def _run(self, name: str, *args: str, wants: tuple[bytes, ...] = (), prefix: str | None = None,
+                   continuation: bytes | None = None, scrub: str | None = None) -> list[list[Value]]:
+        async with self._lock:
+            command = self._command(name, *args, wants=wants, prefix=prefix, continuation=continuation)
+            await self._execute(command, scrub=scrub)
+            return [parse_segments(s) for s in command.untagged]
+
+    # --- connection ------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect, secure the link, log in and enable CONDSTORE/QRESYNC when offered."""
+        s = self.settings
+        context = await client_context(s.ca_file) if s.security != "none" else None
+        loop = asyncio.get_running_loop()
+        self._imap = _Imap4(host=s.host, port=s.port, loop=loop, timeout=s.timeout,
+                            ssl_context=context if s.security == "tls" else None)
+        try:
+            await asyncio.wait_for(self._imap._client_task, s.timeout)
+            await asyncio.wait_for(asyncio.shield(self._imap.protocol.greeting), s.timeout)
+            await self._capability()
+            if s.security == "starttls":
+                await self._starttls(context)
+            if self._imap.protocol.state == lib.NONAUTH:
+                await self._authenticate()
+            await self._capability()
+            await self._enable()
+            self._keepalive()
+        except ImapError:
+            await self._drop()
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            await self._drop()
+            raise ImapConnectionError(f"certificate not trusted: {exc.verify_message}") from None
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
+            await self._drop()
+            raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
+
+    def _keepalive(self) -> None:
+        """Turn on TCP keepalive, so a link that died while quiet is noticed by the kernel."""
+        transport = self._protocol.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return
+        idle_s, interval, count = KEEPALIVE
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_s)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
+        except OSError:
+            pass
+
+    async def _drop(self) -> None:
+        if self._imap is None:
+            return
+        task = self._imap._client_task
+        if not task.done():
+            task.cancel()
+        protocol = self._imap.protocol
+        if protocol.transport is not None:
+            protocol.transport.abort()
+        if isinstance(protocol, StreamingProtocol) and protocol.error is None:
+            protocol.error = "connection closed"
+
+    async def _capability(self) -> None:
+        answers = await self._run("CAPABILITY", wants=(b"CAPABILITY",))
+        caps = {as_text(word).upper() for parsed in answers for word in parsed[2:] if isinstance(word, bytes)}
+        self.capabilities = frozenset(caps)
+        self._protocol.capabilities = set(caps)
+
+    async def _starttls(self, context: ssl.SSLContext | None) -> None:
+        if "STARTTLS" not in self.capabilities or context is None:
+            raise ImapConnectionError("the server does not offer STARTTLS; refusing to continue in plaintext")
+        try:
+            await self._run("STARTTLS")
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            raise ImapConnectionError(f"STARTTLS refused: {exc}") from None
+        await self._protocol.start_tls(context, self.settings.host, self.settings.timeout)
+
+    async def _authenticate(self) -> None:
+        s = self.settings
+        try:
+            if "AUTH=PLAIN" in self.capabilities:
+                token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
+                if "SASL-IR" in self.capabilities:
+                    await self._run("AUTHENTICATE", "PLAIN", token, scrub=token)
+                else:
+                    await self._run("AUTHENTICATE", "PLAIN", continuation=token.encode("ascii"))
+            elif "LOGINDISABLED" in self.capabilities:
+                raise ImapError("the server does not allow logging in on this link")
+            else:
+                await self._run("LOGIN", quote(s.username), quote(s.password), scrub=s.password)
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            raise ImapError(f"login failed: {exc}") from None
+        self._protocol.state = lib.AUTH
+
+    async def _enable(self) -> None:
+        wanted = "QRESYNC" if "QRESYNC" in self.capabilities else "CONDSTORE"
+        if wanted not in self.capabilities or "ENABLE" not in self.capabilities:
+            return
+        answers = await self._run("ENABLE", wanted, wants=(b"ENABLED",))
+        self.enabled = frozenset(as_text(w).upper() for parsed in answers for w in parsed[2:]
+                                 if isinstance(w, bytes))
+
+    async def logout(self) -> None:
+        """Say goodbye and close the link (errors on the way out are ignored)."""
+        if self._imap is None:
+            return
+        try:
+            await self._run("LOGOUT", wants=(b"BYE",))
+        except ImapError:
+            pass
+        await self._drop()
+        self._imap = None
+
+    async def noop(self) -> None:
+        """NOOP: lets the server report changes (they land in :attr:`pushes`)."""
+        await self._run("NOOP")
+
+    # --- folders ---------------------------------------------------------------------------------
+
+    async def list_folders(self) -> list[Folder]:
+        """Every folder with its role, total and unread counts."""
+        caps = self.capabilities
+        extended = "LIST-EXTENDED" in caps or "SPECIAL-USE" in caps
+        returns = []
+        if extended and "SPECIAL-USE" in caps:
+            returns.append("SPECIAL-USE")
+        if "LIST-STATUS" in caps:
+            returns.append("STATUS (MESSAGES UNSEEN)")
+        args = ['""', '"*"'] + ([f"RETURN ({' '.join(returns)})"] if returns else [])
+        answers = await self._run("LIST", *args, wants=(b"LIST", b"STATUS"))
+        listed, counts = [], {}
+        for parsed in answers:
+            kind = as_text(parsed[1]).upper() if len(parsed) > 1 else ""
+            if kind == "LIST" and (entry := parse_list(parsed)) is not None:
+                listed.append(entry)
+            elif kind == "STATUS" and (status := parse_status(parsed)) is not None:
+                counts[status[0]] = status[1]
+        if "LIST-STATUS" not in caps:
+            for attributes, _delimiter, wire in listed:
+                if not {"\\noselect", "\\nonexistent"} & {a.lower() for a in attributes}:
+                    counts[wire] = await self._status_wire(wire, "MESSAGES UNSEEN")
+        return build_folders(self.account, listed, counts)
+
+    async def status(self, folder: str) -> dict[str, int]:
+        """STATUS of one folder: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (and HIGHESTMODSEQ)."""
+        items = "MESSAGES UNSEEN UIDNEXT UIDVALIDITY"
+        if "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities:
+            items += " HIGHESTMODSEQ"
+        return await self._status_wire(utf7.encode(folder), items)
+
+    async def _status_wire(self, wire: str, items: str) -> dict[str, int]:
+        answers = await self._run("STATUS", quote(wire), f"({items})", wants=(b"STATUS",))
+        for parsed in answers:
+            status = parse_status(parsed)
+            if status is not None:
+                return status[1]
+        return {}
+
+    async def select(self, folder: str, *, readonly: bool = False,
+                     qresync: tuple[int, int] | None = None) -> SelectResult:
+        """SELECT (or EXAMINE) a folder; with ``qresync=(uidvalidity, modseq)`` and QRESYNC enabled
+        the server also reports what vanished and changed since."""
+        args = [quote(utf7.encode(folder))]
+        if qresync is not None and "QRESYNC" in self.enabled:
+            args.append(f"(QRESYNC ({int(qresync[0])} {int(qresync[1])}))")
+        elif "CONDSTORE" in self.capabilities and "CONDSTORE" not in self.enabled and "QRESYNC" not in self.enabled:
+            args.append("(CONDSTORE)")
+        async with self._lock:
+            command = self._command("EXAMINE" if readonly else "SELECT", *args,
+                                    wants=(b"OK", b"EXISTS", b"VANISHED", b"FETCH", b"FLAGS", b"RECENT"))
+            try:
+                await self._execute(command)
+            except ImapConnectionError:
+                raise
+            except ImapError:
+                self._protocol.state = lib.AUTH
+                self._protocol.selected = ""
+                raise
+            self._protocol.state = lib.SELECTED
+            self._protocol.selected = folder
+        return _select_result(command.untagged)
+
+    async def search_uids(self, criteria: str = "ALL") -> list[int]:
+        """UID SEARCH with ASCII criteria (ESEARCH when offered): matching uids, ascending."""
+        return await self.search(criteria, charset=None)
+
+    async def uids_of_sequence(self, first: int) -> list[int]:
+        """UIDs of the messages from sequence number ``first`` to the last one, ascending.
+
+        Sequence numbers follow UID order (RFC 3501), so with ``first = EXISTS - n + 1`` these are
+        the newest ``n`` messages, found without listing every UID of the folder. ``first`` past the
+        last message gives the last one (``n:*`` is ``*:n``).
+        """
+        return await self.search_uids(f"{max(1, int(first))}:*")
+
+    async def search(self, criteria: str, *, charset: str | None = "UTF-8") -> list[int]:
+        """UID SEARCH in the selected folder: matching uids, ascending.
+
+        ``criteria`` is IMAP search syntax (``OR SUBJECT "Größe" BODY 日本語``). Strings that are
+        not plain ASCII go out as literals (non-synchronizing with LITERAL+) with ``CHARSET``, never
+        as 8-bit quoted strings. ESEARCH is used when offered.
+        """
+        if charset is not None and not _CHARSET.match(charset):
+            raise ValueError(f"not a charset name: {charset!r}")
+        parts: list[Part] = ["UID SEARCH "]
+        if "ESEARCH" in self.capabilities:
+            parts.append("RETURN (ALL) ")
+        if charset is not None and has_8bit(criteria):
+            parts.append(f"CHARSET {charset} ")
+        parts.extend(criteria_parts(criteria, charset or "utf-8"))
+        answers, _text = await self._send("SEARCH", parts, wants=(b"ESEARCH", b"SEARCH"))
+        uids: list[int] = []
+        for parsed in answers:
+            kind = as_text(parsed[1]).upper() if len(parsed) > 1 else ""
+            if kind == "SEARCH":
+                uids.extend(as_int(w) for w in parsed[2:] if as_int(w, -1) >= 0)
+                continue
+            items = parsed[2:]
+            if items and isinstance(items[0], list):
+                items = items[1:]  # (TAG "...")
+            for i, word in enumerate(items[:-1]):
+                if isinstance(word, bytes) and word.upper() == b"ALL":
+                    uids.extend(parse_uid_set(items[i + 1]))
+        return sorted(set(uids))
+
+    async def status_many(self, folders: Sequence[str]) -> dict[str, dict[str, int]]:
+        """STATUS of many folders in one round trip (LIST-STATUS when offered, else pipelined
+        STATUS commands): folder -> MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (HIGHESTMODSEQ).
+        Folders the server does not know are left out."""
+        wires = {utf7.encode(f): f for f in folders}
+        if not wires:
+            return {}
+        items = "MESSAGES UNSEEN UIDNEXT UIDVALIDITY"
+        if "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities:
+            items += " HIGHESTMODSEQ"
+        caps = self.capabilities
+        if {"LIST-STATUS", "LIST-EXTENDED"} <= caps and not any(_LIST_WILDCARDS.search(w) for w in wires):
+            patterns = " ".join(quote(w) for w in wires)
+            answers = await self._run("LIST", '""', f"({patterns})", f"RETURN (STATUS ({items}))",
+                                      wants=(b"LIST", b"STATUS"))
+        else:
+            async with self._lock:
+                protocol = self._protocol
+                lines = [f"STATUS {quote(w)} ({items})".encode("ascii") for w in wires]
+                command = Pipeline("STATUS", [protocol.new_tag() for _ in lines], lines, wants=(b"STATUS",),
+                                   loop=protocol.loop, timeout=self.settings.timeout)
+                await self._execute(command)
+            answers = [parse_segments(s) for s in command.untagged]
+        result: dict[str, dict[str, int]] = {}
+        for parsed in answers:
+            status = parse_status(parsed) if len(parsed) > 1 and as_text(parsed[1]).upper() == "STATUS" else None
+            if status is not None and status[0] in wires:
+                result[wires[status[0]]] = status[1]
+        return result
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def _modifiers(self, changedsince: int | None) -> list[str]:
+        if changedsince is None:
+            return []
+        vanished = " VANISHED" if "QRESYNC" in self.enabled else ""
+        return [f"(CHANGEDSINCE {int(changedsince)}{vanished})"]
+
+    def _stream(self, uid_set: str, items: str, changedsince: int | None, convert: Any,
+                batch_size: int, required: bytes, scan: Any = None,
+                scan_bytes: Any = None) -> FetchStream[Any]:
+        if not _UID_SET.match(uid_set):
+            raise ValueError(f"not a uid set: {uid_set!r}")
+        if self._condstore() and "MODSEQ" not in items:
+            items += " MODSEQ"
+        args = [uid_set, f"({items})", *self._modifiers(changedsince)]
+
+        async def start() -> tuple[StreamingFetch, asyncio.Future[Any]]:
+            protocol = self._protocol
+            command = StreamingFetch(protocol.new_tag(), *args, protocol=protocol,
+                                     timeout=self.settings.timeout, convert=convert, batch_size=batch_size,
+                                     required=required, scan=scan, scan_bytes=scan_bytes)
+            return command, asyncio.ensure_future(self._execute(command))
+
+        return FetchStream(start, self._lock)
+
+    def _condstore(self) -> bool:
+        return bool({"CONDSTORE", "QRESYNC"} & self.enabled)
+
+    def fetch_summaries(self, uid_set: str, *, changedsince: int | None = None,
+                        batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
+        """Stream MessageSummary batches for ``uid_set`` while the answer arrives."""
+        return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
+                            b"ENVELOPE", summary_from_segments, scan_summaries)
+
+    def fetch_flags(self, uid_set: str, *, changedsince: int | None = None,
+                    batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:
+        """Stream (uid, flags, modseq) batches; after iteration ``.vanished`` holds VANISHED uids
+        (with ``changedsince`` and QRESYNC enabled)."""
+        return self._stream(uid_set, "UID FLAGS", changedsince, _flags_from_items, batch_size, b"FLAGS")
+
+    async def fetch_body(self, uid: int) -> bytes:
+        """The raw RFC 5322 bytes of one message (does not set \\Seen)."""
+        async with self._lock:
+            command = _BodyFetch(self._protocol, int(uid), self.settings.timeout)
+            await self._execute(command)
+        if command.body is None:
+            raise ImapError(f"message {uid} not found")
+        return command.body
+
+    async def store_flags(self, uids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        """Add and remove flags on messages (silently: changes are not echoed back)."""
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return
+        for sign, flags in (("+", list(add)), ("-", list(remove))):
+            if not flags:
+                continue
+            for flag in flags:
+                if not _FLAG.match(flag):
+                    raise ValueError(f"not an IMAP flag: {flag!r}")
+            await self._run("STORE", uid_set, f"{sign}FLAGS.SILENT", f"({' '.join(flags)})", prefix="UID")
+
+
+    # --- triage ----------------------------------------------------------------------------------
+
+    async def copy(self, uids: Sequence[int], target: str) -> CopyResult:
+        """UID COPY into ``target``; the uid mapping comes from COPYUID (UIDPLUS), else is empty."""
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return CopyResult()
+        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {quote(utf7.encode(target))}"],
+                                                 wants=(b"OK",))
+        return copy_result(lines)
+
+    async def move(self, uids: Sequence[int], target: str) -> CopyResult:
+        """Move messages of the selected folder into ``target``.
+
+        UID MOVE where offered; else UID COPY, \\Deleted and UID EXPUNGE of exactly those uids
+        (UIDPLUS). Without either, :class:`ImapError` and nothing is changed: a plain EXPUNGE
+        would also remove messages flagged \\Deleted elsewhere.
+        """
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return CopyResult()
+        if "MOVE" in self.capabilities:
+            _answers, lines = await self._send_lines(
+                "MOVE", [f"UID MOVE {uid_set} {quote(utf7.encode(target))}"],
+                wants=(b"OK", b"EXPUNGE", b"VANISHED"))
+            return copy_result(lines)
+        self._require_uidplus("move messages")
+        result = await self.copy(uids, target)
+        await self._expunge_set(uid_set)
+        return result
+
+    async def expunge_uids(self, uids: Sequence[int]) -> None:
+        """Remove exactly these messages of the selected folder for good (\\Deleted + UID EXPUNGE;
+        UIDPLUS required, else :class:`ImapError` and nothing is changed)."""
+        uid_set = format_uid_set(int(u) for u in uids)
+        if not uid_set:
+            return
+        self._require_uidplus("expunge single messages")
+        await self._expunge_set(uid_set)
+
+    def _require_uidplus(self, what: str) -> None:
+        if "UIDPLUS" not in self.capabilities:
+            raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and a plain EXPUNGE could "
+                            "remove other messages marked deleted")
+
+    async def _expunge_set(self, uid_set: str) -> None:
+        await self._send_lines("STORE", [f"UID STORE {uid_set} +FLAGS.SILENT (\\Deleted)"], wants=(b"FETCH",))
+        await self._send_lines("EXPUNGE", [f"UID EXPUNGE {uid_set}"], wants=(b"EXPUNGE", b"VANISHED"))
+
+    async def append(self, folder: str, raw: bytes, flags: Iterable[str] = (),
+                     date: datetime | None = None) -> int | None:
+        """APPEND a message to ``folder``; the new uid from APPENDUID (UIDPLUS), else None."""
+        flags = list(flags)
+        for flag in flags:
+            if not _FLAG.match(flag) or flag.lower() == "\\recent":
+                raise ValueError(f"not an IMAP flag: {flag!r}")
+        parts: list[Part] = [f"APPEND {quote(utf7.encode(folder))} "]
+        if flags:
+            parts.append(f"({' '.join(flags)}) ")
+        if date is not None:
+            parts.append(imap_datetime(date) + " ")
+        parts.append(bytes(raw))
+        _answers, lines = await self._send_lines("APPEND", parts)
+        return append_uid(lines[-1])
+
+    # --- live sync -------------------------------------------------------------------------------
+
+    async def idle(self, folder: str, *, max_seconds: float = idle.MAX_IDLE_SECONDS,
+                   poll_seconds: float = idle.POLL_SECONDS,
+                   liveness_seconds: float = idle.LIVENESS_SECONDS) -> AsyncIterator[ServerPush]:
+        """Watch ``folder`` (EXAMINEd) on this connection and yield what the server pushes:
+        EXISTS, EXPUNGE, FETCH (flags), VANISHED, and STATUS of other folders while NOTIFY is set.
+
+        IDLE is re-issued every ``max_seconds``; without IDLE a NOOP runs every ``poll_seconds``.
+        After ``liveness_seconds`` of silence the link is checked with DONE + NOOP. A dead link
+        raises :class:`ImapConnectionError` (see :mod:`mailbag.protocols.imap.idle`). Use a dedicated
+        connection: no other command can run while this iterates.
+        """
+        if self._protocol.selected != folder or self._protocol.state != lib.SELECTED:
+            await self.select(folder, readonly=True)
+        async for push in idle.watch(self, max_seconds=max_seconds, liveness_seconds=liveness_seconds,
+                                     poll_seconds=poll_seconds):
+            yield push
+
+    @property
+    def idling(self) -> bool:
+        """True while an IDLE is running and the server has accepted it."""
+        protocol = self._imap.protocol if self._imap is not None else None
+        command = protocol.pending_sync_command if isinstance(protocol, StreamingProtocol) else None
+        return isinstance(command, idle.IdleCommand) and command.accepted.is_set()
+
+    async def notify(self, *, selected_folder: str | None, watch_all: bool = True) -> bool:
+        """NOTIFY SET (RFC 5465): new, expunged and changed messages of ``selected_folder``
+        (selected here when it is not yet) as EXISTS / EXPUNGE / FETCH pushes, and with
+        ``watch_all`` a STATUS push for every other personal folder that changes. False when the
+        server offers no NOTIFY (then poll other folders with :meth:`status_many`)."""
+        if "NOTIFY" not in self.capabilities:
+            return False
+        if selected_folder is not None and (self._protocol.selected != selected_folder
+                                            or self._protocol.state != lib.SELECTED):
+            await self.select(selected_folder, readonly=True)
+        events = "(MessageNew MessageExpunge FlagChange)"
+        specs = []
+        if selected_folder is not None:
+            specs.append(f"(SELECTED {events})")
+        if watch_all:
+            specs.append(f"(PERSONAL {events})")
+        await self._send_lines("NOTIFY", [f"NOTIFY SET {' '.join(specs)}" if specs else "NOTIFY NONE"])
+        return True
+
+    # --- commands with literals ------------------------------------------------------------------
+
+    async def _send(self, name: str, parts: Sequence[Part],
+                    wants: tuple[bytes, ...] = ()) -> tuple[list[list[Value]], bytes]:
+        """Run the command made of ``parts`` (text, and bytes sent as literals); returns the
+        parsed untagged responses it claimed and the text of its tagged answer."""
+        answers, lines = await self._send_lines(name, parts, wants=wants)
+        return answers, lines[-1]
+
+    async def _send_lines(self, name: str, parts: Sequence[Part],
+                          wants: tuple[bytes, ...] = ()) -> tuple[list[list[Value]], list[bytes]]:
+        """Like :meth:`_send`; the lines are the claimed untagged lines, then the tagged text."""
+        non_synchronizing = literal_mode(self.capabilities, parts)
+        payload, tail = compose(parts, non_synchronizing=non_synchronizing)
+        async with self._lock:
+            protocol = self._protocol
+            command = ImapCommand(name, protocol.new_tag(), wants=wants, loop=protocol.loop,
+                                  timeout=self.settings.timeout, payload=payload, tail=tail)
+            response = await self._execute(command)
+        tagged = response.lines[-1] if response.lines else b""
+        if not isinstance(tagged, (bytes, bytearray)):
+            tagged = str(tagged).encode("utf-8", "replace")
+        lines = [segments[0] for segments in command.untagged] + [bytes(tagged)]
+        return [parse_segments(s) for s in command.untagged], lines
+
+
+class _BodyFetch(ImapCommand):
+    """UID FETCH uid (BODY.PEEK[]): keeps the body of that uid only."""
+
+    def __init__(self, protocol: StreamingProtocol, uid: int, timeout: float) -> None:
+        super().__init__("FETCH", protocol.new_tag(), str(uid), "(UID BODY.PEEK[])", prefix="UID",
+                         loop=protocol.loop, timeout=timeout)
+        self.uid = uid
+        self.body: bytes | None = None
+
+    def take(self, kind: bytes, segments: list[bytes]) -> bool:
+        if kind != b"FETCH":
+            return False
+        parsed = parse_segments(segments)
+        items = pairs(parsed[3]) if len(parsed) > 3 else {}
+        if as_int(items.get(b"UID"), -1) != self.uid:
+            return False
+        body = items.get(b"BODY[]")
+        if isinstance(body, bytes):
+            self.body = body
+        return True
+
+
+def _flags_from_items(items: dict[bytes, Value]) -> tuple[int, frozenset[str], int] | None:
+    uid = as_int(items.get(b"UID"), -1)
+    if uid < 0:
+        return None
+    return uid, flag_set(items.get(b"FLAGS")), modseq_of(items.get(b"MODSEQ"))
+
+
+def _select_result(untagged: list[list[bytes]]) -> SelectResult:
+    codes: dict[bytes, int] = {}
+    exists = 0
+    vanished: list[int] = []
+    changed: list[tuple[int, frozenset[str], int]] = []
+    for segments in untagged:
+        line = segments[0]
+        if (match := _CODE.match(line)) is not None:
+            codes[match.group(1).upper()] = int(match.group(2))
+        elif (match := _EXISTS.match(line)) is not None:
+            exists = int(match.group(1))
+        elif line[2:10].upper() == b"VANISHED":
+            vanished.extend(parse_uid_set(line.split(b" ")[-1]))
+        elif b" FETCH " in line[:24].upper():
+            parsed = parse_segments(segments)
+            entry = _flags_from_items(pairs(parsed[3]) if len(parsed) > 3 else {})
+            if entry is not None:
+                changed.append(entry)
+    return SelectResult(uidvalidity=codes.get(b"UIDVALIDITY", 0), uidnext=codes.get(b"UIDNEXT", 0),
+                        exists=exists, highestmodseq=codes.get(b"HIGHESTMODSEQ", 0),
+                        vanished=tuple(sorted(set(vanished))), changed=tuple(changed))

@@ -1,0 +1,84 @@
+"""Folders from LIST / STATUS responses: decoded names, roles and counts."""
+
+from __future__ import annotations
+
+from mailbag.domain.models import Folder, FolderRole
+from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.imap import utf7
+from mailbag.protocols.imap.parser import Value, as_int, as_text, pairs
+
+_SPECIAL_USE = {
+    "\\sent": FolderRole.SENT,
+    "\\trash": FolderRole.TRASH,
+    "\\junk": FolderRole.JUNK,
+    "\\drafts": FolderRole.DRAFTS,
+    "\\archive": FolderRole.ARCHIVE,
+}
+_WELL_KNOWN = {
+    "sent": FolderRole.SENT,
+    "sent items": FolderRole.SENT,
+    "sent messages": FolderRole.SENT,
+    "trash": FolderRole.TRASH,
+    "deleted items": FolderRole.TRASH,
+    "deleted messages": FolderRole.TRASH,
+    "junk": FolderRole.JUNK,
+    "spam": FolderRole.JUNK,
+    "drafts": FolderRole.DRAFTS,
+    "archive": FolderRole.ARCHIVE,
+}
+
+
+def mailbox_name(value: Value) -> str:
+    """A mailbox name as sent on the wire (still modified UTF-7)."""
+    return as_text(value)
+
+
+def parse_list(parsed: list[Value]) -> tuple[frozenset[str], str | None, str] | None:
+    """``* LIST (attrs) delim name`` -> (attributes, delimiter, wire name)."""
+    if len(parsed) < 5 or not isinstance(parsed[2], list):
+        return None
+    attributes = frozenset(as_text(a) for a in parsed[2] if isinstance(a, bytes))
+    delimiter = as_text(parsed[3]) or None
+    return attributes, delimiter, mailbox_name(parsed[4])
+
+
+def parse_status(parsed: list[Value]) -> tuple[str, dict[str, int]] | None:
+    """``* STATUS name (MESSAGES 3 ...)`` -> (wire name, {MESSAGES: 3, ...})."""
+    if len(parsed) < 4:
+        return None
+    items = {key.decode("ascii", "replace"): as_int(value) for key, value in pairs(parsed[3]).items()}
+    return mailbox_name(parsed[2]), items
+
+
+def _well_known(name: str, delimiter: str | None) -> FolderRole:
+    lowered = name.lower()
+    if delimiter and lowered.startswith("inbox" + delimiter.lower()):
+        lowered = lowered[len("inbox") + len(delimiter) :]
+    return _WELL_KNOWN.get(lowered, FolderRole.NONE)
+
+
+def build_folders(account: str, listed: list[tuple[frozenset[str], str | None, str]],
+                  counts: dict[str, dict[str, int]]) -> list[Folder]:
+    """Folders with roles: INBOX, then SPECIAL-USE attributes, then well-known names for roles
+    that no attribute claimed."""
+    claimed = {
+        _SPECIAL_USE[a.lower()] for attrs, _d, _n in listed for a in attrs if a.lower() in _SPECIAL_USE
+    }
+    folders = []
+    for attributes, delimiter, wire in listed:
+        name = clean_line(utf7.decode(wire))
+        role = FolderRole.NONE
+        if wire.upper() == "INBOX":
+            role, name = FolderRole.INBOX, "INBOX"
+        else:
+            for attribute in attributes:
+                role = _SPECIAL_USE.get(attribute.lower(), role)
+            if role is FolderRole.NONE:
+                guess = _well_known(name, delimiter)
+                if guess not in claimed:
+                    role = guess
+        status = counts.get(wire, {})
+        folders.append(Folder(account=account, name=name, delimiter=clean_line(delimiter or "") or None,
+                              role=role, attributes=attributes, total=status.get("MESSAGES", 0),
+                              unread=status.get("UNSEEN", 0)))
+    return folders

@@ -1,0 +1,384 @@
+"""aioimaplib's client protocol with linear, iterative response handling.
+
+aioimaplib keeps the connection, tags, command bookkeeping and states. What changes is how bytes
+become responses: a :class:`ResponseFramer` cuts them out of one buffer in a loop (literals taken
+by size), and each complete untagged response goes to the running :class:`ImapCommand`, which may
+parse it and hand it on at once (a streaming FETCH) instead of keeping every line. Untagged
+EXISTS / EXPUNGE / FETCH / VANISHED / STATUS that no command claims are kept as :class:`ServerPush`
+items. Commands go out one at a time (or as one :class:`Pipeline`); literals the server must accept
+first are sent on its ``+`` continuation requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aioimaplib import aioimaplib as lib
+
+from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.imap import utf7
+from mailbag.protocols.imap.errors import ImapConnectionError
+from mailbag.protocols.imap.folders import parse_status
+from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
+from mailbag.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
+from mailbag.protocols.imap.summary import flag_set, modseq_of
+
+log = logging.getLogger(__name__)
+
+#: Server pushes kept for a watcher; the oldest are dropped beyond this.
+MAX_PUSHES = 10_000
+
+
+def untagged_kind(line: bytes) -> bytes:
+    """``* 3 FETCH (...)`` -> ``FETCH``; ``* LIST (...)`` -> ``LIST`` (upper case)."""
+    parts = line.split(b" ", 3)
+    if len(parts) < 2:
+        return b""
+    if parts[1].isdigit() and len(parts) > 2:
+        return parts[2].upper()
+    return parts[1].upper()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPush:
+    """An untagged response the server sent on its own.
+
+    ``kind`` is EXISTS, EXPUNGE, RECENT, FETCH, VANISHED or STATUS. ``folder`` is the folder it is
+    about ("" when unknown): the selected folder, or the folder named by a STATUS (NOTIFY).
+    """
+
+    kind: str
+    number: int = 0  # the count for EXISTS, the sequence number for EXPUNGE / FETCH
+    uids: tuple[int, ...] = ()  # the uid of a FETCH, the uids of a VANISHED
+    flags: frozenset[str] | None = None
+    modseq: int = 0
+    folder: str = ""
+    counts: tuple[tuple[str, int], ...] = ()  # STATUS items, e.g. (("MESSAGES", 3), ("UNSEEN", 1))
+
+    @property
+    def status(self) -> dict[str, int]:
+        """The STATUS items as a dict (empty for other kinds)."""
+        return dict(self.counts)
+
+
+def push_from(segments: Segments, folder: str = "") -> ServerPush | None:
+    """The :class:`ServerPush` for an unclaimed untagged response, or None when it is not one.
+
+    ``folder`` is the folder selected on the connection (where EXISTS etc. happen)."""
+    line = segments[0]
+    kind = untagged_kind(line)
+    words = line.split(b" ")
+    if kind in (b"EXISTS", b"EXPUNGE", b"RECENT"):
+        return ServerPush(kind.decode(), number=as_int(words[1]), folder=folder)
+    if kind == b"VANISHED":
+        earlier = len(words) > 2 and words[2].upper() == b"(EARLIER)"
+        if earlier:
+            return None  # only sent in answer to our own commands
+        return ServerPush("VANISHED", uids=tuple(parse_uid_set(words[-1])), folder=folder)
+    if kind == b"FETCH":
+        parsed = parse_segments(segments)
+        items = pairs(parsed[3]) if len(parsed) > 3 else {}
+        uid = as_int(items.get(b"UID"), 0)
+        flags = flag_set(items[b"FLAGS"]) if b"FLAGS" in items else None
+        return ServerPush("FETCH", number=as_int(words[1]), uids=(uid,) if uid else (),
+                          flags=flags, modseq=modseq_of(items.get(b"MODSEQ")), folder=folder)
+    if kind == b"STATUS":
+        status = parse_status(parse_segments(segments))
+        if status is None:
+            return None
+        name, counts = status
+        return ServerPush("STATUS", folder=clean_line(utf7.decode(name)), counts=tuple(sorted(counts.items())))
+    return None
+
+
+class ImapCommand(lib.Command):
+    """A command that keeps the untagged responses of the kinds it ``wants`` (as segments).
+
+    Subclasses override :meth:`take` to consume responses as they arrive. ``payload`` replaces the
+    text after the tag (bytes, may hold literals); ``tail`` holds what to send on each ``+``
+    continuation request, in order (the rest of a command after a synchronizing literal).
+    """
+
+    def __init__(self, name: str, tag: str, *args: str, wants: tuple[bytes, ...] = (),
+                 prefix: str | None = None, loop: asyncio.AbstractEventLoop,
+                 timeout: float | None, continuation: bytes | None = None, payload: bytes | None = None,
+                 tail: Sequence[bytes] = ()) -> None:
+        super().__init__(name, tag, *args, prefix=prefix, untagged_resp_name=name, loop=loop,
+                         timeout=timeout)
+        self.wants = wants
+        self.fast_lane: FastLane | None = None  # reads its answers straight from the bytes, if set
+        self.payload = payload
+        self.tail = list(tail) + ([continuation] if continuation is not None else [])
+        self.untagged: list[Segments] = []
+
+    @property
+    def continuation(self) -> bytes | None:
+        """What the next ``+`` from the server is answered with (None: nothing more to send)."""
+        return self.tail[0] if self.tail else None
+
+    def wire(self) -> bytes:
+        """The bytes that start the command (up to its first synchronizing literal)."""
+        if self.payload is not None:
+            return self.tag.encode("ascii") + b" " + self.payload + b"\r\n"
+        return str(self).encode("utf-8") + b"\r\n"
+
+    def next_chunk(self) -> bytes | None:
+        """Take what answers a ``+`` continuation request, or None."""
+        return self.tail.pop(0) if self.tail else None
+
+    def continued(self, line: bytes) -> bool:
+        """A ``+`` arrived with nothing left to send; True when this command expected it (IDLE)."""
+        return False
+
+    def take(self, kind: bytes, segments: Segments) -> bool:
+        """Claim an untagged response; False leaves it to the connection's push queue."""
+        if kind in self.wants:
+            self.untagged.append(segments)
+            return True
+        return False
+
+    def close(self, line: bytes, result: str) -> None:
+        self._resp_result = result
+        self._resp_lines = [line]
+        self._timer.cancel()
+        self._event.set()
+        self.finished()
+
+    def finished(self) -> None:
+        """Called once when the command ends, however it ends."""
+
+    def fail(self, error: Exception) -> None:
+        """End the command with ``error`` (link lost, protocol error)."""
+        if self._event.is_set():
+            return
+        self._exception = error
+        self._resp_result = "KO"
+        self._timer.cancel()
+        self._event.set()
+        self.finished()
+
+
+class StreamingProtocol(lib.IMAP4ClientProtocol):
+    """IMAP4ClientProtocol whose response handling is one linear loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 conn_lost_cb: Callable[[Exception | None], None] | None = None) -> None:
+        super().__init__(loop, conn_lost_cb)
+        self._framer = ResponseFramer(self._dispatch)
+        self.greeting: asyncio.Future[bytes] = loop.create_future()
+        self.pushes: asyncio.Queue[ServerPush] = asyncio.Queue()
+        self.error: str | None = None  # why the link is unusable, once it is
+        self.bye = ""
+        self.plaintext_closed = False  # set when STARTTLS succeeded: no more plaintext allowed
+        self.selected = ""  # the folder selected on this connection (pushes are about it)
+        self.last_received = time.monotonic()  # when the server last sent anything
+
+    # --- bytes in ------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.last_received = time.monotonic()
+        current = self.running_command()
+        if current is not None:
+            current._reset_timer()
+        fast_lane = current.fast_lane if isinstance(current, ImapCommand) else None
+        self._framer.fast_lane = fast_lane if self.state == lib.SELECTED and not self.plaintext_closed else None
+        try:
+            self._framer.feed(data)
+        except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable
+            self.abort(f"protocol error: {exc}")
+
+    def _dispatch(self, segments: Segments) -> None:
+        if self.plaintext_closed:
+            raise FramingError("data received between STARTTLS and the TLS handshake")
+        line = segments[0]
+        if self.state == lib.CONNECTED:
+            self._greeted(line)
+        elif line.startswith(b"* "):
+            self._untagged(segments)
+        elif line.startswith(b"+"):
+            self._continuation(line)
+        elif lib.tagged_status_response_re.match(line):
+            self._response_done(line)
+        else:
+            log.info("unexpected line from server ignored")
+
+    def _greeted(self, line: bytes) -> None:
+        if line.startswith(b"* OK"):
+            self.state = lib.NONAUTH
+        elif line.startswith(b"* PREAUTH"):
+            self.state = lib.AUTH
+        else:
+            self.abort("server refused the connection: " + clean_line(line.decode("utf-8", "replace")))
+            return
+        if not self.greeting.done():
+            self.greeting.set_result(line)
+
+    def _untagged(self, segments: Segments) -> None:
+        kind = untagged_kind(segments[0])
+        if kind == b"BYE":
+            self.bye = clean_line(segments[0][6:].decode("utf-8", "replace"))
+        command = self.running_command()
+        if isinstance(command, ImapCommand) and command.take(kind, segments):
+            return
+        push = push_from(segments, self.selected)
+        if push is not None:
+            if self.pushes.qsize() >= MAX_PUSHES:
+                self.pushes.get_nowait()
+            self.pushes.put_nowait(push)
+
+    def _continuation(self, line: bytes) -> None:
+        command = self.pending_sync_command
+        if isinstance(command, ImapCommand):
+            chunk = command.next_chunk()
+            if chunk is not None:
+                self.transport.write(chunk + b"\r\n")
+                return
+            if command.continued(line):
+                return
+        if command is not None and command.name == "APPEND" and not isinstance(command, ImapCommand):
+            super()._continuation(line)
+        elif command is not None and command.name == "AUTHENTICATE":
+            # Nothing to send: answer with "*" so the server cancels (RFC 3501 6.2.2).
+            self.transport.write(b"*\r\n")
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def running_command(self) -> lib.Command | None:
+        """The command in flight (commands are sent one at a time)."""
+        if self.pending_sync_command is not None:
+            return self.pending_sync_command
+        for command in self.pending_async_commands.values():
+            return command
+        return None
+
+    def abort(self, reason: str) -> None:
+        """Give up on the link: fail every command in flight and drop the connection."""
+        if self.error is None:
+            self.error = reason
+        self._fail_all(ImapConnectionError(self.error))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _fail_all(self, error: Exception) -> None:
+        commands = list(self.pending_async_commands.values())
+        if self.pending_sync_command is not None:
+            commands.append(self.pending_sync_command)
+        self.pending_async_commands.clear()
+        self.pending_sync_command = None
+        for command in commands:
+            if isinstance(command, ImapCommand):
+                command.fail(error)
+            else:
+                command._exception = error
+                command._timer.cancel()
+                command._event.set()
+        if not self.greeting.done():
+            self.greeting.set_exception(error)
+            self.greeting.exception()  # retrieved: nobody may be waiting any more
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.error is None:
+            detail = self.bye or (str(exc) if exc else "")
+            self.error = "connection closed by the server" + (f": {detail}" if detail else "")
+        self._fail_all(ImapConnectionError(self.error))
+        self.state = lib.LOGOUT
+        super().connection_lost(exc)
+
+    def pause(self) -> None:
+        """Stop reading from the socket (a consumer is behind)."""
+        if self.transport is not None and self.error is None:
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """Read from the socket again."""
+        if self.transport is not None and self.error is None and self.transport.is_reading() is False:
+            self.transport.resume_reading()
+
+    async def execute(self, command: lib.Command, scrub: str | None = None) -> lib.Response:
+        """Send ``command`` once no other is in flight and wait for its end.
+
+        Every command is run alone (aioimaplib's table of legal states still applies to the
+        commands it knows); an :class:`ImapCommand` goes out as its :meth:`ImapCommand.wire`.
+        """
+        spec = lib.Commands.get(command.name)
+        if spec is not None and self.state not in spec.valid_states:
+            raise lib.Abort(f"command {command.name} illegal in state {self.state}")
+        while (running := self.running_command()) is not None:
+            with contextlib.suppress(Exception):  # its owner sees the failure
+                await running.wait()
+        if self.error is not None:
+            raise ImapConnectionError(self.error)
+        self.pending_sync_command = command
+        if isinstance(command, ImapCommand):
+            log.debug("sending %s %s", command.tag, command.name)
+            self.transport.write(command.wire())
+        else:
+            self.send(str(command), scrub=scrub)
+        try:
+            await command.wait()
+        except lib.CommandTimeout:
+            if self.pending_sync_command is command:
+                self.pending_sync_command = None
+            raise
+        return command.response
+
+    def _response_done(self, line: bytes) -> None:
+        command = self.running_command()
+        if isinstance(command, Pipeline):
+            tag = line.partition(b" ")[0].decode("ascii", "replace")
+            if not command.answered(tag, line):
+                raise lib.Abort("unexpected tagged response")
+            if command.done:
+                self.pending_sync_command = None
+                command.close(line, "OK")
+            return
+        super()._response_done(line)
+        if command is not None and command.name == "STARTTLS" and command.response.result == "OK":
+            self.plaintext_closed = True
+
+    async def start_tls(self, context: ssl.SSLContext, hostname: str, timeout: float) -> None:
+        """Upgrade the link after a successful STARTTLS; plaintext left over is an attack."""
+        if self._framer.pending or self.error is not None:
+            raise ImapConnectionError(self.error or "server sent data after STARTTLS")
+        self.plaintext_closed = False  # start_tls stops plaintext reads before it yields
+        transport = await self.loop.start_tls(self.transport, self, context, server_hostname=hostname,
+                                              ssl_handshake_timeout=timeout)
+        if transport is None:
+            raise ImapConnectionError("TLS handshake failed")
+        self.transport = transport
+
+
+class Pipeline(ImapCommand):
+    """Several commands written at once (e.g. STATUS of many folders): one round trip.
+
+    Each line gets its own tag; the command ends when every tag was answered. ``results`` maps each
+    line's index to the server's result word (OK / NO / BAD).
+    """
+
+    def __init__(self, name: str, tags: Sequence[str], lines: Sequence[bytes], *, wants: tuple[bytes, ...],
+                 loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        super().__init__(name, tags[0], wants=wants, loop=loop, timeout=timeout)
+        self.tags = list(tags)
+        self.lines = list(lines)
+        self.results: dict[int, str] = {}
+
+    def wire(self) -> bytes:
+        return b"".join(t.encode("ascii") + b" " + line + b"\r\n" for t, line in zip(self.tags, self.lines))
+
+    def answered(self, tag: str, line: bytes) -> bool:
+        """Record the tagged answer ``line``; False when ``tag`` is not one of ours."""
+        if tag not in self.tags:
+            return False
+        words = line.split(b" ", 2)
+        self.results[self.tags.index(tag)] = words[1].decode("ascii", "replace").upper() if len(words) > 1 else ""
+        return True
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.tags)

@@ -1,0 +1,498 @@
+"""A local Maildir++ mail store: the demo account's backend and the local store of POP3 accounts.
+
+Layout (Maildir++, as Dovecot and Courier use it): INBOX is the root directory; a folder ``A/B`` is
+the directory ``.A.B`` beside ``cur``/``new``/``tmp``. Delivery and folder creation use the stdlib
+:mod:`mailbox` module; listing, flag changes and UIDs are done here, because the stdlib has no UIDs
+and (before Python 3.13) no way to change flags without rewriting the message.
+
+UIDs are kept stable across runs in a small per-folder file, ``mailbag-uidlist`` (the idea of
+Dovecot's ``dovecot-uidlist``): it maps each message's Maildir key (the file name without the
+``:2,FLAGS`` info) to a UID, with the folder's UIDVALIDITY and next UID. One process writes a
+store at a time; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import logging
+import mailbox
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.message import Message
+from pathlib import Path
+
+from mailbag.domain.headers import decode_words, parse_address_list, parse_date
+from mailbag.domain.models import (
+    ANSWERED,
+    DELETED,
+    DRAFT,
+    FLAGGED,
+    ROLE_ORDER,
+    SEEN,
+    Folder,
+    FolderRole,
+    FolderState,
+    MessageSummary,
+)
+from mailbag.domain.sanitize import clean_line
+
+logger = logging.getLogger(__name__)
+
+INBOX = "INBOX"
+DELIMITER = "/"
+UIDLIST_NAME = "mailbag-uidlist"
+_UIDLIST_MAGIC = "mailbag-uidlist 1"
+_INFO = ":2,"
+_MAX_HEADER_BYTES = 256 * 1024
+
+#: Maildir info letters and the IMAP system flags they stand for.
+LETTER_TO_FLAG: dict[str, str] = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "T": DELETED, "D": DRAFT}
+FLAG_TO_LETTER: dict[str, str] = {flag: letter for letter, flag in LETTER_TO_FLAG.items()}
+
+#: Well-known top-level folder names (case-insensitive) and their roles.
+_ROLE_NAMES: dict[str, FolderRole] = {
+    "sent": FolderRole.SENT,
+    "sent items": FolderRole.SENT,
+    "sent messages": FolderRole.SENT,
+    "drafts": FolderRole.DRAFTS,
+    "trash": FolderRole.TRASH,
+    "deleted items": FolderRole.TRASH,
+    "deleted messages": FolderRole.TRASH,
+    "junk": FolderRole.JUNK,
+    "spam": FolderRole.JUNK,
+    "archive": FolderRole.ARCHIVE,
+    "archives": FolderRole.ARCHIVE,
+}
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
+
+
+def flags_from_info(letters: str) -> frozenset[str]:
+    """IMAP flags for the letters after ``:2,`` (unknown letters are ignored)."""
+    return frozenset(LETTER_TO_FLAG[c] for c in letters if c in LETTER_TO_FLAG)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One message file as found on disk."""
+
+    subdir: str  # "new" or "cur"
+    filename: str
+    letters: str  # the info letters, "" for mail in new/
+
+    @property
+    def subpath(self) -> str:
+        return f"{self.subdir}/{self.filename}"
+
+
+@dataclass(slots=True)
+class _UidList:
+    """A folder's key -> UID map, with its UIDVALIDITY and next UID."""
+
+    uidvalidity: int
+    uidnext: int = 1
+    uids: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> _UidList | None:
+        """Read the file; None when it is missing or unusable (the caller starts afresh)."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeError) as exc:
+            logger.warning("unreadable %s (%s): assigning new UIDs", path, exc)
+            return None
+        try:
+            magic, validity, nextuid = lines[0].rsplit(" ", 2)
+            if magic != _UIDLIST_MAGIC or validity[0] != "V" or nextuid[0] != "N":
+                raise ValueError("bad first line")
+            result = cls(uidvalidity=int(validity[1:]), uidnext=int(nextuid[1:]))
+            for line in lines[1:]:
+                uid, key = line.split(" ", 1)
+                result.uids[key] = int(uid)
+        except (IndexError, ValueError) as exc:
+            logger.warning("malformed %s (%s): assigning new UIDs", path, exc)
+            return None
+        if result.uids and max(result.uids.values()) >= result.uidnext:
+            result.uidnext = max(result.uids.values()) + 1
+        return result
+
+    def save(self, path: Path) -> None:
+        """Write the file atomically (temp file, then rename over the old one)."""
+        lines = [f"{_UIDLIST_MAGIC} V{self.uidvalidity} N{self.uidnext}"]
+        lines += [f"{uid} {key}" for key, uid in sorted(self.uids.items(), key=lambda kv: kv[1])]
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def assign(self, key: str) -> int:
+        uid = self.uidnext
+        self.uids[key] = uid
+        self.uidnext += 1
+        return uid
+
+
+@dataclass(slots=True)
+class _FolderView:
+    """A folder as last synchronised: UID list plus uid -> entry."""
+
+    uidlist: _UidList
+    by_uid: dict[int, _Entry]
+
+
+class MaildirStore:
+    """One Maildir++ tree (INBOX at the root, subfolders as '.Name' dirs; '.' as the hierarchy delimiter in the
+    on-disk names, shown with '/' as delimiter).
+
+    Unknown folders and UIDs raise ``KeyError``; invalid folder names raise ``ValueError``.
+    """
+
+    def __init__(self, root: Path, account: str, *, create: bool = False) -> None:
+        self.root = Path(root)
+        self.account = account
+        # The stdlib validates the root (NoSuchMailboxError) or creates cur/new/tmp.
+        self._root_box = mailbox.Maildir(self.root, factory=None, create=create)
+        self._views: dict[str, _FolderView] = {}
+
+    # -- folders ---------------------------------------------------------------------------------
+
+    def list_folders(self) -> list[Folder]:
+        """INBOX and every subfolder, Inbox and special-use folders first, with message counts.
+
+        A parent that exists only as part of a deeper name (``Lists`` of ``Lists/python-dev``) is
+        listed as ``\\Noselect`` so a tree can show it.
+        """
+        names = sorted(self._folder_names(), key=str.casefold)
+        result = [self._folder(INBOX, FolderRole.INBOX, frozenset())]
+        seen = set(names)
+        for name in names:
+            parts = name.split(DELIMITER)
+            for depth in range(1, len(parts)):
+                parent = DELIMITER.join(parts[:depth])
+                if parent not in seen:
+                    seen.add(parent)
+                    attrs = frozenset({"\\Noselect", "\\HasChildren"})
+                    result.append(Folder(self.account, parent, DELIMITER, FolderRole.NONE, attrs))
+            role = _ROLE_NAMES.get(name.casefold(), FolderRole.NONE) if len(parts) == 1 else FolderRole.NONE
+            has_children = any(other.startswith(name + DELIMITER) for other in names)
+            attrs = frozenset({"\\HasChildren" if has_children else "\\HasNoChildren"})
+            result.append(self._folder(name, role, attrs))
+        result.sort(key=lambda f: (f.name != INBOX, ROLE_ORDER[f.role], f.name.casefold()))
+        return result
+
+    def create_folder(self, name: str) -> None:
+        """Create a folder (``A/B`` becomes ``.A.B``) and any missing parent; nothing happens if
+        it exists already."""
+        parts = _split_name(name)
+        if len(parts) == 1 and parts[0].upper() == INBOX:
+            return
+        for depth in range(1, len(parts) + 1):
+            self._root_box.add_folder(".".join(parts[:depth]))
+
+    def folder_state(self, folder: str) -> FolderState:
+        """UIDVALIDITY (stable while the folder's UID file lives) and the next UID."""
+        view = self._sync(folder)
+        return FolderState(uidvalidity=view.uidlist.uidvalidity, uidnext=view.uidlist.uidnext)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def summaries(self, folder: str, since_uid: int = 0) -> Iterator[MessageSummary]:
+        """Header summaries of messages with UID > ``since_uid``, in UID order.
+
+        Only the header block is parsed. A file that cannot be read or has no header is skipped
+        with a warning.
+        """
+        directory = self._folder_dir(folder)
+        view = self._sync(folder)
+        for uid in sorted(u for u in view.by_uid if u > since_uid):
+            entry = view.by_uid[uid]
+            path = directory / entry.subdir / entry.filename
+            try:
+                summary = _summarise(path, uid, flags_from_info(entry.letters))
+            except FileNotFoundError:
+                continue  # removed (or renamed) by another program since the scan
+            except Exception as exc:  # a hostile or broken file must never stop the listing
+                logger.warning("skipping message %s in %s: %s", entry.filename, folder, exc)
+                continue
+            if summary is None:
+                logger.warning("skipping message %s in %s: no header", entry.filename, folder)
+                continue
+            yield summary
+
+    def flags(self, folder: str) -> dict[int, frozenset[str]]:
+        """UID -> IMAP flags of every message in the folder."""
+        view = self._sync(folder)
+        return {uid: flags_from_info(entry.letters) for uid, entry in view.by_uid.items()}
+
+    def read(self, folder: str, uid: int) -> bytes:
+        """The message's exact bytes."""
+        directory = self._folder_dir(folder)
+        try:
+            return (directory / self._entry(folder, uid, fresh=False).subpath).read_bytes()
+        except FileNotFoundError:
+            pass  # renamed (flags changed) or removed by another program: look again
+        try:
+            return (directory / self._entry(folder, uid, fresh=True).subpath).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(f"message {uid} vanished from {folder}") from None
+
+    def set_flags(
+        self,
+        folder: str,
+        uids: Sequence[int],
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+    ) -> None:
+        """Add and remove IMAP system flags by renaming the files (into ``cur/``).
+
+        UIDs that no longer exist are ignored, as IMAP STORE does; keywords are not stored.
+        """
+        add_letters = {FLAG_TO_LETTER[f] for f in add if f in FLAG_TO_LETTER}
+        remove_letters = {FLAG_TO_LETTER[f] for f in remove if f in FLAG_TO_LETTER}
+        directory = self._folder_dir(folder)
+        view = self._sync(folder)
+        for uid in uids:
+            entry = view.by_uid.get(uid)
+            if entry is None:
+                continue
+            letters = "".join(sorted((set(entry.letters) | add_letters) - remove_letters))
+            key = entry.filename.split(":", 1)[0]
+            moved = _Entry("cur", f"{key}{_INFO}{letters}", letters)
+            if moved == entry:
+                continue
+            try:
+                os.rename(directory / entry.subpath, directory / moved.subpath)
+            except FileNotFoundError:
+                logger.warning("message %s vanished from %s before its flags changed", uid, folder)
+                continue
+            view.by_uid[uid] = moved
+
+    def add(self, folder: str, raw: bytes, flags: Iterable[str] = ()) -> int:
+        """Deliver a message (into ``new/``, or ``cur/`` when it has flags); returns its UID."""
+        return self.add_many(folder, [(raw, flags)])[0]
+
+    def add_many(self, folder: str, messages: Iterable[tuple[bytes, Iterable[str]]]) -> list[int]:
+        """Deliver several messages in order, writing the UID file once; returns their UIDs."""
+        directory = self._folder_dir(folder)
+        view = self._sync(folder)
+        box = mailbox.Maildir(directory, factory=None, create=False)
+        uids = []
+        try:
+            for raw, flags in messages:
+                key = box.add(bytes(raw))
+                letters = "".join(sorted({FLAG_TO_LETTER[f] for f in flags if f in FLAG_TO_LETTER}))
+                entry = _Entry("new", key, "")
+                if letters:
+                    entry = _Entry("cur", f"{key}{_INFO}{letters}", letters)
+                    os.rename(directory / "new" / key, directory / entry.subpath)
+                uid = view.uidlist.assign(key)
+                view.by_uid[uid] = entry
+                uids.append(uid)
+        finally:
+            view.uidlist.save(directory / UIDLIST_NAME)
+        return uids
+
+    def remove(self, folder: str, uids: Sequence[int]) -> None:
+        """Delete these messages' files for good (UIDs already gone are ignored)."""
+        directory = self._folder_dir(folder)
+        view = self._sync(folder)
+        for uid in uids:
+            entry = view.by_uid.pop(uid, None)
+            if entry is None:
+                continue
+            try:
+                os.unlink(directory / entry.subpath)
+            except FileNotFoundError:
+                logger.warning("message %s vanished from %s before it was removed", uid, folder)
+
+    def move(
+        self, folder: str, uids: Sequence[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        """Move (or copy) messages with their flags into ``target``; returns old -> new UID.
+
+        The copies are written before any original is removed, so a failure loses nothing.
+        """
+        wanted = [uid for uid in uids if uid in self._sync(folder).by_uid]
+        flags = self.flags(folder)
+        new_uids = self.add_many(
+            target, [(self.read(folder, uid), flags.get(uid, frozenset())) for uid in wanted]
+        )
+        if not copy:
+            self.remove(folder, wanted)
+        return dict(zip(wanted, new_uids))
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _folder_names(self) -> list[str]:
+        names = []
+        for entry in self._root_box.list_folders():
+            if (self.root / f".{entry}" / "cur").is_dir():
+                names.append(entry.replace(".", DELIMITER))
+        return names
+
+    def _folder(self, name: str, role: FolderRole, attrs: frozenset[str]) -> Folder:
+        entries = _scan(self._folder_dir(name))
+        unread = sum(1 for e in entries.values() if "S" not in e.letters)
+        return Folder(self.account, name, DELIMITER, role, attrs, total=len(entries), unread=unread)
+
+    def _folder_dir(self, folder: str) -> Path:
+        if folder.upper() == INBOX:
+            return self.root
+        path = self.root / ("." + ".".join(_split_name(folder)))
+        if not (path / "cur").is_dir():
+            raise KeyError(f"no such folder: {folder}")
+        return path
+
+    def _entry(self, folder: str, uid: int, *, fresh: bool) -> _Entry:
+        view = self._views.get(_canonical(folder))
+        if fresh or view is None or uid not in view.by_uid:
+            view = self._sync(folder)
+        try:
+            return view.by_uid[uid]
+        except KeyError:
+            raise KeyError(f"no message {uid} in {folder}") from None
+
+    def _sync(self, folder: str) -> _FolderView:
+        """Scan the folder, give new files new UIDs, forget removed ones; save the UID file if changed."""
+        directory = self._folder_dir(folder)
+        entries = _scan(directory)
+        uidlist_path = directory / UIDLIST_NAME
+        uidlist = _UidList.load(uidlist_path)
+        changed = uidlist is None
+        if uidlist is None:
+            uidlist = _UidList(uidvalidity=_new_uidvalidity())
+        for key in [k for k in uidlist.uids if k not in entries]:
+            del uidlist.uids[key]
+            changed = True
+        fresh = [k for k in entries if k not in uidlist.uids]
+        if fresh:
+            for key in sorted(fresh, key=lambda k: (_mtime_ns(directory / entries[k].subpath), k)):
+                uidlist.assign(key)
+            changed = True
+        if changed:
+            uidlist.save(uidlist_path)
+        view = _FolderView(uidlist, {uidlist.uids[k]: e for k, e in entries.items()})
+        self._views[_canonical(folder)] = view
+        return view
+
+
+def _canonical(folder: str) -> str:
+    return INBOX if folder.upper() == INBOX else folder
+
+
+def _split_name(name: str) -> list[str]:
+    """Validate a folder name shown with '/' and return its components."""
+    parts = name.split(DELIMITER)
+    for part in parts:
+        if not part or part in {".", ".."} or _BAD_NAME_CHARS.search(part):
+            raise ValueError(f"invalid folder name: {name!r}")
+    return parts
+
+
+def _scan(directory: Path) -> dict[str, _Entry]:
+    """Key -> entry for every message file in new/ and cur/ (cur/ wins if a key is in both)."""
+    entries: dict[str, _Entry] = {}
+    for subdir in ("new", "cur"):
+        try:
+            names = os.listdir(directory / subdir)
+        except FileNotFoundError:
+            continue
+        for filename in names:
+            if filename.startswith(".") or "\n" in filename:
+                continue
+            key, _, info = filename.partition(":")
+            letters = info[2:] if subdir == "cur" and info.startswith("2,") else ""
+            entries[key] = _Entry(subdir, filename, letters)
+    return entries
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _new_uidvalidity() -> int:
+    return max(1, int(time.time()) & 0xFFFFFFFF)
+
+
+def _read_header_block(path: Path) -> tuple[bytes, int, float]:
+    """The bytes up to the first blank line, the file size and its mtime."""
+    with open(path, "rb") as fh:
+        stat = os.fstat(fh.fileno())
+        data = b""
+        while len(data) < _MAX_HEADER_BYTES:
+            chunk = fh.read(16384)
+            if not chunk:
+                break
+            data += chunk
+            end = _HEADER_END.search(data)
+            if end:
+                data = data[: end.start()]
+                break
+        return data, stat.st_size, stat.st_mtime
+
+
+def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | None:
+    """Summary from the header block; None when the file has no header field at all."""
+    block, size, mtime = _read_header_block(path)
+    if block.startswith((b"\n", b"\r\n")):
+        return None
+    # Raw 8-bit headers (RFC 6532) are UTF-8; older mail may be Latin-1. Decoding here keeps them
+    # readable, where BytesHeaderParser would turn them into "unknown-8bit" Header objects.
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        text = block.decode("latin-1")
+    # Unfold (RFC 5322 2.2.3: drop the line break, keep the white space) before parsing.
+    text = _FOLD.sub("", text)
+    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    if not headers.keys():
+        return None
+    date = parse_date(headers.get("Date")) or datetime.fromtimestamp(mtime, tz=timezone.utc)
+    in_reply_to = _MSG_ID.findall(headers.get("In-Reply-To", ""))
+    return MessageSummary(
+        uid=uid,
+        flags=flags,
+        date=date,
+        size=size,
+        subject=decode_words(headers.get("Subject")),
+        from_=parse_address_list(headers.get("From")),
+        to=parse_address_list(headers.get("To")),
+        cc=parse_address_list(headers.get("Cc")),
+        reply_to=parse_address_list(headers.get("Reply-To")),
+        message_id=clean_line(headers.get("Message-ID", "")),
+        in_reply_to=clean_line(in_reply_to[0]) if in_reply_to else "",
+        references=tuple(clean_line(r) for r in _MSG_ID.findall(headers.get("References", ""))),
+        has_attachment=_has_attachment(headers, path),
+    )
+
+
+def _has_attachment(headers: Message, path: Path) -> bool:
+    """From the top headers, and for multipart/mixed from a full parse of the parts."""
+    disposition = headers.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
+    content_type = headers.get_content_type()
+    if disposition == "attachment":
+        return True
+    if content_type != "multipart/mixed":
+        return headers.get_content_maintype() not in {"text", "multipart", "message"}
+    with open(path, "rb") as fh:
+        message = email.parser.BytesParser(policy=email.policy.compat32).parse(fh)
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            return True
+        if part.get_content_maintype() != "text":
+            return True
+    return False

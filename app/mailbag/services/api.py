@@ -1,0 +1,131 @@
+"""What the UI may ask of the service layer: post requests, and read the cache (fast, local).
+
+The UI never awaits the network. Reads here hit only the local cache: ``message_index`` may take a
+few hundred milliseconds on a huge folder, so the UI calls it from a thread worker; ``rows`` reads
+one screenful and is cheap enough to call while painting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from mailbag.domain.models import Folder, MessageRow, RenderedMessage
+from mailbag.domain.requests import Request
+
+SortKey = Literal["date", "sender", "subject", "size"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrder:
+    """How a message list is sorted. The default is newest first; ``reverse`` flips any key."""
+
+    key: SortKey = "date"
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadedIndex:
+    """A folder in thread order: ``row_ids[i]`` is shown indented ``depths[i]`` levels.
+
+    Threads are contiguous; a row with depth 0 starts a thread. Threads are ordered by ``order``
+    applied to their newest message; replies inside a thread by date, oldest first.
+    """
+
+    row_ids: Sequence[int]
+    depths: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualFolder:
+    """A folder that is a query over the cache: the unified inbox, or a saved search."""
+
+    name: str
+    query: str
+    kind: Literal["inboxes", "search"] = "search"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    """Local search results (row ids, newest first) or why the query could not run."""
+
+    row_ids: Sequence[int] = field(default_factory=tuple)
+    error: str = ""
+
+
+class MailFacade(Protocol):
+    """The service layer as seen from the UI."""
+
+    @property
+    def accounts(self) -> list[str]:
+        """Account names, the default account first."""
+        ...
+
+    async def start(self) -> None:
+        """Start every account's worker (connect, sync, watch). Returns at once."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop workers and close connections and the cache."""
+        ...
+
+    def submit(self, request: Request) -> int:
+        """Queue a request; returns its id. Never blocks. Answered later by events."""
+        ...
+
+    def folders(self, account: str) -> list[Folder]:
+        """Cached folders of an account, in display order, with counts."""
+        ...
+
+    def message_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int]:
+        """Row ids of a folder's messages in ``order`` (newest first by default)."""
+        ...
+
+    def ready_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int] | None:
+        """The folder's row ids in ``order`` if they can be had at once, without touching the
+        cache (the first list, read ahead while the UI started), else None. Never waits."""
+        ...
+
+    def thread_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> ThreadedIndex:
+        """The folder's messages grouped in threads (References / In-Reply-To). Call from a thread."""
+        ...
+
+    def virtual_folders(self) -> list[VirtualFolder]:
+        """The unified inbox (when there is more than one account) and the saved searches."""
+        ...
+
+    def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        """Row ids of a virtual folder's messages. Call from a thread."""
+        ...
+
+    def local_search(
+        self, query: str, *, account: str | None = None, folder: str | None = None
+    ) -> SearchOutcome:
+        """Search the cache at once (headers, flags, cached bodies). Call from a thread.
+
+        Post a ``Search`` request as well to have the servers search bodies that are not cached;
+        their matches arrive as ``SearchResults`` events.
+        """
+        ...
+
+    def undo(self) -> str | None:
+        """Take back the last triage action (flags, moves, deletes to Trash; up to 50 deep).
+
+        Returns a description of what is being undone, or None when there is nothing to undo.
+        """
+        ...
+
+    def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
+        """The rows with these ids, in the same order (missing ids are left out)."""
+        ...
+
+    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+        """The message made ready to read, when its body is cached; else None (post LoadBody)."""
+        ...

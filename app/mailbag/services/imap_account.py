@@ -1,0 +1,400 @@
+"""An IMAP account: connects, keeps the cache in step with the server, serves requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from functools import partial
+
+from mailbag.domain.config import AccountConfig
+from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
+from mailbag.domain.models import Folder, FolderState, MessageSummary
+from mailbag.domain.requests import Search
+from mailbag.domain.search import parse_query, to_imap_search
+from mailbag.protocols.imap import (
+    ImapClient,
+    ImapConnectionError,
+    ImapError,
+    ImapSettings,
+    SelectResult,
+)
+from mailbag.services.account import AccountWorker, Offline
+from mailbag.services.cache_writer import CacheWriter
+from mailbag.services.imap_watch import IdleWatcher
+from mailbag.services.journal import ServerRefused
+from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.services.uidsets import uid_set
+from mailbag.store.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Full sync chunk sizes, newest first: a small first chunk fills the visible list quickly.
+FIRST_CHUNK = 300
+CHUNK = 5000
+#: Summaries per cache transaction.
+WRITE_BATCH = 1000
+
+
+class ImapAccount(AccountWorker):
+    """One IMAP account on one command connection."""
+
+    def __init__(self, config: AccountConfig, store: Store, sink: EventSink) -> None:
+        super().__init__(config.name, store, sink)
+        if config.imap is None:
+            raise ValueError(f"account {config.name} has no [imap] section")
+        self.config = config
+        self.client: ImapClient | None = None
+        self._selected: str | None = None
+        self._settings: ImapSettings | None = None
+        self._syncing: set[str] = set()
+        self.watcher: IdleWatcher | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+
+    # --- connection -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        server = self.config.imap
+        assert server is not None
+        try:
+            password = await resolve_password(server)
+        except SecretError as exc:
+            raise Offline(f"password for {self.name}: {exc}") from None
+        settings = ImapSettings(
+            host=server.host,
+            port=server.port,
+            security=server.security,
+            username=server.username,
+            password=password,
+            ca_file=str(server.ca_file) if server.ca_file else None,
+        )
+        self._settings = settings
+        self.client = ImapClient(settings, self.name)
+        self._selected = None
+        await self.client.connect()
+        await self._refresh_folders()
+
+    async def _refresh_folders(self) -> list[Folder]:
+        """LIST the folders into the cache first, so the tree has names, roles and counts."""
+        folders = await self._client().list_folders()
+        await self.publish_folders(folders)
+        return folders
+
+    async def disconnect(self) -> None:
+        client, self.client = self.client, None
+        self._selected = None
+        if client is not None:
+            await client.logout()
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, ImapConnectionError) or super().is_connection_error(exc)
+
+    def _client(self) -> ImapClient:
+        if self.client is None:
+            raise Offline(f"{self.name} is not connected")
+        return self.client
+
+    async def _select(self, folder: str, **kwargs) -> SelectResult:
+        result = await self._client().select(folder, **kwargs)
+        self._selected = folder
+        return result
+
+    async def _ensure_selected(self, folder: str) -> None:
+        if self._selected != folder:
+            await self._select(folder)
+
+    # --- sync -----------------------------------------------------------------------------
+
+    async def sync_all(self, first: str | None = None) -> None:
+        """Sync every folder whose STATUS shows a change (one LIST-STATUS round trip tells);
+        folders the cache already matches are not even selected."""
+        folders = await self._refresh_folders()
+        order = _sync_order(folders, first)
+        statuses = await self._client().status_many([f.name for f in order])
+        for folder in order:
+            if folder.name != first and not await self._changed(folder.name, statuses):
+                continue
+            await self.sync_folder(folder.name)
+            await self.serve_urgent()
+
+    async def _changed(self, folder: str, statuses: dict[str, dict[str, int]]) -> bool:
+        """Whether the server's STATUS of ``folder`` differs from what the cache holds."""
+        status = statuses.get(folder)
+        state = await self.db(self.store.folder_state, self.name, folder)
+        if status is None or state is None:
+            return True
+        if "HIGHESTMODSEQ" in status and state.highestmodseq:
+            total = unread = 0  # not needed: the mod-sequence tells
+        else:
+            total, unread = await self.db(self.store.counts, self.name, folder)
+        return status_differs(status, state, total, unread)
+
+    async def sync_folder(self, folder: str) -> None:
+        if folder in self.syncing:
+            self.mark_dirty(folder)  # already under way: look again afterwards
+            return
+        self.syncing.add(folder)
+        try:
+            await self._sync_folder(folder)
+        finally:
+            self.syncing.discard(folder)
+
+    async def _sync_folder(self, folder: str) -> None:
+        client = self._client()
+        state = await self.db(self.store.folder_state, self.name, folder)
+        qresync = "QRESYNC" in client.enabled
+        known = state if state is not None and state.uidvalidity else None
+        if known is not None and qresync and known.highestmodseq:
+            selected = await self._select(folder, qresync=(known.uidvalidity, known.highestmodseq))
+        else:
+            selected = await self._select(folder)
+        if known is not None and selected.uidvalidity != known.uidvalidity:
+            log.info("%s/%s: UIDVALIDITY changed, resyncing", self.name, folder)
+            await self.db(self.store.reset_folder, self.name, folder)
+            known = None
+        if known is None:
+            await self._full_sync(folder, selected)
+        else:
+            await self._incremental_sync(folder, selected, known, qresync)
+        await self.db(
+            self.store.set_folder_state,
+            self.name,
+            folder,
+            FolderState(selected.uidvalidity, selected.uidnext, selected.highestmodseq),
+        )
+        await self.publish_counts(folder)
+
+    async def _full_sync(self, folder: str, selected: SelectResult) -> None:
+        """Fetch every message's summary, newest first, in chunks; serve urgent work in between.
+
+        The newest FIRST_CHUNK are found by their sequence numbers (the last ones), so the list
+        fills before the server has listed every UID; UID SEARCH ALL then names the rest. One
+        writer serves every chunk, so the next chunk is being fetched while the last batches of
+        the one before are written; each chunk is announced once its rows are in the cache.
+        """
+        if selected.exists == 0:
+            return
+        first = selected.exists - FIRST_CHUNK + 1
+        newest = await self._client().uids_of_sequence(first)
+        writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
+        try:
+            done = await self._fetch_chunk(folder, writer, newest, 0, max(selected.exists, len(newest)))
+            if first > 1:
+                await self._ensure_selected(folder)  # urgent work may have selected another folder
+                fetched = set(newest)
+                rest = [u for u in await self._client().search_uids("ALL") if u not in fetched]
+                total = done + len(rest)
+                for end in range(len(rest), 0, -CHUNK):
+                    chunk = rest[max(0, end - CHUNK) : end]
+                    done = await self._fetch_chunk(folder, writer, chunk, done, total)
+            await writer.close()
+        finally:
+            await writer.abort()
+
+    async def _fetch_chunk(
+        self, folder: str, writer: CacheWriter, chunk: Sequence[int], done: int, total: int
+    ) -> int:
+        """Fetch one chunk of a full sync into ``writer``, announce it once written and serve
+        urgent work; returns how many messages are done."""
+        if chunk:
+            await self._ensure_selected(folder)
+            async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
+                await writer.put(batch)
+            done += len(chunk)
+            await writer.then(partial(self._announce_chunk, folder, done, total, len(chunk)))
+        if await self._urgent_work():
+            await writer.flush()  # what urgent work reads or changes must be written first
+            await self.serve_urgent()
+        return done
+
+    def _announce_chunk(self, folder: str, done: int, total: int, added: int) -> None:
+        self.emit(SyncProgress(self.name, folder, done, total))
+        self.emit(MessagesChanged(self.name, folder, added=added))
+
+    async def _incremental_sync(
+        self, folder: str, selected: SelectResult, known: FolderState, qresync: bool
+    ) -> None:
+        client = self._client()
+        changed = removed = added = 0
+        if qresync and known.highestmodseq:
+            removed += await self.db(self.store.remove_uids, self.name, folder, selected.vanished)
+            changed += await self._apply_flags(folder, [(u, f) for u, f, _ in selected.changed])
+        elif selected.highestmodseq and known.highestmodseq:
+            async for batch in client.fetch_flags("1:*", changedsince=known.highestmodseq):
+                changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
+            removed += await self._remove_missing(folder, await client.search_uids("ALL"))
+        else:
+            present: list[int] = []
+            async for batch in client.fetch_flags("1:*"):
+                present.extend(u for u, _, _ in batch)
+                changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
+            removed += await self._remove_missing(folder, present)
+        fresh: list[MessageSummary] = []
+        if selected.uidnext > known.uidnext:
+            added = await self._fetch_into_cache(
+                folder, f"{known.uidnext}:*", min_uid=known.uidnext, collect=fresh
+            )
+        if added or changed or removed:
+            self.emit(MessagesChanged(self.name, folder, added, changed, removed))
+        await self.announce_new_mail(folder, fresh)
+
+    async def _fetch_into_cache(
+        self,
+        folder: str,
+        uids: str,
+        *,
+        min_uid: int = 0,
+        collect: list[MessageSummary] | None = None,
+    ) -> int:
+        """Stream summaries into the cache (parsing and writing overlap, see CacheWriter)."""
+
+        async def write(batch: Sequence[MessageSummary]) -> int:
+            if collect is not None:  # new to the cache (not put there by our own move)
+                collect.extend(await self.db(self._not_cached, folder, batch))
+            return await self.db(self.store.upsert_summaries, self.name, folder, batch)
+
+        writer = CacheWriter(write)
+        try:
+            async for batch in self._client().fetch_summaries(uids, batch_size=WRITE_BATCH):
+                fresh = [s for s in batch if s.uid >= min_uid]
+                if fresh:
+                    await writer.put(fresh)
+            return await writer.close()
+        finally:
+            await writer.abort()
+
+    def _not_cached(
+        self, folder: str, summaries: Sequence[MessageSummary]
+    ) -> list[MessageSummary]:
+        return [s for s in summaries if self.store.summary(self.name, folder, s.uid) is None]
+
+    async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
+        if not changes:
+            return 0
+        return await self.db(self.store.update_flags, self.name, folder, changes)
+
+    async def _remove_missing(self, folder: str, present: Sequence[int]) -> int:
+        cached = await self.db(self.store.uids, self.name, folder)
+        gone = set(cached).difference(present)
+        if not gone:
+            return 0
+        return await self.db(self.store.remove_uids, self.name, folder, sorted(gone))
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def load_body(self, folder: str, uid: int) -> None:
+        await self._ensure_selected(folder)
+        raw = await self._client().fetch_body(uid)
+        await self.db(self.store.put_body, self.name, folder, uid, raw)
+        self.emit(BodyLoaded(self.name, folder, uid))
+
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        await self._ensure_selected(folder)
+        with refusal_rolls_back():
+            await self._client().store_flags(uids, add=add, remove=remove)
+
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        await self._ensure_selected(folder)
+        client = self._client()
+        with refusal_rolls_back():
+            result = await (client.copy(uids, target) if copy else client.move(uids, target))
+        return dict(zip(result.source, result.target))
+
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        await self._ensure_selected(folder)
+        with refusal_rolls_back():
+            await self._client().expunge_uids(uids)
+
+    async def keepalive(self) -> None:
+        """NOOP on the command link; without NOTIFY, look at every folder's STATUS too."""
+        await self._client().noop()
+        if self.watcher is None or not self.watcher.notify_active:
+            await self.refresh_statuses()
+
+    async def refresh_statuses(self) -> None:
+        """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
+        folders = await self.selectable_folders()
+        statuses = await self._client().status_many(folders)
+        for name in statuses:
+            if await self._changed(name, statuses):
+                self.mark_dirty(name)
+
+    async def search(self, request: Search) -> None:
+        """IMAP SEARCH in the asked folder(s); matches the cache holds go out as SearchResults,
+        one event per folder, the last one complete."""
+        query = parse_query(request.query)
+        if query.error:
+            raise ValueError(query.error)
+        criteria = to_imap_search(query)
+        if query.folders():
+            folders = list(query.folders())
+        elif request.folder is not None:
+            folders = [request.folder]
+        else:
+            folders = await self.selectable_folders()
+        for index, folder in enumerate(folders):
+            await self._ensure_selected(folder)
+            uids = await self._client().search(criteria)
+            row_ids = await self.db(self.store.row_ids_for, self.name, folder, uids) if uids else []
+            last = index == len(folders) - 1
+            self.emit(SearchResults(request.request_id, tuple(row_ids), complete=last))
+            if not last:
+                await self.serve_urgent()
+        if not folders:
+            self.emit(SearchResults(request.request_id, (), complete=True))
+
+    def on_open_folder(self, folder: str) -> None:
+        if self.watcher is not None:
+            self.watcher.watch(folder)
+
+    async def on_online(self) -> None:
+        if self.watcher is None:
+            assert self.config.imap is not None
+            self.watcher = IdleWatcher(self, poll_seconds=self.config.imap.poll_seconds)
+            self._watch_task = asyncio.create_task(self.watcher.run(), name=f"idle:{self.name}")
+
+    async def on_offline(self) -> None:
+        task, self._watch_task = self._watch_task, None
+        self.watcher = None
+        if task is not None:
+            task.cancel()
+            # Never hold up the reconnect on a watcher still saying goodbye to a dead link.
+            await asyncio.wait({task}, timeout=2)
+
+    def settings_for_watcher(self) -> ImapSettings | None:
+        return self._settings
+
+
+@contextlib.contextmanager
+def refusal_rolls_back() -> Iterator[None]:
+    """A NO/BAD from the server becomes ServerRefused (the journal rolls the action back);
+    a broken link stays an ImapConnectionError (the action is replayed after the reconnect)."""
+    try:
+        yield
+    except ImapConnectionError:
+        raise
+    except ImapError as exc:
+        raise ServerRefused(str(exc)) from None
+
+
+def status_differs(status: dict[str, int], state: FolderState, total: int, unread: int) -> bool:
+    """True when a STATUS answer shows changes the cache has not seen."""
+    if status.get("UIDVALIDITY", state.uidvalidity) != state.uidvalidity:
+        return True
+    if status.get("UIDNEXT", state.uidnext) != state.uidnext:
+        return True
+    if "HIGHESTMODSEQ" in status and state.highestmodseq:
+        return status["HIGHESTMODSEQ"] != state.highestmodseq
+    return status.get("MESSAGES", total) != total or status.get("UNSEEN", unread) != unread
+
+
+def _sync_order(folders: Sequence[Folder], first: str | None) -> list[Folder]:
+    """Selectable folders, ``first`` (else the Inbox) ahead, then in display order."""
+    selectable = [f for f in folders if f.selectable]
+    selectable.sort(key=lambda f: (f.name != first, f.role != "inbox"))
+    return selectable

@@ -1,0 +1,105 @@
+"""Live updates for an IMAP account: a second connection that IDLEs (and asks for NOTIFY).
+
+Whatever the server pushes — new mail, flag changes, expunges, other folders' STATUS — marks the
+folder dirty on the account, whose command connection then syncs it incrementally. The watcher
+reconnects on its own with jittered backoff; after a reconnect every folder is looked at again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError
+from mailbag.services.account import backoff_delay
+
+if TYPE_CHECKING:
+    from mailbag.services.imap_account import ImapAccount
+
+log = logging.getLogger(__name__)
+
+#: Re-issue IDLE at least this often (RFC 2177 asks for less than 30 minutes).
+IDLE_SECONDS = 25 * 60
+
+
+class IdleWatcher:
+    """Watches one folder with IDLE (INBOX, or the open one) and the others with NOTIFY."""
+
+    def __init__(self, account: ImapAccount, *, poll_seconds: float = 60.0) -> None:
+        self.account = account
+        self.poll_seconds = poll_seconds
+        self.folder = "INBOX"
+        self.notify_active = False
+        self.ready = asyncio.Event()  # set while IDLE (or polling) is under way
+        self._retarget = asyncio.Event()
+
+    def watch(self, folder: str) -> None:
+        """Follow the folder the user has open (not needed while NOTIFY watches everything)."""
+        if folder != self.folder and not self.notify_active:
+            self.folder = folder
+            self._retarget.set()
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            settings = self.account.settings_for_watcher()
+            if settings is None:
+                return
+            client = ImapClient(settings, self.account.name)
+            try:
+                await client.connect()
+                self.notify_active = await client.notify(selected_folder=self.folder)
+                attempt = 0
+                await self._idle(client)
+                await _close(client)  # asked to watch another folder, or IDLE ended
+            except asyncio.CancelledError:
+                await _close(client)
+                raise
+            except (ImapConnectionError, ImapError, OSError) as exc:
+                self.ready.clear()
+                log.info("account %s: live updates interrupted: %s", self.account.name, exc)
+                self.notify_active = False
+                self.account.check_link()
+                await _close(client)
+                attempt += 1
+                await asyncio.sleep(backoff_delay(attempt))
+
+    async def _idle(self, client: ImapClient) -> None:
+        """IDLE until the server ends it or the user opens another folder; every push marks
+        its folder dirty. Returns to have the caller reconnect (on the new folder)."""
+        self._retarget.clear()
+        consume = asyncio.create_task(self._consume(client))
+        retarget = asyncio.create_task(self._retarget.wait())
+        catch_up = asyncio.create_task(self._catch_up(client))
+        try:
+            done, _ = await asyncio.wait({consume, retarget}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.ready.clear()
+            for task in (consume, retarget, catch_up):
+                task.cancel()
+            await asyncio.gather(consume, retarget, catch_up, return_exceptions=True)
+        if consume in done and not consume.cancelled():
+            consume.result()  # a connection error goes up to the backoff
+
+    async def _catch_up(self, client: ImapClient) -> None:
+        """Once the server is pushing to us, look at every folder again: whatever changed
+        before that moment (while connecting, or while we were away) is picked up."""
+        while "IDLE" in client.capabilities and not client.idling:
+            await asyncio.sleep(0.05)
+        self.ready.set()
+        for folder in await self.account.selectable_folders():
+            self.account.mark_dirty(folder)
+
+    async def _consume(self, client: ImapClient) -> None:
+        async for push in client.idle(
+            self.folder, max_seconds=IDLE_SECONDS, poll_seconds=self.poll_seconds
+        ):
+            self.account.mark_dirty(push.folder or self.folder)
+
+
+async def _close(client: ImapClient) -> None:
+    try:
+        await asyncio.wait_for(client.logout(), 5)
+    except Exception:  # noqa: BLE001 - the link may be gone already
+        pass

@@ -1,0 +1,265 @@
+"""MailService: every account's worker behind the one facade the UI talks to.
+
+What only a later action needs is imported when first used, so that start-up imports no more
+than painting the cached list needs: the tree and the list are read through the cache's plain
+``sqlite3`` reader; the Store (SQLAlchemy) is opened in a thread when the service starts, and the
+account workers (and with them the IMAP and Maildir stacks) are built then; MIME rendering, search
+parsing, threading and desktop notices are imported when first asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mailbag.domain.config import AccountConfig, Config
+from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail
+from mailbag.domain.models import (
+    Folder,
+    FolderRole,
+    MessageRow,
+    RenderedMessage,
+    default_folder,
+)
+from mailbag.domain.requests import Request
+from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+from mailbag.store.cache_file import CacheFile
+
+if TYPE_CHECKING:
+    from mailbag.services.account import AccountWorker
+    from mailbag.services.indexer import SearchIndexer
+    from mailbag.store.store import Store
+
+log = logging.getLogger(__name__)
+
+#: The unified inbox's name among the virtual folders.
+ALL_INBOXES = "All inboxes"
+#: How long stopping waits for the account workers to say goodbye to their servers.
+STOP_SECONDS = 10.0
+#: Local search answers at most this many rows (newest first).
+SEARCH_LIMIT = 5000
+
+
+def check_backend(account: AccountConfig) -> None:
+    """Raise ValueError unless some worker can serve ``account``."""
+    if account.imap is None and account.maildir is None:
+        raise ValueError(f"account {account.name}: no supported backend configured")
+
+
+def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> AccountWorker:
+    """The worker that serves ``account``, by its kind."""
+    check_backend(account)
+    if account.imap is not None:
+        from mailbag.services.imap_account import ImapAccount
+
+        return ImapAccount(account, store, sink)
+    from mailbag.services.maildir_account import MaildirAccount
+
+    assert account.maildir is not None
+    return MaildirAccount(account.name, account.maildir, store, sink)
+
+
+def prefetch_first_list(config: Config, cache: CacheFile) -> None:
+    """Start reading the list the UI opens first (the default account's Inbox, newest first) in a
+    thread, so that it is ready when the UI is. Only while nothing writes to the cache yet: a
+    cache whose Store is open is left alone, and so is a start in thread view (its first list
+    is the threads, not this order)."""
+    names = config.account_names()
+    if not names or cache.is_open or config.ui.threads:
+        return
+    folder = default_folder(cache.reader.folders(names[0]))
+    if folder is not None:
+        order = ListOrder()
+        cache.reader.prefetch_index(names[0], folder.name, order.key, order.reverse)
+
+
+class MailService:
+    """Implements :class:`mailbag.services.api.MailFacade` over the account workers and the cache."""
+
+    def __init__(self, config: Config, cache: Store | CacheFile, sink: EventSink) -> None:
+        self.config = config
+        self.cache = cache if isinstance(cache, CacheFile) else CacheFile.of(cache)
+        self._sink = sink
+        for account in config.accounts.values():
+            check_backend(account)
+        self._workers: dict[str, AccountWorker] | None = None
+        self._early: list[Request] = []  # submitted before the workers were built
+        self._tasks: list[asyncio.Task[None]] = []
+        self.indexer: SearchIndexer | None = None  # made by start()
+        self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
+        self._rendered_lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        """The cache's Store, opened on first use (see :class:`CacheFile`)."""
+        return self.cache.store
+
+    @property
+    def workers(self) -> dict[str, AccountWorker]:
+        """Every account's worker by name, built on first use (by :meth:`start` in the app);
+        requests submitted before then are handed to them in order."""
+        if self._workers is None:
+            self._workers = {
+                name: make_worker(account, self.store, self._relay)
+                for name, account in self.config.accounts.items()
+            }
+            early, self._early = self._early, []
+            for request in early:
+                self._workers[request.account].submit(request)
+        return self._workers
+
+    @property
+    def accounts(self) -> list[str]:
+        return self.config.account_names()
+
+    async def start(self) -> None:
+        store = await asyncio.to_thread(self._load_what_starting_needs)  # off the UI loop
+        from mailbag.services.indexer import SearchIndexer
+
+        self.indexer = SearchIndexer(store)
+        self.indexer.start()
+        for name, worker in self.workers.items():
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
+
+    def _load_what_starting_needs(self) -> Store:
+        """Open the Store (importing SQLAlchemy) and import the workers' modules: a few hundred
+        ms of work that would otherwise stall the UI loop just after the first frame."""
+        store = self.cache.store
+        import mailbag.services.indexer  # noqa: F401
+
+        if any(a.imap is not None for a in self.config.accounts.values()):
+            import mailbag.services.imap_account  # noqa: F401
+        if any(a.maildir is not None for a in self.config.accounts.values()):
+            import mailbag.services.maildir_account  # noqa: F401
+        return store
+
+    async def stop(self) -> None:
+        for worker in (self._workers or {}).values():
+            worker.request_stop()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+        self._tasks.clear()
+        if self.indexer is not None:
+            await self.indexer.stop()
+
+    def submit(self, request: Request) -> int:
+        if request.account not in self.config.accounts:
+            raise KeyError(f"no account named {request.account!r}")
+        if self._workers is None:  # not started yet: the workers get it when they are built
+            self._early.append(request)
+            return request.request_id
+        return self._workers[request.account].submit(request)
+
+    def folders(self, account: str) -> list[Folder]:
+        return self.cache.reader.folders(account)
+
+    def _relay(self, event: Event) -> None:
+        """Every worker event goes to the UI; new mail may also raise a desktop notification, and
+        new messages are indexed for search once things are quiet."""
+        self._sink(event)
+        if isinstance(event, MessagesChanged) and event.added and self.indexer is not None:
+            self.indexer.poke()
+        if isinstance(event, NewMail) and self.config.ui.notify in ("desktop", "both"):
+            from mailbag.services.notify import notify_desktop
+
+            notify_desktop(event)
+
+    def message_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int]:
+        return self.cache.reader.message_index(account, folder, order.key, order.reverse)
+
+    def ready_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> Sequence[int] | None:
+        return self.cache.reader.prefetched_index(account, folder, order.key, order.reverse)
+
+    def thread_index(
+        self, account: str, folder: str, order: ListOrder = ListOrder()
+    ) -> ThreadedIndex:
+        from mailbag.domain.threading import build_threads, flatten
+
+        roots = build_threads(
+            self.store.thread_records(account, folder),
+            group_by_subject=self.config.ui.thread_by_subject,
+        )
+        rows = flatten(roots, newest_first=not order.reverse)
+        return ThreadedIndex(
+            row_ids=array("q", [r.row_id for r in rows]), depths=array("h", [r.depth for r in rows])
+        )
+
+    def virtual_folders(self) -> list[VirtualFolder]:
+        result = []
+        if len(self.config.accounts) > 1:
+            result.append(VirtualFolder(ALL_INBOXES, "", kind="inboxes"))
+        result.extend(VirtualFolder(name, query) for name, query in self.config.searches.items())
+        return result
+
+    def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        if name == ALL_INBOXES:
+            places = [
+                (account, f.name)
+                for account in self.accounts
+                for f in self.cache.reader.folders(account)
+                if f.role == FolderRole.INBOX
+            ]
+            return self.cache.reader.message_index_many(places, order.key, order.reverse)
+        query = self.config.searches.get(name)
+        if query is None:
+            return ()
+        return self.local_search(query).row_ids
+
+    def local_search(
+        self, query: str, *, account: str | None = None, folder: str | None = None
+    ) -> SearchOutcome:
+        from mailbag.domain.search import parse_query
+
+        parsed = parse_query(query)
+        if parsed.error:
+            return SearchOutcome(error=parsed.error)
+        if account is not None:
+            return SearchOutcome(row_ids=self.store.search(account, parsed, folder, SEARCH_LIMIT))
+        found: list[int] = []  # every account: each one's matches, newest first
+        for name in self.accounts:
+            found.extend(self.store.search(name, parsed, folder, SEARCH_LIMIT - len(found)))
+            if len(found) >= SEARCH_LIMIT:
+                break
+        return SearchOutcome(row_ids=found)
+
+    def undo(self) -> str | None:
+        candidates = [w for w in (self._workers or {}).values() if w.journal.undo_tickets]
+        if not candidates:
+            return None
+        worker = max(candidates, key=lambda w: w.journal.undo_tickets[-1].seq)
+        ticket = worker.journal.undo_tickets.pop()
+        worker.journal.submit_undo(ticket)
+        return ticket.description
+
+    def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
+        return self.cache.reader.rows(row_ids)
+
+    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+        key = (account, folder, uid)
+        with self._rendered_lock:  # the UI calls this from several thread workers
+            cached = self._rendered.get(key)
+            if cached is not None:
+                self._rendered.move_to_end(key)
+                return cached
+        raw = self.store.body(account, folder, uid)
+        if raw is None:
+            return None
+        from mailbag.domain.mime import render_message
+
+        message = render_message(raw)
+        with self._rendered_lock:
+            self._rendered[key] = message
+            if len(self._rendered) > 32:
+                self._rendered.popitem(last=False)
+        return message

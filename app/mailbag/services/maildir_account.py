@@ -1,0 +1,89 @@
+"""A local Maildir account (the demo mailbox; later the local store of POP3 accounts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
+from mailbag.domain.models import Folder, FolderState
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.account import AccountWorker, Offline
+from mailbag.store.store import Store
+
+
+class MaildirAccount(AccountWorker):
+    """Mirrors a Maildir++ tree into the cache; flags are written back to the file names."""
+
+    def __init__(self, name: str, root: Path, store: Store, sink: EventSink) -> None:
+        super().__init__(name, store, sink)
+        self.root = root
+        self.maildir: MaildirStore | None = None
+
+    async def connect(self) -> None:
+        if not self.root.is_dir():
+            raise Offline(f"maildir {self.root} does not exist")
+        self.maildir = await self.db(MaildirStore, self.root, self.name)
+        await self._refresh_folders()
+
+    async def _refresh_folders(self) -> list[Folder]:
+        """Put the folder list into the cache first, so the tree has names, roles and counts."""
+        folders = await self.db(self._md().list_folders)
+        await self.publish_folders(folders)
+        return folders
+
+    async def disconnect(self) -> None:
+        self.maildir = None
+
+    def _md(self) -> MaildirStore:
+        if self.maildir is None:
+            raise Offline(f"{self.name} is not open")
+        return self.maildir
+
+    async def sync_all(self, first: str | None = None) -> None:
+        folders = await self._refresh_folders()
+        order = sorted((f for f in folders if f.selectable), key=lambda f: (f.name != first, f.role != "inbox"))
+        for folder in order:
+            await self.sync_folder(folder.name)
+            await self.serve_urgent()
+
+    async def sync_folder(self, folder: str) -> None:
+        md = self._md()
+        server_state: FolderState = await self.db(md.folder_state, folder)
+        known = await self.db(self.store.folder_state, self.name, folder)
+        if known is not None and known.uidvalidity != server_state.uidvalidity:
+            await self.db(self.store.reset_folder, self.name, folder)
+            known = None
+        since = known.uidnext - 1 if known is not None else 0
+        fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since)))
+        added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
+        flags = await self.db(md.flags, folder)
+        cached = await self.db(self.store.uids, self.name, folder)
+        gone = sorted(set(cached).difference(flags))
+        removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
+        changed = await self.db(self.store.update_flags, self.name, folder, sorted(flags.items()))
+        await self.db(self.store.set_folder_state, self.name, folder, server_state)
+        self.emit(SyncProgress(self.name, folder, len(flags), len(flags)))
+        if added or removed or changed:
+            self.emit(MessagesChanged(self.name, folder, added, changed, removed))
+        await self.publish_counts(folder)
+        if known is not None:
+            await self.announce_new_mail(folder, fresh)
+
+    async def load_body(self, folder: str, uid: int) -> None:
+        raw = await self.db(self._md().read, folder, uid)
+        await self.db(self.store.put_body, self.name, folder, uid, raw)
+        self.emit(BodyLoaded(self.name, folder, uid))
+
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        await self.db(self._md().set_flags, folder, uids, add, remove)
+
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        md = self._md()
+        return await self.db(lambda: md.move(folder, uids, target, copy=copy))
+
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        await self.db(self._md().remove, folder, uids)

@@ -1,0 +1,69 @@
+"""CacheFile: the cache as a start uses it: its reader at once, its Store when first needed.
+
+Opening the :class:`~mailbag.store.store.Store` imports SQLAlchemy and checks the schema, which costs
+more than everything else a warm start does before its first frame. A cache file already at this
+version can be read without either, so the UI paints from the :class:`CacheReader` and the Store
+is opened afterwards (the services open it off the UI loop when they start). A missing or older
+file is built or rebuilt by the Store first, since there is nothing to read from it yet.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailbag.store.reader import CacheReader
+
+if TYPE_CHECKING:
+    from mailbag.store.store import Store
+
+
+class CacheFile:
+    """One cache file. ``reader`` is ready at once; ``store`` opens on first use (thread-safe)."""
+
+    def __init__(self, path: Path, *, store: Store | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._store = store
+        reader = store.reader if store is not None else CacheReader.open_current(path)
+        if reader is None:  # nothing to read yet: let the Store build the file now
+            self._store = _open_store(path, None)
+            reader = self._store.reader
+        self.reader: CacheReader = reader
+
+    @classmethod
+    def of(cls, store: Store) -> CacheFile:
+        """A CacheFile over a Store that is already open."""
+        return cls(store.reader.path, store=store)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the Store has been opened."""
+        return self._store is not None
+
+    @property
+    def store(self) -> Store:
+        """The full Store (writes, search, bodies), opened on first use."""
+        with self._lock:
+            if self._store is None:
+                self.reader.drop_prefetch()  # the Store writes: a list read before may go stale
+                self._store = _open_store(self.path, self.reader)
+            return self._store
+
+    def close(self) -> None:
+        """Close the Store if it was opened, and the reader."""
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()  # closes the reader too
+        else:
+            self.reader.close()
+
+
+def _open_store(path: Path, reader: CacheReader | None) -> Store:
+    from mailbag.store.store import (
+        Store,  # imports SQLAlchemy: only once the Store is needed
+    )
+
+    return Store.open(path, reader=reader)

@@ -1,0 +1,142 @@
+"""The Textual application: wires the facade, themes and keymap to the main screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from mailbag.domain.events import Event, EventSink
+from mailbag.services.api import MailFacade
+from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
+from mailbag.ui.messages import ServiceEvent
+from mailbag.ui.screens.main import MainScreen
+from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
+
+FacadeFactory = Callable[[EventSink], MailFacade]
+NOTIFY_MODES = ("bell", "desktop", "both", "none")
+#: The services start at the latest this many seconds after mount, even if no list has landed.
+START_AT_LATEST = 2.0
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class MailbagApp(App[None]):
+    """mailbag's UI.
+
+    The services report through an ``EventSink`` and the UI needs the facade to exist when it is
+    built, so the app takes a *factory*: ``facade_factory(app.sink)`` is called once, in
+    ``__init__``, and must return the facade without starting it. The app calls ``start()``
+    once the first list is on screen, so that cached rows paint before any connection is set
+    up; at once when the cache knows no folder yet or the first list is empty (its rows can only
+    come from the server); after ``START_AT_LATEST`` seconds in any case. ``stop()`` on quit.
+    ``sink`` may be called from any thread. ``notify`` is the config's new-mail setting: the UI
+    rings the terminal bell for ``"bell"`` and ``"both"``; ``"desktop"`` and ``"none"`` keep it
+    quiet (desktop notifications are the services' job).
+
+    Raises ValueError (a message fit to show the user) for an unknown theme or keymap entry.
+    """
+
+    CSS_PATH = "main.tcss"
+    TITLE = "mailbag"
+    BINDINGS = bindings("app")
+
+    def __init__(
+        self,
+        facade_factory: FacadeFactory,
+        *,
+        theme: str = "mailbag-dark",
+        keymap: Mapping[str, str] | None = None,
+        themes_dir: Path | None = None,
+        now: Callable[[], datetime] = _local_now,
+        notify: str = "bell",
+        threads: bool = False,
+    ) -> None:
+        super().__init__()
+        if notify not in NOTIFY_MODES:
+            raise ValueError(f"notify must be one of {', '.join(NOTIFY_MODES)}; got {notify!r}")
+        themes = load_themes(themes_dir)
+        chosen = choose_theme(theme, themes)
+        self.user_keymap = validate_keymap(keymap or {})
+        for item in themes.values():
+            self.register_theme(item)
+        self.theme = chosen.name
+        self.set_keymap(self.user_keymap)
+        self._now = now
+        self.facade = facade_factory(self.sink)
+        self.main_screen = MainScreen(
+            self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
+        )
+        self._started = False
+        self._stopped = False
+        self._starting: asyncio.Task[None] | None = None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return variable_defaults()
+
+    def sink(self, event: Event) -> None:
+        """The services' EventSink: hand the event to the UI loop (safe from any thread)."""
+        self.post_message(ServiceEvent(event))
+
+    async def on_mount(self) -> None:
+        if not any(self.facade.folders(account) for account in self.facade.accounts):
+            # A cache that was never filled has nothing to paint: the network goes first, and
+            # the screen is built while the connection is set up.
+            self._starting = asyncio.create_task(self._start_services())
+        await self.push_screen(self.main_screen)
+        self.set_timer(START_AT_LATEST, self._start_services)
+
+    @on(MainScreen.FirstView)
+    def _first_view(self, message: MainScreen.FirstView) -> None:
+        if message.has_rows:
+            self.call_after_refresh(self._start_services)  # after the frame that shows them
+        else:
+            self.call_later(self._start_services)
+
+    async def _start_services(self) -> None:
+        """Start the facade (account connections, sync, indexing) once, unless quitting."""
+        if self._started or self._stopped:
+            return
+        self._started = True
+        await self.facade.start()
+
+    def on_service_event(self, message: ServiceEvent) -> None:
+        self.main_screen.apply_event(message.event)
+
+    def action_help(self) -> None:
+        from mailbag.ui.screens.help import HelpScreen  # imported on first use: not needed to start
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.user_keymap))
+
+    async def action_quit(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            if self._starting is not None:
+                await self._starting  # a start under way: let it finish, so stop() stops it all
+            await self.facade.stop()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for spec in KEYS:
+            keys = display_keys(effective_keys(spec, self.user_keymap))
+            yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action))
+
+    def _command(self, scope: str, action: str) -> Callable[[], object]:
+        def run() -> object:
+            if scope == "pane":
+                return self.main_screen.run_pane_action(action)
+            if scope == "list":
+                return self.call_later(self.main_screen.message_list.run_action, action)
+            target = self if scope == "app" else self.main_screen
+            return self.call_later(target.run_action, action)
+
+        return run

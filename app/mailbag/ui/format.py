@@ -1,0 +1,57 @@
+"""Pure formatting of message-list cells: flags, dates, fixed-width cells."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+
+from mailbag.domain.models import MessageRow
+from mailbag.domain.sanitize import clean_line
+
+
+def flag_column(row: MessageRow, flags: frozenset[str] | None = None) -> str:
+    """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent).
+
+    ``flags`` are the flags as shown (the row's own, with optimistic changes), default the row's.
+    """
+    flags = row.flags if flags is None else flags
+    return (
+        ("N" if "\\Seen" not in flags else " ")
+        + ("!" if "\\Flagged" in flags else " ")
+        + ("@" if row.has_attachment else " ")
+        + ("r" if "\\Answered" in flags else " ")
+    )
+
+
+def short_date(when: datetime | None, now: datetime) -> str:
+    """Today: ``HH:MM``; this year: ``Mon DD``; else ``YYYY-MM-DD`` (in ``now``'s time zone)."""
+    if when is None:
+        return ""
+    if now.tzinfo is not None and when.tzinfo is not None:
+        when = when.astimezone(now.tzinfo)
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return when.strftime("%b %d")
+    return when.strftime("%Y-%m-%d")
+
+
+def fit(text: str, width: int) -> str:
+    """Untrusted one-line text cleaned and cut or padded to exactly ``width`` cells."""
+    if width <= 0:
+        return ""
+    text = clean_line(text)
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def thread_prefix(depth: int, *, collapsed: bool = False, has_replies: bool = False) -> str:
+    """Tree glyphs before a subject in thread view: ``▸``/``▾`` on a thread's first message
+    (collapsed / with replies shown), ``└─`` indented by depth on a reply."""
+    if depth <= 0:
+        if collapsed:
+            return "▸ "
+        return "▾ " if has_replies else ""
+    return "  " * (depth - 1) + "└─"

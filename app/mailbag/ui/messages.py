@@ -1,0 +1,25 @@
+"""Textual messages that carry service events into the UI."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from mailbag.domain.events import Event, FolderCountsChanged, SyncProgress
+
+
+class ServiceEvent(Message):
+    """One event from the service layer. Progress and count events of the same folder coalesce."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        if not isinstance(message, ServiceEvent):
+            return False
+        new, old = self.event, message.event
+        if isinstance(new, SyncProgress) and isinstance(old, SyncProgress):
+            return (new.account, new.folder) == (old.account, old.folder)
+        if isinstance(new, FolderCountsChanged) and isinstance(old, FolderCountsChanged):
+            return (new.account, new.folder) == (old.account, old.folder)
+        return False

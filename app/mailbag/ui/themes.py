@@ -1,0 +1,90 @@
+"""Load mailbag's themes (themes/*.toml: colours and semantic variables) as Textual themes.
+
+A theme file has top-level ``name`` and ``dark``, a ``[colors]`` table (Textual's base colours:
+primary, background, ...) and a ``[variables]`` table of semantic colours (unread, flagged,
+selected, quote-1.., status-ok, ...). Variables become CSS variables named ``$mailbag-<name>``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from textual.theme import Theme
+
+VARIABLE_PREFIX = "mailbag-"
+_COLOR_KEYS = (
+    "primary", "secondary", "warning", "error", "success", "accent",
+    "foreground", "background", "surface", "panel", "boost",
+)
+
+#: Values used when a theme (e.g. one of Textual's built-ins) does not set a variable.
+DEFAULT_VARIABLES: dict[str, str] = {
+    "unread": "auto 95%",
+    "flagged": "#e0a030",
+    "selected": "#4a78b0 45%",
+    "selected-blurred": "#808080 25%",
+    "marked": "#c08a20 35%",
+    "muted": "#888888",
+    "header-label": "#4a90d9",
+    "quote-1": "#5f9f5f",
+    "quote-2": "#4a90d9",
+    "quote-3": "#9a6fb0",
+    "status-ok": "#4caf50",
+    "status-busy": "#e0a030",
+    "status-error": "#e05050",
+}
+
+
+def default_themes_dir() -> Path:
+    """``<checkout>/themes`` when running from a source tree, else ``mailbag/themes`` when installed."""
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir.parent.parent / "themes", package_dir / "themes"):
+        if candidate.is_dir():
+            return candidate
+    return package_dir / "themes"
+
+
+def load_theme(path: Path) -> Theme:
+    """Read one theme file; raise ValueError naming the file on a malformed one."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read theme: {exc}") from exc
+    colors = data.get("colors", {})
+    variables = data.get("variables", {})
+    if not isinstance(colors, dict) or "primary" not in colors:
+        raise ValueError(f"{path}: [colors] must set at least 'primary'")
+    unknown = set(colors) - set(_COLOR_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown colour key(s) in [colors]: {', '.join(sorted(unknown))}")
+    return Theme(
+        name=str(data.get("name", path.stem)),
+        dark=bool(data.get("dark", True)),
+        variables={VARIABLE_PREFIX + str(k): str(v) for k, v in variables.items()},
+        **{k: str(v) for k, v in colors.items()},
+    )
+
+
+def load_themes(themes_dir: Path | None = None) -> dict[str, Theme]:
+    """Every theme in the directory, by name."""
+    directory = themes_dir or default_themes_dir()
+    themes: dict[str, Theme] = {}
+    for path in sorted(directory.glob("*.toml")):
+        theme = load_theme(path)
+        themes[theme.name] = theme
+    return themes
+
+
+def choose_theme(name: str, themes: dict[str, Theme]) -> Theme:
+    """The theme called ``name``; ValueError listing the available names when there is none."""
+    try:
+        return themes[name]
+    except KeyError:
+        available = ", ".join(sorted(themes)) or "(none found)"
+        raise ValueError(f"unknown theme {name!r}; available themes: {available}") from None
+
+
+def variable_defaults() -> dict[str, str]:
+    """Fallback values of mailbag's CSS variables, for themes that do not set them."""
+    return {VARIABLE_PREFIX + k: v for k, v in DEFAULT_VARIABLES.items()}

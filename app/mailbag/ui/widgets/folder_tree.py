@@ -1,0 +1,176 @@
+"""The folder tree: virtual folders on top, then one root per account with its folders nested
+by their delimiter, and unread counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from mailbag.domain.models import Folder
+from mailbag.domain.sanitize import clean_line
+from mailbag.services.api import VirtualFolder
+from mailbag.ui.keymap import bindings
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRef:
+    """What a tree node stands for: an account root (folder None), a folder, or a virtual folder
+    (``virtual`` is its name; account empty)."""
+
+    account: str
+    folder: Folder | None = None
+    virtual: str = ""
+
+
+def folder_label(folder: Folder) -> Text:
+    """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0."""
+    name = clean_line(folder.leaf) or clean_line(folder.name)
+    if folder.unread > 0:
+        return Text(f"{name} {folder.unread}", style="bold")
+    return Text(name)
+
+
+class FolderTree(Tree[FolderRef]):
+    """Accounts and their folders, in the order the service gives (Inbox, special-use, names)."""
+
+    BINDINGS = bindings("pane")
+
+    DEFAULT_CSS = """
+    FolderTree {
+        background: $panel;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    class FolderOpened(Message):
+        """The user opened a folder."""
+
+        def __init__(self, account: str, folder: Folder) -> None:
+            super().__init__()
+            self.account = account
+            self.folder = folder
+
+    class VirtualOpened(Message):
+        """The user opened a virtual folder (the unified inbox or a saved search)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(Text("mailbag"), name=name, id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._accounts: dict[str, TreeNode[FolderRef]] = {}
+        self._folders: dict[tuple[str, str], TreeNode[FolderRef]] = {}
+        self._virtual: dict[str, TreeNode[FolderRef]] = {}
+
+    def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
+        """Show the virtual folders at the top of the tree, in the given order."""
+        for node in self._virtual.values():
+            node.remove()
+        self._virtual.clear()
+        for position, folder in enumerate(folders):
+            glyph = "◆ " if folder.kind == "inboxes" else "⌕ "
+            node = self.root.add(
+                Text(glyph + clean_line(folder.name)), FolderRef("", virtual=folder.name),
+                before=position, allow_expand=False,
+            )
+            self._virtual[folder.name] = node
+
+    def select_virtual(self, name: str) -> None:
+        node = self._virtual.get(name)
+        if node is not None:
+            if node.line < 0:
+                self.call_after_refresh(lambda: self.move_cursor(node))
+            else:
+                self.move_cursor(node)
+
+    def set_folders(self, account: str, folders: list[Folder]) -> None:
+        """Replace one account's folders, keeping the cursor on the same folder when possible."""
+        selected = self.selected_folder()
+        account_node = self._accounts.get(account)
+        if account_node is None:
+            account_node = self.root.add(Text(clean_line(account), style="bold"), FolderRef(account), expand=True)
+            self._accounts[account] = account_node
+        else:
+            for key in [k for k in self._folders if k[0] == account]:
+                del self._folders[key]
+            account_node.remove_children()
+        for folder in folders:
+            parent = self._parent_node(account_node, folder)
+            node = parent.add(folder_label(folder), FolderRef(account, folder), expand=True, allow_expand=False)
+            self._folders[(account, folder.name)] = node
+        for node in self._folders.values():
+            if node.children:
+                node.allow_expand = True
+        if selected is not None:
+            self.select_folder(*selected)
+
+    def _parent_node(self, account_node: TreeNode[FolderRef], folder: Folder) -> TreeNode[FolderRef]:
+        if not folder.delimiter or folder.delimiter not in folder.name:
+            return account_node
+        parent_name = folder.name.rsplit(folder.delimiter, 1)[0]
+        parent = self._folders.get((folder.account, parent_name))
+        if parent is None:  # a parent the server did not list: show it, not selectable
+            ghost = Folder(folder.account, parent_name, folder.delimiter, attributes=frozenset({"\\Noselect"}))
+            grandparent = self._parent_node(account_node, ghost)
+            parent = grandparent.add(folder_label(ghost), FolderRef(folder.account, ghost), expand=True)
+            self._folders[(folder.account, parent_name)] = parent
+        return parent
+
+    def update_counts(self, account: str, folder: str, total: int, unread: int) -> None:
+        """New counts for one folder (from the service, or an optimistic change)."""
+        node = self._folders.get((account, folder))
+        if node is None or node.data is None or node.data.folder is None:
+            return
+        updated = replace(node.data.folder, total=total, unread=unread)
+        node.data = FolderRef(account, updated)
+        node.set_label(folder_label(updated))
+
+    def counts(self, account: str, folder: str) -> tuple[int, int] | None:
+        """(total, unread) as shown, or None for an unknown folder."""
+        node = self._folders.get((account, folder))
+        if node is None or node.data is None or node.data.folder is None:
+            return None
+        return node.data.folder.total, node.data.folder.unread
+
+    def select_folder(self, account: str, folder: str, *, retry: bool = True) -> None:
+        """Move the cursor to a folder (once the tree is laid out, when it is not yet)."""
+        node = self._folders.get((account, folder))
+        if node is not None:
+            if node.line < 0 and retry:
+                self.call_after_refresh(self.select_folder, account, folder, retry=False)
+                return
+            self.move_cursor(node)
+
+    def selected_folder(self) -> tuple[str, str] | None:
+        node = self.cursor_node
+        if node is None or node.data is None or node.data.folder is None:
+            return None
+        return node.data.account, node.data.folder.name
+
+    # --- actions (from the key table) ---------------------------------------------------------
+
+    def action_first(self) -> None:
+        self.cursor_line = 0
+
+    def action_last(self) -> None:
+        self.cursor_line = self.last_line
+
+    def action_open(self) -> None:
+        node = self.cursor_node
+        if node is None or node.data is None:
+            return
+        if node.data.virtual:
+            self.post_message(self.VirtualOpened(node.data.virtual))
+            return
+        folder = node.data.folder
+        if folder is None or not folder.selectable:
+            node.toggle()
+            return
+        self.post_message(self.FolderOpened(node.data.account, folder))

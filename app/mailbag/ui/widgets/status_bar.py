@@ -1,0 +1,118 @@
+"""The one-line status bar: what the list shows (folder, order, search), the last notice or
+error, and each account's connection state and sync progress."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.timer import Timer
+from textual.widget import Widget
+
+from mailbag.domain.models import ConnectionState
+from mailbag.domain.sanitize import clean_line
+
+_BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
+#: How long a notice (an action taken, new mail) stays, and an error, in seconds; a connection
+#: problem also shows in the account's state, which stays until it changes.
+NOTICE_SECONDS = 10.0
+ERROR_SECONDS = 30.0
+
+
+class StatusBar(Widget):
+    """Renders untrusted server text literally (a ``Text``, never markup)."""
+
+    COMPONENT_CLASSES = {"status-bar--ok", "status-bar--busy", "status-bar--error", "status-bar--muted"}
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    StatusBar > .status-bar--ok { color: $mailbag-status-ok; }
+    StatusBar > .status-bar--busy { color: $mailbag-status-busy; }
+    StatusBar > .status-bar--error { color: $mailbag-status-error; text-style: bold; }
+    StatusBar > .status-bar--muted { color: $mailbag-muted; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._states: dict[str, tuple[ConnectionState, str]] = {}
+        self._progress: dict[str, tuple[str, int, int]] = {}
+        self.last_error = ""
+        self.notice = ""
+        self.view = ""
+        self._expiry: Timer | None = None
+
+    def set_connection(self, account: str, state: ConnectionState, detail: str = "") -> None:
+        self._states[account] = (state, clean_line(detail))
+        if state not in _BUSY:
+            self._progress.pop(account, None)
+        self.refresh()
+
+    def set_progress(self, account: str, folder: str, done: int, total: int) -> None:
+        if total and done >= total:
+            self._progress.pop(account, None)
+        else:
+            self._progress[account] = (clean_line(folder), done, total)
+        self.refresh()
+
+    def set_error(self, message: str) -> None:
+        """An error; replaces the last notice, and goes after ``ERROR_SECONDS``."""
+        self.last_error = clean_line(message)
+        self.notice = ""
+        self._expire_in(ERROR_SECONDS)
+        self.refresh()
+
+    def set_notice(self, message: str) -> None:
+        """A passing message (an action taken, new mail); replaces the last error, and goes after
+        ``NOTICE_SECONDS``."""
+        self.notice = clean_line(message)
+        self.last_error = ""
+        self._expire_in(NOTICE_SECONDS)
+        self.refresh()
+
+    def _expire_in(self, seconds: float) -> None:
+        if self._expiry is not None:
+            self._expiry.stop()
+        self._expiry = self.set_timer(seconds, self._clear_message) if self.is_attached else None
+
+    def _clear_message(self) -> None:
+        self.notice = self.last_error = ""
+        self._expiry = None
+        self.refresh()
+
+    def set_view(self, description: str) -> None:
+        """What the message list shows, e.g. ``INBOX · date ↓`` or ``Search: bob — 3 results``."""
+        self.view = clean_line(description)
+        self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.view:
+            text.append(" ")
+            text.append(self.view, style="bold")
+            text.append(" │")
+        if self.last_error:
+            text.append(" ")
+            text.append("error: " + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
+            text.append(" │")
+        elif self.notice:
+            text.append(" " + self.notice + " │")
+        for account, (state, detail) in self._states.items():
+            style = {
+                ConnectionState.ONLINE: "status-bar--ok",
+                ConnectionState.ERROR: "status-bar--error",
+                ConnectionState.OFFLINE: "status-bar--muted",
+            }.get(state, "status-bar--busy")
+            text.append(" ")
+            text.append(clean_line(account), style="bold")
+            text.append(" ")
+            text.append(state.value, style=self.get_component_rich_style(style, partial=True))
+            if account in self._progress:
+                folder, done, total = self._progress[account]
+                text.append(f" {folder} {done}/{total}")
+            elif detail and state == ConnectionState.ERROR:
+                text.append(f" ({detail})")
+            text.append(" │")
+        text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
+        return text
