@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Loopback addresses of the variant listeners (clients connect from 127.0.0.1, so Dovecot
+#: does not count them as local).
+UNTRUSTED_HOST = "127.0.0.2"
+NO_NOTIFY_HOST = "127.0.0.3"
+
 SPECIAL_FOLDERS = {
     "Drafts": r"\Drafts",
     "Sent": r"\Sent",
@@ -30,6 +35,12 @@ class ConfigParams:
     internal_user: str
     privileged: bool
     internal_group: str | None = None
+    #: A listener on UNTRUSTED_HOST: Dovecot sees a non-local client there, not a secure one, and
+    #: keeps its default ``disable_plaintext_auth = yes`` (LOGINDISABLED until STARTTLS).
+    untrusted_imap_port: int = 0
+    #: A plain IMAP listener on NO_NOTIFY_HOST whose sessions run without mailbox list indexes,
+    #: so the server offers no NOTIFY there.
+    no_notify_imap_port: int = 0
 
     @property
     def users_dir(self) -> Path:
@@ -109,6 +120,15 @@ namespace inbox {{
 {mailboxes}
 }}
 
+local {UNTRUSTED_HOST} {{
+  disable_plaintext_auth = yes
+}}
+local {NO_NOTIFY_HOST} {{
+  protocol imap {{
+    mailbox_list_index = no
+  }}
+}}
+
 protocol imap {{
   mail_max_userip_connections = 200
   imap_idle_notify_interval = 1 mins
@@ -128,6 +148,14 @@ service imap-login {{
   inet_listener imaps {{
     port = {p.imaps_port}
     ssl = yes
+  }}
+  inet_listener imap_untrusted {{
+    address = {UNTRUSTED_HOST}
+    port = {p.untrusted_imap_port}
+  }}
+  inet_listener imap_no_notify {{
+    address = {NO_NOTIFY_HOST}
+    port = {p.no_notify_imap_port}
   }}
 {no_chroot}}}
 service pop3-login {{

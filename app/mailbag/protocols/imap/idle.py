@@ -95,15 +95,11 @@ async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: 
                 if until_check <= 0:
                     silent = True
                     break
-                getter = asyncio.ensure_future(protocol.pushes.get())
-                await asyncio.wait({getter, task}, timeout=min(until_reissue, until_check),
-                                   return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
+                push = await _next_push(protocol.pushes, task, min(until_reissue, until_check))
+                if push is not None:
+                    yield push
                     for push in _drain(protocol.pushes):
                         yield push
-                else:
-                    getter.cancel()
             if task.done():
                 await task  # the server ended IDLE: a dead link raises, else idle again
                 return
@@ -127,13 +123,27 @@ async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: 
                 task.exception()
 
 
+async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[object],
+                     timeout: float) -> ServerPush | None:
+    """The next push, or None when ``task`` ends or ``timeout`` passes first. The getter never
+    outlives the call, also when the caller is cancelled (a folder switch)."""
+    getter = asyncio.ensure_future(pushes.get())
+    try:
+        await asyncio.wait({getter, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        return getter.result() if getter.done() else None
+    finally:
+        getter.cancel()
+
+
 async def _started(protocol: StreamingProtocol, command: IdleCommand, task: asyncio.Future[object],
                    timeout: float) -> None:
     accepted = asyncio.ensure_future(command.accepted.wait())
-    await asyncio.wait({accepted, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    if accepted.done():
-        return
-    accepted.cancel()
+    try:
+        await asyncio.wait({accepted, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if accepted.done():
+            return
+    finally:
+        accepted.cancel()
     if task.done():
         await task  # NO / BAD or a dead link raise
         raise ImapError("the server ended IDLE before it began")
