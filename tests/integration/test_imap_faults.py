@@ -44,6 +44,18 @@ async def login_dialogue(reader: asyncio.StreamReader, writer: asyncio.StreamWri
             writer.write(tag + b" OK logged in\r\n")
 
 
+async def answer_all(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[bytes],
+                     caps: bytes = CAPS) -> None:
+    """Answer every command OK (CAPABILITY with ``caps``) until the client leaves; keep each line."""
+    while line := await reader.readline():
+        seen.append(line)
+        tag, _, rest = line.partition(b" ")
+        if rest.upper().startswith(b"CAPABILITY"):
+            writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+        else:
+            writer.write(tag + b" OK whatever\r\n")
+
+
 def settings(port: int, security: str = "none", timeout: float = 2.0) -> ImapSettings:
     return ImapSettings(host="127.0.0.1", port=port, security=security, username="u", password="p",
                         timeout=timeout)
@@ -54,13 +66,7 @@ async def test_starttls_required_but_not_offered_is_refused() -> None:
 
     async def script(reader, writer):
         writer.write(b"* OK fake ready\r\n")
-        while line := await reader.readline():
-            seen.append(line)
-            tag, rest = line.split(b" ", 1)
-            if rest.upper().startswith(b"CAPABILITY"):
-                writer.write(b"* CAPABILITY " + CAPS + b"\r\n" + tag + b" OK done\r\n")
-            else:
-                writer.write(tag + b" OK whatever\r\n")
+        await answer_all(reader, writer, seen)
 
     server, port = await serve(script)
     async with server:

@@ -187,10 +187,15 @@ class ImapClient:
                             ssl_context=context if s.security == "tls" else None)
         try:
             await asyncio.wait_for(self._imap._client_task, s.timeout)
-            await asyncio.wait_for(asyncio.shield(self._imap.protocol.greeting), s.timeout)
+            greeting = await asyncio.wait_for(asyncio.shield(self._imap.protocol.greeting), s.timeout)
+            if s.security == "starttls" and greeting.startswith(b"* PREAUTH"):
+                raise ImapConnectionError("the server logged in before TLS (PREAUTH); refusing to "
+                                          "continue in plaintext")
             await self._capability()
             if s.security == "starttls":
                 await self._starttls(context)
+                # RFC 3501 6.2.1: what the server said before TLS may have been forged; ask again.
+                await self._capability()
             if self._imap.protocol.state == lib.NONAUTH:
                 await self._authenticate()
             await self._capability()
@@ -250,6 +255,7 @@ class ImapClient:
         except ImapError as exc:
             raise ImapConnectionError(f"STARTTLS refused: {exc}") from None
         await self._protocol.start_tls(context, self.settings.host, self.settings.timeout)
+        self.capabilities = frozenset()
 
     async def _authenticate(self) -> None:
         s = self.settings

@@ -352,6 +352,10 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if transport is None:
             raise ImapConnectionError("TLS handshake failed")
         self.transport = transport
+        # Nothing the server said before TLS is trusted after it (RFC 3501 6.2.1).
+        self.capabilities = set()
+        while not self.pushes.empty():
+            self.pushes.get_nowait()
 
 
 class Pipeline(ImapCommand):
