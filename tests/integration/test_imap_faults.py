@@ -8,7 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from mailbag.domain.config import parse_config
 from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 CAPS = b"IMAP4rev1 AUTH=PLAIN SASL-IR"
@@ -111,12 +114,32 @@ async def test_stalled_server_times_out() -> None:
 
 async def test_silent_server_at_greeting_times_out() -> None:
     async def script(reader, writer):
-        await asyncio.sleep(10)
+        await reader.read()  # accepts, never greets
 
     server, port = await serve(script)
     async with server:
-        with pytest.raises(ImapConnectionError):
+        with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 0\.5 s$"):
             await ImapClient(settings(port, timeout=0.5), "acct").connect()
+
+
+async def test_account_timeout_comes_from_the_config(tmp_path) -> None:
+    async def script(reader, writer):
+        await reader.read()
+
+    server, port = await serve(script)
+    text = (f'[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
+            f'port = {port}\nsecurity = "none"\npassword_env = "MAILBAG_TEST_PASSWORD"\ntimeout = 1\n')
+    config = parse_config(text, tmp_path / "config.toml")
+    store = Store.open(tmp_path / "cache.db")
+    account = ImapAccount(config.accounts["work"], store, lambda event: None)
+    try:
+        async with server:
+            with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 1 s$"):
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setenv("MAILBAG_TEST_PASSWORD", "p")
+                    await account.connect()
+    finally:
+        store.close()
 
 
 async def _selected(reader, writer) -> None:

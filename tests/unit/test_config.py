@@ -260,3 +260,11 @@ def test_poll_interval_and_subject_threading() -> None:
 def test_bad_poll_interval_names_its_line() -> None:
     error = error_for(minimal('host = "h"\npoll_seconds = 1\n'))
     assert "poll_seconds: 1 is out of range (5..3600)" in str(error)
+
+
+def test_server_timeout() -> None:
+    config = parse_config(minimal('host = "h"\ntimeout = 2.5\n'), PATH)
+    assert config.accounts["work"].imap.timeout == 2.5
+    assert parse_config(minimal(), PATH).accounts["work"].imap.timeout == 30
+    assert "imap.timeout: 0 is out of range (1..600)" in str(error_for(minimal('host = "h"\ntimeout = 0\n')))
+    assert "imap.timeout: must be a number of seconds" in str(error_for(minimal('host = "h"\ntimeout = "9"\n')))

@@ -44,6 +44,7 @@ _SERVER_KEYS = (
     "keyring",
     "ca_file",
     "poll_seconds",
+    "timeout",
 )
 
 
@@ -77,6 +78,7 @@ class ServerConfig:
     keyring: bool = False
     ca_file: Path | None = None
     poll_seconds: int = 60  # IMAP without IDLE: how often to ask for changes
+    timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
 
 
 @dataclass(frozen=True)
@@ -451,10 +453,16 @@ class _Validator:
             raise self.error(where + ("poll_seconds",), "must be a number of seconds")
         if not 5 <= poll_seconds <= 3600:
             raise self.error(where + ("poll_seconds",), f"{poll_seconds} is out of range (5..3600)")
+        timeout = table.get("timeout", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise self.error(where + ("timeout",), "must be a number of seconds")
+        if not 1 <= timeout <= 600:
+            raise self.error(where + ("timeout",), f"{timeout} is out of range (1..600)")
         return ServerConfig(
             host=host,
             port=port,
             poll_seconds=poll_seconds,
+            timeout=float(timeout),
             security=security,
             username=self.string(table, where + ("username",)) or email,
             password_command=password_command,

@@ -68,6 +68,7 @@ class ImapAccount(AccountWorker):
             username=server.username,
             password=password,
             ca_file=str(server.ca_file) if server.ca_file else None,
+            timeout=server.timeout,
         )
         self._settings = settings
         self.client = ImapClient(settings, self.name)

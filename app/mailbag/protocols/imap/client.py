@@ -7,10 +7,10 @@ import base64
 import re
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aioimaplib import aioimaplib as lib
 
@@ -55,6 +55,8 @@ SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
                  "BODY.PEEK[HEADER.FIELDS (REFERENCES)]")
 BATCH_SIZE = 500
 
+T = TypeVar("T")
+
 _CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
 _FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
@@ -68,7 +70,8 @@ KEEPALIVE = (60, 15, 4)
 
 @dataclass(frozen=True)
 class ImapSettings:
-    """How to reach and log in to an IMAP server."""
+    """How to reach and log in to an IMAP server. ``timeout`` bounds the connection, the
+    greeting, the TLS handshake and each command, in seconds."""
 
     host: str
     port: int
@@ -186,8 +189,9 @@ class ImapClient:
         self._imap = _Imap4(host=s.host, port=s.port, loop=loop, timeout=s.timeout,
                             ssl_context=context if s.security == "tls" else None)
         try:
-            await asyncio.wait_for(self._imap._client_task, s.timeout)
-            greeting = await asyncio.wait_for(asyncio.shield(self._imap.protocol.greeting), s.timeout)
+            await self._within(self._imap._client_task, f"cannot connect to {s.host}:{s.port}: no answer")
+            greeting = await self._within(asyncio.shield(self._imap.protocol.greeting),
+                                          f"no greeting from {s.host}:{s.port}")
             if s.security == "starttls" and greeting.startswith(b"* PREAUTH"):
                 raise ImapConnectionError("the server logged in before TLS (PREAUTH); refusing to "
                                           "continue in plaintext")
@@ -210,6 +214,13 @@ class ImapClient:
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
+
+    async def _within(self, step: Awaitable[T], failure: str) -> T:
+        """``step`` within the timeout, else :class:`ImapConnectionError` "<failure> within N s"."""
+        try:
+            return await asyncio.wait_for(step, self.settings.timeout)
+        except TimeoutError:
+            raise ImapConnectionError(f"{failure} within {self.settings.timeout:g} s") from None
 
     def _keepalive(self) -> None:
         """Turn on TCP keepalive, so a link that died while quiet is noticed by the kernel."""
