@@ -45,6 +45,10 @@ class RequestUnsupported(Event):
     reason: str
 
 
+#: The four terminal events: exactly one of them answers each request.
+TERMINAL = (RequestDone, RequestFailed, RequestCancelled, RequestUnsupported)
+
+
 # --- data events -----------------------------------------------------------------------------
 
 
@@ -55,6 +59,9 @@ class ConnectionChanged(Event):
     account: str
     state: ConnectionState
     detail: str = ""
+    #: True when the account will not try again by itself (the server refused the login): it waits
+    #: for the user to fix the configuration and ask for a retry (``RetryAccount``).
+    waiting_for_user: bool = False
 
 
 @dataclass(frozen=True, slots=True)

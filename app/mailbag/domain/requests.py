@@ -83,3 +83,18 @@ class Search(Request):
 
     query: str
     folder: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendMessage(Request):
+    """Store a message (a draft, a copy of sent mail) in ``folder`` of the account."""
+
+    folder: str
+    raw: bytes
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryAccount(Request):
+    """Connect now: after a refused login (fix the password first), or to cut a reconnect wait
+    short. Answered at once; the connection state follows as ``ConnectionChanged``."""

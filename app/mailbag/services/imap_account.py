@@ -14,16 +14,24 @@ from mailbag.domain.models import Folder, FolderState, MessageSummary
 from mailbag.domain.requests import Search
 from mailbag.domain.search import parse_query, to_imap_search
 from mailbag.protocols.imap import (
+    ImapAuthError,
     ImapClient,
     ImapConnectionError,
     ImapError,
     ImapSettings,
     SelectResult,
 )
-from mailbag.services.account import AccountWorker, Offline
+from mailbag.services.backend import (
+    AuthenticationFailed,
+    Backend,
+    Capability,
+    Failure,
+    Offline,
+)
 from mailbag.services.cache_writer import CacheWriter
 from mailbag.services.imap_watch import IdleWatcher
 from mailbag.services.journal import ServerRefused
+from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, resolve_password
 from mailbag.services.uidsets import uid_set
 from mailbag.store.store import Store
@@ -37,11 +45,15 @@ CHUNK = 5000
 WRITE_BATCH = 1000
 
 
-class ImapAccount(AccountWorker):
+class ImapAccount(Backend):
     """One IMAP account on one command connection."""
 
-    def __init__(self, config: AccountConfig, store: Store, sink: EventSink) -> None:
-        super().__init__(config.name, store, sink)
+    capabilities = frozenset(Capability)
+
+    def __init__(
+        self, config: AccountConfig, store: Store, sink: EventSink, timings: Timings | None = None
+    ) -> None:
+        super().__init__(config.name, store, sink, timings)
         if config.imap is None:
             raise ValueError(f"account {config.name} has no [imap] section")
         self.config = config
@@ -51,6 +63,7 @@ class ImapAccount(AccountWorker):
         self._syncing: set[str] = set()
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._statuses_seen = float("-inf")  # when the other folders' STATUS was last looked at
 
     # --- connection -----------------------------------------------------------------------
 
@@ -60,7 +73,7 @@ class ImapAccount(AccountWorker):
         try:
             password = await resolve_password(server)
         except SecretError as exc:
-            raise Offline(f"password for {self.name}: {exc}") from None
+            raise AuthenticationFailed(f"password for {self.name}: {exc}") from None
         settings = ImapSettings(
             host=server.host,
             port=server.port,
@@ -73,7 +86,10 @@ class ImapAccount(AccountWorker):
         self._settings = settings
         self.client = ImapClient(settings, self.name)
         self._selected = None
-        await self.client.connect()
+        try:
+            await self.client.connect()
+        except ImapAuthError as exc:
+            raise AuthenticationFailed(str(exc)) from None
         await self._refresh_folders()
 
     async def _refresh_folders(self) -> list[Folder]:
@@ -88,8 +104,29 @@ class ImapAccount(AccountWorker):
         if client is not None:
             await client.logout()
 
-    def is_connection_error(self, exc: BaseException) -> bool:
-        return isinstance(exc, ImapConnectionError) or super().is_connection_error(exc)
+    def classify(self, exc: BaseException) -> Failure:
+        if isinstance(exc, ImapAuthError):
+            return Failure.AUTH
+        if isinstance(exc, ImapConnectionError):
+            return Failure.LINK
+        if isinstance(exc, ImapError):
+            return Failure.REFUSED
+        return super().classify(exc)
+
+    async def probe(self) -> bool:
+        """Whether the server's port accepts a TCP connection (no TLS, no login)."""
+        server = self.config.imap
+        assert server is not None
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(server.host, server.port), self.timings.probe_seconds
+            )
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
 
     def _client(self) -> ImapClient:
         if self.client is None:
@@ -312,10 +349,22 @@ class ImapAccount(AccountWorker):
             await self._client().expunge_uids(uids)
 
     async def keepalive(self) -> None:
-        """NOOP on the command link; without NOTIFY, look at every folder's STATUS too."""
+        """NOOP on the command link."""
         await self._client().noop()
-        if self.watcher is None or not self.watcher.notify_active:
+
+    async def on_quiet(self) -> None:
+        """Without NOTIFY, look at every folder's STATUS (at most every ``poll_seconds``)."""
+        assert self.config.imap is not None
+        if self.watcher is not None and self.watcher.notify_active:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._statuses_seen >= self.config.imap.poll_seconds:
+            self._statuses_seen = now
             await self.refresh_statuses()
+
+    async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
+        with refusal_rolls_back():
+            return await self._client().append(folder, raw, flags)
 
     async def refresh_statuses(self) -> None:
         """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""

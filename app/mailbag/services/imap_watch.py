@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError
-from mailbag.services.account import backoff_delay
+from mailbag.services.scheduler import backoff_delay
 
 if TYPE_CHECKING:
     from mailbag.services.imap_account import ImapAccount
@@ -93,7 +93,10 @@ class IdleWatcher:
 
     async def _consume(self, client: ImapClient) -> None:
         async for push in client.idle(
-            self.folder, max_seconds=IDLE_SECONDS, poll_seconds=self.poll_seconds
+            self.folder,
+            max_seconds=IDLE_SECONDS,
+            poll_seconds=self.poll_seconds,
+            liveness_seconds=self.account.timings.idle_liveness_seconds,
         ):
             self.account.mark_dirty(push.folder or self.folder)
 

@@ -28,7 +28,7 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFl
 from mailbag.store.records import PendingAction
 
 if TYPE_CHECKING:
-    from mailbag.services.account import AccountWorker
+    from mailbag.services.backend import Backend as AccountWorker
 
 log = logging.getLogger(__name__)
 

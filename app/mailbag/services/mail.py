@@ -31,7 +31,7 @@ from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, Virtua
 from mailbag.store.cache_file import CacheFile
 
 if TYPE_CHECKING:
-    from mailbag.services.account import AccountWorker
+    from mailbag.services.backend import Backend as AccountWorker
     from mailbag.services.indexer import SearchIndexer
     from mailbag.store.store import Store
 

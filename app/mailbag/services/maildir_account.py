@@ -7,15 +7,20 @@ from pathlib import Path
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderState
 from mailbag.protocols.maildir import MaildirStore
-from mailbag.services.account import AccountWorker, Offline
+from mailbag.services.backend import Backend, Capability, Failure, Offline
+from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 
 
-class MaildirAccount(AccountWorker):
+class MaildirAccount(Backend):
     """Mirrors a Maildir++ tree into the cache; flags are written back to the file names."""
 
-    def __init__(self, name: str, root: Path, store: Store, sink: EventSink) -> None:
-        super().__init__(name, store, sink)
+    capabilities = frozenset(Capability) - {Capability.SERVER_SEARCH, Capability.LIVE}
+
+    def __init__(
+        self, name: str, root: Path, store: Store, sink: EventSink, timings: Timings | None = None
+    ) -> None:
+        super().__init__(name, store, sink, timings)
         self.root = root
         self.maildir: MaildirStore | None = None
 
@@ -33,6 +38,18 @@ class MaildirAccount(AccountWorker):
 
     async def disconnect(self) -> None:
         self.maildir = None
+
+    def classify(self, exc: BaseException) -> Failure:
+        """A maildir that is gone (an unmounted disk) is offline; a message or folder that is
+        gone is a refusal; the rest as for every backend."""
+        if isinstance(exc, OSError) and not self.root.is_dir():
+            return Failure.LINK
+        if isinstance(exc, (KeyError, ValueError, FileNotFoundError)):
+            return Failure.REFUSED
+        return super().classify(exc)
+
+    async def probe(self) -> bool:
+        return self.root.is_dir()
 
     def _md(self) -> MaildirStore:
         if self.maildir is None:
@@ -87,3 +104,6 @@ class MaildirAccount(AccountWorker):
 
     async def server_expunge(self, folder: str, uids: list[int]) -> None:
         await self.db(self._md().remove, folder, uids)
+
+    async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
+        return await self.db(self._md().add, folder, raw, flags)

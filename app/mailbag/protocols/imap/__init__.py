@@ -2,6 +2,7 @@
 
 from mailbag.protocols.imap.client import (
     CopyResult,
+    ImapAuthError,
     ImapClient,
     ImapConnectionError,
     ImapError,
@@ -10,4 +11,4 @@ from mailbag.protocols.imap.client import (
 )
 from mailbag.protocols.imap.protocol import ServerPush
 
-__all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult", "ServerPush"]
+__all__ = ["CopyResult", "ImapAuthError", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult", "ServerPush"]

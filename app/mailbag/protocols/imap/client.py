@@ -18,7 +18,7 @@ from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap import idle, utf7
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
-from mailbag.protocols.imap.errors import ImapConnectionError, ImapError
+from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
 from mailbag.protocols.imap.parser import (
     Value,
@@ -284,7 +284,7 @@ class ImapClient:
         except ImapConnectionError:
             raise
         except ImapError as exc:
-            raise ImapError(f"login failed: {exc}") from None
+            raise ImapAuthError(f"login failed: {exc}") from None
         self._protocol.state = lib.AUTH
 
     async def _enable(self) -> None:

@@ -9,3 +9,7 @@ class ImapError(Exception):
 
 class ImapConnectionError(ImapError):
     """The link failed: network, TLS, certificate, timeout, or the server went away."""
+
+
+class ImapAuthError(ImapError):
+    """The server refused the login (user name or password), or allows none on this link."""

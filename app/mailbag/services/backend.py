@@ -1,0 +1,246 @@
+"""The backend seam: what one kind of account (IMAP, Maildir, later POP3) must do, and nothing of
+how requests are queued, answered or retried — that is the :class:`~mailbag.services.scheduler.
+Scheduler`'s job, written once for every kind.
+
+A backend implements the narrow interface below (connect, list folders, sync, fetch a body, set
+flags, move / copy, expunge, append, capabilities) and says what kind of failure an exception is
+(:meth:`Backend.classify`). What it cannot do it answers by raising :class:`Unsupported`, which
+becomes ``RequestUnsupported``. The helpers its sync code uses (``emit``, ``db``,
+``publish_counts``, ``mark_dirty``, ``serve_urgent``, ...) are provided here, delegating to the
+scheduler where they are about scheduling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mailbag.domain.events import (
+    Event,
+    EventSink,
+    FolderCountsChanged,
+    FoldersChanged,
+    NewMail,
+    SearchResults,
+)
+from mailbag.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
+from mailbag.domain.requests import Request, Search
+from mailbag.services.failures import (
+    AuthenticationFailed,
+    Failure,
+    Offline,
+    Unsupported,
+    classify_common,
+)
+from mailbag.services.scheduler import Scheduler, Timings
+from mailbag.store.store import Store
+
+if TYPE_CHECKING:
+    from mailbag.services.journal import ActionJournal
+
+__all__ = ["AuthenticationFailed", "Backend", "Capability", "Failure", "Offline", "Unsupported"]
+
+T = TypeVar("T")
+
+#: New mail in these folders is not announced (you wrote it, or it is meant to be ignored).
+QUIET_ROLES = frozenset({FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.JUNK})
+
+
+class Capability(StrEnum):
+    """What a backend can do; requests for anything else are answered ``RequestUnsupported``."""
+
+    FOLDERS = "folders"
+    SYNC = "sync"
+    BODY = "body"
+    FLAGS = "flags"
+    MOVE = "move"
+    COPY = "copy"
+    EXPUNGE = "expunge"
+    APPEND = "append"
+    SERVER_SEARCH = "server-search"
+    LIVE = "live"  # the server pushes changes (IDLE, NOTIFY)
+
+
+class Backend(ABC):
+    """One account of one kind, served by its own :class:`Scheduler`."""
+
+    #: What this kind of account can do.
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __init__(
+        self, name: str, store: Store, sink: EventSink, timings: Timings | None = None
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.timings = timings or Timings()
+        self.scheduler: Scheduler = Scheduler(self, sink, self.timings)
+
+    # --- the interface a backend implements ----------------------------------------------------
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the account (log in); raise :class:`AuthenticationFailed` when the login is refused."""
+
+    @abstractmethod
+    async def disconnect(self) -> None: ...
+
+    @abstractmethod
+    async def sync_all(self, first: str | None = None) -> None:
+        """List folders and sync each one's headers (``first`` ahead of the others)."""
+
+    @abstractmethod
+    async def sync_folder(self, folder: str) -> None: ...
+
+    @abstractmethod
+    async def load_body(self, folder: str, uid: int) -> None:
+        """Fetch one message's body into the cache (and emit ``BodyLoaded``)."""
+
+    @abstractmethod
+    async def server_set_flags(
+        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+    ) -> None:
+        """Change flags on the server (raise ServerRefused when it says no)."""
+
+    @abstractmethod
+    async def server_move(
+        self, folder: str, uids: list[int], target: str, *, copy: bool = False
+    ) -> dict[int, int]:
+        """Move or copy on the server; returns old uid -> new uid in ``target`` when known."""
+
+    @abstractmethod
+    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+        """Remove exactly these messages for good."""
+
+    async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
+        """Store a message in ``folder``; its new uid when known."""
+        raise Unsupported(f"{self.name} cannot store messages")
+
+    async def search(self, request: Search) -> None:
+        """Search where the cache cannot (bodies not cached); the default has nothing to add."""
+        self.emit(SearchResults(request.request_id, (), complete=True))
+
+    async def keepalive(self) -> None:
+        """Prove the link is alive (raise when it is not); bounded by the scheduler's timeout."""
+
+    async def on_quiet(self) -> None:
+        """Hook: the link was quiet for a while and is alive (look for changes, ...)."""
+
+    async def probe(self) -> bool | None:
+        """Whether the server can be reached at all, cheaply (no login); None: cannot tell."""
+        return None
+
+    def on_open_folder(self, folder: str) -> None:
+        """Hook: the user opened ``folder`` (watch it for live updates)."""
+
+    async def on_online(self) -> None:
+        """Hook: the account has just connected (start watchers, ...)."""
+
+    async def on_offline(self) -> None:
+        """Hook: the connection was lost or closed."""
+
+    def classify(self, exc: BaseException) -> Failure:
+        """What kind of failure ``exc`` is; backends add their protocol's errors."""
+        return classify_common(exc)
+
+    def describe(self, exc: BaseException) -> str:
+        """A one-line human text for an error (already safe for the screen)."""
+        text = str(exc) or type(exc).__name__
+        return text.splitlines()[0][:300]
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        """True for failures of the link itself (reconnect), False for a refused command."""
+        return self.classify(exc) is Failure.LINK
+
+    # --- running: delegated to the scheduler ---------------------------------------------------
+
+    @property
+    def journal(self) -> ActionJournal:
+        return self.scheduler.journal
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.scheduler.state
+
+    @property
+    def syncing(self) -> set[str]:
+        """Folders being synced right now (no nested resync)."""
+        return self.scheduler.syncing
+
+    def submit(self, request: Request) -> int:
+        """Queue ``request``; its answer comes later as events."""
+        return self.scheduler.submit(request)
+
+    async def run(self) -> None:
+        """Connect and serve requests until cancelled or :meth:`request_stop`."""
+        await self.scheduler.run()
+
+    def request_stop(self) -> None:
+        self.scheduler.request_stop()
+
+    async def sync_once(self, on_progress: Callable[[Event], None] | None = None) -> None:
+        """Connect, sync every folder's headers once, disconnect (headless ``mailbag sync``)."""
+        await self.scheduler.sync_once(on_progress)
+
+    def poke(self) -> None:
+        self.scheduler.poke()
+
+    def check_link(self) -> None:
+        """Something suggests the connection died (the watcher lost its own): test it now."""
+        self.scheduler.check_link()
+
+    def mark_dirty(self, folder: str) -> None:
+        """The server reported a change in ``folder``: sync it when nothing urgent waits."""
+        self.scheduler.mark_dirty(folder)
+
+    async def serve_urgent(self) -> None:
+        """Serve waiting urgent requests, journal entries and reported changes now (between
+        sync batches)."""
+        await self.scheduler.serve_urgent()
+
+    async def _urgent_work(self) -> bool:
+        """Whether :meth:`serve_urgent` would do anything now."""
+        return await self.scheduler.has_urgent_work()
+
+    def emit(self, event: Event) -> None:
+        self.scheduler.emit(event)
+
+    # --- helpers for the sync code --------------------------------------------------------------
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a cache call off the event loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    async def publish_counts(self, folder: str) -> None:
+        total, unread = await self.db(self.store.counts, self.name, folder)
+        await self.db(self.store.set_counts, self.name, folder, total, unread)
+        self.emit(FolderCountsChanged(self.name, folder, total, unread))
+
+    async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
+        """Tell the user about new unread mail found by an incremental sync (not in Sent & co)."""
+        unread = [s for s in fresh if s.unread]
+        if not unread:
+            return
+        roles = {f.name: f.role for f in await self.db(self.store.folders, self.name)}
+        if roles.get(folder) in QUIET_ROLES:
+            return
+        self.emit(
+            NewMail(
+                self.name,
+                folder,
+                len(unread),
+                senders=tuple(s.from_[0].display() if s.from_ else "" for s in unread[:3]),
+                subjects=tuple(s.subject for s in unread[:3]),
+            )
+        )
+
+    async def publish_folders(self, folders: list[Folder]) -> None:
+        """Store the folder list as the server gave it, and tell the UI."""
+        await self.db(self.store.replace_folders, self.name, folders)
+        self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
+
+    async def selectable_folders(self) -> list[str]:
+        """Names of the account's cached folders that can be opened (read off the event loop)."""
+        return [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]

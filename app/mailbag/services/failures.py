@@ -1,0 +1,63 @@
+"""The kinds of failure an account meets, each handled by one policy of the scheduler."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from enum import StrEnum
+
+from mailbag.services.journal import ServerRefused
+
+#: OSError numbers that are the local machine's fault (disk full, read-only, no permission).
+_LOCAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+
+
+class Offline(Exception):
+    """The account is not connected (or its link failed); the request cannot be served now."""
+
+
+class AuthenticationFailed(Exception):
+    """The login was refused, or no password could be had: retrying on a timer will not help."""
+
+
+class Unsupported(Exception):
+    """This kind of account cannot do what was asked (answered with ``RequestUnsupported``)."""
+
+
+class Failure(StrEnum):
+    """The kinds of failure, each with one policy (see :class:`~mailbag.services.scheduler.Scheduler`)."""
+
+    LINK = "link"  # the connection is gone: reconnect with backoff
+    REFUSED = "refused"  # the server said no: roll back, say why, stay connected
+    AUTH = "auth"  # login refused: stop, and wait for the user to retry
+    LOCAL = "local"  # disk or cache: tell, keep data
+    BUG = "bug"  # anything else: log the traceback, tell in one line, keep the account alive
+
+
+def classify_common(exc: BaseException) -> Failure:
+    """The failure kinds every backend shares: cache and disk faults, links, refusals."""
+    if isinstance(exc, AuthenticationFailed):
+        return Failure.AUTH
+    if isinstance(exc, ServerRefused):
+        return Failure.REFUSED
+    if _caused_by(exc, sqlite3.Error):
+        return Failure.LOCAL
+    if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS and not isinstance(exc, ConnectionError):
+        return Failure.LOCAL
+    if isinstance(exc, (Offline, OSError, TimeoutError)):
+        return Failure.LINK
+    return Failure.BUG
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` or an exception it was raised from (or wraps, as SQLAlchemy's ``orig``)
+    is a ``kind``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False

@@ -1,0 +1,497 @@
+"""The per-account scheduler: a request queue served in priority order, exactly one terminal event
+per request on every path, reconnects with backoff, and one policy per kind of failure. It is
+written once; what an account kind does is its :class:`~mailbag.services.backend.Backend`.
+
+Failure policies (see :class:`~mailbag.services.failures.Failure`):
+
+- link lost: every waiting request is answered ``RequestFailed``; reconnect with jittered backoff,
+  which grows until a connection has stayed healthy for ``Timings.healthy_seconds``. While waiting,
+  the server is probed cheaply (a TCP connect, no login) and a server that comes back is
+  reconnected to at once.
+- refused by the server: the request fails (the journal rolls actions back); stay connected.
+- authentication failed: tried once; the status bar says so, and nothing is tried again until the
+  user asks (``RetryAccount``): a wrong password retried on a timer locks accounts.
+- local fault (disk, cache) and bug: the request fails with one line (a bug's traceback goes to
+  the log); the account stays connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mailbag.domain.events import (
+    TERMINAL,
+    ConnectionChanged,
+    ErrorReported,
+    Event,
+    EventSink,
+    RequestCancelled,
+    RequestDone,
+    RequestFailed,
+    RequestUnsupported,
+)
+from mailbag.domain.models import ConnectionState
+from mailbag.domain.requests import (
+    AppendMessage,
+    LoadBody,
+    OpenFolder,
+    Request,
+    RetryAccount,
+    Search,
+    SyncAccount,
+)
+from mailbag.services.failures import Failure, Offline, Unsupported
+from mailbag.services.journal import TRIAGE, ActionJournal
+
+if TYPE_CHECKING:
+    from mailbag.services.backend import Backend
+
+log = logging.getLogger(__name__)
+
+#: Requests a person is waiting for: served between sync batches, ahead of background work.
+URGENT = (LoadBody, OpenFolder, Search)
+#: How many answered request ids are remembered to drop a second answer.
+_ANSWERED_KEPT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """The scheduler's intervals, in seconds (tests shrink them)."""
+
+    backoff_base: float = 1.0
+    backoff_cap: float = 120.0
+    #: A connection counts as healthy (the backoff starts again from the bottom) after this long.
+    healthy_seconds: float = 60.0
+    #: While offline, the server's port is probed this often (no login).
+    probe_seconds: float = 3.0
+    #: After this long without traffic, the link is checked (NOOP on IMAP).
+    quiet_seconds: float = 30.0
+    #: A link check not answered within this long means the link is dead.
+    keepalive_timeout: float = 20.0
+    #: The live-update connection checks its link after this long without a word from the server.
+    idle_liveness_seconds: float = 60.0
+
+
+class Backoff:
+    """Jittered exponential backoff that starts again from the bottom only once a connection has
+    been healthy for ``healthy_seconds`` (not after every login)."""
+
+    def __init__(self, timings: Timings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.timings = timings
+        self.attempt = 0
+        self._clock = clock
+        self._connected_at: float | None = None
+
+    def connected(self) -> None:
+        """A connection was made."""
+        self._connected_at = self._clock()
+
+    def reset(self) -> None:
+        """Start again from the bottom (what was failing works again)."""
+        self.attempt = 0
+        self._connected_at = None
+
+    def failed(self) -> float:
+        """A connection failed (or was lost): the delay before the next attempt."""
+        if self._connected_at is not None:
+            if self._clock() - self._connected_at >= self.timings.healthy_seconds:
+                self.attempt = 0
+            self._connected_at = None
+        self.attempt += 1
+        return backoff_delay(self.attempt, self.timings.backoff_base, self.timings.backoff_cap)
+
+
+class Scheduler:
+    """Serves one account's requests in order of urgency on one connection."""
+
+    def __init__(self, backend: Backend, sink: EventSink, timings: Timings) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.timings = timings
+        self._sink = sink
+        self._urgent: deque[Request] = deque()
+        self._background: deque[Request] = deque()
+        self._wakeup = asyncio.Event()
+        self._interrupt = asyncio.Event()  # ends a wait to reconnect: stop, or the user's retry
+        self._serving_urgent = False
+        self._dirty: list[str] = []  # folders the server says changed: sync them soon
+        self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
+        self._check_link = False
+        self._stopping = False
+        self._stopped = False
+        self._last_traffic = time.monotonic()
+        self._replay_hold = 0.0  # journal replay waits until then after a failure
+        self._replay_backoff = Backoff(timings)
+        self._open: dict[int, Request] = {}  # submitted, not answered yet
+        self._answered: OrderedDict[int, None] = OrderedDict()
+        self.waiting_for_user = False
+        self.state = ConnectionState.OFFLINE
+        self.journal = ActionJournal(backend)
+
+    # --- public ---------------------------------------------------------------------------
+
+    def submit(self, request: Request) -> int:
+        """Queue ``request``; its answer comes later as events (exactly one terminal event).
+
+        Triage requests (flags, moves, deletes) take effect in the cache at once, online or not,
+        and are replayed to the server from the journal.
+        """
+        rid = request.request_id
+        self._open[rid] = request
+        if self._stopped:
+            self.emit(RequestCancelled(rid))
+            return rid
+        if isinstance(request, RetryAccount):
+            self.retry()
+            self.emit(RequestDone(rid))
+            return rid
+        if isinstance(request, TRIAGE):
+            self.journal.submit(request)
+            return rid
+        if self.state == ConnectionState.ERROR and (
+            isinstance(request, LoadBody) or (self.waiting_for_user and not isinstance(request, SyncAccount))
+        ):
+            # A body that is not cached cannot be had offline: say so now, not after a reconnect
+            # (which, after a refused login, waits for the user). While the first connection is
+            # being made (at start) it waits for it instead: a failed connection answers it.
+            self.emit(RequestFailed(rid, f"{self.name} is offline"))
+            return rid
+        (self._urgent if isinstance(request, URGENT) else self._background).append(request)
+        self._wakeup.set()
+        return rid
+
+    def retry(self) -> None:
+        """Connect now: after a refused login, or instead of waiting out the backoff."""
+        self._interrupt.set()
+
+    def poke(self) -> None:
+        """Wake the request loop (new journal entries or changed folders to look at)."""
+        self._wakeup.set()
+
+    def check_link(self) -> None:
+        """Something suggests the connection died (the watcher lost its own): test it now."""
+        self._check_link = True
+        self.poke()
+
+    def mark_dirty(self, folder: str) -> None:
+        """The server reported a change in ``folder``: sync it when nothing urgent waits."""
+        if folder not in self._dirty:
+            self._dirty.append(folder)
+        self.poke()
+
+    async def run(self) -> None:
+        """Apply triage locally at once; connect (retrying with jittered backoff) and serve
+        requests until cancelled or asked to stop. Whatever is still unanswered then is
+        answered ``RequestCancelled``."""
+        local = asyncio.create_task(self.journal.run_local(), name=f"journal:{self.name}")
+        try:
+            await self._run_connected()
+        finally:
+            self._stopped = True
+            local.cancel()
+            await asyncio.gather(local, return_exceptions=True)
+            self._cancel_all()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to end. Cancelling its task does too; this also holds should a
+        cancellation be lost in a race inside the asyncio of Python 3.11 (``wait_for``)."""
+        self._stopping = True
+        self._interrupt.set()
+        self.poke()
+
+    async def _run_connected(self) -> None:
+        backoff = Backoff(self.timings)
+        while not self._stopping:
+            try:
+                self._set_state(ConnectionState.CONNECTING)
+                await self.backend.connect()
+                backoff.connected()
+                self._set_state(ConnectionState.ONLINE)
+                await self._replay()  # what the user did offline goes first
+                if not any(isinstance(r, SyncAccount) for r in self._background):
+                    self._background.append(SyncAccount(account=self.name))
+                await self.backend.on_online()
+                await self._serve_forever()
+            except asyncio.CancelledError:
+                await self._quiet_disconnect()
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a visible state
+                failure = self.backend.classify(exc)
+                text = self.backend.describe(exc)
+                if failure is Failure.BUG:
+                    log.exception("account %s: unexpected error", self.name)
+                else:
+                    log.info("account %s: %s failure: %s", self.name, failure, text)
+                if failure is Failure.AUTH:
+                    self.waiting_for_user = True
+                    self._set_state(
+                        ConnectionState.ERROR,
+                        f"login refused: {text} (fix the password, then R to retry)",
+                    )
+                else:
+                    self._set_state(ConnectionState.ERROR, text)
+                self._fail_all(f"offline: {text}")
+                await self._quiet_disconnect()
+                if failure is Failure.AUTH:
+                    await self._wait_for_retry()
+                else:
+                    await self._wait_to_reconnect(backoff.failed())
+        await self._quiet_disconnect()
+
+    async def _wait_for_retry(self) -> None:
+        """After a refused login: nothing is tried until the user asks (or mailbag stops)."""
+        self._interrupt.clear()
+        await self._interrupt.wait()
+        self.waiting_for_user = False
+
+    async def _wait_to_reconnect(self, delay: float) -> None:
+        """Wait ``delay`` before the next connection attempt, probing the server meanwhile: one
+        that could not be reached and now answers is reconnected to at once. A retry or a stop
+        ends the wait too."""
+        self._interrupt.clear()
+        deadline = time.monotonic() + delay
+        was_down = False
+        while not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._interrupt.wait(), min(left, self.timings.probe_seconds))
+                return
+            except TimeoutError:
+                pass
+            reachable = await self.backend.probe()
+            if reachable is False:
+                was_down = True
+            elif reachable and was_down:
+                log.info("account %s: the server answers again", self.name)
+                return
+
+    async def sync_once(self, on_progress: Callable[[Event], None] | None = None) -> None:
+        """Connect, sync every folder's headers once, disconnect (headless ``mailbag sync``)."""
+        outer = self._sink
+
+        def tee(event: Event) -> None:
+            outer(event)
+            if on_progress is not None:
+                on_progress(event)
+
+        self._sink = tee
+        try:
+            self._set_state(ConnectionState.CONNECTING)
+            await self.backend.connect()
+            self._set_state(ConnectionState.SYNCING)
+            await self.backend.sync_all()
+            self._set_state(ConnectionState.ONLINE)
+        finally:
+            await self._quiet_disconnect()
+            self._sink = outer
+
+    def emit(self, event: Event) -> None:
+        """Send ``event`` on; a second terminal event for the same request is a bug, logged and
+        dropped, so a request is never answered twice."""
+        if isinstance(event, TERMINAL):
+            rid = event.request_id
+            if rid in self._answered:
+                log.error("account %s: request %d answered twice; dropped %r", self.name, rid, event)
+                return
+            self._open.pop(rid, None)
+            self._answered[rid] = None
+            if len(self._answered) > _ANSWERED_KEPT:
+                self._answered.popitem(last=False)
+        self._sink(event)
+
+    async def sync_dirty(self) -> None:
+        """Sync the folders the server reported changes in (not one already being synced)."""
+        for folder in [f for f in self._dirty if f not in self.syncing]:
+            self._dirty.remove(folder)
+            await self.backend.sync_folder(folder)
+
+    async def has_urgent_work(self) -> bool:
+        """Whether :meth:`serve_urgent` would do anything now."""
+        if self._dirty or self._urgent:
+            return True
+        return await self._replay_due() and self.journal.idle()
+
+    async def serve_urgent(self) -> None:
+        """Serve waiting urgent requests, journal entries and reported changes now (called
+        between sync batches, so new mail shows while a big folder is still filling)."""
+        if await self._replay_due() and self.journal.idle():
+            await self._replay()
+        if self._dirty and not self._serving_urgent:
+            await self.sync_dirty()
+        if self._serving_urgent:
+            # Already inside an urgent request (an opened folder's sync): serve only quick ones.
+            quick = [r for r in self._urgent if not isinstance(r, OpenFolder)]
+            for request in quick:
+                self._urgent.remove(request)
+                await self._handle(request)
+            return
+        self._serving_urgent = True
+        try:
+            while self._urgent:
+                await self._handle(self._urgent.popleft())
+        finally:
+            self._serving_urgent = False
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _serve_forever(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            if self._check_link:
+                self._check_link = False
+                await self._keepalive()
+            elif self._urgent:
+                await self.serve_urgent()
+            elif await self._replay_due():
+                await self._replay()
+            elif self._dirty:
+                await self._step(self.sync_dirty)
+            elif self._background:
+                await self._handle(self._background.popleft())
+            else:
+                await self._rest()
+                continue
+            self._last_traffic = time.monotonic()
+
+    async def _rest(self) -> None:
+        """Nothing to do: wait for work; after a quiet spell, check the link."""
+        now = time.monotonic()
+        quiet_left = self._last_traffic + self.timings.quiet_seconds - now
+        if quiet_left <= 0:
+            await self._keepalive()
+            await self._step(self.backend.on_quiet)
+            self._last_traffic = time.monotonic()
+            return
+        wait = quiet_left
+        if self._replay_hold > now and await self.journal.has_pending():
+            wait = min(wait, self._replay_hold - now)
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), wait)
+        except TimeoutError:
+            pass
+
+    async def _keepalive(self) -> None:
+        """Prove the link is alive within ``keepalive_timeout``; raise Offline when it is not."""
+        try:
+            await asyncio.wait_for(self.backend.keepalive(), self.timings.keepalive_timeout)
+        except TimeoutError:
+            raise Offline(
+                f"no answer from the server within {self.timings.keepalive_timeout:g} s"
+            ) from None
+
+    async def _replay_due(self) -> bool:
+        return await self.journal.has_pending() and time.monotonic() >= self._replay_hold
+
+    async def _replay(self) -> None:
+        """Replay the journal; a failure other than a lost link holds the next replay back for
+        a growing while instead of looping on it."""
+        if await self._step(self.journal.replay):
+            self._replay_backoff.reset()
+        else:
+            self._replay_hold = time.monotonic() + self._replay_backoff.failed()
+
+    async def _step(self, work: Callable[[], Awaitable[None]]) -> bool:
+        """Run one piece of background work; a lost link or refused login goes up (reconnect),
+        anything else is told in one line and the account carries on. True when it worked."""
+        try:
+            await work()
+        except Exception as exc:
+            failure = self.backend.classify(exc)
+            if failure in (Failure.LINK, Failure.AUTH):
+                raise
+            self._report(failure, exc, "background work")
+            return False
+        return True
+
+    async def _handle(self, request: Request) -> None:
+        try:
+            if isinstance(request, SyncAccount):
+                self._set_state(ConnectionState.SYNCING)
+                try:
+                    await self.backend.sync_all()
+                finally:
+                    if self.state == ConnectionState.SYNCING:
+                        self._set_state(ConnectionState.ONLINE)
+            elif isinstance(request, OpenFolder):
+                self.backend.on_open_folder(request.folder)
+                await self.backend.sync_folder(request.folder)
+            elif isinstance(request, LoadBody):
+                await self.backend.load_body(request.folder, request.uid)
+            elif isinstance(request, Search):
+                await self.backend.search(request)
+            elif isinstance(request, AppendMessage):
+                await self.backend.server_append(request.folder, request.raw, request.flags)
+                await self.backend.sync_folder(request.folder)
+            else:
+                raise Unsupported(f"{type(request).__name__} is not supported")
+        except asyncio.CancelledError:
+            self.emit(RequestCancelled(request.request_id))
+            raise
+        except Unsupported as exc:
+            self.emit(RequestUnsupported(request.request_id, str(exc)))
+            return
+        except Exception as exc:
+            failure = self.backend.classify(exc)
+            self.emit(RequestFailed(request.request_id, self.backend.describe(exc)))
+            if failure in (Failure.LINK, Failure.AUTH):
+                self.emit(ErrorReported(self.name, self.backend.describe(exc)))
+                raise
+            self._report(failure, exc, type(request).__name__)
+            return
+        self.emit(RequestDone(request.request_id))
+
+    def _report(self, failure: Failure, exc: BaseException, what: str) -> None:
+        """Tell the user in one line; a bug's traceback goes to the log."""
+        text = self.backend.describe(exc)
+        if failure is Failure.BUG:
+            log.error("account %s: %s failed", self.name, what, exc_info=exc)
+            self.emit(ErrorReported(self.name, f"internal error: {text} (details in the log)"))
+        elif failure is Failure.LOCAL:
+            log.warning("account %s: %s failed on the local cache: %s", self.name, what, text)
+            self.emit(ErrorReported(self.name, f"local cache problem: {text}"))
+        else:
+            log.info("account %s: %s refused: %s", self.name, what, text)
+            self.emit(ErrorReported(self.name, text))
+
+    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        self.state = state
+        self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user))
+
+    def _fail_all(self, reason: str) -> None:
+        """While offline, nothing can be served: answer every waiting request at once (a sync
+        follows the reconnect anyway)."""
+        for queue in (self._urgent, self._background):
+            while queue:
+                self.emit(RequestFailed(queue.popleft().request_id, reason))
+
+    def _cancel_all(self) -> None:
+        """Stopped: every request not answered yet (queued, being applied, just submitted) is
+        cancelled."""
+        self._urgent.clear()
+        self._background.clear()
+        for rid in list(self._open):
+            self.emit(RequestCancelled(rid))
+
+    async def _quiet_disconnect(self) -> None:
+        try:
+            await self.backend.on_offline()
+        except Exception:  # noqa: BLE001 - best effort
+            log.debug("account %s: on_offline failed", self.name, exc_info=True)
+        try:
+            await asyncio.wait_for(self.backend.disconnect(), 5)
+        except Exception:  # noqa: BLE001 - the link may already be gone
+            log.debug("account %s: disconnect failed", self.name, exc_info=True)
+
+
+def backoff_delay(attempt: int, base: float = 1.0, cap: float = 120.0) -> float:
+    """Full-jitter exponential backoff: a random delay up to min(cap, base * 2**attempt)."""
+    return random.uniform(base / 2, min(cap, base * 2 ** min(attempt, 16)))
