@@ -112,7 +112,8 @@ class ActionJournal:
             )
         elif isinstance(request, DeleteMessages):
             if request.permanent:
-                action_id, text = await self._record(request.folder, request.uids, EXPUNGE, {})
+                action_id = await self._record(request.folder, request.uids, EXPUNGE, {})
+                text = f"Deleted {plural(len(request.uids))} permanently"
             else:
                 trash = await self._folder_with_role(FolderRole.TRASH)
                 if trash == request.folder:
