@@ -67,7 +67,7 @@ async def test_second_start_shows_cache_before_the_server_answers(dovecot, mail_
     first = build_app(Config(path=None, accounts={"work": imap_account_config(dovecot, mail_user)}), store)
     async with first.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: store.counts("work", "INBOX") == (30, 30))
-        await wait_until(pilot, lambda: "INBOX 30" in str(first.main_screen.tree._folders[("work", "INBOX")].label))
+        await wait_until(pilot, lambda: "INBOX 30" in str(first.main_screen.folder_tree._folders[("work", "INBOX")].label))
         await pilot.press("q")
 
     # A server that accepts the connection and never says a word: the list must still show at once.
@@ -86,7 +86,7 @@ async def test_second_start_shows_cache_before_the_server_answers(dovecot, mail_
     async with second.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: second.main_screen.message_list.current_row is not None, 5)
         assert cursor_subject(second) == subject_of(29)
-        assert "INBOX 30" in str(second.main_screen.tree._folders[("work", "INBOX")].label)
+        assert "INBOX 30" in str(second.main_screen.folder_tree._folders[("work", "INBOX")].label)
         assert "online" not in status_text(second)
         await pilot.press("q")
     silent.close()
@@ -101,7 +101,7 @@ async def test_delivery_shows_in_running_app_without_input(dovecot, mail_user, t
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.main_screen
         def label() -> str:
-            node = screen.tree._folders.get(("work", "INBOX"))
+            node = screen.folder_tree._folders.get(("work", "INBOX"))
             return str(node.label) if node is not None else ""
 
         await wait_until(pilot, lambda: label() == "INBOX 5")

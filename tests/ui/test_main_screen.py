@@ -36,7 +36,7 @@ async def test_opens_inbox_with_rows_and_preview(make_app):
         assert "2024-01-05" in list_line(app, 5)[0]  # older than this year: full date
         assert "Mar 12" in list_line(app, 1)[0]  # this year: month and day
         assert "10:00" in text  # today: time
-        assert app.main_screen.tree.selected_folder() == ("work", "INBOX")
+        assert app.main_screen.folder_tree.selected_folder() == ("work", "INBOX")
         assert "quarterly report is attached" in app.main_screen.reader.body.text
 
 
@@ -67,7 +67,7 @@ async def test_enter_opens_reader_and_marks_read(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert str(app.main_screen.tree._folders[("work", "INBOX")].label) == "INBOX 2"
+        assert str(app.main_screen.folder_tree._folders[("work", "INBOX")].label) == "INBOX 2"
         assert not any(isinstance(r, SetFlags) for r in app.facade.submitted)  # preview only
         await pilot.press("enter")
         await settle(pilot)
@@ -79,7 +79,7 @@ async def test_enter_opens_reader_and_marks_read(make_app):
         assert [(f.folder, f.uids, f.add) for f in flags] == [("INBOX", (6,), frozenset({SEEN}))]
         text, style = list_line(app, 0)
         assert not style.bold and not text.startswith(" N")
-        assert str(app.main_screen.tree._folders[("work", "INBOX")].label) == "INBOX 1"
+        assert str(app.main_screen.folder_tree._folders[("work", "INBOX")].label) == "INBOX 1"
 
 
 async def test_failed_flag_change_is_rolled_back(make_app):
@@ -142,7 +142,7 @@ async def test_open_another_folder_from_the_tree(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("h")  # to the folder tree
-        assert app.main_screen.tree.selected_folder() == ("work", "INBOX")
+        assert app.main_screen.folder_tree.selected_folder() == ("work", "INBOX")
         await pilot.press("j", "j", "l")
         await settle(pilot)
         opened = [r for r in app.facade.submitted if isinstance(r, OpenFolder)]
@@ -213,7 +213,7 @@ async def test_hostile_text_is_shown_literally(make_app):
         assert body.startswith("[bold red]x") and "\x1b" not in body
         header = app.main_screen.reader.header.render()
         assert "Subject: [bold red]x" in str(header) and "\x1b" not in str(header)
-        labels = [str(node.label) for node in app.main_screen.tree._folders.values()]
+        labels = [str(node.label) for node in app.main_screen.folder_tree._folders.values()]
         assert "[b]evil" in labels
         app.facade.emit(ErrorReported(account="work", message="[red]boom\x1b[5m"))
         await pilot.pause()

@@ -83,7 +83,7 @@ async def test_toggle_read_and_flag_on_the_cursor_row(make_app):
         assert list_line(app, 0)[1].bold
         await pilot.press("N")
         assert not list_line(app, 0)[1].bold  # at once
-        assert str(app.main_screen.tree._folders[("work", "INBOX")].label) == "INBOX 1"
+        assert str(app.main_screen.folder_tree._folders[("work", "INBOX")].label) == "INBOX 1"
         await pilot.press("N")
         assert list_line(app, 0)[1].bold
         await pilot.press("F")

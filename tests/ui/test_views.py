@@ -138,7 +138,7 @@ async def test_virtual_folders_sit_atop_the_tree_and_open(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        tree = app.main_screen.tree
+        tree = app.main_screen.folder_tree
         labels = [str(tree.get_node_at_line(i).label) for i in range(3)]
         assert labels == ["◆ All inboxes", "⌕ Flagged", "work"]
         await pilot.press("h", "g", "j", "l")

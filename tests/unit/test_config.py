@@ -252,9 +252,10 @@ def test_poll_interval_and_subject_threading() -> None:
         '[accounts.work.imap]\nhost = "h"\npoll_seconds = 120\n',
         Path("config.toml"),
     )
+    imap = config.accounts["work"].imap
     assert config.ui.thread_by_subject is True
-    assert config.accounts["work"].imap.poll_seconds == 120
-    assert config.accounts["work"].imap.poll_seconds != ServerConfig("h", 993, "tls", "u").poll_seconds
+    assert imap is not None and imap.poll_seconds == 120
+    assert imap.poll_seconds != ServerConfig("h", 993, "tls", "u").poll_seconds
 
 
 def test_bad_poll_interval_names_its_line() -> None:

@@ -1,13 +1,15 @@
+import dataclasses
+from typing import Any
+
 import pytest
 
 from mailbag.domain.config import ServerConfig
 from mailbag.services.secrets import SecretError, resolve_password
 
 
-def server(**kwargs) -> ServerConfig:
-    base = dict(host="imap.example.org", port=993, security="tls", username="me")
-    base.update(kwargs)
-    return ServerConfig(**base)
+def server(**kwargs: Any) -> ServerConfig:
+    base = ServerConfig(host="imap.example.org", port=993, security="tls", username="me")
+    return dataclasses.replace(base, **kwargs)
 
 
 async def test_password_command_first_line():

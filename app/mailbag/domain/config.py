@@ -222,7 +222,7 @@ def _parse_key(text: str, pos: int) -> tuple[list[str], int] | None:
 
 def _unescape_basic(value: str) -> str:
     try:
-        return tomllib.loads(f'k = "{value}"')["k"]
+        return str(tomllib.loads(f'k = "{value}"')["k"])
     except tomllib.TOMLDecodeError:
         return value
 

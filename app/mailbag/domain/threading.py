@@ -158,8 +158,8 @@ def _build(records: Iterable[ThreadRecord], group_by_subject: bool) -> list[Thre
         placed.append(node)
 
     for node in placed:
+        assert node.record is not None
         record = node.record
-        assert record is not None
         refs = record.references
         irt = record.in_reply_to
         if irt and (not refs or (refs[-1] != irt and irt not in refs)):

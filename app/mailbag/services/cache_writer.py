@@ -46,8 +46,13 @@ class CacheWriter:
 
     async def flush(self) -> None:
         """Wait until every batch queued so far is written."""
-        done = asyncio.get_running_loop().create_future()
-        await self._put(lambda: done.done() or done.set_result(None))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def written() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        await self._put(written)
         await asyncio.wait({done, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if self._task.done():
             self._task.result()

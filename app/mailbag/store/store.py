@@ -522,7 +522,7 @@ class Store:
                 ).first()
                 if exists is not None:
                     continue
-                new_id = conn.execute(messages.insert().values(**values)).inserted_primary_key[0]
+                new_id = conn.execute(messages.insert().values(**values)).lastrowid
                 body = conn.execute(
                     select(bodies.c.raw).where(bodies.c.message_row == source.id)
                 ).first()
@@ -665,7 +665,7 @@ class Store:
                     state="pending",
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.lastrowid)
 
     def pending_actions(self, account: str, state: str | None = "pending") -> list[PendingAction]:
         """The account's journalled actions in the order they were made (``state=None``: all)."""
@@ -706,7 +706,7 @@ class Store:
             result = conn.execute(
                 outbox.insert().values(account=account, raw=raw, state="queued", created=time.time())
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.lastrowid)
 
     def outbox(self, account: str | None = None, state: str | None = None) -> list[OutboxItem]:
         """Outbox messages, oldest first, optionally of one account and/or in one state."""
@@ -755,7 +755,7 @@ class Store:
             return folder_id
         account_id = self._ensure_account(conn, account)
         result = conn.execute(insert(folders).values(account_id=account_id, name=folder))
-        return int(result.inserted_primary_key[0])
+        return int(result.lastrowid)
 
     @staticmethod
     def _folder_id(conn: Connection, account: str, folder: str) -> int | None:

@@ -130,13 +130,14 @@ class MailbagApp(App[None]):
             keys = display_keys(effective_keys(spec, self.user_keymap))
             yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action))
 
-    def _command(self, scope: str, action: str) -> Callable[[], object]:
-        def run() -> object:
+    def _command(self, scope: str, action: str) -> Callable[[], None]:
+        def run() -> None:
             if scope == "pane":
-                return self.main_screen.run_pane_action(action)
-            if scope == "list":
-                return self.call_later(self.main_screen.message_list.run_action, action)
-            target = self if scope == "app" else self.main_screen
-            return self.call_later(target.run_action, action)
+                self.main_screen.run_pane_action(action)
+            elif scope == "list":
+                self.call_later(self.main_screen.message_list.run_action, action)
+            else:
+                target = self if scope == "app" else self.main_screen
+                self.call_later(target.run_action, action)
 
         return run

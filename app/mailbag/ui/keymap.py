@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 Scope = Literal["pane", "list", "screen", "app"]
 
@@ -72,7 +72,7 @@ KEYS: tuple[KeySpec, ...] = (
 BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
 
 
-def bindings(scope: Scope) -> list[Binding]:
+def bindings(scope: Scope) -> list[BindingType]:
     """Textual bindings of one scope, each carrying its id so ``App.set_keymap`` can rebind it."""
     return [
         Binding(spec.keys, spec.action, spec.description, show=spec.show, id=spec.id)

@@ -58,11 +58,25 @@ def load_theme(path: Path) -> Theme:
     unknown = set(colors) - set(_COLOR_KEYS)
     if unknown:
         raise ValueError(f"{path}: unknown colour key(s) in [colors]: {', '.join(sorted(unknown))}")
+
+    def colour(key: str) -> str | None:
+        return str(colors[key]) if key in colors else None
+
     return Theme(
         name=str(data.get("name", path.stem)),
+        primary=str(colors["primary"]),
+        secondary=colour("secondary"),
+        warning=colour("warning"),
+        error=colour("error"),
+        success=colour("success"),
+        accent=colour("accent"),
+        foreground=colour("foreground"),
+        background=colour("background"),
+        surface=colour("surface"),
+        panel=colour("panel"),
+        boost=colour("boost"),
         dark=bool(data.get("dark", True)),
         variables={VARIABLE_PREFIX + str(k): str(v) for k, v in variables.items()},
-        **{k: str(v) for k, v in colors.items()},
     )
 
 

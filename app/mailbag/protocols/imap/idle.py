@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailbag.protocols.imap.errors import ImapConnectionError, ImapError
 from mailbag.protocols.imap.protocol import ImapCommand, ServerPush, StreamingProtocol
@@ -138,8 +138,9 @@ async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[obj
 async def _started(protocol: StreamingProtocol, command: IdleCommand, task: asyncio.Future[object],
                    timeout: float) -> None:
     accepted = asyncio.ensure_future(command.accepted.wait())
+    waiting: set[asyncio.Future[Any]] = {accepted, task}
     try:
-        await asyncio.wait({accepted, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if accepted.done():
             return
     finally:

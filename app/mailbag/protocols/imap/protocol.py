@@ -125,7 +125,7 @@ class ImapCommand(lib.Command):
     def wire(self) -> bytes:
         """The bytes that start the command (up to its first synchronizing literal)."""
         if self.payload is not None:
-            return self.tag.encode("ascii") + b" " + self.payload + b"\r\n"
+            return f"{self.tag} ".encode("ascii") + self.payload + b"\r\n"
         return str(self).encode("utf-8") + b"\r\n"
 
     def next_chunk(self) -> bytes | None:
@@ -166,6 +166,10 @@ class ImapCommand(lib.Command):
 
 class StreamingProtocol(lib.IMAP4ClientProtocol):
     """IMAP4ClientProtocol whose response handling is one linear loop."""
+
+    # Set by aioimaplib's base class; declared here for the type checker.
+    transport: asyncio.Transport | None  # None until connected
+    pending_sync_command: lib.Command | None
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  conn_lost_cb: Callable[[Exception | None], None] | None = None) -> None:
@@ -237,7 +241,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if isinstance(command, ImapCommand):
             chunk = command.next_chunk()
             if chunk is not None:
-                self.transport.write(chunk + b"\r\n")
+                self._write(chunk + b"\r\n")
                 return
             if command.continued(line):
                 return
@@ -245,7 +249,12 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             super()._continuation(line)
         elif command is not None and command.name == "AUTHENTICATE":
             # Nothing to send: answer with "*" so the server cancels (RFC 3501 6.2.2).
-            self.transport.write(b"*\r\n")
+            self._write(b"*\r\n")
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is None:
+            raise ImapConnectionError(self.error or "not connected")
+        self.transport.write(data)
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -317,7 +326,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         self.pending_sync_command = command
         if isinstance(command, ImapCommand):
             log.debug("sending %s %s", command.tag, command.name)
-            self.transport.write(command.wire())
+            self._write(command.wire())
         else:
             self.send(str(command), scrub=scrub)
         try:

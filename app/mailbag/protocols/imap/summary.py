@@ -53,21 +53,29 @@ def _zone(sign: str, hours: str, minutes: str) -> timezone:
     return zone
 
 
+def _envelope_date_bytes(value: bytes) -> datetime | None:
+    """The common date form read straight from the bytes; None for anything else."""
+    match = _COMMON_DATE_BYTES.match(value)
+    month = _MONTHS_BYTES.get(match.group(2)) if match is not None else None
+    if match is None or month is None:
+        return None
+    day, _, year, hour, minute, second, offset = match.groups()
+    zone = _ZONES_BYTES.get(offset)
+    if zone is None:
+        text = offset.decode()
+        zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
+    try:
+        return datetime(int(year), month, int(day), int(hour), int(minute), int(second), 0, zone)
+    except ValueError:
+        return None
+
+
 def envelope_date(value: Value) -> datetime | None:
     """The ENVELOPE date as an aware datetime (fast paths for the common form)."""
     if isinstance(value, bytes):
-        match = _COMMON_DATE_BYTES.match(value)
-        month = _MONTHS_BYTES.get(match.group(2)) if match is not None else None
-        if month is not None:
-            day, _, year, hour, minute, second, offset = match.groups()  # type: ignore[union-attr]
-            zone = _ZONES_BYTES.get(offset)
-            if zone is None:
-                text = offset.decode()
-                zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
-            try:
-                return datetime(int(year), month, int(day), int(hour), int(minute), int(second), 0, zone)
-            except ValueError:
-                pass
+        fast = _envelope_date_bytes(value)
+        if fast is not None:
+            return fast
     raw = as_text(value).strip()
     match = _COMMON_DATE.match(raw)
     if match is None or match.group(2) not in _MONTHS:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -54,8 +56,9 @@ SORT_KEYS: tuple[tuple[SortKey, str, str], ...] = (
 class SortMenu(ModalScreen["SortKey | None"]):
     """Choose the sort key: a letter, or the arrows and Enter; Esc keeps the current order."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")] + [
-        Binding(letter, f"choose('{key}')", label, show=False) for key, letter, label in SORT_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        *(Binding(letter, f"choose('{key}')", label, show=False) for key, letter, label in SORT_KEYS),
     ]
     DEFAULT_CSS = _DIALOG_CSS.format(name="SortMenu")
 

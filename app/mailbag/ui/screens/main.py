@@ -132,7 +132,7 @@ class MainScreen(Screen[None]):
     # --- widgets -------------------------------------------------------------------------------
 
     @property
-    def tree(self) -> FolderTree:
+    def folder_tree(self) -> FolderTree:
         return self.query_one(FolderTree)
 
     @property
@@ -152,14 +152,14 @@ class MainScreen(Screen[None]):
         return self.query_one(SearchBar)
 
     def panes(self) -> list[Widget]:
-        return [self.tree, self.message_list, self.reader.body]
+        return [self.folder_tree, self.message_list, self.reader.body]
 
     # --- start-up ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.tree.set_virtual_folders(self.facade.virtual_folders())
+        self.folder_tree.set_virtual_folders(self.facade.virtual_folders())
         for account in self.facade.accounts:
-            self.tree.set_folders(account, self.facade.folders(account))
+            self.folder_tree.set_folders(account, self.facade.folders(account))
         self.message_list.focus()
         self.open_default_folder()
 
@@ -182,13 +182,13 @@ class MainScreen(Screen[None]):
     def open_folder(self, account: str, folder: str) -> None:
         """Ask the service to sync the folder first, and show its cached rows at once."""
         key = FolderKey(account, folder)
-        self.tree.select_folder(account, folder)
+        self.folder_tree.select_folder(account, folder)
         self.facade.submit(OpenFolder(account=account, folder=folder))
         self._enter_view(key)
 
     def open_virtual(self, name: str) -> None:
         """Show a virtual folder (the unified inbox, a saved search): rows of several accounts."""
-        self.tree.select_virtual(name)
+        self.folder_tree.select_virtual(name)
         self._enter_view(FolderKey("", name, virtual=True))
 
     def _enter_view(self, key: FolderKey) -> None:
@@ -499,10 +499,10 @@ class MainScreen(Screen[None]):
         self._set_flags([row], add=frozenset({SEEN}))
 
     def _adjust_unread(self, folder: FolderKey, delta: int) -> None:
-        counts = self.tree.counts(folder.account, folder.folder)
+        counts = self.folder_tree.counts(folder.account, folder.folder)
         if counts is not None:
             total, unread = counts
-            self.tree.update_counts(folder.account, folder.folder, total, max(0, unread + delta))
+            self.folder_tree.update_counts(folder.account, folder.folder, total, max(0, unread + delta))
 
     # --- triage --------------------------------------------------------------------------------
 
@@ -710,20 +710,20 @@ class MainScreen(Screen[None]):
         elif isinstance(event, ErrorReported):
             self.status.set_error(f"{event.account}: {event.message}" if event.account else event.message)
         elif isinstance(event, FoldersChanged):
-            self.tree.set_folders(event.account, list(event.folders))
+            self.folder_tree.set_folders(event.account, list(event.folders))
         elif isinstance(event, FolderCountsChanged):
-            self.tree.update_counts(event.account, event.folder, event.total, event.unread)
+            self.folder_tree.update_counts(event.account, event.folder, event.total, event.unread)
         elif isinstance(event, MessagesChanged):
             key = FolderKey(event.account, event.folder)
             if self._open is not None and (key == self._open or self._open.virtual):
                 self.reload()
         elif isinstance(event, BodyLoaded):
-            key = (event.account, event.folder, event.uid)
-            self._body_requested.discard(key)
-            if key == self._wanted and not self._reader_complete:
+            loaded = (event.account, event.folder, event.uid)
+            self._body_requested.discard(loaded)
+            if loaded == self._wanted and not self._reader_complete:
                 row = self.message_list.current_row
-                if row is not None and (row.account, row.folder, row.uid) == key:
-                    self._render_message(key, row)
+                if row is not None and (row.account, row.folder, row.uid) == loaded:
+                    self._render_message(loaded, row)
         elif isinstance(event, NewMail):
             if self._bell:
                 self.app.bell()

@@ -199,7 +199,7 @@ class MessageList(ScrollView, can_focus=True):
         if 0 <= hint < len(ids) and ids[hint] == row_id:
             return hint
         try:
-            return ids.index(row_id)  # type: ignore[union-attr]
+            return ids.index(row_id)
         except (ValueError, AttributeError):
             return min(hint, max(len(ids) - 1, 0))
 
