@@ -60,10 +60,18 @@ print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())
 PY
 }
 
-# ensure_installed [EXTRA]: pip install -e ".[EXTRA]" unless pyproject.toml is
-# unchanged since the last install of that set (a stamp file in the venv).
+# ensure_installed [EXTRA [PROGRAM...]]: pip install -e ".[EXTRA]" unless
+# pyproject.toml is unchanged since the last install of that set (a stamp file
+# in the venv) and every PROGRAM named is in .venv/bin.
 ensure_installed() {
-    local extra="${1:-}" spec="." stamp hash
+    local extra="${1:-}" spec="." stamp hash program
+    shift || true
+    for program in "$@"; do
+        if [ ! -x "$VENV/bin/$program" ]; then
+            rm -f "$VENV"/.mailbag-installed*
+            break
+        fi
+    done
     ensure_venv
     hash="$(pyproject_hash)"
     if [ -n "$extra" ]; then
