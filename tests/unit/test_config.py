@@ -264,8 +264,9 @@ def test_bad_poll_interval_names_its_line() -> None:
 
 
 def test_server_timeout() -> None:
-    config = parse_config(minimal('host = "h"\ntimeout = 2.5\n'), PATH)
-    assert config.accounts["work"].imap.timeout == 2.5
-    assert parse_config(minimal(), PATH).accounts["work"].imap.timeout == 30
+    imap = parse_config(minimal('host = "h"\ntimeout = 2.5\n'), PATH).accounts["work"].imap
+    default = parse_config(minimal(), PATH).accounts["work"].imap
+    assert imap is not None and imap.timeout == 2.5
+    assert default is not None and default.timeout == 30
     assert "imap.timeout: 0 is out of range (1..600)" in str(error_for(minimal('host = "h"\ntimeout = 0\n')))
     assert "imap.timeout: must be a number of seconds" in str(error_for(minimal('host = "h"\ntimeout = "9"\n')))

@@ -95,11 +95,11 @@ async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: 
                 if until_check <= 0:
                     silent = True
                     break
-                push = await _next_push(protocol.pushes, task, min(until_reissue, until_check))
-                if push is not None:
-                    yield push
-                    for push in _drain(protocol.pushes):
-                        yield push
+                arrived = await _next_push(protocol.pushes, task, min(until_reissue, until_check))
+                if arrived is not None:
+                    yield arrived
+                    for queued in _drain(protocol.pushes):
+                        yield queued
             if task.done():
                 await task  # the server ended IDLE: a dead link raises, else idle again
                 return
@@ -128,8 +128,9 @@ async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[obj
     """The next push, or None when ``task`` ends or ``timeout`` passes first. The getter never
     outlives the call, also when the caller is cancelled (a folder switch)."""
     getter = asyncio.ensure_future(pushes.get())
+    waiting: set[asyncio.Future[Any]] = {getter, task}
     try:
-        await asyncio.wait({getter, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         return getter.result() if getter.done() else None
     finally:
         getter.cancel()

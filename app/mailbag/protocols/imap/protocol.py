@@ -170,6 +170,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
     # Set by aioimaplib's base class; declared here for the type checker.
     transport: asyncio.Transport | None  # None until connected
     pending_sync_command: lib.Command | None
+    capabilities: set[str]
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  conn_lost_cb: Callable[[Exception | None], None] | None = None) -> None:
