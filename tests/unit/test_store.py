@@ -334,6 +334,34 @@ def test_reset_folder_drops_messages_but_not_local_data(store: Store) -> None:
     store.reset_folder(ACCOUNT, "Nowhere")  # nothing to do, no error
 
 
+def test_a_full_sync_is_marked_incomplete_until_it_ends(store: Store) -> None:
+    store.set_folder_state(ACCOUNT, INBOX, FolderState(uidvalidity=7, uidnext=4))
+    store.upsert_summaries(ACCOUNT, INBOX, [summary(1), summary(2), summary(3)])
+
+    assert store.begin_full_sync(ACCOUNT, INBOX, 7) == 0  # same UIDVALIDITY: rows stay
+    assert store.folder_state(ACCOUNT, INBOX) == FolderState(7, complete=False)
+    store.upsert_summaries(ACCOUNT, INBOX, [summary(5)])  # new since; 6 came after the listing
+    store.upsert_summaries(ACCOUNT, INBOX, [summary(6)])
+
+    removed = store.finish_full_sync(ACCOUNT, INBOX, [1, 3, 5], FolderState(7, 6, 9))
+    assert removed == 1
+    assert store.uids(ACCOUNT, INBOX) == [1, 3, 5, 6]
+    assert store.folder_state(ACCOUNT, INBOX) == FolderState(7, 6, 9, complete=True)
+
+
+def test_a_full_sync_under_a_new_uidvalidity_drops_the_old_rows_at_once(store: Store) -> None:
+    store.set_folder_state(ACCOUNT, INBOX, FolderState(uidvalidity=7, uidnext=3))
+    store.upsert_summaries(ACCOUNT, INBOX, [summary(1), summary(2)])
+    store.put_body(ACCOUNT, INBOX, 1, b"old body")
+
+    assert store.begin_full_sync(ACCOUNT, INBOX, 8) == 2
+
+    assert store.uids(ACCOUNT, INBOX) == []
+    assert store.folder_state(ACCOUNT, INBOX) == FolderState(8, complete=False)
+    store.upsert_summaries(ACCOUNT, INBOX, [summary(1)])
+    assert store.body(ACCOUNT, INBOX, 1) is None  # no body of the old message 1
+
+
 # ---- local tables -----------------------------------------------------------------------------------
 
 

@@ -107,11 +107,16 @@ def default_folder(folders: Sequence[Folder]) -> Folder | None:
 
 @dataclass(frozen=True, slots=True)
 class FolderState:
-    """What the cache knows of a folder's sync position (RFC 3501 / 7162)."""
+    """What the cache knows of a folder's sync position (RFC 3501 / 7162).
+
+    ``complete`` is False while a full sync of the folder is under way, or after one was cut
+    short: the cache may then lack messages, or hold some the server has expunged since.
+    """
 
     uidvalidity: int
     uidnext: int = 0
     highestmodseq: int = 0
+    complete: bool = True
 
 
 class MessageSummary(NamedTuple):

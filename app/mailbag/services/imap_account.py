@@ -7,11 +7,13 @@ import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
 from mailbag.domain.models import Folder, FolderState, MessageSummary
 from mailbag.domain.requests import Search
+from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import parse_query, to_imap_search
 from mailbag.protocols.imap import (
     ImapAuthError,
@@ -45,6 +47,10 @@ CHUNK = 5000
 WRITE_BATCH = 1000
 
 
+class FolderRecreated(Exception):
+    """The folder being synced was deleted and created anew on the server (new UIDVALIDITY)."""
+
+
 class ImapAccount(Backend):
     """One IMAP account on one command connection."""
 
@@ -59,8 +65,8 @@ class ImapAccount(Backend):
         self.config = config
         self.client: ImapClient | None = None
         self._selected: str | None = None
+        self._selected_validity = 0
         self._settings: ImapSettings | None = None
-        self._syncing: set[str] = set()
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._statuses_seen = float("-inf")  # when the other folders' STATUS was last looked at
@@ -133,34 +139,51 @@ class ImapAccount(Backend):
             raise Offline(f"{self.name} is not connected")
         return self.client
 
-    async def _select(self, folder: str, **kwargs) -> SelectResult:
+    async def _select(self, folder: str, **kwargs: Any) -> SelectResult:
+        # A failed SELECT leaves no folder selected (RFC 3501 6.3.1): forget the old one first.
+        self._selected = None
         result = await self._client().select(folder, **kwargs)
-        self._selected = folder
+        self._selected, self._selected_validity = folder, result.uidvalidity
         return result
 
-    async def _ensure_selected(self, folder: str) -> None:
+    async def _ensure_selected(self, folder: str, uidvalidity: int = 0) -> None:
+        """Select ``folder`` unless it is selected; with ``uidvalidity``, raise FolderRecreated
+        when the folder selected is no longer the one of that UIDVALIDITY."""
         if self._selected != folder:
             await self._select(folder)
+        if uidvalidity and self._selected_validity != uidvalidity:
+            raise FolderRecreated(folder)
 
     # --- sync -----------------------------------------------------------------------------
 
     async def sync_all(self, first: str | None = None) -> None:
         """Sync every folder whose STATUS shows a change (one LIST-STATUS round trip tells);
-        folders the cache already matches are not even selected."""
+        folders the cache already matches are not even selected. A folder the server refuses
+        is reported and skipped; the others are synced all the same."""
         folders = await self._refresh_folders()
         order = _sync_order(folders, first)
         statuses = await self._client().status_many([f.name for f in order])
+        failed: list[str] = []
         for folder in order:
-            if folder.name != first and not await self._changed(folder.name, statuses):
+            reported = self.take_dirty(folder.name)
+            if folder.name != first and not reported and not await self._changed(folder.name, statuses):
                 continue
-            await self.sync_folder(folder.name)
+            try:
+                await self.sync_folder(folder.name)
+            except ImapConnectionError:
+                raise
+            except (ImapError, FolderRecreated) as exc:
+                log.warning("%s/%s: not synced: %s", self.name, folder.name, exc)
+                failed.append(clean_line(folder.name))
             await self.serve_urgent()
+        if failed:
+            raise ImapError(f"{len(failed)} folder(s) not synced: {', '.join(failed)[:200]}")
 
     async def _changed(self, folder: str, statuses: dict[str, dict[str, int]]) -> bool:
         """Whether the server's STATUS of ``folder`` differs from what the cache holds."""
         status = statuses.get(folder)
         state = await self.db(self.store.folder_state, self.name, folder)
-        if status is None or state is None:
+        if status is None or state is None or not state.complete:
             return True
         if "HIGHESTMODSEQ" in status and state.highestmodseq:
             total = unread = 0  # not needed: the mod-sequence tells
@@ -174,7 +197,11 @@ class ImapAccount(Backend):
             return
         self.syncing.add(folder)
         try:
-            await self._sync_folder(folder)
+            try:
+                await self._sync_folder(folder)
+            except FolderRecreated:
+                log.info("%s/%s: recreated on the server during its sync; again", self.name, folder)
+                await self._sync_folder(folder)
         finally:
             self.syncing.discard(folder)
 
@@ -182,61 +209,82 @@ class ImapAccount(Backend):
         client = self._client()
         state = await self.db(self.store.folder_state, self.name, folder)
         qresync = "QRESYNC" in client.enabled
-        known = state if state is not None and state.uidvalidity else None
+        known = state if state is not None and state.complete else None
         if known is not None and qresync and known.highestmodseq:
             selected = await self._select(folder, qresync=(known.uidvalidity, known.highestmodseq))
         else:
             selected = await self._select(folder)
         if known is not None and selected.uidvalidity != known.uidvalidity:
             log.info("%s/%s: UIDVALIDITY changed, resyncing", self.name, folder)
-            await self.db(self.store.reset_folder, self.name, folder)
             known = None
         if known is None:
             await self._full_sync(folder, selected)
         else:
             await self._incremental_sync(folder, selected, known, qresync)
-        await self.db(
-            self.store.set_folder_state,
-            self.name,
-            folder,
-            FolderState(selected.uidvalidity, selected.uidnext, selected.highestmodseq),
-        )
+            await self.db(
+                self.store.set_folder_state,
+                self.name,
+                folder,
+                FolderState(selected.uidvalidity, selected.uidnext, selected.highestmodseq),
+            )
         await self.publish_counts(folder)
 
     async def _full_sync(self, folder: str, selected: SelectResult) -> None:
         """Fetch every message's summary, newest first, in chunks; serve urgent work in between.
+
+        The folder is marked incomplete first (dropping what the cache holds of an older
+        UIDVALIDITY), and complete at the end, when the cached messages the server did not list
+        are dropped: a sync cut short anywhere leaves the next one to finish and reconcile.
 
         The newest FIRST_CHUNK are found by their sequence numbers (the last ones), so the list
         fills before the server has listed every UID; UID SEARCH ALL then names the rest. One
         writer serves every chunk, so the next chunk is being fetched while the last batches of
         the one before are written; each chunk is announced once its rows are in the cache.
         """
-        if selected.exists == 0:
-            return
-        first = selected.exists - FIRST_CHUNK + 1
-        newest = await self._client().uids_of_sequence(first)
-        writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
-        try:
-            done = await self._fetch_chunk(folder, writer, newest, 0, max(selected.exists, len(newest)))
-            if first > 1:
-                await self._ensure_selected(folder)  # urgent work may have selected another folder
-                fetched = set(newest)
-                rest = [u for u in await self._client().search_uids("ALL") if u not in fetched]
-                total = done + len(rest)
-                for end in range(len(rest), 0, -CHUNK):
-                    chunk = rest[max(0, end - CHUNK) : end]
-                    done = await self._fetch_chunk(folder, writer, chunk, done, total)
-            await writer.close()
-        finally:
-            await writer.abort()
+        validity = selected.uidvalidity
+        dropped = await self.db(self.store.begin_full_sync, self.name, folder, validity)
+        if dropped:
+            self.emit(MessagesChanged(self.name, folder, removed=dropped))
+        listed: list[int] = []
+        if selected.exists:
+            first = selected.exists - FIRST_CHUNK + 1
+            newest = await self._client().uids_of_sequence(first)
+            listed = newest
+            writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
+            try:
+                total = max(selected.exists, len(newest))
+                done = await self._fetch_chunk(folder, validity, writer, newest, 0, total)
+                if first > 1:
+                    # urgent work may have selected another folder
+                    await self._ensure_selected(folder, validity)
+                    listed = await self._client().search_uids("ALL")
+                    fetched = set(newest)
+                    rest = [u for u in listed if u not in fetched]
+                    total = done + len(rest)
+                    for end in range(len(rest), 0, -CHUNK):
+                        chunk = rest[max(0, end - CHUNK) : end]
+                        done = await self._fetch_chunk(folder, validity, writer, chunk, done, total)
+                await writer.close()
+            finally:
+                await writer.abort()
+        final = FolderState(validity, selected.uidnext, selected.highestmodseq)
+        removed = await self.db(self.store.finish_full_sync, self.name, folder, listed, final)
+        if removed:
+            self.emit(MessagesChanged(self.name, folder, removed=removed))
 
     async def _fetch_chunk(
-        self, folder: str, writer: CacheWriter, chunk: Sequence[int], done: int, total: int
+        self,
+        folder: str,
+        uidvalidity: int,
+        writer: CacheWriter,
+        chunk: Sequence[int],
+        done: int,
+        total: int,
     ) -> int:
         """Fetch one chunk of a full sync into ``writer``, announce it once written and serve
         urgent work; returns how many messages are done."""
         if chunk:
-            await self._ensure_selected(folder)
+            await self._ensure_selected(folder, uidvalidity)
             async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
                 await writer.put(batch)
             done += len(chunk)

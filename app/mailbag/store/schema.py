@@ -49,6 +49,9 @@ folders = Table(
     Column("uidvalidity", Integer, nullable=True),  # NULL: never synced
     Column("uidnext", Integer, nullable=False, default=0),
     Column("highestmodseq", Integer, nullable=False, default=0),
+    # 1 once a full sync under ``uidvalidity`` has listed every message; 0 while one is under way
+    # (or was cut short): the next sync lists them all again and drops the rows the server lacks.
+    Column("complete", Integer, nullable=False, default=0),
     UniqueConstraint("account_id", "name", name="uq_folders_account_name"),
 )
 

@@ -298,7 +298,12 @@ class Store:
     def folder_state(self, account: str, folder: str) -> FolderState | None:
         """The folder's sync position, or None when it was never synced (or was reset)."""
         query = (
-            select(folders.c.uidvalidity, folders.c.uidnext, folders.c.highestmodseq)
+            select(
+                folders.c.uidvalidity,
+                folders.c.uidnext,
+                folders.c.highestmodseq,
+                folders.c.complete,
+            )
             .select_from(folders.join(accounts, folders.c.account_id == accounts.c.id))
             .where(accounts.c.name == account, folders.c.name == folder)
         )
@@ -306,21 +311,66 @@ class Store:
             row = conn.execute(query).first()
         if row is None or row.uidvalidity is None:
             return None
-        return FolderState(row.uidvalidity, row.uidnext, row.highestmodseq)
+        return FolderState(row.uidvalidity, row.uidnext, row.highestmodseq, bool(row.complete))
 
     def set_folder_state(self, account: str, folder: str, state: FolderState) -> None:
         """Record the folder's sync position; the folder row is created when missing."""
         with write_connection(self._engine) as conn:
             folder_id = self._ensure_folder(conn, account, folder)
-            conn.execute(
-                update(folders)
-                .where(folders.c.id == folder_id)
-                .values(
-                    uidvalidity=state.uidvalidity,
-                    uidnext=state.uidnext,
-                    highestmodseq=state.highestmodseq,
-                )
+            self._write_state(conn, folder_id, state)
+
+    def begin_full_sync(self, account: str, folder: str, uidvalidity: int) -> int:
+        """Mark the folder as being fully synced under ``uidvalidity`` (incomplete until
+        :meth:`finish_full_sync`). Cached messages of another UIDVALIDITY are dropped in the same
+        transaction, so no row of the old folder outlives the new value. Returns how many went."""
+        with write_connection(self._engine) as conn:
+            folder_id = self._ensure_folder(conn, account, folder)
+            old = conn.execute(
+                select(folders.c.uidvalidity).where(folders.c.id == folder_id)
+            ).scalar_one()
+            dropped = 0
+            if old is not None and old != uidvalidity:
+                unindex_folder(conn, folder_id)
+                dropped = conn.execute(
+                    delete(messages).where(messages.c.folder_id == folder_id)
+                ).rowcount
+            self._write_state(conn, folder_id, FolderState(uidvalidity, complete=False))
+        return int(dropped)
+
+    def finish_full_sync(
+        self, account: str, folder: str, present: Iterable[int], state: FolderState
+    ) -> int:
+        """End a full sync: drop the cached messages below ``state.uidnext`` (all, when it is 0)
+        that are not in ``present`` (every UID the server listed), and record ``state`` as
+        complete, in one transaction. Returns how many messages were dropped."""
+        listed = set(present)
+        with write_connection(self._engine) as conn:
+            folder_id = self._ensure_folder(conn, account, folder)
+            cached = id_column(
+                conn.connection.driver_connection,  # type: ignore[arg-type]
+                "SELECT uid AS v FROM messages WHERE folder_id = ? ORDER BY uid",
+                (folder_id,),
             )
+            bound = state.uidnext or None
+            gone = [u for u in cached if u not in listed and (bound is None or u < bound)]
+            removed = self._delete_uids(conn, folder_id, gone)
+            self._write_state(conn, folder_id, FolderState(
+                state.uidvalidity, state.uidnext, state.highestmodseq, complete=True
+            ))
+        return removed
+
+    @staticmethod
+    def _write_state(conn: Connection, folder_id: int, state: FolderState) -> None:
+        conn.execute(
+            update(folders)
+            .where(folders.c.id == folder_id)
+            .values(
+                uidvalidity=state.uidvalidity,
+                uidnext=state.uidnext,
+                highestmodseq=state.highestmodseq,
+                complete=1 if state.complete else 0,
+            )
+        )
 
     def reset_folder(self, account: str, folder: str) -> None:
         """Forget the folder's messages, bodies and sync position (its UIDVALIDITY changed).
@@ -337,7 +387,7 @@ class Store:
             conn.execute(
                 update(folders)
                 .where(folders.c.id == folder_id)
-                .values(uidvalidity=None, uidnext=0, highestmodseq=0)
+                .values(uidvalidity=None, uidnext=0, highestmodseq=0, complete=0)
             )
 
     # ---- message summaries ----------------------------------------------------------------------------
@@ -391,19 +441,21 @@ class Store:
         wanted = sorted(set(uids))
         if not wanted:
             return 0
-        removed = 0
         with write_connection(self._engine) as conn:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return 0
-            for chunk in chunks(wanted):
-                unindex_folder(conn, folder_id, chunk)
-                result = conn.execute(
-                    delete(messages).where(
-                        messages.c.folder_id == folder_id, messages.c.uid.in_(chunk)
-                    )
-                )
-                removed += result.rowcount
+            return self._delete_uids(conn, folder_id, wanted)
+
+    @staticmethod
+    def _delete_uids(conn: Connection, folder_id: int, uids: Sequence[int]) -> int:
+        removed = 0
+        for chunk in chunks(uids):
+            unindex_folder(conn, folder_id, chunk)
+            result = conn.execute(
+                delete(messages).where(messages.c.folder_id == folder_id, messages.c.uid.in_(chunk))
+            )
+            removed += result.rowcount
         return removed
 
     def uids(self, account: str, folder: str) -> list[int]:
