@@ -195,6 +195,10 @@ class Backend(ABC):
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
         self.scheduler.mark_dirty(folder)
 
+    def take_dirty(self, folder: str) -> bool:
+        """Forget a change report of ``folder`` (it is about to be synced); True if there was one."""
+        return self.scheduler.take_dirty(folder)
+
     async def serve_urgent(self) -> None:
         """Serve waiting urgent requests, journal entries and reported changes now (between
         sync batches)."""

@@ -121,7 +121,8 @@ class Scheduler:
         self._wakeup = asyncio.Event()
         self._interrupt = asyncio.Event()  # ends a wait to reconnect: stop, or the user's retry
         self._serving_urgent = False
-        self._dirty: list[str] = []  # folders the server says changed: sync them soon
+        self._dirty: dict[str, None] = {}  # folders the server says changed, in order: sync them soon
+        self._syncing_dirty = False
         self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
         self._check_link = False
         self._stopping = False
@@ -182,9 +183,15 @@ class Scheduler:
 
     def mark_dirty(self, folder: str) -> None:
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
-        if folder not in self._dirty:
-            self._dirty.append(folder)
+        self._dirty[folder] = None
         self.poke()
+
+    def take_dirty(self, folder: str) -> bool:
+        """Forget a change report of ``folder`` (it is about to be synced); True if there was one."""
+        if folder not in self._dirty:
+            return False
+        del self._dirty[folder]
+        return True
 
     async def run(self) -> None:
         """Apply triage locally at once; connect (retrying with jittered backoff) and serve
@@ -309,14 +316,29 @@ class Scheduler:
         self._sink(event)
 
     async def sync_dirty(self) -> None:
-        """Sync the folders the server reported changes in (not one already being synced)."""
-        for folder in [f for f in self._dirty if f not in self.syncing]:
-            self._dirty.remove(folder)
-            await self.backend.sync_folder(folder)
+        """Sync the folders the server reported changes in, one at a time, until none is left
+        (not one already being synced). Never re-entered: reports that come while one of its
+        syncs serves urgent work are taken by this same loop."""
+        if self._syncing_dirty:
+            return
+        self._syncing_dirty = True
+        try:
+            while (folder := self._next_dirty()) is not None:
+                await self.backend.sync_folder(folder)
+        finally:
+            self._syncing_dirty = False
+
+    def _next_dirty(self) -> str | None:
+        """Take the first reported folder that is not being synced (None when there is none)."""
+        for folder in self._dirty:
+            if folder not in self.syncing:
+                del self._dirty[folder]
+                return folder
+        return None
 
     async def has_urgent_work(self) -> bool:
         """Whether :meth:`serve_urgent` would do anything now."""
-        if self._dirty or self._urgent:
+        if (self._dirty and not self._syncing_dirty) or self._urgent:
             return True
         return await self._replay_due() and self.journal.idle()
 
@@ -329,9 +351,7 @@ class Scheduler:
             await self.sync_dirty()
         if self._serving_urgent:
             # Already inside an urgent request (an opened folder's sync): serve only quick ones.
-            quick = [r for r in self._urgent if not isinstance(r, OpenFolder)]
-            for request in quick:
-                self._urgent.remove(request)
+            while (request := self._take_quick()) is not None:
                 await self._handle(request)
             return
         self._serving_urgent = True
@@ -340,6 +360,14 @@ class Scheduler:
                 await self._handle(self._urgent.popleft())
         finally:
             self._serving_urgent = False
+
+    def _take_quick(self) -> Request | None:
+        """Take the first waiting urgent request that is not an OpenFolder (None: there is none)."""
+        for index, request in enumerate(self._urgent):
+            if not isinstance(request, OpenFolder):
+                del self._urgent[index]
+                return request
+        return None
 
     # --- internals ------------------------------------------------------------------------
 

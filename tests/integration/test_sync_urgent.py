@@ -1,0 +1,105 @@
+"""Requests a person waits for, served in the middle of a sync, against the private Dovecot: they
+never derail it (every folder ends synced), and a refused SELECT leaves the account usable."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mailbag.domain.events import ErrorReported, Event, RequestFailed, SyncProgress
+from mailbag.domain.requests import LoadBody, OpenFolder, Search
+from mailbag.protocols.imap import ImapError
+from mailbag.services import imap_account
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, imap_account_config, make_account, other_client
+from tests.servers.messages import make_message, subject_of
+
+FOLDERS = 56
+
+
+async def test_after_a_refused_select_the_next_request_selects_again(dovecot, mail_user, tmp_path):
+    for i in (1, 2):
+        dovecot.deliver(mail_user.name, make_message(i, size=2000))
+    account, store, _ = make_account(dovecot, mail_user, tmp_path / "c.db")
+    await account.connect()
+    try:
+        await account.sync_folder("INBOX")
+        first, second = store.uids("work", "INBOX")
+        await account.load_body("INBOX", first)  # INBOX is selected now
+        with pytest.raises(ImapError):
+            await account.sync_folder("No such folder")  # the server deselects INBOX
+
+        await account.load_body("INBOX", second)
+        assert subject_of(2).encode() in store.body("work", "INBOX", second)
+    finally:
+        await account.disconnect()
+        store.close()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imap_account, "FIRST_CHUNK", 50)
+    monkeypatch.setattr(imap_account, "CHUNK", 100)
+
+
+async def test_urgent_requests_during_the_first_sync_of_many_folders(
+    dovecot, mail_user, tmp_path, small_chunks
+):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(600)))
+    other = other_client(dovecot, mail_user)
+    _, listed = other.list()
+    names = [f"Lists/list{n:02d}" for n in range(FOLDERS - len(listed))]
+    for n, name in enumerate(names):
+        other.create(name)
+        for i in range(n % 4):
+            other.append(name, "", None, make_message(1000 + 10 * n + i))
+    other.logout()
+
+    store = Store.open(tmp_path / "c.db")
+    events = Recorder()
+    fired: list[int] = []
+
+    def fire_urgent_requests(event: Event) -> None:
+        """While the sync runs, the user opens folders, reads and searches."""
+        if not isinstance(event, SyncProgress) or len(fired) > 60:
+            return
+        uids = store.uids("work", "INBOX")
+        fired.append(account.submit(OpenFolder(account="work", folder=names[len(fired) % len(names)])))
+        if uids:
+            fired.append(account.submit(LoadBody(account="work", folder="INBOX", uid=uids[-1])))
+        fired.append(account.submit(Search(account="work", query="body:zzzz", folder="INBOX")))
+
+    def sink(event: Event) -> None:
+        events(event)
+        fire_urgent_requests(event)
+
+    account = ImapAccount(imap_account_config(dovecot, mail_user), store, sink)
+    task = asyncio.create_task(account.run())
+    try:
+
+        def all_synced() -> bool:
+            folders = [f.name for f in store.folders("work") if f.selectable]
+            states = [store.folder_state("work", name) for name in folders]
+            return len(folders) == FOLDERS and all(s is not None and s.complete for s in states)
+
+        async def wait_synced() -> None:
+            while not all_synced() or not fired:
+                await asyncio.sleep(0.05)
+            answered = {getattr(e, "request_id", None) for e in events.events}
+            while not set(fired) <= answered:
+                await asyncio.sleep(0.05)
+                answered = {getattr(e, "request_id", None) for e in events.events}
+
+        await asyncio.wait_for(wait_synced(), 120)
+        assert not events.of(RequestFailed), events.of(RequestFailed)
+        assert not events.of(ErrorReported), events.of(ErrorReported)
+        assert store.counts("work", "INBOX") == (600, 600)
+        for n, name in enumerate(names):
+            assert store.counts("work", name)[0] == n % 4, name
+    finally:
+        account.request_stop()
+        task.cancel()
+        await asyncio.wait({task}, timeout=15)
+        store.close()
