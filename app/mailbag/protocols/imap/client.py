@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from aioimaplib import aioimaplib as lib
-
 from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
-from mailbag.protocols.imap import idle, utf7
+from mailbag.protocols.imap import adapter, idle, utf7
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
 from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
@@ -99,21 +97,10 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _server_text(response: lib.Response) -> str:
+def _server_text(response: adapter.Response) -> str:
     last = response.lines[-1] if response.lines else b""
     text = last.decode("utf-8", "replace") if isinstance(last, (bytes, bytearray)) else str(last)
     return clean_line(text)[:300] or response.result
-
-
-class _Imap4(lib.IMAP4):
-    """aioimaplib's IMAP4 with the streaming protocol."""
-
-    def create_client(self, host: str, port: int, loop: asyncio.AbstractEventLoop,
-                      conn_lost_cb: Any = None, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.protocol = StreamingProtocol(loop, conn_lost_cb)
-        self._client_task = loop.create_task(
-            loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context,
-                                   ssl_handshake_timeout=self.timeout if ssl_context else None))
 
 
 class ImapClient:
@@ -130,17 +117,16 @@ class ImapClient:
         self.account = account
         self.capabilities: frozenset[str] = frozenset()
         self.enabled: frozenset[str] = frozenset()
-        self._imap: _Imap4 | None = None
+        self._link: StreamingProtocol | None = None
         self._lock = asyncio.Lock()
 
     # --- plumbing --------------------------------------------------------------------------------
 
     @property
     def _protocol(self) -> StreamingProtocol:
-        if self._imap is None:
+        protocol = self._link
+        if protocol is None:
             raise ImapConnectionError("not connected")
-        protocol = self._imap.protocol
-        assert isinstance(protocol, StreamingProtocol)
         if protocol.error is not None:
             raise ImapConnectionError(protocol.error)
         return protocol
@@ -156,15 +142,15 @@ class ImapClient:
         return ImapCommand(name, protocol.new_tag(), *args, wants=wants, prefix=prefix, loop=protocol.loop,
                            timeout=self.settings.timeout, continuation=continuation)
 
-    async def _execute(self, command: lib.Command, scrub: str | None = None) -> lib.Response:
+    async def _execute(self, command: ImapCommand) -> adapter.Response:
         """Run a command to its end; NO/BAD raise ImapError, a dead link ImapConnectionError."""
         protocol = self._protocol
         try:
-            response = await protocol.execute(command, scrub=scrub)
-        except lib.CommandTimeout:
+            response = await protocol.execute(command)
+        except adapter.CommandTimeout:
             protocol.abort(f"no answer from the server within {self.settings.timeout:g} s")
             raise ImapConnectionError(protocol.error) from None
-        except lib.Abort as exc:
+        except adapter.Abort as exc:
             raise ImapError(clean_line(str(exc))) from None
         if response.result == "KO" and protocol.error:
             raise ImapConnectionError(protocol.error)
@@ -173,10 +159,10 @@ class ImapClient:
         return response
 
     async def _run(self, name: str, *args: str, wants: tuple[bytes, ...] = (), prefix: str | None = None,
-                   continuation: bytes | None = None, scrub: str | None = None) -> list[list[Value]]:
+                   continuation: bytes | None = None) -> list[list[Value]]:
         async with self._lock:
             command = self._command(name, *args, wants=wants, prefix=prefix, continuation=continuation)
-            await self._execute(command, scrub=scrub)
+            await self._execute(command)
             return [parse_segments(s) for s in command.untagged]
 
     # --- connection ------------------------------------------------------------------------------
@@ -186,12 +172,13 @@ class ImapClient:
         s = self.settings
         context = await client_context(s.ca_file) if s.security != "none" else None
         loop = asyncio.get_running_loop()
-        self._imap = _Imap4(host=s.host, port=s.port, loop=loop, timeout=s.timeout,
-                            ssl_context=context if s.security == "tls" else None)
+        protocol = self._link = StreamingProtocol(loop)
+        tls = context if s.security == "tls" else None
         try:
-            await self._within(self._imap._client_task, f"cannot connect to {s.host}:{s.port}: no answer")
-            greeting = await self._within(asyncio.shield(self._imap.protocol.greeting),
-                                          f"no greeting from {s.host}:{s.port}")
+            await self._within(loop.create_connection(lambda: protocol, s.host, s.port, ssl=tls,
+                                                      ssl_handshake_timeout=s.timeout if tls else None),
+                               f"cannot connect to {s.host}:{s.port}: no answer")
+            greeting = await self._within(asyncio.shield(protocol.greeting), f"no greeting from {s.host}:{s.port}")
             if s.security == "starttls" and greeting.startswith(b"* PREAUTH"):
                 raise ImapConnectionError("the server logged in before TLS (PREAUTH); refusing to "
                                           "continue in plaintext")
@@ -200,7 +187,7 @@ class ImapClient:
                 await self._starttls(context)
                 # RFC 3501 6.2.1: what the server said before TLS may have been forged; ask again.
                 await self._capability()
-            if self._imap.protocol.state == lib.NONAUTH:
+            if protocol.state == adapter.NONAUTH:
                 await self._authenticate()
             await self._capability()
             await self._enable()
@@ -239,22 +226,18 @@ class ImapClient:
             pass
 
     async def _drop(self) -> None:
-        if self._imap is None:
+        protocol = self._link
+        if protocol is None:
             return
-        task = self._imap._client_task
-        if not task.done():
-            task.cancel()
-        protocol = self._imap.protocol
         if protocol.transport is not None:
             protocol.transport.abort()
-        if isinstance(protocol, StreamingProtocol) and protocol.error is None:
+        if protocol.error is None:
             protocol.error = "connection closed"
 
     async def _capability(self) -> None:
         answers = await self._run("CAPABILITY", wants=(b"CAPABILITY",))
         caps = {as_text(word).upper() for parsed in answers for word in parsed[2:] if isinstance(word, bytes)}
         self.capabilities = frozenset(caps)
-        self._protocol.capabilities = set(caps)
 
     async def _starttls(self, context: ssl.SSLContext | None) -> None:
         if "STARTTLS" not in self.capabilities or context is None:
@@ -274,18 +257,18 @@ class ImapClient:
             if "AUTH=PLAIN" in self.capabilities:
                 token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
                 if "SASL-IR" in self.capabilities:
-                    await self._run("AUTHENTICATE", "PLAIN", token, scrub=token)
+                    await self._run("AUTHENTICATE", "PLAIN", token)
                 else:
                     await self._run("AUTHENTICATE", "PLAIN", continuation=token.encode("ascii"))
             elif "LOGINDISABLED" in self.capabilities:
                 raise ImapError("the server does not allow logging in on this link")
             else:
-                await self._run("LOGIN", quote(s.username), quote(s.password), scrub=s.password)
+                await self._run("LOGIN", quote(s.username), quote(s.password))
         except ImapConnectionError:
             raise
         except ImapError as exc:
             raise ImapAuthError(f"login failed: {exc}") from None
-        self._protocol.state = lib.AUTH
+        self._protocol.state = adapter.AUTH
 
     async def _enable(self) -> None:
         wanted = "QRESYNC" if "QRESYNC" in self.capabilities else "CONDSTORE"
@@ -297,14 +280,14 @@ class ImapClient:
 
     async def logout(self) -> None:
         """Say goodbye and close the link (errors on the way out are ignored)."""
-        if self._imap is None:
+        if self._link is None:
             return
         try:
             await self._run("LOGOUT", wants=(b"BYE",))
         except ImapError:
             pass
         await self._drop()
-        self._imap = None
+        self._link = None
 
     async def noop(self) -> None:
         """NOOP: lets the server report changes (they land in :attr:`pushes`)."""
@@ -368,10 +351,10 @@ class ImapClient:
             except ImapConnectionError:
                 raise
             except ImapError:
-                self._protocol.state = lib.AUTH
+                self._protocol.state = adapter.AUTH
                 self._protocol.selected = ""
                 raise
-            self._protocol.state = lib.SELECTED
+            self._protocol.state = adapter.SELECTED
             self._protocol.selected = folder
         return _select_result(command.untagged)
 
@@ -590,17 +573,18 @@ class ImapClient:
         raises :class:`ImapConnectionError` (see :mod:`mailbag.protocols.imap.idle`). Use a dedicated
         connection: no other command can run while this iterates.
         """
-        if self._protocol.selected != folder or self._protocol.state != lib.SELECTED:
+        if self._protocol.selected != folder or self._protocol.state != adapter.SELECTED:
             await self.select(folder, readonly=True)
-        async for push in idle.watch(self, max_seconds=max_seconds, liveness_seconds=liveness_seconds,
+        link = idle.Link(lock=self._lock, protocol=lambda: self._protocol, execute=self._execute,
+                         noop=self.noop, timeout=self.settings.timeout, can_idle="IDLE" in self.capabilities)
+        async for push in idle.watch(link, max_seconds=max_seconds, liveness_seconds=liveness_seconds,
                                      poll_seconds=poll_seconds):
             yield push
 
     @property
     def idling(self) -> bool:
         """True while an IDLE is running and the server has accepted it."""
-        protocol = self._imap.protocol if self._imap is not None else None
-        command = protocol.pending_sync_command if isinstance(protocol, StreamingProtocol) else None
+        command = self._link.running_command() if self._link is not None else None
         return isinstance(command, idle.IdleCommand) and command.accepted.is_set()
 
     async def notify(self, *, selected_folder: str | None, watch_all: bool = True) -> bool:
@@ -611,7 +595,7 @@ class ImapClient:
         if "NOTIFY" not in self.capabilities:
             return False
         if selected_folder is not None and (self._protocol.selected != selected_folder
-                                            or self._protocol.state != lib.SELECTED):
+                                            or self._protocol.state != adapter.SELECTED):
             await self.select(selected_folder, readonly=True)
         events = "(MessageNew MessageExpunge FlagChange)"
         specs = []

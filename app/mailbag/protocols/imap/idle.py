@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from mailbag.protocols.imap.errors import ImapConnectionError, ImapError
 from mailbag.protocols.imap.protocol import ImapCommand, ServerPush, StreamingProtocol
-
-if TYPE_CHECKING:
-    from mailbag.protocols.imap.client import ImapClient
 
 #: Re-issue IDLE at least this often (RFC 2177: servers may drop an IDLE after 30 minutes).
 MAX_IDLE_SECONDS = 25 * 60
@@ -46,15 +44,27 @@ class IdleCommand(ImapCommand):
         return True
 
 
-async def watch(client: ImapClient, *, max_seconds: float, liveness_seconds: float,
+@dataclass(frozen=True)
+class Link:
+    """What watching needs from the client (given by ``ImapClient.idle``)."""
+
+    lock: asyncio.Lock  # held while a command runs; held for a whole IDLE
+    protocol: Callable[[], StreamingProtocol]  # the live connection (ImapConnectionError when gone)
+    execute: Callable[[ImapCommand], Awaitable[object]]  # runs a command to its end; NO / BAD raise
+    noop: Callable[[], Awaitable[None]]  # NOOP, taking the lock itself
+    timeout: float  # for each command, and for the server to start or end IDLE
+    can_idle: bool  # the server offers IDLE (else NOOP polling)
+
+
+async def watch(link: Link, *, max_seconds: float, liveness_seconds: float,
                 poll_seconds: float) -> AsyncIterator[ServerPush]:
     """Yield the pushes of the selected folder (and NOTIFY's STATUS pushes) until the link fails."""
-    if "IDLE" not in client.capabilities:
-        async for push in _poll(client, poll_seconds):
+    if not link.can_idle:
+        async for push in _poll(link, poll_seconds):
             yield push
         return
     while True:
-        async for push in _idle_round(client, max_seconds, liveness_seconds):
+        async for push in _idle_round(link, max_seconds, liveness_seconds):
             yield push
 
 
@@ -65,21 +75,21 @@ def _drain(queue: asyncio.Queue[ServerPush]) -> list[ServerPush]:
     return items
 
 
-async def _poll(client: ImapClient, poll_seconds: float) -> AsyncIterator[ServerPush]:
+async def _poll(link: Link, poll_seconds: float) -> AsyncIterator[ServerPush]:
     while True:
-        await client.noop()
-        for push in _drain(client.pushes):
+        await link.noop()
+        for push in _drain(link.protocol().pushes):
             yield push
         await asyncio.sleep(poll_seconds)
 
 
-async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: float) -> AsyncIterator[ServerPush]:
+async def _idle_round(link: Link, max_seconds: float, liveness_seconds: float) -> AsyncIterator[ServerPush]:
     """One IDLE ... DONE; the connection's lock is held throughout, so nothing else is sent."""
-    timeout = client.settings.timeout
-    async with client._lock:
-        protocol = client._protocol
+    timeout = link.timeout
+    async with link.lock:
+        protocol = link.protocol()
         command = IdleCommand(protocol)
-        task = asyncio.ensure_future(client._execute(command))
+        task = asyncio.ensure_future(link.execute(command))
         try:
             await _started(protocol, command, task, timeout)
             for push in _drain(protocol.pushes):
@@ -105,7 +115,7 @@ async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: 
                 return
             await _done(protocol, task, timeout)
             if silent:
-                await client._execute(client._command("NOOP"))
+                await link.execute(ImapCommand("NOOP", protocol.new_tag(), loop=protocol.loop, timeout=timeout))
             for push in _drain(protocol.pushes):
                 yield push
         finally:
@@ -123,7 +133,7 @@ async def _idle_round(client: ImapClient, max_seconds: float, liveness_seconds: 
                 task.exception()
 
 
-async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[object],
+async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[Any],
                      timeout: float) -> ServerPush | None:
     """The next push, or None when ``task`` ends or ``timeout`` passes first. The getter never
     outlives the call, also when the caller is cancelled (a folder switch)."""
@@ -136,7 +146,7 @@ async def _next_push(pushes: asyncio.Queue[ServerPush], task: asyncio.Future[obj
         getter.cancel()
 
 
-async def _started(protocol: StreamingProtocol, command: IdleCommand, task: asyncio.Future[object],
+async def _started(protocol: StreamingProtocol, command: IdleCommand, task: asyncio.Future[Any],
                    timeout: float) -> None:
     accepted = asyncio.ensure_future(command.accepted.wait())
     waiting: set[asyncio.Future[Any]] = {accepted, task}
@@ -154,11 +164,9 @@ async def _started(protocol: StreamingProtocol, command: IdleCommand, task: asyn
     raise ImapConnectionError(protocol.error)
 
 
-async def _done(protocol: StreamingProtocol, task: asyncio.Future[object], timeout: float) -> None:
+async def _done(protocol: StreamingProtocol, task: asyncio.Future[Any], timeout: float) -> None:
     """Send DONE and wait for IDLE's tagged answer within ``timeout``."""
-    if protocol.transport is None or protocol.error is not None:
-        raise ImapConnectionError(protocol.error or "not connected")
-    protocol.transport.write(b"DONE\r\n")
+    protocol.write(b"DONE\r\n")
     await asyncio.wait({task}, timeout=timeout)
     if not task.done():
         protocol.abort(f"no answer to DONE within {timeout:g} s")

@@ -1,4 +1,4 @@
-"""aioimaplib's client protocol with linear, iterative response handling.
+"""The IMAP client protocol: linear, iterative response handling on aioimaplib (via :mod:`.adapter`).
 
 aioimaplib keeps the connection, tags, command bookkeeping and states. What changes is how bytes
 become responses: a :class:`ResponseFramer` cuts them out of one buffer in a loop (literals taken
@@ -19,10 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aioimaplib import aioimaplib as lib
-
 from mailbag.domain.sanitize import clean_line
-from mailbag.protocols.imap import utf7
+from mailbag.protocols.imap import adapter, utf7
 from mailbag.protocols.imap.errors import ImapConnectionError
 from mailbag.protocols.imap.folders import parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
@@ -97,7 +95,7 @@ def push_from(segments: Segments, folder: str = "") -> ServerPush | None:
     return None
 
 
-class ImapCommand(lib.Command):
+class ImapCommand(adapter.CommandBase):
     """A command that keeps the untagged responses of the kinds it ``wants`` (as segments).
 
     Subclasses override :meth:`take` to consume responses as they arrive. ``payload`` replaces the
@@ -109,8 +107,7 @@ class ImapCommand(lib.Command):
                  prefix: str | None = None, loop: asyncio.AbstractEventLoop,
                  timeout: float | None, continuation: bytes | None = None, payload: bytes | None = None,
                  tail: Sequence[bytes] = ()) -> None:
-        super().__init__(name, tag, *args, prefix=prefix, untagged_resp_name=name, loop=loop,
-                         timeout=timeout)
+        super().__init__(name, tag, *args, prefix=prefix, loop=loop, timeout=timeout)
         self.wants = wants
         self.fast_lane: FastLane | None = None  # reads its answers straight from the bytes, if set
         self.payload = payload
@@ -144,10 +141,7 @@ class ImapCommand(lib.Command):
         return False
 
     def close(self, line: bytes, result: str) -> None:
-        self._resp_result = result
-        self._resp_lines = [line]
-        self._timer.cancel()
-        self._event.set()
+        self.settle(line, result)
         self.finished()
 
     def finished(self) -> None:
@@ -155,22 +149,14 @@ class ImapCommand(lib.Command):
 
     def fail(self, error: Exception) -> None:
         """End the command with ``error`` (link lost, protocol error)."""
-        if self._event.is_set():
+        if self.ended:
             return
-        self._exception = error
-        self._resp_result = "KO"
-        self._timer.cancel()
-        self._event.set()
+        self.settle(b"", "KO", error)
         self.finished()
 
 
-class StreamingProtocol(lib.IMAP4ClientProtocol):
+class StreamingProtocol(adapter.ProtocolBase):
     """IMAP4ClientProtocol whose response handling is one linear loop."""
-
-    # Set by aioimaplib's base class; declared here for the type checker.
-    transport: asyncio.Transport | None  # None until connected
-    pending_sync_command: lib.Command | None
-    capabilities: set[str]
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  conn_lost_cb: Callable[[Exception | None], None] | None = None) -> None:
@@ -190,9 +176,9 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         self.last_received = time.monotonic()
         current = self.running_command()
         if current is not None:
-            current._reset_timer()
-        fast_lane = current.fast_lane if isinstance(current, ImapCommand) else None
-        self._framer.fast_lane = fast_lane if self.state == lib.SELECTED and not self.plaintext_closed else None
+            current.restart_timer()
+        fast_lane = current.fast_lane if current is not None else None
+        self._framer.fast_lane = fast_lane if self.state == adapter.SELECTED and not self.plaintext_closed else None
         try:
             self._framer.feed(data)
         except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable
@@ -202,22 +188,22 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if self.plaintext_closed:
             raise FramingError("data received between STARTTLS and the TLS handshake")
         line = segments[0]
-        if self.state == lib.CONNECTED:
+        if self.state == adapter.CONNECTED:
             self._greeted(line)
         elif line.startswith(b"* "):
             self._untagged(segments)
         elif line.startswith(b"+"):
-            self._continuation(line)
-        elif lib.tagged_status_response_re.match(line):
-            self._response_done(line)
+            self._continue(line)
+        elif adapter.is_tagged_status(line):
+            self._tagged(line)
         else:
             log.info("unexpected line from server ignored")
 
     def _greeted(self, line: bytes) -> None:
         if line.startswith(b"* OK"):
-            self.state = lib.NONAUTH
+            self.state = adapter.NONAUTH
         elif line.startswith(b"* PREAUTH"):
-            self.state = lib.AUTH
+            self.state = adapter.AUTH
         else:
             self.abort("server refused the connection: " + clean_line(line.decode("utf-8", "replace")))
             return
@@ -229,7 +215,7 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if kind == b"BYE":
             self.bye = clean_line(segments[0][6:].decode("utf-8", "replace"))
         command = self.running_command()
-        if isinstance(command, ImapCommand) and command.take(kind, segments):
+        if command is not None and command.take(kind, segments):
             return
         push = push_from(segments, self.selected)
         if push is not None:
@@ -237,35 +223,27 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
                 self.pushes.get_nowait()
             self.pushes.put_nowait(push)
 
-    def _continuation(self, line: bytes) -> None:
-        command = self.pending_sync_command
-        if isinstance(command, ImapCommand):
-            chunk = command.next_chunk()
-            if chunk is not None:
-                self._write(chunk + b"\r\n")
-                return
-            if command.continued(line):
-                return
-        if command is not None and command.name == "APPEND" and not isinstance(command, ImapCommand):
-            super()._continuation(line)
-        elif command is not None and command.name == "AUTHENTICATE":
+    def _continue(self, line: bytes) -> None:
+        command = self.running_command()
+        if command is None:
+            log.info("continuation request with no command in flight ignored")
+            return
+        chunk = command.next_chunk()
+        if chunk is not None:
+            self.write(chunk + b"\r\n")
+            return
+        if command.continued(line):
+            return
+        if command.name == "AUTHENTICATE":
             # Nothing to send: answer with "*" so the server cancels (RFC 3501 6.2.2).
-            self._write(b"*\r\n")
-
-    def _write(self, data: bytes) -> None:
-        if self.transport is None:
-            raise ImapConnectionError(self.error or "not connected")
-        self.transport.write(data)
+            self.write(b"*\r\n")
 
     # --- state -----------------------------------------------------------------------------------
 
-    def running_command(self) -> lib.Command | None:
+    def running_command(self) -> ImapCommand | None:
         """The command in flight (commands are sent one at a time)."""
-        if self.pending_sync_command is not None:
-            return self.pending_sync_command
-        for command in self.pending_async_commands.values():
-            return command
-        return None
+        command = self.pending_sync_command
+        return command if isinstance(command, ImapCommand) else None
 
     def abort(self, reason: str) -> None:
         """Give up on the link: fail every command in flight and drop the connection."""
@@ -276,18 +254,10 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             self.transport.abort()
 
     def _fail_all(self, error: Exception) -> None:
-        commands = list(self.pending_async_commands.values())
-        if self.pending_sync_command is not None:
-            commands.append(self.pending_sync_command)
-        self.pending_async_commands.clear()
+        command = self.running_command()
         self.pending_sync_command = None
-        for command in commands:
-            if isinstance(command, ImapCommand):
-                command.fail(error)
-            else:
-                command._exception = error
-                command._timer.cancel()
-                command._event.set()
+        if command is not None:
+            command.fail(error)
         if not self.greeting.done():
             self.greeting.set_exception(error)
             self.greeting.exception()  # retrieved: nobody may be waiting any more
@@ -297,8 +267,14 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             detail = self.bye or (str(exc) if exc else "")
             self.error = "connection closed by the server" + (f": {detail}" if detail else "")
         self._fail_all(ImapConnectionError(self.error))
-        self.state = lib.LOGOUT
+        self.state = adapter.LOGOUT
         super().connection_lost(exc)
+
+    def write(self, data: bytes) -> None:
+        """Send ``data``; :class:`ImapConnectionError` when the link is gone."""
+        if self.transport is None or self.error is not None:
+            raise ImapConnectionError(self.error or "not connected")
+        self.transport.write(data)
 
     def pause(self) -> None:
         """Stop reading from the socket (a consumer is behind)."""
@@ -310,45 +286,39 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
         if self.transport is not None and self.error is None and self.transport.is_reading() is False:
             self.transport.resume_reading()
 
-    async def execute(self, command: lib.Command, scrub: str | None = None) -> lib.Response:
-        """Send ``command`` once no other is in flight and wait for its end.
-
-        Every command is run alone (aioimaplib's table of legal states still applies to the
-        commands it knows); an :class:`ImapCommand` goes out as its :meth:`ImapCommand.wire`.
-        """
-        spec = lib.Commands.get(command.name)
-        if spec is not None and self.state not in spec.valid_states:
-            raise lib.Abort(f"command {command.name} illegal in state {self.state}")
+    async def execute(self, command: ImapCommand) -> adapter.Response:
+        """Send ``command`` (its :meth:`ImapCommand.wire`) once no other is in flight and wait
+        for its end. Every command is run alone; aioimaplib's table of legal states still applies
+        to the commands it knows (else ``adapter.Abort``)."""
+        if not adapter.legal_in(command.name, self.state):
+            raise adapter.Abort(f"command {command.name} illegal in state {self.state}")
         while (running := self.running_command()) is not None:
             with contextlib.suppress(Exception):  # its owner sees the failure
                 await running.wait()
         if self.error is not None:
             raise ImapConnectionError(self.error)
         self.pending_sync_command = command
-        if isinstance(command, ImapCommand):
-            log.debug("sending %s %s", command.tag, command.name)
-            self._write(command.wire())
-        else:
-            self.send(str(command), scrub=scrub)
+        log.debug("sending %s %s", command.tag, command.name)
+        self.write(command.wire())
         try:
             await command.wait()
-        except lib.CommandTimeout:
+        except adapter.CommandTimeout:
             if self.pending_sync_command is command:
                 self.pending_sync_command = None
             raise
         return command.response
 
-    def _response_done(self, line: bytes) -> None:
+    def _tagged(self, line: bytes) -> None:
         command = self.running_command()
         if isinstance(command, Pipeline):
             tag = line.partition(b" ")[0].decode("ascii", "replace")
             if not command.answered(tag, line):
-                raise lib.Abort("unexpected tagged response")
+                raise adapter.Abort("unexpected tagged response")
             if command.done:
                 self.pending_sync_command = None
                 command.close(line, "OK")
             return
-        super()._response_done(line)
+        self.answer_running(line)
         if command is not None and command.name == "STARTTLS" and command.response.result == "OK":
             self.plaintext_closed = True
 
@@ -363,7 +333,6 @@ class StreamingProtocol(lib.IMAP4ClientProtocol):
             raise ImapConnectionError("TLS handshake failed")
         self.transport = transport
         # Nothing the server said before TLS is trusted after it (RFC 3501 6.2.1).
-        self.capabilities = set()
         while not self.pushes.empty():
             self.pushes.get_nowait()
 

@@ -76,7 +76,7 @@ class StreamingFetch(ImapCommand):
     def _read_bytes(self, data: bytes, pos: int) -> int:
         """The fast lane: usual answers read straight from the received bytes (see
         ``ResponseFramer.fast_lane``); nothing once the command has ended."""
-        if self.scan_bytes is None or self._event.is_set():
+        if self.scan_bytes is None or self.ended:
             return pos
         return self.scan_bytes(data, pos, self._keep)
 
@@ -104,8 +104,8 @@ class StreamingFetch(ImapCommand):
         """The consumer took a batch: read again when it has caught up, and restart the clock."""
         if self.queue.qsize() <= LOW_WATER:
             self.protocol.resume()
-        if not self._event.is_set():
-            self._reset_timer()
+        if not self.ended:
+            self.restart_timer()
 
 
 class FetchStream(Generic[T]):
