@@ -10,7 +10,14 @@ from functools import partial
 from typing import Any
 
 from mailbag.domain.config import AccountConfig
-from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SearchResults, SyncProgress
+from mailbag.domain.events import (
+    BodyLoaded,
+    ErrorReported,
+    EventSink,
+    MessagesChanged,
+    SearchResults,
+    SyncProgress,
+)
 from mailbag.domain.models import Folder, FolderState, MessageSummary
 from mailbag.domain.requests import Search
 from mailbag.domain.sanitize import clean_line
@@ -90,13 +97,17 @@ class ImapAccount(Backend):
             timeout=server.timeout,
         )
         self._settings = settings
-        self.client = ImapClient(settings, self.name)
+        self.client = ImapClient(settings, self.name, on_alert=self._server_alert)
         self._selected = None
         try:
             await self.client.connect()
         except ImapAuthError as exc:
             raise AuthenticationFailed(str(exc)) from None
         await self._refresh_folders()
+
+    def _server_alert(self, text: str) -> None:
+        """An [ALERT] from the server, which must reach the user (RFC 3501 7.1): the status bar."""
+        self.emit(ErrorReported(self.name, f"server alert: {text}"))
 
     async def _refresh_folders(self) -> list[Folder]:
         """LIST the folders into the cache first, so the tree has names, roles and counts."""

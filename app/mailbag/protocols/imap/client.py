@@ -7,7 +7,7 @@ import base64
 import re
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -112,9 +112,11 @@ class ImapClient:
     FETCH / VANISHED the server sends on its own are queued in :attr:`pushes` for a watcher.
     """
 
-    def __init__(self, settings: ImapSettings, account: str) -> None:
+    def __init__(self, settings: ImapSettings, account: str,
+                 on_alert: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.account = account
+        self.on_alert = on_alert  # gets each [ALERT] the server sends, cleaned for the screen
         self.capabilities: frozenset[str] = frozenset()
         self.enabled: frozenset[str] = frozenset()
         self._link: StreamingProtocol | None = None
@@ -173,6 +175,7 @@ class ImapClient:
         context = await client_context(s.ca_file) if s.security != "none" else None
         loop = asyncio.get_running_loop()
         protocol = self._link = StreamingProtocol(loop)
+        protocol.on_alert = self.on_alert
         tls = context if s.security == "tls" else None
         try:
             await self._within(loop.create_connection(lambda: protocol, s.host, s.port, ssl=tls,

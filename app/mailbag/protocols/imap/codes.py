@@ -1,4 +1,4 @@
-"""Response codes of UIDPLUS (RFC 4315): COPYUID and APPENDUID, and IMAP date-times."""
+"""Response codes: ALERT (RFC 3501 7.1), COPYUID and APPENDUID of UIDPLUS (RFC 4315); IMAP date-times."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 _CODE = re.compile(rb"\[([A-Za-z-]+)((?: [^\]\s]+)*)\]")
+_ALERT = re.compile(rb"^\S+ (?:OK|NO|BAD|BYE|PREAUTH) \[ALERT\] ?(.*)$", re.IGNORECASE | re.DOTALL)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -31,6 +32,13 @@ def response_code(text: bytes, name: bytes) -> list[bytes] | None:
         if match.group(1).upper() == name:
             return match.group(2).split()
     return None
+
+
+def alert_of(line: bytes) -> str | None:
+    """The text of an ``[ALERT]`` (tagged or untagged OK / NO / BAD / BYE / PREAUTH), as the
+    server wrote it (not yet cleaned for the screen), or None for any other line."""
+    match = _ALERT.match(line)
+    return match.group(1).decode("utf-8", "replace") if match is not None else None
 
 
 def ordered_uids(text: bytes) -> tuple[int, ...]:

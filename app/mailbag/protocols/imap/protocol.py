@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap import adapter, utf7
+from mailbag.protocols.imap.codes import alert_of
 from mailbag.protocols.imap.errors import ImapConnectionError
 from mailbag.protocols.imap.folders import parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
@@ -169,6 +170,7 @@ class StreamingProtocol(adapter.ProtocolBase):
         self.plaintext_closed = False  # set when STARTTLS succeeded: no more plaintext allowed
         self.selected = ""  # the folder selected on this connection (pushes are about it)
         self.last_received = time.monotonic()  # when the server last sent anything
+        self.on_alert: Callable[[str], None] | None = None  # gets each [ALERT] text, cleaned
 
     # --- bytes in ------------------------------------------------------------------------------
 
@@ -188,6 +190,8 @@ class StreamingProtocol(adapter.ProtocolBase):
         if self.plaintext_closed:
             raise FramingError("data received between STARTTLS and the TLS handshake")
         line = segments[0]
+        if self.on_alert is not None and (alert := alert_of(line)) is not None:
+            self.on_alert(clean_line(alert)[:300])
         if self.state == adapter.CONNECTED:
             self._greeted(line)
         elif line.startswith(b"* "):
