@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import Event
+from mailbag.services.backend import Backend
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.servers.dovecot import DovecotServer, MailUser
@@ -75,3 +76,11 @@ def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4_SSL:
     client = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
     client.login(user.name, user.password)
     return client
+
+
+async def stop(account: Backend, task: asyncio.Task[None]) -> None:
+    """Stop a running account as the app does, and check that it did stop."""
+    account.request_stop()
+    task.cancel()
+    await asyncio.wait({task}, timeout=15)
+    assert task.done(), "the account did not stop"

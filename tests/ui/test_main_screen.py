@@ -11,7 +11,7 @@ from mailbag.domain.events import (
     SyncProgress,
 )
 from mailbag.domain.models import SEEN, ConnectionState
-from mailbag.domain.requests import LoadBody, OpenFolder, SetFlags
+from mailbag.domain.requests import LoadBody, OpenFolder, RetryAccount, SetFlags
 from mailbag.ui.screens.help import HelpScreen
 from mailbag.ui.widgets.folder_tree import FolderTree
 from mailbag.ui.widgets import status_bar
@@ -336,3 +336,21 @@ async def test_triage_keys_can_be_rebound(make_app):
         await pilot.press("e")
         moves = [r for r in app.facade.submitted if type(r).__name__ == "MoveMessages"]
         assert [m.uids for m in moves] == [(6,)]
+
+
+async def test_retry_key_and_palette_entry_reconnect_every_account(make_app):
+    """After a refused login the account waits for the user: R (or the palette) asks again."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ERROR,
+                                          detail="login refused: wrong password (fix the password, then R to retry)",
+                                          waiting_for_user=True))
+        await pilot.press("R")
+        await pilot.pause()
+        retries = [r for r in app.facade.submitted if isinstance(r, RetryAccount)]
+        assert sorted(r.account for r in retries) == sorted(app.facade.accounts)
+        commands = {c.title: c.callback for c in app.get_system_commands(app.main_screen)}
+        commands["Reconnect now (after a refused login)"]()
+        await pilot.pause()
+        assert len([r for r in app.facade.submitted if isinstance(r, RetryAccount)]) == 2 * len(retries)

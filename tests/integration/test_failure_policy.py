@@ -1,0 +1,141 @@
+"""How an IMAP account meets failures, against the private Dovecot through a proxy that can stall,
+cut and refuse the link: a refused login is not retried on its own, a silently dead link is
+noticed, and actions taken offline reach the server as soon as it is back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import ActionApplied, ConnectionChanged, RequestDone, RequestFailed
+from mailbag.domain.models import FLAGGED, ConnectionState
+from mailbag.domain.requests import LoadBody, RetryAccount, SetFlags
+from mailbag.services.imap_account import ImapAccount
+from mailbag.services.scheduler import Timings
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, stop
+from tests.integration.proxy import Proxy
+from tests.integration.test_live_triage import server_state, until, watching
+from tests.servers.messages import make_message, message_id
+
+#: Intervals shrunk so that each behaviour shows many times over in a short test.
+FAST = Timings(backoff_base=0.01, backoff_cap=0.02, probe_seconds=0.05, quiet_seconds=0.3,
+               keepalive_timeout=0.5, idle_liveness_seconds=1.0)
+
+
+@asynccontextmanager
+async def account_through(
+    proxy: Proxy, user, tmp_path: Path, timings: Timings, password_file: Path | None = None
+) -> AsyncIterator[tuple[ImapAccount, Store, Recorder]]:
+    if password_file is None:
+        password_file = tmp_path / "password"
+        password_file.write_text(user.password)
+    server = ServerConfig(host="127.0.0.1", port=proxy.port, security="none", username=user.name,
+                          password_command=f"cat '{password_file}'", timeout=1.0)
+    config = AccountConfig(name="work", email=user.email, default=True, imap=server)
+    store = Store.open(tmp_path / "cache.db")
+    events = Recorder()
+    account = ImapAccount(config, store, events, timings)
+    task = asyncio.create_task(account.run())
+    try:
+        yield account, store, events
+    finally:
+        await stop(account, task)
+        store.close()
+
+
+@asynccontextmanager
+async def proxy_to(dovecot) -> AsyncIterator[Proxy]:
+    proxy = await Proxy(dovecot.host, dovecot.imap_port).start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
+
+
+def state_is(state: ConnectionState, *, waiting: bool | None = None):
+    def check(event) -> bool:
+        return (isinstance(event, ConnectionChanged) and event.state == state
+                and (waiting is None or event.waiting_for_user == waiting))
+    return check
+
+
+async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, mail_user, tmp_path):
+    dovecot.deliver(mail_user.name, make_message(1))
+    password = tmp_path / "password"
+    password.write_text("wrong")
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST, password) as (account, store, events):
+            refused = await events.wait_for(state_is(ConnectionState.ERROR, waiting=True))
+            assert refused.detail.startswith("login refused:")
+            assert "retry" in refused.detail
+            # a period in which the backoff (10-20 ms) would have retried dozens of times
+            await asyncio.sleep(1.0)
+            assert proxy.connections == 1
+            # what needs the server is refused at once, not left waiting
+            body = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
+            assert RequestFailed(body, "work is offline") in events.events
+
+            events.events.clear()
+            retry = account.submit(RetryAccount(account="work"))
+            assert RequestDone(retry) in events.events
+            await events.wait_for(state_is(ConnectionState.ERROR, waiting=True))
+            await asyncio.sleep(0.5)
+            assert proxy.connections == 2
+
+            password.write_text(mail_user.password)  # the user fixes the password and retries
+            account.submit(RetryAccount(account="work"))
+            await events.wait_for(state_is(ConnectionState.ONLINE))
+            await until(lambda: store.counts("work", "INBOX") == (1, 1), 15)
+
+
+async def test_a_silently_dead_link_is_noticed_and_offline_triage_replayed(dovecot, mail_user, tmp_path):
+    """The path stops carrying bytes but the sockets stay open (as when TCP keepalives are
+    answered and nothing else flows): the account notices, shows it, and replays what the user
+    did meanwhile once bytes flow again."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
+            await watching(account)  # both links are up
+            await asyncio.sleep(1.0)  # and quiet: the look at every folder that follows is over
+            events.events.clear()
+            proxy.pause()
+            await events.wait_for(state_is(ConnectionState.ERROR), timeout=20)
+            uid = store.uids("work", "INBOX")[0]
+            account.submit(SetFlags(account="work", folder="INBOX", uids=(uid,),
+                                    add=frozenset({FLAGGED})))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and not e.on_server)
+            proxy.resume()
+            await events.wait_for(state_is(ConnectionState.ONLINE), timeout=20)
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, timeout=20)
+    flagged = [mid for mid, flags in server_state(dovecot, mail_user).items() if b"\\Flagged" in flags]
+    assert len(flagged) == 1 and flagged[0] in {message_id(i) for i in range(3)}
+
+
+async def test_offline_triage_reaches_a_server_that_comes_back_without_waiting_out_the_backoff(
+    dovecot, mail_user, tmp_path
+):
+    """While the server cannot be reached, its port is probed; when it answers again the account
+    reconnects at once and replays, however long the backoff had grown."""
+    slow_backoff = Timings(backoff_base=3600.0, backoff_cap=7200.0, probe_seconds=0.05,
+                           quiet_seconds=0.3, keepalive_timeout=0.5, idle_liveness_seconds=1.0)
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)))
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, slow_backoff) as (account, store, events):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
+            events.events.clear()
+            await proxy.down()
+            await events.wait_for(state_is(ConnectionState.ERROR), timeout=20)
+            uid = store.uids("work", "INBOX")[0]
+            account.submit(SetFlags(account="work", folder="INBOX", uids=(uid,),
+                                    add=frozenset({FLAGGED})))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and not e.on_server)
+            await asyncio.sleep(0.3)  # a few probes find nothing listening
+            await proxy.up()
+            await events.wait_for(state_is(ConnectionState.ONLINE), timeout=20)
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, timeout=20)
+    assert sum(b"\\Flagged" in flags for flags in server_state(dovecot, mail_user).values()) == 1
