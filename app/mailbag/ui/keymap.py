@@ -65,6 +65,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_all_threads", "Z", "toggle_all_threads", "Collapse / expand all threads", "screen"),
     KeySpec("sort", "o", "sort", "Sort by…", "screen"),
     KeySpec("reverse_sort", "O", "reverse_sort", "Reverse sort order", "screen"),
+    KeySpec("retry", "R", "retry", "Reconnect now (after a refused login)", "screen"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )

@@ -45,6 +45,7 @@ from mailbag.domain.requests import (
     MoveMessages,
     OpenFolder,
     Request,
+    RetryAccount,
     Search,
     SetFlags,
 )
@@ -687,6 +688,13 @@ class MainScreen(Screen[None]):
         self._hidden.clear()
         self.message_list.forget_flag_changes()
         self.reload()
+
+    def action_retry(self) -> None:
+        """Connect every account now: after a refused login (once the password is fixed), or
+        instead of waiting for the next attempt."""
+        for account in self.facade.accounts:
+            self.facade.submit(RetryAccount(account=account))
+        self.status.set_notice("Reconnecting")
 
     def _roll_back(self, request_id: int) -> None:
         pending = self._pending.pop(request_id, None)
