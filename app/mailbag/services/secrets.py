@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 from mailbag.domain.config import ServerConfig
 
@@ -20,7 +21,7 @@ def keyring_username(server: ServerConfig) -> str:
 
 
 async def resolve_password(server: ServerConfig, *, timeout: float = 60.0) -> str:
-    """The password for ``server`` from its configured source (empty when none is configured)."""
+    """The password for ``server`` from its configured source; SecretError when there is none."""
     if server.password_command:
         return await _from_command(server.password_command, timeout)
     if server.password_env:
@@ -30,30 +31,42 @@ async def resolve_password(server: ServerConfig, *, timeout: float = 60.0) -> st
         return value
     if server.keyring:
         return await asyncio.to_thread(_from_keyring, server)
-    return ""
+    raise SecretError("no password source is configured")
 
 
 async def _from_command(command: str, timeout: float) -> str:
+    """The first line the command prints. Its stderr is discarded (a failing helper may print the
+    secret there); it runs in a session of its own, so a timeout ends every process it started."""
     proc = await asyncio.create_subprocess_shell(
         command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise SecretError(f"password_command did not finish within {timeout:.0f} s") from None
+        await _end(proc)
+        raise SecretError(f"password_command did not finish within {timeout:g} s") from None
+    except BaseException:  # the caller gave up (cancelled)
+        await _end(proc)
+        raise
     if proc.returncode != 0:
-        first = err.decode(errors="replace").strip().splitlines()[:1]
-        detail = f": {first[0][:200]}" if first else ""
-        raise SecretError(f"password_command exited with status {proc.returncode}{detail}")
+        raise SecretError(f"password_command failed (exit status {proc.returncode})")
     lines = out.decode(errors="replace").splitlines()
     if not lines or not lines[0]:
         raise SecretError("password_command printed nothing")
     return lines[0]  # like `pass`: the first line is the password
+
+
+async def _end(proc: asyncio.subprocess.Process) -> None:
+    """Kill the command's whole process group (the shell and whatever it started) and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone already
+    await proc.wait()
 
 
 def _from_keyring(server: ServerConfig) -> str:
