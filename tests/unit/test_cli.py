@@ -55,7 +55,7 @@ def test_missing_config_is_a_clear_error(tmp_path):
 def test_unknown_account_for_sync(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
-        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
+        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\nkeyring = true\n'
     )
     result = mailbag("--config", str(config), "sync", "--account", "home", env_home=tmp_path)
     assert result.returncode == 2
@@ -65,7 +65,7 @@ def test_unknown_account_for_sync(tmp_path):
 def test_an_unreadable_cache_is_a_clear_error_for_the_ui_and_sync(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
-        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
+        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\nkeyring = true\n'
     )
     cache = tmp_path / "data" / "mailbag" / "cache.sqlite3"
     cache.parent.mkdir(parents=True)

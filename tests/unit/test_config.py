@@ -44,12 +44,17 @@ def error_for(text: str) -> ConfigError:
 
 
 def minimal(imap_body: str = 'host = "imap.example.org"\n', account: str = "") -> str:
+    """An account with an [imap] table of ``imap_body`` (a password source is added when it has none)."""
+    if "password_" not in imap_body and "keyring" not in imap_body:
+        imap_body += "keyring = true\n"
     return f'[accounts.work]\nemail = "me@example.org"\n{account}[accounts.work.imap]\n{imap_body}'
 
 
 def test_documented_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text(DOCUMENTED, encoding="utf-8")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    path.write_text(DOCUMENTED.replace("/path/to/ca.pem", str(ca)), encoding="utf-8")
     config = load_config(path)
     assert config.path == path
     assert config.ui.theme == "mailbag-dark"
@@ -67,7 +72,7 @@ def test_documented_file_loads(tmp_path: Path) -> None:
         security="tls",
         username="me",
         password_command="pass show mail/work",
-        ca_file=Path("/path/to/ca.pem"),
+        ca_file=ca,
     )
     assert work.smtp is not None and (work.smtp.host, work.smtp.port) == ("smtp.example.org", 465)
     assert work.pop3 is None and work.maildir is None
@@ -89,7 +94,7 @@ def test_documented_file_loads(tmp_path: Path) -> None:
 def test_default_port_by_protocol_and_security(protocol: str, security: str, port: int) -> None:
     text = (
         '[accounts.a]\nemail = "a@example.org"\nmaildir = "/tmp/m"\n'
-        f'[accounts.a.{protocol}]\nhost = "h"\nsecurity = "{security}"\n'
+        f'[accounts.a.{protocol}]\nhost = "h"\nsecurity = "{security}"\nkeyring = true\n'
     )
     server = getattr(parse_config(text, PATH).accounts["a"], protocol)
     assert server.port == port and server.security == security
@@ -120,11 +125,29 @@ def test_empty_file_has_no_account() -> None:
     assert parse_config("", PATH).default_account() is None
 
 
-def test_tilde_is_expanded_in_paths() -> None:
+def test_tilde_is_expanded_in_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
     text = minimal('host = "h"\nca_file = "~/ca.pem"\n', account='maildir = "~/Mail"\n')
     account = parse_config(text, PATH).accounts["work"]
-    assert account.maildir == Path.home() / "Mail"
-    assert account.imap is not None and account.imap.ca_file == Path.home() / "ca.pem"
+    assert account.maildir == tmp_path / "Mail"
+    assert account.imap is not None and account.imap.ca_file == tmp_path / "ca.pem"
+
+
+def test_a_server_without_a_password_source_is_an_error() -> None:
+    error = error_for('[accounts.work]\nemail = "me@example.org"\n\n[accounts.work.imap]\nhost = "h"\n')
+    assert str(error) == (
+        "config.toml:4: accounts.work.imap: no password source: "
+        "set password_command, password_env or keyring = true"
+    )
+
+
+def test_a_missing_ca_file_names_the_key_and_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "ca.pem"
+    error = error_for(minimal(f'host = "h"\nca_file = "{missing}"\n'))
+    assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: no such file: {missing}"
+    error = error_for(minimal(f'host = "h"\nca_file = "{tmp_path}"\n'))
+    assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: is not a file: {tmp_path}"
 
 
 def test_unknown_key_in_server_table_names_its_line_and_suggests() -> None:
@@ -249,7 +272,7 @@ def test_bad_notify_value_names_its_line() -> None:
 def test_poll_interval_and_subject_threading() -> None:
     config = parse_config(
         '[ui]\nthread_by_subject = true\n\n[accounts.work]\nemail = "me@example.org"\n\n'
-        '[accounts.work.imap]\nhost = "h"\npoll_seconds = 120\n',
+        '[accounts.work.imap]\nhost = "h"\npoll_seconds = 120\nkeyring = true\n',
         Path("config.toml"),
     )
     imap = config.accounts["work"].imap

@@ -448,6 +448,14 @@ class _Validator:
                 where + (last,),
                 f"choose one password source, not {' and '.join(sources)}",
             )
+        if not sources:
+            raise self.error(
+                where, "no password source: set password_command, password_env or keyring = true"
+            )
+        ca_file = self.path_value(table, where + ("ca_file",))
+        if ca_file is not None and not ca_file.is_file():
+            problem = "is not a file" if ca_file.exists() else "no such file"
+            raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
         poll_seconds = table.get("poll_seconds", 60)
         if isinstance(poll_seconds, bool) or not isinstance(poll_seconds, int):
             raise self.error(where + ("poll_seconds",), "must be a number of seconds")
@@ -468,5 +476,5 @@ class _Validator:
             password_command=password_command,
             password_env=password_env,
             keyring=keyring,
-            ca_file=self.path_value(table, where + ("ca_file",)),
+            ca_file=ca_file,
         )
