@@ -21,6 +21,7 @@ from mailbag.domain.events import (
     Event,
     SyncProgress,
 )
+from mailbag.domain.sanitize import clean_line
 from mailbag.logsetup import setup_logging
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class ProgressPrinter:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, SyncProgress):
-            text = f"{event.account}/{event.folder}: {event.done}/{event.total} headers"
+            text = f"{event.account}/{clean_line(event.folder)}: {event.done}/{event.total} headers"
             if self.tty:
                 print(f"\r\x1b[K{text}", end="", flush=True)
                 self._open_line = True

@@ -1,5 +1,6 @@
-"""Requests a person waits for, served in the middle of a sync, against the private Dovecot: they
-never derail it (every folder ends synced), and a refused SELECT leaves the account usable."""
+"""What could derail a sync, against the private Dovecot: requests a person waits for served in
+its middle, a refused SELECT, folder names the screen must not show as they are. Every folder ends
+synced, and the account stays usable."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pytest
 
 from mailbag.domain.events import ErrorReported, Event, RequestFailed, SyncProgress
 from mailbag.domain.requests import LoadBody, OpenFolder, Search
-from mailbag.protocols.imap import ImapError
+from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.imap import ImapError, utf7
 from mailbag.services import imap_account
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
+from mailbag.ui.widgets.folder_tree import folder_label
 from tests.integration.accounts import Recorder, imap_account_config, make_account, other_client
+from tests.integration.test_cli_sync import run_mailbag, write_config
 from tests.servers.messages import make_message, subject_of
 
 FOLDERS = 56
@@ -103,3 +107,51 @@ async def test_urgent_requests_during_the_first_sync_of_many_folders(
         task.cancel()
         await asyncio.wait({task}, timeout=15)
         store.close()
+
+
+#: Folder names with characters the screen must never get (RLM, a bidi override, a C1 control);
+#: "Zeta" comes after them, so a sync that stopped at one of them would miss it.
+STRANGE_NAMES = ("Right\u200fto", "Bidi\u202eevil", "C1\u0085x", "Zeta")
+
+
+async def test_folders_whose_names_hold_control_characters_are_synced_and_opened(
+    dovecot, mail_user, tmp_path
+):
+    other = other_client(dovecot, mail_user)
+    for n, name in enumerate(STRANGE_NAMES):
+        wire = utf7.encode(name)
+        assert other.create(f'"{wire}"')[0] == "OK"
+        other.append(f'"{wire}"', "", None, make_message(n, size=1500))
+    other.logout()
+    account, store, _ = make_account(dovecot, mail_user, tmp_path / "c.db")
+
+    await account.sync_once()
+
+    folders = {f.name: f for f in store.folders("work")}
+    for n, name in enumerate(STRANGE_NAMES):
+        assert store.counts("work", name) == (1, 1), name
+        assert folders[name].display_name == clean_line(name)
+        assert folder_label(folders[name]).plain == clean_line(name) + " 1"
+    await account.connect()
+    try:
+        (uid,) = store.uids("work", "Bidi\u202eevil")
+        await account.load_body("Bidi\u202eevil", uid)
+        assert subject_of(1).encode() in store.body("work", "Bidi\u202eevil", uid)
+    finally:
+        await account.disconnect()
+        store.close()
+
+
+def test_mailbag_sync_prints_such_names_cleaned(dovecot, mail_user, tmp_path):
+    other = other_client(dovecot, mail_user)
+    wire = f'"{utf7.encode("Bidi" + chr(0x202E) + "evil")}"'
+    other.create(wire)
+    other.append(wire, "", None, make_message(1))
+    other.logout()
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+
+    result = run_mailbag("--config", str(config), "sync", password=mail_user.password)
+
+    assert result.returncode == 0, result.stderr
+    assert "work/Bidievil: 1/1 headers" in result.stdout
+    assert "\u202e" not in result.stdout + result.stderr

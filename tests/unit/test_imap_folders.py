@@ -32,15 +32,19 @@ def test_roles_from_attributes_inbox_and_well_known_names() -> None:
     assert folders["Archive"].role is FolderRole.ARCHIVE and not folders["Archive"].selectable
 
 
-def test_names_are_decoded_and_sanitized() -> None:
+def test_names_are_decoded_kept_for_commands_and_cleaned_for_display() -> None:
     entries = listed(
         [b'* LIST () "/" "Entw&APw-rfe"'],
         [b'* LIST () "/" {21}', b"evil\x1b[2J&AOQ-name\x07\xe2\x80\xae", b""],
+        [b'* LIST () "/" "Tab&AAk-and&IA8-RLM"'],
         [b"* LIST () NIL inbox"],
     )
-    names = [f.name for f in build_folders("acct", entries, {})]
-    assert names == ["Entwürfe", "eviläname", "INBOX"]
-    assert build_folders("acct", entries, {})[2].delimiter is None
+    folders = build_folders("acct", entries, {})
+    assert [f.name for f in folders] == [
+        "Entwürfe", "evil\x1b[2Jäname\x07\u202e", "Tab\tand\u200fRLM", "INBOX"
+    ]
+    assert [f.display_name for f in folders] == ["Entwürfe", "eviläname", "Tab andRLM", "INBOX"]
+    assert folders[3].delimiter is None
 
 
 def test_status_response() -> None:

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+from mailbag.domain.sanitize import clean_line
+
 
 class FolderRole(StrEnum):
     """What a folder is for, from SPECIAL-USE (RFC 6154) or well-known names."""
@@ -67,7 +69,8 @@ class Address:
 class Folder:
     """A mailbox on a server (or a local Maildir folder).
 
-    ``name`` is the full decoded path (modified UTF-7 already decoded), using ``delimiter``.
+    ``name`` is the full decoded path (modified UTF-7 already decoded), using ``delimiter``, as
+    the server has it; show :attr:`display_name`.
     """
 
     account: str
@@ -86,10 +89,16 @@ class Folder:
 
     @property
     def leaf(self) -> str:
-        """The last component of the path, for display."""
+        """The last component of the path (as the server has it: clean it before showing)."""
         if self.delimiter and self.delimiter in self.name:
             return self.name.rsplit(self.delimiter, 1)[1]
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name safe to show: ``name`` is the server's, which may hold control characters
+        (bidi controls, C1, tabs) that commands must keep and the screen must not get."""
+        return clean_line(self.name)
 
     @property
     def depth(self) -> int:

@@ -66,7 +66,7 @@ def build_folders(account: str, listed: list[tuple[frozenset[str], str | None, s
     }
     folders = []
     for attributes, delimiter, wire in listed:
-        name = clean_line(utf7.decode(wire))
+        name = utf7.decode(wire)  # as the server has it: commands need it (shown cleaned)
         role = FolderRole.NONE
         if wire.upper() == "INBOX":
             role, name = FolderRole.INBOX, "INBOX"

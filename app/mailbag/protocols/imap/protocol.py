@@ -92,7 +92,8 @@ def push_from(segments: Segments, folder: str = "") -> ServerPush | None:
         if status is None:
             return None
         name, counts = status
-        return ServerPush("STATUS", folder=clean_line(utf7.decode(name)), counts=tuple(sorted(counts.items())))
+        # The server's name, as commands need it; shown only through Folder.display_name.
+        return ServerPush("STATUS", folder=utf7.decode(name), counts=tuple(sorted(counts.items())))
     return None
 
 

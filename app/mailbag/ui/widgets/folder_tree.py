@@ -28,7 +28,7 @@ class FolderRef:
 
 def folder_label(folder: Folder) -> Text:
     """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0."""
-    name = clean_line(folder.leaf) or clean_line(folder.name)
+    name = clean_line(folder.leaf) or folder.display_name
     if folder.unread > 0:
         return Text(f"{name} {folder.unread}", style="bold")
     return Text(name)
