@@ -33,6 +33,9 @@ class KeySpec:
     description: str
     scope: Scope
     show: bool = False  # shown in the footer
+    #: Runs as the key arrives, before keys typed after it are handed to a widget: for keys
+    #: that open a text field, so that what is typed next lands in the field.
+    priority: bool = False
 
 
 KEYS: tuple[KeySpec, ...] = (
@@ -57,10 +60,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("delete_permanently", "D", "delete_permanently", "Delete permanently (asks)", "screen"),
     KeySpec("archive", "a", "archive", "Archive", "screen"),
     KeySpec("junk", "exclamation_mark", "junk", "Mark as junk (to Junk)", "screen"),
-    KeySpec("move", "m", "move", "Move to folder…", "screen"),
-    KeySpec("copy", "C", "copy", "Copy to folder…", "screen"),
+    KeySpec("move", "m", "move", "Move to folder…", "screen", priority=True),
+    KeySpec("copy", "C", "copy", "Copy to folder…", "screen", priority=True),
     KeySpec("undo", "u", "undo", "Undo last action", "screen"),
-    KeySpec("search", "slash", "search", "Search", "screen"),
+    KeySpec("search", "slash", "search", "Search", "screen", priority=True),
     KeySpec("threads", "T", "threads", "Thread view on / off", "screen"),
     KeySpec("toggle_all_threads", "Z", "toggle_all_threads", "Collapse / expand all threads", "screen"),
     KeySpec("sort", "o", "sort", "Sort by…", "screen"),
@@ -71,12 +74,15 @@ KEYS: tuple[KeySpec, ...] = (
 )
 
 BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
+#: Actions whose keys run at once (see ``KeySpec.priority``); a text field with the focus keeps
+#: their keys as text.
+PRIORITY_ACTIONS = frozenset(spec.action for spec in KEYS if spec.priority)
 
 
 def bindings(scope: Scope) -> list[BindingType]:
     """Textual bindings of one scope, each carrying its id so ``App.set_keymap`` can rebind it."""
     return [
-        Binding(spec.keys, spec.action, spec.description, show=spec.show, id=spec.id)
+        Binding(spec.keys, spec.action, spec.description, show=spec.show, priority=spec.priority, id=spec.id)
         for spec in KEYS
         if spec.scope == scope
     ]

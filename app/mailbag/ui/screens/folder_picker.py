@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -55,7 +56,7 @@ class FolderPicker(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0 if self._folders else None
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))  # at once: letters typed right after m filter
 
     @staticmethod
     def _options(names: Sequence[str]) -> list[Option]:
@@ -76,10 +77,17 @@ class FolderPicker(ModalScreen[str | None]):
         event.stop()
         self._choose(event.option_index)
 
-    def on_key(self, event) -> None:  # j/k move when the list itself has focus
+    def on_key(self, event: events.Key) -> None:
+        """``j``/``k`` move when the list itself has focus; other letters that reach the screen
+        (typed before the filter had the focus) go to the filter."""
         if isinstance(self.focused, OptionList) and event.key in ("j", "k"):
             event.stop()
             self.action_next() if event.key == "j" else self.action_previous()
+        elif event.is_printable and event.character is not None:
+            event.stop()
+            field = self.query_one(Input)
+            field.insert_text_at_cursor(event.character)
+            self.set_focus(field)
 
     def _choose(self, index: int | None) -> None:
         if index is not None and 0 <= index < len(self.shown):

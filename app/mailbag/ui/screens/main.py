@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Tree
+from textual.widgets import Input, Tree
 
 from mailbag.domain.events import (
     ActionApplied,
@@ -50,7 +50,7 @@ from mailbag.domain.requests import (
     SetFlags,
 )
 from mailbag.services.api import ListOrder, MailFacade, SearchOutcome, SortKey
-from mailbag.ui.keymap import bindings
+from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.threads import ThreadLayout
 from mailbag.ui.widgets.folder_tree import FolderRef, FolderTree
 from mailbag.ui.widgets.message_list import FolderKey, MessageList
@@ -154,6 +154,13 @@ class MainScreen(Screen[None]):
 
     def panes(self) -> list[Widget]:
         return [self.folder_tree, self.message_list, self.reader.body]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that open a text field run as they arrive (so that what is typed next lands in
+        the field), except while a text field has the focus: there they are text."""
+        if action in PRIORITY_ACTIONS and isinstance(self.focused, Input):
+            return False
+        return True
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -355,6 +362,8 @@ class MainScreen(Screen[None]):
     def _search_typed(self, message: SearchBar.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
+        if not self.search_bar.is_open:  # a key that arrived just after Esc or Enter
+            return
         query = message.value.strip()
         self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self._start_search(query))
 

@@ -36,10 +36,12 @@ class SearchBar(Input):
         return self.has_class("-open")
 
     def open(self, text: str = "") -> None:
+        """Show the field holding ``text`` and give it the focus at once, so that keys typed
+        right after the one that opened it land here."""
         self.add_class("-open")
         self.value = text
         self.cursor_position = len(text)
-        self.focus()
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         self.remove_class("-open")
