@@ -94,7 +94,8 @@ async def wait_until(pilot: Pilot, predicate: Callable[[], bool], what: str = ""
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"the app never got there: {what}")
+            header, body = reader_text(pilot.app)  # type: ignore[arg-type]
+            raise AssertionError(f"the app never got there: {what}; the reader shows {header[:200]!r}, {body[:200]!r}")
         await pilot.pause(0.05)
 
 

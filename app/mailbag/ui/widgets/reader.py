@@ -154,16 +154,23 @@ class Reader(Vertical):
         """Show a rendered message."""
         self.shown = key
         self.header.update(header_text(message))
-        self.body.load_text(clean_text(message.body))
-        self.body.scroll_home(animate=False)
+        self._show_body(clean_text(message.body))
 
     def show_loading(self, key: tuple[str, str, int], row: MessageRow) -> None:
         """Show the list's fields and "Loading…" while the body is fetched."""
         self.shown = key
         self.header.update(loading_header(row))
-        self.body.load_text("Loading…")
+        self._show_body("Loading…")
 
     def clear(self) -> None:
         self.shown = None
         self.header.update(Text(""))
-        self.body.load_text("")
+        self._show_body("")
+
+    def _show_body(self, text: str) -> None:
+        """Put ``text`` in the body, from its top. The TextArea repaints by itself only when the
+        text's size changes: a body as long as the last one (say, both one line) would stay on
+        screen under the new headers, so it is asked to repaint every time."""
+        self.body.load_text(text)
+        self.body.scroll_home(animate=False)
+        self.body.refresh()

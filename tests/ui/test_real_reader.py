@@ -1,0 +1,80 @@
+"""The reader shows the body of the message under the cursor, over the real services."""
+
+from __future__ import annotations
+
+from mailbag.store.store import Store
+from tests.ui.helpers import cursor_subject, screen_text
+from tests.ui.real_services import maildir_config, ready, real_app, reader_text, simple_message, wait_until
+
+
+def shows(app, n: int) -> bool:
+    """The reader shows message ``n``: its subject in the header, its body on the screen."""
+    header, body = reader_text(app)
+    return f"Message {n}" in header and f"body of message {n}." in body and f"message {n}." in screen_text(app)
+
+
+async def test_the_reader_follows_the_cursor_after_archive_and_undo(tmp_path):
+    config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(4)])
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot, app, 4)
+        await pilot.press("enter")  # message 3 (the newest) in the reader, which has the focus
+        await wait_until(pilot, lambda: shows(app, 3), "message 3 shown")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 3, "archived")
+        await wait_until(pilot, lambda: shows(app, 2), "message 2 shown after the archive")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 4, "undone")
+        await pilot.press("h")  # back to the list
+        await pilot.press("g")
+        await wait_until(pilot, lambda: shows(app, 3), "message 3 again")
+        await pilot.press("j")
+        await wait_until(pilot, lambda: shows(app, 2), "message 2 after j")
+        await pilot.press("j")
+        await wait_until(pilot, lambda: shows(app, 1), "message 1 after j")
+        await pilot.press("k")
+        await wait_until(pilot, lambda: shows(app, 2), "message 2 after k")
+        await pilot.press("q")
+    store.close()
+
+
+async def test_the_reader_shows_the_message_after_one_with_an_empty_body(tmp_path):
+    inbox = [simple_message(1), simple_message(2, body=""), simple_message(3)]
+    config = maildir_config(tmp_path / "Mail", inbox)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot, app, 3)
+        await wait_until(pilot, lambda: shows(app, 3), "message 3 shown")
+        await pilot.press("j")
+        await wait_until(pilot, lambda: "Message 2" in reader_text(app)[0] and "Loading" not in screen_text(app),
+                         "the empty message")
+        assert reader_text(app)[1].strip() == ""
+        await pilot.press("j")
+        await wait_until(pilot, lambda: shows(app, 1), "message 1 after the empty one")
+        await pilot.press("k", "k")
+        await wait_until(pilot, lambda: shows(app, 3), "message 3 again")
+        await pilot.press("q")
+    store.close()
+
+
+async def test_the_reader_shows_a_body_under_a_huge_header(tmp_path):
+    huge_subject = "Message 2 " + "x" * 1_000_000
+    folded = "Message 1 " + "\r\n ".join(["word" * 20] * 2500)  # a 200 KB folded header
+    first = simple_message(1).replace(b"Subject: Message 1", b"Subject: " + folded.encode())
+    inbox = [first, simple_message(2, subject=huge_subject), simple_message(3)]
+    config = maildir_config(tmp_path / "Mail", inbox)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot, app, 3)
+        seen = set()
+        for key in ("g", "j", "j", "k", "k"):
+            await pilot.press(key)
+            n = int(cursor_subject(app).split()[1])
+            await wait_until(pilot, lambda: shows(app, n), f"message {n}")
+            seen.add(n)
+        assert seen == {1, 2, 3}
+        await pilot.press("q")
+    store.close()
