@@ -108,7 +108,7 @@ class MainScreen(Screen[None]):
         self._hidden: set[int] = set()  # rows moved/deleted here, not yet gone from the cache
         self._pending: dict[int, _Pending] = {}  # request id -> optimistic change
         self._search: str | None = None  # the query whose results the list shows
-        self._search_request: int | None = None
+        self._search_requests: set[int] = set()  # the server searches of the shown query
         self._server_matches: list[int] = []  # rows the server search added to the view
         self._search_timer: Timer | None = None
         self.facade = facade
@@ -390,12 +390,17 @@ class MainScreen(Screen[None]):
         self._generation += 1
         self._run_search(query, self._open, self._generation)
         key = self._open
-        request = Search(
-            account="" if key.virtual else key.account, query=query, folder=None if key.virtual else key.folder
+        # A virtual folder spans accounts: each one's server searches all its folders, as the
+        # local search does.
+        requests = (
+            [Search(account=account, query=query) for account in self.facade.accounts]
+            if key.virtual
+            else [Search(account=key.account, query=query, folder=key.folder)]
         )
-        self._search_request = request.request_id
+        self._search_requests = {request.request_id for request in requests}
         self._server_matches = []
-        self.facade.submit(request)
+        for request in requests:
+            self.facade.submit(request)
 
     @on(SearchBar.Closed)
     def _search_closed(self) -> None:
@@ -441,7 +446,7 @@ class MainScreen(Screen[None]):
     def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
         if close_bar:
             self.search_bar.close()
-        self._search_request = None
+        self._search_requests = set()
         self._server_matches = []
         if self._search is None:
             return
@@ -755,7 +760,7 @@ class MainScreen(Screen[None]):
             self.message_list.forget_flag_changes()
             self.reload()
         elif isinstance(event, SearchResults):
-            if event.request_id == self._search_request and self._search is not None:
+            if event.request_id in self._search_requests and self._search is not None:
                 self._merge_search_results(event.row_ids)
         elif isinstance(event, RequestFailed):
             self.status.set_error(event.error)

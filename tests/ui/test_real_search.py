@@ -1,0 +1,69 @@
+"""Search over the real services: in a folder, and in the virtual folders that span accounts."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from mailbag.domain.requests import Search
+from mailbag.store.store import Store
+from mailbag.ui.app import MailbagApp
+from tests.ui.helpers import status_text
+from tests.ui.real_services import maildir_config, ready, real_app, service, simple_message, wait_until
+
+
+async def open_in_tree(pilot: Pilot, app: MailbagApp, label: str) -> None:
+    """Go to the folder tree and open the entry labelled ``label`` with keys."""
+    tree = app.main_screen.tree
+    await pilot.press("h")
+    await wait_until(pilot, lambda: tree.has_focus, "the tree has the focus")
+    await pilot.press("g")
+    for _ in range(20):
+        node = tree.cursor_node
+        if node is not None and label in str(node.label):
+            break
+        await pilot.press("j")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: label in status_text(app), f"{label} open")
+
+
+def inbox() -> list[bytes]:
+    return [simple_message(n, sender="Dave <dave@example.test>" if n % 2 else "Eve <eve@example.test>")
+            for n in range(6)]
+
+
+async def search_for_dave(pilot: Pilot, app: MailbagApp) -> None:
+    await pilot.press("slash", "d", "a", "v", "e", "enter")
+    await wait_until(pilot, lambda: "Search: dave — 3 results" in status_text(app), "three results")
+    await wait_until(pilot, lambda: not app.main_screen.workers, "the search is done")
+
+
+async def test_enter_on_a_search_in_all_inboxes_searches_every_account(tmp_path):
+    config = maildir_config(tmp_path / "Mail", inbox(), second=tmp_path / "Other")
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot, app, 6)
+        await open_in_tree(pilot, app, "All inboxes")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "the unified inbox")
+        await search_for_dave(pilot, app)
+        searches = [r for r in service(app).requests if isinstance(r, Search)]
+        assert sorted(r.account for r in searches) == ["home", "other"]
+        assert app.is_running
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "back to the inbox")
+        await pilot.press("q")
+    store.close()
+
+
+async def test_enter_on_a_search_in_a_saved_search(tmp_path):
+    config = maildir_config(tmp_path / "Mail", inbox(), searches={"Unread": "is:unread"})
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot, app, 6)
+        await open_in_tree(pilot, app, "Unread")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "the saved search")
+        await search_for_dave(pilot, app)
+        assert [r.account for r in service(app).requests if isinstance(r, Search)] == ["home"]
+        await pilot.press("q")
+    store.close()
