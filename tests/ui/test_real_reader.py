@@ -78,3 +78,25 @@ async def test_the_reader_shows_a_body_under_a_huge_header(tmp_path):
         assert seen == {1, 2, 3}
         await pilot.press("q")
     store.close()
+
+
+async def test_a_body_that_failed_to_load_says_so_and_loads_when_asked_again(tmp_path):
+    root = tmp_path / "Mail"
+    config = maildir_config(root, [simple_message(1), simple_message(2)])
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = real_app(config, store)
+    (file,) = [p for p in root.glob("*/*") if p.is_file() and b"<m1@" in p.read_bytes()]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot, app, 2)
+        await wait_until(pilot, lambda: shows(app, 2), "message 2 shown")
+        hidden = file.rename(tmp_path / "away")  # the file cannot be read for a while
+        file.mkdir()
+        await pilot.press("j")
+        await wait_until(pilot, lambda: "could not be loaded" in screen_text(app), "the failure shown")
+        assert "Loading" not in screen_text(app)
+        file.rmdir()
+        hidden.rename(file)  # it can be read again
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: shows(app, 1), "message 1 loaded on Enter")
+        await pilot.press("q")
+    store.close()

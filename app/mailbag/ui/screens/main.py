@@ -54,7 +54,7 @@ from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.threads import ThreadLayout
 from mailbag.ui.widgets.folder_tree import FolderRef, FolderTree
 from mailbag.ui.widgets.message_list import FolderKey, MessageList
-from mailbag.ui.widgets.reader import Reader
+from mailbag.ui.widgets.reader import Reader, ReaderBody
 from mailbag.ui.widgets.search_bar import SearchBar
 from mailbag.ui.widgets.status_bar import StatusBar
 
@@ -117,7 +117,7 @@ class MainScreen(Screen[None]):
         self._wanted: MessageKey | None = None  # the message the reader should show
         self._reader_complete = False  # the reader shows the full body of ``_wanted``
         self._reader_timer: Timer | None = None
-        self._body_requested: set[MessageKey] = set()
+        self._body_requests: dict[int, MessageKey] = {}  # LoadBody request id -> its message
         self._last_pane: Widget | None = None
         self._first_view_posted = False
 
@@ -506,9 +506,22 @@ class MainScreen(Screen[None]):
             self._reader_complete = True
             return
         self.reader.show_loading(key, row)
-        if key not in self._body_requested:
-            self._body_requested.add(key)
-            self.facade.submit(LoadBody(account=row.account, folder=row.folder, uid=row.uid))
+        if key not in self._body_requests.values():
+            request = LoadBody(account=row.account, folder=row.folder, uid=row.uid)
+            self._body_requests[request.request_id] = key
+            self.facade.submit(request)
+
+    def _body_failed(self, request_id: int, error: str) -> None:
+        """A body could not be loaded: say so in the reader; asking again (Enter) retries."""
+        key = self._body_requests.pop(request_id)
+        if key == self._wanted and not self._reader_complete:
+            self.reader.show_failure(key, error)
+
+    @on(ReaderBody.Reopen)
+    def _reader_reopen(self) -> None:
+        row = self.message_list.current_row
+        if row is not None:
+            self.show_message(row, mark_read=True)
 
     def _mark_seen(self, row: MessageRow) -> None:
         self._set_flags([row], add=frozenset({SEEN}))
@@ -741,7 +754,7 @@ class MainScreen(Screen[None]):
                 self.reload()
         elif isinstance(event, BodyLoaded):
             loaded = (event.account, event.folder, event.uid)
-            self._body_requested.discard(loaded)
+            self._body_requests = {rid: k for rid, k in self._body_requests.items() if k != loaded}
             if loaded == self._wanted and not self._reader_complete:
                 row = self.message_list.current_row
                 if row is not None and (row.account, row.folder, row.uid) == loaded:
@@ -762,6 +775,8 @@ class MainScreen(Screen[None]):
         elif isinstance(event, SearchResults):
             if event.request_id in self._search_requests and self._search is not None:
                 self._merge_search_results(event.row_ids)
+        elif isinstance(event, RequestFailed) and event.request_id in self._body_requests:
+            self._body_failed(event.request_id, event.error)
         elif isinstance(event, RequestFailed):
             self.status.set_error(event.error)
             self._roll_back(event.request_id)

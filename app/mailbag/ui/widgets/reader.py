@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
@@ -116,8 +117,11 @@ class ReaderBody(TextArea):
     def action_page_up(self) -> None:
         self.scroll_page_up(animate=False)
 
+    class Reopen(Message):
+        """Enter in the body: show the message again (retries a body that failed to load)."""
+
     def action_open(self) -> None:
-        """Nothing to open inside a body."""
+        self.post_message(self.Reopen())
 
 
 class Reader(Vertical):
@@ -161,6 +165,11 @@ class Reader(Vertical):
         self.shown = key
         self.header.update(loading_header(row))
         self._show_body("Loading…")
+
+    def show_failure(self, key: tuple[str, str, int], error: str) -> None:
+        """The body could not be loaded: say why, and how to try again."""
+        self.shown = key
+        self._show_body(f"This message could not be loaded: {clean_line(error)}\n\nPress Enter to try again.")
 
     def clear(self) -> None:
         self.shown = None
