@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -39,7 +40,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{self.question} y/n", id="confirm-question")
+            yield Static(Text(f"{self.question} y/n"), id="confirm-question")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

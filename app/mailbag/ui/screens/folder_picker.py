@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -50,7 +51,7 @@ class FolderPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self._title, id="picker-title")
+            yield Static(Text(self._title), id="picker-title")
             yield Input(placeholder="type to filter", id="picker-filter")
             yield OptionList(*self._options(self._folders), id="picker-options")
 
@@ -60,7 +61,8 @@ class FolderPicker(ModalScreen[str | None]):
 
     @staticmethod
     def _options(names: Sequence[str]) -> list[Option]:
-        return [Option(clean_line(name), id=str(n)) for n, name in enumerate(names)]
+        # Folder names come from the server: literal text, never markup.
+        return [Option(Text(clean_line(name)), id=str(n)) for n, name in enumerate(names)]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.shown = fuzzy_filter(event.value, self._folders)
