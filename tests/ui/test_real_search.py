@@ -13,7 +13,7 @@ from tests.ui.real_services import maildir_config, ready, real_app, service, sim
 
 async def open_in_tree(pilot: Pilot, app: MailbagApp, label: str) -> None:
     """Go to the folder tree and open the entry labelled ``label`` with keys."""
-    tree = app.main_screen.tree
+    tree = app.main_screen.folder_tree
     await pilot.press("h")
     await wait_until(pilot, lambda: tree.has_focus, "the tree has the focus")
     await pilot.press("g")
