@@ -1,5 +1,11 @@
 """MailService: every account's worker behind the one facade the UI talks to.
 
+The account workers (connections, sync, the triage journal, search indexing) run on a thread of
+their own with their own event loop (:class:`LoopThread`), so no IMAP parsing or cache writing
+shares the UI's loop. Requests cross to that loop without waiting; events come back through the
+sink, which is called on the workers' thread. Cache reads for the screen (lists, rows, bodies,
+search) stay on the caller's side: the UI calls them from its thread workers.
+
 What only a later action needs is imported when first used, so that start-up imports no more
 than painting the cached list needs: the tree and the list are read through the cache's plain
 ``sqlite3`` reader; the Store (SQLAlchemy) is opened in a thread when the service starts, and the
@@ -18,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mailbag.domain.config import AccountConfig, Config
-from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail
+from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail, RequestCancelled
 from mailbag.domain.models import (
     Folder,
     FolderRole,
@@ -28,6 +34,7 @@ from mailbag.domain.models import (
 )
 from mailbag.domain.requests import Request
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+from mailbag.services.loop_thread import LoopThread
 from mailbag.store.cache_file import CacheFile
 
 if TYPE_CHECKING:
@@ -41,6 +48,12 @@ log = logging.getLogger(__name__)
 ALL_INBOXES = "All inboxes"
 #: How long stopping waits for the account workers to say goodbye to their servers.
 STOP_SECONDS = 10.0
+#: How long stopping then waits for the workers' thread to end.
+JOIN_SECONDS = 5.0
+#: How long ``undo`` waits for the workers' loop to get to it.
+UNDO_WAIT_SECONDS = 2.0
+#: The workers' thread's name (as logs and profilers show it).
+THREAD_NAME = "mailbag-accounts"
 #: Local search answers at most this many rows (newest first).
 SEARCH_LIMIT = 5000
 
@@ -87,8 +100,12 @@ class MailService:
         self._sink = sink
         for account in config.accounts.values():
             check_backend(account)
+        self.thread = LoopThread(THREAD_NAME)  # where the workers run, once started
         self._workers: dict[str, AccountWorker] | None = None
-        self._early: list[Request] = []  # submitted before the workers were built
+        self._handover = threading.Lock()  # guards _early, _serving and _closed
+        self._early: list[Request] = []  # submitted before the workers were serving
+        self._serving = False  # the workers run on the thread: requests go there directly
+        self._closed = False  # stopped: nothing is served any more
         self._tasks: list[asyncio.Task[None]] = []
         self.indexer: SearchIndexer | None = None  # made by start()
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
@@ -101,16 +118,13 @@ class MailService:
 
     @property
     def workers(self) -> dict[str, AccountWorker]:
-        """Every account's worker by name, built on first use (by :meth:`start` in the app);
-        requests submitted before then are handed to them in order."""
+        """Every account's worker by name, built on first use (by :meth:`start`, on the workers'
+        thread, in the app). Once started, they belong to that thread and its loop."""
         if self._workers is None:
             self._workers = {
                 name: make_worker(account, self.store, self._relay)
                 for name, account in self.config.accounts.items()
             }
-            early, self._early = self._early, []
-            for request in early:
-                self._workers[request.account].submit(request)
         return self._workers
 
     @property
@@ -118,17 +132,36 @@ class MailService:
         return self.config.account_names()
 
     async def start(self) -> None:
-        store = await asyncio.to_thread(self._load_what_starting_needs)  # off the UI loop
+        """Start the workers' thread and, on it, the workers; returns once they run (the UI's
+        loop stays free meanwhile)."""
+        with self._handover:
+            if self._closed or self.thread.running:
+                return
+        self.thread.start()
+        await asyncio.wrap_future(self.thread.run(self._start_here()))
+
+    async def _start_here(self) -> None:
+        """On the workers' loop: open the Store, build and run the workers, serve what was
+        submitted before, in order."""
+        with self._handover:
+            if self._closed:  # stopped before the thread got here
+                return
+        self._load_what_starting_needs()
         from mailbag.services.indexer import SearchIndexer
 
-        self.indexer = SearchIndexer(store)
+        self.indexer = SearchIndexer(self.store)
         self.indexer.start()
         for name, worker in self.workers.items():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
+        with self._handover:
+            early, self._early = self._early, []
+            self._serving = True
+        for request in early:
+            self._submit_here(request)
 
     def _load_what_starting_needs(self) -> Store:
         """Open the Store (importing SQLAlchemy) and import the workers' modules: a few hundred
-        ms of work that would otherwise stall the UI loop just after the first frame."""
+        ms of work, done on the workers' thread."""
         store = self.cache.store
         import mailbag.services.indexer  # noqa: F401
 
@@ -139,6 +172,24 @@ class MailService:
         return store
 
     async def stop(self) -> None:
+        """Stop the workers on their loop (each says goodbye to its server), then end their
+        thread; waits at most about STOP_SECONDS + JOIN_SECONDS, without blocking the caller's
+        loop. Requests submitted afterwards are answered RequestCancelled."""
+        with self._handover:
+            self._closed = True
+            self._serving = False
+            early, self._early = self._early, []
+        for request in early:
+            self._sink(RequestCancelled(request.request_id))
+        if not self.thread.running:
+            return
+        try:
+            await asyncio.wrap_future(self.thread.run(self._stop_here()))
+        except Exception:  # noqa: BLE001 - the thread is ended below in any case
+            log.warning("stopping the account workers failed", exc_info=True)
+        await asyncio.to_thread(self.thread.stop, JOIN_SECONDS)
+
+    async def _stop_here(self) -> None:
         for worker in (self._workers or {}).values():
             worker.request_stop()
         for task in self._tasks:
@@ -150,12 +201,28 @@ class MailService:
             await self.indexer.stop()
 
     def submit(self, request: Request) -> int:
+        """Hand ``request`` to its account's worker; never waits (see MailFacade.submit)."""
         if request.account not in self.config.accounts:
             raise KeyError(f"no account named {request.account!r}")
-        if self._workers is None:  # not started yet: the workers get it when they are built
-            self._early.append(request)
-            return request.request_id
-        return self._workers[request.account].submit(request)
+        with self._handover:
+            if self._closed:
+                cancelled = True
+            elif not self._serving:  # not started yet: the workers get it when they run
+                self._early.append(request)
+                return request.request_id
+            else:
+                cancelled = False
+        if cancelled:
+            self._sink(RequestCancelled(request.request_id))
+        elif self.thread.is_current():
+            self._submit_here(request)
+        else:
+            self.thread.call_soon(self._submit_here, request)
+        return request.request_id
+
+    def _submit_here(self, request: Request) -> None:
+        """On the workers' loop."""
+        self.workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
         return self.cache.reader.folders(account)
@@ -234,6 +301,17 @@ class MailService:
         return SearchOutcome(row_ids=found)
 
     def undo(self) -> str | None:
+        """Take back the last action (see MailFacade.undo). Safe from any thread: it runs on the
+        workers' loop, after every request submitted before it; None when that loop does not get
+        to it within UNDO_WAIT_SECONDS (nothing is undone then)."""
+        try:
+            return self.thread.call(self._undo_here, UNDO_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("undo: the account workers did not answer in time")
+            return None
+
+    def _undo_here(self) -> str | None:
+        """On the workers' loop."""
         candidates = [w for w in (self._workers or {}).values() if w.journal.undo_tickets]
         if not candidates:
             return None

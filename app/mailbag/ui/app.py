@@ -82,8 +82,13 @@ class MailbagApp(App[None]):
         return variable_defaults()
 
     def sink(self, event: Event) -> None:
-        """The services' EventSink: hand the event to the UI loop (safe from any thread)."""
-        self.post_message(ServiceEvent(event))
+        """The services' EventSink: hand the event to the UI loop. Safe from any thread while
+        the app runs: off the app's thread, Textual's ``post_message`` crosses with the loop's
+        ``call_soon_threadsafe``. An event that comes once the app has closed is dropped."""
+        try:
+            self.post_message(ServiceEvent(event))
+        except RuntimeError:  # the app's loop closed between Textual's check and the hand-over
+            pass
 
     async def on_mount(self) -> None:
         if not any(self.facade.folders(account) for account in self.facade.accounts):
@@ -123,6 +128,14 @@ class MailbagApp(App[None]):
                 await self._starting  # a start under way: let it finish, so stop() stops it all
             await self.facade.stop()
         self.exit()
+
+    async def on_unmount(self) -> None:
+        """An exit other than quit (an error, a test leaving its app) stops the services too."""
+        if not self._stopped:
+            self._stopped = True
+            if self._starting is not None:
+                await self._starting
+            await self.facade.stop()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
