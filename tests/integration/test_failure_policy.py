@@ -1,22 +1,35 @@
-"""How an IMAP account meets failures, against the private Dovecot through a proxy that can stall,
-cut and refuse the link: a refused login is not retried on its own, a silently dead link is
-noticed, and actions taken offline reach the server as soon as it is back."""
+"""How an account meets failures, by kind. IMAP against the private Dovecot through a proxy that
+can stall, cut and refuse the link: a refused login is not retried on its own, a silently dead link
+is noticed, actions taken offline reach the server as soon as it is back, and a refused command
+keeps the connection. A bug or a cache fault is told in one line and the account carries on."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import ActionApplied, ConnectionChanged, RequestDone, RequestFailed
+from mailbag.domain.events import (
+    ActionApplied,
+    ConnectionChanged,
+    ErrorReported,
+    RequestDone,
+    RequestFailed,
+)
 from mailbag.domain.models import FLAGGED, ConnectionState
 from mailbag.domain.requests import LoadBody, RetryAccount, SetFlags
+from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.imap_account import ImapAccount
+from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, stop
+from tests.integration.accounts import Recorder, other_client, stop
 from tests.integration.proxy import Proxy
 from tests.integration.test_live_triage import server_state, until, watching
 from tests.servers.messages import make_message, message_id
@@ -139,3 +152,71 @@ async def test_offline_triage_reaches_a_server_that_comes_back_without_waiting_o
             await events.wait_for(state_is(ConnectionState.ONLINE), timeout=20)
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, timeout=20)
     assert sum(b"\\Flagged" in flags for flags in server_state(dovecot, mail_user).values()) == 1
+
+
+async def test_an_action_on_a_folder_deleted_on_the_server_does_not_make_the_account_reconnect(
+    dovecot, mail_user, tmp_path
+):
+    """Its SELECT is refused: that is told, and the account stays connected (it used to reconnect
+    about once a second for ever, running password_command each time)."""
+    dovecot.ensure_folder(mail_user.name, "Projects")
+    dovecot.deliver(mail_user.name, make_message(1), folder="Projects")
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
+            await watching(account)
+            connections = proxy.connections
+            uid = store.uids("work", "Projects")[0]
+            other = other_client(dovecot, mail_user)
+            other.delete("Projects")
+            other.logout()
+            events.events.clear()
+            account.submit(SetFlags(account="work", folder="Projects", uids=(uid,),
+                                    add=frozenset({FLAGGED})))
+            await events.wait_for(lambda e: isinstance(e, ErrorReported) and "SELECT" in e.message)
+            await asyncio.sleep(1.0)  # dozens of reconnects with the old policy and this backoff
+            assert not [e for e in events.of(ConnectionChanged) if e.state == ConnectionState.ERROR]
+            assert proxy.connections == connections
+            assert account.state == ConnectionState.ONLINE
+
+
+@pytest.mark.parametrize(
+    ("fault", "told", "traceback_logged"),
+    [
+        (RuntimeError("boom"), "internal error: boom (details in the log)", True),
+        (sqlite3.OperationalError("database or disk is full"),
+         "local cache problem: database or disk is full", False),
+    ],
+)
+async def test_a_bug_or_a_cache_fault_is_told_in_one_line_and_the_account_carries_on(
+    tmp_path, caplog, fault, told, traceback_logged
+):
+    root = tmp_path / "Mail"
+    uid = MaildirStore(root, "local", create=True).add("INBOX", make_message(1))
+    store = Store.open(tmp_path / "cache.db")
+    events = Recorder()
+    account = MaildirAccount("local", root, store, events, FAST)
+    task = asyncio.create_task(account.run())
+    try:
+        await events.wait_for(lambda e: isinstance(e, RequestDone))
+        put_body = store.put_body
+
+        def failing(*args: object) -> None:
+            raise fault
+
+        store.put_body = failing  # type: ignore[method-assign]
+        with caplog.at_level(logging.INFO, logger="mailbag"):
+            first = account.submit(LoadBody(account="local", folder="INBOX", uid=uid))
+            await events.wait_for(lambda e: isinstance(e, ErrorReported))
+        assert RequestFailed(first, str(fault)) in events.events
+        assert ErrorReported("local", told) in events.events
+        logged = [r for r in caplog.records if r.exc_info]
+        assert bool(logged) is traceback_logged
+        store.put_body = put_body  # type: ignore[method-assign]
+        again = account.submit(LoadBody(account="local", folder="INBOX", uid=uid))
+        await events.wait_for(lambda e: getattr(e, "request_id", None) == again)
+        assert RequestDone(again) in events.events
+        assert account.state == ConnectionState.ONLINE
+    finally:
+        await stop(account, task)
+        store.close()
