@@ -27,6 +27,7 @@ from mailbag.domain.events import (
 from mailbag.domain.models import SEEN, ConnectionState
 from mailbag.domain.requests import (
     AppendMessage,
+    DeleteMessages,
     LoadBody,
     OpenFolder,
     Request,
@@ -35,7 +36,7 @@ from mailbag.domain.requests import (
     SyncAccount,
 )
 from mailbag.protocols.maildir import MaildirStore
-from mailbag.services.backend import Backend
+from mailbag.services.backend import Backend, Capability
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
@@ -218,3 +219,23 @@ async def test_exactly_one_terminal_reply_per_request(kind, path, tmp_path, requ
         assert counts[rid] == 1, f"request {rid} answered {counts[rid]} times"
         (reply,) = [e for e in replies if e.request_id == rid]
         assert type(reply) in kinds, f"request {rid}: {reply!r}"
+
+
+class ReadOnlyMaildir(MaildirAccount):
+    """A kind of account that can read but not store messages."""
+
+    capabilities = MaildirAccount.capabilities - {Capability.APPEND, Capability.EXPUNGE}
+
+
+async def test_what_a_backend_cannot_do_is_answered_unsupported_at_once(tmp_path) -> None:
+    setup = MaildirSetup(tmp_path)
+    events = Recorder()
+    account = ReadOnlyMaildir("local", setup.root, setup.store, events, TIMINGS)
+    append = account.submit(AppendMessage(account="local", folder="INBOX", raw=make_message(2)))
+    expunge = account.submit(DeleteMessages(account="local", folder="INBOX", uids=(setup.uid,),
+                                            permanent=True))
+    trash = account.submit(DeleteMessages(account="local", folder="INBOX", uids=(setup.uid,)))
+    assert [type(e) for e in events.events] == [RequestUnsupported, RequestUnsupported]
+    assert {e.request_id for e in events.events} == {append, expunge}
+    assert trash not in {e.request_id for e in events.events}  # moving to Trash it can do
+    setup.store.close()

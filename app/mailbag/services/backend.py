@@ -27,7 +27,17 @@ from mailbag.domain.events import (
     SearchResults,
 )
 from mailbag.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
-from mailbag.domain.requests import Request, Search
+from mailbag.domain.requests import (
+    AppendMessage,
+    DeleteMessages,
+    LoadBody,
+    MoveMessages,
+    OpenFolder,
+    Request,
+    Search,
+    SetFlags,
+    SyncAccount,
+)
 from mailbag.services.failures import (
     AuthenticationFailed,
     Failure,
@@ -62,6 +72,23 @@ class Capability(StrEnum):
     APPEND = "append"
     SERVER_SEARCH = "server-search"
     LIVE = "live"  # the server pushes changes (IDLE, NOTIFY)
+
+
+def needs(request: Request) -> Capability | None:
+    """What a backend must be able to do to serve ``request`` (None: nothing in particular)."""
+    if isinstance(request, (SyncAccount, OpenFolder)):
+        return Capability.SYNC
+    if isinstance(request, LoadBody):
+        return Capability.BODY
+    if isinstance(request, SetFlags):
+        return Capability.FLAGS
+    if isinstance(request, MoveMessages):
+        return Capability.COPY if request.copy else Capability.MOVE
+    if isinstance(request, DeleteMessages):
+        return Capability.EXPUNGE if request.permanent else Capability.MOVE
+    if isinstance(request, AppendMessage):
+        return Capability.APPEND
+    return None
 
 
 class Backend(ABC):
@@ -149,6 +176,11 @@ class Backend(ABC):
         """A one-line human text for an error (already safe for the screen)."""
         text = str(exc) or type(exc).__name__
         return text.splitlines()[0][:300]
+
+    def can(self, request: Request) -> bool:
+        """Whether this kind of account can serve ``request`` at all."""
+        capability = needs(request)
+        return capability is None or capability in self.capabilities
 
     def is_connection_error(self, exc: BaseException) -> bool:
         """True for failures of the link itself (reconnect), False for a refused command."""

@@ -153,6 +153,9 @@ class Scheduler:
             self.retry()
             self.emit(RequestDone(rid))
             return rid
+        if not self.backend.can(request):
+            self.emit(RequestUnsupported(rid, f"{self.name} cannot do {type(request).__name__}"))
+            return rid
         if isinstance(request, TRIAGE):
             self.journal.submit(request)
             return rid
