@@ -1,18 +1,27 @@
 """A small TCP proxy for fault tests: it forwards bytes to a real server and can be paused (the
 sockets stay open but nothing flows, as on a path that answers TCP keepalives only), cut (every
-connection dropped), taken down (nothing listens) and brought up again on the same port."""
+connection dropped), taken down (nothing listens) and brought up again on the same port. It can
+also rewrite the lines an IMAP server sends (to leave out what some servers do not send)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+
+#: A line of an IMAP answer that announces a literal: its bytes follow the line as they are.
+_LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 
 
 class Proxy:
     """Forwards 127.0.0.1:``port`` to ``target_host``:``target_port``; counts connections."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(
+        self, target_host: str, target_port: int, rewrite: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self.target = (target_host, target_port)
+        self.rewrite = rewrite  # applied to each line the server sends (literals pass unchanged)
         self.port = 0
         self.connections = 0  # accepted since start
         self._server: asyncio.base_events.Server | None = None
@@ -60,14 +69,14 @@ class Proxy:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await asyncio.open_connection(*self.target, limit=1 << 22)
         except OSError:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
         pipes = [
             asyncio.create_task(self._pipe(reader, up_writer)),
-            asyncio.create_task(self._pipe(up_reader, writer)),
+            asyncio.create_task(self._pipe(up_reader, writer, self.rewrite)),
         ]
         self._tasks.update(pipes)
         try:
@@ -81,9 +90,26 @@ class Proxy:
                 side.transport.abort()
                 self._writers.discard(side)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError):
-            while data := await reader.read(65536):
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        rewrite: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            async for data in _chunks(reader) if rewrite is None else _lines(reader, rewrite):
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
+
+
+async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    while data := await reader.read(65536):
+        yield data
+
+
+async def _lines(reader: asyncio.StreamReader, rewrite: Callable[[bytes], bytes]) -> AsyncIterator[bytes]:
+    while line := await reader.readline():
+        yield rewrite(line)
+        if (literal := _LITERAL.search(line)) is not None:
+            yield await reader.readexactly(int(literal.group(1)))

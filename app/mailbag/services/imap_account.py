@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -225,6 +226,8 @@ class ImapAccount(Backend):
             selected = await self._select(folder, qresync=(known.uidvalidity, known.highestmodseq))
         else:
             selected = await self._select(folder)
+        if not selected.uidnext:  # RFC 3501 6.3.1: a server may leave UIDNEXT out
+            selected = replace(selected, uidnext=await self._next_uid(folder, known))
         if known is not None and selected.uidvalidity != known.uidvalidity:
             log.info("%s/%s: UIDVALIDITY changed, resyncing", self.name, folder)
             known = None
@@ -239,6 +242,16 @@ class ImapAccount(Backend):
                 FolderState(selected.uidvalidity, selected.uidnext, selected.highestmodseq),
             )
         await self.publish_counts(folder)
+
+    async def _next_uid(self, folder: str, known: FolderState | None) -> int:
+        """UIDNEXT of the selected folder when SELECT did not say: from STATUS, else one past the
+        newest message's UID (new mail is then still found, from that UID on)."""
+        client = self._client()
+        uidnext = (await client.status(folder)).get("UIDNEXT", 0)
+        if not uidnext:
+            last = await client.last_uid()
+            uidnext = last + 1 if last else (known.uidnext if known is not None else 1)
+        return max(uidnext, 1)
 
     async def _full_sync(self, folder: str, selected: SelectResult) -> None:
         """Fetch every message's summary, newest first, in chunks; serve urgent work in between.
@@ -329,9 +342,8 @@ class ImapAccount(Backend):
             removed += await self._remove_missing(folder, present)
         fresh: list[MessageSummary] = []
         if selected.uidnext > known.uidnext:
-            added = await self._fetch_into_cache(
-                folder, f"{known.uidnext}:*", min_uid=known.uidnext, collect=fresh
-            )
+            start = max(known.uidnext, 1)
+            added = await self._fetch_into_cache(folder, f"{start}:*", min_uid=start, collect=fresh)
         if added or changed or removed:
             self.emit(MessagesChanged(self.name, folder, added, changed, removed))
         await self.announce_new_mail(folder, fresh)
@@ -434,8 +446,9 @@ class ImapAccount(Backend):
                 self.mark_dirty(name)
 
     async def search(self, request: Search) -> None:
-        """IMAP SEARCH in the asked folder(s); matches the cache holds go out as SearchResults,
-        one event per folder, the last one complete."""
+        """IMAP SEARCH in the asked folder(s); matches go out as SearchResults, one event per
+        folder, the last one complete. Matches the cache lacks (new since the last sync, or a
+        folder not synced yet) are fetched into it first."""
         query = parse_query(request.query)
         if query.error:
             raise ValueError(query.error)
@@ -449,6 +462,11 @@ class ImapAccount(Backend):
         for index, folder in enumerate(folders):
             await self._ensure_selected(folder)
             uids = await self._client().search(criteria)
+            missing = set(uids).difference(await self.db(self.store.uids, self.name, folder))
+            if missing:
+                added = await self._fetch_into_cache(folder, uid_set(missing))
+                self.emit(MessagesChanged(self.name, folder, added=added))
+                await self.publish_counts(folder)
             row_ids = await self.db(self.store.row_ids_for, self.name, folder, uids) if uids else []
             last = index == len(folders) - 1
             self.emit(SearchResults(request.request_id, tuple(row_ids), complete=last))

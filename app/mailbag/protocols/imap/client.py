@@ -365,6 +365,11 @@ class ImapClient:
         """UID SEARCH with ASCII criteria (ESEARCH when offered): matching uids, ascending."""
         return await self.search(criteria, charset=None)
 
+    async def last_uid(self) -> int:
+        """The UID of the selected folder's newest message (0 when it is empty)."""
+        uids = await self.search_uids("*")
+        return uids[-1] if uids else 0
+
     async def uids_of_sequence(self, first: int) -> list[int]:
         """UIDs of the messages from sequence number ``first`` to the last one, ascending.
 

@@ -1,0 +1,112 @@
+"""Servers that leave optional things out, played by the private Dovecot behind a proxy that
+removes them from its answers: new mail is still found, and server search still reports it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from itertools import count
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import MessagesChanged, RequestDone, SearchResults
+from mailbag.domain.requests import Search
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, make_account
+from tests.integration.proxy import Proxy
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message, subject_of
+
+_SELECT_UIDNEXT = re.compile(rb"^\* OK \[UIDNEXT \d+\][^\r\n]*\r\n$", re.IGNORECASE)
+_STATUS_UIDNEXT = re.compile(rb" ?UIDNEXT \d+", re.IGNORECASE)
+
+
+def without_select_uidnext(line: bytes) -> bytes:
+    """SELECT answers without their [UIDNEXT] (RFC 3501 6.3.1 lets a server leave it out)."""
+    return b"" if _SELECT_UIDNEXT.match(line) else line
+
+
+def without_any_uidnext(line: bytes) -> bytes:
+    """No UIDNEXT anywhere: not in SELECT, not in STATUS either."""
+    if line.upper().startswith(b"* STATUS"):
+        return _STATUS_UIDNEXT.sub(b"", line).replace(b"( ", b"(")
+    return without_select_uidnext(line)
+
+
+@contextlib.asynccontextmanager
+async def account_behind(
+    dovecot: DovecotServer, user: MailUser, db: Path, rewrite: Callable[[bytes], bytes]
+) -> AsyncIterator[tuple[ImapAccount, Store, Recorder]]:
+    proxy = await Proxy(dovecot.host, dovecot.imap_port, rewrite).start()
+    server = ServerConfig(host="127.0.0.1", port=proxy.port, security="none", username=user.name,
+                          password_command=f"printf '%s\\n' '{user.password}'")
+    config = AccountConfig(name="work", email=user.email, default=True, imap=server)
+    store = Store.open(db)
+    events = Recorder()
+    try:
+        yield ImapAccount(config, store, events), store, events
+    finally:
+        store.close()
+        await proxy.close()
+
+
+@pytest.mark.parametrize("rewrite", [without_select_uidnext, without_any_uidnext])
+async def test_new_mail_is_found_on_the_next_start_without_uidnext(
+    dovecot, mail_user, tmp_path, rewrite
+):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(20)))
+    async with account_behind(dovecot, mail_user, tmp_path / "c.db", rewrite) as (account, store, _):
+        await account.sync_once()
+        assert store.counts("work", "INBOX") == (20, 20)
+    for i in range(20, 23):
+        dovecot.deliver(mail_user.name, make_message(i))
+
+    async with account_behind(dovecot, mail_user, tmp_path / "c.db", rewrite) as (account, store, _):
+        await account.sync_once()
+        assert store.counts("work", "INBOX") == (23, 23)
+        assert store.uids("work", "INBOX") == list(range(1, 24))
+
+
+@pytest.mark.parametrize("rewrite", [without_select_uidnext, without_any_uidnext])
+async def test_new_mail_shows_live_without_uidnext(dovecot, mail_user, tmp_path, rewrite):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
+    async with account_behind(dovecot, mail_user, tmp_path / "c.db", rewrite) as (account, store, events):
+        task = asyncio.create_task(account.run())
+        try:
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
+            await events.wait_for(lambda _e: account.watcher is not None and account.watcher.ready.is_set())
+            events.events.clear()
+            dovecot.deliver(mail_user.name, make_message(5))
+            await events.wait_for(
+                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.added, timeout=30
+            )
+            assert store.uids("work", "INBOX") == list(range(1, 7))
+        finally:
+            account.request_stop()
+            task.cancel()
+            await asyncio.wait({task}, timeout=15)
+
+
+async def test_server_search_reports_matches_the_cache_has_not_got_yet(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(10)))
+    account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
+    await account.sync_once()
+    # a message whose subject no other one holds, arriving while mailbag is not looking
+    new = next(i for i in count(10) if not any(subject_of(i) in subject_of(j) for j in range(10)))
+    dovecot.deliver(mail_user.name, make_message(new))
+    await account.connect()
+    try:
+        request = Search(account="work", query=f'subject:"{subject_of(new)}"', folder="INBOX")
+        await account.search(request)
+    finally:
+        await account.disconnect()
+    results = events.of(SearchResults)
+    assert results[-1].complete
+    rows = store.rows([row for result in results for row in result.row_ids])
+    assert [r.subject for r in rows] == [subject_of(new)]
+    store.close()
