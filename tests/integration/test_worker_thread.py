@@ -47,6 +47,11 @@ class ThreadProbe:
     def events(self) -> list[Event]:
         return [event for _, event in self.seen]
 
+    def synced(self) -> bool:
+        """Whether the account came back online after its last sync."""
+        states = [e.state for e in self.events if isinstance(e, ConnectionChanged)]
+        return ConnectionState.SYNCING in states and states[-1] == ConnectionState.ONLINE
+
     def threads(self) -> set[int]:
         return {ident for ident, _ in self.seen}
 
@@ -103,9 +108,8 @@ async def test_triage_and_undo_from_the_caller_run_on_the_workers_thread(demo_se
     service, probe = demo_service
     await service.start()
     try:
-        opened = OpenFolder(account="demo", folder="INBOX")
-        service.submit(opened)
-        await probe.wait_for(lambda e: e == RequestDone(opened.request_id))
+        await probe.wait_for(lambda e: isinstance(e, ConnectionChanged) and e.state == ConnectionState.SYNCING)
+        await probe.wait_for(lambda e: probe.synced())  # the first sync is over: nothing races the flag
         row = service.rows(list(service.message_index("demo", "INBOX")[:1]))[0]
         flag = "\\Flagged"
         service.submit(SetFlags(account="demo", folder="INBOX", uids=(row.uid,), add=frozenset({flag})))
