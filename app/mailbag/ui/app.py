@@ -68,6 +68,9 @@ class MailbagApp(App[None]):
         for item in themes.values():
             self.register_theme(item)
         self.theme = chosen.name
+        for name in list(self.available_themes):  # Textual's own: the config would refuse them
+            if name not in themes:
+                self.unregister_theme(name)
         self.set_keymap(self.user_keymap)
         self._now = now
         self.facade = facade_factory(self.sink)
@@ -138,7 +141,9 @@ class MailbagApp(App[None]):
             await self.facade.stop()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        ours = {spec.description for spec in KEYS}
+        # Textual's own "Quit" would show next to mailbag's (which names its key).
+        yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
         for spec in KEYS:
             keys = display_keys(effective_keys(spec, self.user_keymap))
             yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action))
