@@ -109,6 +109,7 @@ class MainScreen(Screen[None]):
         self._pending: dict[int, _Pending] = {}  # request id -> optimistic change
         self._search: str | None = None  # the query whose results the list shows
         self._search_requests: set[int] = set()  # the server searches of the shown query
+        self._search_error = False  # the status bar shows a search error
         self._server_matches: list[int] = []  # rows the server search added to the view
         self._search_timer: Timer | None = None
         self.facade = facade
@@ -406,6 +407,8 @@ class MainScreen(Screen[None]):
     def _search_closed(self) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
+        if self._search_error:
+            self.status.clear_error()
         self.message_list.focus()
         self._leave_search(reload=True)
 
@@ -422,6 +425,7 @@ class MainScreen(Screen[None]):
             return
         if outcome.error:
             self.status.set_error(f"search: {outcome.error}")
+            self._search_error = True
             return
         same = self._search == query
         current = self.message_list.current_row if same else None
@@ -444,6 +448,7 @@ class MainScreen(Screen[None]):
             self._show_view()
 
     def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
+        self._search_error = False
         if close_bar:
             self.search_bar.close()
         self._search_requests = set()

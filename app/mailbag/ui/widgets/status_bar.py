@@ -15,6 +15,8 @@ _BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
 #: problem also shows in the account's state, which stays until it changes.
 NOTICE_SECONDS = 10.0
 ERROR_SECONDS = 30.0
+#: A connection error's detail is cut to this many characters: the states must fit.
+DETAIL_WIDTH = 30
 
 
 class StatusBar(Widget):
@@ -86,8 +88,25 @@ class StatusBar(Widget):
         self.view = clean_line(description)
         self.refresh()
 
+    def clear_error(self) -> None:
+        """Take the error away now (its cause has gone, e.g. the search field was closed)."""
+        if self.last_error:
+            self._clear_message()
+
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
+        """What the list shows and the last message on the left, cut short when the line is
+        too narrow; the connection states and "? help" after them, always whole."""
+        states = self._states_text()
+        message = self._message_text()
+        room = self.size.width - states.cell_len
+        if room < message.cell_len:
+            message.truncate(max(room - 1, 0))
+            if room > 0:
+                message.append("…")
+        return message + states
+
+    def _message_text(self) -> Text:
+        text = Text(no_wrap=True)
         if self.view:
             text.append(" ")
             text.append(self.view, style="bold")
@@ -98,6 +117,10 @@ class StatusBar(Widget):
             text.append(" │")
         elif self.notice:
             text.append(" " + self.notice + " │")
+        return text
+
+    def _states_text(self) -> Text:
+        text = Text(no_wrap=True)
         for account, (state, detail) in self._states.items():
             style = {
                 ConnectionState.ONLINE: "status-bar--ok",
@@ -112,7 +135,8 @@ class StatusBar(Widget):
                 folder, done, total = self._progress[account]
                 text.append(f" {folder} {done}/{total}")
             elif detail and state == ConnectionState.ERROR:
-                text.append(f" ({detail})")
+                cut = detail if len(detail) <= DETAIL_WIDTH else detail[: DETAIL_WIDTH - 1] + "…"
+                text.append(f" ({cut})")
             text.append(" │")
         text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
         return text
