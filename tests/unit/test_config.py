@@ -293,3 +293,23 @@ def test_server_timeout() -> None:
     assert default is not None and default.timeout == 30
     assert "imap.timeout: 0 is out of range (1..600)" in str(error_for(minimal('host = "h"\ntimeout = 0\n')))
     assert "imap.timeout: must be a number of seconds" in str(error_for(minimal('host = "h"\ntimeout = "9"\n')))
+
+
+def test_theme_file_mistakes_name_the_file_line_and_key(tmp_path: Path) -> None:
+    from mailbag.ui.themes import ThemeError, load_theme
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'bad'\n[colors]\nprimary = '#ffffff'\nprimry = '#ffffff'\n")
+    with pytest.raises(ThemeError) as info:
+        load_theme(bad)
+    assert str(info.value).startswith(f"{bad}:4: colors.primry: unknown colour (known: primary, ")
+
+    bad.write_text("name = 'bad'\n\n[colors\nprimary = '#ffffff'\n")
+    with pytest.raises(ThemeError) as info:
+        load_theme(bad)
+    assert str(info.value).startswith(f"{bad}:3: TOML syntax error: ")
+
+    bad.write_text("name = 'bad'\n\n[colors]\nsecondary = '#ffffff'\n")
+    with pytest.raises(ThemeError) as info:
+        load_theme(bad)
+    assert str(info.value) == f"{bad}:3: colors: must set at least primary"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -114,6 +115,12 @@ class Config:
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
     searches: dict[str, str] = field(default_factory=dict)  # saved search name -> query
+    #: The line of each table and key in the file, for messages about a value found wrong later.
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, compare=False, repr=False)
+
+    def error(self, key: tuple[str, ...], problem: str) -> ConfigError:
+        """A ConfigError about ``key`` (e.g. ``("keymap", "quit")``), naming its line."""
+        return ConfigError(self.path, line_of(self.lines, key), ".".join(key), problem)
 
     def default_account(self) -> AccountConfig | None:
         """The account marked ``default = true``, else the first one, else None."""
@@ -157,7 +164,12 @@ def parse_config(text: str, path: Path) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, path) from None
-    return _Validator(path, _KeyLines(text)).config(raw)
+    return _Validator(path, KeyLines(text)).config(raw)
+
+
+def toml_syntax_error(exc: tomllib.TOMLDecodeError, path: Path) -> ConfigError:
+    """A TOML syntax error of the file at ``path`` as a ConfigError naming its line."""
+    return _syntax_error(exc, path)
 
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
@@ -227,8 +239,17 @@ def _unescape_basic(value: str) -> str:
         return value
 
 
-class _KeyLines:
-    """Line numbers of tables and keys, found by scanning the text (tomllib gives none)."""
+def line_of(lines: Mapping[tuple[str, ...], int], key: tuple[str, ...]) -> int | None:
+    """The line of ``key``, else of its nearest enclosing table or key."""
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key[:-1]
+    return None
+
+
+class KeyLines:
+    """Line numbers of tables and keys in TOML text, found by scanning it (tomllib gives none)."""
 
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple[str, ...], int] = {}
@@ -260,18 +281,14 @@ class _KeyLines:
 
     def line_of(self, key: tuple[str, ...]) -> int | None:
         """The line of ``key``, else of its nearest enclosing table or key."""
-        while key:
-            if key in self.lines:
-                return self.lines[key]
-            key = key[:-1]
-        return None
+        return line_of(self.lines, key)
 
 
 # --- validation -------------------------------------------------------------------------------
 
 
 class _Validator:
-    def __init__(self, path: Path, lines: _KeyLines) -> None:
+    def __init__(self, path: Path, lines: KeyLines) -> None:
         self.path = path
         self.lines = lines
 
@@ -333,7 +350,8 @@ class _Validator:
             )
         searches = self.searches(self.table(raw.get("searches", {}), ("searches",)))
         return Config(
-            path=self.path, ui=ui, accounts=accounts, keymap=keymap, searches=searches
+            path=self.path, ui=ui, accounts=accounts, keymap=keymap, searches=searches,
+            lines=self.lines.lines,
         )
 
     def ui(self, table: dict[str, Any]) -> UiConfig:

@@ -88,17 +88,48 @@ def bindings(scope: Scope) -> list[BindingType]:
     ]
 
 
+class KeymapError(ValueError):
+    """A bad ``[keymap]`` entry: ``binding_id`` names it, ``problem`` says what is wrong."""
+
+    def __init__(self, binding_id: str, problem: str) -> None:
+        self.binding_id = binding_id
+        self.problem = problem
+        super().__init__(f"keymap.{binding_id}: {problem}")
+
+
 def validate_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
-    """Check a ``[keymap]`` table (binding id -> "key,key"); raise ValueError naming a bad entry."""
+    """Check a ``[keymap]`` table (binding id -> "key,key"); raise KeymapError naming a bad entry,
+    also one that binds a key another action keeps."""
     result: dict[str, str] = {}
     for binding_id, keys in keymap.items():
         if binding_id not in BY_ID:
             known = ", ".join(sorted(BY_ID))
-            raise ValueError(f"unknown key binding id {binding_id!r}; known ids: {known}")
+            raise KeymapError(binding_id, f"unknown key binding id; known ids: {known}")
         if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
-            raise ValueError(f"key binding {binding_id!r} needs keys like \"j,down\", got {keys!r}")
+            raise KeymapError(binding_id, f'needs keys like "j,down", got {keys!r}')
         result[binding_id] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    for binding_id, keys in result.items():
+        for key in keys.split(","):
+            other = _holder(key, binding_id, result)
+            if other is not None:
+                raise KeymapError(
+                    binding_id,
+                    f'"{key}" is already bound to {other.id}: rebind that too, or choose another key',
+                )
     return result
+
+
+def _holder(key: str, binding_id: str, keymap: Mapping[str, str]) -> KeySpec | None:
+    """Another binding that has ``key`` once ``keymap`` is applied (overlaps the defaults already
+    have on purpose, like Esc for both "back" and "clear marks", are not conflicts)."""
+    own_defaults = BY_ID[binding_id].keys.split(",")
+    for spec in KEYS:
+        if spec.id == binding_id or key not in effective_keys(spec, keymap).split(","):
+            continue
+        if key in own_defaults and key in spec.keys.split(","):
+            continue
+        return spec
+    return None
 
 
 _KEY_NAMES = {

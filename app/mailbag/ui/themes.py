@@ -12,6 +12,8 @@ from pathlib import Path
 
 from textual.theme import Theme
 
+from mailbag.domain.config import ConfigError, KeyLines, toml_syntax_error
+
 VARIABLE_PREFIX = "mailbag-"
 _COLOR_KEYS = (
     "primary", "secondary", "warning", "error", "success", "accent",
@@ -45,19 +47,40 @@ def default_themes_dir() -> Path:
     return package_dir / "themes"
 
 
+class ThemeError(ConfigError, ValueError):
+    """A malformed theme file; ``str(e)`` is ``"<file>:<line>: <key>: <problem>"``."""
+
+
+class UnknownTheme(ValueError):
+    """The configured theme is not among the themes found."""
+
+
 def load_theme(path: Path) -> Theme:
-    """Read one theme file; raise ValueError naming the file on a malformed one."""
+    """Read one theme file; raise ThemeError naming the file, line and key on a malformed one."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read theme: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ThemeError(path, None, "", f"cannot read theme: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        syntax = toml_syntax_error(exc, path)
+        raise ThemeError(path, syntax.line, syntax.key, syntax.problem) from None
+    lines = KeyLines(text)
+
+    def error(key: tuple[str, ...], problem: str) -> ThemeError:
+        return ThemeError(path, lines.line_of(key), ".".join(key), problem)
+
     colors = data.get("colors", {})
     variables = data.get("variables", {})
     if not isinstance(colors, dict) or "primary" not in colors:
-        raise ValueError(f"{path}: [colors] must set at least 'primary'")
-    unknown = set(colors) - set(_COLOR_KEYS)
+        raise error(("colors",), "must set at least primary")
+    unknown = sorted(set(colors) - set(_COLOR_KEYS))
     if unknown:
-        raise ValueError(f"{path}: unknown colour key(s) in [colors]: {', '.join(sorted(unknown))}")
+        raise error(("colors", unknown[0]), f"unknown colour (known: {', '.join(_COLOR_KEYS)})")
+    if not isinstance(variables, dict):
+        raise error(("variables",), "must be a table")
 
     def colour(key: str) -> str | None:
         return str(colors[key]) if key in colors else None
@@ -91,12 +114,12 @@ def load_themes(themes_dir: Path | None = None) -> dict[str, Theme]:
 
 
 def choose_theme(name: str, themes: dict[str, Theme]) -> Theme:
-    """The theme called ``name``; ValueError listing the available names when there is none."""
+    """The theme called ``name``; UnknownTheme listing the available names when there is none."""
     try:
         return themes[name]
     except KeyError:
         available = ", ".join(sorted(themes)) or "(none found)"
-        raise ValueError(f"unknown theme {name!r}; available themes: {available}") from None
+        raise UnknownTheme(f"unknown theme {name!r}; available themes: {available}") from None
 
 
 def variable_defaults() -> dict[str, str]:
