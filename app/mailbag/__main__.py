@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import functools
 import gc
 import logging
+import shutil
+import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailbag import __version__, paths
-from mailbag.domain.config import AccountConfig, Config, ConfigError, UiConfig, load_config
+from mailbag.domain.config import AccountConfig, Config, ConfigError, load_config
 from mailbag.domain.events import (
     ConnectionChanged,
     ErrorReported,
@@ -64,7 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("mailbag: --demo only opens the sample mailbox in the UI", file=sys.stderr)
                 return 2
             return run_demo(args)
-        config = load_config(args.config or paths.config_file())
+        path = args.config or paths.config_file()
+        if not path.exists() and not path.is_symlink():
+            print(getting_started(path), file=sys.stderr)
+            return 2
+        config = load_config(path)
     except ConfigError as exc:
         print(f"mailbag: {exc}", file=sys.stderr)
         return 2
@@ -80,29 +88,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_ui(config, paths.cache_db())
 
 
+MINIMAL_CONFIG = """\
+[accounts.work]
+email = "me@example.org"
+
+[accounts.work.imap]
+host = "imap.example.org"
+password_command = "pass show mail/work"\
+"""
+
+
+def getting_started(path: Path) -> str:
+    """What to tell someone who has no config file yet."""
+    example = "\n".join(f"    {line}" if line else "" for line in MINIMAL_CONFIG.splitlines())
+    return (
+        f"mailbag: no config file at {path}\n"
+        f"Create it with your account, for example:\n\n{example}\n\n"
+        "(the README lists every setting), or look around first: mailbag --demo"
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """The sample mailbox in a temp dir that is removed on exit: nothing is written elsewhere."""
     import tempfile
 
     from mailbag.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
 
-    ui = UiConfig()
-    keymap: dict[str, str] = {}
-    if args.config is not None:
-        user_config = load_config(args.config)
-        ui, keymap = user_config.ui, user_config.keymap
-    with tempfile.TemporaryDirectory(prefix="mailbag-demo-") as tmp:
+    user_config = load_config(args.config) if args.config is not None else Config(path=None)
+    with tempfile.TemporaryDirectory(prefix="mailbag-demo-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
+        remove = functools.partial(shutil.rmtree, root, ignore_errors=True)
+        exit_on_hangup_or_term(remove)  # until the UI runs; then it exits the UI the same way
         setup_logging(root / "mailbag.log", debug=args.debug)
         maildir = build_demo_mailbox(root / "Mail")
         account = AccountConfig(
             name=DEMO_ACCOUNT, email=DEMO_EMAIL, display_name="You", default=True, maildir=maildir
         )
-        config = Config(path=None, ui=ui, accounts={DEMO_ACCOUNT: account}, keymap=keymap)
-        return run_ui(config, root / "cache.sqlite3")
+        config = dataclasses.replace(user_config, accounts={DEMO_ACCOUNT: account}, searches={})
+        return run_ui(config, root / "cache.sqlite3", on_hangup_or_term=remove)
 
 
-def run_ui(config: Config, db_path: Path) -> int:
+EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+
+def exit_on_hangup_or_term(cleanup: Callable[[], None]) -> None:
+    """Before the UI runs: on SIGHUP or SIGTERM, run ``cleanup`` and exit (unwinding normally)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        cleanup()
+        signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+        raise SystemExit(128 + signum)
+
+    for signum in EXIT_SIGNALS:
+        signal.signal(signum, handler)
+
+
+def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], None] | None = None) -> int:
+    """Run the UI over the cache at ``db_path``. SIGHUP (the terminal went away) and SIGTERM run
+    ``on_hangup_or_term`` at once and then quit the UI as the quit key does."""
     # Importing the UI makes hundreds of thousands of objects that live as long as the process;
     # the collector's passes over them would only cost time (about 40 ms here), so it is off
     # until they are built and then frozen out of its sight.
@@ -115,11 +158,31 @@ def run_ui(config: Config, db_path: Path) -> int:
     if built is None:
         return 2
     app, cache = built
-    try:
-        app.run()
-    finally:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         cache.close()
-    return 0
+        print(
+            "mailbag: the mail UI needs a terminal (stdin and stdout);"
+            " to fill the cache without one: mailbag sync",
+            file=sys.stderr,
+        )
+        return 2
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+
+        def quit_ui(signum: int) -> None:
+            if on_hangup_or_term is not None:
+                on_hangup_or_term()
+            for exit_signal in EXIT_SIGNALS:
+                loop.remove_signal_handler(exit_signal)  # a second signal ends the process at once
+            app.exit(return_code=128 + signum)
+
+        for signum in EXIT_SIGNALS:
+            loop.add_signal_handler(signum, quit_ui, signum)
+        try:
+            app.run(loop=loop)
+        finally:
+            cache.close()
+    return app.return_code or 0
 
 
 def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | None:
@@ -136,6 +199,8 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
     prefetch_first_list(config, cache)  # read while the UI below is imported
 
     from mailbag.ui.app import MailbagApp
+    from mailbag.ui.keymap import KeymapError
+    from mailbag.ui.themes import ThemeError, UnknownTheme
 
     try:
         app = MailbagApp(
@@ -145,8 +210,13 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
             notify=config.ui.notify,
             threads=config.ui.threads,
         )
-    except ValueError as exc:  # an unknown theme name
-        print(f"mailbag: {exc}", file=sys.stderr)
+    except (KeymapError, ThemeError, UnknownTheme) as exc:
+        error: Exception = exc
+        if isinstance(exc, KeymapError):
+            error = config.error(("keymap", exc.binding_id), exc.problem)
+        elif isinstance(exc, UnknownTheme):
+            error = config.error(("ui", "theme"), str(exc))
+        print(f"mailbag: {error}", file=sys.stderr)
         cache.close()
         return None
     return app, cache

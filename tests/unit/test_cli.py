@@ -1,22 +1,42 @@
 """The command line as a user meets it: version, help, and config mistakes without tracebacks."""
 
+import fcntl
+import os
+import pty
+import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
+import mailbag as package
 from mailbag import __version__
+
+#: The source the tests import, so the command run is the code under test.
+SOURCE = Path(package.__file__).resolve().parents[1]
+
+
+def environment(home: Path) -> dict[str, str]:
+    """A clean environment whose XDG directories are under ``home``."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(SOURCE),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+    }
 
 
 def mailbag(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(env_home),
-        "XDG_CONFIG_HOME": str(env_home / "config"),
-        "XDG_DATA_HOME": str(env_home / "data"),
-        "XDG_STATE_HOME": str(env_home / "state"),
-    }
     return subprocess.run(
-        [sys.executable, "-m", "mailbag", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "mailbag", *args],
+        capture_output=True, text=True, env=environment(env_home), timeout=60,
     )
 
 
@@ -76,3 +96,110 @@ def test_an_unreadable_cache_is_a_clear_error_for_the_ui_and_sync(tmp_path):
         assert "Traceback" not in result.stderr
         assert f"the cache {cache} cannot be read" in result.stderr
         assert cache.read_bytes().startswith(b"this is not a database")  # left as it was
+
+
+def test_no_config_file_explains_how_to_start(tmp_path):
+    result = mailbag(env_home=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    expected = tmp_path / "config" / "mailbag" / "config.toml"
+    assert f"no config file at {expected}" in result.stderr
+    assert "[accounts.work.imap]" in result.stderr and "password_command" in result.stderr
+    assert "mailbag --demo" in result.stderr
+
+
+def maildir_config(tmp_path: Path, extra: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'{extra}\n[accounts.home]\nemail = "me@example.org"\nmaildir = "{tmp_path / "Mail"}"\n')
+    return config
+
+
+def test_a_key_bound_twice_names_both_actions_and_the_line(tmp_path):
+    config = maildir_config(tmp_path, '[ui]\ntheme = "mailbag-dark"\n\n[keymap]\nquit = "q"\narchive = "d"\n')
+    result = mailbag("--config", str(config), env_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f'mailbag: {config}:6: keymap.archive: "d" is already bound to delete: '
+        "rebind that too, or choose another key"
+    )
+
+
+def test_an_unknown_binding_id_and_an_unknown_theme_name_their_lines(tmp_path):
+    config = maildir_config(tmp_path, '[keymap]\narchive = "a"\narchve = "x"\n')
+    result = mailbag("--config", str(config), env_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mailbag: {config}:3: keymap.archve: unknown key binding id;")
+
+    config = maildir_config(tmp_path, '[ui]\nnotify = "none"\ntheme = "solarized-neon"\n')
+    result = mailbag("--config", str(config), env_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mailbag: {config}:3: ui.theme: unknown theme 'solarized-neon';")
+    assert "mailbag-light" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_a_terminal_the_ui_refuses_in_one_line(tmp_path):
+    config = maildir_config(tmp_path, "")
+    for args in (("--config", str(config)), ("--demo",)):
+        result = mailbag(*args, env_home=tmp_path)  # stdin and stdout are pipes here
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "mailbag: the mail UI needs a terminal (stdin and stdout); to fill the cache without one: mailbag sync"
+        ]
+
+
+class Terminal:
+    """A pseudo-terminal for a child process; what the child writes is read (and kept) at once,
+    so the child never blocks on a full terminal."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def close(self) -> None:
+        os.close(self.slave)
+        os.close(self.master)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_the_demo_removes_its_directory_on_sigterm_and_sighup(tmp_path: Path, signum: int) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = environment(tmp_path) | {"TMPDIR": str(temp), "TERM": "xterm-256color"}
+    terminal = Terminal()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mailbag", "--demo"],
+        stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave, env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(3000):  # the UI is up once the reader shows a message (bounded: no hang)
+            if b"Subject:" in terminal.output or child.poll() is not None:
+                break
+            time.sleep(0.02)
+        demo_dirs = list(temp.glob("mailbag-demo-*"))
+        assert child.poll() is None, bytes(terminal.output)[-2000:]
+        assert len(demo_dirs) == 1 and (demo_dirs[0] / "Mail").is_dir()
+
+        child.send_signal(signum)
+        child.wait(timeout=60)
+
+        assert not demo_dirs[0].exists()
+        assert list(temp.iterdir()) == []
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        terminal.close()
