@@ -23,7 +23,7 @@ from mailbag.domain.events import (
     RequestFailed,
 )
 from mailbag.domain.models import FLAGGED, ConnectionState
-from mailbag.domain.requests import LoadBody, RetryAccount, SetFlags
+from mailbag.domain.requests import LoadBody, RetryAccount, SetFlags, SyncAccount
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.maildir_account import MaildirAccount
@@ -67,6 +67,23 @@ async def proxy_to(dovecot) -> AsyncIterator[Proxy]:
         yield proxy
     finally:
         await proxy.close()
+
+
+@asynccontextmanager
+async def maildir_account(tmp_path: Path) -> AsyncIterator[tuple[MaildirAccount, Store, Recorder, int]]:
+    """A running Maildir account holding one message (its uid comes last), synced once."""
+    root = tmp_path / "Mail"
+    uid = MaildirStore(root, "local", create=True).add("INBOX", make_message(1))
+    store = Store.open(tmp_path / "cache.db")
+    events = Recorder()
+    account = MaildirAccount("local", root, store, events, FAST)
+    task = asyncio.create_task(account.run())
+    try:
+        await events.wait_for(lambda e: isinstance(e, RequestDone))
+        yield account, store, events, uid
+    finally:
+        await stop(account, task)
+        store.close()
 
 
 def state_is(state: ConnectionState, *, waiting: bool | None = None):
@@ -191,14 +208,7 @@ async def test_an_action_on_a_folder_deleted_on_the_server_does_not_make_the_acc
 async def test_a_bug_or_a_cache_fault_is_told_in_one_line_and_the_account_carries_on(
     tmp_path, caplog, fault, told, traceback_logged
 ):
-    root = tmp_path / "Mail"
-    uid = MaildirStore(root, "local", create=True).add("INBOX", make_message(1))
-    store = Store.open(tmp_path / "cache.db")
-    events = Recorder()
-    account = MaildirAccount("local", root, store, events, FAST)
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(lambda e: isinstance(e, RequestDone))
+    async with maildir_account(tmp_path) as (account, store, events, uid):
         put_body = store.put_body
 
         def failing(*args: object) -> None:
@@ -217,6 +227,19 @@ async def test_a_bug_or_a_cache_fault_is_told_in_one_line_and_the_account_carrie
         await events.wait_for(lambda e: getattr(e, "request_id", None) == again)
         assert RequestDone(again) in events.events
         assert account.state == ConnectionState.ONLINE
-    finally:
-        await stop(account, task)
-        store.close()
+
+
+async def test_a_sync_that_fails_without_losing_the_link_ends_online(tmp_path):
+    """The status bar does not stay on "syncing" after a sync stopped by a refusal."""
+    async with maildir_account(tmp_path) as (account, store, events, _):
+
+        async def refused(first: str | None = None) -> None:
+            raise KeyError("no such folder: Gone")
+
+        account.sync_all = refused  # type: ignore[method-assign]
+        sync = account.submit(SyncAccount(account="local"))
+        await events.wait_for(lambda e: getattr(e, "request_id", None) == sync)
+        assert isinstance(events.events[-1], ErrorReported)
+        states = [e.state for e in events.of(ConnectionChanged)]
+        assert states[-2:] == [ConnectionState.SYNCING, ConnectionState.ONLINE]
+        assert account.state == ConnectionState.ONLINE

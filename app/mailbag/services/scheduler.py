@@ -447,11 +447,8 @@ class Scheduler:
         try:
             if isinstance(request, SyncAccount):
                 self._set_state(ConnectionState.SYNCING)
-                try:
-                    await self.backend.sync_all()
-                finally:
-                    if self.state == ConnectionState.SYNCING:
-                        self._set_state(ConnectionState.ONLINE)
+                await self.backend.sync_all()
+                self._set_state(ConnectionState.ONLINE)
             elif isinstance(request, OpenFolder):
                 self.backend.on_open_folder(request.folder)
                 await self.backend.sync_folder(request.folder)
@@ -476,6 +473,8 @@ class Scheduler:
             if failure in (Failure.LINK, Failure.AUTH):
                 self.emit(ErrorReported(self.name, self.backend.describe(exc)))
                 raise
+            if self.state == ConnectionState.SYNCING:  # a sync that failed ends; still connected
+                self._set_state(ConnectionState.ONLINE)
             self._report(failure, exc, type(request).__name__)
             return
         self.emit(RequestDone(request.request_id))
