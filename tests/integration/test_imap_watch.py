@@ -21,10 +21,10 @@ def no_notify_config(dovecot: DovecotServer, user: MailUser) -> AccountConfig:
     return AccountConfig(name="work", email=user.email, default=True, imap=server)
 
 
-async def wait_until(predicate: Any, timeout: float = 20.0) -> None:
+async def wait_until(predicate: Any, timeout: float = 20.0, every: float = 0.02) -> None:
     async def poll() -> None:
         while not predicate():
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(every)
 
     await asyncio.wait_for(poll(), timeout)
 
@@ -46,7 +46,8 @@ async def test_folder_switches_without_notify_leave_no_pending_task(dovecot, mai
         assert watcher is not None and watcher.notify_active is False
         for folder in ("Archive", "INBOX", "Sent", "INBOX"):
             account.on_open_folder(folder)
-            await wait_until(lambda: not watcher.ready.is_set())
+            # Looked at on every turn of the loop: the reconnect may take less than a poll interval.
+            await wait_until(lambda: not watcher.ready.is_set(), every=0)
             await wait_until(watcher.ready.is_set)
             assert watcher.folder == folder
         gc.collect()
