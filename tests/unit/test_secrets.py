@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mailbag.domain.config import ServerConfig
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.protocols.imap import ImapSettings
 from mailbag.services.secrets import SecretError, resolve_password
 
 
@@ -73,3 +74,14 @@ async def test_password_env_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_no_source_is_an_error_not_an_empty_password() -> None:
     with pytest.raises(SecretError, match="no password source"):
         await resolve_password(server())
+
+
+def test_settings_never_show_a_password_in_their_repr() -> None:
+    settings = ImapSettings(host="h", port=993, security="tls", username="me", password="hunter2")
+    account = AccountConfig(
+        name="work", email="me@example.org",
+        imap=server(password_command="printf 'hunter2'"), smtp=server(password_env="PW"),
+    )
+    for shown in (repr(settings), str(settings), repr(account), f"{account}"):
+        assert "hunter2" not in shown
+    assert "username='me'" in repr(settings) and "password_env='PW'" in repr(account)

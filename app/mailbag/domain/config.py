@@ -74,7 +74,7 @@ class ServerConfig:
     port: int
     security: Security
     username: str
-    password_command: str | None = None
+    password_command: str | None = field(default=None, repr=False)  # may hold a secret itself
     password_env: str | None = None
     keyring: bool = False
     ca_file: Path | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, vali
 from mailbag.ui.messages import ServiceEvent
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
+
+log = logging.getLogger(__name__)
 
 FacadeFactory = Callable[[EventSink], MailFacade]
 NOTIFY_MODES = ("bell", "desktop", "both", "none")
@@ -80,6 +83,19 @@ class MailbagApp(App[None]):
         self._started = False
         self._stopped = False
         self._starting: asyncio.Task[None] | None = None
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without the local variables it would print (they hold message
+        bodies and headers); the traceback also goes to the log. Replaces App._fatal_error."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        log.error("unhandled error in the UI", exc_info=True)
+        self.bell()
+        report = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()

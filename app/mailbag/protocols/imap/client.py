@@ -8,7 +8,7 @@ import re
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -75,7 +75,7 @@ class ImapSettings:
     port: int
     security: Literal["tls", "starttls", "none"]
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a repr, a log line or a traceback
     ca_file: str | None = None
     timeout: float = 30.0
 
