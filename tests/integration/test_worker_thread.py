@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -125,15 +126,18 @@ async def test_triage_and_undo_from_the_caller_run_on_the_workers_thread(demo_se
         await service.stop()
 
 
-async def test_stop_ends_the_thread_and_later_requests_are_cancelled(demo_service):
+async def test_stop_ends_the_thread_restores_the_switch_interval_and_cancels_later_requests(demo_service):
     service, probe = demo_service
     before = len(accounts_threads())
+    switch_interval = sys.getswitchinterval()
     await service.start()
     await probe.wait_for(lambda e: isinstance(e, ConnectionChanged) and e.state == ConnectionState.ONLINE)
     assert len(accounts_threads()) == before + 1
+    assert sys.getswitchinterval() < switch_interval  # the UI's thread gets the GIL sooner
     await service.stop()
     assert not service.thread.running
     assert len(accounts_threads()) == before
+    assert sys.getswitchinterval() == switch_interval
     request = OpenFolder(account="demo", folder="INBOX")
     service.submit(request)
     assert probe.events[-1] == RequestCancelled(request.request_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from array import array
 from collections import OrderedDict
@@ -54,6 +55,11 @@ JOIN_SECONDS = 5.0
 UNDO_WAIT_SECONDS = 2.0
 #: The workers' thread's name (as logs and profilers show it).
 THREAD_NAME = "mailbag-accounts"
+#: While the workers' thread runs, the interpreter hands the GIL to a thread that waits for it
+#: after this long (Python's default is 5 ms): a key's handling and frame, which wait for the
+#: GIL at every turn of the UI's loop while a sync parses on the workers' thread, then wait
+#: about 0.5 ms each time instead of up to 5 ms.
+SWITCH_SECONDS = 0.0005
 #: Local search answers at most this many rows (newest first).
 SEARCH_LIMIT = 5000
 
@@ -106,6 +112,7 @@ class MailService:
         self._early: list[Request] = []  # submitted before the workers were serving
         self._serving = False  # the workers run on the thread: requests go there directly
         self._closed = False  # stopped: nothing is served any more
+        self._switch_before: float | None = None  # the interpreter's switch interval before start
         self._tasks: list[asyncio.Task[None]] = []
         self.indexer: SearchIndexer | None = None  # made by start()
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
@@ -137,6 +144,8 @@ class MailService:
         with self._handover:
             if self._closed or self.thread.running:
                 return
+        self._switch_before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)
         self.thread.start()
         await asyncio.wrap_future(self.thread.run(self._start_here()))
 
@@ -188,6 +197,8 @@ class MailService:
         except Exception:  # noqa: BLE001 - the thread is ended below in any case
             log.warning("stopping the account workers failed", exc_info=True)
         await asyncio.to_thread(self.thread.stop, JOIN_SECONDS)
+        if self._switch_before is not None:
+            sys.setswitchinterval(self._switch_before)
 
     async def _stop_here(self) -> None:
         for worker in (self._workers or {}).values():
