@@ -5,7 +5,8 @@ first full sync vs a raw-socket UID FETCH of the same items, resync vs a raw FLA
 peak RSS of the sync process, and NeoMutt opening the folder with no header cache (if installed).
 On the largest size it then measures the UI (bench/ui_figures.py): first paint and warm start in
 tmux at 80x24 vs aerc and NeoMutt, peak RSS scrolled end to end, key to screen and bytes per
-cursor move vs a 100-message folder, local search vs NeoMutt's limit, and new mail.
+cursor move vs a 100-message folder, key to screen through tmux during a first sync vs idle,
+local search vs NeoMutt's limit, and new mail.
 """
 
 from __future__ import annotations

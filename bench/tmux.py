@@ -7,6 +7,7 @@ RSS is read from ``/proc/<pid>/status`` (VmHWM).
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import subprocess
 import time
@@ -92,3 +93,96 @@ def peak_rss_mb(pid: int) -> float:
     except (OSError, ValueError):
         pass
     return float("nan")
+
+
+class Control:
+    """A tmux control-mode client on a :class:`Pane`'s session: types keys, reads the screen
+    with its styles, and notes when the program's output reaches tmux, with no process started
+    per poll (each ``capture-pane`` of :class:`Pane` costs a fork, which would skew timings)."""
+
+    def __init__(self, pane: Pane) -> None:
+        pane._tmux("set-option", "-g", "window-size", "manual")  # the client must not resize it
+        self._proc = subprocess.Popen(["tmux", "-L", pane.socket, "-C", "attach", "-t", "bench"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=pane.env)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in = self._proc.stdin
+        self._fd = self._proc.stdout.fileno()
+        self._buffer = b""
+        self.outputs: list[float] = []  # when each %output notification arrived
+        self._command()  # the attach's own reply
+
+    def send(self, *keys: str) -> float:
+        """Type keys; returns when they were handed to tmux (perf_counter)."""
+        sent = time.perf_counter()
+        self._command("send-keys -t bench " + " ".join(shlex.quote(k) for k in keys))
+        return sent
+
+    def screen(self) -> tuple[str, float]:
+        """The pane's text with its styles (``capture-pane -e``), and the arrival time of the last
+        output tmux had received before it drew that text (0.0 when there was none)."""
+        lines, last_output = self._command("capture-pane -p -e -t bench")
+        return "\n".join(lines), last_output
+
+    def wait_output(self, after: float, timeout: float) -> bool:
+        """Wait until output that arrived after ``after`` has been seen; False on timeout."""
+        deadline = time.perf_counter() + timeout
+        while not (self.outputs and self.outputs[-1] > after):
+            left = deadline - time.perf_counter()
+            if left <= 0 or not self._read(left):
+                return False
+        return True
+
+    def close(self) -> None:
+        try:
+            self._in.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def _command(self, command: str | None = None) -> tuple[list[str], float]:
+        """Send ``command`` (None: only read the next reply) and read its reply block."""
+        if command is not None:
+            self._in.write(command.encode() + b"\n")
+            self._in.flush()
+        body: list[str] = []
+        last_output = 0.0
+        inside = False
+        while True:
+            line = self._line()
+            if line.startswith(b"%begin"):
+                inside = True
+                last_output = self.outputs[-1] if self.outputs else 0.0
+            elif inside and (line.startswith(b"%end") or line.startswith(b"%error")):
+                return body, last_output
+            elif inside:
+                body.append(line.decode("utf-8", "replace"))
+
+    def _line(self) -> bytes:
+        while b"\n" not in self._buffer:
+            if not self._read(30.0):
+                raise TimeoutError("tmux control client: no answer within 30 s")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _read(self, timeout: float) -> bool:
+        """Read what tmux sent within ``timeout``; %output lines are noted (and dropped)."""
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        if not ready:
+            return False
+        now = time.perf_counter()
+        data = os.read(self._fd, 1 << 20)
+        if not data:
+            raise RuntimeError("the tmux control client ended")
+        *lines, partial = (self._buffer + data).split(b"\n")
+        kept = b""
+        for line in lines:
+            if line.startswith(b"%output "):
+                self.outputs.append(now)
+            else:
+                kept += line + b"\n"
+        self._buffer = kept + partial
+        return True

@@ -1,6 +1,6 @@
 """The UI figures of one mailbox size, each next to its reference from the same run:
-first paint, warm start, peak RSS scrolled end to end, key to screen, bytes per cursor move,
-local search and new mail.
+first paint, warm start, peak RSS scrolled end to end, key to screen (in-process, and through
+tmux during a first sync next to idle), bytes per cursor move, local search and new mail.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import inprocess, tui
+from bench import inprocess, tmux_keys, tui
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync
 from bench.server import BenchServer
@@ -83,6 +83,7 @@ def measure_ui(server: BenchServer, count: int, opts: Options) -> list[Figure]:
                         f"{rss[by_ref[r]].reference_samples[-1]:.0f} MB" for r in refs), flush=True)
     figures = cold + warm + rss
     figures += _keys(server, count, account, opts)
+    figures += _keys_during_first_sync(count, account, opts)
     figures += _search(server, count, account, opts)
     figures += _new_mail(server, count, account)
     return [f for f in figures if f.samples]
@@ -121,6 +122,35 @@ def _keys(server: BenchServer, count: int, account: Account, opts: Options) -> l
     print(f"  {count:,} keys: p50 {p50.samples[-1]:.1f} ms, p95 {p95.samples[-1]:.1f} ms "
           f"(small folder {p50.reference_samples[-1]:.1f} / {p95.reference_samples[-1]:.1f} ms)", flush=True)
     return [p50, p95, held, rested]
+
+
+def _keys_during_first_sync(count: int, account: Account, opts: Options) -> list[Figure]:
+    """Key to screen through tmux while mailbag's first start syncs the folder, next to the same
+    once the sync is over (the search index built too), in the same process."""
+    rows = {}
+    for q, label in ((0.5, "p50"), (0.95, "p95")):
+        rows[q] = Figure(count, f"key to screen (j) through tmux during the first sync, {label}", "ms",
+                         reference="same once idle", goal="< 16 ms" if q == 0.95 else "", digits=1)
+    lost = 0
+    for _ in range(opts.runs):
+        with tempfile.TemporaryDirectory(prefix="mailbag-bench-sync-keys-") as tmp:
+            got = tmux_keys.first_sync_keys(Path(tmp), account, idle_presses=opts.key_moves // 3)
+        lost += got.lost
+        if not got.during_sync or not got.idle:
+            continue
+        during = [s * 1000 for s in got.during_sync]
+        idle = [s * 1000 for s in got.idle]
+        for q, figure in rows.items():
+            figure.samples.append(inprocess.percentile(during, q))
+            figure.reference_samples.append(inprocess.percentile(idle, q))
+        print(f"  {count:,} keys through tmux: during the first sync p50 {rows[0.5].samples[-1]:.1f} / "
+              f"p95 {rows[0.95].samples[-1]:.1f} ms ({len(during)} keys); idle "
+              f"{rows[0.5].reference_samples[-1]:.1f} / {rows[0.95].reference_samples[-1]:.1f} ms "
+              f"({len(idle)} keys)", flush=True)
+    if lost:
+        for figure in rows.values():
+            figure.name += f" ({lost} keys lost)"
+    return list(rows.values())
 
 
 def _search(server: BenchServer, count: int, account: Account, opts: Options) -> list[Figure]:
