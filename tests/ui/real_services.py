@@ -4,7 +4,8 @@ Dovecot), with every request the UI submits recorded, so a test can see what the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -103,6 +104,23 @@ def reader_text(app: MailbagApp) -> tuple[str, str]:
     """The reader's header and body as shown."""
     reader = app.main_screen.reader
     return str(reader.header.render()), reader.body.text
+
+
+@asynccontextmanager
+async def running(config: Config, db: Path, count: int, size: tuple[int, int] = (100, 30)) -> AsyncIterator[
+    tuple[MailbagApp, Pilot, Store]
+]:
+    """The app over ``config``, its cache in ``db``, once its Inbox shows ``count`` rows; quits
+    and closes the cache at the end."""
+    store = Store.open(db)
+    app = real_app(config, store)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot, app, count)
+            yield app, pilot, store
+            await pilot.press("q")
+    finally:
+        store.close()
 
 
 async def ready(pilot: Pilot, app: MailbagApp, count: int) -> None:

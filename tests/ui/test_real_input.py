@@ -6,7 +6,7 @@ from textual import events
 
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
-from tests.ui.real_services import maildir_config, ready, real_app, service, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
 
 
 def burst(app: MailbagApp, *keys: str) -> None:
@@ -20,10 +20,7 @@ def burst(app: MailbagApp, *keys: str) -> None:
 
 async def test_letters_typed_right_after_slash_go_to_the_search_field(tmp_path):
     config = maildir_config(tmp_path / "Mail", [simple_message(n, sender="Dave <dave@example.test>") for n in range(5)])
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, app, 5)
+    async with running(config, tmp_path / "cache.sqlite3", 5, size=(100, 30)) as (app, pilot, store):
         await pilot.press("slash", "d", "a", "v", "e")
         assert app.main_screen.search_bar.value == "dave"
         await pilot.press("escape")
@@ -34,16 +31,11 @@ async def test_letters_typed_right_after_slash_go_to_the_search_field(tmp_path):
         assert service(app).triage_requests() == []
         assert app.main_screen.message_list.row_count == 5
         await pilot.press("escape")
-        await pilot.press("q")
-    store.close()
 
 
 async def test_letters_typed_right_after_m_go_to_the_folder_filter(tmp_path):
     config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)])
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, app, 3)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(100, 30)) as (app, pilot, store):
         burst(app, "m", "a", "r", "c")
         await wait_until(pilot, lambda: app.screen is not app.main_screen, "the picker is open")
         await wait_until(pilot, lambda: getattr(app.screen, "shown", None) == ["Archive"], "filtered")
@@ -51,5 +43,3 @@ async def test_letters_typed_right_after_m_go_to_the_folder_filter(tmp_path):
         assert service(app).triage_requests() == []
         await pilot.press("escape")
         assert app.main_screen.message_list.row_count == 3
-        await pilot.press("q")
-    store.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from mailbag.domain.requests import MoveMessages
-from mailbag.store.store import Store
 from textual.widgets import OptionList
 
+from mailbag.domain.requests import MoveMessages
 from mailbag.ui.app import MailbagApp
-from tests.ui.real_services import maildir_config, ready, real_app, service, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
 
 HOSTILE = "[@click=quit]Quit"
 
@@ -21,10 +20,7 @@ def picker_text(app: MailbagApp) -> str:
 async def test_folder_names_in_the_picker_are_text_not_markup(tmp_path):
     config = maildir_config(tmp_path / "Mail", [simple_message(1), simple_message(2)],
                             more={HOSTILE: [], "[b]Bold": []})
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, app, 2)
+    async with running(config, tmp_path / "cache.sqlite3", 2, size=(100, 30)) as (app, pilot, store):
         await pilot.press("m")
         await wait_until(pilot, lambda: app.screen is not app.main_screen, "the picker is open")
         await wait_until(pilot, lambda: "Archive" in picker_text(app), "the picker shows its folders")
@@ -36,5 +32,3 @@ async def test_folder_names_in_the_picker_are_text_not_markup(tmp_path):
         assert move.target == HOSTILE
         await wait_until(pilot, lambda: len(store.uids("home", HOSTILE)) == 1, "in the folder")
         assert app.is_running
-        await pilot.press("q")
-    store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailbag.store.store import Store
 from tests.ui.helpers import cursor_subject, screen_text
-from tests.ui.real_services import maildir_config, ready, real_app, reader_text, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, reader_text, simple_message, wait_until
 
 
 def shows(app, n: int) -> bool:
@@ -15,10 +15,7 @@ def shows(app, n: int) -> bool:
 
 async def test_the_reader_follows_the_cursor_after_archive_and_undo(tmp_path):
     config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(4)])
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await ready(pilot, app, 4)
+    async with running(config, tmp_path / "cache.sqlite3", 4, size=(100, 40)) as (app, pilot, store):
         await pilot.press("enter")  # message 3 (the newest) in the reader, which has the focus
         await wait_until(pilot, lambda: shows(app, 3), "message 3 shown")
         await pilot.press("a")
@@ -35,17 +32,12 @@ async def test_the_reader_follows_the_cursor_after_archive_and_undo(tmp_path):
         await wait_until(pilot, lambda: shows(app, 1), "message 1 after j")
         await pilot.press("k")
         await wait_until(pilot, lambda: shows(app, 2), "message 2 after k")
-        await pilot.press("q")
-    store.close()
 
 
 async def test_the_reader_shows_the_message_after_one_with_an_empty_body(tmp_path):
     inbox = [simple_message(1), simple_message(2, body=""), simple_message(3)]
     config = maildir_config(tmp_path / "Mail", inbox)
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await ready(pilot, app, 3)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(100, 40)) as (app, pilot, store):
         await wait_until(pilot, lambda: shows(app, 3), "message 3 shown")
         await pilot.press("j")
         await wait_until(pilot, lambda: "Message 2" in reader_text(app)[0] and "Loading" not in screen_text(app),
@@ -55,8 +47,6 @@ async def test_the_reader_shows_the_message_after_one_with_an_empty_body(tmp_pat
         await wait_until(pilot, lambda: shows(app, 1), "message 1 after the empty one")
         await pilot.press("k", "k")
         await wait_until(pilot, lambda: shows(app, 3), "message 3 again")
-        await pilot.press("q")
-    store.close()
 
 
 async def test_the_reader_shows_a_body_under_a_huge_header(tmp_path):
@@ -65,10 +55,7 @@ async def test_the_reader_shows_a_body_under_a_huge_header(tmp_path):
     first = simple_message(1).replace(b"Subject: Message 1", b"Subject: " + folded.encode())
     inbox = [first, simple_message(2, subject=huge_subject), simple_message(3)]
     config = maildir_config(tmp_path / "Mail", inbox)
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await ready(pilot, app, 3)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(100, 40)) as (app, pilot, store):
         seen = set()
         for key in ("g", "j", "j", "k", "k"):
             await pilot.press(key)
@@ -76,18 +63,13 @@ async def test_the_reader_shows_a_body_under_a_huge_header(tmp_path):
             await wait_until(pilot, lambda: shows(app, n), f"message {n}")
             seen.add(n)
         assert seen == {1, 2, 3}
-        await pilot.press("q")
-    store.close()
 
 
 async def test_a_body_that_failed_to_load_says_so_and_loads_when_asked_again(tmp_path):
     root = tmp_path / "Mail"
     config = maildir_config(root, [simple_message(1), simple_message(2)])
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
     (file,) = [p for p in root.glob("*/*") if p.is_file() and b"<m1@" in p.read_bytes()]
-    async with app.run_test(size=(100, 40)) as pilot:
-        await ready(pilot, app, 2)
+    async with running(config, tmp_path / "cache.sqlite3", 2, size=(100, 40)) as (app, pilot, store):
         await wait_until(pilot, lambda: shows(app, 2), "message 2 shown")
         hidden = file.rename(tmp_path / "away")  # the file cannot be read for a while
         file.mkdir()
@@ -98,5 +80,3 @@ async def test_a_body_that_failed_to_load_says_so_and_loads_when_asked_again(tmp
         hidden.rename(file)  # it can be read again
         await pilot.press("enter")
         await wait_until(pilot, lambda: shows(app, 1), "message 1 loaded on Enter")
-        await pilot.press("q")
-    store.close()

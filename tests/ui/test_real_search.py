@@ -8,7 +8,7 @@ from mailbag.domain.requests import Search
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.ui.helpers import status_text
-from tests.ui.real_services import maildir_config, ready, real_app, service, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
 
 
 async def open_in_tree(pilot: Pilot, app: MailbagApp, label: str) -> None:
@@ -39,10 +39,7 @@ async def search_for_dave(pilot: Pilot, app: MailbagApp) -> None:
 
 async def test_enter_on_a_search_in_all_inboxes_searches_every_account(tmp_path):
     config = maildir_config(tmp_path / "Mail", inbox(), second=tmp_path / "Other")
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, app, 6)
+    async with running(config, tmp_path / "cache.sqlite3", 6, size=(100, 30)) as (app, pilot, store):
         await open_in_tree(pilot, app, "All inboxes")
         await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "the unified inbox")
         await search_for_dave(pilot, app)
@@ -51,19 +48,12 @@ async def test_enter_on_a_search_in_all_inboxes_searches_every_account(tmp_path)
         assert app.is_running
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "back to the inbox")
-        await pilot.press("q")
-    store.close()
 
 
 async def test_enter_on_a_search_in_a_saved_search(tmp_path):
     config = maildir_config(tmp_path / "Mail", inbox(), searches={"Unread": "is:unread"})
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, app, 6)
+    async with running(config, tmp_path / "cache.sqlite3", 6, size=(100, 30)) as (app, pilot, store):
         await open_in_tree(pilot, app, "Unread")
         await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "the saved search")
         await search_for_dave(pilot, app)
         assert [r.account for r in service(app).requests if isinstance(r, Search)] == ["home"]
-        await pilot.press("q")
-    store.close()

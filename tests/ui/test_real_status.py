@@ -7,7 +7,7 @@ from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.ui.conftest import settle
 from tests.ui.helpers import status_text
-from tests.ui.real_services import maildir_config, ready, real_app, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, simple_message, wait_until
 
 
 def status_line(app: MailbagApp) -> str:
@@ -18,26 +18,18 @@ def status_line(app: MailbagApp) -> str:
 async def test_a_long_notice_leaves_the_connection_state_and_help_in_view(tmp_path):
     long_name = "Projects and plans for the year ahead with notes from every meeting we had"
     config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)], more={long_name: []})
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, app, 3)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, store):
         await wait_until(pilot, lambda: "home online" in status_line(app), "online")
         await pilot.press("m", *"projects", "enter")
         await wait_until(pilot, lambda: "Move of 1 message" in status_text(app), "the notice")
         line = status_line(app)
         assert "home online" in line and line.rstrip().endswith("? help")
         assert "Move of 1 message to Projects" in line
-        await pilot.press("q")
-    store.close()
 
 
 async def test_a_search_error_shows_whole_states_and_goes_with_esc(tmp_path):
     config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)])
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = real_app(config, store)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, app, 3)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, store):
         await wait_until(pilot, lambda: "home online" in status_line(app), "online")
         await pilot.press("slash", *"before:someday after:never is:whatever")
         await wait_until(pilot, lambda: "error: search" in status_text(app), "the search error")
@@ -47,5 +39,3 @@ async def test_a_search_error_shows_whole_states_and_goes_with_esc(tmp_path):
         await settle(pilot)  # long before an error would go by itself
         assert "error" not in status_text(app)
         assert app.main_screen.message_list.row_count == 3
-        await pilot.press("q")
-    store.close()
