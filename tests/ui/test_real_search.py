@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from mailbag.domain.config import Config
 from mailbag.domain.requests import Search
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
-from tests.ui.helpers import status_text
+from tests.integration.accounts import imap_account_config
+from tests.ui.helpers import cursor_subject, status_text
 from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
 
 
@@ -57,3 +59,18 @@ async def test_enter_on_a_search_in_a_saved_search(tmp_path):
         await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 6, "the saved search")
         await search_for_dave(pilot, app)
         assert [r.account for r in service(app).requests if isinstance(r, Search)] == ["home"]
+
+
+async def test_a_server_search_finds_words_in_bodies_not_cached(dovecot, mail_user, tmp_path):
+    words = {2: "the zebra crossing"}
+    dovecot.deliver_many(mail_user.name, [simple_message(n, body=words.get(n)) for n in range(5)])
+    config = Config(path=None, accounts={"home": imap_account_config(dovecot, mail_user, name="home")})
+    async with running(config, tmp_path / "cache.sqlite3", 5) as (app, pilot, store):
+        assert store.body("home", "INBOX", 3) is None  # only the message under the cursor is read
+        await pilot.press("slash", *"zebra")
+        await wait_until(pilot, lambda: "Search: zebra — 0 results" in status_text(app), "nothing in the cache")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Search: zebra — 1 result" in status_text(app), "the server's match")
+        assert cursor_subject(app) == "Message 2"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.main_screen.message_list.row_count == 5, "back to the Inbox")
