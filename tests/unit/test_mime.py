@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 
@@ -277,14 +276,12 @@ def test_long_lines_are_kept() -> None:
     assert render_message(raw).body == line.strip()
 
 
-def test_200kb_body_renders_quickly() -> None:
+def test_200kb_body_renders_whole() -> None:
+    # How fast: python -m bench.parsing
     body = ("Lorem ipsum dolor sit amet, Grüße 世界 — consectetur adipiscing elit.\n" * 3000).encode()
     assert len(body) > 200_000
     raw = msg("Subject: big\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit", body)
-    render_message(raw)  # warm-up (imports, regex compilation)
-    start = time.perf_counter()
     rendered = render_message(raw)
-    assert time.perf_counter() - start < 0.1
     assert rendered.body.count("\n") == 2999
 
 
@@ -295,11 +292,8 @@ def test_large_attachments_are_listed_without_decoding() -> None:
         for i in range(2)
     )
     raw = msg('Subject: big\nContent-Type: multipart/mixed; boundary="m"', parts + "--m--\n")
-    start = time.perf_counter()
-    rendered = render_message(raw)
-    elapsed = time.perf_counter() - start
+    rendered = render_message(raw)  # how fast: python -m bench.parsing
     assert [(a.filename, a.size) for a in rendered.attachments] == [
         ("blob0.bin", len(payload)),
         ("blob1.bin", len(payload)),
     ]
-    assert elapsed < 2.0
