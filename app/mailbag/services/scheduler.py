@@ -159,9 +159,10 @@ class Scheduler:
         if isinstance(request, TRIAGE):
             self.journal.submit(request)
             return rid
-        if self.state == ConnectionState.ERROR and (
-            isinstance(request, LoadBody) or (self.waiting_for_user and not isinstance(request, SyncAccount))
-        ):
+        needs_link = isinstance(request, LoadBody) or (
+            self.waiting_for_user and not isinstance(request, SyncAccount)
+        )
+        if self.state == ConnectionState.ERROR and needs_link:
             # A body that is not cached cannot be had offline: say so now, not after a reconnect
             # (which, after a refused login, waits for the user). While the first connection is
             # being made (at start) it waits for it instead: a failed connection answers it.
@@ -220,6 +221,7 @@ class Scheduler:
         backoff = Backoff(self.timings)
         while not self._stopping:
             try:
+                self._interrupt.clear()  # a retry asked for from now on counts
                 self._set_state(ConnectionState.CONNECTING)
                 await self.backend.connect()
                 backoff.connected()
@@ -257,7 +259,6 @@ class Scheduler:
 
     async def _wait_for_retry(self) -> None:
         """After a refused login: nothing is tried until the user asks (or mailbag stops)."""
-        self._interrupt.clear()
         await self._interrupt.wait()
         self.waiting_for_user = False
 
@@ -265,7 +266,6 @@ class Scheduler:
         """Wait ``delay`` before the next connection attempt, probing the server meanwhile: one
         that could not be reached and now answers is reconnected to at once. A retry or a stop
         ends the wait too."""
-        self._interrupt.clear()
         deadline = time.monotonic() + delay
         was_down = False
         while not self._stopping:
