@@ -78,7 +78,7 @@ class ServerConfig:
     password_env: str | None = None
     keyring: bool = False
     ca_file: Path | None = None
-    poll_seconds: int = 60  # IMAP without IDLE: how often to ask for changes
+    poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
     timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
 
 

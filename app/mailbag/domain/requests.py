@@ -95,6 +95,12 @@ class AppendMessage(Request):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CheckFolders(Request):
+    """Look at every folder for changes the server does not push (a server without NOTIFY):
+    the app regained focus, the folder tree was opened, or the schedule says it is time."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RetryAccount(Request):
     """Connect now: after a refused login (fix the password first), or to cut a reconnect wait
     short. Answered at once; the connection state follows as ``ConnectionChanged``."""

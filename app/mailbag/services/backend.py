@@ -29,6 +29,7 @@ from mailbag.domain.events import (
 from mailbag.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
 from mailbag.domain.requests import (
     AppendMessage,
+    CheckFolders,
     DeleteMessages,
     LoadBody,
     MoveMessages,
@@ -76,7 +77,7 @@ class Capability(StrEnum):
 
 def needs(request: Request) -> Capability | None:
     """What a backend must be able to do to serve ``request`` (None: nothing in particular)."""
-    if isinstance(request, (SyncAccount, OpenFolder)):
+    if isinstance(request, (SyncAccount, OpenFolder, CheckFolders)):
         return Capability.SYNC
     if isinstance(request, LoadBody):
         return Capability.BODY
@@ -154,6 +155,9 @@ class Backend(ABC):
 
     async def on_quiet(self) -> None:
         """Hook: the link was quiet for a while and is alive (look for changes, ...)."""
+
+    async def check_folders(self) -> None:
+        """Look at every folder for changes the server did not push (default: nothing to do)."""
 
     async def probe(self) -> bool | None:
         """Whether the server can be reached at all, cheaply (no login); None: cannot tell."""

@@ -20,7 +20,7 @@ from mailbag.domain.events import (
     SyncProgress,
 )
 from mailbag.domain.models import Folder, FolderState, MessageSummary
-from mailbag.domain.requests import Search
+from mailbag.domain.requests import CheckFolders, Search
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import parse_query, to_imap_search
 from mailbag.protocols.imap import (
@@ -78,6 +78,7 @@ class ImapAccount(Backend):
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._statuses_seen = float("-inf")  # when the other folders' STATUS was last looked at
+        self._check_task: asyncio.Task[None] | None = None
 
     # --- connection -----------------------------------------------------------------------
 
@@ -426,12 +427,27 @@ class ImapAccount(Backend):
     async def on_quiet(self) -> None:
         """Without NOTIFY, look at every folder's STATUS (at most every ``poll_seconds``)."""
         assert self.config.imap is not None
+        if asyncio.get_running_loop().time() - self._statuses_seen >= self.config.imap.poll_seconds:
+            await self.check_folders()
+
+    async def check_folders(self) -> None:
+        """Without NOTIFY, look at every folder's STATUS now (with it, the server tells)."""
         if self.watcher is not None and self.watcher.notify_active:
             return
-        now = asyncio.get_running_loop().time()
-        if now - self._statuses_seen >= self.config.imap.poll_seconds:
-            self._statuses_seen = now
-            await self.refresh_statuses()
+        self._statuses_seen = asyncio.get_running_loop().time()
+        await self.refresh_statuses()
+
+    async def _check_on_schedule(self, interval: float) -> None:
+        """Without NOTIFY nothing tells of changes in the folders IDLE does not watch: ask for
+        every folder's STATUS every ``interval`` seconds, whatever else the account is doing."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(0.0, self._statuses_seen + interval - loop.time()))
+            if loop.time() - self._statuses_seen < interval:
+                continue  # looked at meanwhile (the app regained focus, a quiet spell)
+            if self.watcher is None or not self.watcher.notify_active:
+                self.submit(CheckFolders(account=self.name))
+            self._statuses_seen = loop.time()
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         with refusal_rolls_back():
@@ -440,6 +456,10 @@ class ImapAccount(Backend):
     async def refresh_statuses(self) -> None:
         """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
         folders = await self.selectable_folders()
+        if self._selected is not None:
+            # A server may answer STATUS of the selected folder from its view of it, which
+            # takes in new mail only when a command lets it: NOOP first.
+            await self._client().noop()
         statuses = await self._client().status_many(folders)
         for name in statuses:
             if await self._changed(name, statuses):
@@ -480,14 +500,24 @@ class ImapAccount(Backend):
             self.watcher.watch(folder)
 
     async def on_online(self) -> None:
+        assert self.config.imap is not None
+        interval = self.config.imap.poll_seconds
         if self.watcher is None:
-            assert self.config.imap is not None
-            self.watcher = IdleWatcher(self, poll_seconds=self.config.imap.poll_seconds)
+            self.watcher = IdleWatcher(self, poll_seconds=interval)
             self._watch_task = asyncio.create_task(self.watcher.run(), name=f"idle:{self.name}")
+        if self._check_task is None:
+            self._statuses_seen = asyncio.get_running_loop().time()  # the sync looks at them now
+            self._check_task = asyncio.create_task(
+                self._check_on_schedule(interval), name=f"check:{self.name}"
+            )
 
     async def on_offline(self) -> None:
         task, self._watch_task = self._watch_task, None
+        check, self._check_task = self._check_task, None
         self.watcher = None
+        if check is not None:
+            check.cancel()
+            await asyncio.gather(check, return_exceptions=True)
         if task is not None:
             task.cancel()
             # Never hold up the reconnect on a watcher still saying goodbye to a dead link.

@@ -40,6 +40,7 @@ from mailbag.domain.events import (
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import (
     AppendMessage,
+    CheckFolders,
     LoadBody,
     OpenFolder,
     Request,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Requests a person is waiting for: served between sync batches, ahead of background work.
-URGENT = (LoadBody, OpenFolder, Search)
+URGENT = (LoadBody, OpenFolder, Search, CheckFolders)
 #: How many answered request ids are remembered to drop a second answer.
 _ANSWERED_KEPT = 4096
 
@@ -456,6 +457,8 @@ class Scheduler:
                 await self.backend.load_body(request.folder, request.uid)
             elif isinstance(request, Search):
                 await self.backend.search(request)
+            elif isinstance(request, CheckFolders):
+                await self.backend.check_folders()
             elif isinstance(request, AppendMessage):
                 await self.backend.server_append(request.folder, request.raw, request.flags)
                 await self.backend.sync_folder(request.folder)
