@@ -81,3 +81,13 @@ async def test_the_app_asks_and_other_folders_are_checked(dovecot, mail_user, tm
             assert RequestDone(check) in events.events
             await events.wait_for(projects_count(3), timeout=30)
         assert events.of(FolderCountsChanged)[-1] == FolderCountsChanged("work", "Projects", 3, 3)
+
+
+async def test_a_check_asked_while_offline_is_answered_at_once_without_an_error(tmp_path):
+    server = ServerConfig(host="127.0.0.1", port=1, security="none", username="u",
+                          password_command="printf 'x\\n'")
+    events = Recorder()
+    with Store.open(tmp_path / "c.db") as store:
+        account = ImapAccount(AccountConfig(name="work", email="u@example.test", imap=server), store, events)
+        check = account.submit(CheckFolders(account="work"))
+    assert events.events == [RequestDone(check)]

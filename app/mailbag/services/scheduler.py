@@ -154,6 +154,12 @@ class Scheduler:
             self.retry()
             self.emit(RequestDone(rid))
             return rid
+        if isinstance(request, CheckFolders) and self.state not in (
+            ConnectionState.ONLINE,
+            ConnectionState.SYNCING,
+        ):
+            self.emit(RequestDone(rid))  # nothing to look at now: a sync follows the connection
+            return rid
         if not self.backend.can(request):
             self.emit(RequestUnsupported(rid, f"{self.name} cannot do {type(request).__name__}"))
             return rid

@@ -131,6 +131,10 @@ class MailbagApp(App[None]):
         self._started = True
         await self.facade.start()
 
+    def on_app_focus(self) -> None:
+        """The terminal has the focus again: look for mail that came meanwhile."""
+        self.main_screen.check_folders()
+
     def on_service_event(self, message: ServiceEvent) -> None:
         self.main_screen.apply_event(message.event)
 

@@ -40,6 +40,7 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow, RenderedMessage, default_folder
 from mailbag.domain.requests import (
+    CheckFolders,
     DeleteMessages,
     LoadBody,
     MoveMessages,
@@ -792,8 +793,15 @@ class MainScreen(Screen[None]):
 
     def on_descendant_focus(self) -> None:
         focused = self.focused
+        if focused is self.folder_tree and self._last_pane is not focused:
+            self.check_folders()  # the user turns to the folders: show what changed there
         if focused in self.panes():
             self._last_pane = focused
+
+    def check_folders(self) -> None:
+        """Have every account look at its folders for changes its server does not push."""
+        for account in self.facade.accounts:
+            self.facade.submit(CheckFolders(account=account))
 
     def _current_pane_index(self) -> int:
         panes = self.panes()
