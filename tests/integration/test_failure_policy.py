@@ -86,6 +86,12 @@ async def maildir_account(tmp_path: Path) -> AsyncIterator[tuple[MaildirAccount,
         store.close()
 
 
+def refused_logins(dovecot, user, offset: int) -> int:
+    """How many logins of ``user`` the server refused, from its log."""
+    return sum("auth failed" in line and f"user=<{user.name}>" in line
+               for line in dovecot.log_text(offset).splitlines())
+
+
 def state_is(state: ConnectionState, *, waiting: bool | None = None):
     def check(event) -> bool:
         return (isinstance(event, ConnectionChanged) and event.state == state
@@ -97,6 +103,7 @@ async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, 
     dovecot.deliver(mail_user.name, make_message(1))
     password = tmp_path / "password"
     password.write_text("wrong")
+    log_start = dovecot.log_size()
     async with proxy_to(dovecot) as proxy:
         async with account_through(proxy, mail_user, tmp_path, FAST, password) as (account, store, events):
             refused = await events.wait_for(state_is(ConnectionState.ERROR, waiting=True))
@@ -105,6 +112,7 @@ async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, 
             # a period in which the backoff (10-20 ms) would have retried dozens of times
             await asyncio.sleep(1.0)
             assert proxy.connections == 1
+            assert refused_logins(dovecot, mail_user, log_start) == 1
             # what needs the server is refused at once, not left waiting
             body = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
             assert RequestFailed(body, "work is offline") in events.events
@@ -115,6 +123,7 @@ async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, 
             await events.wait_for(state_is(ConnectionState.ERROR, waiting=True))
             await asyncio.sleep(0.5)
             assert proxy.connections == 2
+            assert refused_logins(dovecot, mail_user, log_start) == 2
 
             password.write_text(mail_user.password)  # the user fixes the password and retries
             account.submit(RetryAccount(account="work"))
