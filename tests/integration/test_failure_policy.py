@@ -23,7 +23,7 @@ from mailbag.domain.events import (
     RequestFailed,
 )
 from mailbag.domain.models import FLAGGED, ConnectionState
-from mailbag.domain.requests import LoadBody, RetryAccount, SetFlags, SyncAccount
+from mailbag.domain.requests import LoadBody, RetryAccount, Search, SetFlags, SyncAccount
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.maildir_account import MaildirAccount
@@ -252,3 +252,20 @@ async def test_a_sync_that_fails_without_losing_the_link_ends_online(tmp_path):
         states = [e.state for e in events.of(ConnectionChanged)]
         assert states[-2:] == [ConnectionState.SYNCING, ConnectionState.ONLINE]
         assert account.state == ConnectionState.ONLINE
+
+
+async def test_a_server_search_that_does_not_parse_is_refused_in_one_line(
+    dovecot, mail_user, tmp_path, caplog
+):
+    """A mistyped query is the user's to fix, not a bug: its error is told as it is, no
+    traceback is logged, and the account stays connected."""
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
+            with caplog.at_level(logging.INFO, logger="mailbag"):
+                search = account.submit(Search(account="work", query="from:"))
+                await events.wait_for(lambda e: getattr(e, "request_id", None) == search)
+            assert RequestFailed(search, "from: needs a value") in events.events
+            assert ErrorReported("work", "from: needs a value") in events.events
+            assert not [r for r in caplog.records if r.exc_info]
+            assert account.state == ConnectionState.ONLINE

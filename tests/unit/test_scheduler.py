@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError
-from mailbag.services.failures import AuthenticationFailed, Failure, Offline, classify_common
+from mailbag.services.failures import AuthenticationFailed, Failure, Offline, Refused, classify_common
 from mailbag.services.journal import ServerRefused
 from mailbag.services.scheduler import Backoff, Timings
 
@@ -64,6 +64,7 @@ def test_backoff_delays_stay_under_the_cap() -> None:
         (TimeoutError(), Failure.LINK),
         (AuthenticationFailed("no"), Failure.AUTH),
         (ServerRefused("no"), Failure.REFUSED),
+        (Refused("from: needs a value"), Failure.REFUSED),
         (OSError(errno.ENOSPC, "No space left on device"), Failure.LOCAL),
         (sqlite3.OperationalError("database or disk is full"), Failure.LOCAL),
         (KeyError("x"), Failure.BUG),
@@ -86,7 +87,7 @@ def test_a_wrapped_cache_error_is_local() -> None:
 
 def test_imap_errors_by_kind(tmp_path) -> None:
     from mailbag.domain.config import AccountConfig, ServerConfig
-    from mailbag.services.imap_account import ImapAccount
+    from mailbag.services.imap_account import FolderRecreated, ImapAccount
     from mailbag.store.store import Store
 
     server = ServerConfig(host="127.0.0.1", port=1, security="none", username="u", password_env="X")
@@ -95,4 +96,5 @@ def test_imap_errors_by_kind(tmp_path) -> None:
     assert account.classify(ImapAuthError("login failed")) is Failure.AUTH
     assert account.classify(ImapConnectionError("reset")) is Failure.LINK
     assert account.classify(ImapError("SELECT failed: NO")) is Failure.REFUSED
+    assert account.classify(FolderRecreated("INBOX")) is Failure.REFUSED
     store.close()

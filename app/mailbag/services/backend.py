@@ -43,6 +43,7 @@ from mailbag.services.failures import (
     AuthenticationFailed,
     Failure,
     Offline,
+    Refused,
     Unsupported,
     classify_common,
 )
@@ -52,7 +53,15 @@ from mailbag.store.store import Store
 if TYPE_CHECKING:
     from mailbag.services.journal import ActionJournal
 
-__all__ = ["AuthenticationFailed", "Backend", "Capability", "Failure", "Offline", "Unsupported"]
+__all__ = [
+    "AuthenticationFailed",
+    "Backend",
+    "Capability",
+    "Failure",
+    "Offline",
+    "Refused",
+    "Unsupported",
+]
 
 T = TypeVar("T")
 

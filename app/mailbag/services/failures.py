@@ -20,6 +20,11 @@ class AuthenticationFailed(Exception):
     """The login was refused, or no password could be had: retrying on a timer will not help."""
 
 
+class Refused(Exception):
+    """What was asked cannot be done as asked (a query that does not parse, a folder that changed
+    under it): the request fails with this text, and the account carries on."""
+
+
 class Unsupported(Exception):
     """This kind of account cannot do what was asked (answered with ``RequestUnsupported``)."""
 
@@ -38,7 +43,7 @@ def classify_common(exc: BaseException) -> Failure:
     """The failure kinds every backend shares: cache and disk faults, links, refusals."""
     if isinstance(exc, AuthenticationFailed):
         return Failure.AUTH
-    if isinstance(exc, ServerRefused):
+    if isinstance(exc, (ServerRefused, Refused)):
         return Failure.REFUSED
     if _caused_by(exc, sqlite3.Error):
         return Failure.LOCAL

@@ -37,6 +37,7 @@ from mailbag.services.backend import (
     Capability,
     Failure,
     Offline,
+    Refused,
 )
 from mailbag.services.cache_writer import CacheWriter
 from mailbag.services.imap_watch import IdleWatcher
@@ -128,7 +129,7 @@ class ImapAccount(Backend):
             return Failure.AUTH
         if isinstance(exc, ImapConnectionError):
             return Failure.LINK
-        if isinstance(exc, ImapError):
+        if isinstance(exc, (ImapError, FolderRecreated)):
             return Failure.REFUSED
         return super().classify(exc)
 
@@ -471,7 +472,7 @@ class ImapAccount(Backend):
         folder not synced yet) are fetched into it first."""
         query = parse_query(request.query)
         if query.error:
-            raise ValueError(query.error)
+            raise Refused(query.error)
         criteria = to_imap_search(query)
         if query.folders():
             folders = list(query.folders())
