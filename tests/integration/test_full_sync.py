@@ -19,13 +19,13 @@ FIRST = 100
 def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every UID SEARCH the client sends, in order."""
     sent: list[str] = []
-    plain = ImapClient.search_uids
+    plain = ImapClient.search
 
-    async def search_uids(self: ImapClient, criteria: str = "ALL") -> list[int]:
+    async def search(self: ImapClient, criteria: str, *, charset: str | None = "UTF-8") -> list[int]:
         sent.append(criteria)
-        return await plain(self, criteria)
+        return await plain(self, criteria, charset=charset)
 
-    monkeypatch.setattr(ImapClient, "search_uids", search_uids)
+    monkeypatch.setattr(ImapClient, "search", search)
     monkeypatch.setattr(imap_account, "FIRST_CHUNK", FIRST)
     monkeypatch.setattr(imap_account, "CHUNK", 400)
     return sent

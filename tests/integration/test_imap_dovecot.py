@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mailbag.domain.models import FolderRole
-from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
+from mailbag.protocols.imap import FromUid, ImapClient, ImapConnectionError, ImapError, ImapSettings
 from tests.servers.messages import make_message, message_id, subject_of
 
 pytestmark = pytest.mark.dovecot
@@ -89,10 +89,10 @@ async def test_fetch_summaries_of_5000_messages(dovecot, mail_user, client) -> N
                                           for i in range(1, count + 1)))
     selected = await client.select("INBOX")
     assert (selected.exists, selected.uidnext) == (count, count + 1)
-    assert await client.search_uids() == list(range(1, count + 1))
+    assert await client.all_uids() == list(range(1, count + 1))
     summaries = []
     batches = 0
-    async for batch in client.fetch_summaries("1:*"):
+    async for batch in client.fetch_summaries(FromUid(1)):
         batches += 1
         summaries.extend(batch)
     assert batches >= 10
@@ -110,8 +110,8 @@ async def test_fetch_summaries_of_5000_messages(dovecot, mail_user, client) -> N
     assert summaries[9].in_reply_to == message_id(9)
 
     # Newest first: ask for the top of the folder, then the rest.
-    newest = [s.uid async for batch in client.fetch_summaries(f"{count - 99}:*") for s in batch]
-    older = [s.uid async for batch in client.fetch_summaries(f"1:{count - 100}") for s in batch]
+    newest = [s.uid async for batch in client.fetch_summaries(FromUid(count - 99)) for s in batch]
+    older = [s.uid async for batch in client.fetch_summaries(range(1, count - 99)) for s in batch]
     assert newest == list(range(count - 99, count + 1))
     assert len(older) == count - 100
 
@@ -119,10 +119,10 @@ async def test_fetch_summaries_of_5000_messages(dovecot, mail_user, client) -> N
 async def test_stopping_early_leaves_the_connection_usable(dovecot, mail_user, client) -> None:
     dovecot.deliver_many(mail_user.name, [make_message(i) for i in range(1, 1201)])
     await client.select("INBOX")
-    async for batch in client.fetch_summaries("1:*", batch_size=100):
+    async for batch in client.fetch_summaries(FromUid(1), batch_size=100):
         assert len(batch) == 100
         break
-    assert len(await client.search_uids("ALL")) == 1200
+    assert len(await client.all_uids()) == 1200
 
 
 async def test_condstore_changedsince_sees_flags_from_another_client(dovecot, mail_user, client) -> None:
@@ -137,7 +137,7 @@ async def test_condstore_changedsince_sees_flags_from_another_client(dovecot, ma
         other.logout()
 
     await asyncio.to_thread(flag_two)
-    changes = [c async for batch in client.fetch_flags("1:*", changedsince=before.highestmodseq) for c in batch]
+    changes = [c async for batch in client.fetch_flags(changedsince=before.highestmodseq) for c in batch]
     # The server may also push the change on its own while the command runs: same values.
     latest = {uid: (flags, modseq) for uid, flags, modseq in changes}
     assert list(latest) == [2]
@@ -164,7 +164,7 @@ async def test_qresync_reports_expunges_by_another_client(dovecot, mail_user, cl
     assert [(uid, "\\Seen" in flags) for uid, flags, _m in resynced.changed] == [(4, True)]
     assert resynced.exists == 4
 
-    stream = client.fetch_flags("1:*", changedsince=known.highestmodseq)
+    stream = client.fetch_flags(changedsince=known.highestmodseq)
     changed = [c async for batch in stream for c in batch]
     assert stream.vanished == [3]
     assert [uid for uid, _f, _m in changed] == [4]

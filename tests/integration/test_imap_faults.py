@@ -165,7 +165,7 @@ async def test_link_dropped_mid_fetch_raises() -> None:
         await client.select("INBOX")
         received = []
         with pytest.raises(ImapConnectionError):
-            async for batch in client.fetch_flags("1:*", batch_size=500):
+            async for batch in client.fetch_flags(batch_size=500):
                 received.extend(batch)
         # Every complete response before the break is delivered, then the error.
         assert [uid for uid, _flags, _modseq in received] == list(range(1, 1201))
@@ -188,7 +188,7 @@ async def test_stream_in_one_response_of_many_lines_and_pushes() -> None:
         await client.connect()
         result = await client.select("INBOX")
         assert (result.uidvalidity, result.uidnext, result.exists) == (9, 3001, 3000)
-        batches = [batch async for batch in client.fetch_flags("1:*", batch_size=1000)]
+        batches = [batch async for batch in client.fetch_flags(batch_size=1000)]
         assert [len(b) for b in batches] == [1000, 1000, 1000]
         assert batches[2][-1] == (6000, frozenset({"\\Seen", "$x"}), 3000)
         pushes = [client.pushes.get_nowait() for _ in range(client.pushes.qsize())]
@@ -237,7 +237,7 @@ async def test_memory_stays_flat_while_a_slow_consumer_streams_a_huge_folder() -
         await client.select("INBOX")
         tracemalloc.start()
         seen = 0
-        async for batch in client.fetch_flags("1:*", batch_size=500):
+        async for batch in client.fetch_flags(batch_size=500):
             seen += len(batch)
             await asyncio.sleep(0.002)  # a consumer slower than the link
         _current, peak = tracemalloc.get_traced_memory()

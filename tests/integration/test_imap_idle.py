@@ -126,4 +126,4 @@ async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_us
     _at, push = await watcher.next(("EXISTS",), timeout=3)
     assert push.number == 1
     await watcher.stop()
-    assert await client.search_uids("ALL") == [1]
+    assert await client.all_uids() == [1]

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailbag.protocols.imap import CopyResult, ImapClient
+from mailbag.protocols.imap import CopyResult, FromUid, ImapClient
 from tests.integration import test_imap_dovecot
 from tests.integration.test_imap_dovecot import other_client
 from tests.servers.messages import make_message, subject_of
@@ -28,7 +28,7 @@ def utf8_message(subject: str, body: str, sender: str = "alice@example.test") ->
 async def subjects(client: ImapClient, folder: str) -> list[str]:
     await client.select(folder)
     found = []
-    async for batch in client.fetch_summaries("1:*"):
+    async for batch in client.fetch_summaries(FromUid(1)):
         found.extend(s.subject for s in batch)
     return found
 
@@ -40,7 +40,7 @@ async def test_move_returns_copyuid_and_moves_only_those(dovecot, mail_user, cli
     await client.select("INBOX")
     result = await client.move([3, 1], "Archive")
     assert result == CopyResult(archive["UIDVALIDITY"], (1, 3), (1, 2))
-    assert await client.search_uids("ALL") == [2, 4]
+    assert await client.all_uids() == [2, 4]
     assert await subjects(client, "Archive") == [subject_of(1), subject_of(3)]
 
 
@@ -51,7 +51,7 @@ async def test_copy_keeps_the_source(dovecot, mail_user, client) -> None:
     await client.select("INBOX")
     result = await client.copy([2, 3], "Projects/Zoë")
     assert result.mapping == {2: 1, 3: 2} and result.uidvalidity > 0
-    assert await client.search_uids("ALL") == [1, 2, 3]
+    assert await client.all_uids() == [1, 2, 3]
     assert await subjects(client, "Projects/Zoë") == [subject_of(2), subject_of(3)]
 
 
@@ -66,8 +66,8 @@ async def test_expunge_uids_leaves_other_deleted_messages(dovecot, mail_user, cl
         other.logout()
     await client.select("INBOX")
     await client.expunge_uids([3])
-    assert await client.search_uids("ALL") == [1, 2, 4]
-    assert await client.search_uids("DELETED") == [2]
+    assert await client.all_uids() == [1, 2, 4]
+    assert await client.search("DELETED") == [2]
 
 
 async def test_append_returns_the_new_uid(dovecot, mail_user, client) -> None:
@@ -79,9 +79,9 @@ async def test_append_returns_the_new_uid(dovecot, mail_user, client) -> None:
     assert uid == uidnext
     await client.select("Drafts")
     assert await client.fetch_body(uid) == raw
-    flags = [entry async for batch in client.fetch_flags(str(uid)) for entry in batch]
+    flags = [entry async for batch in client.fetch_flags([uid]) for entry in batch]
     assert flags[0][1] >= {"\\Draft", "\\Seen"}
-    summaries = [s async for batch in client.fetch_summaries(str(uid)) for s in batch]
+    summaries = [s async for batch in client.fetch_summaries([uid]) for s in batch]
     assert summaries[0].subject == "Entwurf über Größe"
 
 

@@ -14,10 +14,9 @@ from mailbag.domain.search import (
     Query,
     TextField,
     TextTerm,
-    imap_string,
     parse_query,
-    to_imap_search,
 )
+from mailbag.protocols.imap.criteria import imap_string, to_imap_search
 from mailbag.protocols.imap.wire import criteria_parts
 
 

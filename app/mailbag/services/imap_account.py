@@ -22,8 +22,9 @@ from mailbag.domain.events import (
 from mailbag.domain.models import Folder, FolderState, MessageSummary
 from mailbag.domain.requests import CheckFolders, Search
 from mailbag.domain.sanitize import clean_line
-from mailbag.domain.search import parse_query, to_imap_search
+from mailbag.domain.search import parse_query
 from mailbag.protocols.imap import (
+    FromUid,
     ImapAuthError,
     ImapClient,
     ImapConnectionError,
@@ -44,7 +45,6 @@ from mailbag.services.imap_watch import IdleWatcher
 from mailbag.services.journal import ServerRefused
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, resolve_password
-from mailbag.services.uidsets import uid_set
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ class ImapAccount(Backend):
                 if first > 1:
                     # urgent work may have selected another folder
                     await self._ensure_selected(folder, validity)
-                    listed = await self._client().search_uids("ALL")
+                    listed = await self._client().all_uids()
                     fetched = set(newest)
                     rest = [u for u in listed if u not in fetched]
                     total = done + len(rest)
@@ -311,7 +311,7 @@ class ImapAccount(Backend):
         urgent work; returns how many messages are done."""
         if chunk:
             await self._ensure_selected(folder, uidvalidity)
-            async for batch in self._client().fetch_summaries(uid_set(chunk), batch_size=WRITE_BATCH):
+            async for batch in self._client().fetch_summaries(chunk, batch_size=WRITE_BATCH):
                 await writer.put(batch)
             done += len(chunk)
             await writer.then(partial(self._announce_chunk, folder, done, total, len(chunk)))
@@ -333,19 +333,19 @@ class ImapAccount(Backend):
             removed += await self.db(self.store.remove_uids, self.name, folder, selected.vanished)
             changed += await self._apply_flags(folder, [(u, f) for u, f, _ in selected.changed])
         elif selected.highestmodseq and known.highestmodseq:
-            async for batch in client.fetch_flags("1:*", changedsince=known.highestmodseq):
+            async for batch in client.fetch_flags(changedsince=known.highestmodseq):
                 changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
-            removed += await self._remove_missing(folder, await client.search_uids("ALL"))
+            removed += await self._remove_missing(folder, await client.all_uids())
         else:
             present: list[int] = []
-            async for batch in client.fetch_flags("1:*"):
+            async for batch in client.fetch_flags():
                 present.extend(u for u, _, _ in batch)
                 changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
             removed += await self._remove_missing(folder, present)
         fresh: list[MessageSummary] = []
         if selected.uidnext > known.uidnext:
             start = max(known.uidnext, 1)
-            added = await self._fetch_into_cache(folder, f"{start}:*", min_uid=start, collect=fresh)
+            added = await self._fetch_into_cache(folder, FromUid(start), min_uid=start, collect=fresh)
         if added or changed or removed:
             self.emit(MessagesChanged(self.name, folder, added, changed, removed))
         await self.announce_new_mail(folder, fresh)
@@ -353,7 +353,7 @@ class ImapAccount(Backend):
     async def _fetch_into_cache(
         self,
         folder: str,
-        uids: str,
+        uids: Sequence[int] | FromUid,
         *,
         min_uid: int = 0,
         collect: list[MessageSummary] | None = None,
@@ -473,7 +473,6 @@ class ImapAccount(Backend):
         query = parse_query(request.query)
         if query.error:
             raise Refused(query.error)
-        criteria = to_imap_search(query)
         if query.folders():
             folders = list(query.folders())
         elif request.folder is not None:
@@ -482,10 +481,10 @@ class ImapAccount(Backend):
             folders = await self.selectable_folders()
         for index, folder in enumerate(folders):
             await self._ensure_selected(folder)
-            uids = await self._client().search(criteria)
+            uids = await self._client().search_query(query)
             missing = set(uids).difference(await self.db(self.store.uids, self.name, folder))
             if missing:
-                added = await self._fetch_into_cache(folder, uid_set(missing))
+                added = await self._fetch_into_cache(folder, sorted(missing))
                 self.emit(MessagesChanged(self.name, folder, added=added))
                 await self.publish_counts(folder)
             row_ids = await self.db(self.store.row_ids_for, self.name, folder, uids) if uids else []

@@ -14,7 +14,9 @@ from typing import Any, Literal, TypeVar
 
 from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
+from mailbag.domain.search import Query
 from mailbag.protocols.imap import adapter, idle, utf7
+from mailbag.protocols.imap.criteria import to_imap_search
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
 from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
@@ -45,7 +47,7 @@ from mailbag.protocols.imap.wire import (
 )
 from mailbag.protocols.tls import client_context
 
-__all__ = ["CopyResult", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
+__all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
            "ServerPush"]
 
 #: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
@@ -78,6 +80,29 @@ class ImapSettings:
     password: str = field(repr=False)  # never in a repr, a log line or a traceback
     ca_file: str | None = None
     timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class FromUid:
+    """Every message from this UID on: the new ones, since a known UIDNEXT."""
+
+    uid: int
+
+
+#: Which messages a fetch is about: these UIDs, or every one from a UID on.
+Uids = Sequence[int] | FromUid
+
+
+def sequence_set(uids: Uids | None) -> str:
+    """The IMAP sequence set of ``uids`` (None: every message)."""
+    if uids is None:
+        return "1:*"
+    if isinstance(uids, FromUid):
+        return f"{max(1, int(uids.uid))}:*"
+    text = format_uid_set(int(u) for u in uids)
+    if not text:
+        raise ValueError("a fetch needs at least one UID")
+    return text
 
 
 @dataclass(frozen=True)
@@ -361,13 +386,17 @@ class ImapClient:
             self._protocol.selected = folder
         return _select_result(command.untagged)
 
-    async def search_uids(self, criteria: str = "ALL") -> list[int]:
+    async def _search_uids(self, criteria: str) -> list[int]:
         """UID SEARCH with ASCII criteria (ESEARCH when offered): matching uids, ascending."""
         return await self.search(criteria, charset=None)
 
+    async def all_uids(self) -> list[int]:
+        """The UIDs of every message of the selected folder, ascending."""
+        return await self._search_uids("ALL")
+
     async def last_uid(self) -> int:
         """The UID of the selected folder's newest message (0 when it is empty)."""
-        uids = await self.search_uids("*")
+        uids = await self._search_uids("*")
         return uids[-1] if uids else 0
 
     async def uids_of_sequence(self, first: int) -> list[int]:
@@ -377,7 +406,12 @@ class ImapClient:
         the newest ``n`` messages, found without listing every UID of the folder. ``first`` past the
         last message gives the last one (``n:*`` is ``*:n``).
         """
-        return await self.search_uids(f"{max(1, int(first))}:*")
+        return await self._search_uids(f"{max(1, int(first))}:*")
+
+    async def search_query(self, query: Query) -> list[int]:
+        """The UIDs of the selected folder's messages matching a search query, ascending
+        (``folder:`` terms are the caller's: it selects those folders)."""
+        return await self.search(to_imap_search(query))
 
     async def search(self, criteria: str, *, charset: str | None = "UTF-8") -> list[int]:
         """UID SEARCH in the selected folder: matching uids, ascending.
@@ -468,17 +502,17 @@ class ImapClient:
     def _condstore(self) -> bool:
         return bool({"CONDSTORE", "QRESYNC"} & self.enabled)
 
-    def fetch_summaries(self, uid_set: str, *, changedsince: int | None = None,
+    def fetch_summaries(self, uids: Uids, *, changedsince: int | None = None,
                         batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
-        """Stream MessageSummary batches for ``uid_set`` while the answer arrives."""
-        return self._stream(uid_set, SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
+        """Stream MessageSummary batches of ``uids`` while the answer arrives."""
+        return self._stream(sequence_set(uids), SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
                             b"ENVELOPE", summary_from_segments, scan_summaries)
 
-    def fetch_flags(self, uid_set: str, *, changedsince: int | None = None,
+    def fetch_flags(self, uids: Uids | None = None, *, changedsince: int | None = None,
                     batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:
-        """Stream (uid, flags, modseq) batches; after iteration ``.vanished`` holds VANISHED uids
-        (with ``changedsince`` and QRESYNC enabled)."""
-        return self._stream(uid_set, "UID FLAGS", changedsince, _flags_from_items, batch_size, b"FLAGS")
+        """Stream (uid, flags, modseq) batches of ``uids`` (None: every message); after iteration
+        ``.vanished`` holds VANISHED uids (with ``changedsince`` and QRESYNC enabled)."""
+        return self._stream(sequence_set(uids), "UID FLAGS", changedsince, _flags_from_items, batch_size, b"FLAGS")
 
     async def fetch_body(self, uid: int) -> bytes:
         """The raw RFC 5322 bytes of one message (does not set \\Seen)."""
