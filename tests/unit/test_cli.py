@@ -1,43 +1,15 @@
 """The command line as a user meets it: version, help, and config mistakes without tracebacks."""
 
-import fcntl
-import os
-import pty
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-import mailbag as package
 from mailbag import __version__
-
-#: The source the tests import, so the command run is the code under test.
-SOURCE = Path(package.__file__).resolve().parents[1]
-
-
-def environment(home: Path) -> dict[str, str]:
-    """A clean environment whose XDG directories are under ``home``."""
-    return {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(SOURCE),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"),
-    }
-
-
-def mailbag(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mailbag", *args],
-        capture_output=True, text=True, env=environment(env_home), timeout=60,
-    )
+from tests.unit.cli import Terminal, environment, mailbag
 
 
 def test_version(tmp_path):
@@ -80,22 +52,6 @@ def test_unknown_account_for_sync(tmp_path):
     result = mailbag("--config", str(config), "sync", "--account", "home", env_home=tmp_path)
     assert result.returncode == 2
     assert "home" in result.stderr
-
-
-def test_an_unreadable_cache_is_a_clear_error_for_the_ui_and_sync(tmp_path):
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\nkeyring = true\n'
-    )
-    cache = tmp_path / "data" / "mailbag" / "cache.sqlite3"
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"this is not a database " * 200)
-    for command in ((), ("sync",)):
-        result = mailbag("--config", str(config), *command, env_home=tmp_path)
-        assert result.returncode == 2
-        assert "Traceback" not in result.stderr
-        assert f"the cache {cache} cannot be read" in result.stderr
-        assert cache.read_bytes().startswith(b"this is not a database")  # left as it was
 
 
 def test_no_config_file_explains_how_to_start(tmp_path):
@@ -145,32 +101,6 @@ def test_without_a_terminal_the_ui_refuses_in_one_line(tmp_path):
         assert result.stderr.splitlines() == [
             "mailbag: the mail UI needs a terminal (stdin and stdout); to fill the cache without one: mailbag sync"
         ]
-
-
-class Terminal:
-    """A pseudo-terminal for a child process; what the child writes is read (and kept) at once,
-    so the child never blocks on a full terminal."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = pty.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        self.output = bytearray()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.output += chunk
-
-    def close(self) -> None:
-        os.close(self.slave)
-        os.close(self.master)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
