@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import functools
 import gc
 import logging
+import os
 import shutil
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -158,6 +159,9 @@ def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], Non
     if built is None:
         return 2
     app, cache = built
+    from mailbag.store.cache_file import cache_problem
+
+    app.explain_crash = functools.partial(cache_problem, path=db_path)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         cache.close()
         print(
@@ -181,20 +185,35 @@ def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], Non
         try:
             app.run(loop=loop)
         finally:
-            cache.close()
+            close_cache(cache)
+    if app.explained_crash is not None:
+        print(f"mailbag: {app.explained_crash}", file=sys.stderr)
+        return 2
     return app.return_code or 0
 
 
+def close_cache(cache: CacheFile) -> None:
+    """Close the cache; a cache that cannot be used was reported already, so its errors are not."""
+    from mailbag.store.cache_file import cache_problem
+
+    try:
+        cache.close()
+    except Exception as exc:
+        if cache_problem(exc, cache.path) is None:
+            raise
+
+
 def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | None:
-    """The app over the cache at ``db_path``; None (after saying why) for a bad theme."""
+    """The app over the cache at ``db_path``; None (after saying why) for a cache that cannot be
+    used or a bad keymap or theme."""
     from mailbag.services.mail import MailService, prefetch_first_list
     from mailbag.store.cache_file import CacheFile
 
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        prepare_cache(db_path)
         cache = CacheFile(db_path)
-    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
-        print(f"mailbag: {unreadable_cache(exc, db_path)}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - only a cache that cannot be used is answered here
+        report_unusable_cache(exc, db_path)
         return None
     prefetch_first_list(config, cache)  # read while the UI below is imported
 
@@ -222,21 +241,28 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
     return app, cache
 
 
-def unreadable_cache(exc: Exception, path: Path) -> str:
-    """What to tell the user when the cache file cannot be opened as a database; any other
-    error is raised again."""
-    reason = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-    if not isinstance(reason, sqlite3.DatabaseError):
+def prepare_cache(path: Path) -> None:
+    """Create the cache's folder; refuse a cache file this user cannot write to."""
+    paths.private_dir(path.parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "read-only file", str(path))
+
+
+def report_unusable_cache(exc: Exception, path: Path) -> None:
+    """Say in one line that the cache at ``path`` cannot be used (not a database, damaged,
+    read-only, disk full); any other error is raised again."""
+    from mailbag.store.cache_file import cache_problem
+
+    problem = cache_problem(exc, path)
+    if problem is None:
         raise exc
-    return (
-        f"the cache {path} cannot be read ({reason}); move it away and mailbag builds a new one"
-        " from the server (messages not yet sent or actions not yet applied live in that file)"
-    )
+    print(f"mailbag: {problem}", file=sys.stderr)
 
 
 async def run_sync(config: Config, only: str | None) -> int:
     """Headless sync of every folder's headers, printing progress; non-zero on any failure."""
     from mailbag.services.mail import make_worker
+    from mailbag.store.cache_file import cache_problem
     from mailbag.store.store import Store
 
     names = [only] if only else list(config.accounts)
@@ -245,11 +271,11 @@ async def run_sync(config: Config, only: str | None) -> int:
         print(f"mailbag: no account named {unknown[0]!r} in {config.path}", file=sys.stderr)
         return 2
     db = paths.cache_db()
-    db.parent.mkdir(parents=True, exist_ok=True)
     try:
+        prepare_cache(db)
         store = Store.open(db)
-    except Exception as exc:  # noqa: BLE001 - only an unreadable file is answered here
-        print(f"mailbag: {unreadable_cache(exc, db)}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - only a cache that cannot be used is answered here
+        report_unusable_cache(exc, db)
         return 2
     failed = False
     printer = ProgressPrinter()
@@ -260,6 +286,10 @@ async def run_sync(config: Config, only: str | None) -> int:
             try:
                 await worker.sync_once()
             except Exception as exc:  # noqa: BLE001 - reported, then the next account
+                if cache_problem(exc, db) is not None:
+                    printer.finish_line()
+                    report_unusable_cache(exc, db)
+                    return 2
                 log.warning("sync of %s failed", name, exc_info=True)
                 printer.finish_line()
                 print(f"{name}: sync failed: {worker.describe(exc)}", file=sys.stderr)

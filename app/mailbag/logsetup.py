@@ -20,6 +20,9 @@ def setup_logging(path: Path, *, debug: bool = False) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
+    # A record that cannot be written (a full disk) is dropped: logging would otherwise print
+    # its own traceback on the screen, which a user must never see.
+    logging.raiseExceptions = False
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     # aioimaplib logs every byte it sends and receives at DEBUG (LOGIN included): keep it quiet.
     logging.getLogger("aioimaplib").setLevel(logging.WARNING)

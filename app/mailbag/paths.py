@@ -32,6 +32,12 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) if needed; returns it."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cache_db() -> Path:
     return data_dir() / "cache.sqlite3"
 

@@ -9,6 +9,8 @@ file is built or rebuilt by the Store first, since there is nothing to read from
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +61,45 @@ class CacheFile:
             store.close()  # closes the reader too
         else:
             self.reader.close()
+
+
+#: OSError numbers that mean the file or its disk cannot take writes.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+
+
+def cache_problem(exc: BaseException, path: Path) -> str | None:
+    """The one line to show when the cache at ``path`` cannot be used because of ``exc``: it is
+    not a database, is damaged, is read-only, or its disk is full. None for any other error."""
+    fault = _storage_fault(exc)
+    if fault is None:
+        return None
+    reason, full = fault
+    advice = (
+        "free some space on its disk and start mailbag again"
+        if full
+        else "move it away and mailbag builds a new one from the server"
+    )
+    return f"the cache {path} cannot be used ({reason}); {advice}"
+
+
+def _storage_fault(exc: BaseException) -> tuple[str, bool] | None:
+    """What SQLite or the disk said, and whether the disk is full, when ``exc`` or an error it
+    wraps or came from is about the file or its disk (a misuse such as a closed connection is a
+    bug, not a fault of the file)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.DatabaseError) and not isinstance(
+            current, (sqlite3.ProgrammingError, sqlite3.IntegrityError)
+        ):
+            return str(current), getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        if isinstance(current, OSError) and current.errno in _DISK_ERRNOS:
+            full = current.errno in (errno.ENOSPC, errno.EDQUOT)
+            return current.strerror or str(current), full
+        orig = getattr(current, "orig", None)  # SQLAlchemy wraps the driver's error
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return None
 
 
 def _open_store(path: Path, reader: CacheReader | None) -> Store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,11 @@ class MailbagApp(App[None]):
     TITLE = "mailbag"
     BINDINGS = bindings("app")
 
+    #: Set by the caller: a crash this explains in one line (a damaged cache, a full disk) ends the
+    #: app without a traceback, the line kept in ``explained_crash`` for the caller to print.
+    explain_crash: Callable[[BaseException], str | None] | None = None
+    explained_crash: str | None = None
+
     def __init__(
         self,
         facade_factory: FacadeFactory,
@@ -92,6 +98,12 @@ class MailbagApp(App[None]):
         from rich.traceback import Traceback
 
         log.error("unhandled error in the UI", exc_info=True)
+        error = sys.exc_info()[1]
+        if error is not None and self.explain_crash is not None:
+            self.explained_crash = self.explain_crash(error)
+            if self.explained_crash is not None:
+                self._close_messages_no_wait()
+                return
         self.bell()
         report = Traceback(show_locals=False, width=None, suppress=[rich])
         self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
