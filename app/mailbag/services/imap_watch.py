@@ -2,7 +2,9 @@
 
 Whatever the server pushes — new mail, flag changes, expunges, other folders' STATUS — marks the
 folder dirty on the account, whose command connection then syncs it incrementally. The watcher
-reconnects on its own with jittered backoff; after a reconnect every folder is looked at again.
+reconnects on its own with the scheduler's backoff (which starts again from the bottom only after a
+healthy spell); after a reconnect every folder is looked at again. A refused login is not retried
+here: the command connection decides (see the scheduler's failure policy).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError
-from mailbag.services.scheduler import backoff_delay
+from mailbag.protocols.imap import ImapAuthError, ImapClient, ImapConnectionError, ImapError
+from mailbag.services.scheduler import Backoff
 
 if TYPE_CHECKING:
     from mailbag.services.imap_account import ImapAccount
@@ -41,7 +43,7 @@ class IdleWatcher:
             self._retarget.set()
 
     async def run(self) -> None:
-        attempt = 0
+        backoff = Backoff(self.account.timings)
         while True:
             settings = self.account.settings_for_watcher()
             if settings is None:
@@ -50,24 +52,34 @@ class IdleWatcher:
             try:
                 await client.connect()
                 self.notify_active = await client.notify(selected_folder=self.folder)
-                attempt = 0
-                await self._idle(client)
-                await _close(client)  # asked to watch another folder, or IDLE ended
+                backoff.connected()
+                retargeted = await self._idle(client)
+                await _close(client)
+                if retargeted:  # asked to watch another folder: at once
+                    continue
             except asyncio.CancelledError:
                 await _close(client)
                 raise
-            except (ImapConnectionError, ImapError, OSError) as exc:
-                self.ready.clear()
-                log.info("account %s: live updates interrupted: %s", self.account.name, exc)
-                self.notify_active = False
-                self.account.check_link()
+            except ImapAuthError as exc:
+                self._interrupted(exc)
                 await _close(client)
-                attempt += 1
-                await asyncio.sleep(backoff_delay(attempt))
+                return  # never resent on a timer; the account reconnects (and restarts us) or waits
+            except (ImapConnectionError, ImapError, OSError) as exc:
+                self._interrupted(exc)
+                await _close(client)
+                if not isinstance(exc, (ImapConnectionError, OSError)) and self.folder != "INBOX":
+                    self.folder = "INBOX"  # the open folder cannot be watched (deleted?): the Inbox
+            await asyncio.sleep(backoff.failed())
 
-    async def _idle(self, client: ImapClient) -> None:
+    def _interrupted(self, exc: Exception) -> None:
+        self.ready.clear()
+        log.info("account %s: live updates interrupted: %s", self.account.name, exc)
+        self.notify_active = False
+        self.account.check_link()
+
+    async def _idle(self, client: ImapClient) -> bool:
         """IDLE until the server ends it or the user opens another folder; every push marks
-        its folder dirty. Returns to have the caller reconnect (on the new folder)."""
+        its folder dirty. Returns to have the caller reconnect: True to watch the new folder."""
         self._retarget.clear()
         consume = asyncio.create_task(self._consume(client))
         retarget = asyncio.create_task(self._retarget.wait())
@@ -81,6 +93,8 @@ class IdleWatcher:
             await asyncio.gather(consume, retarget, catch_up, return_exceptions=True)
         if consume in done and not consume.cancelled():
             consume.result()  # a connection error goes up to the backoff
+            return False
+        return True
 
     async def _catch_up(self, client: ImapClient) -> None:
         """Once the server is pushing to us, look at every folder again: whatever changed
