@@ -22,7 +22,13 @@ from pathlib import Path
 import trustme
 
 from tests.servers import system_user
-from tests.servers.dovecot_config import NO_NOTIFY_HOST, UNTRUSTED_HOST, ConfigParams, render
+from tests.servers.dovecot_config import (
+    COMPAT_HOST,
+    NO_NOTIFY_HOST,
+    UNTRUSTED_HOST,
+    ConfigParams,
+    render,
+)
 from tests.servers.ports import free_ports, wait_for_port
 
 DOVECOT = Path("/usr/sbin/dovecot")
@@ -70,6 +76,7 @@ class DovecotServer:
     host = "127.0.0.1"
     untrusted_host = UNTRUSTED_HOST  # LOGINDISABLED until STARTTLS (untrusted_imap_port)
     no_notify_host = NO_NOTIFY_HOST  # a server without NOTIFY (no_notify_imap_port)
+    compat_host = COMPAT_HOST  # IMAP4rev1 only, folders under "INBOX." (compat_imap_port)
 
     def __init__(self, base: Path | None = None) -> None:
         check_installed()
@@ -83,6 +90,7 @@ class DovecotServer:
          self.pop3s_port, self.lmtp_port) = free_ports(5, self.host)
         (self.untrusted_imap_port,) = free_ports(1, UNTRUSTED_HOST)
         (self.no_notify_imap_port,) = free_ports(1, NO_NOTIFY_HOST)
+        (self.compat_imap_port,) = free_ports(1, COMPAT_HOST)
         self._mail_owner = system_user.mail_owner()
         login_user, internal_user = system_user.service_users()
         self._params = ConfigParams(
@@ -100,6 +108,7 @@ class DovecotServer:
             internal_group=system_user.unprivileged_group(),
             untrusted_imap_port=self.untrusted_imap_port,
             no_notify_imap_port=self.no_notify_imap_port,
+            compat_imap_port=self.compat_imap_port,
         )
         self.config_path = base / "dovecot.conf"
         self.ca = trustme.CA()  # issue more certificates from it with ca.issue_cert()
@@ -126,7 +135,7 @@ class DovecotServer:
     def _prepare(self) -> None:
         ca = self.ca
         ca.cert_pem.write_to_path(str(self.ca_file))
-        cert = ca.issue_cert("127.0.0.1", "localhost", UNTRUSTED_HOST, NO_NOTIFY_HOST)
+        cert = ca.issue_cert("127.0.0.1", "localhost", UNTRUSTED_HOST, NO_NOTIFY_HOST, COMPAT_HOST)
         cert.private_key_pem.write_to_path(str(self._params.key_file))
         self._params.key_file.chmod(0o600)
         with open(self._params.cert_file, "wb") as f:
@@ -160,7 +169,8 @@ class DovecotServer:
             )
         deadline = time.monotonic() + START_TIMEOUT
         listeners = [(self.host, port) for port in self.ports] + [
-            (UNTRUSTED_HOST, self.untrusted_imap_port), (NO_NOTIFY_HOST, self.no_notify_imap_port)]
+            (UNTRUSTED_HOST, self.untrusted_imap_port), (NO_NOTIFY_HOST, self.no_notify_imap_port),
+            (COMPAT_HOST, self.compat_imap_port)]
         for host, port in listeners:
             left = max(0.1, deadline - time.monotonic())
             if not wait_for_port(host, port, left) or not self.running:

@@ -9,6 +9,14 @@ from pathlib import Path
 #: does not count them as local).
 UNTRUSTED_HOST = "127.0.0.2"
 NO_NOTIFY_HOST = "127.0.0.3"
+#: A plain IMAP listener that looks like a minimal older server: it advertises IMAP4rev1 and
+#: nothing optional (no IDLE, MOVE, UIDPLUS, CONDSTORE, SPECIAL-USE, NOTIFY ...), and lays the
+#: folders out Courier/Cyrus style: the Inbox's children as ``INBOX.Sent``, ``.`` separated.
+#: Dovecot still accepts the commands it no longer advertises (mailbag must not send them), and
+#: still sends special-use attributes in LIST and COPYUID codes.
+COMPAT_HOST = "127.0.0.4"
+#: What the compat listener advertises once logged in (and before, with STARTTLS and AUTH=).
+COMPAT_CAPABILITY = "IMAP4rev1"
 
 SPECIAL_FOLDERS = {
     "Drafts": r"\Drafts",
@@ -41,6 +49,8 @@ class ConfigParams:
     #: A plain IMAP listener on NO_NOTIFY_HOST whose sessions run without mailbox list indexes,
     #: so the server offers no NOTIFY there.
     no_notify_imap_port: int = 0
+    #: A plain IMAP listener on COMPAT_HOST (see there).
+    compat_imap_port: int = 0
 
     @property
     def users_dir(self) -> Path:
@@ -70,6 +80,10 @@ def render(p: ConfigParams) -> str:
         f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}"
         for name, flag in SPECIAL_FOLDERS.items()
     )
+    # A namespace's separator cannot be set in a local block (Dovecot 2.3 ignores it there, and
+    # the folders' special_use too, so LIST still shows \Trash etc. on the compat listener):
+    # the userdb sets it by the address the client reached.
+    separator = f"%{{if;%{{lip}};eq;{COMPAT_HOST};.;/}}"
     # Without root, login processes cannot chroot.
     no_chroot = "" if p.privileged else "  chroot =\n"
     group = "" if p.internal_group is None else f"default_internal_group = {p.internal_group}\n"
@@ -105,7 +119,8 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={p.mail_uid} gid={p.mail_gid} home={p.home_root}/%Ln
+  args = uid={p.mail_uid} gid={p.mail_gid} home={p.home_root}/%Ln \\
+    namespace/inbox/separator={separator}
 }}
 
 mail_location = mdbox:~/mdbox
@@ -125,6 +140,15 @@ local {UNTRUSTED_HOST} {{
 }}
 local {NO_NOTIFY_HOST} {{
   protocol imap {{
+    mailbox_list_index = no
+  }}
+}}
+local {COMPAT_HOST} {{
+  namespace inbox {{
+    prefix = INBOX.
+  }}
+  protocol imap {{
+    imap_capability = {COMPAT_CAPABILITY}
     mailbox_list_index = no
   }}
 }}
@@ -156,6 +180,10 @@ service imap-login {{
   inet_listener imap_no_notify {{
     address = {NO_NOTIFY_HOST}
     port = {p.no_notify_imap_port}
+  }}
+  inet_listener imap_compat {{
+    address = {COMPAT_HOST}
+    port = {p.compat_imap_port}
   }}
 {no_chroot}}}
 service pop3-login {{
