@@ -29,9 +29,11 @@ SELECTED = b"* 5 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 9] ok\r\n"
 class Recorder:
     """A scripted server: logs in, selects, then answers each command from ``replies``."""
 
-    def __init__(self, caps: bytes, replies: dict[bytes, bytes]) -> None:
+    def __init__(self, caps: bytes, replies: dict[bytes, bytes | list[bytes]]) -> None:
         self.caps = caps
-        self.replies = replies  # command word(s) after the tag -> response lines before the tagged OK
+        # command word(s) after the tag -> response lines before the tagged OK (a list: one
+        # reply after the other)
+        self.replies = replies
         self.seen: list[bytes] = []
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -47,6 +49,8 @@ class Recorder:
             untagged, text = b"", b"done"
             for prefix, reply in self.replies.items():
                 if rest.startswith(prefix):
+                    if isinstance(reply, list):
+                        reply = reply.pop(0)
                     untagged, _, text = reply.rpartition(b"\r\n")
                     untagged = untagged + b"\r\n" if untagged else b""
             writer.write(untagged + tag + b" OK " + text + b"\r\n")
@@ -75,17 +79,49 @@ async def test_move_without_move_copies_then_expunges_exactly_those_uids() -> No
     ]
 
 
-async def test_without_uidplus_nothing_is_expunged() -> None:
-    recorder = Recorder(b"IMAP4rev1 AUTH=PLAIN SASL-IR", {})
+async def test_without_uidplus_nothing_changes_while_others_are_marked_deleted() -> None:
+    # message 7 was marked \\Deleted by another program: a plain EXPUNGE would remove it too
+    recorder = Recorder(b"IMAP4rev1 AUTH=PLAIN SASL-IR", {b"UID SEARCH DELETED": b"* SEARCH 2 7\r\nfound"})
 
     async def action(client: ImapClient) -> None:
-        with pytest.raises(ImapError, match="UIDPLUS"):
+        with pytest.raises(ImapError, match="UIDPLUS.*1 other message"):
             await client.move([1, 2], "Archive")
-        with pytest.raises(ImapError, match="UIDPLUS"):
-            await client.expunge_uids([1])
+        with pytest.raises(ImapError, match="UIDPLUS.*1 other message"):
+            await client.expunge_uids([2])
 
     _result, sent = await run(recorder, action)
-    assert sent == []  # not even a COPY
+    assert sent == [b"UID SEARCH DELETED", b"UID SEARCH DELETED"]  # not even a COPY
+
+
+async def test_without_uidplus_a_move_expunges_when_only_its_messages_are_deleted() -> None:
+    recorder = Recorder(b"IMAP4rev1 AUTH=PLAIN SASL-IR", {b"UID SEARCH DELETED": b"* SEARCH 1 2\r\nfound"})
+    result, sent = await run(recorder, lambda c: c.move([1, 2], "Archive"))
+    assert result == CopyResult()  # no COPYUID without UIDPLUS
+    assert sent == [
+        b"UID SEARCH DELETED",
+        b'UID COPY 1:2 "Archive"',
+        b"UID STORE 1:2 +FLAGS.SILENT (\\Deleted)",
+        b"UID SEARCH DELETED",
+        b"EXPUNGE",
+    ]
+
+
+async def test_without_uidplus_a_message_marked_deleted_meanwhile_stops_the_expunge() -> None:
+    # another program marks message 9 \\Deleted between the two looks
+    recorder = Recorder(b"IMAP4rev1 AUTH=PLAIN SASL-IR",
+                        {b"UID SEARCH DELETED": [b"* SEARCH\r\nnone", b"* SEARCH 3 9\r\nfound"]})
+
+    async def action(client: ImapClient) -> None:
+        with pytest.raises(ImapError, match="marked deleted"):
+            await client.expunge_uids([3])
+
+    _result, sent = await run(recorder, action)
+    assert sent == [
+        b"UID SEARCH DELETED",
+        b"UID STORE 3 +FLAGS.SILENT (\\Deleted)",
+        b"UID SEARCH DELETED",
+        b"UID STORE 3 -FLAGS.SILENT (\\Deleted)",  # taken back; nothing expunged
+    ]
 
 
 async def test_move_uses_move_when_offered() -> None:

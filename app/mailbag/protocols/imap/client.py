@@ -552,8 +552,8 @@ class ImapClient:
         """Move messages of the selected folder into ``target``.
 
         UID MOVE where offered; else UID COPY, \\Deleted and UID EXPUNGE of exactly those uids
-        (UIDPLUS). Without either, :class:`ImapError` and nothing is changed: a plain EXPUNGE
-        would also remove messages flagged \\Deleted elsewhere.
+        (UIDPLUS); else UID COPY, \\Deleted and a plain EXPUNGE, only while no other message of
+        the folder is marked \\Deleted (see :meth:`_expunge_set`).
         """
         uid_set = format_uid_set(int(u) for u in uids)
         if not uid_set:
@@ -563,28 +563,45 @@ class ImapClient:
                 "MOVE", [f"UID MOVE {uid_set} {quote(utf7.encode(target))}"],
                 wants=(b"OK", b"EXPUNGE", b"VANISHED"))
             return copy_result(lines)
-        self._require_uidplus("move messages")
+        await self._refuse_if_others_deleted(uids, "move messages")  # before anything changes
         result = await self.copy(uids, target)
-        await self._expunge_set(uid_set)
+        await self._expunge_set(uids, uid_set, "move messages")
         return result
 
     async def expunge_uids(self, uids: Sequence[int]) -> None:
-        """Remove exactly these messages of the selected folder for good (\\Deleted + UID EXPUNGE;
-        UIDPLUS required, else :class:`ImapError` and nothing is changed)."""
+        """Remove exactly these messages of the selected folder for good: \\Deleted, then
+        UID EXPUNGE (UIDPLUS), else a plain EXPUNGE while no other message is marked \\Deleted
+        (otherwise :class:`ImapError` and nothing is changed)."""
         uid_set = format_uid_set(int(u) for u in uids)
         if not uid_set:
             return
-        self._require_uidplus("expunge single messages")
-        await self._expunge_set(uid_set)
+        await self._refuse_if_others_deleted(uids, "expunge single messages")
+        await self._expunge_set(uids, uid_set, "expunge single messages")
 
-    def _require_uidplus(self, what: str) -> None:
-        if "UIDPLUS" not in self.capabilities:
-            raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and a plain EXPUNGE could "
-                            "remove other messages marked deleted")
+    async def _refuse_if_others_deleted(self, uids: Sequence[int], what: str) -> None:
+        """Without UIDPLUS only a plain EXPUNGE is left, which removes every message marked
+        \\Deleted: refuse while other messages of the folder carry that flag (set by another
+        program, which may still mean to take it back)."""
+        if "UIDPLUS" in self.capabilities:
+            return
+        others = set(await self.search_uids("DELETED")).difference(int(u) for u in uids)
+        if others:
+            raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and {len(others)} other "
+                            "message(s) in this folder are marked deleted, which a plain EXPUNGE "
+                            "would remove too")
 
-    async def _expunge_set(self, uid_set: str) -> None:
+    async def _expunge_set(self, uids: Sequence[int], uid_set: str, what: str) -> None:
         await self._send_lines("STORE", [f"UID STORE {uid_set} +FLAGS.SILENT (\\Deleted)"], wants=(b"FETCH",))
-        await self._send_lines("EXPUNGE", [f"UID EXPUNGE {uid_set}"], wants=(b"EXPUNGE", b"VANISHED"))
+        if "UIDPLUS" in self.capabilities:
+            await self._send_lines("EXPUNGE", [f"UID EXPUNGE {uid_set}"], wants=(b"EXPUNGE", b"VANISHED"))
+            return
+        try:
+            await self._refuse_if_others_deleted(uids, what)  # marked meanwhile?
+        except ImapError:
+            await self._send_lines("STORE", [f"UID STORE {uid_set} -FLAGS.SILENT (\\Deleted)"],
+                                   wants=(b"FETCH",))
+            raise
+        await self._send_lines("EXPUNGE", ["EXPUNGE"], wants=(b"EXPUNGE",))
 
     async def append(self, folder: str, raw: bytes, flags: Iterable[str] = (),
                      date: datetime | None = None) -> int | None:
