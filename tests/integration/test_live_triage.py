@@ -45,9 +45,9 @@ async def watching(account: ImapAccount) -> None:
     await asyncio.wait_for(account.watcher.ready.wait(), 10)
 
 
-def server_state(dovecot, user, folder: str = "INBOX") -> dict[str, frozenset[bytes]]:
-    """Message-ID -> flags of every message in ``folder``, as another client sees it."""
-    client = other_client(dovecot, user)
+def server_state(dovecot, user, folder: str = "INBOX", connect=other_client) -> dict[str, frozenset[bytes]]:
+    """Message-ID -> flags of every message in ``folder``, as another client (``connect``) sees it."""
+    client = connect(dovecot, user)
     client.select(f'"{folder}"', readonly=True)
     _, data = client.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     client.logout()

@@ -1,0 +1,177 @@
+"""The main flows against a server that offers nothing optional: the private Dovecot's compat
+listener advertises IMAP4rev1 only (no IDLE, MOVE, UIDPLUS, CONDSTORE, NOTIFY, SPECIAL-USE,
+LIST-STATUS, ENABLE, LITERAL+) and keeps the folders under ``INBOX.``, ``.`` separated."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import imaplib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
+    NewMail,
+    RequestDone,
+    SearchResults,
+)
+from mailbag.domain.models import FLAGGED, SEEN, FolderRole
+from mailbag.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
+from mailbag.protocols.imap import ImapClient, ImapSettings
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
+from tests.integration import test_live_triage as live_triage
+from tests.integration.test_live_triage import until, uid_of
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message, message_id
+
+pytestmark = pytest.mark.dovecot
+
+OPTIONAL = {"IDLE", "MOVE", "UIDPLUS", "CONDSTORE", "QRESYNC", "NOTIFY", "SPECIAL-USE", "LIST-STATUS",
+            "LIST-EXTENDED", "ENABLE", "ESEARCH", "LITERAL+", "ID", "SASL-IR"}
+
+
+def compat_config(dovecot: DovecotServer, user: MailUser, poll_seconds: int = 1) -> AccountConfig:
+    server = ServerConfig(host=dovecot.compat_host, port=dovecot.compat_imap_port, security="none",
+                          username=user.name, password_command=f"printf '%s\\n' '{user.password}'",
+                          poll_seconds=poll_seconds)
+    return AccountConfig(name="work", email=user.email, imap=server)
+
+
+@contextlib.asynccontextmanager
+async def running(dovecot: DovecotServer, user: MailUser, store: Store,
+                  poll_seconds: int = 1) -> AsyncIterator[tuple[ImapAccount, Recorder]]:
+    """An account worker on the compat listener, synced once before the test goes on."""
+    events = Recorder()
+    account = ImapAccount(compat_config(dovecot, user, poll_seconds), store, events)
+    task = asyncio.create_task(account.run())
+    try:
+        await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
+        yield account, events
+    finally:
+        account.request_stop()
+        task.cancel()
+        await asyncio.wait({task}, timeout=15)
+        assert task.done(), "the account worker did not stop"
+
+
+def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4:
+    """Another mail program on the same compat listener."""
+    client = imaplib.IMAP4(dovecot.compat_host, dovecot.compat_imap_port)
+    client.login(user.name, user.password)
+    return client
+
+
+def server_state(dovecot: DovecotServer, user: MailUser, folder: str = "INBOX") -> dict[str, frozenset[bytes]]:
+    """Message-ID -> flags of every message in ``folder``, as another client sees it."""
+    return live_triage.server_state(dovecot, user, folder, connect=other_client)
+
+
+def mark_deleted_elsewhere(dovecot: DovecotServer, user: MailUser, uid: int) -> None:
+    client = other_client(dovecot, user)
+    try:
+        client.select("INBOX")
+        client.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+    finally:
+        client.logout()
+
+
+async def test_the_listener_offers_nothing_optional_and_folders_sit_under_inbox(dovecot, mail_user):
+    client = ImapClient(ImapSettings(host=dovecot.compat_host, port=dovecot.compat_imap_port,
+                                     security="none", username=mail_user.name,
+                                     password=mail_user.password), "work")
+    await client.connect()
+    try:
+        assert not OPTIONAL & client.capabilities
+        assert client.enabled == frozenset()
+        folders = {f.name: f for f in await client.list_folders()}
+    finally:
+        await client.logout()
+    assert {"INBOX", "INBOX.Trash", "INBOX.Archive", "INBOX.Sent"} <= set(folders)
+    assert folders["INBOX.Trash"].delimiter == "."
+    assert folders["INBOX.Trash"].role is FolderRole.TRASH
+    assert folders["INBOX.Archive"].role is FolderRole.ARCHIVE
+
+
+async def test_first_sync_flags_and_new_mail_by_polling(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(10, 12)), folder="Projects")
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store) as (account, events):
+            assert store.counts("work", "INBOX") == (5, 5)
+            await until(lambda: store.counts("work", "INBOX.Projects") == (2, 2), 20)
+            uid = {i: uid_of(store, "INBOX", i) for i in range(5)}
+
+            account.submit(SetFlags(account="work", folder="INBOX", uids=(uid[0], uid[1]),
+                                    add=frozenset({SEEN, FLAGGED})))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server)
+            state = server_state(dovecot, mail_user)
+            assert state[message_id(0)] == state[message_id(1)] == {b"\\Seen", b"\\Flagged"}
+            assert state[message_id(2)] == frozenset()
+
+            # no IDLE, no NOTIFY: new mail in the open folder and in another is found by polling
+            dovecot.deliver(mail_user.name, make_message(5))
+            await events.wait_for(lambda e: isinstance(e, NewMail) and e.folder == "INBOX", 30)
+            dovecot.deliver(mail_user.name, make_message(12), folder="Projects")
+            await until(lambda: store.counts("work", "INBOX.Projects") == (3, 3), 30)
+        assert store.counts("work", "INBOX") == (6, 4)
+
+
+async def test_archive_delete_to_trash_and_undo_without_move_or_uidplus(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(4)))
+    before = server_state(dovecot, mail_user)
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store) as (account, events):
+            uid = {i: uid_of(store, "INBOX", i) for i in range(4)}
+
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[0],),
+                                        target_role=FolderRole.ARCHIVE))
+            account.submit(DeleteMessages(account="work", folder="INBOX", uids=(uid[1],)))
+            await until(lambda: len([e for e in events.of(ActionApplied) if e.on_server]) == 2, 20)
+            assert not events.of(ActionRolledBack)
+            assert set(server_state(dovecot, mail_user)) == {message_id(2), message_id(3)}
+            assert set(server_state(dovecot, mail_user, "INBOX.Archive")) == {message_id(0)}
+            assert set(server_state(dovecot, mail_user, "INBOX.Trash")) == {message_id(1)}
+
+            events.events.clear()
+            account.journal.submit_undo(account.journal.undo_tickets.pop())  # the delete
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert not events.of(ActionRolledBack)
+    assert set(server_state(dovecot, mail_user)) == set(before) - {message_id(0)}
+    assert server_state(dovecot, mail_user, "INBOX.Trash") == {}
+
+
+async def test_a_move_never_expunges_what_another_program_marked_deleted(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store) as (account, events):
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            mark_deleted_elsewhere(dovecot, mail_user, uid[2])  # not ours to remove
+
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[0],),
+                                        target_role=FolderRole.ARCHIVE))
+            refused = await events.wait_for(lambda e: isinstance(e, ActionRolledBack), 20)
+            assert "marked deleted" in refused.reason
+            await until(lambda: uid[0] in store.uids("work", "INBOX"))  # put back for the user
+    state = server_state(dovecot, mail_user)
+    assert set(state) == {message_id(0), message_id(1), message_id(2)}  # nothing moved, nothing lost
+    assert state[message_id(2)] == {b"\\Deleted"} and state[message_id(0)] == frozenset()
+    assert server_state(dovecot, mail_user, "INBOX.Archive") == {}
+
+
+async def test_server_search_finds_a_word_in_a_body_the_cache_does_not_hold(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    dovecot.deliver(mail_user.name, b"Message-ID: <zanzibar@example.test>\r\nSubject: plans\r\n\r\n"
+                                    b"We meet in Zanzibar.\r\n")
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store) as (account, events):
+            wanted = store.row_ids_for("work", "INBOX", [max(store.uids("work", "INBOX"))])
+            request = account.submit(Search(account="work", query="zanzibar", folder="INBOX"))
+            found = await events.wait_for(
+                lambda e: isinstance(e, SearchResults) and e.request_id == request and e.complete)
+            assert list(found.row_ids) == wanted
