@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from mailbag.domain.events import Event, EventSink
+from mailbag.domain.events import ActionRolledBack, Event, EventSink, RequestDone
 from mailbag.domain.models import (
     FLAGGED,
     SEEN,
@@ -19,6 +19,8 @@ from mailbag.domain.models import (
     RenderedMessage,
 )
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from mailbag.domain.search import parse_query
+from mailbag.domain.threading import ThreadRecord, build_threads, flatten
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 
 _SORT_KEYS = {
@@ -90,38 +92,32 @@ class FakeFacade:
         return FakeFacade.message_index(self, account, folder, order) if self.ready else None
 
     def _sorted(self, ids: Sequence[int], order: ListOrder) -> list[int]:
-        """Newest / largest / Z first by default (date newest first); ``reverse`` flips it."""
+        """The cache's orders: newest / largest first by default, ties by uid, all flipped by
+        ``reverse``; sender and subject A to Z (Z to A reversed), ties newest first either way."""
         rows = [self._rows[i] for i in ids if i in self._rows]
-        descending = order.key in ("date", "size")
-        rows.sort(key=_SORT_KEYS[order.key], reverse=descending != order.reverse)
+        if order.key in ("sender", "subject"):
+            rows.sort(key=lambda row: row.date or NOW, reverse=True)
+            rows.sort(key=lambda row: _SORT_KEYS[order.key](row)[0], reverse=order.reverse)  # stable
+        else:
+            rows.sort(key=_SORT_KEYS[order.key], reverse=not order.reverse)
         return [row.row_id for row in rows]
 
     def thread_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> ThreadedIndex:
         if (account, folder) in self._generated:
             return self._generated_threads(self._index[(account, folder)])
-        ids = [i for i in self._index.get((account, folder), ()) if i in self._rows]
-        members = set(ids)
-        children: dict[int, list[int]] = {}
-        roots = []
-        for row_id in ids:
+        # The services' own threading, over records made of the rows and their set parents.
+        records = []
+        for row_id in self._index.get((account, folder), ()):
+            row = self._rows.get(row_id)
+            if row is None:
+                continue
             parent = self._parents.get(row_id)
-            if parent in members:
-                children.setdefault(parent, []).append(row_id)
-            else:
-                roots.append(row_id)
-
-        def walk(row_id: int, depth: int, out: list[tuple[int, int]]) -> list[tuple[int, int]]:
-            out.append((row_id, depth))
-            for child in sorted(children.get(row_id, []), key=lambda c: self._rows[c].date or NOW):
-                walk(child, depth + 1, out)
-            return out
-
-        threads = [walk(root, 0, []) for root in roots]
-        newest = {t[0][0]: max(t, key=lambda item: _SORT_KEYS[order.key](self._rows[item[0]]))[0] for t in threads}
-        ranked = self._sorted([newest[t[0][0]] for t in threads], order)
-        by_newest = {newest[t[0][0]]: t for t in threads}
-        flat = [item for key in ranked for item in by_newest[key]]
-        return ThreadedIndex(row_ids=[i for i, _ in flat], depths=[d for _, d in flat])
+            records.append(ThreadRecord(
+                row_id=row_id, message_id=f"<{row_id}@fake>", in_reply_to=f"<{parent}@fake>" if parent else "",
+                subject=row.subject, date=row.date.timestamp() if row.date else None,
+            ))
+        rows = flatten(build_threads(records), newest_first=not order.reverse)
+        return ThreadedIndex(row_ids=[r.row_id for r in rows], depths=[r.depth for r in rows])
 
     @staticmethod
     def _generated_threads(ids: Sequence[int]) -> ThreadedIndex:
@@ -143,6 +139,9 @@ class FakeFacade:
     def local_search(self, query: str, *, account: str | None = None, folder: str | None = None) -> SearchOutcome:
         """A small subset of the query syntax: words, from:, subject:, is:unread, is:flagged."""
         self.search_calls.append((query, account, folder))
+        parsed = parse_query(query)  # what the services refuse, the fake refuses alike
+        if parsed.error:
+            return SearchOutcome(error=parsed.error)
         tests = []
         for term in query.split():
             field, _, value = term.partition(":") if ":" in term else ("", "", term)
@@ -187,6 +186,21 @@ class FakeFacade:
         """Report an event as the services would."""
         self.sink(event)
 
+    def refuse(self, request: SetFlags | MoveMessages | DeleteMessages, reason: str) -> None:
+        """Answer a triage request as the services do when the server refuses it: the request
+        is done (it was journalled), then the action is rolled back with the server's reason."""
+        count = len(request.uids)
+        what = f"{count} message{'' if count == 1 else 's'}"
+        if isinstance(request, MoveMessages):
+            target = request.target or (request.target_role.value if request.target_role else "?")
+            description = f"{'Copy' if request.copy else 'Move'} of {what} to {target}"
+        elif isinstance(request, DeleteMessages):
+            description = f"Delete of {what}"
+        else:
+            description = f"Flag change on {what}"
+        self.emit(RequestDone(request.request_id))
+        self.emit(ActionRolledBack(request.account, description, reason))
+
     def add_virtual_folder(self, folder: VirtualFolder) -> None:
         self._virtual.append(folder)
 
@@ -223,11 +237,12 @@ class FakeFacade:
         flags: frozenset[str] = frozenset({SEEN}),
         has_attachment: bool = False,
         body: str | None = None,
+        size: int = 1000,
     ) -> MessageRow:
         """Add a row (appended: add newest first) and, when ``body`` is given, its cached body."""
         row = MessageRow(
             row_id=row_id, account=account, folder=folder, uid=row_id, flags=frozenset(flags),
-            date=date or NOW, size=1000, subject=subject, sender=sender, sender_email=sender_email,
+            date=date or NOW, size=size, subject=subject, sender=sender, sender_email=sender_email,
             has_attachment=has_attachment, has_body=body is not None,
         )
         self._rows[row_id] = row

@@ -7,7 +7,6 @@ from mailbag.domain.events import (
     ConnectionChanged,
     ErrorReported,
     MessagesChanged,
-    RequestFailed,
     SyncProgress,
 )
 from mailbag.domain.models import SEEN, ConnectionState
@@ -89,7 +88,7 @@ async def test_failed_flag_change_is_rolled_back(make_app):
         await pilot.press("enter")
         await settle(pilot)
         request = next(r for r in app.facade.submitted if isinstance(r, SetFlags))
-        app.facade.emit(RequestFailed(request_id=request.request_id, error="server said NO"))
+        app.facade.refuse(request, "server said NO")
         await settle(pilot)
         assert list_line(app, 0)[1].bold
         assert "server said NO" in status_text(app)

@@ -10,7 +10,6 @@ from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
     MessagesChanged,
-    RequestFailed,
 )
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
@@ -105,10 +104,10 @@ async def test_failed_flag_request_rolls_back_and_says_why(make_app):
         await settle(pilot)
         await pilot.press("F")
         request = sent(app.facade, SetFlags)[-1]
-        app.facade.emit(RequestFailed(request_id=request.request_id, error="NO [CANNOT] read-only folder"))
+        app.facade.refuse(request, "NO [CANNOT] read-only folder")
         await pilot.pause()
         assert list_line(app, 0)[0][2] == " "
-        assert "read-only folder" in status_text(app)
+        assert "read-only folder" in app.main_screen.status.last_error
 
 
 async def test_delete_removes_row_at_once_and_cursor_lands_on_next(make_app):
@@ -274,10 +273,10 @@ async def test_refused_move_brings_the_rows_back(make_app):
         await pilot.press("space", "space", "a")
         assert app.main_screen.message_list.row_count == 4
         request = sent(app.facade, MoveMessages)[-1]
-        app.facade.emit(RequestFailed(request_id=request.request_id, error="NO [TRYCREATE] no Archive"))
+        app.facade.refuse(request, "NO [TRYCREATE] no Archive")
         await settle(pilot)
         assert app.main_screen.message_list.row_count == 6
-        assert "no Archive" in status_text(app)
+        assert "no Archive" in app.main_screen.status.last_error
 
 
 async def test_cursor_moved_during_a_reload_stays_where_the_user_put_it(make_app):

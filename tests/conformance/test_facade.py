@@ -1,0 +1,206 @@
+"""One suite, three facades: the UI tests' fake, and the real MailService over a Maildir account
+and over Dovecot. What the UI reads and is told must be the same from each, so the fake the UI
+tests use cannot drift from the services."""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.config import Config
+from mailbag.domain.events import ActionRolledBack, Event, RequestDone, RequestFailed
+from mailbag.domain.models import FLAGGED, SEEN
+from mailbag.domain.requests import MoveMessages
+from mailbag.services.api import ListOrder, MailFacade
+from mailbag.services.mail import MailService
+from mailbag.store.store import Store
+from tests.integration.accounts import imap_account_config, other_client
+from tests.ui.fake_facade import FakeFacade
+from tests.ui.real_services import maildir_config
+
+DAY0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Sample:
+    subject: str
+    name: str
+    email: str
+    day: int
+    body_size: int
+    flags: frozenset[str] = frozenset()
+    parent: int | None = None
+
+    def raw(self, n: int) -> bytes:
+        msg = EmailMessage()
+        msg["From"] = f"{self.name} <{self.email}>"
+        msg["To"] = "Me <me@example.test>"
+        msg["Subject"] = self.subject
+        msg["Date"] = format_datetime(DAY0 + timedelta(days=self.day))
+        msg["Message-ID"] = f"<s{n}@example.test>"
+        if self.parent is not None:
+            msg["In-Reply-To"] = f"<s{self.parent}@example.test>"
+            msg["References"] = f"<s{self.parent}@example.test>"
+        msg.set_content(("lorem ipsum " * (self.body_size // 12 + 1))[: self.body_size] + "\n")
+        return msg.as_bytes()
+
+
+SAMPLES = (
+    Sample("Quarterly report", "Alice Martin", "alice@example.test", 1, 3000, frozenset({SEEN})),
+    Sample("Lunch on Friday", "Bob Okafor", "bob@example.test", 2, 100),
+    Sample("Re: Quarterly report", "Carol Diaz", "carol@example.test", 3, 500, frozenset({SEEN, FLAGGED}), 0),
+    Sample("Build failure", "Dave Jones", "dave@example.test", 4, 8000, frozenset({FLAGGED})),
+    Sample("Re: Re: Quarterly report", "Alice Martin", "alice@example.test", 5, 50, frozenset(), 2),
+    Sample("Weekly notes", "Eve Stone", "eve@example.test", 6, 1500, frozenset({SEEN})),
+)
+
+
+def fake_facade(sink: list[Event]) -> FakeFacade:
+    fake = FakeFacade(sink.append, accounts=("home",))
+    for n, sample in enumerate(SAMPLES):
+        fake.add_message(
+            "home", "INBOX", row_id=n + 1, subject=sample.subject, sender=sample.name, sender_email=sample.email,
+            date=DAY0 + timedelta(days=sample.day), flags=sample.flags, size=len(sample.raw(n)),
+        )
+        if sample.parent is not None:
+            fake.set_parent(n + 1, sample.parent + 1)
+    return fake
+
+
+def _imap_flags(flags: frozenset[str]) -> str:
+    return "(" + " ".join(sorted(flags)) + ")"
+
+
+@dataclass
+class Subject:
+    """A facade under test, with the events it reported."""
+
+    facade: MailFacade
+    events: list[Event]
+
+    def subjects(self, ids: Sequence[int]) -> list[str]:
+        return [row.subject for row in self.facade.rows(ids)]
+
+    def inbox(self, order: ListOrder = ListOrder()) -> list[str]:
+        return self.subjects(self.facade.message_index("home", "INBOX", order))
+
+
+@pytest.fixture(params=["fake", "maildir", "dovecot"])
+async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
+    events: list[Event] = []
+    if request.param == "fake":
+        yield Subject(fake_facade(events), events)
+        return
+    if request.param == "maildir":
+        config = maildir_config(tmp_path / "Mail", [])
+        from mailbag.protocols.maildir import MaildirStore
+
+        MaildirStore(tmp_path / "Mail", "home").add_many(
+            "INBOX", [(sample.raw(n), sample.flags) for n, sample in enumerate(SAMPLES)]
+        )
+    else:
+        dovecot, user = request.getfixturevalue("dovecot"), request.getfixturevalue("mail_user")
+        client: imaplib.IMAP4_SSL = other_client(dovecot, user)
+        for n, sample in enumerate(SAMPLES):
+            client.append("INBOX", _imap_flags(sample.flags), None, sample.raw(n))
+        client.logout()
+        config = Config(path=None, accounts={"home": imap_account_config(dovecot, user, name="home")})
+    store = Store.open(tmp_path / "cache.sqlite3")
+    service = MailService(config, store, events.append)
+    await service.start()
+    try:
+        for _ in range(600):
+            if len(service.message_index("home", "INBOX")) == len(SAMPLES):
+                break
+            await asyncio.sleep(0.05)
+        yield Subject(service, events)
+    finally:
+        await service.stop()
+        store.close()
+
+
+async def test_the_inbox_in_every_order(subject: Subject) -> None:
+    newest_first = [s.subject for s in sorted(SAMPLES, key=lambda s: -s.day)]
+    assert subject.inbox() == newest_first
+    assert subject.inbox(ListOrder("date", reverse=True)) == newest_first[::-1]
+    largest_first = [s.subject for n, s in sorted(enumerate(SAMPLES), key=lambda item: -len(item[1].raw(item[0])))]
+    assert subject.inbox(ListOrder("size")) == largest_first
+    # A to Z, Z to A reversed; Alice's two messages newest first either way
+    alice = ["Re: Re: Quarterly report", "Quarterly report"]
+    others = ["Lunch on Friday", "Re: Quarterly report", "Build failure", "Weekly notes"]
+    assert subject.inbox(ListOrder("sender")) == alice + others
+    assert subject.inbox(ListOrder("sender", reverse=True)) == others[::-1] + alice
+    a_to_z = ["Build failure", "Lunch on Friday", "Quarterly report", "Re: Quarterly report",
+              "Re: Re: Quarterly report", "Weekly notes"]
+    assert subject.inbox(ListOrder("subject")) == a_to_z
+    assert subject.inbox(ListOrder("subject", reverse=True)) == a_to_z[::-1]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("from:bob", {"Lunch on Friday"}),
+        ("subject:report", {"Quarterly report", "Re: Quarterly report", "Re: Re: Quarterly report"}),
+        ("is:unread", {"Lunch on Friday", "Build failure", "Re: Re: Quarterly report"}),
+        ("is:flagged", {"Re: Quarterly report", "Build failure"}),
+        ("from:alice is:unread", {"Re: Re: Quarterly report"}),
+        ("weekly", {"Weekly notes"}),
+    ],
+)
+async def test_local_search(subject: Subject, query: str, found: set[str]) -> None:
+    outcome = subject.facade.local_search(query, account="home", folder="INBOX")
+    assert outcome.error == ""
+    assert set(subject.subjects(outcome.row_ids)) == found
+    everywhere = subject.facade.local_search(query)
+    assert set(subject.subjects(everywhere.row_ids)) == found
+
+
+async def test_a_search_the_parser_cannot_use_says_why(subject: Subject) -> None:
+    outcome = subject.facade.local_search("before:someday is:whatever")
+    assert outcome.error.startswith("before:someday: before: takes a date like")
+    assert "is:whatever: is: takes" in outcome.error
+
+
+async def test_threads(subject: Subject) -> None:
+    index = subject.facade.thread_index("home", "INBOX")
+    shown = list(zip(subject.subjects(index.row_ids), index.depths, strict=True))
+    start = shown.index(("Quarterly report", 0))
+    thread = [("Quarterly report", 0), ("Re: Quarterly report", 1), ("Re: Re: Quarterly report", 2)]
+    assert shown[start : start + 3] == thread
+    # threads come newest first, by their newest message
+    assert [s for s, depth in shown if depth == 0] == ["Weekly notes", "Quarterly report", "Build failure",
+                                                        "Lunch on Friday"]
+
+
+async def test_rows_keep_the_order_asked_and_drop_unknown_ids(subject: Subject) -> None:
+    ids = list(subject.facade.message_index("home", "INBOX"))
+    asked = [ids[3], ids[0], 987654321, ids[5]]
+    assert [row.row_id for row in subject.facade.rows(asked)] == [ids[3], ids[0], ids[5]]
+
+
+# Not over Maildir: a Maildir account retries a move to a missing folder instead of rolling it
+# back (the services are to set repeatedly failing actions aside).
+@pytest.mark.parametrize("subject", ["fake", "dovecot"], indirect=True)
+async def test_a_move_the_server_refuses_is_rolled_back_not_failed(subject: Subject) -> None:
+    ids = list(subject.facade.message_index("home", "INBOX"))
+    (row,) = subject.facade.rows(ids[:1])
+    request = MoveMessages(account="home", folder="INBOX", uids=(row.uid,), target="Nowhere")
+    subject.facade.submit(request)
+    if isinstance(subject.facade, FakeFacade):  # the UI tests answer for the server this way
+        subject.facade.refuse(request, "[TRYCREATE] Mailbox doesn't exist: Nowhere")
+    for _ in range(600):
+        if any(isinstance(e, ActionRolledBack) for e in subject.events):
+            break
+        await asyncio.sleep(0.05)
+    (rolled_back,) = [e for e in subject.events if isinstance(e, ActionRolledBack)]
+    assert "Nowhere" in rolled_back.description and "Nowhere" in rolled_back.reason
+    assert RequestDone(request.request_id) in subject.events
+    assert not [e for e in subject.events if isinstance(e, RequestFailed)]
