@@ -60,6 +60,17 @@ async def test_range_mark_follows_the_cursor(make_app):
         assert marked_lines(app) == [1, 2]
 
 
+async def test_a_range_being_marked_survives_a_reload(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "V", "j")
+        app.facade.emit(MessagesChanged("work", "INBOX", 0, 1, 0))  # a sync changed a flag meanwhile
+        await settle(pilot)
+        await pilot.press("j")
+        assert marked_lines(app) == [1, 2, 3]
+
+
 async def test_star_marks_everything_and_archive_sends_one_request(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

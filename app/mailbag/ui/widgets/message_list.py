@@ -172,6 +172,10 @@ class MessageList(ScrollView, can_focus=True):
         """Show ``ids`` (or ``layout``'s visible rows); keep the cursor on ``keep_row_id`` when it
         is still there, else at ``keep_index`` (clamped)."""
         same_folder = folder == self.folder
+        # A range being marked survives a reload of the same folder (new mail, a sync): its
+        # anchor stays on the same message.
+        anchor = self._range_anchor
+        anchor_id = self._ids[anchor] if same_folder and anchor is not None and anchor < len(self._ids) else None
         self.folder = folder
         self.threads = layout
         self._ids = layout.ids if layout is not None else ids
@@ -180,6 +184,8 @@ class MessageList(ScrollView, can_focus=True):
         self._shown += 1
         self._thread_unread.clear()
         self._range_anchor = None
+        if anchor_id is not None and anchor_id in self._ids:
+            self._range_anchor = self._index_of(anchor_id, hint=0)
         if not same_folder:
             self._added_flags.clear()
             self._removed_flags.clear()
