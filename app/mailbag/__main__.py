@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(0o077)  # what mailbag writes holds mail: for its user only (as mutt does)
     try:
         if args.demo:
             if args.command:
@@ -78,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mailbag: {exc}", file=sys.stderr)
         return 2
     setup_logging(paths.log_file(), debug=args.debug)
+    warning = exposed_secrets(config)
+    if warning is not None:
+        log.warning("%s", warning)
+        print(f"mailbag: warning: {warning}", file=sys.stderr)
     if not config.accounts:
         print(
             f"mailbag: no account in {config.path}; add one (see README) or try mailbag --demo",
@@ -87,6 +93,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sync":
         return asyncio.run(run_sync(config, args.account))
     return run_ui(config, paths.cache_db())
+
+
+def exposed_secrets(config: Config) -> str | None:
+    """A warning when the config file has a password_command (which may hold a secret) and other
+    users may read the file; None otherwise."""
+    if config.path is None:
+        return None
+    servers = [s for a in config.accounts.values() for s in (a.imap, a.smtp, a.pop3) if s is not None]
+    if not any(s.password_command for s in servers):
+        return None
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    return (
+        f"{config.path} has a password_command and other users can read it;"
+        f" chmod 600 {config.path}"
+    )
 
 
 MINIMAL_CONFIG = """\

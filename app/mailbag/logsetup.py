@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from io import TextIOWrapper
 from pathlib import Path
+
+from mailbag import paths
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files (the first and each one after a rollover) are 0600."""
+
+    def _open(self) -> TextIOWrapper:
+        paths.private_file(Path(self.baseFilename))
+        return super()._open()
 
 
 def setup_logging(path: Path, *, debug: bool = False) -> None:
-    """Send every log record to a rotating file at ``path`` (INFO, or DEBUG with --debug)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    """Send every log record to a rotating file at ``path`` (INFO, or DEBUG with --debug). When
+    the file cannot be made (a full or read-only disk), records are dropped."""
+    handler: logging.Handler
+    try:
+        handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

@@ -32,10 +32,55 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+#: Modes of what mailbag creates, whatever the umask: only its user may read its mail.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) if needed; returns it."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Create the directory ``path`` and any missing parents with mode 0700; an existing ``path``
+    loses any access by group and others (its parents are left as they are). Returns ``path``."""
+    missing = []
+    parent = path
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile (another mailbag starting)
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is cut by the umask
+    if not missing:
+        tighten(path)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Create the file ``path`` (empty) with mode 0600 if it is missing, in a private directory;
+    an existing file loses any access by group and others. Returns ``path``."""
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        tighten(path)
+    else:
+        try:
+            os.fchmod(fd, FILE_MODE)  # the mode given to open is cut by the umask
+        finally:
+            os.close(fd)
+    return path
+
+
+def tighten(path: Path) -> None:
+    """Take away group's and others' access to ``path`` if it exists (the owner's bits stay, so a
+    file the user made read-only stays read-only). A file of another user is left alone."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def cache_db() -> Path:

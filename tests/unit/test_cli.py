@@ -1,6 +1,7 @@
 """The command line as a user meets it: version, help, and config mistakes without tracebacks."""
 
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -112,7 +113,7 @@ def test_the_demo_removes_its_directory_on_sigterm_and_sighup(tmp_path: Path, si
     child = subprocess.Popen(
         [sys.executable, "-m", "mailbag", "--demo"],
         stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave, env=env,
-        start_new_session=True,
+        start_new_session=True, umask=0o000,
     )
     try:
         for _ in range(3000):  # the UI is up once the reader shows a message (bounded: no hang)
@@ -122,6 +123,8 @@ def test_the_demo_removes_its_directory_on_sigterm_and_sighup(tmp_path: Path, si
         demo_dirs = list(temp.glob("mailbag-demo-*"))
         assert child.poll() is None, bytes(terminal.output)[-2000:]
         assert len(demo_dirs) == 1 and (demo_dirs[0] / "Mail").is_dir()
+        made = [demo_dirs[0], *demo_dirs[0].rglob("*")]
+        assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {"0o600", "0o700"}
 
         child.send_signal(signum)
         child.wait(timeout=60)

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from mailbag import paths
+
 #: How long (seconds) a connection waits for another writer before giving up.
 BUSY_TIMEOUT = 30.0
 
@@ -23,8 +25,11 @@ _BEGIN_OPTION = "mailbag_begin"
 
 
 def create_engine_for(path: Path) -> Engine:
-    """Make an engine for the cache database file at ``path`` (its folder is created when missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Make an engine for the cache database file at ``path``. The file and its folder are made
+    private first (0600, 0700): SQLite gives its -wal and -shm files the mode of the database."""
+    paths.private_file(path)
+    for companion in ("-wal", "-shm"):
+        paths.tighten(path.with_name(path.name + companion))
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         connect_args={
