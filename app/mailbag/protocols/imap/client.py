@@ -584,7 +584,7 @@ class ImapClient:
         program, which may still mean to take it back)."""
         if "UIDPLUS" in self.capabilities:
             return
-        others = set(await self.search_uids("DELETED")).difference(int(u) for u in uids)
+        others = set(await self._search_uids("DELETED")).difference(int(u) for u in uids)
         if others:
             raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and {len(others)} other "
                             "message(s) in this folder are marked deleted, which a plain EXPUNGE "
