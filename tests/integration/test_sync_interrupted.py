@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import Event, MessagesChanged
+from mailbag.domain.events import BodyLoaded, Event, MessagesChanged
+from mailbag.domain.requests import LoadBody
 from mailbag.services import imap_account
+from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import make_account, other_client
+from tests.integration.accounts import Recorder, imap_account_config, make_account, other_client
 from tests.integration.test_cli_sync import write_config
 from tests.servers.messages import make_message, subject_of
 
@@ -165,3 +167,38 @@ async def test_folder_recreated_while_its_first_sync_runs(dovecot, mail_user, tm
     assert recreated
     store.close()
     await sync_the_new_folder(dovecot, mail_user, tmp_path / "c.db")
+
+
+async def test_folder_recreated_while_urgent_work_has_another_one_selected(
+    dovecot, mail_user, tmp_path, small_chunks
+):
+    """The sync serves a body between two chunks (INBOX selected); meanwhile the folder it was
+    filling is recreated. Selecting it again shows the new UIDVALIDITY: the sync starts over on
+    the new folder at once, and no row of the old one is left."""
+    dovecot.deliver(mail_user.name, make_message(7))
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(500)), folder="Projects")
+    store = Store.open(tmp_path / "c.db")
+    events = Recorder()
+    recreated = False
+
+    def sink(event: Event) -> None:
+        nonlocal recreated
+        events(event)
+        if isinstance(event, MessagesChanged) and event.folder == "Projects" and not events.of(BodyLoaded):
+            inbox = store.uids("work", "INBOX")
+            account.submit(LoadBody(account="work", folder="INBOX", uid=inbox[0]))
+        elif isinstance(event, BodyLoaded) and not recreated:
+            recreated = True
+            dovecot.doveadm("mailbox", "delete", "-u", mail_user.name, "Projects")
+            dovecot.deliver_many(
+                mail_user.name, (make_message(i) for i in range(1000, 1120)), folder="Projects"
+            )
+
+    account = ImapAccount(imap_account_config(dovecot, mail_user), store, sink)
+    await account.sync_once()
+
+    assert recreated
+    rows = store.rows(store.message_index("work", "Projects"))
+    assert {r.subject for r in rows} == {subject_of(i) for i in range(1000, 1120)}
+    assert store.uids("work", "Projects") == server_uids(dovecot, mail_user, "Projects")
+    store.close()
