@@ -39,7 +39,7 @@ from mailbag.services.loop_thread import LoopThread
 from mailbag.store.cache_file import CacheFile
 
 if TYPE_CHECKING:
-    from mailbag.services.backend import Backend as AccountWorker
+    from mailbag.services.backend import Backend
     from mailbag.services.indexer import SearchIndexer
     from mailbag.store.store import Store
 
@@ -70,7 +70,7 @@ def check_backend(account: AccountConfig) -> None:
         raise ValueError(f"account {account.name}: no supported backend configured")
 
 
-def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> AccountWorker:
+def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> Backend:
     """The worker that serves ``account``, by its kind."""
     check_backend(account)
     if account.imap is not None:
@@ -107,7 +107,7 @@ class MailService:
         for account in config.accounts.values():
             check_backend(account)
         self.thread = LoopThread(THREAD_NAME)  # where the workers run, once started
-        self._workers: dict[str, AccountWorker] | None = None
+        self._workers: dict[str, Backend] | None = None
         self._handover = threading.Lock()  # guards _early, _serving and _closed
         self._early: list[Request] = []  # submitted before the workers were serving
         self._serving = False  # the workers run on the thread: requests go there directly
@@ -124,7 +124,7 @@ class MailService:
         return self.cache.store
 
     @property
-    def workers(self) -> dict[str, AccountWorker]:
+    def workers(self) -> dict[str, Backend]:
         """Every account's worker by name, built on first use (by :meth:`start`, on the workers'
         thread, in the app). Once started, they belong to that thread and its loop."""
         if self._workers is None:
