@@ -90,7 +90,7 @@ async def test_without_uidplus_nothing_changes_while_others_are_marked_deleted()
             await client.expunge_uids([2])
 
     _result, sent = await run(recorder, action)
-    assert sent == [b"UID SEARCH DELETED", b"UID SEARCH DELETED"]  # not even a COPY
+    assert sent == [b"NOOP", b"UID SEARCH DELETED"] * 2  # not even a COPY
 
 
 async def test_without_uidplus_a_move_expunges_when_only_its_messages_are_deleted() -> None:
@@ -98,9 +98,11 @@ async def test_without_uidplus_a_move_expunges_when_only_its_messages_are_delete
     result, sent = await run(recorder, lambda c: c.move([1, 2], "Archive"))
     assert result == CopyResult()  # no COPYUID without UIDPLUS
     assert sent == [
+        b"NOOP",
         b"UID SEARCH DELETED",
         b'UID COPY 1:2 "Archive"',
         b"UID STORE 1:2 +FLAGS.SILENT (\\Deleted)",
+        b"NOOP",
         b"UID SEARCH DELETED",
         b"EXPUNGE",
     ]
@@ -117,8 +119,10 @@ async def test_without_uidplus_a_message_marked_deleted_meanwhile_stops_the_expu
 
     _result, sent = await run(recorder, action)
     assert sent == [
+        b"NOOP",
         b"UID SEARCH DELETED",
         b"UID STORE 3 +FLAGS.SILENT (\\Deleted)",
+        b"NOOP",
         b"UID SEARCH DELETED",
         b"UID STORE 3 -FLAGS.SILENT (\\Deleted)",  # taken back; nothing expunged
     ]

@@ -584,6 +584,7 @@ class ImapClient:
         program, which may still mean to take it back)."""
         if "UIDPLUS" in self.capabilities:
             return
+        await self.noop()  # a server may answer SEARCH from its view of the folder: update it
         others = set(await self._search_uids("DELETED")).difference(int(u) for u in uids)
         if others:
             raise ImapError(f"cannot {what}: the server offers no UIDPLUS, and {len(others)} other "
@@ -596,7 +597,8 @@ class ImapClient:
             await self._send_lines("EXPUNGE", [f"UID EXPUNGE {uid_set}"], wants=(b"EXPUNGE", b"VANISHED"))
             return
         try:
-            await self._refuse_if_others_deleted(uids, what)  # marked meanwhile?
+            # Marked meanwhile? Then ours are unmarked again (after a COPY, the copy stays).
+            await self._refuse_if_others_deleted(uids, what)
         except ImapError:
             await self._send_lines("STORE", [f"UID STORE {uid_set} -FLAGS.SILENT (\\Deleted)"],
                                    wants=(b"FETCH",))
