@@ -1,0 +1,129 @@
+"""What the parts of the main screen share: its state, its widgets, and the few steps one
+part asks of another (each implemented in its own module)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+
+from mailbag.domain.models import MessageRow
+from mailbag.services.api import ListOrder, MailFacade
+from mailbag.ui.widgets.folder_tree import FolderTree
+from mailbag.ui.widgets.message_list import FolderKey, MessageList
+from mailbag.ui.widgets.reader import Reader
+from mailbag.ui.widgets.search_bar import SearchBar
+from mailbag.ui.widgets.status_bar import StatusBar
+
+MessageKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An optimistic change awaiting its request's answer: what to undo if the request fails."""
+
+    row_ids: list[int]
+    folder: FolderKey
+    unread_delta: int
+    removed: bool
+
+
+class MainScreenBase(Screen[None]):
+    """The main screen's state and widgets."""
+
+    class FirstView(Message):
+        """The first list read has landed (posted once): ``has_rows`` says whether the cache
+        had rows to paint, or whether they can only come from the server."""
+
+        def __init__(self, has_rows: bool) -> None:
+            super().__init__()
+            self.has_rows = has_rows
+
+    def __init__(
+        self,
+        facade: MailFacade,
+        *,
+        now: Callable[[], datetime],
+        bell: bool = True,
+        threads: bool = False,
+    ) -> None:
+        super().__init__()
+        self._bell = bell  # ring the terminal bell on new mail
+        self._order = ListOrder()
+        self._threaded = threads
+        self._generation = 0  # bumped when the view changes, so late worker results are dropped
+        self._hidden: set[int] = set()  # rows moved/deleted here, not yet gone from the cache
+        self._pending: dict[int, Pending] = {}  # request id -> optimistic change
+        self._search: str | None = None  # the query whose results the list shows
+        self._search_requests: set[int] = set()  # the server searches of the shown query
+        self._search_error = False  # the status bar shows a search error
+        self._server_matches: list[int] = []  # rows the server search added to the view
+        self._search_timer: Timer | None = None
+        self.facade = facade
+        self._now = now
+        self._open: FolderKey | None = None
+        self._wanted: MessageKey | None = None  # the message the reader should show
+        self._reader_complete = False  # the reader shows the full body of ``_wanted``
+        self._reader_timer: Timer | None = None
+        self._body_requests: dict[int, MessageKey] = {}  # LoadBody request id -> its message
+        self._last_pane: Widget | None = None
+        self._first_view_posted = False
+
+    @property
+    def folder_tree(self) -> FolderTree:
+        return self.query_one(FolderTree)
+
+    @property
+    def message_list(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    @property
+    def reader(self) -> Reader:
+        return self.query_one(Reader)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    def panes(self) -> list[Widget]:
+        return [self.folder_tree, self.message_list, self.reader.body]
+
+    def _post_first_view(self, has_rows: bool) -> None:
+        if not self._first_view_posted:
+            self._first_view_posted = True
+            self.post_message(self.FirstView(has_rows))
+
+    # --- what one part asks of another ----------------------------------------------------------
+
+    def reload(self, *, keep_cursor: bool = True) -> None:
+        """Re-read the open view from the cache (views)."""
+        raise NotImplementedError
+
+    def _show_view(self) -> None:
+        """Say in the status bar what the list shows (views)."""
+        raise NotImplementedError
+
+    def _search_again(self) -> None:
+        """Run the shown query again (search)."""
+        raise NotImplementedError
+
+    def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
+        """Back from search results to the folder (search)."""
+        raise NotImplementedError
+
+    def _mark_seen(self, row: MessageRow) -> None:
+        """Mark a message read (triage)."""
+        raise NotImplementedError
+
+    def action_back(self) -> None:
+        """Focus the pane to the left (the screen)."""
+        raise NotImplementedError

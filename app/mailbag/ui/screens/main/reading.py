@@ -1,0 +1,77 @@
+"""The reader: it follows the list cursor, and asks for bodies the cache does not hold."""
+
+from __future__ import annotations
+
+from textual import on, work
+
+from mailbag.domain.models import MessageRow, RenderedMessage
+from mailbag.domain.requests import LoadBody
+from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
+from mailbag.ui.widgets.message_list import MessageList
+from mailbag.ui.widgets.reader import ReaderBody
+
+#: The reader follows the list cursor only once it has rested this long (seconds).
+READER_DEBOUNCE = 0.15
+
+
+class ReaderControl(MainScreenBase):
+    """Which message the reader shows, and its body's loading."""
+
+    @on(MessageList.Highlighted)
+    def _row_highlighted(self, message: MessageList.Highlighted) -> None:
+        if self._reader_timer is not None:
+            self._reader_timer.stop()
+        row = message.row
+        if row is None:
+            self._wanted = None
+            self.reader.clear()
+            return
+        self._reader_timer = self.set_timer(READER_DEBOUNCE, lambda: self.show_message(row, mark_read=False))
+
+    @on(MessageList.Opened)
+    def _row_opened(self, message: MessageList.Opened) -> None:
+        if self._reader_timer is not None:
+            self._reader_timer.stop()
+        self.show_message(message.row, mark_read=True)
+        self.reader.body.focus()
+
+    def show_message(self, row: MessageRow, *, mark_read: bool) -> None:
+        """Show ``row`` in the reader; ``mark_read`` marks it read (optimistically) when unread."""
+        key = (row.account, row.folder, row.uid)
+        if mark_read and self.message_list.is_unread(row):
+            self._mark_seen(row)
+        if key == self._wanted and self._reader_complete:
+            return
+        self._wanted = key
+        self._reader_complete = False
+        self._render_message(key, row)
+
+    @work(thread=True, exclusive=True, group="reader")
+    def _render_message(self, key: MessageKey, row: MessageRow) -> None:
+        rendered = self.facade.rendered(*key)
+        self.app.call_from_thread(self._message_ready, key, row, rendered)
+
+    def _message_ready(self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None) -> None:
+        if key != self._wanted:
+            return
+        if rendered is not None:
+            self.reader.show_message(key, rendered)
+            self._reader_complete = True
+            return
+        self.reader.show_loading(key, row)
+        if key not in self._body_requests.values():
+            request = LoadBody(account=row.account, folder=row.folder, uid=row.uid)
+            self._body_requests[request.request_id] = key
+            self.facade.submit(request)
+
+    def _body_failed(self, request_id: int, error: str) -> None:
+        """A body could not be loaded: say so in the reader; asking again (Enter) retries."""
+        key = self._body_requests.pop(request_id)
+        if key == self._wanted and not self._reader_complete:
+            self.reader.show_failure(key, error)
+
+    @on(ReaderBody.Reopen)
+    def _reader_reopen(self) -> None:
+        row = self.message_list.current_row
+        if row is not None:
+            self.show_message(row, mark_read=True)

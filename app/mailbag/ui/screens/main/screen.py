@@ -1,0 +1,154 @@
+"""MainScreen: FolderTree | MessageList over Reader, the status bar and the search field.
+
+It turns user actions into requests to the facade and service events into widget updates. Each
+part lives in its own module: the list's views (:mod:`.views`), search (:mod:`.search`), the
+reader (:mod:`.reading`) and triage (:mod:`.triage`); their shared state is in :mod:`.base`.
+Slow reads (the folder's id vector, threads, a search, a rendered body) run in thread workers,
+never on the UI loop.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input
+
+from mailbag.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
+    BodyLoaded,
+    ConnectionChanged,
+    ErrorReported,
+    Event,
+    FolderCountsChanged,
+    FoldersChanged,
+    MessagesChanged,
+    NewMail,
+    RequestDone,
+    RequestFailed,
+    SearchResults,
+    SyncProgress,
+)
+from mailbag.domain.requests import CheckFolders
+from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
+from mailbag.ui.screens.main.reading import ReaderControl
+from mailbag.ui.screens.main.search import SearchControl
+from mailbag.ui.screens.main.triage import TriageControl
+from mailbag.ui.screens.main.views import ListViews
+from mailbag.ui.widgets.folder_tree import FolderTree
+from mailbag.ui.widgets.message_list import FolderKey, MessageList
+from mailbag.ui.widgets.reader import Reader
+from mailbag.ui.widgets.search_bar import SearchBar
+from mailbag.ui.widgets.status_bar import StatusBar
+
+
+class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
+    """The three panes and the status bar; service events land here."""
+
+    BINDINGS = bindings("screen")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that open a text field run as they arrive (so that what is typed next lands in
+        the field), except while a text field has the focus: there they are text."""
+        if action in PRIORITY_ACTIONS and isinstance(self.focused, Input):
+            return False
+        return True
+
+    def on_mount(self) -> None:
+        self.folder_tree.set_virtual_folders(self.facade.virtual_folders())
+        for account in self.facade.accounts:
+            self.folder_tree.set_folders(account, self.facade.folders(account))
+        self.message_list.focus()
+        self.open_default_folder()
+
+    def apply_event(self, event: Event) -> None:
+        """Reflect one service event on screen."""
+        if isinstance(event, ConnectionChanged):
+            self.status.set_connection(event.account, event.state, event.detail)
+        elif isinstance(event, SyncProgress):
+            self.status.set_progress(event.account, event.folder, event.done, event.total)
+        elif isinstance(event, ErrorReported):
+            self.status.set_error(f"{event.account}: {event.message}" if event.account else event.message)
+        elif isinstance(event, FoldersChanged):
+            self.folder_tree.set_folders(event.account, list(event.folders))
+        elif isinstance(event, FolderCountsChanged):
+            self.folder_tree.update_counts(event.account, event.folder, event.total, event.unread)
+        elif isinstance(event, MessagesChanged):
+            key = FolderKey(event.account, event.folder)
+            if self._open is not None and (key == self._open or self._open.virtual):
+                self.reload()
+        elif isinstance(event, BodyLoaded):
+            loaded = (event.account, event.folder, event.uid)
+            self._body_requests = {rid: k for rid, k in self._body_requests.items() if k != loaded}
+            if loaded == self._wanted and not self._reader_complete:
+                row = self.message_list.current_row
+                if row is not None and (row.account, row.folder, row.uid) == loaded:
+                    self._render_message(loaded, row)
+        elif isinstance(event, NewMail):
+            if self._bell:
+                self.app.bell()
+            count = event.count
+            self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {event.folder}")
+        elif isinstance(event, ActionApplied):
+            self.status.set_notice(event.description)
+        elif isinstance(event, ActionRolledBack):
+            self.status.set_error(f"{event.description}: {event.reason}")
+            self._pending.clear()
+            self._hidden.clear()
+            self.message_list.forget_flag_changes()
+            self.reload()
+        elif isinstance(event, SearchResults):
+            if event.request_id in self._search_requests and self._search is not None:
+                self._merge_search_results(event.row_ids)
+        elif isinstance(event, RequestFailed) and event.request_id in self._body_requests:
+            self._body_failed(event.request_id, event.error)
+        elif isinstance(event, RequestFailed):
+            self.status.set_error(event.error)
+            self._roll_back(event.request_id)
+        elif isinstance(event, RequestDone):
+            self._pending.pop(event.request_id, None)
+
+    def on_descendant_focus(self) -> None:
+        focused = self.focused
+        if focused is self.folder_tree and self._last_pane is not focused:
+            self.check_folders()  # the user turns to the folders: show what changed there
+        if focused in self.panes():
+            self._last_pane = focused
+
+    def check_folders(self) -> None:
+        """Have every account look at its folders for changes its server does not push."""
+        for account in self.facade.accounts:
+            self.facade.submit(CheckFolders(account=account))
+
+    def _current_pane_index(self) -> int:
+        panes = self.panes()
+        pane = self.focused if self.focused in panes else self._last_pane
+        return panes.index(pane) if pane in panes else 1
+
+    def action_focus_next_pane(self) -> None:
+        panes = self.panes()
+        panes[(self._current_pane_index() + 1) % len(panes)].focus()
+
+    def action_focus_previous_pane(self) -> None:
+        panes = self.panes()
+        panes[(self._current_pane_index() - 1) % len(panes)].focus()
+
+    def action_back(self) -> None:
+        index = self._current_pane_index()
+        if index > 0:
+            self.panes()[index - 1].focus()
+
+    def run_pane_action(self, action: str) -> None:
+        """Run a pane action (from the command palette) on the pane that last had focus."""
+        pane = self.panes()[self._current_pane_index()]
+        getattr(pane, f"action_{action}")()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield FolderTree(id="folders")
+            with Vertical(id="right"):
+                yield MessageList(self.facade.rows, now=self._now, id="messages")
+                yield Reader(id="reader")
+        yield StatusBar(id="status")
+        yield SearchBar(id="search")

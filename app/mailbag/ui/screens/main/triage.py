@@ -1,0 +1,230 @@
+"""Triage: what the keys act on, the requests they send, and putting the list back when the
+services refuse. It is optimistic: flags change and moved rows vanish at once; a refused request
+or an ``ActionRolledBack`` puts the view back from the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from textual import work
+
+from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow
+from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, RetryAccount, SetFlags
+from mailbag.ui.screens.main.base import MainScreenBase, Pending
+from mailbag.ui.widgets.message_list import FolderKey
+
+#: Up to this many target rows are read on the UI loop; more are read in a thread first.
+SYNC_TARGETS = 2000
+
+
+class TriageControl(MainScreenBase):
+    """Flags, moves, copies, deletes and undo."""
+
+    def _mark_seen(self, row: MessageRow) -> None:
+        self._set_flags([row], add=frozenset({SEEN}))
+
+    def _adjust_unread(self, folder: FolderKey, delta: int) -> None:
+        counts = self.folder_tree.counts(folder.account, folder.folder)
+        if counts is not None:
+            total, unread = counts
+            self.folder_tree.update_counts(folder.account, folder.folder, total, max(0, unread + delta))
+
+    def triage_target_ids(self) -> list[int]:
+        """What a triage key acts on: the marked rows (a marked collapsed thread counts whole);
+        else the collapsed thread under the cursor; else the cursor's message."""
+        listing = self.message_list
+        ids: list[int] = []
+        if listing.marked:
+            marked = listing.marked
+            for index, row_id in enumerate(listing.ids):
+                if row_id in marked:
+                    ids.extend(listing.thread_at(index))
+        elif listing.row_count:
+            ids.extend(listing.thread_at(listing.cursor))
+        return ids
+
+    def _with_targets(self, act: Callable[[list[MessageRow]], None]) -> None:
+        """Run ``act`` on the target rows: at once for a few, after a thread read for many."""
+        ids = self.triage_target_ids()
+        if not ids:
+            self.status.set_notice("No message to act on")
+        elif len(ids) <= SYNC_TARGETS:
+            act(self.facade.rows(ids))
+        else:
+            self.status.set_notice(f"Reading {len(ids)} messages…")
+            self._read_targets(ids, act)
+
+    @work(thread=True, group="targets")
+    def _read_targets(self, ids: list[int], act: Callable[[list[MessageRow]], None]) -> None:
+        rows = self.facade.rows(ids)
+        self.app.call_from_thread(act, rows)
+
+    @staticmethod
+    def _grouped(rows: Sequence[MessageRow]) -> dict[FolderKey, list[MessageRow]]:
+        """Rows per (account, folder): one request each (a unified inbox mixes accounts)."""
+        groups: dict[tuple[str, str], list[MessageRow]] = {}
+        for row in rows:
+            key = (row.account, row.folder)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = group = []
+            group.append(row)
+        return {FolderKey(account, folder): group for (account, folder), group in groups.items()}
+
+    @staticmethod
+    def _uids(rows: Sequence[MessageRow]) -> tuple[int, ...]:
+        return tuple(sorted(row.uid for row in rows))
+
+    def _set_flags(
+        self, rows: Sequence[MessageRow], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
+    ) -> None:
+        listing = self.message_list
+        for key, in_folder in self._grouped(rows).items():
+            uids = self._uids(in_folder)
+            request = SetFlags(account=key.account, folder=key.folder, uids=uids, add=add, remove=remove)
+            unread_before = sum(1 for row in in_folder if listing.is_unread(row))
+            self.facade.submit(request)
+            row_ids = [row.row_id for row in in_folder]
+            listing.change_flags(row_ids, add=add, remove=remove)
+            unread_after = sum(1 for row in in_folder if listing.is_unread(row))
+            self._pending[request.request_id] = Pending(row_ids, key, unread_after - unread_before, False)
+            self._adjust_unread(key, unread_after - unread_before)
+
+    def _toggle(self, rows: list[MessageRow], flag: str, *, add_when: Callable[[MessageRow], bool]) -> None:
+        """Add ``flag`` when ``add_when`` holds for any row, else remove it from them all."""
+        if any(add_when(row) for row in rows):
+            self._set_flags(rows, add=frozenset({flag}))
+        else:
+            self._set_flags(rows, remove=frozenset({flag}))
+        self.message_list.clear_marks()
+
+    def action_toggle_read(self) -> None:
+        """Mark read when any target is unread, else mark them all unread."""
+        self._with_targets(lambda rows: self._toggle(rows, SEEN, add_when=self.message_list.is_unread))
+
+    def action_toggle_flag(self) -> None:
+        """Flag when any target is not flagged, else unflag them all."""
+        listing = self.message_list
+        self._with_targets(
+            lambda rows: self._toggle(rows, FLAGGED, add_when=lambda row: FLAGGED not in listing.flags_of(row))
+        )
+
+    def _remove(self, rows: Sequence[MessageRow], make: Callable[[FolderKey, tuple[int, ...]], Request]) -> None:
+        """Send one request per folder and take the rows out of the list at once."""
+        for key, in_folder in self._grouped(rows).items():
+            request = make(key, self._uids(in_folder))
+            self.facade.submit(request)
+            row_ids = [row.row_id for row in in_folder]
+            self._pending[request.request_id] = Pending(row_ids, key, 0, True)
+        removed = {row.row_id for row in rows}
+        self._hidden |= removed
+        self.message_list.remove_rows(removed)
+
+    def action_delete(self) -> None:
+        self._with_targets(
+            lambda rows: self._remove(
+                rows, lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids)
+            )
+        )
+
+    def action_delete_permanently(self) -> None:
+        self._with_targets(self._confirm_permanent_delete)
+
+    def _confirm_permanent_delete(self, rows: list[MessageRow]) -> None:
+        count = len(rows)
+        question = f"Delete {count} message{'' if count == 1 else 's'} permanently?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove(
+                    rows,
+                    lambda key, uids: DeleteMessages(account=key.account, folder=key.folder, uids=uids, permanent=True),
+                )
+
+        from mailbag.ui.screens.dialogs import ConfirmDialog
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def _move_to_role(self, role: FolderRole) -> None:
+        self._with_targets(
+            lambda rows: self._remove(
+                rows,
+                lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target_role=role),
+            )
+        )
+
+    def action_archive(self) -> None:
+        self._move_to_role(FolderRole.ARCHIVE)
+
+    def action_junk(self) -> None:
+        self._move_to_role(FolderRole.JUNK)
+
+    def _pick_folder(self, rows: list[MessageRow], *, copy: bool) -> None:
+        accounts = {row.account for row in rows}
+        if len(accounts) > 1:
+            self.status.set_error("Move and copy work within one account: mark messages of one account")
+            return
+        account = accounts.pop()
+        sources = {row.folder for row in rows}
+        names = [
+            f.name for f in self.facade.folders(account)
+            if f.selectable and (copy or len(sources) > 1 or f.name not in sources)
+        ]
+        count = len(rows)
+        title = f"{'Copy' if copy else 'Move'} {count} message{'' if count == 1 else 's'} to:"
+
+        def chosen(target: str | None) -> None:
+            if target is None:
+                return
+            if copy:
+                for key, in_folder in self._grouped(rows).items():
+                    self.facade.submit(
+                        MoveMessages(
+                            account=key.account, folder=key.folder, uids=self._uids(in_folder), target=target, copy=True
+                        )
+                    )
+                self.message_list.clear_marks()
+                return
+            moving = [row for row in rows if row.folder != target]
+            self._remove(
+                moving,
+                lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target),
+            )
+
+        from mailbag.ui.screens.folder_picker import FolderPicker
+
+        self.app.push_screen(FolderPicker(title, names), chosen)
+
+    def action_move(self) -> None:
+        self._with_targets(lambda rows: self._pick_folder(rows, copy=False))
+
+    def action_copy(self) -> None:
+        self._with_targets(lambda rows: self._pick_folder(rows, copy=True))
+
+    def action_undo(self) -> None:
+        description = self.facade.undo()
+        if description is None:
+            self.status.set_notice("Nothing to undo")
+            return
+        self.status.set_notice(description)
+        self._hidden.clear()
+        self.message_list.forget_flag_changes()
+        self.reload()
+
+    def action_retry(self) -> None:
+        """Connect every account now: after a refused login (once the password is fixed), or
+        instead of waiting for the next attempt."""
+        for account in self.facade.accounts:
+            self.facade.submit(RetryAccount(account=account))
+        self.status.set_notice("Reconnecting")
+
+    def _roll_back(self, request_id: int) -> None:
+        pending = self._pending.pop(request_id, None)
+        if pending is None:
+            return
+        if pending.removed:
+            self._hidden.difference_update(pending.row_ids)
+            self.reload()
+        else:
+            self.message_list.drop_flag_changes(pending.row_ids)
+            self._adjust_unread(pending.folder, -pending.unread_delta)

@@ -1,0 +1,197 @@
+"""The list's views: which folder (or virtual folder) is open, read from the cache in a worker,
+in which order, flat or in threads."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+from textual import on, work
+from textual.widgets import Tree
+
+from mailbag.domain.models import default_folder
+from mailbag.domain.requests import OpenFolder
+from mailbag.services.api import ListOrder, SortKey
+from mailbag.ui.screens.main.base import MainScreenBase
+from mailbag.ui.threads import ThreadLayout
+from mailbag.ui.widgets.folder_tree import FolderRef, FolderTree
+from mailbag.ui.widgets.message_list import FolderKey
+
+
+class ListViews(MainScreenBase):
+    """Opening folders and virtual folders; reading, sorting and threading the list."""
+
+    def open_default_folder(self) -> None:
+        """Open the default account's Inbox (or its first selectable folder)."""
+        if not self.facade.accounts:
+            self._post_first_view(False)
+            return
+        account = self.facade.accounts[0]
+        chosen = default_folder(self.facade.folders(account))
+        self.open_folder(account, chosen.name if chosen else "INBOX")
+
+    def open_folder(self, account: str, folder: str) -> None:
+        """Ask the service to sync the folder first, and show its cached rows at once."""
+        key = FolderKey(account, folder)
+        self.folder_tree.select_folder(account, folder)
+        self.facade.submit(OpenFolder(account=account, folder=folder))
+        self._enter_view(key)
+
+    def open_virtual(self, name: str) -> None:
+        """Show a virtual folder (the unified inbox, a saved search): rows of several accounts."""
+        self.folder_tree.select_virtual(name)
+        self._enter_view(FolderKey("", name, virtual=True))
+
+    def _enter_view(self, key: FolderKey) -> None:
+        self._leave_search(reload=False)
+        if key != self._open:
+            self._open = key
+            self._hidden.clear()
+            self.message_list.index_pending = True
+            self.message_list.show_account = key.virtual and len(self.facade.accounts) > 1
+            self.message_list.show_folder(key, ())
+        self.reload()
+
+    def reload(self, *, keep_cursor: bool = True) -> None:
+        """Re-read the open view (folder, virtual folder or search) from the cache in a worker."""
+        if self._open is None:
+            return
+        # Only the newest read may land: an older one still running must not bring back a
+        # list from before (new mail would vanish from view).
+        self._generation += 1
+        if self._search is not None:
+            self._search_again()
+            return
+        current = self.message_list.current_row if keep_cursor else None
+        threaded = self._threaded and not self._open.virtual
+        if not threaded and not self._open.virtual and not self._hidden and current is None:
+            ready = self.facade.ready_index(self._open.account, self._open.folder, self._order)
+            if ready is not None:  # the first list, read while the UI started: paint it now
+                self._index_ready(self._open, ready, None, None, frozenset(), self._generation)
+                return
+        self._load_index(
+            self._open, current.row_id if current else None, threaded, self._order,
+            frozenset(self._hidden), self._generation,
+        )
+        self._show_view()
+
+    def _change_view(self) -> None:
+        """Sorting or threading changed: reload (late results of the old view are dropped)."""
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="message-index")
+    def _load_index(
+        self, key: FolderKey, keep_row_id: int | None, threaded: bool, order: ListOrder,
+        hidden: frozenset[int], generation: int,
+    ) -> None:
+        layout: ThreadLayout | None = None
+        ids: Sequence[int]
+        if key.virtual:
+            ids = self.facade.virtual_index(key.folder, order)
+        elif threaded:
+            index = self.facade.thread_index(key.account, key.folder, order)
+            layout = ThreadLayout(index.row_ids, index.depths)
+            ids = layout.all_ids
+        else:
+            ids = self.facade.message_index(key.account, key.folder, order)
+        gone: frozenset[int] = frozenset()
+        if hidden:
+            present = hidden.intersection(ids)
+            gone = hidden - present
+            if present and layout is not None:
+                layout = layout.without(present)
+                ids = layout.all_ids
+            elif present:
+                ids = array("q", (row_id for row_id in ids if row_id not in present))
+        self.app.call_from_thread(self._index_ready, key, ids, layout, keep_row_id, gone, generation)
+
+    def _index_ready(
+        self, key: FolderKey, ids: Sequence[int], layout: ThreadLayout | None, keep_row_id: int | None,
+        gone: frozenset[int], generation: int,
+    ) -> None:
+        self._post_first_view(bool(ids))
+        if key != self._open or generation != self._generation or self._search is not None:
+            return
+        self._hidden -= gone
+        if keep_row_id is not None:
+            # The cursor may have moved while the index was read: keep it where it is now.
+            current = self.message_list.current_row
+            if current is not None:
+                keep_row_id = current.row_id
+            if self._follows_newest(layout):
+                keep_row_id = None  # new mail comes in on top, under the cursor
+        previous = self.message_list.threads
+        if layout is not None and previous is not None and self.message_list.folder == key:
+            layout.keep_state_of(previous)
+        self.message_list.index_pending = False
+        self.message_list.show_folder(key, ids, keep_row_id, layout=layout)
+        self._show_view()
+
+    def _follows_newest(self, layout: ThreadLayout | None) -> bool:
+        """Whether the cursor should stay on the top row as new mail arrives: it is there, the
+        list is newest first, nothing is marked and the user is not reading in the reader
+        (like ``tail -f``; anywhere else the cursor keeps its message)."""
+        return (
+            self.message_list.cursor == 0
+            and layout is None
+            and self._order == ListOrder()
+            and not self.message_list.marked
+            and self.focused is not self.reader.body
+        )
+
+    def _show_view(self) -> None:
+        if self._open is None:
+            return
+        if self._search is not None:
+            count = self.message_list.row_count
+            self.status.set_view(f"Search: {self._search} — {count} result{'' if count == 1 else 's'}")
+            return
+        order = f"by {self._order.key}" + (", reversed" if self._order.reverse else "")
+        threads = " · threads" if self._threaded and not self._open.virtual else ""
+        self.status.set_view(f"{self._open.folder} · {order}{threads}")
+
+    @on(FolderTree.FolderOpened)
+    def _folder_opened(self, message: FolderTree.FolderOpened) -> None:
+        self.open_folder(message.account, message.folder.name)
+        self.message_list.focus()
+
+    @on(FolderTree.VirtualOpened)
+    def _virtual_opened(self, message: FolderTree.VirtualOpened) -> None:
+        self.open_virtual(message.name)
+        self.message_list.focus()
+
+    @on(Tree.NodeSelected)
+    def _node_clicked(self, message: Tree.NodeSelected[FolderRef]) -> None:
+        ref = message.node.data
+        if ref is not None and ref.virtual:
+            self.open_virtual(ref.virtual)
+        elif ref is not None and ref.folder is not None and ref.folder.selectable:
+            self.open_folder(ref.account, ref.folder.name)
+
+    def action_threads(self) -> None:
+        if self._open is not None and self._open.virtual:
+            self.status.set_notice("Thread view works in a folder, not in a virtual folder")
+            return
+        self._threaded = not self._threaded
+        self._leave_search(reload=False)
+        self._change_view()
+
+    def action_toggle_all_threads(self) -> None:
+        if self.message_list.threads is None:
+            self.status.set_notice("Press T for the thread view first")
+            return
+        self.message_list.toggle_all_threads()
+
+    def action_sort(self) -> None:
+        def chosen(key: SortKey | None) -> None:
+            if key is not None and key != self._order.key:
+                self._order = ListOrder(key, self._order.reverse)
+                self._change_view()
+
+        from mailbag.ui.screens.dialogs import SortMenu
+
+        self.app.push_screen(SortMenu(self._order.key), chosen)
+
+    def action_reverse_sort(self) -> None:
+        self._order = ListOrder(self._order.key, not self._order.reverse)
+        self._change_view()
