@@ -160,7 +160,7 @@ async def test_offline_triage_is_replayed_exactly(dovecot, mail_user, tmp_path):
     # the app is closed before anything was replayed; the server comes back; the app starts again
     dovecot.start()
     async with running(dovecot, mail_user, db) as (account, store, events):
-        await until(lambda: store.pending_actions("work") == [], 15)
+        await until(lambda: store.local.actions("work") == [], 15)
         await until(lambda: store.counts("work", "Archive")[0] == 1, 10)
     after = server_state(dovecot, mail_user)
     expected = dict(before)

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
 
 from mailbag.domain.models import (
     FLAGGED,
@@ -21,7 +20,6 @@ from mailbag.domain.models import (
     FolderState,
     MessageSummary,
 )
-from mailbag.store import migrate
 from mailbag.store.store import Store
 from mailbag.store.version import CACHE_VERSION
 
@@ -281,7 +279,7 @@ def test_replace_folders_drops_folders_gone_from_the_server(store: Store) -> Non
     store.replace_folders("home", [Folder("home", "Old")])
     store.upsert_summaries(ACCOUNT, "Old", [summary(1)])
     store.put_body(ACCOUNT, "Old", 1, b"x")
-    action = store.add_pending_action(ACCOUNT, "Old", [1], "flag")
+    action = store.local.add_action(ACCOUNT, "Old", [1], "flags")
 
     store.replace_folders(
         ACCOUNT,
@@ -292,7 +290,7 @@ def test_replace_folders_drops_folders_gone_from_the_server(store: Store) -> Non
     assert store.uids(ACCOUNT, "Old") == []
     assert store.body(ACCOUNT, "Old", 1) is None
     assert [f.name for f in store.folders("home")] == ["Old"]  # other accounts untouched
-    assert [a.id for a in store.pending_actions(ACCOUNT)] == [action]
+    assert [a.id for a in store.local.actions(ACCOUNT)] == [action]
 
 
 def test_replace_folders_updates_role_and_keeps_counts(store: Store) -> None:
@@ -319,8 +317,8 @@ def test_reset_folder_drops_messages_but_not_local_data(store: Store) -> None:
     store.upsert_summaries(ACCOUNT, INBOX, [summary(1), summary(2)])
     store.upsert_summaries(ACCOUNT, "Archive", [summary(1)])
     store.put_body(ACCOUNT, INBOX, 1, b"body")
-    action = store.add_pending_action(ACCOUNT, INBOX, [1, 2], "move", {"to": "Archive"})
-    queued = store.add_outbox(ACCOUNT, b"To: x@example.org\r\n\r\nhello")
+    action = store.local.add_action(ACCOUNT, INBOX, [1, 2], "move", {"target": "Archive"})
+    queued = store.local.add_outbox(ACCOUNT, b"To: x@example.org\r\n\r\nhello")
 
     store.reset_folder(ACCOUNT, INBOX)
 
@@ -329,8 +327,8 @@ def test_reset_folder_drops_messages_but_not_local_data(store: Store) -> None:
     assert store.counts(ACCOUNT, INBOX) == (0, 0)
     assert store.folder_state(ACCOUNT, INBOX) is None
     assert store.uids(ACCOUNT, "Archive") == [1]
-    assert [a.id for a in store.pending_actions(ACCOUNT)] == [action]
-    assert [o.id for o in store.outbox(ACCOUNT)] == [queued]
+    assert [a.id for a in store.local.actions(ACCOUNT)] == [action]
+    assert [o.id for o in store.local.outbox(ACCOUNT)] == [queued]
     store.reset_folder(ACCOUNT, "Nowhere")  # nothing to do, no error
 
 
@@ -362,41 +360,6 @@ def test_a_full_sync_under_a_new_uidvalidity_drops_the_old_rows_at_once(store: S
     assert store.body(ACCOUNT, INBOX, 1) is None  # no body of the old message 1
 
 
-# ---- local tables -----------------------------------------------------------------------------------
-
-
-def test_pending_actions_journal(store: Store) -> None:
-    first = store.add_pending_action(ACCOUNT, INBOX, [3, 1, 2], "move", {"to": "Archive"})
-    second = store.add_pending_action(ACCOUNT, INBOX, [4], "flag", None)
-    store.add_pending_action("home", INBOX, [9], "delete")
-
-    actions = store.pending_actions(ACCOUNT)
-    assert [(a.id, a.uids, a.action, a.args) for a in actions] == [
-        (first, (3, 1, 2), "move", {"to": "Archive"}),
-        (second, (4,), "flag", {}),
-    ]
-
-    store.set_action_state(first, "done")
-    assert [a.id for a in store.pending_actions(ACCOUNT)] == [second]
-    assert [a.state for a in store.pending_actions(ACCOUNT, state=None)] == ["done", "pending"]
-
-
-def test_outbox(store: Store) -> None:
-    raw = b"From: me@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
-    item = store.add_outbox(ACCOUNT, raw)
-    store.add_outbox("home", b"other")
-
-    (queued,) = store.outbox(ACCOUNT)
-    assert (queued.id, queued.raw, queued.state, queued.attempts) == (item, raw, "queued", 0)
-
-    store.set_outbox_state(item, "retry", last_error="451 try later", attempted=True)
-    store.set_outbox_state(item, "retry", last_error="451 again", attempted=True)
-    (retry,) = store.outbox(ACCOUNT, state="retry")
-    assert (retry.attempts, retry.last_error) == (2, "451 again")
-    assert store.outbox(ACCOUNT, state="queued") == []
-    assert len(store.outbox()) == 2
-
-
 # ---- schema versions --------------------------------------------------------------------------------
 
 
@@ -407,13 +370,11 @@ def test_reopen_keeps_the_cache(db_path: Path) -> None:
         assert s.uids(ACCOUNT, INBOX) == [1]
 
 
-def test_user_version_mismatch_rebuilds_cache_and_keeps_local_tables(db_path: Path) -> None:
+def test_user_version_mismatch_rebuilds_the_cache(db_path: Path) -> None:
     with Store.open(db_path) as s:
         s.replace_folders(ACCOUNT, [Folder(ACCOUNT, INBOX, role=FolderRole.INBOX)])
         s.upsert_summaries(ACCOUNT, INBOX, [summary(1)])
         s.put_body(ACCOUNT, INBOX, 1, b"body")
-        action = s.add_pending_action(ACCOUNT, INBOX, [1], "delete")
-        queued = s.add_outbox(ACCOUNT, b"raw message")
     with closing(sqlite3.connect(db_path)) as raw, raw:
         raw.execute(f"PRAGMA user_version={CACHE_VERSION + 1}")
         raw.execute("CREATE TABLE old_cache_table (x)")  # a table an older cache had
@@ -422,8 +383,6 @@ def test_user_version_mismatch_rebuilds_cache_and_keeps_local_tables(db_path: Pa
         assert s.folders(ACCOUNT) == []
         assert s.uids(ACCOUNT, INBOX) == []
         assert s.body(ACCOUNT, INBOX, 1) is None
-        assert [a.id for a in s.pending_actions(ACCOUNT)] == [action]
-        assert [(o.id, o.raw) for o in s.outbox(ACCOUNT)] == [(queued, b"raw message")]
         s.upsert_summaries(ACCOUNT, INBOX, [summary(2)])  # the rebuilt cache works
         assert s.uids(ACCOUNT, INBOX) == [2]
 
@@ -431,26 +390,6 @@ def test_user_version_mismatch_rebuilds_cache_and_keeps_local_tables(db_path: Pa
         assert raw.execute("PRAGMA user_version").fetchone() == (CACHE_VERSION,)
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "old_cache_table" not in tables
-
-
-def test_local_tables_are_migrated_forward(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Store.open(db_path) as s:
-        s.add_outbox(ACCOUNT, b"kept")
-
-    def add_priority(conn: Connection) -> None:
-        conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 5")
-
-    monkeypatch.setattr(migrate, "LOCAL_VERSION", migrate.LOCAL_VERSION + 1)
-    monkeypatch.setitem(migrate.LOCAL_MIGRATIONS, migrate.LOCAL_VERSION - 1, add_priority)
-    with Store.open(db_path) as s:
-        assert [o.raw for o in s.outbox(ACCOUNT)] == [b"kept"]
-    with Store.open(db_path):  # a second open must not run the step again (it would fail)
-        pass
-
-    with closing(sqlite3.connect(db_path)) as raw, raw:
-        assert raw.execute("SELECT raw, priority FROM outbox").fetchall() == [(b"kept", 5)]
-        version = raw.execute("SELECT value FROM local_meta WHERE key='local_version'").fetchone()
-    assert version == (migrate.LOCAL_VERSION,)
 
 
 def test_database_settings(db_path: Path) -> None:
@@ -484,7 +423,7 @@ def test_writer_and_reader_threads_at_once(store: Store) -> None:
         try:
             for uid in range(1, 201):
                 store.upsert_summaries(ACCOUNT, "Archive", [summary(uid)])
-                store.add_pending_action(ACCOUNT, "Archive", [uid], "flag")
+                store.local.add_action(ACCOUNT, "Archive", [uid], "flags")
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
 
@@ -511,7 +450,7 @@ def test_writer_and_reader_threads_at_once(store: Store) -> None:
     assert errors == []
     assert store.counts(ACCOUNT, INBOX) == (10_000, 10_000 - 40)
     assert store.uids(ACCOUNT, "Archive") == list(range(1, 201))
-    assert len(store.pending_actions(ACCOUNT)) == 200
+    assert len(store.local.actions(ACCOUNT)) == 200
     for sizes in seen_sizes.values():
         assert len(sizes) > 1  # the readers really ran while the writer wrote
         assert sizes == sorted(sizes)  # each read saw a committed state, never a step back

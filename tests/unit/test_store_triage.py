@@ -1,4 +1,4 @@
-"""The cache's support for triage: hidden rows, copies under new UIDs, list orders, the journal."""
+"""The cache's support for triage: hidden rows, copies under new UIDs, list orders."""
 
 from __future__ import annotations
 
@@ -80,14 +80,3 @@ def test_list_orders(store: Store, key: str, reverse: bool, expected: list[str])
         ],
     )
     assert subjects(store, store.message_index(A, INBOX, key, reverse)) == expected
-
-
-def test_journal_action_lookup_and_finish(store: Store) -> None:
-    action_id = store.add_pending_action(A, INBOX, [3, 4], "move", {"target": ARCHIVE})
-    action = store.pending_action(action_id)
-    assert action is not None and action.state == "pending" and action.uids == (3, 4)
-    store.finish_action(action_id, "done", {"target": ARCHIVE, "result": {"3": 10, "4": 11}})
-    done = store.pending_action(action_id)
-    assert done.state == "done" and done.args["result"] == {"3": 10, "4": 11}
-    assert store.pending_actions(A) == []
-    assert store.pending_action(9999) is None

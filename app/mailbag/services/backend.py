@@ -51,7 +51,7 @@ from mailbag.services.scheduler import Scheduler, Timings
 from mailbag.store.store import Store
 
 if TYPE_CHECKING:
-    from mailbag.services.journal import ActionJournal
+    from mailbag.services.journal import ActionJournal, MoveOutcome
 
 __all__ = [
     "AuthenticationFailed",
@@ -135,21 +135,44 @@ class Backend(ABC):
     async def load_body(self, folder: str, uid: int) -> None:
         """Fetch one message's body into the cache (and emit ``BodyLoaded``)."""
 
+    # The journal's server side (see mailbag.services.journal). Each action names the
+    # UIDVALIDITY its uids belong to; a folder whose SELECT reports another one raises
+    # UidValidityChanged and nothing is done. A refusal raises ServerRefused.
+
     @abstractmethod
     async def server_set_flags(
-        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+        self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
-        """Change flags on the server (raise ServerRefused when it says no)."""
+        """Change flags on the server."""
 
     @abstractmethod
     async def server_move(
-        self, folder: str, uids: list[int], target: str, *, copy: bool = False
-    ) -> dict[int, int]:
-        """Move or copy on the server; returns old uid -> new uid in ``target`` when known."""
+        self, folder: str, uidvalidity: int, uids: list[int], target: str, *, copy: bool = False
+    ) -> MoveOutcome:
+        """Move or copy on the server; says where the messages went when known."""
 
     @abstractmethod
-    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+    async def server_expunge(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
         """Remove exactly these messages for good."""
+
+    @abstractmethod
+    async def server_position(self, folder: str) -> tuple[int, int]:
+        """The folder's (UIDVALIDITY, UIDNEXT) on the server now."""
+
+    @abstractmethod
+    async def server_present(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        """Which of ``uids`` the folder still holds."""
+
+    @abstractmethod
+    async def server_find(
+        self, folder: str, uidvalidity: int, since_uid: int, message_ids: set[str]
+    ) -> dict[str, list[int]]:
+        """Message-ID -> uids (ascending) of the folder's messages from ``since_uid`` on that
+        carry one of ``message_ids``; nothing when the folder's UIDVALIDITY is another."""
+
+    def last_uidvalidity(self, folder: str) -> int:
+        """The UIDVALIDITY the folder had when this session last looked (0: not looked yet)."""
+        return 0
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         """Store a message in ``folder``; its new uid when known."""

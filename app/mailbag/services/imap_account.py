@@ -42,7 +42,7 @@ from mailbag.services.backend import (
 )
 from mailbag.services.cache_writer import CacheWriter
 from mailbag.services.imap_watch import IdleWatcher
-from mailbag.services.journal import ServerRefused
+from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, resolve_password
 from mailbag.store.store import Store
@@ -75,6 +75,7 @@ class ImapAccount(Backend):
         self.client: ImapClient | None = None
         self._selected: str | None = None
         self._selected_validity = 0
+        self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY its last SELECT reported
         self._settings: ImapSettings | None = None
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -158,7 +159,11 @@ class ImapAccount(Backend):
         self._selected = None
         result = await self._client().select(folder, **kwargs)
         self._selected, self._selected_validity = folder, result.uidvalidity
+        self._validity[folder] = result.uidvalidity
         return result
+
+    def last_uidvalidity(self, folder: str) -> int:
+        return self._validity.get(folder, 0)
 
     async def _ensure_selected(self, folder: str, uidvalidity: int = 0) -> None:
         """Select ``folder`` unless it is selected; with ``uidvalidity``, raise FolderRecreated
@@ -400,26 +405,60 @@ class ImapAccount(Backend):
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
+    async def _select_for_action(self, folder: str, uidvalidity: int) -> None:
+        """Select ``folder`` on this connection (unless it is already) and make sure its
+        UIDVALIDITY is the one the action's uids belong to."""
+        with refusal_rolls_back():
+            if self._selected != folder:
+                await self._select(folder)
+        if not uidvalidity or self._selected_validity != uidvalidity:
+            raise UidValidityChanged(folder)
+
     async def server_set_flags(
-        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+        self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
-        await self._ensure_selected(folder)
+        await self._select_for_action(folder, uidvalidity)
         with refusal_rolls_back():
             await self._client().store_flags(uids, add=add, remove=remove)
 
     async def server_move(
-        self, folder: str, uids: list[int], target: str, *, copy: bool = False
-    ) -> dict[int, int]:
-        await self._ensure_selected(folder)
+        self, folder: str, uidvalidity: int, uids: list[int], target: str, *, copy: bool = False
+    ) -> MoveOutcome:
+        await self._select_for_action(folder, uidvalidity)
         client = self._client()
         with refusal_rolls_back():
             result = await (client.copy(uids, target) if copy else client.move(uids, target))
-        return dict(zip(result.source, result.target))
+        return MoveOutcome(result.uidvalidity, dict(zip(result.source, result.target)))
 
-    async def server_expunge(self, folder: str, uids: list[int]) -> None:
-        await self._ensure_selected(folder)
+    async def server_expunge(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
+        await self._select_for_action(folder, uidvalidity)
         with refusal_rolls_back():
             await self._client().expunge_uids(uids)
+
+    async def server_position(self, folder: str) -> tuple[int, int]:
+        with refusal_rolls_back():
+            status = await self._client().status(folder)
+        return status.get("UIDVALIDITY", 0), status.get("UIDNEXT", 0)
+
+    async def server_present(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        await self._select_for_action(folder, uidvalidity)
+        with refusal_rolls_back():
+            return set(await self._client().search_uids(f"UID {uid_set(uids)}")) & set(uids)
+
+    async def server_find(
+        self, folder: str, uidvalidity: int, since_uid: int, message_ids: set[str]
+    ) -> dict[str, list[int]]:
+        with refusal_rolls_back():
+            await self._select(folder)
+        found: dict[str, list[int]] = {}
+        if not message_ids or not uidvalidity or self._validity.get(folder) != uidvalidity:
+            return found
+        since_uid = max(1, since_uid)
+        async for batch in self._client().fetch_summaries(f"{since_uid}:*"):
+            for summary in batch:
+                if summary.uid >= since_uid and summary.message_id in message_ids:
+                    found.setdefault(summary.message_id, []).append(summary.uid)
+        return {mid: sorted(uids) for mid, uids in found.items()}
 
     async def keepalive(self) -> None:
         """NOOP on the command link."""

@@ -1,8 +1,20 @@
 """The triage journal: actions take effect in the cache at once, are written down, and are replayed
 to the server in order — after a reconnect or a restart too. A refusal rolls the cache back.
 
-Every action is a row of the store's ``pending_actions`` table (LOCAL data, never dropped by a
-cache rebuild) with ``state`` pending -> done | failed | cancelled.
+Every action is a row of the local store's journal (``mailbag.store.local``, its own file, never
+part of the disposable cache). Its state goes pending -> in_flight -> done, or to failed (refused),
+cancelled (undone before it was sent, or its folder was recreated) or aside (it kept failing).
+
+Three rules keep a replay from ever hitting the wrong message or doing a thing twice:
+
+* every action carries the UIDVALIDITY its UIDs belong to; the account compares it with the one
+  the SELECT made for the action reports, and a mismatch cancels the action (the folder was
+  recreated: those UIDs now name other messages);
+* an action is marked in flight, durably, before it is sent; an action found in flight by a later
+  replay (the link dropped or the process died before the answer) is checked on the server first,
+  so that a move or copy that already happened is settled, not sent again;
+* an action that keeps failing without an answer is set aside after :data:`MAX_ATTEMPTS` tries:
+  kept, shown, undoable, retried only when the user asks.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mailbag.domain.events import (
@@ -25,19 +38,43 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from mailbag.store.local import ACTIVE, ASIDE, CANCELLED, DONE, FAILED, IN_FLIGHT, PENDING
 from mailbag.store.records import PendingAction
 
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend as AccountWorker
+    from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
 FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
 TRIAGE = (SetFlags, MoveMessages, DeleteMessages)
+#: Sends without an answer (link lost, unexpected error) before an action is set aside.
+MAX_ATTEMPTS = 3
 
 
 class ServerRefused(Exception):
     """The server answered NO/BAD to an action: roll it back and tell the user."""
+
+
+class UidValidityChanged(ServerRefused):
+    """The folder's UIDVALIDITY is not the one the action was made under: its UIDs name other
+    messages now, so the action is cancelled."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(
+            f"{folder} was recreated on the server; the action was cancelled so that it cannot"
+            " touch other messages"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOutcome:
+    """Where moved or copied messages went: the target's UIDVALIDITY (0 when unknown) and
+    old uid -> new uid (empty when the server did not say)."""
+
+    uidvalidity: int = 0
+    mapping: dict[int, int] = field(default_factory=dict)
 
 
 _ticket_numbers = itertools.count(1)
@@ -45,13 +82,15 @@ _ticket_numbers = itertools.count(1)
 
 @dataclass(frozen=True, slots=True)
 class UndoTicket:
-    """What ``undo`` needs to take an action back: the journal row and its description.
+    """What ``undo`` needs to take an action back: the request that made it and its description.
 
-    ``seq`` orders tickets across accounts, so undo takes back the newest action of all.
+    A ticket is made when the request is submitted, before the action is written down, so undo
+    always takes back the action the user made last; the undo then waits behind that action in
+    the same ordered queue. ``seq`` orders tickets across accounts.
     """
 
     account: str
-    action_id: int
+    request_id: int
     description: str
     seq: int = field(default_factory=lambda: next(_ticket_numbers))
 
@@ -65,17 +104,24 @@ class ActionJournal:
 
     def __init__(self, worker: AccountWorker) -> None:
         self.worker = worker
-        self.store = worker.store
+        self.store: Store = worker.store
+        self.local = worker.store.local
         self._local: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._in_flight: int | None = None
         self._settled = asyncio.Event()
         self._settled.set()
         self._maybe_pending = True  # until a replay finds the journal empty
         self.undo_tickets: deque[UndoTicket] = deque(maxlen=50)
+        self._actions: dict[int, int] = {}  # request id -> journal id, until undone
 
     # --- the local side: runs even while offline ----------------------------------------------
 
     def submit(self, request: Request) -> None:
+        """Queue a triage request; an undoable one gets its undo ticket now."""
+        if not (isinstance(request, DeleteMessages) and request.permanent):
+            self.undo_tickets.append(
+                UndoTicket(self.worker.name, request.request_id, describe_request(request))
+            )
         self._local.put_nowait(("request", request))
 
     def submit_undo(self, ticket: UndoTicket) -> None:
@@ -88,14 +134,23 @@ class ActionJournal:
             try:
                 if kind == "undo":
                     await self._undo(item)
+                elif kind == "retry":
+                    if await self.worker.db(self.local.retry_aside, self.worker.name):
+                        self._maybe_pending = True
                 else:
                     await self._apply_request(item)
             except Exception as exc:  # noqa: BLE001 - one bad action must not stop the others
                 log.exception("account %s: local action failed", self.worker.name)
                 if kind == "request":
+                    self._drop_ticket(item.request_id)
                     self.worker.emit(RequestFailed(item.request_id, str(exc)))
                 self.worker.emit(ErrorReported(self.worker.name, str(exc)))
             self.worker.poke()
+
+    def _drop_ticket(self, request_id: int) -> None:
+        for ticket in list(self.undo_tickets):
+            if ticket.request_id == request_id:
+                self.undo_tickets.remove(ticket)
 
     async def _apply_request(self, request: Request) -> None:
         worker = self.worker
@@ -123,7 +178,9 @@ class ActionJournal:
             raise TypeError(f"not a triage request: {request!r}")
         undoable = not (isinstance(request, DeleteMessages) and request.permanent)
         if undoable:
-            self.undo_tickets.append(UndoTicket(worker.name, action_id, text))
+            self._actions[request.request_id] = action_id
+            if len(self._actions) > 4 * (self.undo_tickets.maxlen or 50):  # tickets long gone
+                del self._actions[next(iter(self._actions))]
         worker.emit(RequestDone(request.request_id))
         worker.emit(ActionApplied(worker.name, text, undoable=undoable))
 
@@ -139,7 +196,13 @@ class ActionJournal:
         raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder")
 
     async def _record_flags(
-        self, folder: str, uids: Sequence[int], add: Iterable[str], remove: Iterable[str]
+        self,
+        folder: str,
+        uids: Sequence[int],
+        add: Iterable[str],
+        remove: Iterable[str],
+        *,
+        uidvalidity: int | None = None,
     ) -> tuple[int, str]:
         add, remove = sorted(set(add)), sorted(set(remove))
         before = await self.worker.db(current_flags, self.store, self.worker.name, folder, uids)
@@ -149,15 +212,29 @@ class ActionJournal:
             uids,
             FLAGS,
             {"add": add, "remove": remove, "before": {str(u): sorted(f) for u, f in before.items()}},
+            uidvalidity=uidvalidity,
         )
         await self.worker.db(self.store.update_flags, self.worker.name, folder, after)
         await self._changed(folder, changed=len(after))
         return action_id, describe_flags(len(uids), add, remove)
 
     async def _record_move(
-        self, folder: str, uids: Sequence[int], target: str, *, copy: bool = False
+        self,
+        folder: str,
+        uids: Sequence[int],
+        target: str,
+        *,
+        copy: bool = False,
+        uidvalidity: int | None = None,
     ) -> tuple[int, str]:
-        action_id = await self._record(folder, uids, COPY if copy else MOVE, {"target": target})
+        ids = await self.worker.db(message_ids, self.store, self.worker.name, folder, uids)
+        action_id = await self._record(
+            folder,
+            uids,
+            COPY if copy else MOVE,
+            {"target": target, "message_ids": ids},
+            uidvalidity=uidvalidity,
+        )
         if not copy:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
             await self._changed(folder, removed=len(uids))
@@ -167,12 +244,23 @@ class ActionJournal:
         return action_id, f"{verb} {plural(len(uids))}{suffix}"
 
     async def _record(
-        self, folder: str, uids: Sequence[int], action: str, args: dict[str, Any]
+        self,
+        folder: str,
+        uids: Sequence[int],
+        action: str,
+        args: dict[str, Any],
+        *,
+        uidvalidity: int | None = None,
     ) -> int:
-        state = await self.worker.db(self.store.folder_state, self.worker.name, folder)
-        args = dict(args, uidvalidity=state.uidvalidity if state else 0)
+        """Journal one action on ``uids`` of ``folder`` under ``uidvalidity`` (by default the
+        one the cache holds those uids under)."""
+        if uidvalidity is None:
+            state = await self.worker.db(self.store.folder_state, self.worker.name, folder)
+            # A folder in its first sync has rows but no state yet: they come from the last SELECT.
+            uidvalidity = state.uidvalidity if state else self.worker.last_uidvalidity(folder)
+        args = dict(args, uidvalidity=uidvalidity)
         action_id = await self.worker.db(
-            self.store.add_pending_action, self.worker.name, folder, list(uids), action, args
+            self.local.add_action, self.worker.name, folder, list(uids), action, args
         )
         self._maybe_pending = True
         if action == EXPUNGE:
@@ -189,43 +277,98 @@ class ActionJournal:
     # --- undo ---------------------------------------------------------------------------------
 
     async def _undo(self, ticket: UndoTicket) -> None:
+        """Take back the ticket's action: not sent yet (or set aside) -> cancel it and roll the
+        cache back; done on the server -> journal the inverse action; being sent -> wait for
+        the answer first, so an undo never races the replay."""
         worker = self.worker
-        while self._in_flight == ticket.action_id:
-            self._settled.clear()
-            await self._settled.wait()
-        action = await worker.db(self.store.pending_action, ticket.action_id)
-        if action is None or action.state in ("failed", "cancelled"):
+        action_id = self._actions.pop(ticket.request_id, None)
+        while action_id is not None:
+            if await worker.db(self.local.transition, action_id, (PENDING, ASIDE), CANCELLED):
+                action = await worker.db(self.local.action, action_id)
+                assert action is not None
+                await self._roll_back(action)
+                break
+            action = await worker.db(self.local.action, action_id)
+            if action is None or action.state in (FAILED, CANCELLED):
+                action_id = None
+            elif action.state == DONE:
+                await self._record_inverse(action)
+                break
+            elif self._in_flight == action_id:  # being sent right now: wait for its answer
+                self._settled.clear()
+                await self._settled.wait()
+            else:  # sent before, answer never seen: the next replay settles it, then undoes it
+                undo = {"undo": True}
+                if await worker.db(self.local.transition, action_id, (IN_FLIGHT,), IN_FLIGHT, undo):
+                    self._maybe_pending = True
+                    worker.poke()
+                    break
+        if action_id is None:
             worker.emit(ActionApplied(worker.name, f"Nothing to undo: {ticket.description}", False))
             return
-        if action.state == "pending":
-            await worker.db(self.store.set_action_state, action.id, "cancelled")
-            await self._roll_back(action)
-        else:
-            await self._record_inverse(action)
         worker.emit(ActionApplied(worker.name, f"Undone: {ticket.description}", undoable=False))
 
     async def _record_inverse(self, action: PendingAction) -> None:
+        """Journal the action that takes ``action`` (done on the server) back, on the messages
+        where they are now: later moves are followed (see :meth:`_where_now`)."""
+        validity = int(action.args.get("uidvalidity", 0))
         if action.action == FLAGS:
             before = {int(u): set(f) for u, f in action.args.get("before", {}).items()}
-            groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = defaultdict(list)
+            now = await self._where_now(action.folder, validity, list(before), action.id)
+            groups: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], list[int]]
+            groups = defaultdict(list)
             for uid, had in before.items():
                 add = tuple(sorted(f for f in action.args["remove"] if f in had))
                 remove = tuple(sorted(f for f in action.args["add"] if f not in had))
-                if add or remove:
-                    groups[(add, remove)].append(uid)
-            for (add, remove), uids in groups.items():
-                await self._record_flags(action.folder, uids, add, remove)
+                if (add or remove) and uid in now:
+                    folder, folder_validity, current = now[uid]
+                    groups[(folder, folder_validity, add, remove)].append(current)
+            for (folder, folder_validity, add, remove), uids in groups.items():
+                await self._record_flags(folder, uids, add, remove, uidvalidity=folder_validity)
             return
         mapping = {int(k): int(v) for k, v in action.args.get("result", {}).items()}
         if not mapping:
             raise ValueError("cannot undo: the server did not say where the messages went")
         target = action.args["target"]
-        if action.action == MOVE:
-            await self._record_move(target, sorted(mapping.values()), action.folder)
-        elif action.action == COPY:
-            await self._record(target, sorted(mapping.values()), EXPUNGE, {})
-        else:
+        target_validity = int(action.args.get("target_uidvalidity", 0))
+        now = await self._where_now(target, target_validity, list(mapping.values()), action.id)
+        places: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for folder, folder_validity, uid in now.values():
+            places[(folder, folder_validity)].append(uid)
+        for (folder, folder_validity), uids in places.items():
+            if action.action == MOVE and folder != action.folder:
+                await self._record_move(folder, sorted(uids), action.folder, uidvalidity=folder_validity)
+            elif action.action == COPY:
+                await self._record(folder, sorted(uids), EXPUNGE, {}, uidvalidity=folder_validity)
+        if action.action == EXPUNGE:
             raise ValueError("a permanent delete cannot be undone")
+
+    async def _where_now(
+        self, folder: str, uidvalidity: int, uids: Sequence[int], since_action: int
+    ) -> dict[int, tuple[str, int, int]]:
+        """uid -> (folder, uidvalidity, uid) of each message after the moves done on the server
+        since the journal action ``since_action`` (an undone move brings a message back under a
+        new uid). Messages moved away without a known new uid are left out."""
+        where = {uid: (folder, uidvalidity, uid) for uid in uids}
+        later = await self.worker.db(self.local.actions, self.worker.name, (DONE,), since_action)
+        for move in later:
+            if move.action != MOVE:
+                continue
+            result = {int(k): int(v) for k, v in move.args.get("result", {}).items()}
+            source_validity = int(move.args.get("uidvalidity", 0))
+            for uid, (place, validity, current) in list(where.items()):
+                if place != move.folder or validity != source_validity or current not in move.uids:
+                    continue
+                if current in result:
+                    new_validity = int(move.args.get("target_uidvalidity", 0))
+                    where[uid] = (move.args["target"], new_validity, result[current])
+                else:
+                    del where[uid]
+        return where
+
+    def retry_set_aside(self) -> None:
+        """Send the actions set aside once more (the user asked)."""
+        self._local.put_nowait(("retry", None))
 
     # --- the server side: runs on the account's connection -------------------------------------
 
@@ -239,64 +382,123 @@ class ActionJournal:
     async def replay(self) -> None:
         """Send every pending action to the server, oldest first.
 
-        A connection error leaves the action pending (replayed after the reconnect); a refusal
-        marks it failed and rolls the cache back.
+        A connection error leaves the action in flight (checked, then settled or sent again,
+        after the reconnect); a refusal marks it failed and rolls the cache back.
         """
-        worker = self.worker
         self._maybe_pending = False
-        for action in await worker.db(self.store.pending_actions, worker.name):
-            if not await self._still_valid(action):
-                await worker.db(self.store.set_action_state, action.id, "failed")
-                await self._roll_back(action)
-                continue
+        for action in await self.worker.db(self.local.actions, self.worker.name, ACTIVE):
+            await self._replay_one(action)
+
+    async def _replay_one(self, action: PendingAction) -> None:
+        worker = self.worker
+        if action.attempts >= MAX_ATTEMPTS:
+            await self._set_aside(action)
+            return
+        resumed = action.state == IN_FLIGHT
+        changes: dict[str, Any] = {}
+        claimed = False
+        try:
+            if action.action in (MOVE, COPY) and not resumed:
+                # Where the target stood before: a check after a lost answer looks only at
+                # messages that arrived since (see _resume).
+                changes["since"] = list(await worker.server_position(action.args["target"]))
             self._in_flight = action.id
-            current = await worker.db(self.store.pending_action, action.id)
-            if current is None or current.state != "pending":  # undone meanwhile
-                self._in_flight = None
-                self._settled.set()
-                continue
-            try:
-                result = await self._send(action)
-            except ServerRefused as exc:
-                await worker.db(self.store.set_action_state, action.id, "failed")
-                await self._roll_back(action)
-                worker.emit(ActionRolledBack(worker.name, describe_action(action), str(exc)))
-                continue
-            except BaseException:
-                self._maybe_pending = True  # still in the journal: replayed after the reconnect
-                raise
-            finally:
-                self._in_flight = None
-                self._settled.set()
-            await self._settle(action, result)
-            worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True))
+            claim = partial(self.local.transition, attempt=True)
+            claimed = await worker.db(claim, action.id, ACTIVE, IN_FLIGHT, changes)
+            if not claimed:
+                return  # undone meanwhile
+            action = await _reread(self, action)  # what an undo may have added meanwhile
+            if resumed:
+                outcome = await self._resume(action)
+            else:
+                outcome = await self._send(action)
+        except ServerRefused as exc:
+            final = CANCELLED if isinstance(exc, UidValidityChanged) else FAILED
+            fail = partial(self.local.transition, error=str(exc))
+            await worker.db(fail, action.id, ACTIVE, final, None)
+            await self._roll_back(action)
+            worker.emit(ActionRolledBack(worker.name, describe_action(action), str(exc)))
+            return
+        except BaseException as exc:
+            self._maybe_pending = True  # still in the journal: checked and replayed later
+            if isinstance(exc, Exception):
+                text = worker.describe(exc)
+                await worker.db(self.local.record_failure, action.id, text, not claimed)
+            raise
+        finally:
+            self._in_flight = None
+            self._settled.set()
+        await self._settle(action, outcome)
+        worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True))
+        if action.args.get("undo"):  # undone while its answer was unknown
+            await self._record_inverse(await _reread(self, action))
 
-    async def _still_valid(self, action: PendingAction) -> bool:
-        state = await self.worker.db(self.store.folder_state, self.worker.name, action.folder)
-        expected = action.args.get("uidvalidity", 0)
-        return not expected or state is None or state.uidvalidity == expected
-
-    async def _send(self, action: PendingAction) -> dict[int, int]:
-        worker, uids = self.worker, list(action.uids)
-        if action.action == FLAGS:
-            await worker.server_set_flags(
-                action.folder, uids, set(action.args["add"]), set(action.args["remove"])
+    async def _set_aside(self, action: PendingAction) -> None:
+        if await self.worker.db(self.local.transition, action.id, ACTIVE, ASIDE):
+            reason = action.last_error or "no answer"
+            self.worker.emit(
+                ErrorReported(
+                    self.worker.name,
+                    f"{describe_action(action)} failed {plural(action.attempts, 'time')}"
+                    f" ({reason}); set aside: it stays as it is here until you retry or undo it",
+                )
             )
-            return {}
+
+    async def _send(self, action: PendingAction) -> MoveOutcome:
+        worker, uids = self.worker, list(action.uids)
+        validity = int(action.args.get("uidvalidity", 0))
+        if action.action == FLAGS:
+            add, remove = set(action.args["add"]), set(action.args["remove"])
+            await worker.server_set_flags(action.folder, validity, uids, add, remove)
+            return MoveOutcome()
         if action.action in (MOVE, COPY):
             return await worker.server_move(
-                action.folder, uids, action.args["target"], copy=action.action == COPY
+                action.folder, validity, uids, action.args["target"], copy=action.action == COPY
             )
         if action.action == EXPUNGE:
-            await worker.server_expunge(action.folder, uids)
-            return {}
+            await worker.server_expunge(action.folder, validity, uids)
+            return MoveOutcome()
         raise ValueError(f"unknown journal action {action.action!r}")
 
-    async def _settle(self, action: PendingAction, result: dict[int, int]) -> None:
+    async def _resume(self, action: PendingAction) -> MoveOutcome:
+        """Finish an action that was sent before but whose answer never came. Flags and expunges
+        can simply be sent again; a move or copy is checked first, so nothing is copied twice."""
+        if action.action not in (MOVE, COPY):
+            return await self._send(action)
+        worker, validity = self.worker, int(action.args.get("uidvalidity", 0))
+        target = action.args["target"]
+        present = await worker.server_present(action.folder, validity, list(action.uids))
+        wanted = {int(u): m for u, m in action.args.get("message_ids", {}).items() if m}
+        target_validity, since = (int(x) for x in action.args.get("since", (0, 0)))
+        found = await worker.server_find(target, target_validity, since, set(wanted.values()))
+        mapping: dict[int, int] = {}
+        for uid in action.uids:
+            copies = found.get(wanted.get(uid, ""), [])
+            if copies:
+                mapping[uid] = copies.pop(0)
+        if action.action == MOVE:
+            done_here = [u for u in action.uids if u in mapping and u in present]
+            if done_here:  # copied, not yet removed (a move without MOVE, cut half-way)
+                await worker.server_expunge(action.folder, validity, done_here)
+        rest = [u for u in action.uids if u in present and u not in mapping]
+        if rest:
+            outcome = await worker.server_move(
+                action.folder, validity, rest, target, copy=action.action == COPY
+            )
+            mapping.update(outcome.mapping)
+            target_validity = outcome.uidvalidity or target_validity
+        log.info("account %s: resumed %s: %d already done", worker.name, action.action, len(found))
+        return MoveOutcome(target_validity, mapping)
+
+    async def _settle(self, action: PendingAction, outcome: MoveOutcome) -> None:
         """The server did it: make the cache final and remember where moved messages went."""
         worker = self.worker
-        args = dict(action.args, result={str(k): v for k, v in result.items()})
-        await worker.db(self.store.finish_action, action.id, "done", args)
+        result = outcome.mapping
+        answer = {
+            "result": {str(k): v for k, v in result.items()},
+            "target_uidvalidity": outcome.uidvalidity,
+        }
+        await worker.db(self.local.transition, action.id, (IN_FLIGHT,), DONE, answer)
         if action.action in (MOVE, COPY) and result:
             target = action.args["target"]
             await worker.db(self.store.copy_to, worker.name, action.folder, target, result)
@@ -316,13 +518,28 @@ class ActionJournal:
             await self._changed(action.folder, added=len(action.uids))
 
 
-def current_flags(store, account: str, folder: str, uids: Sequence[int]) -> dict[int, frozenset[str]]:
+async def _reread(journal: ActionJournal, action: PendingAction) -> PendingAction:
+    current = await journal.worker.db(journal.local.action, action.id)
+    return current if current is not None else action
+
+
+def current_flags(store: Store, account: str, folder: str, uids: Sequence[int]) -> dict[int, frozenset[str]]:
     """The cached flags of ``uids`` (unknown uids are left out)."""
     result = {}
     for uid in uids:
         summary = store.summary(account, folder, uid)
         if summary is not None:
             result[uid] = summary.flags
+    return result
+
+
+def message_ids(store: Store, account: str, folder: str, uids: Sequence[int]) -> dict[str, str]:
+    """uid (as text) -> Message-ID of the cached ``uids`` (how a replay finds a copy it made)."""
+    result = {}
+    for uid in uids:
+        summary = store.summary(account, folder, uid)
+        if summary is not None and summary.message_id:
+            result[str(uid)] = summary.message_id
     return result
 
 
@@ -333,6 +550,17 @@ def describe_flags(count: int, add: Sequence[str], remove: Sequence[str]) -> str
     words = [_FLAG_WORDS.get(f, (f, ""))[0] for f in add]
     words += [_FLAG_WORDS.get(f, ("", f"not {f}"))[1] for f in remove]
     return f"Marked {plural(count)} {' and '.join(words)}"
+
+
+def describe_request(request: Request) -> str:
+    """What a triage request does, in words (known before it is applied)."""
+    if isinstance(request, SetFlags):
+        return describe_flags(len(request.uids), sorted(request.add), sorted(request.remove))
+    count = plural(len(getattr(request, "uids", ())))
+    if isinstance(request, MoveMessages):
+        where = request.target or (request.target_role.value.capitalize() if request.target_role else "?")
+        return f"{'Copied' if request.copy else 'Moved'} {count} to {where}"
+    return f"Deleted {count}"
 
 
 def describe_action(action: PendingAction) -> str:

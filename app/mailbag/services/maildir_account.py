@@ -8,6 +8,7 @@ from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncPr
 from mailbag.domain.models import Folder, FolderState
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.backend import Backend, Capability, Failure, Offline
+from mailbag.services.journal import MoveOutcome, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 
@@ -23,6 +24,7 @@ class MaildirAccount(Backend):
         super().__init__(name, store, sink, timings)
         self.root = root
         self.maildir: MaildirStore | None = None
+        self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY last seen
 
     async def connect(self) -> None:
         if not self.root.is_dir():
@@ -66,6 +68,7 @@ class MaildirAccount(Backend):
     async def sync_folder(self, folder: str) -> None:
         md = self._md()
         server_state: FolderState = await self.db(md.folder_state, folder)
+        self._validity[folder] = server_state.uidvalidity
         known = await self.db(self.store.folder_state, self.name, folder)
         if known is not None and known.uidvalidity != server_state.uidvalidity:
             await self.db(self.store.reset_folder, self.name, folder)
@@ -91,19 +94,55 @@ class MaildirAccount(Backend):
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
+    async def _check_validity(self, folder: str, uidvalidity: int) -> None:
+        """Raise UidValidityChanged unless ``folder`` still has the UIDVALIDITY of the action."""
+        state: FolderState = await self.db(self._md().folder_state, folder)
+        self._validity[folder] = state.uidvalidity
+        if not uidvalidity or state.uidvalidity != uidvalidity:
+            raise UidValidityChanged(folder)
+
+    def last_uidvalidity(self, folder: str) -> int:
+        return self._validity.get(folder, 0)
+
     async def server_set_flags(
-        self, folder: str, uids: list[int], add: set[str], remove: set[str]
+        self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
+        await self._check_validity(folder, uidvalidity)
         await self.db(self._md().set_flags, folder, uids, add, remove)
 
     async def server_move(
-        self, folder: str, uids: list[int], target: str, *, copy: bool = False
-    ) -> dict[int, int]:
+        self, folder: str, uidvalidity: int, uids: list[int], target: str, *, copy: bool = False
+    ) -> MoveOutcome:
+        await self._check_validity(folder, uidvalidity)
         md = self._md()
-        return await self.db(lambda: md.move(folder, uids, target, copy=copy))
+        mapping = await self.db(lambda: md.move(folder, uids, target, copy=copy))
+        state: FolderState = await self.db(md.folder_state, target)
+        return MoveOutcome(state.uidvalidity, mapping)
 
-    async def server_expunge(self, folder: str, uids: list[int]) -> None:
+    async def server_expunge(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
+        await self._check_validity(folder, uidvalidity)
         await self.db(self._md().remove, folder, uids)
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         return await self.db(self._md().add, folder, raw, flags)
+    async def server_position(self, folder: str) -> tuple[int, int]:
+        state: FolderState = await self.db(self._md().folder_state, folder)
+        return state.uidvalidity, state.uidnext
+
+    async def server_present(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        await self._check_validity(folder, uidvalidity)
+        flags = await self.db(self._md().flags, folder)
+        return set(uids) & set(flags)
+
+    async def server_find(
+        self, folder: str, uidvalidity: int, since_uid: int, message_ids: set[str]
+    ) -> dict[str, list[int]]:
+        md = self._md()
+        state: FolderState = await self.db(md.folder_state, folder)
+        if not message_ids or not uidvalidity or state.uidvalidity != uidvalidity:
+            return {}
+        found: dict[str, list[int]] = {}
+        for summary in await self.db(lambda: list(md.summaries(folder, since_uid=since_uid - 1))):
+            if summary.message_id in message_ids:
+                found.setdefault(summary.message_id, []).append(summary.uid)
+        return {mid: sorted(uids) for mid, uids in found.items()}

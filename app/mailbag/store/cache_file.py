@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailbag.store.local import LocalStore, LocalStoreDamaged, local_path_for
 from mailbag.store.reader import CacheReader
 
 if TYPE_CHECKING:
@@ -28,9 +29,15 @@ class CacheFile:
         self.path = path
         self._lock = threading.Lock()
         self._store = store
+        # The local store is checked now, before anything is shown (LocalStoreDamaged).
+        self.local = store.local if store is not None else LocalStore.open(local_path_for(path))
         reader = store.reader if store is not None else CacheReader.open_current(path)
         if reader is None:  # nothing to read yet: let the Store build the file now
-            self._store = _open_store(path, None)
+            try:
+                self._store = _open_store(path, None, self.local)
+            except BaseException:
+                self.local.close()
+                raise
             reader = self._store.reader
         self.reader: CacheReader = reader
 
@@ -50,7 +57,7 @@ class CacheFile:
         with self._lock:
             if self._store is None:
                 self.reader.drop_prefetch()  # the Store writes: a list read before may go stale
-                self._store = _open_store(self.path, self.reader)
+                self._store = _open_store(self.path, self.reader, self.local)
             return self._store
 
     def close(self) -> None:
@@ -61,6 +68,7 @@ class CacheFile:
             store.close()  # closes the reader too
         else:
             self.reader.close()
+            self.local.close()
 
 
 #: OSError numbers that mean the file or its disk cannot take writes.
@@ -69,7 +77,10 @@ _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
 
 def cache_problem(exc: BaseException, path: Path) -> str | None:
     """The one line to show when the cache at ``path`` cannot be used because of ``exc``: it is
-    not a database, is damaged, is read-only, or its disk is full. None for any other error."""
+    not a database, is damaged, is read-only, or its disk is full. None for any other error.
+    A damaged local store names its own file."""
+    if isinstance(exc, LocalStoreDamaged):
+        return str(exc)
     fault = _storage_fault(exc)
     if fault is None:
         return None
@@ -102,9 +113,9 @@ def _storage_fault(exc: BaseException) -> tuple[str, bool] | None:
     return None
 
 
-def _open_store(path: Path, reader: CacheReader | None) -> Store:
+def _open_store(path: Path, reader: CacheReader | None, local: LocalStore) -> Store:
     from mailbag.store.store import (
         Store,  # imports SQLAlchemy: only once the Store is needed
     )
 
-    return Store.open(path, reader=reader)
+    return Store.open(path, reader=reader, local=local)

@@ -1,78 +1,69 @@
 """Bringing a cache file up to the current schema.
 
-The CACHE tables carry their version in ``PRAGMA user_version``: on any mismatch every table that is not
-LOCAL is dropped and the cache tables are created afresh (the next sync refills them). The LOCAL tables
-carry their own version in ``local_meta`` and are migrated forward step by step, never dropped.
+The cache tables carry their version in ``PRAGMA user_version``: on any mismatch every table is
+dropped and the cache tables are created afresh (the next sync refills them).
+
+Older versions of mailbag kept the journal and the outbox in the cache file too. Their rows are
+moved into the local store (``mailbag.store.local``) once, before anything else, and the old tables
+are dropped from the cache afterwards; from then on the cache holds nothing that exists only here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine
 
 from mailbag.store import schema
 from mailbag.store.engine import write_connection
+from mailbag.store.local import LocalStore
 from mailbag.store.version import CACHE_VERSION
 
-#: Version of the LOCAL tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 1
-
-#: ``LOCAL_MIGRATIONS[n]`` turns LOCAL tables of version ``n`` into version ``n + 1``.
-#: A fresh file gets the current shape directly and skips them.
-LOCAL_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
-
-_LOCAL_VERSION_KEY = "local_version"
+#: Tables of the older layout whose rows belong to the local store.
+OLD_LOCAL_TABLES = ("pending_actions", "outbox", "local_meta")
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create, rebuild or migrate the tables so that they match this version of mailbag."""
+def ensure_schema(engine: Engine, local: LocalStore) -> None:
+    """Move local rows of an older layout into ``local``, then create or rebuild the cache
+    tables so that they match this version of mailbag."""
     with write_connection(engine) as conn:
+        tables = set(_tables(conn))
+        if {"pending_actions", "outbox"} & tables:
+            _move_local_rows(conn, tables, local)
         current = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
         if current != CACHE_VERSION:
             _rebuild_cache(conn)
-        _migrate_local(conn)
+
+
+def _tables(conn: Connection) -> list[str]:
+    """The file's tables, in the order they were made (a virtual table before its own)."""
+    return list(
+        conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).scalars()
+    )
+
+
+def _move_local_rows(conn: Connection, tables: set[str], local: LocalStore) -> None:
+    """Copy the old tables' rows into the local store (committed there first: the ids make a
+    second copy after a crash a no-op), then drop them here."""
+    if "pending_actions" in tables:
+        local.adopt_actions(_rows(conn, "pending_actions"))
+    if "outbox" in tables:
+        local.adopt_outbox(_rows(conn, "outbox"))
+    for name in OLD_LOCAL_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def _rows(conn: Connection, table: str) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")]
 
 
 def _rebuild_cache(conn: Connection) -> None:
-    names = conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).scalars()
-    doomed = [name for name in names if name not in schema.LOCAL_TABLES]
     # Foreign keys cannot be switched off inside a transaction; defer their checks instead, so the
     # tables can go in any order (nothing that references them survives the commit).
     conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-    for name in doomed:
+    for name in _tables(conn):
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
     schema.cache_metadata.create_all(conn)
     conn.exec_driver_sql(f"PRAGMA user_version={int(CACHE_VERSION)}")
-
-
-def _migrate_local(conn: Connection) -> None:
-    existing = set(
-        conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars()
-    )
-    if schema.local_meta.name not in existing:
-        schema.local_metadata.create_all(conn)
-        _set_local_version(conn, LOCAL_VERSION)
-        return
-    row = conn.execute(
-        select(schema.local_meta.c.value).where(schema.local_meta.c.key == _LOCAL_VERSION_KEY)
-    ).scalar_one_or_none()
-    version = LOCAL_VERSION if row is None else int(row)
-    while version < LOCAL_VERSION:
-        LOCAL_MIGRATIONS[version](conn)
-        version += 1
-    # Tables added to the current shape after this file was made are created; existing ones stay.
-    schema.local_metadata.create_all(conn)
-    _set_local_version(conn, version)
-
-
-def _set_local_version(conn: Connection, version: int) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO local_meta (key, value) VALUES (:key, :value) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-        ),
-        {"key": _LOCAL_VERSION_KEY, "value": version},
-    )

@@ -18,6 +18,8 @@ class PendingAction:
     args: dict[str, Any] = field(default_factory=dict)
     created: float = 0.0
     state: str = "pending"
+    attempts: int = 0  # times it was sent without an answer seen
+    last_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,8 @@
 """Tables of the cache (SQLAlchemy Core).
 
-Two kinds of table live in one file:
-
-* CACHE tables (accounts, folders, messages, bodies) hold what the server already has. They are dropped and
-  recreated whenever :data:`mailbag.store.version.CACHE_VERSION` changes, and refilled by the next sync.
-* LOCAL tables (pending_actions, outbox) hold what exists only here. A rebuild never drops them; they are
-  migrated forward instead (see ``mailbag.store.migrate``).
+They hold what the server already has (accounts, folders, messages, bodies), and are dropped and
+recreated whenever :data:`mailbag.store.version.CACHE_VERSION` changes, then refilled by the next
+sync. What exists only here lives in another file, the local store (``mailbag.store.local``).
 """
 
 from __future__ import annotations
@@ -13,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import (
     DDL,
     Column,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,7 +22,6 @@ from sqlalchemy import (
 )
 
 cache_metadata = MetaData()
-local_metadata = MetaData()
 
 accounts = Table(
     "accounts",
@@ -171,42 +166,3 @@ bodies = Table(
     ),
     Column("raw", LargeBinary, nullable=False),
 )
-
-# ---- LOCAL tables: never dropped by a rebuild ------------------------------------------------------------
-
-local_meta = Table(
-    "local_meta",
-    local_metadata,
-    Column("key", String, primary_key=True),
-    Column("value", Integer, nullable=False),
-)
-
-pending_actions = Table(
-    "pending_actions",
-    local_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("account", String, nullable=False),
-    Column("folder", String, nullable=False),
-    Column("uids", String, nullable=False),  # comma-separated
-    Column("action", String, nullable=False),
-    Column("args", String, nullable=False, default="{}"),  # JSON object
-    Column("created", Float, nullable=False),  # epoch seconds
-    Column("state", String, nullable=False, default="pending"),
-)
-Index("ix_pending_actions_account_state", pending_actions.c.account, pending_actions.c.state)
-
-outbox = Table(
-    "outbox",
-    local_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("account", String, nullable=False),
-    Column("raw", LargeBinary, nullable=False),
-    Column("state", String, nullable=False, default="queued"),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", String, nullable=False, default=""),
-    Column("created", Float, nullable=False),
-)
-Index("ix_outbox_account_state", outbox.c.account, outbox.c.state)
-
-#: Names of the tables a cache rebuild must keep.
-LOCAL_TABLES: frozenset[str] = frozenset(local_metadata.tables)

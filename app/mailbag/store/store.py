@@ -1,4 +1,5 @@
-"""The local cache: folders, message summaries and bodies per account, plus the LOCAL tables.
+"""The local cache: folders, message summaries and bodies per account; and, as ``Store.local``,
+the local store of what exists only here (see ``mailbag.store.local``).
 
 Every method is synchronous and safe to call from several threads at once: the service layer writes from
 its worker thread while the UI reads small pages. Each write is one ``BEGIN IMMEDIATE`` transaction.
@@ -6,9 +7,7 @@ its worker thread while the UI reads small pages. Each write is one ``BEGIN IMME
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Row,
     bindparam,
     delete,
     exists,
@@ -42,10 +40,10 @@ from mailbag.domain.search import FolderTerm, Query
 from mailbag.domain.threading import ThreadRecord
 from mailbag.store import codec
 from mailbag.store.engine import create_engine_for, read_connection, write_connection
+from mailbag.store.local import LocalStore, local_path_for
 from mailbag.store.migrate import ensure_schema
 from mailbag.store.reader import CacheReader, chunks, id_column
-from mailbag.store.records import OutboxItem, PendingAction
-from mailbag.store.schema import accounts, bodies, folders, messages, outbox, pending_actions
+from mailbag.store.schema import accounts, bodies, folders, messages
 from mailbag.store.search import (
     body_text,
     copy_body_text,
@@ -192,39 +190,37 @@ def _summary_params(folder_id: int, s: MessageSummary) -> tuple[Any, ...]:
     )
 
 
-def _pending_action(r: Row[Any]) -> PendingAction:
-    return PendingAction(
-        id=r.id,
-        account=r.account,
-        folder=r.folder,
-        uids=tuple(int(u) for u in r.uids.split(",") if u),
-        action=r.action,
-        args=json.loads(r.args),
-        created=r.created,
-        state=r.state,
-    )
-
-
 class Store:
     """The SQLite cache of one mailbag installation (all accounts share one file)."""
 
-    def __init__(self, engine: Engine, reader: CacheReader) -> None:
+    def __init__(self, engine: Engine, reader: CacheReader, local: LocalStore) -> None:
         self._engine = engine
         #: The reads that paint the tree and the list (plain ``sqlite3``, see its module).
         self.reader = reader
+        #: The journal and the outbox, in their own file (never part of the disposable cache).
+        self.local = local
 
     @classmethod
-    def open(cls, path: Path, reader: CacheReader | None = None) -> Store:
-        """Open (creating, rebuilding or migrating as needed) the cache file at ``path``;
-        ``reader`` is one already open on that file, if any."""
-        engine = create_engine_for(path)
-        ensure_schema(engine)
-        return cls(engine, reader or CacheReader(path))
+    def open(
+        cls, path: Path, reader: CacheReader | None = None, local: LocalStore | None = None
+    ) -> Store:
+        """Open (creating, rebuilding or migrating as needed) the cache file at ``path`` and the
+        local store beside it; ``reader`` and ``local`` are ones already open, if any. Raises
+        LocalStoreDamaged when the local store cannot be trusted."""
+        local = local or LocalStore.open(local_path_for(path))
+        try:
+            engine = create_engine_for(path)
+            ensure_schema(engine, local)
+        except BaseException:
+            local.close()
+            raise
+        return cls(engine, reader or CacheReader(path), local)
 
     def close(self) -> None:
         """Release every connection. The store must not be used afterwards."""
         self._engine.dispose()
         self.reader.close()
+        self.local.close()
 
     def __enter__(self) -> Store:
         return self
@@ -375,7 +371,7 @@ class Store:
     def reset_folder(self, account: str, folder: str) -> None:
         """Forget the folder's messages, bodies and sync position (its UIDVALIDITY changed).
 
-        LOCAL data (pending actions, outbox) is untouched. Record the new position with
+        The local store (pending actions, outbox) is another file, untouched. Record the new position with
         :meth:`set_folder_state` once the folder is synced again.
         """
         with write_connection(self._engine) as conn:
@@ -693,104 +689,6 @@ class Store:
         with read_connection(self._engine) as conn:
             raw = conn.execute(query).scalar_one_or_none()
         return bytes(raw) if raw is not None else None
-
-    # ---- LOCAL: pending actions journal -------------------------------------------------------------
-
-    def add_pending_action(
-        self,
-        account: str,
-        folder: str,
-        uids: Iterable[int],
-        action: str,
-        args: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Journal a triage action to replay on the server; returns its id."""
-        with write_connection(self._engine) as conn:
-            result = conn.execute(
-                pending_actions.insert().values(
-                    account=account,
-                    folder=folder,
-                    uids=",".join(str(int(u)) for u in uids),
-                    action=action,
-                    args=json.dumps(dict(args or {})),
-                    created=time.time(),
-                    state="pending",
-                )
-            )
-            return int(result.lastrowid)
-
-    def pending_actions(self, account: str, state: str | None = "pending") -> list[PendingAction]:
-        """The account's journalled actions in the order they were made (``state=None``: all)."""
-        query = select(pending_actions).where(pending_actions.c.account == account)
-        if state is not None:
-            query = query.where(pending_actions.c.state == state)
-        with read_connection(self._engine) as conn:
-            rows = conn.execute(query.order_by(pending_actions.c.id)).all()
-        return [_pending_action(r) for r in rows]
-
-    def pending_action(self, action_id: int) -> PendingAction | None:
-        """One journalled action by id, whatever its state."""
-        with read_connection(self._engine) as conn:
-            r = conn.execute(select(pending_actions).where(pending_actions.c.id == action_id)).first()
-        return _pending_action(r) if r is not None else None
-
-    def finish_action(self, action_id: int, state: str, args: Mapping[str, Any]) -> None:
-        """Set a journalled action's final state and what the server answered (e.g. new UIDs)."""
-        with write_connection(self._engine) as conn:
-            conn.execute(
-                update(pending_actions)
-                .where(pending_actions.c.id == action_id)
-                .values(state=state, args=json.dumps(dict(args)))
-            )
-
-    def set_action_state(self, action_id: int, state: str) -> None:
-        """Mark a journalled action (e.g. ``"done"`` or ``"failed"``)."""
-        with write_connection(self._engine) as conn:
-            conn.execute(
-                update(pending_actions).where(pending_actions.c.id == action_id).values(state=state)
-            )
-
-    # ---- LOCAL: outbox ------------------------------------------------------------------------------
-
-    def add_outbox(self, account: str, raw: bytes) -> int:
-        """Queue a message for sending; it is committed before this returns. Returns its id."""
-        with write_connection(self._engine) as conn:
-            result = conn.execute(
-                outbox.insert().values(account=account, raw=raw, state="queued", created=time.time())
-            )
-            return int(result.lastrowid)
-
-    def outbox(self, account: str | None = None, state: str | None = None) -> list[OutboxItem]:
-        """Outbox messages, oldest first, optionally of one account and/or in one state."""
-        query = select(outbox)
-        if account is not None:
-            query = query.where(outbox.c.account == account)
-        if state is not None:
-            query = query.where(outbox.c.state == state)
-        with read_connection(self._engine) as conn:
-            rows = conn.execute(query.order_by(outbox.c.id)).all()
-        return [
-            OutboxItem(
-                id=r.id,
-                account=r.account,
-                raw=bytes(r.raw),
-                state=r.state,
-                attempts=r.attempts,
-                last_error=r.last_error,
-                created=r.created,
-            )
-            for r in rows
-        ]
-
-    def set_outbox_state(
-        self, item_id: int, state: str, last_error: str = "", attempted: bool = False
-    ) -> None:
-        """Record the outcome of a send attempt (``attempted`` counts one more attempt)."""
-        values: dict[str, Any] = {"state": state, "last_error": last_error}
-        if attempted:
-            values["attempts"] = outbox.c.attempts + 1
-        with write_connection(self._engine) as conn:
-            conn.execute(update(outbox).where(outbox.c.id == item_id).values(**values))
 
     # ---- helpers --------------------------------------------------------------------------------------
 

@@ -1,0 +1,368 @@
+"""The local store: data that exists only on this machine, in its own file beside the cache.
+
+The journal of triage actions not yet applied on the server and the outbox live here, in
+``local.sqlite3``, so the cache (``cache.sqlite3``) can be deleted at any time. The file is written
+with care: WAL with ``synchronous=FULL`` (a committed change survives a power cut), one
+``BEGIN IMMEDIATE`` transaction per change, mode 0600. It is migrated forward, never dropped, and
+checked when opened: a file SQLite reports as damaged raises :class:`LocalStoreDamaged`, and nothing
+is replayed from it.
+
+Plain ``sqlite3`` (no SQLAlchemy): a start opens it before the first frame, and it holds few rows.
+One connection serves every thread, behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mailbag.store.records import OutboxItem, PendingAction
+
+#: The local store's file name, next to the cache file.
+LOCAL_FILE = "local.sqlite3"
+#: How long (seconds) a writer waits for another process holding the file's lock.
+BUSY_TIMEOUT = 30.0
+
+#: Journal states. An action is replayed while it is pending or in flight (sent, no answer seen).
+PENDING, IN_FLIGHT, DONE, FAILED, CANCELLED, ASIDE = (
+    "pending",
+    "in_flight",
+    "done",
+    "failed",
+    "cancelled",
+    "aside",
+)
+ACTIVE = (PENDING, IN_FLIGHT)
+
+#: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
+LOCAL_VERSION = 1
+#: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
+#: the current shape directly and skips them.
+LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS pending_actions ("
+    " id INTEGER PRIMARY KEY, account TEXT NOT NULL, folder TEXT NOT NULL,"
+    " uids TEXT NOT NULL, action TEXT NOT NULL, args TEXT NOT NULL DEFAULT '{}',"
+    " created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX IF NOT EXISTS ix_pending_actions_account_state"
+    " ON pending_actions (account, state)",
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    " id INTEGER PRIMARY KEY, account TEXT NOT NULL, raw BLOB NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '', created REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_outbox_account_state ON outbox (account, state)",
+)
+_VERSION_KEY = "local_version"
+_ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
+
+
+class LocalStoreDamaged(Exception):
+    """The local store cannot be trusted (SQLite reports it malformed or unreadable)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"the local store {path} is damaged ({reason}); mailbag will not apply actions from it."
+            " Move it away to start with an empty journal and outbox"
+        )
+        self.path = path
+
+
+def local_path_for(cache_path: Path) -> Path:
+    """Where the local store of the cache file at ``cache_path`` lives (the same folder)."""
+    return cache_path.with_name(LOCAL_FILE)
+
+
+def _action(row: sqlite3.Row) -> PendingAction:
+    return PendingAction(
+        id=row["id"],
+        account=row["account"],
+        folder=row["folder"],
+        uids=tuple(int(u) for u in row["uids"].split(",") if u),
+        action=row["action"],
+        args=json.loads(row["args"]),
+        created=row["created"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
+
+
+class LocalStore:
+    """The journal and the outbox of one mailbag installation (every account shares the file)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path) -> LocalStore:
+        """Open (creating or migrating) the local store at ``path``; raises LocalStoreDamaged."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # WAL files inherit the mode
+        try:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise LocalStoreDamaged(path, str(exc)) from None
+        conn.row_factory = sqlite3.Row
+        try:
+            _check(conn, path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            _migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LocalStoreDamaged(path, str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed (and synced) on success."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # ---- the journal ------------------------------------------------------------------------------
+
+    def add_action(
+        self,
+        account: str,
+        folder: str,
+        uids: Iterable[int],
+        action: str,
+        args: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Journal a triage action to replay on the server; returns its id."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO pending_actions (account, folder, uids, action, args, created, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    account,
+                    folder,
+                    ",".join(str(int(u)) for u in uids),
+                    action,
+                    json.dumps(dict(args or {})),
+                    time.time(),
+                    PENDING,
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def actions(
+        self, account: str, states: Sequence[str] | None = ACTIVE, after: int = 0
+    ) -> list[PendingAction]:
+        """The account's journalled actions in the order they were made: those in ``states``
+        (None: all) with an id above ``after``."""
+        sql = f"SELECT {_ACTION_COLUMNS} FROM pending_actions WHERE account = ? AND id > ?"
+        params: list[Any] = [account, after]
+        if states is not None:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            params.extend(states)
+        return [_action(r) for r in self._read(sql + " ORDER BY id", params)]
+
+    def action(self, action_id: int) -> PendingAction | None:
+        """One journalled action by id, whatever its state."""
+        rows = self._read(
+            f"SELECT {_ACTION_COLUMNS} FROM pending_actions WHERE id = ?", (action_id,)
+        )
+        return _action(rows[0]) if rows else None
+
+    def transition(
+        self,
+        action_id: int,
+        from_states: Sequence[str],
+        to_state: str,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        attempt: bool = False,
+        error: str | None = None,
+    ) -> bool:
+        """Move an action from one of ``from_states`` to ``to_state`` in one transaction, with
+        ``changes`` merged into its args (and one more attempt counted, an error recorded);
+        False when it was in no such state, so that a replay and an undo never both take it."""
+        marks = ",".join("?" * len(from_states))
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT args FROM pending_actions WHERE id = ? AND state IN ({marks})",
+                (action_id, *from_states),
+            ).fetchone()
+            if row is None:
+                return False
+            args = dict(json.loads(row["args"]), **(changes or {}))
+            sets, params = ["state = ?", "args = ?"], [to_state, json.dumps(args)]
+            if attempt:
+                sets.append("attempts = attempts + 1")
+            if error is not None:
+                sets.append("last_error = ?")
+                params.append(error)
+            conn.execute(
+                f"UPDATE pending_actions SET {', '.join(sets)} WHERE id = ?", (*params, action_id)
+            )
+            return True
+
+    def retry_aside(self, account: str) -> int:
+        """Put the account's actions that were set aside back in the queue, with their attempts
+        counted afresh; one that was sent before stays in flight (checked before it is sent
+        again). Returns how many."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE pending_actions SET attempts = 0, state = CASE WHEN attempts > 0"
+                " THEN ? ELSE ? END WHERE account = ? AND state = ?",
+                (IN_FLIGHT, PENDING, account, ASIDE),
+            )
+            return cursor.rowcount
+
+    def record_failure(self, action_id: int, error: str, count: bool = False) -> None:
+        """Note why the last attempt of an action did not finish (its state is kept); ``count``
+        it as an attempt when it failed before it was sent."""
+        extra = ", attempts = attempts + 1" if count else ""
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE pending_actions SET last_error = ?{extra} WHERE id = ?", (error, action_id)
+            )
+
+    def adopt_actions(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Take over journal rows of an older layout (kept under their ids, once); returns how
+        many were new here."""
+        added = 0
+        with self._write() as conn:
+            for row in rows:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO pending_actions"
+                    " (id, account, folder, uids, action, args, created, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    tuple(
+                        row[k]
+                        for k in ("id", "account", "folder", "uids", "action", "args", "created")
+                    )
+                    + (row["state"],),
+                )
+                added += cursor.rowcount
+        return added
+
+    # ---- the outbox -------------------------------------------------------------------------------
+
+    def add_outbox(self, account: str, raw: bytes) -> int:
+        """Queue a message for sending; it is committed before this returns. Returns its id."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO outbox (account, raw, state, created) VALUES (?, ?, 'queued', ?)",
+                (account, raw, time.time()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def adopt_outbox(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Take over outbox rows of an older layout (kept under their ids, once)."""
+        added = 0
+        keys = ("id", "account", "raw", "state", "attempts", "last_error", "created")
+        with self._write() as conn:
+            for row in rows:
+                cursor = conn.execute(
+                    f"INSERT OR IGNORE INTO outbox ({', '.join(keys)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    tuple(row[k] for k in keys),
+                )
+                added += cursor.rowcount
+        return added
+
+    def outbox(self, account: str | None = None, state: str | None = None) -> list[OutboxItem]:
+        """Outbox messages, oldest first, optionally of one account and/or in one state."""
+        sql = "SELECT * FROM outbox WHERE 1 = 1"
+        params: list[Any] = []
+        if account is not None:
+            sql += " AND account = ?"
+            params.append(account)
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        return [
+            OutboxItem(
+                id=r["id"],
+                account=r["account"],
+                raw=bytes(r["raw"]),
+                state=r["state"],
+                attempts=r["attempts"],
+                last_error=r["last_error"],
+                created=r["created"],
+            )
+            for r in self._read(sql + " ORDER BY id", params)
+        ]
+
+    def set_outbox_state(
+        self, item_id: int, state: str, last_error: str = "", attempted: bool = False
+    ) -> None:
+        """Record the outcome of a send attempt (``attempted`` counts one more attempt)."""
+        extra = ", attempts = attempts + 1" if attempted else ""
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE outbox SET state = ?, last_error = ?{extra} WHERE id = ?",
+                (state, last_error, item_id),
+            )
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise LocalStoreDamaged unless SQLite finds the file sound."""
+    rows = conn.execute("PRAGMA integrity_check").fetchall()
+    verdict = "; ".join(str(r[0]) for r in rows[:3])
+    if verdict != "ok":
+        raise LocalStoreDamaged(path, verdict)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        fresh = not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'local_meta'"
+        ).fetchall()
+        if fresh:
+            version = LOCAL_VERSION
+        else:
+            row = conn.execute(
+                "SELECT value FROM local_meta WHERE key = ?", (_VERSION_KEY,)
+            ).fetchone()
+            version = LOCAL_VERSION if row is None else int(row[0])
+            while version < LOCAL_VERSION:
+                LOCAL_MIGRATIONS[version](conn)
+                version += 1
+        for statement in _SCHEMA:  # tables added since this file was made; existing ones stay
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO local_meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_VERSION_KEY, version),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

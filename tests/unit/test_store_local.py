@@ -1,0 +1,230 @@
+"""The local store: the journal and the outbox in their own file, kept when the cache goes."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from mailbag.store import local as local_module
+from mailbag.store.local import (
+    ACTIVE,
+    ASIDE,
+    CANCELLED,
+    DONE,
+    IN_FLIGHT,
+    PENDING,
+    LocalStore,
+    LocalStoreDamaged,
+)
+from mailbag.store.store import Store
+from mailbag.store.version import CACHE_VERSION
+from tests.unit.test_cli import mailbag
+
+A, INBOX = "work", "INBOX"
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalStore]:
+    store = LocalStore.open(tmp_path / "local.sqlite3")
+    yield store
+    store.close()
+
+
+def test_journal_in_order_per_account(local: LocalStore) -> None:
+    first = local.add_action(A, INBOX, [3, 1, 2], "move", {"target": "Archive"})
+    second = local.add_action(A, INBOX, [4], "flags", None)
+    local.add_action("home", INBOX, [9], "expunge")
+    assert [(a.id, a.uids, a.action, a.args) for a in local.actions(A)] == [
+        (first, (3, 1, 2), "move", {"target": "Archive"}),
+        (second, (4,), "flags", {}),
+    ]
+    assert local.transition(first, ACTIVE, DONE, {"result": {"3": 10}})
+    assert [a.id for a in local.actions(A)] == [second]
+    assert [a.state for a in local.actions(A, None)] == [DONE, PENDING]
+    assert local.action(first).args == {"target": "Archive", "result": {"3": 10}}
+    assert [a.id for a in local.actions(A, None, after=first)] == [second]
+    assert local.action(9999) is None
+
+
+def test_a_replay_and_an_undo_never_both_take_an_action(local: LocalStore) -> None:
+    action = local.add_action(A, INBOX, [1], "move", {"target": "Archive"})
+    assert local.transition(action, ACTIVE, IN_FLIGHT, {"since": [7, 40]}, attempt=True)
+    assert not local.transition(action, (PENDING, ASIDE), CANCELLED)  # too late to cancel
+    sent = local.action(action)
+    assert (sent.state, sent.attempts, sent.args["since"]) == (IN_FLIGHT, 1, [7, 40])
+    assert local.transition(action, (IN_FLIGHT,), IN_FLIGHT, {"undo": True})
+    assert local.action(action).args == {"target": "Archive", "since": [7, 40], "undo": True}
+
+    other = local.add_action(A, INBOX, [2], "flags")
+    assert local.transition(other, (PENDING, ASIDE), CANCELLED)
+    assert not local.transition(other, ACTIVE, IN_FLIGHT, attempt=True)  # undone: never sent
+    assert local.action(other).attempts == 0
+
+
+def test_set_aside_actions_come_back_on_retry(local: LocalStore) -> None:
+    sent = local.add_action(A, INBOX, [1], "copy", {"target": "Archive"})
+    never = local.add_action(A, INBOX, [2], "flags")
+    for _ in range(3):
+        local.transition(sent, ACTIVE, IN_FLIGHT, attempt=True, error="connection lost")
+    local.transition(sent, ACTIVE, ASIDE)
+    local.transition(never, ACTIVE, ASIDE)
+    assert local.actions(A) == []
+    assert local.retry_aside(A) == 2
+    retried = {a.id: (a.state, a.attempts) for a in local.actions(A)}
+    # the one sent before is checked on the server before it goes again
+    assert retried == {sent: (IN_FLIGHT, 0), never: (PENDING, 0)}
+    assert local.action(sent).last_error == "connection lost"
+
+
+def test_outbox(local: LocalStore) -> None:
+    raw = b"From: me@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+    item = local.add_outbox(A, raw)
+    local.add_outbox("home", b"other")
+    (queued,) = local.outbox(A)
+    assert (queued.id, queued.raw, queued.state, queued.attempts) == (item, raw, "queued", 0)
+    local.set_outbox_state(item, "retry", last_error="451 try later", attempted=True)
+    local.set_outbox_state(item, "retry", last_error="451 again", attempted=True)
+    (retry,) = local.outbox(A, state="retry")
+    assert (retry.attempts, retry.last_error) == (2, "451 again")
+    assert local.outbox(A, state="queued") == []
+    assert len(local.outbox()) == 2
+
+
+def test_own_file_private_and_in_wal_mode(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    with Store.open(cache) as store:
+        store.local.add_action(A, INBOX, [1], "flags")
+    path = tmp_path / "local.sqlite3"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert raw.execute("SELECT count(*) FROM pending_actions").fetchone() == (1,)
+    with closing(sqlite3.connect(cache)) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert not tables & {"pending_actions", "outbox", "local_meta"}
+
+
+def test_deleting_the_cache_keeps_the_journal_and_outbox(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    with Store.open(cache) as store:
+        action = store.local.add_action(A, INBOX, [1, 2], "move", {"target": "Archive"})
+        queued = store.local.add_outbox(A, b"raw message")
+    for leftover in tmp_path.glob("cache.sqlite3*"):
+        leftover.unlink()
+    with Store.open(cache) as store:
+        assert [a.id for a in store.local.actions(A)] == [action]
+        assert [o.id for o in store.local.outbox(A)] == [queued]
+
+
+def old_layout_cache(path: Path) -> None:
+    """A cache file as older versions of mailbag left it: the journal and outbox inside."""
+    with Store.open(path):
+        pass
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.executescript(
+            "CREATE TABLE local_meta (key VARCHAR PRIMARY KEY, value INTEGER NOT NULL);"
+            "INSERT INTO local_meta VALUES ('local_version', 1);"
+            "CREATE TABLE pending_actions (id INTEGER PRIMARY KEY, account VARCHAR NOT NULL,"
+            " folder VARCHAR NOT NULL, uids VARCHAR NOT NULL, action VARCHAR NOT NULL,"
+            " args VARCHAR NOT NULL, created FLOAT NOT NULL, state VARCHAR NOT NULL);"
+            "INSERT INTO pending_actions VALUES (4, 'work', 'INBOX', '5,6', 'move',"
+            " '{\"target\": \"Archive\", \"uidvalidity\": 9}', 1.0, 'pending');"
+            "INSERT INTO pending_actions VALUES (5, 'work', 'INBOX', '7', 'flags',"
+            " '{}', 2.0, 'done');"
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY, account VARCHAR NOT NULL,"
+            " raw BLOB NOT NULL, state VARCHAR NOT NULL, attempts INTEGER NOT NULL,"
+            " last_error VARCHAR NOT NULL, created FLOAT NOT NULL);"
+            "INSERT INTO outbox VALUES (2, 'work', X'6869', 'queued', 0, '', 3.0);"
+        )
+
+
+@pytest.mark.parametrize("version", [CACHE_VERSION, CACHE_VERSION - 1], ids=["same", "older"])
+def test_rows_of_the_old_layout_move_over_once(tmp_path: Path, version: int) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    old_layout_cache(cache)
+    with closing(sqlite3.connect(cache)) as raw, raw:
+        raw.execute(f"PRAGMA user_version={version}")
+    for _ in range(2):  # a second start finds nothing more to move
+        with Store.open(cache) as store:
+            (pending,) = store.local.actions(A)
+            assert (pending.id, pending.uids, pending.args) == (
+                4,
+                (5, 6),
+                {"target": "Archive", "uidvalidity": 9},
+            )
+            assert [a.id for a in store.local.actions(A, None)] == [4, 5]
+            assert [(o.id, o.raw) for o in store.local.outbox()] == [(2, b"hi")]
+    with closing(sqlite3.connect(cache)) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert not tables & {"pending_actions", "outbox", "local_meta"}
+
+
+def test_tables_are_migrated_forward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "local.sqlite3"
+    with closing(LocalStore.open(path)) as store:
+        store.add_outbox(A, b"kept")
+
+    def add_priority(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 5")
+
+    monkeypatch.setattr(local_module, "LOCAL_VERSION", local_module.LOCAL_VERSION + 1)
+    monkeypatch.setitem(local_module.LOCAL_MIGRATIONS, local_module.LOCAL_VERSION - 1, add_priority)
+    with closing(LocalStore.open(path)) as store:
+        assert [o.raw for o in store.outbox(A)] == [b"kept"]
+    with closing(LocalStore.open(path)):  # a second open must not run the step again
+        pass
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("SELECT raw, priority FROM outbox").fetchall() == [(b"kept", 5)]
+        version = raw.execute("SELECT value FROM local_meta WHERE key='local_version'").fetchone()
+    assert version == (local_module.LOCAL_VERSION,)
+
+
+def damage(path: Path) -> None:
+    """Overwrite a page in the middle of a local store full of journal rows."""
+    with closing(LocalStore.open(path)) as store:
+        for i in range(400):
+            store.add_action(A, INBOX, range(i, i + 20), "flags", {"add": ["\\Seen"], "i": i})
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 6 * page
+    data[3 * page : 4 * page] = b"\xa5" * page
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["pages", "not a database"])
+def test_a_damaged_local_store_is_refused(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "local.sqlite3"
+    if how == "pages":
+        damage(path)
+    else:
+        path.write_bytes(b"this is not a database " * 200)
+    before = path.read_bytes()
+    with pytest.raises(LocalStoreDamaged) as caught:
+        Store.open(tmp_path / "cache.sqlite3")
+    message = str(caught.value)
+    assert f"the local store {path} is damaged" in message and "\n" not in message
+    assert path.read_bytes() == before  # left as it was, for the user to look at
+
+
+def test_a_damaged_local_store_is_one_line_for_the_ui_and_sync(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
+        'password_command = "echo x"\n'
+    )
+    path = tmp_path / "data" / "mailbag" / "local.sqlite3"
+    path.parent.mkdir(parents=True)
+    damage(path)
+    for command in ((), ("sync",)):
+        result = mailbag("--config", str(config), *command, env_home=tmp_path)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [
+            f"mailbag: the local store {path} is damaged ("
+            + result.stderr.split(" is damaged (", 1)[1].strip()
+        ]
