@@ -17,6 +17,7 @@ import pytest
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     ActionApplied,
+    ActionRolledBack,
     ConnectionChanged,
     ErrorReported,
     RequestDone,
@@ -199,7 +200,7 @@ async def test_an_action_on_a_folder_deleted_on_the_server_does_not_make_the_acc
             events.events.clear()
             account.submit(SetFlags(account="work", folder="Projects", uids=(uid,),
                                     add=frozenset({FLAGGED})))
-            await events.wait_for(lambda e: isinstance(e, ErrorReported) and "SELECT" in e.message)
+            await events.wait_for(lambda e: isinstance(e, ActionRolledBack) and "SELECT" in e.reason)
             await asyncio.sleep(1.0)  # dozens of reconnects with the old policy and this backoff
             assert not [e for e in events.of(ConnectionChanged) if e.state == ConnectionState.ERROR]
             assert proxy.connections == connections

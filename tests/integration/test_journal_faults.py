@@ -22,7 +22,7 @@ from mailbag.domain.events import (
     RequestDone,
 )
 from mailbag.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole
-from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
+from mailbag.domain.requests import DeleteMessages, MoveMessages, RetryAccount, SetFlags
 from mailbag.store.local import DONE
 from mailbag.store.store import Store
 from tests.integration.accounts import other_client
@@ -194,7 +194,7 @@ async def test_an_action_that_keeps_losing_the_link_is_set_aside_then_retried(
             assert proxy.times_cut == 3 and store.local.actions("work") == []
             assert FLAGGED in store.summary("work", "INBOX", uid[2]).flags  # kept here
             proxy.cuts_left = 0  # the link is sound again; the user asks for a retry
-            account.journal.retry_set_aside()
+            account.submit(RetryAccount(account="work"))
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 30)
     assert aside.message.startswith("Marked 1 message flagged failed 3 times")
     assert proxy.times_cut == 3

@@ -406,11 +406,11 @@ class ImapAccount(Backend):
         self.emit(BodyLoaded(self.name, folder, uid))
 
     async def _select_for_action(self, folder: str, uidvalidity: int) -> None:
-        """Select ``folder`` on this connection (unless it is already) and make sure its
-        UIDVALIDITY is the one the action's uids belong to."""
+        """SELECT ``folder`` for an action, even when it is selected already (it may have been
+        deleted or recreated since), and make sure its UIDVALIDITY is the one the action's uids
+        belong to."""
         with refusal_rolls_back():
-            if self._selected != folder:
-                await self._select(folder)
+            await self._select(folder)
         if not uidvalidity or self._selected_validity != uidvalidity:
             raise UidValidityChanged(folder)
 

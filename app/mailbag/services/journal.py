@@ -412,8 +412,10 @@ class ActionJournal:
                 outcome = await self._resume(action)
             else:
                 outcome = await self._send(action)
+            await self._settle(action, outcome)  # before an undo waiting for it may look
         except ServerRefused as exc:
             final = CANCELLED if isinstance(exc, UidValidityChanged) else FAILED
+            log.info("account %s: %s refused: %s", worker.name, describe_action(action), exc)
             fail = partial(self.local.transition, error=str(exc))
             await worker.db(fail, action.id, ACTIVE, final, None)
             await self._roll_back(action)
@@ -428,10 +430,13 @@ class ActionJournal:
         finally:
             self._in_flight = None
             self._settled.set()
-        await self._settle(action, outcome)
         worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True))
-        if action.args.get("undo"):  # undone while its answer was unknown
-            await self._record_inverse(await _reread(self, action))
+        settled = await _reread(self, action)
+        if settled.args.get("undo"):  # undone while its answer was unknown: take it back now
+            try:
+                await self._record_inverse(settled)
+            except ValueError as exc:
+                worker.emit(ErrorReported(worker.name, f"{describe_action(action)}: {exc}"))
 
     async def _set_aside(self, action: PendingAction) -> None:
         if await self.worker.db(self.local.transition, action.id, ACTIVE, ASIDE):
@@ -440,7 +445,7 @@ class ActionJournal:
                 ErrorReported(
                     self.worker.name,
                     f"{describe_action(action)} failed {plural(action.attempts, 'time')}"
-                    f" ({reason}); set aside: it stays as it is here until you retry or undo it",
+                    f" ({reason}); set aside: it stays as it is here until you retry (R) or undo it",
                 )
             )
 

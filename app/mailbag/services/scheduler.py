@@ -152,6 +152,7 @@ class Scheduler:
             return rid
         if isinstance(request, RetryAccount):
             self.retry()
+            self.journal.retry_set_aside()  # actions set aside after failing go once more
             self.emit(RequestDone(rid))
             return rid
         if isinstance(request, CheckFolders) and self.state not in (
