@@ -6,10 +6,12 @@ from __future__ import annotations
 import mailbox
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -65,9 +67,14 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
 
 def test_a_cache_with_damaged_pages(tmp_path: Path) -> None:
     config, cache = filled_cache(tmp_path)
+    with closing(sqlite3.connect(cache)) as raw:  # the pages of the messages the list shows
+        pages = [p for (p,) in raw.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'messages' ORDER BY pageno"
+        )]
+        (size,) = raw.execute("PRAGMA page_size").fetchone()
     data = bytearray(cache.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 8192] = b"\xa5" * 8192  # two pages in the middle overwritten
+    for page in pages[:2]:  # two of them overwritten
+        data[(page - 1) * size : page * size] = b"\xa5" * size
     cache.write_bytes(bytes(data))
 
     assert_one_line_from_ui_and_sync(config, cache, "database disk image is malformed")

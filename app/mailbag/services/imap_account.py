@@ -442,8 +442,11 @@ class ImapAccount(Backend):
 
     async def server_present(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
         await self._select_for_action(folder, uidvalidity)
+        present: set[int] = set()
         with refusal_rolls_back():
-            return set(await self._client().search_uids(f"UID {uid_set(uids)}")) & set(uids)
+            async for batch in self._client().fetch_flags(uids):
+                present.update(uid for uid, _flags, _modseq in batch)
+        return present & set(uids)
 
     async def server_find(
         self, folder: str, uidvalidity: int, since_uid: int, message_ids: set[str]
@@ -454,7 +457,7 @@ class ImapAccount(Backend):
         if not message_ids or not uidvalidity or self._validity.get(folder) != uidvalidity:
             return found
         since_uid = max(1, since_uid)
-        async for batch in self._client().fetch_summaries(f"{since_uid}:*"):
+        async for batch in self._client().fetch_summaries(FromUid(since_uid)):
             for summary in batch:
                 if summary.uid >= since_uid and summary.message_id in message_ids:
                     found.setdefault(summary.message_id, []).append(summary.uid)
