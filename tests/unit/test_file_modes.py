@@ -58,7 +58,7 @@ def test_an_older_cache_and_log_readable_by_others_are_made_private(tmp_path: Pa
 
     assert sync(config, tmp_path, 0o022).returncode == 0
 
-    assert modes(data) == {".": "0o700", "cache.sqlite3": "0o600"}
+    assert modes(data) == {".": "0o700", "cache.sqlite3": "0o600", "local.sqlite3": "0o600"}
     assert modes(state) == {".": "0o700", "mailbag.log": "0o600"}
 
 
@@ -72,7 +72,7 @@ def test_in_process_the_store_and_the_log_set_their_modes_whatever_the_umask(tmp
         os.umask(old)
     assert modes(tmp_path) == {
         ".": modes(tmp_path)["."],  # pytest's, not ours
-        "a": "0o700", "a/cache.sqlite3": "0o600",
+        "a": "0o700", "a/cache.sqlite3": "0o600", "a/local.sqlite3": "0o600",
         "b": "0o700", "b/mailbag.log": "0o600",
         "c": "0o700", "c/d": "0o700",
     }
