@@ -23,7 +23,8 @@ from mailbag.store.local import (
 )
 from mailbag.store.store import Store
 from mailbag.store.version import CACHE_VERSION
-from tests.unit.test_cli import mailbag
+from tests.unit.cli import environment, mailbag, run_in_terminal
+from tests.unit.test_damaged_cache import demo_config
 
 A, INBOX = "work", "INBOX"
 
@@ -212,19 +213,17 @@ def test_a_damaged_local_store_is_refused(tmp_path: Path, how: str) -> None:
 
 
 def test_a_damaged_local_store_is_one_line_for_the_ui_and_sync(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[accounts.work]\nemail = "me@example.org"\n[accounts.work.imap]\nhost = "127.0.0.1"\n'
-        'password_command = "echo x"\n'
-    )
+    config = demo_config(tmp_path)
     path = tmp_path / "data" / "mailbag" / "local.sqlite3"
     path.parent.mkdir(parents=True)
     damage(path)
-    for command in ((), ("sync",)):
-        result = mailbag("--config", str(config), *command, env_home=tmp_path)
-        assert result.returncode == 2
-        assert "Traceback" not in result.stderr
-        assert result.stderr.strip().splitlines() == [
-            f"mailbag: the local store {path} is damaged ("
-            + result.stderr.split(" is damaged (", 1)[1].strip()
-        ]
+    expected = (
+        f"mailbag: the local store {path} is damaged (database disk image is malformed);"
+        " mailbag will not apply actions from it. Move it away to start with an empty journal"
+        " and outbox"
+    )
+    status, screen = run_in_terminal("--config", str(config), env=environment(tmp_path))
+    assert "Traceback" not in screen and expected in screen.replace("\r\n", "")
+    assert status == 2
+    synced = mailbag("--config", str(config), "sync", env_home=tmp_path)
+    assert (synced.returncode, synced.stderr.splitlines()) == (2, [expected])
