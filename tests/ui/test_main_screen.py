@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mailbag.domain.events import (
     BodyLoaded,
     ConnectionChanged,
@@ -11,6 +13,7 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import SEEN, ConnectionState
 from mailbag.domain.requests import LoadBody, OpenFolder, RetryAccount, SetFlags
+from mailbag.ui.keymap import KEYS
 from mailbag.ui.screens.help import HelpScreen
 from mailbag.ui.widgets.folder_tree import FolderTree
 from mailbag.ui.widgets import status_bar
@@ -18,7 +21,7 @@ from mailbag.ui.widgets.message_list import MessageList
 from mailbag.ui.widgets.reader import ReaderBody
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
-from tests.ui.helpers import cursor_subject, list_line, status_text
+from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text
 
 
 async def test_opens_inbox_with_rows_and_preview(make_app):
@@ -164,6 +167,28 @@ async def test_help_lists_every_binding(make_app):
                      "Move to folder…", "Undo last action", "/", "Search", "Thread view on / off",
                      "Sort by…", "Reverse sort order", "*", "mark_all", "junk"):
             assert line in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_at_80x24_scrolls_with_j_and_shows_every_id_whole(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        seen = screen_text(app)
+        assert "Quit" not in seen  # the last rows are below the fold at 80x24
+        for _ in range(len(KEYS)):
+            await pilot.press("j")
+        await pilot.pause()
+        seen += screen_text(app)
+        assert "Quit" in seen and "closes this help" in seen
+        ids = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", seen))
+        for spec in KEYS:
+            if "_" in spec.id:
+                assert spec.id in ids, spec.id
+        await pilot.press("k")
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

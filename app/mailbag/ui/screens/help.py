@@ -38,6 +38,8 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close help"),
+        Binding("j", "scroll('down')", "Scroll down", show=False),
+        Binding("k", "scroll('up')", "Scroll up", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -49,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
         max-height: 100%;
         border: round $primary;
         background: $panel;
-        padding: 0 2;
+        padding: 0 1;
     }
     HelpScreen Static { width: auto; }
     """
@@ -57,6 +59,14 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()
         self._keymap = dict(keymap)
+
+    def action_scroll(self, direction: str) -> None:
+        """Scroll the table a line, as Down and Up do."""
+        scroll = self.query_one(VerticalScroll)
+        if direction == "down":
+            scroll.scroll_down()
+        else:
+            scroll.scroll_up()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
