@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from mailbag.domain.events import (
+    ActionApplied,
     BodyLoaded,
     ConnectionChanged,
     ErrorReported,
@@ -258,6 +259,21 @@ async def test_status_bar_shows_connection_progress_and_errors(make_app):
         await pilot.pause()
         assert "work online" in status_text(app)
         assert "home: login failed" in status_text(app)
+
+
+async def test_offline_at_80_columns_the_notice_of_an_action_is_read_whole(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(
+            account="work", state=ConnectionState.ERROR,
+            detail="cannot connect to 127.0.0.1:37237: [Errno 111] Connection refused",
+        ))
+        app.facade.emit(ActionApplied(account="work", description="Moved 1 message to Archive"))
+        await pilot.pause()
+        line = app.main_screen.status.render_line(0).text
+        assert "Moved 1 message to Archive" in line
+        assert "work error (cannot connect" in line and line.rstrip().endswith("? help")
 
 
 async def test_notices_and_errors_leave_the_status_bar_after_a_while(make_app, monkeypatch):

@@ -17,6 +17,8 @@ NOTICE_SECONDS = 10.0
 ERROR_SECONDS = 30.0
 #: A connection error's detail is cut to this many characters: the states must fit.
 DETAIL_WIDTH = 30
+#: ... and, when the notice needs the room, down to this many.
+MIN_DETAIL_WIDTH = 16
 
 
 class StatusBar(Widget):
@@ -95,19 +97,25 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         """What the list shows and the last message on the left, cut short when the line is
-        too narrow; the connection states and "? help" after them, always whole."""
+        too narrow (what the list shows is left out first: the tree and the list say it too); the
+        connection states and "? help" after them, always whole."""
         states = self._states_text()
         message = self._message_text()
         room = self.size.width - states.cell_len
+        if room < message.cell_len and (self.last_error or self.notice):
+            message = self._message_text(with_view=False)
+        if room < message.cell_len:  # a connection error's detail gives some room too
+            states = self._states_text(max(DETAIL_WIDTH - (message.cell_len - room), MIN_DETAIL_WIDTH))
+            room = self.size.width - states.cell_len
         if room < message.cell_len:
             message.truncate(max(room - 1, 0))
             if room > 0:
                 message.append("…")
         return message + states
 
-    def _message_text(self) -> Text:
+    def _message_text(self, *, with_view: bool = True) -> Text:
         text = Text(no_wrap=True)
-        if self.view:
+        if self.view and with_view:
             text.append(" ")
             text.append(self.view, style="bold")
             text.append(" │")
@@ -119,7 +127,7 @@ class StatusBar(Widget):
             text.append(" " + self.notice + " │")
         return text
 
-    def _states_text(self) -> Text:
+    def _states_text(self, detail_width: int = DETAIL_WIDTH) -> Text:
         text = Text(no_wrap=True)
         for account, (state, detail) in self._states.items():
             style = {
@@ -135,7 +143,7 @@ class StatusBar(Widget):
                 folder, done, total = self._progress[account]
                 text.append(f" {folder} {done}/{total}")
             elif detail and state == ConnectionState.ERROR:
-                cut = detail if len(detail) <= DETAIL_WIDTH else detail[: DETAIL_WIDTH - 1] + "…"
+                cut = detail if len(detail) <= detail_width else detail[: detail_width - 1] + "…"
                 text.append(f" ({cut})")
             text.append(" │")
         text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
