@@ -15,12 +15,13 @@ from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
+    MessagesChanged,
     NewMail,
     RequestDone,
     SearchResults,
 )
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole
-from mailbag.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
+from mailbag.domain.requests import DeleteMessages, LoadBody, MoveMessages, Search, SetFlags
 from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
@@ -175,3 +176,29 @@ async def test_server_search_finds_a_word_in_a_body_the_cache_does_not_hold(dove
             found = await events.wait_for(
                 lambda e: isinstance(e, SearchResults) and e.request_id == request and e.complete)
             assert list(found.row_ids) == wanted
+
+
+async def test_an_expunge_reported_in_a_fetch_answer_removes_the_message(dovecot, mail_user, tmp_path):
+    # No IDLE and no polling for an hour: the only word of the expunge is the one the server
+    # sends along with the answer to the next UID FETCH on the command connection.
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, poll_seconds=3600) as (account, events):
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[0]))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
+            client = other_client(dovecot, mail_user)
+            try:
+                client.select("INBOX")
+                client.uid("STORE", str(uid[1]), "+FLAGS", "(\\Deleted)")
+                client.expunge()
+            finally:
+                client.logout()
+
+            events.events.clear()
+            body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[2]))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
+            await events.wait_for(
+                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
+            assert store.uids("work", "INBOX") == [uid[0], uid[2]]
+

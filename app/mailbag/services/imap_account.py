@@ -223,6 +223,7 @@ class ImapAccount(Backend):
                 await self._sync_folder(folder)
         finally:
             self.syncing.discard(folder)
+        self._note_pushes()  # what changed while the folder was synced: again, once more
 
     async def _sync_folder(self, folder: str) -> None:
         client = self._client()
@@ -402,6 +403,7 @@ class ImapAccount(Backend):
     async def load_body(self, folder: str, uid: int) -> None:
         await self._ensure_selected(folder)
         raw = await self._client().fetch_body(uid)
+        self._note_pushes()
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
@@ -413,6 +415,22 @@ class ImapAccount(Backend):
             await self._select(folder)
         if not uidvalidity or self._selected_validity != uidvalidity:
             raise UidValidityChanged(folder)
+
+    def _note_pushes(self) -> None:
+        """What the server reported on the command link along with its answers (an EXPUNGE
+        in a UID FETCH answer, new mail after a NOOP): those folders are synced again soon.
+        Without IDLE and NOTIFY this is often the first word of a change."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            pushes = client.pushes
+        except ImapConnectionError:
+            return
+        while not pushes.empty():
+            push = pushes.get_nowait()
+            if push.folder and push.kind != "RECENT":
+                self.mark_dirty(push.folder)
 
     async def server_set_flags(
         self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
@@ -464,8 +482,9 @@ class ImapAccount(Backend):
         return {mid: sorted(uids) for mid, uids in found.items()}
 
     async def keepalive(self) -> None:
-        """NOOP on the command link."""
+        """NOOP on the command link (what it reports is synced)."""
         await self._client().noop()
+        self._note_pushes()
 
     async def on_quiet(self) -> None:
         """Without NOTIFY, look at every folder's STATUS (at most every ``poll_seconds``)."""
@@ -503,6 +522,7 @@ class ImapAccount(Backend):
             # A server may answer STATUS of the selected folder from its view of it, which
             # takes in new mail only when a command lets it: NOOP first.
             await self._client().noop()
+            self._note_pushes()
         statuses = await self._client().status_many(folders)
         for name in statuses:
             if await self._changed(name, statuses):
