@@ -15,6 +15,7 @@ from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
+    ErrorReported,
     MessagesChanged,
     NewMail,
     RequestDone,
@@ -202,3 +203,15 @@ async def test_an_expunge_reported_in_a_fetch_answer_removes_the_message(dovecot
                 lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
             assert store.uids("work", "INBOX") == [uid[0], uid[2]]
 
+
+async def test_noselect_parents_and_modified_utf7_names_in_the_first_sync(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)), folder="Lists/rust")
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2, 5)), folder="Ärger")
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, poll_seconds=3600) as (account, events):
+            await until(lambda: store.counts("work", "INBOX.Ärger") == (3, 3), 20)
+            await until(lambda: store.counts("work", "INBOX.Lists.rust") == (2, 2), 20)
+            folders = {f.name: f for f in store.folders("work")}
+            # the parent the server lists as \Noselect is shown, never selected
+            assert not folders["INBOX.Lists"].selectable and folders["INBOX.Lists.rust"].selectable
+            assert not events.of(ErrorReported)

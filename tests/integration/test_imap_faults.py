@@ -176,7 +176,8 @@ async def test_stream_in_one_response_of_many_lines_and_pushes() -> None:
         await _selected(reader, writer)
         tag, _ = await command(reader)
         chunks = [b"* %d FETCH (UID %d FLAGS (\\Seen $x) MODSEQ (%d))\r\n" % (i, i * 2, i) for i in range(1, 3001)]
-        chunks.insert(1500, b"* 3001 EXISTS\r\n* 7 FETCH (FLAGS (\\Deleted))\r\n")
+        # news about other messages in the middle of a UID FETCH (RFC 3501 7.4.1 allows EXPUNGE)
+        chunks.insert(1500, b"* 3001 EXISTS\r\n* 7 FETCH (FLAGS (\\Deleted))\r\n* 9 EXPUNGE\r\n")
         writer.write(b"".join(chunks) + tag + b" OK fetched\r\n")
         tag, _ = await command(reader)
         writer.write(tag + b" NO [CANNOT] nope \x1b[2J\r\n")
@@ -192,7 +193,7 @@ async def test_stream_in_one_response_of_many_lines_and_pushes() -> None:
         assert [len(b) for b in batches] == [1000, 1000, 1000]
         assert batches[2][-1] == (6000, frozenset({"\\Seen", "$x"}), 3000)
         pushes = [client.pushes.get_nowait() for _ in range(client.pushes.qsize())]
-        assert [(p.kind, p.number) for p in pushes] == [("EXISTS", 3001), ("FETCH", 7)]
+        assert [(p.kind, p.number) for p in pushes] == [("EXISTS", 3001), ("FETCH", 7), ("EXPUNGE", 9)]
         assert pushes[1].flags == frozenset({"\\Deleted"})
         with pytest.raises(ImapError) as failure:
             await client.noop()
