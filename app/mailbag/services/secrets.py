@@ -35,8 +35,8 @@ async def resolve_password(server: ServerConfig, *, timeout: float = 60.0) -> st
 
 
 async def _from_command(command: str, timeout: float) -> str:
-    """The first line the command prints. Its stderr is discarded (a failing helper may print the
-    secret there); it runs in a session of its own, so a timeout ends every process it started."""
+    """The first line the command prints. Its stderr is discarded (a failing password program may
+    print the secret there); it runs in a session of its own, so a timeout ends all it started."""
     proc = await asyncio.create_subprocess_shell(
         command,
         stdin=asyncio.subprocess.DEVNULL,
