@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mailbag.store.store import Store
+from mailbag.domain.config import Config
+from tests.integration.accounts import imap_account_config
 from tests.ui.helpers import cursor_subject, screen_text
 from tests.ui.real_services import maildir_config, running, reader_text, simple_message, wait_until
 
@@ -80,3 +81,25 @@ async def test_a_body_that_failed_to_load_says_so_and_loads_when_asked_again(tmp
         hidden.rename(file)  # it can be read again
         await pilot.press("enter")
         await wait_until(pilot, lambda: shows(app, 1), "message 1 loaded on Enter")
+
+
+async def test_bodies_fetched_from_dovecot_show_under_huge_headers(dovecot, mail_user, tmp_path):
+    """Over IMAP each body is fetched when its message is first shown (LoadBody, then BodyLoaded)."""
+    huge_subject = "Message 2 " + "x" * 1_000_000
+    folded = "Message 1 " + "\r\n ".join(["word" * 20] * 2500)
+    first = simple_message(1).replace(b"Subject: Message 1", b"Subject: " + folded.encode())
+    empty = simple_message(4, body="")
+    dovecot.deliver_many(mail_user.name, [first, simple_message(2, subject=huge_subject), simple_message(3), empty])
+    config = Config(path=None, accounts={"home": imap_account_config(dovecot, mail_user, name="home")})
+    async with running(config, tmp_path / "cache.sqlite3", 4, size=(100, 40)) as (app, pilot, store):
+        seen = set()
+        for key in ("g", "j", "j", "j", "k", "k", "k"):
+            await pilot.press(key)
+            n = int(cursor_subject(app).split()[1])
+            if n == 4:
+                await wait_until(pilot, lambda: "Message 4" in reader_text(app)[0] and not reader_text(app)[1].strip()
+                                 and "Loading" not in screen_text(app), "the empty message")
+            else:
+                await wait_until(pilot, lambda: shows(app, n), f"message {n}")
+            seen.add(n)
+        assert seen == {1, 2, 3, 4}
