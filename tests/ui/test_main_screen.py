@@ -276,6 +276,24 @@ async def test_offline_at_80_columns_the_notice_of_an_action_is_read_whole(make_
         assert "work error (cannot connect" in line and line.rstrip().endswith("? help")
 
 
+async def test_a_refused_login_says_so_and_how_to_retry_at_80_columns(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(
+            account="work", state=ConnectionState.ERROR, waiting_for_user=True,
+            detail="login refused: login failed: AUTHENTICATE failed: [AUTHENTICATIONFAILED] "
+                   "Authentication failed. (fix the password, then R to retry)",
+        ))
+        app.facade.emit(ErrorReported(account="work", message="offline: login failed: AUTHENTICATE failed"))
+        await pilot.pause()
+        line = app.main_screen.status.render_line(0).text
+        assert "work login refused (R to retry)" in line and line.rstrip().endswith("? help")
+        app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.CONNECTING))
+        await pilot.pause()
+        assert "refused" not in app.main_screen.status.render_line(0).text
+
+
 async def test_notices_and_errors_leave_the_status_bar_after_a_while(make_app, monkeypatch):
     monkeypatch.setattr(status_bar, "NOTICE_SECONDS", 0.2)
     monkeypatch.setattr(status_bar, "ERROR_SECONDS", 0.3)

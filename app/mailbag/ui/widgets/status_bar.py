@@ -41,14 +41,22 @@ class StatusBar(Widget):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self._states: dict[str, tuple[ConnectionState, str]] = {}
+        self._refused: set[str] = set()  # accounts whose login was refused, waiting for a retry
         self._progress: dict[str, tuple[str, int, int]] = {}
         self.last_error = ""
         self.notice = ""
         self.view = ""
         self._expiry: Timer | None = None
 
-    def set_connection(self, account: str, state: ConnectionState, detail: str = "") -> None:
+    def set_connection(
+        self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False
+    ) -> None:
+        """``waiting_for_user``: the login was refused and nothing is tried until a retry."""
         self._states[account] = (state, clean_line(detail))
+        if waiting_for_user:
+            self._refused.add(account)
+        else:
+            self._refused.discard(account)
         if state not in _BUSY:
             self._progress.pop(account, None)
         self.refresh()
@@ -138,6 +146,10 @@ class StatusBar(Widget):
             text.append(" ")
             text.append(clean_line(account), style="bold")
             text.append(" ")
+            if account in self._refused:  # said whole, however narrow: nothing happens until R
+                text.append("login refused (R to retry)", style=self.get_component_rich_style(style, partial=True))
+                text.append(" │")
+                continue
             text.append(state.value, style=self.get_component_rich_style(style, partial=True))
             if account in self._progress:
                 folder, done, total = self._progress[account]

@@ -65,7 +65,9 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
     def apply_event(self, event: Event) -> None:
         """Reflect one service event on screen."""
         if isinstance(event, ConnectionChanged):
-            self.status.set_connection(event.account, event.state, event.detail)
+            self.status.set_connection(
+                event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user
+            )
         elif isinstance(event, SyncProgress):
             self.status.set_progress(event.account, event.folder, event.done, event.total)
         elif isinstance(event, ErrorReported):
