@@ -561,11 +561,12 @@ def describe_request(request: Request) -> str:
     """What a triage request does, in words (known before it is applied)."""
     if isinstance(request, SetFlags):
         return describe_flags(len(request.uids), sorted(request.add), sorted(request.remove))
-    count = plural(len(getattr(request, "uids", ())))
     if isinstance(request, MoveMessages):
         where = request.target or (request.target_role.value.capitalize() if request.target_role else "?")
-        return f"{'Copied' if request.copy else 'Moved'} {count} to {where}"
-    return f"Deleted {count}"
+        return f"{'Copied' if request.copy else 'Moved'} {plural(len(request.uids))} to {where}"
+    if isinstance(request, DeleteMessages):
+        return f"Deleted {plural(len(request.uids))}"
+    return type(request).__name__
 
 
 def describe_action(action: PendingAction) -> str:
