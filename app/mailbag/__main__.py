@@ -268,9 +268,12 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
 
 
 def prepare_cache(path: Path) -> None:
-    """Create the cache's folder; refuse a cache file this user cannot write to."""
+    """Create the cache's folder; refuse a cache file this user cannot write to, saying whether
+    the file or its whole file system is read-only."""
     paths.private_dir(path.parent)
     if path.exists() and not os.access(path, os.W_OK):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, "read-only file system", str(path))
         raise PermissionError(errno.EACCES, "read-only file", str(path))
 
 

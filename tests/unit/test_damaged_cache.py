@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import mailbox
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from mailbag.services.demo import build_demo_mailbox
-from tests.servers.system_user import mail_owner
 from tests.unit.cli import environment, mailbag, run_in_terminal
 
 MOVE_IT = "move it away and mailbag builds a new one from the server"
@@ -81,28 +78,32 @@ def test_a_cache_with_damaged_pages(tmp_path: Path) -> None:
     assert cache.read_bytes() == bytes(data)
 
 
-@pytest.fixture
-def shared_home() -> Iterator[Path]:
-    """A home another (unprivileged) user can reach: pytest's own temp dirs are private."""
-    home = Path(tempfile.mkdtemp(prefix="mailbag-test-"))
-    home.chmod(0o755)
-    try:
-        yield home
-    finally:
-        shutil.rmtree(home)
-
-
-def test_a_read_only_cache(shared_home: Path) -> None:
-    config, cache = filled_cache(shared_home)
-    # Root may write to any file, so as root the command runs as an unprivileged user.
-    owner = mail_owner()
-    for path in (shared_home, *shared_home.rglob("*")):
-        os.chown(path, owner.uid, owner.gid)
+def test_a_read_only_cache_file(tmp_path: Path) -> None:
+    config, cache = filled_cache(tmp_path)
     cache.chmod(0o444)
-    as_owner = ["setpriv", f"--reuid={owner.uid}", f"--regid={owner.gid}", "--clear-groups"]
+    # Root may write to any file: the command runs as an ordinary user in a user namespace of its
+    # own, which still owns the files (and so reaches the checkout wherever it is) but has no
+    # privilege over them.
+    as_ordinary_user = ["unshare", "--map-user=1000", "--map-group=1000"] if os.geteuid() == 0 else []
 
-    assert_one_line_from_ui_and_sync(config, cache, "read-only file", as_owner if os.geteuid() == 0 else ())
+    assert_one_line_from_ui_and_sync(config, cache, "read-only file", as_ordinary_user)
     assert oct(cache.stat().st_mode & 0o777) == oct(0o444)
+
+
+def test_a_cache_on_a_read_only_file_system(tmp_path: Path) -> None:
+    config, cache = filled_cache(tmp_path)
+    before = cache.read_bytes()
+    # The cache's folder bound read-only onto itself in a mount namespace of its own: a mount
+    # that refuses writes even to root.
+    folder = cache.parent
+    read_only = [
+        "unshare", "--mount", "--map-root-user", "sh", "-c",
+        f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$@"',
+        "sh",
+    ]
+
+    assert_one_line_from_ui_and_sync(config, cache, "read-only file system", read_only)
+    assert cache.read_bytes() == before
 
 
 def usage(home: Path) -> int:
