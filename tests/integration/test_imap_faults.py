@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -104,10 +103,8 @@ async def test_stalled_server_times_out() -> None:
     async with server:
         client = ImapClient(settings(port, timeout=0.5), "acct")
         await client.connect()
-        started = time.monotonic()
-        with pytest.raises(ImapConnectionError, match="no answer"):
+        with pytest.raises(ImapConnectionError, match="no answer"):  # the client's timeout, not a close
             await client.select("INBOX")
-        assert time.monotonic() - started < 3
         with pytest.raises(ImapConnectionError):
             await client.noop()
 

@@ -1,9 +1,8 @@
-"""Live sync against the private Dovecot: IDLE pushes, NOTIFY, a kicked session, latency."""
+"""Live sync against the private Dovecot: IDLE pushes, NOTIFY, a kicked session."""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 
 import pytest
@@ -37,10 +36,14 @@ class Watcher:
             await asyncio.sleep(0.01)
         raise AssertionError("IDLE never started")
 
-    async def next(self, kinds: tuple[str, ...], timeout: float = 5.0) -> tuple[float, ServerPush]:
+    async def next(self, kinds: tuple[str, ...], timeout: float = 60.0) -> tuple[float, ServerPush]:
+        """The next push of one of ``kinds``; the bound only stops a hung run."""
         deadline = time.monotonic() + timeout
         while True:
-            at, push = await asyncio.wait_for(self.pushes.get(), max(0.01, deadline - time.monotonic()))
+            try:
+                at, push = await asyncio.wait_for(self.pushes.get(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                raise AssertionError(f"no {'/'.join(kinds)} push within {timeout:.0f} s") from None
             if push.kind in kinds:
                 return at, push
 
@@ -49,25 +52,17 @@ class Watcher:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-async def test_lmtp_delivery_yields_exists_within_two_seconds(dovecot, mail_user, client) -> None:
+async def test_each_lmtp_delivery_yields_an_exists_push(dovecot, mail_user, client) -> None:
+    # How fast the push comes is a figure of the bench (python -m bench: new mail to the screen).
     watcher = Watcher(client)
     await watcher.started()
-    latencies, after_lmtp = [], []
     try:
         for i in range(1, 6):
-            sent = time.monotonic()
             await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(i))
-            delivered = time.monotonic()
-            at, push = await watcher.next(("EXISTS",), timeout=5)
+            _at, push = await watcher.next(("EXISTS",))
             assert push.number == i and push.folder == "INBOX"
-            latencies.append(at - sent)
-            after_lmtp.append(at - delivered)
     finally:
         await watcher.stop()
-    print(f"delivery-to-push latency: median {statistics.median(latencies) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} LMTP deliveries "
-          f"(after the LMTP transaction ended: median {statistics.median(after_lmtp) * 1000:.0f} ms)")
-    assert max(latencies) < 2.0
 
 
 async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_user, client) -> None:
@@ -79,12 +74,12 @@ async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_us
     try:
         other.select("INBOX")
         other.uid("STORE", "2", "+FLAGS", "(\\Flagged)")
-        _at, push = await watcher.next(("FETCH",), timeout=3)
+        _at, push = await watcher.next(("FETCH",))
         assert push.uids == (2,) and push.flags is not None and "\\Flagged" in push.flags
         assert push.modseq > 0 and push.folder == "INBOX"
         other.uid("STORE", "1", "+FLAGS", "(\\Deleted)")
         other.expunge()
-        _at, push = await watcher.next(("EXPUNGE", "VANISHED"), timeout=3)
+        _at, push = await watcher.next(("EXPUNGE", "VANISHED"))
         assert push.uids == (1,) if push.kind == "VANISHED" else push.number == 1
     finally:
         other.logout()
@@ -94,11 +89,11 @@ async def test_other_clients_flag_change_and_expunge_are_pushed(dovecot, mail_us
 async def test_kicked_session_ends_the_watch_promptly(dovecot, mail_user, client) -> None:
     watcher = Watcher(client)
     await watcher.started()
-    kicked = time.monotonic()
     await asyncio.to_thread(dovecot.kick, mail_user.name)
+    # The server's BYE ends the watch; without it the IDLE would last until it is re-issued
+    # (25 minutes): the bound only stops a hung run.
     with pytest.raises(ImapConnectionError):
-        await asyncio.wait_for(watcher.task, 5)
-    assert time.monotonic() - kicked < 2.0
+        await asyncio.wait_for(watcher.task, 60)
 
 
 async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user, client) -> None:
@@ -108,11 +103,11 @@ async def test_notify_reports_a_delivery_into_another_folder(dovecot, mail_user,
     await watcher.started()
     try:
         await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(3), "Projects/Zoë")
-        _at, push = await watcher.next(("STATUS",), timeout=3)
+        _at, push = await watcher.next(("STATUS",))
         assert push.folder == "Projects/Zoë"
         assert push.status.get("MESSAGES") == 1
         await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(4))
-        _at, push = await watcher.next(("EXISTS",), timeout=3)
+        _at, push = await watcher.next(("EXISTS",))
         assert push.folder == "INBOX" and push.number == 1
     finally:
         await watcher.stop()
@@ -123,7 +118,7 @@ async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_us
     await watcher.started()
     await asyncio.sleep(1.0)  # several DONE / IDLE rounds
     await asyncio.to_thread(dovecot.deliver, mail_user.name, make_message(5))
-    _at, push = await watcher.next(("EXISTS",), timeout=3)
+    _at, push = await watcher.next(("EXISTS",))
     assert push.number == 1
     await watcher.stop()
     assert await client.all_uids() == [1]
