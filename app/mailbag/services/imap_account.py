@@ -389,7 +389,7 @@ class ImapAccount(Backend):
     async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
         if not changes:
             return 0
-        return await self.db(self.store.update_flags, self.name, folder, changes)
+        return await self.db(self.store.update_server_flags, self.name, folder, changes)
 
     async def _remove_missing(self, folder: str, present: Sequence[int]) -> int:
         cached = await self.db(self.store.uids, self.name, folder)

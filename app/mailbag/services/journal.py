@@ -38,7 +38,19 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
-from mailbag.store.local import ACTIVE, ASIDE, CANCELLED, DONE, FAILED, IN_FLIGHT, PENDING
+from mailbag.store.local import (
+    ACTIVE,
+    ASIDE,
+    CANCELLED,
+    COPY,
+    DONE,
+    EXPUNGE,
+    FAILED,
+    FLAGS,
+    IN_FLIGHT,
+    MOVE,
+    PENDING,
+)
 from mailbag.store.records import PendingAction
 
 if TYPE_CHECKING:
@@ -47,7 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
 TRIAGE = (SetFlags, MoveMessages, DeleteMessages)
 #: Sends without an answer (link lost, unexpected error) before an action is set aside.
 MAX_ATTEMPTS = 3

@@ -80,7 +80,7 @@ class MaildirAccount(Backend):
         cached = await self.db(self.store.uids, self.name, folder)
         gone = sorted(set(cached).difference(flags))
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
-        changed = await self.db(self.store.update_flags, self.name, folder, sorted(flags.items()))
+        changed = await self.db(self.store.update_server_flags, self.name, folder, sorted(flags.items()))
         await self.db(self.store.set_folder_state, self.name, folder, server_state)
         self.emit(SyncProgress(self.name, folder, len(flags), len(flags)))
         if added or removed or changed:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mailbag.store.records import OutboxItem, PendingAction
+from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay
 
 #: The local store's file name, next to the cache file.
 LOCAL_FILE = "local.sqlite3"
@@ -40,6 +40,11 @@ PENDING, IN_FLIGHT, DONE, FAILED, CANCELLED, ASIDE = (
     "aside",
 )
 ACTIVE = (PENDING, IN_FLIGHT)
+#: States of actions the cache shows done although the server may not have them (yet).
+UNSENT = (PENDING, IN_FLIGHT, ASIDE)
+
+#: Journal action kinds.
+FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
 
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
 LOCAL_VERSION = 1
@@ -191,6 +196,25 @@ class LocalStore:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             params.extend(states)
         return [_action(r) for r in self._read(sql + " ORDER BY id", params)]
+
+    def pending_overlay(self, account: str, folder: str) -> PendingOverlay:
+        """The user's changes in ``folder`` the server may not have yet (pending, in flight or
+        set aside), for a sync to lay over the server's flags so that they do not flip back."""
+        rows = self._read(
+            f"SELECT {_ACTION_COLUMNS} FROM pending_actions WHERE account = ? AND folder = ?"
+            f" AND state IN ({','.join('?' * len(UNSENT))}) ORDER BY id",
+            (account, folder, *UNSENT),
+        )
+        changes = []
+        hidden: set[int] = set()
+        for action in map(_action, rows):
+            if action.action == FLAGS:
+                add = frozenset(action.args.get("add", ()))
+                remove = frozenset(action.args.get("remove", ()))
+                changes.append((frozenset(action.uids), add, remove))
+            elif action.action in (MOVE, EXPUNGE):
+                hidden.update(action.uids)
+        return PendingOverlay(tuple(changes), frozenset(hidden))
 
     def action(self, action_id: int) -> PendingAction | None:
         """One journalled action by id, whatever its state."""

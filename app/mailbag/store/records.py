@@ -33,3 +33,23 @@ class OutboxItem:
     attempts: int = 0
     last_error: str = ""
     created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOverlay:
+    """What the journal still owes the server for one folder, laid over what a sync reads there:
+    flag changes per uid (in journal order) and the uids a pending move or expunge hides."""
+
+    flag_changes: tuple[tuple[frozenset[int], frozenset[str], frozenset[str]], ...] = ()
+    hidden: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.flag_changes or self.hidden)
+
+    def flags(self, uid: int, server_flags: frozenset[str]) -> frozenset[str]:
+        """``server_flags`` with the user's pending changes of ``uid`` applied on top."""
+        flags = server_flags
+        for uids, add, remove in self.flag_changes:
+            if uid in uids:
+                flags = (flags | add) - remove
+        return flags

@@ -391,14 +391,25 @@ class Store:
     def upsert_summaries(
         self, account: str, folder: str, summaries: Sequence[MessageSummary]
     ) -> int:
-        """Insert or update these summaries in one transaction; returns how many were written.
+        """Insert or update these summaries (the server's view) in one transaction; returns how
+        many were written.
 
-        A message already cached keeps its row id and its cached body.
+        A message already cached keeps its row id and its cached body. The user's changes the
+        server may not have yet are kept (see :meth:`LocalStore.pending_overlay`): pending flag
+        changes are laid over the server's flags, and a message a pending move or expunge hides
+        stays hidden.
         """
         if not summaries:
             return 0
         with write_connection(self._engine) as conn:
             folder_id = self._ensure_folder(conn, account, folder)
+            # Read inside the write transaction: an action journalled after this point updates
+            # the cache after this write, never before it.
+            overlay = self.local.pending_overlay(account, folder)
+            if overlay:
+                summaries = [
+                    s._replace(flags=overlay.flags(s.uid, s.flags)) for s in summaries
+                ]
             # Straight to the driver: this is the bulk path of every sync. New rows reach the
             # search index later (index_pending), so the sync does not wait for it.
             driver = conn.connection.driver_connection
@@ -406,7 +417,22 @@ class Store:
                 part = summaries[start : start + UPSERT_ROWS]
                 values = [v for s in part for v in _summary_params(folder_id, s)]
                 driver.execute(_upsert_rows_sql(len(part)), values)  # type: ignore[union-attr]
+            if overlay.hidden:
+                self._hide(conn, folder_id, overlay.hidden)
         return len(summaries)
+
+    def update_server_flags(
+        self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
+    ) -> int:
+        """Set the flags the server reports (uid, flags) with the user's pending flag changes
+        laid on top, so that a sync never undoes them; returns how many messages were found."""
+        if not changes:
+            return 0
+        with write_connection(self._engine) as conn:
+            overlay = self.local.pending_overlay(account, folder)
+            if overlay.flag_changes:
+                changes = [(uid, overlay.flags(uid, flags)) for uid, flags in changes]
+            return self._update_flags(conn, account, folder, changes)
 
     def update_flags(
         self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
@@ -415,22 +441,31 @@ class Store:
         if not changes:
             return 0
         with write_connection(self._engine) as conn:
-            folder_id = self._folder_id(conn, account, folder)
-            if folder_id is None:
-                return 0
-            result = conn.execute(
-                _UPDATE_FLAGS,
-                [
-                    {
-                        "fid": folder_id,
-                        "u": uid,
-                        "new_flags": codec.encode_atoms(flags),
-                        "new_unread": 0 if SEEN in flags else 1,
-                    }
-                    for uid, flags in changes
-                ],
-            )
-            return int(result.rowcount)
+            return self._update_flags(conn, account, folder, changes)
+
+    def _update_flags(
+        self,
+        conn: Connection,
+        account: str,
+        folder: str,
+        changes: Sequence[tuple[int, frozenset[str]]],
+    ) -> int:
+        folder_id = self._folder_id(conn, account, folder)
+        if folder_id is None:
+            return 0
+        result = conn.execute(
+            _UPDATE_FLAGS,
+            [
+                {
+                    "fid": folder_id,
+                    "u": uid,
+                    "new_flags": codec.encode_atoms(flags),
+                    "new_unread": 0 if SEEN in flags else 1,
+                }
+                for uid, flags in changes
+            ],
+        )
+        return int(result.rowcount)
 
     def remove_uids(self, account: str, folder: str, uids: Iterable[int]) -> int:
         """Drop these messages (and their bodies); returns how many were cached."""
@@ -525,18 +560,22 @@ class Store:
         """Hide messages from lists and counts while a move or delete waits for the server
         (or show them again when it is rolled back)."""
         wanted = sorted(set(uids))
-        changed = 0
         with write_connection(self._engine) as conn:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return 0
-            for chunk in chunks(wanted):
-                result = conn.execute(
-                    update(messages)
-                    .where(messages.c.folder_id == folder_id, messages.c.uid.in_(chunk))
-                    .values(hidden=1 if hidden else 0)
-                )
-                changed += result.rowcount
+            return self._hide(conn, folder_id, wanted, hidden)
+
+    @staticmethod
+    def _hide(conn: Connection, folder_id: int, uids: Iterable[int], hidden: bool = True) -> int:
+        changed = 0
+        for chunk in chunks(sorted(uids)):
+            result = conn.execute(
+                update(messages)
+                .where(messages.c.folder_id == folder_id, messages.c.uid.in_(chunk))
+                .values(hidden=1 if hidden else 0)
+            )
+            changed += result.rowcount
         return changed
 
     def copy_to(self, account: str, folder: str, target: str, uid_map: Mapping[int, int]) -> int:
