@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import imaplib
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 
@@ -27,6 +29,7 @@ from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
+from tests.integration.proxy import Proxy
 from tests.integration import test_live_triage as live_triage
 from tests.integration.test_live_triage import until, uid_of
 from tests.servers.dovecot import DovecotServer, MailUser
@@ -34,6 +37,7 @@ from tests.servers.messages import make_message, message_id
 
 pytestmark = pytest.mark.dovecot
 
+_COPYUID = re.compile(rb"\[COPYUID [^\]]*\] ?", re.IGNORECASE)
 OPTIONAL = {"IDLE", "MOVE", "UIDPLUS", "CONDSTORE", "QRESYNC", "NOTIFY", "SPECIAL-USE", "LIST-STATUS",
             "LIST-EXTENDED", "ENABLE", "ESEARCH", "LITERAL+", "ID", "SASL-IR"}
 
@@ -46,11 +50,18 @@ def compat_config(dovecot: DovecotServer, user: MailUser, poll_seconds: int = 1)
 
 
 @contextlib.asynccontextmanager
-async def running(dovecot: DovecotServer, user: MailUser, store: Store,
-                  poll_seconds: int = 1) -> AsyncIterator[tuple[ImapAccount, Recorder]]:
-    """An account worker on the compat listener, synced once before the test goes on."""
+async def running(dovecot: DovecotServer, user: MailUser, store: Store, poll_seconds: int = 1,
+                  rewrite: Callable[[bytes], bytes] | None = None) -> AsyncIterator[tuple[ImapAccount, Recorder]]:
+    """An account worker on the compat listener (behind a proxy that rewrites the server's
+    lines with ``rewrite``), synced once before the test goes on."""
     events = Recorder()
-    account = ImapAccount(compat_config(dovecot, user, poll_seconds), store, events)
+    config = compat_config(dovecot, user, poll_seconds)
+    proxy = None
+    if rewrite is not None:
+        proxy = await Proxy(dovecot.compat_host, dovecot.compat_imap_port, rewrite).start()
+        assert config.imap is not None
+        config = replace(config, imap=replace(config.imap, host="127.0.0.1", port=proxy.port))
+    account = ImapAccount(config, store, events)
     task = asyncio.create_task(account.run())
     try:
         await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
@@ -59,7 +70,14 @@ async def running(dovecot: DovecotServer, user: MailUser, store: Store,
         account.request_stop()
         task.cancel()
         await asyncio.wait({task}, timeout=15)
+        if proxy is not None:
+            await proxy.close()
         assert task.done(), "the account worker did not stop"
+
+
+def without_copyuid(line: bytes) -> bytes:
+    """Dovecot sends COPYUID even where it does not offer UIDPLUS; a server without it does not."""
+    return _COPYUID.sub(b"", line)
 
 
 def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4:
@@ -215,3 +233,23 @@ async def test_noselect_parents_and_modified_utf7_names_in_the_first_sync(doveco
             # the parent the server lists as \Noselect is shown, never selected
             assert not folders["INBOX.Lists"].selectable and folders["INBOX.Lists.rust"].selectable
             assert not events.of(ErrorReported)
+
+
+async def test_undo_of_a_move_without_copyuid_finds_the_message_by_its_message_id(
+    dovecot, mail_user, tmp_path
+):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, rewrite=without_copyuid) as (account, events):
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[0],),
+                                        target_role=FolderRole.ARCHIVE))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert set(server_state(dovecot, mail_user, "INBOX.Archive")) == {message_id(0)}
+
+            events.events.clear()
+            account.journal.submit_undo(account.journal.undo_tickets.pop())
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
+    assert set(server_state(dovecot, mail_user)) == {message_id(0), message_id(1), message_id(2)}
+    assert server_state(dovecot, mail_user, "INBOX.Archive") == {}

@@ -468,9 +468,12 @@ class ActionJournal:
             await worker.server_set_flags(action.folder, validity, uids, add, remove)
             return MoveOutcome()
         if action.action in (MOVE, COPY):
-            return await worker.server_move(
+            outcome = await worker.server_move(
                 action.folder, validity, uids, action.args["target"], copy=action.action == COPY
             )
+            if not outcome.mapping and "since" in action.args:
+                outcome = await self._copies_found(action, uids)  # no COPYUID (no UIDPLUS)
+            return outcome
         if action.action == EXPUNGE:
             await worker.server_expunge(action.folder, validity, uids)
             return MoveOutcome()
@@ -484,14 +487,8 @@ class ActionJournal:
         worker, validity = self.worker, int(action.args.get("uidvalidity", 0))
         target = action.args["target"]
         present = await worker.server_present(action.folder, validity, list(action.uids))
-        wanted = {int(u): m for u, m in action.args.get("message_ids", {}).items() if m}
-        target_validity, since = (int(x) for x in action.args.get("since", (0, 0)))
-        found = await worker.server_find(target, target_validity, since, set(wanted.values()))
-        mapping: dict[int, int] = {}
-        for uid in action.uids:
-            copies = found.get(wanted.get(uid, ""), [])
-            if copies:
-                mapping[uid] = copies.pop(0)
+        found = await self._copies_found(action, action.uids)
+        mapping, target_validity = dict(found.mapping), found.uidvalidity
         if action.action == MOVE:
             done_here = [u for u in action.uids if u in mapping and u in present]
             if done_here:  # copied, not yet removed (a move without MOVE, cut half-way)
@@ -503,7 +500,22 @@ class ActionJournal:
             )
             mapping.update(outcome.mapping)
             target_validity = outcome.uidvalidity or target_validity
-        log.info("account %s: resumed %s: %d already done", worker.name, action.action, len(found))
+        log.info("account %s: resumed %s: %d already done", worker.name, action.action, len(found.mapping))
+        return MoveOutcome(target_validity, mapping)
+
+    async def _copies_found(self, action: PendingAction, uids: Sequence[int]) -> MoveOutcome:
+        """Where the copies of ``uids`` are in the target, found by Message-ID among the messages
+        that arrived there since the action was sent (its answer was lost, or had no COPYUID)."""
+        wanted = {int(u): m for u, m in action.args.get("message_ids", {}).items() if m}
+        target_validity, since = (int(x) for x in action.args.get("since", (0, 0)))
+        found = await self.worker.server_find(
+            action.args["target"], target_validity, since, set(wanted.values())
+        )
+        mapping: dict[int, int] = {}
+        for uid in uids:
+            copies = found.get(wanted.get(uid, ""), [])
+            if copies:
+                mapping[uid] = copies.pop(0)
         return MoveOutcome(target_validity, mapping)
 
     async def _settle(self, action: PendingAction, outcome: MoveOutcome) -> None:
