@@ -186,9 +186,6 @@ async def test_rows_keep_the_order_asked_and_drop_unknown_ids(subject: Subject) 
     assert [row.row_id for row in subject.facade.rows(asked)] == [ids[3], ids[0], ids[5]]
 
 
-# Not over Maildir: a Maildir account retries a move to a missing folder instead of rolling it
-# back (the services are to set repeatedly failing actions aside).
-@pytest.mark.parametrize("subject", ["fake", "dovecot"], indirect=True)
 async def test_a_move_the_server_refuses_is_rolled_back_not_failed(subject: Subject) -> None:
     ids = list(subject.facade.message_index("home", "INBOX"))
     (row,) = subject.facade.rows(ids[:1])

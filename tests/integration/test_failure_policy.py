@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,15 @@ from mailbag.domain.events import (
     RequestFailed,
 )
 from mailbag.domain.models import FLAGGED, ConnectionState
-from mailbag.domain.requests import LoadBody, RetryAccount, Search, SetFlags, SyncAccount
+from mailbag.domain.requests import (
+    DeleteMessages,
+    LoadBody,
+    MoveMessages,
+    RetryAccount,
+    Search,
+    SetFlags,
+    SyncAccount,
+)
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.maildir_account import MaildirAccount
@@ -71,10 +80,17 @@ async def proxy_to(dovecot) -> AsyncIterator[Proxy]:
 
 
 @asynccontextmanager
-async def maildir_account(tmp_path: Path) -> AsyncIterator[tuple[MaildirAccount, Store, Recorder, int]]:
-    """A running Maildir account holding one message (its uid comes last), synced once."""
+async def maildir_account(
+    tmp_path: Path, *other_folders: str
+) -> AsyncIterator[tuple[MaildirAccount, Store, Recorder, int]]:
+    """A running Maildir account holding one message in INBOX (its uid comes last) and one in
+    each of ``other_folders``, synced once."""
     root = tmp_path / "Mail"
-    uid = MaildirStore(root, "local", create=True).add("INBOX", make_message(1))
+    maildir = MaildirStore(root, "local", create=True)
+    for number, folder in enumerate(other_folders, start=2):
+        maildir.create_folder(folder)
+        maildir.add(folder, make_message(number))
+    uid = maildir.add("INBOX", make_message(1))
     store = Store.open(tmp_path / "cache.db")
     events = Recorder()
     account = MaildirAccount("local", root, store, events, FAST)
@@ -270,3 +286,26 @@ async def test_a_server_search_that_does_not_parse_is_refused_in_one_line(
             assert ErrorReported("work", "from: needs a value") in events.events
             assert not [r for r in caplog.records if r.exc_info]
             assert account.state == ConnectionState.ONLINE
+
+
+async def test_maildir_actions_on_a_folder_gone_or_missing_are_rolled_back_and_told(tmp_path):
+    """As an IMAP server's NO: a move to a folder that does not exist, and a flag change or a
+    permanent delete in a folder removed by another program, are rolled back once with the reason,
+    not retried; the account stays online."""
+    async with maildir_account(tmp_path, "Projects") as (account, store, events, kept):
+        (doomed,) = store.uids("local", "Projects")
+        shutil.rmtree(account.root / ".Projects")
+        account.submit(MoveMessages(account="local", folder="INBOX", uids=(kept,), target="Nowhere"))
+        account.submit(SetFlags(account="local", folder="Projects", uids=(doomed,),
+                                add=frozenset({FLAGGED})))
+        account.submit(DeleteMessages(account="local", folder="Projects", uids=(doomed,),
+                                      permanent=True))
+        await events.wait_for(lambda e: len(events.of(ActionRolledBack)) == 3)
+        await until(lambda: store.local.actions("local") == [], 10)
+        told = events.of(ActionRolledBack)
+        assert "Nowhere" in told[0].description and "Nowhere" in told[0].reason
+        assert all("Projects" in e.reason for e in told[1:])
+        assert store.uids("local", "INBOX") == [kept] and store.counts("local", "INBOX") == (1, 1)
+        assert store.summary("local", "Projects", doomed).flags == frozenset()
+        assert account.state == ConnectionState.ONLINE
+        assert MaildirStore(account.root, "local").flags("INBOX") == {kept: frozenset()}

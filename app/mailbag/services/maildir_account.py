@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderState
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.backend import Backend, Capability, Failure, Offline
-from mailbag.services.journal import MoveOutcome, UidValidityChanged
+from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 
@@ -101,37 +103,54 @@ class MaildirAccount(Backend):
         if not uidvalidity or state.uidvalidity != uidvalidity:
             raise UidValidityChanged(folder)
 
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """A folder or message that is gone, or a name Maildir++ cannot hold, refuses the action
+        (the journal rolls it back and says why) as an IMAP server's NO does; a maildir that is
+        gone altogether is offline."""
+        try:
+            yield
+        except (KeyError, ValueError) as exc:
+            if not self.root.is_dir():
+                raise Offline(f"maildir {self.root} does not exist") from exc
+            raise ServerRefused(str(exc.args[0]) if exc.args else repr(exc)) from exc
+
     def last_uidvalidity(self, folder: str) -> int:
         return self._validity.get(folder, 0)
 
     async def server_set_flags(
         self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
-        await self._check_validity(folder, uidvalidity)
-        await self.db(self._md().set_flags, folder, uids, add, remove)
+        with self._refusals():
+            await self._check_validity(folder, uidvalidity)
+            await self.db(self._md().set_flags, folder, uids, add, remove)
 
     async def server_move(
         self, folder: str, uidvalidity: int, uids: list[int], target: str, *, copy: bool = False
     ) -> MoveOutcome:
-        await self._check_validity(folder, uidvalidity)
         md = self._md()
-        mapping = await self.db(lambda: md.move(folder, uids, target, copy=copy))
-        state: FolderState = await self.db(md.folder_state, target)
+        with self._refusals():
+            await self._check_validity(folder, uidvalidity)
+            mapping = await self.db(lambda: md.move(folder, uids, target, copy=copy))
+            state: FolderState = await self.db(md.folder_state, target)
         return MoveOutcome(state.uidvalidity, mapping)
 
     async def server_expunge(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
-        await self._check_validity(folder, uidvalidity)
-        await self.db(self._md().remove, folder, uids)
+        with self._refusals():
+            await self._check_validity(folder, uidvalidity)
+            await self.db(self._md().remove, folder, uids)
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         return await self.db(self._md().add, folder, raw, flags)
     async def server_position(self, folder: str) -> tuple[int, int]:
-        state: FolderState = await self.db(self._md().folder_state, folder)
+        with self._refusals():
+            state: FolderState = await self.db(self._md().folder_state, folder)
         return state.uidvalidity, state.uidnext
 
     async def server_present(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
-        await self._check_validity(folder, uidvalidity)
-        flags = await self.db(self._md().flags, folder)
+        with self._refusals():
+            await self._check_validity(folder, uidvalidity)
+            flags = await self.db(self._md().flags, folder)
         return set(uids) & set(flags)
 
     async def server_find(
