@@ -11,6 +11,7 @@ from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import cursor_subject, list_line, status_text
+from tests.ui.real_services import wait_until
 from tests.ui.sample import threaded_facade
 
 
@@ -66,9 +67,25 @@ async def test_query_error_shows_in_the_status_bar(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"colour:red")
+        # The local search starts on a timer once typing pauses and runs on a thread: on a busy
+        # machine it may end after any fixed pause, so the test waits for what the user sees.
+        await wait_until(pilot, lambda: "unknown search term colour:" in status_text(app), "the query's error")
         await settle(pilot)
         assert "unknown search term colour:" in status_text(app)
         assert len(shown_subjects(app)) == 6
+
+
+async def test_a_query_that_becomes_an_error_leaves_the_earlier_matches(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"from:bob")
+        await wait_until(pilot, lambda: shown_subjects(app) == ["Quarterly report"], "the matches of from:bob")
+        await pilot.press(*" colour:red")
+        await wait_until(pilot, lambda: "unknown search term colour:" in status_text(app), "the query's error")
+        await settle(pilot)
+        assert len(shown_subjects(app)) == 6  # the folder, not the matches of a query no longer typed
+        assert "unknown search term colour:" in status_text(app)
 
 
 async def test_thread_view_indents_and_z_collapses(make_app):

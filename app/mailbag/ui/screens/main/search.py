@@ -87,6 +87,9 @@ class SearchControl(MainScreenBase):
         if key != self._open or generation != self._generation:
             return
         if outcome.error:
+            # The list must not keep the matches of an earlier query the field no longer holds
+            # (typed slowly, "colou" was searched before "colour:" became an error).
+            self._leave_search(reload=True, close_bar=False)
             self.status.set_error(f"search: {outcome.error}")
             self._search_error = True
             return
