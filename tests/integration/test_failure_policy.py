@@ -132,7 +132,7 @@ async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, 
             assert refused_logins(dovecot, mail_user, log_start) == 1
             # what needs the server is refused at once, not left waiting
             body = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
-            assert RequestFailed(body, "work is offline") in events.events
+            assert RequestFailed(body, "work: login refused; fix the password, then retry") in events.events
 
             events.events.clear()
             retry = account.submit(RetryAccount(account="work"))

@@ -174,11 +174,17 @@ class Scheduler:
             # A body that is not cached cannot be had offline: say so now, not after a reconnect
             # (which, after a refused login, waits for the user). While the first connection is
             # being made (at start) it waits for it instead: a failed connection answers it.
-            self.emit(RequestFailed(rid, f"{self.name} is offline"))
+            self.emit(RequestFailed(rid, self._unreachable()))
             return rid
         (self._urgent if isinstance(request, URGENT) else self._background).append(request)
         self._wakeup.set()
         return rid
+
+    def _unreachable(self) -> str:
+        """Why a request that needs the server cannot be served now."""
+        if self.waiting_for_user:
+            return f"{self.name}: login refused; fix the password, then retry"
+        return f"{self.name} is offline"
 
     def retry(self) -> None:
         """Connect now: after a refused login, or instead of waiting out the backoff."""
@@ -257,7 +263,7 @@ class Scheduler:
                     )
                 else:
                     self._set_state(ConnectionState.ERROR, text)
-                self._fail_all(f"offline: {text}")
+                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {text}")
                 await self._quiet_disconnect()
                 if failure is Failure.AUTH:
                     await self._wait_for_retry()
