@@ -18,7 +18,7 @@ import pytest
 from mailbag.domain.config import Config
 from mailbag.domain.events import ActionRolledBack, Event, RequestDone, RequestFailed
 from mailbag.domain.models import FLAGGED, SEEN
-from mailbag.domain.requests import MoveMessages
+from mailbag.domain.requests import MoveMessages, SetFlags
 from mailbag.services.api import ListOrder, MailFacade
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
@@ -201,3 +201,34 @@ async def test_a_move_the_server_refuses_is_rolled_back_not_failed(subject: Subj
     assert "Nowhere" in rolled_back.description and "Nowhere" in rolled_back.reason
     assert RequestDone(request.request_id) in subject.events
     assert not [e for e in subject.events if isinstance(e, RequestFailed)]
+
+
+async def test_a_submitted_move_hides_the_row_at_once_and_a_refusal_brings_it_back(
+    subject: Subject,
+) -> None:
+    ids = list(subject.facade.message_index("home", "INBOX"))
+    (row,) = subject.facade.rows(ids[:1])
+    request = MoveMessages(account="home", folder="INBOX", uids=(row.uid,), target="Nowhere")
+    subject.facade.submit(request)
+    # Before any reply: the list and the rows read right after the key no longer hold it.
+    assert row.row_id not in subject.facade.message_index("home", "INBOX")
+    assert subject.facade.rows([row.row_id]) == []
+    if isinstance(subject.facade, FakeFacade):
+        subject.facade.refuse(request, "[TRYCREATE] Mailbox doesn't exist: Nowhere")
+    for _ in range(600):
+        if any(isinstance(e, ActionRolledBack) for e in subject.events):
+            break
+        await asyncio.sleep(0.05)
+    assert any(isinstance(e, ActionRolledBack) for e in subject.events)
+    assert row.row_id in subject.facade.message_index("home", "INBOX")
+    assert [r.uid for r in subject.facade.rows([row.row_id])] == [row.uid]
+
+
+async def test_a_submitted_flag_change_shows_at_once(subject: Subject) -> None:
+    flag = "\\Flagged"
+    ids = subject.facade.message_index("home", "INBOX")
+    row = next(r for r in subject.facade.rows(ids) if flag not in r.flags)
+    request = SetFlags(account="home", folder="INBOX", uids=(row.uid,), add=frozenset({flag}))
+    subject.facade.submit(request)
+    (now,) = subject.facade.rows([row.row_id])
+    assert flag in now.flags

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -22,6 +22,7 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFl
 from mailbag.domain.search import parse_query
 from mailbag.domain.threading import ThreadRecord, build_threads, flatten
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
+from mailbag.services.overlay import PendingOverlay
 
 _SORT_KEYS = {
     "date": lambda row: (row.date or NOW, row.row_id),
@@ -56,6 +57,7 @@ class FakeFacade:
         self.rows_calls = 0
         self.ready = False  # ready_index answers at once
         self.ready_calls: list[tuple[str, str, ListOrder]] = []
+        self.overlay = PendingOverlay()
 
     # --- MailFacade ----------------------------------------------------------------------------
 
@@ -71,12 +73,23 @@ class FakeFacade:
 
     def submit(self, request: Request) -> int:
         self.submitted.append(request)
+        self.overlay.record(request)  # as the service: hidden / flagged at once, until answered
         return request.request_id
 
     def folders(self, account: str) -> list[Folder]:
         return list(self._folders.get(account, []))
 
     def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
+        return self.overlay.index(account, folder, self._listed(account, folder, order), self._row_ids_of(account, folder))
+
+    def _row_ids_of(self, account: str, folder: str) -> Callable[[frozenset[int]], list[int]]:
+        def row_ids(uids: frozenset[int]) -> list[int]:
+            ids = self._index.get((account, folder), ())
+            return [i for i in ids if i in self._rows and self._rows[i].uid in uids]
+
+        return row_ids
+
+    def _listed(self, account: str, folder: str, order: ListOrder) -> Sequence[int]:
         ids = self._index.get((account, folder), ())
         if (account, folder) in self._generated:  # generated ids are newest first by date
             return array("q", reversed(ids)) if order.reverse else ids
@@ -89,7 +102,7 @@ class FakeFacade:
         self.ready_calls.append((account, folder, order))
         # FakeFacade's own read: a subclass's slow message_index stands for the cache read that
         # a list read ahead saves.
-        return FakeFacade.message_index(self, account, folder, order) if self.ready else None
+        return FakeFacade._listed(self, account, folder, order) if self.ready else None
 
     def _sorted(self, ids: Sequence[int], order: ListOrder) -> list[int]:
         """The cache's orders: newest / largest first by default, ties by uid, all flipped by
@@ -166,6 +179,7 @@ class FakeFacade:
 
     def undo(self) -> str | None:
         self.undo_calls += 1
+        self.overlay = PendingOverlay()  # as the service: undo comes after what was submitted
         return self.undo_stack.pop() if self.undo_stack else None
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
@@ -175,7 +189,7 @@ class FakeFacade:
             row = self._rows.get(row_id) or self._generated_row(row_id)
             if row is not None:
                 result.append(row)
-        return result
+        return self.overlay.rows(result)
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         return self._bodies.get((account, folder, uid))
@@ -184,6 +198,7 @@ class FakeFacade:
 
     def emit(self, event: Event) -> None:
         """Report an event as the services would."""
+        self.overlay.settle(event)
         self.sink(event)
 
     def refuse(self, request: SetFlags | MoveMessages | DeleteMessages, reason: str) -> None:

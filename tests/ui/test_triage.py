@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from mailbag.domain.events import (
     ActionApplied,
-    ActionRolledBack,
     MessagesChanged,
 )
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole
@@ -244,10 +243,11 @@ async def test_rolled_back_action_reloads_the_list(make_app):
         await settle(pilot)
         await pilot.press("j", "a")
         assert app.main_screen.message_list.row_count == 5
-        app.facade.emit(ActionRolledBack(account="work", description="Archive 1 message", reason="no Archive folder"))
+        (request,) = [r for r in app.facade.submitted if isinstance(r, MoveMessages)]
+        app.facade.refuse(request, "no Archive folder")
         await settle(pilot)
         assert app.main_screen.message_list.row_count == 6
-        assert "Archive 1 message: no Archive folder" in status_text(app)
+        assert "Move of 1 message to archive: no Archive folder" in status_text(app)
 
 
 async def test_unified_inbox_groups_requests_per_account(make_app):

@@ -36,6 +36,7 @@ from mailbag.domain.models import (
 from mailbag.domain.requests import Request
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from mailbag.services.loop_thread import LoopThread
+from mailbag.services.overlay import PendingOverlay
 from mailbag.store.cache_file import CacheFile
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class MailService:
         self.indexer: SearchIndexer | None = None  # made by start()
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
+        self.overlay = PendingOverlay()  # submitted triage until the cache holds it
 
     @property
     def store(self) -> Store:
@@ -189,7 +191,7 @@ class MailService:
             self._serving = False
             early, self._early = self._early, []
         for request in early:
-            self._sink(RequestCancelled(request.request_id))
+            self._relay(RequestCancelled(request.request_id))
         if not self.thread.running:
             return
         try:
@@ -219,13 +221,16 @@ class MailService:
             if self._closed:
                 cancelled = True
             elif not self._serving:  # not started yet: the workers get it when they run
+                self.overlay.record(request)
                 self._early.append(request)
                 return request.request_id
             else:
                 cancelled = False
         if cancelled:
             self._sink(RequestCancelled(request.request_id))
-        elif self.thread.is_current():
+            return request.request_id
+        self.overlay.record(request)  # the screen can re-read at once
+        if self.thread.is_current():
             self._submit_here(request)
         else:
             self.thread.call_soon(self._submit_here, request)
@@ -240,7 +245,9 @@ class MailService:
 
     def _relay(self, event: Event) -> None:
         """Every worker event goes to the UI; new mail may also raise a desktop notification, and
-        new messages are indexed for search once things are quiet."""
+        new messages are indexed for search once things are quiet. A request's terminal reply
+        ends its overlay entry before the UI hears of it (the cache holds the change by then)."""
+        self.overlay.settle(event)
         self._sink(event)
         if isinstance(event, MessagesChanged) and event.added and self.indexer is not None:
             self.indexer.poke()
@@ -252,7 +259,10 @@ class MailService:
     def message_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int]:
-        return self.cache.reader.message_index(account, folder, order.key, order.reverse)
+        ids = self.cache.reader.message_index(account, folder, order.key, order.reverse)
+        return self.overlay.index(
+            account, folder, ids, lambda uids: self.cache.reader.row_ids(account, folder, uids)
+        )
 
     def ready_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
@@ -332,7 +342,7 @@ class MailService:
         return ticket.description
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
-        return self.cache.reader.rows(row_ids)
+        return self.overlay.rows(self.cache.reader.rows(row_ids))
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         key = (account, folder, uid)

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
@@ -278,6 +278,19 @@ class CacheReader:
                 f" ORDER BY {order}",
                 params,
             )
+
+    def row_ids(self, account: str, folder: str, uids: Iterable[int]) -> list[int]:
+        """Row ids of the folder's cached messages with these UIDs."""
+        wanted = list(uids)
+        found: list[int] = []
+        with self._connection() as conn:
+            for chunk in chunks(wanted):
+                sql = (
+                    f"SELECT id FROM messages WHERE folder_id = {_FOLDER_ID}"
+                    f" AND uid IN ({','.join('?' * len(chunk))})"
+                )
+                found.extend(r[0] for r in conn.execute(sql, (account, folder, *chunk)))
+        return found
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         """The message rows with these ids, in the order asked; ids not in the cache are left out."""
