@@ -4,6 +4,7 @@ part asks of another (each implemented in its own module)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,27 +104,31 @@ class MainScreenBase(Screen[None]):
             self.post_message(self.FirstView(has_rows))
 
     # --- what one part asks of another ----------------------------------------------------------
+    # Declared for the type checker only: each is implemented by the part named in its docstring,
+    # and MainScreen combines every part.
 
-    def reload(self, *, keep_cursor: bool = True) -> None:
-        """Re-read the open view from the cache (views)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
 
-    def _show_view(self) -> None:
-        """Say in the status bar what the list shows (views)."""
-        raise NotImplementedError
+        def reload(self, *, keep_cursor: bool = True) -> None:
+            """Re-read the open view from the cache (views)."""
+            ...
 
-    def _search_again(self) -> None:
-        """Run the shown query again (search)."""
-        raise NotImplementedError
+        def _show_view(self) -> None:
+            """Say in the status bar what the list shows (views)."""
+            ...
 
-    def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
-        """Back from search results to the folder (search)."""
-        raise NotImplementedError
+        def _search_again(self) -> None:
+            """Run the shown query again (search)."""
+            ...
 
-    def _mark_seen(self, row: MessageRow) -> None:
-        """Mark a message read (triage)."""
-        raise NotImplementedError
+        def _leave_search(self, *, reload: bool, close_bar: bool = True) -> None:
+            """Back from search results to the folder (search)."""
+            ...
 
-    def action_back(self) -> None:
-        """Focus the pane to the left (the screen)."""
-        raise NotImplementedError
+        def _mark_seen(self, row: MessageRow) -> None:
+            """Mark a message read (triage)."""
+            ...
+
+        def action_back(self) -> None:
+            """Focus the pane to the left (the screen)."""
+            ...
