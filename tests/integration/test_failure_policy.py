@@ -9,7 +9,8 @@ import asyncio
 import logging
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -309,3 +310,31 @@ async def test_maildir_actions_on_a_folder_gone_or_missing_are_rolled_back_and_t
         assert store.summary("local", "Projects", doomed).flags == frozenset()
         assert account.state == ConnectionState.ONLINE
         assert MaildirStore(account.root, "local").flags("INBOX") == {kept: frozenset()}
+
+
+async def test_a_refusal_never_overtakes_the_local_change_it_takes_back(tmp_path):
+    """A replay that starts while a move is still being applied to the cache waits for it: the
+    refused move's rollback comes after the row was hidden, so the row shows again (when the
+    rollback ran first, the move hid the row afterwards, until a sync happened to show it again)."""
+    async with maildir_account(tmp_path, "Projects") as (account, store, events, kept):
+        entered, release = threading.Event(), threading.Event()
+        set_hidden = store.set_hidden
+
+        def slow_set_hidden(name: str, folder: str, uids: Sequence[int], hidden: bool) -> int:
+            if hidden:
+                entered.set()
+                release.wait(30)
+            return set_hidden(name, folder, uids, hidden)
+
+        store.set_hidden = slow_set_hidden  # type: ignore[method-assign]
+        account.submit(MoveMessages(account="local", folder="INBOX", uids=(kept,), target="Nowhere"))
+        await asyncio.to_thread(entered.wait, 30)
+        account.poke()  # a replay now would find the move recorded but its cache change not done
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        rolled_back_early = events.of(ActionRolledBack)
+        release.set()
+        await events.wait_for(lambda e: isinstance(e, ActionRolledBack))
+        await until(lambda: store.local.actions("local") == [], 10)
+        assert store.uids("local", "INBOX") == [kept] and store.counts("local", "INBOX") == (1, 1)
+        assert rolled_back_early == []  # the replay waited for the move to be in the cache

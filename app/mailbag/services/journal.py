@@ -124,6 +124,9 @@ class ActionJournal:
         self._maybe_pending = True  # until a replay finds the journal empty
         self.undo_tickets: deque[UndoTicket] = deque(maxlen=50)
         self._actions: dict[int, int] = {}  # request id -> journal id, until undone
+        # Held while one queued item is applied locally: a replay lists the journal only between
+        # two, so it never sends (or rolls back) an action whose cache change is still to come.
+        self._applying = asyncio.Lock()
 
     # --- the local side: runs even while offline ----------------------------------------------
 
@@ -143,13 +146,14 @@ class ActionJournal:
         while True:
             kind, item = await self._local.get()
             try:
-                if kind == "undo":
-                    await self._undo(item)
-                elif kind == "retry":
-                    if await self.worker.db(self.local.retry_aside, self.worker.name):
-                        self._maybe_pending = True
-                else:
-                    await self._apply_request(item)
+                async with self._applying:
+                    if kind == "undo":
+                        await self._undo(item)
+                    elif kind == "retry":
+                        if await self.worker.db(self.local.retry_aside, self.worker.name):
+                            self._maybe_pending = True
+                    else:
+                        await self._apply_request(item)
             except Exception as exc:  # noqa: BLE001 - one bad action must not stop the others
                 log.exception("account %s: local action failed", self.worker.name)
                 if kind == "request":
@@ -397,7 +401,9 @@ class ActionJournal:
         after the reconnect); a refusal marks it failed and rolls the cache back.
         """
         self._maybe_pending = False
-        for action in await self.worker.db(self.local.actions, self.worker.name, ACTIVE):
+        async with self._applying:
+            actions = await self.worker.db(self.local.actions, self.worker.name, ACTIVE)
+        for action in actions:
             await self._replay_one(action)
 
     async def _replay_one(self, action: PendingAction) -> None:
