@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailbag.domain.models import ConnectionState, Folder
+from mailbag.domain.models import ConnectionState, Folder, OutgoingMessage, OutgoingState
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +153,29 @@ class SearchResults(Event):
     request_id: int
     row_ids: tuple[int, ...]
     complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQueued(Event):
+    """A ``SendMessage`` request's message is in the outbox under ``outbox_id`` (comes before the
+    request's terminal reply)."""
+
+    request_id: int
+    account: str
+    outbox_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxChanged(Event):
+    """The outbox changed: every message still in it (waiting, being sent, held, uncertain),
+    oldest first. Sent messages leave it."""
+
+    messages: tuple[OutgoingMessage, ...]
+
+    def count(self, state: OutgoingState, account: str | None = None) -> int:
+        """How many messages are in ``state`` (of ``account``, or of every account)."""
+        return sum(
+            1
+            for m in self.messages
+            if m.state == state and (account is None or m.account == account)
+        )

@@ -215,3 +215,35 @@ class RenderedMessage:
     body_was_html: bool = False
     attachments: list[Attachment] = field(default_factory=list)
     message_id: str = ""
+
+
+class OutgoingState(StrEnum):
+    """Where a message in the outbox stands.
+
+    queued -> sending -> sent; or held (the server refused it for good: the reason is kept, and
+    the user edits or sends it again) or uncertain (the link dropped after the message was handed
+    over: it may have gone out, so it is never sent again unless the user says so).
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message of the outbox as the Outbox folder and the status bar show it."""
+
+    id: int
+    account: str
+    state: OutgoingState
+    subject: str = ""
+    recipients: tuple[str, ...] = ()
+    #: Why the last attempt failed (the server's words, cleaned for the screen), or "".
+    reason: str = ""
+    #: Not before this time (seconds since the epoch; send later), or None.
+    send_at: float | None = None
+    attempts: int = 0
+    created: float = 0.0

@@ -104,3 +104,36 @@ class CheckFolders(Request):
 class RetryAccount(Request):
     """Connect now: after a refused login (fix the password first), or to cut a reconnect wait
     short. Answered at once; the connection state follows as ``ConnectionChanged``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendMessage(Request):
+    """Send ``message`` (RFC 5322 bytes as they go out: no Bcc header) to ``recipients`` (the
+    envelope: every To, Cc and Bcc address) through the account's outbox, at once or not before
+    ``send_at`` (seconds since the epoch).
+
+    Its one terminal reply comes once the message is durably in the outbox, not once it is sent:
+    ``OutboxChanged`` tells how it goes on (``MessageQueued`` names its outbox id first).
+    """
+
+    message: bytes
+    recipients: tuple[str, ...]
+    send_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOutgoing(Request):
+    """Take a message out of the outbox before it goes (queued, held or uncertain; not one being
+    sent). ``account`` may be left empty: the outbox knows it."""
+
+    account: str = ""
+    outbox_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendOutgoingNow(Request):
+    """Send a message of the outbox now: a queued one without waiting for its time or backoff, a
+    held or uncertain one again because the user says so. ``account`` may be left empty."""
+
+    account: str = ""
+    outbox_id: int
