@@ -2,7 +2,9 @@
 
 - every test gets its own XDG config/data/state/cache directories;
 - ``dovecot``: one private Dovecot for the whole session (tests/servers);
-- ``mail_user``: a fresh account on it for each test.
+- ``mail_user``: a fresh account on it for each test;
+- ``smtp_server``: the session's aiosmtpd (STARTTLS and implicit TLS, AUTH), delivering into that
+  Dovecot over LMTP; each test gets it running and with nothing scripted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import DovecotNotInstalled, DovecotServer, MailUser
+from tests.servers.smtp import SmtpServer
 
 _LOG_OFFSET = pytest.StashKey[int]()
 _LOG_SECTION_LIMIT = 20_000  # characters of server log attached to a failure
@@ -62,6 +65,25 @@ def mail_user(dovecot: DovecotServer) -> MailUser:
     if not dovecot.running:  # a test may have stopped it
         dovecot.start()
     return dovecot.add_user()
+
+
+@pytest.fixture(scope="session")
+def _smtp_session(dovecot: DovecotServer) -> Iterator[SmtpServer]:
+    server = SmtpServer(dovecot)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_session: SmtpServer, dovecot: DovecotServer) -> SmtpServer:
+    """The session's SMTP server, running, with nothing received or scripted."""
+    if not dovecot.running:  # a test may have stopped it
+        dovecot.start()
+    _smtp_session.reset()
+    return _smtp_session
 
 
 @pytest.hookimpl(wrapper=True)
