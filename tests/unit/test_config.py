@@ -313,3 +313,35 @@ def test_theme_file_mistakes_name_the_file_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(ThemeError) as info:
         load_theme(bad)
     assert str(info.value) == f"{bad}:3: colors: must set at least primary"
+
+
+SIGNED = """\
+[ui]
+editor = "vim -c 'set tw=72'"
+[accounts.work]
+email = "me@example.org"
+maildir = "/tmp/mail"
+{signature}
+"""
+
+
+def test_signature_text_or_file_and_the_editor(tmp_path: Path) -> None:
+    config = parse_config(SIGNED.format(signature='signature = "Me\\nexample.org"'), PATH)
+    assert config.accounts["work"].signature == "Me\nexample.org"
+    assert config.ui.editor == "vim -c 'set tw=72'"
+    sig = tmp_path / "sig.txt"
+    sig.write_text("From a file\n", encoding="utf-8")
+    config = parse_config(SIGNED.format(signature=f'signature_file = "{sig}"'), PATH)
+    assert config.accounts["work"].signature == "From a file\n"
+    assert parse_config(SIGNED.format(signature=""), PATH).accounts["work"].signature == ""
+
+
+def test_signature_mistakes_name_the_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.txt"
+    error = error_for(SIGNED.format(signature=f'signature_file = "{missing}"'))
+    assert str(error) == f"config.toml:6: accounts.work.signature_file: no such file: {missing}"
+    error = error_for(SIGNED.format(signature=f'signature = "x"\nsignature_file = "{missing}"'))
+    assert str(error) == "config.toml:7: accounts.work.signature_file: choose signature or signature_file, not both"
+    assert str(error_for(SIGNED.format(signature="signature = 3"))) == (
+        "config.toml:6: accounts.work.signature: must be a string"
+    )

@@ -32,9 +32,13 @@ DEFAULT_PORTS: dict[str, tuple[int, int]] = {
 }
 
 _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
-_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject")
+_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
-_ACCOUNT_KEYS = ("email", "name", "default", "imap", "smtp", "pop3", "maildir")
+_ACCOUNT_KEYS = (
+    "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir"
+)
+#: A signature file longer than this is a mistake (a wrong path), not a signature.
+MAX_SIGNATURE_BYTES = 64 * 1024
 _SERVER_KEYS = (
     "host",
     "port",
@@ -90,6 +94,7 @@ class AccountConfig:
     email: str
     display_name: str = ""
     default: bool = False
+    signature: str = ""  # added below "-- " to messages written from this account
     imap: ServerConfig | None = None
     smtp: ServerConfig | None = None
     pop3: ServerConfig | None = None
@@ -104,6 +109,7 @@ class UiConfig:
     notify: str = "bell"  # new mail: "bell" | "desktop" | "both" | "none"
     threads: bool = False  # open folders in thread view
     thread_by_subject: bool = False  # also join threads whose roots share a subject
+    editor: str = ""  # the command that edits a message body; "" for $VISUAL, $EDITOR, else vi
 
 
 @dataclass(frozen=True)
@@ -370,6 +376,7 @@ class _Validator:
             else False
         )
         return UiConfig(
+            editor=self.string(table, ("ui", "editor")) or "",
             theme=theme if theme is not None else defaults.theme,
             notify=notify if notify is not None else defaults.notify,
             threads=threads,
@@ -422,6 +429,7 @@ class _Validator:
         return AccountConfig(
             name=name,
             email=email,
+            signature=self.signature(table, where),
             display_name=self.string(table, where + ("name",)) or "",
             default=self.boolean(table, where + ("default",)),
             imap=servers["imap"],
@@ -429,6 +437,30 @@ class _Validator:
             pop3=servers["pop3"],
             maildir=maildir,
         )
+
+    def signature(self, table: dict[str, Any], where: tuple[str, ...]) -> str:
+        """``signature`` (the text) or ``signature_file`` (read now), not both."""
+        text = table.get("signature")
+        if text is not None and not isinstance(text, str):
+            raise self.error(where + ("signature",), "must be a string")
+        path = self.path_value(table, where + ("signature_file",))
+        if path is None:
+            return text or ""
+        if text is not None:
+            raise self.error(where + ("signature_file",), "choose signature or signature_file, not both")
+        key = where + ("signature_file",)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise self.error(key, f"no such file: {path}") from None
+        except OSError as exc:
+            raise self.error(key, f"cannot read {path}: {exc.strerror or exc}") from None
+        if len(data) > MAX_SIGNATURE_BYTES:
+            raise self.error(key, f"{path} is larger than {MAX_SIGNATURE_BYTES // 1024} KB")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(key, f"{path} is not UTF-8 text") from None
 
     def server(self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str) -> ServerConfig:
         self.check_keys(table, where, _SERVER_KEYS)

@@ -1,0 +1,408 @@
+"""Drafts: the message being written, and how new messages, replies and forwards start.
+
+A :class:`Draft` holds what the compose screen edits, as the user typed it (addresses are text
+such as ``"Ann <ann@example.org>, bob@example.org"``). The builders here fill one in from an
+original message's bytes: recipients, a subject without stacked prefixes, In-Reply-To and
+References, and the quoted text (the reader's rendering, so an HTML-only message is quoted as
+text). Turning a draft into bytes to send is :mod:`mailbag.domain.outgoing`'s job.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage, Message
+from typing import Literal
+
+from mailbag.domain.config import AccountConfig
+from mailbag.domain.headers import decode_words, parse_address_list
+from mailbag.domain.mime import extract_attachment, render_message
+from mailbag.domain.models import Address, RenderedMessage
+from mailbag.domain.sanitize import clean_line, clean_text
+
+ReplyMode = Literal["sender", "all", "list"]
+
+#: At most this many ids are carried in References (the first one and the newest ones).
+MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a message is from: an account's address, display name and signature."""
+
+    account: str
+    email: str
+    name: str = ""
+    signature: str = ""
+
+    @classmethod
+    def of(cls, account: AccountConfig) -> Identity:
+        """The identity an account's configuration gives."""
+        return cls(account.name, account.email, account.display_name, account.signature)
+
+    @property
+    def from_text(self) -> str:
+        """The From field as the compose screen shows it."""
+        return format_address(Address(self.name, self.email))
+
+
+@dataclass(frozen=True, slots=True)
+class DraftAttachment:
+    """A file attached by ``path`` (read when the message is built), or a part carried as
+    ``data`` (a forwarded message, an attachment of a resumed draft)."""
+
+    path: str = ""
+    data: bytes | None = None
+    filename: str = ""  # the name the recipient sees; the path's last part when empty
+    content_type: str = ""  # guessed from the name when empty
+
+    @property
+    def name(self) -> str:
+        return self.filename or self.path.rsplit("/", 1)[-1] or "attachment"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message being written. ``message_id`` stays the same through every saved version and
+    becomes the sent message's Message-ID."""
+
+    account: str
+    from_: str = ""
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
+    subject: str = ""
+    body: str = ""
+    attachments: tuple[DraftAttachment, ...] = ()
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    message_id: str = ""
+
+    def is_empty(self) -> bool:
+        """Nothing the user wrote: no recipient, subject, body text (beyond the signature) or
+        attachment."""
+        return not (
+            self.to.strip()
+            or self.cc.strip()
+            or self.bcc.strip()
+            or self.subject.strip()
+            or self.attachments
+            or _without_signature(self.body).strip()
+        )
+
+    def with_(self, **changes: object) -> Draft:
+        """A copy with ``changes`` (field name -> value)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _without_signature(body: str) -> str:
+    head, separator, _ = body.rpartition("\n-- \n")
+    if separator:
+        return head
+    return "" if body.startswith("-- \n") else body
+
+
+# --- addresses ----------------------------------------------------------------------------------
+
+
+def format_address(address: Address) -> str:
+    """``Name <user@host>`` (the name quoted when it needs it), or the bare address."""
+    if not address.name:
+        return address.email
+    try:
+        return str(HeaderAddress(display_name=address.name, addr_spec=address.email))
+    except (ValueError, IndexError):  # an address the header registry cannot take apart
+        return f"{address.name} <{address.email}>"
+
+
+def format_addresses(addresses: Iterable[Address]) -> str:
+    return ", ".join(format_address(a) for a in addresses)
+
+
+def split_addresses(text: str) -> list[Address]:
+    """The addresses typed in a field (comma separated, names optional)."""
+    result = []
+    for name, addr in email.utils.getaddresses([text]):
+        if name or addr:
+            result.append(Address(name=name.strip(), email=addr.strip()))
+    return result
+
+
+def _unique(addresses: Iterable[Address], skip: Iterable[str] = ()) -> list[Address]:
+    seen = {s.lower() for s in skip}
+    result = []
+    for address in addresses:
+        key = address.email.lower()
+        if "@" in key and key not in seen:
+            seen.add(key)
+            result.append(address)
+    return result
+
+
+# --- subjects -----------------------------------------------------------------------------------
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|antw|odp|r)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
+_FORWARD_PREFIX = re.compile(r"^\s*(?:fwd?|wg|tr|rv|vb)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
+
+
+def _strip(pattern: re.Pattern[str], subject: str) -> str:
+    while True:
+        stripped = pattern.sub("", subject, count=1)
+        if stripped == subject:
+            return subject.strip()
+        subject = stripped
+
+
+def reply_subject(subject: str) -> str:
+    """``Re: `` once before the subject, whatever reply prefixes it had (Re:, RE:, Aw:, Re[2]:)."""
+    return "Re: " + _strip(_REPLY_PREFIX, clean_line(subject))
+
+
+def forward_subject(subject: str) -> str:
+    """``Fwd: `` once before the subject, whatever forward prefixes it had (Fwd:, FW:, WG:)."""
+    return "Fwd: " + _strip(_FORWARD_PREFIX, clean_line(subject))
+
+
+# --- the original message -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """What replies and forwards need of the message they answer."""
+
+    rendered: RenderedMessage
+    raw: bytes
+    reply_to: tuple[Address, ...] = ()
+    list_post: str = ""  # the list's address from List-Post, when it has one
+    references: tuple[str, ...] = ()
+    message_id: str = ""
+
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def read_original(raw: bytes) -> Original:
+    """Parse the message being replied to or forwarded. Never raises on any input."""
+    rendered = render_message(raw)
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception:
+        return Original(rendered, raw)
+
+    def header(name: str) -> str:
+        value = message.get(name)
+        return "" if value is None else str(value)
+
+    message_ids = _MSGID.findall(header("Message-ID"))
+    return Original(
+        rendered=rendered,
+        raw=raw,
+        reply_to=parse_address_list(header("Reply-To")),
+        list_post=_list_post(header("List-Post")),
+        references=tuple(_MSGID.findall(header("References"))),
+        message_id=message_ids[0] if message_ids else "",
+    )
+
+
+def _list_post(value: str) -> str:
+    """The mailto address of a List-Post header (``<mailto:list@host?subject=x>``); "" for
+    ``NO`` or no mailto."""
+    match = re.search(r"<mailto:([^>?\s]+)", value, re.IGNORECASE)
+    if not match:
+        return ""
+    return clean_line(email.utils.unquote(match.group(1)))
+
+
+def _header_message(raw: bytes) -> Message:
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+# --- building drafts ----------------------------------------------------------------------------
+
+
+def _signed(body: str, identity: Identity) -> str:
+    signature = identity.signature.strip("\n")
+    if not signature:
+        return body
+    return f"{body}\n-- \n{signature}\n"
+
+
+def new_draft(identity: Identity, *, to: str = "") -> Draft:
+    """An empty message from ``identity`` (with its signature)."""
+    return Draft(account=identity.account, from_=identity.from_text, to=to, body=_signed("\n", identity))
+
+
+def attribution(original: RenderedMessage) -> str:
+    """``On Tue, 3 Mar 2026 at 10:12, Ann Example wrote:``"""
+    who = original.from_[0].display() if original.from_ else "someone"
+    if original.date is None:
+        return f"{who} wrote:"
+    return f"On {_date_text(original.date)}, {who} wrote:"
+
+
+def _date_text(date: datetime) -> str:
+    return f"{date:%a}, {date.day} {date:%b %Y} at {date:%H:%M}"
+
+
+def quote(text: str) -> str:
+    """Every line of ``text`` quoted with ``> `` (``>`` before a line already quoted)."""
+    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    return "\n".join(">" + line if line.startswith(">") or not line else "> " + line for line in lines)
+
+
+def _references(original: Original) -> tuple[str, ...]:
+    refs = list(original.references)
+    if original.message_id and original.message_id not in refs:
+        refs.append(original.message_id)
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    return tuple(refs)
+
+
+def reply_recipients(
+    original: Original, mode: ReplyMode, own: Sequence[str]
+) -> tuple[list[Address], list[Address]]:
+    """(To, Cc) of a reply. ``own``: the user's addresses, never replied to in reply-all."""
+    rendered = original.rendered
+    own_lower = {o.lower() for o in own}
+    if mode == "list" and original.list_post:
+        return [Address("", original.list_post)], []
+    author = list(original.reply_to or rendered.from_)
+    if author and all(a.email.lower() in own_lower for a in author):
+        author = list(rendered.to) or author  # a reply to one's own message goes to its recipients
+    if mode == "sender":
+        return _unique(author), []
+    to = _unique(author, skip=own_lower) or _unique(author)
+    cc = _unique(list(rendered.to) + list(rendered.cc), skip={a.email for a in to} | own_lower)
+    return to, cc
+
+
+def reply(original: Original, identity: Identity, mode: ReplyMode = "sender", own: Sequence[str] = ()) -> Draft:
+    """A reply (to the sender, to all, or to the list) quoting the original's text."""
+    to, cc = reply_recipients(original, mode, [identity.email, *own])
+    rendered = original.rendered
+    quoted = quote(rendered.body)
+    body = f"{attribution(rendered)}\n{quoted}\n\n" if quoted else f"{attribution(rendered)}\n\n"
+    return Draft(
+        account=identity.account,
+        from_=identity.from_text,
+        to=format_addresses(to),
+        cc=format_addresses(cc),
+        subject=reply_subject(rendered.subject),
+        body=_signed(body, identity),
+        in_reply_to=original.message_id,
+        references=_references(original),
+    )
+
+
+def _carried(original: Original) -> tuple[DraftAttachment, ...]:
+    """The original's attachments, to be sent along."""
+    carried = []
+    for attachment in original.rendered.attachments:
+        try:
+            name, data = extract_attachment(original.raw, attachment.part_index)
+        except ValueError:
+            continue
+        carried.append(DraftAttachment(data=data, filename=name, content_type=attachment.content_type))
+    return tuple(carried)
+
+
+def forward_inline(original: Original, identity: Identity) -> Draft:
+    """A forward with the original's text in the body and its attachments carried along."""
+    rendered = original.rendered
+    lines = ["", "", "---------- Forwarded message ----------"]
+    lines.append(f"From: {format_addresses(rendered.from_)}")
+    if rendered.date is not None:
+        lines.append(f"Date: {_date_text(rendered.date)}")
+    lines.append(f"Subject: {rendered.subject}")
+    lines.append(f"To: {format_addresses(rendered.to)}")
+    if rendered.cc:
+        lines.append(f"Cc: {format_addresses(rendered.cc)}")
+    body = "\n".join(lines) + "\n\n" + rendered.body.rstrip("\n") + "\n"
+    return Draft(
+        account=identity.account,
+        from_=identity.from_text,
+        subject=forward_subject(rendered.subject),
+        body=_signed(body, identity),
+        attachments=_carried(original),
+        references=_references(original),
+    )
+
+
+def forward_attached(original: Original, identity: Identity) -> Draft:
+    """A forward with the original attached whole (message/rfc822)."""
+    rendered = original.rendered
+    name = " ".join(re.sub(r"[^\w.,()-]+", " ", rendered.subject).split()).strip(" .")[:60] or "message"
+    return Draft(
+        account=identity.account,
+        from_=identity.from_text,
+        subject=forward_subject(rendered.subject),
+        body=_signed("\n", identity),
+        attachments=(DraftAttachment(data=original.raw, filename=f"{name}.eml", content_type="message/rfc822"),),
+        references=_references(original),
+    )
+
+
+def draft_from_message(raw: bytes, account: str) -> Draft:
+    """A draft saved earlier (in the Drafts folder) back into a Draft to edit further."""
+    original = read_original(raw)
+    rendered = original.rendered
+    message = _header_message(raw)
+
+    def addresses(name: str) -> str:
+        value = message.get(name)
+        return format_addresses(parse_address_list(None if value is None else str(value)))
+
+    in_reply_to = _MSGID.findall(str(message.get("In-Reply-To") or ""))
+    return Draft(
+        account=account,
+        from_=addresses("From"),
+        to=addresses("To"),
+        cc=addresses("Cc"),
+        bcc=addresses("Bcc"),
+        subject=decode_words(str(message.get("Subject") or "")),
+        body=_draft_body(raw) or rendered.body,
+        attachments=_carried(original),
+        in_reply_to=in_reply_to[0] if in_reply_to else "",
+        references=original.references,
+        message_id=original.message_id,
+    )
+
+
+def _draft_body(raw: bytes) -> str:
+    """The text a draft was saved with, as written (the reader's rendering trims blank lines)."""
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        part = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+        text = part.get_content() if part is not None else ""
+    except Exception:
+        return ""
+    return clean_text(text) if isinstance(text, str) else ""
+
+
+__all__ = [
+    "Draft",
+    "DraftAttachment",
+    "Identity",
+    "Original",
+    "attribution",
+    "draft_from_message",
+    "format_address",
+    "format_addresses",
+    "forward_attached",
+    "forward_inline",
+    "forward_subject",
+    "new_draft",
+    "quote",
+    "read_original",
+    "reply",
+    "reply_recipients",
+    "reply_subject",
+    "split_addresses",
+]
