@@ -229,7 +229,7 @@ def _new_mail(server: BenchServer, count: int, account: Account) -> list[Figure]
                     d.deliver(account.username, _new_message(subject))
                     try:
                         figure.samples.append(
-                            pane.wait_for(lambda s, t=subject: t in s, NEW_MAIL_TIMEOUT, subject))
+                            pane.wait_for(lambda screen: subject in screen, NEW_MAIL_TIMEOUT, subject))
                     except TimeoutError:
                         missed += 1
                     time.sleep(0.3)

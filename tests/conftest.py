@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -95,10 +95,13 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach what Dovecot logged during a failed test to its report."""
     report = yield
-    if report.failed and _server is not None and "dovecot" in item.fixturenames:
+    if (report.failed and _server is not None and isinstance(item, pytest.Function)
+            and "dovecot" in item.fixturenames):
         text = _server.log_text(item.stash.get(_LOG_OFFSET, 0))
         if len(text) > _LOG_SECTION_LIMIT:
             text = "[...]\n" + text[-_LOG_SECTION_LIMIT:]

@@ -7,20 +7,23 @@ import imaplib
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.config import AccountConfig, Security, ServerConfig
 from mailbag.domain.events import Event
 from mailbag.services.backend import Backend
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.servers.dovecot import DovecotServer, MailUser
 
+E = TypeVar("E", bound=Event)
+
 
 def imap_account_config(
     dovecot: DovecotServer,
     user: MailUser,
     *,
-    security: str = "tls",
+    security: Security = "tls",
     ca_file: Path | None = None,
     trust: bool = True,
     name: str = "work",
@@ -46,7 +49,7 @@ class Recorder:
     def __call__(self, event: Event) -> None:
         self.events.append(event)
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
@@ -60,6 +63,14 @@ class Recorder:
                 await asyncio.sleep(0.02)
 
         return await asyncio.wait_for(poll(), timeout)
+
+    async def wait_for_one(
+        self, kind: type[E], where: Callable[[E], bool] = lambda _e: True, timeout: float = 20.0
+    ) -> E:
+        """The first event of type ``kind`` for which ``where`` holds, once it has come."""
+        event = await self.wait_for(lambda e: isinstance(e, kind) and where(e), timeout)
+        assert isinstance(event, kind)
+        return event
 
 
 def make_account(

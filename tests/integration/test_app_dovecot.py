@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from mailbag.domain.config import Config
+from mailbag.domain.config import AccountConfig, Config, ServerConfig
+from mailbag.services.imap_account import ImapAccount
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
@@ -52,6 +53,7 @@ async def test_open_move_read_marks_read_on_server(dovecot, mail_user, tmp_path)
         assert cursor_subject(app) == subject_of(37)
         await pilot.press("enter")
         row = screen.message_list.current_row
+        assert row is not None
         await wait_until(pilot, lambda: "From:" in str(screen.reader.header.render()))
         await wait_until(pilot, lambda: subject_of(37) in str(screen.reader.header.render()))
         await wait_until(pilot, lambda: b"\\Seen" in server_flags(dovecot, mail_user, row.uid))
@@ -75,12 +77,9 @@ async def test_second_start_shows_cache_before_the_server_answers(dovecot, mail_
     silent.bind(("127.0.0.1", 0))
     silent.listen()
     host, port = silent.getsockname()
-    stalled = imap_account_config(dovecot, mail_user)
-    stalled = type(stalled)(
-        name="work", email=stalled.email, default=True,
-        imap=type(stalled.imap)(
-            host=host, port=port, security="none", username="x", password_env=None,
-        ),
+    stalled = AccountConfig(
+        name="work", email=mail_user.email, default=True,
+        imap=ServerConfig(host=host, port=port, security="none", username="x", password_env=None),
     )
     second = build_app(Config(path=None, accounts={"work": stalled}), store)
     async with second.run_test(size=(80, 24)) as pilot:
@@ -105,7 +104,9 @@ async def test_delivery_shows_in_running_app_without_input(dovecot, mail_user, t
             return str(node.label) if node is not None else ""
 
         await wait_until(pilot, lambda: label() == "INBOX 5")
+        assert isinstance(app.facade, MailService)
         worker = app.facade.workers["work"]
+        assert isinstance(worker, ImapAccount)
         await wait_until(pilot, lambda: worker.watcher is not None and worker.watcher.ready.is_set())
         dovecot.deliver(mail_user.name, make_message(77))
         # the new message shows on top, under the cursor that was watching the top, with no key

@@ -31,7 +31,7 @@ async def running_account(
     try:
         await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
         await events.wait_for(lambda _e: account.watcher is not None and account.watcher.ready.is_set())
-        assert not account.watcher.notify_active
+        assert account.watcher is not None and not account.watcher.notify_active
         yield account, events
     finally:
         account.request_stop()

@@ -32,8 +32,15 @@ def imaps(server: DovecotServer, user: MailUser) -> imaplib.IMAP4_SSL:
 
 def exists(conn: imaplib.IMAP4, folder: str) -> int:
     typ, data = conn.select(f'"{folder}"', readonly=True)
-    assert typ == "OK", data
+    assert typ == "OK" and data[0] is not None, data
     return int(data[0])
+
+
+def fetched(conn: imaplib.IMAP4, seq: str, items: str) -> bytes:
+    """The first literal of the FETCH answer for message ``seq`` of the selected folder."""
+    typ, data = conn.fetch(seq, items)
+    assert typ == "OK" and isinstance(data[0], tuple), data
+    return data[0][1]
 
 
 def subjects(conn: imaplib.IMAP4, folder: str) -> list[str]:
@@ -54,7 +61,7 @@ def test_imaps_verifies_the_certificate_and_offers_modern_extensions(
         assert {"IDLE", "CONDSTORE", "QRESYNC", "NOTIFY", "SPECIAL-USE", "MOVE", "UIDPLUS"} <= caps
         typ, listing = conn.list()
         assert typ == "OK"
-        lines = b"\n".join(listing).decode()
+        lines = b"\n".join(line for line in listing if isinstance(line, bytes)).decode()
         for flag, name in [("\\Drafts", "Drafts"), ("\\Sent", "Sent"), ("\\Trash", "Trash"),
                            ("\\Junk", "Junk"), ("\\Archive", "Archive")]:
             assert any(flag in line and line.endswith(f" {name}") for line in lines.splitlines())
@@ -84,8 +91,7 @@ def test_lmtp_delivery_arrives_in_inbox(dovecot: DovecotServer, mail_user: MailU
     conn = imaps(dovecot, mail_user)
     try:
         assert subjects(conn, "INBOX") == [subject_of(7)]
-        typ, data = conn.fetch("1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        assert message_id(7).encode() in data[0][1]
+        assert message_id(7).encode() in fetched(conn, "1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     finally:
         conn.logout()
 
@@ -155,11 +161,9 @@ def test_deliver_many_fills_a_folder_in_order(dovecot: DovecotServer, mail_user:
     conn = imaps(dovecot, mail_user)
     try:
         assert exists(conn, "Archive/Bulk 2024") == 2000
-        typ, data = conn.fetch("1", "(BODY.PEEK[])")
-        assert data[0][1] == messages[0]  # byte for byte, CRLF on the wire
+        assert fetched(conn, "1", "(BODY.PEEK[])") == messages[0]  # byte for byte, CRLF on the wire
         for seq, i in [(1, 0), (1000, 999), (2000, 1999)]:
-            typ, data = conn.fetch(str(seq), "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-            assert message_id(i).encode() in data[0][1]
+            assert message_id(i).encode() in fetched(conn, str(seq), "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     finally:
         conn.logout()
 

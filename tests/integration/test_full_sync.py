@@ -36,7 +36,7 @@ async def test_newest_messages_are_cached_before_every_uid_is_listed(
 ):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(COUNT)))
     account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
-    seen_first: dict[str, object] = {}
+    seen_first: dict[str, list[str]] = {}
 
     def at_first_chunk(event: Event) -> None:
         if isinstance(event, MessagesChanged) and event.folder == "INBOX" and not seen_first:

@@ -175,7 +175,7 @@ async def test_a_move_never_expunges_what_another_program_marked_deleted(dovecot
 
             account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[0],),
                                         target_role=FolderRole.ARCHIVE))
-            refused = await events.wait_for(lambda e: isinstance(e, ActionRolledBack), 20)
+            refused = await events.wait_for_one(ActionRolledBack, timeout=20)
             assert "marked deleted" in refused.reason
             await until(lambda: uid[0] in store.uids("work", "INBOX"))  # put back for the user
     state = server_state(dovecot, mail_user)
@@ -192,8 +192,8 @@ async def test_server_search_finds_a_word_in_a_body_the_cache_does_not_hold(dove
         async with running(dovecot, mail_user, store) as (account, events):
             wanted = store.row_ids_for("work", "INBOX", [max(store.uids("work", "INBOX"))])
             request = account.submit(Search(account="work", query="zanzibar", folder="INBOX"))
-            found = await events.wait_for(
-                lambda e: isinstance(e, SearchResults) and e.request_id == request and e.complete)
+            found = await events.wait_for_one(
+                SearchResults, lambda e: e.request_id == request and e.complete)
             assert list(found.row_ids) == wanted
 
 

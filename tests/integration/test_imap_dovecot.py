@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mailbag.domain.models import FolderRole
+from mailbag.domain.config import Security
 from mailbag.protocols.imap import FromUid, ImapClient, ImapConnectionError, ImapError, ImapSettings
 from tests.servers.messages import make_message, message_id, subject_of
 
 pytestmark = pytest.mark.dovecot
 
 
-def imap_settings(dovecot, user, security: str = "tls", ca: bool = True) -> ImapSettings:
+def imap_settings(dovecot, user, security: Security = "tls", ca: bool = True) -> ImapSettings:
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     return ImapSettings(host=dovecot.host, port=port, security=security, username=user.name,
                         password=user.password, ca_file=str(dovecot.ca_file) if ca else None, timeout=30)
@@ -39,7 +40,7 @@ def other_client(dovecot, user) -> imaplib.IMAP4_SSL:
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
-async def test_connect_with_private_ca(dovecot, mail_user, security: str) -> None:
+async def test_connect_with_private_ca(dovecot, mail_user, security: Security) -> None:
     imap = ImapClient(imap_settings(dovecot, mail_user, security), "work")
     await imap.connect()
     assert "IMAP4REV1" in imap.capabilities
@@ -50,7 +51,7 @@ async def test_connect_with_private_ca(dovecot, mail_user, security: str) -> Non
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
-async def test_untrusted_certificate_is_refused(dovecot, mail_user, security: str) -> None:
+async def test_untrusted_certificate_is_refused(dovecot, mail_user, security: Security) -> None:
     imap = ImapClient(imap_settings(dovecot, mail_user, security, ca=False), "work")
     with pytest.raises(ImapConnectionError, match="certificate"):
         await imap.connect()

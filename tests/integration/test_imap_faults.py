@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from mailbag.domain.config import parse_config
+from mailbag.domain.config import Security, parse_config
 from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapError, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
@@ -58,7 +58,7 @@ async def answer_all(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             writer.write(tag + b" OK whatever\r\n")
 
 
-def settings(port: int, security: str = "none", timeout: float = 2.0) -> ImapSettings:
+def settings(port: int, security: Security = "none", timeout: float = 2.0) -> ImapSettings:
     return ImapSettings(host="127.0.0.1", port=port, security=security, username="u", password="p",
                         timeout=timeout)
 

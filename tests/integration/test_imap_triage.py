@@ -27,7 +27,7 @@ def utf8_message(subject: str, body: str, sender: str = "alice@example.test") ->
 
 async def subjects(client: ImapClient, folder: str) -> list[str]:
     await client.select(folder)
-    found = []
+    found: list[str] = []
     async for batch in client.fetch_summaries(FromUid(1)):
         found.extend(s.subject for s in batch)
     return found

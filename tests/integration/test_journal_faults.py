@@ -25,6 +25,7 @@ from mailbag.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, RetryAccount, SetFlags
 from mailbag.store.local import DONE
 from mailbag.store.store import Store
+from tests.cache_reads import cached_flags, cached_state
 from tests.integration.accounts import other_client
 from tests.integration.journal_fixtures import (
     CuttingProxy,
@@ -57,7 +58,7 @@ async def test_actions_queued_before_a_folder_was_recreated_touch_none_of_the_ne
         DeleteMessages(account="work", folder=PROJECTS, uids=(uid[3],)),
     ])
     with Store.open(db) as store:  # a permanent delete (D), journalled as mailbag does
-        validity = store.folder_state("work", PROJECTS).uidvalidity
+        validity = cached_state(store, "work", PROJECTS).uidvalidity
         store.local.add_action("work", PROJECTS, [uid[4]], "expunge", {"uidvalidity": validity})
     # Meanwhile another program deletes the folder and makes a new one of that name, whose
     # messages get the same UIDs.
@@ -164,7 +165,7 @@ async def test_a_cut_link_after_the_server_acted_does_not_act_twice(
             account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[1],),
                                         target="Archive", copy=copy))
             await proxy.cut.wait()
-            done = await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 30)
+            done = await events.wait_for_one(ActionApplied, lambda e: e.on_server, 30)
             (action,) = store.local.actions("work", None)
             await until(lambda: store.counts("work", "Archive")[0] == 1, 15)
     assert proxy.times_cut == 1
@@ -185,14 +186,12 @@ async def test_an_action_that_keeps_losing_the_link_is_set_aside_then_retried(
             await events.wait_for(lambda e: isinstance(e, RequestDone), 30)
             account.submit(SetFlags(account="work", folder="INBOX", uids=(uid[2],),
                                     add=frozenset({FLAGGED})))
-            aside = await events.wait_for(
-                lambda e: isinstance(e, ErrorReported) and "set aside" in e.message, 60
-            )
+            aside = await events.wait_for_one(ErrorReported, lambda e: "set aside" in e.message, 60)
             assert proxy.times_cut == 3
             dovecot.deliver(mail_user.name, make_message(20))  # the account goes on meanwhile
             await until(lambda: store.counts("work", "INBOX")[0] == 4, 30)
             assert proxy.times_cut == 3 and store.local.actions("work") == []
-            assert FLAGGED in store.summary("work", "INBOX", uid[2]).flags  # kept here
+            assert FLAGGED in cached_flags(store, "work", "INBOX", uid[2])  # kept here
             proxy.cuts_left = 0  # the link is sound again; the user asks for a retry
             account.submit(RetryAccount(account="work"))
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 30)

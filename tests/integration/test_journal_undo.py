@@ -16,6 +16,7 @@ from mailbag.domain.models import SEEN, FolderRole
 from mailbag.domain.requests import MoveMessages, SetFlags
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
+from tests.cache_reads import cached_flags
 from tests.integration.accounts import Recorder, imap_account_config
 from tests.integration.journal_fixtures import CuttingProxy, proxied_config
 from tests.integration.test_live_triage import server_state, uid_of, until
@@ -41,14 +42,11 @@ async def service(
         store.close()
 
 
-def applied(events: Recorder, description: str, *, on_server: bool) -> asyncio.Future[object]:
+def applied(events: Recorder, description: str, *, on_server: bool) -> asyncio.Future[ActionApplied]:
     """Wait for the ActionApplied event with ``description``."""
     return asyncio.ensure_future(
-        events.wait_for(
-            lambda e: isinstance(e, ActionApplied)
-            and e.description == description
-            and e.on_server == on_server,
-            30,
+        events.wait_for_one(
+            ActionApplied, lambda e: e.description == description and e.on_server == on_server, 30
         )
     )
 
@@ -118,5 +116,5 @@ async def test_undo_follows_a_message_that_came_back_under_a_new_uid(dovecot, ma
         await applied(events, "Undone: Marked 1 message read", on_server=False)
         await applied(events, "Marked 1 message unread", on_server=True)
         await until(lambda: store.local.actions("work") == [], 15)
-        assert SEEN not in store.summary("work", "INBOX", new_uid).flags
+        assert SEEN not in cached_flags(store, "work", "INBOX", new_uid)
     assert b"\\Seen" not in server_state(dovecot, mail_user)[message_id(0)]

@@ -42,6 +42,7 @@ async def running(dovecot, user, db, recorder: Recorder | None = None):
 async def watching(account: ImapAccount) -> None:
     """Wait until the account's live watcher is idling on the server."""
     await until(lambda: account.watcher is not None)
+    assert account.watcher is not None
     await asyncio.wait_for(account.watcher.ready.wait(), 10)
 
 

@@ -19,6 +19,7 @@ from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     TERMINAL,
     ConnectionChanged,
+    Event,
     RequestCancelled,
     RequestDone,
     RequestFailed,
@@ -129,26 +130,35 @@ async def running(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         setup.store.close()
 
 
+Expected = list[tuple[int, set[type[Event]]]]
+"""Each request's id, and the kinds of terminal reply it may get."""
+
+
+def answered(rid: int) -> Callable[[Event], bool]:
+    """Whether an event is the terminal reply to request ``rid``."""
+    return lambda e: isinstance(e, TERMINAL) and e.request_id == rid
+
+
 def body(s: Setup, uid: int | None = None) -> LoadBody:
     return LoadBody(account="local", folder="INBOX", uid=s.uid if uid is None else uid)
 
 
-async def served(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def served(s: Setup, task: asyncio.Task[None]) -> Expected:
     return [(s.account.submit(body(s)), {RequestDone})]
 
 
-async def refused(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def refused(s: Setup, task: asyncio.Task[None]) -> Expected:
     rid = s.account.submit(body(s, 999999))
-    await s.events.wait_for(lambda e: isinstance(e, TERMINAL) and e.request_id == rid)
+    await s.events.wait_for(answered(rid))
     assert s.account.state == ConnectionState.ONLINE  # a refusal keeps the connection
     return [(rid, {RequestFailed})]
 
 
-async def unsupported(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def unsupported(s: Setup, task: asyncio.Task[None]) -> Expected:
     return [(s.account.submit(Unknown(account="local")), {RequestUnsupported})]
 
 
-async def link_lost(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def link_lost(s: Setup, task: asyncio.Task[None]) -> Expected:
     await s.stall()
     rid = s.account.submit(OpenFolder(account="local", folder="INBOX"))
     await asyncio.sleep(0.1)  # under way (on IMAP, stalled on the link)
@@ -156,7 +166,7 @@ async def link_lost(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[t
     return [(rid, {RequestFailed})]
 
 
-async def queue_dropped(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def queue_dropped(s: Setup, task: asyncio.Task[None]) -> Expected:
     """The link drops with requests of every kind waiting behind the one that meets it."""
     await s.stall()
     first = s.account.submit(OpenFolder(account="local", folder="INBOX"))
@@ -174,7 +184,7 @@ async def queue_dropped(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, s
     return [(rid, {RequestFailed}) for rid in [first, *waiting]]
 
 
-async def shutdown(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[type]]]:
+async def shutdown(s: Setup, task: asyncio.Task[None]) -> Expected:
     """The account stops with a request under way, others queued and a triage action submitted."""
     await s.stall()
     ids = [
@@ -187,12 +197,12 @@ async def shutdown(s: Setup, task: asyncio.Task[None]) -> list[tuple[int, set[ty
                                        add=frozenset({SEEN})))
     await stop(s.account, task)
     after = s.account.submit(body(s))
-    return [(rid, {RequestCancelled}) for rid in [*ids, after]] + [
-        (triage, {RequestDone, RequestCancelled})  # applied in the cache just before, or not
-    ]
+    cancelled: Expected = [(rid, {RequestCancelled}) for rid in [*ids, after]]
+    # the triage was applied in the cache just before the stop, or not
+    return [*cancelled, (triage, {RequestDone, RequestCancelled})]
 
 
-Path_ = Callable[[Setup, asyncio.Task[None]], Awaitable[list[tuple[int, set[type]]]]]
+Path_ = Callable[[Setup, asyncio.Task[None]], Awaitable[Expected]]
 PATHS: dict[str, Path_] = {
     "served": served,
     "refused": refused,
@@ -209,9 +219,7 @@ async def test_exactly_one_terminal_reply_per_request(kind, path, tmp_path, requ
     async with running(kind, tmp_path, request) as (setup, task):
         expected = await PATHS[path](setup, task)
         for rid, _ in expected:
-            await setup.events.wait_for(
-                lambda e, rid=rid: isinstance(e, TERMINAL) and e.request_id == rid, timeout=20
-            )
+            await setup.events.wait_for(answered(rid), timeout=20)
     # the account has stopped: nothing more can come
     replies = [e for e in setup.events.events if isinstance(e, TERMINAL)]
     counts = Counter(e.request_id for e in replies)
@@ -236,6 +244,7 @@ async def test_what_a_backend_cannot_do_is_answered_unsupported_at_once(tmp_path
                                             permanent=True))
     trash = account.submit(DeleteMessages(account="local", folder="INBOX", uids=(setup.uid,)))
     assert [type(e) for e in events.events] == [RequestUnsupported, RequestUnsupported]
-    assert {e.request_id for e in events.events} == {append, expunge}
-    assert trash not in {e.request_id for e in events.events}  # moving to Trash it can do
+    unsupported = {e.request_id for e in events.of(RequestUnsupported)}
+    assert unsupported == {append, expunge}
+    assert trash not in unsupported  # moving to Trash it can do
     setup.store.close()

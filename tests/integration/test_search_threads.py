@@ -9,6 +9,7 @@ from mailbag.domain.models import FLAGGED
 from mailbag.domain.requests import Search
 from mailbag.services.mail import ALL_INBOXES, MailService
 from mailbag.store.store import Store
+from tests.cache_reads import cached_summary
 from tests.integration.accounts import Recorder, imap_account_config, other_client
 from tests.servers.messages import make_message, message_id, subject_of
 
@@ -27,8 +28,7 @@ async def sync_all(service: MailService) -> None:
 def message_ids(store: Store, row_ids) -> set[str]:
     ids = set()
     for row in store.rows(list(row_ids)):
-        summary = store.summary(row.account, row.folder, row.uid)
-        ids.add(summary.message_id)
+        ids.add(cached_summary(store, row.account, row.folder, row.uid).message_id)
     return ids
 
 
@@ -86,7 +86,7 @@ async def test_threads_group_a_reply_chain_delivered_out_of_order(dovecot, mail_
 
     view = service.thread_index("work", "INBOX")
     rows = store.rows(list(view.row_ids))
-    shown = [(store.summary("work", "INBOX", r.uid).message_id, d) for r, d in zip(rows, view.depths)]
+    shown = [(cached_summary(store, "work", "INBOX", r.uid).message_id, d) for r, d in zip(rows, view.depths)]
     chain = [(message_id(10), 0), (message_id(11), 1), (message_id(12), 2)]
     assert shown in ([*chain, (message_id(20), 0)], [(message_id(20), 0), *chain])
     assert subject_of(10) in rows[[m for m, _ in shown].index(message_id(10))].subject

@@ -83,7 +83,7 @@ async def test_new_mail_shows_live_without_uidnext(dovecot, mail_user, tmp_path,
             events.events.clear()
             dovecot.deliver(mail_user.name, make_message(5))
             await events.wait_for(
-                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.added, timeout=30
+                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and bool(e.added), timeout=30
             )
             assert store.uids("work", "INBOX") == list(range(1, 7))
         finally:

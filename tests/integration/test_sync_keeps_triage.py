@@ -15,6 +15,7 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.store import Store
+from tests.cache_reads import cached_flags
 from tests.integration.accounts import Recorder, make_account, other_client
 from tests.integration.journal_fixtures import synced, triage_offline
 from tests.integration.test_live_triage import server_state
@@ -22,9 +23,7 @@ from tests.servers.messages import make_message, message_id
 
 
 def _flags(store: Store, folder: str, uid: int) -> frozenset[str]:
-    summary = store.summary("work", folder, uid)
-    assert summary is not None
-    return summary.flags
+    return cached_flags(store, "work", folder, uid)
 
 
 @pytest.mark.dovecot

@@ -36,7 +36,7 @@ async def test_after_a_refused_select_the_next_request_selects_again(dovecot, ma
             await account.sync_folder("No such folder")  # the server deselects INBOX
 
         await account.load_body("INBOX", second)
-        assert subject_of(2).encode() in store.body("work", "INBOX", second)
+        assert subject_of(2).encode() in (store.body("work", "INBOX", second) or b"")
     finally:
         await account.disconnect()
         store.close()
@@ -136,7 +136,7 @@ async def test_folders_whose_names_hold_control_characters_are_synced_and_opened
     try:
         (uid,) = store.uids("work", "Bidi\u202eevil")
         await account.load_body("Bidi\u202eevil", uid)
-        assert subject_of(1).encode() in store.body("work", "Bidi\u202eevil", uid)
+        assert subject_of(1).encode() in (store.body("work", "Bidi\u202eevil", uid) or b"")
     finally:
         await account.disconnect()
         store.close()

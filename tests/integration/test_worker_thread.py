@@ -17,6 +17,7 @@ from mailbag.domain.events import (
     ActionApplied,
     ConnectionChanged,
     Event,
+    EventSink,
     RequestCancelled,
     RequestDone,
     SyncProgress,
@@ -55,6 +56,15 @@ class ThreadProbe:
 
     def threads(self) -> set[int]:
         return {ident for ident, _ in self.seen}
+
+    def passing_to(self, sink: EventSink) -> EventSink:
+        """An EventSink that notes each event here, then hands it to ``sink``."""
+
+        def both(event: Event) -> None:
+            self(event)
+            sink(event)
+
+        return both
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -164,7 +174,7 @@ async def test_an_imap_sync_runs_on_the_workers_thread_and_quitting_during_it_en
     config = Config(path=None, accounts={"work": imap_account_config(dovecot, mail_user)})
     store = Store.open(tmp_path / "cache.db")
     probe = ThreadProbe()
-    app = MailbagApp(lambda sink: MailService(config, store, lambda e: (probe(e), sink(e))))
+    app = MailbagApp(lambda sink: MailService(config, store, probe.passing_to(sink)))
     before = len(accounts_threads())
     async with app.run_test(size=(80, 24)) as pilot:
         deadline = asyncio.get_running_loop().time() + 30
@@ -173,6 +183,7 @@ async def test_an_imap_sync_runs_on_the_workers_thread_and_quitting_during_it_en
             await pilot.pause(0.01)
         assert any(isinstance(e, SyncProgress) for e in probe.events)
         assert worker_tasks_here() == []
+        assert isinstance(app.facade, MailService)
         thread = app.facade.thread
         assert probe.threads() == {thread.ident} != {threading.get_ident()}
         await pilot.press("q")

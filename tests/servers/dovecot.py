@@ -174,9 +174,9 @@ class DovecotServer:
         for host, port in listeners:
             left = max(0.1, deadline - time.monotonic())
             if not wait_for_port(host, port, left) or not self.running:
-                output = self._stop_process()
+                said = self._stop_process()
                 raise RuntimeError(
-                    f"Dovecot did not start (port {port}).\n{output}\n{self.log_text()}"
+                    f"Dovecot did not start (port {port}).\n{said}\n{self.log_text()}"
                 )
 
     def stop(self) -> None:

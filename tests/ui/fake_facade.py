@@ -24,6 +24,9 @@ from mailbag.domain.threading import ThreadRecord, build_threads, flatten
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from mailbag.services.overlay import PendingOverlay
 
+#: The frozen "now" of every UI test.
+NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
+
 _SORT_KEYS = {
     "date": lambda row: (row.date or NOW, row.row_id),
     "sender": lambda row: ((row.sender or row.sender_email).lower(), row.row_id),
@@ -31,8 +34,15 @@ _SORT_KEYS = {
     "size": lambda row: (row.size, row.row_id),
 }
 
-#: The frozen "now" of every UI test.
-NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
+
+def _contains(word: str, text: Callable[[MessageRow], str]) -> Callable[[MessageRow], bool]:
+    """Whether a row's ``text`` holds ``word`` (in lower case)."""
+    return lambda row: word in text(row).lower()
+
+
+def _has_flag(flag: str, wanted: bool) -> Callable[[MessageRow], bool]:
+    """Whether a row has ``flag`` set (``wanted``) or not."""
+    return lambda row: (flag in row.flags) == wanted
 
 
 class FakeFacade:
@@ -155,21 +165,21 @@ class FakeFacade:
         parsed = parse_query(query)  # what the services refuse, the fake refuses alike
         if parsed.error:
             return SearchOutcome(error=parsed.error)
-        tests = []
+        tests: list[Callable[[MessageRow], bool]] = []
         for term in query.split():
             field, _, value = term.partition(":") if ":" in term else ("", "", term)
             value = value.lower()
             if field == "from":
-                tests.append(lambda r, v=value: v in (r.sender + " " + r.sender_email).lower())
+                tests.append(_contains(value, lambda r: r.sender + " " + r.sender_email))
             elif field == "subject":
-                tests.append(lambda r, v=value: v in r.subject.lower())
+                tests.append(_contains(value, lambda r: r.subject))
             elif field == "is" and value in ("unread", "flagged"):
                 flag, wanted = (SEEN, False) if value == "unread" else (FLAGGED, True)
-                tests.append(lambda r, f=flag, w=wanted: (f in r.flags) == w)
+                tests.append(_has_flag(flag, wanted))
             elif field:
                 return SearchOutcome(error=f"unknown search term {field}:")
             else:
-                tests.append(lambda r, v=value: v in (r.subject + " " + r.sender).lower())
+                tests.append(_contains(value, lambda r: r.subject + " " + r.sender))
         ids = [
             i for (acc, fol), index in self._index.items() for i in index
             if i in self._rows and (account is None or acc == account) and (folder is None or fol == folder)

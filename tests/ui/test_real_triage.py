@@ -4,7 +4,7 @@ Dovecot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from mailbag.domain.models import FLAGGED, SEEN
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config, other_client
+from tests.servers.dovecot import DovecotServer, MailUser
 from tests.ui.helpers import cursor_subject, status_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
 
@@ -51,7 +52,7 @@ class MaildirBackend(Backend):
 
 
 class DovecotBackend(Backend):
-    def __init__(self, dovecot, user) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, dovecot: DovecotServer, user: MailUser) -> None:
         self.dovecot, self.user = dovecot, user
         dovecot.deliver_many(user.name, [simple_message(n) for n in range(COUNT)])
         self.config = Config(path=None, accounts={"home": imap_account_config(dovecot, user, name="home")})
@@ -99,7 +100,7 @@ async def go_to(pilot: Pilot, app: MailbagApp, n: int) -> None:
 
 
 async def test_every_triage_key_reaches_the_mail_store(backend: Backend, tmp_path: Path) -> None:
-    async def holds(what: str, check) -> None:  # type: ignore[no-untyped-def]
+    async def holds(what: str, check: Callable[[State], bool]) -> None:
         await wait_until(pilot, lambda: check(backend.state()), what)
 
     async with running(backend.config, tmp_path / "cache.sqlite3", COUNT) as (app, pilot, _store):

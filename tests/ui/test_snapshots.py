@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
+from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.sample import threaded_facade
@@ -72,13 +73,15 @@ def test_folder_picker(snap_compare, make_app):
 def test_search_open(snap_compare, make_app):
     async def search(pilot: Pilot) -> None:
         await settle(pilot)
-        pilot.app.main_screen.query_one(SearchBar).cursor_blink = False  # a blink must not decide the picture
+        app = pilot.app
+        assert isinstance(app, MailbagApp)
+        app.main_screen.query_one(SearchBar).cursor_blink = False  # a blink must not decide the picture
         await pilot.press("slash", *"is:unread")
         await settle(pilot)
         # On a busy machine the debounced search and the reader may still be on their way.
         for _ in range(100):
-            header = str(pilot.app.main_screen.reader.header.render())
-            if pilot.app.main_screen.message_list.row_count == 2 and "Quarterly report" in header:
+            header = str(app.main_screen.reader.header.render())
+            if app.main_screen.message_list.row_count == 2 and "Quarterly report" in header:
                 break
             await pilot.pause(0.05)
         await settle(pilot)

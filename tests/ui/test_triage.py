@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from mailbag.domain.events import (
     ActionApplied,
@@ -294,18 +296,12 @@ async def test_cursor_moved_during_a_reload_stays_where_the_user_put_it(make_app
     gate = threading.Event()
     gate.set()
 
-    def build(sink):
-        facade = sample_facade(sink)
-        plain = facade.message_index
-
-        def slow_index(*args, **kwargs):
+    class SlowIndex(FakeFacade):
+        def message_index(self, *args: Any, **kwargs: Any) -> Sequence[int]:
             gate.wait(5)  # the cache read takes a while
-            return plain(*args, **kwargs)
+            return super().message_index(*args, **kwargs)
 
-        facade.message_index = slow_index
-        return facade
-
-    app = make_app(build)
+    app = make_app(lambda sink: sample_facade(sink, SlowIndex))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         gate.clear()
@@ -322,22 +318,16 @@ async def test_a_late_older_reload_never_replaces_a_newer_list(make_app):
     release_slow_read = threading.Event()
     calls: list[int] = []
 
-    def build(sink):
-        facade = sample_facade(sink)
-        plain = facade.message_index
-
-        def index(*args, **kwargs):
+    class SecondReadSlow(FakeFacade):
+        def message_index(self, *args: Any, **kwargs: Any) -> Sequence[int]:
             calls.append(1)
-            ids = plain(*args, **kwargs)
+            ids = super().message_index(*args, **kwargs)
             if len(calls) == 2:  # this read is slow: by the time it lands it is stale
                 slow_read_started.set()
                 release_slow_read.wait(5)
             return ids
 
-        facade.message_index = index
-        return facade
-
-    app = make_app(build)
+    app = make_app(lambda sink: sample_facade(sink, SecondReadSlow))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.main_screen

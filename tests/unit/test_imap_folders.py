@@ -48,7 +48,9 @@ def test_names_are_decoded_kept_for_commands_and_cleaned_for_display() -> None:
 
 
 def test_status_response() -> None:
-    name, items = parse_status(parse_segments([b'* STATUS "Sent Items" (MESSAGES 231 UIDNEXT 44292 UNSEEN 2)']))
+    status = parse_status(parse_segments([b'* STATUS "Sent Items" (MESSAGES 231 UIDNEXT 44292 UNSEEN 2)']))
+    assert status is not None
+    name, items = status
     assert name == "Sent Items"
     assert items == {"MESSAGES": 231, "UIDNEXT": 44292, "UNSEEN": 2}
     assert parse_status(parse_segments([b"* STATUS"])) is None

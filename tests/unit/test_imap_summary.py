@@ -1,13 +1,21 @@
 """FETCH items to MessageSummary: envelopes, encoded words, groups, BODYSTRUCTURE variants."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap.parser import pairs, parse_segments
 from mailbag.protocols.imap.summary import has_attachment, summary_from_items
 
 
 def items_of(*segments: bytes) -> dict:
     return pairs(parse_segments(list(segments))[3])
+
+
+def summary_of(items: dict) -> MessageSummary:
+    """The summary of ``items``, which must hold a UID."""
+    summary = summary_from_items(items)
+    assert summary is not None
+    return summary
 
 
 def body(text: bytes):
@@ -48,24 +56,24 @@ def test_full_summary_with_literal_subject_and_group() -> None:
 
 def test_encoded_word_subject_and_8bit_quoted() -> None:
     items = items_of(b'* 1 FETCH (UID 1 ENVELOPE (NIL "=?iso-8859-1?q?Caf=E9?= \x1b[31mred" NIL NIL NIL NIL NIL NIL NIL NIL))')
-    summary = summary_from_items(items)
+    summary = summary_of(items)
     assert summary.subject == "Café red"  # escape sequence stripped
     raw = items_of('* 1 FETCH (UID 2 ENVELOPE (NIL "Über" NIL NIL NIL NIL NIL NIL NIL NIL))'.encode())
-    assert summary_from_items(raw).subject == "Über"
+    assert summary_of(raw).subject == "Über"
 
 
 def test_date_falls_back_to_internaldate_and_is_aware() -> None:
     items = items_of(b'* 1 FETCH (UID 3 INTERNALDATE " 7-Jul-2023 02:44:25 -0700" ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))')
-    summary = summary_from_items(items)
+    summary = summary_of(items)
     assert summary.date == datetime(2023, 7, 7, 9, 44, 25, tzinfo=timezone.utc)
-    assert summary.date.tzinfo is not None
     naive = items_of(b'* 1 FETCH (UID 3 ENVELOPE ("Fri, 7 Jul 2023 02:44:25" NIL NIL NIL NIL NIL NIL NIL NIL NIL))')
-    assert summary_from_items(naive).date.tzinfo is not None
+    date = summary_of(naive).date
+    assert date is not None and date.tzinfo is not None
 
 
 def test_odd_items_are_ignored() -> None:
     items = items_of(b"* 1 FETCH (UID 9 X-GM-LABELS (a b) ENVELOPE NIL BODYSTRUCTURE (garbage) FLAGS NIL)")
-    summary = summary_from_items(items)
+    summary = summary_of(items)
     assert summary.uid == 9 and summary.subject == "" and summary.flags == frozenset()
     assert summary_from_items(items_of(b"* 1 FETCH (FLAGS ())")) is None
 
@@ -119,6 +127,6 @@ def test_envelope_date_bytes_fast_path_agrees_with_the_text_path() -> None:
         got = envelope_date(raw)
         assert got == envelope_date(bytearray(raw))  # not bytes: the long way
         assert got == datetime(2024, 3, 2, 2, 29, tzinfo=timezone.utc), raw
-        assert got.utcoffset().total_seconds() == 5.5 * 3600
+        assert got is not None and got.utcoffset() == timedelta(hours=5, minutes=30)
     assert envelope_date(b"Sat, 2 Foo 2024 07:59:00 +0000") is None
     assert envelope_date(b"Sat, 2 Mar 2024 25:59:00 +0000") is None

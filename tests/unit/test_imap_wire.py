@@ -32,7 +32,7 @@ def test_criteria_with_line_breaks_are_refused() -> None:
 
 
 def test_compose_synchronizing_and_not() -> None:
-    parts = ["SUBJECT ", b"\xc3\xa9t\xc3\xa9", " ALL"]
+    parts: list[str | bytes] = ["SUBJECT ", b"\xc3\xa9t\xc3\xa9", " ALL"]
     assert compose(parts, non_synchronizing=True) == (b"SUBJECT {5+}\r\n\xc3\xa9t\xc3\xa9 ALL", [])
     assert compose(parts, non_synchronizing=False) == (b"SUBJECT {5}", [b"\xc3\xa9t\xc3\xa9 ALL"])
 

@@ -22,6 +22,7 @@ from mailbag.domain.models import (
 )
 from mailbag.store.store import Store
 from mailbag.store.version import CACHE_VERSION
+from tests.cache_reads import cached_flags
 
 ACCOUNT = "work"
 INBOX = "INBOX"
@@ -139,7 +140,7 @@ def test_update_flags_changes_only_the_named_messages(store: Store) -> None:
     )
 
     assert changed == 2
-    flags = {u: store.summary(ACCOUNT, INBOX, u).flags for u in (1, 2, 3)}  # type: ignore[union-attr]
+    flags = {u: cached_flags(store, ACCOUNT, INBOX, u) for u in (1, 2, 3)}
     assert flags == {1: {SEEN}, 2: frozenset(), 3: {FLAGGED}}
 
 

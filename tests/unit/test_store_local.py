@@ -21,12 +21,20 @@ from mailbag.store.local import (
     LocalStore,
     LocalStoreDamaged,
 )
+from mailbag.store.records import PendingAction
 from mailbag.store.store import Store
 from mailbag.store.version import CACHE_VERSION
 from tests.unit.cli import environment, mailbag, run_in_terminal
 from tests.unit.test_damaged_cache import demo_config
 
 A, INBOX = "work", "INBOX"
+
+
+def action_of(local: LocalStore, action_id: int) -> PendingAction:
+    """The journalled action ``action_id``, which must exist."""
+    action = local.action(action_id)
+    assert action is not None
+    return action
 
 
 @pytest.fixture
@@ -47,7 +55,7 @@ def test_journal_in_order_per_account(local: LocalStore) -> None:
     assert local.transition(first, ACTIVE, DONE, {"result": {"3": 10}})
     assert [a.id for a in local.actions(A)] == [second]
     assert [a.state for a in local.actions(A, None)] == [DONE, PENDING]
-    assert local.action(first).args == {"target": "Archive", "result": {"3": 10}}
+    assert action_of(local, first).args == {"target": "Archive", "result": {"3": 10}}
     assert [a.id for a in local.actions(A, None, after=first)] == [second]
     assert local.action(9999) is None
 
@@ -56,15 +64,15 @@ def test_a_replay_and_an_undo_never_both_take_an_action(local: LocalStore) -> No
     action = local.add_action(A, INBOX, [1], "move", {"target": "Archive"})
     assert local.transition(action, ACTIVE, IN_FLIGHT, {"since": [7, 40]}, attempt=True)
     assert not local.transition(action, (PENDING, ASIDE), CANCELLED)  # too late to cancel
-    sent = local.action(action)
+    sent = action_of(local, action)
     assert (sent.state, sent.attempts, sent.args["since"]) == (IN_FLIGHT, 1, [7, 40])
     assert local.transition(action, (IN_FLIGHT,), IN_FLIGHT, {"undo": True})
-    assert local.action(action).args == {"target": "Archive", "since": [7, 40], "undo": True}
+    assert action_of(local, action).args == {"target": "Archive", "since": [7, 40], "undo": True}
 
     other = local.add_action(A, INBOX, [2], "flags")
     assert local.transition(other, (PENDING, ASIDE), CANCELLED)
     assert not local.transition(other, ACTIVE, IN_FLIGHT, attempt=True)  # undone: never sent
-    assert local.action(other).attempts == 0
+    assert action_of(local, other).attempts == 0
 
 
 def test_set_aside_actions_come_back_on_retry(local: LocalStore) -> None:
@@ -79,7 +87,7 @@ def test_set_aside_actions_come_back_on_retry(local: LocalStore) -> None:
     retried = {a.id: (a.state, a.attempts) for a in local.actions(A)}
     # the one sent before is checked on the server before it goes again
     assert retried == {sent: (IN_FLIGHT, 0), never: (PENDING, 0)}
-    assert local.action(sent).last_error == "connection lost"
+    assert action_of(local, sent).last_error == "connection lost"
 
 
 def test_outbox(local: LocalStore) -> None:

@@ -33,7 +33,7 @@ def rec(
     )
 
 
-def shape(roots: list[ThreadNode]) -> set[tuple[int | None, tuple[int | None, ...]]]:
+def shape(roots: list[ThreadNode]) -> set[tuple[int | None, tuple[int, ...]]]:
     """Every node as (its row id, its children's row ids sorted), dummies as None."""
 
     def rid(n: ThreadNode) -> int | None:

@@ -7,6 +7,7 @@ import os
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -45,13 +46,13 @@ def test_context_is_built_while_the_event_loop_goes_on(
     building = threading.Event()
     release = threading.Event()
 
-    def slow_create(*args: object, **kwargs: object) -> ssl.SSLContext:
+    def slow_create(*args: Any, **kwargs: Any) -> ssl.SSLContext:
         building.set()
         if not release.wait(2):  # only the event loop can set it
             raise AssertionError("the event loop stood still while the context was built")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(tls.ssl, "create_default_context", slow_create)
+    monkeypatch.setattr(ssl, "create_default_context", slow_create)
     tls._context.cache_clear()
 
     async def main() -> ssl.SSLContext:

@@ -8,6 +8,7 @@ its worker thread while the UI reads small pages. Each write is one ``BEGIN IMME
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -517,7 +518,7 @@ class Store:
 
     def message_index(
         self, account: str, folder: str, sort: str = "date", reverse: bool = False
-    ) -> Sequence[int]:
+    ) -> array[int]:
         """Row ids of the folder's visible messages in list order (see :class:`CacheReader`)."""
         return self.reader.message_index(account, folder, sort, reverse)
 
