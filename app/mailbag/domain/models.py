@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -51,6 +51,18 @@ FLAGGED = "\\Flagged"
 ANSWERED = "\\Answered"
 DELETED = "\\Deleted"
 DRAFT = "\\Draft"
+#: Set by the server for a session, never by a client (RFC 3501 2.3.2).
+RECENT = "\\Recent"
+
+
+def settable_flags(flags: Iterable[str], permanent: frozenset[str] | None = None) -> frozenset[str]:
+    """The part of ``flags`` a client may set and expect kept: never ``\\Recent``, and only what
+    the folder's PERMANENTFLAGS lists when the server gave them without ``\\*``."""
+    result = {f for f in flags if f.lower() != RECENT.lower()}
+    if permanent is not None and "\\*" not in permanent:
+        allowed = {f.lower() for f in permanent}
+        result = {f for f in result if f.lower() in allowed}
+    return frozenset(result)
 
 
 @dataclass(frozen=True, slots=True)

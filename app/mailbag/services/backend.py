@@ -174,6 +174,11 @@ class Backend(ABC):
         """The UIDVALIDITY the folder had when this session last looked (0: not looked yet)."""
         return 0
 
+    def permanent_flags(self, folder: str) -> frozenset[str] | None:
+        """The flags a client can set in ``folder`` for good, as the server last said (None:
+        any flag, or not known)."""
+        return None
+
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         """Store a message in ``folder``; its new uid when known."""
         raise Unsupported(f"{self.name} cannot store messages")

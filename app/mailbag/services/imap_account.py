@@ -76,6 +76,7 @@ class ImapAccount(Backend):
         self._selected: str | None = None
         self._selected_validity = 0
         self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY its last SELECT reported
+        self._permanent: dict[str, frozenset[str] | None] = {}  # folder -> its PERMANENTFLAGS
         self._settings: ImapSettings | None = None
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -160,10 +161,14 @@ class ImapAccount(Backend):
         result = await self._client().select(folder, **kwargs)
         self._selected, self._selected_validity = folder, result.uidvalidity
         self._validity[folder] = result.uidvalidity
+        self._permanent[folder] = result.permanentflags
         return result
 
     def last_uidvalidity(self, folder: str) -> int:
         return self._validity.get(folder, 0)
+
+    def permanent_flags(self, folder: str) -> frozenset[str] | None:
+        return self._permanent.get(folder)
 
     async def _ensure_selected(self, folder: str, uidvalidity: int = 0) -> None:
         """Select ``folder`` unless it is selected; with ``uidvalidity``, raise FolderRecreated

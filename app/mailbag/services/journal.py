@@ -36,7 +36,7 @@ from mailbag.domain.events import (
     RequestDone,
     RequestFailed,
 )
-from mailbag.domain.models import FolderRole
+from mailbag.domain.models import FolderRole, settable_flags
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.store.local import (
     ACTIVE,
@@ -222,12 +222,11 @@ class ActionJournal:
         add, remove = sorted(set(add)), sorted(set(remove))
         before = await self.worker.db(current_flags, self.store, self.worker.name, folder, uids)
         after = [(uid, (flags | set(add)) - set(remove)) for uid, flags in before.items()]
+        # What undo may set again: never \Recent, nor a flag the server would not keep.
+        permanent = self.worker.permanent_flags(folder)
+        had = {str(u): sorted(settable_flags(f, permanent)) for u, f in before.items()}
         action_id = await self._record(
-            folder,
-            uids,
-            FLAGS,
-            {"add": add, "remove": remove, "before": {str(u): sorted(f) for u, f in before.items()}},
-            uidvalidity=uidvalidity,
+            folder, uids, FLAGS, {"add": add, "remove": remove, "before": had}, uidvalidity=uidvalidity
         )
         await self.worker.db(self.store.update_flags, self.worker.name, folder, after)
         await self._changed(folder, changed=len(after))
@@ -328,13 +327,16 @@ class ActionJournal:
         where they are now: later moves are followed (see :meth:`_where_now`)."""
         validity = int(action.args.get("uidvalidity", 0))
         if action.action == FLAGS:
-            before = {int(u): set(f) for u, f in action.args.get("before", {}).items()}
+            before = recorded_before(action)
             now = await self._where_now(action.folder, validity, list(before), action.id)
             groups: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], list[int]]
             groups = defaultdict(list)
+            permanent = self.worker.permanent_flags(action.folder)
+            taken = settable_flags(action.args["add"], permanent)
+            given = settable_flags(action.args["remove"], permanent)
             for uid, had in before.items():
-                add = tuple(sorted(f for f in action.args["remove"] if f in had))
-                remove = tuple(sorted(f for f in action.args["add"] if f not in had))
+                add = tuple(sorted(f for f in given if f in had))
+                remove = tuple(sorted(f for f in taken if f not in had))
                 if (add or remove) and uid in now:
                     folder, folder_validity, current = now[uid]
                     groups[(folder, folder_validity, add, remove)].append(current)
@@ -544,9 +546,16 @@ class ActionJournal:
     async def _roll_back(self, action: PendingAction) -> None:
         worker = self.worker
         if action.action == FLAGS:
-            before = [(int(u), frozenset(f)) for u, f in action.args.get("before", {}).items()]
-            await worker.db(self.store.update_flags, worker.name, action.folder, before)
-            await self._changed(action.folder, changed=len(before))
+            # Only the action's own flags go back; the rest stays as the cache has it now.
+            before = recorded_before(action)
+            added, removed = set(action.args.get("add", ())), set(action.args.get("remove", ()))
+            now = await worker.db(current_flags, self.store, worker.name, action.folder, list(before))
+            restored = [
+                (uid, frozenset((flags - (added - before[uid])) | (removed & before[uid])))
+                for uid, flags in now.items()
+            ]
+            await worker.db(self.store.update_flags, worker.name, action.folder, restored)
+            await self._changed(action.folder, changed=len(restored))
         elif action.action in (MOVE, EXPUNGE):
             await worker.db(self.store.set_hidden, worker.name, action.folder, action.uids, False)
             await self._changed(action.folder, added=len(action.uids))
@@ -565,6 +574,11 @@ def current_flags(store: Store, account: str, folder: str, uids: Sequence[int]) 
         if summary is not None:
             result[uid] = summary.flags
     return result
+
+
+def recorded_before(action: PendingAction) -> dict[int, frozenset[str]]:
+    """uid -> the settable flags a flag action recorded its messages had before it."""
+    return {int(u): settable_flags(f) for u, f in action.args.get("before", {}).items()}
 
 
 def message_ids(store: Store, account: str, folder: str, uids: Sequence[int]) -> dict[str, str]:

@@ -58,6 +58,7 @@ BATCH_SIZE = 500
 T = TypeVar("T")
 
 _CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.IGNORECASE)
+_PERMANENTFLAGS = re.compile(rb"^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
 _FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
 _UID_SET = re.compile(r"^[0-9*:,]+$")
@@ -115,6 +116,8 @@ class SelectResult:
     highestmodseq: int
     vanished: tuple[int, ...] = ()
     changed: tuple[tuple[int, frozenset[str], int], ...] = ()
+    #: The flags a client can set for good (PERMANENTFLAGS); None when the server did not say.
+    permanentflags: frozenset[str] | None = None
 
 
 def quote(text: str) -> str:
@@ -727,10 +730,13 @@ def _select_result(untagged: list[list[bytes]]) -> SelectResult:
     exists = 0
     vanished: list[int] = []
     changed: list[tuple[int, frozenset[str], int]] = []
+    permanent: frozenset[str] | None = None
     for segments in untagged:
         line = segments[0]
         if (match := _CODE.match(line)) is not None:
             codes[match.group(1).upper()] = int(match.group(2))
+        elif (match := _PERMANENTFLAGS.match(line)) is not None:
+            permanent = frozenset(match.group(1).decode("ascii", "replace").split())
         elif (match := _EXISTS.match(line)) is not None:
             exists = int(match.group(1))
         elif line[2:10].upper() == b"VANISHED":
@@ -742,4 +748,5 @@ def _select_result(untagged: list[list[bytes]]) -> SelectResult:
                 changed.append(entry)
     return SelectResult(uidvalidity=codes.get(b"UIDVALIDITY", 0), uidnext=codes.get(b"UIDNEXT", 0),
                         exists=exists, highestmodseq=codes.get(b"HIGHESTMODSEQ", 0),
-                        vanished=tuple(sorted(set(vanished))), changed=tuple(changed))
+                        vanished=tuple(sorted(set(vanished))), changed=tuple(changed),
+                        permanentflags=permanent)
