@@ -235,3 +235,21 @@ def test_a_damaged_local_store_is_one_line_for_the_ui_and_sync(tmp_path: Path) -
     assert status == 2
     synced = mailbag("--config", str(config), "sync", env_home=tmp_path)
     assert (synced.returncode, synced.stderr.splitlines()) == (2, [expected])
+
+
+def test_prune_drops_only_finished_actions_beyond_those_kept(local: LocalStore) -> None:
+    ids = [local.add_action(A, INBOX, [n], "flags", {"add": ["\\Seen"]}) for n in range(10)]
+    for action_id in ids[:8]:
+        local.transition(action_id, ACTIVE, DONE if action_id % 2 else CANCELLED)
+    local.transition(ids[8], ACTIVE, ASIDE)  # set aside: R retries it; never pruned
+    other = local.add_action("home", INBOX, [1], "flags", {})
+    local.transition(other, ACTIVE, DONE)
+
+    assert local.prune_actions(A, keep=3, below=ids[2]) == 2  # undo can still reach ids[2]
+    assert [a.id for a in local.actions(A, None)] == ids[2:]
+    assert local.prune_actions(A, keep=3) == 3
+    assert [a.id for a in local.actions(A, None)] == ids[5:]
+    assert local.prune_actions(A, keep=3) == 0
+    assert local.prune_actions(A, keep=0) == 3
+    assert [(a.id, a.state) for a in local.actions(A, None)] == [(ids[8], ASIDE), (ids[9], PENDING)]
+    assert [a.id for a in local.actions("home", None)] == [other]

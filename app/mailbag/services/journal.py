@@ -62,6 +62,11 @@ log = logging.getLogger(__name__)
 TRIAGE = (SetFlags, MoveMessages, DeleteMessages)
 #: Sends without an answer (link lost, unexpected error) before an action is set aside.
 MAX_ATTEMPTS = 3
+#: Finished actions kept per account besides those undo can still reach (another mailbag on
+#: the same files, ``mailbag sync`` beside the UI, may still want to undo them).
+KEEP_FINISHED = 200
+#: Actions replayed between two prunings of the finished ones (the first replay prunes too).
+PRUNE_EVERY = 100
 
 
 class ServerRefused(Exception):
@@ -127,6 +132,8 @@ class ActionJournal:
         # Held while one queued item is applied locally: a replay lists the journal only between
         # two, so it never sends (or rolls back) an action whose cache change is still to come.
         self._applying = asyncio.Lock()
+        self._undoing: list[UndoTicket] = []  # taken off undo_tickets, not yet undone
+        self._replayed_since_prune = PRUNE_EVERY  # the first replay prunes what earlier runs left
 
     # --- the local side: runs even while offline ----------------------------------------------
 
@@ -139,6 +146,7 @@ class ActionJournal:
         self._local.put_nowait(("request", request))
 
     def submit_undo(self, ticket: UndoTicket) -> None:
+        self._undoing.append(ticket)
         self._local.put_nowait(("undo", ticket))
 
     async def run_local(self) -> None:
@@ -295,6 +303,8 @@ class ActionJournal:
         cache back; done on the server -> journal the inverse action; being sent -> wait for
         the answer first, so an undo never races the replay."""
         worker = self.worker
+        if ticket in self._undoing:
+            self._undoing.remove(ticket)
         action_id = self._actions.pop(ticket.request_id, None)
         while action_id is not None:
             if await worker.db(self.local.transition, action_id, (PENDING, ASIDE), CANCELLED):
@@ -404,9 +414,24 @@ class ActionJournal:
         """
         self._maybe_pending = False
         async with self._applying:
+            if self._replayed_since_prune >= PRUNE_EVERY:
+                await self._prune()
             actions = await self.worker.db(self.local.actions, self.worker.name, ACTIVE)
         for action in actions:
+            self._replayed_since_prune += 1
             await self._replay_one(action)
+
+    async def _prune(self) -> None:
+        """Drop the finished actions no undo ticket can reach any more (keeping the newest
+        KEEP_FINISHED): the journal does not grow for ever. Runs between two local changes, so
+        never under an undo that is reading its action."""
+        tickets = [*self.undo_tickets, *self._undoing]
+        reachable = [self._actions[t.request_id] for t in tickets if t.request_id in self._actions]
+        below = min(reachable) if reachable else None
+        pruned = await self.worker.db(self.local.prune_actions, self.worker.name, KEEP_FINISHED, below)
+        self._replayed_since_prune = 0
+        if pruned:
+            log.info("account %s: %d finished journal actions pruned", self.worker.name, pruned)
 
     async def _replay_one(self, action: PendingAction) -> None:
         worker = self.worker

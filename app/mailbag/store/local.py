@@ -42,6 +42,8 @@ PENDING, IN_FLIGHT, DONE, FAILED, CANCELLED, ASIDE = (
 ACTIVE = (PENDING, IN_FLIGHT)
 #: States of actions the cache shows done although the server may not have them (yet).
 UNSENT = (PENDING, IN_FLIGHT, ASIDE)
+#: States an action never leaves: only undo still reads it (see ``prune_actions``).
+FINISHED = (DONE, FAILED, CANCELLED)
 
 #: Journal action kinds.
 FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
@@ -276,6 +278,26 @@ class LocalStore:
             conn.execute(
                 f"UPDATE pending_actions SET last_error = ?{extra} WHERE id = ?", (error, action_id)
             )
+
+    def prune_actions(self, account: str, keep: int, below: int | None = None) -> int:
+        """Delete the account's finished actions (done, failed, cancelled) except the newest
+        ``keep`` of them and any with an id from ``below`` on; pending, in-flight and set-aside
+        actions always stay. Returns how many were deleted."""
+        marks = ",".join("?" * len(FINISHED))
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT id FROM pending_actions WHERE account = ? AND state IN ({marks})"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?",
+                (account, *FINISHED, max(keep, 0)),
+            ).fetchone()
+            if row is None:  # no more than ``keep`` of them
+                return 0
+            limit = int(row["id"]) + 1 if below is None else min(int(row["id"]) + 1, below)
+            cursor = conn.execute(
+                f"DELETE FROM pending_actions WHERE account = ? AND state IN ({marks}) AND id < ?",
+                (account, *FINISHED, limit),
+            )
+            return cursor.rowcount
 
     def adopt_actions(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Take over journal rows of an older layout (kept under their ids, once); returns how
