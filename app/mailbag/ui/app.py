@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from mailbag.domain.events import Event, EventSink
 from mailbag.services.api import MailFacade
+from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ServiceEvent
 from mailbag.ui.screens.main import MainScreen
@@ -89,6 +90,7 @@ class MailbagApp(App[None]):
         self._started = False
         self._stopped = False
         self._starting: asyncio.Task[None] | None = None
+        self._keys = KeyOrder(self, super().on_event)
 
     def _fatal_error(self) -> None:
         """Textual's crash report, without the local variables it would print (they hold message
@@ -108,6 +110,18 @@ class MailbagApp(App[None]):
         report = Traceback(show_locals=False, width=None, suppress=[rich])
         self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
         self._close_messages_no_wait()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal are handled one at a time, in order (see KeyOrder); none once
+        quitting."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if not self._stopped:
+                await self._keys.arrived(event)
+            return
+        await super().on_event(event)
+
+    def on_key_handled(self, message: KeyHandled) -> None:
+        self._keys.handled(message)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()
@@ -159,6 +173,7 @@ class MailbagApp(App[None]):
     async def action_quit(self) -> None:
         if not self._stopped:
             self._stopped = True
+            self._keys.clear()  # keys typed after q are not for this session
             if self._starting is not None:
                 await self._starting  # a start under way: let it finish, so stop() stops it all
             await self.facade.stop()
