@@ -45,6 +45,7 @@ from mailbag.services.imap_watch import IdleWatcher
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.services.sync_child import ChildJob, FolderChanged, fetch_in_child
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ FIRST_CHUNK = 300
 CHUNK = 5000
 #: Summaries per cache transaction.
 WRITE_BATCH = 1000
+#: With ``sync_in_child``, a first sync with at least this many summaries left after its first
+#: chunk fetches them in a child process (starting one costs a few hundred ms of its own).
+CHILD_MIN = 2 * CHUNK
 
 
 class FolderRecreated(Exception):
@@ -82,6 +86,9 @@ class ImapAccount(Backend):
         self._watch_task: asyncio.Task[None] | None = None
         self._statuses_seen = float("-inf")  # when the other folders' STATUS was last looked at
         self._check_task: asyncio.Task[None] | None = None
+        #: Fetch the bulk of a first sync in a child process (the UI's interpreter stays free).
+        self.sync_in_child = False
+        self.child: asyncio.subprocess.Process | None = None  # the one at work, if any
 
     # --- connection -----------------------------------------------------------------------
 
@@ -288,6 +295,7 @@ class ImapAccount(Backend):
             newest = await self._client().uids_of_sequence(first)
             listed = newest
             writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
+            rest: list[int] = []
             try:
                 total = max(selected.exists, len(newest))
                 done = await self._fetch_chunk(folder, validity, writer, newest, 0, total)
@@ -298,16 +306,49 @@ class ImapAccount(Backend):
                     fetched = set(newest)
                     rest = [u for u in listed if u not in fetched]
                     total = done + len(rest)
-                    for end in range(len(rest), 0, -CHUNK):
-                        chunk = rest[max(0, end - CHUNK) : end]
-                        done = await self._fetch_chunk(folder, validity, writer, chunk, done, total)
+                    if not self._in_child(rest):
+                        for end in range(len(rest), 0, -CHUNK):
+                            chunk = rest[max(0, end - CHUNK) : end]
+                            done = await self._fetch_chunk(folder, validity, writer, chunk, done, total)
                 await writer.close()
             finally:
                 await writer.abort()
+            if self._in_child(rest):
+                await self._fetch_in_child(folder, validity, rest, done, total)
         final = FolderState(validity, selected.uidnext, selected.highestmodseq)
         removed = await self.db(self.store.finish_full_sync, self.name, folder, listed, final)
         if removed:
             self.emit(MessagesChanged(self.name, folder, removed=removed))
+
+    def _in_child(self, rest: Sequence[int]) -> bool:
+        """Whether the rest of a first sync is fetched by a process of its own."""
+        return self.sync_in_child and len(rest) >= CHILD_MIN
+
+    async def _fetch_in_child(
+        self, folder: str, uidvalidity: int, uids: list[int], done: int, total: int
+    ) -> None:
+        """Fetch ``uids`` into the cache in a child process (see ``sync_child``), announcing each
+        chunk it has written and serving urgent work on this connection meanwhile."""
+        assert self._settings is not None
+        job = ChildJob(self.name, folder, uidvalidity, uids, str(self.store.reader.path), CHUNK, WRITE_BATCH)
+        before = 0
+
+        async def chunk_done(count: int) -> None:
+            nonlocal before
+            self._announce_chunk(folder, done + count, total, count - before)
+            before = count
+            if await self._urgent_work():
+                await self.serve_urgent()
+
+        def started(proc: asyncio.subprocess.Process) -> None:
+            self.child = proc
+
+        try:
+            await fetch_in_child(job, self._settings, chunk_done, on_start=started)
+        except FolderChanged:
+            raise FolderRecreated(folder) from None
+        finally:
+            self.child = None
 
     async def _fetch_chunk(
         self,

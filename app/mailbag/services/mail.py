@@ -71,13 +71,18 @@ def check_backend(account: AccountConfig) -> None:
         raise ValueError(f"account {account.name}: no supported backend configured")
 
 
-def make_worker(account: AccountConfig, store: Store, sink: EventSink) -> Backend:
-    """The worker that serves ``account``, by its kind."""
+def make_worker(
+    account: AccountConfig, store: Store, sink: EventSink, *, sync_in_child: bool = False
+) -> Backend:
+    """The worker that serves ``account``, by its kind; with ``sync_in_child``, an IMAP worker
+    fetches the bulk of a first sync in a child process (see ``sync_child``)."""
     check_backend(account)
     if account.imap is not None:
         from mailbag.services.imap_account import ImapAccount
 
-        return ImapAccount(account, store, sink)
+        worker = ImapAccount(account, store, sink)
+        worker.sync_in_child = sync_in_child
+        return worker
     from mailbag.services.maildir_account import MaildirAccount
 
     assert account.maildir is not None
@@ -131,7 +136,7 @@ class MailService:
         thread, in the app). Once started, they belong to that thread and its loop."""
         if self._workers is None:
             self._workers = {
-                name: make_worker(account, self.store, self._relay)
+                name: make_worker(account, self.store, self._relay, sync_in_child=True)
                 for name, account in self.config.accounts.items()
             }
         return self._workers

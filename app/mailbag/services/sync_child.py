@@ -1,0 +1,246 @@
+"""The bulk of a first sync in a process of its own: fetch, parse and cache the summaries of a
+folder's older messages, so that none of that work holds the UI's interpreter (its GIL).
+
+The parent (:func:`fetch_in_child`) starts ``python -m mailbag.services.sync_child`` and writes
+one JSON line to its stdin: the job, with the password (never on the command line, in the
+environment or in a log). The child logs in on a connection of its own, SELECTs the folder,
+checks its UIDVALIDITY, fetches the UIDs it was given newest first in chunks, writes them to the
+cache file, and reports each chunk once its rows are written (``{"done": n}``); a failure is one
+line naming its kind (``{"error": "link", "message": ...}``). It exits when its stdin closes (the
+parent is gone), and the parent kills it when it stops. A child that dies leaves the folder
+marked incomplete, so the next sync finishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mailbag
+from mailbag.domain.models import MessageSummary
+from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError, ImapSettings
+
+log = logging.getLogger(__name__)
+
+#: How much lower the child's CPU priority is than mailbag's.
+CHILD_NICENESS = 10
+#: What the child's stderr may hold that is kept for the log (the end of it).
+STDERR_KEPT = 4000
+
+
+@dataclass(frozen=True)
+class ChildJob:
+    """What the child is to fetch: ``uids`` of ``folder`` (ascending) under ``uidvalidity``."""
+
+    account: str
+    folder: str
+    uidvalidity: int
+    uids: list[int]
+    cache: str
+    chunk: int
+    batch: int
+
+
+class ChildSyncFailed(ImapError):
+    """The child ended without a word of why (killed, crashed): the folder stays incomplete."""
+
+
+class FolderChanged(ImapError):
+    """The child found the folder under another UIDVALIDITY (recreated on the server)."""
+
+
+# --- the parent's side --------------------------------------------------------------------
+
+
+async def fetch_in_child(
+    job: ChildJob,
+    settings: ImapSettings,
+    on_done: Callable[[int], Awaitable[None]],
+    on_start: Callable[[asyncio.subprocess.Process], None] | None = None,
+) -> None:
+    """Run ``job`` in a child process; ``on_done(n)`` after each chunk it has written (``n``
+    summaries in all so far). Raises the child's failure as the IMAP error of its kind (a cache
+    fault as ``sqlite3.OperationalError``); the child is killed if this is cancelled."""
+    package_root = str(Path(mailbag.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mailbag.services.sync_child",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    if on_start is not None:
+        on_start(proc)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stderr = asyncio.create_task(_tail(proc.stderr))
+    failure: dict[str, str] | None = None
+    try:
+        proc.stdin.write(_job_line(job, settings))
+        await proc.stdin.drain()
+        async for line in proc.stdout:
+            message = json.loads(line)
+            if "done" in message:
+                await on_done(int(message["done"]))
+            elif "error" in message:
+                failure = message
+        code = await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        proc.stdin.close()
+        await asyncio.wait({stderr}, timeout=1.0)
+        stderr.cancel()
+        await asyncio.gather(stderr, return_exceptions=True)
+    if failure is not None:
+        raise _as_exception(failure)
+    if code != 0:
+        text = "" if stderr.cancelled() else stderr.result()
+        log.warning("%s/%s: the sync process exited %s: %s", job.account, job.folder, code, text)
+        raise ChildSyncFailed(f"the sync of {job.folder} was cut short (exit status {code})")
+
+
+def _job_line(job: ChildJob, settings: ImapSettings) -> bytes:
+    fields = asdict(job)
+    fields["uids"] = list(_ranges(job.uids))
+    fields["imap"] = {
+        "host": settings.host, "port": settings.port, "security": settings.security,
+        "username": settings.username, "ca_file": settings.ca_file, "timeout": settings.timeout,
+    }
+    fields["password"] = settings.password
+    return json.dumps(fields).encode() + b"\n"
+
+
+async def _tail(stream: asyncio.StreamReader) -> str:
+    kept = b""
+    while chunk := await stream.read(65536):
+        kept = (kept + chunk)[-STDERR_KEPT:]
+    return kept.decode("utf-8", "replace")
+
+
+def _as_exception(failure: dict[str, str]) -> Exception:
+    kind, message = failure["error"], failure.get("message", "")
+    if kind == "bug":
+        log.error("the sync process failed: %s", failure.get("detail", message))
+    errors: dict[str, Callable[[str], Exception]] = {
+        "auth": ImapAuthError, "link": ImapConnectionError, "refused": ImapError,
+        "recreated": FolderChanged, "local": sqlite3.OperationalError,
+    }
+    return errors.get(kind, ChildSyncFailed)(message)
+
+
+def _ranges(uids: Sequence[int]) -> Iterator[list[int]]:
+    """Ascending ``uids`` as [first, last] runs (a folder's UIDs are mostly one run)."""
+    start = prev = None
+    for uid in uids:
+        if prev is not None and uid == prev + 1:
+            prev = uid
+            continue
+        if start is not None and prev is not None:
+            yield [start, prev]
+        start = prev = uid
+    if start is not None and prev is not None:
+        yield [start, prev]
+
+
+def _expand(runs: Sequence[Sequence[int]]) -> list[int]:
+    return [uid for first, last in runs for uid in range(first, last + 1)]
+
+
+# --- the child's side ---------------------------------------------------------------------
+
+
+def main() -> int:
+    """Read the job from stdin, run it, report on stdout; exit when stdin closes."""
+    logging.getLogger().addHandler(logging.NullHandler())  # never a log line on a terminal
+    # Background work: the UI (and the terminal it draws on) go first when the cores are busy.
+    os.nice(CHILD_NICENESS)
+    logging.lastResort = None
+    fields = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
+    password = fields.pop("password")
+    imap = fields.pop("imap")
+    fields["uids"] = _expand(fields["uids"])
+    job = ChildJob(**fields)
+    settings = ImapSettings(password=password, **imap)
+    try:
+        asyncio.run(_run(job, settings))
+    except ImapAuthError as exc:
+        return _report("auth", exc)
+    except FolderChanged as exc:
+        return _report("recreated", exc)
+    except ImapConnectionError as exc:
+        return _report("link", exc)
+    except ImapError as exc:
+        return _report("refused", exc)
+    except (sqlite3.Error, OSError) as exc:
+        return _report("local", exc)
+    except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
+        import traceback
+
+        return _report("bug", exc, "".join(traceback.format_exception(exc)))
+    return 0
+
+
+def _exit_when_parent_goes() -> None:
+    """The parent holds our stdin: when it closes (the parent quit or died), stop at once."""
+    while os.read(sys.stdin.fileno(), 4096):  # raw reads: no lock a daemon thread could hold
+        pass
+    os._exit(1)
+
+
+def _say(message: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _report(kind: str, exc: BaseException, detail: str = "") -> int:
+    _say({"error": kind, "message": str(exc)[:300] or type(exc).__name__, "detail": detail})
+    return 1
+
+
+async def _run(job: ChildJob, settings: ImapSettings) -> None:
+    from functools import partial
+
+    from mailbag.protocols.imap import ImapClient
+    from mailbag.services.cache_writer import CacheWriter
+    from mailbag.store.store import Store
+
+    store = Store.open(Path(job.cache))
+    client = ImapClient(settings, job.account)
+    try:
+        await client.connect()
+        selected = await client.select(job.folder)
+        if selected.uidvalidity != job.uidvalidity:
+            raise FolderChanged(f"{job.folder} was recreated on the server")
+
+        async def write(batch: Sequence[MessageSummary]) -> int:
+            return await asyncio.to_thread(store.upsert_summaries, job.account, job.folder, batch)
+
+        writer = CacheWriter(write)
+        try:
+            done = 0
+            for end in range(len(job.uids), 0, -job.chunk):
+                chunk = job.uids[max(0, end - job.chunk) : end]
+                async for batch in client.fetch_summaries(chunk, batch_size=job.batch):
+                    await writer.put(batch)
+                done += len(chunk)
+                await writer.then(partial(_say, {"done": done}))
+            await writer.close()
+        finally:
+            await writer.abort()
+    finally:
+        await client.logout()
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
