@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.figures import Figure
 from bench.report import table
 from mailbag.domain.mime import extract_attachment, render_message
+from mailbag.domain.quotes import fold_quotes, layout_body
 from mailbag.domain.sanitize import clean_text
 from mailbag.domain.threading import build_threads, flatten
 from mailbag.protocols.imap.summary_scan import summary_from_segments
@@ -53,6 +54,12 @@ def two_big_attachments() -> bytes:
     return message('Subject: big\nContent-Type: multipart/mixed; boundary="m"', (parts + "--m--\r\n").encode())
 
 
+def quoted_reply() -> str:
+    """A reply over 10,000 quoted lines in three levels, with a signature."""
+    quoted = "".join(f"{'>' * (1 + i % 3)} quoted line {i} of the thread so far\n" for i in range(10_000))
+    return "My answer.\n\nOn Mon, 3 Mar 2026, Ann wrote:\n" + quoted + "\nThanks,\n-- \nBob\n"
+
+
 def hostile_text() -> str:
     return ("\x1b]" + "x" * 50) * 20_000 + ("\x90" + "y" * 50) * 20_000
 
@@ -79,6 +86,15 @@ def measure(runs: int, corpus: Path) -> list[Figure]:
     render_message(raw)  # warm-up: imports, compiled patterns
     figure(len(raw), "render a 200 KB text body", "ms",
            [1000 * seconds(lambda: render_message(raw)) for _ in range(runs)], "< 100 ms")
+    body = render_message(raw).body
+    figure(len(body), "find the quotes of a 200 KB text body", "ms",
+           [1000 * seconds(lambda: layout_body(body)) for _ in range(runs)], "< 10 ms")
+    reply = quoted_reply()
+    figure(len(reply), "find the quotes of 10,000 quoted lines", "ms",
+           [1000 * seconds(lambda: layout_body(reply)) for _ in range(runs)], "< 50 ms")
+    layout = layout_body(reply)
+    figure(len(reply), "fold 10,000 quoted lines", "ms",
+           [1000 * seconds(lambda: fold_quotes(layout)) for _ in range(runs)], "< 50 ms")
     raw = two_big_attachments()
     figure(len(raw), "list two 10 MiB attachments", "ms",
            [1000 * seconds(lambda: render_message(raw)) for _ in range(runs)], "< 2000 ms")
