@@ -77,3 +77,52 @@ def threaded_facade(sink: EventSink) -> FakeFacade:
     facade.set_parent(3, 2)
     facade.set_parent(4, 1)
     return facade
+
+
+REPLY_BODY = """Hi Ann,
+
+thanks, comments inline.
+
+On Mon, 3 Mar 2026 at 09:12, Ann Example <ann@example.org> wrote:
+> Here is the plan for the release:
+> 1. freeze on Monday
+> 2. tag on Wednesday
+>
+> On Sun, 2 Mar 2026, Bob Builder <bob@example.org> wrote:
+>> Can we ship the exporter fix first?
+>>> It times out on big folders,
+>>> anything over 10k messages.
+>> I think it is worth a week.
+
+Monday is fine with me. The exporter fix can wait for 2.5.
+
+> Who writes the release notes?
+
+I will.
+
+-- 
+Carol Danvers
+Release manager
+"""
+
+EARLIER_BODY = """Sounds good, Monday it is.
+Ann Example writes:
+> Shall we freeze on Monday?
+> > Bob Builder wrote:
+> >> Not before the exporter fix.
+> > It is in now.
+-- 
+Bob
+"""
+
+
+def reply_facade(sink: EventSink) -> FakeFacade:
+    """One folder with two replies full of quotes: three levels, attributions and signatures; the
+    second fits the reader at 80x24."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=2, unread=0))
+    facade.add_message("work", "INBOX", row_id=2, subject="Re: Release plan", sender="Carol Danvers",
+                       sender_email="carol@example.org", date=NOW - timedelta(hours=1), body=REPLY_BODY)
+    facade.add_message("work", "INBOX", row_id=1, subject="Re: Release plan", sender="Bob Builder",
+                       sender_email="bob@example.org", date=NOW - timedelta(hours=3), body=EARLIER_BODY)
+    return facade

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.sample import threaded_facade
+from tests.ui.sample import reply_facade, threaded_facade
 
 
 async def _message_in_reader(pilot: Pilot) -> None:
@@ -42,6 +42,19 @@ def test_main_screen_reading(snap_compare, make_app):
 
 def test_main_screen_light_theme(snap_compare, make_app):
     assert snap_compare(make_app(theme="mailbag-light"), terminal_size=(80, 24), run_before=_message_in_reader)
+
+
+def test_reader_quote_levels_and_signature(snap_compare, make_app):
+    assert snap_compare(make_app(reply_facade), terminal_size=(80, 24), run_before=_message_in_reader)
+
+
+def test_reader_quotes_folded(snap_compare, make_app):
+    async def folded(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter", "z")
+        await settle(pilot)
+
+    assert snap_compare(make_app(reply_facade), terminal_size=(80, 24), run_before=folded)
 
 
 def test_help_screen(snap_compare, make_app):

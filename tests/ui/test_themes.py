@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.color import Color, ColorSystem
 
 from mailbag.ui.themes import choose_theme, default_themes_dir, load_theme, load_themes
 from tests.ui.conftest import settle
@@ -15,7 +16,8 @@ def test_dark_and_light_themes_load_with_semantic_variables():
     assert {"mailbag-dark", "mailbag-light"} <= set(themes)
     assert themes["mailbag-dark"].dark and not themes["mailbag-light"].dark
     for theme in themes.values():
-        for name in ("unread", "flagged", "selected", "marked", "quote-1", "status-ok", "status-error"):
+        for name in ("unread", "flagged", "selected", "marked", "quote-1", "quote-2", "quote-3", "signature",
+                     "status-ok", "status-error"):
             assert f"mailbag-{name}" in theme.variables
     assert default_themes_dir().name == "themes"
 
@@ -43,3 +45,36 @@ async def test_switching_themes_keeps_working(make_app):
         await settle(pilot)
         await pilot.press("j")
         assert app.main_screen.message_list.cursor == 1
+
+
+def _contrast(a: Color, b: Color) -> float:
+    """WCAG contrast ratio of two colours as the terminal paints them."""
+
+    def luminance(colour: Color) -> float:
+        def channel(value: int) -> float:
+            c = value / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        red, green, blue = colour.get_truecolor()
+        return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("name", sorted(load_themes()))
+def test_quote_levels_and_signature_are_dimmer_than_the_text_distinct_and_readable(name: str):
+    theme = load_themes()[name]
+    background = Color.parse(theme.surface or "")
+    text = Color.parse(theme.foreground or "")
+    quotes = [Color.parse(theme.variables[f"mailbag-quote-{level}"]) for level in (1, 2, 3)]
+    signature = Color.parse(theme.variables["mailbag-signature"])
+    for colour in (*quotes, signature):
+        assert 4.5 <= _contrast(colour, background) < _contrast(text, background)
+    for system in (ColorSystem.EIGHT_BIT, ColorSystem.STANDARD):  # 256 and 16 colours
+        shown = [colour.downgrade(system) for colour in quotes]
+        ground = background.downgrade(system)
+        assert len({colour.number for colour in shown}) == 3, system
+        assert ground.number not in {colour.number for colour in shown}
+        for colour in shown:
+            assert _contrast(colour, ground) >= 3, (system, colour)

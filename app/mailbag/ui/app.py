@@ -201,6 +201,8 @@ class MailbagApp(App[None]):
                 self.main_screen.run_pane_action(action)
             elif scope == "list":
                 self.call_later(self.main_screen.message_list.run_action, action)
+            elif scope == "reader":
+                self.call_later(self.main_screen.reader.body.run_action, action)
             else:
                 target = self if scope == "app" else self.main_screen
                 self.call_later(target.run_action, action)

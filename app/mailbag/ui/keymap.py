@@ -5,6 +5,7 @@ description, and a scope telling which part of the UI owns it:
 
 * ``pane``: held by each pane (folder tree, message list, reader), which implements the action;
 * ``list``: held by the message list only (marks, collapsing a thread);
+* ``reader``: held by the reader's body only (moving past and hiding quoted text);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``app``: held by the application (help, quit).
 
@@ -20,7 +21,7 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "screen", "app"]
+Scope = Literal["pane", "list", "reader", "screen", "app"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("mark_all", "asterisk", "mark_all", "Mark all messages in view", "list"),
     KeySpec("clear_marks", "escape", "clear_marks", "Clear marks, else back", "list"),
     KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
+    KeySpec("skip_quoted", "right_curly_bracket,S", "skip_quoted", "Skip past quoted text (reader)", "reader"),
+    KeySpec("toggle_quotes", "z", "toggle_quotes", "Hide / show quoted text (reader)", "reader"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),
     KeySpec("toggle_flag", "F", "toggle_flag", "Toggle flagged", "screen"),
     KeySpec("delete", "d,delete", "delete", "Delete (to Trash)", "screen"),
@@ -148,6 +151,7 @@ _KEY_NAMES = {
     "asterisk": "*",
     "exclamation_mark": "!",
     "slash": "/",
+    "right_curly_bracket": "}",
     "delete": "Del",
 }
 

@@ -2,7 +2,8 @@
 
 A theme file has top-level ``name`` and ``dark``, a ``[colors]`` table (Textual's base colours:
 primary, background, ...) and a ``[variables]`` table of semantic colours (unread, flagged,
-selected, quote-1.., status-ok, ...). Variables become CSS variables named ``$mailbag-<name>``.
+selected, quote-1, quote-2, quote-3, signature, status-ok, ...). Variables become CSS variables named
+``$mailbag-<name>``; one a theme leaves out takes its value from ``DEFAULT_VARIABLES``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ DEFAULT_VARIABLES: dict[str, str] = {
     "marked": "#c08a20 35%",
     "muted": "#888888",
     "header-label": "#4a90d9",
-    "quote-1": "#5f9f5f",
-    "quote-2": "#4a90d9",
-    "quote-3": "#9a6fb0",
+    "quote-1": "#42a942",
+    "quote-2": "#47a5b8",
+    "quote-3": "#cd70cd",
+    "signature": "#8a93a3",
     "status-ok": "#4caf50",
     "status-busy": "#e0a030",
     "status-error": "#e05050",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import on, work
 
 from mailbag.domain.models import MessageRow, RenderedMessage
+from mailbag.domain.quotes import BodyLayout
 from mailbag.domain.requests import LoadBody
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.widgets.message_list import MessageList
-from mailbag.ui.widgets.reader import ReaderBody
+from mailbag.ui.widgets.reader import ReaderBody, body_layout
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
@@ -49,13 +50,16 @@ class ReaderControl(MainScreenBase):
     @work(thread=True, exclusive=True, group="reader")
     def _render_message(self, key: MessageKey, row: MessageRow) -> None:
         rendered = self.facade.rendered(*key)
-        self.app.call_from_thread(self._message_ready, key, row, rendered)
+        layout = body_layout(rendered) if rendered is not None else None
+        self.app.call_from_thread(self._message_ready, key, row, rendered, layout)
 
-    def _message_ready(self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None) -> None:
+    def _message_ready(
+        self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None, layout: BodyLayout | None
+    ) -> None:
         if key != self._wanted:
             return
         if rendered is not None:
-            self.reader.show_message(key, rendered)
+            self.reader.show_message(key, rendered, layout)
             self._reader_complete = True
             return
         self.reader.show_loading(key, row)
@@ -75,3 +79,7 @@ class ReaderControl(MainScreenBase):
         row = self.message_list.current_row
         if row is not None:
             self.show_message(row, mark_read=True)
+
+    @on(ReaderBody.Notice)
+    def _reader_notice(self, message: ReaderBody.Notice) -> None:
+        self.status.set_notice(message.text)
