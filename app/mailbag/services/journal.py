@@ -50,6 +50,7 @@ from mailbag.store.local import (
     IN_FLIGHT,
     MOVE,
     PENDING,
+    UNSENT,
 )
 from mailbag.store.records import PendingAction
 
@@ -94,6 +95,9 @@ class MoveOutcome:
 
 
 _ticket_numbers = itertools.count(1)
+#: Tickets of actions an earlier run recorded sort before this run's: their ``seq`` is this plus
+#: the action's creation time in milliseconds (negative for the next 30,000 years).
+RECOVERED_SEQ = -(10**15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,13 @@ class ActionJournal:
         self._local.put_nowait(("undo", ticket))
 
     async def run_local(self) -> None:
-        """Apply queued actions to the cache and the journal, one at a time, in order."""
+        """Apply queued actions to the cache and the journal, one at a time, in order (first
+        giving back the undo tickets of actions an earlier run left unsent)."""
+        try:
+            async with self._applying:
+                await self._recover_tickets()
+        except Exception:  # noqa: BLE001 - undo is lost for them, the actions are not
+            log.exception("account %s: the earlier run's undo tickets could not be read", self.worker.name)
         while True:
             kind, item = await self._local.get()
             try:
@@ -169,6 +179,27 @@ class ActionJournal:
                     self.worker.emit(RequestFailed(item.request_id, str(exc)))
                 self.worker.emit(ErrorReported(self.worker.name, str(exc)))
             self.worker.poke()
+
+    async def _recover_tickets(self) -> None:
+        """Actions an earlier run recorded but did not finish sending (mailbag was closed or
+        killed first) are the user's latest: they get undo tickets again, older than any of this
+        run, so that ``u`` takes them back once they are replayed, as it would have then."""
+        worker = self.worker
+        unsent = await worker.db(self.local.actions, worker.name, UNSENT)
+        mine = [a for a in unsent if a.action != EXPUNGE and not a.args.get("inverse")]
+        if not mine:
+            return
+        trash = await self._folder_with_role(FolderRole.TRASH, required=False)
+        recovered = []
+        for action in mine:
+            request_id = -action.id  # request ids of this run are positive
+            self._actions[request_id] = action.id
+            seq = RECOVERED_SEQ + int(action.created * 1000)  # before this run's, in their order
+            recovered.append(UndoTicket(worker.name, request_id, describe_made(action, trash), seq))
+        tickets = recovered + list(self.undo_tickets)
+        self.undo_tickets.clear()
+        self.undo_tickets.extend(tickets)  # the newest, up to the deque's length
+        log.info("account %s: %d unsent actions of an earlier run can be undone", worker.name, len(mine))
 
     def _drop_ticket(self, request_id: int) -> None:
         for ticket in list(self.undo_tickets):
@@ -226,6 +257,7 @@ class ActionJournal:
         remove: Iterable[str],
         *,
         uidvalidity: int | None = None,
+        inverse: bool = False,
     ) -> tuple[int, str]:
         add, remove = sorted(set(add)), sorted(set(remove))
         before = await self.worker.db(current_flags, self.store, self.worker.name, folder, uids)
@@ -234,7 +266,8 @@ class ActionJournal:
         permanent = self.worker.permanent_flags(folder)
         had = {str(u): sorted(settable_flags(f, permanent)) for u, f in before.items()}
         action_id = await self._record(
-            folder, uids, FLAGS, {"add": add, "remove": remove, "before": had}, uidvalidity=uidvalidity
+            folder, uids, FLAGS, {"add": add, "remove": remove, "before": had},
+            uidvalidity=uidvalidity, inverse=inverse,
         )
         await self.worker.db(self.store.update_flags, self.worker.name, folder, after)
         await self._changed(folder, changed=len(after))
@@ -248,6 +281,7 @@ class ActionJournal:
         *,
         copy: bool = False,
         uidvalidity: int | None = None,
+        inverse: bool = False,
     ) -> tuple[int, str]:
         ids = await self.worker.db(message_ids, self.store, self.worker.name, folder, uids)
         action_id = await self._record(
@@ -256,6 +290,7 @@ class ActionJournal:
             COPY if copy else MOVE,
             {"target": target, "message_ids": ids},
             uidvalidity=uidvalidity,
+            inverse=inverse,
         )
         if not copy:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
@@ -273,14 +308,18 @@ class ActionJournal:
         args: dict[str, Any],
         *,
         uidvalidity: int | None = None,
+        inverse: bool = False,
     ) -> int:
         """Journal one action on ``uids`` of ``folder`` under ``uidvalidity`` (by default the
-        one the cache holds those uids under)."""
+        one the cache holds those uids under); an ``inverse`` one is an undo's, which gets no
+        undo ticket of its own."""
         if uidvalidity is None:
             state = await self.worker.db(self.store.folder_state, self.worker.name, folder)
             # A folder in its first sync has rows but no state yet: they come from the last SELECT.
             uidvalidity = state.uidvalidity if state else self.worker.last_uidvalidity(folder)
         args = dict(args, uidvalidity=uidvalidity)
+        if inverse:
+            args["inverse"] = True
         action_id = await self.worker.db(
             self.local.add_action, self.worker.name, folder, list(uids), action, args
         )
@@ -351,7 +390,9 @@ class ActionJournal:
                     folder, folder_validity, current = now[uid]
                     groups[(folder, folder_validity, add, remove)].append(current)
             for (folder, folder_validity, add, remove), uids in groups.items():
-                await self._record_flags(folder, uids, add, remove, uidvalidity=folder_validity)
+                await self._record_flags(
+                    folder, uids, add, remove, uidvalidity=folder_validity, inverse=True
+                )
             return
         mapping = {int(k): int(v) for k, v in action.args.get("result", {}).items()}
         if not mapping:
@@ -364,9 +405,13 @@ class ActionJournal:
             places[(folder, folder_validity)].append(uid)
         for (folder, folder_validity), uids in places.items():
             if action.action == MOVE and folder != action.folder:
-                await self._record_move(folder, sorted(uids), action.folder, uidvalidity=folder_validity)
+                await self._record_move(
+                    folder, sorted(uids), action.folder, uidvalidity=folder_validity, inverse=True
+                )
             elif action.action == COPY:
-                await self._record(folder, sorted(uids), EXPUNGE, {}, uidvalidity=folder_validity)
+                await self._record(
+                    folder, sorted(uids), EXPUNGE, {}, uidvalidity=folder_validity, inverse=True
+                )
         if action.action == EXPUNGE:
             raise ValueError("a permanent delete cannot be undone")
 
@@ -635,6 +680,19 @@ def describe_request(request: Request) -> str:
     if isinstance(request, DeleteMessages):
         return f"Deleted {plural(len(request.uids))}"
     return type(request).__name__
+
+
+def describe_made(action: PendingAction, trash: str) -> str:
+    """What a journalled action did, in the words of the request that made it."""
+    count = len(action.uids)
+    if action.action == FLAGS:
+        return describe_flags(count, action.args.get("add", ()), action.args.get("remove", ()))
+    target = action.args.get("target", "?")
+    if action.action == COPY:
+        return f"Copied {plural(count)} to {target}"
+    if action.action == MOVE and target == trash:
+        return f"Deleted {plural(count)}"
+    return f"Moved {plural(count)} to {target}"
 
 
 def describe_action(action: PendingAction) -> str:
