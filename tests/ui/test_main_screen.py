@@ -283,7 +283,7 @@ async def test_a_refused_login_says_so_and_how_to_retry_at_80_columns(make_app):
         app.facade.emit(ConnectionChanged(
             account="work", state=ConnectionState.ERROR, waiting_for_user=True,
             detail="login refused: login failed: AUTHENTICATE failed: [AUTHENTICATIONFAILED] "
-                   "Authentication failed. (fix the password, then R to retry)",
+                   "Authentication failed. (fix the password, then retry)",
         ))
         app.facade.emit(ErrorReported(account="work", message="offline: login failed: AUTHENTICATE failed"))
         await pilot.pause()
@@ -402,13 +402,36 @@ async def test_retry_key_and_palette_entry_reconnect_every_account(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ERROR,
-                                          detail="login refused: wrong password (fix the password, then R to retry)",
+                                          detail="login refused: wrong password (fix the password, then retry)",
                                           waiting_for_user=True))
         await pilot.press("R")
         await pilot.pause()
         retries = [r for r in app.facade.submitted if isinstance(r, RetryAccount)]
         assert sorted(r.account for r in retries) == sorted(app.facade.accounts)
         commands = {c.title: c.callback for c in app.get_system_commands(app.main_screen)}
-        commands["Reconnect now (after a refused login)"]()
+        commands["Reconnect now, retry actions set aside"]()
         await pilot.pause()
         assert len([r for r in app.facade.submitted if isinstance(r, RetryAccount)]) == 2 * len(retries)
+
+
+async def test_the_retry_key_is_named_as_the_keymap_binds_it(make_app):
+    app = make_app(keymap={"retry": "ctrl+r"})  # R free for another binding
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ERROR, waiting_for_user=True,
+                                          detail="login refused: wrong password (fix the password, then retry)"))
+        app.facade.emit(ErrorReported(
+            account="work", retry=True,
+            message="Marked 1 message flagged failed 3 times (no answer); set aside: it stays as it is here"
+                    " until you retry or undo it",
+        ))
+        await pilot.pause()
+        line = status_text(app)
+        assert line.startswith(" error (Ctrl+r to retry): work: M")  # the message is cut, not the key
+        assert "work login refused (Ctrl+r to retry)" in line and "R to retry" not in line
+        await pilot.press("ctrl+r")
+        assert any(isinstance(r, RetryAccount) for r in app.facade.submitted)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-text").render())
+        assert re.search(r"Ctrl\+r\s+Reconnect now, retry actions set aside", text)

@@ -110,10 +110,12 @@ class BodyLoaded(Event):
 
 @dataclass(frozen=True, slots=True)
 class ErrorReported(Event):
-    """Something went wrong that the user should read in the status bar."""
+    """Something went wrong that the user should read in the status bar; ``retry``: the user
+    can have it tried again (the UI names the key of its retry binding)."""
 
     account: str
     message: str
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

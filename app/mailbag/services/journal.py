@@ -534,7 +534,8 @@ class ActionJournal:
                 ErrorReported(
                     self.worker.name,
                     f"{describe_action(action)} failed {plural(action.attempts, 'time')}"
-                    f" ({reason}); set aside: it stays as it is here until you retry (R) or undo it",
+                    f" ({reason}); set aside: it stays as it is here until you retry or undo it",
+                    retry=True,
                 )
             )
 

@@ -259,7 +259,7 @@ class Scheduler:
                     self.waiting_for_user = True
                     self._set_state(
                         ConnectionState.ERROR,
-                        f"login refused: {text} (fix the password, then R to retry)",
+                        f"login refused: {text} (fix the password, then retry)",
                     )
                 else:
                     self._set_state(ConnectionState.ERROR, text)

@@ -71,7 +71,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_all_threads", "Z", "toggle_all_threads", "Collapse / expand all threads", "screen"),
     KeySpec("sort", "o", "sort", "Sort by…", "screen"),
     KeySpec("reverse_sort", "O", "reverse_sort", "Reverse sort order", "screen"),
-    KeySpec("retry", "R", "retry", "Reconnect now (after a refused login)", "screen"),
+    KeySpec("retry", "R", "retry", "Reconnect now, retry actions set aside", "screen"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )
@@ -173,3 +173,9 @@ def display_keys(keys: str) -> str:
 def effective_keys(spec: KeySpec, keymap: Mapping[str, str]) -> str:
     """The keys a binding has once the user's keymap is applied."""
     return keymap.get(spec.id, spec.keys)
+
+
+def key_label(binding_id: str, keymap: Mapping[str, str]) -> str:
+    """The first key of a binding once ``keymap`` is applied, as the screen names it: what a
+    message tells the user to press (``key_label("retry", {})`` -> ``"R"``)."""
+    return display_keys(effective_keys(BY_ID[binding_id], keymap).split(",")[0])

@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.sanitize import clean_line
+from mailbag.ui.keymap import key_label
 
 _BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
 #: How long a notice (an action taken, new mail) stays, and an error, in seconds; a connection
@@ -44,6 +45,7 @@ class StatusBar(Widget):
         self._refused: set[str] = set()  # accounts whose login was refused, waiting for a retry
         self._progress: dict[str, tuple[str, int, int]] = {}
         self.last_error = ""
+        self._error_retry = False
         self.notice = ""
         self.view = ""
         self._expiry: Timer | None = None
@@ -68,9 +70,11 @@ class StatusBar(Widget):
             self._progress[account] = (clean_line(folder), done, total)
         self.refresh()
 
-    def set_error(self, message: str) -> None:
-        """An error; replaces the last notice, and goes after ``ERROR_SECONDS``."""
+    def set_error(self, message: str, *, retry: bool = False) -> None:
+        """An error; replaces the last notice, and goes after ``ERROR_SECONDS``. ``retry``: it
+        says first which key tries again (kept when the line is cut)."""
         self.last_error = clean_line(message)
+        self._error_retry = retry
         self.notice = ""
         self._expire_in(ERROR_SECONDS)
         self.refresh()
@@ -82,6 +86,11 @@ class StatusBar(Widget):
         self.last_error = ""
         self._expire_in(NOTICE_SECONDS)
         self.refresh()
+
+    def _retry_key(self) -> str:
+        """The key of the retry binding, as the user's keymap has it."""
+        keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
+        return key_label("retry", keymap)
 
     def _expire_in(self, seconds: float) -> None:
         if self._expiry is not None:
@@ -129,7 +138,8 @@ class StatusBar(Widget):
             text.append(" │")
         if self.last_error:
             text.append(" ")
-            text.append("error: " + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
+            label = f"error ({self._retry_key()} to retry): " if self._error_retry else "error: "
+            text.append(label + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
             text.append(" │")
         elif self.notice:
             text.append(" " + self.notice + " │")
@@ -147,7 +157,8 @@ class StatusBar(Widget):
             text.append(clean_line(account), style="bold")
             text.append(" ")
             if account in self._refused:  # said whole, however narrow: nothing happens until R
-                text.append("login refused (R to retry)", style=self.get_component_rich_style(style, partial=True))
+                refused = f"login refused ({self._retry_key()} to retry)"
+                text.append(refused, style=self.get_component_rich_style(style, partial=True))
                 text.append(" │")
                 continue
             text.append(state.value, style=self.get_component_rich_style(style, partial=True))

@@ -71,7 +71,8 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
         elif isinstance(event, SyncProgress):
             self.status.set_progress(event.account, event.folder, event.done, event.total)
         elif isinstance(event, ErrorReported):
-            self.status.set_error(f"{event.account}: {event.message}" if event.account else event.message)
+            text = f"{event.account}: {event.message}" if event.account else event.message
+            self.status.set_error(text, retry=event.retry)
         elif isinstance(event, FoldersChanged):
             self.folder_tree.set_folders(event.account, list(event.folders))
         elif isinstance(event, FolderCountsChanged):
