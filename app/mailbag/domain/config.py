@@ -51,6 +51,8 @@ _SERVER_KEYS = (
     "poll_seconds",
     "timeout",
 )
+#: Keys only an ``[smtp]`` table has.
+_SMTP_KEYS = ("save_sent",)
 
 
 class ConfigError(Exception):
@@ -84,6 +86,7 @@ class ServerConfig:
     ca_file: Path | None = None
     poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
     timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
+    save_sent: bool = True  # SMTP: store a copy of sent mail in Sent (false: the server does)
 
 
 @dataclass(frozen=True)
@@ -463,7 +466,7 @@ class _Validator:
             raise self.error(key, f"{path} is not UTF-8 text") from None
 
     def server(self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str) -> ServerConfig:
-        self.check_keys(table, where, _SERVER_KEYS)
+        self.check_keys(table, where, _SERVER_KEYS + (_SMTP_KEYS if protocol == "smtp" else ()))
         host = self.string(table, where + ("host",), required=True)
         assert host is not None
         security = table.get("security", "tls")
@@ -527,4 +530,5 @@ class _Validator:
             password_env=password_env,
             keyring=keyring,
             ca_file=ca_file,
+            save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else True,
         )

@@ -1,0 +1,1 @@
+"""SMTP submission (aiosmtplib is used here and nowhere else)."""

@@ -1,0 +1,246 @@
+"""Hand one message to an SMTP submission server (RFC 5321, 6409) with aiosmtplib.
+
+TLS is implicit (``security = "tls"``, port 465) or STARTTLS (``"starttls"``, port 587), which is
+all-or-nothing: a server that does not offer it, refuses it, or fails the handshake gets nothing
+more, not even the login. Plain text only with ``"none"``. Certificates are always checked
+(system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN. ``BODY=8BITMIME``
+and ``SMTPUTF8`` are asked for when the message needs them and the server offers them.
+
+Every failure is one of :mod:`mailbag.protocols.smtp.errors`, typed by what the outbox must do.
+The line is drawn at the server's go-ahead for the message (``354``): a link lost before it means
+not sent; after it, the message may have been taken (uncertain). ``handing_over`` is awaited just
+before the message's bytes go out, so that the caller can record that point durably first.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosmtplib
+from aiosmtplib import SMTPResponse
+
+from mailbag.protocols.smtp.errors import (
+    SmtpAuthFailed,
+    SmtpError,
+    SmtpPermanent,
+    SmtpTemporary,
+    SmtpUncertain,
+)
+from mailbag.protocols.smtp.wire import data_payload, needs_8bit
+from mailbag.protocols.tls import client_context
+
+log = logging.getLogger(__name__)
+
+_START_INPUT = 354
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to submit: one account's ``[smtp]`` table with its password."""
+
+    host: str
+    port: int
+    security: str  # "tls" | "starttls" | "none"
+    username: str
+    password: str = field(repr=False)
+    ca_file: Path | None = None
+    timeout: float = 30.0
+
+
+async def submit(
+    settings: SmtpSettings,
+    sender: str,
+    recipients: Sequence[str],
+    message: bytes,
+    handing_over: Callable[[], Awaitable[None]] | None = None,
+) -> str:
+    """Send ``message`` from ``sender`` (the envelope's MAIL FROM) to ``recipients``; returns
+    the server's reply to the message (its queue id, often). Raises an SmtpError."""
+    if not recipients:
+        raise SmtpPermanent("the message has no recipients")
+    context = None if settings.security == "none" else await client_context(
+        str(settings.ca_file) if settings.ca_file else None
+    )
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        use_tls=settings.security == "tls",
+        start_tls=False,
+        tls_context=context,
+        timeout=settings.timeout,
+    )
+    where = f"{settings.host}:{settings.port}"
+    try:
+        await _open(smtp, settings, context, where)
+        await _envelope(smtp, sender, recipients, message)
+        return await _hand_over(smtp, message, handing_over, where)
+    finally:
+        await _close(smtp)
+
+
+async def _open(
+    smtp: aiosmtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContext | None, where: str
+) -> None:
+    """Connect, secure the link, log in."""
+    try:
+        await smtp.connect()
+        await smtp.ehlo()
+        if settings.security == "starttls":
+            if not smtp.supports_extension("starttls"):
+                raise SmtpTemporary(f"{where} does not offer STARTTLS; nothing was sent in plain text")
+            try:
+                await smtp.starttls(tls_context=context)
+            except aiosmtplib.SMTPResponseException as exc:
+                raise SmtpTemporary(
+                    f"{where} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in"
+                    " plain text",
+                    exc.code,
+                ) from None
+            await smtp.ehlo()
+        await _login(smtp, settings)
+    except SmtpError:
+        raise
+    except ssl.SSLError as exc:
+        raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(exc)}") from None
+    except aiosmtplib.SMTPConnectError as exc:
+        raise SmtpTemporary(f"cannot reach {where}: {_cause(exc)}") from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise _by_code(exc.code, exc.message, f"{where} said") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise SmtpTemporary(f"{where}: {_cause(exc)}") from None
+
+
+async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
+    methods = smtp.server_auth_methods
+    if not methods and settings.security == "none":
+        return  # a server without AUTH (a local relay): nothing to log in to
+    try:
+        if "plain" in methods:
+            await smtp.auth_plain(settings.username, settings.password)
+        elif "login" in methods:
+            await smtp.auth_login(settings.username, settings.password)
+        else:
+            offered = ", ".join(m.upper() for m in methods) or "none"
+            raise SmtpAuthFailed(f"the server offers no AUTH PLAIN or LOGIN (offered: {offered})")
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        if 400 <= exc.code < 500:
+            raise SmtpTemporary(f"login: {exc.code} {exc.message}", exc.code) from None
+        raise SmtpAuthFailed(f"login refused: {exc.code} {exc.message}", exc.code) from None
+
+
+async def _envelope(
+    smtp: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes
+) -> None:
+    """MAIL FROM and one RCPT TO per recipient; any refusal refuses the whole message (a
+    message half-sent could not be sent again without doubling it)."""
+    options: list[str] = []
+    utf8 = not sender.isascii() or not all(r.isascii() for r in recipients)
+    if needs_8bit(message):
+        if smtp.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        elif not smtp.supports_extension("smtputf8"):
+            raise SmtpPermanent("the message has 8-bit text and the server does not take it (no 8BITMIME)")
+    if utf8:
+        if not smtp.supports_extension("smtputf8"):
+            raise SmtpPermanent("an address is not ASCII and the server does not offer SMTPUTF8")
+        options.append("SMTPUTF8")
+    encoding = "utf-8" if utf8 else "ascii"
+    try:
+        await smtp.mail(sender, options=options, encoding=encoding)
+        for recipient in recipients:
+            try:
+                await smtp.rcpt(recipient, encoding=encoding)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                raise _by_code(exc.code, exc.message, f"recipient {recipient}") from None
+    except SmtpError:
+        await _reset(smtp)
+        raise
+    except aiosmtplib.SMTPSenderRefused as exc:
+        await _reset(smtp)
+        raise _by_code(exc.code, exc.message, f"sender {sender}") from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise _by_code(exc.code, exc.message, "the server said") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise SmtpTemporary(f"link lost before the message was sent: {_cause(exc)}") from None
+
+
+async def _hand_over(
+    smtp: aiosmtplib.SMTP,
+    message: bytes,
+    handing_over: Callable[[], Awaitable[None]] | None,
+    where: str,
+) -> str:
+    """DATA; once the server says go ahead, the message and the final dot."""
+    try:
+        reply = await smtp.execute_command(b"DATA")
+    except aiosmtplib.SMTPResponseException as exc:
+        raise _by_code(exc.code, exc.message, "the server said") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise SmtpTemporary(f"link lost before the message was sent: {_cause(exc)}") from None
+    if reply.code != _START_INPUT:
+        raise _by_code(reply.code, reply.message, "the server said")
+    if handing_over is not None:
+        await handing_over()
+    protocol = smtp.protocol
+    try:
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        protocol.write(data_payload(message))
+        # read_response marks a reply as awaited before it yields, so none can slip past.
+        reply = await protocol.read_response(timeout=smtp.timeout)
+    except aiosmtplib.SMTPResponseException as exc:
+        raise SmtpUncertain(f"{where} answered the message oddly: {exc.message}") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise SmtpUncertain(
+            f"the link to {where} was lost after the message was handed over ({_cause(exc)});"
+            " it may have been sent"
+        ) from None
+    if reply.code != 250:
+        raise _by_code(reply.code, reply.message, "message refused")
+    return _text(reply)
+
+
+def _by_code(code: int, message: str, what: str) -> SmtpError:
+    """A reply that is not a success: 4xx temporary, anything else permanent."""
+    text = f"{what}: {code} {' '.join(message.split())}".strip()
+    if 400 <= code < 500:
+        return SmtpTemporary(text, code)
+    return SmtpPermanent(text, code)
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> None:
+    try:
+        await smtp.rset()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        log.debug("RSET failed", exc_info=True)
+
+
+async def _close(smtp: aiosmtplib.SMTP) -> None:
+    if not smtp.is_connected:
+        return
+    try:
+        await smtp.quit(timeout=5)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        smtp.close()
+
+
+def _text(reply: SMTPResponse) -> str:
+    return f"{reply.code} {' '.join(reply.message.split())}"
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text = f"{text} ({cause})"
+    return " ".join(text.split())
+
+
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({exc.verify_message})"
+    return exc.reason or str(exc)
