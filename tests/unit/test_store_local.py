@@ -96,12 +96,49 @@ def test_outbox(local: LocalStore) -> None:
     local.add_outbox("home", b"other")
     (queued,) = local.outbox(A)
     assert (queued.id, queued.raw, queued.state, queued.attempts) == (item, raw, "queued", 0)
-    local.set_outbox_state(item, "retry", last_error="451 try later", attempted=True)
-    local.set_outbox_state(item, "retry", last_error="451 again", attempted=True)
-    (retry,) = local.outbox(A, state="retry")
-    assert (retry.attempts, retry.last_error) == (2, "451 again")
+    assert local.update_outbox(item, ["queued"], "queued", error="451 try later", attempted=True)
+    assert local.update_outbox(item, ["queued"], "held", error="550 no", attempted=True)
+    assert not local.update_outbox(item, ["queued"], "sending")  # no longer queued
+    (held,) = local.outbox(A, state="held")
+    assert (held.attempts, held.last_error) == (2, "550 no")
     assert local.outbox(A, state="queued") == []
     assert len(local.outbox()) == 2
+    assert not local.remove_outbox(item, ["queued"])
+    assert local.remove_outbox(item, ["held"])
+    assert local.outbox_item(item) is None
+
+
+def test_outbox_keeps_the_envelope_and_lists_without_the_bytes(local: LocalStore) -> None:
+    item = local.add_outbox(
+        A, b"x" * 100, sender="me@example.org", recipients=["a@example.org", "b@example.org"],
+        subject="hi", send_at=1234.5,
+    )
+    (listed,) = local.outbox(with_raw=False)
+    assert (listed.raw, listed.recipients, listed.sender, listed.subject, listed.send_at) == (
+        b"", ("a@example.org", "b@example.org"), "me@example.org", "hi", 1234.5,
+    )
+    assert local.update_outbox(item, ["queued"], "sent", copy="owed")
+    stored = local.outbox_item(item)
+    assert stored is not None and (stored.raw, stored.state, stored.copy) == (b"x" * 100, "sent", "owed")
+
+
+def test_an_outbox_of_the_first_layout_is_migrated_with_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "local.sqlite3"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.executescript(
+            "CREATE TABLE local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+            "INSERT INTO local_meta VALUES ('local_version', 1);"
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY, account TEXT NOT NULL, raw BLOB NOT NULL,"
+            " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+            " last_error TEXT NOT NULL DEFAULT '', created REAL NOT NULL);"
+            "INSERT INTO outbox (account, raw, created) VALUES ('work', X'6869', 1.0);"
+        )
+    store = LocalStore.open(path)
+    try:
+        (item,) = store.outbox()
+        assert (item.raw, item.state, item.recipients, item.send_at) == (b"hi", "queued", (), None)
+    finally:
+        store.close()
 
 
 def test_own_file_private_and_in_wal_mode(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ One connection serves every thread, behind a lock.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -27,6 +28,8 @@ from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay
 
 #: The local store's file name, next to the cache file.
 LOCAL_FILE = "local.sqlite3"
+#: Held (flock) by the one process that sends the outbox.
+OUTBOX_LOCK_FILE = "outbox.lock"
 #: How long (seconds) a writer waits for another process holding the file's lock.
 BUSY_TIMEOUT = 30.0
 
@@ -48,11 +51,36 @@ FINISHED = (DONE, FAILED, CANCELLED)
 #: Journal action kinds.
 FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
 
+#: Outbox states (see :class:`mailbag.domain.models.OutgoingState`): a queued message waits; one
+#: being sent may have been handed over (the server said go ahead); a sent one stays only while
+#: its copy for the Sent folder is owed.
+QUEUED, SENDING, SENT, HELD, UNCERTAIN = "queued", "sending", "sent", "held", "uncertain"
+#: Whether a sent message still owes its copy to the Sent folder.
+COPY_NONE, COPY_OWED = "", "owed"
+
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 1
+LOCAL_VERSION = 2
+
+#: The outbox's columns added in version 2, with their definitions.
+_OUTBOX_V2 = (
+    ("sender", "TEXT NOT NULL DEFAULT ''"),
+    ("recipients", "TEXT NOT NULL DEFAULT ''"),
+    ("subject", "TEXT NOT NULL DEFAULT ''"),
+    ("send_at", "REAL"),
+    ("next_attempt", "REAL NOT NULL DEFAULT 0"),
+    ("copy", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def _outbox_v2(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the outbox keeps the envelope, the subject, when to send, and the copy."""
+    for name, definition in _OUTBOX_V2:
+        conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+
+
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
-LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2}
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -66,11 +94,17 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outbox ("
     " id INTEGER PRIMARY KEY, account TEXT NOT NULL, raw BLOB NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
-    " last_error TEXT NOT NULL DEFAULT '', created REAL NOT NULL)",
+    " last_error TEXT NOT NULL DEFAULT '', created REAL NOT NULL"
+    + "".join(f", {name} {definition}" for name, definition in _OUTBOX_V2)
+    + ")",
     "CREATE INDEX IF NOT EXISTS ix_outbox_account_state ON outbox (account, state)",
 )
 _VERSION_KEY = "local_version"
 _ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
+_OUTBOX_COLUMNS = (
+    "id, account, state, attempts, last_error, created, sender, recipients, subject, send_at,"
+    " next_attempt, copy"
+)
 
 
 class LocalStoreDamaged(Exception):
@@ -111,6 +145,7 @@ class LocalStore:
         self.path = path
         self._conn = conn
         self._lock = threading.Lock()
+        self._outbox_lock: int | None = None  # the lock file's descriptor while this one sends
 
     @classmethod
     def open(cls, path: Path) -> LocalStore:
@@ -142,6 +177,9 @@ class LocalStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._outbox_lock is not None:
+                os.close(self._outbox_lock)  # and with it the lock
+                self._outbox_lock = None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -320,12 +358,23 @@ class LocalStore:
 
     # ---- the outbox -------------------------------------------------------------------------------
 
-    def add_outbox(self, account: str, raw: bytes) -> int:
-        """Queue a message for sending; it is committed before this returns. Returns its id."""
+    def add_outbox(
+        self,
+        account: str,
+        raw: bytes,
+        *,
+        sender: str = "",
+        recipients: Sequence[str] = (),
+        subject: str = "",
+        send_at: float | None = None,
+    ) -> int:
+        """Queue a message for sending; it is committed (and synced) before this returns.
+        Returns its id."""
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO outbox (account, raw, state, created) VALUES (?, ?, 'queued', ?)",
-                (account, raw, time.time()),
+                "INSERT INTO outbox (account, raw, state, created, sender, recipients, subject,"
+                " send_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, raw, QUEUED, time.time(), sender, "\n".join(recipients), subject, send_at),
             )
             return int(cursor.lastrowid or 0)
 
@@ -342,9 +391,13 @@ class LocalStore:
                 added += cursor.rowcount
         return added
 
-    def outbox(self, account: str | None = None, state: str | None = None) -> list[OutboxItem]:
-        """Outbox messages, oldest first, optionally of one account and/or in one state."""
-        sql = "SELECT * FROM outbox WHERE 1 = 1"
+    def outbox(
+        self, account: str | None = None, state: str | None = None, *, with_raw: bool = True
+    ) -> list[OutboxItem]:
+        """Outbox messages, oldest first, optionally of one account and/or in one state (without
+        their bytes unless ``with_raw``: a listing stays small whatever the attachments)."""
+        columns = _OUTBOX_COLUMNS + (", raw" if with_raw else "")
+        sql = f"SELECT {columns} FROM outbox WHERE 1 = 1"
         params: list[Any] = []
         if account is not None:
             sql += " AND account = ?"
@@ -352,29 +405,96 @@ class LocalStore:
         if state is not None:
             sql += " AND state = ?"
             params.append(state)
-        return [
-            OutboxItem(
-                id=r["id"],
-                account=r["account"],
-                raw=bytes(r["raw"]),
-                state=r["state"],
-                attempts=r["attempts"],
-                last_error=r["last_error"],
-                created=r["created"],
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
+        return [_outbox_item(r) for r in self._read(sql + " ORDER BY id", params)]
 
-    def set_outbox_state(
-        self, item_id: int, state: str, last_error: str = "", attempted: bool = False
-    ) -> None:
-        """Record the outcome of a send attempt (``attempted`` counts one more attempt)."""
-        extra = ", attempts = attempts + 1" if attempted else ""
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        """One outbox message with its bytes, whatever its state; None when it is gone."""
+        rows = self._read(f"SELECT {_OUTBOX_COLUMNS}, raw FROM outbox WHERE id = ?", (item_id,))
+        return _outbox_item(rows[0]) if rows else None
+
+    def update_outbox(
+        self,
+        item_id: int,
+        from_states: Sequence[str],
+        state: str,
+        *,
+        error: str | None = None,
+        attempted: bool = False,
+        next_attempt: float | None = None,
+        copy: str | None = None,
+        reset_attempts: bool = False,
+        clear_send_at: bool = False,
+    ) -> bool:
+        """Move a message from one of ``from_states`` to ``state`` in one transaction, noting the
+        error, one more attempt (or none so far), when to try next, where its Sent copy stands,
+        and no time to wait for; False when it was in no such state (cancelled, or taken by
+        another path meanwhile)."""
+        sets: list[str] = ["state = ?"]
+        params: list[Any] = [state]
+        if error is not None:
+            sets.append("last_error = ?")
+            params.append(error)
+        if attempted:
+            sets.append("attempts = attempts + 1")
+        if reset_attempts:
+            sets.append("attempts = 0")
+        if clear_send_at:
+            sets.append("send_at = NULL")
+        if next_attempt is not None:
+            sets.append("next_attempt = ?")
+            params.append(next_attempt)
+        if copy is not None:
+            sets.append("copy = ?")
+            params.append(copy)
+        marks = ",".join("?" * len(from_states))
         with self._write() as conn:
-            conn.execute(
-                f"UPDATE outbox SET state = ?, last_error = ?{extra} WHERE id = ?",
-                (state, last_error, item_id),
+            cursor = conn.execute(
+                f"UPDATE outbox SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
+                (*params, item_id, *from_states),
             )
+            return cursor.rowcount == 1
+
+    def lock_outbox(self) -> bool:
+        """Take the sending of the outbox for this process until :meth:`close` (one mailbag at a
+        time sends, so none sends a message another is sending); False when another has it."""
+        if self._outbox_lock is not None:
+            return True
+        fd = os.open(self.path.with_name(OUTBOX_LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._outbox_lock = fd
+        return True
+
+    def remove_outbox(self, item_id: int, from_states: Sequence[str]) -> bool:
+        """Delete a message of the outbox if it is in one of ``from_states``; False otherwise."""
+        marks = ",".join("?" * len(from_states))
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM outbox WHERE id = ? AND state IN ({marks})", (item_id, *from_states)
+            )
+            return cursor.rowcount == 1
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    keys = row.keys()
+    return OutboxItem(
+        id=row["id"],
+        account=row["account"],
+        raw=bytes(row["raw"]) if "raw" in keys else b"",
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created=row["created"],
+        sender=row["sender"],
+        recipients=tuple(r for r in row["recipients"].split("\n") if r),
+        subject=row["subject"],
+        send_at=row["send_at"],
+        next_attempt=row["next_attempt"],
+        copy=row["copy"],
+    )
 
 
 def _check(conn: sqlite3.Connection, path: Path) -> None:

@@ -24,7 +24,8 @@ class PendingAction:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """One message waiting in the outbox (raw RFC 5322 bytes)."""
+    """One message in the outbox: its RFC 5322 bytes (as sent: no Bcc), the envelope, and where
+    its sending and its copy for the Sent folder stand."""
 
     id: int
     account: str
@@ -33,6 +34,13 @@ class OutboxItem:
     attempts: int = 0
     last_error: str = ""
     created: float = 0.0
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    subject: str = ""
+    send_at: float | None = None
+    #: Not tried again before this time (backoff after a temporary failure).
+    next_attempt: float = 0.0
+    copy: str = ""  # "owed": sent, its copy for the Sent folder not stored yet
 
 
 @dataclass(frozen=True, slots=True)
