@@ -87,11 +87,19 @@ class Search(Request):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AppendMessage(Request):
-    """Store a message (a draft, a copy of sent mail) in ``folder`` of the account."""
+    """Store a message (a draft, a copy of sent mail) in ``folder`` of the account, or, when
+    ``folder`` is empty, in its folder with ``role`` (Sent, Drafts).
 
-    folder: str
+    With ``message_id``, a folder that already holds a message with that Message-ID is left as it
+    is: an APPEND whose answer was lost (the link dropped, mailbag was killed) can be asked again
+    without storing the message twice.
+    """
+
+    folder: str = ""
+    role: FolderRole = FolderRole.NONE
     raw: bytes
     flags: frozenset[str] = frozenset()
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -183,6 +183,23 @@ class Backend(ABC):
         """Store a message in ``folder``; its new uid when known."""
         raise Unsupported(f"{self.name} cannot store messages")
 
+    async def server_holds(self, folder: str, message_id: str) -> bool:
+        """Whether ``folder`` holds a message with this Message-ID (False: cannot tell)."""
+        return False
+
+    async def append(self, request: AppendMessage) -> None:
+        """Serve AppendMessage: find the folder (by name or role), store the message unless a
+        ``message_id`` shows it is there already, and sync the folder."""
+        folder = request.folder
+        if not folder:
+            folders = await self.db(self.store.folders, self.name)
+            folder = next((f.name for f in folders if f.role == request.role), "")
+            if not folder:
+                raise Refused(f"{self.name} has no {request.role.value or 'such'} folder")
+        if not (request.message_id and await self.server_holds(folder, request.message_id)):
+            await self.server_append(folder, request.raw, request.flags)
+        await self.sync_folder(folder)
+
     async def search(self, request: Search) -> None:
         """Search where the cache cannot (bodies not cached); the default has nothing to add."""
         self.emit(SearchResults(request.request_id, (), complete=True))

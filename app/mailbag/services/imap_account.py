@@ -561,6 +561,11 @@ class ImapAccount(Backend):
         with refusal_rolls_back():
             return await self._client().append(folder, raw, flags)
 
+    async def server_holds(self, folder: str, message_id: str) -> bool:
+        with refusal_rolls_back():
+            await self._ensure_selected(folder)
+            return bool(await self._client().uids_with_message_id(message_id))
+
     async def refresh_statuses(self) -> None:
         """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
         folders = await self.selectable_folders()

@@ -473,8 +473,7 @@ class Scheduler:
             elif isinstance(request, CheckFolders):
                 await self.backend.check_folders()
             elif isinstance(request, AppendMessage):
-                await self.backend.server_append(request.folder, request.raw, request.flags)
-                await self.backend.sync_folder(request.folder)
+                await self.backend.append(request)
             else:
                 raise Unsupported(f"{type(request).__name__} is not supported")
         except asyncio.CancelledError:

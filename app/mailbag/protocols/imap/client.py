@@ -16,7 +16,7 @@ from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import Query
 from mailbag.protocols.imap import adapter, idle, utf7
-from mailbag.protocols.imap.criteria import to_imap_search
+from mailbag.protocols.imap.criteria import imap_string, to_imap_search
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
 from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
@@ -410,6 +410,11 @@ class ImapClient:
         last message gives the last one (``n:*`` is ``*:n``).
         """
         return await self._search_uids(f"{max(1, int(first))}:*")
+
+    async def uids_with_message_id(self, message_id: str) -> list[int]:
+        """The UIDs of the selected folder's messages whose Message-ID header holds
+        ``message_id`` (``UID SEARCH HEADER Message-ID``)."""
+        return await self.search(f"HEADER Message-ID {imap_string(message_id)}")
 
     async def search_query(self, query: Query) -> list[int]:
         """The UIDs of the selected folder's messages matching a search query, ascending
