@@ -132,9 +132,11 @@ class SmtpServer:
         return AuthResult(success=ok, auth_data=data if ok else None)
 
     def deliver(self, message: Received) -> None:
-        """Hand ``message`` to Dovecot over LMTP (one INBOX per recipient)."""
+        """Hand ``message`` to Dovecot over LMTP, one transaction per recipient (LMTP answers
+        DATA once per recipient, which the stdlib's client does not read)."""
         with smtplib.LMTP(self.dovecot.host, self.dovecot.lmtp_port, timeout=30) as lmtp:
-            lmtp.sendmail(message.mail_from, message.rcpt_tos, message.content)
+            for recipient in message.rcpt_tos:
+                lmtp.sendmail(message.mail_from, [recipient], message.content)
 
     @property
     def running(self) -> bool:

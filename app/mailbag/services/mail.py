@@ -30,10 +30,11 @@ from mailbag.domain.models import (
     Folder,
     FolderRole,
     MessageRow,
+    OutgoingMessage,
     RenderedMessage,
     default_folder,
 )
-from mailbag.domain.requests import Request
+from mailbag.domain.requests import CancelOutgoing, Request, SendOutgoingNow
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from mailbag.services.loop_thread import LoopThread
 from mailbag.services.overlay import PendingOverlay
@@ -42,6 +43,7 @@ from mailbag.store.cache_file import CacheFile
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend
     from mailbag.services.indexer import SearchIndexer
+    from mailbag.services.outbox import OutboxService, OutboxTimings, RequestCopier
     from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -106,8 +108,16 @@ def prefetch_first_list(config: Config, cache: CacheFile) -> None:
 class MailService:
     """Implements :class:`mailbag.services.api.MailFacade` over the account workers and the cache."""
 
-    def __init__(self, config: Config, cache: Store | CacheFile, sink: EventSink) -> None:
+    def __init__(
+        self,
+        config: Config,
+        cache: Store | CacheFile,
+        sink: EventSink,
+        *,
+        outbox_timings: OutboxTimings | None = None,
+    ) -> None:
         self.config = config
+        self._outbox_timings = outbox_timings
         self.cache = cache if isinstance(cache, CacheFile) else CacheFile.of(cache)
         self._sink = sink
         for account in config.accounts.values():
@@ -121,6 +131,8 @@ class MailService:
         self._switch_before: float | None = None  # the interpreter's switch interval before start
         self._tasks: list[asyncio.Task[None]] = []
         self.indexer: SearchIndexer | None = None  # made by start()
+        self.outbox: OutboxService | None = None  # made by start()
+        self._copier: RequestCopier | None = None
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
         self.overlay = PendingOverlay()  # submitted triage until the cache holds it
@@ -169,11 +181,22 @@ class MailService:
         self.indexer.start()
         for name, worker in self.workers.items():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"account:{name}"))
+        self._start_outbox()
         with self._handover:
             early, self._early = self._early, []
             self._serving = True
         for request in early:
             self._submit_here(request)
+
+    def _start_outbox(self) -> None:
+        """On the workers' loop: the outbox, whose copies of sent mail go through the workers."""
+        from mailbag.services.outbox import OutboxService, OutboxTimings, RequestCopier
+
+        self._copier = RequestCopier(self._submit_here)
+        self.outbox = OutboxService(
+            self.config, self.cache.local, self._relay, self._copier, self._outbox_timings
+        )
+        self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
 
     def _load_what_starting_needs(self) -> Store:
         """Open the Store (importing SQLAlchemy) and import the workers' modules: a few hundred
@@ -208,6 +231,8 @@ class MailService:
             sys.setswitchinterval(self._switch_before)
 
     async def _stop_here(self) -> None:
+        if self.outbox is not None:
+            self.outbox.stop()
         for worker in (self._workers or {}).values():
             worker.request_stop()
         for task in self._tasks:
@@ -220,7 +245,8 @@ class MailService:
 
     def submit(self, request: Request) -> int:
         """Hand ``request`` to its account's worker; never waits (see MailFacade.submit)."""
-        if request.account not in self.config.accounts:
+        by_id = isinstance(request, (CancelOutgoing, SendOutgoingNow)) and not request.account
+        if request.account not in self.config.accounts and not by_id:
             raise KeyError(f"no account named {request.account!r}")
         with self._handover:
             if self._closed:
@@ -241,9 +267,14 @@ class MailService:
             self.thread.call_soon(self._submit_here, request)
         return request.request_id
 
-    def _submit_here(self, request: Request) -> None:
+    def _submit_here(self, request: Request) -> int:
         """On the workers' loop."""
-        self.workers[request.account].submit(request)
+        from mailbag.services.outbox import OUTBOX_REQUESTS
+
+        if isinstance(request, OUTBOX_REQUESTS):
+            assert self.outbox is not None
+            return self.outbox.submit(request)
+        return self.workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
         return self.cache.reader.folders(account)
@@ -251,7 +282,10 @@ class MailService:
     def _relay(self, event: Event) -> None:
         """Every worker event goes to the UI; new mail may also raise a desktop notification, and
         new messages are indexed for search once things are quiet. A request's terminal reply
-        ends its overlay entry before the UI hears of it (the cache holds the change by then)."""
+        ends its overlay entry before the UI hears of it (the cache holds the change by then).
+        The answers to the outbox's copies in Sent are the outbox's."""
+        if self._copier is not None and self._copier.take(event):
+            return
         self.overlay.settle(event)
         self._sink(event)
         if isinstance(event, MessagesChanged) and event.added and self.indexer is not None:
@@ -345,6 +379,12 @@ class MailService:
         ticket = worker.journal.undo_tickets.pop()
         worker.journal.submit_undo(ticket)
         return ticket.description
+
+    def outbox_messages(self) -> list[OutgoingMessage]:
+        """Every message in the outbox, oldest first (read from the local store)."""
+        from mailbag.services.outbox import outgoing_message
+
+        return [outgoing_message(item) for item in self.cache.local.outbox(with_raw=False)]
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         return self.overlay.rows(self.cache.reader.rows(row_ids))

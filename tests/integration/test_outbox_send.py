@@ -1,0 +1,176 @@
+"""Sending through the outbox over real servers: aiosmtpd delivering into Dovecot, and the
+sender's account on Dovecot keeping the copy in Sent."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.events import OutboxChanged, RequestDone, RequestFailed
+from mailbag.domain.requests import CancelOutgoing, SendMessage, SendOutgoingNow
+from tests.integration.outbox_fixtures import (
+    config_of,
+    flags_in,
+    mailbox,
+    new_message,
+    parsed,
+    sending,
+    sending_account,
+)
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.smtp import SmtpServer
+
+pytestmark = pytest.mark.dovecot
+
+
+async def test_a_sent_message_arrives_and_one_copy_is_kept_in_sent(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to, cc, hidden = (dovecot.add_user() for _ in range(4))
+    message = new_message(me, [to.email], cc=[cc.email], subject="Lunch on Friday?")
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(message, [to.email, cc.email, hidden.email])
+        assert await s.outbox_settles() == []
+        assert s.last_outbox().messages == ()
+    for user in (to, cc, hidden):
+        (delivered,) = mailbox(dovecot, user)
+        got = parsed(delivered)
+        assert got["Subject"] == "Lunch on Friday?"
+        assert "Bcc" not in got and hidden.email not in str(got["To"]) + str(got["Cc"])
+        assert got["Message-ID"]  # added on the way out
+    (copy,) = mailbox(dovecot, me, "Sent")
+    assert parsed(copy)["Message-ID"] == got["Message-ID"]
+    assert b"\\Seen" in flags_in(dovecot, me, "Sent")[0]
+    (received,) = smtp_server.received
+    assert hidden.email.encode() not in received.content  # in the envelope only
+    assert sorted(received.rcpt_tos) == sorted([to.email, cc.email, hidden.email])
+    assert received.tls and received.login == smtp_server.username
+    assert received.mail_from == me.email
+
+
+async def test_implicit_tls_carries_attachments_byte_for_byte(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    blob = os.urandom(300_000) + b"\r\n.\r\n..\n.\rend"  # what would end DATA if not stuffed
+    text = "Zoë's notes\n.\n..leading dots\n" * 3
+    message = new_message(me, [to.email], body=text, attachments=[("data.bin", blob)])
+    account = sending_account(dovecot, me, smtp_server, security="tls")
+    async with sending(config_of(account), tmp_path) as s:
+        await s.send(message, [to.email])
+        await s.outbox_settles()
+    for raw in mailbox(dovecot, to) + mailbox(dovecot, me, "Sent"):
+        got = parsed(raw)
+        (part,) = list(got.iter_attachments())
+        assert part.get_content() == blob
+        assert got.get_body().get_content().replace("\r\n", "\n") == text  # type: ignore[union-attr]
+
+
+async def test_a_refused_recipient_holds_the_message_with_the_reason_and_leaves_no_copy(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    smtp_server.refuse_rcpt["nobody@example.test"] = "550 5.1.1 <nobody@example.test>: no such user"
+    message = new_message(me, [to.email, "nobody@example.test"])
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        outbox_id = await s.send(message, [to.email, "nobody@example.test"])
+        (held,) = await s.outbox_settles()
+        await s.events.wait_for(lambda e: isinstance(e, OutboxChanged) and e.messages == (held,))
+    assert (held.id, held.state) == (outbox_id, "held")
+    assert "550" in held.reason and "nobody@example.test" in held.reason
+    assert mailbox(dovecot, to) == [] and mailbox(dovecot, me, "Sent") == []
+    assert smtp_server.received == []
+
+
+async def test_a_refusal_of_the_message_holds_it_and_send_now_sends_it_once(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    smtp_server.refuse_data.append("554 5.7.1 message rejected as spam")
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        outbox_id = await s.send(new_message(me, [to.email]), [to.email])
+        (held,) = await s.outbox_settles()
+        assert held.state == "held" and "554 5.7.1 message rejected as spam" in held.reason
+        assert mailbox(dovecot, me, "Sent") == []
+        s.service.submit(SendOutgoingNow(outbox_id=outbox_id))
+        await s.events.wait_for(lambda e: isinstance(e, OutboxChanged) and not s.service.outbox_messages())
+    assert len(mailbox(dovecot, to)) == 1 and len(mailbox(dovecot, me, "Sent")) == 1
+
+
+async def test_with_the_smtp_server_down_the_message_waits_and_goes_once_when_it_is_back(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    smtp_server.stop()
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(new_message(me, [to.email]), [to.email])
+        waiting = await s.events.wait_for(
+            lambda e: isinstance(e, OutboxChanged)
+            and any(m.state == "queued" and m.attempts >= 2 for m in e.messages)
+        )
+        (queued,) = waiting.messages  # type: ignore[attr-defined]
+        assert f"{smtp_server.port}" in queued.reason
+        assert mailbox(dovecot, to) == []
+        smtp_server.start()
+        await s.outbox_settles()
+    assert len(mailbox(dovecot, to)) == 1
+    assert len(mailbox(dovecot, me, "Sent")) == 1
+    assert len(smtp_server.received) == 1
+
+
+async def test_save_sent_false_leaves_the_copy_to_the_server(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    account = sending_account(dovecot, me, smtp_server, save_sent=False)
+    async with sending(config_of(account), tmp_path) as s:
+        await s.send(new_message(me, [to.email]), [to.email])
+        await s.outbox_settles()
+    assert len(mailbox(dovecot, to)) == 1
+    assert mailbox(dovecot, me, "Sent") == []
+
+
+async def test_send_later_waits_and_cancel_takes_it_back(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        later = await s.send(new_message(me, [to.email], subject="later"), [to.email], time.time() + 3600)
+        now = await s.send(new_message(me, [to.email], subject="now"), [to.email])
+        await s.events.wait_for(
+            lambda e: isinstance(e, OutboxChanged) and [m.id for m in e.messages] == [later]
+            and s.service.outbox_messages()[0].id == later and len(s.service.outbox_messages()) == 1
+        )
+        assert [parsed(m)["Subject"] for m in mailbox(dovecot, to)] == ["now"]
+        cancel = CancelOutgoing(outbox_id=later)
+        s.service.submit(cancel)
+        await s.events.wait_for(
+            lambda e: isinstance(e, RequestDone) and e.request_id == cancel.request_id
+        )
+        again = CancelOutgoing(outbox_id=now)
+        s.service.submit(again)
+        refused = await s.events.wait_for(
+            lambda e: isinstance(e, RequestFailed) and e.request_id == again.request_id
+        )
+        assert "no longer in the outbox" in refused.error  # type: ignore[attr-defined]
+        assert s.service.outbox_messages() == []
+
+
+async def test_a_message_that_cannot_be_sent_as_it_is_is_refused_before_it_is_queued(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me = dovecot.add_user()
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        bad = [
+            SendMessage(account="work", message=b"Subject: x\rBcc: a@b.test\r\n\r\nhi", recipients=("a@b.test",)),
+            SendMessage(account="work", message=b"Bcc: a@b.test\r\n\r\nhi", recipients=("a@b.test",)),
+            SendMessage(account="work", message=b"Subject: hi\r\n\r\nhi", recipients=("a@b.test\r\nDATA",)),
+            SendMessage(account="work", message=b"Subject: hi\r\n\r\nhi", recipients=()),
+        ]
+        for request in bad:
+            assert isinstance(await s.answer(request), RequestFailed), request
+        assert s.service.outbox_messages() == []
+    assert smtp_server.received == []
