@@ -345,3 +345,13 @@ def test_signature_mistakes_name_the_line(tmp_path: Path) -> None:
     assert str(error_for(SIGNED.format(signature="signature = 3"))) == (
         "config.toml:6: accounts.work.signature: must be a string"
     )
+
+
+def test_save_sent_is_an_smtp_key() -> None:
+    smtp = '\n[accounts.work.smtp]\nhost = "smtp.h"\npassword_env = "P"\n'
+    config = parse_config(minimal() + smtp + "save_sent = false\n", PATH)
+    default = parse_config(minimal() + smtp, PATH)
+    assert config.accounts["work"].smtp is not None and not config.accounts["work"].smtp.save_sent
+    assert default.accounts["work"].smtp is not None and default.accounts["work"].smtp.save_sent
+    assert "imap.save_sent: unknown key" in str(error_for(minimal('host = "h"\nsave_sent = false\n')))
+    assert "smtp.save_sent: must be true or false" in str(error_for(minimal() + smtp + 'save_sent = "no"\n'))
