@@ -1,4 +1,5 @@
-"""Regenerate screenshots/ from the demo mailbox: the main screen at 80x24 and 120x40, as SVG.
+"""Regenerate screenshots/ from the demo mailbox: the main screen at 80x24 and 120x40, as SVG,
+with a reply full of quotes in the reader.
 
 Run through scripts/screenshots. (No PNG: rsvg-convert drops the leading blanks of Textual's SVG
 text runs and stretches the rest, which misaligns the columns.)"""
@@ -20,6 +21,8 @@ from mailbag.ui.app import MailbagApp
 #: A fixed clock, so the pictures change only when the screens do.
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
 SIZES = [(80, 24), (120, 40)]
+#: The message in the reader: (subject, sender).
+SHOWN = ("Re: Release 2.4 blockers", "Priya")
 
 
 async def shoot(out_dir: Path, size: tuple[int, int], tmp: Path) -> Path:
@@ -32,11 +35,16 @@ async def shoot(out_dir: Path, size: tuple[int, int], tmp: Path) -> Path:
         screen = app.main_screen
         for _ in range(200):
             if screen.message_list.current_row is not None and "INBOX" in str(
-                screen.tree._folders[(DEMO_ACCOUNT, "INBOX")].label
+                screen.folder_tree._folders[(DEMO_ACCOUNT, "INBOX")].label
             ):
                 break
             await pilot.pause(0.05)
-        await pilot.press("j")
+        # The reader shows a reply with quotes three levels deep and a signature.
+        for _ in range(50):
+            row = screen.message_list.current_row
+            if row is not None and row.subject == SHOWN[0] and row.sender.startswith(SHOWN[1]):
+                break
+            await pilot.press("j")
         await pilot.pause(0.5)
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
