@@ -3,6 +3,7 @@ skips past quoted text and one that folds it away."""
 
 from __future__ import annotations
 
+import pytest
 from rich.color import Color
 from textual.pilot import Pilot
 
@@ -37,10 +38,17 @@ async def open_reply(pilot: Pilot) -> None:
     await settle(pilot)
 
 
-async def test_quote_levels_attributions_and_the_signature_take_the_themes_colours(make_app):
-    app = make_app(reply_facade)
+@pytest.mark.parametrize(
+    ("theme", "switch_to"), [("mailbag-dark", None), ("mailbag-light", None), ("mailbag-light", "mailbag-dark")]
+)
+async def test_quote_levels_attributions_and_the_signature_take_the_themes_colours(make_app, theme, switch_to):
+    app = make_app(reply_facade, theme=theme)
     async with app.run_test(size=(100, 50)) as pilot:
         await open_reply(pilot)
+        if switch_to:
+            body_rows(app)  # painted in one theme, then in the other (as the palette switches)
+            app.theme = switch_to
+            await settle(pilot)
         colours = {text: colour for text, colour in body_rows(app) if text}
         quote_1, quote_2, quote_3 = (theme_colour(app, f"quote-{n}") for n in (1, 2, 3))
         assert colours["> Here is the plan for the release:"] == quote_1
