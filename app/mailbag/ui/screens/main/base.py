@@ -74,6 +74,8 @@ class MainScreenBase(Screen[None]):
         self._body_requests: dict[int, MessageKey] = {}  # LoadBody request id -> its message
         self._last_pane: Widget | None = None
         self._first_view_posted = False
+        self._filling: set[FolderKey] = set()  # folders a first sync is filling
+        self._fill_timer: Timer | None = None  # a re-read put off while the open folder fills
 
     @property
     def folder_tree(self) -> FolderTree:

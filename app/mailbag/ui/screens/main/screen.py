@@ -70,6 +70,7 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
             )
         elif isinstance(event, SyncProgress):
             self.status.set_progress(event.account, event.folder, event.done, event.total)
+            self.note_progress(FolderKey(event.account, event.folder), event.done, event.total)
         elif isinstance(event, ErrorReported):
             text = f"{event.account}: {event.message}" if event.account else event.message
             self.status.set_error(text, retry=event.retry)
@@ -80,7 +81,7 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
         elif isinstance(event, MessagesChanged):
             key = FolderKey(event.account, event.folder)
             if self._open is not None and (key == self._open or self._open.virtual):
-                self.reload()
+                self.reload_after_change(key, not (event.removed or event.changed))
         elif isinstance(event, BodyLoaded):
             loaded = (event.account, event.folder, event.uid)
             self._body_requests = {rid: k for rid, k in self._body_requests.items() if k != loaded}

@@ -18,8 +18,32 @@ from mailbag.ui.widgets.folder_tree import FolderRef, FolderTree
 from mailbag.ui.widgets.message_list import FolderKey
 
 
+#: While the open folder fills (its first sync), a chunk that only adds rows below a full screen
+#: re-reads the list at most this often: each read of a 100,000-row index takes the UI's
+#: interpreter for tens of ms, which a key pressed meanwhile would wait for.
+FILL_RELOAD_SECONDS = 2.0
+
+
 class ListViews(MainScreenBase):
     """Opening folders and virtual folders; reading, sorting and threading the list."""
+
+    def note_progress(self, key: FolderKey, done: int, total: int) -> None:
+        """A sync's progress: ``key`` fills until ``done`` reaches ``total``."""
+        if done < total:
+            self._filling.add(key)
+        else:
+            self._filling.discard(key)
+
+    def reload_after_change(self, key: FolderKey, added_only: bool) -> None:
+        """Messages of ``key`` changed: re-read the open view, at once unless the folder is
+        filling, the change only adds rows, and the screen is full already (then in a while:
+        the rows it adds are older than those shown)."""
+        full = self.message_list.row_count >= self.message_list.size.height
+        if added_only and full and key == self._open and key in self._filling:
+            if self._fill_timer is None:
+                self._fill_timer = self.set_timer(FILL_RELOAD_SECONDS, self.reload)
+            return
+        self.reload()
 
     def open_default_folder(self) -> None:
         """Open the default account's Inbox (or its first selectable folder)."""
@@ -54,6 +78,9 @@ class ListViews(MainScreenBase):
 
     def reload(self, *, keep_cursor: bool = True) -> None:
         """Re-read the open view (folder, virtual folder or search) from the cache in a worker."""
+        if self._fill_timer is not None:
+            self._fill_timer.stop()
+            self._fill_timer = None
         if self._open is None:
             return
         # Only the newest read may land: an older one still running must not bring back a
