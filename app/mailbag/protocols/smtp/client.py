@@ -15,6 +15,7 @@ before the message's bytes go out, so that the caller can record that point dura
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -107,7 +108,9 @@ async def _open(
     except ssl.SSLError as exc:
         raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(exc)}") from None
     except aiosmtplib.SMTPConnectError as exc:
-        raise SmtpTemporary(f"cannot reach {where}: {_cause(exc)}") from None
+        cause = exc.__cause__
+        why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _cause(exc)
+        raise SmtpTemporary(f"cannot reach {where}: {why[:1].lower()}{why[1:]}") from None
     except aiosmtplib.SMTPResponseException as exc:
         raise _by_code(exc.code, exc.message, f"{where} said") from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -1,0 +1,50 @@
+"""A message made ready for the outbox, and its bytes as DATA carries them."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbag.domain.envelope import EnvelopeError, message_id_of, prepare
+from mailbag.protocols.smtp.wire import data_payload
+
+
+def test_recipients_come_from_to_cc_and_bcc_and_bcc_is_taken_out() -> None:
+    raw = (
+        b"From: Me <me@example.org>\nTo: a@example.org, \"B, Bee\" <b@example.org>\n"
+        b"Cc: =?utf-8?q?Zo=C3=AB?= <z@example.org>\nBcc: hidden@example.org,\n a@example.org\n"
+        b"Subject: =?utf-8?q?caf=C3=A9?=\n\nbody\n.\n"
+    )
+    ready = prepare(raw, domain="fallback.test", strip_bcc=True)
+    assert ready.recipients == ("a@example.org", "b@example.org", "z@example.org", "hidden@example.org")
+    assert ready.sender == "me@example.org" and ready.subject == "café"
+    assert b"hidden@example.org" not in ready.raw and b"Bcc" not in ready.raw
+    assert ready.message_id.endswith("@example.org>") and message_id_of(ready.raw) == ready.message_id
+    assert b"\nDate: " in ready.raw
+    assert ready.raw.endswith(b"\r\n\r\nbody\r\n.\r\n") and b"\n" not in ready.raw.replace(b"\r\n", b"")
+
+
+def test_a_message_given_its_envelope_must_not_carry_bcc() -> None:
+    with pytest.raises(EnvelopeError, match="Bcc"):
+        prepare(b"To: a@example.org\nBcc: b@example.org\n\nx", domain="d.test")
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        (b"To: a@example.org\nSubject: x\rBcc: e@example.org\n\nx", "bare CR"),
+        (b"To: a@example.org\nSubject: x\x00\n\nx", "NUL"),
+        (b"To: a@example.org\nnot a field\n\nx", "not a header field"),
+        (b"To: a@example.org, evil\n\nx", "not an email address"),
+        (b"To: <a b@example.org>\n\nx", "not an email address"),
+    ],
+)
+def test_what_could_inject_a_header_or_a_command_is_refused(raw: bytes, problem: str) -> None:
+    with pytest.raises(EnvelopeError, match=problem):
+        prepare(raw, domain="d.test", strip_bcc=True)
+
+
+def test_data_is_dot_stuffed_with_crlf_line_ends_and_ends_with_the_final_dot() -> None:
+    assert data_payload(b".start\nmid\r\n..two\r.\nend") == (
+        b"..start\r\nmid\r\n...two\r\n..\r\nend\r\n.\r\n"
+    )
+    assert data_payload(b"x\r\n") == b"x\r\n.\r\n"
