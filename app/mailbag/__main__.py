@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="fill the cache with every folder's headers, without the UI"
     )
     sync.add_argument("--account", metavar="NAME", help="only this account (default: all)")
+    send = commands.add_parser(
+        "send",
+        help="send the message on stdin (like sendmail -t) through the outbox",
+        description="Read an RFC 5322 message on stdin and send it to its To, Cc and Bcc"
+        " recipients (Bcc is taken out). Exit status: 0 sent, 75 queued for later (server"
+        " unreachable), 69 refused or uncertain (kept in the outbox), 65 a message that cannot"
+        " be sent as it is, 64 no such account.",
+    )
+    send.add_argument("--account", metavar="NAME", help="send with this account (default: by From)")
+    send.add_argument(
+        "--flush", action="store_true", help="send what waits in the outbox instead (reads no stdin)"
+    )
     return parser
 
 
@@ -92,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "sync":
         return asyncio.run(run_sync(config, args.account))
+    if args.command == "send":
+        from mailbag.send_command import run_send
+
+        raw = b"" if args.flush else sys.stdin.buffer.read()
+        return asyncio.run(run_send(config, args.account, args.flush, raw))
     return run_ui(config, paths.cache_db())
 
 

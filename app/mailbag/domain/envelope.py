@@ -36,7 +36,7 @@ class Prepared:
 
 def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
     """Check ``raw``'s header and make it ready to send: CRLF line ends, a Date and a Message-ID
-    (``<...@domain>``) added when missing. The recipients are read from To, Cc and Bcc. With
+    (``<...@``the From address's domain, else ``domain>``) added when missing. The recipients are read from To, Cc and Bcc. With
     ``strip_bcc`` (``sendmail -t``) the Bcc field is taken out; without it a Bcc field is refused
     (the caller should have taken it out). Raises EnvelopeError."""
     head, body = _split(raw)
@@ -53,7 +53,8 @@ def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
         extra.append(b"Date: " + formatdate(time.time(), localtime=True).encode() + b"\r\n")
     message_id = values.get("message-id", "").strip()
     if not message_id:
-        message_id = f"<{uuid.uuid4().hex}@{domain}>"
+        own = senders[0].rpartition("@")[2] if senders else ""
+        message_id = f"<{uuid.uuid4().hex}@{own or domain}>"
         extra.append(b"Message-ID: " + message_id.encode() + b"\r\n")
     out = b"".join(line for _name, _value, line in kept) + b"".join(extra)
     return Prepared(

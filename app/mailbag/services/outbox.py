@@ -26,9 +26,9 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.events import (
@@ -73,6 +73,9 @@ from mailbag.store.local import (
     LocalStore,
 )
 from mailbag.store.records import OutboxItem
+
+if TYPE_CHECKING:
+    from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -160,19 +163,8 @@ class OutboxService:
     async def _queue(self, request: SendMessage) -> None:
         rid = request.request_id
         try:
-            account = self._account(request.account)
-            outgoing = prepare(request.message, domain=_domain(account.email))
-            recipients = tuple(dict.fromkeys(check_address(r.strip()) for r in request.recipients))
-            if not recipients:
-                raise EnvelopeError("the message has no recipients")
             item_id = await asyncio.to_thread(
-                self.local.add_outbox,
-                account.name,
-                outgoing.raw,
-                sender=account.email,
-                recipients=recipients,
-                subject=outgoing.subject,
-                send_at=request.send_at,
+                self.queue, request.account, request.message, request.recipients, request.send_at
             )
         except (EnvelopeError, LookupError) as exc:
             self._sink(RequestFailed(rid, str(exc)))
@@ -185,6 +177,32 @@ class OutboxService:
         self._sink(RequestDone(rid))
         self.publish()
         self._wakeup.set()
+
+    def queue(
+        self,
+        account_name: str,
+        raw: bytes,
+        recipients: Sequence[str] | None = None,
+        send_at: float | None = None,
+    ) -> int:
+        """Check ``raw`` and commit it to the outbox (blocking: call it from a thread); returns
+        its id. Without ``recipients`` (``sendmail -t``) they are read from To, Cc and Bcc, and
+        the Bcc field is taken out. Raises EnvelopeError or LookupError (no such account, or
+        one that cannot send)."""
+        account = self._account(account_name)
+        outgoing = prepare(raw, domain=_domain(account.email), strip_bcc=recipients is None)
+        chosen = outgoing.recipients if recipients is None else recipients
+        envelope = tuple(dict.fromkeys(check_address(r.strip()) for r in chosen))
+        if not envelope:
+            raise EnvelopeError("the message has no recipients")
+        return self.local.add_outbox(
+            account.name,
+            outgoing.raw,
+            sender=account.email,
+            recipients=envelope,
+            subject=outgoing.subject,
+            send_at=send_at,
+        )
 
     def _account(self, name: str) -> AccountConfig:
         account = self.config.accounts.get(name)
@@ -243,29 +261,33 @@ class OutboxService:
                     break
                 self.publish()
                 await self._rest(self.timings.lock_seconds)
-            await asyncio.to_thread(self._recover)
+            await asyncio.to_thread(self.recover)
             self.publish()
             while True:
                 await self._rest(await self.step())
         finally:
             await self._stop()
 
-    def _recover(self) -> None:
-        """A message left being handed over by a mailbag that stopped may have gone out."""
+    def recover(self) -> None:
+        """A message left being handed over by a mailbag that stopped may have gone out: it is
+        uncertain (call only while holding the outbox lock)."""
         for item in self.local.outbox(state=SENDING, with_raw=False):
             self.local.update_outbox(item.id, [SENDING], UNCERTAIN, error=_STOPPED_WHILE_SENDING)
 
-    async def step(self) -> float:
+    async def step(self, *, now_or_never: bool = False) -> float:
         """Send every message that is due and start the copies that are owed; returns how long
-        until the next one is due (seconds; inf: nothing waits)."""
+        until the next one is due (seconds; inf: nothing waits). ``now_or_never``: every one
+        whose time has come, once, without waiting out a backoff (``mailbag send --flush``)."""
         next_due = math.inf
         for item in self.local.outbox(with_raw=False):
             now = time.time()
+            if now_or_never:
+                item = replace(item, next_attempt=0.0)
             if item.state == QUEUED:
                 due = max(item.send_at or 0.0, item.next_attempt)
                 if due <= now:
                     await self.attempt(item.id)
-                    next_due = 0.0  # look again: more may have come meanwhile
+                    next_due = 0.0 if not now_or_never else next_due  # more may have come
                 else:
                     next_due = min(next_due, due - now)
             elif item.state == SENT and item.copy == COPY_OWED and item.id not in self._copying:
@@ -489,3 +511,30 @@ class RequestCopier:
         if not future.done():
             future.set_result(event)
         return True
+
+
+class DirectCopier:
+    """Stores copies over a connection of its own (``mailbag send``, which runs no account
+    worker): connect, store, disconnect."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+
+    async def __call__(self, request: AppendMessage) -> None:
+        from mailbag.services.mail import make_worker
+
+        account = self.config.accounts[request.account]
+        if account.imap is None and account.maildir is None:
+            raise NoSentFolderCopy(f"{account.name} has no folders to keep a copy in")
+        backend = make_worker(account, self.store, lambda _event: None)
+        try:
+            await backend.connect()
+            await backend.append(request)
+        except Exception as exc:
+            raise RuntimeError(backend.describe(exc)) from exc
+        finally:
+            try:
+                await asyncio.wait_for(backend.disconnect(), 5)
+            except Exception:  # noqa: BLE001 - the link may be gone already
+                log.debug("outbox: disconnect after the copy failed", exc_info=True)
