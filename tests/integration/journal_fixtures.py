@@ -7,15 +7,16 @@ import asyncio
 import contextlib
 import dataclasses
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.events import ActionApplied
 from mailbag.domain.requests import Request
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, imap_account_config
+from tests.integration.accounts import Recorder, imap_account_config, other_client
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 
@@ -164,6 +165,20 @@ class CuttingProxy:
                 writer.transport.abort()
                 self._writers.discard(writer)
             self._tasks.discard(task)
+
+
+def server_headers(
+    dovecot: DovecotServer, user: MailUser, folder: str, field: str, connect: Callable[..., Any] = other_client
+) -> list[str]:
+    """The ``field`` header of every message in ``folder``, copies counted, in UID order, as
+    another client (``connect``) sees it."""
+    client = connect(dovecot, user)
+    try:
+        client.select(f'"{folder}"', readonly=True)
+        _, data = client.uid("FETCH", "1:*", f"(BODY.PEEK[HEADER.FIELDS ({field.upper()})])")
+    finally:
+        client.logout()
+    return [item[1].decode().split(":", 1)[1].strip() for item in data if isinstance(item, tuple)]
 
 
 def proxied_config(dovecot: DovecotServer, user: MailUser, proxy: CuttingProxy) -> AccountConfig:

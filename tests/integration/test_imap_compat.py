@@ -29,11 +29,13 @@ from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
+from tests.integration.journal_fixtures import server_headers
 from tests.integration.proxy import Proxy
 from tests.integration import test_live_triage as live_triage
+from tests.integration.test_journal_no_message_id import without_message_id
 from tests.integration.test_live_triage import until, uid_of
 from tests.servers.dovecot import DovecotServer, MailUser
-from tests.servers.messages import make_message, message_id
+from tests.servers.messages import make_message, message_id, subject_of
 
 pytestmark = pytest.mark.dovecot
 
@@ -90,6 +92,11 @@ def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4:
 def server_state(dovecot: DovecotServer, user: MailUser, folder: str = "INBOX") -> dict[str, frozenset[bytes]]:
     """Message-ID -> flags of every message in ``folder``, as another client sees it."""
     return live_triage.server_state(dovecot, user, folder, connect=other_client)
+
+
+def subjects(dovecot: DovecotServer, user: MailUser, folder: str) -> list[str]:
+    """The Subject of every message in ``folder``, as another client sees it."""
+    return server_headers(dovecot, user, folder, "Subject", connect=other_client)
 
 
 def mark_deleted_elsewhere(dovecot: DovecotServer, user: MailUser, uid: int) -> None:
@@ -253,3 +260,22 @@ async def test_undo_of_a_move_without_copyuid_finds_the_message_by_its_message_i
             assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
     assert set(server_state(dovecot, mail_user)) == {message_id(0), message_id(1), message_id(2)}
     assert server_state(dovecot, mail_user, "INBOX.Archive") == {}
+
+
+async def test_undo_of_a_move_without_copyuid_finds_a_message_without_message_id(dovecot, mail_user, tmp_path):
+    for i in range(2):
+        dovecot.deliver(mail_user.name, without_message_id(i))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, rewrite=without_copyuid) as (account, events):
+            first = store.uids("work", "INBOX")[0]
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(first,),
+                                        target_role=FolderRole.ARCHIVE))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert subjects(dovecot, mail_user, "INBOX.Archive") == [subject_of(0)]
+
+            events.events.clear()
+            account.journal.submit_undo(account.journal.undo_tickets.pop())
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
+    assert sorted(subjects(dovecot, mail_user, "INBOX")) == [subject_of(0), subject_of(1)]
+    assert subjects(dovecot, mail_user, "INBOX.Archive") == []

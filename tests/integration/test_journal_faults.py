@@ -31,6 +31,7 @@ from tests.integration.journal_fixtures import (
     CuttingProxy,
     proxied_account,
     proxied_config,
+    server_headers,
     synced,
     triage_offline,
 )
@@ -83,13 +84,7 @@ async def test_actions_queued_before_a_folder_was_recreated_touch_none_of_the_ne
 
 def server_ids(dovecot, user, folder: str) -> list[str]:
     """The Message-ID of every message in ``folder``, copies counted, in UID order."""
-    client = other_client(dovecot, user)
-    try:
-        client.select(f'"{folder}"', readonly=True)
-        _, data = client.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-    finally:
-        client.logout()
-    return [item[1].decode().split(":", 1)[1].strip() for item in data if isinstance(item, tuple)]
+    return server_headers(dovecot, user, folder, "Message-ID")
 
 
 async def _status(dovecot, user, folder: str) -> dict[str, int]:

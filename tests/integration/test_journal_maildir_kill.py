@@ -1,11 +1,13 @@
 """A move on a Maildir account whose process is killed after the journal recorded it as sent and
-before the files moved: the next run finishes it, and ``u`` still takes it back."""
+before the files moved: the next run finishes it, and ``u`` still takes it back. A copy of a
+message without a Message-ID is found again by its fingerprint."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import mailbag as package
 from mailbag.domain.config import AccountConfig
 from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.local import IN_FLIGHT
 from mailbag.store.store import Store
 from tests.integration.test_journal_undo import service
@@ -99,3 +102,21 @@ async def test_a_move_killed_before_the_files_moved_is_finished_and_can_be_undon
         await until(lambda: store.counts("work", "INBOX")[0] == 2, 30)
     assert len(MaildirStore(root, "work").flags("INBOX")) == 2
     assert message_file(root, 1).read_bytes() == content  # back in the Inbox, whole
+
+
+async def test_a_maildir_copy_of_a_message_without_message_id_is_found_by_fingerprint(tmp_path):
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "work", create=True)
+    maildir.create_folder("Archive")
+    bare = re.sub(rb"Message-ID: [^\r\n]*\r\n", b"", make_message(1))
+    uid, other = maildir.add_many("INBOX", [(bare, ()), (make_message(2), ())])
+    since = maildir.folder_state("Archive").uidnext
+    with Store.open(tmp_path / "cache.sqlite3") as store:
+        account = MaildirAccount("work", root, store, lambda event: None)
+        await account.connect()
+        validity = maildir.folder_state("INBOX").uidvalidity
+        prints = await account.server_fingerprints("INBOX", validity, [uid, other])
+        copied = maildir.move("INBOX", [other, uid], "Archive", copy=True)  # done, answer lost
+        target = maildir.folder_state("Archive").uidvalidity
+        found = await account.server_find_fingerprints("Archive", target, since, {prints[uid]})
+    assert found == {prints[uid]: [copied[uid]]}

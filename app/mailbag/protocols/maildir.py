@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import hashlib
 import logging
 import mailbox
 import os
@@ -73,6 +74,13 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
+
+
+def fingerprint(raw: bytes) -> str:
+    """What a copy of a message keeps: its size and a hash of its header (how a copy is known
+    without a Message-ID)."""
+    header = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return f"{len(raw)}|{hashlib.sha256(header).hexdigest()[:32]}"
 
 
 def flags_from_info(letters: str) -> frozenset[str]:

@@ -170,6 +170,18 @@ class Backend(ABC):
         """Message-ID -> uids (ascending) of the folder's messages from ``since_uid`` on that
         carry one of ``message_ids``; nothing when the folder's UIDVALIDITY is another."""
 
+    async def server_fingerprints(self, folder: str, uidvalidity: int, uids: list[int]) -> dict[int, str]:
+        """uid -> a fingerprint that a copy of the message keeps (how a replay finds a copy of
+        a message without a Message-ID); empty when the backend cannot tell."""
+        return {}
+
+    async def server_find_fingerprints(
+        self, folder: str, uidvalidity: int, since_uid: int, fingerprints: set[str]
+    ) -> dict[str, list[int]]:
+        """Fingerprint -> uids (ascending) of the folder's messages from ``since_uid`` on that
+        have one of ``fingerprints``; nothing when the folder's UIDVALIDITY is another."""
+        return {}
+
     def last_uidvalidity(self, folder: str) -> int:
         """The UIDVALIDITY the folder had when this session last looked (0: not looked yet)."""
         return 0

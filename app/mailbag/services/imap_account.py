@@ -527,6 +527,29 @@ class ImapAccount(Backend):
                     found.setdefault(summary.message_id, []).append(summary.uid)
         return {mid: sorted(uids) for mid, uids in found.items()}
 
+    async def server_fingerprints(self, folder: str, uidvalidity: int, uids: list[int]) -> dict[int, str]:
+        await self._select_for_action(folder, uidvalidity)
+        result: dict[int, str] = {}
+        with refusal_rolls_back():
+            async for batch in self._client().fetch_fingerprints(uids):
+                result.update(batch)
+        return result
+
+    async def server_find_fingerprints(
+        self, folder: str, uidvalidity: int, since_uid: int, fingerprints: set[str]
+    ) -> dict[str, list[int]]:
+        with refusal_rolls_back():
+            await self._select(folder)
+        if not fingerprints or not uidvalidity or self._validity.get(folder) != uidvalidity:
+            return {}
+        since_uid = max(1, since_uid)
+        found: dict[str, list[int]] = {}
+        async for batch in self._client().fetch_fingerprints(FromUid(since_uid)):
+            for uid, fingerprint in batch:
+                if uid >= since_uid and fingerprint in fingerprints:
+                    found.setdefault(fingerprint, []).append(uid)
+        return {fingerprint: sorted(uids) for fingerprint, uids in found.items()}
+
     async def keepalive(self) -> None:
         """NOOP on the command link (what it reports is synced)."""
         await self._client().noop()

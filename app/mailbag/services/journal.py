@@ -491,6 +491,7 @@ class ActionJournal:
                 # Where the target stood before: a check after a lost answer looks only at
                 # messages that arrived since (see _resume).
                 changes["since"] = list(await worker.server_position(action.args["target"]))
+                changes["fingerprints"] = await self._fingerprints(action)
             self._in_flight = action.id
             claim = partial(self.local.transition, attempt=True)
             claimed = await worker.db(claim, action.id, ACTIVE, IN_FLIGHT, changes)
@@ -582,17 +583,33 @@ class ActionJournal:
         log.info("account %s: resumed %s: %d already done", worker.name, action.action, len(found.mapping))
         return MoveOutcome(target_validity, mapping)
 
+    async def _fingerprints(self, action: PendingAction) -> dict[str, str]:
+        """uid (as text) -> fingerprint of the messages of a move or copy that have no
+        Message-ID, taken before it is sent (so a replay can still find their copies)."""
+        with_id = action.args.get("message_ids", {})
+        bare = [u for u in action.uids if not with_id.get(str(u))]
+        if not bare:
+            return {}
+        validity = int(action.args.get("uidvalidity", 0))
+        prints = await self.worker.server_fingerprints(action.folder, validity, bare)
+        return {str(u): mark for u, mark in prints.items()}
+
     async def _copies_found(self, action: PendingAction, uids: Sequence[int]) -> MoveOutcome:
-        """Where the copies of ``uids`` are in the target, found by Message-ID among the messages
-        that arrived there since the action was sent (its answer was lost, or had no COPYUID)."""
+        """Where the copies of ``uids`` are in the target, found by Message-ID, else by
+        fingerprint, among the messages that arrived there since the action was sent (its answer
+        was lost, or had no COPYUID)."""
         wanted = {int(u): m for u, m in action.args.get("message_ids", {}).items() if m}
+        prints = {int(u): m for u, m in action.args.get("fingerprints", {}).items() if m}
         target_validity, since = (int(x) for x in action.args.get("since", (0, 0)))
-        found = await self.worker.server_find(
-            action.args["target"], target_validity, since, set(wanted.values())
-        )
+        target = action.args["target"]
+        found = await self.worker.server_find(target, target_validity, since, set(wanted.values()))
+        if prints:
+            found.update(
+                await self.worker.server_find_fingerprints(target, target_validity, since, set(prints.values()))
+            )
         mapping: dict[int, int] = {}
         for uid in uids:
-            copies = found.get(wanted.get(uid, ""), [])
+            copies = found.get(wanted.get(uid) or prints.get(uid, ""), [])
             if copies:
                 mapping[uid] = copies.pop(0)
         return MoveOutcome(target_validity, mapping)

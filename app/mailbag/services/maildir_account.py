@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderState
-from mailbag.protocols.maildir import MaildirStore
+from mailbag.protocols.maildir import MaildirStore, fingerprint
 from mailbag.services.backend import Backend, Capability, Failure, Offline
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
@@ -153,15 +153,49 @@ class MaildirAccount(Backend):
             flags = await self.db(self._md().flags, folder)
         return set(uids) & set(flags)
 
+    async def server_fingerprints(self, folder: str, uidvalidity: int, uids: list[int]) -> dict[int, str]:
+        md = self._md()
+        with self._refusals():
+            await self._check_validity(folder, uidvalidity)
+            present = await self.db(md.flags, folder)
+            return await self.db(lambda: {u: fingerprint(md.read(folder, u)) for u in uids if u in present})
+
+    async def server_find_fingerprints(
+        self, folder: str, uidvalidity: int, since_uid: int, fingerprints: set[str]
+    ) -> dict[str, list[int]]:
+        md = self._md()
+
+        def marks() -> Iterator[tuple[int, str]]:
+            for uid in sorted(u for u in md.flags(folder) if u >= since_uid):
+                yield uid, fingerprint(md.read(folder, uid))
+
+        return await self._find(folder, uidvalidity, fingerprints, marks)
+
     async def server_find(
         self, folder: str, uidvalidity: int, since_uid: int, message_ids: set[str]
     ) -> dict[str, list[int]]:
         md = self._md()
-        state: FolderState = await self.db(md.folder_state, folder)
-        if not message_ids or not uidvalidity or state.uidvalidity != uidvalidity:
+
+        def ids() -> Iterator[tuple[int, str]]:
+            for summary in md.summaries(folder, since_uid=since_uid - 1):
+                yield summary.uid, summary.message_id
+
+        return await self._find(folder, uidvalidity, message_ids, ids)
+
+    async def _find(
+        self, folder: str, uidvalidity: int, wanted: set[str], keys: Callable[[], Iterator[tuple[int, str]]]
+    ) -> dict[str, list[int]]:
+        """key -> uids (ascending) of the (uid, key) pairs ``keys`` yields whose key is
+        ``wanted``; nothing when ``folder``'s UIDVALIDITY is not ``uidvalidity``."""
+        state: FolderState = await self.db(self._md().folder_state, folder)
+        if not wanted or not uidvalidity or state.uidvalidity != uidvalidity:
             return {}
-        found: dict[str, list[int]] = {}
-        for summary in await self.db(lambda: list(md.summaries(folder, since_uid=since_uid - 1))):
-            if summary.message_id in message_ids:
-                found.setdefault(summary.message_id, []).append(summary.uid)
-        return {mid: sorted(uids) for mid, uids in found.items()}
+
+        def scan() -> dict[str, list[int]]:
+            found: dict[str, list[int]] = {}
+            for uid, key in keys():
+                if key in wanted:
+                    found.setdefault(key, []).append(uid)
+            return {key: sorted(uids) for key, uids in found.items()}
+
+        return await self.db(scan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import re
 import socket
 import ssl
@@ -522,6 +523,12 @@ class ImapClient:
         ``.vanished`` holds VANISHED uids (with ``changedsince`` and QRESYNC enabled)."""
         return self._stream(sequence_set(uids), "UID FLAGS", changedsince, _flags_from_items, batch_size, b"FLAGS")
 
+    def fetch_fingerprints(self, uids: Uids, *, batch_size: int = 500) -> FetchStream[tuple[int, str]]:
+        """Stream (uid, fingerprint) batches of ``uids``: INTERNALDATE, RFC822.SIZE and a hash of
+        the header, which COPY and MOVE keep, so a copy is known without a Message-ID."""
+        return self._stream(sequence_set(uids), "UID INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER]", None,
+                            _fingerprint_from_items, batch_size, b"INTERNALDATE")
+
     async def fetch_body(self, uid: int) -> bytes:
         """The raw RFC 5322 bytes of one message (does not set \\Seen)."""
         async with self._lock:
@@ -721,6 +728,17 @@ class _BodyFetch(ImapCommand):
         if isinstance(body, bytes):
             self.body = body
         return True
+
+
+def _fingerprint_from_items(items: dict[bytes, Value]) -> tuple[int, str] | None:
+    uid = as_int(items.get(b"UID"), -1)
+    header = items.get(b"BODY[HEADER]")
+    if uid < 0 or not isinstance(header, bytes):
+        return None
+    internaldate = items.get(b"INTERNALDATE")
+    when = as_text(internaldate) if isinstance(internaldate, bytes) else ""
+    digest = hashlib.sha256(header).hexdigest()[:32]
+    return uid, f"{when}|{as_int(items.get(b'RFC822.SIZE'), 0)}|{digest}"
 
 
 def _flags_from_items(items: dict[bytes, Value]) -> tuple[int, frozenset[str], int] | None:
