@@ -6,7 +6,12 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.utils import format_datetime
 
+from mailbag import paths
+from mailbag.domain.compose import Identity
 from mailbag.domain.events import ActionRolledBack, Event, EventSink, RequestDone
 from mailbag.domain.models import (
     FLAGGED,
@@ -23,6 +28,7 @@ from mailbag.domain.search import parse_query
 from mailbag.domain.threading import ThreadRecord, build_threads, flatten
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from mailbag.services.overlay import PendingOverlay
+from mailbag.store.drafts import DraftFiles
 
 #: The frozen "now" of every UI test.
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
@@ -43,6 +49,19 @@ def _contains(word: str, text: Callable[[MessageRow], str]) -> Callable[[Message
 def _has_flag(flag: str, wanted: bool) -> Callable[[MessageRow], bool]:
     """Whether a row has ``flag`` set (``wanted``) or not."""
     return lambda row: (flag in row.flags) == wanted
+
+
+def _as_message(rendered: RenderedMessage, uid: int) -> bytes:
+    """A message with what the reader shows of it (for replies and forwards)."""
+    message = EmailMessage()
+    message["From"] = ", ".join(str(HeaderAddress(a.name, addr_spec=a.email)) for a in rendered.from_)
+    message["To"] = ", ".join(str(HeaderAddress(a.name, addr_spec=a.email)) for a in rendered.to)
+    message["Subject"] = rendered.subject
+    if rendered.date is not None:
+        message["Date"] = format_datetime(rendered.date)
+    message["Message-ID"] = f"<{uid}@example.org>"
+    message.set_content(rendered.body)
+    return message.as_bytes()
 
 
 class FakeFacade:
@@ -68,6 +87,9 @@ class FakeFacade:
         self.ready = False  # ready_index answers at once
         self.ready_calls: list[tuple[str, str, ListOrder]] = []
         self.overlay = PendingOverlay()
+        self.drafts_dir = paths.data_dir() / "drafts"  # the test's own XDG data dir
+        self._drafts: DraftFiles | None = None
+        self.raw: dict[tuple[str, str, int], bytes] = {}  # messages given whole (else made up)
 
     # --- MailFacade ----------------------------------------------------------------------------
 
@@ -203,6 +225,28 @@ class FakeFacade:
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         return self._bodies.get((account, folder, uid))
+
+    def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:
+        key = (account, folder, uid)
+        if key in self.raw:
+            return self.raw[key]
+        rendered = self._bodies.get(key)
+        return None if rendered is None else _as_message(rendered, uid)
+
+    def identity(self, account: str) -> Identity:
+        return Identity(account, f"me@{account}.example.org", "Me Example", "Me")
+
+    def known_addresses(self) -> list[Address]:
+        seen: dict[str, Address] = {}
+        for row in self._rows.values():
+            seen.setdefault(row.sender_email.lower(), Address(row.sender, row.sender_email))
+        return list(seen.values())
+
+    @property
+    def drafts(self) -> DraftFiles:
+        if self._drafts is None:
+            self._drafts = DraftFiles(self.drafts_dir)
+        return self._drafts
 
     # --- test helpers --------------------------------------------------------------------------
 

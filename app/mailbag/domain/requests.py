@@ -145,3 +145,13 @@ class SendOutgoingNow(Request):
 
     account: str = ""
     outbox_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveDraft(Request):
+    """Keep a draft in the account's Drafts folder in place of its earlier versions there (the
+    messages with the same ``message_id``): the new one is stored first, then the old ones are
+    removed through the journal. ``raw`` None removes every version (sent or discarded)."""
+
+    message_id: str
+    raw: bytes | None = None

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from mailbag.domain.models import Folder, MessageRow, RenderedMessage
+from mailbag.domain.compose import Identity
+from mailbag.domain.models import Address, Folder, MessageRow, RenderedMessage
 from mailbag.domain.requests import Request
+from mailbag.store.drafts import DraftFiles
 
 SortKey = Literal["date", "sender", "subject", "size"]
 
@@ -128,4 +130,22 @@ class MailFacade(Protocol):
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         """The message made ready to read, when its body is cached; else None (post LoadBody)."""
+        ...
+
+    def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:
+        """The message's bytes when its body is cached; else None (post LoadBody). Call from a
+        thread."""
+        ...
+
+    def identity(self, account: str) -> Identity:
+        """Who messages written from ``account`` are from (address, name, signature)."""
+        ...
+
+    def known_addresses(self) -> list[Address]:
+        """Addresses seen in the cache for completion, most used first. Call from a thread."""
+        ...
+
+    @property
+    def drafts(self) -> DraftFiles:
+        """The drafts kept on this machine (blocking file I/O: use from a thread)."""
         ...

@@ -35,6 +35,7 @@ from mailbag.domain.requests import (
     MoveMessages,
     OpenFolder,
     Request,
+    SaveDraft,
     Search,
     SetFlags,
     SyncAccount,
@@ -96,7 +97,7 @@ def needs(request: Request) -> Capability | None:
         return Capability.COPY if request.copy else Capability.MOVE
     if isinstance(request, DeleteMessages):
         return Capability.EXPUNGE if request.permanent else Capability.MOVE
-    if isinstance(request, AppendMessage):
+    if isinstance(request, (AppendMessage, SaveDraft)):
         return Capability.APPEND
     return None
 

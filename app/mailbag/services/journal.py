@@ -149,6 +149,13 @@ class ActionJournal:
             )
         self._local.put_nowait(("request", request))
 
+    async def discard(self, folder: str, uids: Sequence[int]) -> None:
+        """Remove messages for good, journalled like a permanent delete but neither announced nor
+        undoable: an earlier version of a draft that a newer one replaces."""
+        async with self._applying:
+            await self._record(folder, uids, EXPUNGE, {})
+        self.worker.poke()
+
     def submit_undo(self, ticket: UndoTicket) -> None:
         self._undoing.append(ticket)
         self._local.put_nowait(("undo", ticket))

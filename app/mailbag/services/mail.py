@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail, RequestCancelled
+from mailbag.domain.compose import Identity
 from mailbag.domain.models import (
+    Address,
     Folder,
     FolderRole,
     MessageRow,
@@ -39,6 +41,7 @@ from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, Virtua
 from mailbag.services.loop_thread import LoopThread
 from mailbag.services.overlay import PendingOverlay
 from mailbag.store.cache_file import CacheFile
+from mailbag.store.drafts import DraftFiles
 
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend
@@ -63,6 +66,8 @@ THREAD_NAME = "mailbag-accounts"
 #: GIL at every turn of the UI's loop while a sync parses on the workers' thread, then wait
 #: about 0.5 ms each time instead of up to 5 ms.
 SWITCH_SECONDS = 0.0005
+#: The folder of the drafts kept on this machine, beside the cache.
+DRAFTS_DIR = "drafts"
 #: Local search answers at most this many rows (newest first).
 SEARCH_LIMIT = 5000
 
@@ -136,6 +141,7 @@ class MailService:
         self._rendered: OrderedDict[tuple[str, str, int], RenderedMessage] = OrderedDict()
         self._rendered_lock = threading.Lock()
         self.overlay = PendingOverlay()  # submitted triage until the cache holds it
+        self._drafts: DraftFiles | None = None
 
     @property
     def store(self) -> Store:
@@ -407,3 +413,18 @@ class MailService:
             if len(self._rendered) > 32:
                 self._rendered.popitem(last=False)
         return message
+
+    def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:
+        return self.store.body(account, folder, uid)
+
+    def identity(self, account: str) -> Identity:
+        return Identity.of(self.config.accounts[account])
+
+    def known_addresses(self) -> list[Address]:
+        return self.cache.reader.known_addresses()
+
+    @property
+    def drafts(self) -> DraftFiles:
+        if self._drafts is None:
+            self._drafts = DraftFiles(self.cache.path.parent / DRAFTS_DIR)
+        return self._drafts

@@ -45,9 +45,11 @@ from mailbag.domain.requests import (
     OpenFolder,
     Request,
     RetryAccount,
+    SaveDraft,
     Search,
     SyncAccount,
 )
+from mailbag.services.draft_folder import save_draft
 from mailbag.services.failures import Failure, Offline, Unsupported
 from mailbag.services.journal import TRIAGE, ActionJournal
 
@@ -474,6 +476,8 @@ class Scheduler:
                 await self.backend.check_folders()
             elif isinstance(request, AppendMessage):
                 await self.backend.append(request)
+            elif isinstance(request, SaveDraft):
+                await save_draft(self.backend, self.journal, request)
             else:
                 raise Unsupported(f"{type(request).__name__} is not supported")
         except asyncio.CancelledError:

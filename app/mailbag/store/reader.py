@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mailbag.domain.models import ROLE_ORDER, Folder, FolderRole, MessageRow
+from mailbag.domain.models import ROLE_ORDER, Address, Folder, FolderRole, MessageRow
 from mailbag.store import codec
 from mailbag.store.version import CACHE_VERSION
 
@@ -113,6 +113,15 @@ def message_row(r: Any) -> MessageRow:
         has_attachment=bool(r[11]),
         has_body=bool(r[12]),
     )
+
+
+#: Every distinct From list with how often it occurs, and the To and Cc lists of Sent folders.
+_ADDRESSES = (
+    "SELECT from_addrs, count(*) FROM messages WHERE hidden = 0 GROUP BY from_addrs "
+    "UNION ALL SELECT m.to_addrs || char(30) || m.cc_addrs, count(*) FROM messages AS m "
+    "JOIN folders AS f ON f.id = m.folder_id WHERE f.role = ? AND m.hidden = 0 "
+    "GROUP BY m.to_addrs, m.cc_addrs"
+)
 
 
 class CacheReader:
@@ -291,6 +300,29 @@ class CacheReader:
                 )
                 found.extend(r[0] for r in conn.execute(sql, (account, folder, *chunk)))
         return found
+
+    def uids_with_message_id(self, account: str, folder: str, message_id: str) -> list[int]:
+        """UIDs (ascending) of the folder's cached messages whose Message-ID is ``message_id``."""
+        sql = f"SELECT uid FROM messages WHERE folder_id = {_FOLDER_ID} AND message_id = ? ORDER BY uid"
+        with self._connection() as conn:
+            return [r[0] for r in conn.execute(sql, (account, folder, message_id))]
+
+    def known_addresses(self, limit: int = 20000) -> list[Address]:
+        """Addresses seen in the cache, most used first: who wrote to the user (From of every
+        message), and whom the user wrote to (To and Cc in Sent folders)."""
+        counts: dict[str, tuple[int, Address]] = {}
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            for encoded, count in conn.execute(_ADDRESSES, (FolderRole.SENT.value,)):
+                for address in codec.decode_addresses(encoded):
+                    key = address.email.lower()
+                    if "@" not in key:
+                        continue
+                    seen, known = counts.get(key, (0, address))
+                    counts[key] = (seen + count, known if known.name else address)
+            conn.execute("COMMIT")
+        ranked = sorted(counts.values(), key=lambda item: -item[0])
+        return [address for _, address in ranked[:limit]]
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         """The message rows with these ids, in the order asked; ids not in the cache are left out."""
