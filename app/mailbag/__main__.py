@@ -217,6 +217,7 @@ def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], Non
         loop = runner.get_loop()
 
         def quit_ui(signum: int) -> None:
+            app.save_drafts_now()  # before anything else: the process may not get much longer
             if on_hangup_or_term is not None:
                 on_hangup_or_term()
             for exit_signal in EXIT_SIGNALS:
@@ -271,6 +272,7 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
             keymap=config.keymap,
             notify=config.ui.notify,
             threads=config.ui.threads,
+            editor=config.ui.editor,
         )
     except (KeymapError, ThemeError, UnknownTheme) as exc:
         error: Exception = exc

@@ -234,7 +234,8 @@ class FakeFacade:
         return None if rendered is None else _as_message(rendered, uid)
 
     def identity(self, account: str) -> Identity:
-        return Identity(account, f"me@{account}.example.org", "Me Example", "Me")
+        address = "me@example.org" if account == "work" else f"me@{account}.example.org"
+        return Identity(account, address, "Me Example", "Me")
 
     def known_addresses(self) -> list[Address]:
         seen: dict[str, Address] = {}

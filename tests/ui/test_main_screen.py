@@ -288,7 +288,7 @@ async def test_a_refused_login_says_so_and_how_to_retry_at_80_columns(make_app):
         app.facade.emit(ErrorReported(account="work", message="offline: login failed: AUTHENTICATE failed"))
         await pilot.pause()
         line = app.main_screen.status.render_line(0).text
-        assert "work login refused (R to retry)" in line and line.rstrip().endswith("? help")
+        assert "work login refused ($ to retry)" in line and line.rstrip().endswith("? help")
         app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.CONNECTING))
         await pilot.pause()
         assert "refused" not in app.main_screen.status.render_line(0).text
@@ -385,26 +385,26 @@ async def test_command_palette_runs_triage_and_mark_commands(make_app):
 
 
 async def test_triage_keys_can_be_rebound(make_app):
-    app = make_app(keymap={"archive": "e", "mark": "x"})
+    app = make_app(keymap={"archive": "y", "mark": "x"})
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("x", "a")
         assert app.main_screen.message_list.marked == {6}
         assert not [r for r in app.facade.submitted if type(r).__name__ == "MoveMessages"]
-        await pilot.press("e")
+        await pilot.press("y")
         moves = [r for r in app.facade.submitted if type(r).__name__ == "MoveMessages"]
         assert [m.uids for m in moves] == [(6,)]
 
 
 async def test_retry_key_and_palette_entry_reconnect_every_account(make_app):
-    """After a refused login the account waits for the user: R (or the palette) asks again."""
+    """After a refused login the account waits for the user: $ (or the palette) asks again."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ERROR,
                                           detail="login refused: wrong password (fix the password, then retry)",
                                           waiting_for_user=True))
-        await pilot.press("R")
+        await pilot.press("dollar_sign")
         await pilot.pause()
         retries = [r for r in app.facade.submitted if isinstance(r, RetryAccount)]
         assert sorted(r.account for r in retries) == sorted(app.facade.accounts)

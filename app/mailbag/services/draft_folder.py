@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from mailbag.domain.models import DRAFT, SEEN, FolderRole
 from mailbag.domain.requests import SaveDraft
+from mailbag.services.failures import Unsupported
 
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend
@@ -18,12 +19,13 @@ if TYPE_CHECKING:
 
 
 async def drafts_folder(backend: Backend) -> str:
-    """The account's Drafts folder (SPECIAL-USE, else by name); ValueError when it has none."""
+    """The account's Drafts folder (SPECIAL-USE, else by name); Unsupported when it has none
+    (the draft is kept on this machine all the same)."""
     folders = await backend.db(backend.store.folders, backend.name)
     for folder in folders:
         if folder.role == FolderRole.DRAFTS:
             return folder.name
-    raise ValueError(f"{backend.name} has no Drafts folder")
+    raise Unsupported(f"{backend.name} has no Drafts folder")
 
 
 async def save_draft(backend: Backend, journal: ActionJournal, request: SaveDraft) -> None:

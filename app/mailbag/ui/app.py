@@ -8,18 +8,23 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from mailbag.domain.compose import Draft
 from mailbag.domain.events import Event, EventSink
 from mailbag.services.api import MailFacade
 from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
-from mailbag.ui.messages import ServiceEvent
+from mailbag.ui.messages import ComposeRequested, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
+
+if TYPE_CHECKING:
+    from mailbag.ui.screens.compose import ComposeScreen
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,7 @@ class MailbagApp(App[None]):
         now: Callable[[], datetime] = _local_now,
         notify: str = "bell",
         threads: bool = False,
+        editor: str = "",
     ) -> None:
         super().__init__()
         if notify not in NOTIFY_MODES:
@@ -83,6 +89,7 @@ class MailbagApp(App[None]):
                 self.unregister_theme(name)
         self.set_keymap(self.user_keymap)
         self._now = now
+        self.editor = editor  # the body editor's command ("" for $VISUAL / $EDITOR / vi)
         self.facade = facade_factory(self.sink)
         self.main_screen = MainScreen(
             self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
@@ -142,6 +149,7 @@ class MailbagApp(App[None]):
             self._starting = asyncio.create_task(self._start_services())
         await self.push_screen(self.main_screen)
         self.set_timer(START_AT_LATEST, self._start_services)
+        self._offer_left_drafts()
 
     @on(MainScreen.FirstView)
     def _first_view(self, message: MainScreen.FirstView) -> None:
@@ -163,6 +171,55 @@ class MailbagApp(App[None]):
 
     def on_service_event(self, message: ServiceEvent) -> None:
         self.main_screen.apply_event(message.event)
+        for screen in self._compose_screens():
+            screen.apply_event(message.event)
+
+    def _compose_screens(self) -> list[ComposeScreen]:
+        from mailbag.ui.screens.compose import ComposeScreen
+
+        return [screen for screen in self.screen_stack if isinstance(screen, ComposeScreen)]
+
+    @on(ComposeRequested)
+    def _open_compose(self, message: ComposeRequested) -> None:
+        from mailbag.ui.screens.compose import ComposeScreen
+
+        screen = ComposeScreen(self.facade, message.draft, editor=self.editor, now=self._now)
+        self.push_screen(screen, self._compose_closed)
+
+    def _compose_closed(self, notice: str | None) -> None:
+        if notice:
+            self.main_screen.status.set_notice(notice)
+
+    def save_drafts_now(self) -> None:
+        """Write every draft being written to disk at once (the app is about to be ended)."""
+        for screen in self._compose_screens():
+            try:
+                screen.save_now()
+            except OSError:
+                log.exception("a draft could not be saved")
+
+    @work(thread=True, exclusive=True, group="left-drafts")
+    def _offer_left_drafts(self) -> None:
+        """Drafts an earlier run left (it was killed, or the terminal went away): offer them."""
+        drafts = self.facade.drafts.load_all()
+        if drafts:
+            self.call_from_thread(self._ask_about_drafts, drafts)
+
+    def _ask_about_drafts(self, drafts: list[Draft]) -> None:
+        from mailbag.ui.screens.dialogs import resume_drafts_dialog
+
+        def answered(choice: str | None) -> None:
+            if choice == "open":
+                self.post_message(ComposeRequested(drafts[0]))
+            elif choice == "discard":
+                self._discard_drafts(drafts[:1])
+
+        self.push_screen(resume_drafts_dialog(len(drafts)), answered)
+
+    @work(thread=True, group="left-drafts")
+    def _discard_drafts(self, drafts: list[Draft]) -> None:
+        for draft in drafts:
+            self.facade.drafts.remove(draft.message_id)
 
     def action_help(self) -> None:
         from mailbag.ui.screens.help import HelpScreen  # imported on first use: not needed to start
@@ -171,6 +228,7 @@ class MailbagApp(App[None]):
             self.push_screen(HelpScreen(self.user_keymap))
 
     async def action_quit(self) -> None:
+        self.save_drafts_now()
         if not self._stopped:
             self._stopped = True
             self._keys.clear()  # keys typed after q are not for this session
@@ -191,13 +249,20 @@ class MailbagApp(App[None]):
         ours = {spec.description for spec in KEYS}
         # Textual's own "Quit" would show next to mailbag's (which names its key).
         yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
-        for spec in KEYS:
-            keys = display_keys(effective_keys(spec, self.user_keymap))
-            yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action))
+        from mailbag.ui.screens.compose import ComposeScreen
 
-    def _command(self, scope: str, action: str) -> Callable[[], None]:
+        composing = isinstance(screen, ComposeScreen)
+        for spec in KEYS:
+            if composing != (spec.scope == "compose") and spec.scope != "app":
+                continue  # the other screen's keys
+            keys = display_keys(effective_keys(spec, self.user_keymap))
+            yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action, screen))
+
+    def _command(self, scope: str, action: str, screen: Screen) -> Callable[[], None]:
         def run() -> None:
-            if scope == "pane":
+            if scope == "compose":
+                self.call_later(screen.run_action, action)
+            elif scope == "pane":
                 self.main_screen.run_pane_action(action)
             elif scope == "list":
                 self.call_later(self.main_screen.message_list.run_action, action)

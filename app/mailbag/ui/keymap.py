@@ -7,6 +7,7 @@ description, and a scope telling which part of the UI owns it:
 * ``list``: held by the message list only (marks, collapsing a thread);
 * ``reader``: held by the reader's body only (moving past and hiding quoted text);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
+* ``compose``: held by the compose screen (send, editor, attachments, close);
 * ``app``: held by the application (help, quit).
 
 Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
@@ -21,7 +22,7 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "reader", "screen", "app"]
+Scope = Literal["pane", "list", "reader", "screen", "compose", "app"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,19 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_all_threads", "Z", "toggle_all_threads", "Collapse / expand all threads", "screen"),
     KeySpec("sort", "o", "sort", "Sort by…", "screen"),
     KeySpec("reverse_sort", "O", "reverse_sort", "Reverse sort order", "screen"),
-    KeySpec("retry", "R", "retry", "Reconnect now, retry actions set aside", "screen"),
+    KeySpec("compose", "c", "compose", "New message", "screen"),
+    KeySpec("reply", "r", "reply", "Reply", "screen"),
+    KeySpec("reply_all", "R", "reply_all", "Reply to all", "screen"),
+    KeySpec("reply_list", "L", "reply_list", "Reply to the mailing list", "screen"),
+    KeySpec("forward", "f", "forward", "Forward", "screen"),
+    KeySpec("forward_attached", "ctrl+f", "forward_attached", "Forward as attachment", "screen"),
+    KeySpec("edit_draft", "e", "edit_draft", "Edit draft (or as new)", "screen"),
+    KeySpec("retry", "dollar_sign", "retry", "Reconnect now, retry actions set aside", "screen"),
+    KeySpec("send", "ctrl+s", "send", "Send the message", "compose", priority=True),
+    KeySpec("edit_body", "ctrl+o", "edit_body", "Edit the body in $EDITOR", "compose", priority=True),
+    KeySpec("attach", "ctrl+t", "attach", "Attach a file…", "compose", priority=True),
+    KeySpec("detach", "d,delete", "detach", "Remove the attachment", "compose"),
+    KeySpec("close_compose", "escape", "close_compose", "Close (keep or discard)", "compose"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )
@@ -153,6 +166,7 @@ _KEY_NAMES = {
     "slash": "/",
     "right_curly_bracket": "}",
     "delete": "Del",
+    "dollar_sign": "$",
 }
 
 

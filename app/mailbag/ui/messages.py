@@ -1,9 +1,10 @@
-"""Textual messages that carry service events into the UI."""
+"""Textual messages between the parts of the UI: service events, and asking for a compose screen."""
 
 from __future__ import annotations
 
 from textual.message import Message
 
+from mailbag.domain.compose import Draft
 from mailbag.domain.events import Event, FolderCountsChanged, SyncProgress
 
 
@@ -23,3 +24,11 @@ class ServiceEvent(Message):
         if isinstance(new, FolderCountsChanged) and isinstance(old, FolderCountsChanged):
             return (new.account, new.folder) == (old.account, old.folder)
         return False
+
+
+class ComposeRequested(Message):
+    """Open the compose screen on ``draft`` (a new message, a reply, a forward, a draft)."""
+
+    def __init__(self, draft: Draft) -> None:
+        super().__init__()
+        self.draft = draft

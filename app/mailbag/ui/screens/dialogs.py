@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -88,3 +89,50 @@ class SortMenu(ModalScreen["SortKey | None"]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceDialog(ModalScreen["str | None"]):
+    """A question answered by one letter: each choice is (letter, answer, label); Esc answers
+    None (go back)."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ChoiceDialog")
+
+    def __init__(self, question: str, choices: tuple[tuple[str, str, str], ...]) -> None:
+        super().__init__()
+        self.question = question
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        labels = "  ".join(f"{letter} {label}" for letter, _, label in self.choices)
+        with Vertical():
+            yield Static(Text(self.question), id="choice-question")
+            yield Static(Text(f"{labels}  Esc back", style="dim"), id="choice-keys")
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape":
+            self.dismiss(None)
+        for letter, answer, _ in self.choices:
+            if event.key == letter:
+                self.dismiss(answer)
+
+
+def close_draft_dialog(empty: bool) -> ChoiceDialog:
+    """Asked when the compose screen closes with something written (or with everything
+    written since deleted: then keeping means keeping the text saved before)."""
+    question = (
+        "The message is empty now. Keep the text saved before, or discard the draft?"
+        if empty
+        else "Keep the draft for later (here and in Drafts), or discard it?"
+    )
+    return ChoiceDialog(question, (("k", "keep", "keep"), ("d", "discard", "discard")))
+
+
+def resume_drafts_dialog(count: int) -> ChoiceDialog:
+    """Asked at start when drafts of an earlier session were never sent nor closed."""
+    what = "A draft was" if count == 1 else f"{count} drafts were"
+    return ChoiceDialog(
+        f"{what} left unsent when mailbag last ended. Open {'it' if count == 1 else 'the newest'} now?",
+        (("o", "open", "open"), ("l", "later", "later"), ("d", "discard", "discard")),
+    )

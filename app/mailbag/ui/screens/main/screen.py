@@ -35,6 +35,7 @@ from mailbag.ui.screens.main.reading import ReaderControl
 from mailbag.ui.screens.main.search import SearchControl
 from mailbag.ui.screens.main.triage import TriageControl
 from mailbag.ui.screens.main.views import ListViews
+from mailbag.ui.screens.main.writing import WritingControl
 from mailbag.ui.widgets.folder_tree import FolderTree
 from mailbag.ui.widgets.message_list import FolderKey, MessageList
 from mailbag.ui.widgets.reader import Reader
@@ -42,7 +43,7 @@ from mailbag.ui.widgets.search_bar import SearchBar
 from mailbag.ui.widgets.status_bar import StatusBar
 
 
-class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
+class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, WritingControl):
     """The three panes and the status bar; service events land here."""
 
     BINDINGS = bindings("screen")
@@ -89,6 +90,7 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl):
                 row = self.message_list.current_row
                 if row is not None and (row.account, row.folder, row.uid) == loaded:
                     self._render_message(loaded, row)
+            self.body_arrived(loaded)
         elif isinstance(event, NewMail):
             if self._bell:
                 self.app.bell()

@@ -1,0 +1,58 @@
+"""The user's own editor for a message body: the app is suspended while it runs.
+
+The text goes to a file (0600) in a private temporary folder (0700) and is read back when the
+editor exits; both are removed then. The command is the config's ``ui.editor``, else $VISUAL,
+else $EDITOR, else ``vi``. Suspending hands the terminal over as it was before the app started,
+so this works over SSH and in tmux as any full-screen program does.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from textual.app import App, SuspendNotSupported
+
+from mailbag.paths import FILE_MODE
+
+
+class EditorFailed(Exception):
+    """The editor could not be run or exited with an error: the text is kept as it was."""
+
+
+def editor_command(configured: str = "") -> list[str]:
+    """The editor to run, as an argument list."""
+    command = configured or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    return shlex.split(command)
+
+
+def edit_text(app: App[object], text: str, command: list[str]) -> str:
+    """Run ``command`` on a file holding ``text``; return the text the user saved."""
+    folder = Path(tempfile.mkdtemp(prefix="mailbag-"))  # mode 0700
+    path = folder / "message.eml"  # .eml: editors choose their mail mode
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        try:
+            with app.suspend():
+                status = _run(command, path)
+        except SuspendNotSupported:  # no terminal to hand over (a headless test run)
+            status = _run(command, path)
+        if status != 0:
+            name = os.path.basename(command[0]) if command else "the editor"
+            raise EditorFailed(f"{name} exited with status {status}; the text was not changed")
+        return path.read_text(encoding="utf-8", errors="replace")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(command: list[str], path: Path) -> int:
+    try:
+        return subprocess.run([*command, str(path)], check=False).returncode
+    except OSError as exc:
+        raise EditorFailed(f"cannot run {shlex.join(command)}: {exc.strerror or exc}") from None
