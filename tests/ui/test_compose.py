@@ -8,6 +8,8 @@ import email.policy
 import stat
 import sys
 
+from typing import cast
+
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
@@ -16,6 +18,7 @@ from mailbag.domain.requests import RetryAccount, SaveDraft, SendMessage
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.compose import ComposeScreen
 from tests.ui.conftest import settle
+from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import screen_text
 
 
@@ -28,7 +31,7 @@ def body(app: MailbagApp) -> str:
 
 
 def sent(app: MailbagApp) -> list[SendMessage]:
-    return [r for r in app.facade.submitted if isinstance(r, SendMessage)]
+    return [r for r in cast(FakeFacade, app.facade).submitted if isinstance(r, SendMessage)]
 
 
 async def open_compose(pilot: Pilot, key: str) -> ComposeScreen:
