@@ -9,12 +9,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mailbag.domain.events import BodyLoaded, Event, MessagesChanged
 from mailbag.domain.requests import LoadBody
+from mailbag.protocols.imap import FromUid, ImapClient
 from mailbag.services import imap_account
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
@@ -201,4 +204,50 @@ async def test_folder_recreated_while_urgent_work_has_another_one_selected(
     rows = store.rows(store.message_index("work", "Projects"))
     assert {r.subject for r in rows} == {subject_of(i) for i in range(1000, 1120)}
     assert store.uids("work", "Projects") == server_uids(dovecot, mail_user, "Projects")
+    store.close()
+
+
+RESUMED = 6000
+
+
+async def test_a_resumed_first_sync_fetches_only_what_the_killed_one_had_not_cached(
+    dovecot, mail_user, tmp_path, monkeypatch
+):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(RESUMED)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    db = Path(os.environ["XDG_DATA_HOME"]) / "mailbag" / "cache.sqlite3"
+    left = kill_sync_part_way(config, db, mail_user.password)
+    assert 0 < left < RESUMED - 100, "the sync was not killed part-way"
+
+    # meanwhile another client flags and expunges messages the killed run had cached (the
+    # newest come first)
+    uids = server_uids(dovecot, mail_user)
+    client = other_client(dovecot, mail_user)
+    try:
+        client.select("INBOX")
+        client.uid("STORE", str(uids[-1]), "+FLAGS.SILENT", "(\\Flagged)")
+        client.uid("STORE", str(uids[-2]), "+FLAGS.SILENT", "(\\Deleted)")
+        client.expunge()
+    finally:
+        client.logout()
+
+    asked: list[int] = []
+    plain = ImapClient.fetch_summaries
+
+    def counting(self: ImapClient, uids: Sequence[int] | FromUid, **kwargs: Any) -> Any:
+        assert not isinstance(uids, FromUid)
+        asked.extend(uids)
+        return plain(self, uids, **kwargs)
+
+    monkeypatch.setattr(ImapClient, "fetch_summaries", counting)
+    account, store, _ = make_account(dovecot, mail_user, db)
+    await account.sync_once()
+
+    assert len(asked) == RESUMED - left  # each message the cache lacked, once
+    assert store.uids("work", "INBOX") == server_uids(dovecot, mail_user)
+    assert store.counts("work", "INBOX") == (RESUMED - 1, RESUMED - 1)
+    newest = store.rows(store.message_index("work", "INBOX"))[0]
+    assert newest.uid == uids[-1] and "\\Flagged" in newest.flags
+    state = store.folder_state("work", "INBOX")
+    assert state is not None and state.complete
     store.close()

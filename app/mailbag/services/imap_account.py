@@ -284,11 +284,15 @@ class ImapAccount(Backend):
         fills before the server has listed every UID; UID SEARCH ALL then names the rest. One
         writer serves every chunk, so the next chunk is being fetched while the last batches of
         the one before are written; each chunk is announced once its rows are in the cache.
+
+        A sync that resumes one cut short (the same UIDVALIDITY) fetches only the summaries the
+        cache lacks, and the flags of those it holds (they may have changed meanwhile).
         """
         validity = selected.uidvalidity
         dropped = await self.db(self.store.begin_full_sync, self.name, folder, validity)
         if dropped:
             self.emit(MessagesChanged(self.name, folder, removed=dropped))
+        cached = set(await self.db(self.store.uids, self.name, folder))
         listed: list[int] = []
         if selected.exists:
             first = selected.exists - FIRST_CHUNK + 1
@@ -297,14 +301,15 @@ class ImapAccount(Backend):
             writer = CacheWriter(partial(self.db, self.store.upsert_summaries, self.name, folder))
             rest: list[int] = []
             try:
-                total = max(selected.exists, len(newest))
-                done = await self._fetch_chunk(folder, validity, writer, newest, 0, total)
+                missing = [u for u in newest if u not in cached]
+                total = max(selected.exists - len(cached), len(missing))
+                done = await self._fetch_chunk(folder, validity, writer, missing, 0, total)
                 if first > 1:
                     # urgent work may have selected another folder
                     await self._ensure_selected(folder, validity)
                     listed = await self._client().all_uids()
                     fetched = set(newest)
-                    rest = [u for u in listed if u not in fetched]
+                    rest = [u for u in listed if u not in fetched and u not in cached]
                     total = done + len(rest)
                     if not self._in_child(rest):
                         for end in range(len(rest), 0, -CHUNK):
@@ -315,10 +320,23 @@ class ImapAccount(Backend):
                 await writer.abort()
             if self._in_child(rest):
                 await self._fetch_in_child(folder, validity, rest, done, total)
+            if cached:
+                await self._refresh_flags(folder, validity, sorted(cached.intersection(listed)))
         final = FolderState(validity, selected.uidnext, selected.highestmodseq)
         removed = await self.db(self.store.finish_full_sync, self.name, folder, listed, final)
         if removed:
             self.emit(MessagesChanged(self.name, folder, removed=removed))
+
+    async def _refresh_flags(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
+        """Read the server's flags of ``uids`` (cached by a sync cut short) into the cache."""
+        if not uids:
+            return
+        await self._ensure_selected(folder, uidvalidity)
+        changed = 0
+        async for batch in self._client().fetch_flags(uids):
+            changed += await self._apply_flags(folder, [(u, f) for u, f, _ in batch])
+        if changed:
+            self.emit(MessagesChanged(self.name, folder, changed=changed))
 
     def _in_child(self, rest: Sequence[int]) -> bool:
         """Whether the rest of a first sync is fetched by a process of its own."""
