@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage, Message
 from typing import Literal
 
@@ -108,17 +107,19 @@ def _without_signature(body: str) -> str:
     return "" if body.startswith("-- \n") else body
 
 
+_SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')
+
 # --- addresses ----------------------------------------------------------------------------------
 
 
 def format_address(address: Address) -> str:
-    """``Name <user@host>`` (the name quoted when it needs it), or the bare address."""
+    """``Name <user@host>`` (the name quoted when it holds RFC 5322 specials), or the bare address."""
     if not address.name:
         return address.email
-    try:
-        return str(HeaderAddress(display_name=address.name, addr_spec=address.email))
-    except (ValueError, IndexError):  # an address the header registry cannot take apart
-        return f"{address.name} <{address.email}>"
+    name = address.name
+    if _SPECIALS.search(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address.email}>"
 
 
 def format_addresses(addresses: Iterable[Address]) -> str:

@@ -16,19 +16,35 @@ from mailbag.domain.compose import format_address
 from mailbag.domain.models import Address
 
 
-def complete_address(typed: str, known: Sequence[Address]) -> str | None:
-    """The field's text with its last address completed from ``known`` (most used first), or
-    None. Matches the start of the address or of the name, whatever the case."""
-    head, comma, piece = typed.rpartition(",")
-    stripped = piece.lstrip()
-    if not stripped:
+class AddressBook:
+    """Addresses to complete from, most used first, with their forms prepared once (build it in
+    a thread: formatting 10,000 addresses takes a while)."""
+
+    def __init__(self, known: Sequence[Address] = ()) -> None:
+        self._entries = []
+        for address in known:
+            full = format_address(address)
+            self._entries.append((address.email, address.email.casefold(), full, full.casefold()))
+
+    def complete(self, typed: str) -> str | None:
+        """``typed`` with its last address completed, or None. Matches the start of the address
+        or of the name (the whole ``Name <address>``), whatever the case."""
+        piece = typed.rpartition(",")[2].lstrip()
+        if not piece:
+            return None
+        want = piece.casefold()
+        size = len(piece)
+        for email, email_folded, full, full_folded in self._entries:
+            if len(email) > size and email_folded.startswith(want):
+                return typed + email[size:]
+            if len(full) > size and full_folded.startswith(want):
+                return typed + full[size:]
         return None
-    want = stripped.casefold()
-    for address in known:
-        for candidate in (address.email, format_address(address)):
-            if len(candidate) > len(stripped) and candidate.casefold().startswith(want):
-                return typed + candidate[len(stripped) :]
-    return None
+
+
+def complete_address(typed: str, known: Sequence[Address]) -> str | None:
+    """``typed`` with its last address completed from ``known`` (most used first), or None."""
+    return AddressBook(known).complete(typed)
 
 
 class AddressSuggester(Suggester):
@@ -36,10 +52,10 @@ class AddressSuggester(Suggester):
 
     def __init__(self) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
-        self.known: Sequence[Address] = ()
+        self.book = AddressBook()
 
     async def get_suggestion(self, value: str) -> str | None:
-        return complete_address(value, self.known)
+        return self.book.complete(value)
 
 
 def complete_path(typed: str, names: Sequence[tuple[str, bool]]) -> str | None:

@@ -36,7 +36,7 @@ from mailbag.domain.outgoing import ComposeError, build_message, content_type_of
 from mailbag.domain.requests import SaveDraft, SendMessage
 from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
-from mailbag.ui.completion import AddressSuggester, PathSuggester
+from mailbag.ui.completion import AddressBook, AddressSuggester, PathSuggester
 from mailbag.ui.editor import EditorFailed, edit_text, editor_command
 from mailbag.ui.keymap import bindings
 from mailbag.ui.screens.dialogs import close_draft_dialog
@@ -146,7 +146,7 @@ class ComposeScreen(Screen["str | None"]):
 
     @work(thread=True, exclusive=True, group="compose-addresses")
     def _load_addresses(self) -> None:
-        self._addresses.known = self.facade.known_addresses()
+        self._addresses.book = AddressBook(self.facade.known_addresses())
 
     # --- the draft ---------------------------------------------------------------------------------
 
