@@ -1,0 +1,296 @@
+"""A POP3 client on asyncio streams (RFC 1939, 2449 CAPA, 2595 STLS, 5034 SASL PLAIN, APOP).
+
+TLS is implicit (``security = "tls"``, port 995) or STLS (``"starttls"``), which is all-or-nothing:
+a server that does not offer STLS, refuses it or fails the handshake gets nothing more, not even the
+user name. Plain text only with ``"none"``. Certificates are always checked (system CAs plus an
+optional ``ca_file``). The login is AUTH PLAIN where the server offers it, else USER/PASS; APOP
+(the password never sent) when the link is plain text and the greeting allows it.
+
+RETR is pipelined where the server offers PIPELINING: a window of commands goes out at once and
+the answers are read in order. Every failure is one of :mod:`mailbag.protocols.pop3.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from mailbag.protocols.pop3.errors import (
+    Pop3Error,
+    Pop3LinkLost,
+    Pop3LoginRefused,
+    Pop3Refused,
+    Pop3Temporary,
+)
+from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, printable
+from mailbag.protocols.tls import client_context
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: The largest message taken (bigger ones are left on the server).
+MAX_MESSAGE = 64 * 1024 * 1024
+#: How many RETR commands are in flight at once where the server offers PIPELINING.
+WINDOW = 32
+#: Response codes (RFC 2449, 3206) that mean "try again later".
+_TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
+_APOP_STAMP = re.compile(rb"<[^<>\s]+@[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class Pop3Settings:
+    """Where and how to fetch: one account's ``[pop3]`` table with its password."""
+
+    host: str
+    port: int
+    security: str  # "tls" | "starttls" | "none"
+    username: str
+    password: str = field(repr=False)
+    ca_file: Path | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One message on the server: its number in this session, unique id and size in bytes."""
+
+    number: int
+    uidl: str
+    size: int
+
+
+class Pop3Client:
+    """One POP3 session. Use :meth:`open`; end it with :meth:`quit` (commits DELE) or
+    :meth:`abort` (the server forgets every DELE)."""
+
+    def __init__(self, settings: Pop3Settings) -> None:
+        self.settings = settings
+        self.capabilities: dict[str, str] = {}
+        self._reader: Reader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._where = f"{settings.host}:{settings.port}"
+
+    @classmethod
+    async def open(cls, settings: Pop3Settings) -> Pop3Client:
+        """Connect, secure the link and log in; raises a Pop3Error."""
+        client = cls(settings)
+        try:
+            await client._connect()
+        except BaseException:
+            client.abort()
+            raise
+        return client
+
+    @property
+    def pipelining(self) -> bool:
+        return "PIPELINING" in self.capabilities
+
+    # --- connecting ------------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        s = self.settings
+        context = await client_context(str(s.ca_file) if s.ca_file else None) if s.security != "none" else None
+        try:
+            async with asyncio.timeout(s.timeout):
+                stream, writer = await asyncio.open_connection(
+                    s.host, s.port, ssl=context if s.security == "tls" else None,
+                    server_hostname=s.host if s.security == "tls" else None,
+                )
+            self._reader, self._writer = Reader(stream, s.timeout), writer
+            greeting = await self._guard(self._reply())
+            if not greeting.ok:
+                raise Pop3Temporary(f"{self._where} will not talk now: {greeting.text}")
+            await self._capa()
+            if s.security == "starttls":
+                await self._stls(context)
+            await self._login(greeting)
+            await self._capa()  # some servers say more once logged in (PIPELINING, ...)
+        except Pop3Error:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            raise Pop3LinkLost(f"TLS with {self._where} failed: certificate not trusted ({exc.verify_message})") from None
+        except ssl.SSLError as exc:
+            raise Pop3LinkLost(f"TLS with {self._where} failed: {exc.reason or exc}") from None
+        except TimeoutError:
+            raise Pop3LinkLost(f"{self._where} did not answer within {s.timeout:g} s") from None
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise Pop3LinkLost(f"cannot reach {self._where}: {why[:1].lower()}{why[1:]}") from None
+        except (Closed, LineTooLong, ValueError) as exc:
+            raise Pop3LinkLost(f"{self._where}: {exc}") from None
+
+    async def _capa(self) -> None:
+        """CAPA (RFC 2449); a server without it has none of the extensions."""
+        reply = await self._command("CAPA", check=False)
+        if not reply.ok:
+            self.capabilities = {}
+            return
+        lines = (await self._read_multiline(64 * 1024)).decode("ascii", "replace").splitlines()
+        capabilities: dict[str, str] = {}
+        for line in lines:
+            name, _, args = line.strip().partition(" ")
+            if name:
+                capabilities[name.upper()] = args.strip()
+        self.capabilities = capabilities
+
+    async def _stls(self, context: ssl.SSLContext | None) -> None:
+        writer = self._writer
+        if "STLS" not in self.capabilities or context is None or writer is None or self._reader is None:
+            raise Pop3LinkLost(f"{self._where} does not offer STLS; nothing was sent in plain text")
+        reply = await self._command("STLS", check=False)
+        if not reply.ok:
+            raise Pop3LinkLost(f"{self._where} refused STLS ({reply.text}); nothing was sent in plain text")
+        async with asyncio.timeout(self.settings.timeout):
+            await writer.start_tls(context, server_hostname=self.settings.host)
+        # What was said in plain text may have been forged (RFC 2595 4): forget it and ask again.
+        self._reader.replace_stream(self._reader.stream)
+        self.capabilities = {}
+        await self._capa()
+
+    async def _login(self, greeting: Reply) -> None:
+        s = self.settings
+        plain_link = s.security == "none"
+        stamp = _APOP_STAMP.search(greeting.text.encode("utf-8", "replace"))
+        mechanisms = self.capabilities.get("SASL", "").upper().split()
+        if plain_link and stamp is not None:
+            digest = hashlib.md5(stamp.group(0) + s.password.encode("utf-8")).hexdigest()
+            await self._auth_step(f"APOP {s.username} {digest}")
+        elif "PLAIN" in mechanisms:
+            token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
+            await self._auth_step(f"AUTH PLAIN {token}")
+        else:
+            await self._auth_step(f"USER {s.username}")
+            await self._auth_step(f"PASS {s.password}")
+
+    async def _auth_step(self, line: str) -> None:
+        reply = await self._command(line, check=False, secret=True)
+        if reply.ok:
+            return
+        if reply.code in _TEMPORARY_CODES:
+            raise Pop3Temporary(f"{self._where} cannot log in now: {reply.text}")
+        raise Pop3LoginRefused(f"login refused: {reply.text or '-ERR'}")
+
+    # --- commands --------------------------------------------------------------------------------
+
+    async def list_messages(self) -> list[Listing]:
+        """Every message in the drop: number, UIDL and size (UIDL and LIST)."""
+        await self._command("UIDL")
+        uidls: dict[int, str] = {}
+        for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
+            number, _, uidl = line.decode("ascii", "replace").strip().partition(" ")
+            if number.isdigit() and uidl:
+                uidls[int(number)] = uidl.strip()
+        await self._command("LIST")
+        sizes: dict[int, int] = {}
+        for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
+            number, _, size = line.decode("ascii", "replace").strip().partition(" ")
+            if number.isdigit() and size.split()[0:1] and size.split()[0].isdigit():
+                sizes[int(number)] = int(size.split()[0])
+        return [Listing(n, uidl, sizes.get(n, 0)) for n, uidl in sorted(uidls.items())]
+
+    async def top(self, number: int, lines: int = 0) -> bytes:
+        """The header of message ``number`` and its first ``lines`` body lines (TOP)."""
+        await self._command(f"TOP {number} {lines}")
+        return await self._read_multiline(MAX_MESSAGE)
+
+    async def retrieve(self, numbers: Sequence[int], limit: int = MAX_MESSAGE) -> AsyncIterator[tuple[int, bytes | None]]:
+        """RETR each of ``numbers``, yielding ``(number, message)`` in order (None for a message
+        the server refused to give); pipelined in windows where the server offers it."""
+        window = WINDOW if self.pipelining else 1
+        for start in range(0, len(numbers), window):
+            batch = numbers[start : start + window]
+            await self._send([f"RETR {n}" for n in batch])
+            for number in batch:
+                reply = await self._guard(self._reply())
+                if not reply.ok:
+                    yield number, None
+                    continue
+                yield number, await self._read_multiline(limit)
+
+    async def delete(self, numbers: Iterable[int]) -> list[int]:
+        """Mark messages deleted (DELE; the server removes them at :meth:`quit`); returns the
+        numbers the server refused."""
+        numbers = list(numbers)
+        refused: list[int] = []
+        window = WINDOW if self.pipelining else 1
+        for start in range(0, len(numbers), window):
+            batch = numbers[start : start + window]
+            await self._send([f"DELE {n}" for n in batch])
+            for number in batch:
+                if not (await self._guard(self._reply())).ok:
+                    refused.append(number)
+        return refused
+
+    async def noop(self) -> None:
+        await self._command("NOOP")
+
+    async def quit(self) -> None:
+        """QUIT: the server removes the messages marked deleted; raises when it says it could not."""
+        try:
+            reply = await self._command("QUIT", check=False)
+        finally:
+            self.abort()
+        if not reply.ok:
+            raise Pop3Temporary(f"{self._where} could not remove the deleted messages: {reply.text}")
+
+    def abort(self) -> None:
+        """Drop the link without QUIT: the server keeps every message."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            transport = writer.transport
+            transport.abort()
+
+    # --- the wire --------------------------------------------------------------------------------
+
+    async def _command(self, line: str, *, check: bool = True, secret: bool = False) -> Reply:
+        log.debug("pop3 %s > %s", self._where, line.split(" ", 1)[0] if secret else line)
+        await self._send([line])
+        reply = await self._guard(self._reply())
+        if check and not reply.ok:
+            if reply.code in _TEMPORARY_CODES:
+                raise Pop3Temporary(f"{self._where}: {reply.text}")
+            raise Pop3Refused(f"{self._where} refused {line.split(' ', 1)[0]}: {reply.text}")
+        return reply
+
+    async def _send(self, lines: list[str]) -> None:
+        writer = self._writer
+        if writer is None:
+            raise Pop3LinkLost(f"the link to {self._where} is closed")
+        if any("\r" in line or "\n" in line for line in lines):
+            raise ValueError("a POP3 command may not hold a line break")
+        writer.write("".join(f"{line}\r\n" for line in lines).encode("utf-8"))
+        await self._guard(writer.drain())
+
+    async def _reply(self) -> Reply:
+        if self._reader is None:
+            raise Pop3LinkLost(f"the link to {self._where} is closed")
+        return Reply(await self._reader.line())
+
+    async def _read_multiline(self, limit: int) -> bytes:
+        if self._reader is None:
+            raise Pop3LinkLost(f"the link to {self._where} is closed")
+        return await self._guard(self._reader.multiline(limit))
+
+    async def _guard(self, step: Awaitable[T]) -> T:
+        """Await ``step``; a failure of the link becomes Pop3LinkLost and drops it."""
+        try:
+            return await step
+        except Pop3Error:
+            raise
+        except TimeoutError:
+            self.abort()
+            raise Pop3LinkLost(f"{self._where} did not answer within {self.settings.timeout:g} s") from None
+        except (Closed, LineTooLong, ValueError) as exc:
+            self.abort()
+            raise Pop3LinkLost(f"{self._where}: {exc}") from None
+        except OSError as exc:
+            self.abort()
+            raise Pop3LinkLost(f"the link to {self._where} was lost: {exc.strerror or exc or type(exc).__name__}") from None

@@ -1,0 +1,126 @@
+"""POP3 wire format: replies, multi-line bodies and the limits that keep a hostile server small.
+
+A reply line is ``+OK text`` or ``-ERR text`` ended by CRLF (RFC 1939 3). A multi-line answer
+follows it, each line "byte-stuffed" (a leading ``.`` doubled) and ended by a line holding only
+``.``. Reply lines are capped at :data:`MAX_LINE` bytes; a multi-line answer at the caller's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+#: The longest reply line taken (RFC 2449 allows 512 octets; some servers say more).
+MAX_LINE = 8192
+#: How much one read asks the stream for.
+CHUNK = 256 * 1024
+
+_END = b"\n.\r\n"
+_EMPTY = b".\r\n"
+_RESPONSE_CODE = re.compile(rb"^\[([A-Za-z0-9/-]+)\]")
+
+
+class LineTooLong(Exception):
+    """A reply line or multi-line answer went past its limit without its end."""
+
+
+class Closed(Exception):
+    """The server closed the link in the middle of a reply."""
+
+
+class Reply:
+    """A status line: ``ok``, its text and the RFC 2449 response code (``IN-USE``, ``AUTH``...)."""
+
+    __slots__ = ("ok", "text", "code")
+
+    def __init__(self, line: bytes) -> None:
+        line = line.rstrip(b"\r\n")
+        if line.startswith(b"+OK"):
+            self.ok = True
+            rest = line[3:]
+        elif line.startswith(b"-ERR"):
+            self.ok = False
+            rest = line[4:]
+        elif line.startswith(b"+"):  # a SASL continuation ("+ " and a challenge)
+            self.ok = True
+            rest = line[1:]
+        else:
+            raise ValueError(f"not a POP3 reply: {printable(line[:80])}")
+        rest = rest.strip()
+        match = _RESPONSE_CODE.match(rest)
+        self.code = match.group(1).decode("ascii").upper() if match else ""
+        self.text = printable(rest)
+
+
+def printable(raw: bytes) -> str:
+    """Server text made safe to show and log: control characters replaced, at most 300 long."""
+    text = raw.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "?" for c in text)[:300]
+
+
+def unstuff(body: bytes) -> bytes:
+    """A multi-line answer's lines (without the final ``.`` line) with dot-stuffing undone and
+    CRLF turned into LF, as a message file keeps them."""
+    if body.startswith(b".."):
+        body = body[1:]
+    body = body.replace(b"\r\n..", b"\r\n.")
+    return body.replace(b"\r\n", b"\n")
+
+
+class Reader:
+    """Reads reply lines and multi-line answers from a stream, with its own buffer (one search
+    for the end of a whole message instead of a read per line)."""
+
+    def __init__(self, stream: asyncio.StreamReader, timeout: float) -> None:
+        self.stream = stream
+        self.timeout = timeout  # seconds each read may wait for the server
+        self._buffer = bytearray()
+
+    def replace_stream(self, stream: asyncio.StreamReader) -> None:
+        """After STLS: read from the TLS stream (what was buffered in plain text is dropped, so
+        nothing a man in the middle injected before the handshake is believed)."""
+        self.stream = stream
+        self._buffer.clear()
+
+    async def _fill(self) -> None:
+        async with asyncio.timeout(self.timeout):
+            data = await self.stream.read(CHUNK)
+        if not data:
+            raise Closed("the server closed the connection")
+        self._buffer += data
+
+    async def line(self) -> bytes:
+        """One line, with its CRLF; LineTooLong past :data:`MAX_LINE`."""
+        start = 0
+        while True:
+            end = self._buffer.find(b"\n", start)
+            if end >= 0:
+                if end + 1 > MAX_LINE:
+                    raise LineTooLong(f"a reply line longer than {MAX_LINE} bytes")
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            if len(self._buffer) > MAX_LINE:
+                raise LineTooLong(f"a reply line longer than {MAX_LINE} bytes")
+            start = len(self._buffer)
+            await self._fill()
+
+    async def multiline(self, limit: int) -> bytes:
+        """The lines up to the closing ``.`` line, unstuffed (see :func:`unstuff`); LineTooLong
+        when more than ``limit`` bytes come without it."""
+        while len(self._buffer) < len(_EMPTY):
+            await self._fill()
+        if self._buffer.startswith(_EMPTY):
+            del self._buffer[: len(_EMPTY)]
+            return b""
+        start = 0
+        while True:
+            end = self._buffer.find(_END, start)
+            if end >= 0:
+                body = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + len(_END)]
+                return unstuff(body)
+            if len(self._buffer) > limit + len(_END):
+                raise LineTooLong(f"an answer longer than {limit} bytes")
+            start = max(0, len(self._buffer) - len(_END) + 1)
+            await self._fill()

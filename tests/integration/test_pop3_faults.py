@@ -1,0 +1,92 @@
+"""What Dovecot will not do, played by a scripted POP3 server: STLS left out or refused (no user
+name or password goes out), APOP, a line without end, a message longer than the limit, a reply
+that is no POP3, a link dropped in the middle of a message, and PIPELINING used when offered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
+from mailbag.protocols.pop3.errors import Pop3LinkLost
+from tests.servers.dovecot import DovecotServer
+from tests.servers.pop3_script import Script, ScriptedPop3
+
+pytestmark = pytest.mark.dovecot
+
+
+def message(n: int) -> bytes:
+    return f"Subject: message {n}\r\n\r\nbody {n}\r\n.dotted\r\n".encode()
+
+
+@pytest.fixture
+def scripted(dovecot: DovecotServer, request: pytest.FixtureRequest) -> Iterator[ScriptedPop3]:
+    script, tls = request.param
+    if not script.messages:
+        script.messages = [message(n) for n in range(1, 6)]
+    server = ScriptedPop3(dovecot, script, tls=tls).start()
+    yield server
+    server.stop()
+
+
+def settings(server: ScriptedPop3, security: str, password: str = "pw") -> Pop3Settings:
+    return Pop3Settings(
+        host="localhost", port=server.port, security=security, username="me",
+        password=password, ca_file=server.ca_file, timeout=10.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "scripted", [(Script(stls="absent"), False), (Script(stls="refuse"), False)],
+    ids=["stripped", "refused"], indirect=True,
+)
+async def test_stls_missing_or_refused_sends_no_user_name_or_password(scripted: ScriptedPop3) -> None:
+    with pytest.raises(Pop3LinkLost, match="STLS.*nothing was sent in plain text"):
+        await Pop3Client.open(settings(scripted, "starttls"))
+    verbs = [c.split(" ", 1)[0].upper() for c in scripted.seen.commands]
+    assert not {"USER", "PASS", "AUTH", "APOP"} & set(verbs)
+
+
+@pytest.mark.parametrize("scripted", [(Script(apop=True), False)], indirect=True)
+async def test_apop_on_a_plain_link_never_sends_the_password(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "none"))
+    await client.quit()
+    assert scripted.seen.count("APOP") == 1
+    assert not any("pw" in c for c in scripted.seen.commands)
+
+
+@pytest.mark.parametrize("scripted", [(Script(), True)], indirect=True)
+async def test_retr_is_pipelined_when_offered(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "tls"))
+    got = [raw async for _, raw in client.retrieve([1, 2, 3, 4, 5])]
+    await client.quit()
+    assert got == [f"Subject: message {n}\n\nbody {n}\n.dotted\n".encode() for n in range(1, 6)]
+    assert 5 in scripted.seen.batches  # the five RETR came in one write
+
+
+@pytest.mark.parametrize("scripted", [(Script(pipelining=False), True)], indirect=True)
+async def test_without_pipelining_one_command_at_a_time(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "tls"))
+    got = [raw async for _, raw in client.retrieve([1, 2, 3])]
+    await client.quit()
+    assert len(got) == 3 and max(scripted.seen.batches) == 1
+
+
+@pytest.mark.parametrize(
+    "scripted",
+    [(Script(retr="drop", bad_message=2), True), (Script(retr="endless_line"), True),
+     (Script(retr="garbage"), True), (Script(retr="oversize"), True)],
+    ids=["dropped", "endless-line", "garbage", "oversize"], indirect=True,
+)
+async def test_a_hostile_or_broken_answer_is_a_lost_link(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "tls"))
+    got: list[bytes | None] = []
+    with pytest.raises(Pop3LinkLost) as caught:
+        async for _, raw in client.retrieve([1, 2, 3], limit=100_000):
+            got.append(raw)
+    expected = {"drop": "closed", "endless_line": "longer than", "garbage": "not a POP3 reply",
+                "oversize": "longer than 100000"}
+    assert expected[scripted.script.retr] in str(caught.value)
+    if scripted.script.retr == "drop":
+        assert got == [message(1).replace(b"\r\n", b"\n")]

@@ -1,0 +1,162 @@
+"""A scripted POP3 server for what Dovecot will not do: leave STLS out or refuse it, greet with an
+APOP timestamp, send a line without end, a message longer than it said, a reply that is no POP3,
+or drop the link in the middle of a RETR.
+
+It records every command line it reads (see :mod:`tests.servers.scripted`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tests.servers.dovecot import DovecotServer
+from tests.servers.scripted import ScriptedServer, SeenCommands
+
+#: What the server does about STLS.
+Stls = Literal["offer", "absent", "refuse"]
+#: How it answers RETR of the message numbered ``Script.bad_message``.
+Retr = Literal["ok", "drop", "endless_line", "oversize", "garbage"]
+
+APOP_STAMP = "<1896.697170952@scripted.test>"
+
+
+@dataclass
+class Script:
+    """How the server behaves."""
+
+    messages: list[bytes] = field(default_factory=list)
+    password: str = "pw"
+    stls: Stls = "offer"
+    apop: bool = False
+    pipelining: bool = True
+    retr: Retr = "ok"
+    bad_message: int = 1
+
+
+@dataclass
+class Seen(SeenCommands):
+    """What the server read: every command line, and how many came in each read."""
+
+    batches: list[int] = field(default_factory=list)
+
+
+class ScriptedPop3(ScriptedServer):
+    """The scripted POP3 server (see :class:`ScriptedServer`)."""
+
+    def __init__(self, dovecot: DovecotServer, script: Script, *, tls: bool = False) -> None:
+        super().__init__(dovecot, tls=tls)
+        self.script = script
+        self.seen = Seen()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        script = self.script
+        tls = self._tls
+        user = ""
+        deleted: set[int] = set()
+        pending: list[bytes] = []
+
+        def say(line: str | bytes) -> None:
+            writer.write((line.encode() if isinstance(line, str) else line) + b"\r\n")
+
+        say("+OK scripted POP3 ready" + (f" {APOP_STAMP}" if script.apop else ""))
+        while True:
+            if not pending:
+                await writer.drain()
+                chunk = await reader.read(65536)
+                if not chunk:
+                    return
+                lines = chunk.split(b"\r\n")
+                pending = [line for line in lines if line]
+                self.seen.batches.append(len(pending))
+                continue
+            line = pending.pop(0).decode("utf-8", "replace")
+            self.seen.commands.append(line)
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            if verb == "CAPA":
+                say("+OK")
+                for capability in ("USER", "UIDL", "TOP", "SASL PLAIN"):
+                    say(capability)
+                if script.pipelining:
+                    say("PIPELINING")
+                if not tls and script.stls != "absent":
+                    say("STLS")
+                say(".")
+            elif verb == "STLS":
+                if script.stls == "refuse":
+                    say("-ERR TLS not available now")
+                    continue
+                say("+OK begin TLS")
+                await writer.drain()
+                await writer.start_tls(self._context)
+                tls = True
+            elif verb == "USER":
+                user = arg
+                say("+OK")
+            elif verb == "PASS":
+                say("+OK logged in" if arg == script.password and user else "-ERR [AUTH] wrong password")
+            elif verb == "APOP":
+                name, _, digest = arg.partition(" ")
+                good = hashlib.md5((APOP_STAMP + script.password).encode()).hexdigest()
+                say("+OK logged in" if digest == good else "-ERR [AUTH] wrong password")
+            elif verb == "AUTH":
+                say("+OK logged in")
+            elif verb == "UIDL":
+                say("+OK")
+                for n in range(1, len(script.messages) + 1):
+                    if n not in deleted:
+                        say(f"{n} uid-{n}")
+                say(".")
+            elif verb == "LIST":
+                say("+OK")
+                for n, message in enumerate(script.messages, start=1):
+                    if n not in deleted:
+                        say(f"{n} {len(message)}")
+                say(".")
+            elif verb == "RETR":
+                n = int(arg)
+                if not 1 <= n <= len(script.messages) or n in deleted:
+                    say("-ERR no such message")
+                    continue
+                if n == script.bad_message and script.retr != "ok":
+                    await self._misbehave(reader, writer, script.retr, script.messages[n - 1])
+                    return
+                say("+OK")
+                body = script.messages[n - 1].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                stuffed = b"\r\n".join(b"." + l if l.startswith(b".") else l for l in body.split(b"\r\n"))
+                writer.write(stuffed.rstrip(b"\r\n") + b"\r\n.\r\n")
+            elif verb == "DELE":
+                deleted.add(int(arg))
+                say("+OK")
+            elif verb in ("NOOP", "RSET"):
+                say("+OK")
+            elif verb == "QUIT":
+                say("+OK bye")
+                await writer.drain()
+                return
+            else:
+                say("-ERR unknown command")
+
+    async def _misbehave(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, how: Retr, message: bytes
+    ) -> None:
+        if how == "drop":  # half the message, then the link closes
+            writer.write(b"+OK\r\n" + message[: len(message) // 2])
+            await writer.drain()
+            return
+        if how == "endless_line":
+            writer.write(b"+OK " + b"x" * 200_000)
+        elif how == "oversize":
+            writer.write(b"+OK\r\n")
+            for _ in range(2000):
+                writer.write(b"y" * 998 + b"\r\n")
+                await writer.drain()
+            writer.write(b".\r\n")
+        elif how == "garbage":
+            writer.write(b"* 1 FETCH (hello)\r\n")
+        await writer.drain()
+        while await reader.read(65536):  # until the client hangs up
+            pass

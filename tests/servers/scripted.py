@@ -1,0 +1,78 @@
+"""What the scripted servers (SMTP, POP3) share: a listener on a free loopback port served on a
+thread of its own (so a ``mailbag`` subprocess can use it too), optionally with implicit TLS and
+the Dovecot fixture's certificate, and a record of the command lines read."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from tests.servers.dovecot import DovecotServer
+
+
+@dataclass
+class SeenCommands:
+    """The command lines a scripted server read."""
+
+    commands: list[str] = field(default_factory=list)
+
+    def count(self, verb: str) -> int:
+        return sum(1 for c in self.commands if c.upper().startswith(verb))
+
+
+class ScriptedServer(ABC):
+    """One listener; subclasses play a session in :meth:`_session`."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, dovecot: DovecotServer, *, tls: bool = False) -> None:
+        self.ca_file: Path = dovecot.ca_file
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
+        self._tls = tls
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._hung: list[asyncio.StreamWriter] = []  # links held open without an answer
+        self.port = 0
+
+    def start(self) -> Self:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
+        self.port = future.result(10)
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            for writer in self._hung:
+                writer.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _listen(self) -> int:
+        self._server = await asyncio.start_server(
+            self._serve, self.host, 0, ssl=self._context if self._tls else None
+        )
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._session(reader, writer)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if writer not in self._hung:
+                writer.close()
+
+    @abstractmethod
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Play one client's session."""
