@@ -8,6 +8,7 @@ import email.policy
 import stat
 import sys
 
+from datetime import timedelta
 from typing import cast
 
 from textual.pilot import Pilot
@@ -18,7 +19,7 @@ from mailbag.domain.requests import RetryAccount, SaveDraft, SendMessage
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.compose import ComposeScreen
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import FakeFacade
+from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import screen_text
 
 
@@ -123,6 +124,24 @@ async def test_new_message_completes_addresses_seen_and_sends_without_bcc(make_a
         assert not isinstance(app.screen, ComposeScreen)
         assert "Message queued for sending" in app.main_screen.status.render_line(0).text
         assert app.facade.drafts.load_all() == []
+
+
+async def test_send_later_queues_the_message_for_the_time_given(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose(pilot, "r")
+        await pilot.press("ctrl+l", *"soon", "enter")
+        await settle(pilot)
+        assert sent(app) == [] and '"soon": give +30m, +2h, +1d, 14:30' in screen_text(app)
+        field_ = app.screen.query_one("#compose-when", Input)
+        field_.value = ""
+        await pilot.press(*"+2h", "enter")
+        await settle(pilot)
+        [request] = sent(app)
+        assert request.send_at == (NOW + timedelta(hours=2)).timestamp()
+        app.facade.emit(RequestDone(request.request_id))
+        await settle(pilot)
+        assert "Message queued to be sent Sun 15 Mar 14:00" in app.main_screen.status.render_line(0).text
 
 
 async def test_a_send_the_services_refuse_keeps_the_screen_and_says_why(make_app) -> None:

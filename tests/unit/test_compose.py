@@ -21,6 +21,7 @@ from mailbag.domain.compose import (
     reply,
     reply_subject,
     forward_subject,
+    send_time,
 )
 from mailbag.domain.mime import render_message
 from mailbag.domain.outgoing import ComposeError, build_message
@@ -265,3 +266,24 @@ def test_every_corpus_message_can_be_replied_to_and_forwarded(path: Path) -> Non
     for draft in (reply(original, ME, "all"), forward_inline(original, ME), forward_attached(original, ME)):
         out = build_message(draft.with_(to="ann@example.org"), now=NOW)
         assert parsed(out.message)["Subject"] == draft.subject
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+30m", datetime(2026, 3, 3, 10, 42, tzinfo=timezone.utc)),
+        ("+2h", datetime(2026, 3, 3, 12, 12, tzinfo=timezone.utc)),
+        ("+1d", datetime(2026, 3, 4, 10, 12, tzinfo=timezone.utc)),
+        ("14:30", datetime(2026, 3, 3, 14, 30, tzinfo=timezone.utc)),
+        ("9:05", datetime(2026, 3, 4, 9, 5, tzinfo=timezone.utc)),  # passed today: tomorrow
+        ("2026-12-24 09:00", datetime(2026, 12, 24, 9, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_send_later_times(text: str, expected: datetime) -> None:
+    assert send_time(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "25:00", "2026-02-30 10:00", "2025-01-01 10:00", "+m"])
+def test_send_later_refuses_what_is_not_a_time_to_come(text: str) -> None:
+    with pytest.raises(ValueError):
+        send_time(text, NOW)

@@ -15,7 +15,7 @@ import email.utils
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage, Message
 from typing import Literal
 
@@ -407,3 +407,34 @@ __all__ = [
     "reply_subject",
     "split_addresses",
 ]
+
+
+_IN = re.compile(r"^\+\s*(\d+)\s*([mhd])$", re.IGNORECASE)
+_AT = re.compile(r"^(?:(\d{4})-(\d{2})-(\d{2})\s+)?(\d{1,2}):(\d{2})$")
+
+
+def send_time(text: str, now: datetime) -> datetime:
+    """When to send, from ``+30m``, ``+2h``, ``+1d``, ``14:30`` (today, else tomorrow) or
+    ``2026-12-24 09:00`` (in ``now``'s time zone). ValueError says what is accepted."""
+    text = text.strip()
+    match = _IN.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2).lower()
+        return now + timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    match = _AT.match(text)
+    if match:
+        year, month, day, hour, minute = match.groups()
+        try:
+            if year:
+                when = now.replace(year=int(year), month=int(month), day=int(day), hour=int(hour),
+                                   minute=int(minute), second=0, microsecond=0)
+            else:
+                when = now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+                if when <= now:
+                    when += timedelta(days=1)
+        except ValueError:
+            raise ValueError(f'"{text}" is not a date and time') from None
+        if when <= now:
+            raise ValueError(f"{text} has passed")
+        return when
+    raise ValueError(f'"{text}": give +30m, +2h, +1d, 14:30 or 2026-12-24 09:00')

@@ -81,6 +81,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("edit_draft", "e", "edit_draft", "Edit draft (or as new)", "screen"),
     KeySpec("retry", "dollar_sign", "retry", "Reconnect now, retry actions set aside", "screen"),
     KeySpec("send", "ctrl+s", "send", "Send the message", "compose", priority=True),
+    KeySpec("send_later", "ctrl+l", "send_later", "Send later…", "compose", priority=True),
     KeySpec("edit_body", "ctrl+o", "edit_body", "Edit the body in $EDITOR", "compose", priority=True),
     KeySpec("attach", "ctrl+t", "attach", "Attach a file…", "compose", priority=True),
     KeySpec("detach", "d,delete", "detach", "Remove the attachment", "compose"),

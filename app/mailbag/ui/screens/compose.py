@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from mailbag.domain.compose import Draft, DraftAttachment
+from mailbag.domain.compose import Draft, DraftAttachment, send_time
 from mailbag.domain.events import (
     Event,
     RequestCancelled,
@@ -107,6 +107,7 @@ class ComposeScreen(Screen["str | None"]):
         self._saved_on_server: Draft | None = None
         self._server_saved_at = time.monotonic()
         self._send_request: int | None = None
+        self._send_at: datetime | None = None  # the time asked with send_later
         self._addresses = AddressSuggester()
 
     # --- layout ----------------------------------------------------------------------------------
@@ -127,10 +128,13 @@ class ComposeScreen(Screen["str | None"]):
                     yield FieldInput(value, id=f"compose-{name}", suggester=suggester)
             yield OptionList(id="compose-attachments")
         yield TextArea(draft.body, id="compose-body", soft_wrap=True, tab_behavior="focus")
-        with Horizontal(id="compose-attach-row"):
+        with Horizontal(id="compose-attach-row", classes="compose-prompt"):
             yield Label("Attach", classes="compose-label")
             yield FieldInput(id="compose-attach", placeholder="path of the file (Tab completes)",
                              suggester=PathSuggester())
+        with Horizontal(id="compose-when-row", classes="compose-prompt"):
+            yield Label("Send at", classes="compose-label")
+            yield FieldInput(id="compose-when", placeholder="+30m, +2h, +1d, 14:30 or 2026-12-24 09:00")
         yield Static(id="compose-status")
 
     def on_mount(self) -> None:
@@ -167,7 +171,7 @@ class ComposeScreen(Screen["str | None"]):
     def _hint(self, text: str = "", *, error: bool = False) -> None:
         line = Text(clean_line(text), style="bold red" if error else "")
         if not text:
-            line = Text("^S send  ^O editor  ^T attach  Esc close", style="dim")
+            line = Text("^S send  ^L later  ^O editor  ^T attach  Esc close", style="dim")
         self.query_one("#compose-status", Static).update(line)
 
     # --- attachments ---------------------------------------------------------------------------------
@@ -200,9 +204,17 @@ class ComposeScreen(Screen["str | None"]):
         self._show_attachments()
 
     def action_attach(self) -> None:
-        row = self.query_one("#compose-attach-row")
-        row.display = True
+        self._close_prompts()
+        self.query_one("#compose-attach-row").display = True
         self.query_one("#compose-attach", Input).focus()
+
+    def _close_prompts(self) -> bool:
+        """Hide the attach and send-later fields; True when one was open."""
+        was_open = False
+        for row in self.query(".compose-prompt"):
+            was_open = was_open or bool(row.display)
+            row.display = False
+        return was_open
 
     @on(Input.Submitted, "#compose-attach")
     def _attach_submitted(self, event: Input.Submitted) -> None:
@@ -311,10 +323,27 @@ class ComposeScreen(Screen["str | None"]):
         if self._send_request is not None:
             return
         self._hint("Sending…")
-        self._build_and_send(self.draft)
+        self._build_and_send(self.draft, None)
+
+    def action_send_later(self) -> None:
+        self._close_prompts()
+        self.query_one("#compose-when-row").display = True
+        self.query_one("#compose-when", Input).focus()
+
+    @on(Input.Submitted, "#compose-when")
+    def _when_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            when = send_time(event.value, self._now())
+        except ValueError as exc:
+            self._hint(str(exc), error=True)
+            return
+        if self._send_request is None:
+            self._hint(f"Queueing it for {when:%a %d %b %H:%M}…")
+            self._build_and_send(self.draft, when)
 
     @work(thread=True, exclusive=True, group="compose-send")
-    def _build_and_send(self, draft: Draft) -> None:
+    def _build_and_send(self, draft: Draft, when: datetime | None) -> None:
         try:
             out = build_message(draft, now=self._now())
         except ComposeError as exc:
@@ -324,8 +353,14 @@ class ComposeScreen(Screen["str | None"]):
             self.app.call_from_thread(self._hint, f"attachment: {exc.strerror or exc}", error=True)
             return
         self.facade.drafts.save(draft)  # kept until the outbox has it
-        request = SendMessage(account=draft.account, message=out.message, recipients=out.recipients)
+        request = SendMessage(
+            account=draft.account,
+            message=out.message,
+            recipients=out.recipients,
+            send_at=None if when is None else when.timestamp(),
+        )
         self._send_request = request.request_id
+        self._send_at = when
         self.facade.submit(request)
 
     def _refused(self, field: str, problem: str) -> None:
@@ -348,7 +383,10 @@ class ComposeScreen(Screen["str | None"]):
     def _sent(self) -> None:
         draft = self.draft
         self._forget(draft)
-        self.dismiss("Message queued for sending")
+        if self._send_at is not None:
+            self.dismiss(f"Message queued to be sent {self._send_at:%a %d %b %H:%M}")
+        else:
+            self.dismiss("Message queued for sending")
 
     @work(thread=True, group="compose-save")
     def _forget(self, draft: Draft) -> None:
@@ -360,8 +398,7 @@ class ComposeScreen(Screen["str | None"]):
     # --- closing ---------------------------------------------------------------------------------------
 
     def action_close_compose(self) -> None:
-        if self.query_one("#compose-attach-row").display:
-            self.query_one("#compose-attach-row").display = False
+        if self._close_prompts():
             self.query_one(TextArea).focus()
             return
         draft = self.draft
