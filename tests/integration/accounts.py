@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,6 +74,26 @@ class Recorder:
         return event
 
 
+def proxied_config(
+    user: MailUser,
+    proxy_port: int,
+    *,
+    name: str = "work",
+    password_command: str | None = None,
+    timeout: float = 30.0,
+) -> AccountConfig:
+    """An account that reaches Dovecot's plain IMAP port through a local proxy on ``proxy_port``."""
+    server = ServerConfig(
+        host="127.0.0.1",
+        port=proxy_port,
+        security="none",
+        username=user.name,
+        password_command=password_command or f"printf '%s\\n' '{user.password}'",
+        timeout=timeout,
+    )
+    return AccountConfig(name=name, email=user.email, default=True, imap=server)
+
+
 def make_account(
     dovecot: DovecotServer, user: MailUser, store_path: Path, **kwargs
 ) -> tuple[ImapAccount, Store, Recorder]:
@@ -87,6 +108,16 @@ def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4_SSL:
     client = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
     client.login(user.name, user.password)
     return client
+
+
+@asynccontextmanager
+async def account_running(account: Backend) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``account`` as the app does for the block; then stop it, and check that it stopped."""
+    task = asyncio.create_task(account.run())
+    try:
+        yield task
+    finally:
+        await stop(account, task)
 
 
 async def stop(account: Backend, task: asyncio.Task[None]) -> None:

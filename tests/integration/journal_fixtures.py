@@ -16,7 +16,13 @@ from mailbag.domain.events import ActionApplied
 from mailbag.domain.requests import Request
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, imap_account_config, other_client
+from tests.integration.accounts import (
+    Recorder,
+    account_running,
+    imap_account_config,
+    other_client,
+    proxied_config,
+)
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 
@@ -40,22 +46,16 @@ async def triage_offline(
 ) -> None:
     """Apply ``requests`` while the server cannot be reached, then close mailbag: they wait in
     the journal."""
-    store = Store.open(db)
-    events = Recorder()
-    account = ImapAccount(offline_config(dovecot, user), store, events)
-    task = asyncio.create_task(account.run())
-    try:
-        for request in requests:
-            account.submit(request)
-        await events.wait_for(
-            lambda e: len([a for a in events.of(ActionApplied) if not a.on_server])
-            == len(requests)
-        )
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        store.close()
+    with Store.open(db) as store:
+        events = Recorder()
+        account = ImapAccount(offline_config(dovecot, user), store, events)
+        async with account_running(account):
+            for request in requests:
+                account.submit(request)
+            await events.wait_for(
+                lambda e: len([a for a in events.of(ActionApplied) if not a.on_server])
+                == len(requests)
+            )
 
 
 class CuttingProxy:
@@ -181,13 +181,6 @@ def server_headers(
     return [item[1].decode().split(":", 1)[1].strip() for item in data if isinstance(item, tuple)]
 
 
-def proxied_config(dovecot: DovecotServer, user: MailUser, proxy: CuttingProxy) -> AccountConfig:
-    """The account reaching Dovecot's plain port through ``proxy``."""
-    config = imap_account_config(dovecot, user, security="none")
-    assert config.imap is not None
-    return dataclasses.replace(config, imap=dataclasses.replace(config.imap, port=proxy.port))
-
-
 async def synced(
     dovecot: DovecotServer, user: MailUser, db: Path, count: int, folder: str = "INBOX"
 ) -> dict[int, int]:
@@ -205,15 +198,8 @@ async def proxied_account(
     dovecot: DovecotServer, user: MailUser, db: Path, proxy: CuttingProxy
 ) -> AsyncIterator[tuple[ImapAccount, Store, Recorder]]:
     """A running account that reaches Dovecot's plain port through ``proxy``."""
-    config = proxied_config(dovecot, user, proxy)
-    store = Store.open(db)
-    events = Recorder()
-    account = ImapAccount(config, store, events)
-    task = asyncio.create_task(account.run())
-    try:
-        yield account, store, events
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        store.close()
+    with Store.open(db) as store:
+        events = Recorder()
+        account = ImapAccount(proxied_config(user, proxy.port), store, events)
+        async with account_running(account):
+            yield account, store, events

@@ -35,6 +35,12 @@ class Proxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
+    async def __aenter__(self) -> Proxy:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     def pause(self) -> None:
         """Stop forwarding bytes, keeping every socket open (new connections stall too)."""
         self._flowing.clear()

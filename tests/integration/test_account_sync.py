@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -18,7 +17,7 @@ from mailbag.domain.events import (
 from mailbag.domain.models import FLAGGED, SEEN, ConnectionState
 from mailbag.domain.requests import LoadBody, SetFlags
 from tests.cache_reads import cached_flags, cached_state
-from tests.integration.accounts import make_account, other_client
+from tests.integration.accounts import account_running, make_account, other_client
 from tests.servers.messages import make_message, subject_of
 
 
@@ -122,37 +121,31 @@ async def test_untrusted_certificate_is_refused(dovecot, mail_user, tmp_path):
 async def test_open_read_and_flag_through_running_worker(dovecot, mail_user, tmp_path):
     dovecot.deliver(mail_user.name, make_message(7, size=5000))
     account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(lambda e: isinstance(e, SyncProgress) and e.folder == "INBOX")
-        await events.wait_for(lambda e: isinstance(e, RequestDone))  # the initial SyncAccount
-        uid = store.uids("work", "INBOX")[0]
+    with store:
+        async with account_running(account):
+            await events.wait_for(lambda e: isinstance(e, SyncProgress) and e.folder == "INBOX")
+            await events.wait_for(lambda e: isinstance(e, RequestDone))  # the initial SyncAccount
+            uid = store.uids("work", "INBOX")[0]
 
-        body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=uid))
-        await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body_id)
-        assert events.of(BodyLoaded)
-        assert subject_of(7).encode() in (store.body("work", "INBOX", uid) or b"")
-        # fetching the body did not mark it read
-        assert store.counts("work", "INBOX") == (1, 1)
+            body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=uid))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body_id)
+            assert events.of(BodyLoaded)
+            assert subject_of(7).encode() in (store.body("work", "INBOX", uid) or b"")
+            # fetching the body did not mark it read
+            assert store.counts("work", "INBOX") == (1, 1)
 
-        flag_id = account.submit(
-            SetFlags(account="work", folder="INBOX", uids=(uid,), add=frozenset({SEEN}))
-        )
-        await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == flag_id)
-        assert store.counts("work", "INBOX") == (1, 0)  # at once, before the server answers
-        await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server)
-        other = other_client(dovecot, mail_user)
-        other.select("INBOX", readonly=True)
-        _, data = other.uid("FETCH", str(uid), "(FLAGS)")
-        other.logout()
-        assert b"\\Seen" in data[0]
-        assert not events.of(RequestFailed)
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        assert task.done(), "the account worker did not stop"
-        store.close()
+            flag_id = account.submit(
+                SetFlags(account="work", folder="INBOX", uids=(uid,), add=frozenset({SEEN}))
+            )
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == flag_id)
+            assert store.counts("work", "INBOX") == (1, 0)  # at once, before the server answers
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server)
+            other = other_client(dovecot, mail_user)
+            other.select("INBOX", readonly=True)
+            _, data = other.uid("FETCH", str(uid), "(FLAGS)")
+            other.logout()
+            assert b"\\Seen" in data[0]
+            assert not events.of(RequestFailed)
 
 
 async def test_a_body_asked_for_while_the_first_connection_is_made_waits_for_it(
@@ -168,33 +161,23 @@ async def test_a_body_asked_for_while_the_first_connection_is_made_waits_for_it(
 
     account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
     body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=uid))
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(lambda e: getattr(e, "request_id", None) == body_id)
-        assert RequestDone(body_id) in events.events
-        assert not events.of(RequestFailed)
-        assert subject_of(7).encode() in (store.body("work", "INBOX", uid) or b"")
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        store.close()
+    with store:
+        async with account_running(account):
+            await events.wait_for(lambda e: getattr(e, "request_id", None) == body_id)
+            assert RequestDone(body_id) in events.events
+            assert not events.of(RequestFailed)
+            assert subject_of(7).encode() in (store.body("work", "INBOX", uid) or b"")
 
 
 async def test_a_body_asked_for_after_the_connection_failed_is_refused_at_once(
     dovecot, mail_user, tmp_path
 ):
     account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db", trust=False)
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(
-            lambda e: isinstance(e, ConnectionChanged) and e.state == ConnectionState.ERROR
-        )
-        body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
-        failed = [e for e in events.of(RequestFailed) if e.request_id == body_id]
-        assert failed and "offline" in failed[0].error
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        store.close()
+    with store:
+        async with account_running(account):
+            await events.wait_for(
+                lambda e: isinstance(e, ConnectionChanged) and e.state == ConnectionState.ERROR
+            )
+            body_id = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
+            failed = [e for e in events.of(RequestFailed) if e.request_id == body_id]
+            assert failed and "offline" in failed[0].error

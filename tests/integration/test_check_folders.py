@@ -13,7 +13,7 @@ from mailbag.domain.events import FolderCountsChanged, RequestDone
 from mailbag.domain.requests import CheckFolders, LoadBody, OpenFolder
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder
+from tests.integration.accounts import Recorder, account_running
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 
@@ -27,16 +27,11 @@ async def running_account(
                           poll_seconds=poll_seconds)
     events = Recorder()
     account = ImapAccount(AccountConfig(name="work", email=user.email, imap=server), store, events)
-    task = asyncio.create_task(account.run())
-    try:
+    async with account_running(account):
         await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
         await events.wait_for(lambda _e: account.watcher is not None and account.watcher.ready.is_set())
         assert account.watcher is not None and not account.watcher.notify_active
         yield account, events
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
 
 
 def projects_count(total: int):

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
@@ -42,9 +41,10 @@ from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 from tests.cache_reads import cached_flags
-from tests.integration.accounts import Recorder, other_client, stop
+from tests.integration.accounts import Recorder, account_running, other_client, proxied_config
 from tests.integration.proxy import Proxy
 from tests.integration.test_live_triage import server_state, until, watching
+from tests.servers.dovecot import DovecotServer
 from tests.servers.messages import make_message, message_id
 
 #: Intervals shrunk so that each behaviour shows many times over in a short test.
@@ -56,30 +56,18 @@ FAST = Timings(backoff_base=0.01, backoff_cap=0.02, probe_seconds=0.05, quiet_se
 async def account_through(
     proxy: Proxy, user, tmp_path: Path, timings: Timings, password_file: Path | None = None
 ) -> AsyncIterator[tuple[ImapAccount, Store, Recorder]]:
-    if password_file is None:
-        password_file = tmp_path / "password"
-        password_file.write_text(user.password)
-    server = ServerConfig(host="127.0.0.1", port=proxy.port, security="none", username=user.name,
-                          password_command=f"cat '{password_file}'", timeout=1.0)
-    config = AccountConfig(name="work", email=user.email, default=True, imap=server)
-    store = Store.open(tmp_path / "cache.db")
-    events = Recorder()
-    account = ImapAccount(config, store, events, timings)
-    task = asyncio.create_task(account.run())
-    try:
-        yield account, store, events
-    finally:
-        await stop(account, task)
-        store.close()
+    password = f"cat '{password_file}'" if password_file is not None else None
+    config = proxied_config(user, proxy.port, password_command=password, timeout=1.0)
+    with Store.open(tmp_path / "cache.db") as store:
+        events = Recorder()
+        account = ImapAccount(config, store, events, timings)
+        async with account_running(account):
+            yield account, store, events
 
 
-@asynccontextmanager
-async def proxy_to(dovecot) -> AsyncIterator[Proxy]:
-    proxy = await Proxy(dovecot.host, dovecot.imap_port).start()
-    try:
-        yield proxy
-    finally:
-        await proxy.close()
+def proxy_to(dovecot: DovecotServer) -> Proxy:
+    """A proxy in front of Dovecot's plain IMAP port."""
+    return Proxy(dovecot.host, dovecot.imap_port)
 
 
 @asynccontextmanager
@@ -94,16 +82,12 @@ async def maildir_account(
         maildir.create_folder(folder)
         maildir.add(folder, make_message(number))
     uid = maildir.add("INBOX", make_message(1))
-    store = Store.open(tmp_path / "cache.db")
-    events = Recorder()
-    account = MaildirAccount("local", root, store, events, FAST)
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(lambda e: isinstance(e, RequestDone))
-        yield account, store, events, uid
-    finally:
-        await stop(account, task)
-        store.close()
+    with Store.open(tmp_path / "cache.db") as store:
+        events = Recorder()
+        account = MaildirAccount("local", root, store, events, FAST)
+        async with account_running(account):
+            await events.wait_for(lambda e: isinstance(e, RequestDone))
+            yield account, store, events, uid
 
 
 def refused_logins(dovecot, user, offset: int) -> int:

@@ -4,7 +4,6 @@ LIST-STATUS, ENABLE, LITERAL+) and keeps the folders under ``INBOX.``, ``.`` sep
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import imaplib
 import re
@@ -28,7 +27,7 @@ from mailbag.domain.requests import DeleteMessages, LoadBody, MoveMessages, Sear
 from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder
+from tests.integration.accounts import Recorder, account_running
 from tests.integration.journal_fixtures import server_headers
 from tests.integration.proxy import Proxy
 from tests.integration import test_live_triage as live_triage
@@ -64,17 +63,13 @@ async def running(dovecot: DovecotServer, user: MailUser, store: Store, poll_sec
         assert config.imap is not None
         config = replace(config, imap=replace(config.imap, host="127.0.0.1", port=proxy.port))
     account = ImapAccount(config, store, events)
-    task = asyncio.create_task(account.run())
     try:
-        await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
-        yield account, events
+        async with account_running(account):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # the first sync
+            yield account, events
     finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
         if proxy is not None:
             await proxy.close()
-        assert task.done(), "the account worker did not stop"
 
 
 def without_copyuid(line: bytes) -> bytes:

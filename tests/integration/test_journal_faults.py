@@ -26,11 +26,10 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, RetryAccount, 
 from mailbag.store.local import DONE
 from mailbag.store.store import Store
 from tests.cache_reads import cached_flags, cached_state
-from tests.integration.accounts import other_client
+from tests.integration.accounts import other_client, proxied_config
 from tests.integration.journal_fixtures import (
     CuttingProxy,
     proxied_account,
-    proxied_config,
     server_headers,
     synced,
     triage_offline,
@@ -220,7 +219,7 @@ async def test_a_replay_killed_after_the_server_acted_does_not_act_twice(
                      copy=True),
     ])
     async with CuttingProxy(dovecot.imap_port, b"UID COPY", hold=True) as proxy:
-        config = proxied_config(dovecot, mail_user, proxy)
+        config = proxied_config(mail_user, proxy.port)
         (tmp_path / "config.pickle").write_bytes(pickle.dumps(config))
         env = dict(os.environ, PYTHONPATH=str(Path(package.__file__).parents[1]))
         process = subprocess.Popen(

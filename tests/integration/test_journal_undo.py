@@ -17,8 +17,8 @@ from mailbag.domain.requests import MoveMessages, SetFlags
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
 from tests.cache_reads import cached_flags
-from tests.integration.accounts import Recorder, imap_account_config
-from tests.integration.journal_fixtures import CuttingProxy, proxied_config
+from tests.integration.accounts import Recorder, imap_account_config, proxied_config
+from tests.integration.journal_fixtures import CuttingProxy
 from tests.integration.test_live_triage import server_state, uid_of, until
 from tests.servers.messages import make_message, message_id
 
@@ -77,7 +77,7 @@ async def test_undo_while_the_action_is_being_sent_waits_for_its_answer(
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
     before = server_state(dovecot, mail_user)
     async with CuttingProxy(dovecot.imap_port, b"UID MOVE", deliver_late=True) as proxy:
-        async with service(proxied_config(dovecot, mail_user, proxy), tmp_path / "cache.sqlite3") as (mail, store, events):
+        async with service(proxied_config(mail_user, proxy.port), tmp_path / "cache.sqlite3") as (mail, store, events):
             uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
             mail.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[2],),
                                      target="Archive"))

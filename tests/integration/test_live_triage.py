@@ -17,26 +17,19 @@ from mailbag.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, imap_account_config, other_client
+from tests.integration.accounts import Recorder, account_running, imap_account_config, other_client
 from tests.servers.messages import make_message, message_id, subject_of
 
 
 @asynccontextmanager
 async def running(dovecot, user, db, recorder: Recorder | None = None):
     """An account worker running as in the app, synced once before the test goes on."""
-    store = Store.open(db)
-    events = recorder or Recorder()
-    account = ImapAccount(imap_account_config(dovecot, user), store, events)
-    task = asyncio.create_task(account.run())
-    try:
-        await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # first full sync
-        yield account, store, events
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        assert task.done(), "the account worker did not stop"
-        store.close()
+    with Store.open(db) as store:
+        events = recorder or Recorder()
+        account = ImapAccount(imap_account_config(dovecot, user), store, events)
+        async with account_running(account):
+            await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # first full sync
+            yield account, store, events
 
 
 async def watching(account: ImapAccount) -> None:

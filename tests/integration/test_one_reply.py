@@ -9,13 +9,12 @@ import asyncio
 import shutil
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     TERMINAL,
     ConnectionChanged,
@@ -42,7 +41,7 @@ from mailbag.services.imap_account import ImapAccount
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, stop
+from tests.integration.accounts import Recorder, account_running, proxied_config, stop
 from tests.integration.proxy import Proxy
 from tests.servers.messages import make_message
 
@@ -93,9 +92,7 @@ class ImapSetup(Setup):
     def __init__(self, tmp_path: Path, dovecot, user, proxy: Proxy) -> None:
         dovecot.deliver(user.name, make_message(1))
         self.proxy = proxy
-        server = ServerConfig(host="127.0.0.1", port=proxy.port, security="none", username=user.name,
-                              password_command=f"printf '%s\\n' '{user.password}'", timeout=5.0)
-        config = AccountConfig(name="local", email=user.email, default=True, imap=server)
+        config = proxied_config(user, proxy.port, name="local", timeout=5.0)
         self.store = Store.open(tmp_path / "cache.db")
         self.events = Recorder()
         self.account = ImapAccount(config, self.store, self.events, TIMINGS)
@@ -109,25 +106,22 @@ class ImapSetup(Setup):
 
 
 @asynccontextmanager
-async def running(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Setup, asyncio.Task[None]]]:
-    proxy: Proxy | None = None
-    if kind == "maildir":
-        setup: Setup = MaildirSetup(tmp_path)
-    else:
-        dovecot = request.getfixturevalue("dovecot")
-        user = request.getfixturevalue("mail_user")
-        proxy = await Proxy(dovecot.host, dovecot.imap_port).start()
-        setup = ImapSetup(tmp_path, dovecot, user, proxy)
-    task = asyncio.create_task(setup.account.run())
-    try:
+async def running(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Setup, asyncio.Task[None]]]:
+    async with AsyncExitStack() as stack:
+        if kind == "maildir":
+            setup: Setup = MaildirSetup(tmp_path)
+        else:
+            dovecot = request.getfixturevalue("dovecot")
+            user = request.getfixturevalue("mail_user")
+            proxy = await stack.enter_async_context(Proxy(dovecot.host, dovecot.imap_port))
+            setup = ImapSetup(tmp_path, dovecot, user, proxy)
+        stack.callback(setup.store.close)
+        task = await stack.enter_async_context(account_running(setup.account))
         await setup.events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)  # first sync
         setup.uid = setup.store.uids("local", "INBOX")[0]
         yield setup, task
-    finally:
-        await stop(setup.account, task)
-        if proxy is not None:
-            await proxy.close()
-        setup.store.close()
 
 
 Expected = list[tuple[int, set[type[Event]]]]

@@ -3,7 +3,6 @@ removes them from its answers: new mail is still found, and server search still 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from itertools import count
@@ -12,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import MessagesChanged, RequestDone, SearchResults
 from mailbag.domain.requests import Search
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder, make_account
+from tests.integration.accounts import Recorder, account_running, make_account, proxied_config
 from tests.integration.proxy import Proxy
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message, subject_of
@@ -42,17 +40,10 @@ def without_any_uidnext(line: bytes) -> bytes:
 async def account_behind(
     dovecot: DovecotServer, user: MailUser, db: Path, rewrite: Callable[[bytes], bytes]
 ) -> AsyncIterator[tuple[ImapAccount, Store, Recorder]]:
-    proxy = await Proxy(dovecot.host, dovecot.imap_port, rewrite).start()
-    server = ServerConfig(host="127.0.0.1", port=proxy.port, security="none", username=user.name,
-                          password_command=f"printf '%s\\n' '{user.password}'")
-    config = AccountConfig(name="work", email=user.email, default=True, imap=server)
-    store = Store.open(db)
-    events = Recorder()
-    try:
-        yield ImapAccount(config, store, events), store, events
-    finally:
-        store.close()
-        await proxy.close()
+    async with Proxy(dovecot.host, dovecot.imap_port, rewrite) as proxy:
+        with Store.open(db) as store:
+            events = Recorder()
+            yield ImapAccount(proxied_config(user, proxy.port), store, events), store, events
 
 
 @pytest.mark.parametrize("rewrite", [without_select_uidnext, without_any_uidnext])
@@ -76,8 +67,7 @@ async def test_new_mail_is_found_on_the_next_start_without_uidnext(
 async def test_new_mail_shows_live_without_uidnext(dovecot, mail_user, tmp_path, rewrite):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
     async with account_behind(dovecot, mail_user, tmp_path / "c.db", rewrite) as (account, store, events):
-        task = asyncio.create_task(account.run())
-        try:
+        async with account_running(account):
             await events.wait_for(lambda e: isinstance(e, RequestDone), timeout=30)
             await events.wait_for(lambda _e: account.watcher is not None and account.watcher.ready.is_set())
             events.events.clear()
@@ -86,10 +76,6 @@ async def test_new_mail_shows_live_without_uidnext(dovecot, mail_user, tmp_path,
                 lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and bool(e.added), timeout=30
             )
             assert store.uids("work", "INBOX") == list(range(1, 7))
-        finally:
-            account.request_stop()
-            task.cancel()
-            await asyncio.wait({task}, timeout=15)
 
 
 async def test_server_search_reports_matches_the_cache_has_not_got_yet(dovecot, mail_user, tmp_path):

@@ -16,7 +16,7 @@ from mailbag.services import imap_account
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from mailbag.ui.widgets.folder_tree import folder_label
-from tests.integration.accounts import Recorder, imap_account_config, make_account, other_client
+from tests.integration.accounts import Recorder, account_running, imap_account_config, make_account, other_client
 from tests.integration.test_cli_sync import run_mailbag, write_config
 from tests.servers.messages import make_message, subject_of
 
@@ -80,33 +80,28 @@ async def test_urgent_requests_during_the_first_sync_of_many_folders(
         fire_urgent_requests(event)
 
     account = ImapAccount(imap_account_config(dovecot, mail_user), store, sink)
-    task = asyncio.create_task(account.run())
-    try:
+    with store:
+        async with account_running(account):
 
-        def all_synced() -> bool:
-            folders = [f.name for f in store.folders("work") if f.selectable]
-            states = [store.folder_state("work", name) for name in folders]
-            return len(folders) == FOLDERS and all(s is not None and s.complete for s in states)
+            def all_synced() -> bool:
+                folders = [f.name for f in store.folders("work") if f.selectable]
+                states = [store.folder_state("work", name) for name in folders]
+                return len(folders) == FOLDERS and all(s is not None and s.complete for s in states)
 
-        async def wait_synced() -> None:
-            while not all_synced() or not fired:
-                await asyncio.sleep(0.05)
-            answered = {getattr(e, "request_id", None) for e in events.events}
-            while not set(fired) <= answered:
-                await asyncio.sleep(0.05)
+            async def wait_synced() -> None:
+                while not all_synced() or not fired:
+                    await asyncio.sleep(0.05)
                 answered = {getattr(e, "request_id", None) for e in events.events}
+                while not set(fired) <= answered:
+                    await asyncio.sleep(0.05)
+                    answered = {getattr(e, "request_id", None) for e in events.events}
 
-        await asyncio.wait_for(wait_synced(), 120)
-        assert not events.of(RequestFailed), events.of(RequestFailed)
-        assert not events.of(ErrorReported), events.of(ErrorReported)
-        assert store.counts("work", "INBOX") == (600, 600)
-        for n, name in enumerate(names):
-            assert store.counts("work", name)[0] == n % 4, name
-    finally:
-        account.request_stop()
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        store.close()
+            await asyncio.wait_for(wait_synced(), 120)
+            assert not events.of(RequestFailed), events.of(RequestFailed)
+            assert not events.of(ErrorReported), events.of(ErrorReported)
+            assert store.counts("work", "INBOX") == (600, 600)
+            for n, name in enumerate(names):
+                assert store.counts("work", name)[0] == n % 4, name
 
 
 #: Folder names with characters the screen must never get (RLM, a bidi override, a C1 control);
