@@ -121,6 +121,23 @@ def test_date_falls_back_to_file_mtime(store: MaildirStore) -> None:
     assert summary.date.tzinfo is not None
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["Grüße " + "ü" * 500_000, "Grüße " + "\n ".join(["wörter" * 12] * 12_000)],
+    ids=["1 MB on one line", "1 MB folded"],
+)
+def test_a_huge_subject_keeps_the_date_and_message_id_after_it(store: MaildirStore, subject: str) -> None:
+    raw = (f"From: Alice <alice@example.org>\nSubject: {subject}\n"
+           "Date: Tue, 03 Nov 2026 09:15:00 +0900\nMessage-ID: <huge@example.org>\n\nhi\n").encode()
+    assert len(raw) > 1_000_000
+    store.add("INBOX", raw)
+    (summary,) = store.summaries("INBOX")
+    assert summary.date == datetime(2026, 11, 3, 0, 15, tzinfo=timezone.utc)
+    assert summary.message_id == "<huge@example.org>"
+    assert summary.subject.startswith("Grüße ")  # cut, but still read as UTF-8
+    assert summary.size == len(raw)
+
+
 def test_summary_headers_are_sanitised(store: MaildirStore) -> None:
     store.add("INBOX", b"Subject: \x1b[31mred\x1b[0m alert\x07\nFrom: \"\x1b]0;t\x07Eve\" <eve@example.org>\n\nx\n")
     (summary,) = store.summaries("INBOX")

@@ -49,7 +49,11 @@ DELIMITER = "/"
 UIDLIST_NAME = "mailbag-uidlist"
 _UIDLIST_MAGIC = "mailbag-uidlist 1"
 _INFO = ":2,"
-_MAX_HEADER_BYTES = 256 * 1024
+#: Of a header field (a subject, say) this much is kept; the list shows far less.
+_MAX_FIELD_BYTES = 64 * 1024
+#: A header with no blank line after it this far into the file is read no further.
+_MAX_HEADER_SCAN = 16 * 1024 * 1024
+_READ_BYTES = 16384
 
 #: Maildir info letters and the IMAP system flags they stand for.
 LETTER_TO_FLAG: dict[str, str] = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "T": DELETED, "D": DRAFT}
@@ -70,7 +74,6 @@ _ROLE_NAMES: dict[str, FolderRole] = {
     "archives": FolderRole.ARCHIVE,
 }
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
@@ -435,27 +438,51 @@ def _new_uidvalidity() -> int:
 
 
 def _read_header_block(path: Path) -> tuple[bytes, int, float]:
-    """The bytes up to the first blank line, the file size and its mtime."""
+    """The header block (up to the first blank line), the file size and its mtime.
+
+    Of each field (with its continuation lines) the first ``_MAX_FIELD_BYTES`` are kept, so a
+    huge subject is cut and the fields after it (Date, Message-ID) are still read.
+    """
+    kept: list[bytes] = []
+    field = 0  # bytes kept of the field being read
+    read = 0
+    at_line_start = True
     with open(path, "rb") as fh:
         stat = os.fstat(fh.fileno())
-        data = b""
-        while len(data) < _MAX_HEADER_BYTES:
-            chunk = fh.read(16384)
-            if not chunk:
-                break
-            data += chunk
-            end = _HEADER_END.search(data)
-            if end:
-                data = data[: end.start()]
-                break
-        return data, stat.st_size, stat.st_mtime
+        while read < _MAX_HEADER_SCAN and (chunk := fh.readline(_READ_BYTES)):
+            read += len(chunk)
+            if at_line_start:
+                if chunk in (b"\n", b"\r\n"):
+                    break  # the blank line that ends the header
+                if chunk[:1] not in (b" ", b"\t"):
+                    field = 0  # a new field; a continuation line belongs to the one before
+            at_line_start = chunk.endswith(b"\n")
+            if field >= _MAX_FIELD_BYTES:
+                continue  # the rest of a field that was cut
+            part = chunk[: _MAX_FIELD_BYTES - field]
+            field += len(part)
+            if field >= _MAX_FIELD_BYTES and not part.endswith(b"\n"):
+                part = _whole_characters(part) + b"\r\n"
+            kept.append(part)
+    return b"".join(kept), stat.st_size, stat.st_mtime
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """``data`` without the UTF-8 character (or the CR of a line break) cut at its end."""
+    start = len(data)
+    while start > 0 and len(data) - start < 3 and 0x80 <= data[start - 1] <= 0xBF:
+        start -= 1  # back over continuation bytes to the lead byte of the last character
+    if start > 0 and data[start - 1] >= 0xC0:
+        lead = data[start - 1]
+        length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if len(data) - (start - 1) < length:
+            data = data[: start - 1]
+    return data.rstrip(b"\r")
 
 
 def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | None:
     """Summary from the header block; None when the file has no header field at all."""
     block, size, mtime = _read_header_block(path)
-    if block.startswith((b"\n", b"\r\n")):
-        return None
     # Raw 8-bit headers (RFC 6532) are UTF-8; older mail may be Latin-1. Decoding here keeps them
     # readable, where BytesHeaderParser would turn them into "unknown-8bit" Header objects.
     try:
