@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -243,3 +244,47 @@ async def test_memory_stays_flat_while_a_slow_consumer_streams_a_huge_folder() -
     assert seen == total
     # Kept all at once, 40k (uid, flags, modseq) entries take well over 10 MB.
     assert peak < 4 * 1024 * 1024
+
+
+async def _give_up_a_command_then_log_out() -> None:
+    noop_seen = asyncio.Event()
+
+    async def script(reader, writer):
+        await login_dialogue(reader, writer)
+        await command(reader)  # the NOOP, never answered
+        noop_seen.set()
+        await reader.read()  # nor anything after it
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port, timeout=0.5), "acct")
+        await client.connect()
+        noop = asyncio.create_task(client.noop())
+        await noop_seen.wait()
+        noop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await noop
+        await client.logout()
+        with pytest.raises(ImapConnectionError):
+            await client.noop()  # the link is gone: the next command says so at once
+
+
+def test_logout_after_a_command_was_given_up_ends_once_that_command_times_out() -> None:
+    """A command whose caller was cancelled (mailbag quitting during a stalled request) still
+    holds the link when LOGOUT comes; once it times out, LOGOUT must end. (It spun on the event
+    loop, so quitting hung: the scenario runs on a thread of its own to be seen failing.)"""
+    outcome: list[BaseException | None] = []
+
+    def scenario() -> None:
+        try:
+            asyncio.run(_give_up_a_command_then_log_out())
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=scenario, daemon=True)
+    thread.start()
+    thread.join(60)  # a generous bound on a hang: the scenario takes half a second
+    assert outcome, "LOGOUT never ended"
+    if outcome[0] is not None:
+        raise outcome[0]

@@ -298,8 +298,17 @@ class StreamingProtocol(adapter.ProtocolBase):
         if not adapter.legal_in(command.name, self.state):
             raise adapter.Abort(f"command {command.name} illegal in state {self.state}")
         while (running := self.running_command()) is not None:
-            with contextlib.suppress(Exception):  # its owner sees the failure
+            try:
                 await running.wait()
+            except adapter.CommandTimeout:
+                if self.running_command() is running:  # its caller gave up on it before
+                    self.abort(f"no answer from the server to {running.name}")
+            except Exception:  # noqa: BLE001 - its caller sees the failure
+                pass
+            if self.running_command() is running:
+                # It has ended but its caller, cancelled, never took it off the link: waiting
+                # on it again would return at once, and this loop would never yield.
+                self.pending_sync_command = None
         if self.error is not None:
             raise ImapConnectionError(self.error)
         self.pending_sync_command = command
