@@ -75,7 +75,7 @@ async def test_the_skip_key_brings_the_next_unquoted_text_to_the_top(make_app):
         await pilot.press("right_curly_bracket")  # no quote below: the view stays, and says why
         assert body_text(app) == shown
         await pilot.pause()
-        assert "No more text after quoted text" in status_text(app)
+        assert "No more unquoted text after quoted text" in status_text(app)
         await pilot.press("g", "j", "j", "j", "j", "j", "j")  # from inside a quote: to the text after it
         assert body_text(app)[0] == "> Here is the plan for the release:"
         await pilot.press("S")

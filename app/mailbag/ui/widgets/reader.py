@@ -178,7 +178,7 @@ class ReaderBody(TextArea):
         target = self._shown.next_unquoted(start)
         if target is None:
             self.app.bell()
-            self.post_message(self.Notice("No more text after quoted text"))
+            self.post_message(self.Notice("No more unquoted text after quoted text"))
             return
         self._skipped_to = target
         self._scroll_to_line(target)
