@@ -1,5 +1,6 @@
 """``python -m bench.parsing``: in-process timings of parsing, rendering and threading on large and
-hostile input (the inputs of the unit tests), and of every message of the real-world corpus.
+hostile input (the inputs of the unit tests), of opening a large message in the reader, and of every
+message of the real-world corpus.
 
 These were time limits inside unit tests, where a busy machine made them fail by chance; the tests
 keep their behavioural checks and the timings live here. Nothing here needs a server.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.figures import Figure
+from bench.reader_open import open_times
 from bench.report import table
 from mailbag.domain.mime import extract_attachment, render_message
 from mailbag.domain.quotes import fold_quotes, layout_body
@@ -95,6 +97,10 @@ def measure(runs: int, corpus: Path) -> list[Figure]:
     layout = layout_body(reply)
     figure(len(reply), "fold 10,000 quoted lines", "ms",
            [1000 * seconds(lambda: fold_quotes(layout)) for _ in range(runs)], "< 50 ms")
+    bodies = {"a 200 KB text body": body, "a reply over 10,000 quoted lines": reply}
+    for subject, samples in open_times(bodies, runs).items():
+        figure(len(bodies[subject]), f"open {subject} in the reader (Enter to frame)", "ms",
+               [1000 * s for s in samples], "< 500 ms")
     raw = two_big_attachments()
     figure(len(raw), "list two 10 MiB attachments", "ms",
            [1000 * seconds(lambda: render_message(raw)) for _ in range(runs)], "< 2000 ms")
