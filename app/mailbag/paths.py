@@ -27,6 +27,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def pop3_maildir(account: str) -> Path:
+    """$XDG_DATA_HOME/mailbag/pop3/ACCOUNT: where a POP3 account keeps its mail by default."""
+    return data_dir() / "pop3" / account
+
+
 def state_dir() -> Path:
     """$XDG_STATE_HOME/mailbag: the log file."""
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))

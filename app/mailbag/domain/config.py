@@ -53,6 +53,10 @@ _SERVER_KEYS = (
 )
 #: Keys only an ``[smtp]`` table has.
 _SMTP_KEYS = ("save_sent",)
+#: Keys only a ``[pop3]`` table has (it polls every ``poll_interval`` instead of ``poll_seconds``).
+_POP3_KEYS = ("leave_on_server", "delete_after_days", "poll_interval")
+#: How often a POP3 account is checked unless its ``poll_interval`` says otherwise (seconds).
+POP3_POLL_SECONDS = 300
 
 
 class ConfigError(Exception):
@@ -87,6 +91,8 @@ class ServerConfig:
     poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
     timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
     save_sent: bool = True  # SMTP: store a copy of sent mail in Sent (false: the server does)
+    leave_on_server: bool = True  # POP3: keep downloaded mail on the server
+    delete_after_days: int | None = None  # POP3: ... but remove it this long after the download
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class AccountConfig:
     imap: ServerConfig | None = None
     smtp: ServerConfig | None = None
     pop3: ServerConfig | None = None
-    maildir: Path | None = None
+    maildir: Path | None = None  # the local Maildir (of a POP3 account: where its mail goes)
 
 
 @dataclass(frozen=True)
@@ -429,6 +435,8 @@ class _Validator:
         maildir = self.path_value(table, where + ("maildir",))
         if servers["imap"] is None and servers["pop3"] is None and maildir is None:
             raise self.error(where, "an account needs an [imap] or [pop3] table, or a maildir path")
+        if servers["imap"] is not None and servers["pop3"] is not None:
+            raise self.error(where + ("pop3",), "an account reads its mail by IMAP or by POP3, not both")
         return AccountConfig(
             name=name,
             email=email,
@@ -466,7 +474,11 @@ class _Validator:
             raise self.error(key, f"{path} is not UTF-8 text") from None
 
     def server(self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str) -> ServerConfig:
-        self.check_keys(table, where, _SERVER_KEYS + (_SMTP_KEYS if protocol == "smtp" else ()))
+        if protocol == "pop3":
+            allowed = tuple(k for k in _SERVER_KEYS if k != "poll_seconds") + _POP3_KEYS
+        else:
+            allowed = _SERVER_KEYS + (_SMTP_KEYS if protocol == "smtp" else ())
+        self.check_keys(table, where, allowed)
         host = self.string(table, where + ("host",), required=True)
         assert host is not None
         security = table.get("security", "tls")
@@ -509,11 +521,19 @@ class _Validator:
         if ca_file is not None and not ca_file.is_file():
             problem = "is not a file" if ca_file.exists() else "no such file"
             raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
-        poll_seconds = table.get("poll_seconds", 60)
-        if isinstance(poll_seconds, bool) or not isinstance(poll_seconds, int):
-            raise self.error(where + ("poll_seconds",), "must be a number of seconds")
-        if not 5 <= poll_seconds <= 3600:
-            raise self.error(where + ("poll_seconds",), f"{poll_seconds} is out of range (5..3600)")
+        if protocol == "pop3":
+            poll_seconds = self.number(table, where + ("poll_interval",), POP3_POLL_SECONDS, 5, 86400)
+        else:
+            poll_seconds = self.number(table, where + ("poll_seconds",), 60, 5, 3600)
+        leave = self.boolean(table, where + ("leave_on_server",)) if "leave_on_server" in table else True
+        days: int | None = None
+        if "delete_after_days" in table:
+            days = self.number(table, where + ("delete_after_days",), 0, 0, 36500, unit="days")
+            if not leave:
+                raise self.error(
+                    where + ("delete_after_days",),
+                    "needs leave_on_server = true (with false, mail is removed once downloaded)",
+                )
         timeout = table.get("timeout", 30)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise self.error(where + ("timeout",), "must be a number of seconds")
@@ -531,4 +551,18 @@ class _Validator:
             keyring=keyring,
             ca_file=ca_file,
             save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else True,
+            leave_on_server=leave,
+            delete_after_days=days,
         )
+
+    def number(
+        self, table: dict[str, Any], key: tuple[str, ...], default: int, low: int, high: int,
+        unit: str = "seconds",
+    ) -> int:
+        """A whole number in ``low..high`` (``default`` when the key is absent)."""
+        value = table.get(key[-1], default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be a number of {unit}")
+        if not low <= value <= high:
+            raise self.error(key, f"{value} is out of range ({low}..{high})")
+        return value

@@ -236,6 +236,9 @@ class Backend(ABC):
     async def on_online(self) -> None:
         """Hook: the account has just connected (start watchers, ...)."""
 
+    def on_retry(self) -> None:
+        """Hook: the user asked to retry or check now (``RetryAccount``)."""
+
     async def on_offline(self) -> None:
         """Hook: the connection was lost or closed."""
 

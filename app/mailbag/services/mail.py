@@ -74,7 +74,7 @@ SEARCH_LIMIT = 5000
 
 def check_backend(account: AccountConfig) -> None:
     """Raise ValueError unless some worker can serve ``account``."""
-    if account.imap is None and account.maildir is None:
+    if account.imap is None and account.pop3 is None and account.maildir is None:
         raise ValueError(f"account {account.name}: no supported backend configured")
 
 
@@ -90,6 +90,11 @@ def make_worker(
         worker = ImapAccount(account, store, sink)
         worker.sync_in_child = sync_in_child
         return worker
+    if account.pop3 is not None:
+        from mailbag.paths import pop3_maildir
+        from mailbag.services.pop3_account import Pop3Account
+
+        return Pop3Account(account, account.maildir or pop3_maildir(account.name), store, sink)
     from mailbag.services.maildir_account import MaildirAccount
 
     assert account.maildir is not None

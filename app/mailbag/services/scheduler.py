@@ -154,6 +154,7 @@ class Scheduler:
             return rid
         if isinstance(request, RetryAccount):
             self.retry()
+            self.backend.on_retry()
             self.journal.retry_set_aside()  # actions set aside after failing go once more
             self.emit(RequestDone(rid))
             return rid

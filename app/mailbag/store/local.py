@@ -1,6 +1,7 @@
 """The local store: data that exists only on this machine, in its own file beside the cache.
 
-The journal of triage actions not yet applied on the server and the outbox live here, in
+The journal of triage actions not yet applied on the server, the outbox, and what each POP3
+account has downloaded (its UIDLs) live here, in
 ``local.sqlite3``, so the cache (``cache.sqlite3``) can be deleted at any time. The file is written
 with care: WAL with ``synchronous=FULL`` (a committed change survives a power cut), one
 ``BEGIN IMMEDIATE`` transaction per change, mode 0600. It is migrated forward, never dropped, and
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay
+from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay, Pop3Download
 
 #: The local store's file name, next to the cache file.
 LOCAL_FILE = "local.sqlite3"
@@ -58,8 +59,11 @@ QUEUED, SENDING, SENT, HELD, UNCERTAIN = "queued", "sending", "sent", "held", "u
 #: Whether a sent message still owes its copy to the Sent folder.
 COPY_NONE, COPY_OWED = "", "owed"
 
+#: POP3 download states: a message is being written (its RETR went out), or it is in the Maildir.
+FETCHING, STORED = "fetching", "stored"
+
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 2
+LOCAL_VERSION = 3
 
 #: The outbox's columns added in version 2, with their definitions.
 _OUTBOX_V2 = (
@@ -78,9 +82,22 @@ def _outbox_v2(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
 
 
+_POP3_TABLE = (
+    "CREATE TABLE IF NOT EXISTS pop3_uidls ("
+    " account TEXT NOT NULL, uidl TEXT NOT NULL, key TEXT NOT NULL,"
+    " state TEXT NOT NULL, downloaded REAL NOT NULL, deleted REAL,"
+    " PRIMARY KEY (account, uidl))"
+)
+
+
+def _pop3_v3(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the UIDLs each POP3 account has downloaded."""
+    conn.execute(_POP3_TABLE)
+
+
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
-LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2}
+LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2, 2: _pop3_v3}
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -98,6 +115,7 @@ _SCHEMA = (
     + "".join(f", {name} {definition}" for name, definition in _OUTBOX_V2)
     + ")",
     "CREATE INDEX IF NOT EXISTS ix_outbox_account_state ON outbox (account, state)",
+    _POP3_TABLE,
 )
 _VERSION_KEY = "local_version"
 _ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
@@ -476,6 +494,54 @@ class LocalStore:
                 f"DELETE FROM outbox WHERE id = ? AND state IN ({marks})", (item_id, *from_states)
             )
             return cursor.rowcount == 1
+
+
+    # --- POP3 downloads ----------------------------------------------------------------------
+
+    def pop3_downloads(self, account: str) -> dict[str, Pop3Download]:
+        """UIDL -> what the account has downloaded (or was writing when it stopped)."""
+        rows = self._read(
+            "SELECT uidl, key, state, downloaded, deleted FROM pop3_uidls WHERE account = ?", (account,)
+        )
+        return {
+            r["uidl"]: Pop3Download(r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"])
+            for r in rows
+        }
+
+    def pop3_fetching(self, account: str, keys: Mapping[str, str]) -> None:
+        """Record that the messages ``keys`` (UIDL -> Maildir key) are about to be written."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO pop3_uidls (account, uidl, key, state, downloaded) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (account, uidl) DO UPDATE SET key = excluded.key, state = excluded.state",
+                [(account, uidl, key, FETCHING, now) for uidl, key in keys.items()],
+            )
+
+    def pop3_stored(self, account: str, uidls: Iterable[str]) -> None:
+        """These messages are in the Maildir for good (their files fsynced)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE pop3_uidls SET state = ?, downloaded = ? WHERE account = ? AND uidl = ?",
+                [(STORED, now, account, uidl) for uidl in uidls],
+            )
+
+    def pop3_forget(self, account: str, uidls: Iterable[str]) -> None:
+        """Forget these UIDLs (a message whose writing never finished: fetch it again)."""
+        with self._write() as conn:
+            conn.executemany(
+                "DELETE FROM pop3_uidls WHERE account = ? AND uidl = ?", [(account, u) for u in uidls]
+            )
+
+    def pop3_deleted(self, account: str, uidls: Iterable[str]) -> None:
+        """The server has removed these messages (its QUIT said so)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE pop3_uidls SET deleted = ? WHERE account = ? AND uidl = ?",
+                [(now, account, uidl) for uidl in uidls],
+            )
 
 
 def _outbox_item(row: sqlite3.Row) -> OutboxItem:

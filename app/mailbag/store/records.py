@@ -61,3 +61,15 @@ class PendingOverlay:
             if uid in uids:
                 flags = (flags | add) - remove
         return flags
+
+
+@dataclass(frozen=True, slots=True)
+class Pop3Download:
+    """A message a POP3 account has downloaded: its UIDL, its file's Maildir key, whether it is
+    stored or was being written, when it was stored, and when the server removed it (None: not)."""
+
+    uidl: str
+    key: str
+    state: str
+    downloaded: float
+    deleted: float | None = None

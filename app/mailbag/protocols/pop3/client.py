@@ -223,6 +223,7 @@ class Pop3Client:
         window = WINDOW if self.pipelining else 1
         for start in range(0, len(numbers), window):
             batch = numbers[start : start + window]
+            log.debug("pop3 %s > DELE of %d messages", self._where, len(batch))
             await self._send([f"DELE {n}" for n in batch])
             for number in batch:
                 if not (await self._guard(self._reply())).ok:

@@ -1,0 +1,209 @@
+"""A POP3 account: a local Maildir account whose INBOX a downloader fills from the server.
+
+Everything the user does (read, search, flags, folders, moves) is local, as for a Maildir account.
+The download (:meth:`Pop3Account.download`) never loses or doubles a message:
+
+1. the UIDLs about to be fetched are recorded in the local store as *fetching*;
+2. each message is written to the Maildir's ``tmp/``, fsynced and renamed into ``new/``;
+3. they are recorded as *stored* (one transaction per batch) and the cache is updated;
+4. only then may a DELE go out, and the server removes nothing before QUIT.
+
+A run killed between 1 and 3 leaves *fetching* rows: the next start keeps those whose file is
+in the Maildir and fetches the others again. A run killed before QUIT leaves every message on the
+server, and the next run deletes again what is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import EventSink
+from mailbag.domain.models import MessageSummary
+from mailbag.protocols.maildir import INBOX
+from mailbag.protocols.maildir_delivery import (
+    deliver,
+    discard_temporary,
+    ensure_maildir,
+    new_key,
+    present,
+)
+from mailbag.protocols.pop3.client import MAX_MESSAGE, WINDOW, Listing, Pop3Client, Pop3Settings
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused
+from mailbag.services.backend import Failure
+from mailbag.services.maildir_account import MaildirAccount
+from mailbag.services.scheduler import Timings
+from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.store.local import FETCHING, STORED
+from mailbag.store.records import Pop3Download
+from mailbag.store.store import Store
+
+log = logging.getLogger(__name__)
+
+#: The cache (and so the list on screen) is brought up to date at most this often during a download.
+REFRESH_SECONDS = 2.0
+#: Looking at the folders (the folder tree focused) asks the server at most this often.
+CHECK_SECONDS = 60.0
+_DAY = 86400.0
+
+
+class Pop3Account(MaildirAccount):
+    """Serves the account's local Maildir; fills its INBOX from the POP3 server on connect, every
+    ``poll_interval``, and when the user asks (check now / retry)."""
+
+    def __init__(
+        self, account: AccountConfig, root: Path, store: Store, sink: EventSink, timings: Timings | None = None
+    ) -> None:
+        super().__init__(account.name, root, store, sink, timings)
+        assert account.pop3 is not None
+        self.server: ServerConfig = account.pop3
+        self._last_download = float("-inf")  # monotonic time of the last attempt
+        self._login_refused = False  # no download on a timer until the user retries
+        self._forced = False  # the user asked to check now
+        self._quiet_new_mail = False  # the very first download rings no bell
+
+    # --- the local side ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        await self.db(ensure_maildir, self.root)
+        await self.db(self._settle)
+        await super().connect()
+
+    def _settle(self) -> None:
+        """Finish what a killed download left: a message being written is kept if its file made it
+        into the Maildir, else forgotten (and fetched again)."""
+        local = self.store.local
+        cut = {d.uidl: d.key for d in local.pop3_downloads(self.name).values() if d.state == FETCHING}
+        if not cut:
+            return
+        kept = present(self.root, cut.values())
+        local.pop3_stored(self.name, [uidl for uidl, key in cut.items() if key in kept])
+        lost = [uidl for uidl, key in cut.items() if key not in kept]
+        discard_temporary(self.root, [cut[uidl] for uidl in lost])
+        local.pop3_forget(self.name, lost)
+        log.info("pop3 %s: %d messages cut short kept, %d to fetch again", self.name, len(kept), len(lost))
+
+    def classify(self, exc: BaseException) -> Failure:
+        """A POP3 server that cannot be reached or refuses the login is told, and the local
+        account carries on (its mail is all here); the next check tries again."""
+        if isinstance(exc, Pop3Error):
+            return Failure.REFUSED
+        return super().classify(exc)
+
+    async def sync_all(self, first: str | None = None) -> None:
+        await super().sync_all(first)
+        await self.download()
+
+    async def check_folders(self) -> None:
+        forced, self._forced = self._forced, False
+        due = time.monotonic() - self._last_download >= CHECK_SECONDS and not self._login_refused
+        if forced or due:
+            await self.download()
+
+    async def on_quiet(self) -> None:
+        if self._login_refused:
+            return
+        if time.monotonic() - self._last_download >= self.server.poll_seconds:
+            await self.download()
+
+    def on_retry(self) -> None:
+        from mailbag.domain.requests import CheckFolders
+
+        self._login_refused = False
+        self._forced = True
+        self.submit(CheckFolders(account=self.name))
+
+    async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
+        if not self._quiet_new_mail:
+            await super().announce_new_mail(folder, fresh)
+
+    # --- the download -----------------------------------------------------------------------------
+
+    async def download(self) -> int:
+        """Fetch what the server has and this account has not, then delete what is due on the
+        server; returns how many messages arrived."""
+        self._last_download = time.monotonic()
+        client = await self._open()
+        try:
+            listing = await client.list_messages()
+            known = await self.db(self.store.local.pop3_downloads, self.name)
+            self._quiet_new_mail = not known
+            try:
+                got = await self._fetch(client, [m for m in listing if m.uidl not in known])
+            finally:
+                self._quiet_new_mail = False
+            await self._delete_due(client, listing)
+        finally:
+            client.abort()
+        return got
+
+    async def _open(self) -> Pop3Client:
+        s = self.server
+        try:
+            password = await resolve_password(s)
+        except SecretError as exc:
+            self._login_refused = True
+            raise Pop3LoginRefused(f"password for {self.name}: {exc}") from None
+        settings = Pop3Settings(
+            host=s.host, port=s.port, security=s.security, username=s.username,
+            password=password, ca_file=s.ca_file, timeout=s.timeout,
+        )
+        try:
+            return await Pop3Client.open(settings)
+        except Pop3LoginRefused as exc:
+            self._login_refused = True
+            raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
+
+    async def _fetch(self, client: Pop3Client, fresh: list[Listing]) -> int:
+        too_big = [m for m in fresh if m.size > MAX_MESSAGE]
+        if too_big:
+            log.warning("pop3 %s: %d messages over %d bytes left on the server", self.name, len(too_big), MAX_MESSAGE)
+        wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
+        local = self.store.local
+        got = 0
+        refreshed = time.monotonic()
+        for start in range(0, len(wanted), WINDOW * 4):
+            batch = wanted[start : start + WINDOW * 4]
+            keys = {m.uidl: new_key() for m in batch}
+            await self.db(local.pop3_fetching, self.name, keys)
+            uidl_of = {m.number: m.uidl for m in batch}
+            written: list[tuple[str, bytes]] = []
+            async for number, raw in client.retrieve([m.number for m in batch]):
+                if raw is not None:
+                    written.append((keys[uidl_of[number]], raw))
+            await self.db(deliver, self.root, written)
+            stored_keys = {key for key, _ in written}
+            await self.db(local.pop3_stored, self.name, [u for u, k in keys.items() if k in stored_keys])
+            gone = [u for u, k in keys.items() if k not in stored_keys]  # refused by the server
+            if gone:
+                await self.db(local.pop3_forget, self.name, gone)
+            got += len(written)
+            if time.monotonic() - refreshed >= REFRESH_SECONDS:
+                await self.sync_folder(INBOX)
+                await self.serve_urgent()
+                refreshed = time.monotonic()
+        if got:
+            await self.sync_folder(INBOX)
+        return got
+
+    async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:
+        """DELE what is stored here and due to go from the server, then QUIT (which commits it)."""
+        known = await self.db(self.store.local.pop3_downloads, self.name)
+        victims = [m for m in listing if self._due(known.get(m.uidl))]
+        refused = set(await client.delete([m.number for m in victims])) if victims else set()
+        await client.quit()
+        if victims:
+            done = [m.uidl for m in victims if m.number not in refused]
+            await self.db(self.store.local.pop3_deleted, self.name, done)
+
+    def _due(self, download: Pop3Download | None) -> bool:
+        if download is None or download.state != STORED or download.deleted is not None:
+            return False
+        if not self.server.leave_on_server:
+            return True
+        days = self.server.delete_after_days
+        return days is not None and time.time() - download.downloaded >= days * _DAY
+

@@ -1,0 +1,151 @@
+"""A POP3 account over the private Dovecot's POP3: what is downloaded lands in the local Maildir
+and the cache once, whatever is run again; the server keeps or loses mail as configured."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.events import BodyLoaded, ErrorReported, NewMail
+from mailbag.domain.models import ConnectionState
+from mailbag.domain.requests import LoadBody
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, stop
+from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server, pop3_account
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message
+
+pytestmark = pytest.mark.dovecot
+
+
+def account(dovecot: DovecotServer, user: MailUser, tmp_path: Path, store: Store, security: str = "tls",
+            **changes: object) -> tuple[Pop3Account, Recorder]:
+    recorder = Recorder()
+    config = pop3_account(dovecot, user, tmp_path / "Mail", security, **changes)  # type: ignore[arg-type]
+    assert config.maildir is not None
+    return Pop3Account(config, config.maildir, store, recorder), recorder
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "cache.sqlite3")
+    yield opened
+    opened.close()
+
+
+def cached(store: Store) -> int:
+    return store.counts("old", "INBOX")[0]
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_download_is_local_once_and_left_on_the_server(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, security: str
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store, security)
+    await worker.sync_once()
+    assert cached(store) == 300
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+    assert on_server(dovecot, mail_user) == 300
+    assert recorder.of(NewMail) == []  # the first download rings no bell
+
+    await worker.sync_once()  # nothing new: nothing twice
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300, 302)))
+    await worker.sync_once()
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(302))
+    assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 2)]
+    assert on_server(dovecot, mail_user) == 302
+
+
+async def test_a_message_deleted_here_is_not_downloaded_again(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    uid = store.uids("old", "INBOX")[0]
+    await worker.connect()
+    await worker.server_expunge("INBOX", worker.last_uidvalidity("INBOX") or
+                                (await worker.server_position("INBOX"))[0], [uid])
+    await worker.sync_once()
+    assert cached(store) == 2
+    assert len(local_ids(tmp_path / "Mail")) == 2
+    assert on_server(dovecot, mail_user) == 3
+
+
+async def test_leave_on_server_false_removes_mail_once_it_is_here(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(50)))
+    worker, _ = account(dovecot, mail_user, tmp_path, store, leave_on_server=False)
+    await worker.sync_once()
+    assert cached(store) == 50
+    assert on_server(dovecot, mail_user) == 0
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(50))
+
+
+async def test_delete_after_days_removes_only_mail_downloaded_that_long_ago(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(5)))
+    worker, _ = account(dovecot, mail_user, tmp_path, store, delete_after_days=3)
+    await worker.sync_once()
+    assert on_server(dovecot, mail_user) == 5
+    # Two of them were downloaded four days ago (as if), the others today.
+    with sqlite3.connect(store.local.path) as raw:
+        uidls = [r[0] for r in raw.execute("SELECT uidl FROM pop3_uidls ORDER BY uidl LIMIT 2")]
+        raw.executemany("UPDATE pop3_uidls SET downloaded = ? WHERE uidl = ?",
+                        [(time.time() - 4 * 86400, u) for u in uidls])
+    await worker.sync_once()
+    assert on_server(dovecot, mail_user) == 3
+    await worker.sync_once()
+    assert on_server(dovecot, mail_user) == 3
+    assert cached(store) == 5
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(5))
+
+
+async def test_a_refused_login_is_told_and_the_local_mail_stays_readable(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    worker, _ = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    wrong, recorder = account(dovecot, mail_user, tmp_path, store, password_command="printf 'nope\\n'")
+    task = asyncio.create_task(wrong.run())
+    error = await recorder.wait_for_one(ErrorReported)
+    assert "login refused" in error.message and "nope" not in error.message
+    uid = store.uids("old", "INBOX")[0]
+    wrong.submit(LoadBody(account="old", folder="INBOX", uid=uid))
+    await recorder.wait_for_one(BodyLoaded, lambda e: e.uid == uid)
+    assert wrong.state == ConnectionState.ONLINE
+    await stop(wrong, task)
+
+
+async def test_a_download_cut_between_the_file_and_its_record_keeps_the_file_and_refetches_the_rest(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """As a kill leaves it: one message renamed into new/ but still marked as being fetched,
+    another only in tmp/."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    worker, _ = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    root = tmp_path / "Mail"
+    with sqlite3.connect(store.local.path) as raw:
+        rows = raw.execute("SELECT uidl, key FROM pop3_uidls ORDER BY uidl").fetchall()
+        raw.execute("UPDATE pop3_uidls SET state = 'fetching'")
+    (landed_uidl, landed_key), (cut_uidl, cut_key), _ = rows
+    cut = next(p for p in root.glob("*/*") if p.name.startswith(cut_key))
+    cut.rename(root / "tmp" / cut_key)
+    await worker.sync_once()
+    states = dict(sqlite3.connect(store.local.path).execute("SELECT uidl, state FROM pop3_uidls"))
+    assert cached(store) == 3
+    assert local_ids(root) == expected_ids(range(3))
+    assert not list((root / "tmp").iterdir())
+    assert states == {u: "stored" for u, _ in rows}
+    assert landed_uidl in states and cut_uidl in states and landed_key

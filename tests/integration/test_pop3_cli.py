@@ -1,0 +1,138 @@
+"""`mailbag sync` for a POP3 account, as a person runs it, and killed (SIGKILL) in the middle of
+a download or of the deletion on the server: the next run ends with every message here exactly
+once, and on the server as configured."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mailbag import paths
+from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message
+
+pytestmark = pytest.mark.dovecot
+
+
+def write_config(path: Path, dovecot: DovecotServer, user: MailUser, *, leave: bool = True) -> Path:
+    path.write_text(
+        f"""
+[accounts.old]
+email = "{user.email}"
+
+[accounts.old.pop3]
+host = "localhost"
+port = {dovecot.pop3s_port}
+username = "{user.name}"
+password_env = "MAILBAG_TEST_PASSWORD"
+ca_file = "{dovecot.ca_file}"
+leave_on_server = {"true" if leave else "false"}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "mailbag", "--debug", "--config", str(config), "sync"]
+
+
+def run(config: Path, password: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, MAILBAG_TEST_PASSWORD=password)
+    return subprocess.run(command(config), capture_output=True, text=True, env=env, timeout=300)
+
+
+def maildir() -> Path:
+    return paths.pop3_maildir("old")
+
+
+def files_in(root: Path) -> int:
+    return sum(len(os.listdir(root / sub)) for sub in ("new", "cur") if (root / sub).is_dir())
+
+
+def kill_when(config: Path, password: str, ready: object) -> bool:
+    """Start ``mailbag sync`` and SIGKILL it once ``ready()`` holds; True if it was killed
+    before it finished."""
+    env = dict(os.environ, MAILBAG_TEST_PASSWORD=password)
+    proc = subprocess.Popen(command(config), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert callable(ready)
+    try:
+        while proc.poll() is None and not ready():
+            time.sleep(0.005)
+        killed = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(60)
+    return killed
+
+
+def test_sync_downloads_into_the_default_maildir(dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(20)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    result = run(config, mail_user.password)
+    assert result.returncode == 0, result.stderr
+    assert "old: " in result.stdout and "20 messages cached" in result.stdout
+    assert local_ids(maildir()) == expected_ids(range(20))
+    assert maildir() == Path(os.environ["XDG_DATA_HOME"]) / "mailbag" / "pop3" / "old"
+    again = run(config, mail_user.password)
+    assert again.returncode == 0 and "20 messages cached" in again.stdout
+    assert local_ids(maildir()) == expected_ids(range(20))
+
+
+def test_sync_with_a_wrong_password_says_so_without_a_traceback(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    result = run(config, "wrong-password")
+    assert result.returncode == 1
+    assert "old: sync failed: login refused" in result.stderr
+    assert "Traceback" not in result.stderr and "wrong-password" not in result.stderr
+
+
+def test_killed_during_the_download_the_next_run_has_every_message_once(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    total = 3000
+    dovecot.deliver_many(mail_user.name, (make_message(i, size=4000) for i in range(total)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    killed = [
+        kill_when(config, mail_user.password, lambda: (maildir() / "new").is_dir() and files_in(maildir()) >= at)
+        for at in (1, 700)
+    ]
+    assert killed == [True, True]
+    assert 0 < files_in(maildir()) < total
+    result = run(config, mail_user.password)
+    assert result.returncode == 0, result.stderr
+    assert local_ids(maildir()) == expected_ids(range(total))
+    assert on_server(dovecot, mail_user) == total
+    assert not os.listdir(maildir() / "tmp")
+
+
+def test_killed_during_the_deletion_the_next_run_finishes_it(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    total = 3000
+    dovecot.deliver_many(mail_user.name, (make_message(i, size=500) for i in range(total)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user, leave=False)
+    log = paths.log_file()
+
+    def deleting() -> bool:
+        try:
+            return "> DELE of" in log.read_text(errors="replace")
+        except FileNotFoundError:
+            return False
+
+    assert kill_when(config, mail_user.password, deleting)
+    assert local_ids(maildir()) == expected_ids(range(total))
+    assert on_server(dovecot, mail_user) == total  # the server forgot the DELE without QUIT
+    result = run(config, mail_user.password)
+    assert result.returncode == 0, result.stderr
+    assert local_ids(maildir()) == expected_ids(range(total))
+    assert on_server(dovecot, mail_user) == 0
