@@ -127,8 +127,8 @@ class MailbagApp(App[None]):
             return
         await super().on_event(event)
 
-    def on_key_handled(self, message: KeyHandled) -> None:
-        self._keys.handled(message)
+    async def on_key_handled(self, message: KeyHandled) -> None:
+        await self._keys.handled(message)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()

@@ -72,11 +72,15 @@ class KeyOrder:
                 return
         self._settle(key, 0)
 
-    def handled(self, message: KeyHandled) -> None:
+    async def handled(self, message: KeyHandled) -> None:
         """A KeyHandled reached the app: the bindings of the key it followed have run."""
-        if message.key is self._current and self._target is not None:
-            self._target = None
+        if message.key is not self._current or self._target is None:
+            return
+        self._target = None
+        if self._app.message_queue_size or not self._quiet():
             self._settle(message.key, 0)
+            return
+        await self._go_on()  # nothing was set off: the next key goes on at once
 
     def _settle(self, key: events.Key, rounds: int) -> None:
         self._app.call_later(self._next, key, rounds)
@@ -91,6 +95,10 @@ class KeyOrder:
                 self._settle(key, rounds + 1)
                 return
             log.debug("keys: the screen is still busy after %d rounds; going on", rounds)
+        await self._go_on()
+
+    async def _go_on(self) -> None:
+        """The current key is done: hand over the next one held, if any."""
         self._current = None
         if self._held:
             await self._send(self._held.popleft())
