@@ -186,7 +186,7 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
         import traceback
 
-        return _report("bug", exc, "".join(traceback.format_exception(exc)))
+        return _report("bug", exc, "".join(traceback.format_exception(exc))[-STDERR_KEPT:])
     return 0
 
 
