@@ -109,3 +109,23 @@ async def test_a_change_other_than_new_rows_shows_at_once_while_the_folder_fills
         facade.emit(MessagesChanged("work", "Huge", **change))
         await settle(pilot)
         assert facade.index_reads == reads + 1
+
+
+async def test_new_rows_show_at_once_once_the_sync_was_cut_short(make_app, monkeypatch):
+    monkeypatch.setattr(views, "FILL_RELOAD_SECONDS", 600.0)
+    app = make_app(FillingFacade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        facade: FillingFacade = app.facade
+        listing = app.main_screen.message_list
+        facade.emit(ConnectionChanged("work", ConnectionState.SYNCING))
+        facade.chunk_written(CHUNK)
+        await settle(pilot)
+        facade.chunk_written(2 * CHUNK)  # then the link drops: the sync never ends
+        facade.emit(ConnectionChanged("work", ConnectionState.ERROR, "connection lost"))
+        await settle(pilot)
+        assert listing.row_count == CHUNK
+        facade.cached = 2 * CHUNK + 1  # new mail, synced after the reconnect
+        facade.emit(MessagesChanged("work", "Huge", added=1))
+        await settle(pilot)
+        assert listing.row_count == 2 * CHUNK + 1

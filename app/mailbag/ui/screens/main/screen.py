@@ -29,6 +29,7 @@ from mailbag.domain.events import (
     SearchResults,
     SyncProgress,
 )
+from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import CheckFolders
 from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.screens.main.reading import ReaderControl
@@ -69,6 +70,8 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
             self.status.set_connection(
                 event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user
             )
+            if event.state != ConnectionState.SYNCING:
+                self.syncs_ended(event.account)
         elif isinstance(event, SyncProgress):
             self.status.set_progress(event.account, event.folder, event.done, event.total)
             self.note_progress(FolderKey(event.account, event.folder), event.done, event.total)

@@ -34,6 +34,10 @@ class ListViews(MainScreenBase):
         else:
             self._filling.discard(key)
 
+    def syncs_ended(self, account: str) -> None:
+        """``account`` syncs no more (done, or cut short): none of its folders is filling."""
+        self._filling = {key for key in self._filling if key.account != account}
+
     def reload_after_change(self, key: FolderKey, added_only: bool) -> None:
         """Messages of ``key`` changed: re-read the open view, at once unless the folder is
         filling, the change only adds rows, and the screen is full already (then in a while:
