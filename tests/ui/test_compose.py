@@ -264,6 +264,9 @@ async def test_closing_keeps_or_discards_the_draft(make_app) -> None:
         [saved] = [r for r in app.facade.submitted if isinstance(r, SaveDraft) and r.raw is not None]
         assert saved.raw is not None and saved.message_id == kept.message_id
         assert b"See you there." in saved.raw
+        app.facade.emit(RequestDone(saved.request_id))  # the Drafts folder has it: off the disk
+        await settle(pilot)
+        assert app.facade.drafts.load_all() == []
         # Resumed from the Drafts folder, then discarded: nothing is left anywhere.
         app.facade.add_message("work", "Drafts", row_id=900, subject="Re: Quarterly report", body="x")
         app.facade.raw[("work", "Drafts", 900)] = saved.raw

@@ -63,7 +63,7 @@ async def test_a_draft_is_offered_again_after_the_app_was_killed(make_app) -> No
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert "A draft was left unsent when mailbag last ended" in screen_text(app)
+        assert "A draft was not sent, nor stored in Drafts. Open it now?" in screen_text(app)
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)

@@ -65,7 +65,7 @@ def test_a_draft_is_saved_when_the_terminal_goes_away(tmp_path: Path, signum: in
     terminal = Terminal()
     child = start(tmp_path, terminal)
     try:
-        wait_for(terminal, child, b"left unsent")
+        wait_for(terminal, child, b"nor stored in Drafts")
         os.write(terminal.master, b"o")
         wait_for(terminal, child, b"the_last_ones")
     finally:

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,9 +18,10 @@ from textual.screen import Screen
 from mailbag.domain.compose import Draft
 from mailbag.domain.events import Event, EventSink
 from mailbag.services.api import MailFacade
+from mailbag.ui.drafts import DraftKeeper
 from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
-from mailbag.ui.messages import ComposeRequested, ServiceEvent
+from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
 
@@ -91,6 +93,7 @@ class MailbagApp(App[None]):
         self._now = now
         self.editor = editor  # the body editor's command ("" for $VISUAL / $EDITOR / vi)
         self.facade = facade_factory(self.sink)
+        self.drafts = DraftKeeper(self.facade, now)
         self.main_screen = MainScreen(
             self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
         )
@@ -171,6 +174,9 @@ class MailbagApp(App[None]):
 
     def on_service_event(self, message: ServiceEvent) -> None:
         self.main_screen.apply_event(message.event)
+        stored = self.drafts.stored(message.event)
+        if stored is not None:
+            self.run_worker(partial(self.drafts.drop_local, stored), thread=True, group="drafts")
         for screen in self._compose_screens():
             screen.apply_event(message.event)
 
@@ -198,10 +204,17 @@ class MailbagApp(App[None]):
             except OSError:
                 log.exception("a draft could not be saved")
 
+    @on(DraftClosed)
+    def _draft_closed(self, message: DraftClosed) -> None:
+        if message.keep:
+            self.run_worker(partial(self.drafts.keep, message.draft), thread=True, group="drafts")
+        else:
+            self.run_worker(partial(self.drafts.forget, message.draft), thread=True, group="drafts")
+
     @work(thread=True, exclusive=True, group="left-drafts")
     def _offer_left_drafts(self) -> None:
-        """Drafts an earlier run left (it was killed, or the terminal went away): offer them."""
-        drafts = self.facade.drafts.load_all()
+        """Drafts on disk from an earlier run (killed, or kept while offline): offer them."""
+        drafts = self.drafts.left_over()
         if drafts:
             self.call_from_thread(self._ask_about_drafts, drafts)
 
@@ -212,20 +225,9 @@ class MailbagApp(App[None]):
             if choice == "open":
                 self.post_message(ComposeRequested(drafts[0]))
             elif choice == "discard":
-                self._discard_drafts(drafts[:1])
+                self.post_message(DraftClosed(drafts[0], keep=False))
 
         self.push_screen(resume_drafts_dialog(len(drafts)), answered)
-
-    @work(thread=True, group="left-drafts")
-    def _discard_drafts(self, drafts: list[Draft]) -> None:
-        for draft in drafts:
-            self.facade.drafts.remove(draft.message_id)
-
-    def action_help(self) -> None:
-        from mailbag.ui.screens.help import HelpScreen  # imported on first use: not needed to start
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.user_keymap))
 
     async def action_quit(self) -> None:
         self.save_drafts_now()

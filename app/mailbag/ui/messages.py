@@ -32,3 +32,13 @@ class ComposeRequested(Message):
     def __init__(self, draft: Draft) -> None:
         super().__init__()
         self.draft = draft
+
+
+class DraftClosed(Message):
+    """A compose screen closed: its draft is to be kept for later (``keep``), or forgotten
+    (sent or discarded)."""
+
+    def __init__(self, draft: Draft, *, keep: bool) -> None:
+        super().__init__()
+        self.draft = draft
+        self.keep = keep

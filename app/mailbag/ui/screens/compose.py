@@ -39,6 +39,7 @@ from mailbag.services.api import MailFacade
 from mailbag.ui.completion import AddressBook, AddressSuggester, PathSuggester
 from mailbag.ui.editor import EditorFailed, edit_text, editor_command
 from mailbag.ui.keymap import bindings
+from mailbag.ui.messages import DraftClosed
 from mailbag.ui.screens.dialogs import close_draft_dialog
 
 #: How often a changed draft is written to disk.
@@ -388,12 +389,9 @@ class ComposeScreen(Screen["str | None"]):
         else:
             self.dismiss("Message queued for sending")
 
-    @work(thread=True, group="compose-save")
     def _forget(self, draft: Draft) -> None:
         """The message is in the outbox (or discarded): no draft of it stays anywhere."""
-        self.facade.drafts.remove(draft.message_id)
-        # Also when this screen never stored it: it may have been resumed from the Drafts folder.
-        self.facade.submit(SaveDraft(account=draft.account, message_id=draft.message_id, raw=None))
+        self.app.post_message(DraftClosed(draft, keep=False))
 
     # --- closing ---------------------------------------------------------------------------------------
 
@@ -411,20 +409,8 @@ class ComposeScreen(Screen["str | None"]):
     def _close_answered(self, choice: str | None) -> None:
         draft = self.draft
         if choice == "keep":
-            self._keep(draft)
+            self.app.post_message(DraftClosed(draft, keep=True))
             self.dismiss("Draft kept")
         elif choice == "discard":
             self._forget(draft)
             self.dismiss("Draft discarded")
-
-    @work(thread=True, group="compose-save")
-    def _keep(self, draft: Draft) -> None:
-        """Closed for later: on disk and in the Drafts folder. An empty draft does not replace
-        the text saved before."""
-        if not self.facade.drafts.save(draft):
-            return
-        try:
-            raw = build_message(draft, now=self._now(), for_sending=False).message
-        except (ComposeError, OSError):
-            return
-        self.facade.submit(SaveDraft(account=draft.account, message_id=draft.message_id, raw=raw))

@@ -130,9 +130,10 @@ def close_draft_dialog(empty: bool) -> ChoiceDialog:
 
 
 def resume_drafts_dialog(count: int) -> ChoiceDialog:
-    """Asked at start when drafts of an earlier session were never sent nor closed."""
+    """Asked at start when drafts are on disk: left by a mailbag that was killed, or kept while
+    the Drafts folder could not take them."""
     what = "A draft was" if count == 1 else f"{count} drafts were"
     return ChoiceDialog(
-        f"{what} left unsent when mailbag last ended. Open {'it' if count == 1 else 'the newest'} now?",
+        f"{what} not sent, nor stored in Drafts. Open {'it' if count == 1 else 'the newest'} now?",
         (("o", "open", "open"), ("l", "later", "later"), ("d", "discard", "discard")),
     )
