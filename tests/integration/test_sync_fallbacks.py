@@ -13,6 +13,7 @@ import pytest
 
 from mailbag.domain.events import MessagesChanged, RequestDone, SearchResults
 from mailbag.domain.requests import Search
+from mailbag.services import imap_account
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, account_running, make_account, proxied_config
@@ -95,4 +96,27 @@ async def test_server_search_reports_matches_the_cache_has_not_got_yet(dovecot, 
     assert results[-1].complete
     rows = store.rows([row for result in results for row in result.row_ids])
     assert [r.subject for r in rows] == [subject_of(new)]
+    store.close()
+
+
+async def test_server_search_fetches_only_the_newest_matches_the_cache_lacks(
+    dovecot, mail_user, tmp_path, monkeypatch
+):
+    """One search cannot download a mailbox: past the limit, older matches the cache lacks stay
+    on the server and are counted."""
+    monkeypatch.setattr(imap_account, "SEARCH_FETCH_LIMIT", 3)
+    dovecot.deliver(mail_user.name, b"Message-ID: <z0@example.test>\r\nSubject: zanzibar 0\r\n\r\nseen\r\n")
+    account, store, events = make_account(dovecot, mail_user, tmp_path / "c.db")
+    await account.sync_once()
+    for n in range(1, 9):  # arriving while mailbag is not looking
+        dovecot.deliver(mail_user.name, b"Message-ID: <z%d@example.test>\r\nSubject: zanzibar %d\r\n\r\nx\r\n" % (n, n))
+    await account.connect()
+    try:
+        await account.search(Search(account="work", query="subject:zanzibar", folder="INBOX"))
+    finally:
+        await account.disconnect()
+    (result,) = events.of(SearchResults)
+    assert sorted(r.subject for r in store.rows(list(result.row_ids))) == [f"zanzibar {n}" for n in (0, 6, 7, 8)]
+    assert result.more == 5 and result.complete
+    assert store.counts("work", "INBOX")[0] == 4  # the five older ones were not downloaded
     store.close()

@@ -62,6 +62,21 @@ async def test_enter_submits_a_server_search_and_merges_its_results(make_app):
         assert len(shown_subjects(app)) == 6
 
 
+async def test_a_server_search_says_how_many_older_matches_it_left_on_the_server(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"is:unread", "enter")
+        await settle(pilot)
+        (search,) = [r for r in app.facade.submitted if isinstance(r, Search)]
+        # two folders' answers: the matches the cache lacked beyond the newest are counted
+        app.facade.emit(SearchResults(request_id=search.request_id, row_ids=(2,), complete=False, more=1))
+        app.facade.emit(SearchResults(request_id=search.request_id, row_ids=(), complete=True, more=1200))
+        await settle(pilot)
+        assert "1201 older matches left on the server" in status_text(app)
+        assert "Welcome to the team" in shown_subjects(app)  # what came is shown all the same
+
+
 async def test_query_error_shows_in_the_status_bar(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -150,11 +150,14 @@ class ActionRolledBack(Event):
 
 @dataclass(frozen=True, slots=True)
 class SearchResults(Event):
-    """Rows that match a Search request; ``complete`` is False while more may come."""
+    """Rows that match a Search request; ``complete`` is False while more may come. ``more``
+    counts the matches the server found that are not among them: older ones the cache did not
+    hold, left on the server so one search cannot download a whole mailbox."""
 
     request_id: int
     row_ids: tuple[int, ...]
     complete: bool = True
+    more: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 #: Full sync chunk sizes, newest first: a small first chunk fills the visible list quickly.
 FIRST_CHUNK = 300
+#: A server search fetches the summaries of at most this many matches the cache lacks (the
+#: newest); the others are counted in SearchResults.more.
+SEARCH_FETCH_LIMIT = 300
 CHUNK = 5000
 #: Summaries per cache transaction.
 WRITE_BATCH = 1000
@@ -633,17 +636,22 @@ class ImapAccount(Backend):
             folders = [request.folder]
         else:
             folders = await self.selectable_folders()
+        budget = SEARCH_FETCH_LIMIT
         for index, folder in enumerate(folders):
             await self._ensure_selected(folder)
             uids = await self._client().search_query(query)
-            missing = set(uids).difference(await self.db(self.store.uids, self.name, folder))
-            if missing:
-                added = await self._fetch_into_cache(folder, sorted(missing))
+            cached = set(await self.db(self.store.uids, self.name, folder))
+            missing = sorted(set(uids).difference(cached), reverse=True)  # newest first
+            fetch, left = missing[:budget], missing[budget:]
+            budget -= len(fetch)
+            if fetch:
+                added = await self._fetch_into_cache(folder, sorted(fetch))
                 self.emit(MessagesChanged(self.name, folder, added=added))
                 await self.publish_counts(folder)
-            row_ids = await self.db(self.store.row_ids_for, self.name, folder, uids) if uids else []
+            shown = [uid for uid in uids if uid in cached] + fetch
+            row_ids = await self.db(self.store.row_ids_for, self.name, folder, shown) if shown else []
             last = index == len(folders) - 1
-            self.emit(SearchResults(request.request_id, tuple(row_ids), complete=last))
+            self.emit(SearchResults(request.request_id, tuple(row_ids), complete=last, more=len(left)))
             if not last:
                 await self.serve_urgent()
         if not folders:

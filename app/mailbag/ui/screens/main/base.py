@@ -64,6 +64,7 @@ class MainScreenBase(Screen[None]):
         self._search_requests: set[int] = set()  # the server searches of the shown query
         self._search_error = False  # the status bar shows a search error
         self._server_matches: list[int] = []  # rows the server search added to the view
+        self._server_more = 0  # matches the server search left on the server (the oldest)
         self._search_timer: Timer | None = None
         self.facade = facade
         self._now = now

@@ -109,7 +109,7 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
             self.reload()
         elif isinstance(event, SearchResults):
             if event.request_id in self._search_requests and self._search is not None:
-                self._merge_search_results(event.row_ids)
+                self._merge_search_results(event.row_ids, event.more)
         elif isinstance(event, RequestFailed) and event.request_id in self._body_requests:
             self._body_failed(event.request_id, event.error)
         elif isinstance(event, RequestFailed):

@@ -63,6 +63,7 @@ class SearchControl(MainScreenBase):
         )
         self._search_requests = {request.request_id for request in requests}
         self._server_matches = []
+        self._server_more = 0
         for request in requests:
             self.facade.submit(request)
 
@@ -103,7 +104,11 @@ class SearchControl(MainScreenBase):
         self.message_list.show_folder(key, rows, current.row_id if current else None)
         self._show_view()
 
-    def _merge_search_results(self, row_ids: Sequence[int]) -> None:
+    def _merge_search_results(self, row_ids: Sequence[int], more: int) -> None:
+        if more:
+            self._server_more += more
+            n = self._server_more
+            self.status.set_notice(f"{n} older match{'' if n == 1 else 'es'} left on the server")
         shown = self.message_list.ids
         known = set(shown)
         extra = [row_id for row_id in row_ids if row_id not in known and row_id not in self._hidden]
@@ -124,6 +129,7 @@ class SearchControl(MainScreenBase):
             self.search_bar.close()
         self._search_requests = set()
         self._server_matches = []
+        self._server_more = 0
         if self._search is None:
             return
         self._search = None
