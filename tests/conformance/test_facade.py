@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -17,8 +17,9 @@ import pytest
 
 from mailbag.domain.config import Config
 from mailbag.domain.events import ActionRolledBack, Event, RequestDone, RequestFailed
-from mailbag.domain.models import FLAGGED, SEEN
-from mailbag.domain.requests import MoveMessages, SetFlags
+from mailbag.domain.events import ActionApplied, FolderCountsChanged
+from mailbag.domain.models import FLAGGED, SEEN, Folder, FolderRole, MessageRow
+from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from mailbag.services.api import ListOrder, MailFacade
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
@@ -63,8 +64,16 @@ SAMPLES = (
 )
 
 
+#: The folders each facade has besides the Inbox (Dovecot's special-use ones, the test Maildir's).
+ROLES = {"Archive": FolderRole.ARCHIVE, "Junk": FolderRole.JUNK, "Trash": FolderRole.TRASH, "Sent": FolderRole.SENT}
+
+
 def fake_facade(sink: list[Event]) -> FakeFacade:
     fake = FakeFacade(sink.append, accounts=("home",))
+    unread = sum(1 for s in SAMPLES if SEEN not in s.flags)
+    fake.add_folder(Folder("home", "INBOX", "/", FolderRole.INBOX, total=len(SAMPLES), unread=unread))
+    for name, role in ROLES.items():
+        fake.add_folder(Folder("home", name, "/", role))
     for n, sample in enumerate(SAMPLES):
         fake.add_message(
             "home", "INBOX", row_id=n + 1, subject=sample.subject, sender=sample.name, sender_email=sample.email,
@@ -73,6 +82,13 @@ def fake_facade(sink: list[Event]) -> FakeFacade:
         if sample.parent is not None:
             fake.set_parent(n + 1, sample.parent + 1)
     return fake
+
+
+#: The counts every facade starts with.
+START = {
+    "INBOX": (len(SAMPLES), sum(1 for s in SAMPLES if SEEN not in s.flags)),
+    **{name: (0, 0) for name in ROLES},
+}
 
 
 def _imap_flags(flags: frozenset[str]) -> str:
@@ -91,6 +107,25 @@ class Subject:
 
     def inbox(self, order: ListOrder = ListOrder()) -> list[str]:
         return self.subjects(self.facade.message_index("home", "INBOX", order))
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """(total, unread) of the Inbox and the special folders, as the folder tree shows them."""
+        return {f.name: (f.total, f.unread) for f in self.facade.folders("home") if f.name in ("INBOX", *ROLES)}
+
+    def row(self, subject: str) -> MessageRow:
+        ids = self.facade.message_index("home", "INBOX")
+        return next(r for r in self.facade.rows(ids) if r.subject == subject)
+
+    @property
+    def is_fake(self) -> bool:
+        return isinstance(self.facade, FakeFacade)
+
+    async def wait_for(self, what: Callable[[Event], bool]) -> None:
+        for _ in range(600):
+            if any(what(e) for e in self.events):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the event never came")
 
 
 @pytest.fixture(params=["fake", "maildir", "dovecot"])
@@ -117,11 +152,12 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     service = MailService(config, store, events.append)
     await service.start()
     try:
+        subject = Subject(service, events)
         for _ in range(600):
-            if len(service.message_index("home", "INBOX")) == len(SAMPLES):
+            if len(service.message_index("home", "INBOX")) == len(SAMPLES) and subject.counts() == START:
                 break
             await asyncio.sleep(0.05)
-        yield Subject(service, events)
+        yield subject
     finally:
         await service.stop()
         store.close()
@@ -232,3 +268,72 @@ async def test_a_submitted_flag_change_shows_at_once(subject: Subject) -> None:
     subject.facade.submit(request)
     (now,) = subject.facade.rows([row.row_id])
     assert flag in now.flags
+
+
+async def test_a_pending_move_shows_in_search_all_inboxes_and_threads_at_once(subject: Subject) -> None:
+    row = subject.row("Re: Quarterly report")  # the middle of a three-message thread
+    before = subject.facade.local_search("report").row_ids
+    assert row.row_id in before
+    subject.facade.submit(MoveMessages(account="home", folder="INBOX", uids=(row.uid,), target_role=FolderRole.ARCHIVE))
+    assert set(subject.subjects(subject.facade.local_search("report").row_ids)) == {
+        "Quarterly report", "Re: Re: Quarterly report",
+    }
+    assert row.row_id not in subject.facade.local_search("report", account="home", folder="INBOX").row_ids
+    threads = subject.facade.thread_index("home", "INBOX")
+    assert row.row_id not in threads.row_ids
+    assert len(threads.row_ids) == len(SAMPLES) - 1
+    shown = list(zip(subject.subjects(threads.row_ids), threads.depths, strict=True))
+    assert ("Quarterly report", 0) in shown and ("Re: Re: Quarterly report", 0) in shown
+
+
+async def test_a_pending_flag_change_shows_in_a_search_on_flags_at_once(subject: Subject) -> None:
+    lunch = subject.row("Lunch on Friday")  # unread, not flagged
+    weekly = subject.row("Weekly notes")  # read, not flagged
+    subject.facade.submit(SetFlags(account="home", folder="INBOX", uids=(lunch.uid,), add=frozenset({SEEN})))
+    subject.facade.submit(SetFlags(account="home", folder="INBOX", uids=(weekly.uid,), add=frozenset({FLAGGED})))
+    assert set(subject.subjects(subject.facade.local_search("is:unread").row_ids)) == {
+        "Build failure", "Re: Re: Quarterly report",
+    }
+    # Newest first, as every search: Weekly notes (day 6) joins ahead of the others.
+    assert subject.subjects(subject.facade.local_search("is:flagged", account="home", folder="INBOX").row_ids) == [
+        "Weekly notes", "Build failure", "Re: Quarterly report",
+    ]
+    assert subject.subjects(subject.facade.local_search("is:flagged lunch").row_ids) == []
+
+
+async def test_counts_change_at_once_with_a_move_and_stay_right(subject: Subject) -> None:
+    lunch = subject.row("Lunch on Friday")  # unread
+    subject.facade.submit(MoveMessages(account="home", folder="INBOX", uids=(lunch.uid,), target_role=FolderRole.ARCHIVE))
+    moved = dict(START, INBOX=(5, 2), Archive=(1, 1))
+    assert subject.counts() == moved
+    if subject.is_fake:
+        return
+    await subject.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server)
+    await subject.wait_for(lambda e: isinstance(e, FolderCountsChanged) and e.folder == "Archive")
+    assert subject.counts() == moved
+
+
+async def test_counts_change_at_once_with_flags_and_a_delete(subject: Subject) -> None:
+    lunch, weekly = subject.row("Lunch on Friday"), subject.row("Weekly notes")
+    subject.facade.submit(SetFlags(account="home", folder="INBOX", uids=(lunch.uid,), add=frozenset({SEEN})))
+    assert subject.counts() == dict(START, INBOX=(6, 2))
+    subject.facade.submit(SetFlags(account="home", folder="INBOX", uids=(weekly.uid,), remove=frozenset({SEEN})))
+    subject.facade.submit(DeleteMessages(account="home", folder="INBOX", uids=(weekly.uid,)))
+    assert subject.counts() == dict(START, INBOX=(5, 2), Trash=(1, 1))
+
+
+async def test_a_refused_move_puts_the_counts_back(subject: Subject) -> None:
+    lunch = subject.row("Lunch on Friday")
+    request = MoveMessages(account="home", folder="INBOX", uids=(lunch.uid,), target="Nowhere")
+    subject.facade.submit(request)
+    assert subject.counts() == dict(START, INBOX=(5, 2))
+    if isinstance(subject.facade, FakeFacade):
+        subject.facade.refuse(request, "[TRYCREATE] Mailbox doesn't exist: Nowhere")
+    await subject.wait_for(lambda e: isinstance(e, ActionRolledBack))
+    await subject.wait_for(lambda e: isinstance(e, FolderCountsChanged) and e.folder == "INBOX" or subject.is_fake)
+    for _ in range(600):
+        if subject.counts() == START:
+            break
+        await asyncio.sleep(0.05)
+    assert subject.counts() == START
+    assert "Nowhere" not in {f.name for f in subject.facade.folders("home")}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import partial
 
 from mailbag import paths
 from mailbag.domain.compose import Identity
@@ -109,17 +110,34 @@ class FakeFacade:
         return request.request_id
 
     def folders(self, account: str) -> list[Folder]:
-        return list(self._folders.get(account, []))
+        """The folders as added, their counts changed by the triage pending (as the services)."""
+        return self.overlay.folders(account, list(self._folders.get(account, [])), self._rows_of)
 
     def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
-        return self.overlay.index(account, folder, self._listed(account, folder, order), self._row_ids_of(account, folder))
+        return self.overlay.index(
+            account, folder, self._listed(account, folder, order), partial(self._row_ids, account, folder)
+        )
 
-    def _row_ids_of(self, account: str, folder: str) -> Callable[[frozenset[int]], list[int]]:
-        def row_ids(uids: frozenset[int]) -> list[int]:
-            ids = self._index.get((account, folder), ())
-            return [i for i in ids if i in self._rows and self._rows[i].uid in uids]
+    def _row_ids(self, account: str, folder: str, uids: Iterable[int]) -> list[int]:
+        """Row ids of the folder's messages with these uids."""
+        generated = self._generated.get((account, folder))
+        if generated is not None:  # uid n is the n-th generated row
+            return [generated.start + uid - 1 for uid in uids if 0 < uid <= len(generated)]
+        wanted = set(uids)
+        ids = self._index.get((account, folder), ())
+        return [i for i in ids if i in self._rows and self._rows[i].uid in wanted]
 
-        return row_ids
+    def _rows_of(self, account: str, folder: str, uids: frozenset[int]) -> list[MessageRow]:
+        """The folder's rows with these uids, as the data holds them (the services' cache)."""
+        return self._stored_rows(self._row_ids(account, folder, uids))
+
+    def _stored_rows(self, row_ids: Iterable[int]) -> list[MessageRow]:
+        result = []
+        for row_id in row_ids:
+            row = self._rows.get(row_id) or self._generated_row(row_id)
+            if row is not None:
+                result.append(row)
+        return result
 
     def _listed(self, account: str, folder: str, order: ListOrder) -> Sequence[int]:
         ids = self._index.get((account, folder), ())
@@ -149,12 +167,13 @@ class FakeFacade:
 
     def thread_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> ThreadedIndex:
         if (account, folder) in self._generated:
-            return self._generated_threads(self._index[(account, folder)])
+            return self._generated_threads(self.message_index(account, folder))
         # The services' own threading, over records made of the rows and their set parents.
         records = []
+        gone = set(self._row_ids(account, folder, self.overlay.hidden_uids(account, folder)))
         for row_id in self._index.get((account, folder), ()):
             row = self._rows.get(row_id)
-            if row is None:
+            if row is None or row_id in gone:
                 continue
             parent = self._parents.get(row_id)
             records.append(ThreadRecord(
@@ -176,7 +195,7 @@ class FakeFacade:
     def virtual_index(self, name: str, order: ListOrder = ListOrder()) -> Sequence[int]:
         folder = next(v for v in self._virtual if v.name == name)
         if folder.kind == "inboxes":
-            ids = [i for account in self._accounts for i in self._index.get((account, "INBOX"), ())]
+            ids = [i for account in self._accounts for i in self.message_index(account, "INBOX")]
         else:
             ids = list(self.local_search(folder.query).row_ids)
         return self._sorted(ids, order)
@@ -206,7 +225,9 @@ class FakeFacade:
             i for (acc, fol), index in self._index.items() for i in index
             if i in self._rows and (account is None or acc == account) and (folder is None or fol == folder)
         ]
-        found = [i for i in ids if all(test(self._rows[i]) for test in tests)]
+        # As the services: the rows as they are once the pending triage is done.
+        rows = self.overlay.rows([self._rows[i] for i in ids])
+        found = [row.row_id for row in rows if all(test(row) for test in tests)]
         return SearchOutcome(row_ids=tuple(self._sorted(found, ListOrder())))
 
     def undo(self) -> str | None:
@@ -216,12 +237,7 @@ class FakeFacade:
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         self.rows_calls += 1
-        result = []
-        for row_id in row_ids:
-            row = self._rows.get(row_id) or self._generated_row(row_id)
-            if row is not None:
-                result.append(row)
-        return self.overlay.rows(result)
+        return self.overlay.rows(self._stored_rows(row_ids))
 
     def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
         return self._bodies.get((account, folder, uid))

@@ -262,9 +262,9 @@ def test_both_ways_of_running_a_search_find_the_same_messages(
     ways: list[bool] = []
     build = search.build_search_sql
 
-    def spy(*args: object, from_matches: bool = False) -> object:
+    def spy(*args: object, from_matches: bool = False, **more: object) -> object:
         ways.append(from_matches)
-        return build(*args, from_matches=from_matches)  # type: ignore[arg-type]
+        return build(*args, from_matches=from_matches, **more)  # type: ignore[arg-type]
 
     monkeypatch.setattr(search, "build_search_sql", spy)
     from_matches = uids(store, text, folder=None)  # few matches: they drive the query

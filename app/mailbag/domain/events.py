@@ -131,12 +131,14 @@ class NewMail(Event):
 
 @dataclass(frozen=True, slots=True)
 class ActionApplied(Event):
-    """A triage action took effect (locally at once; on the server when ``on_server``)."""
+    """A triage action took effect (locally at once; on the server when ``on_server``).
+    ``undoes``: the action is an undo's, and this is what was undone (as the undo said it)."""
 
     account: str
     description: str  # e.g. "Moved 3 messages to Archive"
     undoable: bool = True
     on_server: bool = False
+    undoes: str = ""
 
 
 @dataclass(frozen=True, slots=True)

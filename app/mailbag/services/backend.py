@@ -324,7 +324,9 @@ class Backend(ABC):
         return await asyncio.to_thread(fn, *args)
 
     async def publish_counts(self, folder: str) -> None:
-        total, unread = await self.db(self.store.counts, self.name, folder)
+        """Record and announce the folder's counts: its cached messages, and the ones moves and
+        copies not yet done on the server bring (so that an offline move shows in its target)."""
+        total, unread = await self.db(folder_counts, self.store, self.name, folder)
         await self.db(self.store.set_counts, self.name, folder, total, unread)
         self.emit(FolderCountsChanged(self.name, folder, total, unread))
 
@@ -354,3 +356,12 @@ class Backend(ABC):
     async def selectable_folders(self) -> list[str]:
         """Names of the account's cached folders that can be opened (read off the event loop)."""
         return [f.name for f in await self.db(self.store.folders, self.name) if f.selectable]
+
+
+def folder_counts(store: Store, account: str, folder: str) -> tuple[int, int]:
+    """(total, unread) of the folder once the journal's moves and copies into it are done."""
+    total, unread = store.counts(account, folder)
+    for source, uids in store.local.incoming(account, folder):
+        coming, coming_unread = store.counts_of(account, source, uids)
+        total, unread = total + coming, unread + coming_unread
+    return total, unread

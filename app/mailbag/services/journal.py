@@ -215,6 +215,7 @@ class ActionJournal:
 
     async def _apply_request(self, request: Request) -> None:
         worker = self.worker
+        target = ""  # where messages go, to count them there
         if isinstance(request, SetFlags):
             action_id, text = await self._record_flags(
                 request.folder, request.uids, request.add, request.remove
@@ -231,10 +232,10 @@ class ActionJournal:
                 action_id = await self._record(request.folder, request.uids, EXPUNGE, {})
                 text = f"Deleted {plural(len(request.uids))} permanently"
             else:
-                trash = await self._folder_with_role(FolderRole.TRASH)
-                if trash == request.folder:
+                target = await self._folder_with_role(FolderRole.TRASH)
+                if target == request.folder:
                     raise ValueError("already in Trash: delete permanently instead (D)")
-                action_id, text = await self._record_move(request.folder, request.uids, trash)
+                action_id, text = await self._record_move(request.folder, request.uids, target)
         else:
             raise TypeError(f"not a triage request: {request!r}")
         undoable = not (isinstance(request, DeleteMessages) and request.permanent)
@@ -243,6 +244,8 @@ class ActionJournal:
             if len(self._actions) > 4 * (self.undo_tickets.maxlen or 50):  # tickets long gone
                 del self._actions[next(iter(self._actions))]
         worker.emit(RequestDone(request.request_id))
+        if target:  # counted there once the request's overlay has ended, so never twice
+            await self._count_target(target)
         worker.emit(ActionApplied(worker.name, text, undoable=undoable))
 
     async def _folder_with_role(self, role: FolderRole, *, required: bool = True) -> str:
@@ -264,7 +267,7 @@ class ActionJournal:
         remove: Iterable[str],
         *,
         uidvalidity: int | None = None,
-        inverse: bool = False,
+        undoes: str = "",
     ) -> tuple[int, str]:
         add, remove = sorted(set(add)), sorted(set(remove))
         before = await self.worker.db(current_flags, self.store, self.worker.name, folder, uids)
@@ -274,7 +277,7 @@ class ActionJournal:
         had = {str(u): sorted(settable_flags(f, permanent)) for u, f in before.items()}
         action_id = await self._record(
             folder, uids, FLAGS, {"add": add, "remove": remove, "before": had},
-            uidvalidity=uidvalidity, inverse=inverse,
+            uidvalidity=uidvalidity, undoes=undoes,
         )
         await self.worker.db(self.store.update_flags, self.worker.name, folder, after)
         await self._changed(folder, changed=len(after))
@@ -288,7 +291,7 @@ class ActionJournal:
         *,
         copy: bool = False,
         uidvalidity: int | None = None,
-        inverse: bool = False,
+        undoes: str = "",
     ) -> tuple[int, str]:
         ids = await self.worker.db(message_ids, self.store, self.worker.name, folder, uids)
         action_id = await self._record(
@@ -297,7 +300,7 @@ class ActionJournal:
             COPY if copy else MOVE,
             {"target": target, "message_ids": ids},
             uidvalidity=uidvalidity,
-            inverse=inverse,
+            undoes=undoes,
         )
         if not copy:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
@@ -315,18 +318,19 @@ class ActionJournal:
         args: dict[str, Any],
         *,
         uidvalidity: int | None = None,
-        inverse: bool = False,
+        undoes: str = "",
     ) -> int:
         """Journal one action on ``uids`` of ``folder`` under ``uidvalidity`` (by default the
-        one the cache holds those uids under); an ``inverse`` one is an undo's, which gets no
-        undo ticket of its own."""
+        one the cache holds those uids under); one that ``undoes`` an action (named in words)
+        is an undo's, which gets no undo ticket of its own."""
         if uidvalidity is None:
             state = await self.worker.db(self.store.folder_state, self.worker.name, folder)
             # A folder in its first sync has rows but no state yet: they come from the last SELECT.
             uidvalidity = state.uidvalidity if state else self.worker.last_uidvalidity(folder)
         args = dict(args, uidvalidity=uidvalidity)
-        if inverse:
+        if undoes:  # an undo's action: it gets no undo ticket of its own
             args["inverse"] = True
+            args["undoes"] = undoes
         action_id = await self.worker.db(
             self.local.add_action, self.worker.name, folder, list(uids), action, args
         )
@@ -335,6 +339,13 @@ class ActionJournal:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
             await self._changed(folder, removed=len(uids))
         return action_id
+
+    async def _count_target(self, target: str) -> None:
+        """Publish the counts of the folder messages were moved or copied to (the journal's
+        moves still to be done count there); a folder the account does not have is left out."""
+        folders = await self.worker.db(self.store.folders, self.worker.name)
+        if any(f.name == target for f in folders):
+            await self.worker.publish_counts(target)
 
     async def _changed(self, folder: str, *, changed: int = 0, removed: int = 0, added: int = 0) -> None:
         await self.worker.publish_counts(folder)
@@ -362,13 +373,13 @@ class ActionJournal:
             if action is None or action.state in (FAILED, CANCELLED):
                 action_id = None
             elif action.state == DONE:
-                await self._record_inverse(action)
+                await self._record_inverse(action, ticket.description)
                 break
             elif self._in_flight == action_id:  # being sent right now: wait for its answer
                 self._settled.clear()
                 await self._settled.wait()
             else:  # sent before, answer never seen: the next replay settles it, then undoes it
-                undo = {"undo": True}
+                undo = {"undo": ticket.description}
                 if await worker.db(self.local.transition, action_id, (IN_FLIGHT,), IN_FLIGHT, undo):
                     self._maybe_pending = True
                     worker.poke()
@@ -378,9 +389,10 @@ class ActionJournal:
             return
         worker.emit(ActionApplied(worker.name, f"Undone: {ticket.description}", undoable=False))
 
-    async def _record_inverse(self, action: PendingAction) -> None:
+    async def _record_inverse(self, action: PendingAction, undoes: str) -> None:
         """Journal the action that takes ``action`` (done on the server) back, on the messages
-        where they are now: later moves are followed (see :meth:`_where_now`)."""
+        where they are now: later moves are followed (see :meth:`_where_now`). ``undoes`` is
+        what the user undid, in words: the server's confirmation says it again."""
         validity = int(action.args.get("uidvalidity", 0))
         if action.action == FLAGS:
             before = recorded_before(action)
@@ -398,7 +410,7 @@ class ActionJournal:
                     groups[(folder, folder_validity, add, remove)].append(current)
             for (folder, folder_validity, add, remove), uids in groups.items():
                 await self._record_flags(
-                    folder, uids, add, remove, uidvalidity=folder_validity, inverse=True
+                    folder, uids, add, remove, uidvalidity=folder_validity, undoes=undoes
                 )
             return
         mapping = {int(k): int(v) for k, v in action.args.get("result", {}).items()}
@@ -413,11 +425,12 @@ class ActionJournal:
         for (folder, folder_validity), uids in places.items():
             if action.action == MOVE and folder != action.folder:
                 await self._record_move(
-                    folder, sorted(uids), action.folder, uidvalidity=folder_validity, inverse=True
+                    folder, sorted(uids), action.folder, uidvalidity=folder_validity, undoes=undoes
                 )
+                await self._count_target(action.folder)
             elif action.action == COPY:
                 await self._record(
-                    folder, sorted(uids), EXPUNGE, {}, uidvalidity=folder_validity, inverse=True
+                    folder, sorted(uids), EXPUNGE, {}, uidvalidity=folder_validity, undoes=undoes
                 )
         if action.action == EXPUNGE:
             raise ValueError("a permanent delete cannot be undone")
@@ -527,11 +540,14 @@ class ActionJournal:
         finally:
             self._in_flight = None
             self._settled.set()
-        worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True))
+        undoes = str(action.args.get("undoes", ""))
+        worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True, undoes=undoes))
         settled = await _reread(self, action)
-        if settled.args.get("undo"):  # undone while its answer was unknown: take it back now
+        undone = settled.args.get("undo")
+        if undone:  # undone while its answer was unknown: take it back now
             try:
-                await self._record_inverse(settled)
+                words = undone if isinstance(undone, str) else describe_action(settled)
+                await self._record_inverse(settled, words)
             except ValueError as exc:
                 worker.emit(ErrorReported(worker.name, f"{describe_action(action)}: {exc}"))
 
@@ -654,6 +670,8 @@ class ActionJournal:
         elif action.action in (MOVE, EXPUNGE):
             await worker.db(self.store.set_hidden, worker.name, action.folder, action.uids, False)
             await self._changed(action.folder, added=len(action.uids))
+        if action.action in (MOVE, COPY):  # no longer on its way to its target
+            await self._count_target(action.args.get("target", ""))
 
 
 async def _reread(journal: ActionJournal, action: PendingAction) -> PendingAction:

@@ -44,6 +44,7 @@ from mailbag.store.cache_file import CacheFile
 from mailbag.store.drafts import DraftFiles
 
 if TYPE_CHECKING:
+    from mailbag.domain.search import Query
     from mailbag.services.backend import Backend
     from mailbag.services.indexer import SearchIndexer
     from mailbag.services.outbox import OutboxService, OutboxTimings, RequestCopier
@@ -288,7 +289,11 @@ class MailService:
         return self.workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
-        return self.cache.reader.folders(account)
+        return self.overlay.folders(account, self.cache.reader.folders(account), self._rows_of)
+
+    def _rows_of(self, account: str, folder: str, uids: frozenset[int]) -> list[MessageRow]:
+        """The cache's visible rows of these UIDs of the folder."""
+        return self.cache.reader.rows(self.cache.reader.row_ids(account, folder, uids))
 
     def _relay(self, event: Event) -> None:
         """Every worker event goes to the UI; new mail may also raise a desktop notification, and
@@ -317,17 +322,24 @@ class MailService:
     def ready_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int] | None:
-        return self.cache.reader.prefetched_index(account, folder, order.key, order.reverse)
+        ids = self.cache.reader.prefetched_index(account, folder, order.key, order.reverse)
+        if ids is None:
+            return None
+        return self.overlay.index(
+            account, folder, ids, lambda uids: self.cache.reader.row_ids(account, folder, uids)
+        )
 
     def thread_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> ThreadedIndex:
         from mailbag.domain.threading import build_threads, flatten
 
-        roots = build_threads(
-            self.store.thread_records(account, folder),
-            group_by_subject=self.config.ui.thread_by_subject,
-        )
+        records = self.store.thread_records(account, folder)
+        uids = self.overlay.hidden_uids(account, folder)
+        if uids:  # threaded as they will be once the pending moves and deletes are done
+            gone = set(self.cache.reader.row_ids(account, folder, uids))
+            records = [r for r in records if r.row_id not in gone]
+        roots = build_threads(records, group_by_subject=self.config.ui.thread_by_subject)
         rows = flatten(roots, newest_first=not order.reverse)
         return ThreadedIndex(
             row_ids=array("q", [r.row_id for r in rows]), depths=array("h", [r.depth for r in rows])
@@ -348,7 +360,8 @@ class MailService:
                 for f in self.cache.reader.folders(account)
                 if f.role == FolderRole.INBOX
             ]
-            return self.cache.reader.message_index_many(places, order.key, order.reverse)
+            ids = self.cache.reader.message_index_many(places, order.key, order.reverse)
+            return self.overlay.without(ids, self.overlay.hidden_row_ids(self.cache.reader.row_ids))
         query = self.config.searches.get(name)
         if query is None:
             return ()
@@ -362,14 +375,21 @@ class MailService:
         parsed = parse_query(query)
         if parsed.error:
             return SearchOutcome(error=parsed.error)
-        if account is not None:
-            return SearchOutcome(row_ids=self.store.search(account, parsed, folder, SEARCH_LIMIT))
-        found: list[int] = []  # every account: each one's matches, newest first
-        for name in self.accounts:
-            found.extend(self.store.search(name, parsed, folder, SEARCH_LIMIT - len(found)))
+        names = [account] if account is not None else self.accounts
+        found: list[int] = []  # each account's matches, newest first
+        for name in names:
+            found.extend(self._search(name, parsed, folder, SEARCH_LIMIT - len(found)))
             if len(found) >= SEARCH_LIMIT:
                 break
         return SearchOutcome(row_ids=found)
+
+    def _search(self, account: str, query: Query, folder: str | None, limit: int) -> list[int]:
+        """One account's matches, as they are once the pending triage is done."""
+        found = self.store.search(account, query, folder, limit)
+        return self.overlay.search(
+            account, found, query, self.cache.reader.rows, self.cache.reader.row_ids,
+            lambda q, among: self.store.search(account, q, folder, limit, among),
+        )
 
     def undo(self) -> str | None:
         """Take back the last action (see MailFacade.undo). Safe from any thread: it runs on the

@@ -274,6 +274,20 @@ class LocalStore:
                 hidden.update(action.uids)
         return PendingOverlay(tuple(changes), frozenset(hidden))
 
+    def incoming(self, account: str, folder: str) -> list[tuple[str, list[int]]]:
+        """(source folder, uids) of the moves and copies into ``folder`` the server has not
+        done yet (pending, in flight or set aside): messages the folder is about to hold."""
+        rows = self._read(
+            f"SELECT {_ACTION_COLUMNS} FROM pending_actions WHERE account = ?"
+            f" AND action IN (?, ?) AND state IN ({','.join('?' * len(UNSENT))}) ORDER BY id",
+            (account, MOVE, COPY, *UNSENT),
+        )
+        return [
+            (action.folder, list(action.uids))
+            for action in map(_action, rows)
+            if action.args.get("target") == folder and action.folder != folder
+        ]
+
     def action(self, action_id: int) -> PendingAction | None:
         """One journalled action by id, whatever its state."""
         rows = self._read(

@@ -51,7 +51,7 @@ _ROWS = (
     " m.subject, m.sender, m.sender_email, m.has_attachment,"
     " EXISTS (SELECT 1 FROM bodies WHERE bodies.message_row = m.id)"
     " FROM messages AS m JOIN folders ON m.folder_id = folders.id"
-    " JOIN accounts ON folders.account_id = accounts.id WHERE m.id IN ({marks})"
+    " JOIN accounts ON folders.account_id = accounts.id WHERE m.id IN ({marks}) AND m.hidden = 0"
 )
 
 
@@ -325,7 +325,8 @@ class CacheReader:
         return [address for _, address in ranked[:limit]]
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
-        """The message rows with these ids, in the order asked; ids not in the cache are left out."""
+        """The message rows with these ids, in the order asked; ids not in the cache, and rows a
+        move or delete waiting for the server hides, are left out."""
         if not row_ids:
             return []
         wanted = list(row_ids)

@@ -65,18 +65,23 @@ FTS_FIRST_LIMIT = 10_000
 
 
 def build_search_sql(
-    query: Query, folder_ids: Sequence[int], limit: int, *, from_matches: bool = False
+    query: Query, folder_ids: Sequence[int], limit: int, *, from_matches: bool = False,
+    among: Sequence[int] | None = None,
 ) -> tuple[str, list[Any]] | None:
     """The SELECT of matching row ids (newest first) and its parameters; None when nothing can match.
 
     Dates compare the message's own local day, as IMAP's SENTBEFORE/SENTSINCE do. With
     ``from_matches`` the full-text matches drive the query (fast when they are few); otherwise the
     folder's list order does, each row checked against the matches (fast when they are many).
+    ``among``: only these row ids can match.
     """
-    if not folder_ids or limit <= 0:
+    if not folder_ids or limit <= 0 or (among is not None and not among):
         return None
     where = [f"m.folder_id IN ({', '.join('?' for _ in folder_ids)})", "m.hidden = 0"]
     params: list[Any] = list(folder_ids)
+    if among is not None:
+        where.append(f"m.id IN ({', '.join('?' for _ in among)})")
+        params.extend(among)
     for term in query.terms:
         if isinstance(term, FlagTerm):
             condition = _FLAG_SQL[term.flag]
@@ -138,10 +143,13 @@ def _few_matches(conn: Connection, query: Query) -> bool:
 
 
 def search_row_ids(
-    conn: Connection, query: Query, folder_ids: Sequence[int], limit: int
+    conn: Connection, query: Query, folder_ids: Sequence[int], limit: int,
+    among: Sequence[int] | None = None,
 ) -> list[int]:
-    """Row ids of the messages in these folders matching every term, newest first, at most ``limit``."""
-    built = build_search_sql(query, folder_ids, limit, from_matches=_few_matches(conn, query))
+    """Row ids of the messages in these folders matching every term, newest first, at most
+    ``limit`` (only of ``among``, when given)."""
+    few = among is not None or _few_matches(conn, query)
+    built = build_search_sql(query, folder_ids, limit, from_matches=few, among=among)
     if built is None:
         return []
     sql, params = built

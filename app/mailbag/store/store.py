@@ -516,6 +516,21 @@ class Store:
             total, unread = conn.execute(query).one()
         return int(total), int(unread)
 
+    def counts_of(self, account: str, folder: str, uids: Iterable[int]) -> tuple[int, int]:
+        """(total, unread) of these cached messages of the folder, hidden ones too."""
+        total = unread = 0
+        with read_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0, 0
+            for chunk in chunks(sorted(set(uids))):
+                query = select(func.count(), func.coalesce(func.sum(messages.c.unread), 0)).where(
+                    messages.c.folder_id == folder_id, messages.c.uid.in_(chunk)
+                )
+                count, unseen = conn.execute(query).one()
+                total, unread = total + int(count), unread + int(unseen)
+        return total, unread
+
     def message_index(
         self, account: str, folder: str, sort: str = "date", reverse: bool = False
     ) -> array[int]:
@@ -624,7 +639,8 @@ class Store:
         return copied
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
-        """The message rows with these ids, in the order asked; ids not in the cache are left out."""
+        """The message rows with these ids, in the order asked; ids not in the cache and hidden
+        rows are left out."""
         return self.reader.rows(row_ids)
 
     def row(self, row_id: int) -> MessageRow | None:
@@ -692,12 +708,16 @@ class Store:
         with read_connection(self._engine) as conn:
             return index_backlog(conn)
 
-    def search(self, account: str, query: Query, folder: str | None, limit: int) -> list[int]:
+    def search(
+        self, account: str, query: Query, folder: str | None, limit: int,
+        among: Sequence[int] | None = None,
+    ) -> list[int]:
         """Row ids of the account's cached messages matching ``query``, newest first, at most ``limit``.
 
         Searches ``folder`` (every folder of the account when None); ``folder:NAME`` terms in the
         query choose the folders instead, ``-folder:NAME`` leaves folders out. Messages hidden by a
-        pending move are not found. Messages not indexed yet are indexed first.
+        pending move are not found. Messages not indexed yet are indexed first. ``among``: only
+        these row ids can be found.
         """
         while self.index_pending():
             pass
@@ -717,7 +737,7 @@ class Store:
                 ids = {r[0] for r in rows}
             excluded = [t.name for t in query.terms if isinstance(t, FolderTerm) and t.negated]
             ids -= matching_folders(rows, excluded)
-            return search_row_ids(conn, query, sorted(ids), limit)
+            return search_row_ids(conn, query, sorted(ids), limit, among)
 
     def body(self, account: str, folder: str, uid: int) -> bytes | None:
         """The cached raw message, or None when it has not been fetched."""
