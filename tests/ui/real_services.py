@@ -13,7 +13,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from mailbag.domain.config import AccountConfig, Config
-from mailbag.domain.events import EventSink
+from mailbag.domain.events import Event, EventSink
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.mail import MailService
@@ -28,11 +28,17 @@ TRIAGE = (SetFlags, MoveMessages, DeleteMessages)
 
 
 class RecordingService(MailService):
-    """MailService that keeps every request the UI submits."""
+    """MailService that keeps every request the UI submits, and every event its workers report
+    (each kept once it is on its way to the UI)."""
 
     def __init__(self, config: Config, store: Store, sink: EventSink) -> None:
         super().__init__(config, store, sink)
         self.requests: list[Request] = []
+        self.events: list[Event] = []
+
+    def _relay(self, event: Event) -> None:
+        super()._relay(event)
+        self.events.append(event)
 
     def submit(self, request: Request) -> int:
         self.requests.append(request)

@@ -128,6 +128,8 @@ class FolderTree(Tree[FolderRef]):
         node = self._folders.get((account, folder))
         if node is None or node.data is None or node.data.folder is None:
             return
+        if (node.data.folder.total, node.data.folder.unread) == (total, unread):
+            return
         updated = replace(node.data.folder, total=total, unread=unread)
         node.data = FolderRef(account, updated)
         node.set_label(folder_label(updated))

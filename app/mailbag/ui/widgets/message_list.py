@@ -2,8 +2,9 @@
 
 It holds only the id vector (from ``MailFacade.message_index``, a search, or a thread layout)
 and a small cache of pages of ``MessageRow`` objects read through ``rows()``, so a 100k-message
-folder costs one integer per message and a screenful of rows. It also keeps the marks and the
-optimistic flag changes not yet confirmed by the cache.
+folder costs one integer per message and a screenful of rows. It also keeps the marks. What a
+row shows is what the service says: after triage, the rows acted on are read again
+(:meth:`MessageList.reread`), and those the service no longer lists leave the view.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ PAGE_SIZE = 64
 MAX_PAGES = 16
 #: Rows beyond the visible ones whose pages are read ahead, in a thread.
 READ_AHEAD = PAGE_SIZE // 2
+#: Up to this many rows acted on are read again at once (on the UI loop); more, in a thread.
+REREAD_AT_ONCE = 2000
 DATE_WIDTH = 10
 ACCOUNT_WIDTH = 6
 
@@ -136,8 +139,6 @@ class MessageList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, dict[int, MessageRow]] = OrderedDict()
         self._reading: set[int] = set()  # pages being read ahead
         self._shown = 0  # counts show_folder calls: a page read for an earlier list is dropped
-        self._added_flags: dict[int, frozenset[str]] = {}
-        self._removed_flags: dict[int, frozenset[str]] = {}
         self.folder: FolderKey | None = None
         self.index_pending = False
         self.threads: ThreadLayout | None = None  # thread view, else None
@@ -187,8 +188,6 @@ class MessageList(ScrollView, can_focus=True):
         if anchor_id is not None and anchor_id in self._ids:
             self._range_anchor = self._index_of(anchor_id, hint=0)
         if not same_folder:
-            self._added_flags.clear()
-            self._removed_flags.clear()
             self.marked.clear()
         self.virtual_size = Size(self.size.width, len(ids))
         target = keep_index if keep_index is not None else 0
@@ -226,8 +225,6 @@ class MessageList(ScrollView, can_focus=True):
 
     def _keep_page(self, page_no: int, rows: Iterable[MessageRow]) -> dict[int, MessageRow]:
         page = {row.row_id: row for row in rows}
-        if self._added_flags or self._removed_flags:
-            self._prune_flag_changes(page.values())
         self._pages[page_no] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -270,53 +267,40 @@ class MessageList(ScrollView, can_focus=True):
     def current_row(self) -> MessageRow | None:
         return self.row_at(self.cursor)
 
-    def change_flags(
-        self, row_ids: Sequence[int], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
-    ) -> None:
-        """Show flags added / removed on rows at once (optimistic), until the cache agrees."""
-        for row_id in row_ids:
-            added = (self._added_flags.get(row_id, frozenset()) | add) - remove
-            removed = (self._removed_flags.get(row_id, frozenset()) | remove) - add
-            for table, value in ((self._added_flags, added), (self._removed_flags, removed)):
-                if value:
-                    table[row_id] = value
-                else:
-                    table.pop(row_id, None)
-        self._thread_unread.clear()
-        self.refresh()
-
-    def drop_flag_changes(self, row_ids: Sequence[int]) -> None:
-        """Forget the optimistic flag changes of some rows (their request failed)."""
-        for row_id in row_ids:
-            self._added_flags.pop(row_id, None)
-            self._removed_flags.pop(row_id, None)
-        self._thread_unread.clear()
-        self.refresh()
-
-    def forget_flag_changes(self) -> None:
-        """Drop every optimistic flag change (the service rolled back: trust the cache)."""
-        self._added_flags.clear()
-        self._removed_flags.clear()
-        self._thread_unread.clear()
-        self.refresh()
-
-    def flags_of(self, row: MessageRow) -> frozenset[str]:
-        """The row's flags as shown: the cache's, with the optimistic changes applied."""
-        return (row.flags | self._added_flags.get(row.row_id, frozenset())) - self._removed_flags.get(
-            row.row_id, frozenset()
-        )
-
-    def _prune_flag_changes(self, rows: Iterable[MessageRow]) -> None:
-        """Drop optimistic changes the cache now shows, so later changes by others show too."""
-        for row in rows:
-            added = self._added_flags.get(row.row_id)
-            removed = self._removed_flags.get(row.row_id)
-            if (added or removed) and (added or frozenset()) <= row.flags and not (removed or frozenset()) & row.flags:
-                self._added_flags.pop(row.row_id, None)
-                self._removed_flags.pop(row.row_id, None)
-
     def is_unread(self, row: MessageRow) -> bool:
-        return SEEN not in self.flags_of(row)
+        return SEEN not in row.flags
+
+    def reread(self, row_ids: Sequence[int]) -> None:
+        """Read ``row_ids`` again through the service (triage acted on them): the ones it no
+        longer lists (moved, deleted) leave the view at once, the others show as it has them
+        now (flags). Only these rows are read, at once for a few, in a thread for many."""
+        if not row_ids:
+            return
+        if len(row_ids) <= REREAD_AT_ONCE:
+            self._reread_done(self._shown, row_ids, self._read_rows(row_ids))
+        else:
+            self.run_worker(partial(self._reread_in_thread, self._shown, row_ids), thread=True, group="reread")
+
+    def _reread_in_thread(self, shown: int, row_ids: Sequence[int]) -> None:
+        rows = self._read_rows(row_ids)
+        try:
+            self.app.call_from_thread(self._reread_done, shown, row_ids, rows)
+        except RuntimeError:  # the app has stopped meanwhile
+            pass
+
+    def _reread_done(self, shown: int, row_ids: Sequence[int], rows: list[MessageRow]) -> None:
+        if shown != self._shown:  # the list was read anew meanwhile: it has them as they are
+            return
+        fresh = {row.row_id: row for row in rows}
+        for page in self._pages.values():
+            for row_id in page.keys() & fresh.keys():
+                page[row_id] = fresh[row_id]
+        self._thread_unread.clear()
+        gone = set(row_ids) - fresh.keys()
+        if gone:
+            self.remove_rows(gone)
+        else:
+            self.refresh()
 
     def remove_rows(self, row_ids: set[int]) -> None:
         """Take rows out of the view at once (moved or deleted); the cursor goes to the next row."""
@@ -539,7 +523,7 @@ class MessageList(ScrollView, can_focus=True):
 
     def _row_segments(self, row: MessageRow, index: int, frame: _Frame) -> list[Segment]:
         width = frame.width
-        flags = self.flags_of(row)
+        flags = row.flags
         marked = row.row_id in self.marked
         classes: list[str] = []
         if self.is_unread(row):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from dataclasses import dataclass
 from datetime import datetime
 
 from textual.message import Message
@@ -22,16 +21,6 @@ from mailbag.ui.widgets.search_bar import SearchBar
 from mailbag.ui.widgets.status_bar import StatusBar
 
 MessageKey = tuple[str, str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """An optimistic change awaiting its request's answer: what to undo if the request fails."""
-
-    row_ids: list[int]
-    folder: FolderKey
-    unread_delta: int
-    removed: bool
 
 
 class MainScreenBase(Screen[None]):
@@ -58,8 +47,6 @@ class MainScreenBase(Screen[None]):
         self._order = ListOrder()
         self._threaded = threads
         self._generation = 0  # bumped when the view changes, so late worker results are dropped
-        self._hidden: set[int] = set()  # rows moved/deleted here, not yet gone from the cache
-        self._pending: dict[int, Pending] = {}  # request id -> optimistic change
         self._search: str | None = None  # the query whose results the list shows
         self._search_requests: set[int] = set()  # the server searches of the shown query
         self._search_error = False  # the status bar shows a search error

@@ -24,7 +24,6 @@ from mailbag.domain.events import (
     FoldersChanged,
     MessagesChanged,
     NewMail,
-    RequestDone,
     RequestFailed,
     SearchResults,
     SyncProgress,
@@ -79,9 +78,10 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
             text = f"{event.account}: {event.message}" if event.account else event.message
             self.status.set_error(text, retry=event.retry)
         elif isinstance(event, FoldersChanged):
-            self.folder_tree.set_folders(event.account, list(event.folders))
+            # Read through the service: its counts include the triage it has not stored yet.
+            self.folder_tree.set_folders(event.account, self.facade.folders(event.account))
         elif isinstance(event, FolderCountsChanged):
-            self.folder_tree.update_counts(event.account, event.folder, event.total, event.unread)
+            self.refresh_counts([event.account], event.folder)
         elif isinstance(event, MessagesChanged):
             key = FolderKey(event.account, event.folder)
             if self._open is not None and (key == self._open or self._open.virtual):
@@ -100,23 +100,19 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
             count = event.count
             self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {event.folder}")
         elif isinstance(event, ActionApplied):
-            self.status.set_notice(event.description)
+            # The server doing an undo's action still reads as the undo: the user must see it.
+            self.status.set_notice(f"Undone: {event.undoes}" if event.undoes else event.description)
         elif isinstance(event, ActionRolledBack):
             self.status.set_error(f"{event.description}: {event.reason}")
-            self._pending.clear()
-            self._hidden.clear()
-            self.message_list.forget_flag_changes()
-            self.reload()
+            self.after_rollback()
         elif isinstance(event, SearchResults):
             if event.request_id in self._search_requests and self._search is not None:
                 self._merge_search_results(event.row_ids, event.more)
         elif isinstance(event, RequestFailed) and event.request_id in self._body_requests:
             self._body_failed(event.request_id, event.error)
-        elif isinstance(event, RequestFailed):
+        elif isinstance(event, RequestFailed):  # a triage request the service could not take
             self.status.set_error(event.error)
-            self._roll_back(event.request_id)
-        elif isinstance(event, RequestDone):
-            self._pending.pop(event.request_id, None)
+            self.after_rollback()
 
     def on_descendant_focus(self) -> None:
         focused = self.focused

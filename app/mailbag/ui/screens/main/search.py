@@ -98,10 +98,9 @@ class SearchControl(MainScreenBase):
         current = self.message_list.current_row if same else None
         self._search = query
         local = set(outcome.row_ids)
-        found = list(outcome.row_ids) + [row_id for row_id in self._server_matches if row_id not in local]
-        rows = [row_id for row_id in found if row_id not in self._hidden]
+        found = list(outcome.row_ids) + self._listed([row_id for row_id in self._server_matches if row_id not in local])
         self.message_list.index_pending = False
-        self.message_list.show_folder(key, rows, current.row_id if current else None)
+        self.message_list.show_folder(key, found, current.row_id if current else None)
         self._show_view()
 
     def _merge_search_results(self, row_ids: Sequence[int], more: int) -> None:
@@ -111,12 +110,19 @@ class SearchControl(MainScreenBase):
             self.status.set_notice(f"{n} older match{'' if n == 1 else 'es'} left on the server")
         shown = self.message_list.ids
         known = set(shown)
-        extra = [row_id for row_id in row_ids if row_id not in known and row_id not in self._hidden]
+        extra = self._listed([row_id for row_id in row_ids if row_id not in known])
         self._server_matches.extend(extra)
         if extra and self._open is not None:
             current = self.message_list.current_row
             self.message_list.show_folder(self._open, list(shown) + extra, current.row_id if current else None)
             self._show_view()
+
+    def _listed(self, row_ids: list[int]) -> list[int]:
+        """The server's matches the service still lists (not moved or deleted since)."""
+        if not row_ids:
+            return row_ids
+        listed = {row.row_id for row in self.facade.rows(row_ids)}
+        return [row_id for row_id in row_ids if row_id in listed]
 
     def _search_again(self) -> None:
         """Run the shown query again (the view changed under it)."""

@@ -1,16 +1,17 @@
-"""Triage: what the keys act on, the requests they send, and putting the list back when the
-services refuse. It is optimistic: flags change and moved rows vanish at once; a refused request
-or an ``ActionRolledBack`` puts the view back from the cache."""
+"""Triage: what the keys act on and the requests they send. It is optimistic, and the service
+keeps the optimism: once a request is submitted, the service answers for it at once (a moved
+row is no longer listed, a flag shows changed, folder counts move), so the screen re-reads the
+rows acted on and the counts. A refusal ends the service's entry, and the screen reads again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from textual import work
 
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, RetryAccount, SetFlags
-from mailbag.ui.screens.main.base import MainScreenBase, Pending
+from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.widgets.message_list import FolderKey
 
 #: Up to this many target rows are read on the UI loop; more are read in a thread first.
@@ -23,11 +24,18 @@ class TriageControl(MainScreenBase):
     def _mark_seen(self, row: MessageRow) -> None:
         self._set_flags([row], add=frozenset({SEEN}))
 
-    def _adjust_unread(self, folder: FolderKey, delta: int) -> None:
-        counts = self.folder_tree.counts(folder.account, folder.folder)
-        if counts is not None:
-            total, unread = counts
-            self.folder_tree.update_counts(folder.account, folder.folder, total, max(0, unread + delta))
+    def refresh_counts(self, accounts: Iterable[str], folder: str | None = None) -> None:
+        """Show the folder counts the service has now (every folder of ``accounts``, or only
+        ``folder``)."""
+        for account in accounts:
+            for each in self.facade.folders(account):
+                if folder is None or each.name == folder:
+                    self.folder_tree.update_counts(account, each.name, each.total, each.unread)
+
+    def _submitted(self, rows: Sequence[MessageRow]) -> None:
+        """Triage on ``rows`` was submitted: show what the service says of them now."""
+        self.message_list.reread([row.row_id for row in rows])
+        self.refresh_counts({row.account for row in rows})
 
     def triage_target_ids(self) -> list[int]:
         """What a triage key acts on: the marked rows (a marked collapsed thread counts whole);
@@ -78,17 +86,10 @@ class TriageControl(MainScreenBase):
     def _set_flags(
         self, rows: Sequence[MessageRow], *, add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()
     ) -> None:
-        listing = self.message_list
         for key, in_folder in self._grouped(rows).items():
             uids = self._uids(in_folder)
-            request = SetFlags(account=key.account, folder=key.folder, uids=uids, add=add, remove=remove)
-            unread_before = sum(1 for row in in_folder if listing.is_unread(row))
-            self.facade.submit(request)
-            row_ids = [row.row_id for row in in_folder]
-            listing.change_flags(row_ids, add=add, remove=remove)
-            unread_after = sum(1 for row in in_folder if listing.is_unread(row))
-            self._pending[request.request_id] = Pending(row_ids, key, unread_after - unread_before, False)
-            self._adjust_unread(key, unread_after - unread_before)
+            self.facade.submit(SetFlags(account=key.account, folder=key.folder, uids=uids, add=add, remove=remove))
+        self._submitted(rows)
 
     def _toggle(self, rows: list[MessageRow], flag: str, *, add_when: Callable[[MessageRow], bool]) -> None:
         """Add ``flag`` when ``add_when`` holds for any row, else remove it from them all."""
@@ -104,21 +105,13 @@ class TriageControl(MainScreenBase):
 
     def action_toggle_flag(self) -> None:
         """Flag when any target is not flagged, else unflag them all."""
-        listing = self.message_list
-        self._with_targets(
-            lambda rows: self._toggle(rows, FLAGGED, add_when=lambda row: FLAGGED not in listing.flags_of(row))
-        )
+        self._with_targets(lambda rows: self._toggle(rows, FLAGGED, add_when=lambda row: FLAGGED not in row.flags))
 
     def _remove(self, rows: Sequence[MessageRow], make: Callable[[FolderKey, tuple[int, ...]], Request]) -> None:
-        """Send one request per folder and take the rows out of the list at once."""
+        """Send one request per folder; the rows leave the list as the service stops listing them."""
         for key, in_folder in self._grouped(rows).items():
-            request = make(key, self._uids(in_folder))
-            self.facade.submit(request)
-            row_ids = [row.row_id for row in in_folder]
-            self._pending[request.request_id] = Pending(row_ids, key, 0, True)
-        removed = {row.row_id for row in rows}
-        self._hidden |= removed
-        self.message_list.remove_rows(removed)
+            self.facade.submit(make(key, self._uids(in_folder)))
+        self._submitted(rows)
 
     def action_delete(self) -> None:
         self._with_targets(
@@ -184,6 +177,7 @@ class TriageControl(MainScreenBase):
                         )
                     )
                 self.message_list.clear_marks()
+                self.refresh_counts({account})
                 return
             moving = [row for row in rows if row.folder != target]
             self._remove(
@@ -207,9 +201,12 @@ class TriageControl(MainScreenBase):
             self.status.set_notice("Nothing to undo")
             return
         self.status.set_notice(description)
-        self._hidden.clear()
-        self.message_list.forget_flag_changes()
+        self.after_rollback()
+
+    def after_rollback(self) -> None:
+        """Something was taken back (an undo, a refusal): read the view and the counts again."""
         self.reload()
+        self.refresh_counts(self.facade.accounts)
 
     def action_retry(self) -> None:
         """Connect every account now: after a refused login (once the password is fixed), or
@@ -217,14 +214,3 @@ class TriageControl(MainScreenBase):
         for account in self.facade.accounts:
             self.facade.submit(RetryAccount(account=account))
         self.status.set_notice("Reconnecting")
-
-    def _roll_back(self, request_id: int) -> None:
-        pending = self._pending.pop(request_id, None)
-        if pending is None:
-            return
-        if pending.removed:
-            self._hidden.difference_update(pending.row_ids)
-            self.reload()
-        else:
-            self.message_list.drop_flag_changes(pending.row_ids)
-            self._adjust_unread(pending.folder, -pending.unread_delta)

@@ -3,7 +3,6 @@ in which order, flat or in threads."""
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 
 from textual import on, work
@@ -74,7 +73,6 @@ class ListViews(MainScreenBase):
         self._leave_search(reload=False)
         if key != self._open:
             self._open = key
-            self._hidden.clear()
             self.message_list.index_pending = True
             self.message_list.show_account = key.virtual and len(self.facade.accounts) > 1
             self.message_list.show_folder(key, ())
@@ -95,15 +93,12 @@ class ListViews(MainScreenBase):
             return
         current = self.message_list.current_row if keep_cursor else None
         threaded = self._threaded and not self._open.virtual
-        if not threaded and not self._open.virtual and not self._hidden and current is None:
+        if not threaded and not self._open.virtual and current is None:
             ready = self.facade.ready_index(self._open.account, self._open.folder, self._order)
             if ready is not None:  # the first list, read while the UI started: paint it now
-                self._index_ready(self._open, ready, None, None, frozenset(), self._generation)
+                self._index_ready(self._open, ready, None, None, self._generation)
                 return
-        self._load_index(
-            self._open, current.row_id if current else None, threaded, self._order,
-            frozenset(self._hidden), self._generation,
-        )
+        self._load_index(self._open, current.row_id if current else None, threaded, self._order, self._generation)
         self._show_view()
 
     def _change_view(self) -> None:
@@ -112,8 +107,7 @@ class ListViews(MainScreenBase):
 
     @work(thread=True, exclusive=True, group="message-index")
     def _load_index(
-        self, key: FolderKey, keep_row_id: int | None, threaded: bool, order: ListOrder,
-        hidden: frozenset[int], generation: int,
+        self, key: FolderKey, keep_row_id: int | None, threaded: bool, order: ListOrder, generation: int
     ) -> None:
         layout: ThreadLayout | None = None
         ids: Sequence[int]
@@ -125,25 +119,15 @@ class ListViews(MainScreenBase):
             ids = layout.all_ids
         else:
             ids = self.facade.message_index(key.account, key.folder, order)
-        gone: frozenset[int] = frozenset()
-        if hidden:
-            present = hidden.intersection(ids)
-            gone = hidden - present
-            if present and layout is not None:
-                layout = layout.without(present)
-                ids = layout.all_ids
-            elif present:
-                ids = array("q", (row_id for row_id in ids if row_id not in present))
-        self.app.call_from_thread(self._index_ready, key, ids, layout, keep_row_id, gone, generation)
+        self.app.call_from_thread(self._index_ready, key, ids, layout, keep_row_id, generation)
 
     def _index_ready(
         self, key: FolderKey, ids: Sequence[int], layout: ThreadLayout | None, keep_row_id: int | None,
-        gone: frozenset[int], generation: int,
+        generation: int,
     ) -> None:
         self._post_first_view(bool(ids))
         if key != self._open or generation != self._generation or self._search is not None:
             return
-        self._hidden -= gone
         if keep_row_id is not None:
             # The cursor may have moved while the index was read: keep it where it is now.
             current = self.message_list.current_row
