@@ -111,7 +111,13 @@ class FakeFacade:
 
     def folders(self, account: str) -> list[Folder]:
         """The folders as added, their counts changed by the triage pending (as the services)."""
-        return self.overlay.folders(account, list(self._folders.get(account, [])), self._rows_of)
+        return self.overlay.folders(
+            account,
+            lambda places: (
+                list(self._folders.get(account, [])),
+                {folder: self._rows_of(account, folder, uids) for folder, uids in places.items()},
+            ),
+        )
 
     def message_index(self, account: str, folder: str, order: ListOrder = ListOrder()) -> Sequence[int]:
         return self.overlay.index(

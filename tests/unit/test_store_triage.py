@@ -47,6 +47,25 @@ def test_hidden_rows_leave_lists_and_counts_but_not_uids(store: Store) -> None:
     assert store.counts(A, INBOX) == (3, 3)
 
 
+def test_the_folder_counts_move_with_the_rows_in_one_write(store: Store) -> None:
+    """What the folder tree reads (the recorded counts) never lags the rows a reader sees."""
+    store.upsert_summaries(A, INBOX, [summary(u) for u in (1, 2, 3)])
+    store.set_counts(A, INBOX, 3, 3)
+    store.set_counts(A, ARCHIVE, 0, 0)
+
+    def recorded() -> dict[str, tuple[int, int]]:
+        return {f.name: (f.total, f.unread) for f in store.folders(A)}
+
+    store.set_hidden(A, INBOX, [2, 3], True, ARCHIVE)  # a move waiting for the server
+    assert recorded() == {INBOX: (1, 1), ARCHIVE: (2, 2)}
+    store.set_hidden(A, INBOX, [2, 3], True, ARCHIVE)  # already hidden: counted once
+    assert recorded() == {INBOX: (1, 1), ARCHIVE: (2, 2)}
+    store.update_flags(A, INBOX, [(1, frozenset({SEEN}))])
+    assert recorded() == {INBOX: (1, 0), ARCHIVE: (2, 2)}
+    store.set_hidden(A, INBOX, [3], False, ARCHIVE)  # the move of one is rolled back
+    assert recorded() == {INBOX: (2, 1), ARCHIVE: (1, 1)}
+
+
 def test_copy_to_keeps_fields_and_body_under_new_uids(store: Store) -> None:
     store.upsert_summaries(A, INBOX, [summary(1), summary(2)])
     store.update_flags(A, INBOX, [(1, frozenset({SEEN}))])

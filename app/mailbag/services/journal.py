@@ -303,7 +303,7 @@ class ActionJournal:
             undoes=undoes,
         )
         if not copy:
-            await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
+            await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True, target)
             await self._changed(folder, removed=len(uids))
         to_trash = target == await self._folder_with_role(FolderRole.TRASH, required=False)
         verb = "Copied" if copy else ("Deleted" if to_trash else "Moved")
@@ -668,7 +668,8 @@ class ActionJournal:
             await worker.db(self.store.update_flags, worker.name, action.folder, restored)
             await self._changed(action.folder, changed=len(restored))
         elif action.action in (MOVE, EXPUNGE):
-            await worker.db(self.store.set_hidden, worker.name, action.folder, action.uids, False)
+            target = action.args.get("target", "") if action.action == MOVE else ""
+            await worker.db(self.store.set_hidden, worker.name, action.folder, action.uids, False, target)
             await self._changed(action.folder, added=len(action.uids))
         if action.action in (MOVE, COPY):  # no longer on its way to its target
             await self._count_target(action.args.get("target", ""))

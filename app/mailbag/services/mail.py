@@ -289,11 +289,9 @@ class MailService:
         return self.workers[request.account].submit(request)
 
     def folders(self, account: str) -> list[Folder]:
-        return self.overlay.folders(account, self.cache.reader.folders(account), self._rows_of)
-
-    def _rows_of(self, account: str, folder: str, uids: frozenset[int]) -> list[MessageRow]:
-        """The cache's visible rows of these UIDs of the folder."""
-        return self.cache.reader.rows(self.cache.reader.row_ids(account, folder, uids))
+        return self.overlay.folders(
+            account, lambda places: self.cache.reader.folders_with_rows(account, places)
+        )
 
     def _relay(self, event: Event) -> None:
         """Every worker event goes to the UI; new mail may also raise a desktop notification, and

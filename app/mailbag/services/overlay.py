@@ -33,8 +33,11 @@ from mailbag.domain.search import Flag, FlagTerm, Query
 #: The replies after which a request's entry is no longer needed.
 TERMINAL = (RequestDone, RequestFailed, RequestCancelled, RequestUnsupported)
 
-#: (account, folder, uids) -> the cache's visible rows of those UIDs in that folder.
-RowsOf = Callable[[str, str, frozenset[int]], Sequence[MessageRow]]
+#: Folder -> UIDs in it -> the account's folders and, read in the same snapshot, the cache's
+#: visible rows of those UIDs per folder.
+FoldersWithRows = Callable[
+    [dict[str, frozenset[int]]], tuple[list[Folder], dict[str, list[MessageRow]]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,43 +180,22 @@ class PendingOverlay:
             gone.update(row_ids_of(account, folder, uids))
         return gone
 
-    def flags(self, row: MessageRow) -> frozenset[str]:
-        """The row's flags with the pending flag changes applied."""
-        flags = row.flags
-        for entry in self._current(row.account):
-            if not entry.hide and entry.folder == row.folder and row.uid in entry.uids:
-                flags = (flags | entry.add) - entry.remove
-        return flags
-
     def rows(self, rows: list[MessageRow]) -> list[MessageRow]:
         """``rows`` without hidden ones, with pending flag changes applied, in order."""
-        entries = self._current()
-        if not entries:
-            return rows
-        result = []
-        for row in rows:
-            flags = row.flags
-            hidden = False
-            for entry in entries:
-                if entry.account != row.account or entry.folder != row.folder:
-                    continue
-                if row.uid not in entry.uids:
-                    continue
-                if entry.hide:
-                    hidden = True
-                    break
-                flags = (flags | entry.add) - entry.remove
-            if hidden:
-                continue
-            result.append(row if flags == row.flags else replace(row, flags=flags))
-        return result
+        return _overlaid(rows, self._current())
 
-    def folders(self, account: str, folders: list[Folder], rows_of: RowsOf) -> list[Folder]:
-        """The account's ``folders`` with counts as they are once the pending triage is done:
-        a moved or deleted message leaves its folder's counts and joins its target's, a copy
-        joins its target's, a flag change moves the unread count. ``rows_of`` reads the
-        cache's visible rows (a change the cache holds already counts once)."""
+    def folders(self, account: str, read: FoldersWithRows) -> list[Folder]:
+        """The account's folders with counts as they are once the pending triage is done: a
+        moved or deleted message leaves its folder's counts and joins its target's, a copy
+        joins its target's, a flag change moves the unread count. ``read`` reads the folders
+        and the rows concerned in one snapshot of the cache, after the entries are taken: an
+        entry that ends meanwhile is in that snapshot, and a change the cache holds (the row
+        hidden, the flag set, the counts moved with them) counts once."""
         entries = self._current(account)
+        places: dict[str, frozenset[int]] = {}
+        for entry in entries:
+            places[entry.folder] = places.get(entry.folder, frozenset()) | entry.uids
+        folders, cached = read(places)
         if not entries:
             return folders
         delta: dict[str, list[int]] = {}
@@ -225,13 +207,10 @@ class PendingOverlay:
                 change[0] += sign * total
                 change[1] += sign * unread
 
-        places: dict[str, set[int]] = {}
-        for entry in entries:
-            places.setdefault(entry.folder, set()).update(entry.uids)
-        for folder, uids in places.items():
-            before = list(rows_of(account, folder, frozenset(uids)))
+        for folder in places:
+            before = cached.get(folder, [])
             add(folder, -1, before)
-            add(folder, +1, self.rows(before))
+            add(folder, +1, _overlaid(before, entries))
             for entry in entries:
                 if entry.folder != folder or not (entry.hide or entry.copy):
                     continue
@@ -239,7 +218,7 @@ class PendingOverlay:
                 if target == folder:
                     continue  # refused as it is: it changes nothing
                 moved = [r for r in before if r.uid in entry.uids]
-                add(target, +1, (replace(r, flags=self.flags(r)) for r in moved))
+                add(target, +1, (replace(r, flags=_flags(r, entries)) for r in moved))
         if not delta:
             return folders
         return [
@@ -287,3 +266,38 @@ class PendingOverlay:
 def _newest_first(row: MessageRow) -> tuple[bool, float, int]:
     """The cache's search order, reversed: undated rows last, then by date and uid."""
     return (row.date is not None, row.date.timestamp() if row.date else 0.0, row.uid)
+
+
+def _flags(row: MessageRow, entries: Iterable[_Entry]) -> frozenset[str]:
+    """The row's flags with the flag changes of ``entries`` applied."""
+    flags = row.flags
+    for entry in entries:
+        if (
+            not entry.hide and entry.account == row.account and entry.folder == row.folder
+            and row.uid in entry.uids
+        ):
+            flags = (flags | entry.add) - entry.remove
+    return flags
+
+
+def _overlaid(rows: list[MessageRow], entries: Sequence[_Entry]) -> list[MessageRow]:
+    """``rows`` without the ones ``entries`` hide, with their flag changes, in order."""
+    if not entries:
+        return rows
+    result = []
+    for row in rows:
+        flags = row.flags
+        hidden = False
+        for entry in entries:
+            if entry.account != row.account or entry.folder != row.folder:
+                continue
+            if row.uid not in entry.uids:
+                continue
+            if entry.hide:
+                hidden = True
+                break
+            flags = (flags | entry.add) - entry.remove
+        if hidden:
+            continue
+        result.append(row if flags == row.flags else replace(row, flags=flags))
+    return result

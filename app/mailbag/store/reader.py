@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
@@ -181,22 +181,22 @@ class CacheReader:
     def folders(self, account: str) -> list[Folder]:
         """The account's cached folders in display order: by role (Inbox first), then by name."""
         with self._connection() as conn:
-            result = [
-                Folder(
-                    account=account,
-                    name=name,
-                    delimiter=delimiter,
-                    role=FolderRole(role),
-                    attributes=codec.decode_atoms(attributes),
-                    total=total,
-                    unread=unread,
-                )
-                for name, delimiter, role, attributes, total, unread in conn.execute(
-                    _FOLDERS, (account,)
-                )
-            ]
-        result.sort(key=lambda f: (ROLE_ORDER[f.role], f.name.casefold(), f.name))
-        return result
+            return _folders(conn, account)
+
+    def folders_with_rows(
+        self, account: str, places: Mapping[str, Iterable[int]]
+    ) -> tuple[list[Folder], dict[str, list[MessageRow]]]:
+        """The account's folders (as :meth:`folders`) and, read in the same snapshot, the
+        visible rows of the UIDs ``places`` names per folder: counts and rows agree."""
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            folders = _folders(conn, account)
+            rows = {
+                folder: _rows(conn, _row_ids(conn, account, folder, uids))
+                for folder, uids in places.items()
+            }
+            conn.execute("COMMIT")
+        return folders, rows
 
     def message_index(
         self, account: str, folder: str, sort: str = "date", reverse: bool = False
@@ -290,16 +290,8 @@ class CacheReader:
 
     def row_ids(self, account: str, folder: str, uids: Iterable[int]) -> list[int]:
         """Row ids of the folder's cached messages with these UIDs."""
-        wanted = list(uids)
-        found: list[int] = []
         with self._connection() as conn:
-            for chunk in chunks(wanted):
-                sql = (
-                    f"SELECT id FROM messages WHERE folder_id = {_FOLDER_ID}"
-                    f" AND uid IN ({','.join('?' * len(chunk))})"
-                )
-                found.extend(r[0] for r in conn.execute(sql, (account, folder, *chunk)))
-        return found
+            return _row_ids(conn, account, folder, uids)
 
     def uids_with_message_id(self, account: str, folder: str, message_id: str) -> list[int]:
         """UIDs (ascending) of the folder's cached messages whose Message-ID is ``message_id``."""
@@ -329,13 +321,46 @@ class CacheReader:
         move or delete waiting for the server hides, are left out."""
         if not row_ids:
             return []
-        wanted = list(row_ids)
-        found: dict[int, MessageRow] = {}
         with self._connection() as conn:
             conn.execute("BEGIN")  # one snapshot for every chunk
-            for chunk in chunks(wanted):
-                sql = _ROWS.format(marks=",".join("?" * len(chunk)))
-                for r in conn.execute(sql, chunk):
-                    found[r[0]] = message_row(r)
+            found = _rows(conn, row_ids)
             conn.execute("COMMIT")
-        return [found[i] for i in wanted if i in found]
+        return found
+
+
+def _folders(conn: sqlite3.Connection, account: str) -> list[Folder]:
+    result = [
+        Folder(
+            account=account,
+            name=name,
+            delimiter=delimiter,
+            role=FolderRole(role),
+            attributes=codec.decode_atoms(attributes),
+            total=total,
+            unread=unread,
+        )
+        for name, delimiter, role, attributes, total, unread in conn.execute(_FOLDERS, (account,))
+    ]
+    result.sort(key=lambda f: (ROLE_ORDER[f.role], f.name.casefold(), f.name))
+    return result
+
+
+def _row_ids(conn: sqlite3.Connection, account: str, folder: str, uids: Iterable[int]) -> list[int]:
+    found: list[int] = []
+    for chunk in chunks(list(uids)):
+        sql = (
+            f"SELECT id FROM messages WHERE folder_id = {_FOLDER_ID}"
+            f" AND uid IN ({','.join('?' * len(chunk))})"
+        )
+        found.extend(r[0] for r in conn.execute(sql, (account, folder, *chunk)))
+    return found
+
+
+def _rows(conn: sqlite3.Connection, row_ids: Sequence[int]) -> list[MessageRow]:
+    wanted = list(row_ids)
+    found: dict[int, MessageRow] = {}
+    for chunk in chunks(wanted):
+        sql = _ROWS.format(marks=",".join("?" * len(chunk)))
+        for r in conn.execute(sql, chunk):
+            found[r[0]] = message_row(r)
+    return [found[i] for i in wanted if i in found]

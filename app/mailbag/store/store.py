@@ -438,11 +438,46 @@ class Store:
     def update_flags(
         self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
     ) -> int:
-        """Set the flags of cached messages (uid, flags); returns how many messages were found."""
+        """Set the flags of cached messages (uid, flags); returns how many messages were found.
+        The folder's unread count follows in the same transaction."""
         if not changes:
             return 0
+        uids = [uid for uid, _flags in changes]
         with write_connection(self._engine) as conn:
-            return self._update_flags(conn, account, folder, changes)
+            folder_id = self._folder_id(conn, account, folder)
+            _total, unread_before = self._visible_counts(conn, folder_id, uids)
+            found = self._update_flags(conn, account, folder, changes)
+            _total, unread_after = self._visible_counts(conn, folder_id, uids)
+            self._shift_counts(conn, folder_id, 0, unread_after - unread_before)
+            return found
+
+    @staticmethod
+    def _visible_counts(conn: Connection, folder_id: int | None, uids: Iterable[int]) -> tuple[int, int]:
+        """(total, unread) of the visible messages of the folder with these uids."""
+        total = unread = 0
+        if folder_id is None:
+            return 0, 0
+        for chunk in chunks(sorted(set(uids))):
+            query = select(func.count(), func.coalesce(func.sum(messages.c.unread), 0)).where(
+                messages.c.folder_id == folder_id, messages.c.uid.in_(chunk), messages.c.hidden == 0
+            )
+            count, unseen = conn.execute(query).one()
+            total, unread = total + int(count), unread + int(unseen)
+        return total, unread
+
+    @staticmethod
+    def _shift_counts(conn: Connection, folder_id: int | None, total: int, unread: int) -> None:
+        """Move the folder's recorded counts by (total, unread), never below zero."""
+        if folder_id is None or not (total or unread):
+            return
+        conn.execute(
+            update(folders)
+            .where(folders.c.id == folder_id)
+            .values(
+                total=func.max(folders.c.total + total, 0),
+                unread=func.max(folders.c.unread + unread, 0),
+            )
+        )
 
     def _update_flags(
         self,
@@ -572,15 +607,27 @@ class Store:
                 found.extend(conn.execute(query).scalars())
         return found
 
-    def set_hidden(self, account: str, folder: str, uids: Iterable[int], hidden: bool) -> int:
+    def set_hidden(
+        self, account: str, folder: str, uids: Iterable[int], hidden: bool, target: str = ""
+    ) -> int:
         """Hide messages from lists and counts while a move or delete waits for the server
-        (or show them again when it is rolled back)."""
+        (or show them again when it is rolled back). The recorded counts of the folder, and of
+        the ``target`` they are moved to, follow in the same transaction, so that a reader
+        never sees the rows changed without the counts."""
         wanted = sorted(set(uids))
         with write_connection(self._engine) as conn:
             folder_id = self._folder_id(conn, account, folder)
             if folder_id is None:
                 return 0
-            return self._hide(conn, folder_id, wanted, hidden)
+            visible_before = self._visible_counts(conn, folder_id, wanted)
+            changed = self._hide(conn, folder_id, wanted, hidden)
+            visible_after = self._visible_counts(conn, folder_id, wanted)
+            total = visible_after[0] - visible_before[0]
+            unread = visible_after[1] - visible_before[1]
+            self._shift_counts(conn, folder_id, total, unread)
+            if target:
+                self._shift_counts(conn, self._folder_id(conn, account, target), -total, -unread)
+            return changed
 
     @staticmethod
     def _hide(conn: Connection, folder_id: int, uids: Iterable[int], hidden: bool = True) -> int:
