@@ -229,6 +229,12 @@ class MailbagApp(App[None]):
 
         self.push_screen(resume_drafts_dialog(len(drafts)), answered)
 
+    def action_help(self) -> None:
+        from mailbag.ui.screens.help import HelpScreen  # imported on first use: not needed to start
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.user_keymap))
+
     async def action_quit(self) -> None:
         self.save_drafts_now()
         if not self._stopped:
