@@ -1,6 +1,11 @@
-"""A local Maildir account (the demo mailbox; later the local store of POP3 accounts)."""
+"""A local Maildir account (the demo mailbox, a tree mbsync or offlineimap fills, the local store
+of a POP3 account). While it runs, what other programs change in the tree (a file delivered,
+moved with ``mv``, renamed for its flags, a folder made) is noticed within ``WATCH_SECONDS``."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,10 +14,17 @@ from pathlib import Path
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderState
 from mailbag.protocols.maildir import MaildirStore, fingerprint
+from mailbag.protocols.maildir_marks import Marks, change_marks
 from mailbag.services.backend import Backend, Capability, Failure, Offline
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
+
+
+log = logging.getLogger(__name__)
+
+#: How often the tree is looked at for changes made by other programs (seconds).
+WATCH_SECONDS = 2.0
 
 
 class MaildirAccount(Backend):
@@ -27,6 +39,8 @@ class MaildirAccount(Backend):
         self.root = root
         self.maildir: MaildirStore | None = None
         self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY last seen
+        self._watcher: asyncio.Task[None] | None = None
+        self._folders_changed = False  # a folder appeared or went: list them again
 
     async def connect(self) -> None:
         if not self.root.is_dir():
@@ -42,6 +56,36 @@ class MaildirAccount(Backend):
 
     async def disconnect(self) -> None:
         self.maildir = None
+
+    async def on_online(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch(), name=f"maildir-watch:{self.name}")
+
+    async def on_offline(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        """Mark the folders whose marks changed for a sync (the scheduler runs it in turn with
+        everything else); a folder that appeared or went has the folder list looked at again."""
+        marks: Marks = await asyncio.to_thread(change_marks, self.root)
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                now = await asyncio.to_thread(change_marks, self.root)
+            except OSError as exc:
+                log.info("maildir %s: cannot look at %s: %s", self.name, self.root, exc)
+                continue
+            if now.keys() != marks.keys():
+                self._folders_changed = True
+            for folder, mark in now.items():
+                if marks.get(folder) != mark and folder in marks:
+                    self.mark_dirty(folder)
+            if self._folders_changed:
+                self.mark_dirty("INBOX")
+            marks = now
 
     def classify(self, exc: BaseException) -> Failure:
         """A maildir that is gone (an unmounted disk) is offline; a message or folder that is
@@ -68,6 +112,11 @@ class MaildirAccount(Backend):
             await self.serve_urgent()
 
     async def sync_folder(self, folder: str) -> None:
+        if self._folders_changed:
+            self._folders_changed = False
+            for new in set(f.name for f in await self._refresh_folders() if f.selectable) - {folder}:
+                if await self.db(self.store.folder_state, self.name, new) is None:
+                    self.mark_dirty(new)
         md = self._md()
         server_state: FolderState = await self.db(md.folder_state, folder)
         self._validity[folder] = server_state.uidvalidity

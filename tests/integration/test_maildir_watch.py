@@ -1,0 +1,66 @@
+"""A Maildir account picks up what other programs change in its tree while it runs: a message
+moved with ``mv`` into another folder, a flag set by renaming its file, a folder made, a message
+delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+from mailbag.domain.models import FLAGGED, SEEN
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.maildir_account import MaildirAccount
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, stop
+from tests.servers.messages import make_message
+
+
+async def until(what: str, check: object) -> None:
+    assert callable(check)
+    for _ in range(600):  # only stops a test that would hang
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_external_changes_show_up_while_running(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "home", create=True)
+    maildir.create_folder("Archive")
+    uids = [maildir.add("INBOX", make_message(i)) for i in range(3)]
+    store = Store.open(tmp_path / "cache.sqlite3")
+    account = MaildirAccount("home", root, store, Recorder())
+    task = asyncio.create_task(account.run())
+    try:
+        await until("the first sync", lambda: store.counts("home", "INBOX")[0] == 3)
+
+        moved = next((root / "new").iterdir())
+        subprocess.run(["mv", str(moved), str(root / ".Archive" / "cur" / (moved.name + ":2,S"))], check=True)
+        await until("the mv", lambda: store.counts("home", "INBOX")[0] == 2
+                    and store.counts("home", "Archive") == (1, 0))
+
+        flagged = next((root / "new").iterdir())
+        flagged.rename(root / "cur" / (flagged.name + ":2,FS"))
+        await until("the flags in the file name",
+                    lambda: {FLAGGED, SEEN} in [set(f) for f in store_flags(store, "INBOX")])
+
+        MaildirStore(root, "home").create_folder("Lists/dev")
+        MaildirStore(root, "home").add("Lists/dev", make_message(9))
+        await until("the new folder", lambda: "Lists/dev" in [f.name for f in store.folders("home")]
+                    and store.counts("home", "Lists/dev")[0] == 1)
+
+        MaildirStore(root, "home").add("INBOX", make_message(10))
+        await until("the delivery", lambda: store.counts("home", "INBOX")[0] == 3)
+        await stop(account, task)
+    finally:
+        if not task.done():
+            task.cancel()
+        store.close()
+    assert len(uids) == 3
+
+
+def store_flags(store: Store, folder: str) -> list[frozenset[str]]:
+    summaries = (store.summary("home", folder, uid) for uid in store.uids("home", folder))
+    return [s.flags for s in summaries if s is not None]
