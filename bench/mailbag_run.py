@@ -36,15 +36,15 @@ class SyncRun:
     messages: int
 
 
-def write_config(home: Path, account: Account) -> Path:
-    """A config.toml for one IMAP account (password from an environment variable)."""
+def write_config(home: Path, account: Account, protocol: str = "imap") -> Path:
+    """A config.toml for one IMAP (or POP3) account (password from an environment variable)."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / "config.toml"
     path.write_text(
         "[accounts.bench]\n"
         f'email = "{account.username}@example.test"\n'
         "default = true\n\n"
-        "[accounts.bench.imap]\n"
+        f"[accounts.bench.{protocol}]\n"
         f'host = "{account.host}"\n'
         f"port = {account.port}\n"
         'security = "tls"\n'
@@ -73,9 +73,9 @@ def sync_env(home: Path, account: Account) -> dict[str, str]:
     return env
 
 
-def run_sync(home: Path, account: Account, prefix: list[str] | None = None) -> SyncRun:
+def run_sync(home: Path, account: Account, prefix: list[str] | None = None, protocol: str = "imap") -> SyncRun:
     """``mailbag sync`` with XDG dirs under ``home`` (reuse ``home`` for a resync)."""
-    config = write_config(home, account)
+    config = write_config(home, account, protocol)
     command = (prefix or []) + sync_command(config)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, env=sync_env(home, account),

@@ -15,6 +15,7 @@ server, and the next run deletes again what is due.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -43,8 +44,11 @@ from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
-#: The cache (and so the list on screen) is brought up to date at most this often during a download.
+#: The cache (and so the list on screen) is first brought up to date this long into a download,
+#: then after twice as long each time.
 REFRESH_SECONDS = 2.0
+#: Messages fetched, written and recorded together.
+BATCH = WINDOW * 4
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
 _DAY = 86400.0
@@ -158,36 +162,59 @@ class Pop3Account(MaildirAccount):
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
 
     async def _fetch(self, client: Pop3Client, fresh: list[Listing]) -> int:
+        """Download ``fresh`` in batches; a batch is written to disk while the next one comes."""
         too_big = [m for m in fresh if m.size > MAX_MESSAGE]
         if too_big:
             log.warning("pop3 %s: %d messages over %d bytes left on the server", self.name, len(too_big), MAX_MESSAGE)
         wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
-        local = self.store.local
         got = 0
-        refreshed = time.monotonic()
-        for start in range(0, len(wanted), WINDOW * 4):
-            batch = wanted[start : start + WINDOW * 4]
-            keys = {m.uidl: new_key() for m in batch}
-            await self.db(local.pop3_fetching, self.name, keys)
-            uidl_of = {m.number: m.uidl for m in batch}
-            written: list[tuple[str, bytes]] = []
-            async for number, raw in client.retrieve([m.number for m in batch]):
-                if raw is not None:
-                    written.append((keys[uidl_of[number]], raw))
-            await self.db(deliver, self.root, written)
-            stored_keys = {key for key, _ in written}
-            await self.db(local.pop3_stored, self.name, [u for u, k in keys.items() if k in stored_keys])
-            gone = [u for u, k in keys.items() if k not in stored_keys]  # refused by the server
-            if gone:
-                await self.db(local.pop3_forget, self.name, gone)
-            got += len(written)
-            if time.monotonic() - refreshed >= REFRESH_SECONDS:
-                await self.sync_folder(INBOX)
-                await self.serve_urgent()
-                refreshed = time.monotonic()
+        every = REFRESH_SECONDS
+        refresh_at = time.monotonic() + every
+        storing: asyncio.Task[int] | None = None
+        refreshing: asyncio.Task[None] | None = None
+        try:
+            for start in range(0, len(wanted), BATCH):
+                batch = wanted[start : start + BATCH]
+                keys = {m.uidl: new_key() for m in batch}
+                await self.db(self.store.local.pop3_fetching, self.name, keys)
+                uidl_of = {m.number: m.uidl for m in batch}
+                written = [
+                    (uidl_of[number], raw)
+                    async for number, raw in client.retrieve([m.number for m in batch])
+                    if raw is not None
+                ]
+                if storing is not None:
+                    got += await storing
+                storing = asyncio.create_task(self._store(keys, written))
+                if refreshing is not None and refreshing.done():
+                    await refreshing  # the cache is up to date: serve what the user asked for
+                    refreshing = None
+                    await self.serve_urgent()
+                if refreshing is None and time.monotonic() >= refresh_at:
+                    # The list fills while the next batch comes; ever less often, as each
+                    # refresh looks at the whole folder.
+                    refreshing = asyncio.create_task(self.sync_folder(INBOX))
+                    every *= 2
+                    refresh_at = time.monotonic() + every
+        finally:
+            if storing is not None:  # what was read is kept, whatever happens next
+                got += await storing
+            if refreshing is not None:
+                await refreshing
         if got:
             await self.sync_folder(INBOX)
         return got
+
+    async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]]) -> int:
+        """Write a batch into the Maildir and record it stored; forget what the server refused."""
+        await self.db(deliver, self.root, [(keys[uidl], raw) for uidl, raw in written])
+        stored = {uidl for uidl, _ in written}
+        local = self.store.local
+        await self.db(local.pop3_stored, self.name, sorted(stored))
+        gone = [uidl for uidl in keys if uidl not in stored]
+        if gone:
+            await self.db(local.pop3_forget, self.name, gone)
+        return len(written)
 
     async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:
         """DELE what is stored here and due to go from the server, then QUIT (which commits it)."""
