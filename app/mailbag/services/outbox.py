@@ -129,6 +129,7 @@ class OutboxService:
         self.timings = timings or OutboxTimings()
         self._wakeup = asyncio.Event()
         self._sending: int | None = None  # the message being sent now
+        self._again: set[int] = set()  # asked to be sent now while being sent: no backoff after
         self._copying: dict[int, asyncio.Task[None]] = {}
         self._queueing: set[asyncio.Task[None]] = set()
         self._stopped = False
@@ -218,6 +219,9 @@ class OutboxService:
         return self._why_not(item_id, "cancelled")
 
     def _send_now(self, item_id: int) -> str:
+        if item_id == self._sending:  # being tried now: should this try fail, the next is at once
+            self._again.add(item_id)
+            return ""
         if self.local.update_outbox(
             item_id, _USER_STATES, QUEUED, error="", next_attempt=0.0, reset_attempts=True,
             clear_send_at=True,
@@ -318,6 +322,7 @@ class OutboxService:
             return await self._attempt(item)
         finally:
             self._sending = None
+            self._again.discard(item.id)
             self.publish()
 
     async def _attempt(self, item: OutboxItem) -> str:
@@ -367,7 +372,8 @@ class OutboxService:
     async def _outcome(self, item: OutboxItem, state: str, reason: str, retry: bool = False) -> str:
         """Record a failed attempt: its reason, and for a retry when the next one is due."""
         log.info("outbox: message %d %s: %s", item.id, state, reason)
-        delay = self._retry_delay(item.attempts + 1) if retry else 0.0
+        delay = self._retry_delay(item.attempts + 1) if retry and item.id not in self._again else 0.0
+        self._again.discard(item.id)
         await asyncio.to_thread(
             self.local.update_outbox, item.id, [QUEUED, SENDING], state, error=reason,
             attempted=True, next_attempt=time.time() + delay,
