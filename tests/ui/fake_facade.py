@@ -22,6 +22,7 @@ from mailbag.domain.models import (
     Folder,
     FolderRole,
     MessageRow,
+    OutgoingMessage,
     RenderedMessage,
 )
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
@@ -78,6 +79,7 @@ class FakeFacade:
         self._generated: dict[tuple[str, str], range] = {}
         self._parents: dict[int, int] = {}
         self._virtual: list[VirtualFolder] = []
+        self.outbox: list[OutgoingMessage] = []  # what outbox_messages() answers
         self.submitted: list[Request] = []
         self.undo_stack: list[str] = []
         self.undo_calls = 0
@@ -240,6 +242,9 @@ class FakeFacade:
         self.undo_calls += 1
         self.overlay = PendingOverlay()  # as the service: undo comes after what was submitted
         return self.undo_stack.pop() if self.undo_stack else None
+
+    def outbox_messages(self) -> list[OutgoingMessage]:
+        return list(self.outbox)
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         self.rows_calls += 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mailbag.domain.compose import Identity
-from mailbag.domain.models import Address, Folder, MessageRow, RenderedMessage
+from mailbag.domain.models import Address, Folder, MessageRow, OutgoingMessage, RenderedMessage
 from mailbag.domain.requests import Request
 from mailbag.store.drafts import DraftFiles
 
@@ -122,6 +122,11 @@ class MailFacade(Protocol):
 
         Returns a description of what is being undone, or None when there is nothing to undo.
         """
+        ...
+
+    def outbox_messages(self) -> list[OutgoingMessage]:
+        """Every message in the outbox (waiting, being sent, held, uncertain), oldest first.
+        Reads the local store: cheap, callable while painting."""
         ...
 
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:

@@ -16,13 +16,14 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from mailbag.domain.compose import Draft
-from mailbag.domain.events import Event, EventSink
+from mailbag.domain.events import Event, EventSink, OutboxChanged, RequestFailed
 from mailbag.services.api import MailFacade
 from mailbag.ui.drafts import DraftKeeper
 from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
+from mailbag.ui.screens.outbox import OutboxScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
 
 if TYPE_CHECKING:
@@ -173,12 +174,18 @@ class MailbagApp(App[None]):
         self.main_screen.check_folders()
 
     def on_service_event(self, message: ServiceEvent) -> None:
-        self.main_screen.apply_event(message.event)
-        stored = self.drafts.stored(message.event)
+        event = message.event
+        if isinstance(self.screen, OutboxScreen):
+            if isinstance(event, OutboxChanged):
+                self.screen.show(event.messages)
+            elif isinstance(event, RequestFailed) and self.screen.answered(event.request_id, event.error):
+                return
+        self.main_screen.apply_event(event)
+        stored = self.drafts.stored(event)
         if stored is not None:
             self.run_worker(partial(self.drafts.drop_local, stored), thread=True, group="drafts")
         for screen in self._compose_screens():
-            screen.apply_event(message.event)
+            screen.apply_event(event)
 
     def _compose_screens(self) -> list[ComposeScreen]:
         from mailbag.ui.screens.compose import ComposeScreen
@@ -260,15 +267,18 @@ class MailbagApp(App[None]):
         from mailbag.ui.screens.compose import ComposeScreen
 
         composing = isinstance(screen, ComposeScreen)
+        in_outbox = isinstance(screen, OutboxScreen)
         for spec in KEYS:
-            if composing != (spec.scope == "compose") and spec.scope != "app":
+            if spec.scope != "app" and (
+                composing != (spec.scope == "compose") or in_outbox != (spec.scope == "outbox")
+            ):
                 continue  # the other screen's keys
             keys = display_keys(effective_keys(spec, self.user_keymap))
             yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action, screen))
 
     def _command(self, scope: str, action: str, screen: Screen) -> Callable[[], None]:
         def run() -> None:
-            if scope == "compose":
+            if scope in ("compose", "outbox"):
                 self.call_later(screen.run_action, action)
             elif scope == "pane":
                 self.main_screen.run_pane_action(action)

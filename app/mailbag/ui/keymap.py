@@ -8,6 +8,7 @@ description, and a scope telling which part of the UI owns it:
 * ``reader``: held by the reader's body only (moving past and hiding quoted text);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``compose``: held by the compose screen (send, editor, attachments, close);
+* ``outbox``: held by the Outbox screen (send a message now, take it out of the outbox);
 * ``app``: held by the application (help, quit).
 
 Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
@@ -22,7 +23,7 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "reader", "screen", "compose", "app"]
+Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "app"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("attach", "ctrl+t", "attach", "Attach a file…", "compose", priority=True),
     KeySpec("detach", "d,delete", "detach", "Remove the attachment", "compose"),
     KeySpec("close_compose", "escape", "close_compose", "Close (keep or discard)", "compose"),
+    KeySpec("outbox", "W", "outbox", "Outbox (waiting, held, uncertain)", "screen"),
+    KeySpec("outbox_send", "s", "send_now", "Send now (outbox)", "outbox"),
+    KeySpec("outbox_cancel", "d,delete", "cancel_outgoing", "Take out of the outbox", "outbox"),
+    KeySpec("outbox_close", "escape,h", "close_outbox", "Close the outbox", "outbox"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )

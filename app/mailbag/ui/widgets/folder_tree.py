@@ -16,6 +16,10 @@ from mailbag.services.api import VirtualFolder
 from mailbag.ui.keymap import bindings
 
 
+#: The Outbox's node (a FolderRef's ``virtual`` name no saved search can take: it has a control).
+OUTBOX = "\x00outbox"
+
+
 @dataclass(frozen=True, slots=True)
 class FolderRef:
     """What a tree node stands for: an account root (folder None), a folder, or a virtual folder
@@ -61,6 +65,9 @@ class FolderTree(Tree[FolderRef]):
             super().__init__()
             self.name = name
 
+    class OutboxOpened(Message):
+        """The user opened the Outbox."""
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(Text("mailbag"), name=name, id=id)
         self.show_root = False
@@ -68,6 +75,7 @@ class FolderTree(Tree[FolderRef]):
         self._accounts: dict[str, TreeNode[FolderRef]] = {}
         self._folders: dict[tuple[str, str], TreeNode[FolderRef]] = {}
         self._virtual: dict[str, TreeNode[FolderRef]] = {}
+        self._outbox: TreeNode[FolderRef] | None = None
 
     def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
         """Show the virtual folders at the top of the tree, in the given order."""
@@ -81,6 +89,21 @@ class FolderTree(Tree[FolderRef]):
                 before=position, allow_expand=False,
             )
             self._virtual[folder.name] = node
+
+    def set_outbox(self, count: int) -> None:
+        """Show the Outbox at the top while it holds messages (``count``), with their number."""
+        if count == 0:
+            if self._outbox is not None:
+                self._outbox.remove()
+                self._outbox = None
+            return
+        label = Text(f"✉ Outbox {count}", style="bold")
+        if self._outbox is None:
+            self._outbox = self.root.add(
+                label, FolderRef("", virtual=OUTBOX), before=0, allow_expand=False
+            )
+        else:
+            self._outbox.set_label(label)
 
     def select_virtual(self, name: str) -> None:
         node = self._virtual.get(name)
@@ -167,6 +190,9 @@ class FolderTree(Tree[FolderRef]):
     def action_open(self) -> None:
         node = self.cursor_node
         if node is None or node.data is None:
+            return
+        if node is self._outbox:
+            self.post_message(self.OutboxOpened())
             return
         if node.data.virtual:
             self.post_message(self.VirtualOpened(node.data.virtual))

@@ -48,6 +48,7 @@ class StatusBar(Widget):
         self._error_retry = False
         self.notice = ""
         self.view = ""
+        self.outbox = ""  # "2 to send · 1 held": kept whole, beside the connection states
         self._expiry: Timer | None = None
 
     def set_connection(
@@ -102,6 +103,11 @@ class StatusBar(Widget):
         self._expiry = None
         self.refresh()
 
+    def set_outbox(self, counts: str) -> None:
+        """What waits in the outbox (``2 to send · 1 held``; "" when nothing does)."""
+        self.outbox = clean_line(counts)
+        self.refresh()
+
     def set_view(self, description: str) -> None:
         """What the message list shows, e.g. ``INBOX · date ↓`` or ``Search: bob — 3 results``."""
         self.view = clean_line(description)
@@ -147,6 +153,11 @@ class StatusBar(Widget):
 
     def _states_text(self, detail_width: int = DETAIL_WIDTH) -> Text:
         text = Text(no_wrap=True)
+        if self.outbox:
+            style = "status-bar--error" if ("held" in self.outbox or "uncertain" in self.outbox) else "status-bar--busy"
+            text.append(" ")
+            text.append(self.outbox, style=self.get_component_rich_style(style, partial=True))
+            text.append(" │")
         for account, (state, detail) in self._states.items():
             style = {
                 ConnectionState.ONLINE: "status-bar--ok",

@@ -9,6 +9,8 @@ never on the UI loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
@@ -24,11 +26,12 @@ from mailbag.domain.events import (
     FoldersChanged,
     MessagesChanged,
     NewMail,
+    OutboxChanged,
     RequestFailed,
     SearchResults,
     SyncProgress,
 )
-from mailbag.domain.models import ConnectionState
+from mailbag.domain.models import ConnectionState, OutgoingMessage
 from mailbag.domain.requests import CheckFolders
 from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.screens.main.reading import ReaderControl
@@ -58,6 +61,7 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
 
     def on_mount(self) -> None:
         self.folder_tree.set_virtual_folders(self.facade.virtual_folders())
+        self.show_outbox(self.facade.outbox_messages())
         for account in self.facade.accounts:
             self.folder_tree.set_folders(account, self.facade.folders(account))
         self.message_list.focus()
@@ -113,6 +117,25 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
         elif isinstance(event, RequestFailed):  # a triage request the service could not take
             self.status.set_error(event.error)
             self.after_rollback()
+        elif isinstance(event, OutboxChanged):
+            self.show_outbox(event.messages)
+
+    def show_outbox(self, messages: Sequence[OutgoingMessage]) -> None:
+        """The outbox's counts in the status bar and the tree."""
+        from mailbag.ui.screens.outbox import outbox_counts
+
+        self.status.set_outbox(outbox_counts(messages))
+        self.folder_tree.set_outbox(len(messages))
+
+    def action_outbox(self) -> None:
+        """Show the outbox (messages waiting, held or uncertain)."""
+        from mailbag.ui.screens.outbox import OutboxScreen
+
+        keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
+        self.app.push_screen(OutboxScreen(self.facade, dict(keymap)))
+
+    def on_folder_tree_outbox_opened(self) -> None:
+        self.action_outbox()
 
     def on_descendant_focus(self) -> None:
         focused = self.focused

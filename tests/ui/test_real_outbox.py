@@ -1,0 +1,60 @@
+"""The outbox on screen over the real services: the status bar counts what waits, W lists it with
+the reason, s sends one now and d takes one out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.requests import SendMessage
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.ui.app import MailbagApp
+from mailbag.ui.screens.outbox import OutboxScreen
+from tests.integration.outbox_fixtures import mailbox, new_message, smtp_config
+from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp import SmtpServer
+from tests.ui.helpers import screen_text, status_text
+from tests.ui.real_services import maildir_config, running, simple_message, wait_until
+
+pytestmark = pytest.mark.dovecot
+
+
+def listed(app: MailbagApp) -> list[str]:
+    """The subjects the Outbox screen lists."""
+    screen = app.screen
+    assert isinstance(screen, OutboxScreen)
+    return [m.subject for m in screen.messages]
+
+
+async def test_the_outbox_waits_for_the_server_and_sends_on_s(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    to = dovecot.add_user()
+    config = maildir_config(tmp_path / "mail", [simple_message(1)])
+    account = replace(config.accounts["home"], smtp=smtp_config(smtp_server))
+    config = replace(config, accounts={"home": account})
+    smtp_server.stop()
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, _store):
+        for subject in ("Report attached", "Never mind"):
+            app.facade.submit(SendMessage(
+                account="home", message=new_message("me@example.test", [to.email], subject=subject).as_bytes(),
+                recipients=(to.email,),
+            ))
+        await wait_until(pilot, lambda: "2 to send" in status_text(app), "2 to send")
+        await pilot.press("W")
+        await wait_until(pilot, lambda: isinstance(app.screen, OutboxScreen), "the outbox")
+        await wait_until(pilot, lambda: "connection refused" in screen_text(app), "the reason")
+        assert "Report attached" in screen_text(app) and "waiting" in screen_text(app)
+        await pilot.press("j", "d")  # "Never mind" goes
+        await wait_until(pilot, lambda: listed(app) == ["Report attached"], "taken out")
+        smtp_server.start()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "nothing waits" in screen_text(app), "sent")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "to send" not in status_text(app), "the count gone")
+    (delivered,) = mailbox(dovecot, to)
+    assert b"Subject: Report attached" in delivered
+    (copy,) = MaildirStore(tmp_path / "mail", "home").summaries("Sent")
+    assert copy.subject == "Report attached"
