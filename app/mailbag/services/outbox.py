@@ -264,10 +264,12 @@ class OutboxService:
                 if self.sends:
                     break
                 self.publish()
+                self._wakeup.clear()
                 await self._rest(self.timings.lock_seconds)
             await asyncio.to_thread(self.recover)
             self.publish()
             while True:
+                self._wakeup.clear()  # before reading the outbox: a change from now on wakes it
                 await self._rest(await self.step())
         finally:
             await self._stop()
@@ -302,7 +304,7 @@ class OutboxService:
         return next_due
 
     async def _rest(self, seconds: float) -> None:
-        self._wakeup.clear()
+        """Wait ``seconds``, or less when woken (a message queued, one to send now)."""
         if seconds <= 0:
             return
         try:
