@@ -35,7 +35,7 @@ def count(dovecot: DovecotServer, user: MailUser, folder: str) -> int:
     with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context) as client:
         client.login(user.name, user.password)
         _typ, data = client.status(f'"{folder}"', "(MESSAGES)")
-        return int(data[0].split()[-1].rstrip(b")"))  # type: ignore[union-attr]
+        return int(data[0].split()[-1].rstrip(b")"))
 
 
 async def wait_for_count(dovecot: DovecotServer, user: MailUser, folder: str, wanted: int) -> None:
