@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.figures import Figure
-from bench.reader_open import open_times
+from bench.reader_open import reader_times
 from bench.report import table
 from mailbag.domain.mime import extract_attachment, render_message
 from mailbag.domain.quotes import fold_quotes, layout_body
@@ -54,6 +54,17 @@ def two_big_attachments() -> bytes:
         for i in range(2)
     )
     return message('Subject: big\nContent-Type: multipart/mixed; boundary="m"', (parts + "--m--\r\n").encode())
+
+
+def single_line_body() -> str:
+    """5 MB of words without a line break."""
+    return " ".join(f"word{i:07d}" for i in range(460_000)) + " the end.\n"
+
+
+def median_corpus_body(corpus: Path) -> str | None:
+    """The rendered body of the corpus message of median size."""
+    files = sorted(corpus.rglob("*.eml"), key=lambda path: path.stat().st_size) if corpus.is_dir() else []
+    return render_message(files[len(files) // 2].read_bytes()).body if files else None
 
 
 def quoted_reply() -> str:
@@ -97,10 +108,16 @@ def measure(runs: int, corpus: Path) -> list[Figure]:
     layout = layout_body(reply)
     figure(len(reply), "fold 10,000 quoted lines", "ms",
            [1000 * seconds(lambda: fold_quotes(layout)) for _ in range(runs)], "< 50 ms")
-    bodies = {"a 200 KB text body": body, "a reply over 10,000 quoted lines": reply}
-    for subject, samples in open_times(bodies, runs).items():
+    bodies = {"a 200 KB text body": body, "a reply over 10,000 quoted lines": reply,
+              "a 5 MB body of one line": single_line_body()}
+    median = median_corpus_body(corpus)
+    if median is not None:
+        bodies["the median corpus message"] = median
+    for subject, reader in reader_times(bodies, runs).items():
         figure(len(bodies[subject]), f"open {subject} in the reader (Enter to frame)", "ms",
-               [1000 * s for s in samples], "< 500 ms")
+               [1000 * s for s in reader.open], "< 100 ms")
+        figure(len(bodies[subject]), f"PageDown in {subject} (key to frame)", "ms",
+               [1000 * s for s in reader.page_down], "< 50 ms")
     raw = two_big_attachments()
     figure(len(raw), "list two 10 MiB attachments", "ms",
            [1000 * seconds(lambda: render_message(raw)) for _ in range(runs)], "< 2000 ms")

@@ -1,9 +1,10 @@
-"""How long the reader takes to open a large message: from Enter on its row to the frame that
-shows its body, at 80x24, on the app over the in-memory facade of the UI tests (no server, no
-cache: what is left is the reader's own work: laying the body out, wrapping it, painting).
+"""How long the reader takes to open a message and to page through it: from Enter on its row to
+the frame that shows its body, and from PageDown to the frame of the next page, at 80x24, on the
+app over the in-memory facade of the UI tests (no server, no cache: what is left is the reader's
+own work: laying the body out, wrapping the rows on screen, painting).
 
-Most of it is the TextArea wrapping the whole body: once as the text is loaded, again when the
-scrollbar appears, and once more on the resize that follows.
+The body is a virtual view: only the rows on screen are wrapped, so these grow with the screen,
+not with the body.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mailbag.domain.events import EventSink
@@ -18,6 +20,17 @@ from mailbag.domain.models import Folder, FolderRole
 from mailbag.ui.widgets.reader import Reader
 from bench.inprocess import SIZE, RecordingApp, RecordingDriver
 from tests.ui.fake_facade import NOW, FakeFacade
+
+#: PageDowns timed per open.
+PAGES = 5
+
+
+@dataclass
+class ReaderTimes:
+    """Seconds from Enter to the body's frame, and from PageDown to the next page's frame."""
+
+    open: list[float] = field(default_factory=list)
+    page_down: list[float] = field(default_factory=list)
 
 
 def _facade(bodies: dict[str, str]) -> Callable[[EventSink], FakeFacade]:
@@ -32,7 +45,16 @@ def _facade(bodies: dict[str, str]) -> Callable[[EventSink], FakeFacade]:
     return build
 
 
-async def _open_times(bodies: dict[str, str], runs: int) -> dict[str, list[float]]:
+async def _frame_after(pilot: object, driver: RecordingDriver, after: float) -> float:
+    """The time of the first frame written after ``after``."""
+    while True:
+        frame = next((at for at, _ in driver.writes if at > after), None)
+        if frame is not None:
+            return frame
+        await pilot.pause(0.001)  # type: ignore[attr-defined]
+
+
+async def _reader_times(bodies: dict[str, str], runs: int) -> dict[str, ReaderTimes]:
     app = RecordingApp(_facade(bodies), now=lambda: NOW)
     shown: list[float] = []
     original = Reader.show_message
@@ -42,7 +64,7 @@ async def _open_times(bodies: dict[str, str], runs: int) -> dict[str, list[float
         shown.append(time.perf_counter())
 
     Reader.show_message = show_message  # type: ignore[method-assign]
-    times: dict[str, list[float]] = {subject: [] for subject in bodies}
+    times = {subject: ReaderTimes() for subject in bodies}
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.5)
@@ -59,14 +81,21 @@ async def _open_times(bodies: dict[str, str], runs: int) -> dict[str, list[float
                     while not shown or shown[-1] < pressed:
                         await pilot.pause(0.001)
                     await pilot.pause(0.2)
-                    frame = next(at for at, _ in driver.writes if at > shown[-1])
-                    times[subject].append(frame - pressed)
+                    times[subject].open.append(await _frame_after(pilot, driver, shown[-1]) - pressed)
+                    body = app.main_screen.reader.body
+                    for _ in range(PAGES):
+                        if body.scroll_y >= body.max_scroll_y:
+                            break  # the end is on screen: PageDown paints nothing
+                        pressed = time.perf_counter()
+                        await pilot.press("pagedown")
+                        times[subject].page_down.append(await _frame_after(pilot, driver, pressed) - pressed)
+                        await pilot.pause(0.05)
                     await pilot.press("h")
     finally:
         Reader.show_message = original  # type: ignore[method-assign]
     return times
 
 
-def open_times(bodies: dict[str, str], runs: int) -> dict[str, list[float]]:
-    """Seconds from Enter to the body's frame, per message (by subject), ``runs`` times each."""
-    return asyncio.run(_open_times(bodies, runs))
+def reader_times(bodies: dict[str, str], runs: int) -> dict[str, ReaderTimes]:
+    """Open and PageDown times per message (by subject), ``runs`` opens each."""
+    return asyncio.run(_reader_times(bodies, runs))

@@ -1,7 +1,7 @@
 """The reader: a header block (From/To/Cc/Date/Subject, attachments) and a read-only body.
 
-Every string shown here is untrusted: it reaches the screen as ``Text`` (header) or as plain text
-in a read-only ``TextArea`` (body), after :mod:`mailbag.domain.sanitize`, so no markup or escape
+Every string shown here is untrusted: it reaches the screen as ``Text`` (header) or as literal
+segments painted a row at a time (body), after :mod:`mailbag.domain.sanitize`, so no markup or escape
 sequence from a message takes effect. The body's quoted lines, attributions and signature
 (:mod:`mailbag.domain.quotes`) are styled by line kind from the theme's variables, never by
 anything in the text.
@@ -11,18 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.geometry import Offset
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
-from textual.widgets import Static, TextArea
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
+from textual.widgets import Static
 
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
 from mailbag.domain.sanitize import clean_line, clean_text
 from mailbag.ui.keymap import bindings
+from mailbag.ui.wrapped_text import WrappedText
 
 
 def _human_size(size: int) -> str:
@@ -86,24 +91,26 @@ _KIND_CLASSES = {
 }
 
 
-class ReaderBody(TextArea):
+class ReaderBody(ScrollView, can_focus=True):
     """The message body: read-only, scrollable, no markup; keys scroll the text.
 
-    Quoted lines are coloured by level, the signature is set apart, and quoted text can be
-    folded away (``toggle_quotes``, which stays so for the next messages) or skipped
-    (``skip_quoted``)."""
+    A virtual view: only the rows on screen are wrapped and painted (:mod:`mailbag.ui.wrapped_text`),
+    so a long body opens and pages at key speed. Quoted lines are coloured by level, the signature
+    is set apart, and quoted text can be folded away (``toggle_quotes``, which stays so for the
+    next messages) or skipped (``skip_quoted``). The mouse selects text; Ctrl+c copies it."""
 
     BINDINGS = bindings("pane") + bindings("reader")
     COMPONENT_CLASSES = set(_KIND_CLASSES.values())
 
     DEFAULT_CSS = """
     ReaderBody {
-        border: none;
         padding: 0 1;
         background: $surface;
+        color: $foreground;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
     }
-    ReaderBody:focus { border: none; }
     ReaderBody > .reader-body--quote-1 { color: $mailbag-quote-1; }
     ReaderBody > .reader-body--quote-2 { color: $mailbag-quote-2; }
     ReaderBody > .reader-body--quote-3 { color: $mailbag-quote-3; }
@@ -122,53 +129,105 @@ class ReaderBody(TextArea):
         """Enter in the body: show the message again (retries a body that failed to load)."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            "",
-            read_only=True,
-            show_cursor=False,
-            soft_wrap=True,
-            show_line_numbers=False,
-            highlight_cursor_line=False,
-            tab_behavior="focus",
-            id=id,
-        )
-        self.cursor_blink = False
+        super().__init__(id=id)
         self.quotes_hidden = False
         self._layout = plain_layout("")  # the whole body
         self._shown = self._layout  # what is on screen: the body, or the body with quotes folded
+        self._view = WrappedText(self._shown.lines, 80)
         self._skipped_to: int | None = None  # the line the last skip went to
+
+    @property
+    def text(self) -> str:
+        """The text shown (with the quotes folded when they are)."""
+        return self._shown.text
 
     def show_layout(self, layout: BodyLayout) -> None:
         """Show a body from its top."""
         self._layout = layout
         self._skipped_to = None
         self._load(fold_quotes(layout) if self.quotes_hidden else layout)
-        self.scroll_home(animate=False)
+        self.scroll_to(y=0, animate=False, immediate=True)
 
-    def get_line(self, line_index: int) -> Text:
-        """The line, styled by its kind (quote level, signature, folded quote)."""
-        line = super().get_line(line_index)
+    def _load(self, layout: BodyLayout) -> None:
+        """Put ``layout`` on screen (its rows are wrapped as they are painted)."""
+        self._shown = layout
+        self._view = WrappedText(layout.lines, self._wrap_width())
+        self._resize_virtual()
+        self.refresh()
+
+    def _wrap_width(self) -> int:
+        width = self.scrollable_content_region.width
+        return width if width > 1 else 80
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self._view.width, self._view.height)
+
+    def on_resize(self) -> None:
+        width = self._wrap_width()
+        if width != self._view.width:
+            top = self._shown.origin[self._top_line()] if self._shown.lines else 0
+            self._view.set_width(width)
+            self._resize_virtual()
+            self._scroll_to_line(self._shown.line_of(top))
+
+    # --- painting -------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Wrap the rows about to be painted first, so that they are exact and stay in place."""
+        top = round(self.scroll_y)
+        if self._view.settle(top + crop.y, top + crop.bottom):
+            self._resize_virtual()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the view, styled by its line's kind, with the selection shown."""
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        row_y = y + round(self.scroll_y)
+        row = self._view.row(row_y)
+        if row is None:
+            return Strip.blank(width, base)
         kinds = self._shown.kinds
-        if line_index < len(kinds) and kinds[line_index]:
-            line.stylize(self._kind_style(kinds[line_index]))
-        return line
+        kind = kinds[row.line] if row.line < len(kinds) else 0
+        style = base + self._kind_style(kind) if kind else base
+        segments = [Segment(row.text, style)]
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(row_y)) is not None:
+            start, end = span
+            end = len(row.text) if end == -1 else end
+            selected = style + self.screen.get_component_rich_style("screen--selection")
+            segments = [
+                Segment(row.text[:start], style),
+                Segment(row.text[start:end], selected),
+                Segment(row.text[end:], style),
+            ]
+        strip = Strip([s for s in segments if s.text]).crop_extend(0, width, base)
+        return strip.apply_offsets(0, row_y)
 
     def _kind_style(self, kind: int) -> Style:
         return self.get_component_rich_style(_KIND_CLASSES[LineKind(kind)], partial=True)
 
-    def _load(self, layout: BodyLayout) -> None:
-        """Put ``layout`` on screen. The TextArea repaints by itself only when the text's size
-        changes: a body as long as the last one (say, both one line) would stay on screen under
-        the new headers, so it is asked to repaint every time."""
-        self._shown = layout
-        self.load_text(layout.text)
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The text the mouse selected, as it is in the message (a wrapped line stays one line)."""
+        start = selection.start or Offset(0, 0)
+        if selection.end is None:
+            return self._view.text_of_rows(start.y, start.x, self._view.height, None), "\n"
+        end = selection.end
+        return self._view.text_of_rows(start.y, start.x, end.y, end.x), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
         self.refresh()
 
+    # --- moving -------------------------------------------------------------------------
+
     def _top_line(self) -> int:
-        return self.wrapped_document.offset_to_location(Offset(0, round(self.scroll_y)))[0]
+        return self._view.line_at(round(self.scroll_y))
 
     def _scroll_to_line(self, line: int) -> None:
-        self.scroll_to(y=self.wrapped_document.location_to_offset((line, 0)).y, animate=False, immediate=True)
+        y = self._view.row_of_line(line)
+        self._view.settle(y, y + self.scrollable_content_region.height)
+        self._resize_virtual()
+        self.scroll_to(y=self._view.row_of_line(line), animate=False, immediate=True)
 
     def action_skip_quoted(self) -> None:
         """Bring the text after the quoted block at or below the top line to the top."""
@@ -191,23 +250,35 @@ class ReaderBody(TextArea):
         self._load(fold_quotes(self._layout) if self.quotes_hidden else self._layout)
         self._scroll_to_line(self._shown.line_of(top))
 
-    def action_cursor_down(self) -> None:  # type: ignore[override]
-        self.scroll_relative(y=1, animate=False)
+    def action_cursor_down(self) -> None:
+        self.scroll_relative(y=1, animate=False, immediate=True)
 
-    def action_cursor_up(self) -> None:  # type: ignore[override]
-        self.scroll_relative(y=-1, animate=False)
+    def action_cursor_up(self) -> None:
+        self._scroll_up_by(1)
 
     def action_first(self) -> None:
-        self.scroll_home(animate=False)
+        self.scroll_to(y=0, animate=False, immediate=True)
 
     def action_last(self) -> None:
-        self.scroll_end(animate=False)
+        """The end of the text: the last screen's rows are wrapped first, so it is the end."""
+        self._view.settle_end(self.scrollable_content_region.height)
+        self._resize_virtual()
+        self.scroll_to(y=self._view.height, animate=False, immediate=True)
 
     def action_page_down(self) -> None:
-        self.scroll_page_down(animate=False)
+        self.scroll_relative(y=self.scrollable_content_region.height, animate=False, immediate=True)
 
     def action_page_up(self) -> None:
-        self.scroll_page_up(animate=False)
+        self._scroll_up_by(self.scrollable_content_region.height)
+
+    def _scroll_up_by(self, rows: int) -> None:
+        """Up by ``rows`` exact rows: those above are wrapped first, and the top row kept."""
+        top = round(self.scroll_y)
+        anchor = self._view.anchor(top)
+        while self._view.settle(top - rows, top):
+            top = self._view.row_of_anchor(anchor)
+        self._resize_virtual()
+        self.scroll_to(y=max(self._view.row_of_anchor(anchor) - rows, 0), animate=False, immediate=True)
 
     def action_open(self) -> None:
         self.post_message(self.Reopen())
