@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbag.domain.config import parse_config
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
@@ -157,6 +158,36 @@ async def test_a_silently_dead_link_is_noticed_and_offline_triage_replayed(dovec
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, timeout=20)
     flagged = [mid for mid, flags in server_state(dovecot, mail_user).items() if b"\\Flagged" in flags]
     assert len(flagged) == 1 and flagged[0] in {message_id(i) for i in range(3)}
+
+
+async def test_the_link_check_intervals_of_the_config_are_the_ones_used(
+    dovecot, mail_user, tmp_path, monkeypatch
+):
+    """keepalive_seconds and keepalive_timeout of an [imap] table decide when a silent link is
+    checked and given up: the status bar names the configured wait."""
+    monkeypatch.setenv("MAILBAG_TEST_PASSWORD", mail_user.password)
+    checked = asyncio.Event()
+
+    def noticing_checks(line: bytes) -> bytes:
+        if b" OK NOOP" in line:
+            checked.set()  # a link check was answered: the account had nothing else to do
+        return line
+
+    async with Proxy(dovecot.host, dovecot.imap_port, noticing_checks) as proxy:
+        text = (f'[accounts.work]\nemail = "{mail_user.email}"\n[accounts.work.imap]\n'
+                f'host = "127.0.0.1"\nport = {proxy.port}\nsecurity = "none"\n'
+                f'username = "{mail_user.name}"\npassword_env = "MAILBAG_TEST_PASSWORD"\n'
+                "keepalive_seconds = 5\nkeepalive_timeout = 3\n")
+        config = parse_config(text, tmp_path / "config.toml").accounts["work"]
+        with Store.open(tmp_path / "cache.db") as store:
+            events = Recorder()
+            account = ImapAccount(config, store, events)
+            async with account_running(account):
+                await asyncio.wait_for(checked.wait(), 60)
+                proxy.pause()  # the path stops carrying bytes; the next check gets no answer
+                lost = await events.wait_for_one(ConnectionChanged, state_is(ConnectionState.ERROR), 60)
+                proxy.resume()
+    assert lost.detail == "no answer from the server within 3 s"
 
 
 async def test_offline_triage_reaches_a_server_that_comes_back_without_waiting_out_the_backoff(

@@ -295,6 +295,38 @@ def test_server_timeout() -> None:
     assert "imap.timeout: must be a number of seconds" in str(error_for(minimal('host = "h"\ntimeout = "9"\n')))
 
 
+def test_imap_link_watch_intervals() -> None:
+    body = ('host = "h"\nkeepalive_seconds = 10\nkeepalive_timeout = 5\nidle_check_seconds = 30\n'
+            "reconnect_max_seconds = 600\n")
+    imap = parse_config(minimal(body), PATH).accounts["work"].imap
+    assert imap is not None
+    assert (imap.keepalive_seconds, imap.keepalive_timeout, imap.idle_check_seconds,
+            imap.reconnect_max_seconds) == (10, 5, 30, 600)
+    default = parse_config(minimal(), PATH).accounts["work"].imap
+    assert default is not None
+    assert (default.keepalive_seconds, default.keepalive_timeout, default.idle_check_seconds,
+            default.reconnect_max_seconds) == (30, 20, 60, 120)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("keepalive_seconds = 2", "imap.keepalive_seconds: 2 is out of range (5..3600)"),
+        ("keepalive_timeout = 0", "imap.keepalive_timeout: 0 is out of range (1..600)"),
+        ("idle_check_seconds = 7200", "imap.idle_check_seconds: 7200 is out of range (10..1800)"),
+        ('reconnect_max_seconds = "1m"', "imap.reconnect_max_seconds: must be a number of seconds"),
+    ],
+)
+def test_bad_link_watch_intervals_name_their_line(line: str, problem: str) -> None:
+    error = error_for(minimal(f'host = "h"\n{line}\n'))
+    assert str(error) == f"config.toml:5: accounts.work.{problem}"
+
+
+def test_link_watch_intervals_belong_to_imap_only() -> None:
+    text = minimal() + '[accounts.work.smtp]\nhost = "s"\nkeyring = true\nkeepalive_seconds = 10\n'
+    assert "smtp.keepalive_seconds: unknown key" in str(error_for(text))
+
+
 def test_theme_file_mistakes_name_the_file_line_and_key(tmp_path: Path) -> None:
     from mailbag.ui.themes import ThemeError, load_theme
 

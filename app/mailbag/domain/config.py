@@ -51,6 +51,8 @@ _SERVER_KEYS = (
     "poll_seconds",
     "timeout",
 )
+#: Keys only an ``[imap]`` table has: how the link is watched and reconnected (seconds).
+_IMAP_KEYS = ("keepalive_seconds", "keepalive_timeout", "idle_check_seconds", "reconnect_max_seconds")
 #: Keys only an ``[smtp]`` table has.
 _SMTP_KEYS = ("save_sent",)
 #: Keys only a ``[pop3]`` table has (it polls every ``poll_interval`` instead of ``poll_seconds``).
@@ -90,6 +92,10 @@ class ServerConfig:
     ca_file: Path | None = None
     poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
     timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
+    keepalive_seconds: int = 30  # IMAP: the link is checked (NOOP) after this long without traffic
+    keepalive_timeout: int = 20  # IMAP: a check not answered within this long means a dead link
+    idle_check_seconds: int = 60  # IMAP: the IDLE connection checks itself after this long silent
+    reconnect_max_seconds: int = 120  # IMAP: the longest wait between two reconnect attempts
     save_sent: bool = True  # SMTP: store a copy of sent mail in Sent (false: the server does)
     leave_on_server: bool = True  # POP3: keep downloaded mail on the server
     delete_after_days: int | None = None  # POP3: ... but remove it this long after the download
@@ -477,7 +483,7 @@ class _Validator:
         if protocol == "pop3":
             allowed = tuple(k for k in _SERVER_KEYS if k != "poll_seconds") + _POP3_KEYS
         else:
-            allowed = _SERVER_KEYS + (_SMTP_KEYS if protocol == "smtp" else ())
+            allowed = _SERVER_KEYS + (_SMTP_KEYS if protocol == "smtp" else _IMAP_KEYS)
         self.check_keys(table, where, allowed)
         host = self.string(table, where + ("host",), required=True)
         assert host is not None
@@ -544,6 +550,10 @@ class _Validator:
             port=port,
             poll_seconds=poll_seconds,
             timeout=float(timeout),
+            keepalive_seconds=self.number(table, where + ("keepalive_seconds",), 30, 5, 3600),
+            keepalive_timeout=self.number(table, where + ("keepalive_timeout",), 20, 1, 600),
+            idle_check_seconds=self.number(table, where + ("idle_check_seconds",), 60, 10, 1800),
+            reconnect_max_seconds=self.number(table, where + ("reconnect_max_seconds",), 120, 5, 3600),
             security=security,
             username=self.string(table, where + ("username",)) or email,
             password_command=password_command,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from mailbag.domain.config import AccountConfig
+from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import (
     BodyLoaded,
     ErrorReported,
@@ -75,9 +75,9 @@ class ImapAccount(Backend):
     def __init__(
         self, config: AccountConfig, store: Store, sink: EventSink, timings: Timings | None = None
     ) -> None:
-        super().__init__(config.name, store, sink, timings)
         if config.imap is None:
             raise ValueError(f"account {config.name} has no [imap] section")
+        super().__init__(config.name, store, sink, timings or imap_timings(config.imap))
         self.config = config
         self.client: ImapClient | None = None
         self._selected: str | None = None
@@ -687,6 +687,16 @@ class ImapAccount(Backend):
 
     def settings_for_watcher(self) -> ImapSettings | None:
         return self._settings
+
+
+def imap_timings(server: ServerConfig) -> Timings:
+    """The scheduler's intervals, with those the account's ``[imap]`` table may set."""
+    return Timings(
+        quiet_seconds=server.keepalive_seconds,
+        keepalive_timeout=server.keepalive_timeout,
+        idle_liveness_seconds=server.idle_check_seconds,
+        backoff_cap=server.reconnect_max_seconds,
+    )
 
 
 @contextlib.contextmanager
