@@ -10,7 +10,7 @@ import logging
 import shutil
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -336,11 +336,13 @@ async def test_a_refusal_never_overtakes_the_local_change_it_takes_back(tmp_path
         entered, release = threading.Event(), threading.Event()
         set_hidden = store.set_hidden
 
-        def slow_set_hidden(name: str, folder: str, uids: Sequence[int], hidden: bool) -> int:
+        def slow_set_hidden(
+            name: str, folder: str, uids: Iterable[int], hidden: bool, target: str = ""
+        ) -> int:
             if hidden:
                 entered.set()
                 release.wait(30)
-            return set_hidden(name, folder, uids, hidden)
+            return set_hidden(name, folder, uids, hidden, target)
 
         monkeypatch.setattr(store, "set_hidden", slow_set_hidden)
         account.submit(MoveMessages(account="local", folder="INBOX", uids=(kept,), target="Nowhere"))
