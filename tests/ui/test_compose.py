@@ -144,6 +144,24 @@ async def test_send_later_queues_the_message_for_the_time_given(make_app) -> Non
         assert "Message queued to be sent Sun 15 Mar 14:00" in app.main_screen.status.render_line(0).text
 
 
+async def test_the_from_field_chooses_the_account_that_sends(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose(pilot, "r")
+        assert field(app, "from") == "Me Example <me@example.org>"
+        app.screen.query_one("#compose-from", Input).value = ""
+        app.screen.query_one("#compose-from").focus()
+        await pilot.press(*"me@h")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert field(app, "from") == "me@home.example.org"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        [request] = sent(app)
+        assert request.account == "home"
+        assert b"From: me@home.example.org" in request.message
+
+
 async def test_a_send_the_services_refuse_keeps_the_screen_and_says_why(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

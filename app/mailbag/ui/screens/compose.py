@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from mailbag.domain.compose import Draft, DraftAttachment, send_time
+from mailbag.domain.compose import Draft, DraftAttachment, send_time, split_addresses
 from mailbag.domain.events import (
     Event,
     RequestCancelled,
@@ -32,6 +32,7 @@ from mailbag.domain.events import (
     RequestFailed,
     RequestUnsupported,
 )
+from mailbag.domain.models import Address
 from mailbag.domain.outgoing import ComposeError, build_message, content_type_of, new_message_id
 from mailbag.domain.requests import SaveDraft, SendMessage
 from mailbag.domain.sanitize import clean_line
@@ -110,6 +111,10 @@ class ComposeScreen(Screen["str | None"]):
         self._send_request: int | None = None
         self._send_at: datetime | None = None  # the time asked with send_later
         self._addresses = AddressSuggester()
+        self._identities = AddressSuggester()  # From: the accounts' own addresses
+        self._identities.book = AddressBook(
+            [Address(i.name, i.email) for i in map(facade.identity, facade.accounts)]
+        )
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -126,6 +131,8 @@ class ComposeScreen(Screen["str | None"]):
                 with Horizontal(classes="compose-field"):
                     yield Label(label, classes="compose-label")
                     suggester = self._addresses if name in _ADDRESS_FIELDS else None
+                    if name == "from":
+                        suggester = self._identities
                     yield FieldInput(value, id=f"compose-{name}", suggester=suggester)
             yield OptionList(id="compose-attachments")
         yield TextArea(draft.body, id="compose-body", soft_wrap=True, tab_behavior="focus")
@@ -353,6 +360,7 @@ class ComposeScreen(Screen["str | None"]):
         except OSError as exc:
             self.app.call_from_thread(self._hint, f"attachment: {exc.strerror or exc}", error=True)
             return
+        draft = draft.with_(account=self._account_for(draft))
         self.facade.drafts.save(draft)  # kept until the outbox has it
         request = SendMessage(
             account=draft.account,
@@ -363,6 +371,16 @@ class ComposeScreen(Screen["str | None"]):
         self._send_request = request.request_id
         self._send_at = when
         self.facade.submit(request)
+
+    def _account_for(self, draft: Draft) -> str:
+        """The account whose address the From field holds (its server sends the message), else
+        the one the draft was started from."""
+        found = split_addresses(draft.from_)
+        if found:
+            for account in self.facade.accounts:
+                if self.facade.identity(account).email.lower() == found[0].email.lower():
+                    return account
+        return draft.account
 
     def _refused(self, field: str, problem: str) -> None:
         self._hint(f"{field}: {problem}", error=True)
