@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
+from textual.timer import Timer
 
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.events import Event, EventSink, RequestDone
@@ -173,14 +176,30 @@ async def test_a_list_read_ahead_paints_without_waiting_for_a_list_read(make_app
 
 
 async def test_quitting_before_the_start_never_starts_the_services(make_app, monkeypatch):
-    monkeypatch.setattr(app_module, "START_AT_LATEST", 0.2)
+    """q comes while the first list is still being read: neither that read ending nor the safety
+    timer (START_AT_LATEST after mount) starts the services afterwards."""
     release = threading.Event()
     app = make_app(lambda sink: _SlowIndex(sink, release))
+    # The safety timer is fired by the test once q is handled. (With a real 0.2 s timer, a busy
+    # machine let it fire before the key arrived: the services then started before the quit.)
+    safety: list[Callable[[], object]] = []
+    set_timer = app.set_timer
+
+    def holding_the_safety_timer(delay: float, callback: Callable[[], object] | None = None, **kwargs: Any) -> Timer:
+        if delay == app_module.START_AT_LATEST and callback is not None:
+            safety.append(callback)
+            delay = 3600.0
+        return set_timer(delay, callback, **kwargs)
+
+    monkeypatch.setattr(app, "set_timer", holding_the_safety_timer)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")
-        release.set()
-        await asyncio.sleep(0.4)
-    assert app.facade.stopped
+        assert app.facade.stopped
+        release.set()  # the first list is read now
+        (fire,) = safety
+        result = fire()
+        if inspect.isawaitable(result):
+            await result
     assert not app.facade.started
 
 
