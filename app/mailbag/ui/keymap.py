@@ -5,7 +5,8 @@ description, and a scope telling which part of the UI owns it:
 
 * ``pane``: held by each pane (folder tree, message list, reader), which implements the action;
 * ``list``: held by the message list only (marks, collapsing a thread);
-* ``reader``: held by the reader's body only (moving past and hiding quoted text);
+* ``reader``: held by the reader's body only (moving past and hiding quoted text, closing it when
+  it has the whole screen);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``compose``: held by the compose screen (send, editor, attachments, close);
 * ``outbox``: held by the Outbox screen (send a message now, take it out of the outbox);
@@ -59,6 +60,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
     KeySpec("skip_quoted", "right_curly_bracket,S", "skip_quoted", "Skip past quoted text (reader)", "reader"),
     KeySpec("toggle_quotes", "z", "toggle_quotes", "Hide / show quoted text (reader)", "reader"),
+    KeySpec("close_reader", "q", "close_reader", "Close the full-screen reader", "reader"),
+    KeySpec("full_screen", "v", "full_screen", "Reader full screen / back", "screen"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),
     KeySpec("toggle_flag", "F", "toggle_flag", "Toggle flagged", "screen"),
     KeySpec("delete", "d,delete", "delete", "Delete (to Trash)", "screen"),

@@ -81,6 +81,9 @@ def loading_header(row: MessageRow) -> Text:
     return text
 
 
+#: The main screen's class while the reader has the whole screen.
+FULL_SCREEN = "-reader-full"
+
 #: The component class that styles each kind of line.
 _KIND_CLASSES = {
     LineKind.QUOTE_1: "reader-body--quote-1",
@@ -126,7 +129,11 @@ class ReaderBody(ScrollView, can_focus=True):
             self.text = text
 
     class Reopen(Message):
-        """Enter in the body: show the message again (retries a body that failed to load)."""
+        """Enter in the body: show the message again (retries a body that failed to load), or,
+        when it is shown, give the reader the whole screen."""
+
+    class Close(Message):
+        """Close the full-screen reader (back to the list)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -282,6 +289,15 @@ class ReaderBody(ScrollView, can_focus=True):
 
     def action_open(self) -> None:
         self.post_message(self.Reopen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The close key is the reader's only while it has the whole screen (else ``q`` quits)."""
+        if action == "close_reader":
+            return self.screen.has_class(FULL_SCREEN)
+        return True
+
+    def action_close_reader(self) -> None:
+        self.post_message(self.Close())
 
 
 class Reader(Vertical):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 
 from mailbag.domain.models import MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout
 from mailbag.domain.requests import LoadBody
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.widgets.message_list import MessageList
-from mailbag.ui.widgets.reader import ReaderBody, body_layout
+from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
@@ -77,8 +77,43 @@ class ReaderControl(MainScreenBase):
     @on(ReaderBody.Reopen)
     def _reader_reopen(self) -> None:
         row = self.message_list.current_row
-        if row is not None:
+        if row is None:
+            return
+        if (row.account, row.folder, row.uid) == self._wanted and self._reader_complete:
+            self.set_full_screen(True)  # Enter on the message shown: the whole screen for it
+        else:
             self.show_message(row, mark_read=True)
+
+    def action_full_screen(self) -> None:
+        """Give the reader the whole screen (opening the message under the cursor), or give
+        the panes back."""
+        if self.has_class(FULL_SCREEN):
+            self._close_full_screen()
+            return
+        row = self.message_list.current_row
+        if row is None:
+            return
+        if self._reader_timer is not None:
+            self._reader_timer.stop()
+        self.show_message(row, mark_read=True)
+        self.set_full_screen(True)
+
+    def set_full_screen(self, full: bool) -> None:
+        """The reader alone on the screen (above the status bar), with the focus; or the panes."""
+        self.set_class(full, FULL_SCREEN)
+        if full:
+            self.reader.body.focus()
+
+    @on(ReaderBody.Close)
+    def _close_full_screen(self) -> None:
+        self.set_full_screen(False)
+        self.message_list.focus()
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self, event: events.DescendantFocus) -> None:
+        """The focus left the reader (Esc, h, Tab, the search field): the panes come back."""
+        if self.has_class(FULL_SCREEN) and event.widget is not self.reader.body:
+            self.set_full_screen(False)
 
     @on(ReaderBody.Notice)
     def _reader_notice(self, message: ReaderBody.Notice) -> None:
