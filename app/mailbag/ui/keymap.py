@@ -200,5 +200,5 @@ def effective_keys(spec: KeySpec, keymap: Mapping[str, str]) -> str:
 
 def key_label(binding_id: str, keymap: Mapping[str, str]) -> str:
     """The first key of a binding once ``keymap`` is applied, as the screen names it: what a
-    message tells the user to press (``key_label("retry", {})`` -> ``"R"``)."""
+    message tells the user to press (``key_label("retry", {})`` -> ``"$"``)."""
     return display_keys(effective_keys(BY_ID[binding_id], keymap).split(",")[0])
