@@ -323,3 +323,21 @@ def test_compose_screen_snapshot(snap_compare, make_app) -> None:
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=reply)
 
+
+
+async def test_the_palette_has_the_writing_commands_where_they_apply(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        main = {c.title: c for c in app.get_system_commands(app.main_screen)}
+        assert {"New message", "Reply to all", "Forward as attachment", "Reconnect now, retry actions set aside"} <= set(main)
+        assert "Send the message" not in main
+        main["Forward as attachment"].callback()
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        composing = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Send the message", "Send later…", "Attach a file…", "Edit the body in $EDITOR"} <= set(composing)
+        assert "Reply to all" not in composing
+        composing["Attach a file…"].callback()
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#compose-attach")
