@@ -5,11 +5,17 @@ that is no POP3, a link dropped in the middle of a message, and PIPELINING used 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import ErrorReported
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3LinkLost
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
 from tests.servers.dovecot import DovecotServer
 from tests.servers.pop3_script import Script, ScriptedPop3
 
@@ -90,3 +96,23 @@ async def test_a_hostile_or_broken_answer_is_a_lost_link(scripted: ScriptedPop3)
     assert expected[scripted.script.retr] in str(caught.value)
     if scripted.script.retr == "drop":
         assert got == [message(1).replace(b"\r\n", b"\n")]
+
+
+@pytest.mark.parametrize("scripted", [(Script(sizes={2: 100 * 2**20}), True)], indirect=True)
+async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
+    scripted: ScriptedPop3, tmp_path: Path
+) -> None:
+    server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
+                          password_command="printf 'pw\\n'", ca_file=scripted.ca_file)
+    config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=server)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    recorder = Recorder()
+    try:
+        account = Pop3Account(config, tmp_path / "Mail", store, recorder)
+        await account.sync_once()
+        await account.sync_once()
+        assert store.counts("old", "INBOX")[0] == 4
+    finally:
+        store.close()
+    assert [e.message for e in recorder.of(ErrorReported)] == ["1 message over 64 MB left on the server"]
+    assert "RETR 2" not in scripted.seen.commands and scripted.seen.count("RETR") == 4

@@ -34,6 +34,7 @@ class Script:
     pipelining: bool = True
     retr: Retr = "ok"
     bad_message: int = 1
+    sizes: dict[int, int] = field(default_factory=dict)  # message number -> the size LIST claims
 
 
 @dataclass
@@ -114,7 +115,7 @@ class ScriptedPop3(ScriptedServer):
                 say("+OK")
                 for n, message in enumerate(script.messages, start=1):
                     if n not in deleted:
-                        say(f"{n} {len(message)}")
+                        say(f"{n} {script.sizes.get(n, len(message))}")
                 say(".")
             elif verb == "RETR":
                 n = int(arg)

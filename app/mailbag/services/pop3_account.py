@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import EventSink
+from mailbag.domain.events import ErrorReported, EventSink
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_delivery import (
@@ -68,6 +68,7 @@ class Pop3Account(MaildirAccount):
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now
         self._quiet_new_mail = False  # the very first download rings no bell
+        self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
 
     # --- the local side ---------------------------------------------------------------------------
 
@@ -163,9 +164,13 @@ class Pop3Account(MaildirAccount):
 
     async def _fetch(self, client: Pop3Client, fresh: list[Listing]) -> int:
         """Download ``fresh`` in batches; a batch is written to disk while the next one comes."""
-        too_big = [m for m in fresh if m.size > MAX_MESSAGE]
+        too_big = [m for m in fresh if m.size > MAX_MESSAGE and m.uidl not in self._told_too_big]
         if too_big:
-            log.warning("pop3 %s: %d messages over %d bytes left on the server", self.name, len(too_big), MAX_MESSAGE)
+            self._told_too_big.update(m.uidl for m in too_big)
+            what = "1 message" if len(too_big) == 1 else f"{len(too_big)} messages"
+            text = f"{what} over {MAX_MESSAGE // 2**20} MB left on the server"
+            log.warning("pop3 %s: %s", self.name, text)
+            self.emit(ErrorReported(self.name, text))
         wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
         got = 0
         every = REFRESH_SECONDS

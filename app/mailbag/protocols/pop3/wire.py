@@ -116,6 +116,8 @@ class Reader:
         start = 0
         while True:
             end = self._buffer.find(_END, start)
+            if end > limit:
+                raise LineTooLong(f"an answer longer than {limit} bytes")
             if end >= 0:
                 body = bytes(self._buffer[: end + 1])
                 del self._buffer[: end + len(_END)]
