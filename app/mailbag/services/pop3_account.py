@@ -24,6 +24,7 @@ from pathlib import Path
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, EventSink
 from mailbag.domain.models import MessageSummary
+from mailbag.domain.requests import CheckFolders
 from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_delivery import (
     deliver,
@@ -115,8 +116,6 @@ class Pop3Account(MaildirAccount):
             await self.download()
 
     def on_retry(self) -> None:
-        from mailbag.domain.requests import CheckFolders
-
         self._login_refused = False
         self._forced = True
         self.submit(CheckFolders(account=self.name))
