@@ -15,6 +15,7 @@ from mailbag.domain.events import BodyLoaded, ErrorReported, NewMail
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import LoadBody
 from mailbag.services.pop3_account import Pop3Account
+from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
 from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server, pop3_account
@@ -25,11 +26,11 @@ pytestmark = pytest.mark.dovecot
 
 
 def account(dovecot: DovecotServer, user: MailUser, tmp_path: Path, store: Store, security: str = "tls",
-            **changes: object) -> tuple[Pop3Account, Recorder]:
+            timings: Timings | None = None, **changes: object) -> tuple[Pop3Account, Recorder]:
     recorder = Recorder()
     config = pop3_account(dovecot, user, tmp_path / "Mail", security, **changes)  # type: ignore[arg-type]
     assert config.maildir is not None
-    return Pop3Account(config, config.maildir, store, recorder), recorder
+    return Pop3Account(config, config.maildir, store, recorder, timings), recorder
 
 
 @pytest.fixture
@@ -149,3 +150,20 @@ async def test_a_download_cut_between_the_file_and_its_record_keeps_the_file_and
     assert not list((root / "tmp").iterdir())
     assert states == {u: "stored" for u, _ in rows}
     assert landed_uidl in states and cut_uidl in states and landed_key
+
+
+async def test_new_mail_is_fetched_every_poll_interval_and_rings(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store, timings=Timings(quiet_seconds=0.2),
+                               poll_seconds=1)
+    task = asyncio.create_task(worker.run())
+    try:
+        await recorder.wait_for(lambda _e: cached(store) == 2)
+        dovecot.deliver(mail_user.name, make_message(7))
+        mail = await recorder.wait_for_one(NewMail)
+        assert (mail.account, mail.folder, mail.count) == ("old", "INBOX", 1)
+        assert cached(store) == 3
+    finally:
+        await stop(worker, task)
