@@ -382,3 +382,14 @@ class FakeFacade:
                     sender=f"Sender {n % 97}", sender_email=f"s{n % 97}@example.org", has_attachment=False,
                 )
         return None
+
+
+def big_folder_facade(folder: str, count: int = 100_000) -> Callable[[EventSink], FakeFacade]:
+    """A facade factory: account "work" with one generated folder of ``count`` rows."""
+
+    def build(sink: EventSink) -> FakeFacade:
+        facade = FakeFacade(sink)
+        facade.add_big_folder("work", folder, count)
+        return facade
+
+    return build

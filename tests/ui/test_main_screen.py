@@ -21,7 +21,7 @@ from mailbag.ui.widgets import status_bar
 from mailbag.ui.widgets.message_list import MessageList
 from mailbag.ui.widgets.reader import ReaderBody
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.fake_facade import NOW, FakeFacade, big_folder_facade
 from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text
 
 
@@ -336,12 +336,7 @@ async def test_messages_changed_keeps_cursor_on_the_same_message(make_app):
 
 
 async def test_hundred_thousand_rows_open_and_G_reaches_the_end(make_app):
-    def build(sink):
-        facade = FakeFacade(sink)
-        facade.add_big_folder("work", "Huge", 100_000)
-        return facade
-
-    app = make_app(build)
+    app = make_app(big_folder_facade("Huge"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.main_screen.message_list.row_count == 100_000

@@ -17,7 +17,7 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
 from mailbag.ui.screens.dialogs import ConfirmDialog
 from mailbag.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.fake_facade import NOW, FakeFacade, big_folder_facade
 from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text
 from tests.ui.sample import sample_facade
 
@@ -362,3 +362,25 @@ async def test_new_mail_on_top_stays_under_a_cursor_watching_the_top(make_app):
         assert cursor_subject(app) == reading  # elsewhere the cursor keeps its message
         assert "Arrived second" in list_line(app, 0)[0]
         assert top != "Arrived first"
+
+
+async def test_deleting_marked_rows_above_the_cursor_keeps_it_on_its_message_in_a_big_folder(make_app):
+    app = make_app(big_folder_facade("INBOX"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        listing = app.main_screen.message_list
+        assert listing.row_count == 100_000
+        await pilot.press("space", "j", "space")  # marks the first and the third
+        assert cursor_subject(app) == "Message 99997"
+        await pilot.press("d")
+        assert listing.row_count == 99_998
+        assert listing.cursor == 1 and cursor_subject(app) == "Message 99997"
+        assert [row.subject for row in app.facade.rows(listing.ids[:3])] == [
+            "Message 99999", "Message 99997", "Message 99996",
+        ]
+        await pilot.press("asterisk", "d")  # everything: read in a thread, found in one pass
+        for _ in range(100):
+            await settle(pilot)
+            if listing.row_count == 0:
+                break
+        assert listing.row_count == 0

@@ -9,7 +9,7 @@ from mailbag.domain.requests import DeleteMessages, MoveMessages, Search, SetFla
 from mailbag.ui.screens.dialogs import SortMenu
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import FakeFacade
+from tests.ui.fake_facade import FakeFacade, big_folder_facade
 from tests.ui.helpers import cursor_subject, list_line, status_text
 from tests.ui.real_services import wait_until
 from tests.ui.sample import threaded_facade
@@ -202,12 +202,7 @@ async def test_new_mail_without_bell_when_configured(make_app):
 
 
 async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):
-    def build(sink):
-        facade = FakeFacade(sink)
-        facade.add_big_folder("work", "Huge", 100_000)
-        return facade
-
-    app = make_app(build)
+    app = make_app(big_folder_facade("Huge"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("T")
