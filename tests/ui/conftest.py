@@ -36,3 +36,10 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause(READER_DEBOUNCE + 0.1)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def open_message(pilot: Pilot) -> None:
+    """Open the message under the cursor (Enter) once the list is there, and let it show."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)

@@ -348,12 +348,20 @@ class FakeFacade:
             self.set_body(row, body)
         return row
 
-    def set_body(self, row: MessageRow, body: str, attachments: list[Attachment] | None = None) -> None:
+    def set_body(
+        self,
+        row: MessageRow,
+        body: str,
+        attachments: list[Attachment] | None = None,
+        *,
+        to: tuple[Address, ...] = (Address("Me Example", "me@example.org"),),
+        cc: tuple[Address, ...] = (),
+    ) -> None:
         self._bodies[(row.account, row.folder, row.uid)] = RenderedMessage(
             subject=row.subject,
             from_=(Address(row.sender, row.sender_email),),
-            to=(Address("Me Example", "me@example.org"),),
-            cc=(),
+            to=to,
+            cc=cc,
             date=row.date,
             body=body,
             attachments=attachments or [],

@@ -4,13 +4,12 @@ with PageDown and End, the pages meet without a gap, and selected text copies as
 from __future__ import annotations
 
 from textual.geometry import Offset
-from textual.pilot import Pilot
 from textual.selection import Selection
 
 from mailbag.domain.events import EventSink
 from mailbag.domain.models import Folder, FolderRole
 from mailbag.ui.app import MailbagApp
-from tests.ui.conftest import settle
+from tests.ui.conftest import open_message
 from tests.ui.fake_facade import NOW, FakeFacade
 
 WORDS = " ".join(f"w{i:06d}" for i in range(700_000))  # one line of 5.6 MB
@@ -28,12 +27,6 @@ def one_line_facade(sink: EventSink) -> FakeFacade:
 def page(app: MailbagApp) -> list[str]:
     body = app.main_screen.reader.body
     return [strip.text.strip() for strip in (body.render_line(y) for y in range(body.scrollable_content_region.height))]
-
-
-async def open_message(pilot: Pilot) -> None:
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def test_a_5_mb_line_reads_to_its_end_page_by_page(make_app):

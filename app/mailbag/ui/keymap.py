@@ -60,6 +60,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
     KeySpec("skip_quoted", "right_curly_bracket,S", "skip_quoted", "Skip past quoted text (reader)", "reader"),
     KeySpec("toggle_quotes", "z", "toggle_quotes", "Hide / show quoted text (reader)", "reader"),
+    KeySpec("all_headers", "H", "all_headers", "All headers on / off (reader)", "reader"),
     KeySpec("close_reader", "q", "close_reader", "Close the full-screen reader", "reader"),
     KeySpec("full_screen", "v", "full_screen", "Reader full screen / back", "screen"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),

@@ -9,11 +9,13 @@ anything in the text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Offset, Region, Size
@@ -38,36 +40,65 @@ def _human_size(size: int) -> str:
     return f"{size} B"
 
 
-def _addresses(addresses: Iterable[Address]) -> str:
-    parts = []
-    for address in addresses:
-        name, email = clean_line(address.name), clean_line(address.email)
-        parts.append(f"{name} <{email}>" if name and email else name or email)
-    return ", ".join(parts)
+def _address(address: Address) -> str:
+    name, email = clean_line(address.name), clean_line(address.email)
+    return f"{name} <{email}>" if name and email else name or email
 
 
-def header_text(message: RenderedMessage, label_style: str = "bold") -> Text:
-    """The header block as literal text."""
-    text = Text(no_wrap=False)
-    lines: list[tuple[str, str]] = [
-        ("From", _addresses(message.from_)),
-        ("To", _addresses(message.to)),
-    ]
+#: Header labels are this wide ("Subject: ").
+LABEL_WIDTH = 9
+#: A folded header's subject takes at most this many rows.
+SUBJECT_ROWS = 2
+
+
+def header_text(message: RenderedMessage, width: int | None = None, label_style: str = "bold") -> Text:
+    """The header block as literal text. With a ``width`` it is folded to fit: one row for the
+    recipients and one for the attachments, with "+N more" for those left out, and at most two
+    for the subject, so Subject and Date stay in view; without one, everything is shown."""
+    recipients = [("To", [_address(a) for a in message.to])]
     if message.cc:
-        lines.append(("Cc", _addresses(message.cc)))
-    lines.append(("Date", message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""))
-    lines.append(("Subject", clean_line(message.subject) or "(no subject)"))
-    if message.attachments:
-        files = ", ".join(
-            f"{clean_line(a.filename) or '(unnamed)'} ({_human_size(a.size)})" for a in message.attachments
-        )
-        lines.append(("Attach", files))
-    for index, (label, value) in enumerate(lines):
+        recipients.append(("Cc", [_address(a) for a in message.cc]))
+    files = [f"{clean_line(a.filename) or '(unnamed)'} ({_human_size(a.size)})" for a in message.attachments]
+    date = message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""
+    subject = clean_line(message.subject) or "(no subject)"
+    room = None if width is None else max(width - LABEL_WIDTH, 10)
+    rows: list[tuple[str, str]] = [("From", ", ".join(_address(a) for a in message.from_))]
+    for label, items in recipients:
+        rows.append((label, ", ".join(items) if room is None else _fitted(items, room)))
+    rows.append(("Date", date))
+    rows.append(("Subject", subject if room is None else _shortened(subject, room * SUBJECT_ROWS)))
+    if files:
+        rows.append(("Attach", ", ".join(files) if room is None else _fitted(files, room)))
+    text = Text(no_wrap=False)
+    for index, (label, value) in enumerate(rows):
         if index:
             text.append("\n")
-        text.append(f"{label + ':':<9}", style=label_style)
+        text.append(f"{label + ':':<{LABEL_WIDTH}}", style=label_style)
+        if room is not None and label != "Subject":
+            value = _shortened(value, room)
         text.append(value)
     return text
+
+
+def _fitted(items: list[str], room: int) -> str:
+    """As many of ``items`` as fit in ``room`` cells, then "+N more" for the others."""
+    shown = 1
+    while shown < len(items):
+        more = f", +{len(items) - shown - 1} more" if shown + 1 < len(items) else ""
+        if cell_len(", ".join(items[: shown + 1]) + more) > room:
+            break
+        shown += 1
+    if shown == len(items):
+        return ", ".join(items)
+    more = f" +{len(items) - shown} more"
+    return _shortened(", ".join(items[:shown]), room - len(more)) + "," + more
+
+
+def _shortened(value: str, room: int) -> str:
+    """``value`` cut to ``room`` cells, with "…" where it was cut."""
+    if cell_len(value) <= room:
+        return value
+    return set_cell_size(value, max(room - 1, 0)) + "…"
 
 
 def loading_header(row: MessageRow) -> Text:
@@ -135,11 +166,15 @@ class ReaderBody(ScrollView, can_focus=True):
     class Close(Message):
         """Close the full-screen reader (back to the list)."""
 
+    class ToggleHeaders(Message):
+        """Show every recipient and attachment in the header block, or fold them again."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.quotes_hidden = False
         self._layout = plain_layout("")  # the whole body
         self._shown = self._layout  # what is on screen: the body, or the body with quotes folded
+        self._preface: list[str] = []  # lines above the body (every header, when asked for)
         self._view = WrappedText(self._shown.lines, 80)
         self._skipped_to: int | None = None  # the line the last skip went to
 
@@ -148,17 +183,25 @@ class ReaderBody(ScrollView, can_focus=True):
         """The text shown (with the quotes folded when they are)."""
         return self._shown.text
 
-    def show_layout(self, layout: BodyLayout) -> None:
-        """Show a body from its top."""
+    def show_layout(self, layout: BodyLayout, preface: Sequence[str] = ()) -> None:
+        """Show a body from its top, under the lines of ``preface``."""
         self._layout = layout
+        self._preface = list(preface)
         self._skipped_to = None
         self._load(fold_quotes(layout) if self.quotes_hidden else layout)
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def show_preface(self, preface: Sequence[str]) -> None:
+        """Show ``preface`` above the body shown, from the top."""
+        self._preface = list(preface)
+        self._load(self._shown)
         self.scroll_to(y=0, animate=False, immediate=True)
 
     def _load(self, layout: BodyLayout) -> None:
         """Put ``layout`` on screen (its rows are wrapped as they are painted)."""
         self._shown = layout
-        self._view = WrappedText(layout.lines, self._wrap_width())
+        lines = [*self._preface, *layout.lines] if self._preface else layout.lines
+        self._view = WrappedText(lines, self._wrap_width())
         self._resize_virtual()
         self.refresh()
 
@@ -194,8 +237,8 @@ class ReaderBody(ScrollView, can_focus=True):
         row = self._view.row(row_y)
         if row is None:
             return Strip.blank(width, base)
-        kinds = self._shown.kinds
-        kind = kinds[row.line] if row.line < len(kinds) else 0
+        kinds, line = self._shown.kinds, row.line - len(self._preface)
+        kind = kinds[line] if 0 <= line < len(kinds) else 0
         style = base + self._kind_style(kind) if kind else base
         segments = [Segment(row.text, style)]
         selection = self.text_selection
@@ -228,9 +271,11 @@ class ReaderBody(ScrollView, can_focus=True):
     # --- moving -------------------------------------------------------------------------
 
     def _top_line(self) -> int:
-        return self._view.line_at(round(self.scroll_y))
+        """The line of the body at the top (0 while the preface is there)."""
+        return max(self._view.line_at(round(self.scroll_y)) - len(self._preface), 0)
 
     def _scroll_to_line(self, line: int) -> None:
+        line += len(self._preface)
         y = self._view.row_of_line(line)
         self._view.settle(y, y + self.scrollable_content_region.height)
         self._resize_virtual()
@@ -299,9 +344,14 @@ class ReaderBody(ScrollView, can_focus=True):
     def action_close_reader(self) -> None:
         self.post_message(self.Close())
 
+    def action_all_headers(self) -> None:
+        self.post_message(self.ToggleHeaders())
+
 
 class Reader(Vertical):
-    """Header block above the body."""
+    """Header block above the body. The header is folded to fit its width (see
+    :func:`header_text`); when every header is asked for (``all_headers``), they are shown in
+    full at the top of the body, where they scroll with it."""
 
     DEFAULT_CSS = """
     Reader { background: $surface; }
@@ -317,6 +367,8 @@ class Reader(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.shown: tuple[str, str, int] | None = None  # (account, folder, uid) on screen
+        self.all_headers = False
+        self._message: RenderedMessage | None = None  # the message whose header is shown
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="reader-header")
@@ -336,12 +388,14 @@ class Reader(Vertical):
         """Show a rendered message; ``layout`` is its body's (:func:`body_layout`) when already
         made off the UI's thread."""
         self.shown = key
-        self.header.update(header_text(message))
-        self.body.show_layout(layout if layout is not None else body_layout(message))
+        self._message = message
+        self._show_header()
+        self.body.show_layout(layout if layout is not None else body_layout(message), self._preface())
 
     def show_loading(self, key: tuple[str, str, int], row: MessageRow) -> None:
         """Show the list's fields and "Loading…" while the body is fetched."""
         self.shown = key
+        self._message = None
         self.header.update(loading_header(row))
         self.body.show_layout(plain_layout("Loading…"))
 
@@ -353,8 +407,30 @@ class Reader(Vertical):
 
     def clear(self) -> None:
         self.shown = None
+        self._message = None
         self.header.update(Text(""))
         self.body.show_layout(plain_layout(""))
+
+
+    def _show_header(self) -> None:
+        if self._message is None:
+            return
+        width = self.header.content_region.width or self.size.width - 2
+        self.header.update(header_text(self._message, max(width, 20)))
+
+    def on_resize(self) -> None:
+        self._show_header()
+
+    def _preface(self) -> list[str]:
+        if not self.all_headers or self._message is None:
+            return []
+        return [*header_text(self._message).plain.split("\n"), ""]
+
+    @on(ReaderBody.ToggleHeaders)
+    def _toggle_headers(self) -> None:
+        self.all_headers = not self.all_headers
+        if self._message is not None:
+            self.body.show_preface(self._preface())
 
 
 def body_layout(message: RenderedMessage) -> BodyLayout:

@@ -1,0 +1,57 @@
+"""The reader's header block folds to fit: 22 recipients or 300 attachments take one row each
+with "+N more", so Subject and Date stay in view; H shows them all, and folds them again."""
+
+from __future__ import annotations
+
+from mailbag.domain.events import EventSink
+from mailbag.domain.models import Address, Attachment, Folder, FolderRole
+from mailbag.ui.app import MailbagApp
+from tests.ui.conftest import open_message, settle
+from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.helpers import screen_text
+
+SUBJECT = "Minutes of the steering group"
+
+
+def crowded_facade(sink: EventSink) -> FakeFacade:
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=1, unread=0))
+    row = facade.add_message("work", "INBOX", row_id=1, subject=SUBJECT, date=NOW, has_attachment=True)
+    to = tuple(Address(f"Member {i}", f"member{i}@example.org") for i in range(22))
+    cc = tuple(Address("", f"observer{i}@example.org") for i in range(5))
+    files = [Attachment(f"scan-{i:03d}.pdf", "application/pdf", 20_000, i + 2) for i in range(300)]
+    facade.set_body(row, "See the scans.\n", files, to=to, cc=cc)
+    return facade
+
+
+def header(app: MailbagApp) -> list[str]:
+    return str(app.main_screen.reader.header.render()).split("\n")
+
+
+async def test_many_recipients_and_attachments_keep_subject_and_date_in_view(make_app):
+    app = make_app(crowded_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_message(pilot)
+        screen = screen_text(app)
+        assert f"Subject: {SUBJECT}" in screen and "Date:    Sun, 15 Mar 2026" in screen
+        assert "See the scans." in screen
+        rows = header(app)
+        to = next(row for row in rows if row.startswith("To:"))
+        assert to.startswith("To:      Member 0 <member0@example.org>, ") and to.endswith(" more")
+        shown = to.count("@")
+        assert to.endswith(f", +{22 - shown} more") and len(to) <= 78
+        attach = next(row for row in rows if row.startswith("Attach:"))
+        assert attach.startswith("Attach:  scan-000.pdf (20 KB), ") and attach.endswith(f", +{300 - attach.count('.pdf')} more")
+        assert next(row for row in rows if row.startswith("Cc:")).endswith(" more")
+        await pilot.press("H")  # every header in full, above the body, where the keys scroll them
+        await settle(pilot)
+        assert header(app) == rows
+        full = app.main_screen.reader.body
+        assert [strip.text.strip() for strip in (full.render_line(0), full.render_line(1))] == [
+            "From:    Ann Example <ann@example.org>", "To:      Member 0 <member0@example.org>, Member 1"]
+        await pilot.press("end")
+        screen = screen_text(app)
+        assert "scan-299.pdf (20 KB)" in screen and "See the scans." in screen
+        await pilot.press("H")
+        await settle(pilot)
+        assert "member21@example.org" not in screen_text(app) and "See the scans." in screen_text(app)
