@@ -10,12 +10,9 @@ from mailbag.domain.models import MessageRow
 from mailbag.domain.sanitize import clean_line
 
 
-def flag_column(row: MessageRow, flags: frozenset[str] | None = None) -> str:
-    """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent).
-
-    ``flags`` are the flags as shown (the row's own, with optimistic changes), default the row's.
-    """
-    flags = row.flags if flags is None else flags
+def flag_column(row: MessageRow) -> str:
+    """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent)."""
+    flags = row.flags
     return (
         ("N" if "\\Seen" not in flags else " ")
         + ("!" if "\\Flagged" in flags else " ")

@@ -147,7 +147,7 @@ class FolderTree(Tree[FolderRef]):
         return parent
 
     def update_counts(self, account: str, folder: str, total: int, unread: int) -> None:
-        """New counts for one folder (from the service, or an optimistic change)."""
+        """New counts for one folder, as the service has them."""
         node = self._folders.get((account, folder))
         if node is None or node.data is None or node.data.folder is None:
             return

@@ -544,12 +544,11 @@ class MessageList(ScrollView, can_focus=True):
 
     def _row_segments(self, row: MessageRow, index: int, frame: _Frame) -> list[Segment]:
         width = frame.width
-        flags = row.flags
         marked = row.row_id in self.marked
         classes: list[str] = []
         if self.is_unread(row):
             classes.append("message-list--unread")
-        if FLAGGED in flags:
+        if FLAGGED in row.flags:
             classes.append("message-list--flagged")
         if marked:
             classes.append("message-list--marked")
@@ -571,7 +570,7 @@ class MessageList(ScrollView, can_focus=True):
             subject = prefix + fit(subject, max(0, subject_width - len(prefix)))
         line = (
             ("*" if marked else " ")
-            + flag_column(row, flags)
+            + flag_column(row)
             + " "
             + account
             + date.ljust(DATE_WIDTH)
