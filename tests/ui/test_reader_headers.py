@@ -55,3 +55,26 @@ async def test_many_recipients_and_attachments_keep_subject_and_date_in_view(mak
         await pilot.press("H")
         await settle(pilot)
         assert "member21@example.org" not in screen_text(app) and "See the scans." in screen_text(app)
+
+
+RAW = (b"Received: from mx.example.org\r\nFrom: Ann Example <ann@example.org>\r\n"
+       b"Subject: =?utf-8?q?Minutes?=\r\nX-Title: \x1b]0;owned\x07\xe9t\xe9 \xe2\x80\xae evil\r\n"
+       b"Content-Type: text/plain\r\n\r\nSee the scans.\r\n")
+
+
+async def test_u_shows_the_source_read_only_and_sanitised_and_again_the_body(make_app):
+    app = make_app(crowded_facade)
+    app.facade.raw[("work", "INBOX", 1)] = RAW
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_message(pilot)
+        await pilot.press("v", "U")
+        await settle(pilot)
+        body = app.main_screen.reader.body
+        screen = screen_text(app)
+        assert "Received: from mx.example.org" in screen and "Subject: =?utf-8?q?Minutes?=" in screen
+        assert "X-Title: \ufffdt\ufffd" in body.text  # bytes that are not UTF-8 are shown as such
+        assert "\x1b" not in body.text and "\x07" not in body.text and "\u202e" not in body.text
+        assert header(app)[0].startswith("From:")  # the folded header stays above
+        await pilot.press("U")
+        await settle(pilot)
+        assert body.text == "See the scans.\n" and "Received:" not in screen_text(app)

@@ -61,6 +61,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("skip_quoted", "right_curly_bracket,S", "skip_quoted", "Skip past quoted text (reader)", "reader"),
     KeySpec("toggle_quotes", "z", "toggle_quotes", "Hide / show quoted text (reader)", "reader"),
     KeySpec("all_headers", "H", "all_headers", "All headers on / off (reader)", "reader"),
+    KeySpec("raw_source", "U", "raw_source", "Message source on / off (reader)", "reader"),
     KeySpec("close_reader", "q", "close_reader", "Close the full-screen reader", "reader"),
     KeySpec("full_screen", "v", "full_screen", "Reader full screen / back", "screen"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),

@@ -167,7 +167,10 @@ class ReaderBody(ScrollView, can_focus=True):
         """Close the full-screen reader (back to the list)."""
 
     class ToggleHeaders(Message):
-        """Show every recipient and attachment in the header block, or fold them again."""
+        """Show every header in full above the body, or take them away."""
+
+    class ToggleSource(Message):
+        """Show the message's source instead of its body, or the body again."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -347,6 +350,9 @@ class ReaderBody(ScrollView, can_focus=True):
     def action_all_headers(self) -> None:
         self.post_message(self.ToggleHeaders())
 
+    def action_raw_source(self) -> None:
+        self.post_message(self.ToggleSource())
+
 
 class Reader(Vertical):
     """Header block above the body. The header is folded to fit its width (see
@@ -368,7 +374,9 @@ class Reader(Vertical):
         super().__init__(id=id)
         self.shown: tuple[str, str, int] | None = None  # (account, folder, uid) on screen
         self.all_headers = False
+        self.source_shown = False  # the message's source is in the body's place
         self._message: RenderedMessage | None = None  # the message whose header is shown
+        self._layout = plain_layout("")  # its body's
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="reader-header")
@@ -389,13 +397,25 @@ class Reader(Vertical):
         made off the UI's thread."""
         self.shown = key
         self._message = message
+        self._layout = layout if layout is not None else body_layout(message)
         self._show_header()
-        self.body.show_layout(layout if layout is not None else body_layout(message), self._preface())
+        self.hide_source()
+
+    def show_source(self, layout: BodyLayout) -> None:
+        """Show the message's source (:func:`source_layout`) in the body's place."""
+        self.source_shown = True
+        self.body.show_layout(layout)
+
+    def hide_source(self) -> None:
+        """Show the body again."""
+        self.source_shown = False
+        self.body.show_layout(self._layout, self._preface())
 
     def show_loading(self, key: tuple[str, str, int], row: MessageRow) -> None:
         """Show the list's fields and "Loading…" while the body is fetched."""
         self.shown = key
         self._message = None
+        self.source_shown = False
         self.header.update(loading_header(row))
         self.body.show_layout(plain_layout("Loading…"))
 
@@ -408,6 +428,7 @@ class Reader(Vertical):
     def clear(self) -> None:
         self.shown = None
         self._message = None
+        self.source_shown = False
         self.header.update(Text(""))
         self.body.show_layout(plain_layout(""))
 
@@ -429,10 +450,16 @@ class Reader(Vertical):
     @on(ReaderBody.ToggleHeaders)
     def _toggle_headers(self) -> None:
         self.all_headers = not self.all_headers
-        if self._message is not None:
+        if self._message is not None and not self.source_shown:
             self.body.show_preface(self._preface())
 
 
 def body_layout(message: RenderedMessage) -> BodyLayout:
     """The message's body, sanitised, with its quotes and signature found."""
     return layout_body(clean_text(message.body))
+
+
+def source_layout(raw: bytes) -> BodyLayout:
+    """A message's bytes as text to read: undecodable bytes shown as U+FFFD, sanitised, no
+    quote styles."""
+    return plain_layout(clean_text(raw.decode("utf-8", errors="replace")))

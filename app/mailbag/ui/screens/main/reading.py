@@ -9,7 +9,7 @@ from mailbag.domain.quotes import BodyLayout
 from mailbag.domain.requests import LoadBody
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.widgets.message_list import MessageList
-from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout
+from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout, source_layout
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
@@ -83,6 +83,30 @@ class ReaderControl(MainScreenBase):
             self.set_full_screen(True)  # Enter on the message shown: the whole screen for it
         else:
             self.show_message(row, mark_read=True)
+
+    @on(ReaderBody.ToggleSource)
+    def _toggle_source(self) -> None:
+        """The message's source in the body's place (read in a thread), or the body again."""
+        if self.reader.source_shown:
+            self.reader.hide_source()
+        elif self._wanted is not None and self._reader_complete and self.reader.shown == self._wanted:
+            self._load_source(self._wanted)
+        else:
+            self.app.bell()
+
+    @work(thread=True, exclusive=True, group="source")
+    def _load_source(self, key: MessageKey) -> None:
+        raw = self.facade.raw_message(*key)
+        layout = source_layout(raw) if raw is not None else None
+        self.app.call_from_thread(self._source_ready, key, layout)
+
+    def _source_ready(self, key: MessageKey, layout: BodyLayout | None) -> None:
+        if key != self._wanted or self.reader.shown != key:
+            return
+        if layout is None:
+            self.status.set_notice("The source of this message is not in the cache")
+        else:
+            self.reader.show_source(layout)
 
     def action_full_screen(self) -> None:
         """Give the reader the whole screen (opening the message under the cursor), or give
