@@ -22,7 +22,7 @@ from typing import Literal
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.headers import decode_words, parse_address_list
 from mailbag.domain.mime import extract_attachment, render_message
-from mailbag.domain.models import Address, RenderedMessage
+from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
 from mailbag.domain.sanitize import clean_line, clean_text
 
 ReplyMode = Literal["sender", "all", "list"]
@@ -82,6 +82,8 @@ class Draft:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     message_id: str = ""
+    #: The message replied to or forwarded, flagged once this one is sent (not kept on disk).
+    mark: MarkWhenSent | None = None
 
     def is_empty(self) -> bool:
         """Nothing the user wrote: no recipient, subject, body text (beyond the signature) or

@@ -51,6 +51,8 @@ FLAGGED = "\\Flagged"
 ANSWERED = "\\Answered"
 DELETED = "\\Deleted"
 DRAFT = "\\Draft"
+#: The keyword a forwarded message gets (where the folder takes keywords).
+FORWARDED = "$Forwarded"
 #: Set by the server for a session, never by a client (RFC 3501 2.3.2).
 RECENT = "\\Recent"
 
@@ -63,6 +65,16 @@ def settable_flags(flags: Iterable[str], permanent: frozenset[str] | None = None
         allowed = {f.lower() for f in permanent}
         result = {f for f in result if f.lower() in allowed}
     return frozenset(result)
+
+
+@dataclass(frozen=True, slots=True)
+class MarkWhenSent:
+    """The flag a replied-to or forwarded message gets once the reply or forward is sent."""
+
+    account: str
+    folder: str
+    uid: int
+    flag: str
 
 
 @dataclass(frozen=True, slots=True)

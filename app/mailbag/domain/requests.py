@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from mailbag.domain.models import FolderRole
+from mailbag.domain.models import FolderRole, MarkWhenSent
 
 _ids = itertools.count(1)
 
@@ -127,6 +127,8 @@ class SendMessage(Request):
     message: bytes
     recipients: tuple[str, ...]
     send_at: float | None = None
+    #: The message this one answers or forwards, flagged once this one is sent (not queued).
+    mark: MarkWhenSent | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

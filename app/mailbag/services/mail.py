@@ -206,7 +206,8 @@ class MailService:
 
         self._copier = RequestCopier(self._submit_here)
         self.outbox = OutboxService(
-            self.config, self.cache.local, self._relay, self._copier, self._outbox_timings
+            self.config, self.cache.local, self._relay, self._copier, self._outbox_timings,
+            flag_original=self.submit,
         )
         self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
 

@@ -42,7 +42,7 @@ from mailbag.domain.events import (
     RequestFailed,
     RequestUnsupported,
 )
-from mailbag.domain.models import SEEN, FolderRole, OutgoingMessage, OutgoingState
+from mailbag.domain.models import SEEN, FolderRole, MarkWhenSent, OutgoingMessage, OutgoingState
 from mailbag.domain.envelope import EnvelopeError, check_address, message_id_of, prepare
 from mailbag.domain.requests import (
     AppendMessage,
@@ -50,6 +50,7 @@ from mailbag.domain.requests import (
     Request,
     SendMessage,
     SendOutgoingNow,
+    SetFlags,
 )
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.smtp.client import SmtpSettings, submit
@@ -121,11 +122,15 @@ class OutboxService:
         sink: EventSink,
         store_copy: CopyStore,
         timings: OutboxTimings | None = None,
+        flag_original: Callable[[Request], object] | None = None,
     ) -> None:
         self.config = config
         self.local = local
         self._sink = sink
         self._store_copy = store_copy
+        #: Submits the flag change a sent reply or forward makes on its original (the triage
+        #: journal's path); None where no account worker runs (``mailbag send``).
+        self._flag_original = flag_original
         self.timings = timings or OutboxTimings()
         self._wakeup = asyncio.Event()
         self._sending: int | None = None  # the message being sent now
@@ -165,7 +170,8 @@ class OutboxService:
         rid = request.request_id
         try:
             item_id = await asyncio.to_thread(
-                self.queue, request.account, request.message, request.recipients, request.send_at
+                self.queue, request.account, request.message, request.recipients, request.send_at,
+                request.mark,
             )
         except (EnvelopeError, LookupError) as exc:
             self._sink(RequestFailed(rid, str(exc)))
@@ -185,9 +191,10 @@ class OutboxService:
         raw: bytes,
         recipients: Sequence[str] | None = None,
         send_at: float | None = None,
+        mark: MarkWhenSent | None = None,
     ) -> int:
         """Check ``raw`` and commit it to the outbox (blocking: call it from a thread); returns
-        its id. Without ``recipients`` (``sendmail -t``) they are read from To, Cc and Bcc, and
+        its id; ``mark`` is flagged once it is sent. Without ``recipients`` (``sendmail -t``) they are read from To, Cc and Bcc, and
         the Bcc field is taken out. Raises EnvelopeError or LookupError (no such account, or
         one that cannot send)."""
         account = self._account(account_name)
@@ -203,6 +210,7 @@ class OutboxService:
             recipients=envelope,
             subject=outgoing.subject,
             send_at=send_at,
+            mark=mark,
         )
 
     def _account(self, name: str) -> AccountConfig:
@@ -361,6 +369,7 @@ class OutboxService:
                 return UNCERTAIN
             return await self._outcome(item, QUEUED, text, retry=True)
         log.info("outbox: message %d sent (%s)", item.id, clean_line(reply))
+        self._mark_original(item)
         if self._wants_copy(account):
             await asyncio.to_thread(
                 self.local.update_outbox, item.id, [SENDING], SENT, error="", copy=COPY_OWED,
@@ -370,6 +379,18 @@ class OutboxService:
             return SENT
         await asyncio.to_thread(self.local.remove_outbox, item.id, [SENDING])
         return ""
+
+    def _mark_original(self, item: OutboxItem) -> None:
+        """A reply or forward went out: its original gets \\Answered or $Forwarded, through the
+        journal (which keeps it across restarts and sets on the server only what it takes)."""
+        mark = item.mark
+        if mark is None or self._flag_original is None or mark.account not in self.config.accounts:
+            return
+        request = SetFlags(account=mark.account, folder=mark.folder, uids=(mark.uid,), add=frozenset({mark.flag}))
+        try:
+            self._flag_original(request)
+        except Exception:  # noqa: BLE001 - the message is sent all the same
+            log.exception("outbox: flagging the original of message %d failed", item.id)
 
     async def _outcome(self, item: OutboxItem, state: str, reason: str, retry: bool = False) -> str:
         """Record a failed attempt: its reason, and for a retry when the next one is due."""

@@ -109,6 +109,7 @@ def _sync_dir(directory: Path) -> None:
 
 def _encode(draft: Draft) -> dict[str, Any]:
     fields = asdict(draft)
+    del fields["mark"]
     fields["attachments"] = [
         {
             "path": a.path,
@@ -136,5 +137,5 @@ def _decode(document: Any) -> Draft:
         for item in fields.pop("attachments")
     )
     references = tuple(str(ref) for ref in fields.pop("references"))
-    text = {key: str(value) for key, value in fields.items()}
+    text: dict[str, Any] = {key: str(value) for key, value in fields.items() if key != "mark"}
     return Draft(attachments=attachments, references=references, **text)

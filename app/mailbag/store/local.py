@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mailbag.domain.models import MarkWhenSent
 from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay, Pop3Download
 
 #: The local store's file name, next to the cache file.
@@ -63,7 +64,7 @@ COPY_NONE, COPY_OWED = "", "owed"
 FETCHING, STORED = "fetching", "stored"
 
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 3
+LOCAL_VERSION = 4
 
 #: The outbox's columns added in version 2, with their definitions.
 _OUTBOX_V2 = (
@@ -76,10 +77,28 @@ _OUTBOX_V2 = (
 )
 
 
+def _add_outbox_columns(conn: sqlite3.Connection, columns: Sequence[tuple[str, str]]) -> None:
+    for name, definition in columns:
+        conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+
+
 def _outbox_v2(conn: sqlite3.Connection) -> None:
     """Version 1 -> 2: the outbox keeps the envelope, the subject, when to send, and the copy."""
-    for name, definition in _OUTBOX_V2:
-        conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+    _add_outbox_columns(conn, _OUTBOX_V2)
+
+
+#: The outbox's columns added in version 4: the message a reply or forward flags once sent.
+_OUTBOX_V4 = (
+    ("mark_account", "TEXT NOT NULL DEFAULT ''"),
+    ("mark_folder", "TEXT NOT NULL DEFAULT ''"),
+    ("mark_uid", "INTEGER NOT NULL DEFAULT 0"),
+    ("mark_flag", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def _outbox_v4(conn: sqlite3.Connection) -> None:
+    """Version 3 -> 4: the outbox keeps which message a reply or forward flags once sent."""
+    _add_outbox_columns(conn, _OUTBOX_V4)
 
 
 _POP3_TABLE = (
@@ -97,7 +116,7 @@ def _pop3_v3(conn: sqlite3.Connection) -> None:
 
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
-LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2, 2: _pop3_v3}
+LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4}
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -112,7 +131,7 @@ _SCHEMA = (
     " id INTEGER PRIMARY KEY, account TEXT NOT NULL, raw BLOB NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
     " last_error TEXT NOT NULL DEFAULT '', created REAL NOT NULL"
-    + "".join(f", {name} {definition}" for name, definition in _OUTBOX_V2)
+    + "".join(f", {name} {definition}" for name, definition in _OUTBOX_V2 + _OUTBOX_V4)
     + ")",
     "CREATE INDEX IF NOT EXISTS ix_outbox_account_state ON outbox (account, state)",
     _POP3_TABLE,
@@ -121,7 +140,7 @@ _VERSION_KEY = "local_version"
 _ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
 _OUTBOX_COLUMNS = (
     "id, account, state, attempts, last_error, created, sender, recipients, subject, send_at,"
-    " next_attempt, copy"
+    " next_attempt, copy, mark_account, mark_folder, mark_uid, mark_flag"
 )
 
 
@@ -399,14 +418,18 @@ class LocalStore:
         recipients: Sequence[str] = (),
         subject: str = "",
         send_at: float | None = None,
+        mark: MarkWhenSent | None = None,
     ) -> int:
         """Queue a message for sending; it is committed (and synced) before this returns.
-        Returns its id."""
+        ``mark``: the message to flag once it is sent. Returns its id."""
+        marked = (mark.account, mark.folder, mark.uid, mark.flag) if mark else ("", "", 0, "")
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO outbox (account, raw, state, created, sender, recipients, subject,"
-                " send_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (account, raw, QUEUED, time.time(), sender, "\n".join(recipients), subject, send_at),
+                " send_at, mark_account, mark_folder, mark_uid, mark_flag)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, raw, QUEUED, time.time(), sender, "\n".join(recipients), subject, send_at,
+                 *marked),
             )
             return int(cursor.lastrowid or 0)
 
@@ -574,6 +597,9 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         send_at=row["send_at"],
         next_attempt=row["next_attempt"],
         copy=row["copy"],
+        mark=MarkWhenSent(row["mark_account"], row["mark_folder"], row["mark_uid"], row["mark_flag"])
+        if row["mark_flag"]
+        else None,
     )
 
 

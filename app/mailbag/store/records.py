@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailbag.domain.models import MarkWhenSent
+
 
 @dataclass(frozen=True, slots=True)
 class PendingAction:
@@ -41,6 +43,7 @@ class OutboxItem:
     #: Not tried again before this time (backoff after a temporary failure).
     next_attempt: float = 0.0
     copy: str = ""  # "owed": sent, its copy for the Sent folder not stored yet
+    mark: MarkWhenSent | None = None  # the message to flag once this one is sent
 
 
 @dataclass(frozen=True, slots=True)

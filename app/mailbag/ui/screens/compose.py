@@ -367,6 +367,7 @@ class ComposeScreen(Screen["str | None"]):
             message=out.message,
             recipients=out.recipients,
             send_at=None if when is None else when.timestamp(),
+            mark=draft.mark,
         )
         self._send_request = request.request_id
         self._send_at = when

@@ -19,7 +19,7 @@ from mailbag.domain.compose import (
     read_original,
     reply,
 )
-from mailbag.domain.models import FolderRole, MessageRow
+from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, MarkWhenSent, MessageRow
 from mailbag.domain.requests import LoadBody
 from mailbag.ui.messages import ComposeRequested
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
@@ -87,16 +87,18 @@ class WritingControl(MainScreenBase):
                 return "", draft
             return "", draft.with_(message_id="", from_=identity.from_text)
         original = read_original(raw)
+        forwarded = MarkWhenSent(row.account, row.folder, row.uid, FORWARDED)
         if how == "forward":
-            return "", forward_inline(original, identity)
+            return "", forward_inline(original, identity).with_(mark=forwarded)
         if how == "attached":
-            return "", forward_attached(original, identity)
+            return "", forward_attached(original, identity).with_(mark=forwarded)
         own = [self.facade.identity(account).email for account in self.facade.accounts]
+        answered = MarkWhenSent(row.account, row.folder, row.uid, ANSWERED)
         if how == "list" and not original.list_post:
             return "Not a mailing list message (no List-Post): replying to all", reply(
                 original, identity, "all", own
-            )
-        return "", reply(original, identity, how, own)
+            ).with_(mark=answered)
+        return "", reply(original, identity, how, own).with_(mark=answered)
 
     def _fetch_first(self, row: MessageRow, how: Answer) -> None:
         key = (row.account, row.folder, row.uid)
