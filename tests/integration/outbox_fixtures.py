@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
+
+from textual.pilot import Pilot
 
 from mailbag.domain.config import AccountConfig, Config, ServerConfig
 from mailbag.domain.events import TERMINAL, Event, MessageQueued, OutboxChanged, RequestDone, RequestFailed
@@ -19,6 +21,7 @@ from mailbag.domain.requests import Request, SendMessage
 from mailbag.services.mail import MailService
 from mailbag.services.outbox import OutboxTimings
 from mailbag.store.store import Store
+from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import Recorder, imap_account_config, other_client
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
@@ -169,3 +172,29 @@ def flags_in(dovecot: DovecotServer, user: MailUser, folder: str) -> list[bytes]
 def parsed(raw: bytes) -> EmailMessage:
     return email.message_from_bytes(raw, policy=email.policy.default)
 
+
+
+@asynccontextmanager
+async def sending_app(
+    dovecot: DovecotServer, me: MailUser, smtp_server: SmtpServer, tmp_path: Path
+) -> AsyncIterator[tuple[MailbagApp, Pilot, Store, str]]:
+    """The app over the real services for ``me``, who sends through ``smtp_server``: (the app,
+    its pilot, the store, the account's name), once the Inbox is listed."""
+    config = config_of(sending_account(dovecot, me, smtp_server))
+    store = Store.open(tmp_path / "cache.sqlite3")
+    app = MailbagApp(lambda sink: MailService(config, store, sink, outbox_timings=FAST))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            listing = app.main_screen.message_list
+            await until(pilot, lambda: listing.current_row is not None, "the Inbox listed")
+            yield app, pilot, store, next(iter(config.accounts))
+    finally:
+        store.close()
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    """Let the app run until ``predicate()`` holds; the bound only stops a hung run."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"not reached: {what}"
+        await pilot.pause(0.1)

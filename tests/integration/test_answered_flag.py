@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.models import ANSWERED, FORWARDED
-from mailbag.services.mail import MailService
 from mailbag.store.local import HELD
-from mailbag.store.store import Store
-from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.compose import ComposeScreen
-from tests.integration.outbox_fixtures import FAST, config_of, flags_in, mailbox, sending_account
-from tests.integration.test_compose_send import until
+from tests.integration.outbox_fixtures import flags_in, mailbox, sending_app, until
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
 
@@ -41,39 +37,31 @@ async def _send(
     _deliver(dovecot, me, ann)
     if refused:
         smtp_server.refuse_rcpt[ann.email] = "550 5.1.1 no such user"
-    config = config_of(sending_account(dovecot, me, smtp_server))
-    store = Store.open(tmp_path / "cache.sqlite3")
-    app = MailbagApp(lambda sink: MailService(config, store, sink, outbox_timings=FAST))
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            screen = app.main_screen
-            await until(pilot, lambda: screen.message_list.current_row is not None, "the message listed")
-            await pilot.press(key)
-            await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose screen")
-            await pilot.pause()
-            if key == "f":
-                await pilot.press(*ann.email)  # the cursor is in To
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: not isinstance(app.screen, ComposeScreen), "the message queued")
-            if refused:
-                await until(
-                    pilot,
-                    lambda: [i.state for i in store.local.outbox(with_raw=False)] == [HELD],
-                    "the message held",
-                )
-            else:
-                await until(pilot, lambda: len(mailbox(dovecot, ann)) == 1, "delivery to the recipient")
-                flag = ANSWERED if key == "r" else FORWARDED
-                await until(
-                    pilot, lambda: flag.encode() in b"".join(flags_in(dovecot, me, "INBOX")), "the flag"
-                )
-            account = next(iter(config.accounts))
-            await until(pilot, lambda: not store.local.actions(account), "the journal settled")
-            row = screen.message_list.current_row
-            assert row is not None
-            return me, frozenset(row.flags)
-    finally:
-        store.close()
+    async with sending_app(dovecot, me, smtp_server, tmp_path) as (app, pilot, store, account):
+        screen = app.main_screen
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose screen")
+        await pilot.pause()
+        if key == "f":
+            await pilot.press(*ann.email)  # the cursor is in To
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, ComposeScreen), "the message queued")
+        if refused:
+            await until(
+                pilot,
+                lambda: [i.state for i in store.local.outbox(with_raw=False)] == [HELD],
+                "the message held",
+            )
+        else:
+            await until(pilot, lambda: len(mailbox(dovecot, ann)) == 1, "delivery to the recipient")
+            flag = ANSWERED if key == "r" else FORWARDED
+            await until(
+                pilot, lambda: flag.encode() in b"".join(flags_in(dovecot, me, "INBOX")), "the flag"
+            )
+        await until(pilot, lambda: not store.local.actions(account), "the journal settled")
+        row = screen.message_list.current_row
+        assert row is not None
+        return me, frozenset(row.flags)
 
 
 async def test_a_sent_reply_marks_the_original_answered(

@@ -4,20 +4,18 @@ the body written in the user's editor, send it, and find it in the recipient's I
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.compose import ComposeScreen
-from tests.integration.outbox_fixtures import FAST, config_of, mailbox, parsed, sending_account
+from tests.integration.outbox_fixtures import FAST, config_of, mailbox, parsed, sending_account, until
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 
@@ -29,14 +27,6 @@ path = sys.argv[1]
 text = open(path, encoding="utf-8").read()
 open(path, "w", encoding="utf-8").write("Thanks, the numbers are fine.\\n" + text)
 """
-
-
-async def until(pilot: Pilot, predicate, what: str, timeout: float = 60.0) -> None:
-    """Let the app run until ``predicate()`` holds; the bound only stops a hung run."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"not reached: {what}"
-        await pilot.pause(0.1)
 
 
 async def test_reply_with_editor_and_attachment_arrives_and_is_kept_in_sent(

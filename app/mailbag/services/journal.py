@@ -47,6 +47,7 @@ from mailbag.store.local import (
     EXPUNGE,
     FAILED,
     FLAGS,
+    HOUSEKEEPING,
     IN_FLIGHT,
     MOVE,
     PENDING,
@@ -153,7 +154,7 @@ class ActionJournal:
         """Remove messages for good, journalled like a permanent delete but neither announced nor
         undoable: an earlier version of a draft that a newer one replaces."""
         async with self._applying:
-            await self._record(folder, uids, EXPUNGE, {})
+            await self._record(folder, uids, EXPUNGE, {HOUSEKEEPING: True})
         self.worker.poke()
 
     def submit_undo(self, ticket: UndoTicket) -> None:
@@ -541,7 +542,8 @@ class ActionJournal:
             self._in_flight = None
             self._settled.set()
         undoes = str(action.args.get("undoes", ""))
-        worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True, undoes=undoes))
+        if not action.args.get(HOUSEKEEPING):  # the user asked for none of it: nothing to tell
+            worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True, undoes=undoes))
         settled = await _reread(self, action)
         undone = settled.args.get("undo")
         if undone:  # undone while its answer was unknown: take it back now

@@ -52,6 +52,9 @@ FINISHED = (DONE, FAILED, CANCELLED)
 
 #: Journal action kinds.
 FLAGS, MOVE, COPY, EXPUNGE = "flags", "move", "copy", "expunge"
+#: Set in an action's args when mailbag did it on its own (an earlier version of a draft
+#: removed): the user is not told of it.
+HOUSEKEEPING = "housekeeping"
 
 #: Outbox states (see :class:`mailbag.domain.models.OutgoingState`): a queued message waits; one
 #: being sent may have been handed over (the server said go ahead); a sent one stays only while
