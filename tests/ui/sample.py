@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailbag.domain.events import EventSink
-from mailbag.domain.models import ANSWERED, FLAGGED, SEEN, Attachment, Folder, FolderRole
+from mailbag.domain.models import ANSWERED, FLAGGED, SEEN, Address, Attachment, Folder, FolderRole
 from mailbag.services.api import VirtualFolder
 from tests.ui.fake_facade import NOW, FakeFacade
 
@@ -125,4 +125,19 @@ def reply_facade(sink: EventSink) -> FakeFacade:
                        sender_email="carol@example.org", date=NOW - timedelta(hours=1), body=REPLY_BODY)
     facade.add_message("work", "INBOX", row_id=1, subject="Re: Release plan", sender="Bob Builder",
                        sender_email="bob@example.org", date=NOW - timedelta(hours=3), body=EARLIER_BODY)
+    return facade
+
+
+CROWDED_SUBJECT = "Minutes of the steering group"
+
+
+def crowded_facade(sink: EventSink) -> FakeFacade:
+    """One message to 22 people, copied to 5, with 300 attachments."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=1, unread=0))
+    row = facade.add_message("work", "INBOX", row_id=1, subject=CROWDED_SUBJECT, date=NOW, has_attachment=True)
+    to = tuple(Address(f"Member {i}", f"member{i}@example.org") for i in range(22))
+    cc = tuple(Address("", f"observer{i}@example.org") for i in range(5))
+    files = [Attachment(f"scan-{i:03d}.pdf", "application/pdf", 20_000, i + 2) for i in range(300)]
+    facade.set_body(row, "See the scans.\n", files, to=to, cc=cc)
     return facade

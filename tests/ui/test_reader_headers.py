@@ -3,25 +3,11 @@ with "+N more", so Subject and Date stay in view; H shows them all, and folds th
 
 from __future__ import annotations
 
-from mailbag.domain.events import EventSink
-from mailbag.domain.models import Address, Attachment, Folder, FolderRole
 from mailbag.ui.app import MailbagApp
 from tests.ui.conftest import open_message, settle
-from tests.ui.fake_facade import NOW, FakeFacade
 from tests.ui.helpers import screen_text
-
-SUBJECT = "Minutes of the steering group"
-
-
-def crowded_facade(sink: EventSink) -> FakeFacade:
-    facade = FakeFacade(sink)
-    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=1, unread=0))
-    row = facade.add_message("work", "INBOX", row_id=1, subject=SUBJECT, date=NOW, has_attachment=True)
-    to = tuple(Address(f"Member {i}", f"member{i}@example.org") for i in range(22))
-    cc = tuple(Address("", f"observer{i}@example.org") for i in range(5))
-    files = [Attachment(f"scan-{i:03d}.pdf", "application/pdf", 20_000, i + 2) for i in range(300)]
-    facade.set_body(row, "See the scans.\n", files, to=to, cc=cc)
-    return facade
+from tests.ui.sample import CROWDED_SUBJECT as SUBJECT
+from tests.ui.sample import crowded_facade
 
 
 def header(app: MailbagApp) -> list[str]:

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.sample import reply_facade, threaded_facade
+from tests.ui.sample import crowded_facade, reply_facade, threaded_facade
 
 
 async def _message_in_reader(pilot: Pilot) -> None:
@@ -55,6 +55,15 @@ def test_reader_quotes_folded(snap_compare, make_app):
         await settle(pilot)
 
     assert snap_compare(make_app(reply_facade), terminal_size=(80, 24), run_before=folded)
+
+
+def test_reader_full_screen_with_a_folded_header(snap_compare, make_app):
+    async def full_screen(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(make_app(crowded_facade), terminal_size=(80, 24), run_before=full_screen)
 
 
 def test_help_screen(snap_compare, make_app):
