@@ -20,6 +20,7 @@ from pathlib import Path
 
 from textual import constants
 from textual.drivers.headless_driver import HeadlessDriver
+from textual.pilot import Pilot
 
 from mailbag.domain.config import load_config
 from mailbag.services.mail import MailService
@@ -101,23 +102,33 @@ async def _key_run(config_path: Path, count: int, moves: int, rested: int) -> Ke
                 await pilot.pause(0.05)
             listing.focus()
             await pilot.pause(1.0)  # let start-up work (resync, first reader) finish
-            driver = app._driver
-            assert isinstance(driver, RecordingDriver)
-            latencies: list[float] = []
-            sizes: dict[float, list[int]] = {REPEAT: [], REST: []}
-            for spacing, total in ((REPEAT, moves), (REST, rested)):
-                for _ in range(total):
-                    before = len(driver.writes)
-                    pressed = time.perf_counter()
-                    await pilot.press("j")
-                    await pilot.pause(spacing)
-                    writes = driver.writes[before:]
-                    if spacing == REPEAT and writes:
-                        latencies.append(writes[0][0] - pressed)
-                    sizes[spacing].append(sum(n for _, n in writes))
-            return KeyRun(latencies, sizes[REPEAT], sizes[REST])
+            latencies, held = await timed_presses(app, pilot, "j", moves, REPEAT)
+            _, rested_bytes = await timed_presses(app, pilot, "j", rested, REST)
+            return KeyRun(latencies, held, rested_bytes)
     finally:
         store.close()
+
+
+async def timed_presses(
+    app: MailbagApp, pilot: Pilot[None], key: str, count: int, spacing: float
+) -> tuple[list[float], list[int]]:
+    """Press ``key`` ``count`` times, ``spacing`` s apart, on an app on a ``RecordingDriver``:
+    (seconds from each press to the first frame written for it, for the presses that wrote one;
+    bytes written per press)."""
+    driver = app._driver
+    assert isinstance(driver, RecordingDriver)
+    latencies: list[float] = []
+    sizes: list[int] = []
+    for _ in range(count):
+        before = len(driver.writes)
+        pressed = time.perf_counter()
+        await pilot.press(key)
+        await pilot.pause(spacing)
+        writes = driver.writes[before:]
+        if writes:
+            latencies.append(writes[0][0] - pressed)
+        sizes.append(sum(n for _, n in writes))
+    return latencies, sizes
 
 
 def key_run(home: Path, account: Account, count: int, moves: int = 200, rested: int = 10) -> KeyRun:

@@ -21,13 +21,23 @@ from pathlib import Path
 
 from bench.figures import Figure
 from bench.report import table
-from mailbag.domain.config import Config, ServerConfig
+from mailbag.domain.config import AccountConfig, Config, ServerConfig
 from mailbag.domain.requests import SendMessage
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, imap_account_config
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
+
+
+def sending_config(dovecot: DovecotServer, smtp: SmtpServer, sender: MailUser) -> tuple[Config, AccountConfig]:
+    """A config of one account, ``sender`` on ``dovecot``, sending through ``smtp``."""
+    server = ServerConfig(
+        host=smtp.host, port=smtp.port, security="starttls", username=smtp.username,
+        password_command=f"printf '%s\\n' '{smtp.password}'", ca_file=smtp.ca_file,
+    )
+    account = replace(imap_account_config(dovecot, sender), smtp=server)
+    return Config(path=None, accounts={account.name: account}), account
 
 
 def count(dovecot: DovecotServer, user: MailUser, folder: str) -> int:
@@ -59,12 +69,7 @@ async def measure(runs: int, size: int) -> list[Figure]:
     smtp.start()
     try:
         sender, to = dovecot.add_user(), dovecot.add_user()
-        server = ServerConfig(
-            host=smtp.host, port=smtp.port, security="starttls", username=smtp.username,
-            password_command=f"printf '%s\\n' '{smtp.password}'", ca_file=smtp.ca_file,
-        )
-        account = replace(imap_account_config(dovecot, sender), smtp=server)
-        config = Config(path=None, accounts={account.name: account})
+        config, account = sending_config(dovecot, smtp, sender)
         store = Store.open(Path(tempfile.mkdtemp(prefix="mailbag-bench-cache-")) / "cache.sqlite3")
         service = MailService(config, store, Recorder())
         await service.start()
