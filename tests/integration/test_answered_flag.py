@@ -14,6 +14,7 @@ from mailbag.ui.screens.compose import ComposeScreen
 from tests.integration.outbox_fixtures import flags_in, mailbox, sending_app, until
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
+from tests.ui.helpers import status_text
 
 pytestmark = pytest.mark.dovecot
 
@@ -30,9 +31,10 @@ def _deliver(dovecot: DovecotServer, me: MailUser, ann: MailUser) -> None:
 
 async def _send(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path, key: str, *, refused: bool = False
-) -> tuple[MailUser, frozenset[str]]:
-    """Answer the one message in the Inbox with ``key`` and send it; returns the user and the
-    flags the list shows on the original once the outbox is done with the message."""
+) -> tuple[MailUser, frozenset[str], str]:
+    """Answer the one message in the Inbox with ``key`` and send it; returns the user, the
+    flags the list shows on the original once the outbox is done with the message, and the
+    status bar then."""
     me, ann = dovecot.add_user(), dovecot.add_user()
     _deliver(dovecot, me, ann)
     if refused:
@@ -61,28 +63,30 @@ async def _send(
         await until(pilot, lambda: not store.local.actions(account), "the journal settled")
         row = screen.message_list.current_row
         assert row is not None
-        return me, frozenset(row.flags)
+        return me, frozenset(row.flags), status_text(app)
 
 
 async def test_a_sent_reply_marks_the_original_answered(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    me, shown = await _send(dovecot, smtp_server, tmp_path, "r")
+    me, shown, status = await _send(dovecot, smtp_server, tmp_path, "r")
     assert ANSWERED in shown
+    assert "Marked 1 message answered" in status
     assert b"\\Answered" in b"".join(flags_in(dovecot, me, "INBOX"))
 
 
 async def test_a_sent_forward_marks_the_original_forwarded(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    me, shown = await _send(dovecot, smtp_server, tmp_path, "f")
+    me, shown, status = await _send(dovecot, smtp_server, tmp_path, "f")
     assert FORWARDED in shown and ANSWERED not in shown
+    assert "Marked 1 message forwarded" in status
     assert b"\\Answered" not in b"".join(flags_in(dovecot, me, "INBOX"))
 
 
 async def test_a_held_reply_marks_nothing(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    me, shown = await _send(dovecot, smtp_server, tmp_path, "r", refused=True)
+    me, shown, _status = await _send(dovecot, smtp_server, tmp_path, "r", refused=True)
     assert ANSWERED not in shown
     assert b"\\Answered" not in b"".join(flags_in(dovecot, me, "INBOX"))

@@ -36,7 +36,7 @@ from mailbag.domain.events import (
     RequestDone,
     RequestFailed,
 )
-from mailbag.domain.models import FolderRole, settable_flags
+from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, settable_flags
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.store.local import (
     ACTIVE,
@@ -707,7 +707,12 @@ def message_ids(store: Store, account: str, folder: str, uids: Sequence[int]) ->
     return result
 
 
-_FLAG_WORDS = {"\\Seen": ("read", "unread"), "\\Flagged": ("flagged", "unflagged")}
+_FLAG_WORDS = {
+    "\\Seen": ("read", "unread"),
+    "\\Flagged": ("flagged", "unflagged"),
+    ANSWERED: ("answered", "not answered"),
+    FORWARDED: ("forwarded", "not forwarded"),
+}
 
 
 def describe_flags(count: int, add: Sequence[str], remove: Sequence[str]) -> str:
