@@ -267,16 +267,19 @@ class OutboxService:
         """Send what is due, copy what was sent, until cancelled. Only one process sends: while
         another holds the outbox, this one only queues, and looks again now and then."""
         try:
-            while not self.sends:
+            while not self.sends and not self._stopped:
                 self.sends = await asyncio.to_thread(self.local.lock_outbox)
                 if self.sends:
                     break
                 self.publish()
                 self._wakeup.clear()
                 await self._rest(self.timings.lock_seconds)
-            await asyncio.to_thread(self.recover)
-            self.publish()
-            while True:
+            if self.sends and not self._stopped:
+                await asyncio.to_thread(self.recover)
+                self.publish()
+            # stop() also sets the wake-up, and Python 3.11's wait_for can then swallow the
+            # cancellation that follows it: the flag ends the loop whichever way it goes.
+            while not self._stopped:
                 self._wakeup.clear()  # before reading the outbox: a change from now on wakes it
                 await self._rest(await self.step())
         finally:
