@@ -246,6 +246,9 @@ class FakeFacade:
     def outbox_messages(self) -> list[OutgoingMessage]:
         return list(self.outbox)
 
+    def outgoing(self, outbox_id: int) -> tuple[bytes, tuple[str, ...]] | None:
+        return None
+
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         self.rows_calls += 1
         return self.overlay.rows(self._stored_rows(row_ids))

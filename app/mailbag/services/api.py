@@ -129,6 +129,11 @@ class MailFacade(Protocol):
         Reads the local store: cheap, callable while painting."""
         ...
 
+    def outgoing(self, outbox_id: int) -> tuple[bytes, tuple[str, ...]] | None:
+        """One outbox message's bytes (as sent: no Bcc) and its envelope's recipients; None when
+        it is no longer in the outbox. Blocking: call it from a thread."""
+        ...
+
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         """The rows with these ids, in the same order (missing ids are left out)."""
         ...

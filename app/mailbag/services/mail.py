@@ -416,6 +416,10 @@ class MailService:
 
         return [outgoing_message(item) for item in self.cache.local.outbox(with_raw=False)]
 
+    def outgoing(self, outbox_id: int) -> tuple[bytes, tuple[str, ...]] | None:
+        item = self.cache.local.outbox_item(outbox_id)
+        return None if item is None else (item.raw, item.recipients)
+
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         return self.overlay.rows(self.cache.reader.rows(row_ids))
 

@@ -198,6 +198,8 @@ class MailbagApp(App[None]):
 
         screen = ComposeScreen(self.facade, message.draft, editor=self.editor, now=self._now)
         self.push_screen(screen, self._compose_closed)
+        if message.opened is not None:
+            message.opened()
 
     def _compose_closed(self, notice: str | None) -> None:
         if notice:

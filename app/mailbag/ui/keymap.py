@@ -9,7 +9,7 @@ description, and a scope telling which part of the UI owns it:
   it has the whole screen);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``compose``: held by the compose screen (send, editor, attachments, close);
-* ``outbox``: held by the Outbox screen (send a message now, take it out of the outbox);
+* ``outbox``: held by the Outbox screen (send a message now, edit it, take it out of the outbox);
 * ``app``: held by the application (help, quit).
 
 Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
@@ -94,6 +94,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("close_compose", "escape", "close_compose", "Close (keep or discard)", "compose"),
     KeySpec("outbox", "W", "outbox", "Outbox (waiting, held, uncertain)", "screen"),
     KeySpec("outbox_send", "s", "send_now", "Send now (outbox)", "outbox"),
+    KeySpec("outbox_edit", "e", "edit_outgoing", "Edit in the compose screen (outbox)", "outbox"),
     KeySpec("outbox_cancel", "d,delete", "cancel_outgoing", "Take out of the outbox", "outbox"),
     KeySpec("outbox_close", "escape,h", "close_outbox", "Close the outbox", "outbox"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.message import Message
 
 from mailbag.domain.compose import Draft
@@ -29,9 +31,11 @@ class ServiceEvent(Message):
 class ComposeRequested(Message):
     """Open the compose screen on ``draft`` (a new message, a reply, a forward, a draft)."""
 
-    def __init__(self, draft: Draft) -> None:
+    def __init__(self, draft: Draft, opened: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.draft = draft
+        #: Called once the compose screen holds the draft (the outbox then lets its message go).
+        self.opened = opened
 
 
 class DraftClosed(Message):

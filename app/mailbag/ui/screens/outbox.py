@@ -1,5 +1,5 @@
 """The Outbox: every message waiting to be sent, being sent, held or uncertain, with its state and
-the server's reason; send one now, or take it out of the outbox."""
+the server's reason; send one now, edit it in the compose screen, or take it out of the outbox."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mailbag.domain.models import OutgoingMessage, OutgoingState
+from mailbag.domain.compose import Draft, draft_from_message, format_addresses, split_addresses
+from mailbag.domain.models import Address, OutgoingMessage, OutgoingState
 from mailbag.domain.requests import CancelOutgoing, SendOutgoingNow
 from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
 from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
+from mailbag.ui.messages import ComposeRequested
 
 #: How each state reads in the list.
 STATE_WORDS = {
@@ -66,7 +69,7 @@ def message_line(message: OutgoingMessage, now: datetime | None = None) -> Text:
 
 
 class OutboxScreen(Screen[None]):
-    """The outbox's messages; its keys send one now or take it out."""
+    """The outbox's messages; its keys send one now, edit one or take it out."""
 
     BINDINGS = [
         *bindings("outbox"),
@@ -97,7 +100,7 @@ class OutboxScreen(Screen[None]):
     def _help(self) -> Text:
         keys = [
             (display_keys(effective_keys(BY_ID[binding], self.keymap)), words)
-            for binding, words in (("outbox_send", "send now"), ("outbox_cancel", "take out"), ("outbox_close", "back"))
+            for binding, words in (("outbox_send", "send now"), ("outbox_edit", "edit"), ("outbox_cancel", "take out"), ("outbox_close", "back"))
         ]
         return Text("  ".join(f"{k} {w}" for k, w in keys))
 
@@ -151,6 +154,31 @@ class OutboxScreen(Screen[None]):
             self.facade.submit(request)
             self.tell(f"Sending “{clean_line(message.subject)}” now")
 
+    def action_edit_outgoing(self) -> None:
+        """Open the message in the compose screen; it leaves the outbox once the compose screen
+        holds it (sending it from there queues it again)."""
+        message = self._current()
+        if message is None:
+            return
+        if message.state in (OutgoingState.SENDING, OutgoingState.SENT):
+            self.tell(f"“{clean_line(message.subject)}” is being sent; it cannot be edited now")
+            return
+        self._edit(message)
+
+    @work(thread=True, exclusive=True, group="outbox-edit")
+    def _edit(self, message: OutgoingMessage) -> None:
+        outgoing = self.facade.outgoing(message.id)
+        if outgoing is None:
+            self.app.call_from_thread(self.tell, "That message is no longer in the outbox")
+            return
+        self.app.call_from_thread(self._open, message, outgoing_draft(*outgoing, message.account))
+
+    def _open(self, message: OutgoingMessage, draft: Draft) -> None:
+        def opened() -> None:
+            self.facade.submit(CancelOutgoing(account=message.account, outbox_id=message.id))
+
+        self.post_message(ComposeRequested(draft, opened))
+
     def action_cancel_outgoing(self) -> None:
         message = self._current()
         if message is not None:
@@ -161,3 +189,12 @@ class OutboxScreen(Screen[None]):
 
     def action_close_outbox(self) -> None:
         self.dismiss()
+
+
+def outgoing_draft(raw: bytes, recipients: Sequence[str], account: str) -> Draft:
+    """A message of the outbox as a draft to edit and send anew: its Bcc recipients, which its
+    bytes do not name, come back from the envelope."""
+    draft = draft_from_message(raw, account)
+    named = {a.email.lower() for a in split_addresses(f"{draft.to}, {draft.cc}")}
+    hidden = [Address("", r) for r in dict.fromkeys(recipients) if r.lower() not in named]
+    return draft.with_(message_id="", bcc=format_addresses(hidden))
