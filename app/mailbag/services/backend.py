@@ -200,15 +200,18 @@ class Backend(ABC):
         """Whether ``folder`` holds a message with this Message-ID (False: cannot tell)."""
         return False
 
+    async def folder_for_role(self, role: FolderRole) -> str:
+        """The folder with ``role`` (Sent, Drafts) to store a message in; "" when the account
+        has none."""
+        folders = await self.db(self.store.folders, self.name)
+        return next((f.name for f in folders if f.role == role), "")
+
     async def append(self, request: AppendMessage) -> None:
         """Serve AppendMessage: find the folder (by name or role), store the message unless a
         ``message_id`` shows it is there already, and sync the folder."""
-        folder = request.folder
+        folder = request.folder or await self.folder_for_role(request.role)
         if not folder:
-            folders = await self.db(self.store.folders, self.name)
-            folder = next((f.name for f in folders if f.role == request.role), "")
-            if not folder:
-                raise Refused(f"{self.name} has no {request.role.value or 'such'} folder")
+            raise Refused(f"{self.name} has no {request.role.value or 'such'} folder")
         if not (request.message_id and await self.server_holds(folder, request.message_id)):
             await self.server_append(folder, request.raw, request.flags)
         await self.sync_folder(folder)

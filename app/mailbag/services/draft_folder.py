@@ -19,13 +19,12 @@ if TYPE_CHECKING:
 
 
 async def drafts_folder(backend: Backend) -> str:
-    """The account's Drafts folder (SPECIAL-USE, else by name); Unsupported when it has none
-    (the draft is kept on this machine all the same)."""
-    folders = await backend.db(backend.store.folders, backend.name)
-    for folder in folders:
-        if folder.role == FolderRole.DRAFTS:
-            return folder.name
-    raise Unsupported(f"{backend.name} has no Drafts folder")
+    """The account's Drafts folder (SPECIAL-USE, else by name; a Maildir makes ``.Drafts``);
+    Unsupported when it has none (the draft is kept on this machine all the same)."""
+    folder = await backend.folder_for_role(FolderRole.DRAFTS)
+    if not folder:
+        raise Unsupported(f"{backend.name} has no Drafts folder")
+    return folder
 
 
 async def save_draft(backend: Backend, journal: ActionJournal, request: SaveDraft) -> None:

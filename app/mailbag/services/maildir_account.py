@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
-from mailbag.domain.models import Folder, FolderState
+from mailbag.domain.models import Folder, FolderRole, FolderState
 from mailbag.protocols.maildir import MaildirStore, fingerprint
 from mailbag.protocols.maildir_marks import Marks, change_marks
 from mailbag.services.backend import Backend, Capability, Failure, Offline
@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 
 #: How often the tree is looked at for changes made by other programs (seconds).
 WATCH_SECONDS = 2.0
+
+#: The Maildir++ folder made when a message is stored for a role the tree has no folder for.
+ROLE_FOLDERS: dict[FolderRole, str] = {
+    FolderRole.SENT: "Sent",
+    FolderRole.DRAFTS: "Drafts",
+    FolderRole.TRASH: "Trash",
+    FolderRole.ARCHIVE: "Archive",
+}
 
 
 class MaildirAccount(Backend):
@@ -188,6 +196,17 @@ class MaildirAccount(Backend):
         with self._refusals():
             await self._check_validity(folder, uidvalidity)
             await self.db(self._md().remove, folder, uids)
+
+    async def folder_for_role(self, role: FolderRole) -> str:
+        """The folder with ``role``; a tree without one (a POP3 account's, most Maildirs) has
+        the standard Maildir++ folder (``.Sent``, ``.Drafts``) made, so a copy has a place."""
+        folder = await super().folder_for_role(role)
+        if folder or role not in ROLE_FOLDERS:
+            return folder
+        name = ROLE_FOLDERS[role]
+        await self.db(self._md().create_folder, name)
+        await self._refresh_folders()
+        return name
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
         return await self.db(self._md().add, folder, raw, flags)
