@@ -251,14 +251,15 @@ class ActionJournal:
 
     async def _folder_with_role(self, role: FolderRole, *, required: bool = True) -> str:
         """The account's folder with ``role`` (off the event loop); "" when there is none and
-        it is not ``required``."""
+        it is not ``required``. A required one comes from the account's own lookup, so a local
+        Maildir (a POP3 account's) gets its standard folder made the first time it is needed."""
+        if required:
+            found = await self.worker.folder_for_role(role)
+            if found:
+                return found
+            raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder")
         folders = await self.worker.db(self.store.folders, self.worker.name)
-        for folder in folders:
-            if folder.role == role:
-                return folder.name
-        if not required:
-            return ""
-        raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder")
+        return next((folder.name for folder in folders if folder.role == role), "")
 
     async def _record_flags(
         self,

@@ -32,6 +32,7 @@ ROLE_FOLDERS: dict[FolderRole, str] = {
     FolderRole.DRAFTS: "Drafts",
     FolderRole.TRASH: "Trash",
     FolderRole.ARCHIVE: "Archive",
+    FolderRole.JUNK: "Junk",
 }
 
 
