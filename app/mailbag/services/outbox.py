@@ -412,15 +412,7 @@ class OutboxService:
     async def _settings(self, account: AccountConfig) -> SmtpSettings:
         server = account.smtp
         assert server is not None
-        return SmtpSettings(
-            host=server.host,
-            port=server.port,
-            security=server.security,
-            username=server.username,
-            password=await resolve_password(server),
-            ca_file=server.ca_file,
-            timeout=server.timeout,
-        )
+        return SmtpSettings.of(server, await resolve_password(server))
 
     @staticmethod
     def _wants_copy(account: AccountConfig) -> bool:

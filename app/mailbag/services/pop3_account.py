@@ -151,10 +151,7 @@ class Pop3Account(MaildirAccount):
         except SecretError as exc:
             self._login_refused = True
             raise Pop3LoginRefused(f"password for {self.name}: {exc}") from None
-        settings = Pop3Settings(
-            host=s.host, port=s.port, security=s.security, username=s.username,
-            password=password, ca_file=s.ca_file, timeout=s.timeout,
-        )
+        settings = Pop3Settings.of(s, password)
         try:
             return await Pop3Client.open(settings)
         except Pop3LoginRefused as exc:

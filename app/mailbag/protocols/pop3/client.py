@@ -19,8 +19,7 @@ import logging
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TypeVar
 
 from mailbag.protocols.pop3.errors import (
@@ -31,6 +30,7 @@ from mailbag.protocols.pop3.errors import (
     Pop3Temporary,
 )
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, printable
+from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,8 @@ _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
 _APOP_STAMP = re.compile(rb"<[^<>\s]+@[^<>\s]+>")
 
 
-@dataclass(frozen=True)
-class Pop3Settings:
-    """Where and how to fetch: one account's ``[pop3]`` table with its password."""
-
-    host: str
-    port: int
-    security: str  # "tls" | "starttls" | "none"
-    username: str
-    password: str = field(repr=False)
-    ca_file: Path | None = None
-    timeout: float = 30.0
+#: Where and how to fetch: one account's table with its password.
+Pop3Settings = ServerLogin
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiosmtplib
 from aiosmtplib import SMTPResponse
@@ -32,6 +30,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpUncertain,
 )
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
+from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -39,17 +38,8 @@ log = logging.getLogger(__name__)
 _START_INPUT = 354
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to submit: one account's ``[smtp]`` table with its password."""
-
-    host: str
-    port: int
-    security: str  # "tls" | "starttls" | "none"
-    username: str
-    password: str = field(repr=False)
-    ca_file: Path | None = None
-    timeout: float = 30.0
+#: Where and how to submit: one account's table with its password.
+SmtpSettings = ServerLogin
 
 
 async def submit(
