@@ -129,7 +129,10 @@ Content-Type: multipart/mixed; boundary="mix"
 
 def test_attachments_are_listed_with_safe_names_and_sizes() -> None:
     rendered = render_message(MIXED)
-    assert rendered.body == "See attached."
+    assert rendered.body == (  # the attached message is shown too, as NeoMutt does
+        "See attached.\n\n[-- Attached message --]\nFrom: x@example.org\nSubject: Forwarded one\n\n"
+        "Inner body\n[-- End of attached message --]"
+    )
     listed = [(a.filename, a.content_type, a.size) for a in rendered.attachments]
     assert listed == [
         ("passwd.pdf", "application/pdf", len(PDF)),

@@ -20,7 +20,7 @@ from email.message import EmailMessage, Message
 from typing import Literal
 
 from mailbag.domain.config import AccountConfig
-from mailbag.domain.headers import decode_words, parse_address_list
+from mailbag.domain.headers import decode_words, format_address, format_addresses, parse_address_list
 from mailbag.domain.mime import extract_attachment, render_message
 from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
 from mailbag.domain.sanitize import clean_line, clean_text
@@ -107,25 +107,6 @@ def _without_signature(body: str) -> str:
     if separator:
         return head
     return "" if body.startswith("-- \n") else body
-
-
-_SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')
-
-# --- addresses ----------------------------------------------------------------------------------
-
-
-def format_address(address: Address) -> str:
-    """``Name <user@host>`` (the name quoted when it holds RFC 5322 specials), or the bare address."""
-    if not address.name:
-        return address.email
-    name = address.name
-    if _SPECIALS.search(name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{address.email}>"
-
-
-def format_addresses(addresses: Iterable[Address]) -> str:
-    return ", ".join(format_address(a) for a in addresses)
 
 
 def split_addresses(text: str) -> list[Address]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from email.header import decode_header
 
@@ -121,3 +123,23 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         except (LookupError, ValueError):
             pass
     return data.decode("cp1252", errors="replace")
+
+
+# --- addresses ----------------------------------------------------------------------------------
+
+_SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')
+
+
+def format_address(address: Address) -> str:
+    """``Name <user@host>`` (the name quoted when it holds RFC 5322 specials), or the bare address."""
+    if not address.name:
+        return address.email
+    name = address.name
+    if _SPECIALS.search(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address.email}>"
+
+
+def format_addresses(addresses: Iterable[Address]) -> str:
+    """Addresses as ``format_address`` writes them, comma-separated."""
+    return ", ".join(format_address(a) for a in addresses)

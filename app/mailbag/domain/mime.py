@@ -15,9 +15,11 @@ import re
 import unicodedata
 from email.message import Message
 
+from mailbag.domain import parts_inline
 from mailbag.domain.headers import decode_bytes, decode_words, parse_address_list, parse_date
 from mailbag.domain.html_text import html_to_text
 from mailbag.domain.models import Attachment, RenderedMessage
+from mailbag.domain.payload import payload_bytes as _payload_bytes
 from mailbag.domain.sanitize import clean_line, clean_text
 
 _MAX_DEPTH = 64  # MIME nesting deeper than this is treated as opaque data
@@ -133,14 +135,14 @@ class _BodyChooser:
         if not children:
             if _is_text_body(part) and _raw_filename(part) is None:
                 return [part]
-            return []
+            return [part] if parts_inline.is_inline(part) else []
         if subtype == "alternative":
             return self._alternative(children, depth)
         if subtype == "related":
             return self.choose(children[0], depth + 1)
         chosen: list[Message] = []
         for child in children:
-            if _disposition(child) != "attachment":
+            if _disposition(child) != "attachment" or parts_inline.is_inline(child):
                 chosen.extend(self.choose(child, depth + 1))
         return chosen
 
@@ -156,31 +158,21 @@ class _BodyChooser:
                 break
         if best is None:
             best = next((option for option in options if option), [])
+        calendars = [p for option in options if option is not best for p in option if parts_inline.is_calendar(p)]
         for child, option in zip(children, options):
             if option is not best:
                 for part, _ in _parts_in_order(child):
                     if part.get_content_type() in ("text/plain", "text/html") and not _raw_filename(part):
                         self.hidden.add(id(part))
-        return best
+        return best + calendars
 
 
 # --- body text -----------------------------------------------------------------------------------
 
 
-def _payload_bytes(part: Message) -> bytes:
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if isinstance(data, bytes):
-        return data
-    payload = part.get_payload()
-    if isinstance(payload, str):
-        return payload.encode("utf-8", "surrogateescape")
-    return b""
-
-
-def _part_text(part: Message) -> str:
+def _part_text(part: Message, depth: int) -> str:
+    if parts_inline.is_inline(part):
+        return parts_inline.inline_text(part, depth, _render)
     try:
         charset = part.get_content_charset()
     except Exception:
@@ -315,7 +307,9 @@ def _encoded_size(part: Message, depth: int = 0) -> int:
 
 
 def _is_attachment(part: Message, body_ids: set[int], hidden: set[int]) -> bool:
-    if id(part) in body_ids or id(part) in hidden or _children(part):
+    if id(part) in body_ids and not parts_inline.stays_listed(part):
+        return False
+    if id(part) in hidden or _children(part):
         return False
     if part.get_content_maintype() == "multipart":
         return False  # a multipart whose parts could not be parsed: its text is shown as the body
@@ -340,18 +334,19 @@ def render_message(raw: bytes) -> RenderedMessage:
             )
 
 
-def _render(message: Message) -> RenderedMessage:
+def _render(message: Message, depth: int = 0) -> RenderedMessage:
+    """The message for the reader; ``depth`` counts the attached messages it is inside."""
     chooser = _BodyChooser()
     body_parts = chooser.choose(message)
     body_ids = {id(part) for part in body_parts}
-    body = _join_texts(body_parts)
+    body = _join_texts(body_parts, depth)
     if not body.strip():
         # Nothing readable chosen: show the first inline text part even if it has a file name
         # (it stays in the attachment list), or the text of a multipart that did not parse.
         fallback = _fallback_body(message, exclude=body_ids)
         if fallback:
             body_parts = fallback
-            body = _join_texts(fallback)
+            body = _join_texts(fallback, depth)
 
     attachments: list[Attachment] = []
     for index, (part, _) in enumerate(_parts_in_order(message)):
@@ -380,12 +375,18 @@ def _render(message: Message) -> RenderedMessage:
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 
 
-def _join_texts(parts: list[Message]) -> str:
-    """The body parts' texts, trimmed of blank lines around them, one blank line apart."""
+def _join_texts(parts: list[Message], depth: int) -> str:
+    """The body parts' texts, trimmed of blank lines around them, one blank line apart; a
+    calendar met twice (inline and attached) is summarised once."""
     texts = []
+    calendars: set[str] = set()
     for part in parts:
-        text = _part_text(part).replace("\r\n", "\n").replace("\r", "\n")
+        text = _part_text(part, depth).replace("\r\n", "\n").replace("\r", "\n")
         text = _LEADING_BLANK_LINES.sub("", text.rstrip())
+        if parts_inline.is_calendar(part):
+            if text in calendars:
+                continue
+            calendars.add(text)
         if text:
             texts.append(text)
     return "\n\n".join(texts)

@@ -1,0 +1,114 @@
+"""Parts besides plain text and HTML that the reader shows in the body, as NeoMutt does.
+
+An attached or forwarded message (message/rfc822, also each part of a multipart/digest) shows its
+From, To, Cc, Date and Subject and its own body, nested up to ``MAX_NESTED`` deep; a delivery
+status report shows why a message bounced (``mailbag.domain.dsn``); the returned headers of a
+bounce show as headers; a calendar invitation is summarised (``mailbag.domain.calendar_text``).
+Attached messages and calendars stay in the attachment list as well, so they can be saved.
+"""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import re
+from collections.abc import Callable
+from email.message import Message
+
+from mailbag.domain.calendar_text import calendar_text
+from mailbag.domain.dsn import delivery_status_text
+from mailbag.domain.headers import decode_words, format_addresses
+from mailbag.domain.models import RenderedMessage
+from mailbag.domain.payload import payload_bytes, payload_text
+
+#: Attached messages inside attached messages are shown this many levels deep.
+MAX_NESTED = 5
+
+RenderInner = Callable[[Message, int], RenderedMessage]
+"""How mime renders an attached message at a nesting level (passed in: mime imports this module)."""
+
+_MESSAGES = frozenset({"message/rfc822", "message/global"})
+_REPORTS = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
+_CALENDARS = frozenset({"text/calendar", "application/ics"})
+_INLINE = _MESSAGES | _REPORTS | _HEADERS | _CALENDARS
+_HEADER_FIELDS = ("From", "To", "Cc", "Date", "Subject")
+_FOLD = re.compile(r"\r?\n[ \t]*")
+
+
+def is_inline(part: Message) -> bool:
+    """Whether the reader shows this (non-multipart) part in the body."""
+    return part.get_content_type() in _INLINE
+
+
+def is_calendar(part: Message) -> bool:
+    """A calendar, summarised even when it is only an alternative to the text."""
+    return part.get_content_type() in _CALENDARS
+
+
+def stays_listed(part: Message) -> bool:
+    """Shown in the body and listed as an attachment too (to be saved or opened)."""
+    return part.get_content_type() in _MESSAGES | _CALENDARS
+
+
+def inline_text(part: Message, depth: int, render: RenderInner) -> str:
+    """The text the reader shows for ``part``, an attached message ``depth`` levels down."""
+    content_type = part.get_content_type()
+    if content_type in _MESSAGES:
+        return _attached_message(part, depth, render)
+    if content_type in _REPORTS:
+        return delivery_status_text(part)
+    if content_type in _HEADERS:
+        return "[-- Headers of the returned message --]\n" + _header_lines(payload_text(part))
+    return calendar_text(payload_text(part))
+
+
+def _attached_message(part: Message, depth: int, render: RenderInner) -> str:
+    inner = _inner_message(part)
+    if inner is None:
+        return "[-- Attached message (empty) --]"
+    if depth >= MAX_NESTED:
+        subject = decode_words(str(inner.get("subject", "") or ""))
+        return f'[-- Attached message "{subject}" not shown: nested more than {MAX_NESTED} deep --]'
+    message = render(inner, depth + 1)
+    lines = ["[-- Attached message --]"]
+    rows = [
+        ("From", format_addresses(message.from_)),
+        ("To", format_addresses(message.to)),
+        ("Cc", format_addresses(message.cc)),
+        ("Date", message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""),
+        ("Subject", message.subject),
+    ]
+    lines.extend(f"{label}: {value}" for label, value in rows if value)
+    if message.attachments:
+        lines.append("Attach: " + ", ".join(a.filename for a in message.attachments))
+    if message.body:
+        lines.extend(["", message.body])
+    lines.append("[-- End of attached message --]")
+    return "\n".join(lines)
+
+
+def _inner_message(part: Message) -> Message | None:
+    """The attached message; one sent base64 or quoted-printable (RFC 2046 forbids it, some
+    programs do it) is decoded first."""
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
+    encoding = str(part.get("content-transfer-encoding", "") or "").strip().lower()
+    if inner is None or encoding not in ("base64", "quoted-printable") or len(inner) > 0:
+        return inner
+    wrapped = Message()
+    wrapped["Content-Transfer-Encoding"] = encoding
+    wrapped.set_payload(str(inner.get_payload()))
+    return email.message_from_bytes(payload_bytes(wrapped), policy=email.policy.default)
+
+
+def _header_lines(text: str) -> str:
+    """The usual fields of a header block, decoded, one a line."""
+    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    lines = []
+    for field in _HEADER_FIELDS:
+        value = headers.get(field)
+        if value is not None:
+            lines.append(f"{field}: {decode_words(_FOLD.sub(' ', str(value)).strip())}")
+    return "\n".join(lines)
