@@ -1,6 +1,7 @@
-"""What the scripted servers (SMTP, POP3) share: a listener on a free loopback port served on a
-thread of its own (so a ``mailbag`` subprocess can use it too), optionally with implicit TLS and
-the Dovecot fixture's certificate, and a record of the command lines read."""
+"""What the scripted servers (SMTP, POP3, the hostile one) share: a listener on a free loopback
+port served on a thread of its own (so a ``mailbag`` subprocess can use it too), optionally with
+implicit TLS and a certificate (the Dovecot fixture's, or any other), and a record of the command
+lines read."""
 
 from __future__ import annotations
 
@@ -10,9 +11,21 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
-from tests.servers.dovecot import DovecotServer
+
+class Certificate(Protocol):
+    """A server certificate, its key, and the CA file a client trusts it with (the Dovecot
+    fixture is one)."""
+
+    @property
+    def cert_file(self) -> Path: ...
+
+    @property
+    def key_file(self) -> Path: ...
+
+    @property
+    def ca_file(self) -> Path: ...
 
 
 @dataclass
@@ -30,10 +43,10 @@ class ScriptedServer(ABC):
 
     host = "127.0.0.1"
 
-    def __init__(self, dovecot: DovecotServer, *, tls: bool = False) -> None:
-        self.ca_file: Path = dovecot.ca_file
+    def __init__(self, certificate: Certificate, *, tls: bool = False) -> None:
+        self.ca_file: Path = certificate.ca_file
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
+        self._context.load_cert_chain(str(certificate.cert_file), str(certificate.key_file))
         self._tls = tls
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

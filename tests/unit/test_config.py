@@ -387,3 +387,27 @@ def test_save_sent_is_an_smtp_key() -> None:
     assert default.accounts["work"].smtp is not None and default.accounts["work"].smtp.save_sent
     assert "imap.save_sent: unknown key" in str(error_for(minimal('host = "h"\nsave_sent = false\n')))
     assert "smtp.save_sent: must be true or false" in str(error_for(minimal() + smtp + 'save_sent = "no"\n'))
+
+
+def test_a_certificate_pin_is_read_in_any_usual_spelling() -> None:
+    digits = "AB:" * 31 + "CD"
+    config = parse_config(minimal(f'host = "h"\ntls_fingerprint = "SHA256:{digits}"\n'), PATH)
+    imap = config.accounts["work"].imap
+    assert imap is not None and imap.tls_fingerprint == "sha256:" + "ab" * 31 + "cd"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('tls_fingerprint = "sha1:' + "ab" * 20 + '"',
+         "must be \"sha256:\" and the 64 hex digits of the certificate's SHA-256"),
+        ('tls_fingerprint = "sha256:' + "ab" * 31 + '"',
+         "must be \"sha256:\" and the 64 hex digits of the certificate's SHA-256"),
+        ('security = "none"\ntls_fingerprint = "sha256:' + "ab" * 32 + '"',
+         'needs TLS: security = "none" has no certificate to pin'),
+    ],
+    ids=["not sha256", "too short", "no TLS"],
+)
+def test_a_wrong_certificate_pin_names_the_key(body: str, problem: str) -> None:
+    error = error_for(minimal(f'host = "h"\n{body}\n'))
+    assert error.key == "accounts.work.imap.tls_fingerprint" and error.problem == problem

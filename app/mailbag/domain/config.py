@@ -48,6 +48,7 @@ _SERVER_KEYS = (
     "password_env",
     "keyring",
     "ca_file",
+    "tls_fingerprint",
     "poll_seconds",
     "timeout",
 )
@@ -59,6 +60,9 @@ _SMTP_KEYS = ("save_sent",)
 _POP3_KEYS = ("leave_on_server", "delete_after_days", "poll_interval")
 #: How often a POP3 account is checked unless its ``poll_interval`` says otherwise (seconds).
 POP3_POLL_SECONDS = 300
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ConfigError(Exception):
@@ -90,6 +94,7 @@ class ServerConfig:
     password_env: str | None = None
     keyring: bool = False
     ca_file: Path | None = None
+    tls_fingerprint: str | None = None  # "sha256:<64 hex digits>": the certificate must be this one
     poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
     timeout: float = 30.0  # seconds for connecting, the greeting, the TLS handshake and each command
     keepalive_seconds: int = 30  # IMAP: the link is checked (NOOP) after this long without traffic
@@ -527,6 +532,7 @@ class _Validator:
         if ca_file is not None and not ca_file.is_file():
             problem = "is not a file" if ca_file.exists() else "no such file"
             raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
+        fingerprint = self.fingerprint(table, where + ("tls_fingerprint",), security)
         if protocol == "pop3":
             poll_seconds = self.number(table, where + ("poll_interval",), POP3_POLL_SECONDS, 5, 86400)
         else:
@@ -560,10 +566,25 @@ class _Validator:
             password_env=password_env,
             keyring=keyring,
             ca_file=ca_file,
+            tls_fingerprint=fingerprint,
             save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else True,
             leave_on_server=leave,
             delete_after_days=days,
         )
+
+    def fingerprint(self, table: dict[str, Any], key: tuple[str, ...], security: str) -> str | None:
+        """A certificate pin, ``sha256:`` and 64 hex digits (colons between pairs allowed),
+        as ``sha256:`` and the digits in lower case."""
+        value = self.string(table, key)
+        if value is None:
+            return None
+        if security == "none":
+            raise self.error(key, 'needs TLS: security = "none" has no certificate to pin')
+        kind, _, digits = value.strip().partition(":")
+        digits = digits.replace(":", "").lower()
+        if kind.lower() != "sha256" or not _SHA256.fullmatch(digits):
+            raise self.error(key, 'must be "sha256:" and the 64 hex digits of the certificate\'s SHA-256')
+        return f"sha256:{digits}"
 
     def number(
         self, table: dict[str, Any], key: tuple[str, ...], default: int, low: int, high: int,

@@ -19,6 +19,7 @@ class ServerLogin:
     password: str = field(repr=False)
     ca_file: Path | None = None
     timeout: float = 30.0
+    tls_fingerprint: str | None = None  # "sha256:...": the server's certificate must be this one
 
     @classmethod
     def of(cls, server: ServerConfig, password: str) -> ServerLogin:
@@ -26,4 +27,5 @@ class ServerLogin:
         return cls(
             host=server.host, port=server.port, security=server.security, username=server.username,
             password=password, ca_file=server.ca_file, timeout=server.timeout,
+            tls_fingerprint=server.tls_fingerprint,
         )

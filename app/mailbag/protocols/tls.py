@@ -1,9 +1,11 @@
-"""TLS client contexts shared by the IMAP, SMTP and POP3 clients."""
+"""TLS for the IMAP, SMTP and POP3 clients: contexts that always verify the server, and the
+optional certificate pin (``tls_fingerprint``) checked after every handshake."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import ssl
 
@@ -34,3 +36,31 @@ def _context(ca_file: str | None, _stamp: int) -> ssl.SSLContext:
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+class PinMismatch(Exception):
+    """The server's certificate is valid but is not the one ``tls_fingerprint`` pins."""
+
+
+def fingerprint(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str:
+    """The SHA-256 fingerprint of the peer's certificate, as ``sha256:`` and 64 hex digits."""
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        raise PinMismatch("the server sent no certificate")
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def check_pin(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, pin: str | None) -> None:
+    """Raise :class:`PinMismatch` unless the certificate's fingerprint is ``pin`` (no pin: any
+    certificate the context verified). Called once the handshake is done, before the login."""
+    if not pin:
+        return
+    seen = fingerprint(ssl_object)
+    if seen != normal_pin(pin):
+        raise PinMismatch(f"certificate fingerprint {seen} is not the pinned {normal_pin(pin)}")
+
+
+def normal_pin(pin: str) -> str:
+    """``sha256:AB:CD:...`` in the form :func:`fingerprint` gives (lower case, no colons)."""
+    kind, _, digits = pin.strip().partition(":")
+    return f"{kind.lower()}:{digits.replace(':', '').lower()}"

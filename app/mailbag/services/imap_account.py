@@ -110,6 +110,7 @@ class ImapAccount(Backend):
             password=password,
             ca_file=str(server.ca_file) if server.ca_file else None,
             timeout=server.timeout,
+            tls_fingerprint=server.tls_fingerprint,
         )
         self._settings = settings
         self.client = ImapClient(settings, self.name, on_alert=self._server_alert)

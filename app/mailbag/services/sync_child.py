@@ -114,6 +114,7 @@ def _job_line(job: ChildJob, settings: ImapSettings) -> bytes:
     fields["imap"] = {
         "host": settings.host, "port": settings.port, "security": settings.security,
         "username": settings.username, "ca_file": settings.ca_file, "timeout": settings.timeout,
+        "tls_fingerprint": settings.tls_fingerprint,
     }
     fields["password"] = settings.password
     return json.dumps(fields).encode() + b"\n"

@@ -46,7 +46,7 @@ from mailbag.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from mailbag.protocols.tls import client_context
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
            "ServerPush"]
@@ -82,6 +82,7 @@ class ImapSettings:
     password: str = field(repr=False)  # never in a repr, a log line or a traceback
     ca_file: str | None = None
     timeout: float = 30.0
+    tls_fingerprint: str | None = None  # "sha256:...": the server's certificate must be this one
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ class ImapClient:
             await self._within(loop.create_connection(lambda: protocol, s.host, s.port, ssl=tls,
                                                       ssl_handshake_timeout=s.timeout if tls else None),
                                f"cannot connect to {s.host}:{s.port}: no answer")
+            if tls is not None:
+                self._check_pin()
             greeting = await self._within(asyncio.shield(protocol.greeting), f"no greeting from {s.host}:{s.port}")
             if s.security == "starttls" and greeting.startswith(b"* PREAUTH"):
                 raise ImapConnectionError("the server logged in before TLS (PREAUTH); refusing to "
@@ -217,6 +220,7 @@ class ImapClient:
             await self._capability()
             if s.security == "starttls":
                 await self._starttls(context)
+                self._check_pin()
                 # RFC 3501 6.2.1: what the server said before TLS may have been forged; ask again.
                 await self._capability()
             if protocol.state == adapter.NONAUTH:
@@ -230,6 +234,9 @@ class ImapClient:
         except ssl.SSLCertVerificationError as exc:
             await self._drop()
             raise ImapConnectionError(f"certificate not trusted: {exc.verify_message}") from None
+        except PinMismatch as exc:
+            await self._drop()
+            raise ImapConnectionError(f"certificate not trusted: {exc}") from None
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
@@ -240,6 +247,12 @@ class ImapClient:
             return await asyncio.wait_for(step, self.settings.timeout)
         except TimeoutError:
             raise ImapConnectionError(f"{failure} within {self.settings.timeout:g} s") from None
+
+    def _check_pin(self) -> None:
+        """The certificate is the pinned one, if one is (before anything is sent over TLS)."""
+        transport = self._protocol.transport
+        check_pin(transport.get_extra_info("ssl_object") if transport is not None else None,
+                  self.settings.tls_fingerprint)
 
     def _keepalive(self) -> None:
         """Turn on TCP keepalive, so a link that died while quiet is noticed by the kernel."""

@@ -210,7 +210,9 @@ class StreamingProtocol(adapter.ProtocolBase):
         elif line.startswith(b"* PREAUTH"):
             self.state = adapter.AUTH
         else:
-            self.abort("server refused the connection: " + clean_line(line.decode("utf-8", "replace")))
+            text = clean_line(line.decode("utf-8", "replace"))[:200]
+            refused = line.startswith(b"* BYE")
+            self.abort(("server refused the connection: " if refused else "not an IMAP server's greeting: ") + text)
             return
         if not self.greeting.done():
             self.greeting.set_result(line)
@@ -242,6 +244,10 @@ class StreamingProtocol(adapter.ProtocolBase):
         if command.name == "AUTHENTICATE":
             # Nothing to send: answer with "*" so the server cancels (RFC 3501 6.2.2).
             self.write(b"*\r\n")
+            return
+        # The server waits for something this command never sends (a "+" to STARTTLS, say):
+        # waiting would only end at the timeout.
+        raise FramingError(f"the server answered {command.name} with a continuation request")
 
     # --- state -----------------------------------------------------------------------------------
 

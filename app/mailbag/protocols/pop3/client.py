@@ -31,7 +31,7 @@ from mailbag.protocols.pop3.errors import (
 )
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, printable
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import client_context
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,6 +96,8 @@ class Pop3Client:
                     server_hostname=s.host if s.security == "tls" else None,
                 )
             self._reader, self._writer = Reader(stream, s.timeout), writer
+            if s.security == "tls":
+                check_pin(writer.get_extra_info("ssl_object"), s.tls_fingerprint)
             greeting = await self._guard(self._reply())
             if not greeting.ok:
                 raise Pop3Temporary(f"{self._where} will not talk now: {greeting.text}")
@@ -108,6 +110,8 @@ class Pop3Client:
             raise
         except ssl.SSLCertVerificationError as exc:
             raise Pop3LinkLost(f"TLS with {self._where} failed: certificate not trusted ({exc.verify_message})") from None
+        except PinMismatch as exc:
+            raise Pop3LinkLost(f"TLS with {self._where} failed: certificate not trusted ({exc})") from None
         except ssl.SSLError as exc:
             raise Pop3LinkLost(f"TLS with {self._where} failed: {exc.reason or exc}") from None
         except TimeoutError:
@@ -136,11 +140,18 @@ class Pop3Client:
         writer = self._writer
         if "STLS" not in self.capabilities or context is None or writer is None or self._reader is None:
             raise Pop3LinkLost(f"{self._where} does not offer STLS; nothing was sent in plain text")
+        if self._reader.buffered:  # an answer to STLS before it was sent, say
+            raise Pop3LinkLost(f"{self._where} sent what was not asked for before STLS; nothing was sent in plain text")
         reply = await self._command("STLS", check=False)
-        if not reply.ok:
-            raise Pop3LinkLost(f"{self._where} refused STLS ({reply.text}); nothing was sent in plain text")
+        if not reply.positive:
+            answer = f"{reply.status} {reply.text}".strip()
+            raise Pop3LinkLost(f"{self._where} refused STLS ({answer}); nothing was sent in plain text")
+        if self._reader.buffered:
+            # RFC 2595 4: nothing may follow +OK before the handshake; a man in the middle's work.
+            raise Pop3LinkLost(f"{self._where} sent more after its STLS answer, before TLS; nothing was sent in plain text")
         async with asyncio.timeout(self.settings.timeout):
             await writer.start_tls(context, server_hostname=self.settings.host)
+        check_pin(writer.get_extra_info("ssl_object"), self.settings.tls_fingerprint)
         # What was said in plain text may have been forged (RFC 2595 4): forget it and ask again.
         self._reader.replace_stream(self._reader.stream)
         self.capabilities = {}

@@ -29,20 +29,27 @@ class Closed(Exception):
 
 
 class Reply:
-    """A status line: ``ok``, its text and the RFC 2449 response code (``IN-USE``, ``AUTH``...)."""
+    """A status line: ``ok``, its text and the RFC 2449 response code (``IN-USE``, ``AUTH``...).
 
-    __slots__ = ("ok", "text", "code")
+    ``ok`` is true for ``+OK`` and for a SASL continuation (``+ `` and a challenge); ``positive``
+    only for ``+OK``, what a command other than AUTH must get."""
+
+    __slots__ = ("ok", "positive", "status", "text", "code")
 
     def __init__(self, line: bytes) -> None:
         line = line.rstrip(b"\r\n")
-        if line.startswith(b"+OK"):
+        self.positive = line.startswith(b"+OK")
+        if self.positive:
             self.ok = True
+            self.status = "+OK"
             rest = line[3:]
         elif line.startswith(b"-ERR"):
             self.ok = False
+            self.status = "-ERR"
             rest = line[4:]
         elif line.startswith(b"+"):  # a SASL continuation ("+ " and a challenge)
             self.ok = True
+            self.status = "+"
             rest = line[1:]
         else:
             raise ValueError(f"not a POP3 reply: {printable(line[:80])}")
@@ -75,6 +82,11 @@ class Reader:
         self.stream = stream
         self.timeout = timeout  # seconds each read may wait for the server
         self._buffer = bytearray()
+
+    @property
+    def buffered(self) -> bool:
+        """Whether bytes the caller has not read yet are waiting (after STLS: an injection)."""
+        return bool(self._buffer)
 
     def replace_stream(self, stream: asyncio.StreamReader) -> None:
         """After STLS: read from the TLS stream (what was buffered in plain text is dropped, so

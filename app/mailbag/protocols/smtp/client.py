@@ -31,11 +31,13 @@ from mailbag.protocols.smtp.errors import (
 )
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import client_context
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context
 
 log = logging.getLogger(__name__)
 
 _START_INPUT = 354
+#: The code aiosmtplib gives a reply that is no SMTP reply line.
+_MALFORMED = -1
 
 
 #: Where and how to submit: one account's table with its password.
@@ -78,7 +80,9 @@ async def _open(
 ) -> None:
     """Connect, secure the link, log in."""
     try:
-        await smtp.connect()
+        await _connect(smtp, where)
+        if settings.security == "tls":
+            check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
         await smtp.ehlo()
         if settings.security == "starttls":
             if not smtp.supports_extension("starttls"):
@@ -91,20 +95,40 @@ async def _open(
                     " plain text",
                     exc.code,
                 ) from None
+            check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
+            # aiosmtplib forgot the EHLO answer from before TLS and dropped whatever came
+            # between its 220 and the handshake (RFC 3207 4.2): ask again over TLS.
             await smtp.ehlo()
         await _login(smtp, settings)
     except SmtpError:
         raise
     except ssl.SSLError as exc:
         raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(exc)}") from None
+    except PinMismatch as exc:
+        raise SmtpTemporary(f"TLS with {where} failed: certificate not trusted ({exc})") from None
     except aiosmtplib.SMTPConnectError as exc:
         cause = exc.__cause__
+        if isinstance(cause, ssl.SSLError):  # implicit TLS: the handshake is part of connecting
+            raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(cause)}") from None
         why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _cause(exc)
         raise SmtpTemporary(f"cannot reach {where}: {why[:1].lower()}{why[1:]}") from None
     except aiosmtplib.SMTPResponseException as exc:
         raise _by_code(exc.code, exc.message, f"{where} said") from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpTemporary(f"{where}: {_cause(exc)}") from None
+
+
+async def _connect(smtp: aiosmtplib.SMTP, where: str) -> None:
+    """Connect and read the greeting; a greeting that is no SMTP reply says so."""
+    try:
+        await smtp.connect()
+    except aiosmtplib.SMTPConnectResponseError:
+        raise
+    except aiosmtplib.SMTPResponseException as exc:
+        if exc.code != _MALFORMED:
+            raise
+        line = exc.message.partition(":")[2].strip()
+        raise SmtpTemporary(f"{where}: not an SMTP server's greeting: {' '.join(line.split())[:200]}") from None
 
 
 async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:

@@ -1,0 +1,201 @@
+"""One suite for IMAP, POP3 and SMTP against a hostile server (``tests/servers/hostile.py``): the
+classes of STARTTLS and certificate flaws found in mail clients ("Why TLS is better without
+STARTTLS", USENIX Security 2021). For every case: nothing but the negotiation crosses the wire
+in plain text (no credential, no mailbox command), an attack ends the session with a reason the
+user can read, and what the server said before TLS is never used after it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.config import Security
+from mailbag.protocols.imap import ImapClient, ImapSettings
+from mailbag.protocols.login import ServerLogin
+from mailbag.protocols.pop3.client import Pop3Client
+from mailbag.protocols.smtp.client import submit
+from tests.servers.hostile import (
+    NEGOTIATION,
+    SECURE_LOGIN,
+    CertFiles,
+    CertKind,
+    HostileServer,
+    Hostility,
+    Kind,
+    certificates,
+)
+
+USER = "me@example.org"
+PASSWORD = "s3cret-Pa55"
+#: What a login can carry: the password, AUTH PLAIN's string, LOGIN's two base64 answers.
+SECRETS = [
+    PASSWORD.encode(),
+    base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()),
+    base64.b64encode(USER.encode()),
+    base64.b64encode(PASSWORD.encode()),
+]
+KINDS: tuple[Kind, ...] = ("imap", "pop3", "smtp")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One attack: what the server does, and by protocol the reason the user is given (a
+    pattern), or None where the session goes on safely over TLS."""
+
+    name: str
+    hostility: Hostility
+    expect: dict[Kind, str | None]
+    implicit_tls: bool = False
+    pin: str | None = None  # "good": the server's own fingerprint; anything else as it is
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def every(reason: str | None) -> dict[Kind, str | None]:
+    return {kind: reason for kind in KINDS}
+
+
+CERTIFICATE = {
+    "self-signed": r"certificate not trusted.*self.signed",
+    "wrong-host": r"certificate not trusted.*(mismatch|not valid for)",
+    "expired": r"certificate not trusted.*expired",
+}
+
+CASES = [
+    Case("different capabilities after TLS", Hostility(), every(None)),
+    Case("STARTTLS missing", Hostility(offer_starttls=False),
+         {"imap": "does not offer STARTTLS", "pop3": "does not offer STLS", "smtp": "does not offer STARTTLS"}),
+    Case("STARTTLS refused", Hostility(starttls_answer=b"{tag} NO not today\r\n"),
+         {"imap": "STARTTLS refused.*not today"}),
+    Case("STARTTLS refused as bad", Hostility(starttls_answer=b"{tag} BAD what\r\n"),
+         {"imap": "STARTTLS refused.*what"}),
+    Case("STLS refused", Hostility(starttls_answer=b"-ERR not today\r\n"),
+         {"pop3": r"refused STLS \(-ERR not today\)"}),
+    Case("STARTTLS refused 4xx", Hostility(starttls_answer=b"454 4.7.0 not today\r\n"),
+         {"smtp": r"refused STARTTLS \(454 4.7.0 not today\)"}),
+    Case("STARTTLS refused 5xx", Hostility(starttls_answer=b"554 5.7.0 never\r\n"),
+         {"smtp": r"refused STARTTLS \(554 5.7.0 never\)"}),
+    Case("STARTTLS answered with a continuation", Hostility(starttls_answer=b"+ go on\r\n"),
+         {"imap": "answered STARTTLS with a continuation request", "pop3": r"refused STLS \(\+ go on\)"}),
+    Case("STARTTLS answered with a 334 continuation", Hostility(starttls_answer=b"334 go on\r\n"),
+         {"smtp": r"refused STARTTLS \(334 go on\)"}),
+    Case("responses in the same packet as the go-ahead",
+         Hostility(after_starttls_answer=b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"),
+         {"imap": "between STARTTLS and the TLS handshake"}),
+    Case("responses in the same packet as STLS's go-ahead",
+         Hostility(after_starttls_answer=b"+OK logged in\r\n"),
+         {"pop3": "sent more after its STLS answer"}),
+    # aiosmtplib drops what follows the 220 (RFC 3207 4.2): here a fake EHLO answer offering
+    # only AUTH LOGIN, which would show in the login if it were believed.
+    Case("responses in the same packet as the 220",
+         Hostility(after_starttls_answer=b"250-hostile.test\r\n250 AUTH LOGIN\r\n"),
+         {"smtp": None}),
+    Case("untagged EXISTS, FETCH, LIST and STATUS before TLS",
+         Hostility(with_capabilities=b"* 7 EXISTS\r\n* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n"
+                                     b'* LIST () "/" Forged\r\n* STATUS INBOX (MESSAGES 9)\r\n'),
+         {"imap": None}),
+    Case("a forged answer to STLS before it was sent", Hostility(with_capabilities=b"+OK begin TLS\r\n"),
+         {"pop3": "sent what was not asked for before STLS"}),
+    Case("PREAUTH greeting", Hostility(greeting=b"* PREAUTH welcome back\r\n"), {"imap": "PREAUTH"}),
+    Case("LOGIN referral", Hostility(login_answer=b"{tag} NO [REFERRAL imap://me@evil.example/] go there\r\n"),
+         {"imap": r"login failed: .*go there"}),
+    Case("garbage greeting", Hostility(greeting=b"HTTP/1.1 400 Bad Request\r\n"),
+         {"imap": "not an IMAP server's greeting: HTTP/1.1 400", "pop3": "not a POP3 reply: HTTP/1.1 400",
+          "smtp": "not an SMTP server's greeting: HTTP/1.1 400"}),
+    *(Case(f"{cert} certificate{' (implicit TLS)' if implicit else ''}",
+           Hostility(certificate=cert), every(CERTIFICATE[cert]), implicit_tls=implicit)
+      for cert in ("self-signed", "wrong-host", "expired") for implicit in (False, True)),
+    *(Case(f"pinned certificate{' (implicit TLS)' if implicit else ''}", Hostility(), every(None),
+           implicit_tls=implicit, pin="good") for implicit in (False, True)),
+    *(Case(f"another certificate than the pinned one{' (implicit TLS)' if implicit else ''}", Hostility(),
+           every("certificate not trusted.*fingerprint sha256:[0-9a-f]{64} is not the pinned sha256:0{64}"),
+           implicit_tls=implicit, pin="sha256:" + "00" * 32) for implicit in (False, True)),
+]
+
+PARAMS = [pytest.param((kind, case), id=f"{kind}: {case.name}") for case in CASES for kind in KINDS
+          if kind in case.expect]
+
+
+@pytest.fixture
+def hostile(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[HostileServer, Case]]:
+    kind, case = request.param
+    certs = certificates(tmp_path, case.hostility.certificate)
+    server = HostileServer(kind, case.hostility, certs, tls=case.implicit_tls).start()
+    yield server, case
+    server.stop()
+
+
+def login(server: HostileServer, certs: CertFiles, case: Case) -> ServerLogin:
+    """The account's server table, as mailbag builds it from the config."""
+    pin = case.pin
+    if pin == "good":
+        pem = certs.cert_file.read_text()
+        first = pem[: pem.index(END) + len(END)]
+        pin = "sha256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
+    return ServerLogin(host="127.0.0.1", port=server.port, security="tls" if case.implicit_tls else "starttls",
+                       username=USER, password=PASSWORD, ca_file=certs.ca_file, timeout=30.0,
+                       tls_fingerprint=pin)
+
+
+END = "-----END CERTIFICATE-----"
+
+
+@dataclass
+class Seen:
+    """What the client made of the session: the folders listed, and pushes kept (IMAP)."""
+
+    folders: list[str] = field(default_factory=list)
+    pushes: int = 0
+
+
+async def session(kind: Kind, settings: ServerLogin) -> Seen:
+    """Log in and look around as mailbag does."""
+    seen = Seen()
+    if kind == "imap":
+        security: Security = "tls" if settings.security == "tls" else "starttls"
+        imap = ImapClient(ImapSettings(host=settings.host, port=settings.port, security=security,
+                                       username=settings.username, password=settings.password,
+                                       ca_file=str(settings.ca_file), timeout=settings.timeout,
+                                       tls_fingerprint=settings.tls_fingerprint), "acct")
+        await imap.connect()
+        seen.folders = [folder.name for folder in await imap.list_folders()]
+        seen.pushes = imap.pushes.qsize()
+        await imap.logout()
+    elif kind == "pop3":
+        pop3 = await Pop3Client.open(settings)
+        await pop3.list_messages()
+        await pop3.quit()
+    else:
+        await submit(settings, USER, ["you@example.org"], b"Subject: hi\r\n\r\nhello\r\n")
+    return seen
+
+
+@pytest.mark.parametrize("hostile", PARAMS, indirect=True)
+async def test_hostile_server(hostile: tuple[HostileServer, Case]) -> None:
+    server, case = hostile
+    kind, wire = server.kind, server.wire
+    settings = login(server, server.certificate, case)
+    expect = case.expect[kind]
+    if expect is None:
+        seen = await session(kind, settings)
+        assert SECURE_LOGIN[kind] in b"".join(wire.secure)  # the login offered over TLS
+        if kind == "imap":
+            assert seen.folders == ["INBOX"] and seen.pushes == 0
+    else:
+        with pytest.raises(Exception) as failure:
+            await session(kind, settings)
+        reason = str(failure.value)
+        assert re.search(expect, reason), reason
+        assert PASSWORD not in reason
+        # Over TLS too, nothing went out but the negotiation and a login the server refused.
+        assert wire.verbs(wire.secure) <= NEGOTIATION[kind] | {"AUTHENTICATE", "AUTH"}
+    plain = b"".join(wire.plain)
+    assert not [secret for secret in SECRETS if secret in plain]
+    assert wire.verbs(wire.plain) <= NEGOTIATION[kind]
