@@ -1,8 +1,14 @@
 """The status bar at 80x24 over the real services: a long message never hides the connection
-state or "? help"; a search error goes with Esc."""
+state or "? help"; a search error goes with Esc; an account with a server reached without TLS
+says so."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from mailbag.domain.config import Config, Security, ServerConfig
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.ui.conftest import settle
@@ -39,3 +45,23 @@ async def test_a_search_error_shows_whole_states_and_goes_with_esc(tmp_path):
         await settle(pilot)  # long before an error would go by itself
         assert "error" not in status_text(app)
         assert app.main_screen.message_list.row_count == 3
+
+
+def with_smtp(config: Config, security: Security) -> Config:
+    """``config`` whose account "home" sends through an SMTP server with ``security``."""
+    smtp = ServerConfig(host="smtp.example.test", port=587, security=security, username="me",
+                        password_env="NO_SUCH_PASSWORD")
+    home = dataclasses.replace(config.accounts["home"], smtp=smtp)
+    return dataclasses.replace(config, accounts={"home": home})
+
+
+@pytest.mark.parametrize("security", ["none", "starttls"])
+async def test_an_account_without_tls_says_so_in_the_status_bar(tmp_path, security: Security) -> None:
+    config = with_smtp(maildir_config(tmp_path / "Mail", [simple_message(1)]), security)
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "online" in status_line(app), "online")
+        line = status_line(app)
+        if security == "none":
+            assert "home no TLS (smtp) online" in line
+        else:
+            assert "no TLS" not in line and "home online" in line

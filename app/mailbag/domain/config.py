@@ -120,6 +120,12 @@ class AccountConfig:
     pop3: ServerConfig | None = None
     maildir: Path | None = None  # the local Maildir (of a POP3 account: where its mail goes)
 
+    @property
+    def plaintext(self) -> tuple[str, ...]:
+        """The tables (``imap``, ``pop3``, ``smtp``) whose server is reached without TLS."""
+        servers = (("imap", self.imap), ("pop3", self.pop3), ("smtp", self.smtp))
+        return tuple(name for name, server in servers if server is not None and server.security == "none")
+
 
 @dataclass(frozen=True)
 class UiConfig:

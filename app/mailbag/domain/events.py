@@ -62,6 +62,8 @@ class ConnectionChanged(Event):
     #: True when the account will not try again by itself (the server refused the login): it waits
     #: for the user to fix the configuration and ask for a retry (``RetryAccount``).
     waiting_for_user: bool = False
+    #: The account's servers named here are reached without TLS (``security = "none"``).
+    plaintext: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

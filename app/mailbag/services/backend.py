@@ -107,6 +107,8 @@ class Backend(ABC):
 
     #: What this kind of account can do.
     capabilities: frozenset[Capability] = frozenset()
+    #: The account's servers reached without TLS (``security = "none"``), said with its state.
+    plaintext: tuple[str, ...] = ()
 
     def __init__(
         self, name: str, store: Store, sink: EventSink, timings: Timings | None = None

@@ -79,6 +79,7 @@ class ImapAccount(Backend):
             raise ValueError(f"account {config.name} has no [imap] section")
         super().__init__(config.name, store, sink, timings or imap_timings(config.imap))
         self.config = config
+        self.plaintext = config.plaintext
         self.client: ImapClient | None = None
         self._selected: str | None = None
         self._selected_validity = 0

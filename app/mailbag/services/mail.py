@@ -99,7 +99,9 @@ def make_worker(
     from mailbag.services.maildir_account import MaildirAccount
 
     assert account.maildir is not None
-    return MaildirAccount(account.name, account.maildir, store, sink)
+    maildir = MaildirAccount(account.name, account.maildir, store, sink)
+    maildir.plaintext = account.plaintext  # its [smtp], if any
+    return maildir
 
 
 def prefetch_first_list(config: Config, cache: CacheFile) -> None:

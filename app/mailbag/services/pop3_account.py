@@ -65,6 +65,7 @@ class Pop3Account(MaildirAccount):
         super().__init__(account.name, root, store, sink, timings)
         assert account.pop3 is not None
         self.server: ServerConfig = account.pop3
+        self.plaintext = account.plaintext
         self._last_download = float("-inf")  # monotonic time of the last attempt
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now

@@ -514,7 +514,8 @@ class Scheduler:
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
         self.state = state
-        self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user))
+        self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user,
+                                    plaintext=self.backend.plaintext))
 
     def _fail_all(self, reason: str) -> None:
         """While offline, nothing can be served: answer every waiting request at once (a sync

@@ -43,6 +43,7 @@ class StatusBar(Widget):
         super().__init__(name=name, id=id)
         self._states: dict[str, tuple[ConnectionState, str]] = {}
         self._refused: set[str] = set()  # accounts whose login was refused, waiting for a retry
+        self._plaintext: dict[str, tuple[str, ...]] = {}  # accounts with a server reached without TLS
         self._progress: dict[str, tuple[str, int, int]] = {}
         self.last_error = ""
         self._error_retry = False
@@ -52,10 +53,13 @@ class StatusBar(Widget):
         self._expiry: Timer | None = None
 
     def set_connection(
-        self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False
+        self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False,
+        plaintext: tuple[str, ...] = (),
     ) -> None:
-        """``waiting_for_user``: the login was refused and nothing is tried until a retry."""
+        """``waiting_for_user``: the login was refused and nothing is tried until a retry;
+        ``plaintext``: the account's tables whose server is reached without TLS."""
         self._states[account] = (state, clean_line(detail))
+        self._plaintext[account] = plaintext
         if waiting_for_user:
             self._refused.add(account)
         else:
@@ -167,6 +171,10 @@ class StatusBar(Widget):
             text.append(" ")
             text.append(clean_line(account), style="bold")
             text.append(" ")
+            if self._plaintext.get(account):  # said whole, however narrow, in every state
+                tables = ", ".join(self._plaintext[account])
+                text.append(f"no TLS ({tables})", style=self.get_component_rich_style("status-bar--error", partial=True))
+                text.append(" ")
             if account in self._refused:  # said whole, however narrow: nothing happens until R
                 refused = f"login refused ({self._retry_key()} to retry)"
                 text.append(refused, style=self.get_component_rich_style(style, partial=True))

@@ -71,7 +71,8 @@ class MainScreen(ListViews, SearchControl, ReaderControl, TriageControl, Writing
         """Reflect one service event on screen."""
         if isinstance(event, ConnectionChanged):
             self.status.set_connection(
-                event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user
+                event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user,
+                plaintext=event.plaintext,
             )
             if event.state != ConnectionState.SYNCING:
                 self.syncs_ended(event.account)
