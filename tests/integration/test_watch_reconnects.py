@@ -24,7 +24,7 @@ class WatchedAccount:
         self.links_checked = 0
         self.dirty: list[str] = []
 
-    def settings_for_watcher(self) -> ImapSettings:
+    async def current_settings(self) -> ImapSettings:
         return self.settings
 
     def check_link(self) -> None:

@@ -139,6 +139,7 @@ def test_a_server_without_a_password_source_is_an_error() -> None:
     assert str(error) == (
         "config.toml:4: accounts.work.imap: no password source: "
         "set password_command, password_env or keyring = true"
+        " (or oauth2_token_command, or give the account an [oauth2] table)"
     )
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from mailbag.domain.oauth2 import OAUTH2_KEYS, PRESETS, OAuth2Config, endpoint_problem
+
 Security = Literal["tls", "starttls", "none"]
 SECURITY_VALUES: tuple[str, ...] = get_args(Security)
 
@@ -35,7 +37,7 @@ _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
 _UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
 _ACCOUNT_KEYS = (
-    "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir"
+    "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir", "oauth2"
 )
 #: A signature file longer than this is a mistake (a wrong path), not a signature.
 MAX_SIGNATURE_BYTES = 64 * 1024
@@ -47,6 +49,8 @@ _SERVER_KEYS = (
     "password_command",
     "password_env",
     "keyring",
+    "oauth2_token_command",
+    "auth_mechanism",
     "ca_file",
     "tls_fingerprint",
     "poll_seconds",
@@ -93,6 +97,11 @@ class ServerConfig:
     password_command: str | None = field(default=None, repr=False)  # may hold a secret itself
     password_env: str | None = None
     keyring: bool = False
+    #: A command printing an OAuth2 access token: the login is OAUTHBEARER or XOAUTH2.
+    oauth2_token_command: str | None = field(default=None, repr=False)
+    #: The account's OAuth2 provider, when this server logs in with its device-flow tokens.
+    oauth2: OAuth2Config | None = None
+    auth_mechanism: str | None = None  # "OAUTHBEARER" | "XOAUTH2": the one to use (else chosen)
     ca_file: Path | None = None
     tls_fingerprint: str | None = None  # "sha256:<64 hex digits>": the certificate must be this one
     poll_seconds: int = 60  # IMAP without IDLE or NOTIFY: how often to ask for changes
@@ -104,6 +113,11 @@ class ServerConfig:
     save_sent: bool = True  # SMTP: store a copy of sent mail in Sent (false: the server does)
     leave_on_server: bool = True  # POP3: keep downloaded mail on the server
     delete_after_days: int | None = None  # POP3: ... but remove it this long after the download
+
+    @property
+    def uses_oauth2(self) -> bool:
+        """Whether the login is with an OAuth2 access token instead of a password."""
+        return self.oauth2_token_command is not None or self.oauth2 is not None
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class AccountConfig:
     smtp: ServerConfig | None = None
     pop3: ServerConfig | None = None
     maildir: Path | None = None  # the local Maildir (of a POP3 account: where its mail goes)
+    oauth2: OAuth2Config | None = None  # the provider of the device-code flow (``[oauth2]``)
 
     @property
     def plaintext(self) -> tuple[str, ...]:
@@ -441,11 +456,12 @@ class _Validator:
         assert email is not None
         if "@" not in email:
             raise self.error(where + ("email",), f'"{email}" is not an email address')
+        oauth2 = self.oauth2(name, table["oauth2"]) if "oauth2" in table else None
         servers: dict[str, ServerConfig | None] = {}
         for protocol in ("imap", "smtp", "pop3"):
             value = table.get(protocol)
             servers[protocol] = (
-                self.server(protocol, self.table(value, where + (protocol,)), where + (protocol,), email)
+                self.server(protocol, self.table(value, where + (protocol,)), where + (protocol,), email, oauth2)
                 if value is not None
                 else None
             )
@@ -464,6 +480,35 @@ class _Validator:
             smtp=servers["smtp"],
             pop3=servers["pop3"],
             maildir=maildir,
+            oauth2=oauth2,
+        )
+
+    def oauth2(self, name: str, value: Any) -> OAuth2Config:
+        """``[accounts.NAME.oauth2]``: a ``provider`` preset and/or the endpoints, client and scope."""
+        where = ("accounts", name, "oauth2")
+        table = self.table(value, where)
+        self.check_keys(table, where, OAUTH2_KEYS)
+        provider = self.string(table, where + ("provider",))
+        if provider is not None and provider not in PRESETS:
+            raise self.error(where + ("provider",), f'must be one of {", ".join(PRESETS)}, not "{provider}"')
+        values = dict(PRESETS.get(provider or "", {}))
+        for key in OAUTH2_KEYS[1:]:
+            given = self.string(table, where + (key,))
+            if given is not None:
+                values[key] = given
+        for key in ("device_authorization_endpoint", "token_endpoint", "client_id"):
+            if not values.get(key):
+                raise self.error(where, f"{key} is missing (or set provider)")
+        for key in ("device_authorization_endpoint", "token_endpoint"):
+            if (problem := endpoint_problem(values[key])) is not None:
+                raise self.error(where + (key,), problem)
+        return OAuth2Config(
+            account=name,
+            device_authorization_endpoint=values["device_authorization_endpoint"],
+            token_endpoint=values["token_endpoint"],
+            client_id=values["client_id"],
+            scope=values.get("scope", ""),
+            client_secret=values.get("client_secret"),
         )
 
     def signature(self, table: dict[str, Any], where: tuple[str, ...]) -> str:
@@ -490,7 +535,10 @@ class _Validator:
         except UnicodeDecodeError:
             raise self.error(key, f"{path} is not UTF-8 text") from None
 
-    def server(self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str) -> ServerConfig:
+    def server(
+        self, protocol: str, table: dict[str, Any], where: tuple[str, ...], email: str,
+        oauth2: OAuth2Config | None = None,
+    ) -> ServerConfig:
         if protocol == "pop3":
             allowed = tuple(k for k in _SERVER_KEYS if k != "poll_seconds") + _POP3_KEYS
         else:
@@ -515,12 +563,14 @@ class _Validator:
         password_command = self.string(table, where + ("password_command",))
         password_env = self.string(table, where + ("password_env",))
         keyring = self.boolean(table, where + ("keyring",))
+        token_command = self.string(table, where + ("oauth2_token_command",))
         sources = [
             key
             for key, present in (
                 ("password_command", password_command is not None),
                 ("password_env", password_env is not None),
                 ("keyring", keyring),
+                ("oauth2_token_command", token_command is not None),
             )
             if present
         ]
@@ -530,10 +580,14 @@ class _Validator:
                 where + (last,),
                 f"choose one password source, not {' and '.join(sources)}",
             )
-        if not sources:
+        if sources:
+            oauth2 = None  # the table's own source wins over the account's [oauth2]
+        elif oauth2 is None:
             raise self.error(
                 where, "no password source: set password_command, password_env or keyring = true"
+                " (or oauth2_token_command, or give the account an [oauth2] table)"
             )
+        mechanism = self.auth_mechanism(table, where, token_command is not None or oauth2 is not None)
         ca_file = self.path_value(table, where + ("ca_file",))
         if ca_file is not None and not ca_file.is_file():
             problem = "is not a file" if ca_file.exists() else "no such file"
@@ -571,6 +625,9 @@ class _Validator:
             password_command=password_command,
             password_env=password_env,
             keyring=keyring,
+            oauth2_token_command=token_command,
+            oauth2=oauth2,
+            auth_mechanism=mechanism,
             ca_file=ca_file,
             tls_fingerprint=fingerprint,
             save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else True,
@@ -591,6 +648,18 @@ class _Validator:
         if kind.lower() != "sha256" or not _SHA256.fullmatch(digits):
             raise self.error(key, 'must be "sha256:" and the 64 hex digits of the certificate\'s SHA-256')
         return f"sha256:{digits}"
+
+    def auth_mechanism(self, table: dict[str, Any], where: tuple[str, ...], oauth2: bool) -> str | None:
+        """``auth_mechanism``: the OAuth2 SASL mechanism to use instead of the preferred one."""
+        value = self.string(table, where + ("auth_mechanism",))
+        if value is None:
+            return None
+        key = where + ("auth_mechanism",)
+        if value.upper() not in ("OAUTHBEARER", "XOAUTH2"):
+            raise self.error(key, f'must be "oauthbearer" or "xoauth2", not "{value}"')
+        if not oauth2:
+            raise self.error(key, "needs an OAuth2 token: oauth2_token_command, or the account's [oauth2]")
+        return value.upper()
 
     def number(
         self, table: dict[str, Any], key: tuple[str, ...], default: int, low: int, high: int,

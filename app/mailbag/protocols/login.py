@@ -10,7 +10,9 @@ from mailbag.domain.config import ServerConfig
 
 @dataclass(frozen=True)
 class ServerLogin:
-    """A server's address, its security and the login; the password never shows in a repr."""
+    """A server's address, its security and the login; the password never shows in a repr.
+    With ``oauth2`` the password is an OAuth2 access token, sent with OAUTHBEARER or XOAUTH2
+    (``auth_mechanism`` forces one)."""
 
     host: str
     port: int
@@ -20,12 +22,16 @@ class ServerLogin:
     ca_file: Path | None = None
     timeout: float = 30.0
     tls_fingerprint: str | None = None  # "sha256:...": the server's certificate must be this one
+    oauth2: bool = False
+    auth_mechanism: str | None = None
 
     @classmethod
     def of(cls, server: ServerConfig, password: str) -> ServerLogin:
-        """The login for a config's ``[imap]``/``[pop3]``/``[smtp]`` table and its password."""
+        """The login for a config's ``[imap]``/``[pop3]``/``[smtp]`` table and its password (or
+        access token, when the table's secret is an OAuth2 token)."""
         return cls(
             host=server.host, port=server.port, security=server.security, username=server.username,
             password=password, ca_file=server.ca_file, timeout=server.timeout,
             tls_fingerprint=server.tls_fingerprint,
+            oauth2=server.uses_oauth2, auth_mechanism=server.auth_mechanism,
         )

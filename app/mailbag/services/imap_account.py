@@ -44,7 +44,7 @@ from mailbag.services.cache_writer import CacheWriter
 from mailbag.services.imap_watch import IdleWatcher
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
-from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.services.sync_child import ChildJob, FolderChanged, fetch_in_child
 from mailbag.store.store import Store
 
@@ -99,10 +99,20 @@ class ImapAccount(Backend):
     async def connect(self) -> None:
         server = self.config.imap
         assert server is not None
+        what = "OAuth2 token" if server.uses_oauth2 else "password"
         try:
             password = await resolve_password(server)
+            await login_once_more(server, password, self._login, ImapAuthError)
         except SecretError as exc:
-            raise AuthenticationFailed(f"password for {self.name}: {exc}") from None
+            raise AuthenticationFailed(f"{what} for {self.name}: {exc}") from None
+        except ImapAuthError as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        await self._refresh_folders()
+
+    async def _login(self, password: str) -> None:
+        """Connect and log in to the account's server with ``password`` (or access token)."""
+        server = self.config.imap
+        assert server is not None
         settings = ImapSettings(
             host=server.host,
             port=server.port,
@@ -112,15 +122,13 @@ class ImapAccount(Backend):
             ca_file=str(server.ca_file) if server.ca_file else None,
             timeout=server.timeout,
             tls_fingerprint=server.tls_fingerprint,
+            oauth2=server.uses_oauth2,
+            auth_mechanism=server.auth_mechanism,
         )
         self._settings = settings
         self.client = ImapClient(settings, self.name, on_alert=self._server_alert)
         self._selected = None
-        try:
-            await self.client.connect()
-        except ImapAuthError as exc:
-            raise AuthenticationFailed(str(exc)) from None
-        await self._refresh_folders()
+        await self.client.connect()
 
     def _server_alert(self, text: str) -> None:
         """An [ALERT] from the server, which must reach the user (RFC 3501 7.1): the status bar."""
@@ -352,7 +360,8 @@ class ImapAccount(Backend):
     ) -> None:
         """Fetch ``uids`` into the cache in a child process (see ``sync_child``), announcing each
         chunk it has written and serving urgent work on this connection meanwhile."""
-        assert self._settings is not None
+        settings = await self.current_settings()
+        assert settings is not None
         job = ChildJob(self.name, folder, uidvalidity, uids, str(self.store.reader.path), CHUNK, WRITE_BATCH)
         before = 0
 
@@ -367,7 +376,7 @@ class ImapAccount(Backend):
             self.child = proc
 
         try:
-            await fetch_in_child(job, self._settings, chunk_done, on_start=started)
+            await fetch_in_child(job, settings, chunk_done, on_start=started)
         except FolderChanged:
             raise FolderRecreated(folder) from None
         finally:
@@ -687,8 +696,17 @@ class ImapAccount(Backend):
             # Never hold up the reconnect on a watcher still saying goodbye to a dead link.
             await asyncio.wait({task}, timeout=2)
 
-    def settings_for_watcher(self) -> ImapSettings | None:
-        return self._settings
+    async def current_settings(self) -> ImapSettings | None:
+        """The login of the last connection, for another link (the watcher's, a sync child's);
+        with OAuth2, with a token that is still good (the last one may have expired since)."""
+        settings, server = self._settings, self.config.imap
+        if settings is None or server is None or not server.uses_oauth2:
+            return settings
+        try:
+            return replace(settings, password=await resolve_password(server))
+        except SecretError as exc:
+            log.info("account %s: no fresh OAuth2 token: %s", self.name, exc)
+            return settings
 
 
 def imap_timings(server: ServerConfig) -> Timings:

@@ -45,7 +45,7 @@ class IdleWatcher:
     async def run(self) -> None:
         backoff = Backoff(self.account.timings)
         while True:
-            settings = self.account.settings_for_watcher()
+            settings = await self.account.current_settings()
             if settings is None:
                 return
             client = ImapClient(settings, self.account.name)

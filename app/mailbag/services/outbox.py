@@ -62,7 +62,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpUncertain,
 )
 from mailbag.services.scheduler import backoff_delay
-from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.store.local import (
     COPY_NONE,
     COPY_OWED,
@@ -342,19 +342,27 @@ class OutboxService:
         account = self.config.accounts.get(item.account)
         if account is None or account.smtp is None:
             return await self._outcome(item, HELD, f"account {item.account} cannot send any more")
+        server = account.smtp
+        what = "OAuth2 token" if server.uses_oauth2 else "password"
         try:
-            settings = await self._settings(account)
+            secret = await resolve_password(server)
         except SecretError as exc:
-            return await self._outcome(item, HELD, f"no password for {account.smtp.host}: {exc}")
+            return await self._outcome(item, HELD, f"no {what} for {server.host}: {exc}")
 
         async def handing_over() -> None:
             if not await asyncio.to_thread(self.local.update_outbox, item.id, [QUEUED], SENDING):
                 raise SendCancelled()
 
-        try:
-            reply = await submit(
-                settings, item.sender or account.email, list(item.recipients), item.raw, handing_over
+        async def send(secret: str) -> str:
+            return await submit(
+                SmtpSettings.of(server, secret), item.sender or account.email, list(item.recipients),
+                item.raw, handing_over,
             )
+
+        try:
+            reply = await login_once_more(server, secret, send, SmtpAuthFailed)
+        except SecretError as exc:
+            return await self._outcome(item, HELD, f"no {what} for {server.host}: {exc}")
         except SendCancelled:
             return ""
         except SmtpTemporary as exc:
@@ -408,11 +416,6 @@ class OutboxService:
 
     def _retry_delay(self, attempts: int) -> float:
         return backoff_delay(attempts, self.timings.retry_base, self.timings.retry_cap)
-
-    async def _settings(self, account: AccountConfig) -> SmtpSettings:
-        server = account.smtp
-        assert server is not None
-        return SmtpSettings.of(server, await resolve_password(server))
 
     @staticmethod
     def _wants_copy(account: AccountConfig) -> bool:

@@ -38,7 +38,7 @@ from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused
 from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
-from mailbag.services.secrets import SecretError, resolve_password
+from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.store.local import FETCHING, STORED
 from mailbag.store.records import Pop3Download
 from mailbag.store.store import Store
@@ -147,14 +147,15 @@ class Pop3Account(MaildirAccount):
 
     async def _open(self) -> Pop3Client:
         s = self.server
+        what = "OAuth2 token" if s.uses_oauth2 else "password"
         try:
             password = await resolve_password(s)
+            return await login_once_more(
+                s, password, lambda secret: Pop3Client.open(Pop3Settings.of(s, secret)), Pop3LoginRefused
+            )
         except SecretError as exc:
             self._login_refused = True
-            raise Pop3LoginRefused(f"password for {self.name}: {exc}") from None
-        settings = Pop3Settings.of(s, password)
-        try:
-            return await Pop3Client.open(settings)
+            raise Pop3LoginRefused(f"{what} for {self.name}: {exc}") from None
         except Pop3LoginRefused as exc:
             self._login_refused = True
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None

@@ -1,12 +1,18 @@
-"""Passwords: from a command, an environment variable or the system keyring. Never logged or cached."""
+"""Passwords and OAuth2 access tokens: from a command, an environment variable, the system keyring
+or the account's OAuth2 sign-in. Never logged or cached on disk."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from mailbag.domain.config import ServerConfig
+from mailbag.services.oauth2_tokens import KEEPER, TokenUnavailable
+
+T = TypeVar("T")
 
 KEYRING_SERVICE = "mailbag"
 
@@ -20,8 +26,16 @@ def keyring_username(server: ServerConfig) -> str:
     return f"{server.username}@{server.host}"
 
 
-async def resolve_password(server: ServerConfig, *, timeout: float = 60.0) -> str:
-    """The password for ``server`` from its configured source; SecretError when there is none."""
+async def resolve_password(server: ServerConfig, *, timeout: float = 60.0, fresh: bool = False) -> str:
+    """The password for ``server`` from its configured source, or its OAuth2 access token
+    (``fresh``: not the one held, which the server refused); SecretError when there is none."""
+    if server.oauth2_token_command:
+        return await _from_command(server.oauth2_token_command, timeout, "oauth2_token_command")
+    if server.oauth2 is not None:
+        try:
+            return await KEEPER.access_token(server.oauth2, fresh=fresh)
+        except TokenUnavailable as exc:
+            raise SecretError(str(exc)) from None
     if server.password_command:
         return await _from_command(server.password_command, timeout)
     if server.password_env:
@@ -34,7 +48,23 @@ async def resolve_password(server: ServerConfig, *, timeout: float = 60.0) -> st
     raise SecretError("no password source is configured")
 
 
-async def _from_command(command: str, timeout: float) -> str:
+async def login_once_more(
+    server: ServerConfig,
+    secret: str,
+    login: Callable[[str], Awaitable[T]],
+    refused: type[Exception] | tuple[type[Exception], ...],
+) -> T:
+    """``login(secret)``; when the server refuses an OAuth2 token (expired early, revoked), once
+    more with a fresh one. A refused password is never tried again (servers lock accounts)."""
+    try:
+        return await login(secret)
+    except refused:
+        if not server.uses_oauth2:
+            raise
+    return await login(await resolve_password(server, fresh=True))
+
+
+async def _from_command(command: str, timeout: float, key: str = "password_command") -> str:
     """The first line the command prints. Its stderr is discarded (a failing password program may
     print the secret there); it runs in a session of its own, so a timeout ends all it started."""
     proc = await asyncio.create_subprocess_shell(
@@ -48,15 +78,15 @@ async def _from_command(command: str, timeout: float) -> str:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
         await _end(proc)
-        raise SecretError(f"password_command did not finish within {timeout:g} s") from None
+        raise SecretError(f"{key} did not finish within {timeout:g} s") from None
     except BaseException:  # the caller gave up (cancelled)
         await _end(proc)
         raise
     if proc.returncode != 0:
-        raise SecretError(f"password_command failed (exit status {proc.returncode})")
+        raise SecretError(f"{key} failed (exit status {proc.returncode})")
     lines = out.decode(errors="replace").splitlines()
     if not lines or not lines[0]:
-        raise SecretError("password_command printed nothing")
+        raise SecretError(f"{key} printed nothing")
     return lines[0]  # like `pass`: the first line is the password
 
 

@@ -115,6 +115,7 @@ def _job_line(job: ChildJob, settings: ImapSettings) -> bytes:
         "host": settings.host, "port": settings.port, "security": settings.security,
         "username": settings.username, "ca_file": settings.ca_file, "timeout": settings.timeout,
         "tls_fingerprint": settings.tls_fingerprint,
+        "oauth2": settings.oauth2, "auth_mechanism": settings.auth_mechanism,
     }
     fields["password"] = settings.password
     return json.dumps(fields).encode() + b"\n"

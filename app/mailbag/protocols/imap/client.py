@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import Query
+from mailbag.protocols import sasl
 from mailbag.protocols.imap import adapter, idle, utf7
 from mailbag.protocols.imap.criteria import imap_string, to_imap_search
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
@@ -83,6 +84,9 @@ class ImapSettings:
     ca_file: str | None = None
     timeout: float = 30.0
     tls_fingerprint: str | None = None  # "sha256:...": the server's certificate must be this one
+    #: ``password`` is an OAuth2 access token: log in with OAUTHBEARER or XOAUTH2.
+    oauth2: bool = False
+    auth_mechanism: str | None = None  # the OAuth2 mechanism the config insists on
 
 
 @dataclass(frozen=True)
@@ -299,7 +303,9 @@ class ImapClient:
     async def _authenticate(self) -> None:
         s = self.settings
         try:
-            if "AUTH=PLAIN" in self.capabilities:
+            if s.oauth2:
+                await self._authenticate_oauth2()
+            elif "AUTH=PLAIN" in self.capabilities:
                 token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
                 if "SASL-IR" in self.capabilities:
                     await self._run("AUTHENTICATE", "PLAIN", token)
@@ -314,6 +320,25 @@ class ImapClient:
         except ImapError as exc:
             raise ImapAuthError(f"login failed: {exc}") from None
         self._protocol.state = adapter.AUTH
+
+    async def _authenticate_oauth2(self) -> None:
+        """AUTHENTICATE with the access token (SASL-IR when offered); a refusal's JSON challenge
+        is answered as the mechanism asks, so the server ends with NO."""
+        s = self.settings
+        offered = [c[5:] for c in self.capabilities if c.startswith("AUTH=")]
+        try:
+            mechanism = sasl.choose_mechanism(offered, s.auth_mechanism)
+        except sasl.NoOAuthMechanism as exc:
+            raise ImapError(str(exc)) from None
+        response = sasl.initial_response(mechanism, s.username, s.password, s.host, s.port)
+        ending = sasl.failure_reply(mechanism).encode("ascii")
+        async with self._lock:
+            if "SASL-IR" in self.capabilities:
+                command = self._command("AUTHENTICATE", mechanism, response)
+            else:
+                command = self._command("AUTHENTICATE", mechanism, continuation=response.encode("ascii"))
+            command.tail.append(ending)  # answers the error challenge, if one comes
+            await self._execute(command)
 
     async def _enable(self) -> None:
         wanted = "QRESYNC" if "QRESYNC" in self.capabilities else "CONDSTORE"

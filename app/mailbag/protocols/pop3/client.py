@@ -20,7 +20,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from mailbag.protocols.pop3.errors import (
     Pop3Error,
@@ -30,6 +30,7 @@ from mailbag.protocols.pop3.errors import (
     Pop3Temporary,
 )
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, printable
+from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
 
@@ -40,6 +41,8 @@ T = TypeVar("T")
 MAX_MESSAGE = 64 * 1024 * 1024
 #: How many RETR commands are in flight at once where the server offers PIPELINING.
 WINDOW = 32
+#: The longest command line with a SASL initial response (RFC 5034 4: 255 octets).
+MAX_COMMAND = 255
 #: Response codes (RFC 2449, 3206) that mean "try again later".
 _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
 _APOP_STAMP = re.compile(rb"<[^<>\s]+@[^<>\s]+>")
@@ -162,7 +165,9 @@ class Pop3Client:
         plain_link = s.security == "none"
         stamp = _APOP_STAMP.search(greeting.text.encode("utf-8", "replace"))
         mechanisms = self.capabilities.get("SASL", "").upper().split()
-        if plain_link and stamp is not None:
+        if s.oauth2:
+            await self._login_oauth2(mechanisms)
+        elif plain_link and stamp is not None:
             digest = hashlib.md5(stamp.group(0) + s.password.encode("utf-8")).hexdigest()
             await self._auth_step(f"APOP {s.username} {digest}")
         elif "PLAIN" in mechanisms:
@@ -172,10 +177,40 @@ class Pop3Client:
             await self._auth_step(f"USER {s.username}")
             await self._auth_step(f"PASS {s.password}")
 
+    async def _login_oauth2(self, mechanisms: list[str]) -> None:
+        """AUTH with the access token (RFC 5034, initial response on the command line); a
+        refusal's JSON challenge is answered as the mechanism asks, then the -ERR is reported."""
+        s = self.settings
+        try:
+            mechanism = sasl.choose_mechanism(mechanisms, s.auth_mechanism)
+        except sasl.NoOAuthMechanism as exc:
+            raise Pop3LoginRefused(f"cannot log in to {self._where}: {exc}") from None
+        response = sasl.initial_response(mechanism, s.username, s.password, s.host, s.port)
+        line = f"AUTH {mechanism} {response}"
+        if len(line) > MAX_COMMAND:  # too long for one command line: wait for the server's "+"
+            reply = await self._command(f"AUTH {mechanism}", check=False)
+            if reply.status != "+":
+                self._refused(reply)
+            line = response
+        reply = await self._command(line, check=False, secret=True)
+        if reply.positive:
+            return
+        if reply.status == "+":  # the error challenge
+            status = sasl.error_status(reply.text)
+            reply = await self._command(sasl.failure_reply(mechanism), check=False, secret=True)
+            if reply.positive:
+                return
+            if status:
+                reply.text = f"{reply.text} ({status})".strip()
+        self._refused(reply)
+
     async def _auth_step(self, line: str) -> None:
         reply = await self._command(line, check=False, secret=True)
         if reply.ok:
             return
+        self._refused(reply)
+
+    def _refused(self, reply: Reply) -> NoReturn:
         if reply.code in _TEMPORARY_CODES:
             raise Pop3Temporary(f"{self._where} cannot log in now: {reply.text}")
         raise Pop3LoginRefused(f"login refused: {reply.text or '-ERR'}")
@@ -254,7 +289,9 @@ class Pop3Client:
     # --- the wire --------------------------------------------------------------------------------
 
     async def _command(self, line: str, *, check: bool = True, secret: bool = False) -> Reply:
-        log.debug("pop3 %s > %s", self._where, line.split(" ", 1)[0] if secret else line)
+        # A secret line shows its verb only (a SASL response alone shows nothing of itself).
+        shown = (line.split(" ", 1)[0] if " " in line else "(response)") if secret else line
+        log.debug("pop3 %s > %s", self._where, shown)
         await self._send([line])
         reply = await self._guard(self._reply())
         if check and not reply.ok:

@@ -3,7 +3,8 @@
 TLS is implicit (``security = "tls"``, port 465) or STARTTLS (``"starttls"``, port 587), which is
 all-or-nothing: a server that does not offer it, refuses it, or fails the handshake gets nothing
 more, not even the login. Plain text only with ``"none"``. Certificates are always checked
-(system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN. ``BODY=8BITMIME``
+(system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN; with an OAuth2
+access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME``
 and ``SMTPUTF8`` are asked for when the message needs them and the server offers them.
 
 Every failure is one of :mod:`mailbag.protocols.smtp.errors`, typed by what the outbox must do.
@@ -30,6 +31,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpUncertain,
 )
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
+from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 _START_INPUT = 354
 #: The code aiosmtplib gives a reply that is no SMTP reply line.
 _MALFORMED = -1
+_AUTH_CONTINUE = 334
+_AUTH_SUCCESSFUL = 235
 
 
 #: Where and how to submit: one account's table with its password.
@@ -133,10 +137,12 @@ async def _connect(smtp: aiosmtplib.SMTP, where: str) -> None:
 
 async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
     methods = smtp.server_auth_methods
-    if not methods and settings.security == "none":
+    if not methods and settings.security == "none" and not settings.oauth2:
         return  # a server without AUTH (a local relay): nothing to log in to
     try:
-        if "plain" in methods:
+        if settings.oauth2:
+            await _login_oauth2(smtp, settings, methods)
+        elif "plain" in methods:
             await smtp.auth_plain(settings.username, settings.password)
         elif "login" in methods:
             await smtp.auth_login(settings.username, settings.password)
@@ -147,6 +153,27 @@ async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
         if 400 <= exc.code < 500:
             raise SmtpTemporary(f"login: {exc.code} {exc.message}", exc.code) from None
         raise SmtpAuthFailed(f"login refused: {exc.code} {exc.message}", exc.code) from None
+
+
+async def _login_oauth2(smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: list[str]) -> None:
+    """AUTH OAUTHBEARER or XOAUTH2 with the access token as the initial response (aiosmtplib
+    has XOAUTH2 only, so both go through ``execute_command``); the JSON error challenge of a
+    refusal is answered as the mechanism asks, and the refusal raised."""
+    try:
+        mechanism = sasl.choose_mechanism(methods, settings.auth_mechanism)
+    except sasl.NoOAuthMechanism as exc:
+        raise SmtpAuthFailed(f"cannot log in: {exc}") from None
+    response = sasl.initial_response(
+        mechanism, settings.username, settings.password, settings.host, settings.port
+    )
+    reply = await smtp.execute_command(b"AUTH", mechanism.encode("ascii"), response.encode("ascii"))
+    status = ""
+    if reply.code == _AUTH_CONTINUE:
+        status = sasl.error_status(reply.message)
+        reply = await smtp.execute_command(sasl.failure_reply(mechanism).encode("ascii"))
+    if reply.code != _AUTH_SUCCESSFUL:
+        message = f"{reply.message} ({status})" if status else reply.message
+        raise aiosmtplib.SMTPAuthenticationError(reply.code, message)
 
 
 async def _envelope(
