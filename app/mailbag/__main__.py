@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--flush", action="store_true", help="send what waits in the outbox instead (reads no stdin)"
     )
+    oauth2 = commands.add_parser(
+        "oauth2",
+        help="sign an account in with its OAuth2 provider (shows a code and a URL to enter it at)",
+        description="Run the device-code flow of the account's [oauth2] provider: open the URL"
+        " shown on any device, enter the code, and the refresh token goes to the system keyring."
+        " Exit status: 0 signed in, 1 refused or not reachable, 2 no such account or no [oauth2].",
+    )
+    oauth2.add_argument("account", metavar="ACCOUNT", help="the account's name in the config")
     return parser
 
 
@@ -109,6 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         raw = b"" if args.flush else sys.stdin.buffer.read()
         return asyncio.run(run_send(config, args.account, args.flush, raw))
+    if args.command == "oauth2":
+        from mailbag.oauth2_command import run_oauth2
+
+        try:
+            return asyncio.run(run_oauth2(config, args.account))
+        except KeyboardInterrupt:
+            print("mailbag: oauth2: not signed in", file=sys.stderr)
+            return 130
     return run_ui(config, paths.cache_db())
 
 
