@@ -217,9 +217,12 @@ def _signed(body: str, identity: Identity) -> str:
     return f"{body}\n-- \n{signature}\n"
 
 
-def new_draft(identity: Identity, *, to: str = "") -> Draft:
-    """An empty message from ``identity`` (with its signature)."""
-    return Draft(account=identity.account, from_=identity.from_text, to=to, body=_signed("\n", identity))
+def new_draft(identity: Identity, *, to: str = "", cc: str = "", subject: str = "", body: str = "") -> Draft:
+    """A new message from ``identity`` (with its signature), empty but for what is given."""
+    text = body.rstrip("\n") + "\n" if body.strip() else "\n"
+    return Draft(
+        account=identity.account, from_=identity.from_text, to=to, cc=cc, subject=subject, body=_signed(text, identity)
+    )
 
 
 def attribution(original: RenderedMessage) -> str:

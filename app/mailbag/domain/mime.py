@@ -170,14 +170,19 @@ class _BodyChooser:
 # --- body text -----------------------------------------------------------------------------------
 
 
-def _part_text(part: Message, depth: int) -> str:
-    if parts_inline.is_inline(part):
-        return parts_inline.inline_text(part, depth, _render)
+def _decoded(part: Message) -> str:
+    """A text part's payload as text, in its charset (HTML left as HTML)."""
     try:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    text = decode_bytes(_payload_bytes(part), charset)
+    return decode_bytes(_payload_bytes(part), charset)
+
+
+def _part_text(part: Message, depth: int) -> str:
+    if parts_inline.is_inline(part):
+        return parts_inline.inline_text(part, depth, _render)
+    text = _decoded(part)
     if part.get_content_type() == "text/html":
         return html_to_text(text)
     params = {key.lower(): str(value).lower() for key, value in _params(part)}
@@ -373,6 +378,27 @@ def _render(message: Message, depth: int = 0) -> RenderedMessage:
 
 
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
+def body_sources(raw: bytes) -> list[tuple[str, str]]:
+    """The parts the reader's body is made of, before any conversion: (content type, text) for
+    each, so HTML stays HTML (the links list reads its anchors); a part shown inline (an
+    attached message, a bounce, an invitation) as the text the reader shows. Never raises."""
+    try:
+        message = _parse(raw)
+        parts = _BodyChooser().choose(message)
+        sources = [_source(part) for part in parts]
+        if not any(text.strip() for _, text in sources):
+            sources = [_source(part) for part in _fallback_body(message, exclude={id(part) for part in parts})]
+        return sources
+    except Exception:
+        return [("text/plain", decode_bytes(raw, None))]
+
+
+def _source(part: Message) -> tuple[str, str]:
+    if parts_inline.is_inline(part):
+        return "text/plain", parts_inline.inline_text(part, 0, _render)
+    return part.get_content_type(), _decoded(part)
 
 
 def _join_texts(parts: list[Message], depth: int) -> str:
