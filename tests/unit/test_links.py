@@ -8,6 +8,7 @@ import base64
 from mailbag.domain.compose import Identity, new_draft
 from mailbag.domain.links import Link, find_urls, html_links, message_links, text_links
 from mailbag.domain.mailto import parse_mailto
+from mailbag.ui.browser import browser_command
 
 
 def msg(headers: str, body: str) -> bytes:
@@ -138,3 +139,12 @@ def test_a_new_draft_from_a_mailto_keeps_the_signature_below_the_body() -> None:
     assert (draft.to, draft.subject) == ("ann@example.org", "Hi")
     assert draft.body == "Hello\n\n-- \nMe\nexample.org\n"
 
+
+def test_the_browser_is_the_first_entry_of_browser_else_xdg_open_as_an_argument_list() -> None:
+    url = "https://example.org/a?b=$(id);c"
+    assert browser_command(url, {}) == ["xdg-open", url]
+    assert browser_command(url, {"BROWSER": "firefox"}) == ["firefox", url]
+    assert browser_command(url, {"BROWSER": "'/opt/my browser/run' --new-tab %s:lynx"}) == [
+        "/opt/my browser/run", "--new-tab", url
+    ]
+    assert browser_command(url, {"BROWSER": ":w3m"}) == ["w3m", url]

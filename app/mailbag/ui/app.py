@@ -20,7 +20,7 @@ from mailbag.domain.events import Event, EventSink, OutboxChanged, RequestFailed
 from mailbag.services.api import MailFacade
 from mailbag.ui.drafts import DraftKeeper
 from mailbag.ui.key_order import KeyHandled, KeyOrder
-from mailbag.ui.keymap import KEYS, bindings, display_keys, effective_keys, validate_keymap
+from mailbag.ui.keymap import KEYS, SCREEN_SCOPES, Scope, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.screens.outbox import OutboxScreen
@@ -266,21 +266,16 @@ class MailbagApp(App[None]):
         ours = {spec.description for spec in KEYS}
         # Textual's own "Quit" would show next to mailbag's (which names its key).
         yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
-        from mailbag.ui.screens.compose import ComposeScreen
-
-        composing = isinstance(screen, ComposeScreen)
-        in_outbox = isinstance(screen, OutboxScreen)
+        own = _key_scope(screen)
         for spec in KEYS:
-            if spec.scope != "app" and (
-                composing != (spec.scope == "compose") or in_outbox != (spec.scope == "outbox")
-            ):
-                continue  # the other screen's keys
+            if spec.scope != "app" and (spec.scope != own if own else spec.scope in SCREEN_SCOPES):
+                continue  # another screen's keys
             keys = display_keys(effective_keys(spec, self.user_keymap))
             yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action, screen))
 
     def _command(self, scope: str, action: str, screen: Screen) -> Callable[[], None]:
         def run() -> None:
-            if scope in ("compose", "outbox"):
+            if scope in SCREEN_SCOPES:
                 self.call_later(screen.run_action, action)
             elif scope == "pane":
                 self.main_screen.run_pane_action(action)
@@ -293,3 +288,17 @@ class MailbagApp(App[None]):
                 self.call_later(target.run_action, action)
 
         return run
+
+
+def _key_scope(screen: Screen) -> Scope | None:
+    """The scope of the keys a screen holds itself (None: the main screen's scopes)."""
+    from mailbag.ui.screens.compose import ComposeScreen
+    from mailbag.ui.screens.link_picker import LinkPicker
+
+    if isinstance(screen, ComposeScreen):
+        return "compose"
+    if isinstance(screen, OutboxScreen):
+        return "outbox"
+    if isinstance(screen, LinkPicker):
+        return "links"
+    return None

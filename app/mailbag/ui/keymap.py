@@ -10,6 +10,7 @@ description, and a scope telling which part of the UI owns it:
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
 * ``compose``: held by the compose screen (send, editor, attachments, close);
 * ``outbox``: held by the Outbox screen (send a message now, edit it, take it out of the outbox);
+* ``links``: held by the list of a message's links (open one, copy one);
 * ``app``: held by the application (help, quit).
 
 Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
@@ -24,7 +25,9 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "app"]
+Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "links", "app"]
+#: The scopes held by a screen of their own (not the main screen).
+SCREEN_SCOPES: tuple[Scope, ...] = ("compose", "outbox", "links")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("forward_attached", "ctrl+f", "forward_attached", "Forward as attachment", "screen"),
     KeySpec("edit_draft", "e", "edit_draft", "Edit draft (or as new)", "screen"),
     KeySpec("retry", "dollar_sign", "retry", "Reconnect now, retry actions set aside", "screen"),
+    KeySpec("links", "ctrl+b", "links", "Links in the message…", "screen"),
     KeySpec("send", "ctrl+s", "send", "Send the message", "compose", priority=True),
     KeySpec("send_later", "ctrl+l", "send_later", "Send later…", "compose", priority=True),
     KeySpec("edit_body", "ctrl+o", "edit_body", "Edit the body in $EDITOR", "compose", priority=True),
@@ -97,6 +101,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("outbox_edit", "e", "edit_outgoing", "Edit in the compose screen (outbox)", "outbox"),
     KeySpec("outbox_cancel", "d,delete", "cancel_outgoing", "Take out of the outbox", "outbox"),
     KeySpec("outbox_close", "escape,h", "close_outbox", "Close the outbox", "outbox"),
+    KeySpec("links_open", "enter,o", "open_link", "Open the link (asks first)", "links"),
+    KeySpec("links_copy", "y,c", "copy_link", "Copy the link to the clipboard", "links"),
+    KeySpec("links_close", "escape,q", "close_links", "Close the list of links", "links"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )
