@@ -116,6 +116,30 @@ https://example.org/in-an-attachment
     assert message_links(msg("Subject: s", "Plain https://example.org/p\n")) == [Link("https://example.org/p")]
 
 
+def test_a_forwarded_message_shown_in_the_body_gives_its_links_too() -> None:
+    raw = msg(
+        """
+Subject: Fwd: offer
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="m"
+""",
+        """--m
+Content-Type: text/plain
+
+See below.
+--m
+Content-Type: message/rfc822
+
+Subject: offer
+Content-Type: text/html
+
+<p><a href="https://inner.example/offer">the offer</a></p>
+--m--
+""",
+    )
+    assert [link.target for link in message_links(raw)] == ["https://inner.example/offer"]
+
+
 def test_a_mailto_link_fills_recipients_subject_and_body_but_no_hidden_recipient() -> None:
     fields = parse_mailto(
         "MAILTO:ann@example.org,bob%40example.org?cc=carol@example.org&subject=Hello%20there%0D%0ABcc:%20x@y"
