@@ -157,14 +157,24 @@ def validate_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
 def _holder(key: str, binding_id: str, keymap: Mapping[str, str]) -> KeySpec | None:
     """Another binding that has ``key`` once ``keymap`` is applied (overlaps the defaults already
     have on purpose, like Esc for both "back" and "clear marks", are not conflicts)."""
-    own_defaults = BY_ID[binding_id].keys.split(",")
+    own = BY_ID[binding_id]
+    own_defaults = own.keys.split(",")
     for spec in KEYS:
         if spec.id == binding_id or key not in effective_keys(spec, keymap).split(","):
             continue
+        if not _together(own.scope, spec.scope):
+            continue  # held by different screens: never both in reach
         if key in own_defaults and key in spec.keys.split(","):
             continue
         return spec
     return None
+
+
+def _together(first: Scope, second: Scope) -> bool:
+    """Bindings of these scopes can be in reach at once (on the same screen, or the app's)."""
+    if "app" in (first, second):
+        return True
+    return (first if first in SCREEN_SCOPES else "main") == (second if second in SCREEN_SCOPES else "main")
 
 
 _KEY_NAMES = {
