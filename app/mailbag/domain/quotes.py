@@ -6,7 +6,8 @@ line by line: a line's quote level is the number of ``>`` markers it starts with
 before and between them (``>``, ``> >``, ``>>``, `` > ``). An mbox-escaped ``>From `` line
 outside a quote is text. A *quote block* is a run of quoted lines, with the blank lines between
 them, and the attribution line ("On ... wrote:") just above it. The signature runs from a
-``-- `` line outside any quote to the next quote block or the end.
+``-- `` line outside any quote to the next quote block, the next part shown inline (a line
+``[-- ... --]``, such as ``[-- Attached message --]``) or the end.
 
 Only line kinds and block ranges come out of here; the text itself is never changed.
 """
@@ -231,8 +232,8 @@ def _nested_attributions(lines: list[str], levels: list[int], kinds: list[int], 
 def _mark_signature(
     text: str, lines: list[str], levels: list[int], kinds: list[int], blocks: Sequence[QuoteBlock]
 ) -> None:
-    """From a "-- " line outside quotes to the next quote block or the end."""
-    starts = [block.start for block in blocks]
+    """From a "-- " line outside quotes to the next quote block, inline part or the end."""
+    starts: list[int] | None = None  # where a signature ends: found once a separator is
     count, done, line_number, position = len(lines), 0, 0, 0
     text = "\n" + text
     for match in _SEPARATOR.finditer(text):
@@ -241,8 +242,15 @@ def _mark_signature(
         i = line_number
         if i < done or levels[i] or kinds[i]:
             continue
+        if starts is None:
+            starts = sorted([block.start for block in blocks] + _part_marks(lines))
         end = next((start for start in starts if start > i), count)
         if lines[i] == "--" and end - i > _SHORT_SIGNATURE_LINES:
             continue
         kinds[i:end] = [LineKind.SIGNATURE] * (end - i)
         done = end
+
+
+def _part_marks(lines: list[str]) -> list[int]:
+    """The lines that begin or end a part shown inline, e.g. ``[-- Attached message --]``."""
+    return [number for number, line in enumerate(lines) if line.startswith("[-- ") and line.endswith(" --]")]
