@@ -1,7 +1,8 @@
 """A local OAuth2 provider for tests: the device authorization endpoint and the token endpoint
 (RFC 8628, RFC 6749 6) over plain HTTP on loopback, on a thread of its own.
 
-The device flow answers polls with the states in ``device_states`` one after another (the last
+An introspection endpoint (RFC 7662) tells a mail server which access tokens it issued and
+to whom. The device flow answers polls with the states in ``device_states`` one after another (the last
 repeats): ``authorization_pending``, ``slow_down``, ``expired_token``, ``access_denied`` or
 ``success``. Refreshing issues ``access-1``, ``access-2``... for a known refresh token (and a new
 refresh token when ``rotate``), ``invalid_grant`` for any other. Every request's form is kept.
@@ -29,6 +30,8 @@ class Provider:
     rotate: bool = False
     expires_in: int = 3600
     interval: int = 0
+    #: Whom the introspection endpoint says an access token it issued belongs to.
+    owner: str = "me"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     issued: int = 0
 
@@ -74,6 +77,9 @@ class TokenEndpoint:
                     "verification_uri_complete": f"https://login.example.test/device?code={USER_CODE}",
                     "expires_in": 900, "interval": p.interval,
                 }
+            if path == "/introspect":  # RFC 7662, as a mail server asks it
+                active = form.get("token") in p.access_tokens()
+                return 200, {"active": active, "username": p.owner} if active else {"active": False}
             if path != "/token":
                 return 404, {"error": "not_found"}
             grant = form.get("grant_type", "")

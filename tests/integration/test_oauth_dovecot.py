@@ -1,0 +1,105 @@
+"""Real OAuth2 logins: a private Dovecot whose oauth2 passdb checks tokens with the test
+provider, an account signed in through that provider, over IMAP (both mechanisms) and POP3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.protocols.imap import ImapAuthError, ImapClient, ImapSettings
+from mailbag.services.imap_account import ImapAccount
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
+from tests.oauth_fixtures import fake_keyring, oauth2_config, signed_in  # noqa: F401
+from tests.servers.dovecot import MailUser
+from tests.servers.messages import make_message
+from tests.servers.oauth_dovecot import OAuthDovecot
+from tests.servers.token_endpoint import TokenEndpoint
+
+pytestmark = [pytest.mark.dovecot, pytest.mark.usefixtures("fake_keyring")]
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[TokenEndpoint]:
+    endpoint = TokenEndpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(provider: TokenEndpoint) -> Iterator[OAuthDovecot]:
+    server = OAuthDovecot(provider.url("/introspect"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def user(oauth_dovecot: OAuthDovecot, provider: TokenEndpoint) -> MailUser:
+    user = oauth_dovecot.add_user()
+    provider.provider.owner = user.name
+    return user
+
+
+def server(dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, protocol: str,
+           mechanism: str | None = None) -> ServerConfig:
+    return ServerConfig(
+        host="localhost", port=dovecot.imaps_port if protocol == "imap" else dovecot.pop3s_port,
+        security="tls", username=user.name, ca_file=dovecot.ca_file,
+        oauth2=oauth2_config(provider), auth_mechanism=mechanism,
+    )
+
+
+@pytest.mark.parametrize("mechanism", ["OAUTHBEARER", "XOAUTH2"])
+async def test_imap_signs_in_to_dovecot_with_the_providers_token(
+    oauth_dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, tmp_path: Path, mechanism: str
+) -> None:
+    signed_in()
+    oauth_dovecot.deliver(user.name, make_message(1))
+    config = AccountConfig(name="work", email=user.email, imap=server(oauth_dovecot, provider, user, "imap", mechanism))
+    store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        account = ImapAccount(config, store, Recorder())
+        await account.connect()
+        await account.sync_folder("INBOX")
+        await account.disconnect()
+        assert store.counts("work", "INBOX")[0] == 1
+    finally:
+        store.close()
+    assert f"user=<{user.name}>, method={mechanism}" in oauth_dovecot.log_text()
+
+
+async def test_pop3_signs_in_to_dovecot_with_the_providers_token(
+    oauth_dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, tmp_path: Path
+) -> None:
+    signed_in()
+    oauth_dovecot.deliver(user.name, make_message(2))
+    config = AccountConfig(name="work", email=user.email, maildir=tmp_path / "Mail",
+                           pop3=server(oauth_dovecot, provider, user, "pop3"))
+    store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        await Pop3Account(config, tmp_path / "Mail", store, Recorder()).sync_once()
+        assert store.counts("work", "INBOX")[0] == 1
+    finally:
+        store.close()
+    assert f"user=<{user.name}>, method=OAUTHBEARER" in oauth_dovecot.log_text()
+
+
+@pytest.mark.parametrize("mechanism", ["OAUTHBEARER", "XOAUTH2"])
+async def test_dovecot_refusing_a_token_is_a_refused_login_at_once(
+    oauth_dovecot: OAuthDovecot, user: MailUser, mechanism: str
+) -> None:
+    client = ImapClient(ImapSettings(
+        host="localhost", port=oauth_dovecot.imaps_port, security="tls", username=user.name,
+        password="not-a-token", ca_file=str(oauth_dovecot.ca_file), timeout=10.0, oauth2=True,
+        auth_mechanism=mechanism,
+    ), "work")
+
+    with pytest.raises(ImapAuthError, match=r"^login failed: AUTHENTICATE failed: .*Authentication failed"):
+        await client.connect()
