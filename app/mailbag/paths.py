@@ -77,6 +77,34 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace the file ``path`` with ``data`` at once: written whole to a temporary file (0600)
+    beside it, synced, and renamed over it, in a private directory. A crash leaves the old file
+    or the new one, never a part."""
+    private_dir(path.parent)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+    sync_dir(path.parent)  # the rename itself
+
+
+def sync_dir(directory: Path) -> None:
+    """fsync a directory: what was renamed or removed in it is on disk."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def tighten(path: Path) -> None:
     """Take away group's and others' access to ``path`` if it exists (the owner's bits stay, so a
     file the user made read-only stays read-only). A file of another user is left alone."""

@@ -113,18 +113,7 @@ class ImapAccount(Backend):
         """Connect and log in to the account's server with ``password`` (or access token)."""
         server = self.config.imap
         assert server is not None
-        settings = ImapSettings(
-            host=server.host,
-            port=server.port,
-            security=server.security,
-            username=server.username,
-            password=password,
-            ca_file=str(server.ca_file) if server.ca_file else None,
-            timeout=server.timeout,
-            tls_fingerprint=server.tls_fingerprint,
-            oauth2=server.uses_oauth2,
-            auth_mechanism=server.auth_mechanism,
-        )
+        settings = ImapSettings.of(server, password)
         self._settings = settings
         self.client = ImapClient(settings, self.name, on_alert=self._server_alert)
         self._selected = None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbag.domain.compose import Draft, DraftAttachment
-from mailbag.paths import FILE_MODE, private_dir
+from mailbag.paths import sync_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +45,7 @@ class DraftFiles:
             kept = self._read(path)
             if kept is not None and not kept.is_empty():
                 return False
-        private_dir(self.directory)
-        data = json.dumps(_encode(draft), ensure_ascii=False).encode("utf-8")
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-        _sync_dir(self.directory)
+        write_private(path, json.dumps(_encode(draft), ensure_ascii=False).encode("utf-8"))
         return True
 
     def load(self, message_id: str) -> Draft | None:
@@ -79,7 +66,7 @@ class DraftFiles:
             self._path(message_id).unlink()
         except FileNotFoundError:
             return
-        _sync_dir(self.directory)
+        sync_dir(self.directory)
 
     @staticmethod
     def _read(path: Path) -> Draft | None:
@@ -97,14 +84,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _sync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _encode(draft: Draft) -> dict[str, Any]:

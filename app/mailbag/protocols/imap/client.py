@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from mailbag.domain.config import ServerConfig
 from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import Query
@@ -87,6 +88,16 @@ class ImapSettings:
     #: ``password`` is an OAuth2 access token: log in with OAUTHBEARER or XOAUTH2.
     oauth2: bool = False
     auth_mechanism: str | None = None  # the OAuth2 mechanism the config insists on
+
+    @classmethod
+    def of(cls, server: ServerConfig, password: str) -> ImapSettings:
+        """The settings of a config's ``[imap]`` table with its password."""
+        return cls(
+            host=server.host, port=server.port, security=server.security, username=server.username,
+            password=password, ca_file=str(server.ca_file) if server.ca_file else None,
+            timeout=server.timeout, tls_fingerprint=server.tls_fingerprint, oauth2=server.uses_oauth2,
+            auth_mechanism=server.auth_mechanism,
+        )
 
 
 @dataclass(frozen=True)
