@@ -4,7 +4,10 @@
 - ``dovecot``: one private Dovecot for the whole session (tests/servers);
 - ``mail_user``: a fresh account on it for each test;
 - ``smtp_server``: the session's aiosmtpd (STARTTLS and implicit TLS, AUTH), delivering into that
-  Dovecot over LMTP; each test gets it running and with nothing scripted.
+  Dovecot over LMTP; each test gets it running and with nothing scripted;
+- ``autoconfig_server``: an HTTPS server on loopback for autoconfig documents, its certificate
+  from the Dovecot's test CA;
+- ``memory_keyring``: the keyring is one in memory for the test.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 
+from tests.memory_keyring import MemoryKeyring
+from tests.servers.autoconfig import AutoconfigServer
 from tests.servers.dovecot import DovecotNotInstalled, DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
 
@@ -84,6 +90,29 @@ def smtp_server(_smtp_session: SmtpServer, dovecot: DovecotServer) -> SmtpServer
         dovecot.start()
     _smtp_session.reset()
     return _smtp_session
+
+
+@pytest.fixture
+def autoconfig_server(dovecot: DovecotServer) -> Iterator[AutoconfigServer]:
+    """An HTTPS server for autoconfig documents, trusted through ``dovecot.ca_file``."""
+    server = AutoconfigServer(dovecot.ca)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """The keyring, for this test, is one in memory."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -129,7 +129,8 @@ class SmtpServer:
             and data.login.decode() == self.username
             and data.password.decode() == self.password
         )
-        return AuthResult(success=ok, auth_data=data if ok else None)
+        # handled=False: aiosmtpd answers a refusal with 535 (by default it answers nothing).
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
     def deliver(self, message: Received) -> None:
         """Hand ``message`` to Dovecot over LMTP, one transaction per recipient (LMTP answers

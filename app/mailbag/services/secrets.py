@@ -112,3 +112,15 @@ def _from_keyring(server: ServerConfig) -> str:
             f"no keyring entry for service {KEYRING_SERVICE!r}, user {keyring_username(server)!r}"
         )
     return value
+
+
+def store_in_keyring(server: ServerConfig, password: str) -> None:
+    """Keep ``password`` in the system keyring under the entry ``server`` reads it from (blocking:
+    call it off the UI's loop). SecretError when the keyring refuses or there is none."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, keyring_username(server), password)
+    except KeyringError as exc:
+        raise SecretError(f"keyring: {exc}") from None

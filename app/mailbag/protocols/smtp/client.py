@@ -59,6 +59,27 @@ async def submit(
     the server's reply to the message (its queue id, often). Raises an SmtpError."""
     if not recipients:
         raise SmtpPermanent("the message has no recipients")
+    smtp, context = await _client(settings)
+    where = f"{settings.host}:{settings.port}"
+    try:
+        await _open(smtp, settings, context, where)
+        await _envelope(smtp, sender, recipients, message)
+        return await _hand_over(smtp, message, handing_over, where)
+    finally:
+        await _close(smtp)
+
+
+async def check_login(settings: SmtpSettings) -> None:
+    """Connect, secure the link and log in as ``submit`` does, then say goodbye, sending nothing:
+    whether these settings will do for sending. Raises an SmtpError."""
+    smtp, context = await _client(settings)
+    try:
+        await _open(smtp, settings, context, f"{settings.host}:{settings.port}")
+    finally:
+        await _close(smtp)
+
+
+async def _client(settings: SmtpSettings) -> tuple[aiosmtplib.SMTP, ssl.SSLContext | None]:
     context = None if settings.security == "none" else await client_context(
         str(settings.ca_file) if settings.ca_file else None
     )
@@ -70,13 +91,7 @@ async def submit(
         tls_context=context,
         timeout=settings.timeout,
     )
-    where = f"{settings.host}:{settings.port}"
-    try:
-        await _open(smtp, settings, context, where)
-        await _envelope(smtp, sender, recipients, message)
-        return await _hand_over(smtp, message, handing_over, where)
-    finally:
-        await _close(smtp)
+    return smtp, context
 
 
 async def _open(

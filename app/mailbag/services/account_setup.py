@@ -1,0 +1,142 @@
+"""Adding an account: its logins tried before anything is written, then the config file written.
+
+The setup screen calls these from the UI; :class:`SetupService` runs them on a thread of their
+own, so the screen's loop only paints and handles keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from pathlib import Path
+
+from mailbag.domain.config import AccountConfig, Config, ConfigError, ServerConfig
+from mailbag.domain.discovery import Found
+from mailbag.domain.new_account import NewAccount, with_account
+from mailbag.domain.sanitize import clean_line
+from mailbag.paths import write_private
+from mailbag.protocols.imap import ImapClient, ImapError, ImapSettings
+from mailbag.protocols.login import ServerLogin
+from mailbag.protocols.pop3.client import Pop3Client
+from mailbag.protocols.pop3.errors import Pop3Error
+from mailbag.protocols.smtp.client import check_login
+from mailbag.protocols.smtp.errors import SmtpError
+from mailbag.services.discovery import Discovery
+from mailbag.services.loop_thread import LoopThread
+from mailbag.services.secrets import SecretError, resolve_password, store_in_keyring
+
+log = logging.getLogger(__name__)
+
+#: The time allowed to each server to connect, greet and answer, in a login test (seconds).
+CHECK_TIMEOUT = 20.0
+
+
+class SetupError(Exception):
+    """The account cannot be added as it is; ``problems`` says why, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def prepare(path: Path, account: NewAccount) -> tuple[str, Config]:
+    """The config file's new text with ``account`` added, and the config it makes; SetupError
+    when it would not be valid (a clash of names, a value the config refuses)."""
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SetupError([f"{path} cannot be read: {exc}"]) from None
+    try:
+        return with_account(existing, account, path)
+    except ConfigError as exc:
+        raise SetupError([str(exc)]) from None
+    except ValueError as exc:
+        raise SetupError([str(exc)]) from None
+
+
+async def check_logins(account: AccountConfig, typed_password: str | None) -> None:
+    """Log in to the account's servers (IMAP or POP3, and SMTP) at once, then say goodbye;
+    SetupError naming each server that failed. ``typed_password`` is the password to use (for
+    the keyring, which holds none yet); None: each server's own source."""
+    servers = [s for s in (account.imap, account.pop3, account.smtp) if s is not None]
+    kinds = [k for k, s in (("IMAP", account.imap), ("POP3", account.pop3), ("SMTP", account.smtp)) if s]
+    results = await asyncio.gather(*(_check(kind, s, typed_password) for kind, s in zip(kinds, servers)))
+    problems = [p for p in results if p is not None]
+    if problems:
+        raise SetupError(problems)
+
+
+async def _check(kind: str, server: ServerConfig, typed_password: str | None) -> str | None:
+    """None when the login works, else the problem in one line."""
+    where = f"{kind} {server.host}:{server.port}"
+    try:
+        password = typed_password if typed_password is not None else await resolve_password(server)
+    except SecretError as exc:
+        return f"{where}: password: {exc}"
+    limited = ServerLogin.of(server, password)
+    try:
+        if kind == "IMAP":
+            client = ImapClient(ImapSettings.of(server, password), "setup")
+            await client.connect()
+            await client.logout()
+        elif kind == "POP3":
+            await (await Pop3Client.open(limited)).quit()
+        else:
+            await check_login(limited)
+    except (ImapError, Pop3Error, SmtpError) as exc:
+        return f"{where}: {clean_line(str(exc))}"
+    return None
+
+
+def save(path: Path, account: NewAccount, typed_password: str | None) -> Config:
+    """Write the config with ``account`` added (0600, all at once) after storing a typed
+    password in the keyring; the config written. SetupError when either fails."""
+    text, config = prepare(path, account)
+    added = config.accounts[account.name]
+    if typed_password is not None:
+        for server in (added.imap, added.pop3, added.smtp):
+            if server is not None:
+                try:
+                    store_in_keyring(server, typed_password)
+                except SecretError as exc:
+                    raise SetupError([str(exc)]) from None
+    try:
+        write_private(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise SetupError([f"{path} cannot be written: {exc.strerror or exc}"]) from None
+    log.info("account %s added to %s", account.name, path)
+    return config
+
+
+class SetupService:
+    """Discovery, login tests and saving, on a thread of their own; each call answers with a
+    future the UI can await (``asyncio.wrap_future``)."""
+
+    def __init__(self, discovery: Discovery | None = None) -> None:
+        self.discovery = discovery or Discovery()
+        self._thread = LoopThread("mailbag-setup")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._thread.stop(5.0)
+
+    def find(self, address: str) -> concurrent.futures.Future[Found]:
+        return self._thread.run(self.discovery.find(address))
+
+    def check(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[None]:
+        """Whether the account would make a valid config, and its logins work."""
+
+        async def run() -> None:
+            _, config = prepare(path, account)
+            await check_logins(config.accounts[account.name], typed_password)
+
+        return self._thread.run(run())
+
+    def save(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[Config]:
+        async def run() -> Config:
+            return await asyncio.to_thread(save, path, account, typed_password)
+
+        return self._thread.run(run())
