@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         " Exit status: 0 signed in, 1 refused or not reachable, 2 no such account or no [oauth2].",
     )
     oauth2.add_argument("account", metavar="ACCOUNT", help="the account's name in the config")
+    commands.add_parser(
+        "setup",
+        help="add an account: finds its servers from the address, tests the login, writes the config",
+    )
     return parser
 
 
@@ -92,7 +96,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             return run_demo(args)
         path = args.config or paths.config_file()
-        if not path.exists() and not path.is_symlink():
+        missing = not path.exists() and not path.is_symlink()
+        if args.command == "setup" or (missing and args.command is None):
+            if not (sys.stdin.isatty() and sys.stdout.isatty()):
+                lines = "mailbag: setup needs a terminal" if args.command == "setup" else getting_started(path)
+                print(lines, file=sys.stderr)
+                return 2
+            if not run_setup(path, debug=args.debug):
+                print("mailbag: setup cancelled; nothing more was written", file=sys.stderr)
+                return 1
+            args.command = None  # on to the client, with the account just added
+        elif missing:
             print(getting_started(path), file=sys.stderr)
             return 2
         config = load_config(path)
@@ -106,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mailbag: warning: {warning}", file=sys.stderr)
     if not config.accounts:
         print(
-            f"mailbag: no account in {config.path}; add one (see README) or try mailbag --demo",
+            f"mailbag: no account in {config.path}; add one with mailbag setup, or try mailbag --demo",
             file=sys.stderr,
         )
         return 2
@@ -159,13 +173,27 @@ password_command = "pass show mail/work"\
 
 
 def getting_started(path: Path) -> str:
-    """What to tell someone who has no config file yet."""
+    """What to tell someone who has no config file yet (and no terminal for the setup screen)."""
     example = "\n".join(f"    {line}" if line else "" for line in MINIMAL_CONFIG.splitlines())
     return (
         f"mailbag: no config file at {path}\n"
-        f"Create it with your account, for example:\n\n{example}\n\n"
+        "Run mailbag (or mailbag setup) in a terminal to set up an account, or create the file,"
+        f" for example:\n\n{example}\n\n"
         "(the README lists every setting), or look around first: mailbag --demo"
     )
+
+
+def run_setup(path: Path, *, debug: bool) -> list[str]:
+    """The setup screens, adding accounts to the config at ``path`` (made if missing); the names
+    of the accounts written (none: cancelled). Raises ConfigError for a config that exists and
+    is not valid (the screens would append to it)."""
+    existing = load_config(path) if path.exists() or path.is_symlink() else Config(path=path)
+    setup_logging(paths.log_file(), debug=debug)
+    from mailbag.services.account_setup import SetupService
+    from mailbag.ui.setup_app import SetupApp
+
+    app = SetupApp(path, SetupService(), taken=list(existing.accounts), theme=existing.ui.theme)
+    return app.run() or []
 
 
 def run_demo(args: argparse.Namespace) -> int:

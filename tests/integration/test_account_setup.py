@@ -11,7 +11,8 @@ import pytest
 from mailbag.domain.config import load_config
 from mailbag.domain.discovery import ServerChoice
 from mailbag.domain.new_account import NewAccount, PasswordSource
-from mailbag.services.account_setup import SetupError, check_logins, prepare, save
+from mailbag.services.account_setup import check_logins, prepare, save
+from mailbag.services.setup_api import SetupError
 from mailbag.services.secrets import resolve_password
 from tests.memory_keyring import MemoryKeyring
 from tests.servers.dovecot import DovecotServer, MailUser

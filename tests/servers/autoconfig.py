@@ -40,7 +40,7 @@ class AutoconfigServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, ca: trustme.CA) -> None:
+    def __init__(self, ca: trustme.CA, port: int = 0) -> None:
         self.documents: dict[tuple[str, str], bytes] = {}
         self.redirects: dict[tuple[str, str], str] = {}
         self.asked: list[tuple[str, str]] = []
@@ -52,7 +52,7 @@ class AutoconfigServer:
         cert.private_key_pem.write_to_path(str(key))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(chain), str(key))
-        self._httpd = ThreadingHTTPServer((self.host, 0), self._handler())
+        self._httpd = ThreadingHTTPServer((self.host, port), self._handler())
         self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
+from textual.app import App
 
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.message_list import MessageList
@@ -26,6 +29,6 @@ def status_text(app: MailbagApp) -> str:
     return app.main_screen.status.render().plain
 
 
-def screen_text(app: MailbagApp) -> str:
+def screen_text(app: App[Any]) -> str:
     """The whole screen as the terminal shows it, one line per row."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -1,5 +1,6 @@
 """The command line as a user meets it: version, help, and config mistakes without tracebacks."""
 
+import os
 import signal
 import stat
 import subprocess
@@ -63,6 +64,38 @@ def test_no_config_file_explains_how_to_start(tmp_path):
     assert f"no config file at {expected}" in result.stderr
     assert "[accounts.work.imap]" in result.stderr and "password_command" in result.stderr
     assert "mailbag --demo" in result.stderr
+
+
+def test_no_config_on_a_terminal_opens_the_setup_screen_and_esc_writes_nothing(tmp_path: Path) -> None:
+    env = environment(tmp_path) | {"TERM": "xterm-256color"}
+    terminal = Terminal()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mailbag"], stdin=terminal.slave, stdout=terminal.slave,
+        stderr=terminal.slave, env=env, start_new_session=True,
+    )
+    try:
+        for _ in range(3000):  # bounded only so that a regression cannot hang the run
+            if b"Email address" in terminal.output or child.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert child.poll() is None, bytes(terminal.output)[-2000:]
+        assert b"mailbag setup" in terminal.output
+        os.write(terminal.master, b"\x1b")
+        assert child.wait(timeout=60) == 1
+        time.sleep(0.2)
+        assert b"setup cancelled; nothing more was written" in terminal.output
+        assert not (tmp_path / "config" / "mailbag").exists()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        terminal.close()
+
+
+def test_setup_needs_a_terminal(tmp_path):
+    result = mailbag("setup", env_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "mailbag: setup needs a terminal"
 
 
 def maildir_config(tmp_path: Path, extra: str) -> Path:

@@ -25,19 +25,12 @@ from mailbag.protocols.smtp.errors import SmtpError
 from mailbag.services.discovery import Discovery
 from mailbag.services.loop_thread import LoopThread
 from mailbag.services.secrets import SecretError, resolve_password, store_in_keyring
+from mailbag.services.setup_api import SetupError
 
 log = logging.getLogger(__name__)
 
 #: The time allowed to each server to connect, greet and answer, in a login test (seconds).
 CHECK_TIMEOUT = 20.0
-
-
-class SetupError(Exception):
-    """The account cannot be added as it is; ``problems`` says why, one line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 def prepare(path: Path, account: NewAccount) -> tuple[str, Config]:
@@ -110,8 +103,8 @@ def save(path: Path, account: NewAccount, typed_password: str | None) -> Config:
 
 
 class SetupService:
-    """Discovery, login tests and saving, on a thread of their own; each call answers with a
-    future the UI can await (``asyncio.wrap_future``)."""
+    """Discovery, login tests and saving, on a thread of their own (a SetupFacade); each call
+    answers with a future the UI can await (``asyncio.wrap_future``)."""
 
     def __init__(self, discovery: Discovery | None = None) -> None:
         self.discovery = discovery or Discovery()
