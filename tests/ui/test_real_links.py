@@ -176,3 +176,40 @@ async def test_copying_a_link_sends_it_to_the_terminal_clipboard_with_osc_52(tmp
         osc52 = "\x1b]52;c;" + base64.b64encode(target.encode()).decode() + "\a"
         assert osc52 in written
         assert f"Copied {target}" in status_text(app)
+
+
+def row_links(app, y: int) -> list[tuple[str, str]]:
+    """The (text, hyperlink target) pieces of reader row ``y`` that are links."""
+    strip = app.main_screen.reader.body.render_line(y)
+    return [(s.text, s.style.link) for s in strip if s.style is not None and s.style.link]
+
+
+async def test_urls_in_the_reader_are_terminal_hyperlinks_and_only_web_and_mail_ones(tmp_path):
+    long_url = "https://example.org/" + "very-long-path/" * 6 + "end"
+    body = (
+        f"Read https://example.org/a?b=1; and {long_url}\n"
+        "Not these: file:///etc/passwd javascript:alert(1)\n"
+        "Write to mailto:ann@example.org or https://exämple.org/ü\n"
+    )
+    config = maildir_config(tmp_path / "Mail", [simple_message(1, body=body)])
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "Read https://example.org" in reader_text(app)[1], "the message shown")
+        await pilot.pause()
+        body_widget = app.main_screen.reader.body
+        rows = [body_widget.render_line(y) for y in range(6)]
+        texts = ["".join(s.text for s in strip).rstrip() for strip in rows]
+        first = texts.index(next(t for t in texts if t.startswith("Read ")))
+        assert row_links(app, first)[0] == ("https://example.org/a?b=1", "https://example.org/a?b=1")
+        # The long URL is wrapped over two rows: each piece is the one whole link.
+        assert texts[first + 1].startswith("https://example.org/very-long-path/")
+        pieces = row_links(app, first + 1) + row_links(app, first + 2)
+        assert "".join(text for text, _ in pieces) == long_url and {target for _, target in pieces} == {long_url}
+        assert texts[first + 3].startswith("Not these") and row_links(app, first + 3) == []  # left as text
+        assert row_links(app, first + 4) == [
+            ("mailto:ann@example.org", "mailto:ann@example.org"),
+            ("https://exämple.org/ü", "https://ex%C3%A4mple.org/%C3%BC"),
+        ]
+        # What the terminal gets: an OSC 8 hyperlink around the text.
+        output = rows[first].render(app.console)
+        assert "\x1b]8;id=" in output and ";https://example.org/a?b=1\x1b\\" in output

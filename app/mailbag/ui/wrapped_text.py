@@ -6,6 +6,9 @@ until it is first shown; then it is wrapped, and its rows kept until the width c
 opening a 5 MB body, or a body that is one 5 MB line, wraps only the rows on screen, and paging
 through it wraps one screen at a time.
 
+Each row also knows where the links written out in its line are (http, https and mailto URLs,
+found when its block is wrapped): the reader paints them as terminal hyperlinks (OSC 8).
+
 Rows are numbered from 0 at the top. Wrapping a block can change its count, which moves the
 rows below it; :meth:`WrappedText.settle` wraps the blocks of a range of rows until the range
 holds only wrapped blocks, so that what is painted there is exact and stays where it is.
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
+from mailbag.domain.links import OPENABLE_SCHEMES, find_urls
 from mailbag.ui.wrap import wrap_line
 
 #: About how many characters a block holds, and at most how many lines.
@@ -37,12 +41,18 @@ class Block:
     stop: int = -1
 
 
+#: A link on a row: its first and end columns (characters of the row's text), and its target.
+LinkSpan = tuple[int, int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One screen row: the line of the text it shows part of, and its characters."""
+    """One screen row: the line of the text it shows part of, its characters, and the links on
+    it (a link wrapped over rows is on each of them, with its whole target)."""
 
     line: int
     text: str
+    links: tuple[LinkSpan, ...] = ()
 
 
 def make_blocks(lines: Sequence[str]) -> list[Block]:
@@ -216,15 +226,35 @@ class WrappedText:
         rows = []
         if block.stop >= 0:
             piece = self.lines[block.first][block.start : block.stop]
-            rows = [Row(block.first, text) for text in wrap_line(_expand(piece), self.width)]
+            rows = _rows(block.first, _expand(piece), self.width)
         else:
             for number in range(block.first, min(block.end, len(self.lines))):
-                rows.extend(Row(number, text) for text in wrap_line(_expand(self.lines[number]), self.width))
+                rows.extend(_rows(number, _expand(self.lines[number]), self.width))
             if not rows:
                 rows = [Row(block.first, "")]
         self._rows[index] = rows
         self._counts[index] = len(rows)
         return rows
+
+
+def _rows(number: int, line: str, width: int) -> list[Row]:
+    """Line ``number`` (``line``) wrapped at ``width``, each row with the links on it."""
+    pieces = wrap_line(line, width)
+    links = _links(line) if ":" in line else []
+    if not links:
+        return [Row(number, text) for text in pieces]
+    rows, start = [], 0
+    for text in pieces:
+        end = start + len(text)
+        spans = tuple((max(a, start) - start, min(b, end) - start, url) for a, b, url in links if a < end and b > start)
+        rows.append(Row(number, text, spans))
+        start = end
+    return rows
+
+
+def _links(line: str) -> list[LinkSpan]:
+    """The http, https and mailto URLs of ``line``."""
+    return [(a, b, url) for a, b, url in find_urls(line) if url.split(":", 1)[0].lower() in OPENABLE_SCHEMES]
 
 
 def _expand(text: str) -> str:

@@ -2,7 +2,9 @@
 
 Every string shown here is untrusted: it reaches the screen as ``Text`` (header) or as literal
 segments painted a row at a time (body), after :mod:`mailbag.domain.sanitize`, so no markup or escape
-sequence from a message takes effect. The body's quoted lines, attributions and signature
+sequence from a message takes effect. The http, https and mailto URLs written out in the body are
+painted as terminal hyperlinks (OSC 8), which a terminal that knows them opens on a click (often
+with Ctrl or Shift held, as mailbag takes the mouse) and any other ignores. The body's quoted lines, attributions and signature
 (:mod:`mailbag.domain.quotes`) are styled by line kind from the theme's variables, never by
 anything in the text.
 """
@@ -10,6 +12,7 @@ anything in the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -29,7 +32,15 @@ from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
 from mailbag.domain.sanitize import clean_line, clean_text
 from mailbag.ui.keymap import bindings
-from mailbag.ui.wrapped_text import WrappedText
+from mailbag.ui.wrapped_text import Row, WrappedText
+
+
+def osc8_target(url: str) -> str:
+    """``url`` as a terminal hyperlink's target: printable ASCII only (other characters
+    percent-encoded), as terminals expect; the body it comes from has no control characters."""
+    if url.isascii() and url.isprintable():
+        return url
+    return "".join(c if c.isascii() and c.isprintable() else quote(c, safe="") for c in url)
 
 
 def _human_size(size: int) -> str:
@@ -134,7 +145,7 @@ class ReaderBody(ScrollView, can_focus=True):
     next messages) or skipped (``skip_quoted``). The mouse selects text; Ctrl+c copies it."""
 
     BINDINGS = bindings("pane") + bindings("reader")
-    COMPONENT_CLASSES = set(_KIND_CLASSES.values())
+    COMPONENT_CLASSES = {*_KIND_CLASSES.values(), "reader-body--link"}
 
     DEFAULT_CSS = """
     ReaderBody {
@@ -150,6 +161,7 @@ class ReaderBody(ScrollView, can_focus=True):
     ReaderBody > .reader-body--quote-3 { color: $mailbag-quote-3; }
     ReaderBody > .reader-body--signature { color: $mailbag-signature; }
     ReaderBody > .reader-body--folded { color: $mailbag-muted; text-style: italic; }
+    ReaderBody > .reader-body--link { text-style: underline; }
     """
 
     class Notice(Message):
@@ -180,6 +192,7 @@ class ReaderBody(ScrollView, can_focus=True):
         self._preface: list[str] = []  # lines above the body (every header, when asked for)
         self._view = WrappedText(self._shown.lines, 80)
         self._skipped_to: int | None = None  # the line the last skip went to
+        self._link_styles: dict[str, Style] = {}  # link target -> its style
 
     @property
     def text(self) -> str:
@@ -205,6 +218,7 @@ class ReaderBody(ScrollView, can_focus=True):
         self._shown = layout
         lines = [*self._preface, *layout.lines] if self._preface else layout.lines
         self._view = WrappedText(lines, self._wrap_width())
+        self._link_styles.clear()
         self._resize_virtual()
         self.refresh()
 
@@ -243,19 +257,47 @@ class ReaderBody(ScrollView, can_focus=True):
         kinds, line = self._shown.kinds, row.line - len(self._preface)
         kind = kinds[line] if 0 <= line < len(kinds) else 0
         style = base + self._kind_style(kind) if kind else base
-        segments = [Segment(row.text, style)]
         selection = self.text_selection
-        if selection is not None and (span := selection.get_span(row_y)) is not None:
-            start, end = span
-            end = len(row.text) if end == -1 else end
-            selected = style + self.screen.get_component_rich_style("screen--selection")
-            segments = [
-                Segment(row.text[:start], style),
-                Segment(row.text[start:end], selected),
-                Segment(row.text[end:], style),
-            ]
+        span = selection.get_span(row_y) if selection is not None else None
+        if span is None and not row.links:
+            segments = [Segment(row.text, style)]
+        else:
+            segments = self._styled_pieces(row, style, span)
         strip = Strip([s for s in segments if s.text]).crop_extend(0, width, base)
         return strip.apply_offsets(0, row_y)
+
+    def _styled_pieces(self, row: Row, style: Style, span: tuple[int, int] | None) -> list[Segment]:
+        """``row`` cut where its links and the selection start and end, each piece styled."""
+        text = row.text
+        if span is not None:
+            span = (span[0], len(text) if span[1] == -1 else span[1])
+        cuts = {0, len(text)}
+        for start, end, _ in row.links:
+            cuts.update((start, end))
+        if span is not None:
+            cuts.update(span)
+        selected = self.screen.get_component_rich_style("screen--selection") if span is not None else None
+        edges = sorted(cut for cut in cuts if 0 <= cut <= len(text))
+        segments = []
+        for start, end in zip(edges, edges[1:]):
+            piece = style
+            for link_start, link_end, url in row.links:
+                if link_start <= start < link_end:
+                    piece = piece + self._link_style(url)
+                    break
+            if span is not None and selected is not None and span[0] <= start < span[1]:
+                piece = piece + selected
+            segments.append(Segment(text[start:end], piece))
+        return segments
+
+    def _link_style(self, url: str) -> Style:
+        """A link's style: a terminal hyperlink (OSC 8) to ``url``, one per target, so that the
+        rows of a wrapped link are one link to the terminal."""
+        style = self._link_styles.get(url)
+        if style is None:
+            underline = self.get_component_rich_style("reader-body--link", partial=True)
+            style = self._link_styles[url] = underline + Style(link=osc8_target(url))
+        return style
 
     def _kind_style(self, kind: int) -> Style:
         return self.get_component_rich_style(_KIND_CLASSES[LineKind(kind)], partial=True)
