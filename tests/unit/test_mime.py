@@ -102,6 +102,8 @@ def attachment_part(headers: str, payload: bytes) -> str:
 
 PDF = b"%PDF-1.4 fake document " * 100
 
+FORWARDED = "Subject: Forwarded one\r\nFrom: x@example.org\r\n\r\nInner body"
+
 MIXED = msg(
     """
 Subject: files
@@ -122,7 +124,7 @@ Content-Type: multipart/mixed; boundary="mix"
     + attachment_part(
         'Content-Type: text/plain; name="/tmp/=?utf-8?q?r=C3=A9sum=C3=A9?=.txt"', b"plain attachment"
     )
-    + "--mix\nContent-Type: message/rfc822\n\nSubject: Forwarded one\nFrom: x@example.org\n\nInner body\n"
+    + "--mix\nContent-Type: message/rfc822\n\n" + FORWARDED.replace("\r\n", "\n") + "\n"
     + "--mix--\n",
 )
 
@@ -138,7 +140,7 @@ def test_attachments_are_listed_with_safe_names_and_sizes() -> None:
         ("passwd.pdf", "application/pdf", len(PDF)),
         ("gnp.exe.png", "image/png", len(b"\x89PNG fake")),
         ("résumé.txt", "text/plain", len(b"plain attachment")),
-        ("Forwarded one.eml", "message/rfc822", len("Inner body")),
+        ("Forwarded one.eml", "message/rfc822", len(FORWARDED)),  # the size of the .eml it saves as
     ]
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.headers import decode_words, format_address, format_addresses, parse_address_list
-from mailbag.domain.mime import extract_attachment, render_message
+from mailbag.domain.mime import extract_part, render_message
 from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
 from mailbag.domain.sanitize import clean_line, clean_text
 
@@ -292,10 +292,7 @@ def _carried(original: Original) -> tuple[DraftAttachment, ...]:
     """The original's attachments, to be sent along."""
     carried = []
     for attachment in original.rendered.attachments:
-        try:
-            name, data = extract_attachment(original.raw, attachment.part_index)
-        except ValueError:
-            continue
+        name, data = extract_part(original.raw, attachment)
         carried.append(DraftAttachment(data=data, filename=name, content_type=attachment.content_type))
     return tuple(carried)
 

@@ -12,6 +12,7 @@ import email.policy
 import re
 from email.message import Message
 
+from mailbag.domain.mime_structure import MimePart
 from mailbag.domain.payload import payload_text
 
 _ACTIONS = {
@@ -58,7 +59,7 @@ _MAX_RECIPIENTS = 1000
 Fields = dict[str, str]
 
 
-def delivery_status_text(part: Message) -> str:
+def delivery_status_text(part: MimePart) -> str:
     """The report in ``part`` (message/delivery-status or message/global-delivery-status)."""
     blocks = _blocks(part)
     if not blocks:
@@ -113,20 +114,9 @@ def _value(field: str) -> str:
     return field.strip()
 
 
-def _blocks(part: Message) -> list[Fields]:
-    """The report's blocks of fields, whether the parser split them into messages or not."""
-    payload = part.get_payload()
-    if isinstance(payload, str):
-        return _parse_blocks(payload_text(part))
-    blocks: list[Fields] = []
-    for block in payload if isinstance(payload, list) else []:
-        if not isinstance(block, Message):
-            continue
-        blocks.append(_fields(block))
-        rest = block.get_payload()
-        if isinstance(rest, str) and rest.strip():  # message/global-delivery-status: parsed as one message
-            blocks.extend(_parse_blocks(rest))
-    return [block for block in blocks if block]
+def _blocks(part: MimePart) -> list[Fields]:
+    """The report's blocks of fields."""
+    return _parse_blocks(payload_text(part))
 
 
 def _parse_blocks(text: str) -> list[Fields]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import email.utils
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from email.header import decode_header
 
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
@@ -17,27 +17,69 @@ def decode_words(value: str | bytes | None) -> str:
     """Decode RFC 2047 encoded words (``=?utf-8?q?...?=``) and raw 8-bit text into clean text.
 
     Each encoded word is decoded with its own charset (unknown ones fall back as in
-    ``decode_bytes``); a malformed header keeps its raw text.
+    ``decode_bytes``); adjacent words of one charset are joined before decoding, so a character
+    split between two words survives. Text outside encoded words is kept as written
+    (a literal ``\\u0041`` stays so); a malformed word keeps its raw text.
     """
     if value is None:
         return ""
     if isinstance(value, bytes):
         value = decode_bytes(value, None)
     if "=?" in value:
-        try:
-            chunks = decode_header(value)
-        except Exception:  # email.errors.HeaderParseError and friends: keep the raw text
-            chunks = [(value, None)]
-        pieces = []
-        for chunk, charset in chunks:
-            if isinstance(chunk, str):
-                pieces.append(chunk)
-            elif charset is None:
-                pieces.append(chunk.decode("raw-unicode-escape", errors="replace"))
-            else:
-                pieces.append(decode_bytes(chunk, charset))
-        value = "".join(pieces)
+        value = _decode_encoded_words(value)
     return clean_line(value)
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+def _decode_encoded_words(value: str) -> str:
+    pieces: list[str] = []
+    charset, data = "", b""  # the run of encoded words not decoded yet
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if not data or between.strip():  # white space between two encoded words is not text
+            pieces.append(decode_bytes(data, charset) if data else "")
+            pieces.append(between)
+            charset, data = "", b""
+        word_charset = match.group(1).lower()
+        word = _word_bytes(match.group(2).lower(), match.group(3), word_charset)
+        if word is None:  # not decodable: keep it as written
+            pieces.append(decode_bytes(data, charset) if data else "")
+            pieces.append(match.group())
+            charset, data = "", b""
+        elif data and word_charset != charset:
+            pieces.append(decode_bytes(data, charset))
+            charset, data = word_charset, word
+        else:
+            charset, data = word_charset, data + word
+        position = match.end()
+    pieces.append(decode_bytes(data, charset) if data else "")
+    pieces.append(value[position:])
+    return "".join(pieces)
+
+
+def _word_bytes(encoding: str, text: str, charset: str) -> bytes | None:
+    """The bytes an encoded word stands for. Raw 8-bit letters inside the word (not allowed, but
+    sent) are taken as letters of the word's charset."""
+    if text.isascii():
+        encoded = text.encode("ascii")
+    else:
+        try:
+            encoded = text.encode(_codec(charset) or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            encoded = text.encode("utf-8", "surrogateescape")
+    try:
+        if encoding == "q":
+            return binascii.a2b_qp(encoded, header=True)
+        data = _NOT_BASE64.sub(b"", encoded)
+        if len(data) % 4 == 1:
+            data = data[:-1]
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def parse_address_list(value: str | None) -> tuple[Address, ...]:
@@ -98,11 +140,16 @@ def _codec(label: str | None) -> str | None:
     return _CODEC_UPGRADE.get(name, info.name)
 
 
+_BYTE_ORDER_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode text: the declared charset, then UTF-8, then Windows-1252. Never raises."""
     codec = _codec(charset)
     if codec == "ascii":
         codec = None  # 8-bit bytes under an ASCII label: guess as if undeclared
+    if codec in ("utf-16", "utf-32") and not data.startswith(_BYTE_ORDER_MARKS):
+        codec = f"{codec}-be"  # no byte-order mark: big-endian (RFC 2781)
     if codec:
         try:
             return data.decode(codec)
@@ -112,8 +159,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if codec == "utf-8":
-        # Damaged UTF-8 stays UTF-8; text merely labelled UTF-8 (no valid sequence) is 8-bit legacy.
+    if codec in ("utf-8", None):
+        # Damaged UTF-8 stays UTF-8 (its valid text kept, a stray byte shown as U+FFFD); text
+        # with no valid multi-byte sequence, labelled UTF-8 or not, is 8-bit legacy.
         text = data.decode("utf-8", errors="replace")
         if any(ord(char) > 0x7F and char != "\ufffd" for char in text):
             return text

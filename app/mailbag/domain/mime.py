@@ -1,157 +1,67 @@
 """Message rendering for the reader: headers, body text and the list of attachments.
 
-Parts are numbered in depth-first order over the MIME tree, without descending into attached
-messages (message/rfc822 is one attachment); that number is the ``part_index`` that
-``extract_attachment`` accepts. Every string that leaves this module has been through
+The structure comes from ``mime_structure`` (read from the bytes, every part with its byte
+span). Parts are numbered in depth-first order over the MIME tree, without descending into
+attached messages (message/rfc822 is one attachment); that number is the ``part_index`` that
+``extract_attachment`` accepts, and each listed attachment carries its span, so that
+``extract_part`` decodes it alone. Every string that leaves this module has been through
 ``sanitize``; nothing here raises on a malformed message.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import mimetypes
 import re
+import time
 import unicodedata
-from email.message import Message
 
 from mailbag.domain import parts_inline
 from mailbag.domain.headers import decode_bytes, decode_words, parse_address_list, parse_date
 from mailbag.domain.html_text import html_to_text
+from mailbag.domain.mime_structure import DEFAULT_LIMITS, Limits, MimePart, Structure, read_part, read_structure
 from mailbag.domain.models import Attachment, RenderedMessage
-from mailbag.domain.payload import payload_bytes as _payload_bytes
 from mailbag.domain.sanitize import clean_line, clean_text
 
-_MAX_DEPTH = 64  # MIME nesting deeper than this is treated as opaque data
-_MAX_PARTS = 5000  # parts beyond this are not listed
+_TEXT_TYPES = ("text/plain", "text/html")
+_MESSAGE_TYPES = ("message/rfc822", "message/global")
 
 
-# --- parsing and headers -----------------------------------------------------------------------
+def _header_text(part: MimePart, name: str) -> str:
+    return decode_words(part.header(name))
 
 
-def _parse(raw: bytes) -> Message:
-    try:
-        return email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception:  # the parser is lenient; this is a last resort for pathological input
-        return email.message_from_bytes(raw, policy=email.policy.compat32)
-
-
-def _raw_header(message: Message, name: str) -> str | None:
-    """The header's source text (unfolded, 8-bit bytes decoded), bypassing the header registry."""
-    try:
-        items = message.raw_items() if hasattr(message, "raw_items") else message.items()
-        for key, value in items:
-            if key.lower() == name:
-                return _unfold(_header_str(value))
-    except Exception:
-        return None
-    return None
-
-
-def _header_str(value: object) -> str:
-    if not isinstance(value, str):
-        value = str(value)
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:  # raw 8-bit header bytes, kept by the parser as surrogates
-        data = value.encode("utf-8", "surrogateescape")
-        return decode_bytes(data, None)
-
-
-def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]*", " ", value).strip()
-
-
-def _header_text(message: Message, name: str) -> str:
-    return decode_words(_raw_header(message, name))
-
-
-# --- the MIME tree -------------------------------------------------------------------------------
-
-
-def _children(part: Message) -> list[Message]:
-    """Sub-parts of a multipart (never of an attached message)."""
-    if part.get_content_maintype() != "multipart":
-        return []
-    payload = part.get_payload()
-    return [child for child in payload if isinstance(child, Message)] if isinstance(payload, list) else []
-
-
-def _parts_in_order(root: Message) -> list[tuple[Message, int]]:
-    """Every part with its depth, in part_index order."""
-    ordered: list[tuple[Message, int]] = []
-    stack: list[tuple[Message, int]] = [(root, 0)]
-    while stack and len(ordered) < _MAX_PARTS:
-        part, depth = stack.pop()
-        ordered.append((part, depth))
-        if depth < _MAX_DEPTH:
-            stack.extend((child, depth + 1) for child in reversed(_children(part)))
-    return ordered
-
-
-def _disposition(part: Message) -> str:
-    try:
-        return (part.get_content_disposition() or "").lower()
-    except Exception:
-        return ""
-
-
-def _raw_filename(part: Message) -> str | None:
-    """The file name from Content-Disposition or Content-Type (RFC 2231 and 2047 decoded).
-
-    Parameters are read from the raw header text, so 8-bit names keep their letters.
-    """
-    headers = Message(policy=email.policy.compat32)
-    for name in ("content-disposition", "content-type"):
-        value = _raw_header(part, name)
-        if value:
-            headers[name] = value
-    try:
-        filename = headers.get_filename()
-    except Exception:
-        return None
-    if filename is None:
-        return None
-    return decode_words(_header_str(filename))
-
-
-def _is_text_body(part: Message) -> bool:
-    return part.get_content_type() in ("text/plain", "text/html") and _disposition(part) != "attachment"
+def _is_text_body(part: MimePart) -> bool:
+    return part.content_type in _TEXT_TYPES and part.disposition != "attachment"
 
 
 class _BodyChooser:
     """Picks the parts that make the body: text/plain preferred over HTML in alternatives."""
 
     def __init__(self) -> None:
-        self.body: list[Message] = []
-        self.hidden: set[int] = set()  # text alternatives not shown and not worth listing
+        self.hidden: set[int] = set()  # indexes of text alternatives not shown and not worth listing
 
-    def choose(self, part: Message, depth: int = 0) -> list[Message]:
-        if depth > _MAX_DEPTH:
-            return []
-        children = _children(part)
-        subtype = part.get_content_subtype()
+    def choose(self, part: MimePart) -> list[MimePart]:
+        children = part.children
         if not children:
-            if _is_text_body(part) and _raw_filename(part) is None:
+            if _is_text_body(part) and part.filename is None:
                 return [part]
             return [part] if parts_inline.is_inline(part) else []
-        if subtype == "alternative":
-            return self._alternative(children, depth)
-        if subtype == "related":
-            return self.choose(children[0], depth + 1)
-        chosen: list[Message] = []
+        if part.subtype == "alternative":
+            return self._alternative(children)
+        if part.subtype == "related":
+            return self.choose(children[0])
+        chosen: list[MimePart] = []
         for child in children:
-            if _disposition(child) != "attachment" or parts_inline.is_inline(child):
-                chosen.extend(self.choose(child, depth + 1))
+            if child.disposition != "attachment" or parts_inline.is_inline(child):
+                chosen.extend(self.choose(child))
         return chosen
 
-    def _alternative(self, children: list[Message], depth: int) -> list[Message]:
-        options = [self.choose(child, depth + 1) for child in children]
-        best: list[Message] | None = None
-        for wanted in ("text/plain", "text/html"):
+    def _alternative(self, children: list[MimePart]) -> list[MimePart]:
+        options = [self.choose(child) for child in children]
+        best: list[MimePart] | None = None
+        for wanted in _TEXT_TYPES:
             for option in reversed(options):  # the last alternative is the richest of its kind
-                if option and all(p.get_content_type() == wanted for p in option):
+                if option and all(p.content_type == wanted for p in option):
                     best = option
                     break
             if best:
@@ -161,41 +71,35 @@ class _BodyChooser:
         calendars = [p for option in options if option is not best for p in option if parts_inline.is_calendar(p)]
         for child, option in zip(children, options):
             if option is not best:
-                for part, _ in _parts_in_order(child):
-                    if part.get_content_type() in ("text/plain", "text/html") and not _raw_filename(part):
-                        self.hidden.add(id(part))
+                for part in _walk(child):
+                    if part.content_type in _TEXT_TYPES and part.filename is None:
+                        self.hidden.add(part.index)
         return best + calendars
+
+
+def _walk(part: MimePart) -> list[MimePart]:
+    """``part`` and every part below it, depth-first."""
+    ordered: list[MimePart] = []
+    stack = [part]
+    while stack:
+        current = stack.pop()
+        ordered.append(current)
+        stack.extend(reversed(current.children))
+    return ordered
 
 
 # --- body text -----------------------------------------------------------------------------------
 
 
-def _decoded(part: Message) -> str:
-    """A text part's payload as text, in its charset (HTML left as HTML)."""
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    return decode_bytes(_payload_bytes(part), charset)
-
-
-def _part_text(part: Message, depth: int) -> str:
+def _part_text(part: MimePart, data: bytes, limits: Limits, depth: int) -> str:
     if parts_inline.is_inline(part):
-        return parts_inline.inline_text(part, depth, _render)
-    text = _decoded(part)
-    if part.get_content_type() == "text/html":
+        return _inline_text(part, limits, depth)
+    text = decode_bytes(data, part.charset)
+    if part.content_type == "text/html":
         return html_to_text(text)
-    params = {key.lower(): str(value).lower() for key, value in _params(part)}
-    if params.get("format") == "flowed":
-        return unflow(text, delsp=params.get("delsp") == "yes")
+    if part.params.get("format", "").lower() == "flowed":
+        return unflow(text, delsp=part.params.get("delsp", "").lower() == "yes")
     return text
-
-
-def _params(part: Message) -> list[tuple[str, str]]:
-    try:
-        return [(k, v if isinstance(v, str) else str(v)) for k, v in part.get_params() or []]
-    except Exception:
-        return []
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -261,153 +165,136 @@ def _cap_length(text: str) -> str:
     return stem + suffix
 
 
-def _attachment_name(part: Message) -> str:
-    name = _raw_filename(part)
-    content_type = part.get_content_type()
-    if not name and content_type in ("message/rfc822", "message/global"):
-        inner = _inner_message(part)
-        subject = _header_text(inner, "subject") if inner is not None else ""
+def _attachment_name(part: MimePart) -> str:
+    name = part.filename
+    if not name and part.content_type in _MESSAGE_TYPES:
+        inner = part.inner(Limits(max_depth=0, max_parts=1))
+        subject = _header_text(inner.root, "subject") if inner is not None else ""
         name = f"{subject[:80]}.eml" if subject else "message.eml"
-    elif name and content_type in ("message/rfc822", "message/global") and "." not in name:
+    elif name and part.content_type in _MESSAGE_TYPES and "." not in name:
         name += ".eml"
     if not name:
-        extension = mimetypes.guess_extension(content_type, strict=False) or ".bin"
+        extension = mimetypes.guess_extension(part.content_type, strict=False) or ".bin"
         name = f"attachment{extension}"
     return safe_filename(name)
 
 
-def _inner_message(part: Message) -> Message | None:
-    if part.get_content_maintype() != "message":
-        return None
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        return payload[0]
-    return None
-
-
-def _encoded_size(part: Message, depth: int = 0) -> int:
-    """Decoded size, estimated from the encoded payload (nothing is decoded)."""
-    try:
-        declared = int(str(part.get_param("size", header="content-disposition") or ""))
-    except (ValueError, TypeError):
-        declared = -1
-    if declared >= 0:
-        return declared
-    inner = _inner_message(part)
-    if inner is not None:
-        if depth > 8:
-            return 0
-        return sum(_encoded_size(sub, depth + 1) for sub, _ in _parts_in_order(inner))
-    payload = part.get_payload()
-    if not isinstance(payload, str):
-        return 0
-    encoding = str(part.get("content-transfer-encoding", "") or "").strip().lower()
-    if encoding == "base64":
-        whitespace = payload.count("\n") + payload.count("\r") + payload.count(" ")
-        length = len(payload) - whitespace
-        return max(0, length * 3 // 4 - payload.rstrip().endswith("=") - payload.rstrip().endswith("=="))
-    if encoding == "quoted-printable":
-        return max(0, len(payload) - 2 * payload.count("=") - payload.count("\r"))
-    return len(payload)
-
-
-def _is_attachment(part: Message, body_ids: set[int], hidden: set[int]) -> bool:
-    if id(part) in body_ids and not parts_inline.stays_listed(part):
+def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:
+    if part.index in body and not parts_inline.stays_listed(part):
         return False
-    if id(part) in hidden or _children(part):
+    if part.index in hidden or part.children:
         return False
-    if part.get_content_maintype() == "multipart":
-        return False  # a multipart whose parts could not be parsed: its text is shown as the body
-    if _disposition(part) == "attachment" or _raw_filename(part) is not None:
+    if part.maintype == "multipart":
+        return False  # a multipart whose parts could not be split: its text is shown as the body
+    if part.disposition == "attachment" or part.filename is not None:
         return True
-    return part.get_content_type() not in ("text/plain", "text/html")
+    return part.content_type not in _TEXT_TYPES
+
+
+def _attachment(part: MimePart) -> Attachment:
+    return Attachment(
+        filename=_attachment_name(part),
+        content_type=clean_line(part.content_type),
+        size=part.encoded_size(),
+        part_index=part.index,
+        section=part.section,
+        start=part.start,
+        end=part.end,
+    )
 
 
 # --- public API ----------------------------------------------------------------------------------
 
 
-def render_message(raw: bytes) -> RenderedMessage:
+def render_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> RenderedMessage:
     """Decode a whole message for the reader. Never raises on any input."""
     try:
-        return _render(_parse(raw))
+        return _render(read_structure(raw, limits), limits)
     except Exception:
-        try:
-            return _render(email.message_from_bytes(raw, policy=email.policy.compat32))
-        except Exception:
-            return RenderedMessage(
-                subject="", from_=(), to=(), cc=(), date=None, body=clean_text(decode_bytes(raw, None))
-            )
+        return RenderedMessage(
+            subject="", from_=(), to=(), cc=(), date=None, body=clean_text(decode_bytes(raw, None))
+        )
 
 
-def _render(message: Message, depth: int = 0) -> RenderedMessage:
+def _render(structure: Structure, limits: Limits, depth: int = 0) -> RenderedMessage:
     """The message for the reader; ``depth`` counts the attached messages it is inside."""
+    deadline = time.monotonic() + limits.max_seconds
+    root = structure.root
+    notices = structure.limits_hit
     chooser = _BodyChooser()
-    body_parts = chooser.choose(message)
-    body_ids = {id(part) for part in body_parts}
-    body = _join_texts(body_parts, depth)
+    body_parts = chooser.choose(root)
+    body_ids = {part.index for part in body_parts}
+    body = _join_texts(body_parts, limits, deadline, notices, depth)
     if not body.strip():
         # Nothing readable chosen: show the first inline text part even if it has a file name
-        # (it stays in the attachment list), or the text of a multipart that did not parse.
-        fallback = _fallback_body(message, exclude=body_ids)
+        # (it stays in the attachment list), or the text of a multipart that did not split.
+        fallback = _fallback_body(structure.parts, exclude=body_ids)
         if fallback:
             body_parts = fallback
-            body = _join_texts(fallback, depth)
-
-    attachments: list[Attachment] = []
-    for index, (part, _) in enumerate(_parts_in_order(message)):
-        if _is_attachment(part, body_ids, chooser.hidden):
-            attachments.append(
-                Attachment(
-                    filename=_attachment_name(part),
-                    content_type=clean_line(part.get_content_type()),
-                    size=_encoded_size(part),
-                    part_index=index,
-                )
-            )
+            body = _join_texts(fallback, limits, deadline, notices, depth)
+    attachments = [
+        _attachment(part) for part in structure.parts if _is_attachment(part, body_ids, chooser.hidden)
+    ]
     return RenderedMessage(
-        subject=_header_text(message, "subject"),
-        from_=parse_address_list(_raw_header(message, "from")),
-        to=parse_address_list(_raw_header(message, "to")),
-        cc=parse_address_list(_raw_header(message, "cc")),
-        date=parse_date(_raw_header(message, "date")),
+        subject=_header_text(root, "subject"),
+        from_=parse_address_list(root.header("from")),
+        to=parse_address_list(root.header("to")),
+        cc=parse_address_list(root.header("cc")),
+        date=parse_date(root.header("date")),
         body=clean_text(body),
-        body_was_html=any(part.get_content_type() == "text/html" for part in body_parts),
+        body_was_html=any(part.content_type == "text/html" for part in body_parts),
         attachments=attachments,
-        message_id=clean_line(_raw_header(message, "message-id") or ""),
+        message_id=clean_line(root.header("message-id") or ""),
+        notices=tuple(notices),
     )
 
 
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 
 
-def body_sources(raw: bytes) -> list[tuple[str, str]]:
+def _inline_text(part: MimePart, limits: Limits, depth: int) -> str:
+    return parts_inline.inline_text(part, depth, lambda inner, level: _render(inner, limits, level))
+
+
+def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str]]:
     """The parts the reader's body is made of, before any conversion: (content type, text) for
     each, so HTML stays HTML (the links list reads its anchors); a part shown inline (an
     attached message, a bounce, an invitation) as the text the reader shows. Never raises."""
     try:
-        message = _parse(raw)
-        parts = _BodyChooser().choose(message)
-        sources = [_source(part) for part in parts]
+        structure = read_structure(raw, limits)
+        parts = _BodyChooser().choose(structure.root)
+        sources = [_source(part, limits) for part in parts]
         if not any(text.strip() for _, text in sources):
-            sources = [_source(part) for part in _fallback_body(message, exclude={id(part) for part in parts})]
+            exclude = {part.index for part in parts}
+            sources = [_source(part, limits) for part in _fallback_body(structure.parts, exclude)]
         return sources
     except Exception:
         return [("text/plain", decode_bytes(raw, None))]
 
 
-def _source(part: Message) -> tuple[str, str]:
+def _source(part: MimePart, limits: Limits) -> tuple[str, str]:
     if parts_inline.is_inline(part):
-        return "text/plain", parts_inline.inline_text(part, 0, _render)
-    return part.get_content_type(), _decoded(part)
+        return "text/plain", _inline_text(part, limits, 0)
+    return part.content_type, decode_bytes(part.payload()[: limits.max_text_bytes], part.charset)
 
 
-def _join_texts(parts: list[Message], depth: int) -> str:
-    """The body parts' texts, trimmed of blank lines around them, one blank line apart; a
-    calendar met twice (inline and attached) is summarised once."""
+def _join_texts(parts: list[MimePart], limits: Limits, deadline: float, notices: list[str], depth: int) -> str:
+    """The body parts' texts, trimmed of blank lines around them, one blank line apart, within
+    the limits on size and time (a cut is added to ``notices``); a calendar met twice (inline
+    and attached) is summarised once."""
     texts = []
     calendars: set[str] = set()
+    budget = limits.max_text_bytes
     for part in parts:
-        text = _part_text(part, depth).replace("\r\n", "\n").replace("\r", "\n")
+        if time.monotonic() > deadline:
+            notices.append(f"Reading this message took over {limits.max_seconds:g} s: the rest is not shown.")
+            break
+        data = part.payload()
+        if len(data) > budget:
+            notices.append(f"The text is cut at {_size(limits.max_text_bytes)}: the rest is not shown.")
+            data = data[:budget]
+        budget -= len(data)
+        text = _part_text(part, data, limits, depth).replace("\r\n", "\n").replace("\r", "\n")
         text = _LEADING_BLANK_LINES.sub("", text.rstrip())
         if parts_inline.is_calendar(part):
             if text in calendars:
@@ -415,18 +302,36 @@ def _join_texts(parts: list[Message], depth: int) -> str:
             calendars.add(text)
         if text:
             texts.append(text)
+        if budget <= 0:
+            break
     return "\n\n".join(texts)
 
 
-def _fallback_body(message: Message, exclude: set[int]) -> list[Message]:
-    for part, _ in _parts_in_order(message):
-        if _children(part) or id(part) in exclude:
+def _size(count: int) -> str:
+    return f"{count // (1024 * 1024)} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
+
+
+def _fallback_body(parts: list[MimePart], exclude: set[int]) -> list[MimePart]:
+    for part in parts:
+        if part.children or part.index in exclude:
             continue
-        if _is_text_body(part) and _disposition(part) != "attachment":
+        if _is_text_body(part):
             return [part]
-        if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+        if part.maintype == "multipart":
             return [part]
     return []
+
+
+def extract_part(raw: bytes, attachment: Attachment) -> tuple[str, bytes]:
+    """The safe file name and decoded payload of one listed attachment, read alone from its span
+    in ``raw`` (the message it was listed from): the rest of the message is not parsed again.
+
+    An attached message (message/rfc822) comes back as its bytes.
+    """
+    part = read_part(raw, attachment.start, attachment.end)
+    if part.content_type != attachment.content_type and not part.header("content-type"):
+        part.content_type = attachment.content_type  # a digest's parts are message/rfc822 by default
+    return _attachment_name(part), _decoded(part)
 
 
 def extract_attachment(raw: bytes, part_index: int) -> tuple[str, bytes]:
@@ -435,17 +340,16 @@ def extract_attachment(raw: bytes, part_index: int) -> tuple[str, bytes]:
     An attached message (message/rfc822) comes back as its bytes. Raises ValueError when the
     message has no such part.
     """
-    parts = _parts_in_order(_parse(raw))
+    parts = read_structure(raw).parts
     if not 0 <= part_index < len(parts):
         raise ValueError(f"no part {part_index} in this message ({len(parts)} parts)")
-    part = parts[part_index][0]
-    if _children(part):
+    part = parts[part_index]
+    if part.children:
         raise ValueError(f"part {part_index} is a multipart container, not an attachment")
-    inner = _inner_message(part)
-    if inner is not None:
-        try:
-            data = inner.as_bytes(policy=email.policy.compat32)
-        except Exception:
-            data = str(inner).encode("utf-8", "surrogateescape")
-        return _attachment_name(part), data
-    return _attachment_name(part), _payload_bytes(part)
+    return _attachment_name(part), _decoded(part)
+
+
+def _decoded(part: MimePart) -> bytes:
+    if part.content_type in _MESSAGE_TYPES:
+        return part.payload() if part.transfer_encoding in ("base64", "quoted-printable") else part.body()
+    return part.payload()

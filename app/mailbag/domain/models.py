@@ -215,12 +215,19 @@ class MessageRow:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """An attachment as listed in the reader. ``filename`` is already made safe for display."""
+    """An attachment as listed in the reader. ``filename`` is already made safe for display.
+
+    ``section`` is its IMAP section number ("2.1"); ``start`` and ``end`` are where the part lies
+    in the message's bytes, so that it can be decoded alone (``mime.extract_part``).
+    """
 
     filename: str
     content_type: str
     size: int
     part_index: int
+    section: str = ""
+    start: int = 0
+    end: int = 0
 
 
 @dataclass(slots=True)
@@ -239,6 +246,7 @@ class RenderedMessage:
     body_was_html: bool = False
     attachments: list[Attachment] = field(default_factory=list)
     message_id: str = ""
+    notices: tuple[str, ...] = ()  # limits the reading hit ("more than 50,000 parts: ...")
 
 
 class OutgoingState(StrEnum):

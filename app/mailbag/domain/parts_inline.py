@@ -9,23 +9,22 @@ Attached messages and calendars stay in the attachment list as well, so they can
 
 from __future__ import annotations
 
-import email
 import email.parser
 import email.policy
 import re
 from collections.abc import Callable
-from email.message import Message
 
 from mailbag.domain.calendar_text import calendar_text
 from mailbag.domain.dsn import delivery_status_text
 from mailbag.domain.headers import decode_words, format_addresses
+from mailbag.domain.mime_structure import MimePart, Structure
 from mailbag.domain.models import RenderedMessage
-from mailbag.domain.payload import payload_bytes, payload_text
+from mailbag.domain.payload import payload_text
 
 #: Attached messages inside attached messages are shown this many levels deep.
 MAX_NESTED = 5
 
-RenderInner = Callable[[Message, int], RenderedMessage]
+RenderInner = Callable[[Structure, int], RenderedMessage]
 """How mime renders an attached message at a nesting level (passed in: mime imports this module)."""
 
 _MESSAGES = frozenset({"message/rfc822", "message/global"})
@@ -37,24 +36,24 @@ _HEADER_FIELDS = ("From", "To", "Cc", "Date", "Subject")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
 
-def is_inline(part: Message) -> bool:
+def is_inline(part: MimePart) -> bool:
     """Whether the reader shows this (non-multipart) part in the body."""
-    return part.get_content_type() in _INLINE
+    return part.content_type in _INLINE
 
 
-def is_calendar(part: Message) -> bool:
+def is_calendar(part: MimePart) -> bool:
     """A calendar, summarised even when it is only an alternative to the text."""
-    return part.get_content_type() in _CALENDARS
+    return part.content_type in _CALENDARS
 
 
-def stays_listed(part: Message) -> bool:
+def stays_listed(part: MimePart) -> bool:
     """Shown in the body and listed as an attachment too (to be saved or opened)."""
-    return part.get_content_type() in _MESSAGES | _CALENDARS
+    return part.content_type in _MESSAGES | _CALENDARS
 
 
-def inline_text(part: Message, depth: int, render: RenderInner) -> str:
+def inline_text(part: MimePart, depth: int, render: RenderInner) -> str:
     """The text the reader shows for ``part``, an attached message ``depth`` levels down."""
-    content_type = part.get_content_type()
+    content_type = part.content_type
     if content_type in _MESSAGES:
         return _attached_message(part, depth, render)
     if content_type in _REPORTS:
@@ -64,12 +63,12 @@ def inline_text(part: Message, depth: int, render: RenderInner) -> str:
     return calendar_text(payload_text(part))
 
 
-def _attached_message(part: Message, depth: int, render: RenderInner) -> str:
-    inner = _inner_message(part)
-    if inner is None:
+def _attached_message(part: MimePart, depth: int, render: RenderInner) -> str:
+    inner = part.inner()  # one sent base64 or quoted-printable (RFC 2046 forbids it) is decoded first
+    if inner is None or inner.root.start >= inner.root.end:
         return "[-- Attached message (empty) --]"
     if depth >= MAX_NESTED:
-        subject = decode_words(str(inner.get("subject", "") or ""))
+        subject = decode_words(inner.root.header("subject"))
         return f'[-- Attached message "{subject}" not shown: nested more than {MAX_NESTED} deep --]'
     message = render(inner, depth + 1)
     lines = ["[-- Attached message --]"]
@@ -87,20 +86,6 @@ def _attached_message(part: Message, depth: int, render: RenderInner) -> str:
         lines.extend(["", message.body])
     lines.append("[-- End of attached message --]")
     return "\n".join(lines)
-
-
-def _inner_message(part: Message) -> Message | None:
-    """The attached message; one sent base64 or quoted-printable (RFC 2046 forbids it, some
-    programs do it) is decoded first."""
-    payload = part.get_payload()
-    inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
-    encoding = str(part.get("content-transfer-encoding", "") or "").strip().lower()
-    if inner is None or encoding not in ("base64", "quoted-printable") or len(inner) > 0:
-        return inner
-    wrapped = Message()
-    wrapped["Content-Transfer-Encoding"] = encoding
-    wrapped.set_payload(str(inner.get_payload()))
-    return email.message_from_bytes(payload_bytes(wrapped), policy=email.policy.default)
 
 
 def _header_lines(text: str) -> str:

@@ -80,6 +80,7 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
     rows.append(("Subject", subject if room is None else _shortened(subject, room * SUBJECT_ROWS)))
     if files:
         rows.append(("Attach", ", ".join(files) if room is None else _fitted(files, room)))
+    rows.extend(("Note", clean_line(notice)) for notice in message.notices)  # a limit the reading hit
     text = Text(no_wrap=False)
     for index, (label, value) in enumerate(rows):
         if index:
@@ -93,6 +94,8 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
 
 def _fitted(items: list[str], room: int) -> str:
     """As many of ``items`` as fit in ``room`` cells, then "+N more" for the others."""
+    if not items:
+        return ""
     shown = 1
     while shown < len(items):
         more = f", +{len(items) - shown - 1} more" if shown + 1 < len(items) else ""

@@ -1,0 +1,51 @@
+"""Tricky messages of our own: real-world shapes that parsers get wrong, and big or hostile ones.
+
+The small ones are files here (``path``); the big ones are made by the functions below, for the
+tests and for the bench (``python -m bench.parsing``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def path(name: str) -> Path:
+    """One of the message files kept here."""
+    return HERE / name
+
+
+def many_parts(count: int = 10_000) -> bytes:
+    """A text part and ``count`` PDF attachments, scan-00000.pdf and up."""
+    parts = [b"--b\r\nContent-Type: text/plain\r\n\r\nThe scans are attached.\r\n"]
+    for i in range(count):
+        parts.append(
+            f'--b\r\nContent-Type: application/pdf; name="scan-{i:05d}.pdf"\r\n'
+            f'Content-Disposition: attachment; filename="scan-{i:05d}.pdf"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfs\r\n".encode()
+        )
+    head = b'From: scanner@example.org\r\nSubject: 10,000 scans\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    return head + b"".join(parts) + b"--b--\r\n"
+
+
+def deep_nesting(depth: int = 100) -> bytes:
+    """Multiparts nested ``depth`` levels deep around one line of text."""
+    opening = b"".join(
+        f'Content-Type: multipart/mixed; boundary="n{level}"\r\n\r\n--n{level}\r\n'.encode() for level in range(depth)
+    )
+    closing = b"".join(f"\r\n--n{level}--\r\n".encode() for level in reversed(range(depth)))
+    return b"From: deep@example.org\r\nSubject: Deep\r\n" + opening + b"Content-Type: text/plain\r\n\r\nThe bottom." + closing
+
+
+def single_line(megabytes: int = 5) -> bytes:
+    """A text body of ``megabytes`` MB of words without a line break."""
+    words = b" ".join(b"word%07d" % i for i in range(megabytes * 92_000))
+    return b"From: long@example.org\r\nSubject: One line\r\nContent-Type: text/plain\r\n\r\n" + words + b" the end.\r\n"
+
+
+def big_text(kilobytes: int = 200) -> bytes:
+    """A UTF-8 text body of about ``kilobytes`` KB in lines."""
+    line = "Lorem ipsum dolor sit amet, Grüße 世界 — consectetur adipiscing elit.\n".encode()
+    body = line * (kilobytes * 1024 // len(line))
+    return b"Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body

@@ -1,0 +1,104 @@
+"""Messages that parsers get wrong (tests/messages): what the reader shows of them and what their
+attachment list holds, and big or hostile ones within the reader's limits."""
+
+from __future__ import annotations
+
+import base64
+
+from mailbag.domain.headers import decode_bytes, decode_words
+from mailbag.domain.mime import extract_attachment, extract_part, render_message
+from mailbag.domain.mime_structure import Limits, read_structure
+from mailbag.ui.widgets.reader import header_text
+from tests.messages import deep_nesting, many_parts, path
+
+PDF = b"%PDF-1.4 quarterly report\n" * 20
+
+
+def test_an_outlook_express_boundary_with_equals_signs_is_split() -> None:
+    raw = path("outlook-express.eml").read_bytes()
+    rendered = render_message(raw)
+    assert rendered.body == "Hello Bob,\n\nthe report is attached. Café at ten?\n\nAnn"
+    assert [(a.filename, a.content_type, a.size) for a in rendered.attachments] == [
+        ("report Q1.pdf", "application/pdf", len(PDF))
+    ]
+    assert extract_part(raw, rendered.attachments[0]) == ("report Q1.pdf", PDF)
+    assert "Attach:  report Q1.pdf (520 B)" in header_text(rendered).plain
+
+
+def test_of_two_content_types_the_one_whose_boundary_occurs_is_used() -> None:
+    raw = path("two-content-types.eml").read_bytes()
+    rendered = render_message(raw)
+    assert rendered.body == "Two pages scanned at 300 dpi."
+    assert [a.filename for a in rendered.attachments] == ["scan-001.pdf"]
+    assert extract_part(raw, rendered.attachments[0])[1] == PDF
+    reversed_order = raw.replace(b"Content-Type: text/plain; charset=us-ascii\r\nContent-Type: multipart", b"Content-Type: multipart", 1)
+    reversed_order = reversed_order.replace(b'boundary="scan-7f3a"\r\n', b'boundary="scan-7f3a"\r\nContent-Type: text/plain\r\n', 1)
+    assert [a.filename for a in render_message(reversed_order).attachments] == ["scan-001.pdf"]
+
+
+def test_a_multipart_type_whose_boundary_never_occurs_loses_to_the_other() -> None:
+    raw = (b"Subject: x\r\nContent-Type: multipart/mixed; boundary=nowhere\r\nContent-Type: text/plain\r\n\r\n"
+           b"Just text.\r\n")
+    rendered = render_message(raw)
+    assert rendered.body == "Just text." and rendered.attachments == []
+
+
+def test_a_stray_byte_keeps_the_valid_utf8_of_its_header_and_a_bare_cr_does_not_end_the_headers() -> None:
+    rendered = render_message(path("header-bytes.eml").read_bytes())
+    assert [a.name for a in rendered.from_] == ["Юни\ufffdя Иванова"]
+    assert rendered.subject == "Report for March"  # the CR is a space, the fields after it are read
+    assert [a.email for a in rendered.cc] == ["carol@example.org"]
+    assert rendered.date is not None and rendered.body == "Body text."
+
+
+def test_utf16_words_without_a_byte_order_mark_are_big_endian_and_backslashes_stay() -> None:
+    rendered = render_message(path("encoded-words.eml").read_bytes())
+    assert [a.name for a in rendered.from_] == ["Привет"]
+    assert rendered.subject == "café in C:\\u0041\\new and \\x41"
+
+
+def test_header_words_split_inside_a_character_and_8bit_letters_inside_a_word() -> None:
+    euro = "€".encode()
+    first, second = base64.b64encode(b"Price " + euro[:1]).decode(), base64.b64encode(euro[1:] + b"5").decode()
+    assert decode_words(f"=?utf-8?b?{first}?= =?utf-8?b?{second}?=") == "Price €5"
+    assert decode_words("=?iso-8859-1?q?Fr\u00f6sche?= und =?utf-7?q?Fr+APY-sche?=") == "Frösche und Frösche"
+    assert decode_bytes("Ünïcode".encode("latin-1"), None) == "Ünïcode"  # legacy 8-bit text stays so
+
+
+def test_ten_thousand_parts_are_all_listed_and_each_is_extracted_alone() -> None:
+    raw = many_parts(10_000)
+    rendered = render_message(raw)
+    assert rendered.body == "The scans are attached." and rendered.notices == ()
+    assert [a.filename for a in rendered.attachments] == [f"scan-{i:05d}.pdf" for i in range(10_000)]
+    last = rendered.attachments[-1]
+    assert last.section == "10001" and raw[last.start : last.end].startswith(b"Content-Type: application/pdf")
+    assert extract_part(raw, last) == ("scan-09999.pdf", b"%PDF-1.4\n%\xc7\xec")
+    assert extract_attachment(raw, last.part_index) == ("scan-09999.pdf", b"%PDF-1.4\n%\xc7\xec")
+    shown = header_text(rendered, width=80).plain
+    assert "Attach:  scan-00000.pdf (12 B)," in shown and "more" in shown
+
+
+def test_limits_are_said_in_the_reader() -> None:
+    deep = render_message(deep_nesting(100))
+    assert deep.notices == ("Parts nested deeper than 64 levels are not read.",)
+    assert "Note:    Parts nested deeper than 64 levels are not read." in header_text(deep, width=100).plain
+    few = render_message(many_parts(20), Limits(max_parts=10))
+    assert len(few.attachments) == 8 and few.notices == ("This message has more than 10 parts: the rest are not listed.",)
+    short = render_message(b"Subject: s\r\n\r\n" + b"x" * 3000, Limits(max_text_bytes=2048))
+    assert len(short.body) == 2048 and short.notices == ("The text is cut at 2 KB: the rest is not shown.",)
+    late = render_message(many_parts(5), Limits(max_seconds=-1))
+    assert late.subject == "10,000 scans" and late.notices and "took over" in late.notices[0]
+
+
+def test_structure_sections_and_spans_of_nested_parts() -> None:
+    raw = path("outlook-express.eml").read_bytes()
+    structure = read_structure(raw)
+    assert [(p.section, p.content_type) for p in structure.parts] == [
+        ("", "multipart/mixed"),
+        ("1", "multipart/alternative"),
+        ("1.1", "text/plain"),
+        ("1.2", "text/html"),
+        ("2", "application/pdf"),
+    ]
+    html = structure.parts[3]
+    assert raw[html.body_start : html.end].endswith(b"</HTML>\r\n")
