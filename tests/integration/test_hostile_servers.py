@@ -159,7 +159,8 @@ async def session(kind: Kind, settings: ServerLogin) -> Seen:
     """Log in and look around as mailbag does."""
     seen = Seen()
     if kind == "imap":
-        security: Security = "tls" if settings.security == "tls" else "starttls"
+        security: Security = "none" if settings.security == "none" else (
+            "tls" if settings.security == "tls" else "starttls")
         imap = ImapClient(ImapSettings(host=settings.host, port=settings.port, security=security,
                                        username=settings.username, password=settings.password,
                                        ca_file=str(settings.ca_file), timeout=settings.timeout,
@@ -173,7 +174,7 @@ async def session(kind: Kind, settings: ServerLogin) -> Seen:
         await pop3.list_messages()
         await pop3.quit()
     else:
-        await submit(settings, USER, ["you@example.org"], b"Subject: hi\r\n\r\nhello\r\n")
+        await submit(settings, "me@example.org", ["you@example.org"], b"Subject: hi\r\n\r\nhello\r\n")
     return seen
 
 

@@ -238,9 +238,10 @@ class _Session:
             return await self.go_ahead(b"220 go ahead\r\n")
         elif verb == "AUTH":
             answer = self.h.login_answer if self.h.login_answer is not None else b"235 2.7.0 ok\r\n"
-            if b"LOGIN" in line.upper() and self.h.login_answer is None:
-                for _ in range(2):  # user name and password, each after a 334
-                    await self.send(b"334 VXNlcm5hbWU6\r\n")
+            words = line.split()
+            if len(words) > 1 and words[1].upper() == b"LOGIN" and self.h.login_answer is None:
+                for _ in range(1 if len(words) > 2 else 2):  # what the first line did not carry
+                    await self.send(b"334 UGFzc3dvcmQ6\r\n")
                     await self.line()
             await self.send(answer)
         elif verb == "DATA":

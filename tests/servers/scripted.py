@@ -52,6 +52,7 @@ class ScriptedServer(ABC):
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._hung: list[asyncio.StreamWriter] = []  # links held open without an answer
+        self._sessions: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  # those under way
         self.port = 0
 
     def start(self) -> Self:
@@ -66,6 +67,9 @@ class ScriptedServer(ABC):
                 self._server.close()
             for writer in self._hung:
                 writer.close()
+            for writer in self._sessions.values():  # a session still waiting for its client
+                writer.transport.abort()
+            await asyncio.gather(*self._sessions, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -78,11 +82,15 @@ class ScriptedServer(ABC):
         return int(self._server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._sessions[task] = writer
         try:
             await self._session(reader, writer)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._sessions.pop(task, None)  # type: ignore[arg-type]
             if writer not in self._hung:
                 writer.close()
 

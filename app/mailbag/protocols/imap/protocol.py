@@ -27,6 +27,7 @@ from mailbag.protocols.imap.folders import parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
 from mailbag.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from mailbag.protocols.imap.summary import flag_set, modseq_of
+from mailbag.protocols.traffic import MASK, log_line
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,16 @@ class ImapCommand(adapter.CommandBase):
         self.finished()
 
 
+def shown(command: ImapCommand) -> str:
+    """The command as the debug log shows it: a login without its credentials."""
+    if command.name == "LOGIN":
+        return f"{command.tag} LOGIN {MASK}"
+    if command.name == "AUTHENTICATE":
+        mechanism = command.args[0] if command.args else ""
+        return f"{command.tag} AUTHENTICATE {mechanism} {MASK}"
+    return command.wire().split(b"\r\n", 1)[0].decode("utf-8", "replace")
+
+
 class StreamingProtocol(adapter.ProtocolBase):
     """IMAP4ClientProtocol whose response handling is one linear loop."""
 
@@ -191,6 +202,8 @@ class StreamingProtocol(adapter.ProtocolBase):
         if self.plaintext_closed:
             raise FramingError("data received between STARTTLS and the TLS handshake")
         line = segments[0]
+        if line[2:].lstrip(b"0123456789 ")[:5].upper() != b"FETCH":  # not the bulk of a sync
+            log_line(log, "<", "imap", line)
         if self.on_alert is not None and (alert := alert_of(line)) is not None:
             self.on_alert(clean_line(alert)[:300])
         if self.state == adapter.CONNECTED:
@@ -237,6 +250,7 @@ class StreamingProtocol(adapter.ProtocolBase):
             return
         chunk = command.next_chunk()
         if chunk is not None:
+            log_line(log, ">", "imap", f"({len(chunk)} bytes after the continuation)")
             self.write(chunk + b"\r\n")
             return
         if command.continued(line):
@@ -318,7 +332,7 @@ class StreamingProtocol(adapter.ProtocolBase):
         if self.error is not None:
             raise ImapConnectionError(self.error)
         self.pending_sync_command = command
-        log.debug("sending %s %s", command.tag, command.name)
+        log_line(log, ">", "imap", shown(command))
         self.write(command.wire())
         try:
             await command.wait()

@@ -33,6 +33,7 @@ from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, prin
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
+from mailbag.protocols.traffic import MASK, log_line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -244,6 +245,7 @@ class Pop3Client:
         window = WINDOW if self.pipelining else 1
         for start in range(0, len(numbers), window):
             batch = numbers[start : start + window]
+            log_line(log, ">", f"pop3 {self._where}", f"RETR of {len(batch)} messages")
             await self._send([f"RETR {n}" for n in batch])
             for number in batch:
                 reply = await self._guard(self._reply())
@@ -260,7 +262,7 @@ class Pop3Client:
         window = WINDOW if self.pipelining else 1
         for start in range(0, len(numbers), window):
             batch = numbers[start : start + window]
-            log.debug("pop3 %s > DELE of %d messages", self._where, len(batch))
+            log_line(log, ">", f"pop3 {self._where}", f"DELE of {len(batch)} messages")
             await self._send([f"DELE {n}" for n in batch])
             for number in batch:
                 if not (await self._guard(self._reply())).ok:
@@ -289,9 +291,12 @@ class Pop3Client:
     # --- the wire --------------------------------------------------------------------------------
 
     async def _command(self, line: str, *, check: bool = True, secret: bool = False) -> Reply:
-        # A secret line shows its verb only (a SASL response alone shows nothing of itself).
-        shown = (line.split(" ", 1)[0] if " " in line else "(response)") if secret else line
-        log.debug("pop3 %s > %s", self._where, shown)
+        shown = line
+        if secret:  # the verb (and an AUTH's mechanism) only; of a SASL response alone, nothing
+            words = line.split(" ")
+            kept = words[:2] if words[0].upper() == "AUTH" else words[:1]
+            shown = f"{' '.join(kept)} {MASK}" if len(words) > 1 else f"(response) {MASK}"
+        log_line(log, ">", f"pop3 {self._where}", shown)
         await self._send([line])
         reply = await self._guard(self._reply())
         if check and not reply.ok:
@@ -312,7 +317,9 @@ class Pop3Client:
     async def _reply(self) -> Reply:
         if self._reader is None:
             raise Pop3LinkLost(f"the link to {self._where} is closed")
-        return Reply(await self._reader.line())
+        reply = Reply(await self._reader.line())
+        log_line(log, "<", f"pop3 {self._where}", f"{reply.status} {reply.text}")
+        return reply
 
     async def _read_multiline(self, limit: int) -> bytes:
         if self._reader is None:

@@ -34,6 +34,7 @@ from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
+from mailbag.protocols.traffic import MASK, log_line
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,12 @@ async def _open(
         await _connect(smtp, where)
         if settings.security == "tls":
             check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
-        await smtp.ehlo()
+        _said(where, "EHLO", await smtp.ehlo())
         if settings.security == "starttls":
             if not smtp.supports_extension("starttls"):
                 raise SmtpTemporary(f"{where} does not offer STARTTLS; nothing was sent in plain text")
             try:
-                await smtp.starttls(tls_context=context)
+                _said(where, "STARTTLS", await smtp.starttls(tls_context=context))
             except aiosmtplib.SMTPResponseException as exc:
                 raise SmtpTemporary(
                     f"{where} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in"
@@ -117,7 +118,7 @@ async def _open(
             check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
             # aiosmtplib forgot the EHLO answer from before TLS and dropped whatever came
             # between its 220 and the handshake (RFC 3207 4.2): ask again over TLS.
-            await smtp.ehlo()
+            _said(where, "EHLO", await smtp.ehlo())
         await _login(smtp, settings)
     except SmtpError:
         raise
@@ -140,7 +141,7 @@ async def _open(
 async def _connect(smtp: aiosmtplib.SMTP, where: str) -> None:
     """Connect and read the greeting; a greeting that is no SMTP reply says so."""
     try:
-        await smtp.connect()
+        _said(where, "", await smtp.connect())
     except aiosmtplib.SMTPConnectResponseError:
         raise
     except aiosmtplib.SMTPResponseException as exc:
@@ -155,12 +156,13 @@ async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
     if not methods and settings.security == "none" and not settings.oauth2:
         return  # a server without AUTH (a local relay): nothing to log in to
     try:
+        where = f"{settings.host}:{settings.port}"
         if settings.oauth2:
             await _login_oauth2(smtp, settings, methods)
         elif "plain" in methods:
-            await smtp.auth_plain(settings.username, settings.password)
+            _said(where, f"AUTH PLAIN {MASK}", await smtp.auth_plain(settings.username, settings.password))
         elif "login" in methods:
-            await smtp.auth_login(settings.username, settings.password)
+            _said(where, f"AUTH LOGIN {MASK}", await smtp.auth_login(settings.username, settings.password))
         else:
             offered = ", ".join(m.upper() for m in methods) or "none"
             raise SmtpAuthFailed(f"the server offers no AUTH PLAIN or LOGIN (offered: {offered})")
@@ -182,6 +184,7 @@ async def _login_oauth2(smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: 
         mechanism, settings.username, settings.password, settings.host, settings.port
     )
     reply = await smtp.execute_command(b"AUTH", mechanism.encode("ascii"), response.encode("ascii"))
+    _said(f"{settings.host}:{settings.port}", f"AUTH {mechanism} {MASK}", reply)
     status = ""
     if reply.code == _AUTH_CONTINUE:
         status = sasl.error_status(reply.message)
@@ -208,11 +211,12 @@ async def _envelope(
             raise SmtpPermanent("an address is not ASCII and the server does not offer SMTPUTF8")
         options.append("SMTPUTF8")
     encoding = "utf-8" if utf8 else "ascii"
+    where = f"{smtp.hostname}:{smtp.port}"
     try:
-        await smtp.mail(sender, options=options, encoding=encoding)
+        _said(where, f"MAIL FROM:<{sender}> {' '.join(options)}", await smtp.mail(sender, options=options, encoding=encoding))
         for recipient in recipients:
             try:
-                await smtp.rcpt(recipient, encoding=encoding)
+                _said(where, f"RCPT TO:<{recipient}>", await smtp.rcpt(recipient, encoding=encoding))
             except aiosmtplib.SMTPRecipientRefused as exc:
                 raise _by_code(exc.code, exc.message, f"recipient {recipient}") from None
     except SmtpError:
@@ -240,6 +244,7 @@ async def _hand_over(
         raise _by_code(exc.code, exc.message, "the server said") from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpTemporary(f"link lost before the message was sent: {_cause(exc)}") from None
+    _said(where, "DATA", reply)
     if reply.code != _START_INPUT:
         raise _by_code(reply.code, reply.message, "the server said")
     if handing_over is not None:
@@ -258,9 +263,17 @@ async def _hand_over(
             f"the link to {where} was lost after the message was handed over ({_cause(exc)});"
             " it may have been sent"
         ) from None
+    _said(where, f"({len(message)} bytes of message)", reply)
     if reply.code != 250:
         raise _by_code(reply.code, reply.message, "message refused")
     return _text(reply)
+
+
+def _said(where: str, sent: str, reply: SMTPResponse) -> None:
+    """Log a command (``sent``, credentials masked; "" for the greeting) and the reply."""
+    if sent:
+        log_line(log, ">", f"smtp {where}", sent)
+    log_line(log, "<", f"smtp {where}", _text(reply))
 
 
 def _by_code(code: int, message: str, what: str) -> SmtpError:
