@@ -6,7 +6,9 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends.fail import Keyring as FailKeyring
 
 from mailbag.domain.config import load_config
 from mailbag.domain.discovery import ServerChoice
@@ -136,3 +138,17 @@ def test_an_account_name_taken_already_is_refused_and_nothing_written(
 
     assert path.read_bytes() == before
     assert memory_keyring.entries == {}
+
+
+def test_without_a_usable_keyring_nothing_is_written(
+    dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer, tmp_path: Path,
+) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FailKeyring())  # as over SSH with no keyring daemon
+    try:
+        with pytest.raises(SetupError, match="^keyring: No recommended backend"):
+            save(tmp_path / "config.toml", new_account(dovecot, mail_user, smtp_server), "pw")
+    finally:
+        keyring.set_keyring(previous)
+
+    assert not (tmp_path / "config.toml").exists()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from mailbag.domain.discovery import PortPlan, ServerChoice
-from mailbag.protocols.dns_srv import SrvTarget
-from mailbag.protocols.https_fetch import HttpsFetcher
+from mailbag.protocols.dns_srv import DnsResolver, SrvTarget
+from mailbag.protocols.https_fetch import FetchError, HttpsFetcher
 from mailbag.services.discovery import Discovery
 from tests.servers.autoconfig import DOMAIN, AutoconfigServer, thunderbird_xml
+from tests.servers.dns import start_srv_server
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 
@@ -174,3 +175,26 @@ async def test_nothing_found_says_so(autoconfig_server: AutoconfigServer, doveco
     found = await discovery(autoconfig_server, dovecot).find(ADDRESS)
 
     assert found.source == "none" and found.incoming is None and found.smtp is None
+
+
+async def test_srv_records_asked_of_a_dns_server() -> None:
+    server = await start_srv_server({
+        f"_imaps._tcp.{DOMAIN}": [(10, 5, 993, "b.example.test"), (0, 5, 993, "a.example.test")],
+        f"_submission._tcp.{DOMAIN}": [(0, 0, 587, "smtp.example.test")],
+        f"_pop3s._tcp.{DOMAIN}": [(0, 0, 0, ".")],  # "no such service here" (RFC 2782)
+    })
+    try:
+        resolver = DnsResolver(timeout=5, nameservers=["127.0.0.1"], port=server.port)
+        found = await Discovery(fetch=lambda url: _refused(url), resolver=resolver, ports=no_ports()).find(ADDRESS)
+    finally:
+        assert server.transport is not None
+        server.transport.close()
+
+    assert found.source == "dns"
+    assert found.imap == ServerChoice("imap", "a.example.test", 993, "tls", ADDRESS)
+    assert found.pop3 is None
+    assert found.smtp == ServerChoice("smtp", "smtp.example.test", 587, "starttls", ADDRESS)
+
+
+async def _refused(url: str) -> bytes:
+    raise FetchError(f"{url}: no such host")

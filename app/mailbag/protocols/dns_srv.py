@@ -16,18 +16,24 @@ class SrvTarget:
 
 
 class DnsResolver:
-    """Asks the system's DNS servers (dnspython's async resolver)."""
+    """Asks the system's DNS servers (dnspython's async resolver), or ``nameservers`` on ``port``."""
 
-    def __init__(self, timeout: float = 5.0) -> None:
+    def __init__(self, timeout: float = 5.0, nameservers: list[str] | None = None, port: int = 53) -> None:
         self.timeout = timeout
+        self.nameservers = nameservers
+        self.port = port
 
     async def srv(self, name: str) -> list[SrvTarget]:
         """The SRV answers for ``name``, as the server gave them; [] when there are none."""
         import dns.asyncresolver
         import dns.exception
 
+        resolver = dns.asyncresolver.Resolver(configure=self.nameservers is None)
+        if self.nameservers is not None:
+            resolver.nameservers = list(self.nameservers)
+            resolver.port = self.port
         try:
-            answer = await dns.asyncresolver.resolve(name, "SRV", lifetime=self.timeout)
+            answer = await resolver.resolve(name, "SRV", lifetime=self.timeout)
         except dns.exception.DNSException:  # no such name, no answer, no server, timed out
             return []
         return [
