@@ -234,3 +234,32 @@ async def test_the_account_written_opens_on_its_inbox(
     finally:
         store.close()
     await asyncio.sleep(0)
+
+
+async def choose(pilot: Pilot, app: SetupApp, selector: str, *moves: str) -> None:
+    """Pick an option of a list field by keys: focus it, open it, move, take it."""
+    app.screen.query_one(selector, Select).focus()
+    await pilot.press("enter", *moves, "enter")
+    await pilot.pause()
+
+
+async def test_choosing_pop3_or_another_security_moves_a_default_port_along(
+    dovecot: DovecotServer, autoconfig_server: AutoconfigServer, tmp_path: Path,
+) -> None:
+    autoconfig_server.serve(f"autoconfig.{DOMAIN}", "/mail/config-v1.1.xml", thunderbird_xml([
+        {"type": "imap", "hostname": "imap.example.test", "port": "993", "socketType": "SSL"},
+        {"type": "smtp", "hostname": "smtp.example.test", "port": "465", "socketType": "SSL"},
+    ]))
+    app = setup_app(tmp_path / "config.toml", dovecot, autoconfig_server)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await to_servers(pilot, app, "ann@example.test")
+        await choose(pilot, app, "#in-kind", "down")  # POP3: none was found, the default port
+        assert (value(app, "#in-kind"), value(app, "#in-port")) == ("pop3", "995")
+        await choose(pilot, app, "#in-security", "down")  # STARTTLS
+        assert (value(app, "#in-security"), value(app, "#in-port")) == ("starttls", "110")
+        await choose(pilot, app, "#smtp-security", "down")
+        assert (value(app, "#smtp-security"), value(app, "#smtp-port")) == ("starttls", "587")
+        app.screen.query_one("#smtp-port", Input).value = "2525"
+        await choose(pilot, app, "#smtp-security", "up")  # back to TLS
+        assert (value(app, "#smtp-security"), value(app, "#smtp-port")) == ("tls", "2525")  # yours stays
