@@ -317,6 +317,7 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
             notify=config.ui.notify,
             threads=config.ui.threads,
             editor=config.ui.editor,
+            layout=config.ui.layout,
         )
     except (KeymapError, ThemeError, UnknownTheme) as exc:
         error: Exception = exc

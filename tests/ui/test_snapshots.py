@@ -31,6 +31,10 @@ def test_main_screen(snap_compare, make_app, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=_message_in_reader)
 
 
+def test_main_screen_with_the_list_beside_the_reader(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=(160, 40), run_before=_message_in_reader)
+
+
 def test_main_screen_reading(snap_compare, make_app):
     async def read(pilot: Pilot) -> None:
         await settle(pilot)

@@ -270,6 +270,13 @@ def test_bad_notify_value_names_its_line() -> None:
     assert str(error) == 'config.toml:3: ui.notify: must be one of bell, desktop, both, none, not "loud"'
 
 
+def test_ui_layout_is_auto_unless_set_and_must_be_a_known_one() -> None:
+    assert parse_config("", Path("config.toml")).ui.layout == "auto"
+    assert parse_config('[ui]\nlayout = "stacked"\n', Path("config.toml")).ui.layout == "stacked"
+    error = error_for('[ui]\nlayout = "rows"\n')
+    assert str(error) == 'config.toml:2: ui.layout: must be one of auto, columns, stacked, not "rows"'
+
+
 def test_poll_interval_and_subject_threading() -> None:
     config = parse_config(
         '[ui]\nthread_by_subject = true\n\n[accounts.work]\nemail = "me@example.org"\n\n'

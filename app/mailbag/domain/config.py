@@ -34,8 +34,9 @@ DEFAULT_PORTS: dict[str, tuple[int, int]] = {
 }
 
 _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
-_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor")
+_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor", "layout")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
+LAYOUT_CHOICES = ("auto", "columns", "stacked")
 _ACCOUNT_KEYS = (
     "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir", "oauth2"
 )
@@ -151,6 +152,7 @@ class UiConfig:
     threads: bool = False  # open folders in thread view
     thread_by_subject: bool = False  # also join threads whose roots share a subject
     editor: str = ""  # the command that edits a message body; "" for $VISUAL, $EDITOR, else vi
+    layout: str = "auto"  # "columns": the list beside the reader; "stacked": above it; "auto": by width
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,13 @@ class _Validator:
             raise self.error(key, "must not be empty")
         return value
 
+    def choice(self, table: dict[str, Any], key: tuple[str, ...], choices: tuple[str, ...]) -> str | None:
+        """A string that must be one of ``choices`` (None when the key is not there)."""
+        value = self.string(table, key)
+        if value is not None and value not in choices:
+            raise self.error(key, f'must be one of {", ".join(choices)}, not "{value}"')
+        return value
+
     def boolean(self, table: dict[str, Any], key: tuple[str, ...]) -> bool:
         value = table.get(key[-1], False)
         if not isinstance(value, bool):
@@ -405,11 +414,8 @@ class _Validator:
         self.check_keys(table, ("ui",), _UI_KEYS)
         defaults = UiConfig()
         theme = self.string(table, ("ui", "theme"))
-        notify = self.string(table, ("ui", "notify"))
-        if notify is not None and notify not in NOTIFY_CHOICES:
-            raise self.error(
-                ("ui", "notify"), f'must be one of {", ".join(NOTIFY_CHOICES)}, not "{notify}"'
-            )
+        notify = self.choice(table, ("ui", "notify"), NOTIFY_CHOICES)
+        layout = self.choice(table, ("ui", "layout"), LAYOUT_CHOICES)
         threads = self.boolean(table, ("ui", "threads")) if "threads" in table else False
         by_subject = (
             self.boolean(table, ("ui", "thread_by_subject"))
@@ -422,6 +428,7 @@ class _Validator:
             notify=notify if notify is not None else defaults.notify,
             threads=threads,
             thread_by_subject=by_subject,
+            layout=layout if layout is not None else defaults.layout,
         )
 
     def searches(self, table: dict[str, Any]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, SCREEN_SCOPES, Scope, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
+from mailbag.ui.screens.main.layout import LAYOUTS
 from mailbag.ui.screens.outbox import OutboxScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
 
@@ -77,10 +78,13 @@ class MailbagApp(App[None]):
         notify: str = "bell",
         threads: bool = False,
         editor: str = "",
+        layout: str = "auto",
     ) -> None:
         super().__init__()
         if notify not in NOTIFY_MODES:
             raise ValueError(f"notify must be one of {', '.join(NOTIFY_MODES)}; got {notify!r}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
         themes = load_themes(themes_dir)
         chosen = choose_theme(theme, themes)
         self.user_keymap = validate_keymap(keymap or {})
@@ -96,7 +100,7 @@ class MailbagApp(App[None]):
         self.facade = facade_factory(self.sink)
         self.drafts = DraftKeeper(self.facade, now)
         self.main_screen = MainScreen(
-            self.facade, now=now, bell=notify in ("bell", "both"), threads=threads
+            self.facade, now=now, bell=notify in ("bell", "both"), threads=threads, layout=layout
         )
         self._started = False
         self._stopped = False

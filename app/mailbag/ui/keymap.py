@@ -67,6 +67,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("raw_source", "U", "raw_source", "Message source on / off (reader)", "reader"),
     KeySpec("close_reader", "q", "close_reader", "Close the full-screen reader", "reader"),
     KeySpec("full_screen", "v", "full_screen", "Reader full screen / back", "screen"),
+    KeySpec("layout", "w", "toggle_layout", "List beside / above the reader", "screen"),
     KeySpec("toggle_read", "N", "toggle_read", "Toggle read / unread", "screen"),
     KeySpec("toggle_flag", "F", "toggle_flag", "Toggle flagged", "screen"),
     KeySpec("delete", "d,delete", "delete", "Delete (to Trash)", "screen"),

@@ -41,8 +41,10 @@ class MainScreenBase(Screen[None]):
         now: Callable[[], datetime],
         bell: bool = True,
         threads: bool = False,
+        layout: str = "auto",
     ) -> None:
         super().__init__()
+        self.pane_layout = layout  # "auto", "columns" or "stacked" (see .layout)
         self._bell = bell  # ring the terminal bell on new mail
         self._order = ListOrder()
         self._threaded = threads
