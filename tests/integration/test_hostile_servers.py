@@ -17,11 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import Security
+from mailbag.domain.config import AccountConfig, Security, ServerConfig
+from mailbag.domain.events import ConnectionChanged, ErrorReported
 from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.pop3.client import Pop3Client
 from mailbag.protocols.smtp.client import submit
+from mailbag.services.backend import Backend
+from mailbag.services.imap_account import ImapAccount
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
 from tests.servers.hostile import (
     NEGOTIATION,
     SECURE_LOGIN,
@@ -106,6 +112,18 @@ CASES = [
     Case("PREAUTH greeting", Hostility(greeting=b"* PREAUTH welcome back\r\n"), {"imap": "PREAUTH"}),
     Case("LOGIN referral", Hostility(login_answer=b"{tag} NO [REFERRAL imap://me@evil.example/] go there\r\n"),
          {"imap": r"login failed: .*go there"}),
+    Case("an [ALERT] with escape sequences on a refused login",
+         Hostility(login_answer=b"{tag} NO [ALERT] account locked, see \x1b[31mhttps://help.example\r\n"),
+         {"imap": "account locked, see .*https://help.example"}),
+    *(Case(f"login answered [{code}]", Hostility(login_answer=f"-ERR [{code}] {text}\r\n".encode()),
+           {"pop3": re.escape(f"{meaning} ([{code}] {text})")})
+      for code, meaning, text in (
+          ("IN-USE", "the mailbox is in use by another session", "locked by another session"),
+          ("LOGIN-DELAY", "the server allows no new login this soon after the last one", "wait 5 minutes"),
+          ("SYS/TEMP", "the server has a temporary problem", "disk busy"),
+          ("SYS/PERM", "the server has a problem that will not go away by itself", "account disabled"),
+          ("AUTH", "the user name or password was not accepted", "bad credentials"),
+      )),
     Case("garbage greeting", Hostility(greeting=b"HTTP/1.1 400 Bad Request\r\n"),
          {"imap": "not an IMAP server's greeting: HTTP/1.1 400", "pop3": "not a POP3 reply: HTTP/1.1 400",
           "smtp": "not an SMTP server's greeting: HTTP/1.1 400"}),
@@ -194,9 +212,55 @@ async def test_hostile_server(hostile: tuple[HostileServer, Case]) -> None:
             await session(kind, settings)
         reason = str(failure.value)
         assert re.search(expect, reason), reason
+        assert reason.isprintable()  # no escape sequence reaches the screen
         assert PASSWORD not in reason
         # Over TLS too, nothing went out but the negotiation and a login the server refused.
         assert wire.verbs(wire.secure) <= NEGOTIATION[kind] | {"AUTHENTICATE", "AUTH"}
     plain = b"".join(wire.plain)
     assert not [secret for secret in SECRETS if secret in plain]
     assert wire.verbs(wire.plain) <= NEGOTIATION[kind]
+
+
+SERVICE_PARAMS = [p for p in PARAMS if p.values[0][0] in ("imap", "pop3")]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("hostile", SERVICE_PARAMS, indirect=True)
+async def test_the_account_stores_nothing_from_a_hostile_server_and_says_why(
+    hostile: tuple[HostileServer, Case], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same cases through the account's worker, as mailbag runs it: the cache and the local
+    store hold nothing the server said in plain text, and the reason reaches the user."""
+    server, case = hostile
+    settings = login(server, server.certificate, case)
+    monkeypatch.setenv("HOSTILE_PASSWORD", PASSWORD)
+    table = ServerConfig(host=settings.host, port=settings.port, security=settings.security,  # type: ignore[arg-type]
+                         username=USER, password_env="HOSTILE_PASSWORD", ca_file=settings.ca_file,
+                         tls_fingerprint=settings.tls_fingerprint)
+    maildir = tmp_path / "Mail"
+    store, recorder = Store.open(tmp_path / "cache.sqlite3"), Recorder()
+    worker: Backend
+    if server.kind == "imap":
+        worker = ImapAccount(AccountConfig(name="acct", email=USER, imap=table), store, recorder)
+    else:
+        worker = Pop3Account(AccountConfig(name="acct", email=USER, pop3=table, maildir=maildir), maildir,
+                             store, recorder)
+    told: list[str] = []
+    try:
+        await worker.sync_once()
+    except Exception as exc:  # noqa: BLE001 - what the user is told is what matters
+        told.append(worker.describe(exc))
+    told += [e.message for e in recorder.of(ErrorReported)] + [e.detail for e in recorder.of(ConnectionChanged)]
+    try:
+        expect = case.expect[server.kind]
+        if expect is not None:
+            assert any(re.search(expect, text) for text in told), told
+        assert all(text.isprintable() for text in told), told
+        folders = [folder.name for folder in store.folders("acct")]
+        assert set(folders) <= {"INBOX"}  # nothing LISTed before TLS
+        assert all(store.uids("acct", folder) == [] for folder in folders)  # nor FETCHed
+        assert store.local.pop3_downloads("acct") == {}
+        assert not [p for p in maildir.rglob("*") if p.is_file() and p.parent.name in ("new", "cur")]
+    finally:
+        store.close()
+    plain = b"".join(server.wire.plain)
+    assert not [secret for secret in SECRETS if secret in plain]

@@ -29,7 +29,7 @@ from mailbag.protocols.pop3.errors import (
     Pop3Refused,
     Pop3Temporary,
 )
-from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, printable
+from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, explained, printable
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
@@ -213,8 +213,8 @@ class Pop3Client:
 
     def _refused(self, reply: Reply) -> NoReturn:
         if reply.code in _TEMPORARY_CODES:
-            raise Pop3Temporary(f"{self._where} cannot log in now: {reply.text}")
-        raise Pop3LoginRefused(f"login refused: {reply.text or '-ERR'}")
+            raise Pop3Temporary(f"{self._where} cannot log in now: {explained(reply)}")
+        raise Pop3LoginRefused(f"login refused: {explained(reply) or '-ERR'}")
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -279,7 +279,7 @@ class Pop3Client:
         finally:
             self.abort()
         if not reply.ok:
-            raise Pop3Temporary(f"{self._where} could not remove the deleted messages: {reply.text}")
+            raise Pop3Temporary(f"{self._where} could not remove the deleted messages: {explained(reply)}")
 
     def abort(self) -> None:
         """Drop the link without QUIT: the server keeps every message."""
@@ -301,8 +301,8 @@ class Pop3Client:
         reply = await self._guard(self._reply())
         if check and not reply.ok:
             if reply.code in _TEMPORARY_CODES:
-                raise Pop3Temporary(f"{self._where}: {reply.text}")
-            raise Pop3Refused(f"{self._where} refused {line.split(' ', 1)[0]}: {reply.text}")
+                raise Pop3Temporary(f"{self._where}: {explained(reply)}")
+            raise Pop3Refused(f"{self._where} refused {line.split(' ', 1)[0]}: {explained(reply)}")
         return reply
 
     async def _send(self, lines: list[str]) -> None:

@@ -59,6 +59,23 @@ class Reply:
         self.text = printable(rest)
 
 
+#: What the response codes of RFC 2449 and 3206 tell the user.
+CODE_MEANINGS = {
+    "IN-USE": "the mailbox is in use by another session",
+    "LOGIN-DELAY": "the server allows no new login this soon after the last one",
+    "SYS/TEMP": "the server has a temporary problem",
+    "SYS/PERM": "the server has a problem that will not go away by itself",
+    "AUTH": "the user name or password was not accepted",
+}
+
+
+def explained(reply: Reply) -> str:
+    """The reply's text, after what its response code means when it has one, e.g. ``the
+    mailbox is in use by another session ([IN-USE] locked)``."""
+    meaning = CODE_MEANINGS.get(reply.code)
+    return f"{meaning} ({reply.text})" if meaning else reply.text
+
+
 def printable(raw: bytes) -> str:
     """Server text made safe to show and log: control characters replaced, at most 300 long."""
     text = raw.decode("utf-8", "replace")
