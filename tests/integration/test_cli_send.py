@@ -24,7 +24,7 @@ pytestmark = pytest.mark.dovecot
 
 def write_config(
     path: Path, dovecot: DovecotServer, me: MailUser, smtp_host: str, smtp_port: int, security: str,
-    *, imap_port: int | None = None, smtp_password: str = "",
+    *, imap_port: int | None = None, smtp_password: str = "", smtp_extra: str = "",
 ) -> Path:
     path.write_text(
         f"""
@@ -48,6 +48,7 @@ username = "submitter"
 password_env = "MAILBAG_SMTP_PASSWORD"
 ca_file = "{dovecot.ca_file}"
 timeout = 5
+{smtp_extra}
 """,
         encoding="utf-8",
     )
@@ -233,3 +234,17 @@ def test_killed_before_the_copy_is_stored_it_is_stored_once_and_the_message_not_
     assert run_send(tmp_path / "config.toml", tmp_path, b"", "--flush").returncode == 0
     assert len(smtp_server.received) == 1
     assert len(mailbox(dovecot, to)) == 1 and len(mailbox(dovecot, me, "Sent")) == 1
+
+
+def test_a_certificate_not_the_pinned_one_gets_no_message(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    pin = 'tls_fingerprint = "sha256:' + "00" * 32 + '"'
+    config = write_config(tmp_path / "config.toml", dovecot, me, smtp_server.host, smtp_server.port, "starttls",
+                          smtp_extra=pin)
+    result = run_send(config, tmp_path, message_from(me, to))
+    assert result.returncode == 75, result.stderr
+    assert b"waits in the outbox" in result.stderr
+    assert b"is not the pinned sha256:" + b"0" * 64 in result.stderr
+    assert smtp_server.received == [] and mailbox(dovecot, to) == []

@@ -19,13 +19,14 @@ import pytest
 
 from mailbag.domain.config import AccountConfig, Security, ServerConfig
 from mailbag.domain.events import ConnectionChanged, ErrorReported
-from mailbag.protocols.imap import ImapClient, ImapSettings
+from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapSettings
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.pop3.client import Pop3Client
 from mailbag.protocols.smtp.client import submit
 from mailbag.services.backend import Backend
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.pop3_account import Pop3Account
+from mailbag.services.sync_child import ChildJob, fetch_in_child
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
 from tests.servers.hostile import (
@@ -264,3 +265,30 @@ async def test_the_account_stores_nothing_from_a_hostile_server_and_says_why(
         store.close()
     plain = b"".join(server.wire.plain)
     assert not [secret for secret in SECRETS if secret in plain]
+
+
+@pytest.mark.parametrize("hostile", [pytest.param(("imap", Case("pin", Hostility(), {}, implicit_tls=True)),
+                                                  id="imap")], indirect=True)
+@pytest.mark.parametrize("pinned", ["its own", "another"])
+async def test_the_sync_process_checks_the_certificate_pin_too(
+    hostile: tuple[HostileServer, Case], tmp_path: Path, pinned: str
+) -> None:
+    server, case = hostile
+    pin = login(server, server.certificate, Case("pin", Hostility(), {}, pin="good")).tls_fingerprint
+    settings = ImapSettings(host="127.0.0.1", port=server.port, security="tls", username=USER,
+                            password=PASSWORD, ca_file=str(server.ca_file), timeout=30.0,
+                            tls_fingerprint=pin if pinned == "its own" else "sha256:" + "00" * 32)
+    cache = tmp_path / "cache.sqlite3"
+    Store.open(cache).close()
+
+    async def done(count: int) -> None:
+        pass
+
+    job = ChildJob("acct", "INBOX", 1, [1], str(cache), 100, 100)
+    if pinned == "its own":
+        await fetch_in_child(job, settings, done)
+        assert SECURE_LOGIN["imap"] in b"".join(server.wire.secure)
+    else:
+        with pytest.raises(ImapConnectionError, match="fingerprint sha256:[0-9a-f]{64} is not the pinned"):
+            await fetch_in_child(job, settings, done)
+        assert server.wire.secure == []
