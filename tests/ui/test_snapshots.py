@@ -113,3 +113,14 @@ def test_search_open(snap_compare, make_app):
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=search)
+
+
+def test_attachments_list(snap_compare, make_app):
+    async def listed(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("A")
+        await settle(pilot)
+
+    assert snap_compare(make_app(crowded_facade), terminal_size=(80, 24), run_before=listed)

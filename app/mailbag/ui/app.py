@@ -296,6 +296,7 @@ class MailbagApp(App[None]):
 
 def _key_scope(screen: Screen) -> Scope | None:
     """The scope of the keys a screen holds itself (None: the main screen's scopes)."""
+    from mailbag.ui.screens.attachments import AttachmentsScreen
     from mailbag.ui.screens.compose import ComposeScreen
     from mailbag.ui.screens.link_picker import LinkPicker
 
@@ -305,4 +306,6 @@ def _key_scope(screen: Screen) -> Scope | None:
         return "outbox"
     if isinstance(screen, LinkPicker):
         return "links"
+    if isinstance(screen, AttachmentsScreen):
+        return "attachments"
     return None

@@ -10,7 +10,9 @@ import asyncio
 import os
 from collections.abc import Sequence
 
+from textual.binding import Binding
 from textual.suggester import Suggester
+from textual.widgets import Input
 
 from mailbag.domain.compose import format_address
 from mailbag.domain.models import Address
@@ -91,3 +93,16 @@ class PathSuggester(Suggester):
         folder = os.path.dirname(os.path.expanduser(value)) or "."
         names = await asyncio.to_thread(_entries, folder)
         return complete_path(value, names)
+
+
+class FieldInput(Input):
+    """A one-line field; Tab takes the completion shown, else moves on."""
+
+    BINDINGS = [Binding("tab", "complete_or_next", "Complete", show=False)]
+
+    def action_complete_or_next(self) -> None:
+        if self.cursor_at_end and self._suggestion and self._suggestion != self.value:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+        else:
+            self.screen.focus_next()

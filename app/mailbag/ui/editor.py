@@ -15,9 +15,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from textual.app import App, SuspendNotSupported
+from textual.app import App
 
 from mailbag.paths import FILE_MODE
+from mailbag.ui.terminal import with_terminal
 
 
 class EditorFailed(Exception):
@@ -38,11 +39,7 @@ def edit_text(app: App[object], text: str, command: list[str]) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
-        try:
-            with app.suspend():
-                status = _run(command, path)
-        except SuspendNotSupported:  # no terminal to hand over (a headless test run)
-            status = _run(command, path)
+        status = with_terminal(app, lambda: _run(command, path))
         if status != 0:
             name = os.path.basename(command[0]) if command else "the editor"
             raise EditorFailed(f"{name} exited with status {status}; the text was not changed")

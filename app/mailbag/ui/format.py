@@ -52,3 +52,12 @@ def thread_prefix(depth: int, *, collapsed: bool = False, has_replies: bool = Fa
             return "▸ "
         return "▾ " if has_replies else ""
     return "  " * (depth - 1) + "└─"
+
+
+def human_size(size: int) -> str:
+    """``512 B``, ``180 KB``, ``20.0 MB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size // 1024} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -11,6 +11,7 @@ description, and a scope telling which part of the UI owns it:
 * ``compose``: held by the compose screen (send, editor, attachments, close);
 * ``outbox``: held by the Outbox screen (send a message now, edit it, take it out of the outbox);
 * ``links``: held by the list of a message's links (open one, copy one);
+* ``attachments``: held by the attachments list (save one or all, open one, close it);
 * ``app``: held by the application (help, quit).
 
 Triage keys act on the marked messages, else a collapsed thread under the cursor, else the
@@ -25,9 +26,9 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "links", "app"]
+Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "links", "attachments", "app"]
 #: The scopes held by a screen of their own (not the main screen).
-SCREEN_SCOPES: tuple[Scope, ...] = ("compose", "outbox", "links")
+SCREEN_SCOPES: tuple[Scope, ...] = ("compose", "outbox", "links", "attachments")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("forward", "f", "forward", "Forward", "screen"),
     KeySpec("forward_attached", "ctrl+f", "forward_attached", "Forward as attachment", "screen"),
     KeySpec("edit_draft", "e", "edit_draft", "Edit draft (or as new)", "screen"),
+    KeySpec("attachments", "A", "attachments", "Attachments: save, open", "screen"),
+    KeySpec("save_message", "s", "save_message", "Save the message as .eml…", "screen", priority=True),
+    KeySpec("pipe", "vertical_line", "pipe", "Pipe the message to a command…", "screen", priority=True),
     KeySpec("retry", "dollar_sign", "retry", "Reconnect now, retry actions set aside", "screen"),
     KeySpec("links", "ctrl+b", "links", "Links in the message…", "screen"),
     KeySpec("send", "ctrl+s", "send", "Send the message", "compose", priority=True),
@@ -105,6 +109,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("links_open", "enter,o", "open_link", "Open the link (asks first)", "links"),
     KeySpec("links_copy", "y,c", "copy_link", "Copy the link to the clipboard", "links"),
     KeySpec("links_close", "escape,q", "close_links", "Close the list of links", "links"),
+    KeySpec("attachment_save", "s", "save", "Save the attachment…", "attachments"),
+    KeySpec("attachment_save_all", "S", "save_all", "Save every attachment…", "attachments"),
+    KeySpec("attachment_open", "enter,o", "open", "Open with its program", "attachments"),
+    KeySpec("attachment_close", "escape,q,h", "close", "Close the attachments", "attachments"),
     KeySpec("help", "question_mark", "help", "Show keys", "app", show=True),
     KeySpec("quit", "q", "quit", "Quit", "app", show=True),
 )
@@ -197,6 +205,7 @@ _KEY_NAMES = {
     "right_curly_bracket": "}",
     "delete": "Del",
     "dollar_sign": "$",
+    "vertical_line": "|",
 }
 
 

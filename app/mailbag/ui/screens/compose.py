@@ -18,7 +18,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
@@ -37,8 +36,9 @@ from mailbag.domain.outgoing import ComposeError, build_message, content_type_of
 from mailbag.domain.requests import SaveDraft, SendMessage
 from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
-from mailbag.ui.completion import AddressBook, AddressSuggester, PathSuggester
+from mailbag.ui.completion import AddressBook, AddressSuggester, FieldInput, PathSuggester
 from mailbag.ui.editor import EditorFailed, edit_text, editor_command
+from mailbag.ui.format import human_size
 from mailbag.ui.keymap import bindings
 from mailbag.ui.messages import DraftClosed
 from mailbag.ui.screens.dialogs import close_draft_dialog
@@ -51,34 +51,12 @@ SERVER_SAVE_SECONDS = 60.0
 _ADDRESS_FIELDS = ("to", "cc", "bcc")
 
 
-def human_size(size: int) -> str:
-    """``512 B``, ``180 KB``, ``20.0 MB``."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size // 1024} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def writing_line(body: str) -> int:
     """The line to start writing on: the one above the signature (a blank line below a quote),
     else the last."""
     lines = body.split("\n")
     end = lines.index("-- ") if "-- " in lines else len(lines)
     return max(end - 1, 0)
-
-
-class FieldInput(Input):
-    """A one-line header field; Tab takes the completion shown, else moves on."""
-
-    BINDINGS = [Binding("tab", "complete_or_next", "Complete", show=False)]
-
-    def action_complete_or_next(self) -> None:
-        if self.cursor_at_end and self._suggestion and self._suggestion != self.value:
-            self.value = self._suggestion
-            self.cursor_position = len(self.value)
-        else:
-            self.screen.focus_next()
 
 
 class ComposeScreen(Screen["str | None"]):
@@ -283,7 +261,6 @@ class ComposeScreen(Screen["str | None"]):
         except EditorFailed as exc:
             self._hint(str(exc), error=True)
             return
-        self.app.refresh(repaint=True, layout=True)
         self._set_body(text)
         self._hint("Body taken from the editor")
 

@@ -435,6 +435,11 @@ class Reader(Vertical):
     def header(self) -> Static:
         return self.query_one("#reader-header", Static)
 
+    @property
+    def message(self) -> RenderedMessage | None:
+        """The message shown in full (None while loading, after a failure, or when empty)."""
+        return self._message
+
     def show_message(
         self, key: tuple[str, str, int], message: RenderedMessage, layout: BodyLayout | None = None
     ) -> None:

@@ -117,6 +117,10 @@ class MainScreenBase(Screen[None]):
             """Back from search results to the folder (search)."""
             ...
 
+        def show_message(self, row: MessageRow, *, mark_read: bool) -> None:
+            """Show ``row`` in the reader (reading)."""
+            ...
+
         def _mark_seen(self, row: MessageRow) -> None:
             """Mark a message read (triage)."""
             ...

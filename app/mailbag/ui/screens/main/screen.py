@@ -2,7 +2,8 @@
 
 It turns user actions into requests to the facade and service events into widget updates. Each
 part lives in its own module: the list's views (:mod:`.views`), search (:mod:`.search`), the
-reader (:mod:`.reading`), its links (:mod:`.links`), the layout (:mod:`.layout`) and triage (:mod:`.triage`); their shared state is in :mod:`.base`.
+reader (:mod:`.reading`), its links (:mod:`.links`), the layout (:mod:`.layout`), triage (:mod:`.triage`)
+and files (:mod:`.files`: attachments, .eml, pipe); their shared state is in :mod:`.base`.
 Slow reads (the folder's id vector, threads, a search, a rendered body) run in thread workers,
 never on the UI loop.
 """
@@ -34,6 +35,7 @@ from mailbag.domain.events import (
 from mailbag.domain.models import ConnectionState, OutgoingMessage
 from mailbag.domain.requests import CheckFolders
 from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
+from mailbag.ui.screens.main.files import FilesControl
 from mailbag.ui.screens.main.layout import LayoutControl
 from mailbag.ui.screens.main.links import LinkControl
 from mailbag.ui.screens.main.reading import ReaderControl
@@ -49,7 +51,8 @@ from mailbag.ui.widgets.status_bar import StatusBar
 
 
 class MainScreen(
-    ListViews, SearchControl, ReaderControl, LinkControl, LayoutControl, TriageControl, WritingControl
+    ListViews, SearchControl, ReaderControl, LinkControl, LayoutControl, TriageControl, WritingControl,
+    FilesControl,
 ):
     """The three panes and the status bar; service events land here."""
 

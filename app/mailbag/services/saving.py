@@ -1,0 +1,144 @@
+"""Saving attachments and messages into a folder the user chose, safely.
+
+The name is made a single clean file name (no folders, no ``..``, no control or bidi characters,
+no leading dot, no reserved device name) whatever the message said. The file is created in the
+folder through the folder's descriptor with ``O_EXCL | O_NOFOLLOW``: a symlink already there is
+never followed, and nothing is overwritten unless asked. An overwrite writes a new file beside
+the old one and renames it over the old name, which replaces a symlink rather than writing
+through it. Files are made readable by the user alone (0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from mailbag.domain.mime import safe_filename
+from mailbag.paths import FILE_MODE
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: How many " (n)" names are tried before giving up.
+_MAX_COPIES = 1000
+
+
+class SaveError(Exception):
+    """The file could not be saved; the message says why, for the status bar."""
+
+
+class NameTaken(SaveError):
+    """A file (or a link, or a folder) of that name is in the folder already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} exists already")
+        self.name = name
+
+
+def clean_name(name: str, fallback: str = "attachment") -> str:
+    """``name`` as a safe single file name (see :func:`mailbag.domain.mime.safe_filename`)."""
+    return safe_filename(name, fallback)
+
+
+def numbered(name: str, n: int) -> str:
+    """``report.pdf`` -> ``report (n).pdf``; the extension stays last."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        return f"{name} ({n})"
+    return f"{stem} ({n}).{ext}"
+
+
+def save_file(folder: Path, name: str, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` as ``folder/name`` (``name`` cleaned first) and return the path written.
+
+    Raises NameTaken when the name exists and ``overwrite`` is false, SaveError otherwise.
+    """
+    name = clean_name(name)
+    with _Folder(folder) as fd:
+        if overwrite:
+            _replace(fd, name, data)
+        else:
+            _create(fd, name, data)
+    return folder / name
+
+
+def save_as_new(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` under ``name`` or, when that is taken, the first free ``name (n)``."""
+    name = clean_name(name)
+    with _Folder(folder) as fd:
+        for candidate in (name, *(numbered(name, n) for n in range(1, _MAX_COPIES))):
+            try:
+                _create(fd, candidate, data)
+            except NameTaken:
+                continue
+            return folder / candidate
+    raise SaveError(f"{name}: no free name left in {folder}")
+
+
+class _Folder:
+    """The folder opened once, so every step below acts in the same folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fd = -1
+
+    def __enter__(self) -> int:
+        try:
+            self.fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SaveError(f"cannot use the folder {self.folder}: {exc.strerror or exc}") from None
+        return self.fd
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def _create(folder_fd: int, name: str, data: bytes) -> None:
+    try:
+        fd = os.open(name, _CREATE, FILE_MODE, dir_fd=folder_fd)
+    except FileExistsError:
+        raise NameTaken(name) from None
+    except OSError as exc:  # ELOOP: a symlink of that name (O_NOFOLLOW)
+        if _exists(folder_fd, name):
+            raise NameTaken(name) from None
+        raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+    _write_all(fd, name, data, lambda: os.unlink(name, dir_fd=folder_fd))
+
+
+def _replace(folder_fd: int, name: str, data: bytes) -> None:
+    temporary = f".{name}.{secrets.token_hex(4)}.part"
+    try:
+        fd = os.open(temporary, _CREATE, FILE_MODE, dir_fd=folder_fd)
+    except OSError as exc:
+        raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+    def forget() -> None:
+        os.unlink(temporary, dir_fd=folder_fd)
+
+    _write_all(fd, name, data, forget)
+    try:
+        os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except OSError as exc:
+        forget()
+        raise SaveError(f"cannot replace {name}: {exc.strerror or exc}") from None
+
+
+def _write_all(fd: int, name: str, data: bytes, forget: Callable[[], None]) -> None:
+    """Write ``data`` to ``fd`` and close it; on failure remove what was started."""
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        try:
+            forget()
+        except OSError:
+            pass
+        raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _exists(folder_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
