@@ -82,9 +82,7 @@ def save_bytes(
             else:
                 screen.run_worker(lambda: attempt(name, data, how), thread=True, group="save")
 
-        question = f"{name} exists in {folder}. Replace it, or keep both (save as {numbered(name, 1)} or the next free name)?"
-        app.push_screen(
-            ChoiceDialog(question, (("r", "replace", "replace"), ("k", "keep", "keep both"))), answered
-        )
+        choices = (("r", "replace", "replace it"), ("k", "keep", f"keep both ({numbered(name, 1)})"))
+        app.push_screen(ChoiceDialog(f"{name} exists in {folder}", choices), answered)
 
     screen.run_worker(first_try, thread=True, group="save")

@@ -10,7 +10,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -29,6 +28,7 @@ from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
 from mailbag.ui.saving import SaveFolder, save_bytes
 from mailbag.ui.screens.prompt import PromptScreen
 from mailbag.ui.terminal import with_terminal
+from mailbag.ui.widgets.vi_list import ViOptionList
 
 MessageKey = tuple[str, str, int]
 
@@ -44,13 +44,7 @@ def attachment_line(attachment: Attachment) -> Text:
 class AttachmentsScreen(ModalScreen[None]):
     """Lists a message's attachments; its keys save, save all, open, and close."""
 
-    BINDINGS = [
-        *bindings("attachments"),
-        Binding("j", "move('cursor_down')", "Next", show=False),
-        Binding("k", "move('cursor_up')", "Previous", show=False),
-        Binding("g", "move('first')", "First", show=False),
-        Binding("G", "move('last')", "Last", show=False),
-    ]
+    BINDINGS = bindings("attachments")
     DEFAULT_CSS = """
     AttachmentsScreen { align: center middle; }
     AttachmentsScreen > Vertical {
@@ -58,7 +52,9 @@ class AttachmentsScreen(ModalScreen[None]):
         border: round $primary; background: $panel; padding: 0 1;
     }
     AttachmentsScreen #attachments-title { text-style: bold; }
-    AttachmentsScreen OptionList { height: auto; max-height: 16; border: none; background: $panel; }
+    AttachmentsScreen OptionList, AttachmentsScreen OptionList:focus {
+        height: auto; max-height: 16; border: none; background: $panel;
+    }
     AttachmentsScreen #attachments-notice { height: auto; }
     AttachmentsScreen #attachments-help { color: $text-muted; }
     """
@@ -83,7 +79,7 @@ class AttachmentsScreen(ModalScreen[None]):
         count = len(self.attachments)
         with Vertical():
             yield Static(Text(f"{count} attachment{'' if count == 1 else 's'}"), id="attachments-title")
-            yield OptionList(
+            yield ViOptionList(
                 *[Option(attachment_line(a), id=str(n)) for n, a in enumerate(self.attachments)],
                 id="attachments-list",
             )
@@ -112,9 +108,6 @@ class AttachmentsScreen(ModalScreen[None]):
     def current(self) -> Attachment | None:
         index = self.query_one(OptionList).highlighted
         return self.attachments[index] if index is not None and index < len(self.attachments) else None
-
-    def action_move(self, how: str) -> None:
-        getattr(self.query_one(OptionList), f"action_{how}")()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -9,7 +9,6 @@ from datetime import datetime
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -21,6 +20,7 @@ from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
 from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
 from mailbag.ui.messages import ComposeRequested
+from mailbag.ui.widgets.vi_list import ViOptionList
 
 #: How each state reads in the list.
 STATE_WORDS = {
@@ -71,13 +71,7 @@ def message_line(message: OutgoingMessage, now: datetime | None = None) -> Text:
 class OutboxScreen(Screen[None]):
     """The outbox's messages; its keys send one now, edit one or take it out."""
 
-    BINDINGS = [
-        *bindings("outbox"),
-        Binding("j", "move('cursor_down')", "Next message", show=False),
-        Binding("k", "move('cursor_up')", "Previous message", show=False),
-        Binding("g", "move('first')", "First message", show=False),
-        Binding("G", "move('last')", "Last message", show=False),
-    ]
+    BINDINGS = bindings("outbox")
 
     DEFAULT_CSS = """
     OutboxScreen #outbox-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
@@ -94,7 +88,7 @@ class OutboxScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Outbox", id="outbox-title")
-        yield OptionList(id="outbox-list")
+        yield ViOptionList(id="outbox-list")
         yield Static(self._help(), id="outbox-help")
 
     def _help(self) -> Text:
@@ -141,10 +135,6 @@ class OutboxScreen(Screen[None]):
         if index is None or not 0 <= index < len(self.messages):
             return None
         return self.messages[index]
-
-    def action_move(self, action: str) -> None:
-        """vi keys for the list (its own keys are the arrows, Home and End)."""
-        getattr(self.query_one(OptionList), f"action_{action}")()
 
     def action_send_now(self) -> None:
         message = self._current()
