@@ -87,7 +87,7 @@ def test_html_only_becomes_readable_text() -> None:
         "News & notes\n\n"
         "First paragraph, see our site[1].\n\n"
         "- one\n- two\n\n"
-        "Item | Price\nTea | €3\n\n"
+        "Item | Price\nTea  | €3\n\n"
         "[Logo]\n\n"
         "Links:\n[1] https://example.org/a?x=1&y=2"
     )

@@ -1,15 +1,23 @@
 """HTML mail bodies as readable plain text, with the standard library's html.parser.
 
 Paragraphs and headings become blocks, lists get bullets or numbers, table cells are separated by
-" | ", quotes get "> ", <pre> keeps its spacing, <script>/<style>/<head> are dropped, entities are
-decoded. Nothing is fetched: images become their alt text and links are numbered, their targets
-listed as text at the end ("Links:" then "[1] https://...").
+" | " (the rows of a table of short cells line up in columns), quotes get "> ", <pre> keeps its
+spacing, <script>/<style>/<head> are dropped, entities are decoded. Text the sender hides with
+CSS (``mailbag.domain.html_css``: preheaders, ``display:none``) or the ``hidden`` attribute stays
+hidden. Elements left open are closed where HTML closes them, so hidden or skipped text cannot run
+past its parent. Nothing is fetched: images become their alt text and links are numbered, their
+targets listed as text at the end ("Links:" then "[1] https://...").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from mailbag.domain.html_css import Declarations, StyleSheet, TextVisibility, removes
+from mailbag.domain.sanitize import clean_text
 
 _BLOCK = frozenset(
     "address article aside body center dd details dialog div dl dt fieldset figcaption figure "
@@ -19,8 +27,29 @@ _BLOCK = frozenset(
 _PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl hr figure".split())
 _SKIP = frozenset("script style head template title noscript svg math object iframe".split())
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+# A start tag closes the open element it names when nothing in the way is one of the others
+# (``<li>`` ends the previous item of the same list, ``<td>`` the previous cell of its row).
+_IMPLIED_END = {
+    "li": ({"li"}, {"ul", "ol", "table"}),
+    "dt": ({"dt", "dd"}, {"dl", "table"}),
+    "dd": ({"dt", "dd"}, {"dl", "table"}),
+    "td": ({"td", "th"}, {"tr", "table"}),
+    "th": ({"td", "th"}, {"tr", "table"}),
+    "tr": ({"tr", "td", "th"}, {"table", "thead", "tbody", "tfoot"}),
+    "thead": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
+    "tbody": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
+    "tfoot": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
+    "body": ({"head"}, set()),
+}
+_CLOSES_P = _BLOCK - {"body", "html", "tr", "tbody", "tfoot", "thead", "caption", "summary"}
+_HEAD_CONTENT = frozenset("title style script meta link base noscript template".split())
 _SPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _URL_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
+_CELL = "\ue01f"  # between two cells of a row until the table is laid out (a private-use character,
+# taken out of the document's own text)
+_VISIBLE = TextVisibility()
+_MAX_OPEN = 512  # elements open at once; deeper nesting is flattened (its text is kept)
+_MAX_ALIGNED_WIDTH = 40  # a column wider than this is not padded
 
 
 class _TextWriter:
@@ -35,6 +64,7 @@ class _TextWriter:
         self.prefix = ""  # "> " per blockquote level
         self.break_prefix = ""  # the prefix when the pending breaks were asked for
         self.marker = ""  # a list bullet waiting for the item's first text
+        self.indent = ""  # the open list items' indentation, before their later lines
 
     def request_break(self, count: int) -> None:
         if self.started:
@@ -54,6 +84,8 @@ class _TextWriter:
             if self.marker:
                 self.chunks.append(self.marker)
                 self.marker = ""
+            else:
+                self.chunks.append(self.indent)
             self.space = False
             self.line_empty = False
 
@@ -76,6 +108,12 @@ class _TextWriter:
         self.started = True
         self.space = collapsed.endswith(" ")
 
+    def cell_break(self, columns: int) -> None:
+        """Between two cells of a row: a column mark for each column the last cell spanned."""
+        if not self.line_empty and not self.breaks:
+            self.chunks.append(_CELL * columns)
+            self.space = False
+
     def raw(self, data: str) -> None:
         """Preformatted text: keep spaces and line breaks (with the quote prefix)."""
         lines = data.replace("\r\n", "\n").split("\n")
@@ -93,28 +131,135 @@ class _TextWriter:
         return "".join(self.chunks).strip("\n")
 
 
+@dataclass(slots=True)
+class _Open:
+    """An element that has started and not ended yet."""
+
+    tag: str
+    visibility: TextVisibility
+    removed: bool  # neither it nor anything in it is shown
+    colspan: int = 1
+    link: tuple[str | None, int] | None = None  # (href, chunk index at its start) for <a>
+
+
 class _HtmlToText(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, sheet: StyleSheet) -> None:
         super().__init__(convert_charrefs=True)
+        self.sheet = sheet
         self.out = _TextWriter()
-        self.skip_depth = 0
-        self.skip_tag = ""
+        self.open: list[_Open] = []
+        self.open_count: dict[str, int] = {}  # open elements per tag: most end tags need no search
         self.pre = 0
         self.lists: list[list[int | None]] = []  # per open list: [next number] or [None] for bullets
+        self.items: list[int] = []  # per open list item: the width of its bullet
         self.quote = 0
         self.links: list[str] = []
-        self.link_stack: list[tuple[str | None, int]] = []  # (href, chunk index at start)
-        self.cells: list[int] = []  # cells seen in the current row, per open table
+        self.cells: list[list[int]] = []  # per open table: [cells in the current row, the last one's colspan]
+        self.head_open = False
 
-    # --- tags ---------------------------------------------------------------------------------
+    # --- the open elements ----------------------------------------------------------------------
+    def _hidden(self) -> bool:
+        top = self.open[-1] if self.open else None
+        return top is not None and (top.removed or top.visibility.hidden)
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.skip_depth:
-            if tag == self.skip_tag:
-                self.skip_depth += 1
+        self._implied_ends(tag)
+        parent = self.open[-1] if self.open else None
+        removed_above = parent is not None and parent.removed
+        if tag in _VOID:
+            hidden = removed_above or (parent is not None and parent.visibility.hidden)
+            if not hidden and not self._removes(tag, attrs):
+                self._start(tag, attrs)
             return
-        if tag in _SKIP:
-            self.skip_tag, self.skip_depth = tag, 1
+        if len(self.open) >= _MAX_OPEN:
+            return  # too deep: its text goes to the innermost element kept
+        visibility = parent.visibility if parent else _VISIBLE
+        removed = removed_above or tag in _SKIP
+        if not removed and (attrs or self.sheet.by_key):
+            style = self._style(tag, attrs)
+            removed = self._removes(tag, attrs, style)
+            visibility = visibility.inherit(style)
+        if tag == "head":
+            self.head_open = True
+        element = _Open(tag, visibility, removed)
+        self.open.append(element)
+        self.open_count[tag] = self.open_count.get(tag, 0) + 1
+        if not removed:
+            self._start(tag, attrs, element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._end_open(tag) and tag == "br":  # </br> is read as <br>
+            self.handle_starttag(tag, [])
+
+    def _implied_ends(self, tag: str) -> None:
+        if self.head_open and tag not in _HEAD_CONTENT:  # the body has begun without <body>
+            self._end_open("head")
+        if tag in _CLOSES_P and self.open and self.open[-1].tag == "p":
+            self._pop()
+        rule = _IMPLIED_END.get(tag)
+        if rule is None:
             return
+        names, barriers = rule
+        if not any(self.open_count.get(name) for name in names):
+            return
+        for index in range(len(self.open) - 1, -1, -1):
+            name = self.open[index].tag
+            if name in names:
+                self._end_at(index)
+                return
+            if name in barriers:
+                return
+
+    def _end_open(self, tag: str) -> bool:
+        """End the innermost open ``tag`` and everything opened inside it; False if none is open."""
+        if not self.open_count.get(tag):
+            return False
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index].tag == tag:
+                self._end_at(index)
+                return True
+        return False
+
+    def _end_at(self, index: int) -> None:
+        while len(self.open) > index:
+            self._pop()
+
+    def _pop(self) -> None:
+        element = self.open.pop()
+        self.open_count[element.tag] -= 1
+        self._end(element)
+
+    def _style(self, tag: str, attrs: list[tuple[str, str | None]]) -> Declarations:
+        classes = frozenset((_attr(attrs, "class") or "").lower().split())
+        id_ = (_attr(attrs, "id") or "").strip().lower() or None
+        return self.sheet.style_of(tag, classes, id_, _attr(attrs, "style"))
+
+    def _removes(self, tag: str, attrs: list[tuple[str, str | None]], style: Declarations | None = None) -> bool:
+        if not attrs and not self.sheet.by_key:
+            return False
+        style = self._style(tag, attrs) if style is None else style
+        return removes(style) or _attr(attrs, "hidden") is not None
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden():
+            return
+        data = data.replace(_CELL, "")
+        if self.pre:
+            self.out.raw(data)
+        else:
+            self.out.text(data)
+
+    def close(self) -> None:
+        super().close()
+        self._end_at(0)
+
+    # --- what an element does to the text ----------------------------------------------------
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]], element: _Open | None = None) -> None:
         out = self.out
         if tag == "br":
             out.breaks = min(2, out.breaks + 1) if out.started else 0
@@ -135,33 +280,29 @@ class _HtmlToText(HTMLParser):
             out.text("----")
             out.request_break(2)
         elif tag == "table":
-            self.cells.append(0)
+            self.cells.append([0, 1])
         elif tag == "tr":
             if self.cells:
-                self.cells[-1] = 0
-        elif tag in ("td", "th"):
+                self.cells[-1][0] = 0
+        elif tag in ("td", "th") and element is not None:
+            element.colspan = _span(_attr(attrs, "colspan"))
             if self.cells:
-                if self.cells[-1] and not out.breaks:
-                    out.text(" | ")
-                self.cells[-1] += 1
+                if self.cells[-1][0]:
+                    out.cell_break(self.cells[-1][1])
+                self.cells[-1][0] += 1
         elif tag == "img":
             alt = _attr(attrs, "alt")
             if alt and alt.strip():
-                out.text(f" [{alt.strip()}] ")
-        elif tag == "a":
-            self.link_stack.append((_attr(attrs, "href"), len(out.chunks)))
+                out.text(f" [{alt.replace(_CELL, '').strip()}] ")
+        elif tag == "a" and element is not None:
+            element.link = (_attr(attrs, "href"), len(out.chunks))
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.skip_depth:
-            if tag == self.skip_tag:
-                self.skip_depth -= 1
+    def _end(self, element: _Open) -> None:
+        if element.tag == "head":
+            self.head_open = False
+        if element.removed:
             return
-        out = self.out
+        tag, out = element.tag, self.out
         if tag in _BLOCK:
             out.request_break(self._block_break(tag, nesting=1))
         if tag == "blockquote" and self.quote:
@@ -172,18 +313,15 @@ class _HtmlToText(HTMLParser):
         elif tag in ("ul", "ol") and self.lists:
             self.lists.pop()
             out.marker = ""
+        elif tag == "li" and self.items:
+            self.items.pop()
+            out.indent = " " * sum(self.items)
         elif tag == "table" and self.cells:
             self.cells.pop()
-        elif tag == "a" and self.link_stack:
-            self._close_link(*self.link_stack.pop())
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_depth:
-            return
-        if self.pre:
-            self.out.raw(data)
-        else:
-            self.out.text(data)
+        elif tag in ("td", "th") and self.cells:
+            self.cells[-1][1] = element.colspan
+        elif tag == "a" and element.link is not None:
+            self._close_link(*element.link)
 
     # --- helpers ------------------------------------------------------------------------------
     def _block_break(self, tag: str, nesting: int) -> int:
@@ -198,17 +336,20 @@ class _HtmlToText(HTMLParser):
             return 1
         if tag in ("ul", "ol") and len(self.lists) > nesting:
             return 1
+        if self.items and tag not in ("ul", "ol"):
+            return 1  # paragraphs inside a list item
         return 2
 
     def _list_item(self) -> None:
-        depth = max(len(self.lists) - 1, 0)
         if self.lists and self.lists[-1][0] is not None:
             number = self.lists[-1][0]
             self.lists[-1][0] = number + 1
             bullet = f"{number}. "
         else:
             bullet = "- "
-        self.out.marker = "  " * depth + bullet
+        self.out.marker = " " * sum(self.items) + bullet
+        self.items.append(len(bullet))
+        self.out.indent = " " * sum(self.items)
 
     def _close_link(self, href: str | None, start: int) -> None:
         if not href:
@@ -216,7 +357,7 @@ class _HtmlToText(HTMLParser):
         href = href.strip()
         if not href.lower().startswith(_URL_SCHEMES):
             return  # anchors, javascript:, cid: ... carry nothing readable
-        label = "".join(self.out.chunks[start:]).strip()
+        label = "".join(self.out.chunks[start:]).replace(_CELL, " ").strip()
         target = href[7:] if href.lower().startswith("mailto:") else href
         if _same_target(label, target):
             return
@@ -244,19 +385,77 @@ def _same_target(label: str, target: str) -> bool:
 def _attr(attrs: list[tuple[str, str | None]], name: str) -> str | None:
     for key, value in attrs:
         if key == name:
-            return value
+            return value if value is not None else ""
     return None
+
+
+def _span(value: str | None) -> int:
+    try:
+        return min(max(int((value or "1").strip()), 1), 100)
+    except ValueError:
+        return 1
+
+
+def _width(text: str) -> int:
+    """Terminal cells taken by ``text`` (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def _align_tables(text: str) -> str:
+    """Lay out the rows of each table: consecutive lines with cells become columns " | " apart,
+    padded to line up when every column is narrow."""
+    if _CELL not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if _CELL not in lines[index]:
+            out.append(lines[index])
+            index += 1
+            continue
+        end = index
+        while end < len(lines) and _CELL in lines[end]:
+            end += 1
+        out.extend(_columns(lines[index:end]))
+        index = end
+    return "\n".join(out)
+
+
+def _columns(rows: list[str]) -> list[str]:
+    cells = [[cell.strip() for cell in row.split(_CELL)] for row in rows]
+    prefixes = [row[: len(row) - len(row.lstrip("> "))] for row in rows]
+    cells = [[row[0].removeprefix(prefix).strip(), *row[1:]] for row, prefix in zip(cells, prefixes)]
+    widths: list[int] = []
+    for row in cells:
+        for column, cell in enumerate(row[:-1]):
+            if column == len(widths):
+                widths.append(0)
+            widths[column] = max(widths[column], _width(cell))
+    if any(width > _MAX_ALIGNED_WIDTH for width in widths):
+        return [prefix + " | ".join(row) for prefix, row in zip(prefixes, cells)]
+    laid_out = []
+    for prefix, row in zip(prefixes, cells):
+        padded = [cell + " " * (widths[column] - _width(cell)) for column, cell in enumerate(row[:-1])]
+        laid_out.append((prefix + " | ".join([*padded, row[-1]])).rstrip())
+    return laid_out
 
 
 def html_to_text(html: str) -> str:
     """Convert an HTML document or fragment to readable plain text. Never raises."""
-    parser = _HtmlToText()
+    try:
+        sheet = StyleSheet.from_html(html)
+    except Exception:  # the style sheet only hides text: without it everything is shown
+        sheet = StyleSheet()
+    parser = _HtmlToText(sheet)
     try:
         parser.feed(html)
         parser.close()
     except Exception:  # html.parser is lenient, but a malformed document must never crash the reader
         pass
-    text = parser.out.result()
+    text = _align_tables(clean_text(parser.out.result()))  # sanitised first, so that columns line up
     text = re.sub(r"[ \t]+\n", "\n", text)
     if parser.links:
         listing = "\n".join(f"[{number}] {href}" for number, href in enumerate(parser.links, 1))
