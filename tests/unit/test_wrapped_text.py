@@ -59,3 +59,14 @@ def test_selected_rows_give_the_text_back_with_its_line_breaks():
     view = WrappedText(["alpha beta gamma delta", "second line"], 12)
     view.settle(0, view.height)
     assert view.text_of_rows(0, 6, 2, 6) == "beta gamma delta\nsecond"
+
+
+def test_each_row_knows_the_links_on_it_even_a_link_wrapped_over_rows():
+    url = "https://example.org/" + "x" * 30
+    view = WrappedText([f"go to {url} now", "file:///etc/passwd Mailto:ann@example.org", "no link: here"], 20)
+    rows = [row(view, y) for y in range(view.height)]
+    linked = [(r.text[a:b], target) for r in rows for a, b, target in r.links]
+    assert linked == [
+        ("https://example.org/", url), ("x" * 20, url), ("x" * 10, url),  # one link over three rows
+        ("Mailto:ann@example.o", "Mailto:ann@example.org"), ("rg", "Mailto:ann@example.org"),  # not file:
+    ]

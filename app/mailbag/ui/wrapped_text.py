@@ -240,7 +240,7 @@ class WrappedText:
 def _rows(number: int, line: str, width: int) -> list[Row]:
     """Line ``number`` (``line``) wrapped at ``width``, each row with the links on it."""
     pieces = wrap_line(line, width)
-    links = _links(line) if ":" in line else []
+    links = _links(line) if "://" in line or "ailto:" in line or "AILTO:" in line else []
     if not links:
         return [Row(number, text) for text in pieces]
     rows, start = [], 0
