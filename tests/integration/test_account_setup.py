@@ -66,10 +66,13 @@ async def test_a_password_command_is_run_for_the_test(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     user = dovecot.add_user(password=smtp_server.password)
-    command = PasswordSource("command", f"printf '%s\\n' '{smtp_server.password}'")
+    runs = tmp_path / "runs"
+    command = PasswordSource("command", f"echo run >> {runs}; printf '%s\\n' '{smtp_server.password}'")
     _, config = prepare(tmp_path / "config.toml", new_account(dovecot, user, smtp_server, password=command))
 
     await check_logins(config.accounts["work"], None)
+
+    assert runs.read_text() == "run\n"  # once for both servers: a command that prompts, prompts once
 
 
 async def test_a_missing_environment_variable_is_named(

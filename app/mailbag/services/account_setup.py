@@ -51,34 +51,35 @@ def prepare(path: Path, account: NewAccount) -> tuple[str, Config]:
 async def check_logins(account: AccountConfig, typed_password: str | None) -> None:
     """Log in to the account's servers (IMAP or POP3, and SMTP) at once, then say goodbye;
     SetupError naming each server that failed. ``typed_password`` is the password to use (for
-    the keyring, which holds none yet); None: each server's own source."""
-    servers = [s for s in (account.imap, account.pop3, account.smtp) if s is not None]
-    kinds = [k for k, s in (("IMAP", account.imap), ("POP3", account.pop3), ("SMTP", account.smtp)) if s]
-    results = await asyncio.gather(*(_check(kind, s, typed_password) for kind, s in zip(kinds, servers)))
+    the keyring, which holds none yet); None: the account's own source, asked once (a command
+    that prompts prompts once), as every server of an account made here shares it."""
+    servers = [(k, s) for k, s in (("IMAP", account.imap), ("POP3", account.pop3), ("SMTP", account.smtp)) if s]
+    password = typed_password
+    if password is None:
+        try:
+            password = await resolve_password(servers[0][1])
+        except SecretError as exc:
+            raise SetupError([f"password: {exc}"]) from None
+    results = await asyncio.gather(*(_check(kind, server, password) for kind, server in servers))
     problems = [p for p in results if p is not None]
     if problems:
         raise SetupError(problems)
 
 
-async def _check(kind: str, server: ServerConfig, typed_password: str | None) -> str | None:
+async def _check(kind: str, server: ServerConfig, password: str) -> str | None:
     """None when the login works, else the problem in one line."""
-    where = f"{kind} {server.host}:{server.port}"
-    try:
-        password = typed_password if typed_password is not None else await resolve_password(server)
-    except SecretError as exc:
-        return f"{where}: password: {exc}"
-    limited = ServerLogin.of(server, password)
+    login = ServerLogin.of(server, password)
     try:
         if kind == "IMAP":
             client = ImapClient(ImapSettings.of(server, password), "setup")
             await client.connect()
             await client.logout()
         elif kind == "POP3":
-            await (await Pop3Client.open(limited)).quit()
+            await (await Pop3Client.open(login)).quit()
         else:
-            await check_login(limited)
+            await check_login(login)
     except (ImapError, Pop3Error, SmtpError) as exc:
-        return f"{where}: {clean_line(str(exc))}"
+        return f"{kind} {server.host}:{server.port}: {clean_line(str(exc))}"
     return None
 
 

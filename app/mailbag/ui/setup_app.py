@@ -27,7 +27,7 @@ class SetupApp(App[list[str]]):
         self.register_theme(chosen)
         self.theme = chosen.name
         self.service = service
-        self.state = SetupState(path=path, taken=list(taken or []))
+        self.state = SetupState(path=path, service=service, taken=list(taken or []))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()

@@ -51,6 +51,7 @@ class SetupState:
     """What the steps have gathered so far for the account being added."""
 
     path: Path
+    service: SetupFacade
     taken: list[str] = field(default_factory=list)  # account names in the file already
     added: list[str] = field(default_factory=list)  # accounts written in this session
     address: str = ""
@@ -178,12 +179,12 @@ class ServerFields:
             port = 0
         if not 0 < port < 65536:
             raise ValueError(f"{kind.upper()}: the port is a number from 1 to 65535")
-        security = self._security().value
+        chosen = self._security().value
+        security: Security = next((v for _, v in SECURITY_OPTIONS if v == chosen), "tls")
         username = self._input("username").value.strip()
         if not username:
             raise ValueError(f"{kind.upper()}: a username is needed")
-        return ServerChoice(kind, host, port, security if isinstance(security, str) else "tls",  # type: ignore[arg-type]
-                            username)
+        return ServerChoice(kind, host, port, security, username)
 
     def security_changed(self, kind: Kind, before: str, after: str) -> None:
         """A port left at the default of the security before follows the security chosen."""
@@ -229,7 +230,7 @@ class ServersScreen(StepScreen):
 
     @work(exclusive=True, group="find")
     async def find_servers(self) -> None:
-        service: SetupFacade = self.app.service  # type: ignore[attr-defined]
+        service = self.state.service
         found = await asyncio.wrap_future(service.find(self.state.address))
         self.state.found = found
         self.show_found(found)
@@ -385,7 +386,7 @@ class PasswordScreen(StepScreen):
 
     @work(exclusive=True, group="save")
     async def _run(self, account: NewAccount, typed: str | None) -> None:
-        service: SetupFacade = self.app.service  # type: ignore[attr-defined]
+        service = self.state.service
         status = self.query_one("#login-status", Static)
         button = self.query_one("#save", Button)
         servers = ", ".join(f"{s.kind.upper()} {s.host}:{s.port}" for s in (account.incoming, account.smtp) if s)
