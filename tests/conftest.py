@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
-from tests.memory_keyring import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring, keyring_backend
 from tests.servers.autoconfig import AutoconfigServer
 from tests.servers.dovecot import DovecotNotInstalled, DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
@@ -106,13 +105,9 @@ def autoconfig_server(dovecot: DovecotServer) -> Iterator[AutoconfigServer]:
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
     """The keyring, for this test, is one in memory."""
-    previous = keyring.get_keyring()
     backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with keyring_backend(backend):
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keyring
 from keyring.backend import KeyringBackend
 
 
@@ -22,3 +26,14 @@ class MemoryKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.entries.pop((service, username), None)
+
+
+@contextmanager
+def keyring_backend(backend: KeyringBackend) -> Iterator[None]:
+    """``backend`` is the keyring while the block runs."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import keyring
 import pytest
 from keyring.backends.fail import Keyring as FailKeyring
 
@@ -16,7 +15,7 @@ from mailbag.domain.new_account import NewAccount, PasswordSource
 from mailbag.services.account_setup import check_logins, prepare, save
 from mailbag.services.setup_api import SetupError
 from mailbag.services.secrets import resolve_password
-from tests.memory_keyring import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring, keyring_backend
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
 
@@ -146,12 +145,25 @@ def test_an_account_name_taken_already_is_refused_and_nothing_written(
 def test_without_a_usable_keyring_nothing_is_written(
     dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer, tmp_path: Path,
 ) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(FailKeyring())  # as over SSH with no keyring daemon
-    try:
+    with keyring_backend(FailKeyring()):  # as over SSH with no keyring daemon
         with pytest.raises(SetupError, match="^keyring: No recommended backend"):
             save(tmp_path / "config.toml", new_account(dovecot, mail_user, smtp_server), "pw")
-    finally:
-        keyring.set_keyring(previous)
+
+    assert not (tmp_path / "config.toml").exists()
+
+
+class BrokenKeyring(MemoryKeyring):
+    """A backend that fails in its own way (as a D-Bus keyring may), not with a KeyringError."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("the collection is locked")
+
+
+def test_a_keyring_that_fails_in_its_own_way_is_told_and_nothing_is_written(
+    dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer, tmp_path: Path,
+) -> None:
+    with keyring_backend(BrokenKeyring()):
+        with pytest.raises(SetupError, match="^keyring: RuntimeError: the collection is locked$"):
+            save(tmp_path / "config.toml", new_account(dovecot, mail_user, smtp_server), "pw")
 
     assert not (tmp_path / "config.toml").exists()

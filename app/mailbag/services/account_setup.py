@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 from mailbag.domain.config import AccountConfig, Config, ConfigError, ServerConfig
 from mailbag.domain.discovery import Found
@@ -28,6 +31,7 @@ from mailbag.services.secrets import SecretError, resolve_password, store_in_key
 from mailbag.services.setup_api import SetupError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The time allowed to each server to connect, greet and answer, in a login test (seconds).
 CHECK_TIMEOUT = 20.0
@@ -68,6 +72,7 @@ async def check_logins(account: AccountConfig, typed_password: str | None) -> No
 
 async def _check(kind: str, server: ServerConfig, password: str) -> str | None:
     """None when the login works, else the problem in one line."""
+    server = dataclasses.replace(server, timeout=min(server.timeout, CHECK_TIMEOUT))
     login = ServerLogin.of(server, password)
     try:
         if kind == "IMAP":
@@ -118,7 +123,14 @@ class SetupService:
         self._thread.stop(5.0)
 
     def find(self, address: str) -> concurrent.futures.Future[Found]:
-        return self._thread.run(self.discovery.find(address))
+        async def run() -> Found:
+            try:
+                return await self.discovery.find(address)
+            except Exception:  # a bug: logged; the form is then filled in by hand
+                log.exception("finding the servers of %s failed", address)
+                return Found("none")
+
+        return self._thread.run(run())
 
     def check(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[None]:
         """Whether the account would make a valid config, and its logins work."""
@@ -127,10 +139,18 @@ class SetupService:
             _, config = prepare(path, account)
             await check_logins(config.accounts[account.name], typed_password)
 
-        return self._thread.run(run())
+        return self._thread.run(_told(run(), "the login test"))
 
     def save(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[Config]:
-        async def run() -> Config:
-            return await asyncio.to_thread(save, path, account, typed_password)
+        return self._thread.run(_told(asyncio.to_thread(save, path, account, typed_password), "saving"))
 
-        return self._thread.run(run())
+
+async def _told(step: Awaitable[T], what: str) -> T:
+    """``step``, a bug in it logged with its traceback and told as a SetupError in one line."""
+    try:
+        return await step
+    except SetupError:
+        raise
+    except Exception as exc:
+        log.exception("%s failed", what)
+        raise SetupError([f"{what} failed: {type(exc).__name__} (details in the log)"]) from None

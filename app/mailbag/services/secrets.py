@@ -124,3 +124,5 @@ def store_in_keyring(server: ServerConfig, password: str) -> None:
         keyring.set_password(KEYRING_SERVICE, keyring_username(server), password)
     except KeyringError as exc:
         raise SecretError(f"keyring: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a backend's own errors (D-Bus, a locked collection)
+        raise SecretError(f"keyring: {type(exc).__name__}: {exc}") from None
