@@ -62,6 +62,7 @@ class MimePart:
     section: str = ""
     depth: int = 0
     children: list[MimePart] = field(default_factory=list)
+    _disposition: tuple[str, dict[str, str]] | None = None  # read once, when first asked for
 
     def header(self, name: str) -> str | None:
         """The first field called ``name`` (lower case), unfolded and decoded, not RFC 2047 decoded."""
@@ -80,8 +81,14 @@ class MimePart:
 
     @property
     def disposition(self) -> str:
-        value = self.header("content-disposition") or ""
-        return value.split(";", 1)[0].strip().lower()
+        """``attachment``, ``inline`` or "" (none given)."""
+        return self._disposition_field()[0]
+
+    def _disposition_field(self) -> tuple[str, dict[str, str]]:
+        if self._disposition is None:
+            value = self.header("content-disposition") or ""
+            self._disposition = (value.split(";", 1)[0].strip().lower(), parse_params(value))
+        return self._disposition
 
     @property
     def charset(self) -> str | None:
@@ -90,8 +97,7 @@ class MimePart:
     @property
     def filename(self) -> str | None:
         """The file name from Content-Disposition, else Content-Type (RFC 2231 and 2047 decoded)."""
-        disposition = self.header("content-disposition")
-        name = parse_params(disposition).get("filename") if disposition else None
+        name = self._disposition_field()[1].get("filename")
         if name is None:
             name = self.params.get("name")
         return None if name is None else decode_words(name)
@@ -122,7 +128,7 @@ class MimePart:
 
     def encoded_size(self) -> int:
         """The decoded size, estimated from the encoded body (nothing is decoded)."""
-        declared = parse_params(self.header("content-disposition")).get("size", "")
+        declared = self._disposition_field()[1].get("size", "")
         if declared.isdigit():
             return int(declared)
         length = self.end - self.body_start
@@ -150,6 +156,8 @@ class Structure:
 
 def header_value(value: bytes) -> str:
     """A field's value unfolded, its bytes decoded (UTF-8 where valid, per run of bytes)."""
+    if value.isascii() and b"\n" not in value:
+        return value.decode("ascii").strip()
     return decode_bytes(_FOLD.sub(b"", value), None).strip()
 
 
