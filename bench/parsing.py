@@ -19,12 +19,13 @@ from pathlib import Path
 from bench.figures import Figure
 from bench.reader_open import reader_times
 from bench.report import table
-from mailbag.domain.mime import extract_attachment, render_message
+from mailbag.domain.mime import extract_attachment, extract_part, render_message
 from mailbag.domain.quotes import fold_quotes, layout_body
 from mailbag.domain.sanitize import clean_text
 from mailbag.domain.threading import build_threads, flatten
 from mailbag.protocols.imap.summary_scan import summary_from_segments
 from tests.unit.test_imap_parser import _fetch_response, _parse_all
+from tests.messages import big_text, deep_nesting, many_parts, single_line
 from tests.unit.test_threading import _big_folder
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -40,12 +41,6 @@ def message(headers: str, body: bytes) -> bytes:
     return headers.strip("\n").replace("\n", "\r\n").encode() + b"\r\n\r\n" + body
 
 
-def big_text_body() -> bytes:
-    body = ("Lorem ipsum dolor sit amet, Grüße 世界 — consectetur adipiscing elit.\n" * 3000).encode()
-    headers = "Subject: big\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit"
-    return message(headers, body)
-
-
 def two_big_attachments() -> bytes:
     encoded = base64.encodebytes(bytes(range(256)) * 4096 * 10).decode("ascii")  # 10 MiB each
     parts = "".join(
@@ -56,15 +51,10 @@ def two_big_attachments() -> bytes:
     return message('Subject: big\nContent-Type: multipart/mixed; boundary="m"', (parts + "--m--\r\n").encode())
 
 
-def single_line_body() -> str:
-    """5 MB of words without a line break."""
-    return " ".join(f"word{i:07d}" for i in range(460_000)) + " the end.\n"
-
-
-def median_corpus_body(corpus: Path) -> str | None:
-    """The rendered body of the corpus message of median size."""
+def median_corpus_message(corpus: Path) -> bytes | None:
+    """The corpus message of median size."""
     files = sorted(corpus.rglob("*.eml"), key=lambda path: path.stat().st_size) if corpus.is_dir() else []
-    return render_message(files[len(files) // 2].read_bytes()).body if files else None
+    return files[len(files) // 2].read_bytes() if files else None
 
 
 def quoted_reply() -> str:
@@ -95,10 +85,25 @@ def measure(runs: int, corpus: Path) -> list[Figure]:
     def figure(size: int, name: str, unit: str, samples: list[float], goal: str, digits: int = 1) -> None:
         figures.append(Figure(size, name, unit, samples, goal=goal, digits=digits))
 
-    raw = big_text_body()
+    raw = big_text()
     render_message(raw)  # warm-up: imports, compiled patterns
-    figure(len(raw), "render a 200 KB text body", "ms",
-           [1000 * seconds(lambda: render_message(raw)) for _ in range(runs)], "< 100 ms")
+    median_message = median_corpus_message(corpus)
+    messages = {"the median corpus message": median_message} if median_message is not None else {}
+    messages |= {"a 200 KB text body": raw, "a 5 MB body of one line": single_line(5),
+                 "a message of 10,000 parts": many_parts(10_000), "100 levels of nested parts": deep_nesting(100)}
+    goals = {"a 5 MB body of one line": "< 1000 ms", "a message of 10,000 parts": "< 2000 ms"}
+    for subject, whole in messages.items():
+        figure(len(whole), f"render {subject}", "ms",
+               [1000 * seconds(lambda: render_message(whole)) for _ in range(runs)], goals.get(subject, "< 100 ms"))
+    scans = messages["a message of 10,000 parts"]
+    last = render_message(scans).attachments[-1]
+    figures.append(Figure(
+        len(scans), "extract the last of 10,000 attachments by its span", "ms",
+        [1000 * seconds(lambda: extract_part(scans, last)) for _ in range(runs)],
+        reference="by its number (the structure read again)", goal="< 0.1x",
+        reference_samples=[1000 * seconds(lambda: extract_attachment(scans, last.part_index)) for _ in range(runs)],
+        digits=3,
+    ))
     body = render_message(raw).body
     figure(len(body), "find the quotes of a 200 KB text body", "ms",
            [1000 * seconds(lambda: layout_body(body)) for _ in range(runs)], "< 10 ms")
@@ -108,14 +113,12 @@ def measure(runs: int, corpus: Path) -> list[Figure]:
     layout = layout_body(reply)
     figure(len(reply), "fold 10,000 quoted lines", "ms",
            [1000 * seconds(lambda: fold_quotes(layout)) for _ in range(runs)], "< 50 ms")
-    bodies = {"a 200 KB text body": body, "a reply over 10,000 quoted lines": reply,
-              "a 5 MB body of one line": single_line_body()}
-    median = median_corpus_body(corpus)
-    if median is not None:
-        bodies["the median corpus message"] = median
+    bodies: dict[str, str | bytes] = {"a reply over 10,000 quoted lines": reply}
+    bodies |= messages  # parsed at each open
+    open_goals = {"a message of 10,000 parts": "< 2000 ms", "a 5 MB body of one line": "< 1000 ms"}
     for subject, reader in reader_times(bodies, runs).items():
         figure(len(bodies[subject]), f"open {subject} in the reader (Enter to frame)", "ms",
-               [1000 * s for s in reader.open], "< 100 ms")
+               [1000 * s for s in reader.open], open_goals.get(subject, "< 100 ms"))
         figure(len(bodies[subject]), f"PageDown in {subject} (key to frame)", "ms",
                [1000 * s for s in reader.page_down], "< 50 ms")
     raw = two_big_attachments()

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mailbag.domain.events import EventSink
-from mailbag.domain.models import Folder, FolderRole
+from mailbag.domain.mime import render_message
+from mailbag.domain.models import Folder, FolderRole, RenderedMessage
 from mailbag.ui.widgets.reader import Reader
 from bench.inprocess import SIZE, RecordingApp, RecordingDriver
 from tests.ui.fake_facade import NOW, FakeFacade
@@ -33,12 +34,25 @@ class ReaderTimes:
     page_down: list[float] = field(default_factory=list)
 
 
-def _facade(bodies: dict[str, str]) -> Callable[[EventSink], FakeFacade]:
+class _RawFacade(FakeFacade):
+    """The in-memory facade, except that a message given whole is parsed at every open, as the
+    services parse a message not opened before."""
+
+    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+        raw = self.raw.get((account, folder, uid))
+        return render_message(raw) if raw is not None else super().rendered(account, folder, uid)
+
+
+def _facade(bodies: dict[str, str | bytes]) -> Callable[[EventSink], FakeFacade]:
     def build(sink: EventSink) -> FakeFacade:
-        facade = FakeFacade(sink)
+        facade = _RawFacade(sink)
         facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=len(bodies) + 1, unread=0))
         for row_id, (subject, body) in enumerate(bodies.items(), start=2):
-            facade.add_message("work", "INBOX", row_id=row_id, subject=subject, date=NOW, body=body)
+            text = body if isinstance(body, str) else ""
+            when = NOW - timedelta(seconds=row_id)  # the list's order is the order of ``bodies``
+            facade.add_message("work", "INBOX", row_id=row_id, subject=subject, date=when, body=text)
+            if isinstance(body, bytes):
+                facade.raw[("work", "INBOX", row_id)] = body
         facade.add_message("work", "INBOX", row_id=1, subject="short", date=NOW - timedelta(days=1), body="Hi\n")
         return facade
 
@@ -54,7 +68,7 @@ async def _frame_after(pilot: object, driver: RecordingDriver, after: float) -> 
         await pilot.pause(0.001)  # type: ignore[attr-defined]
 
 
-async def _reader_times(bodies: dict[str, str], runs: int) -> dict[str, ReaderTimes]:
+async def _reader_times(bodies: dict[str, str | bytes], runs: int) -> dict[str, ReaderTimes]:
     app = RecordingApp(_facade(bodies), now=lambda: NOW)
     shown: list[float] = []
     original = Reader.show_message
@@ -96,6 +110,7 @@ async def _reader_times(bodies: dict[str, str], runs: int) -> dict[str, ReaderTi
     return times
 
 
-def reader_times(bodies: dict[str, str], runs: int) -> dict[str, ReaderTimes]:
-    """Open and PageDown times per message (by subject), ``runs`` opens each."""
+def reader_times(bodies: dict[str, str | bytes], runs: int) -> dict[str, ReaderTimes]:
+    """Open and PageDown times per message (by subject), ``runs`` opens each: a body given as
+    text is shown as it is, a message given as bytes is parsed at each open."""
     return asyncio.run(_reader_times(bodies, runs))
