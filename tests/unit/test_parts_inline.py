@@ -386,3 +386,41 @@ def test_an_attached_message_sent_base64_is_decoded_first() -> None:
     )
     assert "From: Renée <renee@example.org>\n" in rendered.body
     assert "Step one, then two.\n[-- End of attached message --]" in rendered.body
+
+
+def test_hostile_reports_calendars_and_attached_messages_stay_inert_text() -> None:
+    esc, rlo = "\x1b", "\u202e"
+    report = BOUNCE.replace(b"Status: 5.1.1", f"Status: 5.1.1{esc}[2J".encode()).replace(
+        b"Remote-MTA: dns; mx.example.net", f"Remote-MTA: dns; mx{esc}]0;owned\x07.example.net{rlo}".encode()
+    ).replace(b"Subject: Lunch on Friday?", f"Subject: =?utf-8?q?Lunch=1B[31m?= {rlo}gnp.exe".encode())
+    calendar = ICS.format(method="REQUEST", status="CONFIRMED").replace(
+        "SUMMARY:Quarterly planning", f"SUMMARY:Quarterly{esc}[5m planning\\n{rlo}fake line"
+    ).replace("LOCATION:Room 4\\, second floor", f"LOCATION:Room{esc}P1;2|x{esc}\\\\ 4")
+    for raw in (report, invitation(ics=calendar)):
+        body = render_message(raw).body
+        assert esc not in body and rlo not in body and "\x07" not in body
+        assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in body)
+        assert not any(0x7F <= ord(ch) <= 0x9F for ch in body)
+    assert "  Remote server: mx.example.net\n" in render_message(report).body
+    assert "Subject: Lunch gnp.exe\n" in render_message(report).body
+    summary = render_message(invitation(ics=calendar)).body
+    assert "What:      Quarterly planning fake line\n" in summary  # one line: the summary cannot add rows
+    assert "Where:     Room 4\n" in summary
+
+
+def test_a_message_forwarded_thousands_of_times_shows_its_first_levels() -> None:
+    raw = "From: origin@example.org\nSubject: level 0\n\nThe original words."
+    for level in range(1, 3001):
+        raw = f"From: hop{level}@example.org\nSubject: level {level}\nContent-Type: message/rfc822\n\n{raw}"
+    rendered = render_message(msg(raw))
+    assert rendered.body.count("[-- Attached message --]") == MAX_NESTED
+    assert f'"level {3000 - MAX_NESTED - 1}" not shown: nested more than {MAX_NESTED} deep' in rendered.body
+    assert [a.filename for a in rendered.attachments] == ["level 2999.eml"]
+
+
+def test_a_digest_of_thousands_of_messages_shows_them_all() -> None:
+    posts = "".join(f"--D\n\nFrom: p{n}@example.org\nSubject: post {n}\n\nbody {n}\n" for n in range(3000))
+    rendered = render_message(msg(f"Subject: big digest\nContent-Type: multipart/digest; boundary=D\n\n{posts}--D--\n"))
+    assert rendered.body.count("[-- Attached message --]") == 3000
+    assert rendered.body.endswith("Subject: post 2999\n\nbody 2999\n[-- End of attached message --]")
+    assert len(rendered.attachments) == 3000
