@@ -8,17 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.config import AccountConfig, Config, ServerConfig
+from mailbag.domain.events import ConnectionChanged, RequestDone, SignInCode
+from mailbag.domain.models import ConnectionState
+from mailbag.domain.requests import SignIn
 from mailbag.protocols.imap import ImapAuthError, ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
+from tests.integration.outbox_fixtures import sending
 from tests.oauth_fixtures import fake_keyring, oauth2_config, signed_in  # noqa: F401
 from tests.servers.dovecot import MailUser
 from tests.servers.messages import make_message
 from tests.servers.oauth_dovecot import OAuthDovecot
-from tests.servers.token_endpoint import TokenEndpoint
+from tests.servers.token_endpoint import USER_CODE, TokenEndpoint
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.usefixtures("fake_keyring")]
 
@@ -103,3 +107,19 @@ async def test_dovecot_refusing_a_token_is_a_refused_login_at_once(
 
     with pytest.raises(ImapAuthError, match=r"^login failed: AUTHENTICATE failed: .*Authentication failed"):
         await client.connect()
+
+
+async def test_an_account_not_signed_in_is_offered_the_sign_in_and_connects_once_approved(
+    oauth_dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, tmp_path: Path
+) -> None:
+    provider.provider.device_states = ["authorization_pending", "success"]
+    imap = server(oauth_dovecot, provider, user, "imap")
+    account = AccountConfig(name="work", email=user.email, default=True, imap=imap, oauth2=imap.oauth2)
+    async with sending(Config(path=None, accounts={"work": account}), tmp_path) as s:
+        refused = await s.events.wait_for_one(ConnectionChanged, lambda e: e.waiting_for_user)
+        assert refused.sign_in and "run `mailbag oauth2 work`" in refused.detail
+
+        assert isinstance(await s.answer(SignIn(account="work")), RequestDone)
+        assert [(c.account, c.user_code) for c in s.events.of(SignInCode)] == [("work", USER_CODE)]
+        await s.events.wait_for_one(ConnectionChanged, lambda e: e.state == ConnectionState.ONLINE)
+    assert f"user=<{user.name}>, method=OAUTHBEARER" in oauth_dovecot.log_text()

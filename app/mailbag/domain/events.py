@@ -64,6 +64,21 @@ class ConnectionChanged(Event):
     waiting_for_user: bool = False
     #: The account's servers named here are reached without TLS (``security = "none"``).
     plaintext: tuple[str, ...] = ()
+    #: The refused login is the account's OAuth2 sign-in: signing in (``SignIn``) may fix it.
+    sign_in: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignInCode(Event):
+    """What a ``SignIn`` asks the user to do: open ``verification_uri`` on any device and enter
+    ``user_code`` there (``verification_uri_complete`` holds the code already, when given)."""
+
+    request_id: int
+    account: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str = ""
+    expires_in: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,13 @@ class RetryAccount(Request):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SignIn(Request):
+    """Sign the account in with its OAuth2 provider (the device-code flow of its ``[oauth2]``):
+    ``SignInCode`` tells what to show; answered once signed in (the account then connects), or
+    failed with the reason (declined, the code expired, the provider unreachable)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SendMessage(Request):
     """Send ``message`` (RFC 5322 bytes as they go out: no Bcc header) to ``recipients`` (the
     envelope: every To, Cc and Bcc address) through the account's outbox, at once or not before

@@ -109,6 +109,9 @@ class Backend(ABC):
     capabilities: frozenset[Capability] = frozenset()
     #: The account's servers reached without TLS (``security = "none"``), said with its state.
     plaintext: tuple[str, ...] = ()
+    #: The account logs in with its OAuth2 sign-in (its ``[oauth2]``): a refused login may be
+    #: fixed by signing in again.
+    signs_in: bool = False
 
     def __init__(
         self, name: str, store: Store, sink: EventSink, timings: Timings | None = None

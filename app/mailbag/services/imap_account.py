@@ -80,6 +80,7 @@ class ImapAccount(Backend):
         super().__init__(config.name, store, sink, timings or imap_timings(config.imap))
         self.config = config
         self.plaintext = config.plaintext
+        self.signs_in = config.imap is not None and config.imap.oauth2 is not None
         self.client: ImapClient | None = None
         self._selected: str | None = None
         self._selected_validity = 0

@@ -36,7 +36,7 @@ from mailbag.domain.models import (
     RenderedMessage,
     default_folder,
 )
-from mailbag.domain.requests import CancelOutgoing, Request, SendOutgoingNow
+from mailbag.domain.requests import CancelOutgoing, Request, RetryAccount, SendOutgoingNow, SignIn
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
 from mailbag.services.loop_thread import LoopThread
 from mailbag.services.overlay import PendingOverlay
@@ -286,10 +286,22 @@ class MailService:
         """On the workers' loop."""
         from mailbag.services.outbox import OUTBOX_REQUESTS
 
+        if isinstance(request, SignIn):
+            from mailbag.services.sign_in import serve_sign_in
+
+            task = asyncio.create_task(serve_sign_in(request, self.config, self._relay, self._signed_in))
+            self._tasks.append(task)
+            return request.request_id
         if isinstance(request, OUTBOX_REQUESTS):
             assert self.outbox is not None
             return self.outbox.submit(request)
         return self.workers[request.account].submit(request)
+
+    def _signed_in(self, account: str) -> None:
+        """On the workers' loop: an account just signed in connects at once."""
+        worker = self.workers.get(account)
+        if worker is not None:
+            worker.submit(RetryAccount(account=account))
 
     def folders(self, account: str) -> list[Folder]:
         return self.overlay.folders(

@@ -66,6 +66,7 @@ class Pop3Account(MaildirAccount):
         assert account.pop3 is not None
         self.server: ServerConfig = account.pop3
         self.plaintext = account.plaintext
+        self.signs_in = account.pop3 is not None and account.pop3.oauth2 is not None
         self._last_download = float("-inf")  # monotonic time of the last attempt
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now

@@ -515,7 +515,8 @@ class Scheduler:
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
         self.state = state
         self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user,
-                                    plaintext=self.backend.plaintext))
+                                    plaintext=self.backend.plaintext,
+                                    sign_in=self.waiting_for_user and self.backend.signs_in))
 
     def _fail_all(self, reason: str) -> None:
         """While offline, nothing can be served: answer every waiting request at once (a sync

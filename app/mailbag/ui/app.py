@@ -25,6 +25,7 @@ from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.screens.main.layout import LAYOUTS
 from mailbag.ui.screens.outbox import OutboxScreen
+from mailbag.ui.screens.sign_in import SignInScreen
 from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ class MailbagApp(App[None]):
 
     def on_service_event(self, message: ServiceEvent) -> None:
         event = message.event
+        if isinstance(self.screen, SignInScreen) and self.screen.apply_event(event):
+            return
         if isinstance(self.screen, OutboxScreen):
             if isinstance(event, OutboxChanged):
                 self.screen.show(event.messages)

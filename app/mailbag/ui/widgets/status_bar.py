@@ -43,6 +43,7 @@ class StatusBar(Widget):
         super().__init__(name=name, id=id)
         self._states: dict[str, tuple[ConnectionState, str]] = {}
         self._refused: set[str] = set()  # accounts whose login was refused, waiting for a retry
+        self.sign_in: list[str] = []  # of those, the ones an OAuth2 sign-in may fix
         self._plaintext: dict[str, tuple[str, ...]] = {}  # accounts with a server reached without TLS
         self._progress: dict[str, tuple[str, int, int]] = {}
         self.last_error = ""
@@ -54,16 +55,21 @@ class StatusBar(Widget):
 
     def set_connection(
         self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False,
-        plaintext: tuple[str, ...] = (),
+        plaintext: tuple[str, ...] = (), sign_in: bool = False,
     ) -> None:
         """``waiting_for_user``: the login was refused and nothing is tried until a retry;
-        ``plaintext``: the account's tables whose server is reached without TLS."""
+        ``plaintext``: the account's tables whose server is reached without TLS; ``sign_in``:
+        the refused login wants the account's OAuth2 sign-in."""
         self._states[account] = (state, clean_line(detail))
         self._plaintext[account] = plaintext
         if waiting_for_user:
             self._refused.add(account)
         else:
             self._refused.discard(account)
+        if account in self.sign_in:
+            self.sign_in.remove(account)
+        if waiting_for_user and sign_in:
+            self.sign_in.append(account)
         if state not in _BUSY:
             self._progress.pop(account, None)
         self.refresh()
@@ -92,10 +98,10 @@ class StatusBar(Widget):
         self._expire_in(NOTICE_SECONDS)
         self.refresh()
 
-    def _retry_key(self) -> str:
-        """The key of the retry binding, as the user's keymap has it."""
+    def _retry_key(self, binding_id: str = "retry") -> str:
+        """The key of the retry (or another) binding, as the user's keymap has it."""
         keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
-        return key_label("retry", keymap)
+        return key_label(binding_id, keymap)
 
     def _expire_in(self, seconds: float) -> None:
         if self._expiry is not None:
@@ -176,7 +182,10 @@ class StatusBar(Widget):
                 text.append(f"no TLS ({tables})", style=self.get_component_rich_style("status-bar--error", partial=True))
                 text.append(" ")
             if account in self._refused:  # said whole, however narrow: nothing happens until R
-                refused = f"login refused ({self._retry_key()} to retry)"
+                if account in self.sign_in:
+                    refused = f"login refused ({self._retry_key('sign_in')} to sign in)"
+                else:
+                    refused = f"login refused ({self._retry_key()} to retry)"
                 text.append(refused, style=self.get_component_rich_style(style, partial=True))
                 text.append(" │")
                 continue

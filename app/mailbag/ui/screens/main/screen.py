@@ -79,7 +79,7 @@ class MainScreen(
         if isinstance(event, ConnectionChanged):
             self.status.set_connection(
                 event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user,
-                plaintext=event.plaintext,
+                plaintext=event.plaintext, sign_in=event.sign_in,
             )
             if event.state != ConnectionState.SYNCING:
                 self.syncs_ended(event.account)
@@ -141,6 +141,27 @@ class MainScreen(
 
         keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
         self.app.push_screen(OutboxScreen(self.facade, dict(keymap)))
+
+    def action_sign_in(self) -> None:
+        """Sign in the account whose login wants its OAuth2 sign-in: the code and the address
+        to enter it at are shown while the services wait for the approval."""
+        from mailbag.domain.requests import SignIn
+        from mailbag.ui.screens.sign_in import SignInScreen
+
+        if not self.status.sign_in:
+            self.status.set_notice("No account waits for an OAuth2 sign-in")
+            return
+        account = self.status.sign_in[0]
+        request = SignIn(account=account)
+
+        def done(outcome: str | None) -> None:
+            if outcome == "":
+                self.status.set_notice(f"Signed in {account}; connecting")
+            elif outcome:
+                self.status.set_error(outcome)
+
+        self.app.push_screen(SignInScreen(account, request.request_id), done)
+        self.facade.submit(request)
 
     def on_folder_tree_outbox_opened(self) -> None:
         self.action_outbox()
