@@ -28,12 +28,14 @@ class Account:
 
 @dataclass(frozen=True)
 class SyncRun:
-    """One ``mailbag sync``: wall seconds, the time mailbag printed, peak RSS and messages cached."""
+    """One ``mailbag sync``: wall seconds, the time mailbag printed, peak RSS, messages cached and
+    the CPU time it used (user and system, every thread)."""
 
     seconds: float
     reported_seconds: float
     peak_rss_mb: float
     messages: int
+    cpu_seconds: float = 0.0
 
 
 def write_config(home: Path, account: Account, protocol: str = "imap") -> Path:
@@ -94,7 +96,8 @@ def run_sync(home: Path, account: Account, prefix: list[str] | None = None, prot
     found = _CACHED.search(out)
     if found is None:
         raise RuntimeError(f"mailbag sync printed no summary:\n{out}\n{err}")
-    return SyncRun(seconds, float(found.group(2)), usage.ru_maxrss / 1024, int(found.group(1)))
+    return SyncRun(seconds, float(found.group(2)), usage.ru_maxrss / 1024, int(found.group(1)),
+                   usage.ru_utime + usage.ru_stime)
 
 
 def startup_seconds() -> float:

@@ -3,7 +3,9 @@ fresh Maildir and cache), next to a raw-socket client doing the same UIDL and pi
 against the same server in the same run.
 
 The reference only reads the messages off the link; mailbag also writes each to the Maildir
-(fsynced), records its UIDL in the local store and puts its headers into the cache.
+(durably), records its UIDL in the local store and puts its headers into the cache. A second
+reference does the raw download and mailbag's Maildir writes, and nothing else: what the disk
+alone costs on this machine.
 """
 
 from __future__ import annotations
@@ -16,17 +18,27 @@ import tempfile
 import time
 from pathlib import Path
 
+from mailbag.protocols.maildir_delivery import deliver, ensure_maildir, new_key
+from mailbag.protocols.pop3.wire import unstuff
+from mailbag.services.pop3_account import BATCH
+
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync
+from bench.profile import format_profile, profile_sync
 from bench.report import table
 from bench.server import BenchServer, default_cache_dir
 
 WINDOW = 32
 
 
-def raw_download(host: str, port: int, ca_file: str, user: str, password: str) -> tuple[float, int]:
-    """UIDL, then RETR of every message, pipelined WINDOW at a time; (seconds, messages)."""
+def raw_download(host: str, port: int, ca_file: str, user: str, password: str,
+                 maildir: Path | None = None) -> tuple[float, int, float]:
+    """UIDL, then RETR of every message, pipelined WINDOW at a time; (seconds, messages, CPU
+    seconds of this thread). With
+    ``maildir``, each message is also written there as mailbag writes it (a batch at a time, made
+    durable together), with nothing else: no local store, no cache."""
     started = time.perf_counter()
+    cpu = time.thread_time()
     context = ssl.create_default_context(cafile=ca_file)
     sock = context.wrap_socket(socket.create_connection((host, port)), server_hostname=host)
     buffer = bytearray()
@@ -50,45 +62,68 @@ def raw_download(host: str, port: int, ca_file: str, user: str, password: str) -
     sock.sendall(b"UIDL\r\n")
     listing = until(b"\r\n.\r\n").split(b"\r\n")[1:-2]
     numbers = [int(line.split()[0]) for line in listing]
+    if maildir is not None:
+        ensure_maildir(maildir)
+    kept: list[tuple[str, bytes]] = []
     for start in range(0, len(numbers), WINDOW):
         batch = numbers[start : start + WINDOW]
         sock.sendall(b"".join(f"RETR {n}\r\n".encode() for n in batch))
         for _ in batch:
             until(b"\r\n")
             if not buffer.startswith(b".\r\n"):
-                until(b"\r\n.\r\n")
+                message = until(b"\r\n.\r\n")
+                if maildir is not None:
+                    kept.append((new_key(), unstuff(message[:-3])))
             else:
                 del buffer[:3]
+        if maildir is not None and (len(kept) >= BATCH or start + WINDOW >= len(numbers)):
+            deliver(maildir, kept)
+            kept = []
     sock.sendall(b"QUIT\r\n")
     sock.close()
-    return time.perf_counter() - started, len(numbers)
+    return time.perf_counter() - started, len(numbers), time.thread_time() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pop3", description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile one download with py-spy (every thread, waits included)")
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir().with_name(
         default_cache_dir().name + "-pop3"))
     args = parser.parse_args()
-    figure = Figure(args.count, "first POP3 download (UIDL + RETR)", "s", reference="raw socket, pipelined",
-                    goal="< 2x")
+    name = "first POP3 download (UIDL + RETR)"
+    figure = Figure(args.count, name, "s", reference="raw socket, pipelined", goal="< 2x")
+    floor = Figure(args.count, name, "s", reference="raw socket + the same Maildir writes")
+    cpu = Figure(args.count, f"{name}, CPU time", "s", reference="raw socket, pipelined")
+    cpu_floor = Figure(args.count, f"{name}, CPU time", "s", reference="raw socket + the same Maildir writes")
     with BenchServer(args.cache_dir) as server:
         filled = server.mailbox(args.count)
         d = server.dovecot
         account = Account("localhost", d.pop3s_port, filled.user.name, filled.user.password, d.ca_file)
+        login = ("localhost", d.pop3s_port, str(d.ca_file), filled.user.name, filled.user.password)
         for run in range(args.runs):
-            seconds, count = raw_download("localhost", d.pop3s_port, str(d.ca_file), filled.user.name,
-                                          filled.user.password)
+            seconds, count, seconds_cpu = raw_download(*login)
             assert count == args.count, count
-            figure.reference_samples.append(seconds)
             home = Path(tempfile.mkdtemp(prefix="mailbag-bench-pop3-"))
             try:
-                figure.samples.append(run_sync(home, account, protocol="pop3").seconds)
+                floor_seconds, _count, floor_cpu = raw_download(*login, maildir=home / "raw-maildir")
+                synced = run_sync(home, account, protocol="pop3")
             finally:
                 shutil.rmtree(home, ignore_errors=True)
-            print(f"  run {run + 1}: mailbag {figure.samples[-1]:.2f} s, raw {seconds:.2f} s", flush=True)
-    print(table([figure]))
+            for each, (ours, theirs) in ((figure, (synced.seconds, seconds)),
+                                         (floor, (synced.seconds, floor_seconds)),
+                                         (cpu, (synced.cpu_seconds, seconds_cpu)),
+                                         (cpu_floor, (synced.cpu_seconds, floor_cpu))):
+                each.samples.append(ours)
+                each.reference_samples.append(theirs)
+            print(f"  run {run + 1}: mailbag {synced.seconds:.2f} s (CPU {synced.cpu_seconds:.2f} s), "
+                  f"raw {seconds:.2f} s (CPU {seconds_cpu:.2f} s), raw + Maildir writes "
+                  f"{floor_seconds:.2f} s (CPU {floor_cpu:.2f} s)", flush=True)
+        if args.profile:
+            print(format_profile(profile_sync(account, protocol="pop3", idle=True)))
+    print(table([figure, floor, cpu, cpu_floor]))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("summary building", "mailbag/domain/sanitize.py"),
     ("summary building", "mailbag/domain/models.py"),
     ("IMAP client plumbing", "mailbag/protocols/imap/client.py"),
+    ("POP3 client", "mailbag/protocols/pop3/"),
+    ("Maildir delivery (write, fsync)", "mailbag/protocols/maildir_delivery.py"),
+    ("Maildir scan + summaries", "mailbag/protocols/maildir.py"),
     ("aioimaplib", "aioimaplib/"),
     ("SQLite writes (store)", "mailbag/store/"),
     ("SQLite writes (store)", "sqlalchemy/"),
@@ -104,13 +107,15 @@ def summarise(raw: str) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
     return total, layers, self_time, inclusive
 
 
-def profile_sync(account: Account, rate: int = 250, top: int = 15) -> Profile:
-    """One first sync under ``py-spy record`` with fresh XDG dirs; the raw profile is kept."""
+def profile_sync(account: Account, rate: int = 250, top: int = 15, protocol: str = "imap",
+                 idle: bool = False) -> Profile:
+    """One first sync under ``py-spy record`` with fresh XDG dirs; the raw profile is kept.
+    ``idle`` also counts threads while they wait (on the disk, the network, a lock)."""
     out_dir = Path(tempfile.mkdtemp(prefix="mailbag-bench-profile-"))
     raw_path = out_dir / "sync.pyspy.txt"
     prefix = ["py-spy", "record", "--format", "raw", "--rate", str(rate), "--nonblocking",
-              "--output", str(raw_path), "--"]
-    run = run_sync(out_dir / "home", account, prefix=prefix)
+              "--output", str(raw_path)] + (["--idle"] if idle else []) + ["--"]
+    run = run_sync(out_dir / "home", account, prefix=prefix, protocol=protocol)
     total, layers, self_time, inclusive = summarise(raw_path.read_text())
     return Profile(run, total, layers.most_common(), self_time.most_common(top),
                    inclusive.most_common(top), raw_path)
