@@ -43,9 +43,14 @@ def local_ids(root: Path) -> list[str]:
     ids: list[str] = []
     for sub in ("new", "cur"):
         for path in root.glob(f"**/{sub}/*"):
-            match = _MESSAGE_ID.search(path.read_bytes())
-            ids.append(match.group(1).decode() if match else f"(none: {path.name})")
+            ids += message_ids(path.read_bytes()) or [f"(none: {path.name})"]
     return sorted(ids)
+
+
+def message_ids(raw: bytes) -> list[str]:
+    """The Message-ID of a message, as a list (empty without one)."""
+    match = _MESSAGE_ID.search(raw)
+    return [match.group(1).decode()] if match else []
 
 
 def expected_ids(numbers: range) -> list[str]:

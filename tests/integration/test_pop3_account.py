@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import BodyLoaded, ErrorReported, NewMail
+from mailbag.domain.events import BodyLoaded, ErrorReported, MessagesChanged, NewMail
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import LoadBody
-from mailbag.services.pop3_account import Pop3Account
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.pop3_account import BATCH, Pop3Account
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
-from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server, pop3_account
+from tests.integration.pop3_fixtures import expected_ids, local_ids, message_ids, on_server, pop3_account
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 
@@ -62,6 +63,28 @@ async def test_download_is_local_once_and_left_on_the_server(
     assert local_ids(tmp_path / "Mail") == expected_ids(range(302))
     assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 2)]
     assert on_server(dovecot, mail_user) == 302
+
+
+async def test_each_row_downloaded_opens_its_own_message_also_after_a_restart(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """More than one batch: every row the download put into the cache is read, under its UID,
+    from the file of the same message, and a restart (a Maildir read afresh) keeps the rows."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(BATCH + 40)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    uids = store.uids("old", "INBOX")
+    assert len(uids) == BATCH + 40
+    afresh = MaildirStore(tmp_path / "Mail", "old")
+    for uid in uids:
+        summary = store.summary("old", "INBOX", uid)
+        assert summary is not None
+        assert message_ids(afresh.read("INBOX", uid)) == [summary.message_id]
+
+    again, recorder = account(dovecot, mail_user, tmp_path, store)
+    await again.sync_once()
+    assert store.uids("old", "INBOX") == uids
+    assert [e for e in recorder.of(MessagesChanged) if e.added or e.removed] == []
 
 
 async def test_a_message_deleted_here_is_not_downloaded_again(

@@ -167,6 +167,26 @@ def test_has_attachment(store: MaildirStore) -> None:
     assert by_subject == {"report": True, "footer": False, "html": False, "scan": True}
 
 
+def test_a_message_attached_as_a_file_counts_as_an_attachment(store: MaildirStore) -> None:
+    """A forwarded message attached as an .eml file (message/rfc822, Content-Disposition
+    attachment) shows the attachment mark; a multipart/mixed of text parts only does not."""
+    forwarded = (
+        b"Subject: fwd\nContent-Type: multipart/mixed; boundary=AA\n\n"
+        b"--AA\nContent-Type: text/plain\n\nsee below\n"
+        b"--AA\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename=\"old.eml\"\n\n"
+        b"Subject: old\nContent-Type: text/plain\n\nold text\n--AA--\n"
+    )
+    nested = (
+        b"Subject: nested\nContent-Type: multipart/mixed; boundary=B1\n\n"
+        b"--B1\nContent-Type: multipart/alternative; boundary=B2\n\n"
+        b"--B2\nContent-Type: text/plain\n\nplain\n--B2\nContent-Type: text/html\n\n<p>x</p>\n--B2--\n"
+        b"--B1\nContent-Type: text/plain; charset=utf-8\n\nfooter\n--B1--\n"
+    )
+    for raw in (forwarded, nested):
+        store.add("INBOX", raw)
+    assert {s.subject: s.has_attachment for s in store.summaries("INBOX")} == {"fwd": True, "nested": False}
+
+
 def test_uids_are_stable_across_instances(store: MaildirStore) -> None:
     uids = [store.add("INBOX", _mail(f"m{n}")) for n in range(3)]
     assert uids == [1, 2, 3]

@@ -16,16 +16,18 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
+import io
 import logging
 import mailbox
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 from pathlib import Path
+from typing import BinaryIO
 
 from mailbag.domain.headers import decode_words, parse_address_list, parse_date
 from mailbag.domain.models import (
@@ -54,6 +56,8 @@ _MAX_FIELD_BYTES = 64 * 1024
 #: A header with no blank line after it this far into the file is read no further.
 _MAX_HEADER_SCAN = 16 * 1024 * 1024
 _READ_BYTES = 16384
+#: MIME parts nested deeper than this are not looked into (for attachments).
+_MAX_PART_DEPTH = 20
 
 #: Maildir info letters and the IMAP system flags they stand for.
 LETTER_TO_FLAG: dict[str, str] = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "T": DELETED, "D": DRAFT}
@@ -75,6 +79,7 @@ _ROLE_NAMES: dict[str, FolderRole] = {
 }
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
 
@@ -209,9 +214,11 @@ class MaildirStore:
         for depth in range(1, len(parts) + 1):
             self._root_box.add_folder(".".join(parts[:depth]))
 
-    def folder_state(self, folder: str) -> FolderState:
-        """UIDVALIDITY (stable while the folder's UID file lives) and the next UID."""
-        view = self._sync(folder)
+    def folder_state(self, folder: str, *, rescan: bool = True) -> FolderState:
+        """UIDVALIDITY (stable while the folder's UID file lives) and the next UID; with
+        ``rescan=False`` as last seen, when the folder was looked at before."""
+        view = self._views.get(_canonical(folder)) if not rescan else None
+        view = view or self._sync(folder)
         return FolderState(uidvalidity=view.uidlist.uidvalidity, uidnext=view.uidlist.uidnext)
 
     # -- messages --------------------------------------------------------------------------------
@@ -310,6 +317,20 @@ class MaildirStore:
                 uids.append(uid)
         finally:
             view.uidlist.save(directory / UIDLIST_NAME)
+        return uids
+
+    def adopt(self, folder: str, keys: Sequence[str]) -> list[int]:
+        """UIDs for messages just delivered into the folder's ``new/`` under ``keys``, given in
+        their order without looking at the folder again (a key seen already keeps its UID)."""
+        view = self._views.get(_canonical(folder)) or self._sync(folder)
+        uids = []
+        for key in keys:
+            uid = view.uidlist.uids.get(key)
+            if uid is None:
+                uid = view.uidlist.assign(key)
+                view.by_uid[uid] = _Entry("new", key, "")
+            uids.append(uid)
+        view.uidlist.save(self._folder_dir(folder) / UIDLIST_NAME)
         return uids
 
     def remove(self, folder: str, uids: Sequence[int]) -> None:
@@ -438,7 +459,14 @@ def _new_uidvalidity() -> int:
 
 
 def _read_header_block(path: Path) -> tuple[bytes, int, float]:
-    """The header block (up to the first blank line), the file size and its mtime.
+    """The header block of the file (see :func:`_header_block`), its size and its mtime."""
+    with open(path, "rb") as fh:
+        stat = os.fstat(fh.fileno())
+        return _header_block(fh), stat.st_size, stat.st_mtime
+
+
+def _header_block(fh: BinaryIO) -> bytes:
+    """The header block (up to the first blank line) read from ``fh``.
 
     Of each field (with its continuation lines) the first ``_MAX_FIELD_BYTES`` are kept, so a
     huge subject is cut and the fields after it (Date, Message-ID) are still read.
@@ -447,24 +475,22 @@ def _read_header_block(path: Path) -> tuple[bytes, int, float]:
     field = 0  # bytes kept of the field being read
     read = 0
     at_line_start = True
-    with open(path, "rb") as fh:
-        stat = os.fstat(fh.fileno())
-        while read < _MAX_HEADER_SCAN and (chunk := fh.readline(_READ_BYTES)):
-            read += len(chunk)
-            if at_line_start:
-                if chunk in (b"\n", b"\r\n"):
-                    break  # the blank line that ends the header
-                if chunk[:1] not in (b" ", b"\t"):
-                    field = 0  # a new field; a continuation line belongs to the one before
-            at_line_start = chunk.endswith(b"\n")
-            if field >= _MAX_FIELD_BYTES:
-                continue  # the rest of a field that was cut
-            part = chunk[: _MAX_FIELD_BYTES - field]
-            field += len(part)
-            if field >= _MAX_FIELD_BYTES and not part.endswith(b"\n"):
-                part = _whole_characters(part) + b"\r\n"
-            kept.append(part)
-    return b"".join(kept), stat.st_size, stat.st_mtime
+    while read < _MAX_HEADER_SCAN and (chunk := fh.readline(_READ_BYTES)):
+        read += len(chunk)
+        if at_line_start:
+            if chunk in (b"\n", b"\r\n"):
+                break  # the blank line that ends the header
+            if chunk[:1] not in (b" ", b"\t"):
+                field = 0  # a new field; a continuation line belongs to the one before
+        at_line_start = chunk.endswith(b"\n")
+        if field >= _MAX_FIELD_BYTES:
+            continue  # the rest of a field that was cut
+        part = chunk[: _MAX_FIELD_BYTES - field]
+        field += len(part)
+        if field >= _MAX_FIELD_BYTES and not part.endswith(b"\n"):
+            part = _whole_characters(part) + b"\r\n"
+        kept.append(part)
+    return b"".join(kept)
 
 
 def _whole_characters(data: bytes) -> bytes:
@@ -481,8 +507,21 @@ def _whole_characters(data: bytes) -> bytes:
 
 
 def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | None:
-    """Summary from the header block; None when the file has no header field at all."""
+    """Summary of the file from its header block; None when it has no header field at all."""
     block, size, mtime = _read_header_block(path)
+    return _summary(block, size, mtime, uid, flags, lambda: open(path, "rb"))
+
+
+def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary | None:
+    """Summary of a message held in memory (just delivered as ``raw``; ``received`` stands for
+    the file's mtime when it has no Date); None when it has no header field at all."""
+    return _summary(_header_block(io.BytesIO(raw)), len(raw), received, uid, flags, lambda: io.BytesIO(raw))
+
+
+def _summary(
+    block: bytes, size: int, mtime: float, uid: int, flags: frozenset[str], whole: Callable[[], BinaryIO]
+) -> MessageSummary | None:
+    """Summary from a header block; ``whole`` opens the whole message (for its attachments)."""
     # Raw 8-bit headers (RFC 6532) are UTF-8; older mail may be Latin-1. Decoding here keeps them
     # readable, where BytesHeaderParser would turn them into "unknown-8bit" Header objects.
     try:
@@ -509,25 +548,67 @@ def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | 
         message_id=clean_line(headers.get("Message-ID", "")),
         in_reply_to=clean_line(in_reply_to[0]) if in_reply_to else "",
         references=tuple(clean_line(r) for r in _MSG_ID.findall(headers.get("References", ""))),
-        has_attachment=_has_attachment(headers, path),
+        has_attachment=_has_attachment(headers, whole),
     )
 
 
-def _has_attachment(headers: Message, path: Path) -> bool:
-    """From the top headers, and for multipart/mixed from a full parse of the parts."""
+def _has_attachment(headers: Message, whole: Callable[[], BinaryIO]) -> bool:
+    """From the top headers, and for multipart/mixed from the parts' headers (from a full parse
+    of a message whose parts are not well delimited)."""
     disposition = headers.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
     content_type = headers.get_content_type()
     if disposition == "attachment":
         return True
     if content_type != "multipart/mixed":
         return headers.get_content_maintype() not in {"text", "multipart", "message"}
-    with open(path, "rb") as fh:
-        message = email.parser.BytesParser(policy=email.policy.compat32).parse(fh)
+    with whole() as fh:
+        raw = fh.read()
+    try:
+        return _holds_attachment(raw, 0)
+    except _Malformed:
+        pass
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
     for part in message.walk():
         if part.is_multipart():
             continue
         if part.get_content_disposition() == "attachment" or part.get_filename():
             return True
         if part.get_content_maintype() != "text":
+            return True
+    return False
+
+
+class _Malformed(Exception):
+    """A multipart whose closing delimiter is missing."""
+
+
+def _holds_attachment(entity: bytes, depth: int) -> bool:
+    """Whether a MIME entity (header block and body), or one inside it, is an attachment: named,
+    marked so, or not text. Only the header blocks are parsed; bodies are skipped over."""
+    blank = _BLANK_LINE.search(entity)
+    head, body = (entity[: blank.start()], entity[blank.end() :]) if blank else (entity, b"")
+    if entity.startswith((b"\n", b"\r\n")):
+        head, body = b"", entity
+    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(head.decode("latin-1"))
+    if depth > 0 and (headers.get_content_disposition() == "attachment" or headers.get_filename()):
+        return True
+    maintype = headers.get_content_maintype()
+    if depth > _MAX_PART_DEPTH:
+        return False
+    if maintype == "message":
+        return _holds_attachment(body, depth + 1)
+    if maintype != "multipart":
+        return maintype != "text"
+    boundary = headers.get_boundary()
+    if not boundary:
+        raise _Malformed
+    delimiter = re.compile(rb"^--" + re.escape(boundary.encode("latin-1", "replace")) + rb"(--)?[ \t]*\r?$", re.M)
+    marks = list(delimiter.finditer(body))
+    if not marks or not marks[-1].group(1):
+        raise _Malformed
+    for mark, following in zip(marks, marks[1:]):
+        if mark.group(1):
+            break  # the closing delimiter
+        if _holds_attachment(body[mark.end() + 1 : following.start()], depth + 1):
             return True
     return False

@@ -1,24 +1,30 @@
 """Durable delivery into a Maildir's INBOX, as a mail transfer agent does it.
 
-Each message is written to ``tmp/``, fsynced, and renamed into ``new/`` under a unique name (the
-Maildir key); the ``new/`` directory is fsynced once per batch, so that a message reported
-delivered survives a crash or a power cut. A batch's files are fsynced side by side (the disk
-then commits them together). Files are mode 0600.
+A batch of messages is written to ``tmp/``, made durable together, and renamed into ``new/``
+under unique names (the Maildir keys); then the ``new/`` directory is fsynced, so that a message
+reported delivered survives a crash or a power cut. Files are mode 0600.
+
+On Linux the batch is made durable by one ``syncfs(2)`` of the file system it is on, which
+writes what is pending there and waits for it (the file system commits its journal once for
+the whole batch, where an fsync per file makes it commit again and again; each file creation
+then waits for those commits). Elsewhere each file is fsynced, eight at a time.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import os
 import socket
+import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _SEQUENCE = itertools.count(1)
-#: How many files of a batch are fsynced at once.
+#: How many files of a batch are fsynced at once where there is no syncfs.
 SYNC_THREADS = 8
 
 
@@ -47,13 +53,38 @@ def deliver(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
             view = memoryview(raw)
             while view:
                 view = view[os.write(fd, view) :]
-        list(_syncers().map(os.fsync, written))
+        _make_durable(written)
     finally:
         for fd in written:
             os.close(fd)
     for key, _raw in messages:
         os.rename(root / "tmp" / key, root / "new" / key)
     _fsync_dir(root / "new")
+
+
+def _make_durable(files: Sequence[int]) -> None:
+    """Return once the data of every open file in ``files`` is on disk."""
+    syncfs = _syncfs()
+    if syncfs is not None:
+        if syncfs(files[0]) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, f"syncfs: {os.strerror(number)}")
+        return
+    list(_syncers().map(os.fsync, files))
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """The C library's syncfs, where there is one (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
 
 
 @functools.cache

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
-from mailbag.domain.models import Folder, FolderRole, FolderState
+from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary
 from mailbag.protocols.maildir import MaildirStore, fingerprint
 from mailbag.protocols.maildir_marks import Marks, change_marks
 from mailbag.services.backend import Backend, Capability, Failure, Offline
@@ -148,6 +147,27 @@ class MaildirAccount(Backend):
         await self.publish_counts(folder)
         if known is not None:
             await self.announce_new_mail(folder, fresh)
+
+    async def add_delivered(self, folder: str, delivered: Sequence[tuple[str, MessageSummary | None]]) -> None:
+        """Bring messages just delivered into ``folder``'s ``new/`` into the cache, without
+        reading the folder again: ``(key, summary)`` in delivery order, each summary made from
+        the bytes in memory (its UID is given here; None for a message with no header). A folder
+        the cache does not know yet is synced whole."""
+        md = self._md()
+        known = await self.db(self.store.folder_state, self.name, folder)
+        state: FolderState = await self.db(lambda: md.folder_state(folder, rescan=False))
+        if known is None or known.uidvalidity != state.uidvalidity:
+            await self.sync_folder(folder)
+            return
+        uids = await self.db(md.adopt, folder, [key for key, _summary in delivered])
+        fresh = [s._replace(uid=uid) for uid, (_key, s) in zip(uids, delivered) if s is not None]
+        added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
+        state = await self.db(lambda: md.folder_state(folder, rescan=False))
+        await self.db(self.store.set_folder_state, self.name, folder, state)
+        if added:
+            self.emit(MessagesChanged(self.name, folder, added, 0, 0))
+        await self.publish_counts(folder)
+        await self.announce_new_mail(folder, fresh)
 
     async def load_body(self, folder: str, uid: int) -> None:
         raw = await self.db(self._md().read, folder, uid)

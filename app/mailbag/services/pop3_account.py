@@ -4,8 +4,8 @@ Everything the user does (read, search, flags, folders, moves) is local, as for 
 The download (:meth:`Pop3Account.download`) never loses or doubles a message:
 
 1. the UIDLs about to be fetched are recorded in the local store as *fetching*;
-2. each message is written to the Maildir's ``tmp/``, fsynced and renamed into ``new/``;
-3. they are recorded as *stored* (one transaction per batch) and the cache is updated;
+2. the batch is written to the Maildir's ``tmp/``, made durable and renamed into ``new/``;
+3. it is recorded as *stored* (one transaction) and put into the cache from memory;
 4. only then may a DELE go out, and the server removes nothing before QUIT.
 
 A run killed between 1 and 3 leaves *fetching* rows: the next start keeps those whose file is
@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, EventSink
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
-from mailbag.protocols.maildir import INBOX
+from mailbag.protocols.maildir import INBOX, summary_of
 from mailbag.protocols.maildir_delivery import (
     deliver,
     discard_temporary,
@@ -45,11 +45,10 @@ from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
-#: The cache (and so the list on screen) is first brought up to date this long into a download,
-#: then after twice as long each time.
-REFRESH_SECONDS = 2.0
-#: Messages fetched, written and recorded together.
-BATCH = WINDOW * 4
+#: Messages fetched, written and recorded together: at most this many ...
+BATCH = WINDOW * 8
+#: ... and of at most this many bytes (a single bigger message is a batch of its own).
+BATCH_BYTES = 32 * 2**20
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
 _DAY = 86400.0
@@ -162,7 +161,8 @@ class Pop3Account(MaildirAccount):
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
 
     async def _fetch(self, client: Pop3Client, fresh: list[Listing]) -> int:
-        """Download ``fresh`` in batches; a batch is written to disk while the next one comes."""
+        """Download ``fresh`` in batches; a batch is written to disk and brought into the cache
+        while the next one comes."""
         too_big = [m for m in fresh if m.size > MAX_MESSAGE and m.uidl not in self._told_too_big]
         if too_big:
             self._told_too_big.update(m.uidl for m in too_big)
@@ -170,15 +170,10 @@ class Pop3Account(MaildirAccount):
             text = f"{what} over {MAX_MESSAGE // 2**20} MB left on the server"
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(ErrorReported(self.name, text))
-        wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
         got = 0
-        every = REFRESH_SECONDS
-        refresh_at = time.monotonic() + every
         storing: asyncio.Task[int] | None = None
-        refreshing: asyncio.Task[None] | None = None
         try:
-            for start in range(0, len(wanted), BATCH):
-                batch = wanted[start : start + BATCH]
+            for batch in batches([m for m in fresh if m.size <= MAX_MESSAGE]):
                 keys = {m.uidl: new_key() for m in batch}
                 await self.db(self.store.local.pop3_fetching, self.name, keys)
                 uidl_of = {m.number: m.uidl for m in batch}
@@ -189,35 +184,30 @@ class Pop3Account(MaildirAccount):
                 ]
                 if storing is not None:
                     got += await storing
+                    await self.serve_urgent()  # what the user asked for goes between two batches
                 storing = asyncio.create_task(self._store(keys, written))
-                if refreshing is not None and refreshing.done():
-                    await refreshing  # the cache is up to date: serve what the user asked for
-                    refreshing = None
-                    await self.serve_urgent()
-                if refreshing is None and time.monotonic() >= refresh_at:
-                    # The list fills while the next batch comes; ever less often, as each
-                    # refresh looks at the whole folder.
-                    refreshing = asyncio.create_task(self.sync_folder(INBOX))
-                    every *= 2
-                    refresh_at = time.monotonic() + every
         finally:
             if storing is not None:  # what was read is kept, whatever happens next
                 got += await storing
-            if refreshing is not None:
-                await refreshing
-        if got:
-            await self.sync_folder(INBOX)
         return got
 
     async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]]) -> int:
-        """Write a batch into the Maildir and record it stored; forget what the server refused."""
-        await self.db(deliver, self.root, [(keys[uidl], raw) for uidl, raw in written])
+        """Write a batch into the Maildir (its headers read meanwhile, from memory), record it
+        stored (forgetting what the server refused) and put it into the cache."""
+        delivered = [(keys[uidl], raw) for uidl, raw in written]
+        received = time.time()
+        summaries, _ = await asyncio.gather(
+            self.db(lambda: [summary_of(raw, 0, frozenset(), received) for _key, raw in delivered]),
+            self.db(deliver, self.root, delivered),
+        )
         stored = {uidl for uidl, _ in written}
         local = self.store.local
         await self.db(local.pop3_stored, self.name, sorted(stored))
         gone = [uidl for uidl in keys if uidl not in stored]
         if gone:
             await self.db(local.pop3_forget, self.name, gone)
+        if delivered:
+            await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries)])
         return len(written)
 
     async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:
@@ -238,3 +228,17 @@ class Pop3Account(MaildirAccount):
         days = self.server.delete_after_days
         return days is not None and time.time() - download.downloaded >= days * _DAY
 
+
+
+def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
+    """``listing`` cut into batches of at most :data:`BATCH` messages and :data:`BATCH_BYTES`."""
+    batch: list[Listing] = []
+    size = 0
+    for message in listing:
+        if batch and (len(batch) == BATCH or size + message.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += message.size
+    if batch:
+        yield batch
