@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from mailbag.domain.config import Config
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.attachments import AttachmentsScreen
 from mailbag.ui.screens.dialogs import ChoiceDialog
 from mailbag.ui.screens.prompt import PromptScreen
+from tests.integration.accounts import imap_account_config, other_client
 from tests.servers.messages import BASE_DATE
 from tests.ui.helpers import screen_text, status_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
@@ -238,3 +240,25 @@ async def test_pipe_gives_the_command_the_raw_message_and_shows_its_output(tmp_p
         await pilot.press("|")
         await answer_prompt(pilot, app, "exit 3")
         await wait_until(pilot, lambda: "Piped: exit status 3" in status_text(app), "the status shown")
+
+
+async def test_over_imap_the_eml_and_the_pipe_get_the_bytes_the_server_sends(dovecot, mail_user, tmp_path, mail):
+    _, target = mail
+    dovecot.deliver_many(mail_user.name, [with_attachments()])
+    client = other_client(dovecot, mail_user)
+    client.select("INBOX", readonly=True)
+    _, data = client.uid("FETCH", "1:*", "(BODY.PEEK[])")
+    client.logout()
+    server_bytes = data[0][1]
+    assert isinstance(server_bytes, bytes) and server_bytes != with_attachments()  # delivery added headers
+    config = Config(path=None, accounts={"home": imap_account_config(dovecot, mail_user, name="home")})
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(100, 30)) as (app, pilot, store):
+        await pilot.press("enter")  # the body is fetched when the message is opened
+        await wait_until(pilot, lambda: "Three files attached." in app.main_screen.reader.body.text, "shown")
+        await pilot.press("s")
+        await answer_prompt(pilot, app, f"{target}/")
+        await wait_until(pilot, lambda: "Saved" in status_text(app), "saved")
+        await pilot.press("|")
+        await answer_prompt(pilot, app, f"cat > '{target}/piped'")
+        await wait_until(pilot, lambda: "Piped: done" in status_text(app), "piped")
+    assert files_in(target) == {"Files for you.eml": server_bytes, "piped": server_bytes}

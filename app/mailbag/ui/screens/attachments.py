@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mailbag.domain.mime import extract_attachment
+from mailbag.domain.mime import extract_part
 from mailbag.domain.models import Attachment
 from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
@@ -117,7 +117,7 @@ class AttachmentsScreen(ModalScreen[None]):
         raw = self.facade.raw_message(*self.key)
         if raw is None:
             raise LookupError("the message is no longer in the cache")
-        name, data = extract_attachment(raw, attachment.part_index)
+        name, data = extract_part(raw, attachment)  # the part alone, from its span
         return name or attachment.filename, data
 
     # --- saving ---------------------------------------------------------------------------------
