@@ -424,3 +424,44 @@ def test_a_digest_of_thousands_of_messages_shows_them_all() -> None:
     assert rendered.body.count("[-- Attached message --]") == 3000
     assert rendered.body.endswith("Subject: post 2999\n\nbody 2999\n[-- End of attached message --]")
     assert len(rendered.attachments) == 3000
+
+
+def test_a_read_receipt_says_what_became_of_the_message() -> None:
+    receipt = msg(
+        """
+From: Bob <bob@example.org>
+To: Ann <ann@example.org>
+Subject: Read: Lunch on Friday?
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="R"
+
+--R
+Content-Type: text/plain
+
+This is a receipt for the mail you sent.
+--R
+Content-Type: message/disposition-notification
+
+Reporting-UA: bob-laptop.example.org; Thunderbird 128.3
+Original-Recipient: rfc822;bob@example.org
+Final-Recipient: rfc822;bob@example.org
+Original-Message-ID: <lunch-1@example.org>
+Disposition: manual-action/MDN-sent-manually; displayed
+
+--R--
+"""
+    )
+    rendered = render_message(receipt)
+    assert rendered.body == (
+        "This is a receipt for the mail you sent.\n\n"
+        "[-- Read receipt from bob-laptop.example.org; Thunderbird 128.3 --]\n"
+        "bob@example.org: opened (shown to the recipient)\n"
+        "  Message: <lunch-1@example.org>"
+    )
+    assert rendered.attachments == []
+    deleted = receipt.replace(b"manual-action/MDN-sent-manually; displayed", b"automatic-action/MDN-sent-automatically; deleted")
+    assert render_message(deleted).body.endswith(
+        "bob@example.org: deleted without being read\n"
+        "  Sent automatically by the recipient's mail program\n"
+        "  Message: <lunch-1@example.org>"
+    )

@@ -1,4 +1,5 @@
-"""Delivery status reports (RFC 3464, RFC 6533) as text: why a message bounced, per recipient.
+"""Delivery status reports (RFC 3464, RFC 6533) as text: why a message bounced, per recipient;
+and read receipts (RFC 8098): whether the message was opened.
 
 ``message/delivery-status`` holds one block of fields about the report, then one block per
 recipient (Final-Recipient, Action, Status, Diagnostic-Code, ...). The reader shows each recipient
@@ -21,6 +22,14 @@ _ACTIONS = {
     "delivered": "delivered",
     "relayed": "passed on to a server that sends no reports",
     "expanded": "delivered, and passed on to other addresses",
+}
+_DISPOSITIONS = {
+    "displayed": "opened (shown to the recipient)",
+    "deleted": "deleted without being read",
+    "dispatched": "sent on (printed, faxed or forwarded) without being read",
+    "processed": "processed without being shown",
+    "denied": "the recipient declined to send a receipt",
+    "failed": "no receipt could be made",
 }
 _CLASSES = {"2": "success", "4": "temporary failure", "5": "permanent failure"}
 _SUBJECTS = {
@@ -73,6 +82,24 @@ def delivery_status_text(part: MimePart) -> str:
         lines.extend(_recipient_lines(fields))
     if len(recipients) > _MAX_RECIPIENTS:
         lines.append(f"... and {len(recipients) - _MAX_RECIPIENTS} more recipients")
+    return "\n".join(lines)
+
+
+def receipt_text(part: MimePart) -> str:
+    """A read receipt (message/disposition-notification, RFC 8098): what became of the message."""
+    blocks = _blocks(part)
+    fields = blocks[0] if blocks else {}
+    reporter = _value(fields.get("reporting-ua", ""))
+    lines = [f"[-- Read receipt from {reporter} --]" if reporter else "[-- Read receipt --]"]
+    recipient = _value(fields.get("final-recipient") or fields.get("original-recipient") or "") or "(recipient unknown)"
+    disposition = fields.get("disposition", "")
+    kind = disposition.partition(";")[2].strip().split("/")[0].strip().lower()
+    what = _DISPOSITIONS.get(kind, kind)
+    lines.append(f"{recipient}: {what}" if what else recipient)
+    if "automatic" in disposition.partition(";")[0].lower():
+        lines.append("  Sent automatically by the recipient's mail program")
+    if fields.get("original-message-id"):
+        lines.append(f"  Message: {fields['original-message-id']}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 
 An attached or forwarded message (message/rfc822, also each part of a multipart/digest) shows its
 From, To, Cc, Date and Subject and its own body, nested up to ``MAX_NESTED`` deep; a delivery
-status report shows why a message bounced (``mailbag.domain.dsn``); the returned headers of a
+status report shows why a message bounced, a read receipt what became of the message
+(``mailbag.domain.dsn``); the returned headers of a
 bounce show as headers; a calendar invitation is summarised (``mailbag.domain.calendar_text``).
 Attached messages and calendars stay in the attachment list as well, so they can be saved.
 """
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from mailbag.domain.calendar_text import calendar_text
-from mailbag.domain.dsn import delivery_status_text
+from mailbag.domain.dsn import delivery_status_text, receipt_text
 from mailbag.domain.headers import decode_words, format_addresses
 from mailbag.domain.mime_structure import MimePart, Structure
 from mailbag.domain.models import RenderedMessage
@@ -29,9 +30,10 @@ RenderInner = Callable[[Structure, int], RenderedMessage]
 
 _MESSAGES = frozenset({"message/rfc822", "message/global"})
 _REPORTS = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_RECEIPTS = frozenset({"message/disposition-notification", "message/global-disposition-notification"})
 _HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
 _CALENDARS = frozenset({"text/calendar", "application/ics"})
-_INLINE = _MESSAGES | _REPORTS | _HEADERS | _CALENDARS
+_INLINE = _MESSAGES | _REPORTS | _RECEIPTS | _HEADERS | _CALENDARS
 _HEADER_FIELDS = ("From", "To", "Cc", "Date", "Subject")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
@@ -58,6 +60,8 @@ def inline_text(part: MimePart, depth: int, render: RenderInner) -> str:
         return _attached_message(part, depth, render)
     if content_type in _REPORTS:
         return delivery_status_text(part)
+    if content_type in _RECEIPTS:
+        return receipt_text(part)
     if content_type in _HEADERS:
         return "[-- Headers of the returned message --]\n" + _header_lines(payload_text(part))
     return calendar_text(payload_text(part))
