@@ -102,3 +102,10 @@ def test_structure_sections_and_spans_of_nested_parts() -> None:
     ]
     html = structure.parts[3]
     assert raw[html.body_start : html.end].endswith(b"</HTML>\r\n")
+
+
+def test_an_attachment_is_decoded_from_its_span_alone() -> None:
+    raw = many_parts(3)
+    last = render_message(raw).attachments[-1]
+    blanked = b"\0" * last.start + raw[last.start : last.end] + b"\0" * (len(raw) - last.end)
+    assert extract_part(blanked, last) == ("scan-00002.pdf", b"%PDF-1.4\n%\xc7\xec")  # nothing else was read

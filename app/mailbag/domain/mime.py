@@ -326,8 +326,11 @@ def extract_part(raw: bytes, attachment: Attachment) -> tuple[str, bytes]:
     """The safe file name and decoded payload of one listed attachment, read alone from its span
     in ``raw`` (the message it was listed from): the rest of the message is not parsed again.
 
-    An attached message (message/rfc822) comes back as its bytes.
+    An attached message (message/rfc822) comes back as its bytes. An attachment listed without
+    a span (made elsewhere than ``render_message``) is found by its number instead.
     """
+    if not 0 <= attachment.start < attachment.end <= len(raw):
+        return extract_attachment(raw, attachment.part_index)
     part = read_part(raw, attachment.start, attachment.end)
     if part.content_type != attachment.content_type and not part.header("content-type"):
         part.content_type = attachment.content_type  # a digest's parts are message/rfc822 by default
