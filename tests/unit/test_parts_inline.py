@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Iterator
+
+import pytest
 
 from mailbag.domain.mime import render_message
 from mailbag.domain.parts_inline import MAX_NESTED
+
+
+@pytest.fixture(autouse=True)
+def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """mailbag runs in UTC unless a test says otherwise (an invitation shows the time here too)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def msg(text: str) -> bytes:
@@ -337,6 +351,7 @@ Content-Disposition: attachment; filename="invite.ics"
 SUMMARY = (
     "What:      Quarterly planning\n"
     "When:      Tue 10 Mar 2026 10:00-11:30 (W. Europe Standard Time, UTC+01:00)\n"
+    "Your time: Tue 10 Mar 2026 09:00-10:30 (UTC)\n"
     "Repeats:   every week, 4 times\n"
     "Where:     Room 4, second floor\n"
     "Organizer: Ann Example <ann@example.org>\n"
@@ -464,4 +479,17 @@ Disposition: manual-action/MDN-sent-manually; displayed
         "bob@example.org: deleted without being read\n"
         "  Sent automatically by the recipient's mail program\n"
         "  Message: <lunch-1@example.org>"
+    )
+
+
+def test_an_invitation_gives_the_time_where_mailbag_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "EST5EDT,M3.2.0,M11.1.0")  # New York, without the tz database
+    time.tzset()
+    assert "Your time: Tue 10 Mar 2026 05:00-06:30 (EDT)\n" in render_message(invitation()).body
+    utc = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:2\nSUMMARY:Call\nDTSTART:20260101T030000Z\n"
+        "DTEND:20260101T040000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    assert render_message(invitation(ics=utc)).body.endswith(
+        "When:      Thu 1 Jan 2026 03:00-04:00 (UTC)\nYour time: Wed 31 Dec 2025 22:00-23:00 (EST)"
     )

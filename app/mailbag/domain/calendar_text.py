@@ -77,6 +77,7 @@ def _event_lines(event: Any) -> list[str]:
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         rows.append(("Status", "cancelled"))
     rows.append(("When", _when(event)))
+    rows.append(("Your time", _your_time(event)))
     if event.get("RRULE") is not None:
         rows.append(("Repeats", _repeats(event.get("RRULE"))))
     rows.append(("Where", _text(event.get("LOCATION"))))
@@ -101,25 +102,55 @@ def _text(value: object) -> str:
     return clean_line(str(value)) if value is not None else ""
 
 
-def _when(event: Any) -> str:
+def _times(event: Any) -> tuple[date, date | None] | None:
     try:
         start = event.decoded("DTSTART")
     except Exception:
-        return ""
+        return None
     try:
         end = event.end
     except Exception:
         end = None
+    return start, end
+
+
+def _when(event: Any) -> str:
+    times = _times(event)
+    if times is None:
+        return ""
+    start, end = times
     if not isinstance(start, datetime):  # a whole day (or days): the end date is exclusive
         last = end - timedelta(days=1) if isinstance(end, date) and not isinstance(end, datetime) else start
         if last > start:
             return f"{_day(start)} - {_day(last)} (all day)"
         return f"{_day(start)} (all day)"
+    return f"{_span(start, end)} {_zone(event, start)}"
+
+
+def _your_time(event: Any) -> str:
+    """The event's time where mailbag runs, when that is another offset from UTC."""
+    times = _times(event)
+    if times is None:
+        return ""
+    start, end = times
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return ""
+    try:
+        here = start.astimezone()
+        if here.utcoffset() == start.utcoffset():
+            return ""
+        later = end.astimezone() if isinstance(end, datetime) and end.tzinfo is not None else None
+    except (OverflowError, ValueError, OSError):
+        return ""
+    return f"{_span(here, later)} ({clean_line(here.tzname() or '')})"
+
+
+def _span(start: datetime, end: date | None) -> str:
     when = f"{_day(start)} {start:%H:%M}"
     if isinstance(end, datetime) and end != start:
         end = end.astimezone(start.tzinfo) if start.tzinfo and end.tzinfo else end
         when += f"-{end:%H:%M}" if end.date() == start.date() else f" - {_day(end)} {end:%H:%M}"
-    return f"{when} {_zone(event, start)}"
+    return when
 
 
 def _day(day: date) -> str:
