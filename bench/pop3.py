@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mailbag.protocols.maildir_delivery import deliver, ensure_maildir, new_key
+from mailbag.protocols.maildir_delivery import deliver, new_key
+from mailbag.protocols.maildir_layout import make_maildir
 from mailbag.protocols.pop3.wire import unstuff
 from mailbag.services.pop3_account import BATCH
 
@@ -63,7 +64,7 @@ def raw_download(host: str, port: int, ca_file: str, user: str, password: str,
     listing = until(b"\r\n.\r\n").split(b"\r\n")[1:-2]
     numbers = [int(line.split()[0]) for line in listing]
     if maildir is not None:
-        ensure_maildir(maildir)
+        make_maildir(maildir)
     kept: list[tuple[str, bytes]] = []
     for start in range(0, len(numbers), WINDOW):
         batch = numbers[start : start + WINDOW]

@@ -64,3 +64,32 @@ async def test_external_changes_show_up_while_running(tmp_path: Path) -> None:
 def store_flags(store: Store, folder: str) -> list[frozenset[str]]:
     summaries = (store.summary("home", folder, uid) for uid in store.uids("home", folder))
     return [s.flags for s in summaries if s is not None]
+
+
+async def test_external_changes_show_up_in_a_nested_tree(tmp_path: Path) -> None:
+    """The same in a tree as mbsync SubFolders Verbatim writes it (INBOX/, Work/Projects/)."""
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "home", layout="nested", create=True)
+    maildir.create_folder("Work/Projects")
+    for i in range(2):
+        maildir.add("INBOX", make_message(i))
+    store = Store.open(tmp_path / "cache.sqlite3")
+    account = MaildirAccount("home", root, store, Recorder())
+    task = asyncio.create_task(account.run())
+    try:
+        await until("the first sync", lambda: store.counts("home", "INBOX")[0] == 2)
+        moved = next((root / "INBOX" / "new").iterdir())
+        target = root / "Work" / "Projects" / "cur" / (moved.name + ":2,S")
+        subprocess.run(["mv", str(moved), str(target)], check=True)
+        await until("the mv", lambda: store.counts("home", "INBOX")[0] == 1
+                    and store.counts("home", "Work/Projects") == (1, 0))
+
+        MaildirStore(root, "home").create_folder("Lists/dev")
+        MaildirStore(root, "home").add("Lists/dev", make_message(9))
+        await until("the new folder", lambda: store.counts("home", "Lists/dev")[0] == 1)
+        assert (root / "Lists" / "dev" / "new").is_dir() and not list(root.glob(".*"))
+        await stop(account, task)
+    finally:
+        if not task.done():
+            task.cancel()
+        store.close()

@@ -4,6 +4,8 @@ and the cache once, whatever is run again; the server keeps or loses mail as con
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -85,6 +87,20 @@ async def test_each_row_downloaded_opens_its_own_message_also_after_a_restart(
     await again.sync_once()
     assert store.uids("old", "INBOX") == uids
     assert [e for e in recorder.of(MessagesChanged) if e.added or e.removed] == []
+
+
+async def test_a_nested_maildir_gets_the_mail_in_its_inbox_folder(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """With maildir_layout = "nested" the mail goes into INBOX/, as mbsync's Verbatim tree has it."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    config = dataclasses.replace(pop3_account(dovecot, mail_user, tmp_path / "Mail"), maildir_layout="nested")
+    assert config.maildir is not None
+    worker = Pop3Account(config, config.maildir, store, Recorder())
+    await worker.sync_once()
+    assert cached(store) == 3
+    assert len(os.listdir(tmp_path / "Mail" / "INBOX" / "new")) == 3
+    assert not (tmp_path / "Mail" / "cur").exists()
 
 
 async def test_a_message_deleted_here_is_not_downloaded_again(

@@ -24,6 +24,8 @@ from typing import Any, Literal, get_args
 from mailbag.domain.oauth2 import OAUTH2_KEYS, PRESETS, OAuth2Config, endpoint_problem
 
 Security = Literal["tls", "starttls", "none"]
+#: How a Maildir tree keeps its folders: ``.A.B`` beside the Inbox, or ``A/B/`` beside ``INBOX/``.
+MaildirLayout = Literal["maildir++", "nested"]
 SECURITY_VALUES: tuple[str, ...] = get_args(Security)
 
 #: Default port by protocol and security ("tls" is implicit TLS; the others use the plain port).
@@ -38,7 +40,8 @@ _UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor", "layout
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
 LAYOUT_CHOICES = ("auto", "columns", "stacked")
 _ACCOUNT_KEYS = (
-    "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir", "oauth2"
+    "email", "name", "default", "signature", "signature_file", "imap", "smtp", "pop3", "maildir",
+    "maildir_layout", "oauth2"
 )
 #: A signature file longer than this is a mistake (a wrong path), not a signature.
 MAX_SIGNATURE_BYTES = 64 * 1024
@@ -134,6 +137,7 @@ class AccountConfig:
     smtp: ServerConfig | None = None
     pop3: ServerConfig | None = None
     maildir: Path | None = None  # the local Maildir (of a POP3 account: where its mail goes)
+    maildir_layout: MaildirLayout | None = None  # None: found from what the tree holds
     oauth2: OAuth2Config | None = None  # the provider of the device-code flow (``[oauth2]``)
 
     @property
@@ -487,6 +491,7 @@ class _Validator:
             smtp=servers["smtp"],
             pop3=servers["pop3"],
             maildir=maildir,
+            maildir_layout=self.choice(table, where + ("maildir_layout",), get_args(MaildirLayout)),  # type: ignore[arg-type]
             oauth2=oauth2,
         )
 

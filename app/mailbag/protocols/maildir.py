@@ -1,9 +1,10 @@
-"""A local Maildir++ mail store: the demo account's backend and the local store of POP3 accounts.
+"""A local Maildir mail store: the demo account's backend, a Maildir account's (mbsync,
+offlineimap) and the local store of POP3 accounts.
 
-Layout (Maildir++, as Dovecot and Courier use it): INBOX is the root directory; a folder ``A/B`` is
-the directory ``.A.B`` beside ``cur``/``new``/``tmp``. Delivery and folder creation use the stdlib
-:mod:`mailbox` module; listing, flag changes and UIDs are done here, because the stdlib has no UIDs
-and (before Python 3.13) no way to change flags without rewriting the message.
+Where the folders are (Maildir++ or nested directories) is :mod:`mailbag.protocols.maildir_layout`'s
+business. Delivery uses the stdlib :mod:`mailbox` module; listing, flag changes and UIDs are done
+here, because the stdlib has no UIDs and (before Python 3.13) no way to change flags without
+rewriting the message.
 
 UIDs are kept stable across runs in a small per-folder file, ``mailbag-uidlist`` (the idea of
 Dovecot's ``dovecot-uidlist``): it maps each message's Maildir key (the file name without the
@@ -43,11 +44,13 @@ from mailbag.domain.models import (
     MessageSummary,
 )
 from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.maildir_layout import DELIMITER as DELIMITER
+from mailbag.protocols.maildir_layout import INBOX as INBOX
+from mailbag.domain.config import MaildirLayout
+from mailbag.protocols.maildir_layout import detect
 
 logger = logging.getLogger(__name__)
 
-INBOX = "INBOX"
-DELIMITER = "/"
 UIDLIST_NAME = "mailbag-uidlist"
 _UIDLIST_MAGIC = "mailbag-uidlist 1"
 _INFO = ":2,"
@@ -81,7 +84,6 @@ _ROLE_NAMES: dict[str, FolderRole] = {
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
-_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f./\\]")
 
 
 def fingerprint(raw: bytes) -> str:
@@ -166,17 +168,24 @@ class _FolderView:
 
 
 class MaildirStore:
-    """One Maildir++ tree (INBOX at the root, subfolders as '.Name' dirs; '.' as the hierarchy delimiter in the
-    on-disk names, shown with '/' as delimiter).
+    """One Maildir tree, Maildir++ or nested (``layout``: see
+    :mod:`~mailbag.protocols.maildir_layout`); folder names are shown with '/' as delimiter.
 
     Unknown folders and UIDs raise ``KeyError``; invalid folder names raise ``ValueError``.
     """
 
-    def __init__(self, root: Path, account: str, *, create: bool = False) -> None:
+    def __init__(
+        self, root: Path, account: str, *, create: bool = False, layout: MaildirLayout | None = None
+    ) -> None:
         self.root = Path(root)
         self.account = account
-        # The stdlib validates the root (NoSuchMailboxError) or creates cur/new/tmp.
-        self._root_box = mailbox.Maildir(self.root, factory=None, create=create)
+        if create:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise mailbox.NoSuchMailboxError(str(self.root))
+        self.layout = detect(self.root, layout)
+        if create:
+            self.layout.create(INBOX)
         self._views: dict[str, _FolderView] = {}
 
     # -- folders ---------------------------------------------------------------------------------
@@ -206,13 +215,9 @@ class MaildirStore:
         return result
 
     def create_folder(self, name: str) -> None:
-        """Create a folder (``A/B`` becomes ``.A.B``) and any missing parent; nothing happens if
-        it exists already."""
-        parts = _split_name(name)
-        if len(parts) == 1 and parts[0].upper() == INBOX:
-            return
-        for depth in range(1, len(parts) + 1):
-            self._root_box.add_folder(".".join(parts[:depth]))
+        """Create a folder (``A/B`` is ``.A.B`` in Maildir++, ``A/B/`` nested) and any missing
+        parent; nothing happens if it exists already."""
+        self.layout.create(name)
 
     def folder_state(self, folder: str, *, rescan: bool = True) -> FolderState:
         """UIDVALIDITY (stable while the folder's UID file lives) and the next UID; with
@@ -365,11 +370,7 @@ class MaildirStore:
     # -- internals -------------------------------------------------------------------------------
 
     def _folder_names(self) -> list[str]:
-        names = []
-        for entry in self._root_box.list_folders():
-            if (self.root / f".{entry}" / "cur").is_dir():
-                names.append(entry.replace(".", DELIMITER))
-        return names
+        return [name for name, _path in self.layout.folders()]
 
     def _folder(self, name: str, role: FolderRole, attrs: frozenset[str]) -> Folder:
         entries = _scan(self._folder_dir(name))
@@ -377,10 +378,10 @@ class MaildirStore:
         return Folder(self.account, name, DELIMITER, role, attrs, total=len(entries), unread=unread)
 
     def _folder_dir(self, folder: str) -> Path:
-        if folder.upper() == INBOX:
-            return self.root
-        path = self.root / ("." + ".".join(_split_name(folder)))
+        path = self.layout.path(folder)
         if not (path / "cur").is_dir():
+            if folder.upper() == INBOX:
+                return path  # an Inbox not made yet (nested) is empty
             raise KeyError(f"no such folder: {folder}")
         return path
 
@@ -419,15 +420,6 @@ class MaildirStore:
 
 def _canonical(folder: str) -> str:
     return INBOX if folder.upper() == INBOX else folder
-
-
-def _split_name(name: str) -> list[str]:
-    """Validate a folder name shown with '/' and return its components."""
-    parts = name.split(DELIMITER)
-    for part in parts:
-        if not part or part in {".", ".."} or _BAD_NAME_CHARS.search(part):
-            raise ValueError(f"invalid folder name: {name!r}")
-    return parts
 
 
 def _scan(directory: Path) -> dict[str, _Entry]:

@@ -1,4 +1,4 @@
-"""Durable delivery into a Maildir's INBOX, as a mail transfer agent does it.
+"""Durable delivery into a Maildir folder (a POP3 account's Inbox), as a mail transfer agent does it.
 
 A batch of messages is written to ``tmp/``, made durable together, and renamed into ``new/``
 under unique names (the Maildir keys); then the ``new/`` directory is fsynced, so that a message
@@ -26,12 +26,6 @@ from pathlib import Path
 _SEQUENCE = itertools.count(1)
 #: How many files of a batch are fsynced at once where there is no syncfs.
 SYNC_THREADS = 8
-
-
-def ensure_maildir(root: Path) -> None:
-    """Create ``root`` with ``cur``, ``new`` and ``tmp`` (mode 0700) unless they exist."""
-    for sub in ("", "cur", "new", "tmp"):
-        (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def new_key() -> str:

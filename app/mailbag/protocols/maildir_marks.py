@@ -5,26 +5,19 @@ them) without reading a single message."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from mailbag.protocols.maildir import DELIMITER, INBOX
+from mailbag.protocols.maildir_layout import INBOX, Layout
 
 #: Folder name -> (mtime of new/, mtime of cur/) in nanoseconds.
 Marks = dict[str, tuple[int, int]]
 
 
-def change_marks(root: Path) -> Marks:
-    """The marks of INBOX (the root) and of every Maildir++ folder (``.A.B`` is ``A/B``)."""
+def change_marks(layout: Layout) -> Marks:
+    """The marks of INBOX and of every folder of the tree (Maildir++ or nested)."""
     marks: Marks = {}
-    folders = [(INBOX, root)]
-    try:
-        with os.scandir(root) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") and entry.name not in (".", "..") and entry.is_dir():
-                    folders.append((entry.name[1:].replace(".", DELIMITER), Path(entry.path)))
-    except FileNotFoundError:
+    if not layout.root.is_dir():
         return marks
-    for name, path in folders:
+    for name, path in [(INBOX, layout.inbox()), *layout.folders()]:
         try:
             marks[name] = (os.stat(path / "new").st_mtime_ns, os.stat(path / "cur").st_mtime_ns)
         except (FileNotFoundError, NotADirectoryError):

@@ -99,7 +99,7 @@ def make_worker(
     from mailbag.services.maildir_account import MaildirAccount
 
     assert account.maildir is not None
-    maildir = MaildirAccount(account.name, account.maildir, store, sink)
+    maildir = MaildirAccount(account.name, account.maildir, store, sink, layout=account.maildir_layout)
     maildir.plaintext = account.plaintext  # its [smtp], if any
     return maildir
 

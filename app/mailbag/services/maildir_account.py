@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from mailbag.domain.config import MaildirLayout
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary
 from mailbag.protocols.maildir import MaildirStore, fingerprint
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 #: How often the tree is looked at for changes made by other programs (seconds).
 WATCH_SECONDS = 2.0
 
-#: The Maildir++ folder made when a message is stored for a role the tree has no folder for.
+#: The folder made when a message is stored for a role the tree has no folder for.
 ROLE_FOLDERS: dict[FolderRole, str] = {
     FolderRole.SENT: "Sent",
     FolderRole.DRAFTS: "Drafts",
@@ -41,10 +42,12 @@ class MaildirAccount(Backend):
     capabilities = frozenset(Capability) - {Capability.SERVER_SEARCH, Capability.LIVE}
 
     def __init__(
-        self, name: str, root: Path, store: Store, sink: EventSink, timings: Timings | None = None
+        self, name: str, root: Path, store: Store, sink: EventSink, timings: Timings | None = None,
+        *, layout: MaildirLayout | None = None,
     ) -> None:
         super().__init__(name, store, sink, timings)
         self.root = root
+        self.layout = layout  # None: found from the tree
         self.maildir: MaildirStore | None = None
         self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY last seen
         self._watcher: asyncio.Task[None] | None = None
@@ -53,7 +56,7 @@ class MaildirAccount(Backend):
     async def connect(self) -> None:
         if not self.root.is_dir():
             raise Offline(f"maildir {self.root} does not exist")
-        self.maildir = await self.db(MaildirStore, self.root, self.name)
+        self.maildir = await self.db(lambda: MaildirStore(self.root, self.name, layout=self.layout))
         await self._refresh_folders()
 
     async def _refresh_folders(self) -> list[Folder]:
@@ -78,11 +81,12 @@ class MaildirAccount(Backend):
     async def _watch(self) -> None:
         """Mark the folders whose marks changed for a sync (the scheduler runs it in turn with
         everything else); a folder that appeared or went has the folder list looked at again."""
-        marks: Marks = await asyncio.to_thread(change_marks, self.root)
+        layout = self._md().layout
+        marks: Marks = await asyncio.to_thread(change_marks, layout)
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             try:
-                now = await asyncio.to_thread(change_marks, self.root)
+                now = await asyncio.to_thread(change_marks, layout)
             except OSError as exc:
                 log.info("maildir %s: cannot look at %s: %s", self.name, self.root, exc)
                 continue
@@ -220,7 +224,7 @@ class MaildirAccount(Backend):
 
     async def folder_for_role(self, role: FolderRole) -> str:
         """The folder with ``role``; a tree without one (a POP3 account's, most Maildirs) has
-        the standard Maildir++ folder (``.Sent``, ``.Drafts``) made, so a copy has a place."""
+        the standard folder made (``.Sent`` in Maildir++, ``Sent/`` nested), so a copy has a place."""
         folder = await super().folder_for_role(role)
         if folder or role not in ROLE_FOLDERS:
             return folder

@@ -26,10 +26,10 @@ from mailbag.domain.events import ErrorReported, EventSink
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
 from mailbag.protocols.maildir import INBOX, summary_of
+from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import (
     deliver,
     discard_temporary,
-    ensure_maildir,
     new_key,
     present,
 )
@@ -61,7 +61,7 @@ class Pop3Account(MaildirAccount):
     def __init__(
         self, account: AccountConfig, root: Path, store: Store, sink: EventSink, timings: Timings | None = None
     ) -> None:
-        super().__init__(account.name, root, store, sink, timings)
+        super().__init__(account.name, root, store, sink, timings, layout=account.maildir_layout)
         assert account.pop3 is not None
         self.server: ServerConfig = account.pop3
         self.plaintext = account.plaintext
@@ -71,11 +71,14 @@ class Pop3Account(MaildirAccount):
         self._forced = False  # the user asked to check now
         self._quiet_new_mail = False  # the very first download rings no bell
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
+        self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
 
     # --- the local side ---------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        await self.db(ensure_maildir, self.root)
+        layout = await self.db(detect, self.root, self.layout)
+        await self.db(layout.create, INBOX)
+        self.inbox = layout.inbox()
         await self.db(self._settle)
         await super().connect()
 
@@ -86,10 +89,10 @@ class Pop3Account(MaildirAccount):
         cut = {d.uidl: d.key for d in local.pop3_downloads(self.name).values() if d.state == FETCHING}
         if not cut:
             return
-        kept = present(self.root, cut.values())
+        kept = present(self.inbox, cut.values())
         local.pop3_stored(self.name, [uidl for uidl, key in cut.items() if key in kept])
         lost = [uidl for uidl, key in cut.items() if key not in kept]
-        discard_temporary(self.root, [cut[uidl] for uidl in lost])
+        discard_temporary(self.inbox, [cut[uidl] for uidl in lost])
         local.pop3_forget(self.name, lost)
         log.info("pop3 %s: %d messages cut short kept, %d to fetch again", self.name, len(kept), len(lost))
 
@@ -198,7 +201,7 @@ class Pop3Account(MaildirAccount):
         received = time.time()
         summaries, _ = await asyncio.gather(
             self.db(lambda: [summary_of(raw, 0, frozenset(), received) for _key, raw in delivered]),
-            self.db(deliver, self.root, delivered),
+            self.db(deliver, self.inbox, delivered),
         )
         stored = {uidl for uidl, _ in written}
         local = self.store.local
