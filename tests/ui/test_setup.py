@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -263,3 +264,23 @@ async def test_choosing_pop3_or_another_security_moves_a_default_port_along(
         app.screen.query_one("#smtp-port", Input).value = "2525"
         await choose(pilot, app, "#smtp-security", "up")  # back to TLS
         assert (value(app, "#smtp-security"), value(app, "#smtp-port")) == ("tls", "2525")  # yours stays
+
+
+async def test_keys_typed_in_a_burst_land_in_the_fields_they_were_typed_for(
+    dovecot: DovecotServer, autoconfig_server: AutoconfigServer, tmp_path: Path,
+) -> None:
+    app = setup_app(tmp_path / "config.toml", dovecot, autoconfig_server)
+
+    def burst(text: str) -> None:  # as a paste or a burst over SSH brings them
+        for char in text:
+            app.post_message(events.Key({"\r": "enter", " ": "space"}.get(char, char), char))
+
+    async with app.run_test(size=SIZE) as pilot:
+        burst("ann@example.test\rAnn Lee\r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen)
+                       and not app.screen.query_one("#server-form").disabled, "the servers found")
+        assert (app.state.address, app.state.display_name) == ("ann@example.test", "Ann Lee")
+        burst("\rs3cret")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password step")
+        await pilot.pause()
+        assert value(app, "#secret") == "s3cret"

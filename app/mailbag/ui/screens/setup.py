@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -66,9 +67,17 @@ def plain(text: str) -> Text:
 
 
 class StepScreen(Screen[None]):
-    """A step: Esc goes back to the one before."""
+    """A step: Esc goes back to the one before; Enter in a text field goes on.
 
-    BINDINGS = [Binding("escape", "back", "Back", show=False)]
+    Enter is a priority binding, so it is acted on as it arrives: the focus has moved (or the
+    next step is on screen) before the keys typed after it are handed to a widget, however fast
+    they come (a paste, a burst over SSH). Elsewhere (a list field, a button) Enter is theirs.
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", show=False),
+        Binding("enter", "enter", "Next", show=False, priority=True),
+    ]
 
     def __init__(self, state: SetupState) -> None:
         super().__init__()
@@ -82,6 +91,15 @@ class StepScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    async def action_enter(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, Input):
+            raise SkipAction()
+        await self.entered(focused)
+
+    async def entered(self, field: Input) -> None:
+        """Enter in the text field ``field``."""
 
 
 def field_row(label: str, widget: Input | Select[str]) -> Horizontal:
@@ -110,30 +128,29 @@ class AddressScreen(StepScreen):
         yield self.hint_line(f"Enter: next · Tab: next field · Esc: {leave}")
 
     def on_mount(self) -> None:
-        self.query_one("#address", Input).focus()
+        self.set_focus(self.query_one("#address", Input))
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "address":
-            self.query_one("#display-name", Input).focus()
+    async def entered(self, field: Input) -> None:
+        if field.id == "address":
+            self.set_focus(self.query_one("#display-name", Input))
         else:
-            self.next_step()
+            await self.next_step()
 
     @on(Button.Pressed, "#next")
-    def next_step(self) -> None:
+    async def next_step(self) -> None:
         address = self.query_one("#address", Input).value.strip()
         try:
             split_address(address)
         except ValueError as exc:
             self.query_one("#address-problem", Static).update(plain(str(exc)))
-            self.query_one("#address", Input).focus()
+            self.set_focus(self.query_one("#address", Input))
             return
         self.query_one("#address-problem", Static).update("")
         if address != self.state.address:
             self.state.found = None  # another address: look again
         self.state.address = address
         self.state.display_name = self.query_one("#display-name", Input).value.strip()
-        self.app.push_screen(ServersScreen(self.state))
+        await self.app.push_screen(ServersScreen(self.state))
 
     def action_back(self) -> None:
         self.app.exit(list(self.state.added))
@@ -259,7 +276,7 @@ class ServersScreen(StepScreen):
         self._security = {"in": incoming.security, "smtp": smtp.security}
         self.query_one("#server-form").disabled = False
         self.query_one("#next", Button).disabled = False
-        self.query_one("#account-name", Input).focus()
+        self.set_focus(self.query_one("#account-name", Input))
 
     @on(Select.Changed, "#in-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
@@ -293,9 +310,11 @@ class ServersScreen(StepScreen):
     def _kind(self) -> Kind:
         return "pop3" if self.query_one("#in-kind", Select).value == "pop3" else "imap"
 
-    @on(Input.Submitted)
+    async def entered(self, field: Input) -> None:
+        await self.next_step()
+
     @on(Button.Pressed, "#next")
-    def next_step(self) -> None:
+    async def next_step(self) -> None:
         problem = self.query_one("#servers-problem", Static)
         name = self.query_one("#account-name", Input).value.strip()
         try:
@@ -316,7 +335,7 @@ class ServersScreen(StepScreen):
             incoming=incoming, smtp=smtp, ca_file=ca_file,
             password=before.password if before else PasswordSource("keyring"),
         )
-        self.app.push_screen(PasswordScreen(self.state))
+        await self.app.push_screen(PasswordScreen(self.state))
 
 
 class PasswordScreen(StepScreen):
@@ -338,7 +357,7 @@ class PasswordScreen(StepScreen):
 
     def on_mount(self) -> None:
         self._show_source()
-        self.query_one("#secret", Input).focus()
+        self.set_focus(self.query_one("#secret", Input))
 
     def _kind(self) -> PasswordKind:
         pressed = self.query_one("#source", RadioSet).pressed_button
@@ -368,7 +387,9 @@ class PasswordScreen(StepScreen):
         }[kind]
         self.query_one("#source-help", Static).update(Text(help_text))
 
-    @on(Input.Submitted, "#secret")
+    async def entered(self, field: Input) -> None:
+        self.test_and_save()
+
     @on(Button.Pressed, "#save")
     def test_and_save(self) -> None:
         account = self.state.account
