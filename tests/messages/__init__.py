@@ -49,3 +49,16 @@ def big_text(kilobytes: int = 200) -> bytes:
     line = "Lorem ipsum dolor sit amet, Grüße 世界 — consectetur adipiscing elit.\n".encode()
     body = line * (kilobytes * 1024 // len(line))
     return b"Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+
+
+def hostile_headers() -> dict[str, bytes]:
+    """Header blocks made to be slow to read: each must still be read in linear time."""
+    body = b"Content-Type: text/plain\r\n\r\nThe body.\r\n"
+    return {
+        "a field folded over 100,000 lines": b"Subject: s\r\nX-Long: a\r\n" + b" b\r\n" * 100_000 + body,
+        "200,000 header fields": b"Subject: s\r\n" + b"X-A: b\r\n" * 200_000 + body,
+        "a Content-Type of 200,000 letters without =": b"Subject: s\r\nContent-Type: text/plain; "
+        + b"a" * 200_000 + b"\r\n\r\nThe body.\r\n",
+        "a Content-Type of 100,000 parameters": b"Subject: s\r\nContent-Type: text/plain; "
+        + b"a=b; " * 100_000 + b"\r\n\r\nThe body.\r\n",
+    }

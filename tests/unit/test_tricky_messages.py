@@ -7,9 +7,9 @@ import base64
 
 from mailbag.domain.headers import decode_bytes, decode_words
 from mailbag.domain.mime import extract_attachment, extract_part, render_message
-from mailbag.domain.mime_structure import Limits, read_structure
+from mailbag.domain.mime_structure import Limits, parse_params, read_structure
 from mailbag.ui.widgets.reader import header_text
-from tests.messages import deep_nesting, many_parts, path
+from tests.messages import deep_nesting, hostile_headers, many_parts, path
 
 PDF = b"%PDF-1.4 quarterly report\n" * 20
 
@@ -109,3 +109,22 @@ def test_an_attachment_is_decoded_from_its_span_alone() -> None:
     last = render_message(raw).attachments[-1]
     blanked = b"\0" * last.start + raw[last.start : last.end] + b"\0" * (len(raw) - last.end)
     assert extract_part(blanked, last) == ("scan-00002.pdf", b"%PDF-1.4\n%\xc7\xec")  # nothing else was read
+
+
+def test_hostile_header_blocks_are_read_whole() -> None:
+    for name, raw in hostile_headers().items():
+        rendered = render_message(raw)
+        assert (rendered.subject, rendered.body, rendered.notices) == ("s", "The body.", ()), name
+    folded = read_structure(hostile_headers()["a field folded over 100,000 lines"]).root
+    assert folded.header("x-long") == "a" + " b" * 100_000 and folded.content_type == "text/plain"
+
+
+def test_parameters_are_read_as_neomutt_reads_them() -> None:
+    value = ('multipart/mixed; novalue; name="a \\"quoted\\" C:\\temp\\x.pdf"; boundary=----=_Next Part; '
+             "filename*0*=utf-8''%E2%82%AC; filename*1=.pdf; title*=iso-8859-1'fr'caf%E9")
+    assert parse_params(value) == {
+        "name": 'a "quoted" C:\\temp\\x.pdf',
+        "boundary": "----=_Next",
+        "filename": "€.pdf",
+        "title": "café",
+    }

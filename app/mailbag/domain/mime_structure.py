@@ -63,13 +63,16 @@ class MimePart:
     depth: int = 0
     children: list[MimePart] = field(default_factory=list)
     _disposition: tuple[str, dict[str, str]] | None = None  # read once, when first asked for
+    _first: dict[str, bytes] | None = None  # the first field of each name
 
     def header(self, name: str) -> str | None:
         """The first field called ``name`` (lower case), unfolded and decoded, not RFC 2047 decoded."""
-        for key, value in self.fields:
-            if key == name:
-                return header_value(value)
-        return None
+        if self._first is None:
+            self._first = {}
+            for key, value in self.fields:
+                self._first.setdefault(key, value)
+        found = self._first.get(name)
+        return None if found is None else header_value(found)
 
     @property
     def maintype(self) -> str:
@@ -165,35 +168,77 @@ def _read_fields(data: bytes, start: int, end: int) -> tuple[list[tuple[str, byt
     """The header fields from ``start`` and where the body starts.
 
     Lines end at LF (a CR alone is part of the line). The block ends at an empty line, or at a
-    line that is neither a field nor a continuation (that line then starts the body).
+    line that is neither a field nor a continuation (that line then starts the body). A field's
+    value is the slice from its name to the end of its last continuation line (still folded).
     """
-    fields: list[tuple[str, bytes]] = []
+    spans: list[tuple[str, int, int]] = []  # name, where the value starts, where it ends
     position = start
+    body_start = end
     while position < end:
         newline = data.find(b"\n", position, end)
         line_end = end if newline < 0 else newline + 1
-        line = data[position:line_end].rstrip(b"\r\n")
-        if not line.strip(b"\r"):
-            return fields, line_end
-        if line[:1] in (b" ", b"\t") and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, value + b"\n" + line)
+        first = data[position : position + 1]
+        if first in (b" ", b"\t") and spans:
+            name, value_start, _ = spans[-1]
+            spans[-1] = (name, value_start, line_end)
+        elif first in (b"\r", b"\n") and not data[position:line_end].strip(b"\r\n"):
+            body_start = line_end
+            break
         else:
-            match = _FIELD_NAME.match(line)
+            match = _FIELD_NAME.match(data, position, line_end)
             if match is None:
-                if not (position == start and line.startswith(b"From ")):  # an mbox separator
-                    return fields, position
+                if not (position == start and data.startswith(b"From ", position)):  # an mbox separator
+                    body_start = position
+                    break
             else:
                 name = match.group().rstrip(b": \t").decode("ascii").lower()
-                fields.append((name, line[match.end() :]))
+                spans.append((name, match.end(), line_end))
         position = line_end
-    return fields, end
+    return [(name, data[begin:stop].rstrip(b"\r\n")) for name, begin, stop in spans], body_start
 
 
 # --- parameters (RFC 2045, RFC 2231) ----------------------------------------------------------------
 
-_PARAM = re.compile(r'\s*([^=;\s]+)\s*=\s*("(?:\\.|[^"\\])*"?|[^;\s]*)[^;]*;?|[^;]*;')
 _SECTION = re.compile(r"^(.+?)\*(\d+)(\*?)$")
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"?')
+_UNQUOTED = re.compile(r"[^;\s]*")
+
+
+def _param_items(value: str, position: int) -> list[tuple[str, str]]:
+    """(name, value) of each ``name=value`` from ``position``; a quoted value is unquoted.
+
+    Linear in the length of ``value`` whatever it holds."""
+    items: list[tuple[str, str]] = []
+    length = len(value)
+    while position < length:
+        equals = value.find("=", position)
+        semicolon = value.find(";", position)
+        if equals < 0:
+            break
+        if 0 <= semicolon < equals:  # a parameter without a value
+            position = semicolon + 1
+            continue
+        name = value[position:equals].strip().lower()
+        start = equals + 1
+        while start < length and value[start] in " \t":
+            start += 1
+        if value.startswith('"', start):
+            match = _QUOTED.match(value, start)
+            assert match is not None  # the pattern matches any text that starts with a quote
+            quoted = match.group()
+            text = _unquote(quoted[1:-1] if quoted.endswith('"') and len(quoted) > 1 else quoted[1:])
+            after = match.end()
+        else:
+            unquoted = _UNQUOTED.match(value, start)
+            assert unquoted is not None  # the pattern matches the empty string
+            text, after = unquoted.group(), unquoted.end()
+        if name and not any(c in name for c in ' \t"'):
+            items.append((name, text))
+        semicolon = value.find(";", after)
+        if semicolon < 0:
+            break
+        position = semicolon + 1
+    return items
 
 
 def parse_params(value: str | None) -> dict[str, str]:
@@ -206,13 +251,7 @@ def parse_params(value: str | None) -> dict[str, str]:
         return {}
     plain: dict[str, str] = {}
     sections: dict[str, dict[int, tuple[str, bool]]] = {}
-    for match in _PARAM.finditer(value, value.index(";") + 1):
-        name, raw = match.group(1), match.group(2)
-        if name is None or raw is None:
-            continue
-        name = name.lower()
-        if raw.startswith('"'):
-            raw = _unquote(raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:])
+    for name, raw in _param_items(value, value.index(";") + 1):
         numbered = _SECTION.match(name)
         if numbered:
             sections.setdefault(numbered.group(1), {})[int(numbered.group(2))] = (raw, bool(numbered.group(3)))
