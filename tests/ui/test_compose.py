@@ -330,7 +330,7 @@ async def test_the_palette_has_the_writing_commands_where_they_apply(make_app) -
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         main = {c.title: c for c in app.get_system_commands(app.main_screen)}
-        assert {"New message", "Reply to all", "Forward as attachment", "Reconnect now, retry actions set aside"} <= set(main)
+        assert {"New message", "Reply to all", "Forward as attachment", "Reconnect, check POP3, retry set-aside"} <= set(main)
         assert "Send the message" not in main
         main["Forward as attachment"].callback()
         await settle(pilot)

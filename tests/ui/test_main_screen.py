@@ -404,7 +404,7 @@ async def test_retry_key_and_palette_entry_reconnect_every_account(make_app):
         retries = [r for r in app.facade.submitted if isinstance(r, RetryAccount)]
         assert sorted(r.account for r in retries) == sorted(app.facade.accounts)
         commands = {c.title: c.callback for c in app.get_system_commands(app.main_screen)}
-        commands["Reconnect now, retry actions set aside"]()
+        commands["Reconnect, check POP3, retry set-aside"]()
         await pilot.pause()
         assert len([r for r in app.facade.submitted if isinstance(r, RetryAccount)]) == 2 * len(retries)
 
@@ -429,4 +429,4 @@ async def test_the_retry_key_is_named_as_the_keymap_binds_it(make_app):
         await pilot.press("question_mark")
         await pilot.pause()
         text = str(app.screen.query_one("#help-text").render())
-        assert re.search(r"Ctrl\+r\s+Reconnect now, retry actions set aside", text)
+        assert re.search(r"Ctrl\+r\s+Reconnect, check POP3, retry set-aside", text)  # $ checks POP3 too

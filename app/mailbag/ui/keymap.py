@@ -93,7 +93,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("attachments", "A", "attachments", "Attachments: save, open", "screen"),
     KeySpec("save_message", "s", "save_message", "Save the message as .eml…", "screen", priority=True),
     KeySpec("pipe", "vertical_line", "pipe", "Pipe the message to a command…", "screen", priority=True),
-    KeySpec("retry", "dollar_sign", "retry", "Reconnect now, retry actions set aside", "screen"),
+    KeySpec("retry", "dollar_sign", "retry", "Reconnect, check POP3, retry set-aside", "screen"),
     KeySpec("sign_in", "I", "sign_in", "Sign in with OAuth2 (login refused)", "screen"),
     KeySpec("links", "ctrl+b", "links", "Links in the message…", "screen"),
     KeySpec("send", "ctrl+s", "send", "Send the message", "compose", priority=True),
