@@ -3,6 +3,8 @@ local Maildir's messages."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from pathlib import Path
 
@@ -55,3 +57,70 @@ def message_ids(raw: bytes) -> list[str]:
 
 def expected_ids(numbers: range) -> list[str]:
     return sorted(message_id(i) for i in numbers)
+
+
+class QuitHolder:
+    """Forwards plain-text POP3 from mailbag to Dovecot, counting the DELE commands it passes on.
+    While ``hold`` is set a client's QUIT is not passed on: ``quit_held`` is set and the link
+    stays open, unanswered, until the client goes; then the server's side is dropped without
+    QUIT (so the server forgets every DELE)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.hold = True
+        self.deletes = 0
+        self.quit_held = asyncio.Event()
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> QuitHolder:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        for link in list(self._links):
+            link.cancel()
+        await asyncio.gather(*self._links, return_exceptions=True)
+
+    async def closed(self) -> None:
+        """Wait until every link it carried has ended on both sides."""
+        await asyncio.gather(*list(self._links), return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._links.add(task)
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+
+        async def answers() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+        async def commands() -> None:
+            while line := await reader.readline():
+                command = line.upper()
+                if command.startswith(b"QUIT") and self.hold:
+                    self.quit_held.set()
+                    while await reader.read(65536):
+                        pass  # until the client is gone
+                    return
+                if command.startswith(b"DELE "):
+                    self.deletes += 1
+                up_writer.write(line)
+                await up_writer.drain()
+
+        pipes = [asyncio.create_task(answers()), asyncio.create_task(commands())]
+        try:
+            with contextlib.suppress(OSError):
+                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pipe in pipes:
+                pipe.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+            for side in (writer, up_writer):
+                side.transport.abort()

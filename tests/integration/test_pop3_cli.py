@@ -4,6 +4,7 @@ once, and on the server as configured."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,14 +15,19 @@ from pathlib import Path
 import pytest
 
 from mailbag import paths
-from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server
+from mailbag.services.pop3_account import BATCH
+from tests.integration.pop3_fixtures import QuitHolder, expected_ids, local_ids, on_server
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 
 pytestmark = pytest.mark.dovecot
 
 
-def write_config(path: Path, dovecot: DovecotServer, user: MailUser, *, leave: bool = True) -> Path:
+def write_config(
+    path: Path, dovecot: DovecotServer, user: MailUser, *, leave: bool = True, port: int | None = None
+) -> Path:
+    """The account on Dovecot's POP3S port, or in plain text on ``port``."""
+    security = "tls" if port is None else "none"
     path.write_text(
         f"""
 [accounts.old]
@@ -29,7 +35,8 @@ email = "{user.email}"
 
 [accounts.old.pop3]
 host = "localhost"
-port = {dovecot.pop3s_port}
+port = {port or dovecot.pop3s_port}
+security = "{security}"
 username = "{user.name}"
 password_env = "MAILBAG_TEST_PASSWORD"
 ca_file = "{dovecot.ca_file}"
@@ -115,24 +122,31 @@ def test_killed_during_the_download_the_next_run_has_every_message_once(
     assert not os.listdir(maildir() / "tmp")
 
 
-def test_killed_during_the_deletion_the_next_run_finishes_it(
+async def test_killed_during_the_deletion_the_next_run_finishes_it(
     dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
 ) -> None:
-    total = 3000
+    """Killed once every DELE is answered and its QUIT (which would commit them) is on its way:
+    the server keeps every message, the next run deletes them, nothing is here twice."""
+    total = BATCH + 44
     dovecot.deliver_many(mail_user.name, (make_message(i, size=500) for i in range(total)))
-    config = write_config(tmp_path / "config.toml", dovecot, mail_user, leave=False)
-    log = paths.log_file()
-
-    def deleting() -> bool:
-        try:
-            return "> DELE of" in log.read_text(errors="replace")
-        except FileNotFoundError:
-            return False
-
-    assert kill_when(config, mail_user.password, deleting)
+    async with QuitHolder(dovecot.host, dovecot.pop3_port) as holder:
+        config = write_config(tmp_path / "held.toml", dovecot, mail_user, leave=False, port=holder.port)
+        env = dict(os.environ, MAILBAG_TEST_PASSWORD=mail_user.password)
+        child = await asyncio.create_subprocess_exec(
+            *command(config), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        held = asyncio.create_task(holder.quit_held.wait())
+        ended = asyncio.create_task(child.wait())
+        await asyncio.wait({held, ended}, timeout=300, return_when=asyncio.FIRST_COMPLETED)  # a hang guard
+        assert held.done(), "mailbag ended (or hung) before its QUIT"
+        child.kill()
+        await ended
+        await holder.closed()
+    assert holder.deletes == total
     assert local_ids(maildir()) == expected_ids(range(total))
     assert on_server(dovecot, mail_user) == total  # the server forgot the DELE without QUIT
-    result = run(config, mail_user.password)
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user, leave=False)
+    result = await asyncio.to_thread(run, config, mail_user.password)
     assert result.returncode == 0, result.stderr
     assert local_ids(maildir()) == expected_ids(range(total))
     assert on_server(dovecot, mail_user) == 0
