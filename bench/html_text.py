@@ -1,8 +1,8 @@
 """``python -m bench.html_text``: mailbag's HTML converter next to inscriptis and html2text.
 
 For each converter: the time to convert every HTML part of the real-world corpus and mailbag's
-own samples (a newsletter, a receipt, lists; tests/unit/html_samples.py), a 20,000-row table and
-deeply nested markup (median of ``--runs``), whether the hidden preheader and a phone-only line
+own samples (a newsletter, a receipt, lists; tests/unit/html_samples.py), a 20,000-row table,
+deeply nested markup and markup left open (median of ``--runs``), whether the hidden preheader and a phone-only line
 leak into the text, and the text of each sample, one converter after the other. inscriptis and
 html2text are not mailbag's dependencies: ``pip install inscriptis html2text`` to compare them
 (a converter that is not installed is left out).
@@ -95,6 +95,7 @@ def main() -> None:
         "own samples": list(SAMPLES.values()),
         "a 20,000-row table": [big_table()],
         "2,000 levels of nesting": [deep_nesting()],
+        "5,000 unclosed tags and comments": [piece * 5_000 for piece in ("<a", "<!--", "<style")],
     }
     found = converters()
     print("| converter | " + " | ".join(loads) + " | preheader / phone-only text shown |")

@@ -200,3 +200,15 @@ def test_deep_nesting_keeps_its_text() -> None:
     assert text.startswith("top") and "bottom" in text and text.endswith("after")
     unclosed = html_to_text("<p>top</p>" + "<div><span><b><i>" * 50_000 + "bottom")
     assert unclosed == "top\n\nbottom"
+
+
+def test_markup_left_open_is_read_as_a_browser_reads_it() -> None:
+    assert html_to_text("<p>a</p><!-- never closed <p>b</p>") == "a"  # the comment runs to the end
+    link = html_to_text('<p>a</p><a href="https://example.org/"<b>b</b></a> <p>if x <y then <i>z</i></p>')
+    assert link == "a\n\nb[1]\n\nif x z\n\nLinks:\n[1] https://example.org/"  # each tag closed at the next <
+    assert html_to_text("<p>1 < 2 and 3<4</p>") == "1 < 2 and 3<4"
+
+
+@pytest.mark.parametrize("piece", ["<a", "<!--", "<style", "</", "<![", "<style>"])
+def test_thousands_of_unclosed_pieces_end_as_text_or_nothing(piece: str) -> None:
+    assert html_to_text(f"<p>before</p>{piece * 50_000}") == "before"

@@ -20,7 +20,8 @@ _PROPERTIES = frozenset(
     "display visibility mso-hide opacity font-size max-height height max-width width overflow".split()
 )
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+_STYLE_START = re.compile(r"<style\b[^>]*>", re.IGNORECASE)
+_STYLE_END = re.compile(r"</style\s*>", re.IGNORECASE)
 _BRACES = re.compile(r"([{}])")
 _SELECTOR = re.compile(r"([a-z][a-z0-9]*|\*)?((?:[.#][\w-]+)*)", re.IGNORECASE)
 _ZERO = re.compile(r"[+-]?0*\.?0+(?:px|pt|em|rem|%|ex|ch|vh|vw|cm|mm|in|pc)?")
@@ -97,7 +98,7 @@ class StyleSheet:
     @classmethod
     def from_html(cls, html: str) -> StyleSheet:
         sheet = cls()
-        text = "\n".join(_STYLE_BLOCK.findall(html[:_MAX_SHEET] if len(html) > _MAX_SHEET else html))
+        text = "\n".join(_style_blocks(html))
         order = 0
         for selectors, body in _rules(_without_at_rules(_COMMENT.sub("", text[:_MAX_SHEET]))):
             style = declarations(body)
@@ -123,6 +124,20 @@ class StyleSheet:
                 merged.update(rule.style)
         merged.update(declarations(inline))
         return merged
+
+
+def _style_blocks(html: str) -> list[str]:
+    """The text of each ``<style>`` element (one pass: an unclosed one ends the search)."""
+    blocks: list[str] = []
+    position, size = 0, 0
+    while size < _MAX_SHEET and (start := _STYLE_START.search(html, position)) is not None:
+        end = _STYLE_END.search(html, start.end())
+        if end is None:
+            break
+        blocks.append(html[start.end() : end.start()])
+        size += end.start() - start.end()
+        position = end.end()
+    return blocks
 
 
 def _rule(selector: str, order: int, style: Declarations) -> _Rule | None:

@@ -47,6 +47,7 @@ _SPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _URL_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
 _CELL = "\ue01f"  # between two cells of a row until the table is laid out (a private-use character,
 # taken out of the document's own text)
+_UNCLOSED_TAG = re.compile(r"<(?=[A-Za-z/!?])([^<>]*)(?=<|\Z)")
 _VISIBLE = TextVisibility()
 _MAX_OPEN = 512  # elements open at once; deeper nesting is flattened (its text is kept)
 _MAX_ALIGNED_WIDTH = 40  # a column wider than this is not padded
@@ -443,8 +444,23 @@ def _columns(rows: list[str]) -> list[str]:
     return laid_out
 
 
+def _defused(html: str) -> str:
+    """``html`` without the constructs that make html.parser quadratic: a comment never closed
+    ends the document, and a tag no ``>`` closes before the next ``<`` is closed there (as a
+    browser reads both)."""
+    start = html.find("<!--")
+    while start >= 0:
+        end = html.find("-->", start + 4)
+        if end < 0:
+            html = html[:start]
+            break
+        start = html.find("<!--", end + 3)
+    return _UNCLOSED_TAG.sub(r"<\1>", html)
+
+
 def html_to_text(html: str) -> str:
     """Convert an HTML document or fragment to readable plain text. Never raises."""
+    html = _defused(html)
     try:
         sheet = StyleSheet.from_html(html)
     except Exception:  # the style sheet only hides text: without it everything is shown
