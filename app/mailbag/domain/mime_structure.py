@@ -200,44 +200,22 @@ def _read_fields(data: bytes, start: int, end: int) -> tuple[list[tuple[str, byt
 # --- parameters (RFC 2045, RFC 2231) ----------------------------------------------------------------
 
 _SECTION = re.compile(r"^(.+?)\*(\d+)(\*?)$")
-_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"?')
-_UNQUOTED = re.compile(r"[^;\s]*")
+# name=value, the value quoted or running to the next ";" or space; anything else up to the next
+# ";". One alternative always matches up to the next ";" or the end, so the scan never starts
+# again inside text it has read (a pattern that could fail there took quadratic time): linear.
+_PARAM = re.compile(r'\s*([^=;\s]+)\s*=\s*("(?:\\.|[^"\\])*"?|[^;\s]*)[^;]*(?:;|$)|[^;]*(?:;|$)')
 
 
 def _param_items(value: str, position: int) -> list[tuple[str, str]]:
-    """(name, value) of each ``name=value`` from ``position``; a quoted value is unquoted.
-
-    Linear in the length of ``value`` whatever it holds."""
+    """(name in lower case, value) of each ``name=value`` from ``position``, a quoted value unquoted."""
     items: list[tuple[str, str]] = []
-    length = len(value)
-    while position < length:
-        equals = value.find("=", position)
-        semicolon = value.find(";", position)
-        if equals < 0:
-            break
-        if 0 <= semicolon < equals:  # a parameter without a value
-            position = semicolon + 1
+    for match in _PARAM.finditer(value, position):
+        name, text = match.group(1), match.group(2)
+        if name is None or text is None:
             continue
-        name = value[position:equals].strip().lower()
-        start = equals + 1
-        while start < length and value[start] in " \t":
-            start += 1
-        if value.startswith('"', start):
-            match = _QUOTED.match(value, start)
-            assert match is not None  # the pattern matches any text that starts with a quote
-            quoted = match.group()
-            text = _unquote(quoted[1:-1] if quoted.endswith('"') and len(quoted) > 1 else quoted[1:])
-            after = match.end()
-        else:
-            unquoted = _UNQUOTED.match(value, start)
-            assert unquoted is not None  # the pattern matches the empty string
-            text, after = unquoted.group(), unquoted.end()
-        if name and not any(c in name for c in ' \t"'):
-            items.append((name, text))
-        semicolon = value.find(";", after)
-        if semicolon < 0:
-            break
-        position = semicolon + 1
+        if text.startswith('"'):
+            text = _unquote(text[1:-1] if text.endswith('"') and len(text) > 1 else text[1:])
+        items.append((name.lower(), text))
     return items
 
 
