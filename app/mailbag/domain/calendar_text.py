@@ -51,6 +51,7 @@ _MAX_DESCRIPTION_LINES = 20
 
 def calendar_text(data: str) -> str:
     """A summary of the calendar ``data`` (the text of a text/calendar part)."""
+    data, total = _first_events(data)
     try:
         calendar = icalendar.Calendar.from_ical(data)
         events = list(calendar.walk("VEVENT"))
@@ -67,9 +68,25 @@ def calendar_text(data: str) -> str:
         if number:
             lines.append("")
         lines.extend(_event_lines(event))
-    if len(events) > _MAX_EVENTS:
-        lines.append(f"... and {len(events) - _MAX_EVENTS} more events")
+    if total > _MAX_EVENTS:
+        lines.append(f"... and {total - _MAX_EVENTS} more events")
     return "\n".join(lines)
+
+
+def _first_events(data: str) -> tuple[str, int]:
+    """The calendar cut after its first events (a whole calendar exported can hold thousands, and
+    only those are shown), and how many events it has."""
+    upper = data.upper()
+    total = upper.count("BEGIN:VEVENT")
+    if total <= _MAX_EVENTS:
+        return data, total
+    end = 0
+    for _ in range(_MAX_EVENTS):
+        found = upper.find("END:VEVENT", end)
+        if found < 0:
+            return data, total
+        end = found + len("END:VEVENT")
+    return data[:end] + "\r\nEND:VCALENDAR\r\n", total
 
 
 def _event_lines(event: Any) -> list[str]:
