@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from mailbag.domain.html_text import html_to_text
+from mailbag.domain.links import Link, html_links
 from mailbag.domain.mime import render_message
 from tests.unit.html_samples import LISTS, NEWSLETTER, RECEIPT
 
@@ -212,3 +213,9 @@ def test_markup_left_open_is_read_as_a_browser_reads_it() -> None:
 @pytest.mark.parametrize("piece", ["<a", "<!--", "<style", "</", "<![", "<style>"])
 def test_thousands_of_unclosed_pieces_end_as_text_or_nothing(piece: str) -> None:
     assert html_to_text(f"<p>before</p>{piece * 50_000}") == "before"
+
+
+def test_the_link_list_reads_markup_left_open_as_the_text_does() -> None:
+    html = '<a href="https://ok.example/">ok</a><!-- never closed <a href="https://hidden.example/">x</a>'
+    assert html_links(html) == [Link("https://ok.example/", "ok")]  # the comment runs to the end
+    assert html_links('<a href="https://ok.example/">ok</a>' + "<a" * 50_000) == [Link("https://ok.example/", "ok")]

@@ -493,4 +493,3 @@ def test_an_invitation_gives_the_time_where_mailbag_runs(monkeypatch: pytest.Mon
     assert render_message(invitation(ics=utc)).body.endswith(
         "When:      Thu 1 Jan 2026 03:00-04:00 (UTC)\nYour time: Wed 31 Dec 2025 22:00-23:00 (EST)"
     )
-

@@ -444,7 +444,7 @@ def _columns(rows: list[str]) -> list[str]:
     return laid_out
 
 
-def _defused(html: str) -> str:
+def defused(html: str) -> str:
     """``html`` without the constructs that make html.parser quadratic: a comment never closed
     ends the document, and a tag no ``>`` closes before the next ``<`` is closed there (as a
     browser reads both)."""
@@ -460,7 +460,7 @@ def _defused(html: str) -> str:
 
 def html_to_text(html: str) -> str:
     """Convert an HTML document or fragment to readable plain text. Never raises."""
-    html = _defused(html)
+    html = defused(html)
     try:
         sheet = StyleSheet.from_html(html)
     except Exception:  # the style sheet only hides text: without it everything is shown

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
+from mailbag.domain.html_text import defused
 from mailbag.domain.mime import body_sources
 from mailbag.domain.sanitize import clean_line
 
@@ -103,7 +104,7 @@ def html_links(html: str) -> list[Link]:
     in the text, each (target, text) once, in order. Never raises."""
     parser = _LinkParser()
     try:
-        parser.feed(html)
+        parser.feed(defused(html))  # markup left open as a browser reads it, in linear time
         parser.close()
     except Exception:  # html.parser is lenient; a pathological document keeps what was found
         pass
