@@ -93,6 +93,7 @@ class FakeFacade:
         self.drafts_dir = paths.data_dir() / "drafts"  # the test's own XDG data dir
         self._drafts: DraftFiles | None = None
         self.raw: dict[tuple[str, str, int], bytes] = {}  # messages given whole (else made up)
+        self.local_accounts: set[str] = set()  # accounts whose folders are local (makes_folders)
 
     # --- MailFacade ----------------------------------------------------------------------------
 
@@ -262,6 +263,9 @@ class FakeFacade:
             return self.raw[key]
         rendered = self._bodies.get(key)
         return None if rendered is None else _as_message(rendered, uid)
+
+    def makes_folders(self, account: str) -> bool:
+        return account in self.local_accounts
 
     def identity(self, account: str) -> Identity:
         address = "me@example.org" if account == "work" else f"me@{account}.example.org"

@@ -48,9 +48,15 @@ async def test_a_pop3_account_beside_an_imap_account(
         archived = MaildirStore(root, "old")
         await wait_until(pilot, lambda: len(archived.flags("Archive")) == 1, "in the local Archive")
 
+        await pilot.press("m", *"Garden", "enter")  # a folder of one's own, made as it is named
+        await wait_until(pilot, lambda: listing.row_count == 2, "filed into a new folder")
+        await wait_until(pilot, lambda: len(archived.flags("Garden")) == 1, "in the local Garden")
+        await wait_until(pilot, lambda: "Garden" in screen_text(app), "the new folder in the tree")
+        await pilot.press("g")
+
         dovecot.deliver(mail_user.name, simple_message(7, subject="Old mail 7"))
         await pilot.press("dollar_sign")  # check now
-        await wait_until(pilot, lambda: listing.row_count == 4, "the new mail is fetched")
+        await wait_until(pilot, lambda: listing.row_count == 3, "the new mail is fetched")
         assert cursor_subject(app) == "Old mail 7"
 
     assert len(local_ids(root)) == 5

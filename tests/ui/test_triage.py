@@ -201,6 +201,34 @@ async def test_move_with_the_fuzzy_picker(make_app):
         assert cursor_subject(app) == INBOX_SUBJECTS[2]
 
 
+async def test_a_folder_named_in_the_picker_is_made_only_where_folders_are_local(make_app):
+    """On a local account (Maildir, POP3) a name typed that is no folder is offered last as a
+    new folder, and the move asks for it to be made; an IMAP account's picker offers no such
+    thing."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m", *"Garden")
+        await pilot.pause()
+        assert app.screen.shown == []  # the server's folders only
+        await pilot.press("escape")
+        app.facade.local_accounts.add("work")
+        await pilot.press("m", *"Garden")
+        await pilot.pause()
+        assert app.screen.shown == ["Garden"]
+        assert "New folder: Garden" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        move = sent(app.facade, MoveMessages)[-1]
+        assert (move.target, move.new_folder) == ("Garden", True)
+        await pilot.press("m", *"Archive")
+        await pilot.pause()
+        assert "New folder" not in screen_text(app)  # Archive is there already
+        await pilot.press("enter")
+        await pilot.pause()
+        assert sent(app.facade, MoveMessages)[-1].new_folder is False
+
+
 async def test_copy_keeps_rows_and_escape_cancels_the_picker(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

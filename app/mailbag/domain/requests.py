@@ -55,7 +55,8 @@ class MoveMessages(Request):
     """Move (or copy) messages to another folder of the same account.
 
     The target is ``target`` by name, or the account's folder with ``target_role`` (Archive, Junk,
-    Trash) when ``target`` is empty.
+    Trash) when ``target`` is empty. With ``new_folder`` the target is a folder the user named,
+    made first where it does not exist (on an account whose folders are local).
     """
 
     folder: str
@@ -63,6 +64,7 @@ class MoveMessages(Request):
     target: str = ""
     target_role: FolderRole = FolderRole.NONE
     copy: bool = False
+    new_folder: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

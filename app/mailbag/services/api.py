@@ -80,6 +80,11 @@ class MailFacade(Protocol):
         """Cached folders of an account, in display order, with counts."""
         ...
 
+    def makes_folders(self, account: str) -> bool:
+        """Whether a move may name a new folder (``MoveMessages.new_folder``): the account's
+        folders are local (a Maildir or POP3 account)."""
+        ...
+
     def message_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int]:

@@ -205,6 +205,11 @@ class Backend(ABC):
         """Whether ``folder`` holds a message with this Message-ID (False: cannot tell)."""
         return False
 
+    async def make_folder(self, name: str) -> None:
+        """Make the folder ``name`` unless it exists (a move to a folder the user named); an
+        account whose folders are on a server does not (ValueError)."""
+        raise ValueError(f"{self.name} makes no folders: {name} must exist on the server")
+
     async def folder_for_role(self, role: FolderRole) -> str:
         """The folder with ``role`` (Sent, Drafts) to store a message in; "" when the account
         has none."""

@@ -223,6 +223,8 @@ class ActionJournal:
             )
         elif isinstance(request, MoveMessages):
             target = request.target or await self._folder_with_role(request.target_role)
+            if request.new_folder:
+                await worker.make_folder(target)
             if target == request.folder:
                 raise ValueError(f"the messages are already in {target}")
             action_id, text = await self._record_move(

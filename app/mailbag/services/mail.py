@@ -459,6 +459,9 @@ class MailService:
     def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:
         return self.store.body(account, folder, uid)
 
+    def makes_folders(self, account: str) -> bool:
+        return self.config.accounts[account].imap is None
+
     def identity(self, account: str) -> Identity:
         return Identity.of(self.config.accounts[account])
 

@@ -222,6 +222,11 @@ class MaildirAccount(Backend):
             await self._check_validity(folder, uidvalidity)
             await self.db(self._md().remove, folder, uids)
 
+    async def make_folder(self, name: str) -> None:
+        with self._refusals():
+            await self.db(self._md().create_folder, name)
+        await self._refresh_folders()
+
     async def folder_for_role(self, role: FolderRole) -> str:
         """The folder with ``role``; a tree without one (a POP3 account's, most Maildirs) has
         the standard folder made (``.Sent`` in Maildir++, ``Sent/`` nested), so a copy has a place."""

@@ -1,4 +1,6 @@
-"""A modal fuzzy picker: type to filter folder names, arrows to choose, Enter picks, Esc cancels."""
+"""A modal fuzzy picker: type to filter folder names, arrows to choose, Enter picks, Esc cancels.
+Where the account can make folders, a name typed that is no folder yet is offered last, as
+"New folder: NAME"."""
 
 from __future__ import annotations
 
@@ -43,10 +45,11 @@ class FolderPicker(ModalScreen[str | None]):
     FolderPicker #picker-filter:focus { border: none; }
     """
 
-    def __init__(self, title: str, folders: Sequence[str]) -> None:
+    def __init__(self, title: str, folders: Sequence[str], *, new_folder: bool = False) -> None:
         super().__init__()
         self._title = title
         self._folders = list(folders)
+        self._new_folder = new_folder
         self.shown: list[str] = list(folders)
 
     def compose(self) -> ComposeResult:
@@ -59,13 +62,18 @@ class FolderPicker(ModalScreen[str | None]):
         self.query_one(OptionList).highlighted = 0 if self._folders else None
         self.set_focus(self.query_one(Input))  # at once: letters typed right after m filter
 
-    @staticmethod
-    def _options(names: Sequence[str]) -> list[Option]:
+    def _options(self, names: Sequence[str]) -> list[Option]:
         # Folder names come from the server: literal text, never markup.
-        return [Option(Text(clean_line(name)), id=str(n)) for n, name in enumerate(names)]
+        return [
+            Option(Text(f"New folder: {clean_line(name)}" if name not in self._folders else clean_line(name)), id=str(n))
+            for n, name in enumerate(names)
+        ]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.shown = fuzzy_filter(event.value, self._folders)
+        typed = event.value.strip()
+        if self._new_folder and typed and typed.casefold() not in {f.casefold() for f in self._folders}:
+            self.shown.append(typed)  # offered last, as a new folder
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(self._options(self.shown))

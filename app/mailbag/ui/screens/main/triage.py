@@ -173,7 +173,8 @@ class TriageControl(MainScreenBase):
                 for key, in_folder in self._grouped(rows).items():
                     self.facade.submit(
                         MoveMessages(
-                            account=key.account, folder=key.folder, uids=self._uids(in_folder), target=target, copy=True
+                            account=key.account, folder=key.folder, uids=self._uids(in_folder), target=target,
+                            copy=True, new_folder=target not in names,
                         )
                     )
                 self.message_list.clear_marks()
@@ -182,12 +183,14 @@ class TriageControl(MainScreenBase):
             moving = [row for row in rows if row.folder != target]
             self._remove(
                 moving,
-                lambda key, uids: MoveMessages(account=key.account, folder=key.folder, uids=uids, target=target),
+                lambda key, uids: MoveMessages(
+                    account=key.account, folder=key.folder, uids=uids, target=target, new_folder=target not in names
+                ),
             )
 
         from mailbag.ui.screens.folder_picker import FolderPicker
 
-        self.app.push_screen(FolderPicker(title, names), chosen)
+        self.app.push_screen(FolderPicker(title, names, new_folder=self.facade.makes_folders(account)), chosen)
 
     def action_move(self) -> None:
         self._with_targets(lambda rows: self._pick_folder(rows, copy=False))
