@@ -143,12 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def exposed_secrets(config: Config) -> str | None:
-    """A warning when the config file has a password_command (which may hold a secret) and other
-    users may read the file; None otherwise."""
+    """A warning when the config file has a password_command or oauth2_token_command (which may
+    hold a secret) or an OAuth2 client_secret, and other users may read the file; None otherwise."""
     if config.path is None:
         return None
     servers = [s for a in config.accounts.values() for s in (a.imap, a.smtp, a.pop3) if s is not None]
-    if not any(s.password_command for s in servers):
+    kinds = [
+        key for key, present in (
+            ("a password_command", any(s.password_command for s in servers)),
+            ("an oauth2_token_command", any(s.oauth2_token_command for s in servers)),
+            ("a client_secret", any(a.oauth2 and a.oauth2.client_secret for a in config.accounts.values())),
+        ) if present
+    ]
+    if not kinds:
         return None
     try:
         mode = config.path.stat().st_mode
@@ -157,7 +164,7 @@ def exposed_secrets(config: Config) -> str | None:
     if not mode & (stat.S_IRGRP | stat.S_IROTH):
         return None
     return (
-        f"{config.path} has a password_command and other users can read it;"
+        f"{config.path} has {' and '.join(kinds)} and other users can read it;"
         f" chmod 600 {config.path}"
     )
 

@@ -107,3 +107,18 @@ def test_a_config_with_a_password_command_readable_by_others_is_warned_about(tmp
 
     config.chmod(0o600)
     assert "warning" not in sync(config, tmp_path, 0o022).stderr
+
+
+def test_a_config_with_an_oauth2_token_command_or_client_secret_is_warned_about_too(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.work]\nemail = "me@example.org"\nmaildir = "Mail"\n'
+        '[accounts.work.oauth2]\nprovider = "microsoft"\nclient_id = "c"\nclient_secret = "s"\n'
+        '[accounts.work.smtp]\nhost = "smtp.example.org"\noauth2_token_command = "oama access me"\n'
+    )
+    config.chmod(0o644)
+
+    assert (
+        f"mailbag: warning: {config} has an oauth2_token_command and a client_secret and other users can"
+        f" read it; chmod 600 {config}"
+    ) in sync(config, tmp_path, 0o022).stderr.splitlines()
