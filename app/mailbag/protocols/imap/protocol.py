@@ -202,7 +202,7 @@ class StreamingProtocol(adapter.ProtocolBase):
         if self.plaintext_closed:
             raise FramingError("data received between STARTTLS and the TLS handshake")
         line = segments[0]
-        if line[2:].lstrip(b"0123456789 ")[:5].upper() != b"FETCH":  # not the bulk of a sync
+        if log.isEnabledFor(logging.DEBUG) and untagged_kind(line) != b"FETCH":  # not a sync's bulk
             log_line(log, "<", "imap", line)
         if self.on_alert is not None and (alert := alert_of(line)) is not None:
             self.on_alert(clean_line(alert)[:300])
