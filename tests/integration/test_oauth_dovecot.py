@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import AccountConfig, Config, ServerConfig
-from mailbag.domain.events import ConnectionChanged, RequestDone, SignInCode
-from mailbag.domain.models import ConnectionState
+from mailbag.domain.events import ConnectionChanged, OutboxChanged, RequestDone, SignInCode
+from mailbag.domain.models import ConnectionState, OutgoingState
 from mailbag.domain.requests import SignIn
 from mailbag.protocols.imap import ImapAuthError, ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
-from tests.integration.outbox_fixtures import sending
+from tests.integration.outbox_fixtures import new_message, sending
 from tests.oauth_fixtures import fake_keyring, oauth2_config, signed_in  # noqa: F401
-from tests.servers.dovecot import MailUser
+from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 from tests.servers.oauth_dovecot import OAuthDovecot
+from tests.servers.oauth_script import OAuthScript, OAuthSmtp
 from tests.servers.token_endpoint import USER_CODE, TokenEndpoint
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.usefixtures("fake_keyring")]
@@ -123,3 +124,29 @@ async def test_an_account_not_signed_in_is_offered_the_sign_in_and_connects_once
         assert [(c.account, c.user_code) for c in s.events.of(SignInCode)] == [("work", USER_CODE)]
         await s.events.wait_for_one(ConnectionChanged, lambda e: e.state == ConnectionState.ONLINE)
     assert f"user=<{user.name}>, method=OAUTHBEARER" in oauth_dovecot.log_text()
+
+
+async def test_a_message_sent_before_the_sign_in_waits_and_goes_once_signed_in(
+    dovecot: DovecotServer, provider: TokenEndpoint, tmp_path: Path
+) -> None:
+    provider.provider.device_states = ["success"]
+    smtp = OAuthSmtp(dovecot, OAuthScript(user="me@example.org", tokens=tuple(f"access-{n}" for n in range(1, 50))),
+                     tls=True).start()
+    oauth2 = oauth2_config(provider)
+    account = AccountConfig(
+        name="work", email="me@example.org", default=True, maildir=tmp_path / "Mail", oauth2=oauth2,
+        smtp=ServerConfig(host="localhost", port=smtp.port, security="tls", username="me@example.org",
+                          ca_file=smtp.ca_file, oauth2=oauth2, save_sent=False),
+    )
+    try:
+        async with sending(Config(path=None, accounts={"work": account}), tmp_path) as s:
+            await s.send(new_message("me@example.org", ["you@example.test"]), ["you@example.test"])
+            waiting = await s.events.wait_for_one(
+                OutboxChanged, lambda e: any("not signed in" in m.reason for m in e.messages))
+            assert [m.state for m in waiting.messages] == [OutgoingState.QUEUED]  # waiting, not held
+
+            assert isinstance(await s.answer(SignIn(account="work")), RequestDone)
+            assert await s.outbox_settles() == []
+    finally:
+        smtp.stop()
+    assert smtp.seen.messages == 1 and [x.token for x in smtp.seen.logins] == [f"access-{provider.provider.issued}"]

@@ -298,10 +298,12 @@ class MailService:
         return self.workers[request.account].submit(request)
 
     def _signed_in(self, account: str) -> None:
-        """On the workers' loop: an account just signed in connects at once."""
+        """On the workers' loop: an account just signed in connects, and sends what waits, at once."""
         worker = self.workers.get(account)
         if worker is not None:
             worker.submit(RetryAccount(account=account))
+        if self.outbox is not None:
+            self._tasks.append(asyncio.create_task(self.outbox.signed_in(account), name="outbox:signed-in"))
 
     def folders(self, account: str) -> list[Folder]:
         return self.overlay.folders(

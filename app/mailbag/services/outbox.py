@@ -314,6 +314,12 @@ class OutboxService:
                     next_due = min(next_due, item.next_attempt - now)
         return next_due
 
+    async def signed_in(self, account: str) -> None:
+        """``account`` has just signed in with OAuth2: its waiting messages go now."""
+        for item in await asyncio.to_thread(self.local.outbox, account, QUEUED, with_raw=False):
+            await asyncio.to_thread(self.local.update_outbox, item.id, [QUEUED], QUEUED, next_attempt=0.0)
+        self._wakeup.set()
+
     async def _rest(self, seconds: float) -> None:
         """Wait ``seconds``, or less when woken (a message queued, one to send now)."""
         if seconds <= 0:
@@ -347,7 +353,9 @@ class OutboxService:
         try:
             secret = await resolve_password(server)
         except SecretError as exc:
-            return await self._outcome(item, HELD, f"no {what} for {server.host}: {exc}")
+            # Not signed in (yet): that is done in the app, and the message waits for it.
+            state = QUEUED if server.oauth2 is not None else HELD
+            return await self._outcome(item, state, f"no {what} for {server.host}: {exc}", retry=state == QUEUED)
 
         async def handing_over() -> None:
             if not await asyncio.to_thread(self.local.update_outbox, item.id, [QUEUED], SENDING):
