@@ -267,6 +267,10 @@ async def test_the_account_stores_nothing_from_a_hostile_server_and_says_why(
     assert not [secret for secret in SECRETS if secret in plain]
 
 
+async def chunk_written(count: int) -> None:
+    """What the sync process reports as it goes: nothing to do here."""
+
+
 @pytest.mark.parametrize("hostile", [pytest.param(("imap", Case("pin", Hostility(), {}, implicit_tls=True)),
                                                   id="imap")], indirect=True)
 @pytest.mark.parametrize("pinned", ["its own", "another"])
@@ -280,15 +284,26 @@ async def test_the_sync_process_checks_the_certificate_pin_too(
                             tls_fingerprint=pin if pinned == "its own" else "sha256:" + "00" * 32)
     cache = tmp_path / "cache.sqlite3"
     Store.open(cache).close()
-
-    async def done(count: int) -> None:
-        pass
-
     job = ChildJob("acct", "INBOX", 1, [1], str(cache), 100, 100)
     if pinned == "its own":
-        await fetch_in_child(job, settings, done)
+        await fetch_in_child(job, settings, chunk_written)
         assert SECURE_LOGIN["imap"] in b"".join(server.wire.secure)
     else:
         with pytest.raises(ImapConnectionError, match="fingerprint sha256:[0-9a-f]{64} is not the pinned"):
-            await fetch_in_child(job, settings, done)
+            await fetch_in_child(job, settings, chunk_written)
         assert server.wire.secure == []
+
+
+@pytest.mark.parametrize("hostile", [
+    pytest.param(("imap", Case(cert, Hostility(certificate=cert), {}, implicit_tls=True)), id=cert)
+    for cert in ("self-signed", "wrong-host", "expired")], indirect=True)
+async def test_the_sync_process_verifies_the_certificate(hostile: tuple[HostileServer, Case], tmp_path: Path) -> None:
+    server, case = hostile
+    settings = ImapSettings(host="127.0.0.1", port=server.port, security="tls", username=USER,
+                            password=PASSWORD, ca_file=str(server.ca_file), timeout=30.0)
+    cache = tmp_path / "cache.sqlite3"
+    Store.open(cache).close()
+    with pytest.raises(ImapConnectionError) as failure:
+        await fetch_in_child(ChildJob("acct", "INBOX", 1, [1], str(cache), 100, 100), settings, chunk_written)
+    assert re.search(CERTIFICATE[case.hostility.certificate], str(failure.value)), str(failure.value)
+    assert server.wire.secure == []
