@@ -11,7 +11,10 @@ import pytest
 
 from mailbag.domain.oauth2 import OAuth2Config
 from mailbag.services.oauth2_tokens import KEEPER, KEYRING_SERVICE
+from mailbag.domain.config import ServerConfig
 from tests.fake_keyring import BACKEND, FileKeyring
+from tests.servers.dovecot import MailUser
+from tests.servers.oauth_dovecot import OAuthDovecot
 from tests.servers.token_endpoint import TokenEndpoint
 
 CLIENT_ID = "mailbag-test-client"
@@ -48,3 +51,40 @@ def oauth2_config(endpoint: TokenEndpoint, account: str = "work") -> OAuth2Confi
 def signed_in(account: str = "work", refresh_token: str = "refresh-0") -> None:
     """The account's refresh token in the (fake) keyring, as ``mailbag oauth2`` leaves it."""
     keyring.set_password(KEYRING_SERVICE, f"oauth2:{account}", refresh_token)
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[TokenEndpoint]:
+    """The test provider, shared by a module's tests (and by its Dovecot)."""
+    endpoint = TokenEndpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(provider: TokenEndpoint) -> Iterator[OAuthDovecot]:
+    """A private Dovecot that takes the provider's tokens (see :class:`OAuthDovecot`)."""
+    server = OAuthDovecot(provider.url("/introspect"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def provider_user(oauth_dovecot: OAuthDovecot, provider: TokenEndpoint) -> MailUser:
+    """A new user of that Dovecot, whom the provider's tokens name."""
+    user = oauth_dovecot.add_user()
+    provider.provider.owner = user.name
+    return user
+
+
+def oauth_server(dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, protocol: str,
+                 mechanism: str | None = None) -> ServerConfig:
+    """The ``[imap]`` or ``[pop3]`` table of ``user`` on ``dovecot``, signing in with ``provider``."""
+    return ServerConfig(
+        host="localhost", port=dovecot.imaps_port if protocol == "imap" else dovecot.pop3s_port,
+        security="tls", username=user.name, ca_file=dovecot.ca_file,
+        oauth2=oauth2_config(provider), auth_mechanism=mechanism,
+    )

@@ -3,7 +3,6 @@ provider, an account signed in through that provider, over IMAP (both mechanisms
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,15 @@ from mailbag.services.pop3_account import Pop3Account
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
 from tests.integration.outbox_fixtures import new_message, sending
-from tests.oauth_fixtures import fake_keyring, oauth2_config, signed_in  # noqa: F401
+from tests.oauth_fixtures import (  # noqa: F401
+    fake_keyring,
+    oauth2_config,
+    oauth_dovecot,
+    oauth_server as server,
+    provider,
+    provider_user as user,
+    signed_in,
+)
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 from tests.servers.oauth_dovecot import OAuthDovecot
@@ -28,37 +35,6 @@ from tests.servers.token_endpoint import USER_CODE, TokenEndpoint
 pytestmark = [pytest.mark.dovecot, pytest.mark.usefixtures("fake_keyring")]
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[TokenEndpoint]:
-    endpoint = TokenEndpoint().start()
-    yield endpoint
-    endpoint.stop()
-
-
-@pytest.fixture(scope="module")
-def oauth_dovecot(provider: TokenEndpoint) -> Iterator[OAuthDovecot]:
-    server = OAuthDovecot(provider.url("/introspect"))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
-def user(oauth_dovecot: OAuthDovecot, provider: TokenEndpoint) -> MailUser:
-    user = oauth_dovecot.add_user()
-    provider.provider.owner = user.name
-    return user
-
-
-def server(dovecot: OAuthDovecot, provider: TokenEndpoint, user: MailUser, protocol: str,
-           mechanism: str | None = None) -> ServerConfig:
-    return ServerConfig(
-        host="localhost", port=dovecot.imaps_port if protocol == "imap" else dovecot.pop3s_port,
-        security="tls", username=user.name, ca_file=dovecot.ca_file,
-        oauth2=oauth2_config(provider), auth_mechanism=mechanism,
-    )
 
 
 @pytest.mark.parametrize("mechanism", ["OAUTHBEARER", "XOAUTH2"])
