@@ -62,7 +62,6 @@ class Case:
     expect: dict[Kind, str | None]
     implicit_tls: bool = False
     pin: str | None = None  # "good": the server's own fingerprint; anything else as it is
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def every(reason: str | None) -> dict[Kind, str | None]:
