@@ -116,7 +116,7 @@ class Discovery:
                 log.info("SRV %s: %s", name, answer)
                 continue
             choices += [ServerChoice(kind, t.target, t.port, security, address.strip()) for t in by_preference(answer)]
-        return _found("dns", choices, f"SRV records of {domain}")
+        return _found("dns", choices, domain)
 
     async def from_probes(self, domain: str, address: str) -> Found:
         """The usual host names that answer on the usual ports, as their protocol should."""
