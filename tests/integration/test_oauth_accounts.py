@@ -58,6 +58,26 @@ def smtp(dovecot: DovecotServer, request: pytest.FixtureRequest) -> Iterator[OAu
     server.stop()
 
 
+async def connect_imap(config: AccountConfig, tmp_path: Path) -> None:
+    """Connect ``config``'s IMAP account and leave (its cache under ``tmp_path``)."""
+    store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        account = ImapAccount(config, store, Recorder())
+        await account.connect()
+        await account.disconnect()
+    finally:
+        store.close()
+
+
+async def sync_pop3(config: AccountConfig, tmp_path: Path) -> None:
+    """One download of ``config``'s POP3 account into ``tmp_path``."""
+    store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        await Pop3Account(config, tmp_path / "Mail", store, Recorder()).sync_once()
+    finally:
+        store.close()
+
+
 def assert_no_secret_in(caplog: pytest.LogCaptureFixture, *directories: Path) -> None:
     """No token in a log record (at debug level) or in any file under ``directories``."""
     assert not any(s in caplog.text for s in SECRETS)
@@ -96,12 +116,8 @@ async def test_imap_a_token_refused_twice_is_a_refused_login_not_a_loop(
 ) -> None:
     signed_in()
     config = AccountConfig(name="work", email=USER, imap=oauth_server(imap, token_endpoint))
-    store = Store.open(tmp_path / "cache.sqlite3")
-    try:
-        with pytest.raises(AuthenticationFailed, match="Authentication failed"):
-            await ImapAccount(config, store, Recorder()).connect()
-    finally:
-        store.close()
+    with pytest.raises(AuthenticationFailed, match="Authentication failed"):
+        await connect_imap(config, tmp_path)
 
     assert len(imap.seen.logins) == 2
 
@@ -109,13 +125,7 @@ async def test_imap_a_token_refused_twice_is_a_refused_login_not_a_loop(
 @pytest.mark.parametrize("imap", [OAuthScript(tokens=("from-command",))], indirect=True)
 async def test_imap_with_a_token_command(imap: OAuthImap, tmp_path: Path) -> None:
     server = replace(oauth_server(imap, TokenEndpoint()), oauth2=None, oauth2_token_command="echo from-command")
-    store = Store.open(tmp_path / "cache.sqlite3")
-    try:
-        account = ImapAccount(AccountConfig(name="work", email=USER, imap=server), store, Recorder())
-        await account.connect()
-        await account.disconnect()
-    finally:
-        store.close()
+    await connect_imap(AccountConfig(name="work", email=USER, imap=server), tmp_path)
 
     assert [(x.mechanism, x.token) for x in imap.seen.logins] == [("OAUTHBEARER", "from-command")]
 
@@ -143,11 +153,7 @@ async def test_pop3_a_refused_token_is_refreshed_and_tried_once_more(
     caplog.set_level(logging.DEBUG)
     signed_in()
     config = AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(pop3, token_endpoint))
-    store = Store.open(tmp_path / "cache.sqlite3")
-    try:
-        await Pop3Account(config, tmp_path / "Mail", store, Recorder()).sync_once()
-    finally:
-        store.close()
+    await sync_pop3(config, tmp_path)
 
     assert [x.token for x in pop3.seen.logins] == ["access-1", "access-2"]
     assert pop3.seen.count("QUIT") == 1
@@ -160,12 +166,8 @@ async def test_pop3_a_token_refused_twice_is_a_refused_login(
 ) -> None:
     signed_in()
     config = AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(pop3, token_endpoint))
-    store = Store.open(tmp_path / "cache.sqlite3")
-    try:
-        with pytest.raises(Pop3LoginRefused, match="Authentication failed"):
-            await Pop3Account(config, tmp_path / "Mail", store, Recorder()).sync_once()
-    finally:
-        store.close()
+    with pytest.raises(Pop3LoginRefused, match="Authentication failed"):
+        await sync_pop3(config, tmp_path)
 
     assert len(pop3.seen.logins) == 2
 
@@ -185,3 +187,29 @@ async def test_smtp_a_refused_token_is_refreshed_and_the_message_sent(
     assert [x.token for x in smtp.seen.logins] == ["access-1", "access-2"]
     assert smtp.seen.messages == 1
     assert_no_secret_in(caplog, tmp_path, xdg_dirs)
+
+
+@pytest.mark.parametrize("imap", [OAuthScript(mechanisms=("PLAIN",))], indirect=True)
+async def test_imap_a_server_without_oauth2_is_not_tried_twice(
+    imap: OAuthImap, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    signed_in()
+    config = AccountConfig(name="work", email=USER, imap=oauth_server(imap, token_endpoint))
+    with pytest.raises(AuthenticationFailed, match="offers no OAUTHBEARER or XOAUTH2"):
+        await connect_imap(config, tmp_path)
+
+    assert token_endpoint.provider.grants("refresh_token") == 1  # no fresh token asked for
+    assert imap.seen.logins == []
+
+
+@pytest.mark.parametrize("pop3", [OAuthScript(mechanisms=("PLAIN",))], indirect=True)
+async def test_pop3_a_server_without_oauth2_is_not_tried_twice(
+    pop3: OAuthPop3, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    signed_in()
+    config = AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(pop3, token_endpoint))
+    with pytest.raises(Pop3LoginRefused, match="offers no OAUTHBEARER or XOAUTH2"):
+        await sync_pop3(config, tmp_path)
+
+    assert token_endpoint.provider.grants("refresh_token") == 1
+    assert pop3.seen.count("CAPA") == 1  # one connection

@@ -20,7 +20,8 @@ OAUTH_MECHANISMS = (OAUTHBEARER, XOAUTH2)
 
 
 class NoOAuthMechanism(Exception):
-    """The server offers no OAuth2 mechanism (or not the one the config asks for)."""
+    """The server offers no OAuth2 mechanism (or not the one the config asks for). The clients
+    raise their refused-login error from it, so that a caller can tell no token was sent."""
 
 
 def choose_mechanism(offered: Iterable[str], forced: str | None = None) -> str:

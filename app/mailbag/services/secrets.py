@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mailbag.domain.config import ServerConfig
+from mailbag.protocols.sasl import NoOAuthMechanism
 from mailbag.services.oauth2_tokens import KEEPER, TokenUnavailable
 
 T = TypeVar("T")
@@ -55,11 +56,12 @@ async def login_once_more(
     refused: type[Exception] | tuple[type[Exception], ...],
 ) -> T:
     """``login(secret)``; when the server refuses an OAuth2 token (expired early, revoked), once
-    more with a fresh one. A refused password is never tried again (servers lock accounts)."""
+    more with a fresh one. A refused password is never tried again (servers lock accounts), nor
+    a login to a server that takes no OAuth2 at all (no token went out)."""
     try:
         return await login(secret)
-    except refused:
-        if not server.uses_oauth2:
+    except refused as exc:
+        if not server.uses_oauth2 or isinstance(exc.__cause__, NoOAuthMechanism):
             raise
     return await login(await resolve_password(server, fresh=True))
 

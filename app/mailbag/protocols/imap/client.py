@@ -326,7 +326,7 @@ class ImapClient:
                 raise ImapError("the server does not allow logging in on this link")
             else:
                 await self._run("LOGIN", quote(s.username), quote(s.password))
-        except ImapConnectionError:
+        except (ImapConnectionError, ImapAuthError):
             raise
         except ImapError as exc:
             raise ImapAuthError(f"login failed: {exc}") from None
@@ -340,7 +340,7 @@ class ImapClient:
         try:
             mechanism = sasl.choose_mechanism(offered, s.auth_mechanism)
         except sasl.NoOAuthMechanism as exc:
-            raise ImapError(str(exc)) from None
+            raise ImapAuthError(f"login failed: {exc}") from exc  # no token went out
         response = sasl.initial_response(mechanism, s.username, s.password, s.host, s.port)
         ending = sasl.failure_reply(mechanism).encode("ascii")
         async with self._lock:

@@ -185,7 +185,7 @@ class Pop3Client:
         try:
             mechanism = sasl.choose_mechanism(mechanisms, s.auth_mechanism)
         except sasl.NoOAuthMechanism as exc:
-            raise Pop3LoginRefused(f"cannot log in to {self._where}: {exc}") from None
+            raise Pop3LoginRefused(f"cannot log in to {self._where}: {exc}") from exc  # no token went out
         response = sasl.initial_response(mechanism, s.username, s.password, s.host, s.port)
         line = f"AUTH {mechanism} {response}"
         if len(line) > MAX_COMMAND:  # too long for one command line: wait for the server's "+"

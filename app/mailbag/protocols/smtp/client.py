@@ -179,7 +179,7 @@ async def _login_oauth2(smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: 
     try:
         mechanism = sasl.choose_mechanism(methods, settings.auth_mechanism)
     except sasl.NoOAuthMechanism as exc:
-        raise SmtpAuthFailed(f"cannot log in: {exc}") from None
+        raise SmtpAuthFailed(f"cannot log in: {exc}") from exc  # no token went out
     response = sasl.initial_response(
         mechanism, settings.username, settings.password, settings.host, settings.port
     )
