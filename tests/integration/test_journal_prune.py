@@ -56,8 +56,12 @@ async def test_finished_actions_are_pruned_beyond_what_undo_can_reach(tmp_path, 
         # 50 undo steps reach back 50 actions: the 12 before them are gone (bar the newest kept)
         await until(lambda: finished(store) <= 50 + 4 + journal.PRUNE_EVERY, 15)
         assert finished(store) >= 50
+        applied = len([e for e in events.of(ActionApplied) if e.on_server])
         for _ in range(50):  # u, 50 times: each takes its action back
             assert mail.undo() is not None
+        # each undo is queued, recorded, then sent: wait for all 50 to reach the Maildir (an
+        # empty journal alone is also seen between two of them)
+        await events.wait_for(lambda e: len([a for a in events.of(ActionApplied) if a.on_server]) >= applied + 50, 30)
         await until(lambda: store.local.actions("work") == [], 30)
         assert not [e for e in events.events if "Nothing to undo" in getattr(e, "description", "")]
     assert maildir.flags("INBOX") == {uid: frozenset()}
