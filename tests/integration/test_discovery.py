@@ -198,3 +198,17 @@ async def test_srv_records_asked_of_a_dns_server() -> None:
 
 async def _refused(url: str) -> bytes:
     raise FetchError(f"{url}: no such host")
+
+
+async def test_a_port_that_speaks_another_protocol_or_offers_no_starttls_is_not_taken(
+    autoconfig_server: AutoconfigServer, dovecot: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    ports = PortPlan(ports={
+        ("imap", "tls"): smtp_server.tls_port,  # SMTP where IMAP is looked for
+        ("pop3", "starttls"): dovecot.imap_port,  # IMAP where POP3 is
+        ("smtp", "tls"): dovecot.pop3s_port,  # POP3 where SMTP is
+    })
+
+    found = await discovery(autoconfig_server, dovecot, ports=ports).find("ann@localhost")
+
+    assert found.source == "none"
