@@ -93,11 +93,16 @@ class MaildirAccount(Backend):
             if now.keys() != marks.keys():
                 self._folders_changed = True
             for folder, mark in now.items():
-                if marks.get(folder) != mark and folder in marks:
+                if marks.get(folder) != mark and folder in marks and not self.writing(folder):
                     self.mark_dirty(folder)
             if self._folders_changed:
                 self.mark_dirty("INBOX")
             marks = now
+
+    def writing(self, folder: str) -> bool:
+        """Whether this account is filling ``folder`` itself now (the watcher leaves it alone: the
+        writer brings the cache up to date, and looks at the folder once it is done)."""
+        return False
 
     def classify(self, exc: BaseException) -> Failure:
         """A maildir that is gone (an unmounted disk) is offline; a message or folder that is

@@ -71,6 +71,7 @@ class Pop3Account(MaildirAccount):
         self._forced = False  # the user asked to check now
         self._quiet_new_mail = False  # the very first download rings no bell
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
+        self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
 
     # --- the local side ---------------------------------------------------------------------------
@@ -124,6 +125,9 @@ class Pop3Account(MaildirAccount):
         self._forced = True
         self.submit(CheckFolders(account=self.name))
 
+    def writing(self, folder: str) -> bool:
+        return self._downloading and folder == INBOX
+
     async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
         if not self._quiet_new_mail:
             await super().announce_new_mail(folder, fresh)
@@ -175,6 +179,7 @@ class Pop3Account(MaildirAccount):
             self.emit(ErrorReported(self.name, text))
         got = 0
         storing: asyncio.Task[int] | None = None
+        self._downloading = True
         try:
             for batch in batches([m for m in fresh if m.size <= MAX_MESSAGE]):
                 keys = {m.uidl: new_key() for m in batch}
@@ -190,8 +195,13 @@ class Pop3Account(MaildirAccount):
                     await self.serve_urgent()  # what the user asked for goes between two batches
                 storing = asyncio.create_task(self._store(keys, written))
         finally:
-            if storing is not None:  # what was read is kept, whatever happens next
-                got += await storing
+            try:
+                if storing is not None:  # what was read is kept, whatever happens next
+                    got += await storing
+            finally:
+                self._downloading = False
+        if got:
+            await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
 
     async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]]) -> int:
