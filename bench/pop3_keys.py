@@ -75,7 +75,7 @@ async def presses(app: RecordingApp, pilot: Pilot[None], done: object, total: in
     assert isinstance(driver, RecordingDriver)
     samples: list[float] = []
     n = 0
-    while (total and n < total) or (not total and not done()):
+    while (total and n < total) or (not total and not (n % 15 == 0 and done())):  # done() reads the cache
         key = "j" if (n // LEG) % 2 == 0 else "k"
         before = len(driver.writes)
         pressed = time.perf_counter()
