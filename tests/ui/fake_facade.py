@@ -13,7 +13,15 @@ from functools import partial
 
 from mailbag import paths
 from mailbag.domain.compose import Identity
-from mailbag.domain.events import ActionRolledBack, Event, EventSink, RequestDone
+from mailbag.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
+    Event,
+    EventSink,
+    FoldersChanged,
+    RequestDone,
+    RequestFailed,
+)
 from mailbag.domain.models import (
     FLAGGED,
     SEEN,
@@ -25,7 +33,17 @@ from mailbag.domain.models import (
     OutgoingMessage,
     RenderedMessage,
 )
-from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from mailbag.domain.requests import (
+    CreateFolder,
+    DeleteFolder,
+    DeleteMessages,
+    FolderRequest,
+    MoveMessages,
+    RenameFolder,
+    Request,
+    SetFlags,
+    SubscribeFolder,
+)
 from mailbag.domain.search import parse_query
 from mailbag.domain.threading import ThreadRecord, build_threads, flatten
 from mailbag.services.api import ListOrder, SearchOutcome, ThreadedIndex, VirtualFolder
@@ -94,6 +112,7 @@ class FakeFacade:
         self._drafts: DraftFiles | None = None
         self.raw: dict[tuple[str, str, int], bytes] = {}  # messages given whole (else made up)
         self.local_accounts: set[str] = set()  # accounts whose folders are local (makes_folders)
+        self.answer_folders = True  # folder requests are done at once, as a server that agrees
 
     # --- MailFacade ----------------------------------------------------------------------------
 
@@ -110,6 +129,8 @@ class FakeFacade:
     def submit(self, request: Request) -> int:
         self.submitted.append(request)
         self.overlay.record(request)  # as the service: hidden / flagged at once, until answered
+        if isinstance(request, FolderRequest) and self.answer_folders:
+            self.manage_folder(request)
         return request.request_id
 
     def folders(self, account: str) -> list[Folder]:
@@ -304,6 +325,53 @@ class FakeFacade:
             description = f"Flag change on {what}"
         self.emit(RequestDone(request.request_id))
         self.emit(ActionRolledBack(request.account, description, reason))
+
+    def manage_folder(self, request: FolderRequest) -> None:
+        """Do a folder request as the services do on a server that agrees (the Inbox is never
+        deleted); a folder's rows go with it."""
+        account = request.account
+        folders = self._folders.setdefault(account, [])
+        names = [f.name for f in folders]
+
+        def fail(reason: str) -> None:
+            self.emit(RequestFailed(request.request_id, reason))
+
+        if isinstance(request, CreateFolder):
+            if request.name in names:
+                return fail(f"a folder {request.name} exists already")
+            folders.append(Folder(account, request.name, "/"))
+            done = f"Folder {request.name} created"
+        elif isinstance(request, RenameFolder):
+            if request.folder not in names:
+                return fail(f"{account} has no folder {request.folder}")
+            old, new = request.folder, request.new_name
+
+            def renamed(name: str) -> str:
+                return new + name[len(old):] if name == old or name.startswith(old + "/") else name
+
+            self._folders[account] = [replace(f, name=renamed(f.name)) for f in folders]
+            for (acc, name), ids in list(self._index.items()):
+                if acc == account and renamed(name) != name:
+                    self._index[(acc, renamed(name))] = self._index.pop((acc, name))
+                    for i in ids:
+                        if i in self._rows:
+                            self._rows[i] = replace(self._rows[i], folder=renamed(name))
+            done = f"Folder {old} renamed to {new}"
+        elif isinstance(request, DeleteFolder):
+            if request.folder.upper() == "INBOX":
+                return fail("the Inbox cannot be deleted")
+            if request.folder not in names:
+                return fail(f"{account} has no folder {request.folder}")
+            self._folders[account] = [f for f in folders if f.name != request.folder]
+            self._index.pop((account, request.folder), None)
+            done = f"Folder {request.folder} deleted"
+        else:
+            assert isinstance(request, SubscribeFolder)
+            done = f"{'Subscribed to' if request.subscribe else 'Unsubscribed from'} {request.folder}"
+        self.emit(FoldersChanged(account, tuple(self._folders[account])))
+        self.emit(ActionApplied(account, done, undoable=False, on_server=True))
+        self.emit(RequestDone(request.request_id))
+        return None
 
     def add_virtual_folder(self, folder: VirtualFolder) -> None:
         self._virtual.append(folder)

@@ -166,3 +166,40 @@ class SaveDraft(Request):
 
     message_id: str
     raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderRequest(Request):
+    """A change to the account's folders themselves (not to messages). Served only while the
+    account is connected: it is refused at once offline, never queued."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateFolder(FolderRequest):
+    """Make the folder ``name`` (its full path, parts joined by the account's delimiter)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameFolder(FolderRequest):
+    """Rename ``folder`` (and the folders below it) to ``new_name``. INBOX is special in IMAP:
+    its messages move to the new folder and INBOX stays, empty."""
+
+    folder: str
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteFolder(FolderRequest):
+    """Delete ``folder`` with the messages in it (the UI asks first)."""
+
+    folder: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscribeFolder(FolderRequest):
+    """Subscribe to ``folder`` (``subscribe`` False: unsubscribe)."""
+
+    folder: str
+    subscribe: bool = True

@@ -219,6 +219,10 @@ class MaildirStore:
         parent; nothing happens if it exists already."""
         self.layout.create(name)
 
+    def forget_folders(self) -> None:
+        """Folders were renamed or deleted: read each one afresh when next asked."""
+        self._views.clear()
+
     def folder_state(self, folder: str, *, rescan: bool = True) -> FolderState:
         """UIDVALIDITY (stable while the folder's UID file lives) and the next UID; with
         ``rescan=False`` as last seen, when the folder was looked at before."""

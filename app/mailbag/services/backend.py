@@ -31,6 +31,7 @@ from mailbag.domain.requests import (
     AppendMessage,
     CheckFolders,
     DeleteMessages,
+    FolderRequest,
     LoadBody,
     MoveMessages,
     OpenFolder,
@@ -73,7 +74,7 @@ QUIET_ROLES = frozenset({FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, F
 class Capability(StrEnum):
     """What a backend can do; requests for anything else are answered ``RequestUnsupported``."""
 
-    FOLDERS = "folders"
+    FOLDERS = "folders"  # create, rename, delete, subscribe
     SYNC = "sync"
     BODY = "body"
     FLAGS = "flags"
@@ -99,6 +100,8 @@ def needs(request: Request) -> Capability | None:
         return Capability.EXPUNGE if request.permanent else Capability.MOVE
     if isinstance(request, (AppendMessage, SaveDraft)):
         return Capability.APPEND
+    if isinstance(request, FolderRequest):
+        return Capability.FOLDERS
     return None
 
 
@@ -209,6 +212,29 @@ class Backend(ABC):
         """Make the folder ``name`` unless it exists (a move to a folder the user named); an
         account whose folders are on a server does not (ValueError)."""
         raise ValueError(f"{self.name} makes no folders: {name} must exist on the server")
+
+    # Folders themselves (see mailbag.services.folder_admin, which keeps the cache and the
+    # journal in step). Each raises ServerRefused with the server's reason when it says no.
+
+    async def server_create_folder(self, name: str) -> str:
+        """Make the folder ``name`` (a full path); the name it has on the server."""
+        raise Unsupported(f"{self.name} cannot make folders")
+
+    async def server_rename_folder(self, folder: str, new_name: str) -> str:
+        """Rename ``folder`` and the folders below it; the new name it has on the server."""
+        raise Unsupported(f"{self.name} cannot rename folders")
+
+    async def server_delete_folder(self, folder: str) -> None:
+        """Delete ``folder`` and the messages in it."""
+        raise Unsupported(f"{self.name} cannot delete folders")
+
+    async def server_subscribe(self, folder: str, subscribe: bool) -> None:
+        """Subscribe to ``folder`` or unsubscribe from it."""
+        raise Unsupported(f"{self.name} has no folder subscriptions")
+
+    async def refresh_folders(self) -> list[Folder]:
+        """List the folders again into the cache and tell the UI."""
+        raise Unsupported(f"{self.name} cannot list folders")
 
     async def folder_for_role(self, role: FolderRole) -> str:
         """The folder with ``role`` (Sent, Drafts) to store a message in; "" when the account

@@ -606,6 +606,55 @@ class ImapAccount(Backend):
         with refusal_rolls_back():
             return await self._client().append(folder, raw, flags)
 
+    # --- folders themselves ----------------------------------------------------------------
+
+    async def refresh_folders(self) -> list[Folder]:
+        return await self._refresh_folders()
+
+    async def _full_name(self, name: str) -> str:
+        """A name the user typed as the server needs it: under the personal namespace's prefix
+        (``INBOX.`` on Courier and Cyrus) unless it is there already or is INBOX."""
+        prefix, _delimiter = await self._client().namespace()
+        if not prefix and "NAMESPACE" not in self._client().capabilities:
+            prefix = inbox_prefix(await self.db(self.store.folders, self.name))
+        if not prefix or name.upper() == "INBOX" or name.upper().startswith(prefix.upper()):
+            return name
+        return prefix + name
+
+    async def _leave(self, folder: str, delimiter: str | None) -> None:
+        """Stop having ``folder`` (or a folder below it) selected, before it goes or moves."""
+        selected = self._selected
+        if selected is not None and (
+            selected == folder or (delimiter and selected.startswith(folder + delimiter))
+        ):
+            if folder.upper() != "INBOX":
+                await self._select("INBOX")
+
+    async def server_create_folder(self, name: str) -> str:
+        with refusal_rolls_back():
+            full = await self._full_name(name)
+            await self._client().create(full)
+        return full
+
+    async def server_rename_folder(self, folder: str, new_name: str) -> str:
+        folders = await self.db(self.store.folders, self.name)
+        delimiter = next((f.delimiter for f in folders if f.name == folder), None)
+        with refusal_rolls_back():
+            full = await self._full_name(new_name)
+            await self._leave(folder, delimiter)
+            await self._client().rename(folder, full)
+        return full
+
+    async def server_delete_folder(self, folder: str) -> None:
+        with refusal_rolls_back():
+            await self._leave(folder, None)
+            await self._client().delete(folder)
+        self._validity.pop(folder, None)
+
+    async def server_subscribe(self, folder: str, subscribe: bool) -> None:
+        with refusal_rolls_back():
+            await self._client().subscribe(folder, subscribe)
+
     async def server_holds(self, folder: str, message_id: str) -> bool:
         with refusal_rolls_back():
             await self._ensure_selected(folder)
@@ -730,6 +779,17 @@ def status_differs(status: dict[str, int], state: FolderState, total: int, unrea
     if "HIGHESTMODSEQ" in status and state.highestmodseq:
         return status["HIGHESTMODSEQ"] != state.highestmodseq
     return status.get("MESSAGES", total) != total or status.get("UNSEEN", unread) != unread
+
+
+def inbox_prefix(folders: Sequence[Folder]) -> str:
+    """``INBOX.`` when every folder but the Inbox is below it (a server without NAMESPACE that
+    keeps folders there, as Courier does), else ""."""
+    inbox = next((f for f in folders if f.name == "INBOX"), None)
+    others = [f.name for f in folders if f.name != "INBOX"]
+    if inbox is None or not inbox.delimiter or not others:
+        return ""
+    prefix = "INBOX" + inbox.delimiter
+    return prefix if all(name.startswith(prefix) for name in others) else ""
 
 
 def _sync_order(folders: Sequence[Folder], first: str | None) -> list[Folder]:

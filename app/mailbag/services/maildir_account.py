@@ -14,6 +14,7 @@ from mailbag.domain.config import MaildirLayout
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary
 from mailbag.protocols.maildir import MaildirStore, fingerprint
+from mailbag.protocols.maildir_folders import delete_folder, rename_folder
 from mailbag.protocols.maildir_marks import Marks, change_marks
 from mailbag.services.backend import Backend, Capability, Failure, Offline
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
@@ -231,6 +232,36 @@ class MaildirAccount(Backend):
         with self._refusals():
             await self.db(self._md().create_folder, name)
         await self._refresh_folders()
+
+    async def refresh_folders(self) -> list[Folder]:
+        return await self._refresh_folders()
+
+    async def server_create_folder(self, name: str) -> str:
+        md = self._md()
+        with self._refusals():
+            if name.upper() == "INBOX" or name in {f.name for f in await self.db(md.list_folders)}:
+                raise ValueError(f"a folder {name} exists already")
+            await self.db(md.create_folder, name)
+        return name
+
+    async def server_rename_folder(self, folder: str, new_name: str) -> str:
+        md = self._md()
+        with self._refusals():
+            await self.db(rename_folder, md.layout, folder, new_name)
+        md.forget_folders()
+        self._forget_validity(folder)
+        return new_name
+
+    async def server_delete_folder(self, folder: str) -> None:
+        md = self._md()
+        with self._refusals():
+            await self.db(delete_folder, md.layout, folder)
+        md.forget_folders()
+        self._forget_validity(folder)
+
+    def _forget_validity(self, folder: str) -> None:
+        for name in [n for n in self._validity if n == folder or n.startswith(folder + "/")]:
+            del self._validity[name]
 
     async def folder_for_role(self, role: FolderRole) -> str:
         """The folder with ``role``; a tree without one (a POP3 account's, most Maildirs) has

@@ -41,6 +41,7 @@ from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import (
     AppendMessage,
     CheckFolders,
+    FolderRequest,
     LoadBody,
     OpenFolder,
     Request,
@@ -51,6 +52,7 @@ from mailbag.domain.requests import (
 )
 from mailbag.services.draft_folder import save_draft
 from mailbag.services.failures import Failure, Offline, Unsupported
+from mailbag.services.folder_admin import manage_folder
 from mailbag.services.journal import TRIAGE, ActionJournal
 
 if TYPE_CHECKING:
@@ -169,6 +171,15 @@ class Scheduler:
             return rid
         if isinstance(request, TRIAGE):
             self.journal.submit(request)
+            return rid
+        if isinstance(request, FolderRequest):
+            if self.state not in (ConnectionState.ONLINE, ConnectionState.SYNCING):
+                # Refused, not queued: see mailbag.services.folder_admin.
+                self.emit(RequestFailed(rid, f"{self._unreachable()}: folders are changed only while "
+                                             "connected (nothing was done)"))
+                return rid
+            self._background.appendleft(request)  # next, once the step under way is done
+            self._wakeup.set()
             return rid
         needs_link = isinstance(request, LoadBody) or (
             self.waiting_for_user and not isinstance(request, SyncAccount)
@@ -479,6 +490,8 @@ class Scheduler:
                 await self.backend.append(request)
             elif isinstance(request, SaveDraft):
                 await save_draft(self.backend, self.journal, request)
+            elif isinstance(request, FolderRequest):
+                await manage_folder(self.backend, request)
             else:
                 raise Unsupported(f"{type(request).__name__} is not supported")
         except asyncio.CancelledError:

@@ -387,6 +387,31 @@ class Store:
                 .values(uidvalidity=None, uidnext=0, highestmodseq=0, complete=0)
             )
 
+    def rename_folder(self, account: str, folder: str, new_name: str, delimiter: str | None) -> None:
+        """The folder (and those below it, by ``delimiter``) renamed on the server: its messages,
+        bodies and sync position go with it, so nothing is fetched again. A row already cached
+        under a new name (a folder the server had before) is dropped first."""
+        with write_connection(self._engine) as conn:
+            account_id = self._ensure_account(conn, account)
+            rows = conn.execute(
+                select(folders.c.id, folders.c.name).where(folders.c.account_id == account_id)
+            ).all()
+            below = folder + delimiter if delimiter else None
+            renamed = {
+                fid: new_name + name[len(folder):]
+                for fid, name in rows
+                if name == folder or (below and name.startswith(below))
+            }
+            names = set(renamed.values())
+            for fid, name in rows:
+                if name in names and fid not in renamed:
+                    unindex_folder(conn, fid)
+                    conn.execute(delete(folders).where(folders.c.id == fid))
+            for fid in renamed:  # out of the way first: a new name may be an old one's
+                conn.execute(update(folders).where(folders.c.id == fid).values(name=f"\x00{fid}"))
+            for fid, name in renamed.items():
+                conn.execute(update(folders).where(folders.c.id == fid).values(name=name))
+
     # ---- message summaries ----------------------------------------------------------------------------
 
     def upsert_summaries(

@@ -142,6 +142,14 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _mailbox(folder: str) -> str:
+    """A folder name as a command argument (modified UTF-7, quoted); ValueError for a name no
+    command can carry (empty, or with a line break or another control character)."""
+    if not folder or any(ord(c) < 32 or ord(c) == 127 for c in folder):
+        raise ValueError(f"not a folder name: {folder!r}")
+    return quote(utf7.encode(folder))
+
+
 def _server_text(response: adapter.Response) -> str:
     last = response.lines[-1] if response.lines else b""
     text = last.decode("utf-8", "replace") if isinstance(last, (bytes, bytearray)) else str(last)
@@ -381,6 +389,8 @@ class ImapClient:
         caps = self.capabilities
         extended = "LIST-EXTENDED" in caps or "SPECIAL-USE" in caps
         returns = []
+        if "LIST-EXTENDED" in caps:
+            returns.append("SUBSCRIBED")
         if extended and "SPECIAL-USE" in caps:
             returns.append("SPECIAL-USE")
         if "LIST-STATUS" in caps:
@@ -399,6 +409,35 @@ class ImapClient:
                 if not {"\\noselect", "\\nonexistent"} & {a.lower() for a in attributes}:
                     counts[wire] = await self._status_wire(wire, "MESSAGES UNSEEN")
         return build_folders(self.account, listed, counts)
+
+    async def namespace(self) -> tuple[str, str | None]:
+        """The personal namespace's (prefix, delimiter): ``("INBOX.", ".")`` on a server that
+        keeps folders under INBOX; ``("", None)`` when the server has no NAMESPACE."""
+        if "NAMESPACE" not in self.capabilities:
+            return "", None
+        for parsed in await self._run("NAMESPACE", wants=(b"NAMESPACE",)):
+            personal = parsed[2] if len(parsed) > 2 else None
+            if isinstance(personal, list) and personal and isinstance(personal[0], list) and personal[0]:
+                first = personal[0]
+                delimiter = as_text(first[1]) if len(first) > 1 and first[1] is not None else None
+                return utf7.decode(as_text(first[0])), delimiter or None
+        return "", None
+
+    async def create(self, folder: str) -> None:
+        """CREATE ``folder`` (its full name, decoded)."""
+        await self._run("CREATE", _mailbox(folder))
+
+    async def rename(self, folder: str, new_name: str) -> None:
+        """RENAME ``folder`` (and the folders below it) to ``new_name``."""
+        await self._run("RENAME", _mailbox(folder), _mailbox(new_name))
+
+    async def delete(self, folder: str) -> None:
+        """DELETE ``folder`` with its messages."""
+        await self._run("DELETE", _mailbox(folder))
+
+    async def subscribe(self, folder: str, subscribe: bool = True) -> None:
+        """SUBSCRIBE to ``folder``, or UNSUBSCRIBE from it."""
+        await self._run("SUBSCRIBE" if subscribe else "UNSUBSCRIBE", _mailbox(folder))
 
     async def status(self, folder: str) -> dict[str, int]:
         """STATUS of one folder: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (and HIGHESTMODSEQ)."""

@@ -1,0 +1,117 @@
+"""Creating, renaming, deleting and (un)subscribing folders, with the cache and the journal kept
+in step with the server.
+
+A folder operation is served only while the account is connected (the scheduler refuses it at
+once offline): done later, a rename could meet actions journalled meanwhile against either name.
+Before a rename or a delete the journal is replayed; an action still waiting for the folder (or a
+folder below it) then, set aside after failing, say, refuses the operation with the count, so no
+action is ever applied to the wrong folder. A rename takes the folder's cached messages, bodies
+and search rows along; a delete drops them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailbag.domain.events import ActionApplied
+from mailbag.domain.models import Folder
+from mailbag.domain.requests import (
+    CreateFolder,
+    DeleteFolder,
+    FolderRequest,
+    RenameFolder,
+    SubscribeFolder,
+)
+from mailbag.services.failures import Refused
+from mailbag.services.journal import plural
+from mailbag.store.local import UNSENT
+from mailbag.store.records import PendingAction
+
+if TYPE_CHECKING:
+    from mailbag.services.backend import Backend
+
+
+async def manage_folder(backend: Backend, request: FolderRequest) -> None:
+    """Serve one folder request on ``backend``; a refusal raises with the reason."""
+    if isinstance(request, CreateFolder):
+        name = checked_name(request.name)
+        made = await backend.server_create_folder(name)
+        await backend.refresh_folders()
+        backend.emit(ActionApplied(backend.name, f"Folder {made} created", undoable=False, on_server=True))
+    elif isinstance(request, RenameFolder):
+        new_name = checked_name(request.new_name)
+        folder = await _known(backend, request.folder)
+        await _settle(backend, folder, "renamed")
+        made = await backend.server_rename_folder(folder.name, new_name)
+        if folder.name.upper() == "INBOX":  # IMAP: the messages moved out, INBOX stays, empty
+            await backend.db(backend.store.reset_folder, backend.name, "INBOX")
+        else:
+            await backend.db(backend.store.rename_folder, backend.name, folder.name, made, folder.delimiter)
+        await backend.refresh_folders()
+        await backend.publish_counts(made)
+        if folder.name.upper() == "INBOX":
+            await backend.sync_folder("INBOX")
+        backend.emit(ActionApplied(backend.name, f"Folder {folder.name} renamed to {made}", undoable=False,
+                                   on_server=True))
+    elif isinstance(request, DeleteFolder):
+        folder = await _known(backend, request.folder)
+        if folder.name.upper() == "INBOX":
+            raise Refused("the Inbox cannot be deleted")
+        await _settle(backend, folder, "deleted")
+        await backend.server_delete_folder(folder.name)
+        await backend.db(backend.store.reset_folder, backend.name, folder.name)
+        await backend.refresh_folders()
+        backend.emit(ActionApplied(backend.name, f"Folder {folder.name} deleted", undoable=False, on_server=True))
+    elif isinstance(request, SubscribeFolder):
+        folder = await _known(backend, request.folder)
+        await backend.server_subscribe(folder.name, request.subscribe)
+        await backend.refresh_folders()
+        what = "Subscribed to" if request.subscribe else "Unsubscribed from"
+        backend.emit(ActionApplied(backend.name, f"{what} {folder.name}", undoable=False, on_server=True))
+
+
+def checked_name(name: str) -> str:
+    """A folder name the user typed, trimmed; Refused when no server could take it."""
+    name = name.strip()
+    if not name:
+        raise Refused("a folder needs a name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise Refused("a folder name cannot hold control characters")
+    return name
+
+
+async def _known(backend: Backend, name: str) -> Folder:
+    """The cached folder ``name``; Refused when the account has none of that name."""
+    folders = await backend.db(backend.store.folders, backend.name)
+    folder = next((f for f in folders if f.name == name), None)
+    if folder is None:
+        raise Refused(f"{backend.name} has no folder {name}")
+    return folder
+
+
+async def _settle(backend: Backend, folder: Folder, what: str) -> None:
+    """Replay the journal; refuse while an action still waits for ``folder`` (or one below it)
+    or a sync is filling it."""
+    if backend.journal.idle() and await backend.journal.has_pending():
+        await backend.journal.replay()
+    waiting = await backend.db(_waiting_for, backend, folder)
+    if waiting:
+        raise Refused(
+            f"{folder.name} cannot be {what} while {plural(waiting, 'action')} on its messages "
+            "wait for the server (press $ to retry them)"
+        )
+    if any(_below(folder, name) for name in backend.syncing):
+        raise Refused(f"{folder.name} is being synced: try again in a moment")
+
+
+def _waiting_for(backend: Backend, folder: Folder) -> int:
+    """How many journal actions not yet done on the server act in ``folder`` or move into it."""
+    actions: list[PendingAction] = backend.store.local.actions(backend.name, UNSENT)
+    return sum(
+        1 for a in actions if _below(folder, a.folder) or _below(folder, str(a.args.get("target", "")))
+    )
+
+
+def _below(folder: Folder, name: str) -> bool:
+    """Whether ``name`` is ``folder`` or a folder below it."""
+    return name == folder.name or bool(folder.delimiter and name.startswith(folder.name + folder.delimiter))
