@@ -13,6 +13,7 @@ from pathlib import Path
 from mailbag.ui.screens.compose import ComposeScreen
 from mailbag.ui.screens.dialogs import ConfirmDialog
 from mailbag.ui.screens.link_picker import LinkPicker
+from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody
 from tests.ui.helpers import screen_text, status_text
 from tests.ui.real_services import maildir_config, reader_text, running, simple_message, wait_until
 
@@ -213,3 +214,15 @@ async def test_urls_in_the_reader_are_terminal_hyperlinks_and_only_web_and_mail_
         # What the terminal gets: an OSC 8 hyperlink around the text.
         output = rows[first].render(app.console)
         assert "\x1b]8;id=" in output and ";https://example.org/a?b=1\x1b\\" in output
+
+
+async def test_the_links_over_the_full_screen_reader_give_it_back(tmp_path):
+    config = maildir_config(tmp_path / "Mail", [newsletter()])
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+        await pilot.press("v")
+        for keys in (("escape",), ("1", "y"), ("1", "o", "n")):
+            await open_picker(pilot, app)
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert app.main_screen.has_class(FULL_SCREEN) and isinstance(app.focused, ReaderBody), keys
+            assert "▼ home" not in screen_text(app)
