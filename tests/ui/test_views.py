@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 
-from mailbag.domain.events import MessagesChanged, NewMail, SearchResults
-from mailbag.domain.models import SEEN
+from mailbag.domain.events import EventSink, MessagesChanged, NewMail, SearchResults
+from mailbag.domain.models import FLAGGED, SEEN, Folder, FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Search, SetFlags
 from mailbag.ui.screens.dialogs import SortMenu
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.fake_facade import FakeFacade, big_folder_facade
+from tests.ui.fake_facade import NOW, FakeFacade, big_folder_facade
 from tests.ui.helpers import cursor_subject, list_line, status_text
 from tests.ui.real_services import wait_until
 from tests.ui.sample import threaded_facade
@@ -112,17 +113,49 @@ async def test_thread_view_indents_and_z_collapses(make_app):
         await settle(pilot)
         assert shown_subjects(app) == ["Plan", "Re: Plan", "Re: Re: Plan", "Re: Plan", "Lonely", "Zebra facts"]
         lines = [list_line(app, i)[0] for i in range(6)]
-        assert "▾ Plan" in lines[0] and "└─Re: Plan" in lines[1] and "  └─Re: Re: Plan" in lines[2]
+        # Two replies to Plan: the first branches off (├─) with its own reply under a │, the last closes (└─)
+        assert "▾ Plan" in lines[0] and "├─Re: Plan" in lines[1] and "│ └─Re: Re: Plan" in lines[2]
+        assert "└─Re: Plan" in lines[3] and "├─" not in lines[3]
         assert "threads" in status_text(app)
         assert cursor_subject(app) == "Re: Re: Plan"  # the cursor stays on its message
         await pilot.press("z")  # on a reply: collapses its thread
         assert shown_subjects(app) == ["Plan", "Lonely", "Zebra facts"]
         assert cursor_subject(app) == "Plan"
-        assert "▸ Plan [4, 1 unread]" in list_line(app, 0)[0]
+        assert "▸ Plan [4 · 1N]" in list_line(app, 0)[0]
         await pilot.press("a")  # triage on a collapsed thread: the whole thread
         move = [r for r in app.facade.submitted if isinstance(r, MoveMessages)][-1]
         assert move.uids == (1, 2, 3, 4)
         assert shown_subjects(app) == ["Lonely", "Zebra facts"] and cursor_subject(app) == "Lonely"
+
+
+def deep_thread_facade(sink: EventSink) -> FakeFacade:
+    """A chain of 40 replies, each to the one before, with a long subject; one is flagged."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=40, unread=1))
+    subject = "Re: the quarterly planning meeting and everything it decided"
+    for n in range(40, 0, -1):
+        flags = {SEEN, FLAGGED} if n == 30 else {SEEN} if n != 39 else set()
+        facade.add_message("work", "INBOX", row_id=n, subject=subject, date=NOW - timedelta(hours=50 - n),
+                           flags=frozenset(flags))
+        if n < 40:
+            facade.set_parent(n + 1, n)
+    return facade
+
+
+async def test_a_deep_thread_stays_readable_and_its_collapsed_size_shows_at_80_columns(make_app):
+    app = make_app(deep_thread_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        listing = app.main_screen.message_list
+        await pilot.press("G")
+        deepest = list_line(app, listing.cursor)[0]
+        assert "…" in deepest and "└─Re: the quarter" in deepest  # the indentation stops growing
+        assert deepest.index("└─") - deepest.index("…") < 12
+        await pilot.press("z")
+        line = list_line(app, 0)[0]
+        assert line.rstrip().endswith("[40 · 1N 1!]")
 
 
 async def test_Z_collapses_and_expands_all(make_app):
@@ -209,12 +242,12 @@ async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):
         await settle(pilot)
         listing = app.main_screen.message_list
         assert listing.row_count == 100_000
-        assert "└─" in list_line(app, 1)[0]
+        assert "├─" in list_line(app, 1)[0]
         await pilot.press("G")
         assert cursor_subject(app) == "Message 1"
         await pilot.press("Z")
         assert listing.row_count == 25_000
-        assert "[4, 0 unread]" in list_line(app, listing.cursor)[0]
+        assert list_line(app, listing.cursor)[0].rstrip().endswith("[4]")
         await pilot.press("g", "z")  # expand the first thread only
         assert listing.row_count == 25_003
         await pilot.press("Z")  # not all collapsed: collapse all

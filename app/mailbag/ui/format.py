@@ -44,14 +44,20 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def thread_prefix(depth: int, *, collapsed: bool = False, has_replies: bool = False) -> str:
-    """Tree glyphs before a subject in thread view: ``▸``/``▾`` on a thread's first message
-    (collapsed / with replies shown), ``└─`` indented by depth on a reply."""
-    if depth <= 0:
-        if collapsed:
-            return "▸ "
-        return "▾ " if has_replies else ""
-    return "  " * (depth - 1) + "└─"
+def thread_prefix(*, collapsed: bool = False, has_replies: bool = False) -> str:
+    """The marker before a thread's first message in thread view: ``▸`` collapsed, ``▾`` with
+    its replies shown, nothing for a message alone (replies get ``ThreadLayout.branches``)."""
+    if collapsed:
+        return "▸ "
+    return "▾ " if has_replies else ""
+
+
+def thread_summary(size: int, unread: int, flagged: int) -> str:
+    """What a collapsed thread holds, in the flag column's letters so that it fits a narrow list:
+    ``[4]``, ``[4 · 1N]`` (one unread), ``[4 · 2N 1!]`` (two unread, one flagged)."""
+    marks = (f"{unread}N" if unread else "", f"{flagged}!" if flagged else "")
+    counts = " ".join(mark for mark in marks if mark)
+    return f"[{size} · {counts}]" if counts else f"[{size}]"
 
 
 def human_size(size: int) -> str:

@@ -23,10 +23,19 @@ class ThreadLayout:
         self.all_ids = array("q", row_ids)
         self.all_depths = array("l", depths)
         starts = array("l")
+        parents = array("l", [-1]) * len(self.all_ids)
+        ancestors: list[tuple[int, int]] = []  # (depth, position) of the rows above, outermost first
         for position, depth in enumerate(self.all_depths):
             if depth == 0 or position == 0:
                 starts.append(position)
+            while ancestors and ancestors[-1][0] >= depth:
+                ancestors.pop()
+            if ancestors:
+                parents[position] = ancestors[-1][1]
+            ancestors.append((depth, position))
         self._starts = starts
+        self._parents = parents
+        self._last = self._last_siblings()
         self._collapsed: set[int] = set()  # root row ids, or exceptions when ``_all`` is set
         self._all = False
         self.ids = array("q")
@@ -34,6 +43,43 @@ class ThreadLayout:
         self.sizes = array("l")
         self._source = array("l")  # visible index -> position in all_ids
         self.rebuild()
+
+    def _last_siblings(self) -> bytearray:
+        """1 at each position whose message is the last reply to its parent (nothing at its depth
+        follows before the thread goes back up), found in one pass from the end."""
+        depths = self.all_depths
+        last = bytearray(len(depths))
+        later: list[int] = []  # depths of the nearest rows below, shallowest first
+        for position in range(len(depths) - 1, -1, -1):
+            depth = depths[position]
+            while later and later[-1] > depth:
+                later.pop()
+            if later and later[-1] == depth:
+                continue
+            last[position] = 1
+            later.append(depth)
+        return last
+
+    def branches(self, visible_index: int, max_levels: int) -> str:
+        """The tree drawn before a reply's subject, as mutt draws it: ``│ `` under each ancestor
+        that has a later sibling, then ``├─`` (more replies to the same message follow) or ``└─``
+        (the last one). Deeper than ``max_levels`` the outer levels give way to one ``…``."""
+        position = self._source[visible_index]
+        depth = self.all_depths[position]
+        if depth <= 0:
+            return ""
+        last, parents = self._last, self._parents
+        cells = ["└─" if last[position] else "├─"]
+        ancestor = parents[position]
+        levels = min(depth, max(1, max_levels))
+        for _ in range(levels - 1):
+            if ancestor < 0 or self.all_depths[ancestor] <= 0:
+                break
+            cells.append("  " if last[ancestor] else "│ ")
+            ancestor = parents[ancestor]
+        if depth > levels:
+            cells[-1] = "…" + cells[-1][1:]
+        return "".join(reversed(cells))
 
     @property
     def source(self) -> Sequence[int]:

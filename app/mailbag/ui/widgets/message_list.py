@@ -29,7 +29,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from mailbag.domain.models import FLAGGED, SEEN, MessageRow
-from mailbag.ui.format import fit, flag_column, short_date, thread_prefix
+from mailbag.ui.format import fit, flag_column, short_date, thread_prefix, thread_summary
 from mailbag.ui.keymap import bindings
 from mailbag.ui.threads import ThreadLayout
 
@@ -166,7 +166,7 @@ class MessageList(ScrollView, can_focus=True):
         self.marked: set[int] = set()
         self._range_anchor: int | None = None
         self._range_base: set[int] = set()
-        self._thread_unread: dict[int, int] = {}
+        self._thread_counts: dict[int, tuple[int, int]] = {}
         self._frame: _Frame | None = None  # set while render_lines draws a frame
         self._bar_picture: list[Segment] | None = None  # what the scrollbar shows
 
@@ -203,7 +203,7 @@ class MessageList(ScrollView, can_focus=True):
         self._pages.clear()
         self._reading.clear()
         self._shown += 1
-        self._thread_unread.clear()
+        self._thread_counts.clear()
         self._range_anchor = None
         if anchor_id is not None and anchor_id in self._ids:
             self._range_anchor = self._index_of(anchor_id, hint=0)
@@ -315,7 +315,7 @@ class MessageList(ScrollView, can_focus=True):
         for page in self._pages.values():
             for row_id in page.keys() & fresh.keys():
                 page[row_id] = fresh[row_id]
-        self._thread_unread.clear()
+        self._thread_counts.clear()
         gone = set(row_ids) - fresh.keys()
         if gone:
             self.remove_rows(gone)
@@ -412,11 +412,30 @@ class MessageList(ScrollView, can_focus=True):
             return self.threads.thread_ids(index)
         return self._ids[index : index + 1]
 
-    def _collapsed_unread(self, index: int, row_id: int) -> int:
-        if row_id not in self._thread_unread:
+    def _collapsed_counts(self, index: int, row_id: int) -> tuple[int, int]:
+        """(unread, flagged) messages of the collapsed thread at ``index``, read once."""
+        counts = self._thread_counts.get(row_id)
+        if counts is None:
             rows = self._read_rows(list(self.thread_at(index)))
-            self._thread_unread[row_id] = sum(1 for row in rows if self.is_unread(row))
-        return self._thread_unread[row_id]
+            counts = (sum(1 for row in rows if self.is_unread(row)), sum(1 for row in rows if FLAGGED in row.flags))
+            self._thread_counts[row_id] = counts
+        return counts
+
+    def _thread_subject(self, subject: str, index: int, row_id: int, width: int) -> str:
+        """The subject cell in thread view: the tree's branches, then the subject; a collapsed
+        thread ends with its size and its unread and flagged counts, which are never cut off."""
+        assert self.threads is not None
+        size = self.threads.sizes[index]
+        depths = self.threads.depths
+        if depths[index] > 0:
+            prefix = self.threads.branches(index, max(2, width // 6))  # a third of the cell, at most
+        else:
+            has_replies = index + 1 < len(depths) and depths[index + 1] > 0
+            prefix = thread_prefix(collapsed=size > 0, has_replies=has_replies)
+        suffix = ""
+        if size:
+            suffix = " " + thread_summary(size, *self._collapsed_counts(index, row_id))
+        return prefix + fit(subject, max(0, width - len(prefix) - len(suffix))).rstrip() + suffix
 
     # --- cursor --------------------------------------------------------------------------------
 
@@ -561,13 +580,7 @@ class MessageList(ScrollView, can_focus=True):
         date = short_date(row.date, self._now())
         subject = row.subject or "(no subject)"
         if self.threads is not None:
-            depth = self.threads.depths[index]
-            size = self.threads.sizes[index]
-            has_replies = index + 1 < len(self.threads.depths) and self.threads.depths[index + 1] > depth
-            prefix = thread_prefix(depth, collapsed=size > 0, has_replies=has_replies)
-            if size:
-                subject = f"{subject} [{size}, {self._collapsed_unread(index, row.row_id)} unread]"
-            subject = prefix + fit(subject, max(0, subject_width - len(prefix)))
+            subject = self._thread_subject(subject, index, row.row_id, subject_width)
         line = (
             ("*" if marked else " ")
             + flag_column(row)
