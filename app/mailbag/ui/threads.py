@@ -23,19 +23,15 @@ class ThreadLayout:
         self.all_ids = array("q", row_ids)
         self.all_depths = array("l", depths)
         starts = array("l")
-        parents = array("l", [-1]) * len(self.all_ids)
-        ancestors: list[tuple[int, int]] = []  # (depth, position) of the rows above, outermost first
         for position, depth in enumerate(self.all_depths):
             if depth == 0 or position == 0:
                 starts.append(position)
-            while ancestors and ancestors[-1][0] >= depth:
-                ancestors.pop()
-            if ancestors:
-                parents[position] = ancestors[-1][1]
-            ancestors.append((depth, position))
         self._starts = starts
-        self._parents = parents
-        self._last = self._last_siblings()
+        # The tree's shape (each row's parent, whether it is its parent's last reply) is worked
+        # out a thread at a time, when one of its rows is first drawn.
+        self._parents = array("l")
+        self._last = bytearray()
+        self._shaped: set[int] = set()  # start positions of the threads worked out
         self._collapsed: set[int] = set()  # root row ids, or exceptions when ``_all`` is set
         self._all = False
         self.ids = array("q")
@@ -44,21 +40,30 @@ class ThreadLayout:
         self._source = array("l")  # visible index -> position in all_ids
         self.rebuild()
 
-    def _last_siblings(self) -> bytearray:
-        """1 at each position whose message is the last reply to its parent (nothing at its depth
-        follows before the thread goes back up), found in one pass from the end."""
-        depths = self.all_depths
-        last = bytearray(len(depths))
+    def _shape(self, start: int, end: int) -> None:
+        """Each row's parent and whether it is the last reply to it, for the thread at
+        ``start:end``: one pass down for the parents, one pass up for the last replies."""
+        if not self._parents:
+            self._parents = array("l", [-1]) * len(self.all_ids)
+            self._last = bytearray(len(self.all_ids))
+        depths, parents, last = self.all_depths, self._parents, self._last
+        ancestors: list[tuple[int, int]] = []  # (depth, position) of the rows above, outermost first
+        for position in range(start, end):
+            depth = depths[position]
+            while ancestors and ancestors[-1][0] >= depth:
+                ancestors.pop()
+            if ancestors:
+                parents[position] = ancestors[-1][1]
+            ancestors.append((depth, position))
         later: list[int] = []  # depths of the nearest rows below, shallowest first
-        for position in range(len(depths) - 1, -1, -1):
+        for position in range(end - 1, start - 1, -1):
             depth = depths[position]
             while later and later[-1] > depth:
                 later.pop()
-            if later and later[-1] == depth:
-                continue
-            last[position] = 1
-            later.append(depth)
-        return last
+            if not later or later[-1] != depth:
+                last[position] = 1
+                later.append(depth)
+        self._shaped.add(start)
 
     def branches(self, visible_index: int, max_levels: int) -> str:
         """The tree drawn before a reply's subject, as mutt draws it: ``│ `` under each ancestor
@@ -68,6 +73,9 @@ class ThreadLayout:
         depth = self.all_depths[position]
         if depth <= 0:
             return ""
+        start, end = self._thread_bounds(position)
+        if start not in self._shaped:
+            self._shape(start, end)
         last, parents = self._last, self._parents
         cells = ["└─" if last[position] else "├─"]
         ancestor = parents[position]
