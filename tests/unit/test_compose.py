@@ -287,3 +287,21 @@ def test_send_later_times(text: str, expected: datetime) -> None:
 def test_send_later_refuses_what_is_not_a_time_to_come(text: str) -> None:
     with pytest.raises(ValueError):
         send_time(text, NOW)
+
+
+def test_reply_leaves_the_signature_out_of_the_quote() -> None:
+    signed = MAIL.replace(
+        b"Shall we?\r\n> earlier words\r\n",
+        b"Shall we?\r\n> earlier words\r\n\r\n-- \r\nAnn Example\r\nTeam lead, Example Org\r\n",
+    )
+    draft = reply(read_original(signed), ME)
+    assert draft.body.startswith(
+        "On Tue, 3 Mar 2026 at 09:30, Ann Example wrote:\n> Shall we?\n>> earlier words\n\n\n-- \nMe\n"
+    )
+    assert "Team lead" not in draft.body and "> --" not in draft.body
+
+
+def test_reply_quotes_a_dash_line_that_opens_no_signature() -> None:
+    quoted = MAIL.replace(b"Shall we?\r\n", b"Shall we?\r\n--\r\n" + b"more words\r\n" * 20)
+    draft = reply(read_original(quoted), ME)
+    assert "> --\n> more words\n" in draft.body and draft.body.count("> more words") == 20

@@ -23,6 +23,7 @@ from mailbag.domain.config import AccountConfig
 from mailbag.domain.headers import decode_words, format_address, format_addresses, parse_address_list
 from mailbag.domain.mime import extract_part, render_message
 from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
+from mailbag.domain.quotes import LineKind, layout_body
 from mailbag.domain.sanitize import clean_line, clean_text
 
 ReplyMode = Literal["sender", "all", "list"]
@@ -243,6 +244,16 @@ def quote(text: str) -> str:
     return "\n".join(">" + line if line.startswith(">") or not line else "> " + line for line in lines)
 
 
+def _quotable(body: str) -> str:
+    """``body`` less its signature (from a ``-- `` line, as the reader finds it), which a reply
+    leaves out of its quote as aerc and Thunderbird do; trailing blank lines go too."""
+    layout = layout_body(body)
+    if LineKind.SIGNATURE not in layout.kinds:
+        return body
+    kept = (line for line, kind in zip(layout.lines, layout.kinds) if kind != LineKind.SIGNATURE)
+    return "\n".join(kept).rstrip("\n \t")
+
+
 def _references(original: Original) -> tuple[str, ...]:
     refs = list(original.references)
     if original.message_id and original.message_id not in refs:
@@ -274,7 +285,7 @@ def reply(original: Original, identity: Identity, mode: ReplyMode = "sender", ow
     """A reply (to the sender, to all, or to the list) quoting the original's text."""
     to, cc = reply_recipients(original, mode, [identity.email, *own])
     rendered = original.rendered
-    quoted = quote(rendered.body)
+    quoted = quote(_quotable(rendered.body))
     body = f"{attribution(rendered)}\n{quoted}\n\n" if quoted else f"{attribution(rendered)}\n\n"
     return Draft(
         account=identity.account,
