@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailbag import __version__, paths
-from mailbag.domain.config import AccountConfig, Config, ConfigError, load_config
+from mailbag.domain.config import Config, ConfigError, load_config
 from mailbag.domain.events import (
     ConnectionChanged,
     ErrorReported,
@@ -207,7 +207,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """The sample mailbox in a temp dir that is removed on exit: nothing is written elsewhere."""
     import tempfile
 
-    from mailbag.services.demo import DEMO_ACCOUNT, DEMO_EMAIL, build_demo_mailbox
+    from mailbag.services.demo import DEMO_ACCOUNT, build_demo_mailbox, demo_account
 
     user_config = load_config(args.config) if args.config is not None else Config(path=None)
     with tempfile.TemporaryDirectory(prefix="mailbag-demo-", ignore_cleanup_errors=True) as tmp:
@@ -216,10 +216,9 @@ def run_demo(args: argparse.Namespace) -> int:
         exit_on_hangup_or_term(remove)  # until the UI runs; then it exits the UI the same way
         setup_logging(root / "mailbag.log", debug=args.debug)
         maildir = build_demo_mailbox(root / "Mail")
-        account = AccountConfig(
-            name=DEMO_ACCOUNT, email=DEMO_EMAIL, display_name="You", default=True, maildir=maildir
+        config = dataclasses.replace(
+            user_config, accounts={DEMO_ACCOUNT: demo_account(maildir)}, searches={}
         )
-        config = dataclasses.replace(user_config, accounts={DEMO_ACCOUNT: account}, searches={})
         return run_ui(config, root / "cache.sqlite3", on_hangup_or_term=remove)
 
 

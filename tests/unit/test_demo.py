@@ -126,6 +126,20 @@ def test_html_only_alternative_and_attachments(demo: MaildirStore) -> None:
     assert sum(s.has_attachment for s in demo.summaries("INBOX")) == 4
 
 
+def test_the_demo_opens_on_a_conversation(demo: MaildirStore) -> None:
+    """The newest message, under the cursor when the demo starts, is a reply in a thread of
+    several people, with a quote and a signature; the hostile sample is not on the first screen."""
+    inbox = sorted(demo.summaries("INBOX"), key=lambda s: s.date or NOW, reverse=True)
+    newest = inbox[0]
+    thread = [s for s in _all(demo)["INBOX"] + _all(demo)["Sent"]
+              if s.subject.removeprefix("Re: ") == newest.subject.removeprefix("Re: ")]
+    assert newest.in_reply_to and len(thread) >= 5
+    assert len({s.from_[0].email for s in thread}) >= 4
+    body = render_message(demo.read("INBOX", newest.uid)).body
+    assert "\n> " in body and "\n-- \n" in body and "[" not in body
+    assert not any("verify your account" in s.subject for s in inbox[:40])
+
+
 def test_hostile_message_is_inert_in_summaries(demo: MaildirStore) -> None:
     hostile = [s for s in demo.summaries("INBOX") if "verify your account" in s.subject]
     assert len(hostile) == 1

@@ -15,12 +15,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+from mailbag.domain.config import AccountConfig
 from mailbag.domain.models import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
 from mailbag.protocols.maildir import INBOX, MaildirStore
 
 DEMO_ACCOUNT = "demo"
 DEMO_EMAIL = "you@mailbag.example"
-_YOU = f"You Example <{DEMO_EMAIL}>"
+DEMO_NAME = "You Example"
+_YOU = f"{DEMO_NAME} <{DEMO_EMAIL}>"
 _SEED = 20240917
 
 # People and senders (all fictional).
@@ -45,6 +47,12 @@ class _Pending:
     date: datetime
     message: EmailMessage
     flags: tuple[str, ...]
+
+
+def demo_account(maildir: Path) -> AccountConfig:
+    """The demo's one account, over the mailbox built at ``maildir``."""
+    return AccountConfig(name=DEMO_ACCOUNT, email=DEMO_EMAIL, display_name=DEMO_NAME, default=True,
+                         maildir=maildir)
 
 
 def build_demo_mailbox(root: Path, *, now: datetime | None = None) -> Path:
@@ -79,6 +87,7 @@ class _DemoBuilder:
         self._ids = 0
 
     def build(self) -> None:
+        self.lake_house()
         self.threads()
         self.long_quoted_thread()
         self.mailing_list()
@@ -151,21 +160,60 @@ class _DemoBuilder:
 
     # -- INBOX -----------------------------------------------------------------------------------
 
-    def threads(self) -> None:
-        self.thread(
-            "Offsite planning for Q3",
-            [
-                (ALICE, 12.3, "Hi all,\n\nshall we do the Q3 offsite in the hills again? I have two "
-                 "venues in mind, both with a lake and decent wifi.\n\nAlice\n"),
-                (_YOU, 12.1, "Sounds great. Any week but the 14th works for me.\n\n"
-                 "> shall we do the Q3 offsite in the hills again?\n"),
-                (BOB, 11.8, "+1 from me. I can drive four people.\n\n"
-                 "> Any week but the 14th works for me.\n"),
-                (ALICE, 10.2, "Booked the lake house for the 21st to the 23rd. Packing list follows.\n"),
-                (_YOU, 10.0, "Perfect, thank you Alice!\n"),
-                (PRIYA, 0.3, "Late to the party: can I bring the board games?\n"),
-            ],
+    def lake_house(self) -> None:
+        """The newest conversation, the one the demo opens on: five people plan a weekend, with
+        two branches, quotes and a signature."""
+        start = self.message(
+            ALICE, f"{_YOU}, {BOB}, {PRIYA}", "Team weekend at the lake house", self.ago(2.2),
+            "Hi all,\n\nthe lake house is booked for the 21st to the 23rd: four bedrooms, a "
+            "sauna and a rowing boat.\n\nWhat I still need from you:\n\n- who drives, and how "
+            "many seats you have\n- food allergies\n- one idea for the Saturday afternoon\n\n"
+            "Alice\n",
         )
+        self.put(INBOX, start, SEEN, ANSWERED)
+        bob = self.message(
+            BOB, ALICE, "Re: Team weekend at the lake house", self.ago(1.9),
+            "I can drive, four seats. No allergies, but I will bring too many snacks.\n\n"
+            "> who drives, and how many seats you have\n",
+            cc=f"{_YOU}, {PRIYA}", parent=start,
+        )
+        self.put(INBOX, bob, SEEN)
+        mine = self.message(
+            _YOU, ALICE, "Re: Team weekend at the lake house", self.ago(1.7),
+            "Thank you Alice, that was quick!\n\n> who drives, and how many seats you have\n\n"
+            "I can take three, leaving Friday at nine.\n\n"
+            "> one idea for the Saturday afternoon\n\nA walk round the lake, then the sauna?\n",
+            cc=f"{BOB}, {PRIYA}", parent=start,
+        )
+        self.put("Sent", mine, SEEN)
+        priya = self.message(
+            PRIYA, _YOU, "Re: Team weekend at the lake house", self.ago(0.6),
+            f"On {self.ago(1.7):%a %d %b}, You Example wrote:\n"
+            "> A walk round the lake, then the sauna?\n\nYes please! And I'll bring board games "
+            "for the evenings: Carcassonne and the one with the trains.\n\nPriya\n",
+            cc=f"{ALICE}, {BOB}", parent=mine,
+        )
+        self.put(INBOX, priya, SEEN)
+        plan = (
+            "Hi everyone,\n\n"
+            f"On {self.ago(0.6):%a %d %b}, Priya Natarajan wrote:\n"
+            "> Yes please! And I'll bring board games for the evenings.\n\n"
+            "Perfect, that settles Saturday. Here is the plan so far:\n\n"
+            "  Friday    09:00  cars leave from the office (Bob, You)\n"
+            "            13:00  lunch on the terrace\n"
+            "  Saturday  10:00  walk round the lake, sauna after\n"
+            "            19:00  dinner, then Priya's board games\n"
+            "  Sunday    11:00  check-out, rowing if the weather holds\n\n"
+            "Bob, could you pick up Ole on the way? He lives by the station.\n\n"
+            "Looking forward to it!\nAlice\n\n-- \nAlice Weber\nTeam lead, Example Org\n"
+        )
+        last = self.message(
+            ALICE, f"{_YOU}, {BOB}, {PRIYA}", "Re: Team weekend at the lake house",
+            self.ago(0, hours=1, minutes=12), plan, cc=OLE, parent=priya,
+        )
+        self.put(INBOX, last)
+
+    def threads(self) -> None:
         self.thread(
             "Übergabe Projekt Nordlicht – Grüße aus München",
             [
@@ -349,7 +397,7 @@ class _DemoBuilder:
         )
         msg = self.message(
             '"\x1b[1mIT Support\x1b[0m [red]admin[/]" <support@phish.example>', _YOU, subject,
-            self.ago(0.7), body,
+            self.ago(10.6), body,
         )
         self.put(INBOX, msg)
 
