@@ -410,12 +410,13 @@ class FakeFacade:
         has_attachment: bool = False,
         body: str | None = None,
         size: int = 1000,
+        recipients: tuple[Address, ...] = (),
     ) -> MessageRow:
         """Add a row (appended: add newest first) and, when ``body`` is given, its cached body."""
         row = MessageRow(
             row_id=row_id, account=account, folder=folder, uid=row_id, flags=frozenset(flags),
             date=date or NOW, size=size, subject=subject, sender=sender, sender_email=sender_email,
-            has_attachment=has_attachment, has_body=body is not None,
+            has_attachment=has_attachment, has_body=body is not None, recipients=recipients,
         )
         self._rows[row_id] = row
         self._index[(account, folder)] = list(self._index.get((account, folder), [])) + [row_id]

@@ -199,6 +199,7 @@ class MessageRow:
     sender_email: str
     has_attachment: bool
     has_body: bool = False
+    recipients: tuple[Address, ...] = ()  # the To addresses
 
     @property
     def unread(self) -> bool:

@@ -49,7 +49,7 @@ _FOLDERS = (
 _ROWS = (
     "SELECT m.id, accounts.name, folders.name, m.uid, m.flags, m.date, m.date_offset, m.size,"
     " m.subject, m.sender, m.sender_email, m.has_attachment,"
-    " EXISTS (SELECT 1 FROM bodies WHERE bodies.message_row = m.id)"
+    " EXISTS (SELECT 1 FROM bodies WHERE bodies.message_row = m.id), m.to_addrs"
     " FROM messages AS m JOIN folders ON m.folder_id = folders.id"
     " JOIN accounts ON folders.account_id = accounts.id WHERE m.id IN ({marks}) AND m.hidden = 0"
 )
@@ -112,6 +112,7 @@ def message_row(r: Any) -> MessageRow:
         sender_email=r[10],
         has_attachment=bool(r[11]),
         has_body=bool(r[12]),
+        recipients=codec.decode_addresses(r[13]),
     )
 
 

@@ -21,6 +21,16 @@ def flag_column(row: MessageRow) -> str:
     )
 
 
+def correspondent(row: MessageRow, *, to_shown: bool, own: frozenset[str]) -> str:
+    """Who a row is with, as mutt's ``%F``: its sender, or ``To: bob, carol`` (each recipient's
+    name, else address) in a folder of the user's own mail (``to_shown``: Sent, Drafts) and
+    for a message from one of the user's own addresses (``own``, lower case)."""
+    if to_shown or (own and row.sender_email.lower() in own):
+        names = ", ".join(address.display() for address in row.recipients)
+        return "To: " + (names or "(no recipient)")
+    return row.sender or row.sender_email
+
+
 def short_date(when: datetime | None, now: datetime) -> str:
     """Today: ``HH:MM``; this year: ``Mon DD``; else ``YYYY-MM-DD`` (in ``now``'s time zone)."""
     if when is None:

@@ -29,7 +29,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from mailbag.domain.models import FLAGGED, SEEN, MessageRow
-from mailbag.ui.format import fit, flag_column, short_date, thread_prefix, thread_summary
+from mailbag.ui.format import correspondent, fit, flag_column, short_date, thread_prefix, thread_summary
 from mailbag.ui.keymap import bindings
 from mailbag.ui.threads import ThreadLayout
 
@@ -163,6 +163,8 @@ class MessageList(ScrollView, can_focus=True):
         self.index_pending = False
         self.threads: ThreadLayout | None = None  # thread view, else None
         self.show_account = False
+        self.to_shown = False  # a folder of the user's own mail: rows show their recipients
+        self.own_addresses: frozenset[str] = frozenset()  # lower case; their rows show recipients too
         self.marked: set[int] = set()
         self._range_anchor: int | None = None
         self._range_base: set[int] = set()
@@ -588,7 +590,7 @@ class MessageList(ScrollView, can_focus=True):
             + account
             + date.ljust(DATE_WIDTH)
             + " "
-            + fit(row.sender or row.sender_email, sender_width)
+            + fit(correspondent(row, to_shown=self.to_shown, own=self.own_addresses), sender_width)
             + " "
             + fit(subject, subject_width)
         )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from textual import on, work
 from textual.widgets import Tree
 
-from mailbag.domain.models import default_folder
+from mailbag.domain.models import FolderRole, default_folder
 from mailbag.domain.requests import OpenFolder
 from mailbag.services.api import ListOrder, SortKey
 from mailbag.ui.screens.main.base import MainScreenBase
@@ -21,6 +21,8 @@ from mailbag.ui.widgets.message_list import FolderKey
 #: re-reads the list at most this often: each read of a 100,000-row index takes the UI's
 #: interpreter for tens of ms, which a key pressed meanwhile would wait for.
 FILL_RELOAD_SECONDS = 2.0
+#: Folders of the user's own mail, whose rows show the recipients ("To: bob") instead of the sender.
+RECIPIENTS_SHOWN = frozenset({FolderRole.SENT, FolderRole.DRAFTS})
 
 
 class ListViews(MainScreenBase):
@@ -75,8 +77,19 @@ class ListViews(MainScreenBase):
             self._open = key
             self.message_list.index_pending = True
             self.message_list.show_account = key.virtual and len(self.facade.accounts) > 1
+            self.message_list.to_shown = not key.virtual and self._role(key) in RECIPIENTS_SHOWN
+            self.message_list.own_addresses = frozenset(
+                self.facade.identity(account).email.lower() for account in self.facade.accounts
+            )
             self.message_list.show_folder(key, ())
         self.reload()
+
+    def _role(self, key: FolderKey) -> FolderRole:
+        """The role of the folder ``key`` names (NONE when the tree does not know it)."""
+        for folder in self.facade.folders(key.account):
+            if folder.name == key.folder:
+                return folder.role
+        return FolderRole.NONE
 
     def reload(self, *, keep_cursor: bool = True) -> None:
         """Re-read the open view (folder, virtual folder or search) from the cache in a worker."""
