@@ -415,6 +415,13 @@ class Reader(Vertical):
     }
     """
 
+    class Shown(Message):
+        """A message is shown in full (its key: account, folder, uid)."""
+
+        def __init__(self, key: tuple[str, str, int]) -> None:
+            super().__init__()
+            self.key = key
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.shown: tuple[str, str, int] | None = None  # (account, folder, uid) on screen
@@ -450,6 +457,7 @@ class Reader(Vertical):
         self._layout = layout if layout is not None else body_layout(message)
         self._show_header()
         self.hide_source()
+        self.post_message(self.Shown(key))
 
     def show_source(self, layout: BodyLayout) -> None:
         """Show the message's source (:func:`source_layout`) in the body's place."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from textual import work
+from textual import on, work
 
 from mailbag.domain.models import MessageRow
 from mailbag.services.piping import PipeResult, pipe_captured, pipe_on_terminal
@@ -15,6 +15,7 @@ from mailbag.ui.saving import SaveFolder, save_bytes
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.screens.prompt import PromptScreen
 from mailbag.ui.terminal import with_terminal
+from mailbag.ui.widgets.reader import Reader
 
 #: A piped command that starts with this is given the terminal.
 ON_TERMINAL = "!"
@@ -24,6 +25,7 @@ class FilesControl(MainScreenBase):
     """The keys that turn a message or its attachments into files or a command's input."""
 
     _save_folder: SaveFolder | None = None
+    _attachments_waiting: MessageKey | None = None  # asked for before the reader showed it
     _last_pipe = ""
 
     @property
@@ -57,14 +59,26 @@ class FilesControl(MainScreenBase):
         key = (row.account, row.folder, row.uid)
         message = self.reader.message
         if key != self._wanted or not self._reader_complete or self.reader.shown != key or message is None:
+            self._attachments_waiting = key  # listed once the reader shows it
+            self.status.set_notice("Loading the message…")
             self.show_message(row, mark_read=False)
-            self.status.set_notice("The message is loading: press the key again once it shows")
             return
+        self._attachments_waiting = None
         if not message.attachments:
             self.status.set_notice("This message has no attachments")
             return
         keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
         self.app.push_screen(AttachmentsScreen(self.facade, key, message.attachments, self.save_folder, dict(keymap)))
+
+    @on(Reader.Shown)
+    def _shown_in_reader(self, message: Reader.Shown) -> None:
+        """The message whose attachments were asked for is shown: list them, if the cursor is
+        still on it."""
+        row = self.message_list.current_row
+        if self._attachments_waiting == message.key and row is not None:
+            if (row.account, row.folder, row.uid) == message.key:
+                self.action_attachments()
+            self._attachments_waiting = None
 
     # --- the message as a file -------------------------------------------------------------------
 
