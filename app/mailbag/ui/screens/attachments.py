@@ -25,7 +25,7 @@ from mailbag.services.viewers import Viewer, find_viewer
 from mailbag.ui.completion import PathSuggester
 from mailbag.ui.format import human_size
 from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
-from mailbag.ui.saving import SaveFolder, save_bytes
+from mailbag.ui.saving import SaveFolder, Tell, save_bytes
 from mailbag.ui.screens.prompt import PromptScreen
 from mailbag.ui.terminal import with_terminal
 from mailbag.ui.widgets.vi_list import ViOptionList
@@ -66,8 +66,11 @@ class AttachmentsScreen(ModalScreen[None]):
         attachments: Sequence[Attachment],
         folder: SaveFolder,
         keymap: dict[str, str] | None = None,
+        *,
+        tell_after: Tell | None = None,
     ) -> None:
         super().__init__()
+        self.tell_after = tell_after  # where to say what ends after the list has closed
         self.facade = facade
         self.key = key
         self.attachments = tuple(attachments)
@@ -100,6 +103,10 @@ class AttachmentsScreen(ModalScreen[None]):
     def tell(self, text: str, error: bool = False) -> None:
         """Say ``text`` under the list (an error in the error colour)."""
         self.notice = clean_line(text)
+        if not self.is_attached:  # closed meanwhile
+            if self.tell_after is not None:
+                self.tell_after(text, error)
+            return
         self.query_one("#attachments-notice", Static).update(
             Text(self.notice, style="bold red" if error else "")
         )
@@ -213,7 +220,7 @@ class AttachmentsScreen(ModalScreen[None]):
             status = process.wait()
             if status:
                 try:
-                    app.call_from_thread(app.notify, f"{viewer.name} exited with status {status}", severity="error")
+                    app.call_from_thread(self.tell, f"{viewer.name} exited with status {status}", True)
                 except RuntimeError:  # the app has ended meanwhile
                     pass
 

@@ -68,7 +68,11 @@ class FilesControl(MainScreenBase):
             self.status.set_notice("This message has no attachments")
             return
         keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
-        self.app.push_screen(AttachmentsScreen(self.facade, key, message.attachments, self.save_folder, dict(keymap)))
+        self.app.push_screen(
+            AttachmentsScreen(
+                self.facade, key, message.attachments, self.save_folder, dict(keymap), tell_after=self._tell
+            )
+        )
 
     @on(Reader.Shown)
     def _shown_in_reader(self, message: Reader.Shown) -> None:
