@@ -90,8 +90,8 @@ class AttachmentsScreen(ModalScreen[None]):
             yield Static(self._help(), id="attachments-help")
 
     def _help(self) -> Text:
-        words = (("attachment_save", "save"), ("attachment_save_all", "save all"),
-                 ("attachment_open", "open"), ("attachment_close", "back"))
+        words = (("attach_save", "save"), ("attach_save_all", "save all"),
+                 ("attach_open", "open"), ("attach_close", "back"))
         keys = [(display_keys(effective_keys(BY_ID[b], self.keymap)), w) for b, w in words]
         return Text("  ".join(f"{k} {w}" for k, w in keys))
 
