@@ -11,7 +11,9 @@ from textual.pilot import Pilot
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
-from tests.ui.sample import crowded_facade, reply_facade, threaded_facade
+from tests.ui.fake_facade import NOW
+from tests.ui.sample import crowded_facade, reply_facade, sample_facade, threaded_facade
+from tests.ui.sixteen_colours import SixteenColourApp
 
 
 async def _message_in_reader(pilot: Pilot) -> None:
@@ -124,3 +126,16 @@ def test_attachments_list(snap_compare, make_app):
         await settle(pilot)
 
     assert snap_compare(make_app(crowded_facade), terminal_size=(80, 24), run_before=listed)
+
+
+@pytest.mark.parametrize("theme", ["mailbag-dark", "mailbag-light"])
+def test_the_list_in_16_colours(snap_compare, theme):
+    """In 16 colours an unread row, a read one, a marked one and the cursor all look different."""
+
+    async def marked(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "space")
+        await settle(pilot)
+
+    app = SixteenColourApp(sample_facade, now=lambda: NOW, theme=theme)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=marked)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 from rich.color import Color, ColorSystem
+from rich.style import Style
 
 from mailbag.ui.themes import choose_theme, default_themes_dir, load_theme, load_themes
 from tests.ui.conftest import settle
+from tests.ui.helpers import list_line
 
 
 def test_dark_and_light_themes_load_with_semantic_variables():
@@ -78,3 +80,24 @@ def test_quote_levels_and_signature_are_dimmer_than_the_text_distinct_and_readab
         assert ground.number not in {colour.number for colour in shown}
         for colour in shown:
             assert _contrast(colour, ground) >= 3, (system, colour)
+
+
+def _in_16_colours(style: Style) -> tuple[int | None, int | None]:
+    """(text, background) of a row's style as a 16-colour terminal shows them."""
+    shown = [c.downgrade(ColorSystem.STANDARD).number if c else None for c in (style.color, style.bgcolor)]
+    return shown[0], shown[1]
+
+
+@pytest.mark.parametrize("name", ["mailbag-dark", "mailbag-light"])
+async def test_in_16_colours_the_cursor_marked_unread_and_read_rows_all_differ(make_app, name: str):
+    app = make_app(theme=name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "space")  # marks row 4; the cursor goes on to row 5
+        await pilot.pause()
+        rows = {"unread": 0, "read": 2, "marked": 4, "cursor": 5}
+        assert [list_line(app, 0)[0][1], list_line(app, 2)[0][1]] == ["N", " "]  # row 0 unread, row 2 read
+        looks = {what: _in_16_colours(list_line(app, index)[1]) for what, index in rows.items()}
+        assert len(set(looks.values())) == 4, looks
+        assert looks["unread"][0] != looks["read"][0], looks  # unread text differs by colour, not only bold
+        assert len({looks["read"][1], looks["marked"][1], looks["cursor"][1]}) == 3, looks

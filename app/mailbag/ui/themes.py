@@ -24,6 +24,7 @@ _COLOR_KEYS = (
 #: Values used when a theme (e.g. one of Textual's built-ins) does not set a variable.
 DEFAULT_VARIABLES: dict[str, str] = {
     "unread": "auto 95%",
+    "read": "auto 80%",
     "flagged": "#e0a030",
     "selected": "#4a78b0 45%",
     "selected-blurred": "#808080 25%",

@@ -113,6 +113,7 @@ class MessageList(ScrollView, can_focus=True):
         overflow-x: hidden;
         overflow-y: auto;
         background: $surface;
+        color: $mailbag-read;
         scrollbar-size-vertical: 1;
     }
     MessageList > .message-list--unread { text-style: bold; color: $mailbag-unread; }
