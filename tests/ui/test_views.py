@@ -128,6 +128,34 @@ async def test_thread_view_indents_and_z_collapses(make_app):
         assert shown_subjects(app) == ["Lonely", "Zebra facts"] and cursor_subject(app) == "Lonely"
 
 
+def last_reply_answered_facade(sink: EventSink) -> FakeFacade:
+    """Plan with two replies, the second (the last) answered in turn: Plan <- Bob, Plan <- Cy <- Ann."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=4, unread=0))
+    for row_id, subject, sender, hours in [(1, "Plan", "Ann", 6), (2, "Re: Plan", "Bob", 5),
+                                           (3, "Re: Plan", "Cy", 4), (4, "Re: Re: Plan", "Ann", 3)]:
+        facade.add_message("work", "INBOX", row_id=row_id, subject=subject, sender=sender,
+                           date=NOW - timedelta(hours=hours))
+    facade.set_parent(2, 1)
+    facade.set_parent(3, 1)
+    facade.set_parent(4, 3)
+    return facade
+
+
+async def test_a_reply_to_the_last_reply_is_drawn_one_level_deeper(make_app):
+    app = make_app(last_reply_answered_facade)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Plan", "Re: Plan", "Re: Plan", "Re: Re: Plan"]
+        lines = [list_line(app, i)[0] for i in range(4)]
+        assert "├─Re: Plan" in lines[1] and "└─Re: Plan" in lines[2]
+        # Under the last reply no │ runs down, so Ann's answer starts with blanks, then └─
+        assert "  └─Re: Re: Plan" in lines[3] and "│" not in lines[3]
+        assert lines[3].index("└─") == lines[2].index("└─") + 2
+
+
 def deep_thread_facade(sink: EventSink) -> FakeFacade:
     """A chain of 40 replies, each to the one before, with a long subject; one is flagged."""
     facade = FakeFacade(sink)

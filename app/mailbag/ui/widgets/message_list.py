@@ -582,8 +582,10 @@ class MessageList(ScrollView, can_focus=True):
         subject_width = max(0, width - 5 - 1 - len(account) - DATE_WIDTH - 1 - sender_width - 1)
         date = short_date(row.date, self._now())
         subject = row.subject or "(no subject)"
-        if self.threads is not None:
-            subject = self._thread_subject(subject, index, row.row_id, subject_width)
+        if self.threads is None:
+            subject = fit(subject, subject_width)
+        else:  # fitted inside; fit() would strip the spaces the branches may start with
+            subject = set_cell_size(self._thread_subject(subject, index, row.row_id, subject_width), subject_width)
         line = (
             ("*" if marked else " ")
             + flag_column(row)
@@ -593,6 +595,6 @@ class MessageList(ScrollView, can_focus=True):
             + " "
             + fit(correspondent(row, to_shown=self.to_shown, own=self.own_addresses), sender_width)
             + " "
-            + fit(subject, subject_width)
+            + subject
         )
         return [Segment(set_cell_size(line, width), style)]
