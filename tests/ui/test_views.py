@@ -240,6 +240,7 @@ async def test_virtual_folders_sit_atop_the_tree_and_open(make_app):
 
 
 async def test_new_mail_rings_the_bell_and_says_so(make_app):
+    """With two accounts (as here), each with an INBOX, the notice says whose."""
     app = make_app()
     rings = []
     async with app.run_test(size=(80, 24)) as pilot:
@@ -248,7 +249,7 @@ async def test_new_mail_rings_the_bell_and_says_so(make_app):
         app.facade.emit(NewMail(account="work", folder="INBOX", count=2))
         await pilot.pause()
         assert rings == [1]
-        assert "2 new messages in INBOX" in status_text(app)
+        assert "2 new messages in work/INBOX" in status_text(app)
 
 
 async def test_new_mail_without_bell_when_configured(make_app):
@@ -259,7 +260,7 @@ async def test_new_mail_without_bell_when_configured(make_app):
         await settle(pilot)
         app.facade.emit(NewMail(account="work", folder="INBOX", count=1))
         await pilot.pause()
-        assert rings == [] and "1 new message in INBOX" in status_text(app)
+        assert rings == [] and "1 new message in work/INBOX" in status_text(app)
 
 
 async def test_hundred_thousand_rows_in_thread_view_stay_responsive(make_app):

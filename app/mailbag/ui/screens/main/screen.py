@@ -110,7 +110,9 @@ class MainScreen(
             if self._bell:
                 self.app.bell()
             count = event.count
-            self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {event.folder}")
+            # With several accounts, each with its INBOX, say whose.
+            where = f"{event.account}/{event.folder}" if len(self.facade.accounts) > 1 else event.folder
+            self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {where}")
         elif isinstance(event, ActionApplied):
             # The server doing an undo's action still reads as the undo: the user must see it.
             self.status.set_notice(f"Undone: {event.undoes}" if event.undoes else event.description)
