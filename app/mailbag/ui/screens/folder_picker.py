@@ -51,33 +51,34 @@ class FolderPicker(ModalScreen[str | None]):
         self._folders = list(folders)
         self._new_folder = new_folder
         self.shown: list[str] = list(folders)
+        self.new_name = ""  # the name typed, offered as a new folder after those shown
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self._title), id="picker-title")
             yield Input(placeholder="type to filter", id="picker-filter")
-            yield OptionList(*self._options(self._folders), id="picker-options")
+            yield OptionList(*self._options(), id="picker-options")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0 if self._folders else None
         self.set_focus(self.query_one(Input))  # at once: letters typed right after m filter
 
-    def _options(self, names: Sequence[str]) -> list[Option]:
+    def _options(self) -> list[Option]:
         # Folder names come from the server: literal text, never markup.
-        return [
-            Option(Text(f"New folder: {clean_line(name)}" if name not in self._folders else clean_line(name)), id=str(n))
-            for n, name in enumerate(names)
-        ]
+        options = [Option(Text(clean_line(name)), id=str(n)) for n, name in enumerate(self.shown)]
+        if self.new_name:
+            options.append(Option(Text(f"New folder: {clean_line(self.new_name)}"), id="new"))
+        return options
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.shown = fuzzy_filter(event.value, self._folders)
         typed = event.value.strip()
-        if self._new_folder and typed and typed.casefold() not in {f.casefold() for f in self._folders}:
-            self.shown.append(typed)  # offered last, as a new folder
+        known = {f.casefold() for f in self._folders}
+        self.new_name = typed if self._new_folder and typed and typed.casefold() not in known else ""
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options(self._options(self.shown))
-        options.highlighted = 0 if self.shown else None
+        options.add_options(self._options())
+        options.highlighted = 0 if options.option_count else None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -102,6 +103,8 @@ class FolderPicker(ModalScreen[str | None]):
     def _choose(self, index: int | None) -> None:
         if index is not None and 0 <= index < len(self.shown):
             self.dismiss(self.shown[index])
+        elif index == len(self.shown) and self.new_name:
+            self.dismiss(self.new_name)
 
     def action_next(self) -> None:
         self.query_one(OptionList).action_cursor_down()
