@@ -38,7 +38,7 @@ async def test_letters_typed_right_after_m_go_to_the_folder_filter(tmp_path):
     async with running(config, tmp_path / "cache.sqlite3", 3, size=(100, 30)) as (app, pilot, store):
         burst(app, "m", "a", "r", "c")
         await wait_until(pilot, lambda: app.screen is not app.main_screen, "the picker is open")
-        await wait_until(pilot, lambda: getattr(app.screen, "shown", None) == ["Archive", "arc"], "filtered")
+        await wait_until(pilot, lambda: getattr(app.screen, "shown", None) == ["Archive"], "filtered")
         await pilot.pause()
         assert service(app).triage_requests() == []
         await pilot.press("escape")
@@ -80,7 +80,7 @@ async def test_q_typed_in_the_folder_filter_is_a_letter_and_help_opens_before_a_
     config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)], more={"Quotes": []})
     async with running(config, tmp_path / "cache.sqlite3", 3, size=(100, 30)) as (app, pilot, store):
         burst(app, "m", "q", "u")
-        await wait_until(pilot, lambda: getattr(app.screen, "shown", None) == ["Quotes", "qu"], "filtered by qu")
+        await wait_until(pilot, lambda: getattr(app.screen, "shown", None) == ["Quotes"], "filtered by qu")
         assert app.return_code is None
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "picker closed")
