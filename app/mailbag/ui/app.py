@@ -128,9 +128,9 @@ class MailbagApp(App[None]):
         self._close_messages_no_wait()
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys from the terminal are handled one at a time, in order (see KeyOrder); none once
-        quitting."""
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        """Keys and mouse buttons from the terminal are handled one at a time, in order (see
+        KeyOrder); none once quitting."""
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseUp)) and not event.is_forwarded:
             if not self._stopped:
                 await self._keys.arrived(event)
             return

@@ -6,7 +6,8 @@ read from the terminal in one go (``q`` then ``m``, or ``/dave`` Esc ``q``) coul
 later key first, or hand a key to a field that an earlier key in the burst closes. :class:`KeyOrder`
 holds each key until the one before it has been handled all the way: its bindings have run and
 what they set off on the screen (a field closed, the focus moved, a dialog opened) has been
-processed. A burst then behaves exactly as the same keys typed slowly.
+processed. A burst then behaves exactly as the same keys typed slowly. A mouse button pressed
+or released takes its turn the same way, so a click acts after the keys typed before it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 #: never idle must not stop the keyboard).
 MAX_SETTLE_ROUNDS = 200
 
+#: Input that takes its turn: keys, and mouse buttons (a click is made of a press and a release).
+Ordered = events.Key | events.MouseDown | events.MouseUp
+
 
 class KeyHandled(Message):
     """Sent after a key to the widget that got it; it travels up the same way, so it reaches the
@@ -43,15 +47,16 @@ class KeyOrder:
     key that has just arrived (``App.on_event``); the app passes every arriving key to
     :meth:`arrived` and every :class:`KeyHandled` to :meth:`handled`."""
 
-    def __init__(self, app: App[Any], route: Callable[[events.Key], Awaitable[None]]) -> None:
+    def __init__(self, app: App[Any], route: Callable[[Ordered], Awaitable[None]]) -> None:
         self._app = app
         self._route = route
-        self._held: deque[events.Key] = deque()
-        self._current: events.Key | None = None  # the key being handled
+        self._held: deque[Ordered] = deque()
+        self._current: Ordered | None = None  # the key (or mouse button) being handled
         self._target: MessagePump | None = None  # the widget it went to, until its bindings ran
 
-    async def arrived(self, key: events.Key) -> None:
-        """A key from the terminal: handle it now, or once the keys before it are done."""
+    async def arrived(self, key: Ordered) -> None:
+        """A key (or mouse button) from the terminal: handle it now, or once the input before it
+        is done."""
         self._held.append(key)
         if self._target is not None and not self._target.is_attached:
             self._current = None  # its widget went away, and with it the KeyHandled that followed
@@ -62,10 +67,10 @@ class KeyOrder:
         """Drop the keys not handled yet (the app is quitting)."""
         self._held.clear()
 
-    async def _send(self, key: events.Key) -> None:
+    async def _send(self, key: Ordered) -> None:
         self._current, self._target = key, None
         await self._route(key)
-        if key.is_forwarded:  # handed to a widget: wait until its bindings have run
+        if isinstance(key, events.Key) and key.is_forwarded:  # handed to a widget: wait until its bindings have run
             target: MessagePump = self._app.focused or self._app.screen
             if target.post_message(KeyHandled(key)):
                 self._target = target
@@ -82,10 +87,10 @@ class KeyOrder:
             return
         await self._go_on()  # nothing was set off: the next key goes on at once
 
-    def _settle(self, key: events.Key, rounds: int) -> None:
+    def _settle(self, key: Ordered, rounds: int) -> None:
         self._app.call_later(self._next, key, rounds)
 
-    async def _next(self, key: events.Key, rounds: int) -> None:
+    async def _next(self, key: Ordered, rounds: int) -> None:
         """Go on with the key after ``key`` once the screen has processed what ``key`` set off."""
         await asyncio.sleep(0)  # let the widgets' own loops run
         if key is not self._current:

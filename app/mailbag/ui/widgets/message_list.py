@@ -21,6 +21,7 @@ from math import ceil
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -496,6 +497,18 @@ class MessageList(ScrollView, can_focus=True):
         row = self.current_row
         if row is not None:
             self.post_message(self.Opened(row))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the row clicked (and the focus on the list); a double
+        click opens it, as Enter does."""
+        index = self.scroll_offset.y + event.y
+        if not 0 <= index < len(self._ids):
+            return
+        event.stop()
+        self.focus()
+        self._set_cursor(index)
+        if event.chain >= 2:
+            self.action_open()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """As ScrollView's, except that the scrollbar is redrawn only when its picture changes.
