@@ -114,14 +114,21 @@ class Sending:
         ]
         return queued.outbox_id
 
-    async def outbox_settles(self, timeout: float = 30.0) -> list[OutgoingMessage]:
-        """Wait until nothing in the outbox waits to be sent or copied; what is left (held,
-        uncertain), as the local store has it."""
+    async def outbox_settles(self, timeout: float = 60.0) -> list[OutgoingMessage]:
+        """Wait until nothing in the outbox waits to be sent or copied and the screen has been
+        told so (the last OutboxChanged shows what the store holds: the service publishes only
+        after its write, so the store alone settles first); what is left (held, uncertain)."""
+
+        def shown() -> tuple[tuple[int, str], ...] | None:
+            published = self.events.of(OutboxChanged)
+            return tuple((m.id, m.state) for m in published[-1].messages) if published else None
 
         async def settled() -> list[OutgoingMessage]:
             while True:
                 left = self.service.outbox_messages()
-                if not any(m.state in ("queued", "sending", "sent") for m in left):
+                if not any(m.state in ("queued", "sending", "sent") for m in left) and shown() == tuple(
+                    (m.id, m.state) for m in left
+                ):
                     return left
                 await asyncio.sleep(0.05)
 
