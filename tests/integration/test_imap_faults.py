@@ -231,7 +231,9 @@ async def test_memory_stays_flat_while_a_slow_consumer_streams_a_huge_folder() -
 
     server, port = await serve(script)
     async with server:
-        client = ImapClient(settings(port), "acct")
+        # Traced allocations slow the process down many times over: on a loaded machine a
+        # stretch of the stream can take longer than the 2 s the fault tests give a silent server.
+        client = ImapClient(settings(port, timeout=60.0), "acct")
         await client.connect()
         await client.select("INBOX")
         tracemalloc.start()
