@@ -21,7 +21,7 @@ _DIALOG_CSS = """
     width: auto; max-width: 90%; height: auto;
     border: round $primary; background: $panel; padding: 0 2;
 }}
-{name} Static {{ width: auto; }}
+{name} Static {{ width: auto; max-width: 100%; }}
 {name} OptionList {{ width: 24; height: auto; border: none; background: $panel; }}
 """
 

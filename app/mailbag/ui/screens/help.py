@@ -21,7 +21,7 @@ def help_text(keymap: Mapping[str, str]) -> Text:
     ]
     rows.append(("Ctrl+P", "Command palette", ""))
     keys_width = max(len(keys) for keys, _, _ in rows) + 2
-    what_width = max(len(description) for _, description, _ in rows) + 2
+    what_width = max(len(description) for _, description, _ in rows) + 1
     text = Text()
     text.append("mailbag keys", style="bold")
     text.append(f"{'':<{keys_width + what_width - 10}}[keymap] id\n\n", style="dim")
