@@ -97,8 +97,8 @@ async def _settle(backend: Backend, folder: Folder, what: str) -> None:
     waiting = await backend.db(_waiting_for, backend, folder)
     if waiting:
         raise Refused(
-            f"{folder.name} cannot be {what} while {plural(waiting, 'action')} on its messages "
-            "wait for the server (press $ to retry them)"
+            f"{folder.name} cannot be {what} yet: {plural(waiting, 'action')} on its messages "
+            "not done on the server (press $ to send again what was set aside)"
         )
     if any(_below(folder, name) for name in backend.syncing):
         raise Refused(f"{folder.name} is being synced: try again in a moment")

@@ -288,6 +288,8 @@ class MailbagApp(App[None]):
                 self.main_screen.run_pane_action(action)
             elif scope == "list":
                 self.call_later(self.main_screen.message_list.run_action, action)
+            elif scope == "tree":
+                self.call_later(self.main_screen.folder_tree.run_action, action)
             elif scope == "reader":
                 self.call_later(self.main_screen.reader.body.run_action, action)
             else:

@@ -5,6 +5,7 @@ description, and a scope telling which part of the UI owns it:
 
 * ``pane``: held by each pane (folder tree, message list, reader), which implements the action;
 * ``list``: held by the message list only (marks, collapsing a thread);
+* ``tree``: held by the folder tree only (making, renaming, deleting, subscribing folders);
 * ``reader``: held by the reader's body only (moving past and hiding quoted text, closing it when
   it has the whole screen);
 * ``screen``: held by the main screen (moving between panes, triage, search, threads, sorting);
@@ -26,7 +27,7 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["pane", "list", "reader", "screen", "compose", "outbox", "links", "attachments", "app"]
+Scope = Literal["pane", "list", "tree", "reader", "screen", "compose", "outbox", "links", "attachments", "app"]
 #: The scopes held by a screen of their own (not the main screen).
 SCREEN_SCOPES: tuple[Scope, ...] = ("compose", "outbox", "links", "attachments")
 
@@ -62,6 +63,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("mark_all", "asterisk", "mark_all", "Mark all messages in view", "list"),
     KeySpec("clear_marks", "escape", "clear_marks", "Clear marks, else back", "list"),
     KeySpec("toggle_thread", "z", "toggle_thread", "Collapse / expand thread", "list"),
+    KeySpec("new_folder", "M", "new_folder", "New folder… (folder tree)", "tree"),
+    KeySpec("rename_folder", "E", "rename_folder", "Rename folder… (folder tree)", "tree"),
+    KeySpec("delete_folder", "X", "delete_folder", "Delete folder (folder tree, asks)", "tree"),
+    KeySpec("subscribe_folder", "t", "subscribe_folder", "Subscribe / unsubscribe (folder tree)", "tree"),
     KeySpec("skip_quoted", "right_curly_bracket,S", "skip_quoted", "Skip past quoted text (reader)", "reader"),
     KeySpec("toggle_quotes", "z", "toggle_quotes", "Hide / show quoted text (reader)", "reader"),
     KeySpec("all_headers", "H", "all_headers", "All headers on / off (reader)", "reader"),

@@ -30,18 +30,31 @@ class FolderRef:
     virtual: str = ""
 
 
-def folder_label(folder: Folder) -> Text:
-    """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0."""
+def folder_label(folder: Folder, *, unsubscribed: bool = False) -> Text:
+    """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0; a
+    folder not subscribed to is dim."""
     name = clean_line(folder.leaf) or folder.display_name
+    style = "dim" if unsubscribed else ""
     if folder.unread > 0:
-        return Text(f"{name} {folder.unread}", style="bold")
-    return Text(name)
+        return Text(f"{name} {folder.unread}", style=f"bold {style}".strip())
+    return Text(name, style=style)
+
+
+def subscribed(folder: Folder) -> bool:
+    """Whether the server says the folder is subscribed to (LIST-EXTENDED)."""
+    return "\\subscribed" in {a.lower() for a in folder.attributes}
+
+
+def tells_subscriptions(folders: list[Folder]) -> bool:
+    """Whether these folders come from a server that says which are subscribed to (only such a
+    server's unsubscribed folders are shown dim)."""
+    return any(subscribed(f) for f in folders)
 
 
 class FolderTree(Tree[FolderRef]):
     """Accounts and their folders, in the order the service gives (Inbox, special-use, names)."""
 
-    BINDINGS = bindings("pane")
+    BINDINGS = bindings("pane") + bindings("tree")
 
     DEFAULT_CSS = """
     FolderTree {
@@ -68,6 +81,16 @@ class FolderTree(Tree[FolderRef]):
     class OutboxOpened(Message):
         """The user opened the Outbox."""
 
+    class FolderAction(Message):
+        """A key asked to make, rename, delete or (un)subscribe a folder: ``action`` is the key
+        table's action; ``folder`` the folder under the cursor (None on an account's root)."""
+
+        def __init__(self, action: str, account: str, folder: Folder | None) -> None:
+            super().__init__()
+            self.action = action
+            self.account = account
+            self.folder = folder
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(Text("mailbag"), name=name, id=id)
         self.show_root = False
@@ -76,6 +99,7 @@ class FolderTree(Tree[FolderRef]):
         self._folders: dict[tuple[str, str], TreeNode[FolderRef]] = {}
         self._virtual: dict[str, TreeNode[FolderRef]] = {}
         self._outbox: TreeNode[FolderRef] | None = None
+        self._subscriptions: set[str] = set()  # accounts whose server says what is subscribed
 
     def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
         """Show the virtual folders at the top of the tree, in the given order."""
@@ -124,9 +148,13 @@ class FolderTree(Tree[FolderRef]):
             for key in [k for k in self._folders if k[0] == account]:
                 del self._folders[key]
             account_node.remove_children()
+        if tells_subscriptions(folders):
+            self._subscriptions.add(account)
+        else:
+            self._subscriptions.discard(account)
         for folder in folders:
             parent = self._parent_node(account_node, folder)
-            node = parent.add(folder_label(folder), FolderRef(account, folder), expand=True, allow_expand=False)
+            node = parent.add(self._label(folder), FolderRef(account, folder), expand=True, allow_expand=False)
             self._folders[(account, folder.name)] = node
         for node in self._folders.values():
             if node.children:
@@ -155,7 +183,11 @@ class FolderTree(Tree[FolderRef]):
             return
         updated = replace(node.data.folder, total=total, unread=unread)
         node.data = FolderRef(account, updated)
-        node.set_label(folder_label(updated))
+        node.set_label(self._label(updated))
+
+    def _label(self, folder: Folder) -> Text:
+        unsubscribed = folder.account in self._subscriptions and folder.selectable and not subscribed(folder)
+        return folder_label(folder, unsubscribed=unsubscribed)
 
     def counts(self, account: str, folder: str) -> tuple[int, int] | None:
         """(total, unread) as shown, or None for an unknown folder."""
@@ -186,6 +218,27 @@ class FolderTree(Tree[FolderRef]):
 
     def action_last(self) -> None:
         self.cursor_line = self.last_line
+
+    def _ask(self, action: str) -> None:
+        """Post a FolderAction for the account or folder under the cursor."""
+        node = self.cursor_node
+        data = node.data if node is not None else None
+        if data is None or not data.account:
+            self.post_message(self.FolderAction(action, "", None))
+            return
+        self.post_message(self.FolderAction(action, data.account, data.folder))
+
+    def action_new_folder(self) -> None:
+        self._ask("new_folder")
+
+    def action_rename_folder(self) -> None:
+        self._ask("rename_folder")
+
+    def action_delete_folder(self) -> None:
+        self._ask("delete_folder")
+
+    def action_subscribe_folder(self) -> None:
+        self._ask("subscribe_folder")
 
     def action_open(self) -> None:
         node = self.cursor_node

@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from mailbag.domain.models import MessageRow
+from mailbag.domain.requests import FolderRequest
 from mailbag.services.api import ListOrder, MailFacade
 from mailbag.ui.widgets.folder_tree import FolderTree
 from mailbag.ui.widgets.message_list import FolderKey, MessageList
@@ -66,6 +67,7 @@ class MainScreenBase(Screen[None]):
         self._first_view_posted = False
         self._filling: set[FolderKey] = set()  # folders a first sync is filling
         self._fill_timer: Timer | None = None  # a re-read put off while the open folder fills
+        self._folder_requests: dict[int, FolderRequest] = {}  # folder changes asked for, by id
 
     @property
     def folder_tree(self) -> FolderTree:
@@ -100,6 +102,10 @@ class MainScreenBase(Screen[None]):
     # and MainScreen combines every part.
 
     if TYPE_CHECKING:
+
+        def open_folder(self, account: str, folder: str) -> None:
+            """Show ``folder`` in the list, syncing it first (views)."""
+            ...
 
         def reload(self, *, keep_cursor: bool = True) -> None:
             """Re-read the open view from the cache (views)."""

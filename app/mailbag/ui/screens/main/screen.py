@@ -29,6 +29,7 @@ from mailbag.domain.events import (
     NewMail,
     OutboxChanged,
     RequestFailed,
+    RequestUnsupported,
     SearchResults,
     SyncProgress,
 )
@@ -36,6 +37,7 @@ from mailbag.domain.models import ConnectionState, OutgoingMessage
 from mailbag.domain.requests import CheckFolders
 from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.screens.main.files import FilesControl
+from mailbag.ui.screens.main.folders import FolderControl
 from mailbag.ui.screens.main.layout import LayoutControl
 from mailbag.ui.screens.main.links import LinkControl
 from mailbag.ui.screens.main.reading import ReaderControl
@@ -52,7 +54,7 @@ from mailbag.ui.widgets.status_bar import StatusBar
 
 class MainScreen(
     ListViews, SearchControl, ReaderControl, LinkControl, LayoutControl, TriageControl, WritingControl,
-    FilesControl,
+    FilesControl, FolderControl,
 ):
     """The three panes and the status bar; service events land here."""
 
@@ -92,6 +94,7 @@ class MainScreen(
         elif isinstance(event, FoldersChanged):
             # Read through the service: its counts include the triage it has not stored yet.
             self.folder_tree.set_folders(event.account, self.facade.folders(event.account))
+            self.folders_changed(event.account)
         elif isinstance(event, FolderCountsChanged):
             self.refresh_counts([event.account], event.folder)
         elif isinstance(event, MessagesChanged):
@@ -127,6 +130,8 @@ class MainScreen(
         elif isinstance(event, RequestFailed):  # a triage request the service could not take
             self.status.set_error(event.error)
             self.after_rollback()
+        elif isinstance(event, RequestUnsupported):
+            self.folder_request_answered(event)
         elif isinstance(event, OutboxChanged):
             self.show_outbox(event.messages)
 
