@@ -147,7 +147,7 @@ async def test_subscribing_asks_which_when_the_server_does_not_say(make_app):
         await pilot.press("t")
         await pilot.pause()
         assert not isinstance(app.screen, ChoiceDialog) and len(folder_requests(app)) == 1
-        assert "has no subscriptions" in status_text(app)
+        assert "local folders have no subscriptions" in status_text(app)
 
 
 async def test_the_folder_keys_belong_to_the_tree(make_app):

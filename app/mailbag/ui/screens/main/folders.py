@@ -123,7 +123,7 @@ class FolderControl(MainScreenBase):
 
     def _subscribe_folder(self, folder: Folder) -> None:
         if self.facade.makes_folders(folder.account):  # local folders: nothing to subscribe to
-            self.status.set_error(f"{folder.account} keeps its folders here: it has no subscriptions")
+            self.status.set_error(f"{folder.account}: local folders have no subscriptions")
             return
         if tells_subscriptions(self.facade.folders(folder.account)):
             on = not subscribed(folder)
