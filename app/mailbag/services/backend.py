@@ -369,6 +369,11 @@ class Backend(ABC):
         await self.db(self.store.set_counts, self.name, folder, total, unread)
         self.emit(FolderCountsChanged(self.name, folder, total, unread))
 
+    def not_cached(self, folder: str, summaries: Sequence[MessageSummary]) -> list[MessageSummary]:
+        """Those of ``summaries`` the cache does not hold yet (a move or copy of our own puts its
+        messages there under their new UIDs before the folder's sync sees them): call off the loop."""
+        return [s for s in summaries if self.store.summary(self.name, folder, s.uid) is None]
+
     async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
         """Tell the user about new unread mail found by an incremental sync (not in Sent & co)."""
         unread = [s for s in fresh if s.unread]

@@ -436,7 +436,7 @@ class ImapAccount(Backend):
 
         async def write(batch: Sequence[MessageSummary]) -> int:
             if collect is not None:  # new to the cache (not put there by our own move)
-                collect.extend(await self.db(self._not_cached, folder, batch))
+                collect.extend(await self.db(self.not_cached, folder, batch))
             return await self.db(self.store.upsert_summaries, self.name, folder, batch)
 
         writer = CacheWriter(write)
@@ -448,11 +448,6 @@ class ImapAccount(Backend):
             return await writer.close()
         finally:
             await writer.abort()
-
-    def _not_cached(
-        self, folder: str, summaries: Sequence[MessageSummary]
-    ) -> list[MessageSummary]:
-        return [s for s in summaries if self.store.summary(self.name, folder, s.uid) is None]
 
     async def _apply_flags(self, folder: str, changes: list[tuple[int, frozenset[str]]]) -> int:
         if not changes:

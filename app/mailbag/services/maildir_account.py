@@ -144,9 +144,7 @@ class MaildirAccount(Backend):
             known = None
         since = known.uidnext - 1 if known is not None else 0
         fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since)))
-        # A move or copy by this account puts its messages in the cache under their new UIDs
-        # before any sync: those are not new mail.
-        had = set(await self.db(self.store.uids, self.name, folder)) if fresh else set()
+        new_mail = await self.db(self.not_cached, folder, fresh) if fresh and known is not None else []
         added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
         flags = await self.db(md.flags, folder)
         cached = await self.db(self.store.uids, self.name, folder)
@@ -159,7 +157,7 @@ class MaildirAccount(Backend):
             self.emit(MessagesChanged(self.name, folder, added, changed, removed))
         await self.publish_counts(folder)
         if known is not None:
-            await self.announce_new_mail(folder, [s for s in fresh if s.uid not in had])
+            await self.announce_new_mail(folder, new_mail)
 
     async def add_delivered(self, folder: str, delivered: Sequence[tuple[str, MessageSummary | None]]) -> None:
         """Bring messages just delivered into ``folder``'s ``new/`` into the cache, without
