@@ -85,8 +85,15 @@ async def to_servers(pilot: Pilot, app: SetupApp, address: str, name: str = "Ann
     await pilot.press("enter")
     await type_text(pilot, name)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen)
-                   and not app.screen.query_one("#server-form").disabled, "the servers found")
+    await wait_for(pilot, lambda: servers_shown(app), "the servers found")
+
+
+def servers_shown(app: SetupApp) -> bool:
+    """Whether the servers screen shows what the search found, ready to edit. Its form is also
+    enabled for a moment before it is mounted (it is disabled while the search runs), so the
+    search's answer is what tells."""
+    return (isinstance(app.screen, ServersScreen) and app.state.found is not None
+            and not app.screen.query_one("#server-form").disabled)
 
 
 async def to_password(pilot: Pilot, app: SetupApp, ca_file: Path) -> None:
@@ -277,8 +284,7 @@ async def test_keys_typed_in_a_burst_land_in_the_fields_they_were_typed_for(
 
     async with app.run_test(size=SIZE) as pilot:
         burst("ann@example.test\rAnn Lee\r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen)
-                       and not app.screen.query_one("#server-form").disabled, "the servers found")
+        await wait_for(pilot, lambda: servers_shown(app), "the servers found")
         assert (app.state.address, app.state.display_name) == ("ann@example.test", "Ann Lee")
         burst("\rs3cret")
         await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password step")
