@@ -100,6 +100,7 @@ class FolderTree(Tree[FolderRef]):
         self._virtual: dict[str, TreeNode[FolderRef]] = {}
         self._outbox: TreeNode[FolderRef] | None = None
         self._subscriptions: set[str] = set()  # accounts whose server says what is subscribed
+        self._wanted: tuple[str, str] | None = None  # the folder the cursor was last sent to
 
     def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
         """Show the virtual folders at the top of the tree, in the given order."""
@@ -198,12 +199,21 @@ class FolderTree(Tree[FolderRef]):
 
     def select_folder(self, account: str, folder: str, *, retry: bool = True) -> None:
         """Move the cursor to a folder (once the tree is laid out, when it is not yet)."""
+        self._wanted = (account, folder)
         node = self._folders.get((account, folder))
         if node is not None:
             if node.line < 0 and retry:
                 self.call_after_refresh(self.select_folder, account, folder, retry=False)
                 return
             self.move_cursor(node)
+
+    def on_focus(self) -> None:
+        """Focused with the cursor on no row (the tree was not laid out when the open folder
+        was chosen): the cursor goes to that folder, so the folder keys act on it."""
+        if self.cursor_node is None and self._wanted is not None:
+            node = self._folders.get(self._wanted)
+            if node is not None and node.line >= 0:
+                self.move_cursor(node)
 
     def selected_folder(self) -> tuple[str, str] | None:
         node = self.cursor_node
