@@ -10,10 +10,11 @@ from tests.ui.real_services import running, wait_until
 
 
 async def test_m_right_after_focusing_the_tree_makes_a_folder_in_the_open_account(tmp_path):
+    root = build_demo_mailbox(tmp_path / "Mail")
     config = Config(path=None, accounts={"demo": AccountConfig(
-        name="demo", email="you@mailbag.example", default=True, maildir=build_demo_mailbox(tmp_path / "Mail"))})
-    async with running(config, tmp_path / "cache.sqlite3", 0, size=(80, 24)) as (app, pilot, _store):
-        await wait_until(pilot, lambda: app.main_screen.message_list.row_count > 10, "the demo Inbox")
+        name="demo", email="you@mailbag.example", default=True, maildir=root)})
+    inbox = len([p for sub in ("cur", "new") for p in (root / sub).iterdir()])
+    async with running(config, tmp_path / "cache.sqlite3", inbox, size=(80, 24)) as (app, pilot, _store):
         app.main_screen.folder_tree.focus()
         await pilot.pause()
         assert app.main_screen.folder_tree.selected_folder() == ("demo", "INBOX")
