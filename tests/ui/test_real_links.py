@@ -31,15 +31,19 @@ or see https://shop.example/faq.</p>
 """
 
 
-def newsletter() -> bytes:
+def html_message(sender: str, subject: str, message_id: str, html: str) -> bytes:
     msg = EmailMessage()
-    msg["From"] = "Shop <news@shop.example>"
+    msg["From"] = sender
     msg["To"] = "Me <me@example.test>"
-    msg["Subject"] = "Your parcel"
+    msg["Subject"] = subject
     msg["Date"] = "Tue, 03 Mar 2026 10:15:00 +0100"
-    msg["Message-ID"] = "<parcel@shop.example>"
-    msg.set_content(NEWSLETTER_HTML, subtype="html")
+    msg["Message-ID"] = message_id
+    msg.set_content(html, subtype="html")
     return msg.as_bytes()
+
+
+def newsletter() -> bytes:
+    return html_message("Shop <news@shop.example>", "Your parcel", "<parcel@shop.example>", NEWSLETTER_HTML)
 
 
 def recording_browser(tmp_path: Path) -> tuple[Path, Path]:
@@ -104,6 +108,41 @@ async def test_a_plain_text_message_lists_its_urls(tmp_path):
         await pilot.press("q")  # q closes the list, not mailbag
         await pilot.pause()
         assert app.is_running and not isinstance(app.screen, LinkPicker)
+
+
+HIDDEN_LINKS_HTML = """<html><head><style>.pre { display: none } #tiny { font-size: 0 }</style></head><body>
+<span class="pre">Preview https://preview.evil.example/p</span>
+<p>Your bank needs you: <a href="https://bank.example/login">Sign in</a>.</p>
+<div style="visibility:hidden"><a href="https://second.evil.example/steal">Sign in here</a></div>
+<p id="tiny">also https://tiny.evil.example/x</p>
+<!--[if mso]><![endif]--><div style="mso-hide:all"><a href="https://mso.evil.example/">Outlook</a></div>
+<p hidden><a href="https://attr.evil.example/">hidden attribute</a></p>
+<p><a href="https://bank.example/help" style="font-size:0">x</a>Help: https://bank.example/help-desk</p>
+<p>Or write to <a href="mailto:care@bank.example">care@bank.example</a>.</p>
+</body></html>
+"""
+
+
+async def test_links_the_message_hides_are_not_listed(tmp_path):
+    message = html_message("Bank <care@bank.example>", "Your account", "<hidden-links@bank.example>", HIDDEN_LINKS_HTML)
+    config = maildir_config(tmp_path / "Mail", [message])
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(100, 40)) as (app, pilot, store):
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Your bank needs you" in reader_text(app)[1], "the message shown")
+        shown = reader_text(app)[1]
+        assert "evil" not in shown and "Sign in here" not in shown
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: isinstance(app.screen, LinkPicker), "the links listed")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, LinkPicker)
+        assert [link.target for link in picker.links] == [
+            "https://bank.example/login",
+            "https://bank.example/help-desk",
+            "mailto:care@bank.example",
+        ]
+        screen = screen_text(app)
+        assert "3 links in this message" in screen and "evil" not in screen
 
 
 async def test_javascript_and_file_links_are_never_opened(tmp_path, monkeypatch):

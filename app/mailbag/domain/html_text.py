@@ -3,9 +3,8 @@
 Paragraphs and headings become blocks, lists get bullets or numbers, table cells are separated by
 " | " (the rows of a table of short cells line up in columns), quotes get "> ", <pre> keeps its
 spacing, <script>/<style>/<head> are dropped, entities are decoded. Text the sender hides with
-CSS (``mailbag.domain.html_css``: preheaders, ``display:none``) or the ``hidden`` attribute stays
-hidden. Elements left open are closed where HTML closes them, so hidden or skipped text cannot run
-past its parent. Nothing is fetched: images become their alt text and links are numbered, their
+CSS (preheaders, ``display:none``) or the ``hidden`` attribute stays hidden, read with
+:mod:`mailbag.domain.html_visible` as the link list reads it. Nothing is fetched: images become their alt text and links are numbered, their
 targets listed as text at the end ("Links:" then "[1] https://...").
 """
 
@@ -14,9 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
-from mailbag.domain.html_css import Declarations, StyleSheet, TextVisibility, removes
+from mailbag.domain.html_css import StyleSheet, TextVisibility
+from mailbag.domain.html_visible import Attrs, Element, VisibleHtmlParser, attr, read_visible, style_sheet
 from mailbag.domain.sanitize import clean_text
 
 _BLOCK = frozenset(
@@ -25,31 +24,11 @@ _BLOCK = frozenset(
     "tbody tfoot thead tr ul blockquote caption".split()
 )
 _PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl hr figure".split())
-_SKIP = frozenset("script style head template title noscript svg math object iframe".split())
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-# A start tag closes the open element it names when nothing in the way is one of the others
-# (``<li>`` ends the previous item of the same list, ``<td>`` the previous cell of its row).
-_IMPLIED_END = {
-    "li": ({"li"}, {"ul", "ol", "table"}),
-    "dt": ({"dt", "dd"}, {"dl", "table"}),
-    "dd": ({"dt", "dd"}, {"dl", "table"}),
-    "td": ({"td", "th"}, {"tr", "table"}),
-    "th": ({"td", "th"}, {"tr", "table"}),
-    "tr": ({"tr", "td", "th"}, {"table", "thead", "tbody", "tfoot"}),
-    "thead": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
-    "tbody": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
-    "tfoot": ({"tbody", "thead", "tfoot", "tr", "td", "th"}, {"table"}),
-    "body": ({"head"}, set()),
-}
-_CLOSES_P = _BLOCK - {"body", "html", "tr", "tbody", "tfoot", "thead", "caption", "summary"}
-_HEAD_CONTENT = frozenset("title style script meta link base noscript template".split())
 _SPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _URL_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
 _CELL = "\ue01f"  # between two cells of a row until the table is laid out (a private-use character,
 # taken out of the document's own text)
 _UNCLOSED_TAG = re.compile(r"<(?=[A-Za-z/!?])([^<>]*)(?=<|\Z)")
-_VISIBLE = TextVisibility()
-_MAX_OPEN = 512  # elements open at once; deeper nesting is flattened (its text is kept)
 _MAX_ALIGNED_WIDTH = 40  # a column wider than this is not padded
 
 
@@ -133,134 +112,36 @@ class _TextWriter:
 
 
 @dataclass(slots=True)
-class _Open:
-    """An element that has started and not ended yet."""
+class _Open(Element):
+    """An open element with what the text needs to remember about it."""
 
-    tag: str
-    visibility: TextVisibility
-    removed: bool  # neither it nor anything in it is shown
     colspan: int = 1
-    link: tuple[str | None, int] | None = None  # (href, chunk index at its start) for <a>
+    link: tuple[str | None, int, bool] | None = None  # (href, chunk index at its start, text hidden) for <a>
 
 
-class _HtmlToText(HTMLParser):
+class _HtmlToText(VisibleHtmlParser):
     def __init__(self, sheet: StyleSheet) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sheet = sheet
+        super().__init__(sheet)
         self.out = _TextWriter()
-        self.open: list[_Open] = []
-        self.open_count: dict[str, int] = {}  # open elements per tag: most end tags need no search
         self.pre = 0
         self.lists: list[list[int | None]] = []  # per open list: [next number] or [None] for bullets
         self.items: list[int] = []  # per open list item: the width of its bullet
         self.quote = 0
         self.links: list[str] = []
         self.cells: list[list[int]] = []  # per open table: [cells in the current row, the last one's colspan]
-        self.head_open = False
 
-    # --- the open elements ----------------------------------------------------------------------
-    def _hidden(self) -> bool:
-        top = self.open[-1] if self.open else None
-        return top is not None and (top.removed or top.visibility.hidden)
+    def new_element(self, tag: str, visibility: TextVisibility, removed: bool) -> _Open:
+        return _Open(tag, visibility, removed)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._implied_ends(tag)
-        parent = self.open[-1] if self.open else None
-        removed_above = parent is not None and parent.removed
-        if tag in _VOID:
-            hidden = removed_above or (parent is not None and parent.visibility.hidden)
-            if not hidden and not self._removes(tag, attrs):
-                self._start(tag, attrs)
-            return
-        if len(self.open) >= _MAX_OPEN:
-            return  # too deep: its text goes to the innermost element kept
-        visibility = parent.visibility if parent else _VISIBLE
-        removed = removed_above or tag in _SKIP
-        if not removed and (attrs or self.sheet.by_key):
-            style = self._style(tag, attrs)
-            removed = self._removes(tag, attrs, style)
-            visibility = visibility.inherit(style)
-        if tag == "head":
-            self.head_open = True
-        element = _Open(tag, visibility, removed)
-        self.open.append(element)
-        self.open_count[tag] = self.open_count.get(tag, 0) + 1
-        if not removed:
-            self._start(tag, attrs, element)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._end_open(tag) and tag == "br":  # </br> is read as <br>
-            self.handle_starttag(tag, [])
-
-    def _implied_ends(self, tag: str) -> None:
-        if self.head_open and tag not in _HEAD_CONTENT:  # the body has begun without <body>
-            self._end_open("head")
-        if tag in _CLOSES_P and self.open and self.open[-1].tag == "p":
-            self._pop()
-        rule = _IMPLIED_END.get(tag)
-        if rule is None:
-            return
-        names, barriers = rule
-        if not any(self.open_count.get(name) for name in names):
-            return
-        for index in range(len(self.open) - 1, -1, -1):
-            name = self.open[index].tag
-            if name in names:
-                self._end_at(index)
-                return
-            if name in barriers:
-                return
-
-    def _end_open(self, tag: str) -> bool:
-        """End the innermost open ``tag`` and everything opened inside it; False if none is open."""
-        if not self.open_count.get(tag):
-            return False
-        for index in range(len(self.open) - 1, -1, -1):
-            if self.open[index].tag == tag:
-                self._end_at(index)
-                return True
-        return False
-
-    def _end_at(self, index: int) -> None:
-        while len(self.open) > index:
-            self._pop()
-
-    def _pop(self) -> None:
-        element = self.open.pop()
-        self.open_count[element.tag] -= 1
-        self._end(element)
-
-    def _style(self, tag: str, attrs: list[tuple[str, str | None]]) -> Declarations:
-        classes = frozenset((_attr(attrs, "class") or "").lower().split())
-        id_ = (_attr(attrs, "id") or "").strip().lower() or None
-        return self.sheet.style_of(tag, classes, id_, _attr(attrs, "style"))
-
-    def _removes(self, tag: str, attrs: list[tuple[str, str | None]], style: Declarations | None = None) -> bool:
-        if not attrs and not self.sheet.by_key:
-            return False
-        style = self._style(tag, attrs) if style is None else style
-        return removes(style) or _attr(attrs, "hidden") is not None
-
-    def handle_data(self, data: str) -> None:
-        if self._hidden():
-            return
+    def shown_text(self, data: str) -> None:
         data = data.replace(_CELL, "")
         if self.pre:
             self.out.raw(data)
         else:
             self.out.text(data)
 
-    def close(self) -> None:
-        super().close()
-        self._end_at(0)
-
     # --- what an element does to the text ----------------------------------------------------
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], element: _Open | None = None) -> None:
+    def shown_start(self, tag: str, attrs: Attrs, element: Element | None) -> None:
         out = self.out
         if tag == "br":
             out.breaks = min(2, out.breaks + 1) if out.started else 0
@@ -285,24 +166,20 @@ class _HtmlToText(HTMLParser):
         elif tag == "tr":
             if self.cells:
                 self.cells[-1][0] = 0
-        elif tag in ("td", "th") and element is not None:
-            element.colspan = _span(_attr(attrs, "colspan"))
+        elif tag in ("td", "th") and isinstance(element, _Open):
+            element.colspan = _span(attr(attrs, "colspan"))
             if self.cells:
                 if self.cells[-1][0]:
                     out.cell_break(self.cells[-1][1])
                 self.cells[-1][0] += 1
         elif tag == "img":
-            alt = _attr(attrs, "alt")
+            alt = attr(attrs, "alt")
             if alt and alt.strip():
                 out.text(f" [{alt.replace(_CELL, '').strip()}] ")
-        elif tag == "a" and element is not None:
-            element.link = (_attr(attrs, "href"), len(out.chunks))
+        elif tag == "a" and isinstance(element, _Open):
+            element.link = (attr(attrs, "href"), len(out.chunks), element.text_hidden)
 
-    def _end(self, element: _Open) -> None:
-        if element.tag == "head":
-            self.head_open = False
-        if element.removed:
-            return
+    def shown_end(self, element: Element) -> None:
         tag, out = element.tag, self.out
         if tag in _BLOCK:
             out.request_break(self._block_break(tag, nesting=1))
@@ -319,9 +196,9 @@ class _HtmlToText(HTMLParser):
             out.indent = " " * sum(self.items)
         elif tag == "table" and self.cells:
             self.cells.pop()
-        elif tag in ("td", "th") and self.cells:
+        elif tag in ("td", "th") and self.cells and isinstance(element, _Open):
             self.cells[-1][1] = element.colspan
-        elif tag == "a" and element.link is not None:
+        elif tag == "a" and isinstance(element, _Open) and element.link is not None:
             self._close_link(*element.link)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -352,7 +229,7 @@ class _HtmlToText(HTMLParser):
         self.items.append(len(bullet))
         self.out.indent = " " * sum(self.items)
 
-    def _close_link(self, href: str | None, start: int) -> None:
+    def _close_link(self, href: str | None, start: int, hidden: bool) -> None:
         if not href:
             return
         href = href.strip()
@@ -363,7 +240,8 @@ class _HtmlToText(HTMLParser):
         if _same_target(label, target):
             return
         if not label:
-            self.out.text(f" {target} ")
+            if not hidden:  # an image without alt text: its target tells where it leads
+                self.out.text(f" {target} ")
             return
         if href in self.links:
             number = self.links.index(href) + 1
@@ -381,13 +259,6 @@ def _same_target(label: str, target: str) -> bool:
         return value
 
     return bool(label) and bare(label) == bare(target)
-
-
-def _attr(attrs: list[tuple[str, str | None]], name: str) -> str | None:
-    for key, value in attrs:
-        if key == name:
-            return value if value is not None else ""
-    return None
 
 
 def _span(value: str | None) -> int:
@@ -461,16 +332,8 @@ def defused(html: str) -> str:
 def html_to_text(html: str) -> str:
     """Convert an HTML document or fragment to readable plain text. Never raises."""
     html = defused(html)
-    try:
-        sheet = StyleSheet.from_html(html)
-    except Exception:  # the style sheet only hides text: without it everything is shown
-        sheet = StyleSheet()
-    parser = _HtmlToText(sheet)
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # html.parser is lenient, but a malformed document must never crash the reader
-        pass
+    parser = _HtmlToText(style_sheet(html))
+    read_visible(parser, html)
     text = _align_tables(clean_text(parser.out.result()))  # sanitised first, so that columns line up
     text = re.sub(r"[ \t]+\n", "\n", text)
     if parser.links:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
+from mailbag.domain.html_css import StyleSheet
 from mailbag.domain.html_text import defused
+from mailbag.domain.html_visible import Attrs, Element, VisibleHtmlParser, attr, read_visible, style_sheet
 from mailbag.domain.mime import body_sources
 from mailbag.domain.sanitize import clean_line
 
@@ -35,7 +36,6 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 #: Link text that names a place: a URL, ``www.`` something, an address, or one host name.
 _TEXT_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^\s/?#]+)(?:[/?#]\S*)?$", re.IGNORECASE)
 _HOST = re.compile(r"^(?:[^\s@/]+@)?((?:[\w-]+\.)+[^\W\d_]{2,63})(?::\d+)?\.?$")
-_SKIPPED_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +100,13 @@ def text_links(text: str) -> list[Link]:
 
 
 def html_links(html: str) -> list[Link]:
-    """The links of an HTML body: every anchor's href with its text, and the URLs written out
-    in the text, each (target, text) once, in order. Never raises."""
-    parser = _LinkParser()
-    try:
-        parser.feed(defused(html))  # markup left open as a browser reads it, in linear time
-        parser.close()
-    except Exception:  # html.parser is lenient; a pathological document keeps what was found
-        pass
+    """The links of an HTML body the reader shows: every shown anchor's href with its text, and
+    the URLs written out in shown text, each (target, text) once, in order. What the sender hides
+    (``display:none``, ``visibility:hidden``, ``font-size:0``, the ``hidden`` attribute, ...) is
+    left out, as the reader leaves it out. Never raises."""
+    html = defused(html)  # markup left open as a browser reads it, in linear time
+    parser = _LinkParser(style_sheet(html))
+    read_visible(parser, html)
     return _unique(parser.links)
 
 
@@ -159,37 +158,30 @@ def _unique(links: Iterable[Link]) -> list[Link]:
     return result
 
 
-class _LinkParser(HTMLParser):
-    """Collects anchors (href and text) and the URLs written out in the text."""
+class _LinkParser(VisibleHtmlParser):
+    """Collects shown anchors (href and text) and the URLs written out in shown text."""
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+    def __init__(self, sheet: StyleSheet) -> None:
+        super().__init__(sheet)
         self.links: list[Link] = []
-        self._anchor: tuple[str, list[str]] | None = None  # the open anchor's href and text
-        self._skip = 0
+        self._anchor: tuple[str, list[str], bool] | None = None  # the open anchor's href, text, own text hidden
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip += 1
-        elif tag == "a":
+    def shown_start(self, tag: str, attrs: Attrs, element: Element | None) -> None:
+        if tag == "a" and element is not None:
             self._close_anchor()
-            href = next((value for name, value in attrs if name == "href"), None)
+            href = attr(attrs, "href")
             if href is not None and not href.strip().startswith("#"):
-                self._anchor = (clean_href(href), [])
+                self._anchor = (clean_href(href), [], element.text_hidden)
         elif tag == "img" and self._anchor is not None:
-            alt = next((value for name, value in attrs if name == "alt"), None)
+            alt = attr(attrs, "alt")
             if alt:
                 self._anchor[1].append(f" {alt} ")
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip = max(self._skip - 1, 0)
-        elif tag == "a":
+    def shown_end(self, element: Element) -> None:
+        if element.tag == "a":
             self._close_anchor()
 
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
+    def shown_text(self, data: str) -> None:
         if self._anchor is not None:
             self._anchor[1].append(data)
         else:
@@ -202,9 +194,11 @@ class _LinkParser(HTMLParser):
     def _close_anchor(self) -> None:
         if self._anchor is None:
             return
-        href, text = self._anchor
+        href, pieces, hidden = self._anchor
         self._anchor = None
-        self.links.append(Link(href, clean_line(" ".join("".join(text).split()))))
+        text = clean_line(" ".join("".join(pieces).split()))
+        if text or not hidden:  # an invisible anchor with nothing visible in it cannot be clicked
+            self.links.append(Link(href, text))
 
 
 def message_links(raw: bytes) -> list[Link]:
