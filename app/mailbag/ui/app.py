@@ -11,22 +11,22 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events, on, work
-from textual.app import App, SystemCommand
+from textual import on, work
+from textual.app import SystemCommand
 from textual.screen import Screen
 
 from mailbag.domain.compose import Draft
 from mailbag.domain.events import Event, EventSink, OutboxChanged, RequestFailed
 from mailbag.services.api import MailFacade
 from mailbag.ui.drafts import DraftKeeper
-from mailbag.ui.key_order import KeyHandled, KeyOrder
 from mailbag.ui.keymap import KEYS, SCREEN_SCOPES, Scope, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
+from mailbag.ui.ordered_app import OrderedApp
 from mailbag.ui.screens.main import MainScreen
 from mailbag.ui.screens.main.layout import LAYOUTS
 from mailbag.ui.screens.outbox import OutboxScreen
 from mailbag.ui.screens.sign_in import SignInScreen
-from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
+from mailbag.ui.themes import choose_theme, load_themes
 
 if TYPE_CHECKING:
     from mailbag.ui.screens.compose import ComposeScreen
@@ -43,7 +43,7 @@ def _local_now() -> datetime:
     return datetime.now().astimezone()
 
 
-class MailbagApp(App[None]):
+class MailbagApp(OrderedApp[None]):
     """mailbag's UI.
 
     The services report through an ``EventSink`` and the UI needs the facade to exist when it is
@@ -106,7 +106,6 @@ class MailbagApp(App[None]):
         self._started = False
         self._stopped = False
         self._starting: asyncio.Task[None] | None = None
-        self._keys = KeyOrder(self, super().on_event)
 
     def _fatal_error(self) -> None:
         """Textual's crash report, without the local variables it would print (they hold message
@@ -127,20 +126,9 @@ class MailbagApp(App[None]):
         self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
         self._close_messages_no_wait()
 
-    async def on_event(self, event: events.Event) -> None:
-        """Keys and mouse buttons from the terminal are handled one at a time, in order (see
-        KeyOrder); none once quitting."""
-        if isinstance(event, (events.Key, events.MouseDown, events.MouseUp)) and not event.is_forwarded:
-            if not self._stopped:
-                await self._keys.arrived(event)
-            return
-        await super().on_event(event)
-
-    async def on_key_handled(self, message: KeyHandled) -> None:
-        await self._keys.handled(message)
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return variable_defaults()
+    def takes_input(self) -> bool:
+        """No keys or mouse buttons once quitting."""
+        return not self._stopped
 
     def sink(self, event: Event) -> None:
         """The services' EventSink: hand the event to the UI loop. Safe from any thread while

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import events
-from textual.app import App
-
 from mailbag.services.setup_api import SetupFacade
-from mailbag.ui.key_order import KeyHandled, KeyOrder
+from mailbag.ui.ordered_app import OrderedApp
 from mailbag.ui.screens.setup import AddressScreen, SetupState
-from mailbag.ui.themes import choose_theme, load_themes, variable_defaults
+from mailbag.ui.themes import choose_theme, load_themes
 
 
-class SetupApp(App[list[str]]):
+class SetupApp(OrderedApp[list[str]]):
     """The setup screens over ``service`` (started on mount, stopped on unmount), writing to
     the config file at ``path``; ``taken`` are the account names the file has already."""
 
@@ -30,21 +27,6 @@ class SetupApp(App[list[str]]):
         self.theme = chosen.name
         self.service = service
         self.state = SetupState(path=path, service=service, taken=list(taken or []))
-        self._keys = KeyOrder(self, super().on_event)
-
-    async def on_event(self, event: events.Event) -> None:
-        """Keys are handled one at a time, in order (see KeyOrder): a burst fills each field
-        as the same keys typed slowly would."""
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            await self._keys.arrived(event)
-            return
-        await super().on_event(event)
-
-    async def on_key_handled(self, message: KeyHandled) -> None:
-        await self._keys.handled(message)
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return variable_defaults()
 
     async def on_mount(self) -> None:
         self.service.start()
