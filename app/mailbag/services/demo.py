@@ -141,6 +141,16 @@ class _DemoBuilder:
         self.pending.append(_Pending(folder, date, msg, flags))
         return msg
 
+    def reply(
+        self, folder: str, parent: EmailMessage, sender: str, to: str, date: datetime, body: str,
+        *flags: str, cc: str = "",
+    ) -> EmailMessage:
+        """A reply to ``parent`` (its subject after "Re: "), put in ``folder`` with ``flags``."""
+        subject = parent["Subject"]
+        if not subject.startswith("Re: "):
+            subject = f"Re: {subject}"
+        return self.put(folder, self.message(sender, to, subject, date, body, cc=cc, parent=parent), *flags)
+
     def thread(self, subject: str, steps: list[tuple[str, float, str]], to: str = _YOU) -> None:
         """A conversation: (sender, days ago, body) in order; your own turns go to Sent."""
         parent: EmailMessage | None = None
@@ -171,29 +181,26 @@ class _DemoBuilder:
             "Alice\n",
         )
         self.put(INBOX, start, SEEN, ANSWERED)
-        bob = self.message(
-            BOB, ALICE, "Re: Team weekend at the lake house", self.ago(1.9),
+        self.reply(
+            INBOX, start, BOB, ALICE, self.ago(1.9),
             "I can drive, four seats. No allergies, but I will bring too many snacks.\n\n"
             "> who drives, and how many seats you have\n",
-            cc=f"{_YOU}, {PRIYA}", parent=start,
+            SEEN, cc=f"{_YOU}, {PRIYA}",
         )
-        self.put(INBOX, bob, SEEN)
-        mine = self.message(
-            _YOU, ALICE, "Re: Team weekend at the lake house", self.ago(1.7),
+        mine = self.reply(
+            "Sent", start, _YOU, ALICE, self.ago(1.7),
             "Thank you Alice, that was quick!\n\n> who drives, and how many seats you have\n\n"
             "I can take three, leaving Friday at nine.\n\n"
             "> one idea for the Saturday afternoon\n\nA walk round the lake, then the sauna?\n",
-            cc=f"{BOB}, {PRIYA}", parent=start,
+            SEEN, cc=f"{BOB}, {PRIYA}",
         )
-        self.put("Sent", mine, SEEN)
-        priya = self.message(
-            PRIYA, _YOU, "Re: Team weekend at the lake house", self.ago(0.6),
+        priya = self.reply(
+            INBOX, mine, PRIYA, _YOU, self.ago(0.6),
             f"On {self.ago(1.7):%a %d %b}, You Example wrote:\n"
             "> A walk round the lake, then the sauna?\n\nYes please! And I'll bring board games "
             "for the evenings: Carcassonne and the one with the trains.\n\nPriya\n",
-            cc=f"{ALICE}, {BOB}", parent=mine,
+            SEEN, cc=f"{ALICE}, {BOB}",
         )
-        self.put(INBOX, priya, SEEN)
         plan = (
             "Hi everyone,\n\n"
             f"On {self.ago(0.6):%a %d %b}, Priya Natarajan wrote:\n"
@@ -207,11 +214,7 @@ class _DemoBuilder:
             "Bob, could you pick up Ole on the way? He lives by the station.\n\n"
             "Looking forward to it!\nAlice\n\n-- \nAlice Weber\nTeam lead, Example Org\n"
         )
-        last = self.message(
-            ALICE, f"{_YOU}, {BOB}, {PRIYA}", "Re: Team weekend at the lake house",
-            self.ago(0, hours=1, minutes=12), plan, cc=OLE, parent=priya,
-        )
-        self.put(INBOX, last)
+        self.reply(INBOX, priya, ALICE, f"{_YOU}, {BOB}, {PRIYA}", self.ago(0, hours=1, minutes=12), plan, cc=OLE)
 
     def threads(self) -> None:
         self.thread(
@@ -252,19 +255,16 @@ class _DemoBuilder:
             "Who takes which?\n\nPriya\n",
         )
         self.put(INBOX, first, SEEN, ANSWERED)
-        mine = self.message(
-            _YOU, PRIYA, "Re: Release 2.4 blockers", self.ago(9.0),
-            "I'll take the exporter.\n\n> 2. the exporter times out on big folders\n",
-            parent=first,
+        mine = self.reply(
+            "Sent", first, _YOU, PRIYA, self.ago(9.0),
+            "I'll take the exporter.\n\n> 2. the exporter times out on big folders\n", SEEN,
         )
-        self.put("Sent", mine, SEEN)
-        second = self.message(
-            BOB, _YOU, "Re: Release 2.4 blockers", self.ago(8.6),
+        second = self.reply(
+            INBOX, mine, BOB, _YOU, self.ago(8.6),
             "Migration is mine.\n\n> I'll take the exporter.\n>\n>> three things block 2.4:\n"
             ">> 1. the migration drops empty tags\n",
-            cc=PRIYA, parent=mine,
+            SEEN, cc=PRIYA,
         )
-        self.put(INBOX, second, SEEN)
         paragraphs = "\n\n".join(
             f"Point {n}: we measured the exporter on a folder of {n * 10_000} messages; it spent "
             f"{n * 3} seconds in the date parser alone, which we can cache per sender."
@@ -281,16 +281,8 @@ class _DemoBuilder:
             "> > > Who takes which?\n\nDone, see above. Let's meet Thursday.\n\n-- \nPriya Natarajan\n"
             "Release manager, Example Org\n"
         )
-        third = self.message(
-            PRIYA, _YOU, "Re: Release 2.4 blockers", self.ago(7.4), long_body,
-            cc=BOB, parent=second,
-        )
-        self.put(INBOX, third, SEEN, FLAGGED)
-        fourth = self.message(
-            ALICE, _YOU, "Re: Release 2.4 blockers", self.ago(1.2),
-            "Docs are fixed on main. 🚀\n", cc=f"{BOB}, {PRIYA}", parent=third,
-        )
-        self.put(INBOX, fourth)
+        third = self.reply(INBOX, second, PRIYA, _YOU, self.ago(7.4), long_body, SEEN, FLAGGED, cc=BOB)
+        self.reply(INBOX, third, ALICE, _YOU, self.ago(1.2), "Docs are fixed on main. 🚀\n", cc=f"{BOB}, {PRIYA}")
 
     def mailing_list(self) -> None:
         topics = [
