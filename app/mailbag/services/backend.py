@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailbag.domain.events import (
+    ErrorReported,
     Event,
     EventSink,
     FolderCountsChanged,
@@ -27,6 +28,7 @@ from mailbag.domain.events import (
     SearchResults,
 )
 from mailbag.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
+from mailbag.domain.sanitize import clean_line
 from mailbag.domain.requests import (
     AppendMessage,
     CheckFolders,
@@ -393,9 +395,14 @@ class Backend(ABC):
         )
 
     async def publish_folders(self, folders: list[Folder]) -> None:
-        """Store the folder list as the server gave it, and tell the UI."""
-        await self.db(self.store.replace_folders, self.name, folders)
+        """Store the folder list as the server gave it, and tell the UI; a folder that went
+        without mailbag's doing (another program deleted or renamed it) is told too."""
+        gone = await self.db(self.store.replace_folders, self.name, folders)
         self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
+        if gone and folders:
+            names = ", ".join(clean_line(name) for name in sorted(gone))
+            were = "was" if len(gone) == 1 else "were"
+            self.emit(ErrorReported(self.name, f"{names} {were} deleted or renamed on the server by another program"))
 
     async def selectable_folders(self) -> list[str]:
         """Names of the account's cached folders that can be opened (read off the event loop)."""

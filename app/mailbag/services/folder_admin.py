@@ -59,7 +59,7 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
             raise Refused("the Inbox cannot be deleted")
         await _settle(backend, folder, "deleted")
         await backend.server_delete_folder(folder.name)
-        await backend.db(backend.store.reset_folder, backend.name, folder.name)
+        await backend.db(backend.store.drop_folder, backend.name, folder.name)
         await backend.refresh_folders()
         backend.emit(ActionApplied(backend.name, f"Folder {folder.name} deleted", undoable=False, on_server=True))
     elif isinstance(request, SubscribeFolder):

@@ -236,8 +236,9 @@ class Store:
 
     # ---- folders ------------------------------------------------------------------------------------
 
-    def replace_folders(self, account: str, folder_list: Sequence[Folder]) -> None:
-        """Store the account's folder list as the server has it now.
+    def replace_folders(self, account: str, folder_list: Sequence[Folder]) -> list[str]:
+        """Store the account's folder list as the server has it now; the names of the folders
+        dropped.
 
         New folders are added with their counts; folders already cached keep their counts and sync
         state (use :meth:`set_counts`) and take the new delimiter, role and attributes. Folders absent
@@ -274,11 +275,23 @@ class Store:
             cached = conn.execute(
                 select(folders.c.id, folders.c.name).where(folders.c.account_id == account_id)
             ).all()
-            gone = [fid for fid, name in cached if name not in keep]
-            for chunk in chunks(gone):
-                for folder_id in chunk:
-                    unindex_folder(conn, folder_id)
-                conn.execute(delete(folders).where(folders.c.id.in_(chunk)))
+            gone = [(fid, name) for fid, name in cached if name not in keep]
+            self._drop_folders(conn, [fid for fid, _name in gone])
+        return [name for _fid, name in gone]
+
+    def drop_folder(self, account: str, folder: str) -> None:
+        """Forget the folder with its messages, bodies and search rows (deleted on the server)."""
+        with write_connection(self._engine) as conn:
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is not None:
+                self._drop_folders(conn, [folder_id])
+
+    @staticmethod
+    def _drop_folders(conn: Connection, folder_ids: Sequence[int]) -> None:
+        for chunk in chunks(folder_ids):
+            for folder_id in chunk:
+                unindex_folder(conn, folder_id)
+            conn.execute(delete(folders).where(folders.c.id.in_(chunk)))
 
     def folders(self, account: str) -> list[Folder]:
         """The account's cached folders in display order: by role (Inbox first), then by name."""

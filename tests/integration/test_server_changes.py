@@ -1,0 +1,129 @@
+"""A hostile world against the private Dovecot: what another client or the administrator changes
+on the server while mailbag runs (a password changed, a folder deleted and made again)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.events import (
+    ActionApplied,
+    ActionRolledBack,
+    ConnectionChanged,
+    ErrorReported,
+    FoldersChanged,
+    RequestDone,
+)
+from mailbag.domain.models import FLAGGED, ConnectionState, FolderRole
+from mailbag.domain.requests import DeleteMessages, MoveMessages, OpenFolder, RetryAccount, SetFlags
+from mailbag.services.imap_account import ImapAccount
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder, account_running, imap_account_config
+from tests.integration.test_failure_policy import FAST, account_through, proxy_to, refused_logins, state_is
+from tests.integration.test_live_triage import server_state, until, watching
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message, message_id
+
+pytestmark = pytest.mark.dovecot
+
+
+async def test_a_password_changed_on_the_server_is_asked_for_once_and_nothing_is_lost(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    dovecot.deliver(mail_user.name, make_message(1))
+    password = tmp_path / "password"
+    password.write_text(mail_user.password)
+    config = imap_account_config(dovecot, mail_user)
+    assert config.imap is not None
+    config = dataclasses.replace(config, imap=dataclasses.replace(config.imap, password_command=f"cat '{password}'"))
+    with Store.open(tmp_path / "cache.db") as store:
+        events = Recorder()
+        account = ImapAccount(config, store, events, FAST)
+        async with account_running(account):
+            await events.wait_for_one(RequestDone, timeout=30)
+            await watching(account)
+            uid = store.uids("work", "INBOX")[0]
+            changed = dovecot.set_password(mail_user, "changed-by-the-admin")
+            log_start = dovecot.log_size()
+            dovecot.kick(mail_user.name)  # both connections lost: each must log in again
+
+            refused = await events.wait_for_one(ConnectionChanged, state_is(ConnectionState.ERROR, waiting=True))
+            assert refused.detail.startswith("login refused:")
+            account.submit(SetFlags(account="work", folder="INBOX", uids=(uid,), add=frozenset({FLAGGED})))
+            await asyncio.sleep(1.5)  # many backoffs (10-20 ms) long: nothing may be retried
+            assert refused_logins(dovecot, mail_user, log_start) == 1
+            told = [e for e in events.of(ConnectionChanged) if e.detail.startswith("login refused")]
+            assert len(told) == 1
+            assert len(store.local.actions("work")) == 1  # the flag waits in the journal
+
+            password.write_text(changed.password)  # the user fixes password_command's output
+            account.submit(RetryAccount(account="work"))
+            await events.wait_for(state_is(ConnectionState.ONLINE))
+            await until(lambda: store.local.actions("work") == [], 15)
+            await watching(account)
+    assert server_state(dovecot, changed)[message_id(1)] == frozenset({b"\\Flagged"})
+
+
+def _ids(store: Store, folder: str) -> dict[int, str | None]:
+    """UID -> Message-ID of what the cache holds for ``folder``."""
+    return {uid: summary.message_id for uid in store.uids("work", folder)
+            if (summary := store.summary("work", folder, uid)) is not None}
+
+
+async def test_a_folder_deleted_by_another_client_leaves_the_tree_and_the_cache(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)), folder="Projects")
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for_one(RequestDone, timeout=30)
+            await until(lambda: len(store.uids("work", "Projects")) == 3, 15)
+            await watching(account)
+            account.submit(OpenFolder(account="work", folder="Projects"))  # the folder on screen
+            await asyncio.sleep(0.3)
+            dovecot.doveadm("mailbox", "delete", "-u", mail_user.name, "Projects")
+            await until(lambda: "Projects" not in {f.name for f in store.folders("work")}, 15)
+            assert store.uids("work", "Projects") == []
+            told = await events.wait_for_one(ErrorReported, lambda e: "Projects" in e.message)
+            dovecot.deliver(mail_user.name, make_message(9))  # the account goes on
+            await until(lambda: message_id(9) in _ids(store, "INBOX").values(), 15)
+    assert told.message == "Projects was deleted or renamed on the server by another program"
+    assert "Projects" not in {f.name for f in events.of(FoldersChanged)[-1].folders}
+
+
+async def test_actions_waiting_for_a_folder_recreated_meanwhile_are_taken_back_not_applied(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """Triage made while the link was down waits in the journal; meanwhile another client
+    deletes the folder and makes a new one of that name whose messages get the same UIDs. Once
+    the link is back, no action lands on a new message, and the cache shows the new ones only."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)), folder="Projects")
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for_one(RequestDone, timeout=30)
+            await until(lambda: len(store.uids("work", "Projects")) == 3, 15)
+            uids = sorted(store.uids("work", "Projects"))
+            await proxy.down()
+            await events.wait_for(state_is(ConnectionState.ERROR), timeout=20)
+            account.submit(SetFlags(account="work", folder="Projects", uids=(uids[0],), add=frozenset({FLAGGED})))
+            account.submit(MoveMessages(account="work", folder="Projects", uids=(uids[1],),
+                                        target_role=FolderRole.ARCHIVE))
+            account.submit(DeleteMessages(account="work", folder="Projects", uids=(uids[2],)))
+            await until(lambda: len([e for e in events.of(ActionApplied) if not e.on_server]) == 3, 15)
+            dovecot.doveadm("mailbox", "delete", "-u", mail_user.name, "Projects")
+            dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(100, 103)), folder="Projects")
+            before = server_state(dovecot, mail_user, "Projects")
+            await proxy.up()
+            await until(lambda: store.local.actions("work") == [], 20)
+            new = {message_id(i) for i in range(100, 103)}
+            await until(lambda: set(_ids(store, "Projects").values()) == new, 15)
+            await asyncio.sleep(0.5)  # whatever else the reconnect does is over
+            assert set(_ids(store, "Projects").values()) == new
+            assert not _ids(store, "Archive") and not _ids(store, "Trash")
+    assert server_state(dovecot, mail_user, "Projects") == before
+    assert server_state(dovecot, mail_user, "Archive") == {}
+    told = events.of(ActionRolledBack)
+    assert len(told) == 3 and all("recreated" in e.reason for e in told)
