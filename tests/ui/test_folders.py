@@ -3,6 +3,13 @@ requests sent, and what the tree and the status bar show after."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
 from mailbag.domain.events import RequestFailed
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
@@ -27,20 +34,46 @@ async def on_folder(pilot, folder: str) -> None:
     await pilot.pause()
 
 
-async def test_delete_asks_with_the_message_count_and_no_does_nothing(make_app):
+async def press_on(pilot, folder: str, *keys: str) -> None:
+    """Press ``keys`` in the tree with its cursor on ``folder``."""
+    await on_folder(pilot, folder)
+    await pilot.press(*keys)
+    await pilot.pause()
+
+
+@asynccontextmanager
+async def main_screen(make_app) -> AsyncIterator[tuple[Any, Pilot[None]]]:
+    """The app (over the fake facade) at 80x24 with its first view painted, and its pilot."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await on_folder(pilot, "Archive/2025")
-        await pilot.press("X")
-        await pilot.pause()
+        yield app, pilot
+
+
+@pytest.mark.parametrize(
+    ("folder", "keys", "question", "count"),
+    [
+        ("Archive/2025", ["X"], "Delete the folder Archive/2025", "and the 30 messages in it?"),
+        ("Sent", ["X"], "Warning: Sent is the Sent folder", "the 12 messages in it"),
+        ("Drafts", ["E", "2", "enter"], "Warning: Drafts is the Drafts folder", ""),
+    ],
+    ids=["delete", "delete-a-role-folder", "rename-a-role-folder"],
+)
+async def test_a_question_comes_first_and_no_leaves_the_folder(make_app, folder, keys, question, count):
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, folder, *keys)
         assert isinstance(app.screen, ConfirmDialog)
-        assert "Delete the folder Archive/2025 and the 30 messages in it?" in screen_text(app)
+        assert app.screen.question.startswith(question) and count in app.screen.question
         await pilot.press("n")
         await pilot.pause()
         assert folder_requests(app) == []
-        assert "Archive/2025" in tree_names(app)
-        await pilot.press("X")
+        assert folder in tree_names(app)
+
+
+async def test_delete_shows_its_question_escape_cancels_and_yes_deletes(make_app):
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, "Archive/2025", "X")
+        assert "Delete the folder Archive/2025 and the 30 messages in it?" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert folder_requests(app) == []
@@ -53,32 +86,17 @@ async def test_delete_asks_with_the_message_count_and_no_does_nothing(make_app):
         assert "Folder Archive/2025 deleted" in status_text(app)
 
 
-async def test_a_role_folder_is_deleted_only_after_a_warning_and_the_inbox_never(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await on_folder(pilot, "Sent")
-        await pilot.press("X")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
-        question = app.screen.question  # wrapped on screen at 80 columns
-        assert question.startswith("Warning: Sent is the Sent folder") and "the 12 messages in it" in question
-        await pilot.press("n")
-        await on_folder(pilot, "INBOX")
-        await pilot.press("X")
-        await pilot.pause()
+async def test_the_inbox_is_never_deleted(make_app):
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, "INBOX", "X")
         assert not isinstance(app.screen, ConfirmDialog)
         assert "The Inbox cannot be deleted" in status_text(app)
         assert folder_requests(app) == []
 
 
 async def test_a_new_folder_goes_below_the_one_under_the_cursor(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await on_folder(pilot, "Archive")
-        await pilot.press("M")
-        await pilot.pause()
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, "Archive", "M")
         assert isinstance(app.screen, PromptScreen) and "New folder in work:" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
@@ -91,38 +109,21 @@ async def test_a_new_folder_goes_below_the_one_under_the_cursor(make_app):
         assert "Folder Archive/2026 created" in status_text(app)
 
 
-async def test_rename_follows_the_open_folder_and_warns_for_role_folders(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_rename_follows_the_open_folder(make_app):
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, "lists", "enter")  # open it
         await settle(pilot)
-        await on_folder(pilot, "lists")
-        await pilot.press("enter")  # open it
-        await settle(pilot)
-        await on_folder(pilot, "lists")
-        await pilot.press("E", *["backspace"] * 5, *"news", "enter")
-        await pilot.pause()
+        await press_on(pilot, "lists", "E", *["backspace"] * 5, *"news", "enter")
         (renamed,) = folder_requests(app)
         assert isinstance(renamed, RenameFolder) and (renamed.folder, renamed.new_name) == ("lists", "news")
         assert "news" in tree_names(app) and "lists" not in tree_names(app)
         assert app.main_screen._open is not None and app.main_screen._open.folder == "news"
-        await on_folder(pilot, "Drafts")
-        await pilot.press("E", "2", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
-        assert app.screen.question.startswith("Warning: Drafts is the Drafts folder")
-        await pilot.press("n")
-        await pilot.pause()
-        assert len(folder_requests(app)) == 1
 
 
 async def test_a_refusal_is_shown_with_the_servers_reason(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with main_screen(make_app) as (app, pilot):
         app.facade.answer_folders = False
-        await on_folder(pilot, "Archive")
-        await pilot.press("X", "y")
-        await pilot.pause()
+        await press_on(pilot, "Archive", "X", "y")
         (request,) = folder_requests(app)
         app.facade.emit(RequestFailed(request.request_id, "DELETE failed: Mailbox has children, delete them first"))
         await pilot.pause()
@@ -131,12 +132,8 @@ async def test_a_refusal_is_shown_with_the_servers_reason(make_app):
 
 
 async def test_subscribing_asks_which_when_the_server_does_not_say(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await on_folder(pilot, "lists")
-        await pilot.press("t")
-        await pilot.pause()
+    async with main_screen(make_app) as (app, pilot):
+        await press_on(pilot, "lists", "t")
         assert isinstance(app.screen, ChoiceDialog)
         await pilot.press("u")
         await pilot.pause()
@@ -151,9 +148,7 @@ async def test_subscribing_asks_which_when_the_server_does_not_say(make_app):
 
 
 async def test_the_folder_keys_belong_to_the_tree(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with main_screen(make_app) as (app, pilot):
         assert app.focused is app.main_screen.message_list
         await pilot.press("X", "M", "E", "t")
         await pilot.pause()
