@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,6 +36,34 @@ def oauth_server(scripted: OAuthImap | OAuthPop3 | OAuthSmtp, endpoint: TokenEnd
         host="localhost", port=scripted.port, security="tls", username=USER, ca_file=scripted.ca_file,
         oauth2=oauth2_config(endpoint),
     )
+
+
+def account(kind: str, server: OAuthImap | OAuthPop3, endpoint: TokenEndpoint, tmp_path: Path) -> AccountConfig:
+    """The OAuth2 account of ``kind`` ("imap" or "pop3") on ``server``."""
+    if kind == "imap":
+        return AccountConfig(name="work", email=USER, imap=oauth_server(server, endpoint))
+    return AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(server, endpoint))
+
+
+@contextmanager
+def started(kind: str, dovecot: DovecotServer, script: OAuthScript) -> Iterator[OAuthImap | OAuthPop3]:
+    """A scripted IMAP or POP3 server playing ``script``, stopped on leaving."""
+    server = (OAuthImap if kind == "imap" else OAuthPop3)(dovecot, script, tls=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def log_in(kind: str, config: AccountConfig, tmp_path: Path) -> None:
+    """Connect (IMAP) or download once (POP3), as a session of ``config``'s account would."""
+    if kind == "imap":
+        await connect_imap(config, tmp_path)
+    else:
+        await sync_pop3(config, tmp_path)
+
+
+REFUSED = {"imap": AuthenticationFailed, "pop3": Pop3LoginRefused}
 
 
 @pytest.fixture
@@ -110,16 +139,16 @@ async def test_imap_a_refused_token_is_refreshed_and_tried_once_more(
     assert_no_secret_in(caplog, tmp_path, xdg_dirs)
 
 
-@pytest.mark.parametrize("imap", [OAuthScript(tokens=("never",))], indirect=True)
-async def test_imap_a_token_refused_twice_is_a_refused_login_not_a_loop(
-    imap: OAuthImap, token_endpoint: TokenEndpoint, tmp_path: Path
+@pytest.mark.parametrize("kind", ["imap", "pop3"])
+async def test_a_token_refused_twice_is_a_refused_login_not_a_loop(
+    kind: str, dovecot: DovecotServer, token_endpoint: TokenEndpoint, tmp_path: Path
 ) -> None:
     signed_in()
-    config = AccountConfig(name="work", email=USER, imap=oauth_server(imap, token_endpoint))
-    with pytest.raises(AuthenticationFailed, match="Authentication failed"):
-        await connect_imap(config, tmp_path)
+    with started(kind, dovecot, OAuthScript(tokens=("never",))) as server:
+        with pytest.raises(REFUSED[kind], match="Authentication failed"):
+            await log_in(kind, account(kind, server, token_endpoint, tmp_path), tmp_path)
 
-    assert len(imap.seen.logins) == 2
+    assert len(server.seen.logins) == 2
 
 
 @pytest.mark.parametrize("imap", [OAuthScript(tokens=("from-command",))], indirect=True)
@@ -160,18 +189,6 @@ async def test_pop3_a_refused_token_is_refreshed_and_tried_once_more(
     assert_no_secret_in(caplog, tmp_path, xdg_dirs)
 
 
-@pytest.mark.parametrize("pop3", [OAuthScript(tokens=("never",))], indirect=True)
-async def test_pop3_a_token_refused_twice_is_a_refused_login(
-    pop3: OAuthPop3, token_endpoint: TokenEndpoint, tmp_path: Path
-) -> None:
-    signed_in()
-    config = AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(pop3, token_endpoint))
-    with pytest.raises(Pop3LoginRefused, match="Authentication failed"):
-        await sync_pop3(config, tmp_path)
-
-    assert len(pop3.seen.logins) == 2
-
-
 @pytest.mark.parametrize("smtp", [OAuthScript(tokens=("access-2",))], indirect=True)
 async def test_smtp_a_refused_token_is_refreshed_and_the_message_sent(
     dovecot: DovecotServer, mail_user: MailUser, smtp: OAuthSmtp, token_endpoint: TokenEndpoint,
@@ -189,27 +206,15 @@ async def test_smtp_a_refused_token_is_refreshed_and_the_message_sent(
     assert_no_secret_in(caplog, tmp_path, xdg_dirs)
 
 
-@pytest.mark.parametrize("imap", [OAuthScript(mechanisms=("PLAIN",))], indirect=True)
-async def test_imap_a_server_without_oauth2_is_not_tried_twice(
-    imap: OAuthImap, token_endpoint: TokenEndpoint, tmp_path: Path
+@pytest.mark.parametrize(("kind", "greeting"), [("imap", "CAPABILITY"), ("pop3", "CAPA")])
+async def test_a_server_without_oauth2_is_not_tried_twice(
+    kind: str, greeting: str, dovecot: DovecotServer, token_endpoint: TokenEndpoint, tmp_path: Path
 ) -> None:
     signed_in()
-    config = AccountConfig(name="work", email=USER, imap=oauth_server(imap, token_endpoint))
-    with pytest.raises(AuthenticationFailed, match="offers no OAUTHBEARER or XOAUTH2"):
-        await connect_imap(config, tmp_path)
+    with started(kind, dovecot, OAuthScript(mechanisms=("PLAIN",))) as server:
+        with pytest.raises(REFUSED[kind], match="offers no OAUTHBEARER or XOAUTH2"):
+            await log_in(kind, account(kind, server, token_endpoint, tmp_path), tmp_path)
 
     assert token_endpoint.provider.grants("refresh_token") == 1  # no fresh token asked for
-    assert imap.seen.logins == []
-
-
-@pytest.mark.parametrize("pop3", [OAuthScript(mechanisms=("PLAIN",))], indirect=True)
-async def test_pop3_a_server_without_oauth2_is_not_tried_twice(
-    pop3: OAuthPop3, token_endpoint: TokenEndpoint, tmp_path: Path
-) -> None:
-    signed_in()
-    config = AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=oauth_server(pop3, token_endpoint))
-    with pytest.raises(Pop3LoginRefused, match="offers no OAUTHBEARER or XOAUTH2"):
-        await sync_pop3(config, tmp_path)
-
-    assert token_endpoint.provider.grants("refresh_token") == 1
-    assert pop3.seen.count("CAPA") == 1  # one connection
+    assert server.seen.logins == []
+    assert [c.split()[-1] for c in server.seen.commands].count(greeting) == 1  # one connection (IMAP's are tagged)
