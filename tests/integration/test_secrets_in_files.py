@@ -22,6 +22,7 @@ from tests.servers.messages import make_message
 from tests.servers.smtp import PASSWORD as SMTP_PASSWORD
 from tests.servers.smtp import USERNAME as SMTP_USER
 from tests.servers.smtp import SmtpServer
+from tests.toml_text import toml_table
 from tests.unit.cli import environment
 
 
@@ -87,37 +88,18 @@ async def test_the_debug_log_shows_the_traffic_with_every_login_masked(
 
 
 def write_config(path: Path, dovecot: DovecotServer, me: MailUser, old: MailUser, smtp: SmtpServer) -> Path:
-    path.write_text(f"""
-[accounts.work]
-email = "{me.email}"
-default = true
-
-[accounts.work.imap]
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "starttls"
-username = "{me.name}"
-password_env = "IMAP_PASSWORD"
-ca_file = "{dovecot.ca_file}"
-
-[accounts.work.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "starttls"
-username = "{SMTP_USER}"
-password_env = "SMTP_PASSWORD"
-ca_file = "{dovecot.ca_file}"
-
-[accounts.old]
-email = "{old.email}"
-
-[accounts.old.pop3]
-host = "localhost"
-port = {dovecot.pop3s_port}
-username = "{old.name}"
-password_env = "POP3_PASSWORD"
-ca_file = "{dovecot.ca_file}"
-""", encoding="utf-8")
+    """An IMAP account with SMTP, and a POP3 account, all with their passwords in variables."""
+    tables = [
+        toml_table("accounts.work", email=me.email, default=True),
+        toml_table("accounts.work.imap", host=dovecot.host, port=dovecot.imap_port, security="starttls",
+                   username=me.name, password_env="IMAP_PASSWORD", ca_file=dovecot.ca_file),
+        toml_table("accounts.work.smtp", host=smtp.host, port=smtp.port, security="starttls",
+                   username=SMTP_USER, password_env="SMTP_PASSWORD", ca_file=dovecot.ca_file),
+        toml_table("accounts.old", email=old.email),
+        toml_table("accounts.old.pop3", host="localhost", port=dovecot.pop3s_port, username=old.name,
+                   password_env="POP3_PASSWORD", ca_file=dovecot.ca_file),
+    ]
+    path.write_text("\n".join(tables), encoding="utf-8")
     return path
 
 
