@@ -17,14 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.config import AccountConfig, Security, ServerConfig
-from mailbag.domain.events import ConnectionChanged, ErrorReported
+from mailbag.domain.config import AccountConfig, Config, Security, ServerConfig
+from mailbag.domain.events import ConnectionChanged, ErrorReported, OutboxChanged
+from mailbag.domain.models import OutgoingState
+from mailbag.domain.requests import AppendMessage
 from mailbag.protocols.imap import ImapClient, ImapConnectionError, ImapSettings
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.pop3.client import Pop3Client
 from mailbag.protocols.smtp.client import submit
 from mailbag.services.backend import Backend
 from mailbag.services.imap_account import ImapAccount
+from mailbag.services.outbox import OutboxService
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.services.sync_child import ChildJob, fetch_in_child
 from mailbag.store.store import Store
@@ -74,6 +77,22 @@ CERTIFICATE = {
     "expired": r"certificate not trusted.*expired",
 }
 
+#: What a man in the middle slips in after the go-ahead to STARTTLS: answers to what the client
+#: will send over TLS (for SMTP an EHLO answer offering only AUTH LOGIN, which would show in the
+#: login if it were believed).
+INJECTED: dict[Kind, bytes] = {
+    "imap": b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n",
+    "pop3": b"+OK logged in\r\n",
+    "smtp": b"250-hostile.test\r\n250 AUTH LOGIN\r\n",
+}
+INJECTION: dict[Kind, str] = {
+    "imap": "between STARTTLS and the TLS handshake",
+    "pop3": "sent more after its STLS answer",
+    "smtp": "sent data after agreeing to STARTTLS; possible injection, connection closed",
+}
+#: The same bytes read by the TLS handshake instead.
+INTO_HANDSHAKE = "|(?i:wrong.version.number)"
+
 CASES = [
     Case("different capabilities after TLS", Hostility(), every(None)),
     Case("STARTTLS missing", Hostility(offer_starttls=False),
@@ -93,16 +112,16 @@ CASES = [
     Case("STARTTLS answered with a 334 continuation", Hostility(starttls_answer=b"334 go on\r\n"),
          {"smtp": r"refused STARTTLS \(334 go on\)"}),
     Case("responses in the same packet as the go-ahead",
-         Hostility(after_starttls_answer=b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"),
-         {"imap": "between STARTTLS and the TLS handshake"}),
+         Hostility(after_starttls_answer=INJECTED["imap"]), {"imap": INJECTION["imap"]}),
     Case("responses in the same packet as STLS's go-ahead",
-         Hostility(after_starttls_answer=b"+OK logged in\r\n"),
-         {"pop3": "sent more after its STLS answer"}),
-    # aiosmtplib drops what follows the 220 (RFC 3207 4.2): here a fake EHLO answer offering
-    # only AUTH LOGIN, which would show in the login if it were believed.
+         Hostility(after_starttls_answer=INJECTED["pop3"]), {"pop3": INJECTION["pop3"]}),
     Case("responses in the same packet as the 220",
-         Hostility(after_starttls_answer=b"250-hostile.test\r\n250 AUTH LOGIN\r\n"),
-         {"smtp": None}),
+         Hostility(after_starttls_answer=INJECTED["smtp"]), {"smtp": INJECTION["smtp"]}),
+    # A packet of its own reaches the client before it starts the handshake (it says so) or
+    # during it (the handshake fails on bytes that are no TLS): the session ends either way.
+    *(Case("responses in a packet of their own right after the go-ahead",
+           Hostility(after_starttls_packet=INJECTED[kind]), {kind: INJECTION[kind] + INTO_HANDSHAKE})
+      for kind in KINDS),
     Case("untagged EXISTS, FETCH, LIST and STATUS before TLS",
          Hostility(with_capabilities=b"* 7 EXISTS\r\n* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n"
                                      b'* LIST () "/" Forged\r\n* STATUS INBOX (MESSAGES 9)\r\n'),
@@ -216,9 +235,21 @@ async def test_hostile_server(hostile: tuple[HostileServer, Case]) -> None:
         assert PASSWORD not in reason
         # Over TLS too, nothing went out but the negotiation and a login the server refused.
         assert wire.verbs(wire.secure) <= NEGOTIATION[kind] | {"AUTHENTICATE", "AUTH"}
+        if case.hostility.after_starttls_answer or case.hostility.after_starttls_packet:
+            assert wire.secure == []  # no TLS session to act on what was slipped in
     plain = b"".join(wire.plain)
     assert not [secret for secret in SECRETS if secret in plain]
     assert wire.verbs(wire.plain) <= NEGOTIATION[kind]
+
+
+def server_table(server: HostileServer, case: Case, monkeypatch: pytest.MonkeyPatch) -> ServerConfig:
+    """The account's table for ``server`` as the config file gives it, the password in the
+    environment."""
+    settings = login(server, server.certificate, case)
+    monkeypatch.setenv("HOSTILE_PASSWORD", PASSWORD)
+    return ServerConfig(host=settings.host, port=settings.port, security=settings.security,  # type: ignore[arg-type]
+                        username=USER, password_env="HOSTILE_PASSWORD", ca_file=settings.ca_file,
+                        tls_fingerprint=settings.tls_fingerprint)
 
 
 SERVICE_PARAMS = [p for p in PARAMS if p.values[0][0] in ("imap", "pop3")]  # type: ignore[index]
@@ -231,11 +262,7 @@ async def test_the_account_stores_nothing_from_a_hostile_server_and_says_why(
     """The same cases through the account's worker, as mailbag runs it: the cache and the local
     store hold nothing the server said in plain text, and the reason reaches the user."""
     server, case = hostile
-    settings = login(server, server.certificate, case)
-    monkeypatch.setenv("HOSTILE_PASSWORD", PASSWORD)
-    table = ServerConfig(host=settings.host, port=settings.port, security=settings.security,  # type: ignore[arg-type]
-                         username=USER, password_env="HOSTILE_PASSWORD", ca_file=settings.ca_file,
-                         tls_fingerprint=settings.tls_fingerprint)
+    table = server_table(server, case, monkeypatch)
     maildir = tmp_path / "Mail"
     store, recorder = Store.open(tmp_path / "cache.sqlite3"), Recorder()
     worker: Backend
@@ -264,6 +291,47 @@ async def test_the_account_stores_nothing_from_a_hostile_server_and_says_why(
         store.close()
     plain = b"".join(server.wire.plain)
     assert not [secret for secret in SECRETS if secret in plain]
+
+
+SMTP_PARAMS = [p for p in PARAMS if p.values[0][0] == "smtp"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("hostile", SMTP_PARAMS, indirect=True)
+async def test_the_outbox_hands_nothing_to_a_hostile_server_and_keeps_the_message(
+    hostile: tuple[HostileServer, Case], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same cases through the outbox, as mailbag and ``mailbag send`` send: the message
+    stays queued with the reason the screen shows, and no envelope or message went out."""
+    server, case = hostile
+    table = server_table(server, case, monkeypatch)
+    config = Config(path=None, accounts={"acct": AccountConfig(name="acct", email=USER, smtp=table)})
+    store, recorder = Store.open(tmp_path / "cache.sqlite3"), Recorder()
+    copies: list[AppendMessage] = []
+
+    async def store_copy(request: AppendMessage) -> None:
+        copies.append(request)
+
+    outbox = OutboxService(config, store.local, recorder, store_copy)
+    try:
+        item = outbox.queue("acct", b"From: " + USER.encode() + b"\r\nTo: you@example.org\r\n"
+                            b"Subject: hi\r\n\r\nhello\r\n")
+        state = await outbox.attempt(item)
+        expect = case.expect[server.kind]
+        if expect is None:
+            assert state == ""  # sent, over TLS, and gone from the outbox
+            assert {"MAIL", "RCPT", "DATA"} <= server.wire.verbs(server.wire.secure)
+        else:
+            assert state == "queued"
+            (shown,) = recorder.of(OutboxChanged)[-1].messages
+            assert shown.state is OutgoingState.QUEUED and re.search(expect, shown.reason), shown
+            assert shown.reason.isprintable() and PASSWORD not in shown.reason
+            assert not {"MAIL", "RCPT", "DATA"} & server.wire.verbs(server.wire.plain + server.wire.secure)
+            assert [i.state for i in store.local.outbox()] == ["queued"] and copies == []
+    finally:
+        store.close()
+    plain = b"".join(server.wire.plain)
+    assert not [secret for secret in SECRETS if secret in plain]
+    assert server.wire.verbs(server.wire.plain) <= NEGOTIATION["smtp"]
 
 
 async def chunk_written(count: int) -> None:

@@ -2,7 +2,8 @@
 
 It speaks just enough of each protocol for a client to log in over STARTTLS (or implicit TLS)
 and look around, and does one thing wrong, as a :class:`Hostility` says: no STARTTLS, a refusal
-or a continuation instead of the go-ahead, responses slipped in before the handshake, a PREAUTH
+or a continuation instead of the go-ahead, responses slipped in before the handshake (with the
+go-ahead, or in a packet of their own right after it), a PREAUTH
 greeting, a referral instead of a login, garbage instead of a greeting, a bad certificate. It
 records every line it reads, and whether TLS was on when it came (:class:`Wire`).
 
@@ -45,6 +46,7 @@ class Hostility:
     offer_starttls: bool = True  # STARTTLS (STLS) in the capabilities before TLS
     starttls_answer: bytes | None = None  # instead of the go-ahead to STARTTLS (then no TLS)
     after_starttls_answer: bytes = b""  # in the same write as the go-ahead, before the handshake
+    after_starttls_packet: bytes = b""  # in a write of its own after the go-ahead, before the handshake
     with_capabilities: bytes = b""  # in the same write as the capabilities, before TLS
     login_answer: bytes | None = None  # instead of the login's success (after TLS)
     certificate: CertKind = "good"
@@ -156,7 +158,10 @@ class _Session:
             pass
 
     async def start_tls(self) -> None:
-        await self.writer.start_tls(self.server._context)
+        try:
+            await self.writer.start_tls(self.server._context)
+        except AttributeError:  # Python 3.11's streams, when the client hangs up during the handshake
+            raise ConnectionResetError("the client hung up during the TLS handshake") from None
         self.secure = True
 
     async def go_ahead(self, answer: bytes, tag: bytes = b"") -> bool:
@@ -166,6 +171,8 @@ class _Session:
             await self.send(self.h.starttls_answer.replace(b"{tag}", tag))
             return True
         await self.send(answer + self.h.after_starttls_answer)
+        if self.h.after_starttls_packet:
+            await self.send(self.h.after_starttls_packet)
         await self.start_tls()
         return True
 

@@ -91,7 +91,7 @@ class ScriptedServer(ABC):
             pass
         finally:
             self._sessions.pop(task, None)  # type: ignore[arg-type]
-            if writer not in self._hung:
+            if writer not in self._hung and writer.transport is not None:  # None: lost in a TLS handshake
                 writer.close()
 
     @abstractmethod

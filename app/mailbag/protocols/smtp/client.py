@@ -1,11 +1,12 @@
 """Hand one message to an SMTP submission server (RFC 5321, 6409) with aiosmtplib.
 
 TLS is implicit (``security = "tls"``, port 465) or STARTTLS (``"starttls"``, port 587), which is
-all-or-nothing: a server that does not offer it, refuses it, or fails the handshake gets nothing
+all-or-nothing: a server that does not offer it, refuses it, sends anything between its go-ahead
+and the handshake (:mod:`mailbag.protocols.smtp.starttls`), or fails the handshake gets nothing
 more, not even the login. Plain text only with ``"none"``. Certificates are always checked
 (system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN; with an OAuth2
-access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME``
-and ``SMTPUTF8`` are asked for when the message needs them and the server offers them.
+access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME`` and ``SMTPUTF8`` are asked for when
+the message needs them and the server offers them.
 
 Every failure is one of :mod:`mailbag.protocols.smtp.errors`, typed by what the outbox must do.
 The line is drawn at the server's go-ahead for the message (``354``): a link lost before it means
@@ -30,6 +31,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpTemporary,
     SmtpUncertain,
 )
+from mailbag.protocols.smtp.starttls import StartTlsInjection, starttls
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
@@ -108,16 +110,20 @@ async def _open(
             if not smtp.supports_extension("starttls"):
                 raise SmtpTemporary(f"{where} does not offer STARTTLS; nothing was sent in plain text")
             try:
-                _said(where, "STARTTLS", await smtp.starttls(tls_context=context))
+                _said(where, "STARTTLS", await starttls(smtp, context))
             except aiosmtplib.SMTPResponseException as exc:
                 raise SmtpTemporary(
                     f"{where} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in"
                     " plain text",
                     exc.code,
                 ) from None
+            except StartTlsInjection:
+                raise SmtpTemporary(
+                    f"{where} sent data after agreeing to STARTTLS; possible injection, connection"
+                    " closed; nothing was sent in plain text"
+                ) from None
             check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
-            # aiosmtplib forgot the EHLO answer from before TLS and dropped whatever came
-            # between its 220 and the handshake (RFC 3207 4.2): ask again over TLS.
+            # aiosmtplib forgot the EHLO answer from before TLS (RFC 3207 4.2): ask again.
             _said(where, "EHLO", await smtp.ehlo())
         await _login(smtp, settings)
     except SmtpError:
