@@ -1,19 +1,21 @@
-"""Undo through the mail service against the private Dovecot: it takes back the action the user
-made last, waits for one being sent, and follows a message that came back under a new UID."""
+"""Undo through the mail service against the private Dovecot (and a Maildir tree): it takes back
+the action the user made last, waits for one being sent, follows a message that came back under a
+new UID, and follows a folder renamed since."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from mailbag.domain.config import AccountConfig, Config
-from mailbag.domain.events import ActionApplied, RequestDone
-from mailbag.domain.models import SEEN, FolderRole
-from mailbag.domain.requests import MoveMessages, SetFlags
+from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported, Event, RequestDone
+from mailbag.domain.models import FLAGGED, SEEN, FolderRole
+from mailbag.domain.requests import CreateFolder, MoveMessages, OpenFolder, RenameFolder, SetFlags
+from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.mail import MailService
 from mailbag.store.store import Store
 from tests.cache_reads import cached_flags
@@ -22,7 +24,6 @@ from tests.integration.journal_fixtures import CuttingProxy
 from tests.integration.test_live_triage import server_state, uid_of, until
 from tests.servers.messages import make_message, message_id
 
-pytestmark = pytest.mark.dovecot
 
 
 @contextlib.asynccontextmanager
@@ -51,6 +52,7 @@ def applied(events: Recorder, description: str, *, on_server: bool) -> asyncio.F
     )
 
 
+@pytest.mark.dovecot
 async def test_undo_right_after_an_action_takes_that_action_back(dovecot, mail_user, tmp_path):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
     before = server_state(dovecot, mail_user)
@@ -71,6 +73,7 @@ async def test_undo_right_after_an_action_takes_that_action_back(dovecot, mail_u
     assert server_state(dovecot, mail_user, "Archive") == {}
 
 
+@pytest.mark.dovecot
 async def test_undo_while_the_action_is_being_sent_waits_for_its_answer(
     dovecot, mail_user, tmp_path
 ):
@@ -97,6 +100,7 @@ async def test_undo_while_the_action_is_being_sent_waits_for_its_answer(
     assert server_state(dovecot, mail_user, "Archive") == {}
 
 
+@pytest.mark.dovecot
 async def test_undo_follows_a_message_that_came_back_under_a_new_uid(dovecot, mail_user, tmp_path):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)))
     config = imap_account_config(dovecot, mail_user)
@@ -118,3 +122,58 @@ async def test_undo_follows_a_message_that_came_back_under_a_new_uid(dovecot, ma
         await until(lambda: store.local.actions("work") == [], 15)
         assert SEEN not in cached_flags(store, "work", "INBOX", new_uid)
     assert b"\\Seen" not in server_state(dovecot, mail_user)[message_id(0)]
+
+
+async def undo_across_a_rename(mail: MailService, store: Store, events: Recorder) -> None:
+    """Move message 0 to a new folder Work and flag it there; rename Work to Projects; undo both.
+    Each undo must be done on the server, under the new name."""
+    mail.submit(CreateFolder(account="work", name="Work"))
+    await applied(events, "Folder Work created", on_server=True)
+    mail.submit(MoveMessages(account="work", folder="INBOX", uids=(uid_of(store, "INBOX", 0),), target="Work"))
+    await applied(events, "Move of 1 message to Work", on_server=True)
+    opened = mail.submit(OpenFolder(account="work", folder="Work"))  # the user goes there
+    await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == opened, 30)
+    mail.submit(SetFlags(account="work", folder="Work", uids=(uid_of(store, "Work", 0),), add=frozenset({FLAGGED})))
+    await applied(events, "Marked 1 message flagged", on_server=True)
+    mail.submit(RenameFolder(account="work", folder="Work", new_name="Projects"))
+    await applied(events, "Folder Work renamed to Projects", on_server=True)
+
+    def settled(description: str) -> Callable[[Event], bool]:
+        def match(event: Event) -> bool:
+            if isinstance(event, ActionApplied):
+                return event.on_server and event.description == description
+            return isinstance(event, (ActionRolledBack, ErrorReported))
+        return match
+
+    assert mail.undo() == "Marked 1 message flagged"
+    done = await events.wait_for(settled("Marked 1 message unflagged"), 30)
+    assert isinstance(done, ActionApplied), done
+    assert mail.undo() == "Moved 1 message to Work"
+    done = await events.wait_for(settled("Move of 1 message to INBOX"), 30)
+    assert isinstance(done, ActionApplied), done
+    assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
+    assert store.uids("work", "Projects") == []
+    assert FLAGGED not in cached_flags(store, "work", "INBOX", uid_of(store, "INBOX", 0))
+
+
+@pytest.mark.dovecot
+async def test_undo_after_a_folder_rename_acts_under_the_new_name(dovecot, mail_user, tmp_path):
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)))
+    async with service(imap_account_config(dovecot, mail_user), tmp_path / "cache.sqlite3") as (mail, store, events):
+        await undo_across_a_rename(mail, store, events)
+    inbox = server_state(dovecot, mail_user)
+    assert set(inbox) == {message_id(0), message_id(1)}
+    assert b"\\Flagged" not in inbox[message_id(0)]
+    assert server_state(dovecot, mail_user, "Projects") == {}
+
+
+async def test_undo_after_a_folder_rename_on_maildir_acts_under_the_new_name(tmp_path):
+    root = tmp_path / "Mail"
+    md = MaildirStore(root, "work", create=True)
+    for i in range(2):
+        md.add("INBOX", make_message(i))
+    config = AccountConfig(name="work", email="me@example.test", maildir=root)
+    async with service(config, tmp_path / "cache.sqlite3") as (mail, store, events):
+        await undo_across_a_rename(mail, store, events)
+    assert len(md.flags("INBOX")) == 2 and md.flags("Projects") == {}
+    assert all(FLAGGED not in flags for flags in md.flags("INBOX").values())

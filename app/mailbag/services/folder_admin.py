@@ -6,7 +6,8 @@ once offline): done later, a rename could meet actions journalled meanwhile agai
 Before a rename or a delete the journal is replayed; an action still waiting for the folder (or a
 folder below it) then, set aside after failing, say, refuses the operation with the count, so no
 action is ever applied to the wrong folder. A rename takes the folder's cached messages, bodies
-and search rows along; a delete drops them.
+and search rows along, and the journal's actions too (undo then finds the messages under the new
+name, as they are on the server); a delete drops them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
             await backend.db(backend.store.reset_folder, backend.name, "INBOX")
         else:
             await backend.db(backend.store.rename_folder, backend.name, folder.name, made, folder.delimiter)
+            await backend.db(backend.store.local.rename_folder, backend.name, folder.name, made, folder.delimiter)
         await backend.refresh_folders()
         await backend.publish_counts(made)
         if folder.name.upper() == "INBOX":

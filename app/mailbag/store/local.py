@@ -371,6 +371,35 @@ class LocalStore:
                 f"UPDATE pending_actions SET last_error = ?{extra} WHERE id = ?", (error, action_id)
             )
 
+    def rename_folder(self, account: str, folder: str, new_name: str, delimiter: str | None) -> int:
+        """The folder (and those below it, by ``delimiter``) renamed on the server: the account's
+        journal actions in it or moving into it name it by its new name from now on, so that undo
+        finds the messages where they are. Returns how many actions changed."""
+        below = folder + delimiter if delimiter else None
+
+        def renamed(name: str) -> str:
+            if name == folder or (below and name.startswith(below)):
+                return new_name + name[len(folder):]
+            return name
+
+        changed = 0
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, folder, args FROM pending_actions WHERE account = ?", (account,)
+            ).fetchall()
+            for row in rows:
+                args = json.loads(row["args"])
+                target = args.get("target")
+                new_args = dict(args, target=renamed(target)) if isinstance(target, str) else args
+                if renamed(row["folder"]) == row["folder"] and new_args == args:
+                    continue
+                conn.execute(
+                    "UPDATE pending_actions SET folder = ?, args = ? WHERE id = ?",
+                    (renamed(row["folder"]), json.dumps(new_args), row["id"]),
+                )
+                changed += 1
+        return changed
+
     def prune_actions(self, account: str, keep: int, below: int | None = None) -> int:
         """Delete the account's finished actions (done, failed, cancelled) except the newest
         ``keep`` of them and any with an id from ``below`` on; pending, in-flight and set-aside
