@@ -3,13 +3,16 @@
 The name is made a single clean file name (no folders, no ``..``, no control or bidi characters,
 no leading dot, no reserved device name) whatever the message said. The file is created in the
 folder through the folder's descriptor with ``O_EXCL | O_NOFOLLOW``: a symlink already there is
-never followed, and nothing is overwritten unless asked. An overwrite writes a new file beside
-the old one and renames it over the old name, which replaces a symlink rather than writing
-through it. Files are made readable by the user alone (0600).
+never followed, and nothing is overwritten unless asked. The data is written whole to a hidden
+file beside the name first and only then given the name (a hard link, which fails on a name
+taken; a rename over it for an overwrite, which replaces a symlink rather than writing through
+it), so a process killed midway leaves no part of a file under the name. Files are made
+readable by the user alone (0600).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable
@@ -19,6 +22,8 @@ from mailbag.domain.mime import safe_filename
 from mailbag.paths import FILE_MODE
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: Why a hard link may fail where a rename works (a file system without hard links).
+_NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK})
 #: How many " (n)" names are tried before giving up.
 _MAX_COPIES = 1000
 
@@ -94,45 +99,68 @@ class _Folder:
 
 
 def _create(folder_fd: int, name: str, data: bytes) -> None:
+    if _exists(folder_fd, name):
+        raise NameTaken(name)
+    temporary = _write_beside(folder_fd, name, data)
     try:
-        fd = os.open(name, _CREATE, FILE_MODE, dir_fd=folder_fd)
+        os.link(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd, follow_symlinks=False)
     except FileExistsError:
         raise NameTaken(name) from None
-    except OSError as exc:  # ELOOP: a symlink of that name (O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+        # A file system without hard links: the name was free a moment ago.
         if _exists(folder_fd, name):
             raise NameTaken(name) from None
-        raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
-    _write_all(fd, name, data, lambda: os.unlink(name, dir_fd=folder_fd))
+        _publish(folder_fd, temporary, name)
+    finally:
+        _forget(folder_fd, temporary)
 
 
 def _replace(folder_fd: int, name: str, data: bytes) -> None:
+    temporary = _write_beside(folder_fd, name, data)
+    try:
+        _publish(folder_fd, temporary, name)
+    finally:
+        _forget(folder_fd, temporary)
+
+
+def _write_beside(folder_fd: int, name: str, data: bytes) -> str:
+    """Write ``data`` whole to a new hidden file beside ``name``; its name."""
     temporary = f".{name}.{secrets.token_hex(4)}.part"
     try:
         fd = os.open(temporary, _CREATE, FILE_MODE, dir_fd=folder_fd)
     except OSError as exc:
         raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+    _write_all(fd, name, data, lambda: _forget(folder_fd, temporary))
+    return temporary
 
-    def forget() -> None:
-        os.unlink(temporary, dir_fd=folder_fd)
 
-    _write_all(fd, name, data, forget)
+def _publish(folder_fd: int, temporary: str, name: str) -> None:
+    """Give the written file ``temporary`` the name ``name`` (replacing what is there)."""
     try:
         os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except OSError as exc:
-        forget()
         raise SaveError(f"cannot replace {name}: {exc.strerror or exc}") from None
 
 
+def _forget(folder_fd: int, temporary: str) -> None:
+    """Remove the hidden file (gone already once renamed)."""
+    try:
+        os.unlink(temporary, dir_fd=folder_fd)
+    except OSError:
+        pass
+
+
 def _write_all(fd: int, name: str, data: bytes, forget: Callable[[], None]) -> None:
-    """Write ``data`` to ``fd`` and close it; on failure remove what was started."""
+    """Write ``data`` to ``fd``, to the disk, and close it; on failure remove what was started."""
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
     except OSError as exc:
-        try:
-            forget()
-        except OSError:
-            pass
+        forget()
         raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
 
 
