@@ -56,7 +56,7 @@ def choose_account(config: Config, raw: bytes, name: str | None) -> tuple[Accoun
     if not sender:
         account = account or config.default_account()
         assert account is not None
-        header = formataddr((account.display_name, account.email)).encode("utf-8") + b"\r\n"
+        header = b"From: " + formataddr((account.display_name, account.email)).encode("utf-8") + b"\r\n"
         return account, header + raw
     if account is None:
         matches = [a for a in config.accounts.values() if a.email.lower() == sender.lower()]

@@ -99,6 +99,19 @@ def test_a_message_on_stdin_is_sent_to_to_cc_and_bcc_and_kept_in_sent(
     assert hidden.email.encode() not in smtp_server.received[0].content
 
 
+def test_a_message_without_from_is_sent_from_the_account_with_its_name(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    config = aiosmtpd_config(tmp_path / "config.toml", dovecot, me, smtp_server)
+    result = run_send(config, tmp_path, f"To: {to.email}\nSubject: No From\n\nHello.\n".encode())
+    assert result.returncode == 0, result.stderr
+    (delivered,) = mailbox(dovecot, to)
+    assert parsed(delivered)["From"] == f"Me Myself <{me.email}>"
+    assert parsed(delivered)["Subject"] == "No From"
+    assert smtp_server.received[0].mail_from == me.email
+
+
 def test_an_unreachable_server_queues_with_75_and_flush_sends_it_once(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
