@@ -128,6 +128,8 @@ CASES = [
          {"imap": None}),
     Case("a forged answer to STLS before it was sent", Hostility(with_capabilities=b"+OK begin TLS\r\n"),
          {"pop3": "sent what was not asked for before STLS"}),
+    Case("a forged answer to STARTTLS before it was sent", Hostility(with_capabilities=b"220 go ahead\r\n"),
+         {"smtp": "sent data it was not asked for before STARTTLS; possible injection, connection closed"}),
     Case("PREAUTH greeting", Hostility(greeting=b"* PREAUTH welcome back\r\n"), {"imap": "PREAUTH"}),
     Case("LOGIN referral", Hostility(login_answer=b"{tag} NO [REFERRAL imap://me@evil.example/] go there\r\n"),
          {"imap": r"login failed: .*go there"}),

@@ -31,7 +31,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpTemporary,
     SmtpUncertain,
 )
-from mailbag.protocols.smtp.starttls import StartTlsInjection, starttls
+from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
@@ -105,26 +105,9 @@ async def _open(
         await _connect(smtp, where)
         if settings.security == "tls":
             check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
-        _said(where, "EHLO", await smtp.ehlo())
         if settings.security == "starttls":
-            if not smtp.supports_extension("starttls"):
-                raise SmtpTemporary(f"{where} does not offer STARTTLS; nothing was sent in plain text")
-            try:
-                _said(where, "STARTTLS", await starttls(smtp, context))
-            except aiosmtplib.SMTPResponseException as exc:
-                raise SmtpTemporary(
-                    f"{where} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in"
-                    " plain text",
-                    exc.code,
-                ) from None
-            except StartTlsInjection:
-                raise SmtpTemporary(
-                    f"{where} sent data after agreeing to STARTTLS; possible injection, connection"
-                    " closed; nothing was sent in plain text"
-                ) from None
-            check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
-            # aiosmtplib forgot the EHLO answer from before TLS (RFC 3207 4.2): ask again.
-            _said(where, "EHLO", await smtp.ehlo())
+            await _starttls(smtp, settings, context, where)
+        _said(where, "EHLO", await smtp.ehlo())  # over TLS: aiosmtplib forgot the answer before it
         await _login(smtp, settings)
     except SmtpError:
         raise
@@ -142,6 +125,35 @@ async def _open(
         raise _by_code(exc.code, exc.message, f"{where} said") from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpTemporary(f"{where}: {_cause(exc)}") from None
+
+
+async def _starttls(
+    smtp: aiosmtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContext | None, where: str
+) -> None:
+    """EHLO and STARTTLS in plain text, then the handshake and the pin; anything the server was
+    not asked for ends the session (:mod:`mailbag.protocols.smtp.starttls`)."""
+    plain = PlainText(smtp)
+    try:
+        _said(where, "EHLO", await plain.ehlo())
+        if not smtp.supports_extension("starttls"):
+            raise SmtpTemporary(f"{where} does not offer STARTTLS; nothing was sent in plain text")
+        try:
+            _said(where, "STARTTLS", await plain.starttls(context))
+        except aiosmtplib.SMTPResponseException as exc:
+            raise SmtpTemporary(
+                f"{where} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in plain"
+                " text",
+                exc.code,
+            ) from None
+    except StartTlsInjection as exc:
+        when = "after agreeing to STARTTLS" if exc.after_go_ahead else "it was not asked for before STARTTLS"
+        raise SmtpTemporary(
+            f"{where} sent data {when}; possible injection, connection closed; nothing was sent"
+            " in plain text"
+        ) from None
+    finally:
+        plain.close()
+    check_pin(smtp.get_transport_info("ssl_object"), settings.tls_fingerprint)
 
 
 async def _connect(smtp: aiosmtplib.SMTP, where: str) -> None:
