@@ -564,35 +564,12 @@ class _Validator:
                 where + ("security",),
                 f"must be one of {', '.join(SECURITY_VALUES)}, not {_show(security)}",
             )
-        port = table.get("port")
-        if port is None:
-            implicit, plain = DEFAULT_PORTS[protocol]
-            port = implicit if security == "tls" else plain
-        elif isinstance(port, bool) or not isinstance(port, int):
-            raise self.error(where + ("port",), "must be a number")
-        elif not 1 <= port <= 65535:
-            raise self.error(where + ("port",), f"{port} is out of range (1..65535)")
+        port = self.port(table, where, protocol, security)
         password_command = self.string(table, where + ("password_command",))
         password_env = self.string(table, where + ("password_env",))
         keyring = self.boolean(table, where + ("keyring",))
         token_command = self.string(table, where + ("oauth2_token_command",))
-        sources = [
-            key
-            for key, present in (
-                ("password_command", password_command is not None),
-                ("password_env", password_env is not None),
-                ("keyring", keyring),
-                ("oauth2_token_command", token_command is not None),
-            )
-            if present
-        ]
-        if len(sources) > 1:
-            last = max(sources, key=lambda key: self.lines.line_of(where + (key,)) or 0)
-            raise self.error(
-                where + (last,),
-                f"choose one password source, not {' and '.join(sources)}",
-            )
-        if sources:
+        if self.password_sources(where, password_command, password_env, keyring, token_command):
             oauth2 = None  # the table's own source wins over the account's [oauth2]
         elif oauth2 is None:
             raise self.error(
@@ -600,34 +577,19 @@ class _Validator:
                 " (or oauth2_token_command, or give the account an [oauth2] table)"
             )
         mechanism = self.auth_mechanism(table, where, token_command is not None or oauth2 is not None)
-        ca_file = self.path_value(table, where + ("ca_file",))
-        if ca_file is not None and not ca_file.is_file():
-            problem = "is not a file" if ca_file.exists() else "no such file"
-            raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
+        ca_file = self.ca_file(table, where)
         fingerprint = self.fingerprint(table, where + ("tls_fingerprint",), security)
         if protocol == "pop3":
             poll_seconds = self.number(table, where + ("poll_interval",), POP3_POLL_SECONDS, 5, 86400)
         else:
             poll_seconds = self.number(table, where + ("poll_seconds",), 60, 5, 3600)
-        leave = self.boolean(table, where + ("leave_on_server",)) if "leave_on_server" in table else True
-        days: int | None = None
-        if "delete_after_days" in table:
-            days = self.number(table, where + ("delete_after_days",), 0, 0, 36500, unit="days")
-            if not leave:
-                raise self.error(
-                    where + ("delete_after_days",),
-                    "needs leave_on_server = true (with false, mail is removed once downloaded)",
-                )
-        timeout = table.get("timeout", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise self.error(where + ("timeout",), "must be a number of seconds")
-        if not 1 <= timeout <= 600:
-            raise self.error(where + ("timeout",), f"{timeout} is out of range (1..600)")
+        leave, days = self.retention(table, where)
+        timeout = self.timeout(table, where)
         return ServerConfig(
             host=host,
             port=port,
             poll_seconds=poll_seconds,
-            timeout=float(timeout),
+            timeout=timeout,
             keepalive_seconds=self.number(table, where + ("keepalive_seconds",), 30, 5, 3600),
             keepalive_timeout=self.number(table, where + ("keepalive_timeout",), 20, 1, 600),
             idle_check_seconds=self.number(table, where + ("idle_check_seconds",), 60, 10, 1800),
@@ -646,6 +608,70 @@ class _Validator:
             leave_on_server=leave,
             delete_after_days=days,
         )
+
+    def port(self, table: dict[str, Any], where: tuple[str, ...], protocol: str, security: str) -> int:
+        """The table's port, or the protocol's usual one for ``security``."""
+        port = table.get("port")
+        if port is None:
+            implicit, plain = DEFAULT_PORTS[protocol]
+            return implicit if security == "tls" else plain
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise self.error(where + ("port",), "must be a number")
+        if not 1 <= port <= 65535:
+            raise self.error(where + ("port",), f"{port} is out of range (1..65535)")
+        return port
+
+    def password_sources(
+        self, where: tuple[str, ...], password_command: str | None, password_env: str | None,
+        keyring: bool, token_command: str | None,
+    ) -> bool:
+        """Whether the table names a password source; naming more than one is an error (shown
+        at the one written last)."""
+        sources = [
+            key
+            for key, present in (
+                ("password_command", password_command is not None),
+                ("password_env", password_env is not None),
+                ("keyring", keyring),
+                ("oauth2_token_command", token_command is not None),
+            )
+            if present
+        ]
+        if len(sources) > 1:
+            last = max(sources, key=lambda key: self.lines.line_of(where + (key,)) or 0)
+            raise self.error(
+                where + (last,),
+                f"choose one password source, not {' and '.join(sources)}",
+            )
+        return bool(sources)
+
+    def ca_file(self, table: dict[str, Any], where: tuple[str, ...]) -> Path | None:
+        ca_file = self.path_value(table, where + ("ca_file",))
+        if ca_file is not None and not ca_file.is_file():
+            problem = "is not a file" if ca_file.exists() else "no such file"
+            raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
+        return ca_file
+
+    def retention(self, table: dict[str, Any], where: tuple[str, ...]) -> tuple[bool, int | None]:
+        """POP3's ``leave_on_server`` and ``delete_after_days`` (which needs the first)."""
+        leave = self.boolean(table, where + ("leave_on_server",)) if "leave_on_server" in table else True
+        if "delete_after_days" not in table:
+            return leave, None
+        days = self.number(table, where + ("delete_after_days",), 0, 0, 36500, unit="days")
+        if not leave:
+            raise self.error(
+                where + ("delete_after_days",),
+                "needs leave_on_server = true (with false, mail is removed once downloaded)",
+            )
+        return leave, days
+
+    def timeout(self, table: dict[str, Any], where: tuple[str, ...]) -> float:
+        timeout = table.get("timeout", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise self.error(where + ("timeout",), "must be a number of seconds")
+        if not 1 <= timeout <= 600:
+            raise self.error(where + ("timeout",), f"{timeout} is out of range (1..600)")
+        return float(timeout)
 
     def fingerprint(self, table: dict[str, Any], key: tuple[str, ...], security: str) -> str | None:
         """A certificate pin, ``sha256:`` and 64 hex digits (colons between pairs allowed),
