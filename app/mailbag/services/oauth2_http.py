@@ -20,6 +20,7 @@ from typing import Any
 
 from mailbag.domain.oauth2 import OAuth2Config, endpoint_problem
 from mailbag.domain.sanitize import clean_line
+from mailbag.protocols.tls import make_client_context
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def post_form(url: str, form: dict[str, str]) -> tuple[int, Any]:
         url, data=body, method="POST",
         headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
     )
-    context = ssl.create_default_context()  # chain and host name checked
+    context = make_client_context()  # chain and host name checked, as for the mail servers
     host = urllib.parse.urlsplit(url).netloc
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=context) as answer:
