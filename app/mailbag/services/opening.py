@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from mailbag.domain.mime import safe_filename
 from mailbag.paths import FILE_MODE
-from mailbag.services.saving import clean_name
 from mailbag.services.viewers import Viewer
 
 _COPY_PREFIX = "mailbag-open-"
@@ -35,7 +35,7 @@ class OpenFailed(Exception):
 def private_copy(name: str, data: bytes) -> Path:
     """``data`` in a new private folder, under ``name`` made plain; returns the file's path."""
     folder = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX))  # mode 0700
-    plain = re.sub("_+", "_", _INERT.sub("_", clean_name(name))).strip("_")
+    plain = re.sub("_+", "_", _INERT.sub("_", safe_filename(name))).strip("_")
     path = folder / (plain or "attachment")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     with os.fdopen(fd, "wb") as file:

@@ -40,11 +40,6 @@ class NameTaken(SaveError):
         self.name = name
 
 
-def clean_name(name: str, fallback: str = "attachment") -> str:
-    """``name`` as a safe single file name (see :func:`mailbag.domain.mime.safe_filename`)."""
-    return safe_filename(name, fallback)
-
-
 def numbered(name: str, n: int) -> str:
     """``report.pdf`` -> ``report (n).pdf``; the extension stays last."""
     stem, dot, ext = name.rpartition(".")
@@ -58,7 +53,7 @@ def save_file(folder: Path, name: str, data: bytes, *, overwrite: bool = False) 
 
     Raises NameTaken when the name exists and ``overwrite`` is false, SaveError otherwise.
     """
-    name = clean_name(name)
+    name = safe_filename(name)
     with _Folder(folder) as fd:
         if overwrite:
             _replace(fd, name, data)
@@ -69,7 +64,7 @@ def save_file(folder: Path, name: str, data: bytes, *, overwrite: bool = False) 
 
 def save_as_new(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` under ``name`` or, when that is taken, the first free ``name (n)``."""
-    name = clean_name(name)
+    name = safe_filename(name)
     with _Folder(folder) as fd:
         for candidate in (name, *(numbered(name, n) for n in range(1, _MAX_COPIES))):
             try:

@@ -7,9 +7,9 @@ import os
 
 from textual import on, work
 
+from mailbag.domain.mime import safe_filename
 from mailbag.domain.models import MessageRow
 from mailbag.services.piping import PipeResult, pipe_captured, pipe_on_terminal
-from mailbag.services.saving import clean_name
 from mailbag.ui.completion import PathSuggester
 from mailbag.ui.saving import SaveFolder, save_bytes
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
@@ -92,7 +92,7 @@ class FilesControl(MainScreenBase):
         if row is None:
             return
         key = (row.account, row.folder, row.uid)
-        name = clean_name(row.subject, "message") + ".eml"
+        name = safe_filename(row.subject, "message") + ".eml"
 
         def answered(typed: str | None) -> None:
             if not typed:
