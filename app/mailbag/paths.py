@@ -98,7 +98,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 def sync_dir(directory: Path) -> None:
     """fsync a directory: what was renamed or removed in it is on disk."""
-    fd = os.open(directory, os.O_RDONLY)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mailbag.paths import sync_dir
+
 _SEQUENCE = itertools.count(1)
 #: How many files of a batch are fsynced at once where there is no syncfs.
 SYNC_THREADS = 8
@@ -53,7 +55,7 @@ def deliver(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
             os.close(fd)
     for key, _raw in messages:
         os.rename(root / "tmp" / key, root / "new" / key)
-    _fsync_dir(root / "new")
+    sync_dir(root / "new")
 
 
 def _make_durable(files: Sequence[int]) -> None:
@@ -106,11 +108,3 @@ def discard_temporary(root: Path, keys: Iterable[str]) -> None:
             os.unlink(root / "tmp" / key)
         except FileNotFoundError:
             pass
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
