@@ -16,12 +16,24 @@ from mailbag.domain.events import (
     ErrorReported,
     FoldersChanged,
     RequestDone,
+    RequestFailed,
 )
 from mailbag.domain.models import FLAGGED, ConnectionState, FolderRole
-from mailbag.domain.requests import DeleteMessages, MoveMessages, OpenFolder, RetryAccount, SetFlags
+from mailbag.domain.requests import (
+    CreateFolder,
+    DeleteFolder,
+    DeleteMessages,
+    MoveMessages,
+    OpenFolder,
+    RenameFolder,
+    Request,
+    RetryAccount,
+    SetFlags,
+)
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, account_running, imap_account_config
+from tests.integration.journal_fixtures import CuttingProxy, proxied_account
 from tests.integration.test_failure_policy import FAST, account_through, proxy_to, refused_logins, state_is
 from tests.integration.test_live_triage import server_state, until, watching
 from tests.servers.dovecot import DovecotServer, MailUser
@@ -127,3 +139,47 @@ async def test_actions_waiting_for_a_folder_recreated_meanwhile_are_taken_back_n
     assert server_state(dovecot, mail_user, "Archive") == {}
     told = events.of(ActionRolledBack)
     assert len(told) == 3 and all("recreated" in e.reason for e in told)
+
+
+@pytest.mark.parametrize("word", [b"CREATE", b"RENAME", b"DELETE"])
+async def test_a_folder_change_whose_answer_the_link_lost_is_shown_as_the_server_has_it(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, word: bytes
+) -> None:
+    """The server made the change but the link dropped before its answer came: the request is
+    answered, the tree shows what the server has once reconnected (told as mailbag's own doing,
+    not another program's), the messages of a renamed folder are there, and the change asked
+    again is refused in words that say it is done."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)), folder="Projects")
+    request: Request = {
+        b"CREATE": CreateFolder(account="work", name="Plans"),
+        b"RENAME": RenameFolder(account="work", folder="Projects", new_name="Plans"),
+        b"DELETE": DeleteFolder(account="work", folder="Projects"),
+    }[word]
+    expected = {b"CREATE": {"Projects", "Plans"}, b"RENAME": {"Plans"}, b"DELETE": set()}[word]
+    db = tmp_path / "cache.sqlite3"
+    async with CuttingProxy(dovecot.imap_port, b" " + word + b" ") as proxy:
+        async with proxied_account(dovecot, mail_user, db, proxy) as (account, store, events):
+            await events.wait_for_one(RequestDone, timeout=30)
+            await until(lambda: len(store.uids("work", "Projects")) == 2, 15)
+            account.submit(request)
+            reply = await events.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed))
+                                          and e.request_id == request.request_id, 30)
+            lost = len(events.events)
+            await until(lambda: any(map(state_is(ConnectionState.ONLINE), events.events[lost:])), 30)
+            names = lambda: {f.name for f in store.folders("work")} - {  # noqa: E731
+                "INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+            await until(lambda: names() == expected, 15)
+            if word == b"RENAME":
+                await until(lambda: len(store.uids("work", "Plans")) == 2, 15)
+            again = dataclasses.replace(request, request_id=request.request_id + 1000)
+            account.submit(again)
+            second = await events.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed))
+                                           and e.request_id == again.request_id, 30)
+    assert proxy.times_cut == 1
+    assert isinstance(reply, RequestFailed), reply
+    assert "link" in reply.error or "connection" in reply.error, reply.error
+    assert not [e for e in events.of(ErrorReported) if "another program" in e.message]
+    done = {b"CREATE": "Folder Plans created", b"RENAME": "Folder Projects renamed to Plans",
+            b"DELETE": "Folder Projects deleted"}[word]
+    assert done in [e.description for e in events.of(ActionApplied)]
+    assert isinstance(second, RequestFailed) and second.error, second

@@ -51,6 +51,7 @@ from mailbag.services.failures import (
     Unsupported,
     classify_common,
 )
+from mailbag.services.folder_admin import FolderChange, settle_unanswered
 from mailbag.services.scheduler import Scheduler, Timings
 from mailbag.store.store import Store
 
@@ -125,6 +126,8 @@ class Backend(ABC):
         self.store = store
         self.timings = timings or Timings()
         self.scheduler: Scheduler = Scheduler(self, sink, self.timings)
+        #: Folder changes sent whose answer the link lost (see services/folder_admin.py).
+        self.unanswered: list[FolderChange] = []
 
     # --- the interface a backend implements ----------------------------------------------------
 
@@ -217,6 +220,10 @@ class Backend(ABC):
 
     # Folders themselves (see mailbag.services.folder_admin, which keeps the cache and the
     # journal in step). Each raises ServerRefused with the server's reason when it says no.
+
+    async def server_name(self, name: str) -> str:
+        """A folder name the user typed as the server needs it (under its namespace's prefix)."""
+        return name
 
     async def server_create_folder(self, name: str) -> str:
         """Make the folder ``name`` (a full path); the name it has on the server."""
@@ -397,7 +404,8 @@ class Backend(ABC):
     async def publish_folders(self, folders: list[Folder]) -> None:
         """Store the folder list as the server gave it, and tell the UI; a folder that went
         without mailbag's doing (another program deleted or renamed it) is told too."""
-        gone = await self.db(self.store.replace_folders, self.name, folders)
+        ours = await settle_unanswered(self, folders)
+        gone = set(await self.db(self.store.replace_folders, self.name, folders)) - ours
         self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
         if gone and folders:
             names = ", ".join(clean_line(name) for name in sorted(gone))

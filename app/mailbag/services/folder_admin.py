@@ -12,7 +12,9 @@ name, as they are on the server); a delete drops them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from mailbag.domain.events import ActionApplied
 from mailbag.domain.models import Folder
@@ -23,7 +25,7 @@ from mailbag.domain.requests import (
     RenameFolder,
     SubscribeFolder,
 )
-from mailbag.services.failures import Refused
+from mailbag.services.failures import Failure, Refused
 from mailbag.services.journal import plural
 from mailbag.store.local import UNSENT
 from mailbag.store.records import PendingAction
@@ -31,19 +33,31 @@ from mailbag.store.records import PendingAction
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FolderChange:
+    """A folder change sent to the server: ``folder`` renamed to ``new_name``, deleted
+    (``new_name`` None) or, with ``folder`` empty, ``new_name`` made."""
+
+    folder: str
+    new_name: str | None
+
 
 async def manage_folder(backend: Backend, request: FolderRequest) -> None:
     """Serve one folder request on ``backend``; a refusal raises with the reason."""
     if isinstance(request, CreateFolder):
-        name = checked_name(request.name)
-        made = await backend.server_create_folder(name)
+        name = await backend.server_name(checked_name(request.name))
+        made = await _answered(backend, FolderChange("", name), backend.server_create_folder(name))
         await backend.refresh_folders()
         backend.emit(ActionApplied(backend.name, f"Folder {made} created", undoable=False, on_server=True))
     elif isinstance(request, RenameFolder):
-        new_name = checked_name(request.new_name)
         folder = await _known(backend, request.folder)
+        new_name = await backend.server_name(checked_name(request.new_name))
         await _settle(backend, folder, "renamed")
-        made = await backend.server_rename_folder(folder.name, new_name)
+        made = await _answered(backend, FolderChange(folder.name, new_name),
+                               backend.server_rename_folder(folder.name, new_name))
         if folder.name.upper() == "INBOX":  # IMAP: the messages moved out, INBOX stays, empty
             await backend.db(backend.store.reset_folder, backend.name, "INBOX")
         else:
@@ -60,7 +74,7 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         if folder.name.upper() == "INBOX":
             raise Refused("the Inbox cannot be deleted")
         await _settle(backend, folder, "deleted")
-        await backend.server_delete_folder(folder.name)
+        await _answered(backend, FolderChange(folder.name, None), backend.server_delete_folder(folder.name))
         await backend.db(backend.store.drop_folder, backend.name, folder.name)
         await backend.refresh_folders()
         backend.emit(ActionApplied(backend.name, f"Folder {folder.name} deleted", undoable=False, on_server=True))
@@ -70,6 +84,44 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         await backend.refresh_folders()
         what = "Subscribed to" if request.subscribe else "Unsubscribed from"
         backend.emit(ActionApplied(backend.name, f"{what} {folder.name}", undoable=False, on_server=True))
+
+
+async def _answered(backend: Backend, change: FolderChange, step: Awaitable[T]) -> T:
+    """Await ``step``, the server's side of ``change``; a link lost before its answer leaves
+    the change in ``backend.unanswered`` for the next folder list to settle."""
+    backend.unanswered.append(change)
+    try:
+        result = await step
+    except Exception as exc:
+        if backend.classify(exc) is not Failure.LINK:
+            backend.unanswered.remove(change)
+        raise
+    backend.unanswered.remove(change)
+    return result
+
+
+async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]:
+    """Settle the changes whose answer the link lost by the folder list the server gives now:
+    a rename done moves the cache along, and each change done is told. The names the account
+    itself took away (not to be reported as another program's doing)."""
+    names = {f.name for f in folders}
+    changes, backend.unanswered = backend.unanswered, []
+    ours: set[str] = set()
+    for change in changes:
+        if not change.folder:
+            if change.new_name in names:
+                backend.emit(ActionApplied(backend.name, f"Folder {change.new_name} created", undoable=False,
+                                           on_server=True))
+        elif change.folder not in names and change.new_name is None:
+            ours.add(change.folder)
+            backend.emit(ActionApplied(backend.name, f"Folder {change.folder} deleted", undoable=False,
+                                       on_server=True))
+        elif change.folder not in names and change.new_name in names:
+            delimiter = next((f.delimiter for f in folders if f.name == change.new_name), None)
+            await backend.db(backend.store.rename_folder, backend.name, change.folder, change.new_name, delimiter)
+            backend.emit(ActionApplied(backend.name, f"Folder {change.folder} renamed to {change.new_name}",
+                                       undoable=False, on_server=True))
+    return ours
 
 
 def checked_name(name: str) -> str:

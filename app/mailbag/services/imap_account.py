@@ -606,7 +606,7 @@ class ImapAccount(Backend):
     async def refresh_folders(self) -> list[Folder]:
         return await self._refresh_folders()
 
-    async def _full_name(self, name: str) -> str:
+    async def server_name(self, name: str) -> str:
         """A name the user typed as the server needs it: under the personal namespace's prefix
         (``INBOX.`` on Courier and Cyrus) unless it is there already or is INBOX."""
         prefix, _delimiter = await self._client().namespace()
@@ -627,7 +627,7 @@ class ImapAccount(Backend):
 
     async def server_create_folder(self, name: str) -> str:
         with refusal_rolls_back():
-            full = await self._full_name(name)
+            full = await self.server_name(name)
             await self._client().create(full)
         return full
 
@@ -635,7 +635,7 @@ class ImapAccount(Backend):
         folders = await self.db(self.store.folders, self.name)
         delimiter = next((f.delimiter for f in folders if f.name == folder), None)
         with refusal_rolls_back():
-            full = await self._full_name(new_name)
+            full = await self.server_name(new_name)
             await self._leave(folder, delimiter)
             await self._client().rename(folder, full)
         return full
