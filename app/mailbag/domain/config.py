@@ -35,6 +35,13 @@ DEFAULT_PORTS: dict[str, tuple[int, int]] = {
     "pop3": (995, 110),
 }
 
+
+def default_port(protocol: str, security: str) -> int:
+    """The usual port of ``protocol`` for ``security``: the implicit-TLS one for "tls", the
+    plain one (where STARTTLS is asked for) otherwise."""
+    implicit, plain = DEFAULT_PORTS[protocol]
+    return implicit if security == "tls" else plain
+
 _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
 _UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor", "layout")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
@@ -613,8 +620,7 @@ class _Validator:
         """The table's port, or the protocol's usual one for ``security``."""
         port = table.get("port")
         if port is None:
-            implicit, plain = DEFAULT_PORTS[protocol]
-            return implicit if security == "tls" else plain
+            return default_port(protocol, security)
         if isinstance(port, bool) or not isinstance(port, int):
             raise self.error(where + ("port",), "must be a number")
         if not 1 <= port <= 65535:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
 
-from mailbag.domain.config import Security
+from mailbag.domain.config import Security, default_port
 
 Kind = Literal["imap", "pop3", "smtp"]
 KINDS: tuple[Kind, ...] = ("imap", "pop3", "smtp")
@@ -44,12 +44,7 @@ class PortPlan:
     """The ports probed per kind and security (the standard ones unless a test says otherwise)."""
 
     ports: dict[tuple[Kind, Security], int] = field(default_factory=lambda: {
-        ("imap", "tls"): 993,
-        ("imap", "starttls"): 143,
-        ("pop3", "tls"): 995,
-        ("pop3", "starttls"): 110,
-        ("smtp", "tls"): 465,
-        ("smtp", "starttls"): 587,
+        (kind, security): default_port(kind, security) for kind in KINDS for security in ("tls", "starttls")
     })
 
 

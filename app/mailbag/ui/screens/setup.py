@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
-from mailbag.domain.config import DEFAULT_PORTS, Security
+from mailbag.domain.config import Security, default_port
 from mailbag.domain.discovery import Found, Kind, ServerChoice, split_address
 from mailbag.domain.new_account import (
     NewAccount,
@@ -206,10 +206,8 @@ class ServerFields:
     def security_changed(self, kind: Kind, before: str, after: str) -> None:
         """A port left at the default of the security before follows the security chosen."""
         port = self._input("port")
-        tls_port, plain_port = DEFAULT_PORTS[kind]
-        old = tls_port if before == "tls" else plain_port
-        if port.value == str(old):
-            port.value = str(tls_port if after == "tls" else plain_port)
+        if port.value == str(default_port(kind, before)):
+            port.value = str(default_port(kind, after))
 
 
 class ServersScreen(StepScreen):
@@ -265,8 +263,9 @@ class ServersScreen(StepScreen):
         account = self.state.account
         name = account.name if account else suggest_name(self.state.address, self.state.taken)
         self.query_one("#account-name", Input).value = name
-        incoming = found.incoming or ServerChoice("imap", f"imap.{domain}", 993, "tls", self.state.address)
-        smtp = found.smtp or ServerChoice("smtp", f"smtp.{domain}", 465, "tls", self.state.address)
+        address = self.state.address
+        incoming = found.incoming or ServerChoice("imap", f"imap.{domain}", default_port("imap", "tls"), "tls", address)
+        smtp = found.smtp or ServerChoice("smtp", f"smtp.{domain}", default_port("smtp", "tls"), "tls", address)
         if account is not None:  # back from the next step: the fields as they were left
             incoming, smtp = account.incoming, account.smtp or smtp
             self.query_one("#ca-file", Input).value = account.ca_file
@@ -289,9 +288,8 @@ class ServersScreen(StepScreen):
             self._security["in"] = other.security
         else:
             kind: Kind = "pop3" if event.value == "pop3" else "imap"
-            current = self.query_one("#in-security", Select).value
-            tls_port, plain_port = DEFAULT_PORTS[kind]
-            self.query_one("#in-port", Input).value = str(tls_port if current == "tls" else plain_port)
+            current = str(self.query_one("#in-security", Select).value)
+            self.query_one("#in-port", Input).value = str(default_port(kind, current))
 
     @on(Select.Changed, "#in-security")
     @on(Select.Changed, "#smtp-security")
