@@ -8,7 +8,7 @@ import base64
 from mailbag.domain.compose import Identity, new_draft
 from mailbag.domain.links import Link, find_urls, html_links, message_links, text_links
 from mailbag.domain.mailto import parse_mailto
-from mailbag.ui.browser import browser_command
+from mailbag.services.browser import browser_command
 
 
 def msg(headers: str, body: str) -> bytes:

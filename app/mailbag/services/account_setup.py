@@ -46,9 +46,7 @@ def prepare(path: Path, account: NewAccount) -> tuple[str, Config]:
         raise SetupError([f"{path} cannot be read: {exc}"]) from None
     try:
         return with_account(existing, account, path)
-    except ConfigError as exc:
-        raise SetupError([str(exc)]) from None
-    except ValueError as exc:
+    except (ConfigError, ValueError) as exc:  # a clash of names, a value the config refuses
         raise SetupError([str(exc)]) from None
 
 

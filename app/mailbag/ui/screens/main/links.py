@@ -2,7 +2,7 @@
 
 The links are read from the message's source in a thread (:func:`message_links`). Opening asks
 first; a mailto link opens the compose screen with its address and subject, an http(s) link
-goes to the browser (:mod:`mailbag.ui.browser`); no other scheme is opened. Copying goes
+goes to the browser (:mod:`mailbag.services.browser`); no other scheme is opened. Copying goes
 through the terminal (OSC 52), so it reaches the clipboard of the machine in front of the user,
 over SSH too.
 """
@@ -14,7 +14,7 @@ from textual import work
 from mailbag.domain.compose import new_draft
 from mailbag.domain.links import Link, message_links
 from mailbag.domain.mailto import parse_mailto
-from mailbag.ui.browser import BrowserFailed, open_in_browser
+from mailbag.services.browser import BrowserFailed, open_in_browser
 from mailbag.ui.messages import ComposeRequested
 from mailbag.ui.screens.dialogs import ConfirmDialog
 from mailbag.ui.screens.link_picker import LinkAction, LinkPicker
