@@ -3,6 +3,8 @@ the key shows the provider's address and code as they come and closes once signe
 
 from __future__ import annotations
 
+import pytest
+
 from mailbag.domain.events import ConnectionChanged, RequestDone, RequestFailed, SignInCode
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import SignIn
@@ -77,13 +79,37 @@ async def test_a_password_login_refused_is_not_offered_a_sign_in(make_app):
         assert "No account waits for an OAuth2 sign-in" in status_text(app)
 
 
-async def test_escape_closes_the_code_and_leaves_the_sign_in_going(make_app):
+@pytest.mark.parametrize("approved", [False, True], ids=["expired", "approved"])
+async def test_escape_closes_the_code_and_leaves_the_sign_in_going_to_its_end(make_app, approved):
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         request = await press_sign_in(app, pilot)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SignInScreen)
-        app.facade.emit(RequestFailed(request.request_id, "sign-in of work: the code expired before it was entered"))
+        expired = RequestFailed(request.request_id, "sign-in of work: the code expired before it was entered")
+        app.facade.emit(RequestDone(request.request_id) if approved else expired)
+        await pilot.pause()
+        assert ("Signed in work; connecting" if approved else "the code expired") in status_text(app)
+
+
+async def test_the_key_again_while_a_sign_in_runs_says_so_and_starts_no_second_one(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        first = await press_sign_in(app, pilot)
+        await pilot.press("I")  # on the code's screen
+        await pilot.pause()
+        await pilot.press("escape", "I")  # the screen closed, the sign-in still waits for the provider
+        await pilot.pause()
+        assert [r for r in app.facade.submitted if isinstance(r, SignIn)] == [first]
+        assert not isinstance(app.screen, SignInScreen)
+        assert "Sign-in for work already in progress" in status_text(app)
+
+        app.facade.emit(RequestFailed(first.request_id, "sign-in of work: the code expired before it was entered"))
         await pilot.pause()
         assert "the code expired" in status_text(app)
+        await pilot.press("I")  # that one is over: the key starts another
+        await pilot.pause()
+        second = [r for r in app.facade.submitted if isinstance(r, SignIn)]
+        assert len(second) == 2 and isinstance(app.screen, SignInScreen)
+

@@ -68,6 +68,7 @@ class MainScreenBase(Screen[None]):
         self._filling: set[FolderKey] = set()  # folders a first sync is filling
         self._fill_timer: Timer | None = None  # a re-read put off while the open folder fills
         self._folder_requests: dict[int, FolderRequest] = {}  # folder changes asked for, by id
+        self._sign_ins: dict[str, int] = {}  # account -> its OAuth2 SignIn request still running
 
     @property
     def folder_tree(self) -> FolderTree:

@@ -2,8 +2,9 @@
 
 It turns user actions into requests to the facade and service events into widget updates. Each
 part lives in its own module: the list's views (:mod:`.views`), search (:mod:`.search`), the
-reader (:mod:`.reading`), its links (:mod:`.links`), the layout (:mod:`.layout`), triage (:mod:`.triage`)
-and files (:mod:`.files`: attachments, .eml, pipe); their shared state is in :mod:`.base`.
+reader (:mod:`.reading`), its links (:mod:`.links`), the layout (:mod:`.layout`), triage (:mod:`.triage`),
+files (:mod:`.files`: attachments, .eml, pipe) and the OAuth2 sign-in (:mod:`.signing_in`); their
+shared state is in :mod:`.base`.
 Slow reads (the folder's id vector, threads, a search, a rendered body) run in thread workers,
 never on the UI loop.
 """
@@ -42,6 +43,7 @@ from mailbag.ui.screens.main.layout import LayoutControl
 from mailbag.ui.screens.main.links import LinkControl
 from mailbag.ui.screens.main.reading import ReaderControl
 from mailbag.ui.screens.main.search import SearchControl
+from mailbag.ui.screens.main.signing_in import SignInControl
 from mailbag.ui.screens.main.triage import TriageControl
 from mailbag.ui.screens.main.views import ListViews
 from mailbag.ui.screens.main.writing import WritingControl
@@ -54,7 +56,7 @@ from mailbag.ui.widgets.status_bar import StatusBar
 
 class MainScreen(
     ListViews, SearchControl, ReaderControl, LinkControl, LayoutControl, TriageControl, WritingControl,
-    FilesControl, FolderControl,
+    FilesControl, FolderControl, SignInControl,
 ):
     """The three panes and the status bar; service events land here."""
 
@@ -78,6 +80,8 @@ class MainScreen(
 
     def apply_event(self, event: Event) -> None:
         """Reflect one service event on screen."""
+        if self.sign_in_ended(event):
+            return
         if isinstance(event, ConnectionChanged):
             self.status.set_connection(
                 event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user,
@@ -148,27 +152,6 @@ class MainScreen(
 
         keymap: dict[str, str] = getattr(self.app, "user_keymap", None) or {}
         self.app.push_screen(OutboxScreen(self.facade, dict(keymap)))
-
-    def action_sign_in(self) -> None:
-        """Sign in the account whose login wants its OAuth2 sign-in: the code and the address
-        to enter it at are shown while the services wait for the approval."""
-        from mailbag.domain.requests import SignIn
-        from mailbag.ui.screens.sign_in import SignInScreen
-
-        if not self.status.sign_in:
-            self.status.set_notice("No account waits for an OAuth2 sign-in")
-            return
-        account = self.status.sign_in[0]
-        request = SignIn(account=account)
-
-        def done(outcome: str | None) -> None:
-            if outcome == "":
-                self.status.set_notice(f"Signed in {account}; connecting")
-            elif outcome:
-                self.status.set_error(outcome)
-
-        self.app.push_screen(SignInScreen(account, request.request_id), done)
-        self.facade.submit(request)
 
     def on_folder_tree_outbox_opened(self) -> None:
         self.action_outbox()
