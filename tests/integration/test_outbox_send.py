@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import OutboxChanged, RequestDone, RequestFailed
+from mailbag.domain.events import ErrorReported, OutboxChanged, RequestDone, RequestFailed
 from mailbag.domain.requests import CancelOutgoing, SendMessage, SendOutgoingNow
 from tests.integration.outbox_fixtures import (
     config_of,
@@ -21,6 +21,7 @@ from tests.integration.outbox_fixtures import (
     sending_account,
 )
 from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.dovecot_config import SPECIAL_FOLDERS
 from tests.servers.smtp import SmtpServer
 
 pytestmark = pytest.mark.dovecot
@@ -131,6 +132,36 @@ async def test_save_sent_false_leaves_the_copy_to_the_server(
         await s.outbox_settles()
     assert len(mailbox(dovecot, to)) == 1
     assert mailbox(dovecot, me, "Sent") == []
+
+
+async def test_without_a_sent_folder_one_is_made_for_the_copy(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(without=["Sent"]), dovecot.add_user()
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(new_message(me, [to.email], subject="First"), [to.email])
+        assert await s.outbox_settles() == []
+        await s.send(new_message(me, [to.email], subject="Second"), [to.email])
+        assert await s.outbox_settles() == []
+    assert [parsed(m)["Subject"] for m in mailbox(dovecot, me, "Sent")] == ["First", "Second"]
+    assert [parsed(m)["Subject"] for m in mailbox(dovecot, to)] == ["First", "Second"]
+    assert len(smtp_server.received) == 2
+
+
+async def test_when_no_sent_folder_can_be_made_the_copy_is_given_up_once_and_said(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(without=SPECIAL_FOLDERS), dovecot.add_user()  # a bare server
+    dovecot.refuse_new_folders(me)
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        for subject in ("First", "Second"):
+            await s.send(new_message(me, [to.email], subject=subject), [to.email])
+            assert await s.outbox_settles(timeout=30) == []  # nothing owed: no retry for ever
+        (told,) = s.events.of(ErrorReported)  # once, not for every message
+    assert told.account == "work" and "Sent, but no copy kept in Sent" in told.message
+    assert "no Sent folder" in told.message and "Permission denied" in told.message
+    assert [parsed(m)["Subject"] for m in mailbox(dovecot, to)] == ["First", "Second"]  # each sent once
+    assert len(smtp_server.received) == 2
 
 
 async def test_send_later_waits_and_cancel_takes_it_back(

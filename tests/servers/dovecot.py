@@ -244,8 +244,10 @@ class DovecotServer:
 
     # -- users ----------------------------------------------------------------
 
-    def add_user(self, name: str | None = None, password: str = "secret") -> MailUser:
-        """Add an account (visible at once, the server reads the file per login)."""
+    def add_user(self, name: str | None = None, password: str = "secret", *, without: Iterable[str] = ()) -> MailUser:
+        """Add an account (visible at once, the server reads the file per login); the special
+        folders named in ``without`` (``Sent``, ...) are not made for it, as on a server that
+        makes none."""
         with self._users_lock:
             if name is None:
                 name = f"user{next(self._counter)}"
@@ -258,8 +260,15 @@ class DovecotServer:
             # One passwd-file per user: Dovecot reads a file it has not seen
             # before at once (a shared file is re-read at most once a second).
             entry = self._params.users_dir / name
-            entry.write_text(f"{name}:{{PLAIN}}{password}::::::\n", encoding="utf-8")
+            extra = " ".join(f"userdb_namespace/inbox/mailbox/{folder}/auto=no" for folder in without)
+            entry.write_text(f"{name}:{{PLAIN}}{password}::::::{extra}\n", encoding="utf-8")
         return MailUser(name=name, password=password, email=f"{name}@{DOMAIN}")
+
+    def refuse_new_folders(self, user: MailUser) -> None:
+        """Make the server refuse every new folder of ``user`` (``NO [NOPERM]``): its folder
+        storage becomes read-only to the mail processes, as a locked-down server's is."""
+        self.doveadm("mailbox", "status", "-u", user.name, "messages", "INBOX")  # the storage exists
+        (self._params.home_root / user.name / "mdbox" / "mailboxes").chmod(0o555)
 
     def set_password(self, user: MailUser, password: str) -> MailUser:
         """Change ``user``'s password on the server (as an administrator would); the next login

@@ -13,6 +13,7 @@ scheduler where they are about scheduling.
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -52,11 +53,14 @@ from mailbag.services.failures import (
     classify_common,
 )
 from mailbag.services.folder_admin import FolderChange, settle_unanswered
+from mailbag.services.journal import ServerRefused
 from mailbag.services.scheduler import Scheduler, Timings
 from mailbag.store.store import Store
 
 if TYPE_CHECKING:
     from mailbag.services.journal import ActionJournal, MoveOutcome
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AuthenticationFailed",
@@ -72,6 +76,16 @@ T = TypeVar("T")
 
 #: New mail in these folders is not announced (you wrote it, or it is meant to be ignored).
 QUIET_ROLES = frozenset({FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.JUNK})
+
+
+#: The folder made when a message is stored for a role the account has no folder for.
+ROLE_FOLDERS: dict[FolderRole, str] = {
+    FolderRole.SENT: "Sent",
+    FolderRole.DRAFTS: "Drafts",
+    FolderRole.TRASH: "Trash",
+    FolderRole.ARCHIVE: "Archive",
+    FolderRole.JUNK: "Junk",
+}
 
 
 class Capability(StrEnum):
@@ -251,10 +265,30 @@ class Backend(ABC):
         folders = await self.db(self.store.folders, self.name)
         return next((f.name for f in folders if f.role == role), "")
 
+    async def folder_to_store_in(self, role: FolderRole) -> str:
+        """The folder with ``role`` (Sent, Drafts) to store a message in; where the account has
+        none, its standard folder (``Sent``, ``Drafts``) is made on the server. Unsupported when
+        the server refuses to make it: trying again would meet the same refusal."""
+        folder = await self.folder_for_role(role)
+        name = ROLE_FOLDERS.get(role)
+        if folder or name is None:
+            return folder
+        try:
+            made = await self.server_create_folder(name)
+        except ServerRefused as exc:
+            await self.refresh_folders()  # made meanwhile (an answer lost, another program)?
+            if found := await self.folder_for_role(role):
+                return found
+            raise Unsupported(f"{self.name} has no {name} folder, and the server refused to make one: {exc}") from None
+        log.info("%s: no %s folder: made %s", self.name, role.value, made)
+        await self.refresh_folders()
+        return await self.folder_for_role(role) or made
+
     async def append(self, request: AppendMessage) -> None:
-        """Serve AppendMessage: find the folder (by name or role), store the message unless a
-        ``message_id`` shows it is there already, and sync the folder."""
-        folder = request.folder or await self.folder_for_role(request.role)
+        """Serve AppendMessage: find the folder (by name or role, made where the account has
+        none), store the message unless a ``message_id`` shows it is there already, and sync the
+        folder."""
+        folder = request.folder or await self.folder_to_store_in(request.role)
         if not folder:
             raise Refused(f"{self.name} has no {request.role.value or 'such'} folder")
         if not (request.message_id and await self.server_holds(folder, request.message_id)):

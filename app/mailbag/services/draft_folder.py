@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 
 async def drafts_folder(backend: Backend) -> str:
-    """The account's Drafts folder (SPECIAL-USE, else by name; a Maildir makes ``.Drafts``);
-    Unsupported when it has none (the draft is kept on this machine all the same)."""
-    folder = await backend.folder_for_role(FolderRole.DRAFTS)
+    """The account's Drafts folder (SPECIAL-USE, else by name, else made); Unsupported when it
+    has none and none can be made (the draft is kept on this machine all the same)."""
+    folder = await backend.folder_to_store_in(FolderRole.DRAFTS)
     if not folder:
         raise Unsupported(f"{backend.name} has no Drafts folder")
     return folder

@@ -16,7 +16,7 @@ from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummar
 from mailbag.protocols.maildir import MaildirStore, fingerprint
 from mailbag.protocols.maildir_folders import delete_folder, rename_folder
 from mailbag.protocols.maildir_marks import Marks, change_marks
-from mailbag.services.backend import Backend, Capability, Failure, Offline
+from mailbag.services.backend import ROLE_FOLDERS, Backend, Capability, Failure, Offline
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
@@ -26,16 +26,6 @@ log = logging.getLogger(__name__)
 
 #: How often the tree is looked at for changes made by other programs (seconds).
 WATCH_SECONDS = 2.0
-
-#: The folder made when a message is stored for a role the tree has no folder for.
-ROLE_FOLDERS: dict[FolderRole, str] = {
-    FolderRole.SENT: "Sent",
-    FolderRole.DRAFTS: "Drafts",
-    FolderRole.TRASH: "Trash",
-    FolderRole.ARCHIVE: "Archive",
-    FolderRole.JUNK: "Junk",
-}
-
 
 class MaildirAccount(Backend):
     """Mirrors a Maildir++ tree into the cache; flags are written back to the file names."""

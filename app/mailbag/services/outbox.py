@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.events import (
     TERMINAL,
+    ErrorReported,
     Event,
     EventSink,
     MessageQueued,
@@ -61,6 +62,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpTemporary,
     SmtpUncertain,
 )
+from mailbag.services.failures import Unsupported
 from mailbag.services.scheduler import backoff_delay
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.store.local import (
@@ -136,6 +138,7 @@ class OutboxService:
         self._sending: int | None = None  # the message being sent now
         self._again: set[int] = set()  # asked to be sent now while being sent: no backoff after
         self._copying: dict[int, asyncio.Task[None]] = {}
+        self._told_no_copy: set[tuple[str, str]] = set()  # (account, reason) said in the status bar
         self._queueing: set[asyncio.Task[None]] = set()
         self._stopped = False
         self.sends = False  # this process holds the outbox lock
@@ -457,6 +460,9 @@ class OutboxService:
             raise
         except NoSentFolderCopy as exc:
             log.info("outbox: no copy of message %d in Sent: %s", item.id, exc)
+            if (item.account, str(exc)) not in self._told_no_copy:  # once, not for every message
+                self._told_no_copy.add((item.account, str(exc)))
+                self._sink(ErrorReported(item.account, f"Sent, but no copy kept in Sent: {clean_line(str(exc))}"))
         except Exception as exc:  # noqa: BLE001 - retried with backoff; the reason is shown
             reason = f"sent; the copy for Sent waits: {exc}"
             log.info("outbox: message %d: %s", item.id, reason)
@@ -566,6 +572,8 @@ class DirectCopier:
         try:
             await backend.connect()
             await backend.append(request)
+        except Unsupported as exc:  # no Sent folder, and none can be made
+            raise NoSentFolderCopy(str(exc)) from None
         except Exception as exc:
             raise RuntimeError(backend.describe(exc)) from exc
         finally:
