@@ -102,7 +102,7 @@ async def test_a_folder_deleted_by_another_client_leaves_the_tree_and_the_cache(
             told = await events.wait_for_one(ErrorReported, lambda e: "Projects" in e.message)
             dovecot.deliver(mail_user.name, make_message(9))  # the account goes on
             await until(lambda: message_id(9) in _ids(store, "INBOX").values(), 15)
-    assert told.message == "Projects was deleted or renamed on the server by another program"
+    assert told.message == "Projects was deleted or renamed by another program"
     assert "Projects" not in {f.name for f in events.of(FoldersChanged)[-1].folders}
 
 

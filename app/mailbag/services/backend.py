@@ -444,7 +444,7 @@ class Backend(ABC):
         if gone and folders:
             names = ", ".join(clean_line(name) for name in sorted(gone))
             were = "was" if len(gone) == 1 else "were"
-            self.emit(ErrorReported(self.name, f"{names} {were} deleted or renamed on the server by another program"))
+            self.emit(ErrorReported(self.name, f"{names} {were} deleted or renamed by another program"))
 
     async def selectable_folders(self) -> list[str]:
         """Names of the account's cached folders that can be opened (read off the event loop)."""

@@ -1,0 +1,120 @@
+"""Files on this machine when mailbag is killed (a real SIGKILL) while it writes them: a saved
+attachment is whole under its name or not there at all, and the name is free for the next try; a
+Maildir folder renamed on disk before the cache followed is found again, every message in it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mailbag as package
+from mailbag.domain.events import RequestDone
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services.maildir_account import MaildirAccount
+from mailbag.services.saving import save_as_new
+from mailbag.store.store import Store
+from tests.cache_reads import cached_summary
+from tests.integration.accounts import Recorder, account_running
+from tests.integration.test_live_triage import until
+from tests.servers.messages import make_message, message_id
+
+SIZE = 256 << 20  # written for long enough that the kill lands while it is
+
+
+def _killed_while_saving(folder: Path, name: str) -> None:
+    """Start a process that saves ``SIZE`` bytes as ``name`` into ``folder``; SIGKILL it as soon
+    as anything shows in the folder."""
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from mailbag.services.saving import save_as_new
+        save_as_new(Path({str(folder)!r}), {name!r}, b"x" * {SIZE})
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).parents[1])}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        while not os.listdir(folder):
+            assert child.poll() is None, "the save ended before anything showed"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        assert child.wait(30) == -signal.SIGKILL
+
+
+def test_an_attachment_save_killed_midway_leaves_no_part_under_its_name(tmp_path: Path) -> None:
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+    _killed_while_saving(folder, "report.pdf")
+    assert not (folder / "report.pdf").exists()  # never a torn file the user would open
+    assert save_as_new(folder, "report.pdf", b"%PDF whole") == folder / "report.pdf"
+    assert (folder / "report.pdf").read_bytes() == b"%PDF whole"
+
+
+RENAME_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from mailbag.domain.events import RequestDone
+from mailbag.domain.requests import RenameFolder
+from mailbag.services.maildir_account import MaildirAccount
+from mailbag.store.store import Store
+
+async def main() -> None:
+    events = []
+    account = MaildirAccount("home", Path(sys.argv[1]), Store.open(Path(sys.argv[2])), events.append)
+    running = asyncio.ensure_future(account.run())
+    while not any(isinstance(e, RequestDone) for e in events):
+        await asyncio.sleep(0.02)
+    print("synced", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    account.submit(RenameFolder(account="home", folder="Work", new_name="Jobs"))
+    await running
+
+asyncio.run(main())
+"""
+
+
+async def test_a_maildir_rename_killed_before_the_cache_followed_loses_nothing(tmp_path: Path) -> None:
+    """mailbag is killed once the folders are renamed on disk, before the cache has followed:
+    the next run shows the folders as the disk has them, every message in them, flags kept."""
+    root, db = tmp_path / "Mail", tmp_path / "cache.sqlite3"
+    maildir = MaildirStore(root, "home", create=True)
+    maildir.create_folder("Work")
+    maildir.create_folder("Work/Sub")
+    maildir.add_many("Work", [(make_message(1), ("\\Flagged",)), (make_message(2), ())])
+    maildir.add("Work/Sub", make_message(3))
+    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).parents[1])}
+    child = subprocess.Popen([sys.executable, "-c", RENAME_SCRIPT, str(root), str(db)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert await asyncio.to_thread(child.stdout.readline) == b"synced\n"
+        cache = sqlite3.connect(db, isolation_level=None)
+        cache.execute("BEGIN IMMEDIATE")  # the cache cannot be written: the rename stops there
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        await until(lambda: (root / ".Jobs.Sub").is_dir(), 30)
+        child.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(child.wait, 30) == -signal.SIGKILL
+        cache.execute("ROLLBACK")
+        cache.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    with Store.open(db) as store:
+        assert "Work" in {f.name for f in store.folders("home")}  # the cache had not followed
+    events = Recorder()
+    with Store.open(db) as store:
+        account = MaildirAccount("home", root, store, events)
+        async with account_running(account):
+            await events.wait_for_one(RequestDone, timeout=30)
+            names = {f.name for f in store.folders("home")}
+            kept = {folder: {(s := cached_summary(store, "home", folder, uid)).message_id: s.flags
+                             for uid in store.uids("home", folder)}
+                    for folder in ("Jobs", "Jobs/Sub")}
+    assert {"Jobs", "Jobs/Sub"} <= names and not {"Work", "Work/Sub"} & names
+    assert kept == {"Jobs": {message_id(1): {"\\Flagged"}, message_id(2): set()},
+                    "Jobs/Sub": {message_id(3): set()}}
