@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.models import OutgoingState
 from mailbag.services.backend import AuthenticationFailed
 from mailbag.services.imap_account import ImapAccount
 from mailbag.services.pop3_account import Pop3Account
@@ -151,12 +152,33 @@ async def test_a_token_refused_twice_is_a_refused_login_not_a_loop(
     assert len(server.seen.logins) == 2
 
 
-@pytest.mark.parametrize("imap", [OAuthScript(tokens=("from-command",))], indirect=True)
-async def test_imap_with_a_token_command(imap: OAuthImap, tmp_path: Path) -> None:
-    server = replace(oauth_server(imap, TokenEndpoint()), oauth2=None, oauth2_token_command="echo from-command")
-    await connect_imap(AccountConfig(name="work", email=USER, imap=server), tmp_path)
+def token_command(scripted: OAuthImap | OAuthPop3 | OAuthSmtp) -> ServerConfig:
+    """A server table whose token comes from ``oauth2_token_command``."""
+    return replace(oauth_server(scripted, TokenEndpoint()), oauth2=None, oauth2_token_command="echo from-command")
 
-    assert [(x.mechanism, x.token) for x in imap.seen.logins] == [("OAUTHBEARER", "from-command")]
+
+@pytest.mark.parametrize("kind", ["imap", "pop3"])
+async def test_imap_and_pop3_with_a_token_command(kind: str, dovecot: DovecotServer, tmp_path: Path) -> None:
+    with started(kind, dovecot, OAuthScript(tokens=("from-command",))) as server:
+        table = token_command(server)
+        config = (AccountConfig(name="work", email=USER, imap=table) if kind == "imap" else
+                  AccountConfig(name="work", email=USER, maildir=tmp_path / "Mail", pop3=table))
+        await log_in(kind, config, tmp_path)
+
+    assert [(x.mechanism, x.token) for x in server.seen.logins] == [("OAUTHBEARER", "from-command")]
+
+
+@pytest.mark.parametrize("smtp", [OAuthScript(tokens=("from-command",))], indirect=True)
+async def test_smtp_with_a_token_command(
+    dovecot: DovecotServer, mail_user: MailUser, smtp: OAuthSmtp, tmp_path: Path
+) -> None:
+    account = sending_account(dovecot, mail_user, replace(token_command(smtp), save_sent=False))
+    async with sending(config_of(account), tmp_path) as s:
+        await s.send(new_message(mail_user, ["a@example.test"]), ["a@example.test"])
+        assert await s.outbox_settles() == []
+
+    assert [(x.mechanism, x.token) for x in smtp.seen.logins] == [("OAUTHBEARER", "from-command")]
+    assert smtp.seen.messages == 1
 
 
 async def test_imap_without_a_sign_in_the_refused_login_says_what_to_run(
@@ -218,3 +240,19 @@ async def test_a_server_without_oauth2_is_not_tried_twice(
     assert token_endpoint.provider.grants("refresh_token") == 1  # no fresh token asked for
     assert server.seen.logins == []
     assert [c.split()[-1] for c in server.seen.commands].count(greeting) == 1  # one connection (IMAP's are tagged)
+
+
+@pytest.mark.parametrize("smtp", [OAuthScript(mechanisms=("PLAIN",))], indirect=True)
+async def test_an_smtp_server_without_oauth2_is_not_tried_twice_and_the_message_waits(
+    dovecot: DovecotServer, mail_user: MailUser, smtp: OAuthSmtp, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    signed_in()
+    account = sending_account(dovecot, mail_user, replace(oauth_server(smtp, token_endpoint), save_sent=False))
+    async with sending(config_of(account), tmp_path) as s:
+        await s.send(new_message(mail_user, ["a@example.test"]), ["a@example.test"])
+        (left,) = await s.outbox_settles()
+
+    assert left.state is OutgoingState.HELD and "offers no OAUTHBEARER or XOAUTH2" in left.reason, left
+    assert token_endpoint.provider.grants("refresh_token") == 1  # no fresh token asked for
+    assert smtp.seen.logins == [] and smtp.seen.messages == 0
+    assert smtp.seen.count("EHLO") == 1  # one connection (implicit TLS)

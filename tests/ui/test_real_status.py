@@ -11,6 +11,10 @@ import pytest
 from mailbag.domain.config import Config, Security, ServerConfig
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
+from tests.integration.accounts import imap_account_config
+from tests.integration.pop3_fixtures import pop3_account
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message
 from tests.ui.conftest import settle
 from tests.ui.helpers import status_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
@@ -65,3 +69,19 @@ async def test_an_account_without_tls_says_so_in_the_status_bar(tmp_path, securi
             assert "home no TLS (smtp) online" in line
         else:
             assert "no TLS" not in line and "home online" in line
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+async def test_an_imap_or_pop3_account_without_tls_says_so_too(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path, protocol: str
+) -> None:
+    dovecot.deliver(mail_user.name, make_message(1))
+    if protocol == "imap":
+        account = imap_account_config(dovecot, mail_user, security="none")
+    else:
+        account = pop3_account(dovecot, mail_user, tmp_path / "Mail", security="none")
+    config = Config(path=None, accounts={account.name: account})
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "online" in status_line(app), "online")
+        assert f"{account.name} no TLS ({protocol}) online" in status_line(app)
