@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from mailbag.domain.wording import plural
+
 
 class LineKind(IntEnum):
     """How a line of the body is shown."""
@@ -148,7 +150,7 @@ def fold_quotes(layout: BodyLayout) -> BodyLayout:
         origin.extend(range(done, block.quoted))
         start = len(lines) - (block.quoted - block.start)
         count = block.end - block.quoted
-        lines.append(f"[{count} quoted line{'' if count == 1 else 's'}]")
+        lines.append(f"[{plural(count, 'quoted line')}]")
         kinds.append(LineKind.FOLDED)
         origin.append(block.quoted)
         blocks.append(QuoteBlock(start, len(lines) - 1, len(lines)))

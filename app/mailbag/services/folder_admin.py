@@ -25,8 +25,8 @@ from mailbag.domain.requests import (
     RenameFolder,
     SubscribeFolder,
 )
+from mailbag.domain.wording import plural
 from mailbag.services.failures import Failure, Refused
-from mailbag.services.journal import plural
 from mailbag.store.local import UNSENT
 from mailbag.store.records import PendingAction
 

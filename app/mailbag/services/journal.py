@@ -38,6 +38,7 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, settable_flags
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
+from mailbag.domain.wording import plural
 from mailbag.store.local import (
     ACTIVE,
     ASIDE,
@@ -114,10 +115,6 @@ class UndoTicket:
     request_id: int
     description: str
     seq: int = field(default_factory=lambda: next(_ticket_numbers))
-
-
-def plural(count: int, word: str = "message") -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 class ActionJournal:

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from mailbag.domain.mime import extract_part
 from mailbag.domain.models import Attachment
 from mailbag.domain.sanitize import clean_line
+from mailbag.domain.wording import plural
 from mailbag.services.api import MailFacade
 from mailbag.services.opening import OpenFailed, private_copy, remove_copy, run_in_foreground, start_detached
 from mailbag.services.saving import SaveError, save_as_new
@@ -81,7 +82,7 @@ class AttachmentsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         count = len(self.attachments)
         with Vertical():
-            yield Static(Text(f"{count} attachment{'' if count == 1 else 's'}"), id="attachments-title")
+            yield Static(Text(plural(count, "attachment")), id="attachments-title")
             yield ViOptionList(
                 *[Option(attachment_line(a), id=str(n)) for n, a in enumerate(self.attachments)],
                 id="attachments-list",

@@ -21,6 +21,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from mailbag.domain.links import Link
+from mailbag.domain.wording import plural
 from mailbag.ui.keymap import bindings, key_label
 
 LinkAction = Literal["open", "copy"]
@@ -76,7 +77,7 @@ class LinkPicker(ModalScreen["tuple[LinkAction, Link] | None"]):
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
             count = len(self.links)
-            frame.border_title = Content(f"{count} link{'' if count == 1 else 's'} in this message")
+            frame.border_title = Content(f"{plural(count, 'link')} in this message")
             frame.border_subtitle = Content(
                 f"{key_label('links_open', self._keymap)} open · {key_label('links_copy', self._keymap)} copy"
                 f" · 1-9 go to · {key_label('links_close', self._keymap)} close"

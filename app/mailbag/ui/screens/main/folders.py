@@ -8,6 +8,7 @@ from __future__ import annotations
 from mailbag.domain.events import RequestUnsupported
 from mailbag.domain.models import Folder, FolderRole
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
+from mailbag.domain.wording import plural
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.screens.prompt import PromptScreen
@@ -28,7 +29,7 @@ def delete_question(folder: Folder, count: int) -> str:
     """What is asked before ``folder`` is deleted: how many messages go with it, and what the
     folder is for when it has a role."""
     name = folder.display_name
-    what = f"the {count} message{'' if count == 1 else 's'} in it" if count else "no messages"
+    what = f"the {plural(count)} in it" if count else "no messages"
     question = f"Delete the folder {name} and {what}? This cannot be undone."
     use = ROLE_USES.get(folder.role)
     if use:
@@ -96,7 +97,7 @@ class FolderControl(MainScreenBase):
             if folder.role == FolderRole.INBOX:
                 count = folder.total
                 question = (
-                    f"Renaming the Inbox moves its {count} message{'' if count == 1 else 's'} into a new folder "
+                    f"Renaming the Inbox moves its {plural(count)} into a new folder "
                     f"{new_name}; the Inbox stays, empty. Rename?"
                 )
             elif use:

@@ -36,6 +36,7 @@ from mailbag.domain.events import (
 )
 from mailbag.domain.models import ConnectionState, OutgoingMessage
 from mailbag.domain.requests import CheckFolders
+from mailbag.domain.wording import plural
 from mailbag.ui.keymap import PRIORITY_ACTIONS, bindings
 from mailbag.ui.screens.main.files import FilesControl
 from mailbag.ui.screens.main.folders import FolderControl
@@ -119,7 +120,7 @@ class MainScreen(
             count = event.count
             # With several accounts, each with its INBOX, say whose.
             where = f"{event.account}/{event.folder}" if len(self.facade.accounts) > 1 else event.folder
-            self.status.set_notice(f"{count} new message{'' if count == 1 else 's'} in {where}")
+            self.status.set_notice(f"{plural(count, 'new message')} in {where}")
         elif isinstance(event, ActionApplied):
             # The server doing an undo's action still reads as the undo: the user must see it.
             self.status.set_notice(f"Undone: {event.undoes}" if event.undoes else event.description)

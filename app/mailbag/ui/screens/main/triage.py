@@ -11,6 +11,7 @@ from textual import work
 
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, RetryAccount, SetFlags
+from mailbag.domain.wording import plural
 from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.widgets.message_list import FolderKey
 
@@ -125,7 +126,7 @@ class TriageControl(MainScreenBase):
 
     def _confirm_permanent_delete(self, rows: list[MessageRow]) -> None:
         count = len(rows)
-        question = f"Delete {count} message{'' if count == 1 else 's'} permanently?"
+        question = f"Delete {plural(count)} permanently?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -164,7 +165,7 @@ class TriageControl(MainScreenBase):
             if f.selectable and (copy or len(sources) > 1 or f.name not in sources)
         ]
         count = len(rows)
-        title = f"{'Copy' if copy else 'Move'} {count} message{'' if count == 1 else 's'} to:"
+        title = f"{'Copy' if copy else 'Move'} {plural(count)} to:"
 
         def chosen(target: str | None) -> None:
             if target is None:

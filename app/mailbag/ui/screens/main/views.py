@@ -10,6 +10,7 @@ from textual.widgets import Tree
 
 from mailbag.domain.models import FolderRole, default_folder
 from mailbag.domain.requests import OpenFolder
+from mailbag.domain.wording import plural
 from mailbag.services.api import ListOrder, SortKey
 from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.threads import ThreadLayout
@@ -172,7 +173,7 @@ class ListViews(MainScreenBase):
             return
         if self._search is not None:
             count = self.message_list.row_count
-            self.status.set_view(f"Search: {self._search} — {count} result{'' if count == 1 else 's'}")
+            self.status.set_view(f"Search: {self._search} — {plural(count, 'result')}")
             return
         order = f"by {self._order.key}" + (", reversed" if self._order.reverse else "")
         threads = " · threads" if self._threaded and not self._open.virtual else ""
