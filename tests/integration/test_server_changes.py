@@ -23,6 +23,7 @@ from mailbag.domain.requests import (
     CreateFolder,
     DeleteFolder,
     DeleteMessages,
+    LoadBody,
     MoveMessages,
     OpenFolder,
     RenameFolder,
@@ -35,7 +36,7 @@ from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, account_running, imap_account_config
 from tests.integration.journal_fixtures import CuttingProxy, proxied_account
 from tests.integration.test_failure_policy import FAST, account_through, proxy_to, refused_logins, state_is
-from tests.integration.test_live_triage import server_state, until, watching
+from tests.integration.test_live_triage import running, server_state, uid_of, until, watching
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message, message_id
 
@@ -183,3 +184,32 @@ async def test_a_folder_change_whose_answer_the_link_lost_is_shown_as_the_server
             b"DELETE": "Folder Projects deleted"}[word]
     assert done in [e.description for e in events.of(ActionApplied)]
     assert isinstance(second, RequestFailed) and second.error, second
+
+
+async def test_a_body_opened_after_its_folder_was_recreated_is_never_another_messages(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """The cache still lists the old folder's messages (no sync has run since another client
+    recreated it); opening one must not fetch the new message that took its UID and show (or
+    save) that one's body under the old one's headers."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)), folder="Projects")
+    db = tmp_path / "cache.sqlite3"
+    async with running(dovecot, mail_user, db) as (_account, store, _events):
+        await until(lambda: len(store.uids("work", "Projects")) == 2, 15)
+        uid = uid_of(store, "Projects", 0)
+    dovecot.doveadm("mailbox", "delete", "-u", mail_user.name, "Projects")
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(100, 102)), folder="Projects")
+    with Store.open(db) as store:
+        events = Recorder()
+        account = ImapAccount(imap_account_config(dovecot, mail_user), store, events)
+        body = LoadBody(account="work", folder="Projects", uid=uid)
+        account.submit(body)  # the first thing asked, ahead of the sync
+        async with account_running(account):
+            reply = await events.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed))
+                                          and e.request_id == body.request_id, 30)
+            await until(lambda: {message_id(100), message_id(101)} == set(_ids(store, "Projects").values()), 15)
+            cached = [store.body("work", "Projects", u) for u in store.uids("work", "Projects")]
+    assert isinstance(reply, RequestFailed), reply
+    assert "Projects" in reply.error and "recreated" in reply.error
+    for raw in cached:  # a body cached is the one of the message it is cached for
+        assert raw is None or message_id(0).encode() not in raw
