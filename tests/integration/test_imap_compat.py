@@ -22,7 +22,7 @@ from mailbag.domain.events import (
     RequestDone,
     SearchResults,
 )
-from mailbag.domain.models import FLAGGED, SEEN, FolderRole
+from mailbag.domain.models import FLAGGED, FORWARDED, SEEN, FolderRole
 from mailbag.domain.requests import DeleteMessages, LoadBody, MoveMessages, Search, SetFlags
 from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
@@ -75,6 +75,12 @@ async def running(dovecot: DovecotServer, user: MailUser, store: Store, poll_sec
 def without_copyuid(line: bytes) -> bytes:
     """Dovecot sends COPYUID even where it does not offer UIDPLUS; a server without it does not."""
     return _COPYUID.sub(b"", line)
+
+
+def without_keywords(line: bytes) -> bytes:
+    """A folder that keeps no keywords, as Courier's with IMAP_KEYWORDS=0: PERMANENTFLAGS
+    lists the system flags only, without ``\\*``."""
+    return line.replace(b" \\*)]", b")]") if b"[PERMANENTFLAGS (" in line else line
 
 
 def other_client(dovecot: DovecotServer, user: MailUser) -> imaplib.IMAP4:
@@ -274,3 +280,24 @@ async def test_undo_of_a_move_without_copyuid_finds_a_message_without_message_id
             assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
     assert sorted(subjects(dovecot, mail_user, "INBOX")) == [subject_of(0), subject_of(1)]
     assert subjects(dovecot, mail_user, "INBOX.Archive") == []
+
+
+async def test_keywords_a_folder_does_not_keep_are_neither_stored_nor_shown(dovecot, mail_user, tmp_path):
+    # A forward marks its original $Forwarded "where its folder takes keywords": here it does not
+    # (Courier refuses such a STORE whole, with the \\Flagged beside it), so only \\Flagged goes.
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, rewrite=without_keywords) as (account, events):
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            alone = account.submit(SetFlags(account="work", folder="INBOX", uids=(uid[0],),
+                                            add=frozenset({FORWARDED})))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == alone)
+            account.submit(SetFlags(account="work", folder="INBOX", uids=(uid[1],),
+                                    add=frozenset({FLAGGED, FORWARDED})))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
+            assert [e.description for e in events.of(ActionApplied) if not e.on_server] == ["Marked 1 message flagged"]
+            cached = [store.summary("work", "INBOX", uid[i]) for i in range(2)]
+            assert [summary.flags if summary else None for summary in cached] == [frozenset(), {FLAGGED}]
+    state = server_state(dovecot, mail_user)
+    assert state[message_id(0)] == frozenset() and state[message_id(1)] == {b"\\Flagged"}

@@ -67,6 +67,15 @@ def settable_flags(flags: Iterable[str], permanent: frozenset[str] | None = None
     return frozenset(result)
 
 
+def unkept_keywords(flags: Iterable[str], permanent: frozenset[str] | None) -> frozenset[str]:
+    """The keywords among ``flags`` (``$Forwarded``, not ``\\Seen``) that a folder with these
+    PERMANENTFLAGS would not keep: none when it takes new ones (``\\*``) or did not say."""
+    if permanent is None or "\\*" in permanent:
+        return frozenset()
+    allowed = {f.lower() for f in permanent}
+    return frozenset(f for f in flags if not f.startswith("\\") and f.lower() not in allowed)
+
+
 @dataclass(frozen=True, slots=True)
 class MarkWhenSent:
     """The flag a replied-to or forwarded message gets once the reply or forward is sent."""

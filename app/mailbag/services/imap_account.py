@@ -19,7 +19,7 @@ from mailbag.domain.events import (
     SearchResults,
     SyncProgress,
 )
-from mailbag.domain.models import Folder, FolderState, MessageSummary
+from mailbag.domain.models import Folder, FolderState, MessageSummary, unkept_keywords
 from mailbag.domain.requests import CheckFolders, Search
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import parse_query
@@ -507,6 +507,13 @@ class ImapAccount(Backend):
         self, folder: str, uidvalidity: int, uids: list[int], add: set[str], remove: set[str]
     ) -> None:
         await self._select_for_action(folder, uidvalidity)
+        unkept = unkept_keywords(add | remove, self._permanent.get(folder))
+        if unkept:  # recorded before the folder said so: the next sync shows them gone
+            log.info("%s/%s keeps no %s; not stored", self.name, folder, ", ".join(sorted(unkept)))
+            add, remove = add - unkept, remove - unkept
+            self.mark_dirty(folder)
+        if not add and not remove:
+            return
         with refusal_rolls_back():
             await self._client().store_flags(uids, add=add, remove=remove)
 

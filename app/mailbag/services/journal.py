@@ -36,7 +36,7 @@ from mailbag.domain.events import (
     RequestDone,
     RequestFailed,
 )
-from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, settable_flags
+from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, settable_flags, unkept_keywords
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.domain.wording import plural
 from mailbag.store.local import (
@@ -215,9 +215,16 @@ class ActionJournal:
         worker = self.worker
         target = ""  # where messages go, to count them there
         if isinstance(request, SetFlags):
-            action_id, text = await self._record_flags(
-                request.folder, request.uids, request.add, request.remove
-            )
+            # A keyword the folder does not keep ($Forwarded where PERMANENTFLAGS lacks \*) is
+            # neither shown nor sent: the server would refuse or forget it.
+            unkept = unkept_keywords(request.add | request.remove, worker.permanent_flags(request.folder))
+            add, remove = request.add - unkept, request.remove - unkept
+            if not add and not remove:
+                log.info("account %s: %s keeps no %s; not set", worker.name, request.folder, ", ".join(sorted(unkept)))
+                self._drop_ticket(request.request_id)
+                worker.emit(RequestDone(request.request_id))
+                return
+            action_id, text = await self._record_flags(request.folder, request.uids, add, remove)
         elif isinstance(request, MoveMessages):
             target = request.target or await self._folder_with_role(request.target_role)
             if request.new_folder:
