@@ -87,6 +87,28 @@ async def test_the_debug_log_shows_the_traffic_with_every_login_masked(
     assert not leaks(debug_log.parent, secrets_of(USER, PASSWORD))
 
 
+QUOTING = {"imap": b"{tag} NO [AUTHENTICATIONFAILED] not {line}\r\n", "pop3": b"-ERR not {line}\r\n",
+           "smtp": b"535 5.7.8 not {line}\r\n"}
+
+
+@pytest.mark.parametrize("kind", ["imap", "pop3", "smtp"])
+async def test_a_refusal_that_quotes_the_login_is_masked_in_the_error_and_the_log(
+    debug_log: Path, tmp_path: Path, kind: Kind
+) -> None:
+    server = HostileServer(kind, Hostility(login_answer=QUOTING[kind]), certificates(tmp_path, "good")).start()
+    try:
+        with pytest.raises(Exception) as failure:
+            await session(kind, ServerLogin(host="127.0.0.1", port=server.port, security="starttls",
+                                           username=USER, password=PASSWORD, ca_file=server.ca_file))
+    finally:
+        server.stop()
+    assert base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()) in b"".join(server.wire.secure)  # it was quoted
+    assert "AUTH" in str(failure.value) and "PLAIN ****" in str(failure.value), failure.value
+    assert not [s for s in secrets_of(USER, PASSWORD) if s.decode() in str(failure.value)]
+    assert "PLAIN ****" in debug_log.read_text()
+    assert not leaks(debug_log.parent, secrets_of(USER, PASSWORD))
+
+
 def write_config(path: Path, dovecot: DovecotServer, me: MailUser, old: MailUser, smtp: SmtpServer) -> Path:
     """An IMAP account with SMTP, and a POP3 account, all with their passwords in variables."""
     tables = [

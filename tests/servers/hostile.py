@@ -48,7 +48,7 @@ class Hostility:
     after_starttls_answer: bytes = b""  # in the same write as the go-ahead, before the handshake
     after_starttls_packet: bytes = b""  # in a write of its own after the go-ahead, before the handshake
     with_capabilities: bytes = b""  # in the same write as the capabilities, before TLS
-    login_answer: bytes | None = None  # instead of the login's success (after TLS)
+    login_answer: bytes | None = None  # instead of the login's success (after TLS); {line}: the login's line
     certificate: CertKind = "good"
 
 
@@ -191,7 +191,7 @@ class _Session:
             return await self.go_ahead(tag + b" OK begin TLS\r\n", tag)
         elif verb in ("AUTHENTICATE", "LOGIN"):
             answer = self.h.login_answer if self.h.login_answer is not None else done
-            await self.send(answer.replace(b"{tag}", tag))
+            await self.send(answer.replace(b"{tag}", tag).replace(b"{line}", line.strip()))
         elif verb == "LIST":
             await self.send(b'* LIST (\\HasNoChildren) "/" INBOX\r\n' + done)
         elif verb in ("SELECT", "EXAMINE"):
@@ -221,7 +221,7 @@ class _Session:
         elif verb in ("AUTH", "USER", "PASS", "APOP"):
             last_step = verb != "USER"
             refused = self.h.login_answer if last_step else None
-            await self.send(refused if refused is not None else b"+OK\r\n")
+            await self.send(refused.replace(b"{line}", line.strip()) if refused is not None else b"+OK\r\n")
         elif verb in ("UIDL", "LIST"):
             await self.send(b"+OK\r\n.\r\n")
         elif verb == "QUIT":
@@ -250,7 +250,7 @@ class _Session:
                 for _ in range(1 if len(words) > 2 else 2):  # what the first line did not carry
                     await self.send(b"334 UGFzc3dvcmQ6\r\n")
                     await self.line()
-            await self.send(answer)
+            await self.send(answer.replace(b"{line}", line.strip()))
         elif verb == "DATA":
             await self.send(b"354 go ahead\r\n")
             while await self.line() not in (b".\r\n", b""):

@@ -49,6 +49,7 @@ from mailbag.protocols.imap.wire import (
     literal_mode,
 )
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
+from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
            "ServerPush"]
@@ -229,6 +230,7 @@ class ImapClient:
         loop = asyncio.get_running_loop()
         protocol = self._link = StreamingProtocol(loop)
         protocol.on_alert = self.on_alert
+        protocol.hide = credentials(s.username, s.password, s.host, s.port, s.oauth2)
         tls = context if s.security == "tls" else None
         try:
             await self._within(loop.create_connection(lambda: protocol, s.host, s.port, ssl=tls,
@@ -337,7 +339,7 @@ class ImapClient:
         except (ImapConnectionError, ImapAuthError):
             raise
         except ImapError as exc:
-            raise ImapAuthError(f"login failed: {exc}") from None
+            raise ImapAuthError(f"login failed: {masked(str(exc), self._protocol.hide)}") from None
         self._protocol.state = adapter.AUTH
 
     async def _authenticate_oauth2(self) -> None:

@@ -27,7 +27,7 @@ from mailbag.protocols.imap.folders import parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
 from mailbag.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from mailbag.protocols.imap.summary import flag_set, modseq_of
-from mailbag.protocols.traffic import MASK, log_line
+from mailbag.protocols.traffic import MASK, log_line, masked
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,7 @@ class StreamingProtocol(adapter.ProtocolBase):
         self.selected = ""  # the folder selected on this connection (pushes are about it)
         self.last_received = time.monotonic()  # when the server last sent anything
         self.on_alert: Callable[[str], None] | None = None  # gets each [ALERT] text, cleaned
+        self.hide: tuple[str, ...] = ()  # the login's credentials, masked where the server quotes them
 
     # --- bytes in ------------------------------------------------------------------------------
 
@@ -203,9 +204,9 @@ class StreamingProtocol(adapter.ProtocolBase):
             raise FramingError("data received between STARTTLS and the TLS handshake")
         line = segments[0]
         if log.isEnabledFor(logging.DEBUG) and untagged_kind(line) != b"FETCH":  # not a sync's bulk
-            log_line(log, "<", "imap", line)
+            log_line(log, "<", "imap", line, self.hide)
         if self.on_alert is not None and (alert := alert_of(line)) is not None:
-            self.on_alert(clean_line(alert)[:300])
+            self.on_alert(clean_line(masked(alert, self.hide))[:300])
         if self.state == adapter.CONNECTED:
             self._greeted(line)
         elif line.startswith(b"* "):

@@ -33,7 +33,7 @@ from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, expl
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
-from mailbag.protocols.traffic import MASK, log_line
+from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,6 +72,8 @@ class Pop3Client:
         self._reader: Reader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._where = f"{settings.host}:{settings.port}"
+        #: What the server may quote back of the login, masked in the log and in errors.
+        self._hide = credentials(settings.username, settings.password, settings.host, settings.port, settings.oauth2)
 
     @classmethod
     async def open(cls, settings: Pop3Settings) -> Pop3Client:
@@ -212,9 +214,10 @@ class Pop3Client:
         self._refused(reply)
 
     def _refused(self, reply: Reply) -> NoReturn:
+        said = masked(explained(reply), self._hide)
         if reply.code in _TEMPORARY_CODES:
-            raise Pop3Temporary(f"{self._where} cannot log in now: {explained(reply)}")
-        raise Pop3LoginRefused(f"login refused: {explained(reply) or '-ERR'}")
+            raise Pop3Temporary(f"{self._where} cannot log in now: {said}")
+        raise Pop3LoginRefused(f"login refused: {said or '-ERR'}")
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -318,7 +321,7 @@ class Pop3Client:
         if self._reader is None:
             raise Pop3LinkLost(f"the link to {self._where} is closed")
         reply = Reply(await self._reader.line())
-        log_line(log, "<", f"pop3 {self._where}", f"{reply.status} {reply.text}")
+        log_line(log, "<", f"pop3 {self._where}", f"{reply.status} {reply.text}", self._hide)
         return reply
 
     async def _read_multiline(self, limit: int) -> bytes:

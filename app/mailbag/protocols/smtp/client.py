@@ -36,7 +36,7 @@ from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import PinMismatch, check_pin, client_context
-from mailbag.protocols.traffic import MASK, log_line
+from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
 
@@ -170,27 +170,34 @@ async def _connect(smtp: aiosmtplib.SMTP, where: str) -> None:
 
 
 async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
+    """Log in; what the server answers is logged and told with the credentials masked (a
+    refusal may quote them)."""
     methods = smtp.server_auth_methods
     if not methods and settings.security == "none" and not settings.oauth2:
         return  # a server without AUTH (a local relay): nothing to log in to
+    where = f"{settings.host}:{settings.port}"
+    hide = credentials(settings.username, settings.password, settings.host, settings.port, settings.oauth2)
     try:
-        where = f"{settings.host}:{settings.port}"
         if settings.oauth2:
-            await _login_oauth2(smtp, settings, methods)
+            await _login_oauth2(smtp, settings, methods, hide)
         elif "plain" in methods:
-            _said(where, f"AUTH PLAIN {MASK}", await smtp.auth_plain(settings.username, settings.password))
+            _said(where, f"AUTH PLAIN {MASK}", await smtp.auth_plain(settings.username, settings.password), hide)
         elif "login" in methods:
-            _said(where, f"AUTH LOGIN {MASK}", await smtp.auth_login(settings.username, settings.password))
+            _said(where, f"AUTH LOGIN {MASK}", await smtp.auth_login(settings.username, settings.password), hide)
         else:
             offered = ", ".join(m.upper() for m in methods) or "none"
             raise SmtpAuthFailed(f"the server offers no AUTH PLAIN or LOGIN (offered: {offered})")
     except aiosmtplib.SMTPAuthenticationError as exc:
+        said = masked(exc.message, hide)
+        log_line(log, "<", f"smtp {where}", f"{exc.code} {said}")
         if 400 <= exc.code < 500:
-            raise SmtpTemporary(f"login: {exc.code} {exc.message}", exc.code) from None
-        raise SmtpAuthFailed(f"login refused: {exc.code} {exc.message}", exc.code) from None
+            raise SmtpTemporary(f"login: {exc.code} {said}", exc.code) from None
+        raise SmtpAuthFailed(f"login refused: {exc.code} {said}", exc.code) from None
 
 
-async def _login_oauth2(smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: list[str]) -> None:
+async def _login_oauth2(
+    smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: list[str], hide: tuple[str, ...]
+) -> None:
     """AUTH OAUTHBEARER or XOAUTH2 with the access token as the initial response (aiosmtplib
     has XOAUTH2 only, so both go through ``execute_command``); the JSON error challenge of a
     refusal is answered as the mechanism asks, and the refusal raised."""
@@ -202,7 +209,7 @@ async def _login_oauth2(smtp: aiosmtplib.SMTP, settings: SmtpSettings, methods: 
         mechanism, settings.username, settings.password, settings.host, settings.port
     )
     reply = await smtp.execute_command(b"AUTH", mechanism.encode("ascii"), response.encode("ascii"))
-    _said(f"{settings.host}:{settings.port}", f"AUTH {mechanism} {MASK}", reply)
+    _said(f"{settings.host}:{settings.port}", f"AUTH {mechanism} {MASK}", reply, hide)
     status = ""
     if reply.code == _AUTH_CONTINUE:
         status = sasl.error_status(reply.message)
@@ -287,11 +294,12 @@ async def _hand_over(
     return _text(reply)
 
 
-def _said(where: str, sent: str, reply: SMTPResponse) -> None:
-    """Log a command (``sent``, credentials masked; "" for the greeting) and the reply."""
+def _said(where: str, sent: str, reply: SMTPResponse, hide: tuple[str, ...] = ()) -> None:
+    """Log a command (``sent``, credentials masked; "" for the greeting) and the reply (with
+    ``hide`` masked)."""
     if sent:
         log_line(log, ">", f"smtp {where}", sent)
-    log_line(log, "<", f"smtp {where}", _text(reply))
+    log_line(log, "<", f"smtp {where}", _text(reply), hide)
 
 
 def _by_code(code: int, message: str, what: str) -> SmtpError:
