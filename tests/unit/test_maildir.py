@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mailbox
 import os
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -311,3 +312,17 @@ def test_add_into_subfolder_with_flags(store: MaildirStore) -> None:
     assert name.endswith(":2,RS")
     assert store.flags("Lists/python-dev") == {1: frozenset({SEEN, ANSWERED})}
     assert store.flags("INBOX") == {}
+
+
+def test_a_folder_deleted_and_made_again_at_once_gets_another_uidvalidity(store: MaildirStore, tmp_path: Path) -> None:
+    store.create_folder("Work")
+    store.add("Work", _mail("Old"))
+    old = store.folder_state("Work").uidvalidity
+    for _ in range(3):  # within the same second, as a script or another client does it
+        shutil.rmtree(store.root / ".Work")
+        again = MaildirStore(store.root, "work")
+        again.create_folder("Work")
+        again.add("Work", _mail("New"))
+        new = again.folder_state("Work").uidvalidity
+        assert new > old
+        old = new

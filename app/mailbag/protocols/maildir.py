@@ -9,7 +9,9 @@ rewriting the message.
 UIDs are kept stable across runs in a small per-folder file, ``mailbag-uidlist`` (the idea of
 Dovecot's ``dovecot-uidlist``): it maps each message's Maildir key (the file name without the
 ``:2,FLAGS`` info) to a UID, with the folder's UIDVALIDITY and next UID. One process writes a
-store at a time; the file is replaced atomically.
+store at a time; the file is replaced atomically. The last UIDVALIDITY given is kept in the
+root, ``mailbag-uidvalidity`` (Dovecot's ``dovecot-uidvalidity``), so a folder made again never
+gets the one of its predecessor.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from mailbag.protocols.maildir_layout import detect
 logger = logging.getLogger(__name__)
 
 UIDLIST_NAME = "mailbag-uidlist"
+#: The last UIDVALIDITY given in the tree, in its root.
+UIDVALIDITY_NAME = "mailbag-uidvalidity"
 _UIDLIST_MAGIC = "mailbag-uidlist 1"
 _INFO = ":2,"
 #: Of a header field (a subject, say) this much is kept; the list shows far less.
@@ -406,7 +410,7 @@ class MaildirStore:
         uidlist = _UidList.load(uidlist_path)
         changed = uidlist is None
         if uidlist is None:
-            uidlist = _UidList(uidvalidity=_new_uidvalidity())
+            uidlist = _UidList(uidvalidity=_new_uidvalidity(self.root))
         for key in [k for k in uidlist.uids if k not in entries]:
             del uidlist.uids[key]
             changed = True
@@ -450,8 +454,23 @@ def _mtime_ns(path: Path) -> int:
         return 0
 
 
-def _new_uidvalidity() -> int:
-    return max(1, int(time.time()) & 0xFFFFFFFF)
+def _new_uidvalidity(root: Path) -> int:
+    """A UIDVALIDITY for a folder without a UID file: the time, but past every one given in the
+    tree before (kept in ``root``), so a folder deleted and made again within a second does not
+    get its old one back, which would let its new messages pass for the old ones of their UIDs."""
+    path = root / UIDVALIDITY_NAME
+    try:
+        last = int(path.read_text(encoding="ascii").strip() or 0)
+    except (OSError, ValueError):
+        last = 0
+    value = max(int(time.time()), last + 1) & 0xFFFFFFFF or 1
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(f"{value}\n", encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a tree that cannot be written to gets a UIDVALIDITY all the same
+    return value
 
 
 def _read_header_block(path: Path) -> tuple[bytes, int, float]:
