@@ -379,6 +379,15 @@ class Backend(ABC):
         """Something suggests the connection died (the watcher lost its own): test it now."""
         self.scheduler.check_link()
 
+    async def check_cached_validity(self, folder: str, uidvalidity: int) -> None:
+        """Before a body is read by a cached UID: when ``folder`` has another UIDVALIDITY now
+        than the cache's (it was recreated), the UID may name another message, so refuse and
+        have the folder synced again."""
+        state = await self.db(self.store.folder_state, self.name, folder)
+        if state is not None and state.uidvalidity and uidvalidity and state.uidvalidity != uidvalidity:
+            self.mark_dirty(folder)
+            raise Refused(f"{clean_line(folder)} was recreated meanwhile: its messages are read again")
+
     def mark_dirty(self, folder: str) -> None:
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
         self.scheduler.mark_dirty(folder)

@@ -464,15 +464,8 @@ class ImapAccount(Backend):
     # --- requests -------------------------------------------------------------------------
 
     async def load_body(self, folder: str, uid: int) -> None:
-        """Fetch the body of ``uid`` as the cache knows it: in a folder recreated on the server
-        since (another UIDVALIDITY) the UID names another message, so nothing is fetched and the
-        folder is synced again."""
-        state = await self.db(self.store.folder_state, self.name, folder)
-        try:
-            await self._ensure_selected(folder, (state.uidvalidity or 0) if state is not None else 0)
-        except FolderRecreated:
-            self.mark_dirty(folder)
-            raise Refused(f"{clean_line(folder)} was recreated on the server: its messages are read again") from None
+        await self._ensure_selected(folder)
+        await self.check_cached_validity(folder, self._selected_validity)
         raw = await self._client().fetch_body(uid)
         self._note_pushes()
         await self.db(self.store.put_body, self.name, folder, uid, raw)

@@ -171,6 +171,8 @@ class MaildirAccount(Backend):
         await self.announce_new_mail(folder, fresh)
 
     async def load_body(self, folder: str, uid: int) -> None:
+        state: FolderState = await self.db(self._md().folder_state, folder)
+        await self.check_cached_validity(folder, state.uidvalidity)
         raw = await self.db(self._md().read, folder, uid)
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
