@@ -31,6 +31,7 @@ from textual.widgets import Static
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
 from mailbag.domain.sanitize import clean_line, clean_text
+from mailbag.ui.format import human_size
 from mailbag.ui.keymap import bindings
 from mailbag.ui.wrapped_text import Row, WrappedText
 
@@ -41,14 +42,6 @@ def osc8_target(url: str) -> str:
     if url.isascii() and url.isprintable():
         return url
     return "".join(c if c.isascii() and c.isprintable() else quote(c, safe="") for c in url)
-
-
-def _human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.0f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return f"{size} B"
 
 
 def _address(address: Address) -> str:
@@ -69,7 +62,7 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
     recipients = [("To", [_address(a) for a in message.to])]
     if message.cc:
         recipients.append(("Cc", [_address(a) for a in message.cc]))
-    files = [f"{clean_line(a.filename) or '(unnamed)'} ({_human_size(a.size)})" for a in message.attachments]
+    files = [f"{clean_line(a.filename) or '(unnamed)'} ({human_size(a.size)})" for a in message.attachments]
     date = message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""
     subject = clean_line(message.subject) or "(no subject)"
     room = None if width is None else max(width - LABEL_WIDTH, 10)
