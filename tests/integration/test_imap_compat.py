@@ -23,7 +23,7 @@ from mailbag.domain.events import (
     SearchResults,
 )
 from mailbag.domain.models import FLAGGED, FORWARDED, SEEN, FolderRole
-from mailbag.domain.requests import DeleteMessages, LoadBody, MoveMessages, Search, SetFlags
+from mailbag.domain.requests import DeleteMessages, LoadBody, MoveMessages, Search, SetFlags, SyncAccount
 from mailbag.protocols.imap import ImapClient, ImapSettings
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
@@ -301,3 +301,31 @@ async def test_keywords_a_folder_does_not_keep_are_neither_stored_nor_shown(dove
             assert [summary.flags if summary else None for summary in cached] == [frozenset(), {FLAGGED}]
     state = server_state(dovecot, mail_user)
     assert state[message_id(0)] == frozenset() and state[message_id(1)] == {b"\\Flagged"}
+
+
+async def test_a_folder_another_program_deleted_but_courier_keeps_as_noselect_shows_empty(
+    dovecot, mail_user, tmp_path
+):
+    # Courier deletes a folder that has folders below it, and lists it \\Noselect from then on.
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)), folder="Work")
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3, 5)), folder="Work/Sub")
+    deleted = False
+
+    def as_courier_lists_it(line: bytes) -> bytes:
+        if deleted and line.startswith(b"* LIST (") and line.rstrip().endswith(b" INBOX.Work"):
+            return line.replace(b"* LIST (", b"* LIST (\\Noselect ", 1)
+        return line
+
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, poll_seconds=3600,
+                           rewrite=as_courier_lists_it) as (account, events):
+            await until(lambda: store.counts("work", "INBOX.Work") == (3, 3), 20)
+            deleted = True
+            events.events.clear()
+            sync = account.submit(SyncAccount(account="work"))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == sync, 20)
+            folders = {f.name: f for f in store.folders("work")}
+            assert not folders["INBOX.Work"].selectable
+            assert (folders["INBOX.Work"].total, folders["INBOX.Work"].unread) == (0, 0)
+            assert store.uids("work", "INBOX.Work") == []
+            assert store.counts("work", "INBOX.Work.Sub") == (2, 2)

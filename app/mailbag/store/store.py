@@ -242,7 +242,8 @@ class Store:
 
         New folders are added with their counts; folders already cached keep their counts and sync
         state (use :meth:`set_counts`) and take the new delimiter, role and attributes. Folders absent
-        from ``folder_list`` are dropped with their messages and bodies.
+        from ``folder_list`` are dropped with their messages and bodies; a folder listed ``\\Noselect``
+        keeps no messages or counts.
         """
         with write_connection(self._engine) as conn:
             account_id = self._ensure_account(conn, account)
@@ -272,11 +273,16 @@ class Store:
                     ],
                 )
             keep = {f.name for f in folder_list}
+            noselect = {f.name for f in folder_list if not f.selectable}
             cached = conn.execute(
                 select(folders.c.id, folders.c.name).where(folders.c.account_id == account_id)
             ).all()
             gone = [(fid, name) for fid, name in cached if name not in keep]
             self._drop_folders(conn, [fid for fid, _name in gone])
+            # A folder that holds no messages now (Courier keeps a deleted parent as \Noselect)
+            for fid in (fid for fid, name in cached if name in noselect):
+                self._empty_folder(conn, fid)
+                conn.execute(update(folders).where(folders.c.id == fid).values(total=0, unread=0))
         return [name for _fid, name in gone]
 
     def drop_folder(self, account: str, folder: str) -> None:
@@ -390,15 +396,19 @@ class Store:
         """
         with write_connection(self._engine) as conn:
             folder_id = self._folder_id(conn, account, folder)
-            if folder_id is None:
-                return
-            unindex_folder(conn, folder_id)
-            conn.execute(delete(messages).where(messages.c.folder_id == folder_id))
-            conn.execute(
-                update(folders)
-                .where(folders.c.id == folder_id)
-                .values(uidvalidity=None, uidnext=0, highestmodseq=0, complete=0)
-            )
+            if folder_id is not None:
+                self._empty_folder(conn, folder_id)
+
+    @staticmethod
+    def _empty_folder(conn: Connection, folder_id: int) -> None:
+        """Drop the folder's messages, bodies and search rows, and its sync position."""
+        unindex_folder(conn, folder_id)
+        conn.execute(delete(messages).where(messages.c.folder_id == folder_id))
+        conn.execute(
+            update(folders)
+            .where(folders.c.id == folder_id)
+            .values(uidvalidity=None, uidnext=0, highestmodseq=0, complete=0)
+        )
 
     def rename_folder(self, account: str, folder: str, new_name: str, delimiter: str | None) -> None:
         """The folder (and those below it, by ``delimiter``) renamed on the server: its messages,
