@@ -288,6 +288,9 @@ class FakeFacade:
     def makes_folders(self, account: str) -> bool:
         return account in self.local_accounts
 
+    def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
+        return None
+
     def identity(self, account: str) -> Identity:
         address = "me@example.org" if account == "work" else f"me@{account}.example.org"
         return Identity(account, address, "Me Example", "Me")

@@ -83,7 +83,7 @@ class Draft:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     message_id: str = ""
-    #: The message replied to or forwarded, flagged once this one is sent (not kept on disk).
+    #: The message replied to or forwarded, flagged once this one is sent.
     mark: MarkWhenSent | None = None
 
     def is_empty(self) -> bool:

@@ -152,6 +152,11 @@ class MailFacade(Protocol):
         thread."""
         ...
 
+    def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
+        """(folder, uid) of the account's cached message with this Message-ID, outside Drafts
+        (the original of a reply); None when the cache has none. Call from a thread."""
+        ...
+
     def identity(self, account: str) -> Identity:
         """Who messages written from ``account`` are from (address, name, signature)."""
         ...

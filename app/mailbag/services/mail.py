@@ -461,6 +461,9 @@ class MailService:
     def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:
         return self.store.body(account, folder, uid)
 
+    def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
+        return self.cache.reader.message_with_id(account, message_id)
+
     def makes_folders(self, account: str) -> bool:
         return self.config.accounts[account].imap is None
 

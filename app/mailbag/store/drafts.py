@@ -3,7 +3,8 @@
 Each draft is a JSON file in the drafts folder (``drafts/`` beside the cache, mode 0700), written
 whole to a temporary file, synced, and renamed over the previous version, so a draft file is
 always one complete version. Files are 0600. A draft stays until it is sent or discarded; those
-left at a start are offered again.
+left at a start are offered again. It keeps the message it answers or forwards (the mark flagged
+once it is sent).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbag.domain.compose import Draft, DraftAttachment
+from mailbag.domain.models import MarkWhenSent
 from mailbag.paths import sync_dir, write_private
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,7 @@ def _mtime(path: Path) -> float:
 
 
 def _encode(draft: Draft) -> dict[str, Any]:
-    fields = asdict(draft)
-    del fields["mark"]
+    fields = asdict(draft)  # the mark (the message replied to or forwarded) as a plain dict
     fields["attachments"] = [
         {
             "path": a.path,
@@ -116,5 +117,13 @@ def _decode(document: Any) -> Draft:
         for item in fields.pop("attachments")
     )
     references = tuple(str(ref) for ref in fields.pop("references"))
-    text: dict[str, Any] = {key: str(value) for key, value in fields.items() if key != "mark"}
-    return Draft(attachments=attachments, references=references, **text)
+    mark = _mark(fields.pop("mark", None))
+    text: dict[str, Any] = {key: str(value) for key, value in fields.items()}
+    return Draft(attachments=attachments, references=references, mark=mark, **text)
+
+
+def _mark(value: Any) -> MarkWhenSent | None:
+    """The saved mark; None for a draft saved without one (or by an older mailbag)."""
+    if not isinstance(value, dict):
+        return None
+    return MarkWhenSent(str(value["account"]), str(value["folder"]), int(value["uid"]), str(value["flag"]))

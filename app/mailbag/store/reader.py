@@ -300,6 +300,21 @@ class CacheReader:
         with self._connection() as conn:
             return [r[0] for r in conn.execute(sql, (account, folder, message_id))]
 
+    def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
+        """(folder, uid) of the account's cached message whose Message-ID is ``message_id``,
+        outside Drafts (the Inbox's first, else the newest); None when the cache has none."""
+        if not message_id:
+            return None
+        sql = (
+            "SELECT folders.name, m.uid FROM messages AS m JOIN folders ON m.folder_id = folders.id"
+            " JOIN accounts ON folders.account_id = accounts.id WHERE accounts.name = ?"
+            " AND m.message_id = ? AND m.hidden = 0 AND folders.role != ?"
+            " ORDER BY folders.role = ? DESC, m.date DESC LIMIT 1"
+        )
+        with self._connection() as conn:
+            row = conn.execute(sql, (account, message_id, FolderRole.DRAFTS.value, FolderRole.INBOX.value)).fetchone()
+        return None if row is None else (row[0], int(row[1]))
+
     def known_addresses(self, limit: int = 20000) -> list[Address]:
         """Addresses seen in the cache, most used first: who wrote to the user (From of every
         message), and whom the user wrote to (To and Cc in Sent folders)."""

@@ -31,7 +31,7 @@ from mailbag.domain.events import (
     RequestFailed,
     RequestUnsupported,
 )
-from mailbag.domain.models import Address
+from mailbag.domain.models import ANSWERED, Address, MarkWhenSent
 from mailbag.domain.outgoing import ComposeError, build_message, content_type_of, new_message_id
 from mailbag.domain.requests import SaveDraft, SendMessage
 from mailbag.domain.sanitize import clean_line
@@ -337,7 +337,7 @@ class ComposeScreen(Screen["str | None"]):
         except OSError as exc:
             self.app.call_from_thread(self._hint, f"attachment: {exc.strerror or exc}", error=True)
             return
-        draft = draft.with_(account=self._account_for(draft))
+        draft = draft.with_(account=self._account_for(draft), mark=self._mark_for(draft))
         self.facade.drafts.save(draft)  # kept until the outbox has it
         request = SendMessage(
             account=draft.account,
@@ -349,6 +349,15 @@ class ComposeScreen(Screen["str | None"]):
         self._send_request = request.request_id
         self._send_at = when
         self.facade.submit(request)
+
+    def _mark_for(self, draft: Draft) -> MarkWhenSent | None:
+        """What the sent message flags: the draft's mark, else (a reply resumed from the Drafts
+        folder, whose copy there cannot hold it) the message it answers, found by its Message-ID
+        in the account it was started from. Runs in a thread."""
+        if draft.mark is not None or not draft.in_reply_to:
+            return draft.mark
+        found = self.facade.message_with_id(draft.account, draft.in_reply_to)
+        return None if found is None else MarkWhenSent(draft.account, found[0], found[1], ANSWERED)
 
     def _account_for(self, draft: Draft) -> str:
         """The account whose address the From field holds (its server sends the message), else
