@@ -18,6 +18,7 @@ from mailbag.ui.screens.compose import ComposeScreen
 from tests.integration.outbox_fixtures import FAST, config_of, mailbox, parsed, sending_account, until
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
+from tests.ui.fields import put_text
 
 pytestmark = pytest.mark.dovecot
 
@@ -60,7 +61,9 @@ async def test_reply_with_editor_and_attachment_arrives_and_is_kept_in_sent(
         await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose screen")
         await pilot.pause()
         await pilot.press("ctrl+o")
-        await pilot.press("ctrl+t", *str(tmp_path / "figures.bin"), "enter")
+        await pilot.press("ctrl+t")
+        await put_text(pilot, str(tmp_path / "figures.bin"))
+        await pilot.press("enter")
         compose = app.screen
         assert isinstance(compose, ComposeScreen)
         await until(pilot, lambda: len(compose.draft.attachments) == 1, "the file attached")

@@ -20,6 +20,7 @@ from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.compose import ComposeScreen
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade
+from tests.ui.fields import put_text
 from tests.ui.helpers import screen_text
 
 
@@ -200,18 +201,22 @@ async def test_attachments_are_added_with_completion_listed_and_removed(make_app
         await open_compose(pilot, "r")
         await pilot.press("ctrl+t")
         assert app.focused is app.screen.query_one("#compose-attach")
-        await pilot.press(*f"{tmp_path}/qu")
+        await put_text(pilot, f"{tmp_path}/qu")
         await pilot.pause(0.3)
         await pilot.press("tab")
         assert field(app, "attach") == str(report)
         await pilot.press("enter")
         await settle(pilot)
-        await pilot.press("ctrl+t", *f"{tmp_path}/notes.txt", "enter")
+        await pilot.press("ctrl+t")
+        await put_text(pilot, f"{tmp_path}/notes.txt")
+        await pilot.press("enter")
         await settle(pilot)
         listing = app.screen.query_one("#compose-attachments", OptionList)
         shown = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
         assert shown == ["quarterly-report.pdf  application/pdf  292 KB", "notes.txt  text/plain  6 B"]
-        await pilot.press("ctrl+t", *f"{tmp_path}/missing.pdf", "enter")
+        await pilot.press("ctrl+t")
+        await put_text(pilot, f"{tmp_path}/missing.pdf")
+        await pilot.press("enter")
         await settle(pilot)
         assert "missing.pdf: No such file or directory" in screen_text(app)
         assert [a.name for a in app.screen.draft.attachments] == ["quarterly-report.pdf", "notes.txt"]

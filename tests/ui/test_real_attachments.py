@@ -22,6 +22,7 @@ from mailbag.ui.screens.dialogs import ChoiceDialog
 from mailbag.ui.screens.prompt import PromptScreen
 from tests.integration.accounts import imap_account_config, other_client
 from tests.servers.messages import BASE_DATE
+from tests.ui.fields import put_text
 from tests.ui.helpers import screen_text, status_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
 
@@ -54,9 +55,11 @@ async def open_attachments(pilot: Pilot, app: MailbagApp) -> AttachmentsScreen:
 
 
 async def answer_prompt(pilot: Pilot, app: MailbagApp, text: str) -> None:
-    """Replace what the prompt offers with ``text``, typed, and press Enter."""
+    """Replace what the prompt offers with ``text`` and press Enter."""
     await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
-    await pilot.press("ctrl+u", *text, "enter")
+    await pilot.press("ctrl+u")
+    await put_text(pilot, text)
+    await pilot.press("enter")
 
 
 def files_in(folder: Path) -> dict[str, bytes]:
