@@ -3,6 +3,7 @@ anything is written, and the config is written whole, 0600, keeping what the fil
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path
 
@@ -59,6 +60,28 @@ async def test_a_wrong_password_names_each_server_that_refused_it(
     assert problems[0].startswith(f"IMAP localhost:{dovecot.imaps_port}: login failed")
     assert problems[1].startswith(f"SMTP localhost:{smtp_server.port}: login refused: 535")
     assert not (tmp_path / "config.toml").exists()
+
+
+@pytest.mark.parametrize("pop3", [False, True], ids=["imap", "pop3"])
+async def test_servers_whose_certificate_is_not_trusted_get_no_login(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path, pop3: bool
+) -> None:
+    """Without the CA file the private certificate authority is unknown: each login test says
+    so, for the incoming server and for SMTP, and nothing is written."""
+    user = dovecot.add_user(password=smtp_server.password)
+    account = dataclasses.replace(new_account(dovecot, user, smtp_server, pop3=pop3), ca_file="")
+    _, config = prepare(tmp_path / "config.toml", account)
+
+    with pytest.raises(SetupError) as caught:
+        await check_logins(config.accounts["work"], smtp_server.password)
+
+    incoming, sending = caught.value.problems
+    port = dovecot.pop3s_port if pop3 else dovecot.imaps_port
+    assert incoming.startswith(f"{'POP3' if pop3 else 'IMAP'} localhost:{port}: ")
+    assert "certificate not trusted" in incoming
+    assert sending.startswith(f"SMTP localhost:{smtp_server.port}: TLS with localhost:{smtp_server.port} failed:"
+                              " certificate not trusted"), sending
+    assert smtp_server.received == [] and not (tmp_path / "config.toml").exists()
 
 
 async def test_a_password_command_is_run_for_the_test(

@@ -148,6 +148,8 @@ CASES = [
     Case("a refused login that quotes the credentials back",
          Hostility(login_answer=b"{tag} NO [AUTHENTICATIONFAILED] not {line}\r\n"),
          {"imap": r"login failed: .*not .*\*\*\*\*"}),
+    Case("an [ALERT] that quotes the credentials back",
+         Hostility(login_answer=b"{tag} NO [ALERT] not {line}\r\n"), {"imap": r"login failed: .*not .*\*\*\*\*"}),
     Case("a refused POP3 login that quotes the credentials back", Hostility(login_answer=b"-ERR not {line}\r\n"),
          {"pop3": r"login refused: .*not .*\*\*\*\*"}),
     Case("a refused SMTP login that quotes the credentials back",
