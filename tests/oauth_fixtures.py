@@ -10,7 +10,8 @@ import keyring
 import pytest
 
 from mailbag.domain.oauth2 import OAuth2Config
-from mailbag.services.oauth2_tokens import KEEPER, KEYRING_SERVICE
+from mailbag.services.keyring_entries import KEYRING_SERVICE
+from mailbag.services.oauth2_tokens import KEEPER
 from mailbag.domain.config import ServerConfig
 from tests.fake_keyring import BACKEND, FileKeyring
 from tests.servers.dovecot import MailUser

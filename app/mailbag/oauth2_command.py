@@ -11,7 +11,8 @@ import sys
 
 from mailbag.domain.config import Config
 from mailbag.services.oauth2_http import DeviceCode, OAuth2Error
-from mailbag.services.oauth2_tokens import KEYRING_SERVICE, TokenUnavailable, keyring_user, sign_in
+from mailbag.services.keyring_entries import KEYRING_SERVICE
+from mailbag.services.oauth2_tokens import TokenUnavailable, keyring_user, sign_in
 
 
 async def run_oauth2(config: Config, name: str) -> int:

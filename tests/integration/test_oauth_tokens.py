@@ -9,7 +9,9 @@ import pytest
 
 from mailbag.services import oauth2_http
 from mailbag.services.oauth2_http import DeviceCode, OAuth2Error
-from mailbag.services.oauth2_tokens import KEEPER, KEYRING_SERVICE, TokenUnavailable, sign_in
+from mailbag.services.keyring_entries import KEYRING_SERVICE
+from mailbag.services.oauth2_tokens import KEEPER, TokenUnavailable, sign_in
+from tests.memory_keyring import MemoryKeyring, keyring_backend
 from tests.oauth_fixtures import CLIENT_ID, fake_keyring, oauth2_config, signed_in, token_endpoint  # noqa: F401
 from tests.servers.token_endpoint import DEVICE_CODE, USER_CODE, TokenEndpoint
 
@@ -118,3 +120,19 @@ def test_an_endpoint_that_is_not_https_is_never_asked() -> None:
 def test_the_providers_error_text_is_cleaned() -> None:
     error = oauth2_http._refusal({"error": "bad\x1b[31m", "error_description": "evil\x07\nline"}, "x")
     assert "\x1b" not in str(error) and "\x07" not in str(error) and "\n" not in str(error)
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keyring whose backend fails with an error of its own (as a locked D-Bus collection)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("the login collection is locked")
+
+
+async def test_a_keyring_that_cannot_keep_the_token_ends_the_sign_in_with_its_reason(
+    token_endpoint: TokenEndpoint,
+) -> None:
+    token_endpoint.provider.device_states = ["success"]
+    with keyring_backend(LockedKeyring()):
+        with pytest.raises(TokenUnavailable, match="cannot store the refresh token: RuntimeError: the login collection"):
+            await sign_in(oauth2_config(token_endpoint), lambda device: None, sleep=Waits())

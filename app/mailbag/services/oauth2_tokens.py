@@ -15,12 +15,10 @@ from collections.abc import Awaitable, Callable
 
 from mailbag.domain.oauth2 import OAuth2Config
 from mailbag.services import oauth2_http
+from mailbag.services.keyring_entries import KeyringFailed, read_entry, write_entry
 from mailbag.services.oauth2_http import DeviceCode, OAuth2Error, Tokens
 
-log = logging.getLogger(__name__)
-
-KEYRING_SERVICE = "mailbag"
-#: An access token this close to its expiry is refreshed before it is used (seconds).
+log = logging.getLogger(__name__)#: An access token this close to its expiry is refreshed before it is used (seconds).
 REFRESH_MARGIN = 120.0
 
 
@@ -120,12 +118,9 @@ def _key(config: OAuth2Config) -> tuple[str, str, str]:
 
 
 def _keyring_get(config: OAuth2Config) -> str:
-    import keyring
-    from keyring.errors import KeyringError
-
     try:
-        value = keyring.get_password(KEYRING_SERVICE, keyring_user(config))
-    except KeyringError as exc:
+        value = read_entry(keyring_user(config))
+    except KeyringFailed as exc:
         raise TokenUnavailable(f"keyring: {exc}") from None
     if not value:
         raise TokenUnavailable(f"not signed in to OAuth2: run `mailbag oauth2 {config.account}`")
@@ -133,10 +128,7 @@ def _keyring_get(config: OAuth2Config) -> str:
 
 
 def _keyring_set(config: OAuth2Config, refresh_token: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError
-
     try:
-        keyring.set_password(KEYRING_SERVICE, keyring_user(config), refresh_token)
-    except KeyringError as exc:
+        write_entry(keyring_user(config), refresh_token)
+    except KeyringFailed as exc:
         raise TokenUnavailable(f"keyring: cannot store the refresh token: {exc}") from None

@@ -11,11 +11,10 @@ from typing import TypeVar
 
 from mailbag.domain.config import ServerConfig
 from mailbag.protocols.sasl import NoOAuthMechanism
+from mailbag.services.keyring_entries import KEYRING_SERVICE, KeyringFailed, read_entry, write_entry
 from mailbag.services.oauth2_tokens import KEEPER, TokenUnavailable
 
 T = TypeVar("T")
-
-KEYRING_SERVICE = "mailbag"
 
 
 class SecretError(Exception):
@@ -102,12 +101,9 @@ async def _end(proc: asyncio.subprocess.Process) -> None:
 
 
 def _from_keyring(server: ServerConfig) -> str:
-    import keyring
-    from keyring.errors import KeyringError
-
     try:
-        value = keyring.get_password(KEYRING_SERVICE, keyring_username(server))
-    except KeyringError as exc:
+        value = read_entry(keyring_username(server))
+    except KeyringFailed as exc:
         raise SecretError(f"keyring: {exc}") from None
     if value is None:
         raise SecretError(
@@ -119,12 +115,7 @@ def _from_keyring(server: ServerConfig) -> str:
 def store_in_keyring(server: ServerConfig, password: str) -> None:
     """Keep ``password`` in the system keyring under the entry ``server`` reads it from (blocking:
     call it off the UI's loop). SecretError when the keyring refuses or there is none."""
-    import keyring
-    from keyring.errors import KeyringError
-
     try:
-        keyring.set_password(KEYRING_SERVICE, keyring_username(server), password)
-    except KeyringError as exc:
+        write_entry(keyring_username(server), password)
+    except KeyringFailed as exc:
         raise SecretError(f"keyring: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - a backend's own errors (D-Bus, a locked collection)
-        raise SecretError(f"keyring: {type(exc).__name__}: {exc}") from None
