@@ -6,6 +6,7 @@ do — moves everything.
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def write_private(path: Path, data: bytes) -> None:
     beside it, synced, and renamed over it, in a private directory. A crash leaves the old file
     or the new one, never a part."""
     private_dir(path.parent)
+    _forget_killed_writes(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
@@ -90,10 +92,32 @@ def write_private(path: Path, data: bytes) -> None:
         while view:
             view = view[os.write(fd, view) :]
         os.fsync(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     finally:
         os.close(fd)
-    os.replace(temp, path)
     sync_dir(path.parent)  # the rename itself
+
+
+def _forget_killed_writes(path: Path) -> None:
+    """Remove the temporary files of earlier writes of ``path`` whose process is gone (killed
+    before its rename)."""
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = temp.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            temp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def sync_dir(directory: Path) -> None:

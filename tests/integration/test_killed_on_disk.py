@@ -1,6 +1,7 @@
 """Files on this machine when mailbag is killed (a real SIGKILL) while it writes them: a saved
 attachment is whole under its name or not there at all, and the name is free for the next try; a
-Maildir folder renamed on disk before the cache followed is found again, every message in it."""
+Maildir folder renamed on disk before the cache followed is found again, every message in it; the
+config file `mailbag setup` writes is the old one or the new one, whole."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import textwrap
 from pathlib import Path
 
 import mailbag as package
+from mailbag.domain.config import parse_config
 from mailbag.domain.events import RequestDone
+from mailbag.paths import write_private
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.saving import save_as_new
@@ -57,6 +60,7 @@ def test_an_attachment_save_killed_midway_leaves_no_part_under_its_name(tmp_path
 RENAME_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
+from mailbag.domain.config import parse_config
 from mailbag.domain.events import RequestDone
 from mailbag.domain.requests import RenameFolder
 from mailbag.services.maildir_account import MaildirAccount
@@ -118,3 +122,45 @@ async def test_a_maildir_rename_killed_before_the_cache_followed_loses_nothing(t
     assert {"Jobs", "Jobs/Sub"} <= names and not {"Work", "Work/Sub"} & names
     assert kept == {"Jobs": {message_id(1): {"\\Flagged"}, message_id(2): set()},
                     "Jobs/Sub": {message_id(3): set()}}
+
+
+CONFIG_SCRIPT = """
+import sys
+from pathlib import Path
+from mailbag.paths import write_private
+
+path = Path(sys.argv[1])
+texts = [Path(sys.argv[2]).read_bytes(), Path(sys.argv[3]).read_bytes()]
+print("writing", flush=True)
+n = 0
+while True:  # as `mailbag setup` saves an account: the whole file written again
+    write_private(path, texts[n % 2])
+    n += 1
+"""
+
+
+async def test_a_config_write_killed_at_any_moment_leaves_the_old_file_or_the_new(tmp_path: Path) -> None:
+    folder = tmp_path / "mailbag"
+    folder.mkdir(mode=0o700)
+    config = folder / "config.toml"
+    texts = [
+        "".join(f'[accounts.a{i}]\nemail = "a{i}@example.test"\nmaildir = "~/Mail/a{i}"\n\n' for i in range(n))
+        for n in (2000, 3000)
+    ]
+    for i, text in enumerate(texts):
+        (tmp_path / f"text{i}").write_text(text)
+    config.write_text(texts[0])
+    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).parents[1])}
+    for _ in range(5):
+        child = subprocess.Popen([sys.executable, "-c", CONFIG_SCRIPT, str(config), str(tmp_path / "text0"),
+                                  str(tmp_path / "text1")], env=env, stdout=subprocess.PIPE)
+        assert child.stdout is not None
+        assert await asyncio.to_thread(child.stdout.readline) == b"writing\n"
+        await asyncio.sleep(0.05)  # some writes done, one under way
+        child.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(child.wait, 30) == -signal.SIGKILL
+        assert config.read_text() in texts  # whole, never a part
+        assert len(parse_config(config.read_text(), config).accounts) in (2000, 3000)
+        assert config.stat().st_mode & 0o777 == 0o600
+    write_private(config, texts[1].encode())  # the next save (setup adding an account)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.toml"]  # no part left over
