@@ -39,6 +39,7 @@ from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, account_running, imap_account_config
 from tests.integration.journal_fixtures import CuttingProxy, proxied_account
+from tests.integration.proxy import Proxy
 from tests.integration.test_failure_policy import FAST, account_through, proxy_to, refused_logins, state_is
 from tests.integration.test_live_triage import running, server_state, uid_of, until, watching
 from tests.servers.dovecot import DovecotServer, MailUser
@@ -250,3 +251,41 @@ async def test_a_body_opened_after_a_maildir_folder_was_recreated_is_never_anoth
     assert isinstance(reply, RequestFailed), reply
     assert reply.error == "Projects was recreated meanwhile: its messages are read again"
     assert cached is None or message_id(100).encode() in cached
+
+
+async def test_a_body_whose_fetch_loses_the_link_is_not_cached_in_part_and_comes_whole_on_retry(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """A message not cached yet, with a large attachment (to be saved from it), opened as the
+    link drops in the middle of its bytes: nothing of it is cached (an attachment saved from a
+    part would be torn), the reader is told, and opening it again once reconnected gets it whole."""
+    big = make_message(1, size=3_000_000, attachment=True)
+    dovecot.deliver(mail_user.name, big)
+    cut_once: list[Proxy] = []
+
+    def cut_in_the_body(line: bytes) -> bytes:
+        if b"BODY[] {" in line and cut_once:
+            asyncio.get_running_loop().call_soon(cut_once.pop().cut)  # the literal is under way
+        return line
+
+    async with Proxy(dovecot.host, dovecot.imap_port, cut_in_the_body) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            await events.wait_for_one(RequestDone, timeout=30)
+            uid = store.uids("work", "INBOX")[0]
+            cut_once.append(proxy)
+            first = LoadBody(account="work", folder="INBOX", uid=uid)
+            account.submit(first)
+            failed = await events.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed))
+                                           and e.request_id == first.request_id, 30)
+            assert store.body("work", "INBOX", uid) is None
+            lost = len(events.events)
+            await until(lambda: any(map(state_is(ConnectionState.ONLINE), events.events[lost:])), 30)
+            again = LoadBody(account="work", folder="INBOX", uid=uid)
+            account.submit(again)
+            done = await events.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed))
+                                         and e.request_id == again.request_id, 30)
+            cached = store.body("work", "INBOX", uid)
+    assert not cut_once  # the link was cut in the body's bytes
+    assert isinstance(failed, RequestFailed) and failed.error, failed
+    assert isinstance(done, RequestDone), done
+    assert cached is not None and cached.endswith(big)  # whole (after the headers delivery added)
