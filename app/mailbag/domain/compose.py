@@ -218,6 +218,18 @@ def _signed(body: str, identity: Identity) -> str:
     return f"{body}\n-- \n{signature}\n"
 
 
+def swap_signature(body: str, old: Identity, new: Identity) -> str:
+    """``body`` with ``old``'s signature (below its last ``-- ``) replaced by ``new``'s; a body
+    whose signature the user changed or took out keeps it as it is."""
+    old_signature = old.signature.strip("\n")
+    if old_signature:
+        head, separator, tail = body.rpartition("\n-- \n")
+        if not separator or tail.strip("\n") != old_signature:
+            return body  # the user's own now
+        body = head
+    return _signed(body, new)
+
+
 def new_draft(identity: Identity, *, to: str = "", cc: str = "", subject: str = "", body: str = "") -> Draft:
     """A new message from ``identity`` (with its signature), empty but for what is given."""
     text = body.rstrip("\n") + "\n" if body.strip() else "\n"

@@ -105,6 +105,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("send_later", "ctrl+l", "send_later", "Send later…", "compose", priority=True),
     KeySpec("edit_body", "ctrl+o", "edit_body", "Edit the body in $EDITOR", "compose", priority=True),
     KeySpec("attach", "ctrl+t", "attach", "Attach a file…", "compose", priority=True),
+    KeySpec("next_from", "ctrl+n", "next_from", "From: the next account (it sends)", "compose", priority=True),
     KeySpec("detach", "d,delete", "detach", "Remove the attachment", "compose"),
     KeySpec("close_compose", "escape", "close_compose", "Close (keep or discard)", "compose"),
     KeySpec("outbox", "W", "outbox", "Outbox (waiting, held, uncertain)", "screen"),

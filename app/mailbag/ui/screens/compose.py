@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from mailbag.domain.compose import Draft, DraftAttachment, send_time, split_addresses
+from mailbag.domain.compose import Draft, DraftAttachment, send_time, split_addresses, swap_signature
 from mailbag.domain.events import (
     Event,
     RequestCancelled,
@@ -157,8 +157,29 @@ class ComposeScreen(Screen["str | None"]):
     def _hint(self, text: str = "", *, error: bool = False) -> None:
         line = Text(clean_line(text), style="bold red" if error else "")
         if not text:
-            line = Text("^S send  ^L later  ^O editor  ^T attach  Esc close", style="dim")
+            choose = "  ^N from" if len(self.facade.accounts) > 1 else ""
+            line = Text(f"^S send  ^L later  ^O editor  ^T attach{choose}  Esc close", style="dim")
         self.query_one("#compose-status", Static).update(line)
+
+    # --- the From address --------------------------------------------------------------------------
+
+    def action_next_from(self) -> None:
+        """From: the next account's address, in the order of the configuration (as aerc's and
+        mutt's From pickers offer the user's own addresses); that account sends the message, and
+        its signature replaces the one before."""
+        identities = [self.facade.identity(account) for account in self.facade.accounts]
+        if len(identities) < 2:
+            self._hint("One account: From has no other address to take")
+            return
+        field = self.query_one("#compose-from", Input)
+        found = split_addresses(field.value)
+        shown = found[0].email.lower() if found else ""
+        now = next((i for i, identity in enumerate(identities) if identity.email.lower() == shown), -1)
+        old, new = identities[now] if now >= 0 else None, identities[(now + 1) % len(identities)]
+        field.value = new.from_text
+        if old is not None:
+            self._set_body(swap_signature(self.query_one(TextArea).text, old, new))
+        self._hint(f"From {new.email}: sent through {new.account}")
 
     # --- attachments ---------------------------------------------------------------------------------
 
