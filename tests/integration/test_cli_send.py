@@ -3,6 +3,7 @@ nothing lost or sent twice when the process is killed at any point (a real SIGKI
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.outbox_fixtures import mailbox, parsed
+from mailbag.domain.config import load_config
+from tests.integration.outbox_fixtures import mailbox, parsed, sending
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.smtp import SmtpServer
 from tests.servers.smtp_script import Script, ScriptedSmtp
@@ -110,6 +112,26 @@ def test_a_message_without_from_is_sent_from_the_account_with_its_name(
     assert parsed(delivered)["From"] == f"Me Myself <{me.email}>"
     assert parsed(delivered)["Subject"] == "No From"
     assert smtp_server.received[0].mail_from == me.email
+
+
+async def test_a_message_queued_while_mailbag_runs_is_sent_by_it(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The running mailbag holds the outbox: `mailbag send` queues and waits for it to send.
+    from tests.servers.smtp import PASSWORD
+
+    me, to = dovecot.add_user(), dovecot.add_user()
+    config = aiosmtpd_config(tmp_path / "config.toml", dovecot, me, smtp_server)
+    monkeypatch.setenv("MAILBAG_SMTP_PASSWORD", PASSWORD)
+    async with sending(load_config(config), tmp_path / "data" / "mailbag") as running:
+        outbox = running.service.outbox
+        assert outbox is not None
+        while not outbox.sends:
+            await asyncio.sleep(0.05)
+        await running.outbox_settles()
+        result = await asyncio.to_thread(run_send, config, tmp_path, message_from(me, to))
+    assert result.returncode == 0, result.stderr
+    assert len(mailbox(dovecot, to)) == 1 and len(mailbox(dovecot, me, "Sent")) == 1
 
 
 def test_an_unreachable_server_queues_with_75_and_flush_sends_it_once(

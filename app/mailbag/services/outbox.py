@@ -96,7 +96,8 @@ class OutboxTimings:
 
     retry_base: float = 5.0
     retry_cap: float = 600.0
-    #: While another mailbag sends, how often to look whether it still does.
+    #: While another mailbag sends, how often to look whether it still does; while this one
+    #: sends, how often to look for messages another one (``mailbag send``) queued.
     lock_seconds: float = 10.0
 
 
@@ -284,7 +285,8 @@ class OutboxService:
             # cancellation that follows it: the flag ends the loop whichever way it goes.
             while not self._stopped:
                 self._wakeup.clear()  # before reading the outbox: a change from now on wakes it
-                await self._rest(await self.step())
+                # Another process (mailbag send) queues without waking this one: look again soon.
+                await self._rest(min(await self.step(), self.timings.lock_seconds))
         finally:
             await self._stop()
 
