@@ -1,14 +1,9 @@
-"""A MIME part's content: its decoded bytes, and its text in its declared charset."""
+"""A MIME part's content as text, in its declared charset."""
 
 from __future__ import annotations
 
 from mailbag.domain.headers import decode_bytes
 from mailbag.domain.mime_structure import MimePart
-
-
-def payload_bytes(part: MimePart) -> bytes:
-    """The part's body with its transfer encoding undone; the raw bytes where that fails."""
-    return part.payload()
 
 
 def payload_text(part: MimePart) -> str:

@@ -44,11 +44,6 @@ class AddressBook:
         return None
 
 
-def complete_address(typed: str, known: Sequence[Address]) -> str | None:
-    """``typed`` with its last address completed from ``known`` (most used first), or None."""
-    return AddressBook(known).complete(typed)
-
-
 class AddressSuggester(Suggester):
     """Completes the last address of a To, Cc or Bcc field."""
 
