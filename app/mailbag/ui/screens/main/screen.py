@@ -1,10 +1,12 @@
-"""MainScreen: FolderTree | MessageList over Reader, the status bar and the search field.
+"""MainScreen: FolderTree | MessageList and Reader (one over the other, or side by side), the
+status bar and the search field.
 
 It turns user actions into requests to the facade and service events into widget updates. Each
 part lives in its own module: the list's views (:mod:`.views`), search (:mod:`.search`), the
 reader (:mod:`.reading`), its links (:mod:`.links`), the layout (:mod:`.layout`), triage (:mod:`.triage`),
-files (:mod:`.files`: attachments, .eml, pipe) and the OAuth2 sign-in (:mod:`.signing_in`); their
-shared state is in :mod:`.base`.
+writing and drafts (:mod:`.writing`), folders themselves (:mod:`.folders`: make, rename, delete,
+subscribe), files (:mod:`.files`: attachments, .eml, pipe) and the OAuth2 sign-in
+(:mod:`.signing_in`); their shared state is in :mod:`.base`.
 Slow reads (the folder's id vector, threads, a search, a rendered body) run in thread workers,
 never on the UI loop.
 """
