@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import ActionApplied, ActionRolledBack, RequestDone
+from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported, RequestDone
 from mailbag.domain.models import FolderRole
 from mailbag.domain.requests import (
     AppendMessage,
     CreateFolder,
     DeleteFolder,
+    LoadBody,
     MoveMessages,
     RenameFolder,
     SaveDraft,
@@ -23,7 +24,7 @@ from mailbag.domain.requests import (
 )
 from mailbag.store.store import Store
 from tests.integration.test_folder_admin import answer
-from tests.integration.test_imap_compat import running, server_state, subjects, without_copyuid
+from tests.integration.test_imap_compat import other_client, running, server_state, subjects, without_copyuid
 from tests.integration.test_live_triage import uid_of, until
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message, message_id
@@ -85,3 +86,34 @@ async def test_roles_by_name_sent_copy_draft_and_archive_under_the_inbox_prefix(
     assert len(subjects(dovecot, mail_user, "INBOX.Drafts")) == 1
     assert not {"INBOX.Projects", "INBOX.Plans", "Projects", "Plans"} & names
     assert not {"Sent", "Drafts", "Archive"} & names  # nothing made outside the prefix
+
+
+async def test_folders_made_and_deleted_by_another_client_show_without_notify(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """Nothing tells a client without NOTIFY of another's folder changes: the look at every
+    folder that it makes every poll_seconds finds them."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)), folder="Projects")
+    dovecot.deliver(mail_user.name, make_message(3))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store) as (account, events):
+            assert len(store.uids("work", "INBOX.Projects")) == 2
+            # the Inbox selected (Dovecot would drop a link with the folder deleted selected)
+            await answer(account, events, LoadBody(account="work", folder="INBOX", uid=uid_of(store, "INBOX", 3)))
+            client = other_client(dovecot, mail_user)
+            try:
+                client.delete("INBOX.Projects")
+                client.create("INBOX.Plans")
+            finally:
+                client.logout()
+            await until(lambda: "INBOX.Plans" in {f.name for f in store.folders("work")}, 20)
+            names = {f.name for f in store.folders("work")}
+            told = [e.message for e in events.of(ErrorReported)]
+    assert "INBOX.Projects" not in names
+    assert store_was_emptied(tmp_path / "c.db")
+    assert told == ["INBOX.Projects was deleted or renamed by another program"]
+
+
+def store_was_emptied(db: Path) -> bool:
+    with Store.open(db) as store:
+        return store.uids("work", "INBOX.Projects") == []

@@ -19,7 +19,7 @@ from mailbag.domain.events import (
     SearchResults,
     SyncProgress,
 )
-from mailbag.domain.models import Folder, FolderState, MessageSummary, unkept_keywords
+from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary, unkept_keywords
 from mailbag.domain.requests import CheckFolders, Search
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import parse_query
@@ -664,7 +664,11 @@ class ImapAccount(Backend):
             return bool(await self._client().uids_with_message_id(message_id))
 
     async def refresh_statuses(self) -> None:
-        """Mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
+        """List the folders again (another client may have made, renamed or deleted some), then
+        mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
+        listed = await self._client().list_folders()
+        if _shape(listed) != _shape(await self.db(self.store.folders, self.name)):
+            await self.publish_folders(listed)
         folders = await self.selectable_folders()
         if self._selected is not None:
             # A server may answer STATUS of the selected folder from its view of it, which
@@ -759,6 +763,11 @@ def imap_timings(server: ServerConfig) -> Timings:
         idle_liveness_seconds=server.idle_check_seconds,
         backoff_cap=server.reconnect_max_seconds,
     )
+
+
+def _shape(folders: list[Folder]) -> set[tuple[str, str | None, FolderRole, frozenset[str]]]:
+    """What the tree shows of a folder list (its counts aside)."""
+    return {(f.name, f.delimiter, f.role, frozenset(a.lower() for a in f.attributes)) for f in folders}
 
 
 @contextlib.contextmanager
