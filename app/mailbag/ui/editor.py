@@ -1,7 +1,7 @@
 """The user's own editor for a message body: the app is suspended while it runs.
 
-The text goes to a file (0600) in a private temporary folder (0700) and is read back when the
-editor exits; both are removed then. The command is the config's ``ui.editor``, else $VISUAL,
+The text goes to a private copy (:func:`mailbag.services.opening.private_copy`: a file 0600 in a
+folder of its own, 0700) and is read back when the editor exits; both are removed then. The command is the config's ``ui.editor``, else $VISUAL,
 else $EDITOR, else ``vi``. Suspending hands the terminal over as it was before the app started,
 so this works over SSH and in tmux as any full-screen program does.
 """
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from textual.app import App
 
-from mailbag.paths import FILE_MODE
+from mailbag.services.opening import private_copy, remove_copy
 from mailbag.ui.terminal import with_terminal
 
 
@@ -33,19 +31,15 @@ def editor_command(configured: str = "") -> list[str]:
 
 def edit_text(app: App[object], text: str, command: list[str]) -> str:
     """Run ``command`` on a file holding ``text``; return the text the user saved."""
-    folder = Path(tempfile.mkdtemp(prefix="mailbag-"))  # mode 0700
-    path = folder / "message.eml"  # .eml: editors choose their mail mode
+    path = private_copy("message.eml", text.encode("utf-8"))  # .eml: editors choose their mail mode
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
         status = with_terminal(app, lambda: _run(command, path))
         if status != 0:
             name = os.path.basename(command[0]) if command else "the editor"
             raise EditorFailed(f"{name} exited with status {status}; the text was not changed")
         return path.read_text(encoding="utf-8", errors="replace")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_copy(path)
 
 
 def _run(command: list[str], path: Path) -> int:
