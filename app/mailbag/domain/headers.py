@@ -82,12 +82,38 @@ def _word_bytes(encoding: str, text: str, charset: str) -> bytes | None:
         return None
 
 
+# A plain address (``local@domain``), alone or in angle brackets after a phrase of plain words:
+# what most mail holds. A value made only of these is read here; anything else (quotes, comments,
+# groups, routes, domain literals) by the email package, which reads these the same way.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_WORD = r"[^()<>@,:;\\\"\[\]\s]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"[ \t]*(?:(?:({_WORD}(?:[ \t]+{_WORD})*)[ \t]*)?<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*"
+)
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def _plain_addresses(value: str) -> list[tuple[str, str]] | None:
+    """``(phrase, address)`` of each item of a list of plain addresses, as ``getaddresses``
+    gives them; None when an item is anything else."""
+    found: list[tuple[str, str]] = []
+    for item in value.split(","):
+        match = _PLAIN_ADDRESS.fullmatch(item)
+        if match is None:
+            return None
+        phrase, bracketed, bare = match.groups()
+        found.append((_BLANKS.sub(" ", phrase) if phrase else "", bracketed or bare))
+    return found
+
+
 def parse_address_list(value: str | None) -> tuple[Address, ...]:
     """Parse a To/From/Cc header value into decoded addresses."""
     if not value:
         return ()
     result = []
-    for name, addr in email.utils.getaddresses([value]):
+    pairs = _plain_addresses(value)
+    for name, addr in email.utils.getaddresses([value]) if pairs is None else pairs:
         name, addr = decode_words(name), clean_line(addr)
         if name or addr:
             result.append(Address(name=name, email=addr))

@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
 
+from mailbag.domain.header_fields import content_type, first_fields
 from mailbag.domain.headers import decode_words, parse_address_list, parse_date
 from mailbag.domain.models import (
     ANSWERED,
@@ -545,37 +545,42 @@ def _summary(
         text = block.decode("latin-1")
     # Unfold (RFC 5322 2.2.3: drop the line break, keep the white space) before parsing.
     text = _FOLD.sub("", text)
-    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
-    if not headers.keys():
+    headers = first_fields(text)
+    if headers is None:  # a block the email package has to read
+        parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+        headers = {name.lower(): value for name, value in reversed(parsed.items()) if isinstance(value, str)}
+    if not headers:
         return None
-    date = parse_date(headers.get("Date")) or datetime.fromtimestamp(mtime, tz=timezone.utc)
-    in_reply_to = _MSG_ID.findall(headers.get("In-Reply-To", ""))
+    get = headers.get
+    date = parse_date(get("date")) or datetime.fromtimestamp(mtime, tz=timezone.utc)
+    in_reply_to = _MSG_ID.findall(get("in-reply-to", ""))
     return MessageSummary(
         uid=uid,
         flags=flags,
         date=date,
         size=size,
-        subject=decode_words(headers.get("Subject")),
-        from_=parse_address_list(headers.get("From")),
-        to=parse_address_list(headers.get("To")),
-        cc=parse_address_list(headers.get("Cc")),
-        reply_to=parse_address_list(headers.get("Reply-To")),
-        message_id=clean_line(headers.get("Message-ID", "")),
+        subject=decode_words(get("subject")),
+        from_=parse_address_list(get("from")),
+        to=parse_address_list(get("to")),
+        cc=parse_address_list(get("cc")),
+        reply_to=parse_address_list(get("reply-to")),
+        message_id=clean_line(get("message-id", "")),
         in_reply_to=clean_line(in_reply_to[0]) if in_reply_to else "",
-        references=tuple(clean_line(r) for r in _MSG_ID.findall(headers.get("References", ""))),
+        references=tuple(clean_line(r) for r in _MSG_ID.findall(get("references", ""))),
         has_attachment=_has_attachment(headers, whole),
     )
 
 
-def _has_attachment(headers: Message, whole: Callable[[], BinaryIO]) -> bool:
-    """From the top headers, and for multipart/mixed from the parts' headers (from a full parse
-    of a message whose parts are not well delimited)."""
-    disposition = headers.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
-    content_type = headers.get_content_type()
+def _has_attachment(headers: dict[str, str], whole: Callable[[], BinaryIO]) -> bool:
+    """From the top headers (each name's first value, by its name in lower case), and for
+    multipart/mixed from the parts' headers (from a full parse of a message whose parts are not
+    well delimited)."""
+    disposition = headers.get("content-disposition", "").split(";", 1)[0].strip().lower()
+    kind = content_type(headers)
     if disposition == "attachment":
         return True
-    if content_type != "multipart/mixed":
-        return headers.get_content_maintype() not in {"text", "multipart", "message"}
+    if kind != "multipart/mixed":
+        return kind.partition("/")[0] not in {"text", "multipart", "message"}
     with whole() as fh:
         raw = fh.read()
     try:

@@ -1,0 +1,103 @@
+"""The summaries' own header reading gives what the email package gives, field for field and
+address for address, on hand-made oddities and on every message of the corpus (where it
+cannot, it hands the block to the email package)."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import io
+
+import pytest
+
+from mailbag.domain.header_fields import content_type, first_fields
+from mailbag.domain.headers import decode_words, parse_address_list
+from mailbag.domain.models import Address
+from mailbag.domain.sanitize import clean_line
+from mailbag.protocols import maildir
+from tests.unit.test_corpus import FILES
+
+BLOCKS = [
+    "Subject: hello\nFrom: a@b.example\n",
+    "Subject: first\r\nsubject: second\r\n",
+    "From sender@example.org Mon Jan  1 00:00:00 2024\nSubject: mbox\n",
+    "Subject: x\nFrom someone in the body\n",
+    "Subject: x\nFrom misplaced\nTo: c@d.example\n",
+    "  leading continuation\nSubject: kept\n",
+    ":no name\nSubject: after\n",
+    "Subject : a space before the colon ends the header\nTo: never@read.example\n",
+    "Subject: x\njunk line without a colon\nTo: never@read.example\n",
+    "Content-Type: Multipart/Mixed; boundary=x\n",
+    "Content-Type: text/plain/extra\n",
+    "Content-Type: \n",
+    "X-Empty:\nSubject:\t tabs first\n",
+    "Subject: caf\u00e9 8-bit\n",
+    "",
+    "\n",
+]
+
+
+def _email_package(text: str) -> tuple[dict[str, str], str]:
+    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    return {name.lower(): str(parsed.get(name)) for name in parsed.keys()}, parsed.get_content_type()
+
+
+@pytest.mark.parametrize("text", BLOCKS)
+def test_fields_are_the_email_packages(text: str) -> None:
+    fields = first_fields(text)
+    assert fields is not None
+    assert (fields, content_type(fields)) == _email_package(text)
+
+
+@pytest.mark.parametrize("text", ["Subject: a\rb\n", "Subject: a\r\n", "Subject: a\r", "To: x\n continued\n"])
+def test_a_lone_cr_or_a_continuation_goes_to_the_email_package(text: str) -> None:
+    if text == "Subject: a\r\n":
+        assert first_fields(text) == {"subject": "a"}
+    else:
+        assert first_fields(text) is None
+
+
+ADDRESSES = [
+    "a@b.example",
+    "Jane Doe <jane@example.org>",
+    "Jane   Doe\t<jane@example.org>, bob@example.net,<c@d.example>",
+    "Dr. J. Smith <j.smith@mail.example.com>",
+    "=?utf-8?q?J=C3=B6rg?= <j@example.de>",
+    "J\u00f6rg Raw <j@example.de>",
+    "Name<tight@example.org>",
+    '"Doe, Jane" <jane@example.org>',
+    "jane@example.org (Jane)",
+    "undisclosed-recipients:;",
+    "a@b.example,",
+    "Name a@b.example",
+    "<@route:a@b.example>",
+    "a@[192.0.2.1]",
+    "no-at-sign",
+    "Non\u00a0breaking <a@b.example>",
+]
+
+
+@pytest.mark.parametrize("value", ADDRESSES)
+def test_addresses_are_the_email_packages(value: str) -> None:
+    expected = tuple(
+        Address(name=decode_words(name), email=clean_line(addr))
+        for name, addr in email.utils.getaddresses([value])
+        if name or addr
+    )
+    assert parse_address_list(value) == expected
+
+
+def test_every_corpus_message_summarises_as_the_email_package_reads_it() -> None:
+    assert FILES, "the corpus is missing"
+    for path in FILES:
+        raw = path.read_bytes()
+        block = maildir._header_block(io.BytesIO(raw))
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            text = block.decode("latin-1")
+        text = maildir._FOLD.sub("", text)
+        fields = first_fields(text)
+        if fields is not None:
+            assert (fields, content_type(fields)) == _email_package(text), path.name
