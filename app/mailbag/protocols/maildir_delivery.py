@@ -41,10 +41,11 @@ def deliver(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
     """Write each ``(key, raw)`` to ``root/new/key`` durably (see the module's text)."""
     if not messages:
         return
+    tmp, new = os.path.join(root, "tmp"), os.path.join(root, "new")  # strings: no Path per file
     written: list[int] = []
     try:
         for key, raw in messages:
-            fd = os.open(root / "tmp" / key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(os.path.join(tmp, key), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             written.append(fd)
             view = memoryview(raw)
             while view:
@@ -54,8 +55,8 @@ def deliver(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
         for fd in written:
             os.close(fd)
     for key, _raw in messages:
-        os.rename(root / "tmp" / key, root / "new" / key)
-    sync_dir(root / "new")
+        os.rename(os.path.join(tmp, key), os.path.join(new, key))
+    sync_dir(Path(new))
 
 
 def _make_durable(files: Sequence[int]) -> None:
