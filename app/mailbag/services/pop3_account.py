@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, EventSink
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
-from mailbag.protocols.maildir import INBOX, summary_of
+from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import (
     deliver,
@@ -39,16 +39,23 @@ from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
+from mailbag.services.summary_process import SummaryProcess, summaries
 from mailbag.store.local import FETCHING, STORED
 from mailbag.store.records import Pop3Download
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
+#: Makes the summaries of a batch's messages (in a thread, or in a child process).
+Summarise = Callable[[Sequence[bytes], float], Awaitable[list[MessageSummary | None]]]
+
 #: Messages fetched, written and recorded together: at most this many ...
 BATCH = WINDOW * 8
 #: ... and of at most this many bytes (a single bigger message is a batch of its own).
 BATCH_BYTES = 32 * 2**20
+#: With ``summarise_in_child``, a download of at least this many messages reads their headers
+#: in a process of its own (starting one costs a few hundred ms of its own).
+CHILD_MIN = 1000
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
 _DAY = 86400.0
@@ -73,6 +80,8 @@ class Pop3Account(MaildirAccount):
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
+        #: Read the headers of a big download in a child process (the UI's interpreter stays free).
+        self.summarise_in_child = False
 
     # --- the local side ---------------------------------------------------------------------------
 
@@ -179,9 +188,12 @@ class Pop3Account(MaildirAccount):
             self.emit(ErrorReported(self.name, text))
         got = 0
         storing: asyncio.Task[int] | None = None
+        wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
+        child = SummaryProcess() if self.summarise_in_child and len(wanted) >= CHILD_MIN else None
+        summarise = child.summaries if child is not None else self._summaries
         self._downloading = True
         try:
-            for batch in batches([m for m in fresh if m.size <= MAX_MESSAGE]):
+            for batch in batches(wanted):
                 keys = {m.uidl: new_key() for m in batch}
                 await self.db(self.store.local.pop3_fetching, self.name, keys)
                 uidl_of = {m.number: m.uidl for m in batch}
@@ -193,24 +205,29 @@ class Pop3Account(MaildirAccount):
                 if storing is not None:
                     got += await storing
                     await self.serve_urgent()  # what the user asked for goes between two batches
-                storing = asyncio.create_task(self._store(keys, written))
+                storing = asyncio.create_task(self._store(keys, written, summarise))
         finally:
             try:
                 if storing is not None:  # what was read is kept, whatever happens next
                     got += await storing
             finally:
                 self._downloading = False
+                if child is not None:
+                    child.close()
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
 
-    async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]]) -> int:
-        """Write a batch into the Maildir (its headers read meanwhile, from memory), record it
-        stored (forgetting what the server refused) and put it into the cache."""
+    async def _summaries(self, raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
+        return await self.db(summaries, raws, received)
+
+    async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]], summarise: Summarise) -> int:
+        """Write a batch into the Maildir (its headers read meanwhile, from memory, by
+        ``summarise``), record it stored (forgetting what the server refused) and put it into
+        the cache."""
         delivered = [(keys[uidl], raw) for uidl, raw in written]
-        received = time.time()
-        summaries, _ = await asyncio.gather(
-            self.db(lambda: [summary_of(raw, 0, frozenset(), received) for _key, raw in delivered]),
+        summaries_made, _ = await asyncio.gather(
+            summarise([raw for _key, raw in delivered], time.time()),
             self.db(deliver, self.inbox, delivered),
         )
         stored = {uidl for uidl, _ in written}
@@ -220,7 +237,7 @@ class Pop3Account(MaildirAccount):
         if gone:
             await self.db(local.pop3_forget, self.name, gone)
         if delivered:
-            await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries)])
+            await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries_made)])
         return len(written)
 
     async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:

@@ -24,14 +24,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import mailbag
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError, ImapSettings
+from mailbag.services.child_env import CHILD_NICENESS, child_environment
 
 log = logging.getLogger(__name__)
 
-#: How much lower the child's CPU priority is than mailbag's.
-CHILD_NICENESS = 10
 #: What the child's stderr may hold that is kept for the log (the end of it).
 STDERR_KEPT = 4000
 
@@ -69,13 +67,10 @@ async def fetch_in_child(
     """Run ``job`` in a child process; ``on_done(n)`` after each chunk it has written (``n``
     summaries in all so far). Raises the child's failure as the IMAP error of its kind (a cache
     fault as ``sqlite3.OperationalError``); the child is killed if this is cancelled."""
-    package_root = str(Path(mailbag.__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mailbag.services.sync_child",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env,
+        stderr=asyncio.subprocess.PIPE, env=child_environment(),
     )
     if on_start is not None:
         on_start(proc)
