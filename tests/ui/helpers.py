@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.style import Style
 from textual.app import App
+from textual.pilot import Pilot
 
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.message_list import MessageList
@@ -32,3 +33,21 @@ def status_text(app: MailbagApp) -> str:
 def screen_text(app: App[Any]) -> str:
     """The whole screen as the terminal shows it, one line per row."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def cursor_on_folder(pilot: Pilot[Any], account: str, folder: str) -> None:
+    """Give the folder tree the focus with its cursor on ``folder`` of ``account``, once the tree
+    is laid out with it (under load that can take more than one refresh); the bound only stops
+    a test that would otherwise hang."""
+    app = pilot.app
+    assert isinstance(app, MailbagApp)
+    tree = app.main_screen.folder_tree
+    tree.focus()
+    for _ in range(600):
+        if tree.selected_folder() == (account, folder) and app.focused is tree:
+            return
+        node = tree._folders.get((account, folder))
+        if node is not None and node.line >= 0:
+            tree.select_folder(account, folder)
+        await pilot.pause(0.05)
+    raise AssertionError(f"the tree never had its cursor on {folder} of {account}")

@@ -15,7 +15,7 @@ from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, R
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.prompt import PromptScreen
 from tests.ui.conftest import settle
-from tests.ui.helpers import screen_text, status_text
+from tests.ui.helpers import cursor_on_folder, screen_text, status_text
 
 
 def folder_requests(app) -> list[FolderRequest]:
@@ -28,10 +28,7 @@ def tree_names(app) -> set[str]:
 
 async def on_folder(pilot, folder: str) -> None:
     """Give the tree the focus with its cursor on ``folder`` of the work account."""
-    tree = pilot.app.main_screen.folder_tree
-    tree.focus()
-    tree.select_folder("work", folder)
-    await pilot.pause()
+    await cursor_on_folder(pilot, "work", folder)
 
 
 async def press_on(pilot, folder: str, *keys: str) -> None:

@@ -4,7 +4,7 @@ the cache, and what is answered reaches the tree on disk and on screen."""
 from __future__ import annotations
 
 from mailbag.ui.screens.dialogs import ConfirmDialog
-from tests.ui.helpers import status_text
+from tests.ui.helpers import cursor_on_folder, status_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
 
 
@@ -13,9 +13,7 @@ async def test_delete_on_a_maildir_says_how_many_messages_go_and_removes_the_fol
     config = maildir_config(root, [simple_message(1)], more={"Receipts": [simple_message(n) for n in range(2, 6)]})
     async with running(config, tmp_path / "cache.sqlite3", 1) as (app, pilot, store):
         tree = app.main_screen.folder_tree
-        tree.focus()
-        tree.select_folder("home", "Receipts")
-        await pilot.pause()
+        await cursor_on_folder(pilot, "home", "Receipts")
         await pilot.press("X")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
         dialog = app.screen
