@@ -55,5 +55,7 @@ async def test_the_full_screen_key_can_be_rebound_and_is_in_help(make_app):
     app = make_app(reply_facade)
     async with app.run_test(size=(80, 24)) as pilot:
         await full_screen(pilot, "question_mark")
+        await pilot.press("i")  # the [keymap] ids
+        await pilot.pause()
         help_text = str(app.screen.query_one("#help-text").render())
         assert "full_screen" in help_text and "close_reader" in help_text

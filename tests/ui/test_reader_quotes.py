@@ -119,7 +119,7 @@ async def test_the_quote_keys_can_be_rebound_and_are_in_help_and_palette(make_ap
         assert body_text(app) == FOLDED_TOP
         await pilot.press("z", "S")  # the default keys are free again
         assert body_text(app) == FOLDED_TOP
-        await pilot.press("question_mark")
+        await pilot.press("question_mark", "i")  # i: the [keymap] ids
         await pilot.pause()
         help_text = str(app.screen.query_one("#help-text").render())
         assert "skip_quoted" in help_text and "toggle_quotes" in help_text

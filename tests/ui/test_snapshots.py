@@ -76,6 +76,10 @@ def test_help_screen(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_help_open)
 
 
+def test_help_screen_wide(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=_help_open)
+
+
 def test_thread_view_with_marks(snap_compare, make_app):
     async def threads(pilot: Pilot) -> None:
         await settle(pilot)
