@@ -32,6 +32,8 @@ class Script:
     stls: Stls = "offer"
     apop: bool = False
     pipelining: bool = True
+    uidl: bool = True  # UIDL offered and answered (RFC 1939 makes it optional)
+    top: bool = True  # TOP offered and answered
     retr: Retr = "ok"
     bad_message: int = 1
     sizes: dict[int, int] = field(default_factory=dict)  # message number -> the size LIST claims
@@ -79,8 +81,9 @@ class ScriptedPop3(ScriptedServer):
             verb = verb.upper()
             if verb == "CAPA":
                 say("+OK")
-                for capability in ("USER", "UIDL", "TOP", "SASL PLAIN"):
-                    say(capability)
+                for capability in ("USER", "UIDL" if script.uidl else "", "TOP" if script.top else "", "SASL PLAIN"):
+                    if capability:
+                        say(capability)
                 if script.pipelining:
                     say("PIPELINING")
                 if not tls and script.stls != "absent":
@@ -105,7 +108,7 @@ class ScriptedPop3(ScriptedServer):
                 say("+OK logged in" if digest == good else "-ERR [AUTH] wrong password")
             elif verb == "AUTH":
                 say("+OK logged in")
-            elif verb == "UIDL":
+            elif verb == "UIDL" and script.uidl:
                 say("+OK")
                 for n in range(1, len(script.messages) + 1):
                     if n not in deleted:
@@ -117,6 +120,15 @@ class ScriptedPop3(ScriptedServer):
                     if n not in deleted:
                         say(f"{n} {script.sizes.get(n, len(message))}")
                 say(".")
+            elif verb == "TOP" and script.top:
+                which, _, count = arg.partition(" ")
+                if not which.isdigit() or not 1 <= int(which) <= len(script.messages) or int(which) in deleted:
+                    say("-ERR no such message")
+                    continue
+                say("+OK")
+                head, _, body = script.messages[int(which) - 1].partition(b"\r\n\r\n")
+                lines = head.split(b"\r\n") + [b""] + body.split(b"\r\n")[: int(count or 0)]
+                writer.write(b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines) + b".\r\n")
             elif verb == "RETR":
                 n = int(arg)
                 if not 1 <= n <= len(script.messages) or n in deleted:

@@ -222,20 +222,35 @@ class Pop3Client:
     # --- commands --------------------------------------------------------------------------------
 
     async def list_messages(self) -> list[Listing]:
-        """Every message in the drop: number, UIDL and size (UIDL and LIST)."""
-        await self._command("UIDL")
-        uidls: dict[int, str] = {}
-        for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
-            number, _, uidl = line.decode("ascii", "replace").strip().partition(" ")
-            if number.isdigit() and uidl:
-                uidls[int(number)] = uidl.strip()
+        """Every message in the drop: number, unique id and size (LIST, then UIDL). A server
+        without UIDL (RFC 1939 makes it optional) gets ids made from each message's size and
+        header (TOP n 0), which stay the same from one session to the next."""
         await self._command("LIST")
         sizes: dict[int, int] = {}
         for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
             number, _, size = line.decode("ascii", "replace").strip().partition(" ")
             if number.isdigit() and size.split()[0:1] and size.split()[0].isdigit():
                 sizes[int(number)] = int(size.split()[0])
+        reply = await self._command("UIDL", check=False)
+        if not reply.ok:
+            return [Listing(n, await self._header_id(n, size), size) for n, size in sorted(sizes.items())]
+        uidls: dict[int, str] = {}
+        for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
+            number, _, uidl = line.decode("ascii", "replace").strip().partition(" ")
+            if number.isdigit() and uidl:
+                uidls[int(number)] = uidl.strip()
         return [Listing(n, uidl, sizes.get(n, 0)) for n, uidl in sorted(uidls.items())]
+
+    async def _header_id(self, number: int, size: int) -> str:
+        """An id for message ``number`` on a server without UIDL: its size and header's digest."""
+        reply = await self._command(f"TOP {number} 0", check=False)
+        if not reply.ok:
+            raise Pop3Refused(
+                f"{self._where} offers neither UIDL nor TOP, so mailbag cannot tell which messages"
+                " it has downloaded already"
+            )
+        header = await self._read_multiline(MAX_MESSAGE)
+        return f"top-{size}-{hashlib.sha256(header).hexdigest()[:40]}"
 
     async def top(self, number: int, lines: int = 0) -> bytes:
         """The header of message ``number`` and its first ``lines`` body lines (TOP)."""
