@@ -137,6 +137,17 @@ class Folder:
     def depth(self) -> int:
         return self.name.count(self.delimiter) if self.delimiter else 0
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether the server says the folder is subscribed to (LIST-EXTENDED's ``\\Subscribed``)."""
+        return "\\subscribed" in {a.lower() for a in self.attributes}
+
+
+def tells_subscriptions(folders: Iterable[Folder]) -> bool:
+    """Whether these folders come from a server that says which are subscribed to (a server
+    that says nothing of it leaves every folder without ``\\Subscribed``)."""
+    return any(f.subscribed for f in folders)
+
 
 def default_folder(folders: Sequence[Folder]) -> Folder | None:
     """The folder an account opens on: its Inbox (by role, else by name), else its first

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from mailbag.domain.models import Folder
+from mailbag.domain.models import Folder, tells_subscriptions
 from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import VirtualFolder
 from mailbag.ui.keymap import bindings
@@ -38,17 +38,6 @@ def folder_label(folder: Folder, *, unsubscribed: bool = False) -> Text:
     if folder.unread > 0:
         return Text(f"{name} {folder.unread}", style=f"bold {style}".strip())
     return Text(name, style=style)
-
-
-def subscribed(folder: Folder) -> bool:
-    """Whether the server says the folder is subscribed to (LIST-EXTENDED)."""
-    return "\\subscribed" in {a.lower() for a in folder.attributes}
-
-
-def tells_subscriptions(folders: list[Folder]) -> bool:
-    """Whether these folders come from a server that says which are subscribed to (only such a
-    server's unsubscribed folders are shown dim)."""
-    return any(subscribed(f) for f in folders)
 
 
 class FolderTree(Tree[FolderRef]):
@@ -149,7 +138,7 @@ class FolderTree(Tree[FolderRef]):
             for key in [k for k in self._folders if k[0] == account]:
                 del self._folders[key]
             account_node.remove_children()
-        if tells_subscriptions(folders):
+        if tells_subscriptions(folders):  # only then are unsubscribed folders shown dim
             self._subscriptions.add(account)
         else:
             self._subscriptions.discard(account)
@@ -187,7 +176,7 @@ class FolderTree(Tree[FolderRef]):
         node.set_label(self._label(updated))
 
     def _label(self, folder: Folder) -> Text:
-        unsubscribed = folder.account in self._subscriptions and folder.selectable and not subscribed(folder)
+        unsubscribed = folder.account in self._subscriptions and folder.selectable and not folder.subscribed
         return folder_label(folder, unsubscribed=unsubscribed)
 
     def counts(self, account: str, folder: str) -> tuple[int, int] | None:

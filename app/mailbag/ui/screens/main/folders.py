@@ -6,13 +6,13 @@ done (the status bar says so and the tree follows), or refused with the reason."
 from __future__ import annotations
 
 from mailbag.domain.events import RequestUnsupported
-from mailbag.domain.models import Folder, FolderRole
+from mailbag.domain.models import Folder, FolderRole, tells_subscriptions
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
 from mailbag.domain.wording import plural
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.screens.prompt import PromptScreen
-from mailbag.ui.widgets.folder_tree import FolderTree, subscribed, tells_subscriptions
+from mailbag.ui.widgets.folder_tree import FolderTree
 
 #: What mailbag does with a role folder, said before it is renamed or deleted.
 ROLE_USES = {
@@ -127,7 +127,7 @@ class FolderControl(MainScreenBase):
             self.status.set_error(f"{folder.account}: local folders have no subscriptions")
             return
         if tells_subscriptions(self.facade.folders(folder.account)):
-            on = not subscribed(folder)
+            on = not folder.subscribed
             self._track(SubscribeFolder(account=folder.account, folder=folder.name, subscribe=on))
             return
 
