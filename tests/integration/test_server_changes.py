@@ -289,3 +289,29 @@ async def test_a_body_whose_fetch_loses_the_link_is_not_cached_in_part_and_comes
     assert isinstance(failed, RequestFailed) and failed.error, failed
     assert isinstance(done, RequestDone), done
     assert cached is not None and cached.endswith(big)  # whole (after the headers delivery added)
+
+
+async def test_a_login_the_server_cannot_check_for_now_is_tried_again_by_itself(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """``NO [UNAVAILABLE]`` to a login (RFC 5530: the server's password database is down, say)
+    is not a refused password: the account is not left waiting for the user but tries again
+    with backoff, and is back by itself once the server can check logins again."""
+    unavailable = [True]
+
+    def auth_down(line: bytes) -> bytes:
+        if unavailable[0] and b" OK " in line and b"Logged in" in line:  # as Dovecot says it then
+            return line.split(b" OK ", 1)[0] + b" NO [UNAVAILABLE] Temporary authentication failure.\r\n"
+        return line
+
+    dovecot.deliver(mail_user.name, make_message(1))
+    async with Proxy(dovecot.host, dovecot.imap_port, auth_down) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, store, events):
+            down = await events.wait_for_one(ConnectionChanged, state_is(ConnectionState.ERROR))
+            await until(lambda: proxy.connections >= 3, 15)  # tried again, unasked
+            assert not down.waiting_for_user
+            assert "UNAVAILABLE" in down.detail and "refused" not in down.detail
+            unavailable[0] = False  # the server's database is back
+            await events.wait_for(state_is(ConnectionState.ONLINE), 30)
+            await until(lambda: store.counts("work", "INBOX") == (1, 1), 15)
+    assert not [e for e in events.of(ConnectionChanged) if e.waiting_for_user]

@@ -21,7 +21,7 @@ from mailbag.protocols import sasl
 from mailbag.protocols.imap import adapter, idle, utf7
 from mailbag.protocols.imap.criteria import imap_string, to_imap_search
 from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
-from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError
+from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError, ImapUnavailable
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
 from mailbag.protocols.imap.parser import (
     Value,
@@ -64,6 +64,8 @@ T = TypeVar("T")
 _CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.IGNORECASE)
 _PERMANENTFLAGS = re.compile(rb"^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
+#: A login answered with one of these codes was not refused: the server cannot check it now.
+_NOT_NOW = re.compile(r"\[(UNAVAILABLE|INUSE)\]", re.IGNORECASE)
 _FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
 _UID_SET = re.compile(r"^[0-9*:,]+$")
 _CHARSET = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -339,7 +341,10 @@ class ImapClient:
         except (ImapConnectionError, ImapAuthError):
             raise
         except ImapError as exc:
-            raise ImapAuthError(f"login failed: {masked(str(exc), self._protocol.hide)}") from None
+            said = masked(str(exc), self._protocol.hide)
+            if _NOT_NOW.search(said):
+                raise ImapUnavailable(f"the server cannot check the login now: {said}") from None
+            raise ImapAuthError(f"login failed: {said}") from None
         self._protocol.state = adapter.AUTH
 
     async def _authenticate_oauth2(self) -> None:

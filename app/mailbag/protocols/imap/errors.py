@@ -13,3 +13,9 @@ class ImapConnectionError(ImapError):
 
 class ImapAuthError(ImapError):
     """The server refused the login (user name or password), or allows none on this link."""
+
+
+class ImapUnavailable(ImapConnectionError):
+    """The server cannot check a login now (``NO [UNAVAILABLE]`` or ``[INUSE]``, RFC 5530: its
+    password database is down, the mailbox is locked): tried again later, as after a lost link,
+    never taken for a refused password."""
