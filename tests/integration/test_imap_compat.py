@@ -329,3 +329,24 @@ async def test_a_folder_another_program_deleted_but_courier_keeps_as_noselect_sh
             assert (folders["INBOX.Work"].total, folders["INBOX.Work"].unread) == (0, 0)
             assert store.uids("work", "INBOX.Work") == []
             assert store.counts("work", "INBOX.Work.Sub") == (2, 2)
+
+
+async def test_delete_and_archive_make_the_trash_and_archive_a_bare_server_lacks(dovecot, mail_user, tmp_path):
+    # Courier and Cyrus start a mailbox with the Inbox alone: d and a make INBOX.Trash and
+    # INBOX.Archive (under the namespace), as the Sent copy makes Sent.
+    user = dovecot.add_user(without=["Trash", "Archive"])
+    dovecot.deliver_many(user.name, (make_message(i) for i in range(3)))
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, user, store) as (account, events):
+            assert {f.role for f in store.folders("work")}.isdisjoint({FolderRole.TRASH, FolderRole.ARCHIVE})
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            account.submit(DeleteMessages(account="work", folder="INBOX", uids=(uid[0],)))
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid[1],),
+                                        target_role=FolderRole.ARCHIVE))
+            await until(lambda: len([e for e in events.of(ActionApplied) if e.on_server]) == 2, 20)
+            assert not events.of(ErrorReported) and not events.of(ActionRolledBack)
+            roles = {f.name: f.role for f in store.folders("work")}
+            assert roles["INBOX.Trash"] is FolderRole.TRASH and roles["INBOX.Archive"] is FolderRole.ARCHIVE
+    assert set(server_state(dovecot, user)) == {message_id(2)}
+    assert set(server_state(dovecot, user, "INBOX.Trash")) == {message_id(0)}
+    assert set(server_state(dovecot, user, "INBOX.Archive")) == {message_id(1)}

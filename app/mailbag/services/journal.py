@@ -257,13 +257,19 @@ class ActionJournal:
 
     async def _folder_with_role(self, role: FolderRole, *, required: bool = True) -> str:
         """The account's folder with ``role`` (off the event loop); "" when there is none and
-        it is not ``required``. A required one comes from the account's own lookup, so a local
-        Maildir (a POP3 account's) gets its standard folder made the first time it is needed."""
+        it is not ``required``. A required one the account lacks (Courier and Cyrus make no Trash
+        or Archive by themselves; nor does a POP3 account's Maildir) is made the first time it is
+        needed, as the folder for the Sent copy is."""
         if required:
-            found = await self.worker.folder_for_role(role)
+            from mailbag.services.failures import Offline  # failures imports this module
+
+            try:
+                found = await self.worker.folder_to_store_in(role)
+            except Offline:
+                found = ""
             if found:
                 return found
-            raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder")
+            raise ValueError(f"{self.worker.name} has no {role.value or 'such'} folder yet: it is made once connected")
         folders = await self.worker.db(self.store.folders, self.worker.name)
         return next((folder.name for folder in folders if folder.role == role), "")
 
