@@ -3,7 +3,7 @@
 Everything the user does (read, search, flags, folders, moves) is local, as for a Maildir account.
 The download (:meth:`Pop3Account.download`) never loses or doubles a message:
 
-1. the UIDLs about to be fetched are recorded in the local store as *fetching*;
+1. the UIDLs of a batch read from the server are recorded in the local store as *fetching*;
 2. the batch is written to the Maildir's ``tmp/``, made durable and renamed into ``new/``;
 3. it is recorded as *stored* (one transaction) and put into the cache from memory;
 4. only then may a DELE go out, and the server removes nothing before QUIT.
@@ -53,6 +53,8 @@ Summarise = Callable[[Sequence[bytes], float], Awaitable[list[MessageSummary | N
 BATCH = WINDOW * 8
 #: ... and of at most this many bytes (a single bigger message is a batch of its own).
 BATCH_BYTES = 32 * 2**20
+#: Batches being written and recorded while the next one is read.
+STORING = 2
 #: With ``summarise_in_child``, a download of at least this many messages reads their headers
 #: in a process of its own (starting one costs a few hundred ms of its own).
 CHILD_MIN = 1000
@@ -187,7 +189,7 @@ class Pop3Account(MaildirAccount):
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(ErrorReported(self.name, text))
         got = 0
-        storing: asyncio.Task[int] | None = None
+        storing: list[asyncio.Task[int]] = []  # in the order read; each adds to the cache after the one before
         wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
         child = SummaryProcess() if self.summarise_in_child and len(wanted) >= CHILD_MIN else None
         summarise = child.summaries if child is not None else self._summaries
@@ -195,21 +197,23 @@ class Pop3Account(MaildirAccount):
         try:
             for batch in batches(wanted):
                 keys = {m.uidl: new_key() for m in batch}
-                await self.db(self.store.local.pop3_fetching, self.name, keys)
                 uidl_of = {m.number: m.uidl for m in batch}
                 written = [
-                    (uidl_of[number], raw)
+                    (keys[uidl_of[number]], uidl_of[number], raw)
                     async for number, raw in client.retrieve([m.number for m in batch])
                     if raw is not None
                 ]
-                if storing is not None:
-                    got += await storing
+                if len(storing) == STORING:
+                    got += await storing.pop(0)
                     await self.serve_urgent()  # what the user asked for goes between two batches
-                storing = asyncio.create_task(self._store(keys, written, summarise))
+                after = storing[-1] if storing else None
+                storing.append(asyncio.create_task(self._store(written, summarise, after)))
         finally:
             try:
-                if storing is not None:  # what was read is kept, whatever happens next
-                    got += await storing
+                for task in storing:  # what was read is kept, whatever happens next
+                    await asyncio.wait([task])
+                for task in storing:
+                    got += task.result()
             finally:
                 self._downloading = False
                 if child is not None:
@@ -221,21 +225,22 @@ class Pop3Account(MaildirAccount):
     async def _summaries(self, raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
         return await self.db(summaries, raws, received)
 
-    async def _store(self, keys: dict[str, str], written: list[tuple[str, bytes]], summarise: Summarise) -> int:
-        """Write a batch into the Maildir (its headers read meanwhile, from memory, by
-        ``summarise``), record it stored (forgetting what the server refused) and put it into
-        the cache."""
-        delivered = [(keys[uidl], raw) for uidl, raw in written]
+    async def _store(
+        self, written: list[tuple[str, str, bytes]], summarise: Summarise, after: asyncio.Task[int] | None
+    ) -> int:
+        """Record a batch of ``(key, uidl, message)`` as being written, write it into the Maildir
+        (its headers read meanwhile, from memory, by ``summarise``), record it stored, and put it
+        into the cache once the batch ``after`` is there."""
+        local = self.store.local
+        await self.db(local.pop3_fetching, self.name, {uidl: key for key, uidl, _raw in written})
+        delivered = [(key, raw) for key, _uidl, raw in written]
         summaries_made, _ = await asyncio.gather(
             summarise([raw for _key, raw in delivered], time.time()),
             self.db(deliver, self.inbox, delivered),
         )
-        stored = {uidl for uidl, _ in written}
-        local = self.store.local
-        await self.db(local.pop3_stored, self.name, sorted(stored))
-        gone = [uidl for uidl in keys if uidl not in stored]
-        if gone:
-            await self.db(local.pop3_forget, self.name, gone)
+        await self.db(local.pop3_stored, self.name, sorted(uidl for _key, uidl, _raw in written))
+        if after is not None:
+            await asyncio.wait([after])  # UIDs in the order the server lists the messages
         if delivered:
             await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries_made)])
         return len(written)
