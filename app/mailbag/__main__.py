@@ -360,7 +360,7 @@ def report_unusable_cache(exc: Exception, path: Path) -> None:
 
 async def run_sync(config: Config, only: str | None) -> int:
     """Headless sync of every folder's headers, printing progress; non-zero on any failure."""
-    from mailbag.services.mail import make_worker
+    from mailbag.services.workers import make_worker
     from mailbag.store.cache_file import cache_problem
     from mailbag.store.store import Store
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import icalendar
-
 from mailbag.domain.headers import format_address
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
@@ -51,6 +49,8 @@ _MAX_DESCRIPTION_LINES = 20
 
 def calendar_text(data: str) -> str:
     """A summary of the calendar ``data`` (the text of a text/calendar part)."""
+    import icalendar  # on first use: a start (mailbag sync too) has no calendar to read
+
     data, total = _first_events(data)
     try:
         calendar = icalendar.Calendar.from_ical(data)

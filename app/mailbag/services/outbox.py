@@ -565,7 +565,7 @@ class DirectCopier:
         self.store = store
 
     async def __call__(self, request: AppendMessage) -> None:
-        from mailbag.services.mail import make_worker
+        from mailbag.services.workers import make_worker
 
         account = self.config.accounts[request.account]
         if account.imap is None and account.maildir is None:
