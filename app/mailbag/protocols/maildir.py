@@ -230,20 +230,20 @@ class MaildirStore:
     def folder_state(self, folder: str, *, rescan: bool = True) -> FolderState:
         """UIDVALIDITY (stable while the folder's UID file lives) and the next UID; with
         ``rescan=False`` as last seen, when the folder was looked at before."""
-        view = self._views.get(_canonical(folder)) if not rescan else None
-        view = view or self._sync(folder)
+        view = self._view(folder, rescan)
         return FolderState(uidvalidity=view.uidlist.uidvalidity, uidnext=view.uidlist.uidnext)
 
     # -- messages --------------------------------------------------------------------------------
 
-    def summaries(self, folder: str, since_uid: int = 0) -> Iterator[MessageSummary]:
-        """Header summaries of messages with UID > ``since_uid``, in UID order.
+    def summaries(self, folder: str, since_uid: int = 0, *, rescan: bool = True) -> Iterator[MessageSummary]:
+        """Header summaries of messages with UID > ``since_uid``, in UID order (with
+        ``rescan=False``, of the folder as last seen, when it was looked at before).
 
         Only the header block is parsed. A file that cannot be read or has no header is skipped
         with a warning.
         """
         directory = self._folder_dir(folder)
-        view = self._sync(folder)
+        view = self._view(folder, rescan)
         for uid in sorted(u for u in view.by_uid if u > since_uid):
             entry = view.by_uid[uid]
             path = directory / entry.subdir / entry.filename
@@ -259,9 +259,9 @@ class MaildirStore:
                 continue
             yield summary
 
-    def flags(self, folder: str) -> dict[int, frozenset[str]]:
-        """UID -> IMAP flags of every message in the folder."""
-        view = self._sync(folder)
+    def flags(self, folder: str, *, rescan: bool = True) -> dict[int, frozenset[str]]:
+        """UID -> IMAP flags of every message in the folder (``rescan`` as for :meth:`summaries`)."""
+        view = self._view(folder, rescan)
         return {uid: flags_from_info(entry.letters) for uid, entry in view.by_uid.items()}
 
     def read(self, folder: str, uid: int) -> bytes:
@@ -401,6 +401,11 @@ class MaildirStore:
             return view.by_uid[uid]
         except KeyError:
             raise KeyError(f"no message {uid} in {folder}") from None
+
+    def _view(self, folder: str, rescan: bool) -> _FolderView:
+        """The folder scanned now, or (without ``rescan``) as last scanned, if it was."""
+        view = None if rescan else self._views.get(_canonical(folder))
+        return view or self._sync(folder)
 
     def _sync(self, folder: str) -> _FolderView:
         """Scan the folder, give new files new UIDs, forget removed ones; save the UID file if changed."""

@@ -133,10 +133,11 @@ class MaildirAccount(Backend):
             await self.db(self.store.reset_folder, self.name, folder)
             known = None
         since = known.uidnext - 1 if known is not None else 0
-        fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since)))
+        # The folder as folder_state() just scanned it: one look at its files per sync.
+        fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since, rescan=False)))
         new_mail = await self.db(self.not_cached, folder, fresh) if fresh and known is not None else []
         added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
-        flags = await self.db(md.flags, folder)
+        flags = await self.db(lambda: md.flags(folder, rescan=False))
         cached = await self.db(self.store.uids, self.name, folder)
         gone = sorted(set(cached).difference(flags))
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
