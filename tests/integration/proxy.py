@@ -28,6 +28,7 @@ class Proxy:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._links: list[asyncio.StreamWriter] = []  # the client side of each link, in order
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> Proxy:
@@ -53,6 +54,11 @@ class Proxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+
+    def cut_last(self) -> None:
+        """Drop only the connection made last (an account's second link, say)."""
+        if self._links:
+            self._links.pop().transport.abort()
 
     async def down(self) -> None:
         """Cut every connection and stop listening: connecting is refused."""
@@ -80,6 +86,7 @@ class Proxy:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
+        self._links.append(writer)
         pipes = [
             asyncio.create_task(self._pipe(reader, up_writer)),
             asyncio.create_task(self._pipe(up_reader, writer, self.rewrite)),
@@ -95,6 +102,8 @@ class Proxy:
             for side in (writer, up_writer):
                 side.transport.abort()
                 self._writers.discard(side)
+            if writer in self._links:
+                self._links.remove(writer)
 
     async def _pipe(
         self,

@@ -315,3 +315,32 @@ async def test_a_login_the_server_cannot_check_for_now_is_tried_again_by_itself(
             await events.wait_for(state_is(ConnectionState.ONLINE), 30)
             await until(lambda: store.counts("work", "INBOX") == (1, 1), 15)
     assert not [e for e in events.of(ConnectionChanged) if e.waiting_for_user]
+
+
+async def test_a_password_changed_while_only_the_live_update_link_drops_is_told(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """The password changes on the server and only the second link (the one for live updates)
+    drops: its login is refused. That is the account's login refused — told once, not left as
+    an account that looks online but hears of no new mail — and fixed with retry."""
+    password = tmp_path / "password"
+    password.write_text(mail_user.password)
+    async with proxy_to(dovecot) as proxy:
+        async with account_through(proxy, mail_user, tmp_path, FAST, password) as (account, store, events):
+            await events.wait_for_one(RequestDone, timeout=30)
+            await watching(account)
+            changed = dovecot.set_password(mail_user, "changed-by-the-admin")
+            log_start = dovecot.log_size()
+            proxy.cut_last()  # the live-update link
+            refused = await events.wait_for_one(ConnectionChanged, state_is(ConnectionState.ERROR, waiting=True))
+            assert refused.detail.startswith("login refused:")
+            await asyncio.sleep(1.0)  # many backoffs (10-20 ms) long: nothing may be retried
+            assert 1 <= refused_logins(dovecot, mail_user, log_start) <= 2  # each link's at most once
+
+            password.write_text(changed.password)
+            retried = len(events.events)
+            account.submit(RetryAccount(account="work"))
+            await until(lambda: any(map(state_is(ConnectionState.ONLINE), events.events[retried:])), 30)
+            await watching(account)
+            dovecot.deliver(mail_user.name, make_message(5))  # live updates work again
+            await until(lambda: message_id(5) in _ids(store, "INBOX").values(), 15)

@@ -22,6 +22,7 @@ class WatchedAccount:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.links_checked = 0
+        self.refusals: list[str] = []
         self.dirty: list[str] = []
 
     async def current_settings(self) -> ImapSettings:
@@ -29,6 +30,9 @@ class WatchedAccount:
 
     def check_link(self) -> None:
         self.links_checked += 1
+
+    def login_refused(self, reason: str) -> None:
+        self.refusals.append(reason)
 
     def mark_dirty(self, folder: str) -> None:
         self.dirty.append(folder)
@@ -48,6 +52,7 @@ async def test_a_refused_login_on_the_watcher_link_is_not_resent(dovecot, mail_u
     watcher = IdleWatcher(account)  # type: ignore[arg-type]
     await asyncio.wait_for(watcher.run(), 20)  # it ends instead of trying again and again
     assert account.links_checked == 1  # the command connection is asked to look at its own
+    assert len(account.refusals) == 1 and "AUTHENTICATIONFAILED" in account.refusals[0]  # and told
     await asyncio.sleep(0.3)
     assert refused_logins(dovecot, mail_user, log_start) == 1
 

@@ -379,6 +379,10 @@ class Backend(ABC):
         """Something suggests the connection died (the watcher lost its own): test it now."""
         self.scheduler.check_link()
 
+    def login_refused(self, reason: str) -> None:
+        """The login of another link of the account (the watcher's) was refused."""
+        self.scheduler.login_refused(reason)
+
     async def check_cached_validity(self, folder: str, uidvalidity: int) -> None:
         """Before a body is read by a cached UID: when ``folder`` has another UIDVALIDITY now
         than the cache's (it was recreated), the UID may name another message, so refuse and

@@ -63,6 +63,7 @@ class IdleWatcher:
             except ImapAuthError as exc:
                 self._interrupted(exc)
                 await _close(client)
+                self.account.login_refused(str(exc))  # the account stops and asks
                 return  # never resent on a timer; the account reconnects (and restarts us) or waits
             except (ImapConnectionError, ImapError, OSError) as exc:
                 self._interrupted(exc)

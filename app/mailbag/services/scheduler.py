@@ -51,7 +51,7 @@ from mailbag.domain.requests import (
     SyncAccount,
 )
 from mailbag.services.draft_folder import save_draft
-from mailbag.services.failures import Failure, Offline, Unsupported
+from mailbag.services.failures import AuthenticationFailed, Failure, Offline, Unsupported
 from mailbag.services.folder_admin import manage_folder
 from mailbag.services.journal import TRIAGE, ActionJournal
 
@@ -130,6 +130,7 @@ class Scheduler:
         self._syncing_dirty = False
         self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
         self._check_link = False
+        self._refused_elsewhere: str | None = None  # the live-update link's login was refused
         self._stopping = False
         self._stopped = False
         self._last_traffic = time.monotonic()
@@ -213,6 +214,13 @@ class Scheduler:
         self._check_link = True
         self.poke()
 
+    def login_refused(self, reason: str) -> None:
+        """Another link of the account (the live-update one) had its login refused: the
+        password no longer works, so the account stops and asks as for its own refused login,
+        instead of looking online while it hears of nothing."""
+        self._refused_elsewhere = reason
+        self.poke()
+
     def mark_dirty(self, folder: str) -> None:
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
         self._dirty[folder] = None
@@ -252,6 +260,7 @@ class Scheduler:
                 self._interrupt.clear()  # a retry asked for from now on counts
                 self._set_state(ConnectionState.CONNECTING)
                 await self.backend.connect()
+                self._refused_elsewhere = None  # said of an earlier login
                 backoff.connected()
                 self._set_state(ConnectionState.ONLINE)
                 await self._replay()  # what the user did offline goes first
@@ -405,6 +414,9 @@ class Scheduler:
     async def _serve_forever(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
+            if self._refused_elsewhere is not None:
+                reason, self._refused_elsewhere = self._refused_elsewhere, None
+                raise AuthenticationFailed(reason)
             if self._check_link:
                 self._check_link = False
                 await self._keepalive()
