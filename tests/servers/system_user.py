@@ -7,9 +7,12 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 
 MAIL_USER = "mailbagtest"
+USERADD_LOCKED = 10  # useradd's exit status when it cannot lock the user files
+USERADD_TRIES = 50
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,20 @@ def mail_owner() -> Identity:
         return found
     useradd = shutil.which("useradd")
     if useradd is not None:
-        result = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home",
-             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", MAIL_USER],
-            capture_output=True, text=True, check=False,
-        )
-        found = _lookup(MAIL_USER)  # also covers a concurrent creation (exit 9)
-        if found is not None:
-            return found
+        # Test workers start their Dovecots at once: another one may be creating the user
+        # (exit 9, it exists) or hold the lock on /etc/passwd (exit 10, try again).
+        for _ in range(USERADD_TRIES):
+            result = subprocess.run(
+                [useradd, "--system", "--user-group", "--no-create-home",
+                 "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", MAIL_USER],
+                capture_output=True, text=True, check=False,
+            )
+            found = _lookup(MAIL_USER)
+            if found is not None:
+                return found
+            if result.returncode != USERADD_LOCKED:
+                break
+            time.sleep(0.1)
         raise RuntimeError(f"useradd {MAIL_USER} failed: {result.stderr.strip()}")
     nobody = _lookup("nobody")
     if nobody is None:
