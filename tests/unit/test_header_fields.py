@@ -8,6 +8,7 @@ import email.parser
 import email.policy
 import email.utils
 import io
+import re
 
 import pytest
 
@@ -101,3 +102,17 @@ def test_every_corpus_message_summarises_as_the_email_package_reads_it() -> None
         fields = first_fields(text)
         if fields is not None:
             assert (fields, content_type(fields)) == _email_package(text), path.name
+
+
+@pytest.mark.parametrize("body", [
+    b"--b\r\nx\r\n--b--\r\n",
+    b"pre--b\n--b \t\r\n--bb\n --b\n--b--x\n--b-- \n",
+    b"--b\r\r\n--b--",
+    b"--b--\n--b\n",
+    b"",
+])
+def test_multipart_delimiters_are_the_lines_rfc_2046_names(body: bytes) -> None:
+    """A delimiter is a whole line: ``--boundary``, ``--`` more when it closes, then only blanks."""
+    pattern = re.compile(rb"^--b(--)?[ \t]*\r?$", re.M)
+    expected = [(m.start(), m.end(), bool(m.group(1))) for m in pattern.finditer(body)]
+    assert maildir._delimiter_lines(body, b"--b") == expected

@@ -627,13 +627,37 @@ def _holds_attachment(entity: bytes, depth: int) -> bool:
     boundary = headers.get_boundary()
     if not boundary:
         raise _Malformed
-    delimiter = re.compile(rb"^--" + re.escape(boundary.encode("latin-1", "replace")) + rb"(--)?[ \t]*\r?$", re.M)
-    marks = list(delimiter.finditer(body))
-    if not marks or not marks[-1].group(1):
+    marks = _delimiter_lines(body, b"--" + boundary.encode("latin-1", "replace"))
+    if not marks or not marks[-1][2]:
         raise _Malformed
-    for mark, following in zip(marks, marks[1:]):
-        if mark.group(1):
-            break  # the closing delimiter
-        if _holds_attachment(body[mark.end() + 1 : following.start()], depth + 1):
+    for (_start, end, closing), (following, _end, _closing) in zip(marks, marks[1:]):
+        if closing:
+            break
+        if _holds_attachment(body[end + 1 : following], depth + 1):
             return True
     return False
+
+
+def _delimiter_lines(body: bytes, delimiter: bytes) -> list[tuple[int, int, bool]]:
+    """``(start, end, closing)`` of each line of ``body`` that is ``delimiter``, ``--`` after it
+    when it closes, then only blanks and a CR (``end`` is where the line's LF is)."""
+    found: list[tuple[int, int, bool]] = []
+    at = body.find(delimiter)
+    while at >= 0:
+        after = at + len(delimiter)
+        end = body.find(b"\n", after)
+        end = len(body) if end < 0 else end
+        if at == 0 or body[at - 1] == 0x0A:  # at the start of a line
+            rest = body[after:end]
+            closing = rest.startswith(b"--") and _blank(rest[2:])
+            if closing or _blank(rest):
+                found.append((at, end, closing))
+                at = body.find(delimiter, end)
+                continue
+        at = body.find(delimiter, at + 1)
+    return found
+
+
+def _blank(rest: bytes) -> bool:
+    """Whether ``rest`` is only spaces and tabs, and perhaps a CR at its end."""
+    return not rest.removesuffix(b"\r").strip(b" \t")
