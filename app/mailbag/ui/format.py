@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 
-from mailbag.domain.models import MessageRow
+from mailbag.domain.models import ANSWERED, FLAGGED, SEEN, MessageRow
 from mailbag.domain.sanitize import clean_line
 
 
@@ -14,10 +14,10 @@ def flag_column(row: MessageRow) -> str:
     """Four one-cell markers: N unread, ! flagged, @ attachment, r answered (space when absent)."""
     flags = row.flags
     return (
-        ("N" if "\\Seen" not in flags else " ")
-        + ("!" if "\\Flagged" in flags else " ")
+        ("N" if SEEN not in flags else " ")
+        + ("!" if FLAGGED in flags else " ")
         + ("@" if row.has_attachment else " ")
-        + ("r" if "\\Answered" in flags else " ")
+        + ("r" if ANSWERED in flags else " ")
     )
 
 
