@@ -89,7 +89,7 @@ class FolderTree(Tree[FolderRef]):
         self._virtual: dict[str, TreeNode[FolderRef]] = {}
         self._outbox: TreeNode[FolderRef] | None = None
         self._subscriptions: set[str] = set()  # accounts whose server says what is subscribed
-        self._wanted: tuple[str, str] | None = None  # the folder the cursor was last sent to
+        self._wanted: tuple[str, str] | None = None  # the folder the cursor goes to once it has a row
 
     def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
         """Show the virtual folders at the top of the tree, in the given order."""
@@ -120,6 +120,7 @@ class FolderTree(Tree[FolderRef]):
             self._outbox.set_label(label)
 
     def select_virtual(self, name: str) -> None:
+        self._wanted = None
         node = self._virtual.get(name)
         if node is not None:
             if node.line < 0:
@@ -149,8 +150,9 @@ class FolderTree(Tree[FolderRef]):
         for node in self._folders.values():
             if node.children:
                 node.allow_expand = True
-        if selected is not None:
-            self.select_folder(*selected)
+        if selected is not None and self._wanted is None:
+            self._wanted = selected
+        self._place_cursor()
 
     def _parent_node(self, account_node: TreeNode[FolderRef], folder: Folder) -> TreeNode[FolderRef]:
         if not folder.delimiter or folder.delimiter not in folder.name:
@@ -186,23 +188,34 @@ class FolderTree(Tree[FolderRef]):
             return None
         return node.data.folder.total, node.data.folder.unread
 
-    def select_folder(self, account: str, folder: str, *, retry: bool = True) -> None:
-        """Move the cursor to a folder (once the tree is laid out, when it is not yet)."""
+    def select_folder(self, account: str, folder: str) -> None:
+        """Move the cursor to a folder: now if the tree shows it, else as soon as it does (the
+        folders listed, the rows laid out: on the tree's mount, idle and resize)."""
         self._wanted = (account, folder)
-        node = self._folders.get((account, folder))
-        if node is not None:
-            if node.line < 0 and retry:
-                self.call_after_refresh(self.select_folder, account, folder, retry=False)
-                return
-            self.move_cursor(node)
+        self._place_cursor()
 
-    def on_focus(self) -> None:
-        """Focused with the cursor on no row (the tree was not laid out when the open folder
-        was chosen): the cursor goes to that folder, so the folder keys act on it."""
-        if self.cursor_node is None and self._wanted is not None:
-            node = self._folders.get(self._wanted)
-            if node is not None and node.line >= 0:
-                self.move_cursor(node)
+    def _place_cursor(self) -> None:
+        """Put the cursor on the folder asked for once its node has its row; until then keep it
+        asked for, so that a tree filled or rebuilt later still gets its cursor there."""
+        if self._wanted is None:
+            return
+        node = self._folders.get(self._wanted)
+        # Tree lays its rows out lazily; reading last_line lays them out now, so that the
+        # node's line is that of the tree as it is, not -1 nor that of the nodes replaced
+        if node is None or self.last_line < 0 or node.line < 0:
+            return
+        self.move_cursor(node)
+        if self.cursor_node is node:
+            self._wanted = None
+
+    def on_mount(self) -> None:
+        self._place_cursor()
+
+    def on_idle(self) -> None:
+        self._place_cursor()
+
+    def on_resize(self) -> None:
+        self._place_cursor()
 
     def selected_folder(self) -> tuple[str, str] | None:
         node = self.cursor_node
