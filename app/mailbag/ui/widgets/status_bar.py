@@ -3,6 +3,10 @@ error, and each account's connection state and sync progress."""
 
 from __future__ import annotations
 
+from collections import Counter
+from enum import Enum
+
+from rich.style import Style
 from rich.text import Text
 from textual.timer import Timer
 from textual.widget import Widget
@@ -12,6 +16,19 @@ from mailbag.domain.sanitize import clean_line
 from mailbag.ui.keymap import key_label
 
 _BUSY = {ConnectionState.CONNECTING, ConnectionState.SYNCING}
+_STATE_STYLE = {
+    ConnectionState.ONLINE: "status-bar--ok",
+    ConnectionState.ERROR: "status-bar--error",
+    ConnectionState.OFFLINE: "status-bar--muted",
+}
+#: Each state as one sign, where the states shrink to make room for a message.
+_SIGN = {
+    ConnectionState.ONLINE: "✓",
+    ConnectionState.CONNECTING: "↻",
+    ConnectionState.SYNCING: "↻",
+    ConnectionState.OFFLINE: "○",
+    ConnectionState.ERROR: "✗",
+}
 #: How long a notice (an action taken, new mail) stays, and an error, in seconds; a connection
 #: problem also shows in the account's state, which stays until it changes.
 NOTICE_SECONDS = 10.0
@@ -20,6 +37,15 @@ ERROR_SECONDS = 30.0
 DETAIL_WIDTH = 30
 #: ... and, when the notice needs the room, down to this many.
 MIN_DETAIL_WIDTH = 16
+
+
+class Form(Enum):
+    """How much of the account states is said: all, a short form, a sign each, a count of each sign."""
+
+    FULL = "full"
+    SHORT = "short"
+    SIGN = "sign"
+    COUNT = "count"
 
 
 class StatusBar(Widget):
@@ -131,15 +157,20 @@ class StatusBar(Widget):
     def render(self) -> Text:
         """What the list shows and the last message on the left, cut short when the line is
         too narrow (what the list shows is left out first: the tree and the list say it too); the
-        connection states and "? help" after them, always whole."""
+        connection states and "? help" after them. A notice or an error is read whole when it can
+        be: the states shrink for it first (a connection error's detail, then a short form, a sign
+        per account, a count of each sign), and only then is the message cut."""
         states = self._states_text()
         message = self._message_text()
         room = self.size.width - states.cell_len
         if room < message.cell_len and (self.last_error or self.notice):
             message = self._message_text(with_view=False)
-        if room < message.cell_len:  # a connection error's detail gives some room too
-            states = self._states_text(max(DETAIL_WIDTH - (message.cell_len - room), MIN_DETAIL_WIDTH))
-            room = self.size.width - states.cell_len
+            shrunk = max(DETAIL_WIDTH - (message.cell_len - room), MIN_DETAIL_WIDTH)
+            for form in (Form.FULL, Form.SHORT, Form.SIGN, Form.COUNT):
+                if room >= message.cell_len:
+                    break
+                states = self._states_text(form, shrunk)
+                room = self.size.width - states.cell_len
         if room < message.cell_len:
             message.truncate(max(room - 1, 0))
             if room > 0:
@@ -155,47 +186,74 @@ class StatusBar(Widget):
         if self.last_error:
             text.append(" ")
             label = f"error ({self._retry_key()} to retry): " if self._error_retry else "error: "
-            text.append(label + self.last_error, style=self.get_component_rich_style("status-bar--error", partial=True))
+            text.append(label + self.last_error, style=self._style("status-bar--error"))
             text.append(" │")
         elif self.notice:
             text.append(" " + self.notice + " │")
         return text
 
-    def _states_text(self, detail_width: int = DETAIL_WIDTH) -> Text:
+    def _states_text(self, form: Form = Form.FULL, detail_width: int = DETAIL_WIDTH) -> Text:
         text = Text(no_wrap=True)
         if self.outbox:
             style = "status-bar--error" if ("held" in self.outbox or "uncertain" in self.outbox) else "status-bar--busy"
             text.append(" ")
-            text.append(self.outbox, style=self.get_component_rich_style(style, partial=True))
+            text.append(self.outbox, style=self._style(style))
             text.append(" │")
-        for account, (state, detail) in self._states.items():
-            style = {
-                ConnectionState.ONLINE: "status-bar--ok",
-                ConnectionState.ERROR: "status-bar--error",
-                ConnectionState.OFFLINE: "status-bar--muted",
-            }.get(state, "status-bar--busy")
-            text.append(" ")
-            text.append(clean_line(account), style="bold")
-            text.append(" ")
-            if self._plaintext.get(account):  # said whole, however narrow, in every state
-                tables = ", ".join(self._plaintext[account])
-                text.append(f"no TLS ({tables})", style=self.get_component_rich_style("status-bar--error", partial=True))
-                text.append(" ")
-            if account in self._refused:  # said whole, however narrow: nothing happens until R
-                if account in self.sign_in:
-                    refused = f"login refused ({self._retry_key('sign_in')} to sign in)"
-                else:
-                    refused = f"login refused ({self._retry_key()} to retry)"
-                text.append(refused, style=self.get_component_rich_style(style, partial=True))
+        if form is Form.COUNT and self._states:
+            text.append(self._counted_states())
+            text.append(" │")
+        else:
+            for account in self._states:
+                text.append(self._account_text(account, form, detail_width))
                 text.append(" │")
-                continue
-            text.append(state.value, style=self.get_component_rich_style(style, partial=True))
-            if account in self._progress:
-                folder, done, total = self._progress[account]
-                text.append(f" {folder} {done}/{total}")
-            elif detail and state == ConnectionState.ERROR:
-                cut = detail if len(detail) <= detail_width else detail[: detail_width - 1] + "…"
-                text.append(f" ({cut})")
-            text.append(" │")
-        text.append(" ? help", style=self.get_component_rich_style("status-bar--muted", partial=True))
+        text.append(" ? help", style=self._style("status-bar--muted"))
+        return text
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True)
+
+    def _account_text(self, account: str, form: Form, detail_width: int) -> Text:
+        """One account's state: `` work no TLS (smtp) online`` in full, `` work no TLS online``
+        short, `` work ⚠✓`` as a sign. A refused login names its key in every form."""
+        state, detail = self._states[account]
+        style = self._style(_STATE_STYLE.get(state, "status-bar--busy"))
+        text = Text(" ")
+        text.append(clean_line(account), style="bold")
+        text.append(" ")
+        if self._plaintext.get(account):
+            tables = ", ".join(self._plaintext[account])
+            plaintext = {Form.FULL: f"no TLS ({tables}) ", Form.SHORT: "no TLS "}.get(form, "⚠")
+            text.append(plaintext, style=self._style("status-bar--error"))
+        if account in self._refused:
+            key = self._retry_key("sign_in" if account in self.sign_in else "retry")
+            if form is Form.FULL:
+                what = "sign in" if account in self.sign_in else "retry"
+                text.append(f"login refused ({key} to {what})", style=style)
+            else:
+                text.append(f"refused ({key})", style=style)
+            return text
+        if form is not Form.FULL:
+            text.append(state.value if form is Form.SHORT else _SIGN[state], style=style)
+            return text
+        text.append(state.value, style=style)
+        if account in self._progress:
+            folder, done, total = self._progress[account]
+            text.append(f" {folder} {done}/{total}")
+        elif detail and state == ConnectionState.ERROR:
+            cut = detail if len(detail) <= detail_width else detail[: detail_width - 1] + "…"
+            text.append(f" ({cut})")
+        return text
+
+    def _counted_states(self) -> Text:
+        """Every account at once: `` ⚠ 2✓ 1✗``, a refused login's key after it: `` 1✗ refused ($)``."""
+        text = Text()
+        if any(self._plaintext.values()):
+            text.append(" ⚠", style=self._style("status-bar--error"))
+        counts = Counter(state for state, _ in self._states.values())
+        for state in ConnectionState:
+            if counts[state]:
+                text.append(f" {counts[state]}{_SIGN[state]}", style=self._style(_STATE_STYLE.get(state, "status-bar--busy")))
+        if self._refused:
+            keys = {self._retry_key("sign_in" if a in self.sign_in else "retry") for a in self._refused}
+            text.append(f" refused ({', '.join(sorted(keys))})", style=self._style("status-bar--error"))
         return text

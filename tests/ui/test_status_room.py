@@ -1,0 +1,72 @@
+"""The status bar at 80 columns with several accounts: a notice or an error is read whole, the
+account states shrink (a short form, then a sign each, then a count) to make room for it."""
+
+from __future__ import annotations
+
+from mailbag.domain.events import ActionApplied, ConnectionChanged, ErrorReported
+from mailbag.domain.models import ConnectionState
+from mailbag.ui.app import MailbagApp
+from tests.ui.conftest import settle
+from tests.ui.fake_facade import FakeFacade
+
+
+def status_line(app: MailbagApp) -> str:
+    """The status bar's row as painted."""
+    return app.main_screen.status.render_line(0).text
+
+
+def two_accounts_without_tls(facade: FakeFacade) -> None:
+    for account in ("work", "home"):
+        facade.emit(ConnectionChanged(account=account, state=ConnectionState.ONLINE, plaintext=("imap", "smtp")))
+
+
+async def test_two_accounts_without_tls_leave_a_notice_whole_at_80_columns(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        two_accounts_without_tls(app.facade)
+        await pilot.pause()
+        line = status_line(app)  # nothing to say: the states are whole
+        assert "work no TLS (imap, smtp) online" in line and "home no TLS (imap, smtp) online" in line
+        app.facade.emit(ActionApplied(account="work", description="Moved 3 messages to Archive"))
+        await pilot.pause()
+        line = status_line(app)
+        assert "Moved 3 messages to Archive" in line and "…" not in line
+        assert "work no TLS online" in line and "home no TLS online" in line  # the short form
+        assert line.rstrip().endswith("? help")
+
+
+async def test_a_long_error_shrinks_the_states_to_a_sign_each_then_a_count(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        two_accounts_without_tls(app.facade)
+        app.facade.emit(ErrorReported(account="work", message="MOVE failed: over quota"))
+        await pilot.pause()
+        line = status_line(app)
+        assert "error: work: MOVE failed: over quota" in line and "…" not in line
+        assert "work ⚠✓" in line and "home ⚠✓" in line
+        app.facade.emit(ErrorReported(
+            account="work", message="MOVE failed: the Archive folder is over quota",
+        ))
+        await pilot.pause()
+        line = status_line(app)
+        assert "MOVE failed: the Archive folder is over quota" in line and "…" not in line
+        assert "work" not in line.split("│")[-2] and "⚠ 2✓" in line
+        assert line.rstrip().endswith("? help")
+
+
+async def test_a_refused_login_keeps_its_key_in_the_shortest_form(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.facade.emit(ConnectionChanged(account="home", state=ConnectionState.ONLINE))
+        app.facade.emit(ConnectionChanged(account="work", state=ConnectionState.ERROR, waiting_for_user=True,
+                                          detail="login refused: wrong password (fix the password, then retry)"))
+        app.facade.emit(ErrorReported(
+            account="home", message="MOVE failed: over quota (2 MB)",
+        ))
+        await pilot.pause()
+        line = status_line(app)
+        assert "MOVE failed: over quota (2 MB)" in line and "…" not in line
+        assert "refused ($)" in line and line.rstrip().endswith("? help")
