@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -240,6 +241,36 @@ async def test_the_headers_of_a_big_download_are_read_in_a_process_of_their_own(
         on_disk = from_files[summary.message_id]
         assert (summary.subject, summary.from_, summary.to, summary.date, summary.has_attachment) == (
             on_disk.subject, on_disk.from_, on_disk.to, on_disk.date, on_disk.has_attachment)
+
+
+async def test_a_summary_process_killed_midway_leaves_the_download_whole(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper killed after the first batch: the rest of the headers are read here, and every
+    message is in the cache once, as the files say."""
+    monkeypatch.setattr(pop3_module, "CHILD_MIN", BATCH + 1)
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3 * BATCH)))
+    killed: list[int] = []
+
+    class Killing(Recorder):
+        def __call__(self, event: Event) -> None:
+            super().__call__(event)
+            if isinstance(event, MessagesChanged) and event.added and not killed:
+                for pid in _summary_processes():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+
+    config = pop3_account(dovecot, mail_user, tmp_path / "Mail")
+    assert config.maildir is not None
+    worker = Pop3Account(config, config.maildir, store, Killing())
+    worker.summarise_in_child = True
+    await worker.sync_once()
+    assert killed
+    assert cached(store) == 3 * BATCH
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(3 * BATCH))
+    summaries = [store.summary("old", "INBOX", uid) for uid in store.uids("old", "INBOX")]
+    assert sorted(s.message_id for s in summaries if s is not None and s.subject) == expected_ids(
+        range(3 * BATCH))
 
 
 def _summary_processes() -> list[int]:

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.maildir import summary_of
-from mailbag.services.child_env import CHILD_NICENESS, child_environment
+from mailbag.services.child_env import CHILD_NICENESS, child_environment, stderr_tail
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class SummaryProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self._failed = False
         self._turn = asyncio.Lock()  # one batch at a time on the pipes
+        self._stderr: asyncio.Task[str] | None = None  # the end of what the child wrote there
 
     async def summaries(self, raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
         """As :func:`summaries`, in the child; in a thread here once the child is gone."""
@@ -53,7 +54,8 @@ class SummaryProcess:
                 try:
                     return await self._ask(raws, received)
                 except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
-                    log.warning("the summary process failed (%s): summaries are made here", exc)
+                    said = await self._said()
+                    log.warning("the summary process failed (%s): summaries are made here; it said: %s", exc, said)
                     self._failed = True
                     self.close()
         return await asyncio.to_thread(summaries, raws, received)
@@ -62,8 +64,11 @@ class SummaryProcess:
         if self._proc is None:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "mailbag.services.summary_process",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=child_environment(),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env=child_environment(),
             )
+            assert self._proc.stderr is not None
+            self._stderr = asyncio.create_task(stderr_tail(self._proc.stderr))
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(_frame((list(raws), received)))
@@ -74,9 +79,18 @@ class SummaryProcess:
             raise pickle.UnpicklingError("an answer that does not fit the question")
         return answer
 
+    async def _said(self) -> str:
+        """What the child wrote to its stderr, once it has ended (waiting a second at most)."""
+        if self._stderr is None:
+            return ""
+        done, _ = await asyncio.wait({self._stderr}, timeout=1.0)
+        return self._stderr.result().strip() if done else ""
+
     def close(self) -> None:
         """End the child (its stdin closes; it is killed should it linger)."""
         proc, self._proc = self._proc, None
+        if self._stderr is not None:
+            self._stderr.cancel()
         if proc is None or proc.returncode is not None:
             return
         if proc.stdin is not None:

@@ -26,12 +26,10 @@ from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError, ImapSettings
-from mailbag.services.child_env import CHILD_NICENESS, child_environment
+from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, child_environment, stderr_tail
 
 log = logging.getLogger(__name__)
 
-#: What the child's stderr may hold that is kept for the log (the end of it).
-STDERR_KEPT = 4000
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ async def fetch_in_child(
     if on_start is not None:
         on_start(proc)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    stderr = asyncio.create_task(_tail(proc.stderr))
+    stderr = asyncio.create_task(stderr_tail(proc.stderr))
     failure: dict[str, str] | None = None
     try:
         proc.stdin.write(_job_line(job, settings))
@@ -114,13 +112,6 @@ def _job_line(job: ChildJob, settings: ImapSettings) -> bytes:
     }
     fields["password"] = settings.password
     return json.dumps(fields).encode() + b"\n"
-
-
-async def _tail(stream: asyncio.StreamReader) -> str:
-    kept = b""
-    while chunk := await stream.read(65536):
-        kept = (kept + chunk)[-STDERR_KEPT:]
-    return kept.decode("utf-8", "replace")
 
 
 def _as_exception(failure: dict[str, str]) -> Exception:
