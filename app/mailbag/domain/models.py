@@ -138,6 +138,11 @@ class Folder:
         return self.name.count(self.delimiter) if self.delimiter else 0
 
     @property
+    def is_inbox(self) -> bool:
+        """Whether this is the account's Inbox, which always exists (RFC 3501)."""
+        return self.role == FolderRole.INBOX or self.name.upper() == "INBOX"
+
+    @property
     def subscribed(self) -> bool:
         """Whether the server says the folder is subscribed to (LIST-EXTENDED's ``\\Subscribed``)."""
         return "\\subscribed" in {a.lower() for a in self.attributes}

@@ -178,7 +178,12 @@ class FolderTree(Tree[FolderRef]):
         node.set_label(self._label(updated))
 
     def _label(self, folder: Folder) -> Text:
-        unsubscribed = folder.account in self._subscriptions and folder.selectable and not folder.subscribed
+        """The folder's label; dim when the server says which folders are subscribed and this one
+        is not, except the Inbox, which always exists and some servers leave unsubscribed."""
+        unsubscribed = (
+            folder.account in self._subscriptions and folder.selectable and not folder.subscribed
+            and not folder.is_inbox
+        )
         return folder_label(folder, unsubscribed=unsubscribed)
 
     def counts(self, account: str, folder: str) -> tuple[int, int] | None:
