@@ -58,6 +58,7 @@ from mailbag.store.records import PendingAction
 
 if TYPE_CHECKING:
     from mailbag.services.backend import Backend as AccountWorker
+    from mailbag.store.local import LocalStore
     from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -338,9 +339,7 @@ class ActionJournal:
         one the cache holds those uids under); one that ``undoes`` an action (named in words)
         is an undo's, which gets no undo ticket of its own."""
         if uidvalidity is None:
-            state = await self.worker.db(self.store.folder_state, self.worker.name, folder)
-            # A folder in its first sync has rows but no state yet: they come from the last SELECT.
-            uidvalidity = state.uidvalidity if state else self.worker.last_uidvalidity(folder)
+            uidvalidity = await self._known_validity(folder, uids)
         args = dict(args, uidvalidity=uidvalidity)
         if undoes:  # an undo's action: it gets no undo ticket of its own
             args["inverse"] = True
@@ -353,6 +352,34 @@ class ActionJournal:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True)
             await self._changed(folder, removed=len(uids))
         return action_id
+
+    async def _known_validity(self, folder: str, uids: Sequence[int]) -> int:
+        """The UIDVALIDITY ``uids`` of ``folder`` belong to, as far as known (0: not yet): the
+        cache's; for a folder in its first sync, the last SELECT's; for one not synced yet,
+        that of the COPYUID of the move that brought them there."""
+        worker = self.worker
+        state = await worker.db(self.store.folder_state, worker.name, folder)
+        if state is not None:
+            return state.uidvalidity
+        return worker.last_uidvalidity(folder) or await worker.db(
+            copied_under, self.local, worker.name, folder, uids
+        )
+
+    async def _adopt_validity(self, action: PendingAction) -> PendingAction:
+        """An action recorded before its folder's UIDVALIDITY was known takes the one known
+        now, else the server's (the folder is first seen now), and keeps it: from then on a
+        folder recreated meanwhile cancels it, as it does any other action."""
+        worker = self.worker
+        # The move that brought the uids first: the folder may have been recreated since.
+        validity = await worker.db(copied_under, self.local, worker.name, action.folder, action.uids)
+        validity = validity or await self._known_validity(action.folder, action.uids)
+        if not validity:
+            validity, _uidnext = await worker.server_position(action.folder)
+        adopt = {"uidvalidity": validity}
+        if validity and await worker.db(self.local.transition, action.id, (action.state,), action.state, adopt):
+            log.info("account %s: %s taken under UIDVALIDITY %d", worker.name, describe_action(action), validity)
+            return await _reread(self, action)
+        return action
 
     async def _count_target(self, target: str) -> None:
         """Publish the counts of the folder messages were moved or copied to (the journal's
@@ -521,6 +548,8 @@ class ActionJournal:
         changes: dict[str, Any] = {}
         claimed = False
         try:
+            if not action.args.get("uidvalidity"):
+                action = await self._adopt_validity(action)
             if action.action in (MOVE, COPY) and not resumed:
                 # Where the target stood before: a check after a lost answer looks only at
                 # messages that arrived since (see _resume).
@@ -703,6 +732,18 @@ def current_flags(store: Store, account: str, folder: str, uids: Sequence[int]) 
         if summary is not None:
             result[uid] = summary.flags
     return result
+
+
+def copied_under(local: LocalStore, account: str, folder: str, uids: Sequence[int]) -> int:
+    """The target UIDVALIDITY of the latest move or copy done into ``folder`` that gave one of
+    ``uids`` (0: none the journal still holds)."""
+    wanted = set(uids)
+    for action in reversed(local.actions(account, (DONE,))):
+        if action.action not in (MOVE, COPY) or action.args.get("target") != folder:
+            continue
+        if wanted.intersection(int(uid) for uid in action.args.get("result", {}).values()):
+            return int(action.args.get("target_uidvalidity", 0))
+    return 0
 
 
 def recorded_before(action: PendingAction) -> dict[int, frozenset[str]]:
