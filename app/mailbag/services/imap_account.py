@@ -19,6 +19,7 @@ from mailbag.domain.events import (
     SearchResults,
     SyncProgress,
 )
+from mailbag.domain.folder_names import inbox_prefix, server_name
 from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary, unkept_keywords
 from mailbag.domain.requests import CheckFolders, Search
 from mailbag.domain.sanitize import clean_line
@@ -620,9 +621,7 @@ class ImapAccount(Backend):
         prefix, _delimiter = await self._client().namespace()
         if not prefix and "NAMESPACE" not in self._client().capabilities:
             prefix = inbox_prefix(await self.db(self.store.folders, self.name))
-        if not prefix or name.upper() == "INBOX" or name.upper().startswith(prefix.upper()):
-            return name
-        return prefix + name
+        return server_name(name, prefix)
 
     async def _leave(self, folder: str, delimiter: str | None) -> None:
         """Stop having ``folder`` (or a folder below it) selected, before it goes or moves."""
@@ -791,17 +790,6 @@ def status_differs(status: dict[str, int], state: FolderState, total: int, unrea
     if "HIGHESTMODSEQ" in status and state.highestmodseq:
         return status["HIGHESTMODSEQ"] != state.highestmodseq
     return status.get("MESSAGES", total) != total or status.get("UNSEEN", unread) != unread
-
-
-def inbox_prefix(folders: Sequence[Folder]) -> str:
-    """``INBOX.`` when every folder but the Inbox is below it (a server without NAMESPACE that
-    keeps folders there, as Courier does), else ""."""
-    inbox = next((f for f in folders if f.name == "INBOX"), None)
-    others = [f.name for f in folders if f.name != "INBOX"]
-    if inbox is None or not inbox.delimiter or not others:
-        return ""
-    prefix = "INBOX" + inbox.delimiter
-    return prefix if all(name.startswith(prefix) for name in others) else ""
 
 
 def _sync_order(folders: Sequence[Folder], first: str | None) -> list[Folder]:

@@ -6,8 +6,10 @@ done (the status bar says so and the tree follows), or refused with the reason."
 from __future__ import annotations
 
 from mailbag.domain.events import RequestUnsupported
+from mailbag.domain.folder_names import inbox_prefix, typed_name
 from mailbag.domain.models import Folder, FolderRole, tells_subscriptions
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
+from mailbag.domain.sanitize import clean_line
 from mailbag.domain.wording import plural
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.main.base import MainScreenBase
@@ -76,10 +78,15 @@ class FolderControl(MainScreenBase):
         """The folder as the services have it now (its counts with the triage just done)."""
         return next((f for f in self.facade.folders(folder.account) if f.name == folder.name), folder)
 
+    def _typed(self, folder: Folder) -> str:
+        """``folder``'s name as the user types it: as the tree shows it, without the prefix of a
+        server that keeps every folder under ``INBOX.`` (the services put it back)."""
+        return typed_name(folder.name, inbox_prefix(self.facade.folders(folder.account)))
+
     def _new_folder(self, account: str, under: Folder | None) -> None:
         parent = ""
         if under is not None and under.role != FolderRole.INBOX and under.delimiter:
-            parent = under.name + under.delimiter
+            parent = self._typed(under) + under.delimiter
 
         def made(name: str | None) -> None:
             if name and name != parent:
@@ -89,8 +96,10 @@ class FolderControl(MainScreenBase):
         self.app.push_screen(PromptScreen(f"New folder in {account}:", parent), made)
 
     def _rename_folder(self, folder: Folder) -> None:
+        shown = self._typed(folder)
+
         def named(new_name: str | None) -> None:
-            if not new_name or new_name == folder.name:
+            if not new_name or new_name in (shown, folder.name):
                 return
             request = RenameFolder(account=folder.account, folder=folder.name, new_name=new_name)
             use = ROLE_USES.get(folder.role)
@@ -107,7 +116,7 @@ class FolderControl(MainScreenBase):
                 return
             self.app.push_screen(ConfirmDialog(question), lambda yes: self._track(request) if yes else None)
 
-        self.app.push_screen(PromptScreen(f"Rename {folder.display_name} to:", folder.name), named)
+        self.app.push_screen(PromptScreen(f"Rename {clean_line(shown)} to:", shown), named)
 
     def _delete_folder(self, folder: Folder) -> None:
         if folder.role == FolderRole.INBOX:
