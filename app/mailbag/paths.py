@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -79,15 +80,19 @@ def private_file(path: Path) -> Path:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Replace the file ``path`` with ``data`` at once: written whole to a temporary file (0600)
-    beside it, synced, and renamed over it, in a private directory. A crash leaves the old file
-    or the new one, never a part."""
+    """Replace the file ``path`` with ``data`` at once: written whole to a temporary file beside
+    it, synced, and renamed over it, in a private directory. A crash leaves the old file or the
+    new one, never a part. A symlink stays: its target is replaced (a config kept with the user's
+    dotfiles). The new file is 0600, or the old one's owner bits (as ``tighten`` leaves them)."""
     private_dir(path.parent)
+    path = Path(os.path.realpath(path))
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)  # a dangling link's folder
+    mode = _private_mode(path)
     _forget_killed_writes(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -99,6 +104,15 @@ def write_private(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     sync_dir(path.parent)  # the rename itself
+
+
+def _private_mode(path: Path) -> int:
+    """The mode for a new ``path``: its owner's bits if it exists (a read-only file stays so),
+    else 0600."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode) & 0o700
+    except FileNotFoundError:
+        return FILE_MODE
 
 
 def _forget_killed_writes(path: Path) -> None:

@@ -150,6 +150,30 @@ def test_a_second_account_keeps_the_first_and_its_comments(
     assert config.ui.theme == "mailbag-light"
 
 
+def test_a_symlinked_config_stays_a_symlink_and_its_target_gets_the_account(
+    dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer, tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    """A config kept with the user's dotfiles, linked into place: the link stays and the file it
+    points to is rewritten, keeping its mode; nothing is left beside either."""
+    target = tmp_path / "dotfiles" / "mailbag.toml"
+    target.parent.mkdir()
+    target.write_text("# mine, under version control\n")
+    target.chmod(0o400)
+    link = tmp_path / "config" / "mailbag" / "config.toml"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+
+    save(link, new_account(dovecot, mail_user, smtp_server), "pw")
+
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text().startswith("# mine, under version control\n\n[accounts.work]\n")
+    assert list(load_config(link).accounts) == ["work"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o400
+    assert sorted(p.name for p in target.parent.iterdir()) == ["mailbag.toml"]
+    assert sorted(p.name for p in link.parent.iterdir()) == ["config.toml"]
+
+
 def test_an_account_name_taken_already_is_refused_and_nothing_written(
     dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer, tmp_path: Path,
     memory_keyring: MemoryKeyring,
