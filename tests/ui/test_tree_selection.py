@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from mailbag.domain.models import Folder, FolderRole
+from mailbag.services.api import VirtualFolder
 from mailbag.ui.widgets.folder_tree import FolderTree
 
 FOLDERS = [
@@ -54,3 +55,15 @@ async def test_a_folder_chosen_while_the_tree_is_rebuilt_gets_the_cursor_on_its_
         await pilot.pause()
         assert tree.selected_folder() == ("work", "Sent")
         assert cursor_row(tree) == "Sent"
+
+
+async def test_a_virtual_folder_chosen_before_the_tree_shows_it_gets_the_cursor():
+    app = TreeApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        tree = app.query_one(FolderTree)
+        tree.set_folders("work", FOLDERS)
+        tree.select_virtual("All inboxes")  # opened before the virtual folders are listed
+        await pilot.pause()
+        tree.set_virtual_folders([VirtualFolder("All inboxes", "", kind="inboxes")])
+        await pilot.pause()
+        assert cursor_row(tree) == "◆ All inboxes"

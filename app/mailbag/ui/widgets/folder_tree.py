@@ -89,7 +89,8 @@ class FolderTree(Tree[FolderRef]):
         self._virtual: dict[str, TreeNode[FolderRef]] = {}
         self._outbox: TreeNode[FolderRef] | None = None
         self._subscriptions: set[str] = set()  # accounts whose server says what is subscribed
-        self._wanted: tuple[str, str] | None = None  # the folder the cursor goes to once it has a row
+        # the folder the cursor goes to once it has a row: (account, folder), ("", virtual name)
+        self._wanted: tuple[str, str] | None = None
 
     def set_virtual_folders(self, folders: list[VirtualFolder]) -> None:
         """Show the virtual folders at the top of the tree, in the given order."""
@@ -103,6 +104,7 @@ class FolderTree(Tree[FolderRef]):
                 before=position, allow_expand=False,
             )
             self._virtual[folder.name] = node
+        self._place_cursor()
 
     def set_outbox(self, count: int) -> None:
         """Show the Outbox at the top while it holds messages (``count``), with their number."""
@@ -120,13 +122,9 @@ class FolderTree(Tree[FolderRef]):
             self._outbox.set_label(label)
 
     def select_virtual(self, name: str) -> None:
-        self._wanted = None
-        node = self._virtual.get(name)
-        if node is not None:
-            if node.line < 0:
-                self.call_after_refresh(lambda: self.move_cursor(node))
-            else:
-                self.move_cursor(node)
+        """Move the cursor to a virtual folder, as select_folder does to a folder."""
+        self._wanted = ("", name)
+        self._place_cursor()
 
     def set_folders(self, account: str, folders: list[Folder]) -> None:
         """Replace one account's folders, keeping the cursor on the same folder when possible."""
@@ -204,7 +202,8 @@ class FolderTree(Tree[FolderRef]):
         asked for, so that a tree filled or rebuilt later still gets its cursor there."""
         if self._wanted is None:
             return
-        node = self._folders.get(self._wanted)
+        account, name = self._wanted
+        node = self._folders.get(self._wanted) if account else self._virtual.get(name)
         # Tree lays its rows out lazily; reading last_line lays them out now, so that the
         # node's line is that of the tree as it is, not -1 nor that of the nodes replaced
         if node is None or self.last_line < 0 or node.line < 0:
