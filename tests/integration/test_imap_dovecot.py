@@ -171,6 +171,24 @@ async def test_qresync_reports_expunges_by_another_client(dovecot, mail_user, cl
     assert [uid for uid, _f, _m in changed] == [4]
 
 
+async def test_new_mail_shows_no_recent_flag_to_the_session_the_server_gives_it(
+    dovecot, mail_user, client
+) -> None:
+    """The first session to select a folder after mail came gets \\Recent on it (RFC 3501): a
+    flag of that session, not of the message, which is neither kept nor shown."""
+    dovecot.deliver_many(mail_user.name, [make_message(1), make_message(2)])
+    await client.select("INBOX")
+
+    summaries = [s async for batch in client.fetch_summaries(FromUid(1)) for s in batch]
+    flags = [c async for batch in client.fetch_flags() for c in batch]
+    await client.store_flags([1], add=["\\Flagged"])
+    after = [c async for batch in client.fetch_flags([1]) for c in batch]
+
+    assert [s.flags for s in summaries] == [frozenset(), frozenset()]
+    assert [f for _uid, f, _modseq in flags] == [frozenset(), frozenset()]
+    assert [f for _uid, f, _modseq in after] == [{"\\Flagged"}]
+
+
 async def test_fetch_body_and_store_flags(dovecot, mail_user, client) -> None:
     original = make_message(42, attachment=True)
     dovecot.deliver_many(mail_user.name, [make_message(41), original])

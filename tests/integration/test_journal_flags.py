@@ -1,5 +1,5 @@
 """What the journal records of a flag change and puts back on undo: only flags a client can set,
-never the \\Recent that Dovecot reports on new mail."""
+never the \\Recent that Dovecot reports on new mail (which the cache does not keep either)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def test_undo_of_a_flag_on_new_mail_records_and_restores_no_recent(dovecot
         mail, store, events
     ):
         uid = uid_of(store, "INBOX", 0)
-        assert RECENT in flags_of(store, uid)  # new mail, as the server said
+        assert RECENT not in flags_of(store, uid)  # the server's flag of one session, never kept
         mail.submit(SetFlags(account="work", folder="INBOX", uids=(uid,), add=frozenset({FLAGGED})))
         await applied(events, "Marked 1 message flagged", on_server=True)
         assert mail.undo() == "Marked 1 message flagged"

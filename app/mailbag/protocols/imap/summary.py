@@ -11,6 +11,7 @@ from mailbag.domain.models import Address, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap.parser import Value, as_int, as_text
 
+_RECENT = b"\\recent"
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 _INTERNALDATE = "%d-%b-%Y %H:%M:%S %z"
 _MONTHS = {m: i for i, m in enumerate(
@@ -89,10 +90,11 @@ def envelope_date(value: Value) -> datetime | None:
 
 
 def flag_set(value: Value) -> frozenset[str]:
-    """FLAGS (...) as a set of strings."""
+    """FLAGS (...) as a set of strings, without ``\\Recent``: a flag of one session (the first
+    to select the folder since the message came), which no client sets and IMAP4rev2 dropped."""
     if not isinstance(value, list):
         return frozenset()
-    return frozenset(as_text(f) for f in value if isinstance(f, bytes))
+    return frozenset(as_text(f) for f in value if isinstance(f, bytes) and f.lower() != _RECENT)
 
 
 def modseq_of(value: Value) -> int:
