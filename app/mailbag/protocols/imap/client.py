@@ -20,7 +20,14 @@ from mailbag.domain.search import Query
 from mailbag.protocols import sasl
 from mailbag.protocols.imap import adapter, idle, utf7
 from mailbag.protocols.imap.criteria import imap_string, to_imap_search
-from mailbag.protocols.imap.codes import CopyResult, append_uid, copy_result, imap_datetime
+from mailbag.protocols.imap.codes import (
+    CopyResult,
+    append_uid,
+    copy_result,
+    imap_datetime,
+    refusal_code,
+    worded,
+)
 from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError, ImapUnavailable
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
 from mailbag.protocols.imap.parser import (
@@ -65,7 +72,7 @@ _CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", re.
 _PERMANENTFLAGS = re.compile(rb"^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS", re.IGNORECASE)
 #: A login answered with one of these codes was not refused: the server cannot check it now.
-_NOT_NOW = re.compile(r"\[(UNAVAILABLE|INUSE)\]", re.IGNORECASE)
+_NOT_NOW = frozenset({"UNAVAILABLE", "INUSE"})
 _FLAG = re.compile(r"^\\?[^\s()\"{}\\\]%*]+$")
 _UID_SET = re.compile(r"^[0-9*:,]+$")
 _CHARSET = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -213,7 +220,8 @@ class ImapClient:
         if response.result == "KO" and protocol.error:
             raise ImapConnectionError(protocol.error)
         if response.result != "OK":
-            raise ImapError(f"{command.name} failed: {_server_text(response)}")
+            said = _server_text(response)
+            raise ImapError(f"{command.name} failed: {worded(said)}", refusal_code(said))
         return response
 
     async def _run(self, name: str, *args: str, wants: tuple[bytes, ...] = (), prefix: str | None = None,
@@ -342,7 +350,7 @@ class ImapClient:
             raise
         except ImapError as exc:
             said = masked(str(exc), self._protocol.hide)
-            if _NOT_NOW.search(said):
+            if exc.code in _NOT_NOW:
                 raise ImapUnavailable(f"the server cannot check the login now: {said}") from None
             raise ImapAuthError(f"login failed: {said}") from None
         self._protocol.state = adapter.AUTH

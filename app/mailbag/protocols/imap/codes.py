@@ -1,4 +1,5 @@
-"""Response codes: ALERT (RFC 3501 7.1), COPYUID and APPENDUID of UIDPLUS (RFC 4315); IMAP date-times."""
+"""Response codes: ALERT (RFC 3501 7.1), COPYUID and APPENDUID of UIDPLUS (RFC 4315), a
+refusal's code in plain words (RFC 3501 7.1, RFC 5530); IMAP date-times."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 
 _CODE = re.compile(rb"\[([A-Za-z-]+)((?: [^\]\s]+)*)\]")
 _ALERT = re.compile(rb"^\S+ (?:OK|NO|BAD|BYE|PREAUTH) \[ALERT\] ?(.*)$", re.IGNORECASE | re.DOTALL)
+_LEADING_CODE = re.compile(r"^\[([A-Za-z-]+)[^\]]*\]\s*")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -24,6 +26,52 @@ class CopyResult:
     def mapping(self) -> dict[int, int]:
         """Source uid -> target uid."""
         return dict(zip(self.source, self.target))
+
+
+#: What a refusal's response code means, as the status bar says it (RFC 3501 7.1, RFC 5530).
+REFUSAL_WORDS = {
+    "ALREADYEXISTS": "a folder of that name exists already",
+    "NONEXISTENT": "no such folder on the server",
+    "TRYCREATE": "the target folder does not exist",
+    "HASCHILDREN": "the folder has folders below it, delete those first",
+    "NOPERM": "you are not allowed to do this there",
+    "INUSE": "in use by another program, try again later",
+    "OVERQUOTA": "over the mailbox's quota",
+    "LIMIT": "beyond a limit of the server",
+    "CANNOT": "the server cannot do this",
+    "UNAVAILABLE": "the server cannot do this now, try again later",
+    "READ-ONLY": "the folder is read-only",
+    "EXPUNGEISSUED": "messages were deleted meanwhile by another program",
+    "SERVERBUG": "a fault of the server",
+    "CLIENTBUG": "the server took mailbag's command as a mistake",
+    "CORRUPTION": "the server found the folder damaged",
+    "NOTSAVED": "the server could not keep it",
+    "AUTHENTICATIONFAILED": "wrong user name or password",
+    "AUTHORIZATIONFAILED": "this user may not use that account",
+    "EXPIRED": "the password or account has expired",
+    "PRIVACYREQUIRED": "the server wants an encrypted link (TLS) for this",
+    "CONTACTADMIN": "the server asks you to contact its administrator",
+    "BADCHARSET": "the server cannot search in that character set",
+    "PARSE": "the server could not read a message's headers",
+}
+
+
+def refusal_code(text: str) -> str:
+    """The response code (upper case) a refusal's ``text`` starts with, or ""."""
+    match = _LEADING_CODE.match(text)
+    return match.group(1).upper() if match is not None else ""
+
+
+def worded(text: str) -> str:
+    """A refusal's text with its response code in plain words, the server's own words after it
+    (as POP3's are): ``[HASCHILDREN] Mailbox has inferior hierarchical names`` -> ``the folder
+    has folders below it, delete those first (Mailbox has inferior hierarchical names)``. A code
+    without words stays as it is."""
+    words = REFUSAL_WORDS.get(refusal_code(text))
+    if words is None:
+        return text
+    rest = _LEADING_CODE.sub("", text, count=1)
+    return f"{words} ({rest})" if rest else words
 
 
 def response_code(text: bytes, name: bytes) -> list[bytes] | None:

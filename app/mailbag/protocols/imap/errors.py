@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class ImapError(Exception):
-    """The server refused a command (NO / BAD); the message is sanitized server text."""
+    """The server refused a command (NO / BAD); the message is sanitized server text, its
+    response code (``code``, upper case, "" for none) in plain words."""
+
+    def __init__(self, message: object = "", code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ImapConnectionError(ImapError):
