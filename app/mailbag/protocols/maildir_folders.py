@@ -53,7 +53,26 @@ def delete_folder(layout: Layout, folder: str) -> None:
         raise ValueError(f"{folder} has folders below it: delete or move them first")
     if folder not in family:
         raise KeyError(f"no such folder: {folder}")
-    shutil.rmtree(family[folder])
+    _remove_maildir(family[folder])
+
+
+def _remove_maildir(path: Path) -> None:
+    """Remove the folder at ``path`` so that, stopped at any point (mailbag killed), what is left
+    is still a folder, listed and deletable again, or an empty directory: everything but ``cur/``
+    goes first, then ``cur/`` (its messages, then itself), then the directory."""
+    for entry in os.scandir(path):
+        if entry.name == "cur":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    cur = path / "cur"
+    if cur.is_dir() and not cur.is_symlink():
+        shutil.rmtree(cur)
+    else:
+        cur.unlink(missing_ok=True)
+    os.rmdir(path)
 
 
 def _family(layout: Layout, folder: str) -> dict[str, Path]:
