@@ -166,8 +166,16 @@ class MailbagApp(OrderedApp[None]):
         """The terminal has the focus again: look for mail that came meanwhile."""
         self.main_screen.check_folders()
 
+    def screens_closed(self) -> bool:
+        """Whether the app is shutting down: Textual closes its screens before its message queue,
+        so what is still queued (an event the services sent just before) finds none to show on."""
+        return not self.is_running or not self.screen_stack
+
     def on_service_event(self, message: ServiceEvent) -> None:
         event = message.event
+        if self.screens_closed():  # a draft stored then stays on disk, offered again: never lost
+            log.debug("%s came after the screens were closed: dropped", type(event).__name__)
+            return
         if isinstance(self.screen, SignInScreen) and self.screen.apply_event(event):
             return
         if isinstance(self.screen, OutboxScreen):
