@@ -148,6 +148,12 @@ class AccountConfig:
     oauth2: OAuth2Config | None = None  # the provider of the device-code flow (``[oauth2]``)
 
     @property
+    def keeps_folders(self) -> bool:
+        """True when the account has folders to keep messages in: its IMAP server's, or a local
+        Maildir (a POP3 account has one, by default under the data dir, without a ``maildir`` key)."""
+        return self.imap is not None or self.pop3 is not None or self.maildir is not None
+
+    @property
     def plaintext(self) -> tuple[str, ...]:
         """The tables (``imap``, ``pop3``, ``smtp``) whose server is reached without TLS."""
         servers = (("imap", self.imap), ("pop3", self.pop3), ("smtp", self.smtp))

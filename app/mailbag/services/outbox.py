@@ -432,9 +432,7 @@ class OutboxService:
 
     @staticmethod
     def _wants_copy(account: AccountConfig) -> bool:
-        return bool(account.smtp and account.smtp.save_sent) and (
-            account.imap is not None or account.maildir is not None
-        )
+        return bool(account.smtp and account.smtp.save_sent) and account.keeps_folders
 
     # --- the copy in Sent -----------------------------------------------------------------
 
@@ -568,7 +566,7 @@ class DirectCopier:
         from mailbag.services.workers import make_worker
 
         account = self.config.accounts[request.account]
-        if account.imap is None and account.maildir is None:
+        if not account.keeps_folders:
             raise NoSentFolderCopy(f"{account.name} has no folders to keep a copy in")
         backend = make_worker(account, self.store, lambda _event: None)
         try:

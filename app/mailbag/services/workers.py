@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def check_backend(account: AccountConfig) -> None:
     """Raise ValueError unless some worker can serve ``account``."""
-    if account.imap is None and account.pop3 is None and account.maildir is None:
+    if not account.keeps_folders:
         raise ValueError(f"account {account.name}: no supported backend configured")
 
 
