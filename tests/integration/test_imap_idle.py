@@ -122,3 +122,18 @@ async def test_idle_is_reissued_and_the_connection_stays_usable(dovecot, mail_us
     assert push.number == 1
     await watcher.stop()
     assert await client.all_uids() == [1]
+
+
+async def test_notify_pushes_a_folder_made_elsewhere_by_its_decoded_name(dovecot, mail_user, client: ImapClient):
+    assert await client.notify(selected_folder="INBOX")
+    assert client.folder_events
+    watcher = Watcher(client)
+    await watcher.started()
+    try:
+        other = other_client(dovecot, mail_user)
+        other.create('"&AMQ-rger"')  # "Ärger", as IMAP names it (modified UTF-7)
+        other.logout()
+        _at, push = await watcher.next(("LIST",))
+        assert push.folder == "Ärger"
+    finally:
+        await watcher.stop()

@@ -65,6 +65,8 @@ __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapEr
 SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
                  "BODY.PEEK[HEADER.FIELDS (REFERENCES)]")
 BATCH_SIZE = 500
+#: NOTIFY's events (RFC 5465 5.3, 5.4) for folders made, deleted or renamed, and (un)subscribed.
+_FOLDER_EVENTS = ("MailboxName", "SubscriptionChange")
 
 T = TypeVar("T")
 
@@ -182,6 +184,7 @@ class ImapClient:
         self.on_alert = on_alert  # gets each [ALERT] the server sends, cleaned for the screen
         self.capabilities: frozenset[str] = frozenset()
         self.enabled: frozenset[str] = frozenset()
+        self.folder_events = False  # NOTIFY pushes a LIST for folders changed elsewhere
         self._link: StreamingProtocol | None = None
         self._lock = asyncio.Lock()
 
@@ -769,21 +772,38 @@ class ImapClient:
     async def notify(self, *, selected_folder: str | None, watch_all: bool = True) -> bool:
         """NOTIFY SET (RFC 5465): new, expunged and changed messages of ``selected_folder``
         (selected here when it is not yet) as EXISTS / EXPUNGE / FETCH pushes, and with
-        ``watch_all`` a STATUS push for every other personal folder that changes. False when the
+        ``watch_all`` a STATUS push for every other personal folder that changes and a LIST push
+        for a folder made, deleted, renamed, subscribed or unsubscribed (:attr:`folder_events`;
+        a server that refuses those events with BADEVENT watches messages only). False when the
         server offers no NOTIFY (then poll other folders with :meth:`status_many`)."""
+        self.folder_events = False
         if "NOTIFY" not in self.capabilities:
             return False
         if selected_folder is not None and (self._protocol.selected != selected_folder
                                             or self._protocol.state != adapter.SELECTED):
             await self.select(selected_folder, readonly=True)
-        events = "(MessageNew MessageExpunge FlagChange)"
+        if not watch_all:
+            await self._notify_set(selected_folder, None)
+            return True
+        try:
+            await self._notify_set(selected_folder, _FOLDER_EVENTS)
+            self.folder_events = True
+        except ImapError as exc:
+            if isinstance(exc, ImapConnectionError) or exc.code != "BADEVENT":
+                raise
+            await self._notify_set(selected_folder, ())
+        return True
+
+    async def _notify_set(self, selected_folder: str | None, personal: Sequence[str] | None) -> None:
+        """NOTIFY SET with message events for ``selected_folder``, and for every personal folder
+        with ``personal`` (None: not watched) as further events; NOTIFY NONE for neither."""
+        events = "MessageNew MessageExpunge FlagChange"
         specs = []
         if selected_folder is not None:
-            specs.append(f"(SELECTED {events})")
-        if watch_all:
-            specs.append(f"(PERSONAL {events})")
+            specs.append(f"(SELECTED ({events}))")
+        if personal is not None:
+            specs.append(f"(PERSONAL ({' '.join([events, *personal])}))")
         await self._send_lines("NOTIFY", [f"NOTIFY SET {' '.join(specs)}" if specs else "NOTIFY NONE"])
-        return True
 
     # --- commands with literals ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap import adapter, utf7
 from mailbag.protocols.imap.codes import alert_of
 from mailbag.protocols.imap.errors import ImapConnectionError
-from mailbag.protocols.imap.folders import parse_status
+from mailbag.protocols.imap.folders import parse_list, parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
 from mailbag.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
 from mailbag.protocols.imap.summary import flag_set, modseq_of
@@ -49,8 +49,9 @@ def untagged_kind(line: bytes) -> bytes:
 class ServerPush:
     """An untagged response the server sent on its own.
 
-    ``kind`` is EXISTS, EXPUNGE, RECENT, FETCH, VANISHED or STATUS. ``folder`` is the folder it is
-    about ("" when unknown): the selected folder, or the folder named by a STATUS (NOTIFY).
+    ``kind`` is EXISTS, EXPUNGE, RECENT, FETCH, VANISHED, STATUS or LIST. ``folder`` is the folder
+    it is about ("" when unknown): the selected folder, or the folder named by a STATUS or a LIST
+    (NOTIFY: a folder made, deleted, renamed, subscribed or unsubscribed elsewhere).
     """
 
     kind: str
@@ -95,6 +96,9 @@ def push_from(segments: Segments, folder: str = "") -> ServerPush | None:
         name, counts = status
         # The server's name, as commands need it; shown only through Folder.display_name.
         return ServerPush("STATUS", folder=utf7.decode(name), counts=tuple(sorted(counts.items())))
+    if kind == b"LIST":
+        entry = parse_list(parse_segments(segments))
+        return ServerPush("LIST", folder=utf7.decode(entry[2])) if entry is not None else None
     return None
 
 
