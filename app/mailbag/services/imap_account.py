@@ -91,6 +91,7 @@ class ImapAccount(Backend):
         self.watcher: IdleWatcher | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._statuses_seen = float("-inf")  # when the other folders' STATUS was last looked at
+        self._relist_asked = False  # NOTIFY told of a folder changed elsewhere: list them again
         self._check_task: asyncio.Task[None] | None = None
         #: Fetch the bulk of a first sync in a child process (the UI's interpreter stays free).
         self.sync_in_child = False
@@ -127,6 +128,7 @@ class ImapAccount(Backend):
 
     async def _refresh_folders(self) -> list[Folder]:
         """LIST the folders into the cache first, so the tree has names, roles and counts."""
+        self._relist_asked = False
         folders = await self._client().list_folders()
         await self.publish_folders(folders)
         return folders
@@ -237,6 +239,10 @@ class ImapAccount(Backend):
             except FolderRecreated:
                 log.info("%s/%s: recreated on the server during its sync; again", self.name, folder)
                 await self._sync_folder(folder)
+        except ImapError as exc:
+            if isinstance(exc, ImapConnectionError) or not await self._gone(folder):
+                raise
+            log.info("%s/%s: gone from the server, not synced: %s", self.name, folder, exc)
         finally:
             self.syncing.discard(folder)
         self._note_pushes()  # what changed while the folder was synced: again, once more
@@ -494,7 +500,7 @@ class ImapAccount(Backend):
             return
         while not pushes.empty():
             push = pushes.get_nowait()
-            if push.folder and push.kind != "RECENT":
+            if push.folder and push.kind not in ("RECENT", "LIST"):
                 self.mark_dirty(push.folder)
 
     async def server_set_flags(
@@ -588,11 +594,36 @@ class ImapAccount(Backend):
             await self.check_folders()
 
     async def check_folders(self) -> None:
-        """Without NOTIFY, look at every folder's STATUS now (with it, the server tells)."""
-        if self.watcher is not None and self.watcher.notify_active:
+        """Without NOTIFY, look at every folder's STATUS now (with it, the server tells). With
+        NOTIFY, list the folders again when it told of a folder changed elsewhere, or cannot."""
+        watcher = self.watcher
+        if watcher is not None and watcher.notify_active:
+            if self._relist_asked or not watcher.folder_events:
+                await self._relist()
             return
         self._statuses_seen = asyncio.get_running_loop().time()
         await self.refresh_statuses()
+
+    def folders_pushed(self) -> None:
+        """NOTIFY told of a folder made, deleted, renamed or (un)subscribed elsewhere: list the
+        folders again on the command connection, once for a burst of such pushes."""
+        if not self._relist_asked:
+            self._relist_asked = True
+            self.submit(CheckFolders(account=self.name))
+
+    async def _gone(self, folder: str) -> bool:
+        """Whether ``folder`` has left the server (another program deleted or renamed it; its
+        change reported before the folders were listed again): list them, which tells the user."""
+        await self._relist()
+        return folder not in {f.name for f in await self.db(self.store.folders, self.name)}
+
+    async def _relist(self) -> None:
+        """List the folders again; store and show the list when its shape differs from the
+        cache's (a folder gone is told as deleted or renamed by another program)."""
+        self._relist_asked = False
+        listed = await self._client().list_folders()
+        if _shape(listed) != _shape(await self.db(self.store.folders, self.name)):
+            await self.publish_folders(listed)
 
     async def _check_on_schedule(self, interval: float) -> None:
         """Without NOTIFY nothing tells of changes in the folders IDLE does not watch: ask for
@@ -665,9 +696,7 @@ class ImapAccount(Backend):
     async def refresh_statuses(self) -> None:
         """List the folders again (another client may have made, renamed or deleted some), then
         mark dirty every folder whose STATUS differs from the cache (new mail, flags, expunges)."""
-        listed = await self._client().list_folders()
-        if _shape(listed) != _shape(await self.db(self.store.folders, self.name)):
-            await self.publish_folders(listed)
+        await self._relist()
         folders = await self.selectable_folders()
         if self._selected is not None:
             # A server may answer STATUS of the selected folder from its view of it, which

@@ -1,7 +1,8 @@
 """Live updates for an IMAP account: a second connection that IDLEs (and asks for NOTIFY).
 
 Whatever the server pushes — new mail, flag changes, expunges, other folders' STATUS — marks the
-folder dirty on the account, whose command connection then syncs it incrementally. The watcher
+folder dirty on the account, whose command connection then syncs it incrementally; a LIST pushed by
+NOTIFY (a folder made, deleted, renamed or (un)subscribed elsewhere) has it list the folders again. The watcher
 reconnects on its own with the scheduler's backoff (which starts again from the bottom only after a
 healthy spell); after a reconnect every folder is looked at again. A refused login is not retried
 here: the command connection decides (see the scheduler's failure policy).
@@ -33,6 +34,7 @@ class IdleWatcher:
         self.poll_seconds = poll_seconds
         self.folder = "INBOX"
         self.notify_active = False
+        self.folder_events = False  # NOTIFY tells of folders changed elsewhere
         self.ready = asyncio.Event()  # set while IDLE (or polling) is under way
         self._retarget = asyncio.Event()
 
@@ -52,6 +54,7 @@ class IdleWatcher:
             try:
                 await client.connect()
                 self.notify_active = await client.notify(selected_folder=self.folder)
+                self.folder_events = client.folder_events
                 backoff.connected()
                 retargeted = await self._idle(client)
                 await _close(client)
@@ -75,7 +78,7 @@ class IdleWatcher:
     def _interrupted(self, exc: Exception) -> None:
         self.ready.clear()
         log.info("account %s: live updates interrupted: %s", self.account.name, exc)
-        self.notify_active = False
+        self.notify_active = self.folder_events = False
         self.account.check_link()
 
     async def _idle(self, client: ImapClient) -> bool:
@@ -113,7 +116,10 @@ class IdleWatcher:
             poll_seconds=self.poll_seconds,
             liveness_seconds=self.account.timings.idle_liveness_seconds,
         ):
-            self.account.mark_dirty(push.folder or self.folder)
+            if push.kind == "LIST":
+                self.account.folders_pushed()
+            else:
+                self.account.mark_dirty(push.folder or self.folder)
 
 
 async def _close(client: ImapClient) -> None:
