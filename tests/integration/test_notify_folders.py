@@ -13,6 +13,7 @@ import pytest
 
 from mailbag.domain.events import ErrorReported, FoldersChanged, RequestDone
 from mailbag.domain.models import Folder
+from mailbag.domain.requests import CheckFolders
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, account_running, imap_account_config, other_client
@@ -98,3 +99,22 @@ async def test_a_folder_renamed_elsewhere_shows_under_its_new_name(dovecot, mail
         assert told.message == "Projects was deleted or renamed by another program"
         assert {"Done"} <= {f.name for f in events.of(FoldersChanged)[-1].folders}
 
+
+
+
+async def test_turning_to_the_folders_lists_them_again_though_notify_said_nothing(
+    dovecot, mail_user, tmp_path
+):
+    """Dovecot holds back its word of a rename until the next folder change elsewhere, and an
+    empty folder brings no other word: turning to the folder tree (CheckFolders) lists the
+    folders again. Here the cache keeps an old name for a folder the server has under another,
+    and the server says nothing of it."""
+    with another_program(dovecot, mail_user) as other:
+        other.create("Renamed")
+    async with notified_account(dovecot, mail_user, tmp_path / "c.db") as (account, store, events):
+        await until(lambda: folder(store, "Renamed") is not None, 30)
+        store.rename_folder("work", "Renamed", "Empty", "/")  # as cached before the rename
+        account.submit(CheckFolders(account="work"))  # what focusing the folder tree asks
+        await until(lambda: folder(store, "Renamed") is not None and folder(store, "Empty") is None, 30)
+        told = await events.wait_for_one(ErrorReported, lambda e: "Empty" in e.message)
+        assert told.message == "Empty was deleted or renamed by another program"

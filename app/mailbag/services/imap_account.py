@@ -595,11 +595,12 @@ class ImapAccount(Backend):
 
     async def check_folders(self) -> None:
         """Without NOTIFY, look at every folder's STATUS now (with it, the server tells). With
-        NOTIFY, list the folders again when it told of a folder changed elsewhere, or cannot."""
+        NOTIFY, list the folders again all the same: a server may hold back its word of a folder
+        changed elsewhere (Dovecot tells of a rename only after the watching connection's next
+        command), and one LIST is cheap."""
         watcher = self.watcher
         if watcher is not None and watcher.notify_active:
-            if self._relist_asked or not watcher.folder_events:
-                await self._relist()
+            await self._relist()
             return
         self._statuses_seen = asyncio.get_running_loop().time()
         await self.refresh_statuses()
@@ -627,14 +628,14 @@ class ImapAccount(Backend):
 
     async def _check_on_schedule(self, interval: float) -> None:
         """Without NOTIFY nothing tells of changes in the folders IDLE does not watch: ask for
-        every folder's STATUS every ``interval`` seconds, whatever else the account is doing."""
+        every folder's STATUS every ``interval`` seconds, whatever else the account is doing.
+        With NOTIFY, list the folders that often (see :meth:`check_folders`)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(max(0.0, self._statuses_seen + interval - loop.time()))
             if loop.time() - self._statuses_seen < interval:
                 continue  # looked at meanwhile (the app regained focus, a quiet spell)
-            if self.watcher is None or not self.watcher.notify_active:
-                self.submit(CheckFolders(account=self.name))
+            self.submit(CheckFolders(account=self.name))  # with NOTIFY: only the folder list
             self._statuses_seen = loop.time()
 
     async def server_append(self, folder: str, raw: bytes, flags: frozenset[str]) -> int | None:
