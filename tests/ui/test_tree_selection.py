@@ -3,7 +3,11 @@ the folder keys (M, E, X, t) act on the open folder and the open folder is highl
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from mailbag.domain.models import Folder, FolderRole
 from mailbag.services.api import VirtualFolder
@@ -24,6 +28,14 @@ class TreeApp(App[None]):
         yield FolderTree()
 
 
+@asynccontextmanager
+async def shown_tree() -> AsyncIterator[tuple[FolderTree, Pilot[None]]]:
+    """The folder tree running alone, with the pilot that drives it."""
+    app = TreeApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        yield app.query_one(FolderTree), pilot
+
+
 def cursor_row(tree: FolderTree) -> str:
     """The label of the row the cursor is on, as the tree shows it ('' when on no row)."""
     node = tree.get_node_at_line(tree.cursor_line) if tree.cursor_line >= 0 else None
@@ -31,9 +43,7 @@ def cursor_row(tree: FolderTree) -> str:
 
 
 async def test_a_folder_chosen_before_the_tree_has_it_gets_the_cursor_once_it_comes():
-    app = TreeApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        tree = app.query_one(FolderTree)
+    async with shown_tree() as (tree, pilot):
         tree.select_folder("work", "Archive/2025")  # the folder opened before the folders are listed
         await pilot.pause()
         tree.set_folders("work", FOLDERS)
@@ -43,9 +53,7 @@ async def test_a_folder_chosen_before_the_tree_has_it_gets_the_cursor_once_it_co
 
 
 async def test_a_folder_chosen_while_the_tree_is_rebuilt_gets_the_cursor_on_its_row():
-    app = TreeApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        tree = app.query_one(FolderTree)
+    async with shown_tree() as (tree, pilot):
         tree.set_folders("work", FOLDERS)
         # the folders listed again (a sync) once the screen is refreshed, before the tree lays
         # out the new rows: the folder chosen meanwhile is on none of them yet
@@ -58,9 +66,7 @@ async def test_a_folder_chosen_while_the_tree_is_rebuilt_gets_the_cursor_on_its_
 
 
 async def test_a_virtual_folder_chosen_before_the_tree_shows_it_gets_the_cursor():
-    app = TreeApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        tree = app.query_one(FolderTree)
+    async with shown_tree() as (tree, pilot):
         tree.set_folders("work", FOLDERS)
         tree.select_virtual("All inboxes")  # opened before the virtual folders are listed
         await pilot.pause()
