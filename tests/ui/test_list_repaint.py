@@ -37,6 +37,32 @@ async def test_moving_the_cursor_repaints_only_the_rows_it_leaves_and_enters(
         assert listing.cursor == 0
 
 
+async def test_in_a_scrolled_list_a_cursor_move_repaints_the_rows_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Further down the list the two rows are still repainted by the move itself, not only when
+    something else (the reader, a scroll) repaints the list later."""
+    app = ListApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        listing = await show_thousand(app, pilot)
+        await pilot.press("G")
+        await pilot.pause()
+        height = listing.scrollable_content_region.height
+        assert listing.scroll_offset.y > 0 and listing.cursor == 999
+        painted: list[int] = []
+        render_line = listing.render_line
+
+        def counting(y: int) -> Strip:
+            painted.append(y)
+            return render_line(y)
+
+        monkeypatch.setattr(listing, "render_line", counting)
+        await pilot.press("k")
+        await pilot.pause()
+        assert listing.cursor == 998
+        assert sorted(painted) == [height - 2, height - 1]
+
+
 def bar_column(app: ListApp) -> list[tuple[str, bool]]:
     """The screen's last column, top to bottom: (character, drawn reversed) per row."""
     rows = []

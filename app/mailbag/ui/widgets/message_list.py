@@ -455,9 +455,8 @@ class MessageList(ScrollView, can_focus=True):
         if self._range_anchor is not None:
             self._extend_range()
             self.refresh()
-        scroll_y = self.scroll_offset.y
-        self.refresh_line(old - scroll_y)
-        self.refresh_line(new - scroll_y)
+        self.refresh_line(old)  # ScrollView's refresh_line takes a row of the list, not of the screen
+        self.refresh_line(new)
         self._scroll_cursor_into_view()
         self.post_message(self.Highlighted(self.current_row))
         self._read_ahead()
