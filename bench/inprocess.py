@@ -10,6 +10,7 @@ with its time and size instead of reaching a terminal.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import time
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual import constants
 from textual.drivers.headless_driver import HeadlessDriver
@@ -54,9 +56,15 @@ class RecordingDriver(HeadlessDriver):
 
 
 class RecordingApp(MailbagApp):
-    """mailbag's app on a ``RecordingDriver``."""
+    """mailbag's app on a ``RecordingDriver``. As ``mailbag`` itself does once the UI is built
+    (``run_ui``), what exists then is frozen out of the garbage collector's sight: its full passes
+    over the start-up objects are not what a user of the app sees."""
 
     CSS_PATH = str(Path(app_module.__file__).parent / MailbagApp.CSS_PATH)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        gc.freeze()
 
     def _build_driver(self, headless: bool, inline: bool, mouse: bool,
                       size: tuple[int, int] | None) -> RecordingDriver:
