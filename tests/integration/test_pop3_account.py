@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import BodyLoaded, ErrorReported, Event, MessagesChanged, NewMail
+from mailbag.domain.events import BodyLoaded, ErrorReported, Event, MessagesChanged, NewMail, SyncProgress
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
@@ -89,6 +89,22 @@ async def test_each_row_downloaded_opens_its_own_message_also_after_a_restart(
     await again.sync_once()
     assert store.uids("old", "INBOX") == uids
     assert [e for e in recorder.of(MessagesChanged) if e.added or e.removed] == []
+
+
+async def test_a_download_tells_how_far_it_is_before_each_batch_reaches_the_list(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """The status bar counts a long download as it does an IMAP sync's headers, and the list,
+    told the Inbox fills, is not read again for every batch."""
+    total = 2 * BATCH + 40
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(total)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    told = [(e.done, e.total) if isinstance(e, SyncProgress) else e.added
+            for e in recorder.events if isinstance(e, (SyncProgress, MessagesChanged)) and e.folder == "INBOX"]
+    first = told.index((BATCH, total))
+    assert told[first:first + 6] == [(BATCH, total), BATCH, (2 * BATCH, total), BATCH, (total, total), 40]
+    assert cached(store) == total
 
 
 async def test_a_nested_maildir_gets_the_mail_in_its_inbox_folder(

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import ErrorReported, EventSink
+from mailbag.domain.events import ErrorReported, EventSink, SyncProgress
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
 from mailbag.protocols.maildir import INBOX
@@ -82,6 +82,7 @@ class Pop3Account(MaildirAccount):
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
+        self._arrived = 0  # messages of the running download taken care of so far
         #: Read the headers of a big download in a child process (the UI's interpreter stays free).
         self.summarise_in_child = False
 
@@ -194,6 +195,7 @@ class Pop3Account(MaildirAccount):
         child = SummaryProcess() if self.summarise_in_child and len(wanted) >= CHILD_MIN else None
         summarise = child.summaries if child is not None else self._summaries
         self._downloading = True
+        self._arrived = 0
         try:
             for batch in batches(wanted):
                 keys = {m.uidl: new_key() for m in batch}
@@ -207,7 +209,7 @@ class Pop3Account(MaildirAccount):
                     got += await storing.pop(0)
                     await self.serve_urgent()  # what the user asked for goes between two batches
                 after = storing[-1] if storing else None
-                storing.append(asyncio.create_task(self._store(written, summarise, after)))
+                storing.append(asyncio.create_task(self._store(written, summarise, after, (len(batch), len(wanted)))))
         finally:
             try:
                 for task in storing:  # what was read is kept, whatever happens next
@@ -226,11 +228,14 @@ class Pop3Account(MaildirAccount):
         return await self.db(summaries, raws, received)
 
     async def _store(
-        self, written: list[tuple[str, str, bytes]], summarise: Summarise, after: asyncio.Task[int] | None
+        self, written: list[tuple[str, str, bytes]], summarise: Summarise, after: asyncio.Task[int] | None,
+        progress: tuple[int, int],
     ) -> int:
         """Record a batch of ``(key, uidl, message)`` as being written, write it into the Maildir
         (its headers read meanwhile, from memory, by ``summarise``), record it stored, and put it
-        into the cache once the batch ``after`` is there."""
+        into the cache once the batch ``after`` is there, saying first how far the download is
+        (``progress``: this batch's size, messages listed as the status bar counts them; while
+        the Inbox fills, the list is re-read less often). A message gone meanwhile counts too."""
         local = self.store.local
         await self.db(local.pop3_fetching, self.name, {uidl: key for key, uidl, _raw in written})
         delivered = [(key, raw) for key, _uidl, raw in written]
@@ -241,6 +246,8 @@ class Pop3Account(MaildirAccount):
         await self.db(local.pop3_stored, self.name, sorted(uidl for _key, uidl, _raw in written))
         if after is not None:
             await asyncio.wait([after])  # UIDs in the order the server lists the messages
+        self._arrived += progress[0]
+        self.emit(SyncProgress(self.name, INBOX, self._arrived, progress[1]))
         if delivered:
             await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries_made)])
         return len(written)
