@@ -29,7 +29,7 @@ from pathlib import Path
 from mailbag.protocols.maildir_delivery import deliver, new_key
 from mailbag.protocols.maildir_layout import make_maildir
 from mailbag.protocols.pop3.wire import unstuff
-from mailbag.services.pop3_account import BATCH
+from mailbag.services.pop3_batches import BATCH
 
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import BodyLoaded, ErrorReported, Event, MessagesChanged, NewMail, SyncProgress
+from mailbag.domain.events import BodyLoaded, ErrorReported, MessagesChanged, NewMail, SyncProgress
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
-from mailbag.services import pop3_account as pop3_module
-from mailbag.services.pop3_account import BATCH, Pop3Account
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.services.pop3_batches import BATCH
 from mailbag.services.scheduler import Timings
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
@@ -224,89 +223,3 @@ async def test_new_mail_is_fetched_every_poll_interval_and_rings(
         assert cached(store) == 3
     finally:
         await stop(worker, task)
-
-
-async def test_the_headers_of_a_big_download_are_read_in_a_process_of_their_own(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In the full-screen client a big download leaves the UI's interpreter to the UI: the
-    summaries are made by another process while it runs, and they are what the files say."""
-    monkeypatch.setattr(pop3_module, "CHILD_MIN", BATCH + 1)
-    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(BATCH + 40)))
-    helpers: list[int] = []
-
-    class Watching(Recorder):
-        def __call__(self, event: Event) -> None:
-            super().__call__(event)
-            if isinstance(event, MessagesChanged) and event.added:
-                helpers.append(len(_summary_processes()))
-
-    config = pop3_account(dovecot, mail_user, tmp_path / "Mail")
-    assert config.maildir is not None
-    worker = Pop3Account(config, config.maildir, store, Watching())
-    worker.summarise_in_child = True
-    await worker.sync_once()
-    assert cached(store) == BATCH + 40
-    assert helpers and all(helpers), helpers  # a summary process was at work for every batch
-    assert await _ended()
-    afresh = MaildirStore(tmp_path / "Mail", "old")
-    from_files = {s.message_id: s for s in afresh.summaries("INBOX")}
-    for uid in store.uids("old", "INBOX"):
-        summary = store.summary("old", "INBOX", uid)
-        assert summary is not None
-        on_disk = from_files[summary.message_id]
-        assert (summary.subject, summary.from_, summary.to, summary.date, summary.has_attachment) == (
-            on_disk.subject, on_disk.from_, on_disk.to, on_disk.date, on_disk.has_attachment)
-
-
-async def test_a_summary_process_killed_midway_leaves_the_download_whole(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The helper killed after the first batch: the rest of the headers are read here, and every
-    message is in the cache once, as the files say."""
-    monkeypatch.setattr(pop3_module, "CHILD_MIN", BATCH + 1)
-    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3 * BATCH)))
-    killed: list[int] = []
-
-    class Killing(Recorder):
-        def __call__(self, event: Event) -> None:
-            super().__call__(event)
-            if isinstance(event, MessagesChanged) and event.added and not killed:
-                for pid in _summary_processes():
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-
-    config = pop3_account(dovecot, mail_user, tmp_path / "Mail")
-    assert config.maildir is not None
-    worker = Pop3Account(config, config.maildir, store, Killing())
-    worker.summarise_in_child = True
-    await worker.sync_once()
-    assert killed
-    assert cached(store) == 3 * BATCH
-    assert local_ids(tmp_path / "Mail") == expected_ids(range(3 * BATCH))
-    summaries = [store.summary("old", "INBOX", uid) for uid in store.uids("old", "INBOX")]
-    assert sorted(s.message_id for s in summaries if s is not None and s.subject) == expected_ids(
-        range(3 * BATCH))
-
-
-def _summary_processes() -> list[int]:
-    """The summary processes this one has started that are still running."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == os.getpid() and b"mailbag.services.summary_process" in command:
-            found.append(int(entry.name))
-    return found
-
-
-async def _ended() -> bool:
-    """Whether the summary process ends soon after the download (it is not waited for)."""
-    for _ in range(100):
-        if not _summary_processes():
-            return True
-        await asyncio.sleep(0.05)
-    return False

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mailbag import paths
-from mailbag.services.pop3_account import BATCH
+from mailbag.services.pop3_batches import BATCH
 from tests.integration.pop3_fixtures import QuitHolder, expected_ids, local_ids, on_server
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message

@@ -4,7 +4,7 @@ messages is never held in memory all at once."""
 from __future__ import annotations
 
 from mailbag.protocols.pop3.client import Listing
-from mailbag.services.pop3_account import BATCH, BATCH_BYTES, batches
+from mailbag.services.pop3_batches import BATCH, BATCH_BYTES, batches
 
 
 def listing(sizes: list[int]) -> list[Listing]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import mailbag
@@ -28,3 +31,41 @@ async def stderr_tail(stream: asyncio.StreamReader) -> str:
     while chunk := await stream.read(65536):
         kept = (kept + chunk)[-STDERR_KEPT:]
     return kept.decode("utf-8", "replace")
+
+
+def exit_when_parent_goes() -> None:
+    """In a helper, on a daemon thread once the job is read: the parent holds our stdin; when it
+    closes (the parent quit or died), stop at once."""
+    while os.read(sys.stdin.fileno(), 4096):  # raw reads: no lock a daemon thread could hold
+        pass
+    os._exit(1)
+
+
+@contextlib.asynccontextmanager
+async def helper_process(module: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, asyncio.Task[str]]]:
+    """``python -m module`` with its stdin, stdout and stderr on pipes, and the task that keeps the
+    end of its stderr. On the way out the helper is killed if it still runs (the work was cut
+    short or cancelled), waited for, and its stdin closed; the stderr task is done by then (or
+    cancelled after a second)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=child_environment(),
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    stderr = asyncio.create_task(stderr_tail(proc.stderr))
+    try:
+        yield proc, stderr
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        proc.stdin.close()
+        await asyncio.wait({stderr}, timeout=1.0)
+        stderr.cancel()
+        await asyncio.gather(stderr, return_exceptions=True)
+
+
+def said(stderr: asyncio.Task[str]) -> str:
+    """What a helper ended by :func:`helper_process` wrote to its stderr (its end)."""
+    return "" if stderr.cancelled() else stderr.result()

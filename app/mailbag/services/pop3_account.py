@@ -11,6 +11,9 @@ The download (:meth:`Pop3Account.download`) never loses or doubles a message:
 A run killed between 1 and 3 leaves *fetching* rows: the next start keeps those whose file is
 in the Maildir and fetches the others again. A run killed before QUIT leaves every message on the
 server, and the next run deletes again what is due.
+
+Steps 1 to 3 are ``pop3_batches``'. In the full-screen client a big download runs them in a
+process of its own (``pop3_child``), which hands each batch stored to this one for the cache.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
@@ -27,36 +31,23 @@ from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
 from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
-from mailbag.protocols.maildir_delivery import (
-    deliver,
-    discard_temporary,
-    new_key,
-    present,
-)
-from mailbag.protocols.pop3.client import MAX_MESSAGE, WINDOW, Listing, Pop3Client, Pop3Settings
+from mailbag.protocols.maildir_delivery import discard_temporary, present
+from mailbag.protocols.pop3.client import MAX_MESSAGE, Listing, Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused
 from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
-from mailbag.services.summary_process import SummaryProcess, summaries
+from mailbag.services.pop3_batches import Delivered, download_batches
+from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
 from mailbag.store.local import FETCHING, STORED
 from mailbag.store.records import Pop3Download
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
 
-#: Makes the summaries of a batch's messages (in a thread, or in a child process).
-Summarise = Callable[[Sequence[bytes], float], Awaitable[list[MessageSummary | None]]]
-
-#: Messages fetched, written and recorded together: at most this many ...
-BATCH = WINDOW * 8
-#: ... and of at most this many bytes (a single bigger message is a batch of its own).
-BATCH_BYTES = 32 * 2**20
-#: Batches being written and recorded while the next one is read.
-STORING = 2
-#: With ``summarise_in_child``, a download of at least this many messages reads their headers
-#: in a process of its own (starting one costs a few hundred ms of its own).
+#: With ``download_in_child``, a download of at least this many messages runs in a process of its
+#: own (starting one costs a few hundred ms of its own).
 CHILD_MIN = 1000
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
@@ -83,8 +74,10 @@ class Pop3Account(MaildirAccount):
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
         self._arrived = 0  # messages of the running download taken care of so far
-        #: Read the headers of a big download in a child process (the UI's interpreter stays free).
-        self.summarise_in_child = False
+        #: Run a big download in a child process (the UI's interpreter stays free).
+        self.download_in_child = False
+        self._child_broken = False  # a child died unexplained: the downloads run here
+        self.child: asyncio.subprocess.Process | None = None  # the download process at work, if any
 
     # --- the local side ---------------------------------------------------------------------------
 
@@ -156,7 +149,13 @@ class Pop3Account(MaildirAccount):
             known = await self.db(self.store.local.pop3_downloads, self.name)
             self._quiet_new_mail = not known
             try:
-                got = await self._fetch(client, [m for m in listing if m.uidl not in known])
+                wanted = self._wanted([m for m in listing if m.uidl not in known])
+                if self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN:
+                    await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
+                    got = await self._fetch_in_child(client.settings, wanted)
+                    # A session here again: what came meanwhile, and what is due for deletion.
+                    return got + await self.download()
+                got = await self._fetch(client, wanted)
             finally:
                 self._quiet_new_mail = False
             await self._delete_due(client, listing)
@@ -179,9 +178,9 @@ class Pop3Account(MaildirAccount):
             self._login_refused = True
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
 
-    async def _fetch(self, client: Pop3Client, fresh: list[Listing]) -> int:
-        """Download ``fresh`` in batches; a batch is written to disk and brought into the cache
-        while the next one comes."""
+    def _wanted(self, fresh: list[Listing]) -> list[Listing]:
+        """Those of ``fresh`` to download: a message over the size limit stays on the server
+        (told once)."""
         too_big = [m for m in fresh if m.size > MAX_MESSAGE and m.uidl not in self._told_too_big]
         if too_big:
             self._told_too_big.update(m.uidl for m in too_big)
@@ -189,68 +188,66 @@ class Pop3Account(MaildirAccount):
             text = f"{what} over {MAX_MESSAGE // 2**20} MB left on the server"
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(ErrorReported(self.name, text))
-        got = 0
-        storing: list[asyncio.Task[int]] = []  # in the order read; each adds to the cache after the one before
-        wanted = [m for m in fresh if m.size <= MAX_MESSAGE]
-        child = SummaryProcess() if self.summarise_in_child and len(wanted) >= CHILD_MIN else None
-        summarise = child.summaries if child is not None else self._summaries
+        return [m for m in fresh if m.size <= MAX_MESSAGE]
+
+    async def _fetch(self, client: Pop3Client, wanted: list[Listing]) -> int:
+        """Download ``wanted`` in batches; a batch is written to disk and brought into the cache
+        while the next one comes."""
         self._downloading = True
         self._arrived = 0
         try:
-            for batch in batches(wanted):
-                keys = {m.uidl: new_key() for m in batch}
-                uidl_of = {m.number: m.uidl for m in batch}
-                written = [
-                    (keys[uidl_of[number]], uidl_of[number], raw)
-                    async for number, raw in client.retrieve([m.number for m in batch])
-                    if raw is not None
-                ]
-                if len(storing) == STORING:
-                    got += await storing.pop(0)
-                    await self.serve_urgent()  # what the user asked for goes between two batches
-                after = storing[-1] if storing else None
-                storing.append(asyncio.create_task(self._store(written, summarise, after, (len(batch), len(wanted)))))
+            got = await download_batches(
+                client, wanted, self.inbox, self.store.local, self.name,
+                partial(self._arrive, len(wanted)), self.serve_urgent,
+            )
         finally:
-            try:
-                for task in storing:  # what was read is kept, whatever happens next
-                    await asyncio.wait([task])
-                for task in storing:
-                    got += task.result()
-            finally:
-                self._downloading = False
-                if child is not None:
-                    child.close()
+            self._downloading = False
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
 
-    async def _summaries(self, raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
-        return await self.db(summaries, raws, received)
+    async def _fetch_in_child(self, settings: Pop3Settings, wanted: list[Listing]) -> int:
+        """Download ``wanted`` in a child process (see ``pop3_child``) on a session of its own,
+        bringing each batch it stored into the cache and serving urgent work meanwhile. A child
+        that dies unexplained is told in the log; the downloads go on here from then on."""
+        job = ChildJob(self.name, settings, str(self.inbox), str(self.store.local.path), [m.uidl for m in wanted])
+        got = 0
 
-    async def _store(
-        self, written: list[tuple[str, str, bytes]], summarise: Summarise, after: asyncio.Task[int] | None,
-        progress: tuple[int, int],
-    ) -> int:
-        """Record a batch of ``(key, uidl, message)`` as being written, write it into the Maildir
-        (its headers read meanwhile, from memory, by ``summarise``), record it stored, and put it
-        into the cache once the batch ``after`` is there, saying first how far the download is
-        (``progress``: this batch's size, messages listed as the status bar counts them; while
-        the Inbox fills, the list is re-read less often). A message gone meanwhile counts too."""
-        local = self.store.local
-        await self.db(local.pop3_fetching, self.name, {uidl: key for key, uidl, _raw in written})
-        delivered = [(key, raw) for key, _uidl, raw in written]
-        summaries_made, _ = await asyncio.gather(
-            summarise([raw for _key, raw in delivered], time.time()),
-            self.db(deliver, self.inbox, delivered),
-        )
-        await self.db(local.pop3_stored, self.name, sorted(uidl for _key, uidl, _raw in written))
-        if after is not None:
-            await asyncio.wait([after])  # UIDs in the order the server lists the messages
-        self._arrived += progress[0]
-        self.emit(SyncProgress(self.name, INBOX, self._arrived, progress[1]))
+        async def arrived(listed: int, delivered: Delivered) -> None:
+            nonlocal got
+            got += len(delivered)
+            await self._arrive(len(wanted), listed, delivered)
+            await self.serve_urgent()
+
+        def started(proc: asyncio.subprocess.Process) -> None:
+            self.child = proc
+
+        self._downloading = True
+        self._arrived = 0
+        try:
+            await download_in_child(job, arrived, on_start=started)
+        except ChildDownloadFailed as exc:
+            log.warning("pop3 %s: %s; downloading in this process from now on", self.name, exc)
+            self._child_broken = True
+        finally:
+            self.child = None
+            self._downloading = False
+            await self.db(self._settle)  # what a child killed in the middle of a batch left
+        if self._arrived < len(wanted):  # some were gone from the server, or the child died
+            self.emit(SyncProgress(self.name, INBOX, len(wanted), len(wanted)))
+        # Once, for what another program did meanwhile, and for the files of a batch whose word
+        # a child killed did not send.
+        await self.sync_folder(INBOX)
+        return got
+
+    async def _arrive(self, total: int, listed: int, delivered: Delivered) -> None:
+        """A batch of the download of ``total`` messages is stored: say how far the download is
+        (the status bar counts; while the Inbox fills, the list is re-read less often), then
+        bring what it delivered into the cache. ``listed`` counts a message gone meanwhile too."""
+        self._arrived += listed
+        self.emit(SyncProgress(self.name, INBOX, self._arrived, total))
         if delivered:
-            await self.add_delivered(INBOX, [(key, s) for (key, _raw), s in zip(delivered, summaries_made)])
-        return len(written)
+            await self.add_delivered(INBOX, delivered)
 
     async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:
         """DELE what is stored here and due to go from the server, then QUIT (which commits it)."""
@@ -269,18 +266,3 @@ class Pop3Account(MaildirAccount):
             return True
         days = self.server.delete_after_days
         return days is not None and time.time() - download.downloaded >= days * _DAY
-
-
-
-def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
-    """``listing`` cut into batches of at most :data:`BATCH` messages and :data:`BATCH_BYTES`."""
-    batch: list[Listing] = []
-    size = 0
-    for message in listing:
-        if batch and (len(batch) == BATCH or size + message.size > BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(message)
-        size += message.size
-    if batch:
-        yield batch

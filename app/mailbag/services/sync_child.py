@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError, ImapSettings
-from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, child_environment, stderr_tail
+from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, exit_when_parent_goes, helper_process, said
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +65,11 @@ async def fetch_in_child(
     """Run ``job`` in a child process; ``on_done(n)`` after each chunk it has written (``n``
     summaries in all so far). Raises the child's failure as the IMAP error of its kind (a cache
     fault as ``sqlite3.OperationalError``); the child is killed if this is cancelled."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mailbag.services.sync_child",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=child_environment(),
-    )
-    if on_start is not None:
-        on_start(proc)
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    stderr = asyncio.create_task(stderr_tail(proc.stderr))
     failure: dict[str, str] | None = None
-    try:
+    async with helper_process("mailbag.services.sync_child") as (proc, stderr):
+        if on_start is not None:
+            on_start(proc)
+        assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(_job_line(job, settings))
         await proc.stdin.drain()
         async for line in proc.stdout:
@@ -85,19 +79,10 @@ async def fetch_in_child(
             elif "error" in message:
                 failure = message
         code = await proc.wait()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        proc.stdin.close()
-        await asyncio.wait({stderr}, timeout=1.0)
-        stderr.cancel()
-        await asyncio.gather(stderr, return_exceptions=True)
     if failure is not None:
         raise _as_exception(failure)
     if code != 0:
-        text = "" if stderr.cancelled() else stderr.result()
-        log.warning("%s/%s: the sync process exited %s: %s", job.account, job.folder, code, text)
+        log.warning("%s/%s: the sync process exited %s: %s", job.account, job.folder, code, said(stderr))
         raise ChildSyncFailed(f"the sync of {job.folder} was cut short (exit status {code})")
 
 
@@ -153,7 +138,7 @@ def main() -> int:
     os.nice(CHILD_NICENESS)
     logging.lastResort = None
     fields = json.loads(sys.stdin.buffer.readline())
-    threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
+    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     password = fields.pop("password")
     imap = fields.pop("imap")
     fields["uids"] = _expand(fields["uids"])
@@ -176,13 +161,6 @@ def main() -> int:
 
         return _report("bug", exc, "".join(traceback.format_exception(exc))[-STDERR_KEPT:])
     return 0
-
-
-def _exit_when_parent_goes() -> None:
-    """The parent holds our stdin: when it closes (the parent quit or died), stop at once."""
-    while os.read(sys.stdin.fileno(), 4096):  # raw reads: no lock a daemon thread could hold
-        pass
-    os._exit(1)
 
 
 def _say(message: dict[str, object]) -> None:

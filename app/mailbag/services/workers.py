@@ -24,7 +24,7 @@ def make_worker(
 ) -> Backend:
     """The worker that serves ``account``, by its kind; with ``sync_in_child``, an IMAP worker
     fetches the bulk of a first sync in a child process (see ``sync_child``), and a POP3 worker
-    reads the headers of a big download in one (see ``summary_process``)."""
+    runs a big download in one (see ``pop3_child``)."""
     check_backend(account)
     if account.imap is not None:
         from mailbag.services.imap_account import ImapAccount
@@ -37,7 +37,7 @@ def make_worker(
         from mailbag.services.pop3_account import Pop3Account
 
         pop3 = Pop3Account(account, account.maildir or pop3_maildir(account.name), store, sink)
-        pop3.summarise_in_child = sync_in_child
+        pop3.download_in_child = sync_in_child
         return pop3
     from mailbag.services.maildir_account import MaildirAccount
 

@@ -1,0 +1,110 @@
+"""The download of a POP3 account's new messages in batches, as the account's worker runs it and
+as its download process (``pop3_child``) does.
+
+Each batch is read from the server (RETR, pipelined) and then, while the next one is read:
+
+1. its UIDLs are recorded in the local store as *fetching*, under their Maildir keys;
+2. it is written to the Maildir's ``tmp/``, made durable and renamed into ``new/``, its
+   headers read meanwhile from memory (the summaries the cache will hold);
+3. it is recorded as *stored* (one transaction);
+4. and handed on (``on_batch``) once the batch before it has been, so that the messages reach
+   the cache in the order the server lists them.
+
+No DELE goes out here: the caller deletes what is due once the download is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+
+from mailbag.domain.models import MessageSummary
+from mailbag.protocols.maildir import summary_of
+from mailbag.protocols.maildir_delivery import deliver, new_key
+from mailbag.protocols.pop3.client import WINDOW, Listing, Pop3Client
+from mailbag.store.local import LocalStore
+
+#: Messages fetched, written and recorded together: at most this many ...
+BATCH = WINDOW * 8
+#: ... and of at most this many bytes (a single bigger message is a batch of its own).
+BATCH_BYTES = 32 * 2**20
+#: Batches being written and recorded while the next one is read.
+STORING = 2
+
+#: A batch delivered: ``(key, summary)`` per message in the server's order (None: no header).
+Delivered = list[tuple[str, MessageSummary | None]]
+#: Told of each batch once it is stored: how many messages of the listing it took care of
+#: (one gone from the server meanwhile counts too) and what it delivered.
+OnBatch = Callable[[int, Delivered], Awaitable[None]]
+
+
+def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
+    """The summary of each message (UID 0, no flags; None for one without a header field)."""
+    return [summary_of(raw, 0, frozenset(), received) for raw in raws]
+
+
+def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
+    """``listing`` cut into batches of at most :data:`BATCH` messages and :data:`BATCH_BYTES`."""
+    batch: list[Listing] = []
+    size = 0
+    for message in listing:
+        if batch and (len(batch) == BATCH or size + message.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += message.size
+    if batch:
+        yield batch
+
+
+async def download_batches(
+    client: Pop3Client, wanted: Sequence[Listing], inbox: Path, local: LocalStore, account: str,
+    on_batch: OnBatch, between: Callable[[], Awaitable[None]] | None = None,
+) -> int:
+    """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
+    how many messages arrived. ``between`` runs after each batch handed on, before the next
+    waits its turn (the worker serves what the user asked for there). What was read is stored
+    and handed on even when the link fails part-way; then the failure is raised."""
+    got = 0
+    storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
+    try:
+        for batch in batches(wanted):
+            keys = {m.uidl: new_key() for m in batch}
+            uidl_of = {m.number: m.uidl for m in batch}
+            written = [
+                (keys[uidl_of[number]], uidl_of[number], raw)
+                async for number, raw in client.retrieve([m.number for m in batch])
+                if raw is not None
+            ]
+            if len(storing) == STORING:
+                got += await storing.pop(0)
+                if between is not None:
+                    await between()
+            after = storing[-1] if storing else None
+            storing.append(asyncio.create_task(_store(written, len(batch), inbox, local, account, on_batch, after)))
+    finally:
+        for task in storing:  # what was read is kept, whatever happens next
+            await asyncio.wait([task])
+        for task in storing:
+            got += task.result()
+    return got
+
+
+async def _store(
+    written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
+    on_batch: OnBatch, after: asyncio.Task[int] | None,
+) -> int:
+    """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``."""
+    await asyncio.to_thread(local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written})
+    delivered = [(key, raw) for key, _uidl, raw in written]
+    made, _ = await asyncio.gather(
+        asyncio.to_thread(summaries, [raw for _key, raw in delivered], time.time()),
+        asyncio.to_thread(deliver, inbox, delivered),
+    )
+    await asyncio.to_thread(local.pop3_stored, account, sorted(uidl for _key, uidl, _raw in written))
+    if after is not None:
+        await asyncio.wait([after])  # handed on in the order the server lists the messages
+    await on_batch(listed, [(key, summary) for (key, _raw), summary in zip(delivered, made)])
+    return len(written)

@@ -1,0 +1,182 @@
+"""A big POP3 download in a process of its own, so that none of its work (TLS, the Maildir writes,
+reading the headers) holds the UI's interpreter (its GIL).
+
+The parent (:func:`download_in_child`) starts ``python -m mailbag.services.pop3_child`` and writes
+the job to its stdin as one frame (a length, then the pickled job, the password with it: never
+on the command line, in the environment or in a log). The child logs in on a session of its own,
+lists the messages again, and downloads those of the job the local store does not know yet, as
+the worker does (``pop3_batches``: the local store's records and the Maildir files are the
+child's to write; it deletes nothing). Each batch stored is reported on stdout as a frame
+(``{"batch": n, "delivered": [(key, summary), ...]}``) for the parent to bring into the cache; a
+failure is a frame naming its kind (``{"error": "link", "message": ...}``). The child stops at
+once when its stdin closes (the parent is gone); one killed at any point leaves what the worker
+finishes on its next start (see ``Pop3Account._settle``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import sqlite3
+import struct
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused
+from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, exit_when_parent_goes, helper_process, said
+from mailbag.services.pop3_batches import Delivered, download_batches
+from mailbag.store.local import LocalStore
+
+log = logging.getLogger(__name__)
+
+_LENGTH = struct.Struct("!Q")
+
+
+@dataclass(frozen=True)
+class ChildJob:
+    """What the child is to download: the messages ``uidls`` of ``account``'s server into the
+    Maildir folder ``inbox``, recording them in the local store at ``local``."""
+
+    account: str
+    settings: Pop3Settings
+    inbox: str
+    local: str
+    uidls: list[str]
+
+
+class ChildDownloadFailed(Pop3Error):
+    """The child ended without a word of why (killed, crashed)."""
+
+
+def _frame(value: object) -> bytes:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+# --- the parent's side --------------------------------------------------------------------
+
+
+async def download_in_child(
+    job: ChildJob,
+    on_batch: Callable[[int, Delivered], Awaitable[None]],
+    on_start: Callable[[asyncio.subprocess.Process], None] | None = None,
+) -> None:
+    """Run ``job`` in a child process; ``on_batch(listed, delivered)`` for each batch it has
+    stored. Raises the child's failure as the POP3 error of its kind (a local fault as
+    ``OSError``); the child is killed if this is cancelled."""
+    failure: dict[str, str] | None = None
+    async with helper_process("mailbag.services.pop3_child") as (proc, stderr):
+        if on_start is not None:
+            on_start(proc)
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
+            proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls)))
+            await proc.stdin.drain()
+            while head := await proc.stdout.read(_LENGTH.size):
+                if len(head) < _LENGTH.size:
+                    head += await proc.stdout.readexactly(_LENGTH.size - len(head))
+                (length,) = _LENGTH.unpack(head)
+                message: dict[str, Any] = pickle.loads(await proc.stdout.readexactly(length))
+                if "batch" in message:
+                    await on_batch(int(message["batch"]), message["delivered"])
+                elif "error" in message:
+                    failure = message
+        except asyncio.IncompleteReadError:
+            pass  # killed in the middle of a frame: told below
+        code = await proc.wait()
+    if failure is not None:
+        raise _as_exception(failure)
+    if code != 0:
+        log.warning("pop3 %s: the download process exited %s: %s", job.account, code, said(stderr))
+        raise ChildDownloadFailed(f"the download was cut short (exit status {code})")
+
+
+def _as_exception(failure: dict[str, str]) -> Exception:
+    kind, message = failure["error"], failure.get("message", "")
+    if kind == "bug":
+        log.error("the download process failed: %s", failure.get("detail", message))
+    errors: dict[str, Callable[[str], Exception]] = {
+        "auth": Pop3LoginRefused, "link": Pop3LinkLost, "refused": Pop3Refused, "local": OSError,
+    }
+    return errors.get(kind, ChildDownloadFailed)(message)
+
+
+# --- the child's side ---------------------------------------------------------------------
+
+
+def main() -> int:
+    """Read the job from stdin, run it, report on stdout; exit when stdin closes."""
+    logging.getLogger().addHandler(logging.NullHandler())  # never a log line on a terminal
+    logging.lastResort = None
+    os.nice(CHILD_NICENESS)  # background work: the UI goes first when the cores are busy
+    (length,) = _LENGTH.unpack(_read_exactly(_LENGTH.size))
+    job = ChildJob(*pickle.loads(_read_exactly(length)))
+    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
+    try:
+        asyncio.run(_run(job))
+    except Pop3LoginRefused as exc:
+        return _report("auth", exc)
+    except Pop3LinkLost as exc:
+        return _report("link", exc)
+    except Pop3Error as exc:
+        return _report("refused", exc)
+    except (sqlite3.Error, OSError) as exc:
+        return _report("local", exc)
+    except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
+        import traceback
+
+        return _report("bug", exc, "".join(traceback.format_exception(exc))[-STDERR_KEPT:])
+    return 0
+
+
+def _read_exactly(size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(sys.stdin.fileno(), size - len(data))  # raw: nothing read ahead of the job
+        if not chunk:
+            raise SystemExit(1)  # the parent went before the job came
+        data += chunk
+    return data
+
+
+def _say(message: dict[str, object]) -> None:
+    sys.stdout.buffer.write(_frame(message))
+    sys.stdout.buffer.flush()
+
+
+def _report(kind: str, exc: BaseException, detail: str = "") -> int:
+    _say({"error": kind, "message": str(exc)[:300] or type(exc).__name__, "detail": detail})
+    return 1
+
+
+async def _run(job: ChildJob) -> None:
+    local = LocalStore.open(Path(job.local))
+    try:
+        client = await Pop3Client.open(job.settings)
+        try:
+            listing = await client.list_messages()
+            known = await asyncio.to_thread(local.pop3_downloads, job.account)
+            wanted = set(job.uidls)
+            todo = [m for m in listing if m.uidl in wanted and m.uidl not in known]
+
+            async def report(listed: int, delivered: Delivered) -> None:
+                _say({"batch": listed, "delivered": delivered})
+
+            await download_batches(client, todo, Path(job.inbox), local, job.account, report)
+            await client.quit()  # nothing marked deleted: QUIT only ends the session
+        finally:
+            client.abort()
+    finally:
+        local.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""A big POP3 download run by a process of its own (the full-screen client's way), against the
+private Dovecot: it fills the Maildir and the cache as the download in the worker does, gets the
+password through a pipe only, and nothing is lost or doubled when the child is killed, loses its
+parent, or loses its link part-way."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.events import Event, MessagesChanged, SyncProgress
+from mailbag.protocols.maildir import MaildirStore
+from mailbag.services import pop3_account as pop3_module
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.services.pop3_batches import BATCH
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
+from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server, pop3_account
+from tests.integration.proxy import Proxy
+from tests.integration.test_sync_child import running
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.servers.messages import make_message
+
+pytestmark = pytest.mark.dovecot
+
+TOTAL = 3 * BATCH + 40
+
+
+@pytest.fixture(autouse=True)
+def small_downloads_in_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pop3_module, "CHILD_MIN", BATCH + 1)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "cache.sqlite3")
+    yield opened
+    opened.close()
+
+
+class AtFirstBatch(Recorder):
+    """Records events; runs ``act(child)`` when the first batch the child stored reaches the cache."""
+
+    def __init__(self, worker: Callable[[], Pop3Account], act: Callable[[asyncio.subprocess.Process], None]) -> None:
+        super().__init__()
+        self.worker = worker
+        self.act = act
+        self.children: list[int] = []
+
+    def __call__(self, event: Event) -> None:
+        super().__call__(event)
+        child = self.worker().child
+        if isinstance(event, MessagesChanged) and event.added and child is not None and not self.children:
+            self.children.append(child.pid)
+            self.act(child)
+
+
+def child_worker(
+    dovecot: DovecotServer, user: MailUser, tmp_path: Path, store: Store,
+    act: Callable[[asyncio.subprocess.Process], None], **changes: object,
+) -> tuple[Pop3Account, AtFirstBatch]:
+    config = pop3_account(dovecot, user, tmp_path / "Mail", **changes)  # type: ignore[arg-type]
+    assert config.maildir is not None
+    recorder = AtFirstBatch(lambda: worker, act)
+    worker = Pop3Account(config, config.maildir, store, recorder)
+    worker.download_in_child = True
+    return worker, recorder
+
+
+def whole(tmp_path: Path, store: Store, dovecot: DovecotServer, user: MailUser) -> None:
+    """Every message once in the Maildir and once in the cache (each row opens its own file),
+    and every message still on the server."""
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(TOTAL))
+    uids = store.uids("old", "INBOX")
+    assert len(uids) == TOTAL
+    afresh = MaildirStore(tmp_path / "Mail", "old")
+    by_uid = {s.uid: s.message_id for s in afresh.summaries("INBOX")}
+    assert {store.summary("old", "INBOX", uid).message_id for uid in uids} == set(by_uid.values())  # type: ignore[union-attr]
+    assert all(store.summary("old", "INBOX", uid).message_id == by_uid[uid] for uid in uids)  # type: ignore[union-attr]
+    assert on_server(dovecot, user) == TOTAL
+
+
+async def test_a_big_download_runs_in_a_child_process_that_gets_no_password_on_its_command_line(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+    seen: dict[str, bytes] = {}
+
+    def look(child: asyncio.subprocess.Process) -> None:
+        proc = Path(f"/proc/{child.pid}")
+        seen["cmdline"], seen["environ"] = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+
+    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, look)
+    await worker.sync_once()
+
+    assert b"mailbag.services.pop3_child" in seen["cmdline"]
+    assert mail_user.password.encode() not in seen["cmdline"] + seen["environ"]
+    whole(tmp_path, store, dovecot, mail_user)
+    # The child wrote the files (a Maildir key names the process that delivered it).
+    names = [p.name for p in (tmp_path / "Mail" / "new").iterdir()]
+    assert all(f"P{recorder.children[0]}Q" in name for name in names)
+    progress = [(e.done, e.total) for e in recorder.of(SyncProgress) if e.total == TOTAL]
+    assert progress[0] == (BATCH, TOTAL) and progress[-1] == (TOTAL, TOTAL)
+    assert sum(e.added for e in recorder.of(MessagesChanged)) == TOTAL
+    assert worker.child is None and not running(recorder.children[0])
+
+    await worker.sync_once()  # nothing new: nothing twice
+    whole(tmp_path, store, dovecot, mail_user)
+
+
+def kill(child: asyncio.subprocess.Process) -> None:
+    os.kill(child.pid, signal.SIGKILL)
+
+
+def orphan(child: asyncio.subprocess.Process) -> None:
+    """What the child sees when its parent dies: its stdin closes."""
+    assert child.stdin is not None
+    child.stdin.close()
+
+
+@pytest.mark.parametrize("end", [kill, orphan], ids=["killed", "parent gone"])
+async def test_a_child_ended_part_way_leaves_every_message_once(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store,
+    end: Callable[[asyncio.subprocess.Process], None],
+) -> None:
+    """The child ends after its first batch: it stops at once, and the download is finished in
+    the worker (what the child stored but had not handed on yet included)."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, end)
+    await worker.sync_once()
+
+    assert recorder.children and not running(recorder.children[0])
+    names = [p.name for p in (tmp_path / "Mail" / "new").iterdir()]
+    by_child = [name for name in names if f"P{recorder.children[0]}Q" in name]
+    assert BATCH <= len(by_child) < TOTAL, "the child was not ended part-way"
+    whole(tmp_path, store, dovecot, mail_user)
+
+    again, _ = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None)
+    await again.sync_once()
+    whole(tmp_path, store, dovecot, mail_user)
+
+
+async def test_a_child_that_loses_its_link_part_way_keeps_what_came_and_the_next_download_the_rest(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+    answers = 0
+
+    def cut_the_childs_link(line: bytes) -> bytes:
+        """The child's session (the second) is cut once it has had a batch and a bit more."""
+        nonlocal answers
+        if proxy.connections == 2 and line.startswith(b"+OK"):
+            answers += 1
+            if answers == BATCH + 10:
+                asyncio.get_running_loop().call_soon(proxy.cut_last)
+        return line
+
+    async with Proxy("127.0.0.1", dovecot.pop3_port, rewrite=cut_the_childs_link) as proxy:
+        worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None,
+                                        security="none", port=proxy.port, host="127.0.0.1")
+        with pytest.raises(Exception, match="lost|closed"):
+            await worker.sync_once()
+        assert recorder.children and not running(recorder.children[0])
+        part = store.counts("old", "INBOX")[0]
+        assert BATCH <= part < TOTAL
+        assert len(local_ids(tmp_path / "Mail")) == part
+
+        await worker.sync_once()
+    whole(tmp_path, store, dovecot, mail_user)
+
+
+async def test_stopping_the_account_stops_its_child(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+
+    def stop(_child: asyncio.subprocess.Process) -> None:  # what quitting mailbag does
+        worker.request_stop()
+        task.cancel()
+
+    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, stop)
+    task = asyncio.create_task(worker.run())
+    await asyncio.gather(task, return_exceptions=True)
+    assert recorder.children and not running(recorder.children[0])
+    assert store.counts("old", "INBOX")[0] < TOTAL
+
+    again, _ = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None)
+    await again.sync_once()
+    whole(tmp_path, store, dovecot, mail_user)
