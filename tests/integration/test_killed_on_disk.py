@@ -57,6 +57,25 @@ def test_an_attachment_save_killed_midway_leaves_no_part_under_its_name(tmp_path
     assert (folder / "report.pdf").read_bytes() == b"%PDF whole"
 
 
+def test_the_next_save_removes_what_a_killed_save_left_and_no_file_of_the_user(tmp_path: Path) -> None:
+    """The hidden file a killed save leaves goes with the next save into that folder, as does
+    one an older version left a day ago; files of the user that look alike stay."""
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+    _killed_while_saving(folder, "report.pdf")
+    (left,) = os.listdir(folder)
+    assert left.startswith(".report.pdf.") and left.endswith(".part")
+    old = folder / ".photo.jpg.0123abcd.part"  # an older version's, killed a day ago
+    old.write_bytes(b"half a photo")
+    os.utime(old, (0, 0))
+    users = {".report.pdf.part": b"mine", ".notes.0123abcd.part": b"fresh", "draft.12-0123abcd.part": b"x",
+             ".plan.1-0123abcd.part.txt": b"y"}
+    for name, data in users.items():
+        (folder / name).write_bytes(data)
+    assert save_as_new(folder, "other.txt", b"text") == folder / "other.txt"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {**users, "other.txt": b"text"}
+
+
 RENAME_SCRIPT = """
 import asyncio, sys
 from pathlib import Path

@@ -6,26 +6,36 @@ folder through the folder's descriptor with ``O_EXCL | O_NOFOLLOW``: a symlink a
 never followed, and nothing is overwritten unless asked. The data is written whole to a hidden
 file beside the name first and only then given the name (a hard link, which fails on a name
 taken; a rename over it for an overwrite, which replaces a symlink rather than writing through
-it), so a process killed midway leaves no part of a file under the name. Files are made
-readable by the user alone (0600).
+it), so a process killed midway leaves no part of a file under the name. That hidden file
+(``.NAME.PID-XXXXXXXX.part``) names the process writing it: the next save into the folder removes
+those whose process is gone, and only those. Files are made readable by the user alone (0600).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
+import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from mailbag.domain.mime import safe_filename
-from mailbag.paths import FILE_MODE
+from mailbag.paths import FILE_MODE, process_running
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 #: Why a hard link may fail where a rename works (a file system without hard links).
 _NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK})
 #: How many " (n)" names are tried before giving up.
 _MAX_COPIES = 1000
+#: The hidden file a save writes first: ``.NAME.PID-XXXXXXXX.part``.
+_PART = re.compile(r"\..+\.(?P<pid>[0-9]+)-[0-9a-f]{8}\.part")
+#: The one of versions before the process id was in its name: ``.NAME.XXXXXXXX.part``.
+_OLD_PART = re.compile(r"\..+\.[0-9a-f]{8}\.part")
+#: How old such a file (whose writer cannot be told) must be to be taken as left by a killed save.
+_OLD_PART_SECONDS = 24 * 3600
 
 
 class SaveError(Exception):
@@ -87,6 +97,7 @@ class _Folder:
             self.fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise SaveError(f"cannot use the folder {self.folder}: {exc.strerror or exc}") from None
+        _forget_killed_saves(self.fd)
         return self.fd
 
     def __exit__(self, *exc: object) -> None:
@@ -122,7 +133,7 @@ def _replace(folder_fd: int, name: str, data: bytes) -> None:
 
 def _write_beside(folder_fd: int, name: str, data: bytes) -> str:
     """Write ``data`` whole to a new hidden file beside ``name``; its name."""
-    temporary = f".{name}.{secrets.token_hex(4)}.part"
+    temporary = f".{name}.{os.getpid()}-{secrets.token_hex(4)}.part"
     try:
         fd = os.open(temporary, _CREATE, FILE_MODE, dir_fd=folder_fd)
     except OSError as exc:
@@ -157,6 +168,35 @@ def _write_all(fd: int, name: str, data: bytes, forget: Callable[[], None]) -> N
     except OSError as exc:
         forget()
         raise SaveError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _forget_killed_saves(folder_fd: int) -> None:
+    """Remove the hidden files of saves into the folder whose process was killed before it gave
+    the file its name: a process id that no process has any more, or (made by a version without
+    it) a day old. Only regular files of this user whose names a save makes are touched."""
+    try:
+        names = os.listdir(folder_fd)
+    except OSError:
+        return
+    for name in names:
+        if not name.endswith(".part") or not name.startswith("."):
+            continue
+        ours = _PART.fullmatch(name)
+        if ours is None and _OLD_PART.fullmatch(name) is None:
+            continue
+        try:
+            info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if ours is not None:
+            pid = int(ours["pid"])
+            killed = pid != os.getpid() and not process_running(pid)
+        else:
+            killed = time.time() - info.st_mtime > _OLD_PART_SECONDS
+        if killed:
+            _forget(folder_fd, name)
 
 
 def _exists(folder_fd: int, name: str) -> bool:
