@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import re
 import socket
 import ssl
@@ -60,6 +61,8 @@ from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
            "ServerPush"]
+
+log = logging.getLogger(__name__)
 
 #: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
 SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
@@ -774,8 +777,9 @@ class ImapClient:
         (selected here when it is not yet) as EXISTS / EXPUNGE / FETCH pushes, and with
         ``watch_all`` a STATUS push for every other personal folder that changes and a LIST push
         for a folder made, deleted, renamed, subscribed or unsubscribed (:attr:`folder_events`;
-        a server that refuses those events with BADEVENT watches messages only). False when the
-        server offers no NOTIFY (then poll other folders with :meth:`status_many`)."""
+        a server that refuses those events, with NO [BADEVENT] as RFC 5465 says or with a BAD,
+        watches messages only). False when the server offers no NOTIFY or refuses even that (then
+        poll other folders with :meth:`status_many`)."""
         self.folder_events = False
         if "NOTIFY" not in self.capabilities:
             return False
@@ -788,10 +792,18 @@ class ImapClient:
         try:
             await self._notify_set(selected_folder, _FOLDER_EVENTS)
             self.folder_events = True
+            return True
+        except ImapConnectionError:
+            raise
         except ImapError as exc:
-            if isinstance(exc, ImapConnectionError) or exc.code != "BADEVENT":
-                raise
+            log.info("account %s: NOTIFY without folder events: %s", self.account, exc)
+        try:
             await self._notify_set(selected_folder, ())
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            log.info("account %s: no NOTIFY: %s", self.account, exc)
+            return False
         return True
 
     async def _notify_set(self, selected_folder: str | None, personal: Sequence[str] | None) -> None:
