@@ -36,9 +36,10 @@ def xdg_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         ("XDG_DATA_HOME", "data"),
         ("XDG_STATE_HOME", "state"),
         ("XDG_CACHE_HOME", "cache"),
+        ("XDG_RUNTIME_DIR", "runtime"),
     ):
         path = base / name
-        path.mkdir(parents=True)
+        path.mkdir(mode=0o700, parents=True)
         monkeypatch.setenv(var, str(path))
     return base
 

@@ -4,9 +4,6 @@ the app (no handler runs), then the next start offers the draft, text and all.""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +11,7 @@ from textual.widgets import Input, TextArea
 
 from mailbag import paths
 from mailbag.ui.screens.compose import ComposeScreen
+from tests.killing import first_line_then_kill
 from tests.ui.conftest import settle
 from tests.ui.helpers import screen_text
 
@@ -48,16 +46,8 @@ CHILD = textwrap.dedent(
 
 async def test_a_draft_is_offered_again_after_the_app_was_killed(make_app) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT)]))
-    child = subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, cwd=ROOT)
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline() == b"saved\n", "the app in the child did not save the draft"
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    line = first_line_then_kill(CHILD, env, cwd=ROOT)
+    assert line == b"saved\n", "the app in the child did not save the draft"
     assert list((paths.data_dir() / "drafts").glob("*.json"))
 
     app = make_app()

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from mailbag import paths
 from mailbag.domain.config import Config
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.attachments import AttachmentsScreen
@@ -207,7 +207,7 @@ async def test_opening_runs_the_mailcap_program_with_an_argument_list_on_a_priva
     assert seen["data"] == "data to open\n"
     assert seen["folder_mode"] == 0o700 and seen["file_mode"] == 0o600
     assert copy.name == "touch_pwned_x.dat"
-    assert copy.parent.parent == Path(tempfile.gettempdir()) and copy.parent.name.startswith("mailbag-open-")
+    assert copy.parent.parent == paths.runtime_dir() and copy.parent.name.startswith(f"open-{os.getpid()}-")
     assert not list(tmp_path.rglob("pwned"))
     ours = [args for args in started if list(args[1]) [:1] == [sys.executable]]  # type: ignore[call-overload]
     assert ours and all(not args[1][0].endswith("sh") for args in started if args[1])  # type: ignore[index]

@@ -1,15 +1,19 @@
 """Opening an attachment with its program, from a private copy.
 
-The attachment is written to a folder of its own made by ``mkdtemp`` (0700), under a name with
-no character a shell would treat specially, and the program (:func:`mailbag.services.viewers.find_viewer`)
-is started with an argument list, never through a shell. A program that needs the terminal runs
-in the foreground (the app hands the terminal over meanwhile) and its copy is removed when it
-ends; a desktop program is started on its own, and its copy is removed when mailbag quits.
+The attachment is written to a folder of its own made by ``mkdtemp`` (0700) in mailbag's runtime
+folder (:func:`mailbag.paths.runtime_dir`), under a name with no character a shell would treat
+specially, and the program (:func:`mailbag.services.viewers.find_viewer`) is started with an
+argument list, never through a shell. A program that needs the terminal runs in the foreground
+(the app hands the terminal over meanwhile) and its copy is removed when it ends; a desktop
+program is started on its own, and its copy is removed when mailbag quits. A copy's folder,
+``open-PID-XXXXXXXX``, names the process that made it, so the copies of a mailbag that was killed
+are removed by the next one's :func:`remove_left_copies`.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import shlex
@@ -20,10 +24,15 @@ from pathlib import Path
 from typing import IO
 
 from mailbag.domain.mime import safe_filename
-from mailbag.paths import FILE_MODE
+from mailbag.paths import FILE_MODE, process_running, runtime_dir
 from mailbag.services.viewers import Viewer
 
-_COPY_PREFIX = "mailbag-open-"
+log = logging.getLogger(__name__)
+
+#: A copy for a program that opens an attachment; one for the editor (never removed by another
+#: process: an editor that outlived a killed mailbag may still have the only text).
+OPEN, EDIT = "open", "edit"
+_LEFT_COPY = re.compile(r"open-(?P<pid>[0-9]+)-.+")
 _INERT = re.compile(r"[^\w.+-]")
 _copies: list[Path] = []  # folders of copies still open in a desktop program
 
@@ -32,15 +41,44 @@ class OpenFailed(Exception):
     """The program could not be started; the message says why, for the status bar."""
 
 
-def private_copy(name: str, data: bytes) -> Path:
+def private_copy(name: str, data: bytes, kind: str = OPEN) -> Path:
     """``data`` in a new private folder, under ``name`` made plain; returns the file's path."""
-    folder = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX))  # mode 0700
+    folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=_copies_dir()))  # mode 0700
     plain = re.sub("_+", "_", _INERT.sub("_", safe_filename(name))).strip("_")
     path = folder / (plain or "attachment")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     with os.fdopen(fd, "wb") as file:
         file.write(data)
     return path
+
+
+def _copies_dir() -> Path | None:
+    """The runtime folder; None (the temporary folder) when it cannot be had."""
+    try:
+        return runtime_dir()
+    except OSError as exc:
+        log.warning("copies to open go to the temporary folder: %s", exc)
+        return None
+
+
+def remove_left_copies() -> int:
+    """Remove the copies that mailbags no longer running left for desktop programs (killed
+    before they could); how many. Only ``open-PID-...`` folders of the runtime folder."""
+    try:
+        folder = runtime_dir()
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        match = _LEFT_COPY.fullmatch(name)
+        if match is None or int(match["pid"]) == os.getpid() or process_running(int(match["pid"])):
+            continue
+        shutil.rmtree(folder / name, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("removed %d copies left by mailbags that were killed", removed)
+    return removed
 
 
 def remove_copy(path: Path) -> None:

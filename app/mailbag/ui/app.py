@@ -18,6 +18,7 @@ from textual.screen import Screen
 from mailbag.domain.compose import Draft
 from mailbag.domain.events import Event, EventSink, OutboxChanged, RequestFailed
 from mailbag.services.api import MailFacade
+from mailbag.services.opening import remove_left_copies
 from mailbag.ui.drafts import DraftKeeper
 from mailbag.ui.keymap import KEYS, SCREEN_SCOPES, Scope, bindings, display_keys, effective_keys, validate_keymap
 from mailbag.ui.messages import ComposeRequested, DraftClosed, ServiceEvent
@@ -147,6 +148,7 @@ class MailbagApp(OrderedApp[None]):
         await self.push_screen(self.main_screen)
         self.set_timer(START_AT_LATEST, self._start_services)
         self._offer_left_drafts()
+        self.run_worker(remove_left_copies, thread=True, group="left-copies")
 
     @on(MainScreen.FirstView)
     def _first_view(self, message: MainScreen.FirstView) -> None:

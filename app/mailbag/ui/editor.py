@@ -15,7 +15,7 @@ from pathlib import Path
 
 from textual.app import App
 
-from mailbag.services.opening import private_copy, remove_copy
+from mailbag.services.opening import EDIT, private_copy, remove_copy
 from mailbag.ui.terminal import with_terminal
 
 
@@ -31,7 +31,7 @@ def editor_command(configured: str = "") -> list[str]:
 
 def edit_text(app: App[object], text: str, command: list[str]) -> str:
     """Run ``command`` on a file holding ``text``; return the text the user saved."""
-    path = private_copy("message.eml", text.encode("utf-8"))  # .eml: editors choose their mail mode
+    path = private_copy("message.eml", text.encode("utf-8"), EDIT)  # .eml: editors choose their mail mode
     try:
         status = with_terminal(app, lambda: _run(command, path))
         if status != 0:
