@@ -3,21 +3,36 @@
 Both refuse what an IMAP server refuses (``ValueError`` with the reason): the Inbox cannot be
 renamed or deleted, a name that is taken is not overwritten, and a folder with folders below it
 is not deleted (delete those first). An unknown folder raises ``KeyError``.
+
+A Maildir++ rename of a folder with folders below it is one rename per directory (``.A``, then
+``.A.B`` -> ``.C.B``): it is written down first, in ``mailbag-renaming`` in the tree's root, so
+that :func:`finish_killed_changes` completes one a killed mailbag left half done.
+:func:`finish_killed_changes` also shows again a folder an older mailbag, killed while deleting
+it, left without ``cur/`` but with messages in ``new/``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 from pathlib import Path
 
-from mailbag.protocols.maildir_layout import DELIMITER, INBOX, Layout, split_name
+from mailbag.paths import sync_dir
+from mailbag.protocols.maildir_layout import DELIMITER, INBOX, MAILDIR_PARTS, Layout, split_name
+
+log = logging.getLogger(__name__)
+
+#: The rename under way, in the tree's root: ``{"from": old name, "to": new name}``.
+RENAMING = "mailbag-renaming"
 
 
 def rename_folder(layout: Layout, folder: str, new_name: str) -> None:
     """Rename ``folder`` and every folder below it to ``new_name``."""
     if INBOX in (folder.upper(), new_name.upper()):
         raise ValueError("the Inbox of a Maildir cannot be renamed (move its messages instead)")
+    _finish_renaming(layout)  # one that failed half done (a disk error) goes first
     split_name(new_name)
     if new_name == folder or new_name.startswith(folder + DELIMITER):
         raise ValueError(f"cannot rename {folder} into itself")
@@ -38,10 +53,97 @@ def rename_folder(layout: Layout, folder: str, new_name: str) -> None:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.rename(source, target)
         return
+    if len(moved) > 1:
+        _write_renaming(layout.root, folder, new_name)
     for name, path in sorted(moved.items()):
         if path.exists():
             targets[name].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.rename(path, targets[name])
+    if len(moved) > 1:
+        sync_dir(layout.root)
+        (layout.root / RENAMING).unlink()
+
+
+def finish_killed_changes(layout: Layout) -> list[str]:
+    """Put right what a killed mailbag left half done in the tree: a rename of a folder with
+    folders below it is completed, and a folder half deleted by an older version (messages in
+    ``new/``, no ``cur/``) is made a folder again, shown with its messages. What was done, in
+    words for the log."""
+    done = []
+    renamed = _finish_renaming(layout)
+    if renamed is not None:
+        done.append(f"the rename of {renamed[0]} to {renamed[1]} finished")
+    for path in _half_deleted(layout):
+        (path / "cur").mkdir(mode=0o700, exist_ok=True)
+        (path / "tmp").mkdir(mode=0o700, exist_ok=True)
+        done.append(f"{path.name}, half deleted, shown again with its messages")
+    for what in done:
+        log.warning("maildir %s: %s", layout.root, what)
+    return done
+
+
+def _write_renaming(root: Path, folder: str, new_name: str) -> None:
+    """Write down the rename about to be made, whole and on disk, before its first step."""
+    temporary = root / f".{RENAMING}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps({"from": folder, "to": new_name}).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, root / RENAMING)
+    sync_dir(root)
+
+
+def _finish_renaming(layout: Layout) -> tuple[str, str] | None:
+    """Rename what is left of the rename written down (each folder whose new name is free);
+    (old name, new name), or None when none was under way."""
+    record = layout.root / RENAMING
+    try:
+        wanted = json.loads(record.read_text(encoding="utf-8"))
+        folder, new_name = str(wanted["from"]), str(wanted["to"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("maildir %s: %s cannot be read (%s): removed", layout.root, RENAMING, exc)
+        record.unlink(missing_ok=True)
+        return None
+    for name, path in sorted(_family(layout, folder).items()):
+        try:
+            target = layout.path(new_name + name[len(folder):])
+        except ValueError:
+            continue
+        if target.exists():
+            log.warning("maildir %s: %s is left as it is: %s exists", layout.root, name, target.name)
+            continue
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.rename(path, target)
+    sync_dir(layout.root)
+    record.unlink()
+    return folder, new_name
+
+
+def _half_deleted(layout: Layout) -> list[Path]:
+    """The directories of the tree with messages in ``new/`` but no ``cur/``."""
+    if layout.name == "nested":
+        candidates = []
+        for top, dirs, _files in os.walk(layout.root):
+            dirs[:] = [d for d in dirs if d not in MAILDIR_PARTS and not d.startswith(".")]
+            candidates += [Path(top) / d for d in dirs]
+    else:
+        try:
+            candidates = [Path(e.path) for e in os.scandir(layout.root)
+                          if e.name.startswith(".") and e.name not in (".", "..") and e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return []
+    return [path for path in candidates if not (path / "cur").exists() and _holds_messages(path / "new")]
+
+
+def _holds_messages(directory: Path) -> bool:
+    try:
+        return any(not name.startswith(".") for name in os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
 
 
 def delete_folder(layout: Layout, folder: str) -> None:

@@ -30,7 +30,7 @@ MAILDIR_PLUS_PLUS: LayoutName = "maildir++"
 NESTED: LayoutName = "nested"
 LAYOUTS: tuple[LayoutName, ...] = (MAILDIR_PLUS_PLUS, NESTED)
 #: The parts of a Maildir that are never folders.
-_MAILDIR_PARTS = frozenset({"cur", "new", "tmp"})
+MAILDIR_PARTS = frozenset({"cur", "new", "tmp"})
 #: Nested folders deeper than this are not looked for (a symbolic link loop ends here).
 _MAX_DEPTH = 32
 _BAD_PART_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -95,7 +95,7 @@ class Nested(Layout):
         if folder.upper() == INBOX:
             return self.inbox()
         parts = split_name(folder)
-        if any(part in _MAILDIR_PARTS or part.startswith(".") for part in parts):
+        if any(part in MAILDIR_PARTS or part.startswith(".") for part in parts):
             raise ValueError(f"invalid folder name: {folder!r}")
         return self.root.joinpath(*parts)
 
@@ -110,7 +110,7 @@ class Nested(Layout):
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return
         for name in entries:
-            if name in _MAILDIR_PARTS or name.startswith("."):
+            if name in MAILDIR_PARTS or name.startswith("."):
                 continue
             path = directory / name
             parts = parents + (name,)

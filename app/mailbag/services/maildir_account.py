@@ -14,7 +14,7 @@ from mailbag.domain.config import MaildirLayout
 from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary
 from mailbag.protocols.maildir import MaildirStore, fingerprint
-from mailbag.protocols.maildir_folders import delete_folder, rename_folder
+from mailbag.protocols.maildir_folders import delete_folder, finish_killed_changes, rename_folder
 from mailbag.protocols.maildir_marks import Marks, change_marks
 from mailbag.services.backend import ROLE_FOLDERS, Backend, Capability, Failure, Offline
 from mailbag.services.journal import MoveOutcome, ServerRefused, UidValidityChanged
@@ -48,6 +48,7 @@ class MaildirAccount(Backend):
         if not self.root.is_dir():
             raise Offline(f"maildir {self.root} does not exist")
         self.maildir = await self.db(lambda: MaildirStore(self.root, self.name, layout=self.layout))
+        await self.db(finish_killed_changes, self.maildir.layout)
         await self._refresh_folders()
 
     async def _refresh_folders(self) -> list[Folder]:
