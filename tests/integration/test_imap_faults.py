@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -28,6 +29,19 @@ async def serve(script: Script) -> tuple[asyncio.base_events.Server, int]:
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def logged_in(script: Script) -> AsyncIterator[ImapClient]:
+    """A client connected and logged in to a server playing ``script``; logged out after."""
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(settings(port), "acct")
+        await client.connect()
+        try:
+            yield client
+        finally:
+            await client.logout()
 
 
 async def command(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:

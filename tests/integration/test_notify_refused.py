@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from mailbag.protocols.imap import ImapClient, ServerPush
-from tests.integration.test_imap_faults import CAPS, command, login_dialogue, serve, settings
+from tests.integration.test_imap_faults import CAPS, command, logged_in, login_dialogue
 
 EVENTS = "(MessageNew MessageExpunge FlagChange"
 
@@ -35,15 +35,9 @@ async def watched(answer_notify: Callable[[bytes], bytes | None], pushed: bytes)
                 await reader.readline()  # DONE
             writer.write(tag + b" OK done\r\n")
 
-    server, port = await serve(script)
-    async with server:
-        client = ImapClient(settings(port), "acct")
-        await client.connect()
-        try:
-            notifying = await client.notify(selected_folder="INBOX")
-            push = await asyncio.wait_for(first_push(client), 30)  # the bound only stops a hung run
-        finally:
-            await client.logout()
+    async with logged_in(script) as client:
+        notifying = await client.notify(selected_folder="INBOX")
+        push = await asyncio.wait_for(first_push(client), 30)  # the bound only stops a hung run
     return notifying, client.folder_events, push
 
 

@@ -2,7 +2,9 @@
 
 A response is one line, or several lines joined by literals (``{n}`` at the end of a line, then
 exactly n bytes). It is handed over as its segments: ``[line, literal, line, literal, ..., line]``,
-lines without their CRLF. Bytes are kept in one ``bytearray`` and each byte is looked at once.
+lines without their CRLF. A line ends at its LF, the CR before it being left out: GNU Mailutils'
+imap4d ends some answers (its OK to AUTHENTICATE) with a bare LF, and no line of a response can
+hold one otherwise. Bytes are kept in one ``bytearray`` and each byte is looked at once.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class ResponseFramer:
         self.fast_lane: FastLane | None = None
         self._on_response = on_response
         self._buffer = bytearray()
-        self._scan_from = 0  # where to look for the next CRLF
+        self._scan_from = 0  # where to look for the next line end
         self._segments: Segments = []
         self._literal = -1  # bytes still expected for the current literal, -1 when none
 
@@ -80,14 +82,14 @@ class ResponseFramer:
                 start = self._scan_from = end
                 self._literal = -1
                 continue
-            crlf = buffer.find(b"\r\n", max(self._scan_from, start))
-            if crlf < 0:
+            lf = buffer.find(b"\n", max(self._scan_from, start))
+            if lf < 0:
                 if len(buffer) - start > MAX_LINE:
                     raise FramingError("response line too long")
-                self._scan_from = max(start, len(buffer) - 1)
+                self._scan_from = len(buffer)
                 break
-            line = bytes(buffer[start:crlf])
-            start = self._scan_from = crlf + 2
+            line = bytes(buffer[start : lf - 1 if lf > start and buffer[lf - 1] == 13 else lf])
+            start = self._scan_from = lf + 1
             size = literal_size(line)
             self._segments.append(line)
             if size >= 0:

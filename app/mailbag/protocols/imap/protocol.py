@@ -36,12 +36,14 @@ MAX_PUSHES = 10_000
 
 
 def untagged_kind(line: bytes) -> bytes:
-    """``* 3 FETCH (...)`` -> ``FETCH``; ``* LIST (...)`` -> ``LIST`` (upper case)."""
+    """``* 3 FETCH (...)`` -> ``FETCH``; ``* LIST (...)`` -> ``LIST`` (upper case). GNU Mailutils'
+    imap4d says ``* 3 EXPUNGED`` for RFC 3501's ``* 3 EXPUNGE``: taken as that."""
     parts = line.split(b" ", 3)
     if len(parts) < 2:
         return b""
     if parts[1].isdigit() and len(parts) > 2:
-        return parts[2].upper()
+        kind = parts[2].upper()
+        return b"EXPUNGE" if kind == b"EXPUNGED" else kind
     return parts[1].upper()
 
 

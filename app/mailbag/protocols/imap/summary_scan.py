@@ -241,7 +241,7 @@ def scan_summaries(data: bytes, pos: int, add: Callable[[MessageSummary], None])
         if match is None:
             return pos
         line_end = match.end()
-        if find(b"\r\n", pos) != line_end - 2:  # the framer would end the line earlier
+        if find(b"\n", pos) != line_end - 1:  # the framer would end the line earlier
             return pos
         literal_end = line_end + int(match.group(17))
         if data[literal_end : literal_end + 3] != _CLOSE:  # incomplete, or not what it said
