@@ -12,7 +12,7 @@ import pytest
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3LinkLost
+from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3LoginRefused
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
@@ -60,6 +60,22 @@ async def test_apop_on_a_plain_link_never_sends_the_password(scripted: ScriptedP
     await client.quit()
     assert scripted.seen.count("APOP") == 1
     assert not any("pw" in c for c in scripted.seen.commands)
+
+
+@pytest.mark.parametrize("scripted", [(Script(apop=True, apop_secrets=False), False)], indirect=True)
+async def test_apop_refused_logs_in_with_the_password(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "none"))
+    assert [listing.number for listing in await client.list_messages()] == [1, 2, 3, 4, 5]
+    await client.quit()
+    assert [c.split(" ", 1)[0].upper() for c in scripted.seen.commands][:3] == ["CAPA", "APOP", "AUTH"]
+
+
+@pytest.mark.parametrize("scripted", [(Script(apop=True, apop_secrets=False), False)], indirect=True)
+async def test_apop_refused_and_a_wrong_password_is_one_refusal(scripted: ScriptedPop3) -> None:
+    with pytest.raises(Pop3LoginRefused, match="login refused"):
+        await Pop3Client.open(settings(scripted, "none", password="wrong"))
+    verbs = [c.split(" ", 1)[0].upper() for c in scripted.seen.commands]
+    assert (verbs.count("APOP"), verbs.count("AUTH")) == (1, 1)
 
 
 @pytest.mark.parametrize("scripted", [(Script(), True)], indirect=True)

@@ -8,6 +8,7 @@ It records every command line it reads (see :mod:`tests.servers.scripted`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,6 +32,7 @@ class Script:
     password: str = "pw"
     stls: Stls = "offer"
     apop: bool = False
+    apop_secrets: bool = True  # False: APOP is refused whatever the digest (GNU Mailutils without an APOP database)
     pipelining: bool = True
     uidl: bool = True  # UIDL offered and answered (RFC 1939 makes it optional)
     top: bool = True  # TOP offered and answered
@@ -105,9 +107,14 @@ class ScriptedPop3(ScriptedServer):
             elif verb == "APOP":
                 name, _, digest = arg.partition(" ")
                 good = hashlib.md5((APOP_STAMP + script.password).encode()).hexdigest()
-                say("+OK logged in" if digest == good else "-ERR [AUTH] wrong password")
+                say("+OK logged in" if digest == good and script.apop_secrets else "-ERR [AUTH] Bad login")
             elif verb == "AUTH":
-                say("+OK logged in")
+                mechanism, _, token = arg.partition(" ")
+                if mechanism.upper() == "PLAIN" and token:
+                    given = base64.b64decode(token).split(b"\0")[-1].decode("utf-8", "replace")
+                    say("+OK logged in" if given == script.password else "-ERR [AUTH] wrong password")
+                else:
+                    say("+OK logged in")
             elif verb == "UIDL" and script.uidl:
                 say("+OK")
                 for n in range(1, len(script.messages) + 1):

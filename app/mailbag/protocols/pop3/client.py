@@ -4,7 +4,9 @@ TLS is implicit (``security = "tls"``, port 995) or STLS (``"starttls"``), which
 a server that does not offer STLS, refuses it or fails the handshake gets nothing more, not even the
 user name. Plain text only with ``"none"``. Certificates are always checked (system CAs plus an
 optional ``ca_file``). The login is AUTH PLAIN where the server offers it, else USER/PASS; APOP
-(the password never sent) when the link is plain text and the greeting allows it.
+(the password never sent) when the link is plain text and the greeting allows it, and those after
+all when the server refuses APOP (GNU Mailutils' pop3d greets with a timestamp even when it has no
+APOP secrets to check it against).
 
 RETR is pipelined where the server offers PIPELINING: a window of commands goes out at once and
 the answers are read in order. Every failure is one of :mod:`mailbag.protocols.pop3.errors`.
@@ -172,8 +174,21 @@ class Pop3Client:
             await self._login_oauth2(mechanisms)
         elif plain_link and stamp is not None:
             digest = hashlib.md5(stamp.group(0) + s.password.encode("utf-8")).hexdigest()
-            await self._auth_step(f"APOP {s.username} {digest}")
-        elif "PLAIN" in mechanisms:
+            reply = await self._command(f"APOP {s.username} {digest}", check=False, secret=True)
+            if reply.ok:
+                return
+            if reply.code in _TEMPORARY_CODES:
+                self._refused(reply)
+            log.info("%s refused APOP (%s): logging in with the password", self._where,
+                     masked(explained(reply), self._hide))
+            await self._password_login(mechanisms)
+        else:
+            await self._password_login(mechanisms)
+
+    async def _password_login(self, mechanisms: list[str]) -> None:
+        """AUTH PLAIN where offered, else USER and PASS."""
+        s = self.settings
+        if "PLAIN" in mechanisms:
             token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
             await self._auth_step(f"AUTH PLAIN {token}")
         else:
