@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -24,3 +25,16 @@ def first_line_then_kill(script: str, env: Mapping[str, str], cwd: Path | None =
             child.kill()
             child.wait()
     return line
+
+
+async def kill_once(args: list[str], env: Mapping[str, str], moment: asyncio.Event, seconds: float = 60) -> None:
+    """Run ``python args...`` in a child and SIGKILL it as soon as ``moment`` is set."""
+    child = subprocess.Popen([sys.executable, *args], env=dict(env))
+    try:
+        await asyncio.wait_for(moment.wait(), seconds)
+        child.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(child.wait, 30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

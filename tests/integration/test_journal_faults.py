@@ -3,12 +3,8 @@ wait, links cut and processes killed between a command and its answer, a deleted
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pickle
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +31,7 @@ from tests.integration.journal_fixtures import (
     triage_offline,
 )
 from tests.integration.test_live_triage import running, server_state, until
+from tests.killing import kill_once
 from tests.servers.messages import make_message, message_id
 
 pytestmark = pytest.mark.dovecot
@@ -222,17 +219,9 @@ async def test_a_replay_killed_after_the_server_acted_does_not_act_twice(
         config = proxied_config(mail_user, proxy.port)
         (tmp_path / "config.pickle").write_bytes(pickle.dumps(config))
         env = dict(os.environ, PYTHONPATH=str(Path(package.__file__).parents[1]))
-        process = subprocess.Popen(
-            [sys.executable, "-c", REPLAY_SCRIPT, str(tmp_path / "config.pickle"), str(db)],
-            env=env,
-        )
-        try:
-            await asyncio.wait_for(proxy.cut.wait(), 60)  # the server copied; no answer yet
-            process.send_signal(signal.SIGKILL)
-            assert await asyncio.to_thread(process.wait, 30) == -signal.SIGKILL
+        try:  # killed once the server copied, with no answer yet
+            await kill_once(["-c", REPLAY_SCRIPT, str(tmp_path / "config.pickle"), str(db)], env, proxy.cut)
         finally:
-            if process.poll() is None:
-                process.kill()
             proxy.release.set()
     async with running(dovecot, mail_user, db) as (_account, store, events):
         await until(lambda: store.local.actions("work") == [], 15)

@@ -20,7 +20,7 @@ import pytest
 
 import mailbag as package
 from mailbag.domain.config import MaildirLayout, parse_config
-from mailbag.domain.events import RequestDone
+from mailbag.domain.events import ActionApplied, ErrorReported, RequestDone
 from mailbag.paths import write_private
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.maildir_account import MaildirAccount
@@ -86,7 +86,7 @@ RENAME_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 from mailbag.domain.config import parse_config
-from mailbag.domain.events import RequestDone
+from mailbag.domain.events import ActionApplied, ErrorReported, RequestDone
 from mailbag.domain.requests import RenameFolder
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.store import Store
@@ -140,6 +140,12 @@ async def _started(
     return names, kept
 
 
+def _told(events: Recorder) -> list[str]:
+    """What the account told of folder changes and errors."""
+    return [e.message for e in events.of(ErrorReported)] + [
+        e.description for e in events.of(ActionApplied) if e.description.startswith("Folder")]
+
+
 async def test_a_maildir_rename_killed_before_the_cache_followed_loses_nothing(tmp_path: Path) -> None:
     """mailbag is killed once the folders are renamed on disk, before the cache has followed:
     the next run shows the folders as the disk has them, every message in them, flags kept."""
@@ -168,6 +174,7 @@ async def test_a_maildir_rename_killed_before_the_cache_followed_loses_nothing(t
     assert {"Jobs", "Jobs/Sub"} <= names and not {"Work", "Work/Sub"} & names
     assert kept == {"Jobs": {message_id(1): {"\\Flagged"}, message_id(2): set()},
                     "Jobs/Sub": {message_id(3): set()}}
+    assert _told(events) == ["Folder Work renamed to Jobs"]  # its own rename, not another program's
 
 
 #: RENAME_SCRIPT, stopped for good after the rename's first directory (``.Work`` -> ``.Jobs``):
@@ -221,6 +228,7 @@ async def test_a_maildir_rename_killed_between_two_folders_is_finished_at_the_ne
     assert {"Jobs", "Jobs/Sub", "Jobs/Sub/Deep"} <= names and not {n for n in names if n.startswith("Work")}
     assert kept == {"Jobs": {message_id(1): {"\\Flagged"}, message_id(2): set()},
                     "Jobs/Sub": {message_id(3): set()}, "Jobs/Sub/Deep": {message_id(4): {"\\Seen"}}}
+    assert _told(events) == ["Folder Work renamed to Jobs"]
 
 
 @pytest.mark.parametrize("layout", ["maildir++", "nested"])

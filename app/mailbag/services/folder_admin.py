@@ -8,12 +8,17 @@ folder below it) then, set aside after failing, say, refuses the operation with 
 action is ever applied to the wrong folder. A rename takes the folder's cached messages, bodies
 and search rows along, and the journal's actions too (undo then finds the messages under the new
 name, as they are on the server); a delete drops them.
+
+Each change is written down in the local store before it is sent and forgotten once the cache
+has followed: one whose answer the link lost, or whose mailbag was killed meanwhile, is settled
+by the next folder list (the next start's), as the account's own change, never another program's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
+import os
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from mailbag.domain.events import ActionApplied
@@ -26,8 +31,10 @@ from mailbag.domain.requests import (
     SubscribeFolder,
 )
 from mailbag.domain.wording import plural
+from mailbag.paths import process_running
 from mailbag.services.failures import Failure, Refused
 from mailbag.store.local import UNSENT
+from mailbag.store.records import FolderChange as FolderChange
 from mailbag.store.records import PendingAction
 
 if TYPE_CHECKING:
@@ -36,34 +43,25 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class FolderChange:
-    """A folder change sent to the server: ``folder`` renamed to ``new_name``, deleted
-    (``new_name`` None) or, with ``folder`` empty, ``new_name`` made."""
-
-    folder: str
-    new_name: str | None
-
-
 async def manage_folder(backend: Backend, request: FolderRequest) -> None:
     """Serve one folder request on ``backend``; a refusal raises with the reason."""
     if isinstance(request, CreateFolder):
         name = await backend.server_name(checked_name(request.name))
-        made = await _answered(backend, FolderChange("", name), backend.server_create_folder(name))
-        await backend.refresh_folders()
+        async with _written_down(backend, "", name) as change:
+            made = await _answered(backend, change, backend.server_create_folder(name))
+            await backend.refresh_folders()
         backend.emit(ActionApplied(backend.name, f"Folder {made} created", undoable=False, on_server=True))
     elif isinstance(request, RenameFolder):
         folder = await _known(backend, request.folder)
         new_name = await backend.server_name(checked_name(request.new_name))
         await _settle(backend, folder, "renamed")
-        made = await _answered(backend, FolderChange(folder.name, new_name),
-                               backend.server_rename_folder(folder.name, new_name))
-        if folder.name.upper() == "INBOX":  # IMAP: the messages moved out, INBOX stays, empty
-            await backend.db(backend.store.reset_folder, backend.name, "INBOX")
-        else:
-            await backend.db(backend.store.rename_folder, backend.name, folder.name, made, folder.delimiter)
-            await backend.db(backend.store.local.rename_folder, backend.name, folder.name, made, folder.delimiter)
-        await backend.refresh_folders()
+        async with _written_down(backend, folder.name, new_name) as change:
+            made = await _answered(backend, change, backend.server_rename_folder(folder.name, new_name))
+            if folder.name.upper() == "INBOX":  # IMAP: the messages moved out, INBOX stays, empty
+                await backend.db(backend.store.reset_folder, backend.name, "INBOX")
+            else:
+                await _rename_cached(backend, folder.name, made, folder.delimiter)
+            await backend.refresh_folders()
         await backend.publish_counts(made)
         if folder.name.upper() == "INBOX":
             await backend.sync_folder("INBOX")
@@ -74,9 +72,10 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         if folder.name.upper() == "INBOX":
             raise Refused("the Inbox cannot be deleted")
         await _settle(backend, folder, "deleted")
-        await _answered(backend, FolderChange(folder.name, None), backend.server_delete_folder(folder.name))
-        await backend.db(backend.store.drop_folder, backend.name, folder.name)
-        await backend.refresh_folders()
+        async with _written_down(backend, folder.name, None) as change:
+            await _answered(backend, change, backend.server_delete_folder(folder.name))
+            await backend.db(backend.store.drop_folder, backend.name, folder.name)
+            await backend.refresh_folders()
         backend.emit(ActionApplied(backend.name, f"Folder {folder.name} deleted", undoable=False, on_server=True))
     elif isinstance(request, SubscribeFolder):
         folder = await _known(backend, request.folder)
@@ -84,6 +83,22 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         await backend.refresh_folders()
         what = "Subscribed to" if request.subscribe else "Unsubscribed from"
         backend.emit(ActionApplied(backend.name, f"{what} {folder.name}", undoable=False, on_server=True))
+
+
+@asynccontextmanager
+async def _written_down(backend: Backend, folder: str, new_name: str | None) -> AsyncIterator[FolderChange]:
+    """The change written down in the local store for the block (the server's side, then the
+    cache's): a mailbag killed meanwhile leaves it for the next start to settle by the folder
+    list, as a link lost before the server's answer leaves it for the next list (see
+    :func:`settle_unanswered`); otherwise it is forgotten when the block ends."""
+    local = backend.store.local
+    change_id = await backend.db(local.add_folder_change, backend.name, folder, new_name)
+    change = FolderChange(folder, new_name, change_id, os.getpid())
+    try:
+        yield change
+    finally:
+        if change not in backend.unanswered:
+            await backend.db(local.forget_folder_change, change_id)
 
 
 async def _answered(backend: Backend, change: FolderChange, step: Awaitable[T]) -> T:
@@ -100,12 +115,21 @@ async def _answered(backend: Backend, change: FolderChange, step: Awaitable[T]) 
     return result
 
 
+async def _rename_cached(backend: Backend, folder: str, new_name: str, delimiter: str | None) -> None:
+    """The cache and the journal follow a rename done on the server."""
+    await backend.db(backend.store.rename_folder, backend.name, folder, new_name, delimiter)
+    await backend.db(backend.store.local.rename_folder, backend.name, folder, new_name, delimiter)
+
+
 async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]:
-    """Settle the changes whose answer the link lost by the folder list the server gives now:
-    a rename done moves the cache along, and each change done is told. The names the account
-    itself took away (not to be reported as another program's doing)."""
+    """Settle the changes whose answer the link lost, and those a mailbag killed before the
+    cache followed left in the local store, by the folder list the server gives now: a rename
+    done moves the cache along, and each change done is told. The names the account itself
+    took away (not to be reported as another program's doing)."""
     names = {f.name for f in folders}
     changes, backend.unanswered = backend.unanswered, []
+    written = await backend.db(backend.store.local.folder_changes, backend.name)
+    changes += [c for c in written if c.pid != os.getpid() and not process_running(c.pid)]
     ours: set[str] = set()
     for change in changes:
         if not change.folder:
@@ -118,9 +142,11 @@ async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]
                                        on_server=True))
         elif change.folder not in names and change.new_name in names:
             delimiter = next((f.delimiter for f in folders if f.name == change.new_name), None)
-            await backend.db(backend.store.rename_folder, backend.name, change.folder, change.new_name, delimiter)
+            await _rename_cached(backend, change.folder, change.new_name, delimiter)
             backend.emit(ActionApplied(backend.name, f"Folder {change.folder} renamed to {change.new_name}",
                                        undoable=False, on_server=True))
+        if change.id:
+            await backend.db(backend.store.local.forget_folder_change, change.id)
     return ours
 
 

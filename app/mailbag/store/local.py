@@ -1,7 +1,8 @@
 """The local store: data that exists only on this machine, in its own file beside the cache.
 
-The journal of triage actions not yet applied on the server, the outbox, and what each POP3
-account has downloaded (its UIDLs) live here, in
+The journal of triage actions not yet applied on the server, the outbox, what each POP3
+account has downloaded (its UIDLs), and the folder changes sent whose cache update is not done
+yet live here, in
 ``local.sqlite3``, so the cache (``cache.sqlite3``) can be deleted at any time. The file is written
 with care: WAL with ``synchronous=FULL`` (a committed change survives a power cut), one
 ``BEGIN IMMEDIATE`` transaction per change, mode 0600. It is migrated forward, never dropped, and
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbag.domain.models import MarkWhenSent
-from mailbag.store.records import OutboxItem, PendingAction, PendingOverlay, Pop3Download
+from mailbag.store.records import FolderChange, OutboxItem, PendingAction, PendingOverlay, Pop3Download
 
 #: The local store's file name, next to the cache file.
 LOCAL_FILE = "local.sqlite3"
@@ -138,6 +139,9 @@ _SCHEMA = (
     + ")",
     "CREATE INDEX IF NOT EXISTS ix_outbox_account_state ON outbox (account, state)",
     _POP3_TABLE,
+    "CREATE TABLE IF NOT EXISTS folder_changes ("
+    " id INTEGER PRIMARY KEY, account TEXT NOT NULL, folder TEXT NOT NULL, new_name TEXT,"
+    " pid INTEGER NOT NULL, created REAL NOT NULL)",
 )
 _VERSION_KEY = "local_version"
 _ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
@@ -564,6 +568,31 @@ class LocalStore:
             )
             return cursor.rowcount == 1
 
+
+    # --- folder changes ----------------------------------------------------------------------
+
+    def add_folder_change(self, account: str, folder: str, new_name: str | None) -> int:
+        """Write down a folder change about to be sent to the server (``folder`` renamed to
+        ``new_name``, deleted with ``new_name`` None, or ``new_name`` made with ``folder``
+        empty) by this process; returns its id."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO folder_changes (account, folder, new_name, pid, created) VALUES (?, ?, ?, ?, ?)",
+                (account, folder, new_name, os.getpid(), time.time()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def folder_changes(self, account: str) -> list[FolderChange]:
+        """The account's folder changes written down and not yet forgotten, oldest first."""
+        rows = self._read(
+            "SELECT id, folder, new_name, pid FROM folder_changes WHERE account = ? ORDER BY id", (account,)
+        )
+        return [FolderChange(r["folder"], r["new_name"], r["id"], r["pid"]) for r in rows]
+
+    def forget_folder_change(self, change_id: int) -> None:
+        """The change is settled: the server refused it, or the cache has followed it."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM folder_changes WHERE id = ?", (change_id,))
 
     # --- POP3 downloads ----------------------------------------------------------------------
 

@@ -76,3 +76,15 @@ class Pop3Download:
     state: str
     downloaded: float
     deleted: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderChange:
+    """A folder change sent to the server: ``folder`` renamed to ``new_name``, deleted
+    (``new_name`` None) or, with ``folder`` empty, ``new_name`` made. Once written down in the
+    local store, its ``id`` there and the ``pid`` of the process that sent it."""
+
+    folder: str
+    new_name: str | None
+    id: int = 0
+    pid: int = 0
