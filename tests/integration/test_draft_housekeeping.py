@@ -60,4 +60,4 @@ async def test_sending_a_resumed_draft_says_nothing_of_a_delete(
         await pilot.press("D")
         await until(pilot, lambda: app.screen is not screen, "D asks first")
         await pilot.press("y")
-        await until(pilot, lambda: "Permanent delete of 1 message" in status_text(app), "D told")
+        await until(pilot, lambda: "Deleted 1 message permanently" in status_text(app), "D told")

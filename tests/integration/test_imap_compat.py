@@ -296,7 +296,7 @@ async def test_keywords_a_folder_does_not_keep_are_neither_stored_nor_shown(dove
                                     add=frozenset({FLAGGED, FORWARDED})))
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
             assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
-            assert [e.description for e in events.of(ActionApplied) if not e.on_server] == ["Marked 1 message flagged"]
+            assert [e.description for e in events.of(ActionApplied) if not e.on_server] == ["Marking 1 message flagged…"]
             cached = [store.summary("work", "INBOX", uid[i]) for i in range(2)]
             assert [summary.flags if summary else None for summary in cached] == [frozenset(), {FLAGGED}]
     state = server_state(dovecot, mail_user)

@@ -160,7 +160,7 @@ async def test_a_cut_link_after_the_server_acted_does_not_act_twice(
             (action,) = store.local.actions("work", None)
             await until(lambda: store.counts("work", "Archive")[0] == 1, 15)
     assert proxy.times_cut == 1
-    assert done.description.startswith("Copy" if copy else "Move")
+    assert done.description.startswith("Copied" if copy else "Moved")
     assert action.state == DONE and action.args["result"]  # where the message went is known
     assert server_ids(dovecot, mail_user, "Archive") == [message_id(1)]  # one copy
     inbox = {message_id(i) for i in (0, 1, 2)} if copy else {message_id(0), message_id(2)}
@@ -186,7 +186,7 @@ async def test_an_action_that_keeps_losing_the_link_is_set_aside_then_retried(
             proxy.cuts_left = 0  # the link is sound again; the user asks for a retry
             account.submit(RetryAccount(account="work"))
             await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 30)
-    assert aside.message.startswith("Marked 1 message flagged failed 3 times")
+    assert aside.message.startswith("Could not mark 1 message flagged (tried 3 times: ")
     assert proxy.times_cut == 3
     assert b"\\Flagged" in server_state(dovecot, mail_user)[message_id(2)]
 

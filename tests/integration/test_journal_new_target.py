@@ -71,7 +71,7 @@ async def test_a_flag_waiting_for_a_folder_recreated_since_touches_none_of_its_n
     async with running(dovecot, mail_user, db) as (_account, store, events):
         await until(lambda: store.local.actions("work") == [], 15)
         told = events.of(ActionRolledBack)
-    assert [e.description for e in told if "recreated" in e.reason] == ["Marked 1 message flagged"]
+    assert [e.description for e in told if "recreated" in e.reason] == ["Could not mark 1 message flagged"]
     assert all(flags == frozenset() for flags in server_state(dovecot, mail_user, LATER).values())
 
 

@@ -88,9 +88,9 @@ async def test_undo_while_the_action_is_being_sent_waits_for_its_answer(
             undone = applied(events, "Undone: Moved 1 message to Archive", on_server=False)
             assert mail.undo() == "Moved 1 message to Archive"
             proxy.release.set()
-            moved = await applied(events, "Move of 1 message to Archive", on_server=True)
+            moved = await applied(events, "Moved 1 message to Archive", on_server=True)
             await undone
-            back = await applied(events, "Move of 1 message to INBOX", on_server=True)
+            back = await applied(events, "Moved 1 message to INBOX", on_server=True)
             await until(lambda: store.local.actions("work") == [], 15)
             await until(lambda: store.counts("work", "INBOX")[0] == 3, 15)
     order = events.events
@@ -111,9 +111,9 @@ async def test_undo_follows_a_message_that_came_back_under_a_new_uid(dovecot, ma
         await applied(events, "Marked 1 message read", on_server=True)
         mail.submit(MoveMessages(account="work", folder="INBOX", uids=(uid,),
                                  target_role=FolderRole.ARCHIVE))
-        await applied(events, "Move of 1 message to Archive", on_server=True)
+        await applied(events, "Moved 1 message to Archive", on_server=True)
         assert mail.undo() == "Moved 1 message to Archive"
-        await applied(events, "Move of 1 message to INBOX", on_server=True)
+        await applied(events, "Moved 1 message to INBOX", on_server=True)
         new_uid = uid_of(store, "INBOX", 0)
         assert new_uid != uid
         assert mail.undo() == "Marked 1 message read"
@@ -130,7 +130,7 @@ async def undo_across_a_rename(mail: MailService, store: Store, events: Recorder
     mail.submit(CreateFolder(account="work", name="Work"))
     await applied(events, "Folder Work created", on_server=True)
     mail.submit(MoveMessages(account="work", folder="INBOX", uids=(uid_of(store, "INBOX", 0),), target="Work"))
-    await applied(events, "Move of 1 message to Work", on_server=True)
+    await applied(events, "Moved 1 message to Work", on_server=True)
     opened = mail.submit(OpenFolder(account="work", folder="Work"))  # the user goes there
     await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == opened, 30)
     mail.submit(SetFlags(account="work", folder="Work", uids=(uid_of(store, "Work", 0),), add=frozenset({FLAGGED})))
@@ -149,7 +149,7 @@ async def undo_across_a_rename(mail: MailService, store: Store, events: Recorder
     done = await events.wait_for(settled("Marked 1 message unflagged"), 30)
     assert isinstance(done, ActionApplied), done
     assert mail.undo() == "Moved 1 message to Work"
-    done = await events.wait_for(settled("Move of 1 message to INBOX"), 30)
+    done = await events.wait_for(settled("Moved 1 message to INBOX"), 30)
     assert isinstance(done, ActionApplied), done
     assert not events.of(ActionRolledBack) and not events.of(ErrorReported)
     assert store.uids("work", "Projects") == []

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from functools import partial
 
 from mailbag import paths
+from mailbag.domain.action_words import delete_words, flag_words, move_words
 from mailbag.domain.compose import Identity
 from mailbag.domain.events import (
     ActionApplied,
@@ -318,14 +319,13 @@ class FakeFacade:
         """Answer a triage request as the services do when the server refuses it: the request
         is done (it was journalled), then the action is rolled back with the server's reason."""
         count = len(request.uids)
-        what = f"{count} message{'' if count == 1 else 's'}"
         if isinstance(request, MoveMessages):
             target = request.target or (request.target_role.value if request.target_role else "?")
-            description = f"{'Copy' if request.copy else 'Move'} of {what} to {target}"
+            description = move_words(count, target, copy=request.copy).failed
         elif isinstance(request, DeleteMessages):
-            description = f"Delete of {what}"
+            description = delete_words(count).failed
         else:
-            description = f"Flag change on {what}"
+            description = flag_words(count, sorted(request.add), sorted(request.remove)).failed
         self.emit(RequestDone(request.request_id))
         self.emit(ActionRolledBack(request.account, description, reason))
 

@@ -431,12 +431,12 @@ async def test_the_retry_key_is_named_as_the_keymap_binds_it(make_app):
                                           detail="login refused: wrong password (fix the password, then retry)"))
         app.facade.emit(ErrorReported(
             account="work", retry=True,
-            message="Marked 1 message flagged failed 3 times (no answer); set aside: it stays as it is here"
+            message="Could not mark 1 message flagged (tried 3 times: no answer); set aside: it stays as it is here"
                     " until you retry or undo it",
         ))
         await pilot.pause()
         line = status_text(app)
-        assert line.startswith(" error (Ctrl+r to retry): work: M")  # the message is cut, not the key
+        assert line.startswith(" error (Ctrl+r to retry): work: C")  # the message is cut, not the key
         assert "refused (Ctrl+r)" in line and "R to retry" not in line
         await pilot.press("ctrl+r")
         assert any(isinstance(r, RetryAccount) for r in app.facade.submitted)

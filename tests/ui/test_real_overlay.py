@@ -166,7 +166,7 @@ async def test_a_refused_move_comes_back_and_the_status_bar_says_why(dovecot, ma
             )
             await wait_until(pilot, lambda: listing.row_count == COUNT, "the row is back")
             assert moved in {row.subject for row in listing._read_rows(listing.ids)}
-            await wait_until(pilot, lambda: "error: Move of 1 message to Projects: " in status_text(app), "why")
+            await wait_until(pilot, lambda: "error: Could not move 1 message to Projects: " in status_text(app), "why")
             await wait_until(pilot, lambda: counts(app, "INBOX", "work") == (COUNT, COUNT), "counted again")
 
 
@@ -184,7 +184,7 @@ async def test_an_offline_move_counts_in_its_target_at_once_and_once_the_server_
         await pilot.press("a")
         assert counts(app, "INBOX") == (COUNT - 1, COUNT - 1)
         assert counts(app, "Archive") == (1, 1)
-        await wait_until(pilot, lambda: "Moved 1 message to Archive" in status_text(app), "done in the cache")
+        await wait_until(pilot, lambda: "Moving 1 message to Archive…" in status_text(app), "done in the cache")
         await pilot.pause(0.2)
         assert counts(app, "INBOX") == (COUNT - 1, COUNT - 1)
         assert counts(app, "Archive") == (1, 1)  # until the server has it, and after a restart

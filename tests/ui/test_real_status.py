@@ -31,10 +31,10 @@ async def test_a_long_notice_leaves_the_connection_state_and_help_in_view(tmp_pa
     async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, store):
         await wait_until(pilot, lambda: "home online" in status_line(app), "online")
         await pilot.press("m", *"projects", "enter")
-        await wait_until(pilot, lambda: "Move of 1 message" in status_text(app), "the notice")
+        await wait_until(pilot, lambda: "Moved 1 message" in status_text(app), "the notice")
         line = status_line(app)  # the states shrink to a count first, then the notice is cut
         assert "1✓" in line and line.rstrip().endswith("? help")
-        assert "Move of 1 message to Projects and plans for the year ahead" in line
+        assert "Moved 1 message to Projects and plans for the year ahead" in line
 
 
 async def test_a_search_error_keeps_the_states_in_view_and_goes_with_esc(tmp_path):

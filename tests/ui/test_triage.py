@@ -256,14 +256,14 @@ async def test_undo_shows_its_description_or_nothing_to_undo(make_app):
         assert "Nothing to undo" in status_text(app)
         await pilot.press("a")
         assert app.main_screen.message_list.row_count == 5
-        app.facade.undo_stack.append("Undo: moved 1 message to Archive")
+        app.facade.undo_stack.append("Moved 1 message to Archive")
         app.facade.emit(ActionApplied(account="work", description="Moved 1 message to Archive"))
         await pilot.pause()
         assert "Moved 1 message to Archive" in status_text(app)
         await pilot.press("u")
         await settle(pilot)
         assert app.facade.undo_calls == 2
-        assert "Undo: moved 1 message to Archive" in status_text(app)
+        assert "Undoing: Moved 1 message to Archive…" in status_text(app)
         assert app.main_screen.message_list.row_count == 6  # the cache still has it: shown again
 
 
@@ -277,7 +277,7 @@ async def test_rolled_back_action_reloads_the_list(make_app):
         app.facade.refuse(request, "no Archive folder")
         await settle(pilot)
         assert app.main_screen.message_list.row_count == 6
-        assert "Move of 1 message to archive: no Archive folder" in status_text(app)
+        assert "error: Could not move 1 message to archive: no Archive folder" in status_text(app)
 
 
 async def test_unified_inbox_groups_requests_per_account(make_app):

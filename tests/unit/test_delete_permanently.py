@@ -49,7 +49,7 @@ async def test_delete_permanently_reports_success_and_removes_the_message(tmp_pa
 
         assert isinstance(reply, RequestDone), reply
         applied = [e.description for e in events if isinstance(e, ActionApplied) and not e.undoable]
-        assert applied[:1] == ["Deleted 1 message permanently"]
+        assert applied[:1] == ["Deleting 1 message permanently…"]
         for _ in range(500):
             if victim not in MaildirStore(root, DEMO_ACCOUNT).flags("INBOX"):
                 break

@@ -20,6 +20,7 @@ Three rules keep a replay from ever hitting the wrong message or doing a thing t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections import defaultdict, deque
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from mailbag.domain.action_words import ActionWords, delete_words, flag_words, move_words
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
@@ -36,7 +38,8 @@ from mailbag.domain.events import (
     RequestDone,
     RequestFailed,
 )
-from mailbag.domain.models import ANSWERED, FORWARDED, FolderRole, settable_flags, unkept_keywords
+from mailbag.domain.folder_names import inbox_prefix, typed_name
+from mailbag.domain.models import FolderRole, settable_flags, unkept_keywords
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.domain.wording import plural
 from mailbag.store.local import (
@@ -137,6 +140,7 @@ class ActionJournal:
         self._applying = asyncio.Lock()
         self._undoing: list[UndoTicket] = []  # taken off undo_tickets, not yet undone
         self._replayed_since_prune = PRUNE_EVERY  # the first replay prunes what earlier runs left
+        self._prefix = ""  # the folders' namespace prefix as last seen (INBOX. on Courier), for words
 
     # --- the local side: runs even while offline ----------------------------------------------
 
@@ -144,7 +148,7 @@ class ActionJournal:
         """Queue a triage request; an undoable one gets its undo ticket now."""
         if not (isinstance(request, DeleteMessages) and request.permanent):
             self.undo_tickets.append(
-                UndoTicket(self.worker.name, request.request_id, describe_request(request))
+                UndoTicket(self.worker.name, request.request_id, self._request_words(request).done)
             )
         self._local.put_nowait(("request", request))
 
@@ -195,17 +199,54 @@ class ActionJournal:
         mine = [a for a in unsent if a.action != EXPUNGE and not a.args.get("inverse")]
         if not mine:
             return
-        trash = await self._folder_with_role(FolderRole.TRASH, required=False)
         recovered = []
         for action in mine:
             request_id = -action.id  # request ids of this run are positive
             self._actions[request_id] = action.id
             seq = RECOVERED_SEQ + int(action.created * 1000)  # before this run's, in their order
-            recovered.append(UndoTicket(worker.name, request_id, describe_made(action, trash), seq))
+            words = await self._words(action)
+            recovered.append(UndoTicket(worker.name, request_id, words.done, seq))
         tickets = recovered + list(self.undo_tickets)
         self.undo_tickets.clear()
         self.undo_tickets.extend(tickets)  # the newest, up to the deque's length
         log.info("account %s: %d unsent actions of an earlier run can be undone", worker.name, len(mine))
+
+    def _reword_ticket(self, request_id: int, words: str) -> None:
+        """Give the request's undo ticket the words of what it did, now that they are known."""
+        for i, ticket in enumerate(self.undo_tickets):
+            if ticket.request_id == request_id:
+                self.undo_tickets[i] = dataclasses.replace(ticket, description=words)
+
+    def _request_words(self, request: Request) -> ActionWords:
+        """What a triage request does, in words, before it is applied (its folder named with the
+        prefix last seen)."""
+        count = len(request.uids) if isinstance(request, TRIAGE) else 0
+        if isinstance(request, SetFlags):
+            return flag_words(count, sorted(request.add), sorted(request.remove))
+        if isinstance(request, MoveMessages):
+            role = request.target_role.value.capitalize() if request.target_role else "?"
+            where = typed_name(request.target, self._prefix) if request.target else role
+            return move_words(count, where, copy=request.copy)
+        return delete_words(count)
+
+    async def _names(self) -> tuple[str, str]:
+        """The account's namespace prefix (``INBOX.`` on Courier, else "") and its Trash."""
+        folders = await self.worker.db(self.store.folders, self.worker.name)
+        self._prefix = inbox_prefix(folders)
+        return self._prefix, next((f.name for f in folders if f.role == FolderRole.TRASH), "")
+
+    async def _words(self, action: PendingAction) -> ActionWords:
+        """What a journalled action does, in words, its folder named as the tree shows it now."""
+        count = len(action.uids)
+        if action.action == FLAGS:
+            return flag_words(count, action.args.get("add", ()), action.args.get("remove", ()))
+        if action.action == EXPUNGE:
+            return delete_words(count, permanent=True)
+        return await self._move_words(count, str(action.args.get("target", "?")), copy=action.action == COPY)
+
+    async def _move_words(self, count: int, target: str, *, copy: bool) -> ActionWords:
+        prefix, trash = await self._names()
+        return move_words(count, typed_name(target, prefix), copy=copy, to_trash=target == trash)
 
     def _drop_ticket(self, request_id: int) -> None:
         for ticket in list(self.undo_tickets):
@@ -225,36 +266,37 @@ class ActionJournal:
                 self._drop_ticket(request.request_id)
                 worker.emit(RequestDone(request.request_id))
                 return
-            action_id, text = await self._record_flags(request.folder, request.uids, add, remove)
+            action_id, words = await self._record_flags(request.folder, request.uids, add, remove)
         elif isinstance(request, MoveMessages):
             target = request.target or await self._folder_with_role(request.target_role)
             if request.new_folder:
                 await worker.make_folder(target)
             if target == request.folder:
                 raise ValueError(f"the messages are already in {target}")
-            action_id, text = await self._record_move(
+            action_id, words = await self._record_move(
                 request.folder, request.uids, target, copy=request.copy
             )
         elif isinstance(request, DeleteMessages):
             if request.permanent:
                 action_id = await self._record(request.folder, request.uids, EXPUNGE, {})
-                text = f"Deleted {plural(len(request.uids))} permanently"
+                words = delete_words(len(request.uids), permanent=True)
             else:
                 target = await self._folder_with_role(FolderRole.TRASH)
                 if target == request.folder:
                     raise ValueError("already in Trash: delete permanently instead (D)")
-                action_id, text = await self._record_move(request.folder, request.uids, target)
+                action_id, words = await self._record_move(request.folder, request.uids, target)
         else:
             raise TypeError(f"not a triage request: {request!r}")
         undoable = not (isinstance(request, DeleteMessages) and request.permanent)
         if undoable:
+            self._reword_ticket(request.request_id, words.done)
             self._actions[request.request_id] = action_id
             if len(self._actions) > 4 * (self.undo_tickets.maxlen or 50):  # tickets long gone
                 del self._actions[next(iter(self._actions))]
         worker.emit(RequestDone(request.request_id))
         if target:  # counted there once the request's overlay has ended, so never twice
             await self._count_target(target)
-        worker.emit(ActionApplied(worker.name, text, undoable=undoable))
+        worker.emit(ActionApplied(worker.name, words.pending, undoable=undoable))
 
     async def _folder_with_role(self, role: FolderRole, *, required: bool = True) -> str:
         """The account's folder with ``role`` (off the event loop); "" when there is none and
@@ -283,7 +325,7 @@ class ActionJournal:
         *,
         uidvalidity: int | None = None,
         undoes: str = "",
-    ) -> tuple[int, str]:
+    ) -> tuple[int, ActionWords]:
         add, remove = sorted(set(add)), sorted(set(remove))
         before = await self.worker.db(current_flags, self.store, self.worker.name, folder, uids)
         after = [(uid, (flags | set(add)) - set(remove)) for uid, flags in before.items()]
@@ -296,7 +338,7 @@ class ActionJournal:
         )
         await self.worker.db(self.store.update_flags, self.worker.name, folder, after)
         await self._changed(folder, changed=len(after))
-        return action_id, describe_flags(len(uids), add, remove)
+        return action_id, flag_words(len(uids), add, remove)
 
     async def _record_move(
         self,
@@ -307,7 +349,7 @@ class ActionJournal:
         copy: bool = False,
         uidvalidity: int | None = None,
         undoes: str = "",
-    ) -> tuple[int, str]:
+    ) -> tuple[int, ActionWords]:
         ids = await self.worker.db(message_ids, self.store, self.worker.name, folder, uids)
         action_id = await self._record(
             folder,
@@ -320,10 +362,7 @@ class ActionJournal:
         if not copy:
             await self.worker.db(self.store.set_hidden, self.worker.name, folder, uids, True, target)
             await self._changed(folder, removed=len(uids))
-        to_trash = target == await self._folder_with_role(FolderRole.TRASH, required=False)
-        verb = "Copied" if copy else ("Deleted" if to_trash else "Moved")
-        suffix = "" if verb == "Deleted" else f" to {target}"
-        return action_id, f"{verb} {plural(len(uids))}{suffix}"
+        return action_id, await self._move_words(len(uids), target, copy=copy)
 
     async def _record(
         self,
@@ -377,7 +416,7 @@ class ActionJournal:
             validity, _uidnext = await worker.server_position(action.folder)
         adopt = {"uidvalidity": validity}
         if validity and await worker.db(self.local.transition, action.id, (action.state,), action.state, adopt):
-            log.info("account %s: %s taken under UIDVALIDITY %d", worker.name, describe_action(action), validity)
+            log.info("account %s: action %d taken under UIDVALIDITY %d", worker.name, action.id, validity)
             return await _reread(self, action)
         return action
 
@@ -404,23 +443,27 @@ class ActionJournal:
         if ticket in self._undoing:
             self._undoing.remove(ticket)
         action_id = self._actions.pop(ticket.request_id, None)
+        words = ticket.description
         while action_id is not None:
             if await worker.db(self.local.transition, action_id, (PENDING, ASIDE), CANCELLED):
                 action = await worker.db(self.local.action, action_id)
                 assert action is not None
+                words = (await self._words(action)).done  # its folders as they are named now
                 await self._roll_back(action)
                 break
             action = await worker.db(self.local.action, action_id)
             if action is None or action.state in (FAILED, CANCELLED):
                 action_id = None
-            elif action.state == DONE:
-                await self._record_inverse(action, ticket.description)
+                continue
+            words = (await self._words(action)).done
+            if action.state == DONE:
+                await self._record_inverse(action, words)
                 break
             elif self._in_flight == action_id:  # being sent right now: wait for its answer
                 self._settled.clear()
                 await self._settled.wait()
             else:  # sent before, answer never seen: the next replay settles it, then undoes it
-                undo = {"undo": ticket.description}
+                undo = {"undo": words}
                 if await worker.db(self.local.transition, action_id, (IN_FLIGHT,), IN_FLIGHT, undo):
                     self._maybe_pending = True
                     worker.poke()
@@ -428,7 +471,7 @@ class ActionJournal:
         if action_id is None:
             worker.emit(ActionApplied(worker.name, f"Nothing to undo: {ticket.description}", False))
             return
-        worker.emit(ActionApplied(worker.name, f"Undone: {ticket.description}", undoable=False))
+        worker.emit(ActionApplied(worker.name, f"Undone: {words}", undoable=False))
 
     async def _record_inverse(self, action: PendingAction, undoes: str) -> None:
         """Journal the action that takes ``action`` (done on the server) back, on the messages
@@ -568,11 +611,12 @@ class ActionJournal:
             await self._settle(action, outcome)  # before an undo waiting for it may look
         except ServerRefused as exc:
             final = CANCELLED if isinstance(exc, UidValidityChanged) else FAILED
-            log.info("account %s: %s refused: %s", worker.name, describe_action(action), exc)
+            words = await self._words(action)
+            log.info("account %s: %s: refused: %s", worker.name, words.failed, exc)
             fail = partial(self.local.transition, error=str(exc))
             await worker.db(fail, action.id, ACTIVE, final, None)
             await self._roll_back(action)
-            worker.emit(ActionRolledBack(worker.name, describe_action(action), str(exc)))
+            worker.emit(ActionRolledBack(worker.name, words.failed, str(exc)))
             return
         except BaseException as exc:
             self._maybe_pending = True  # still in the journal: checked and replayed later
@@ -584,25 +628,26 @@ class ActionJournal:
             self._in_flight = None
             self._settled.set()
         undoes = str(action.args.get("undoes", ""))
+        done = (await self._words(action)).done
         if not action.args.get(HOUSEKEEPING):  # the user asked for none of it: nothing to tell
-            worker.emit(ActionApplied(worker.name, describe_action(action), on_server=True, undoes=undoes))
+            worker.emit(ActionApplied(worker.name, done, on_server=True, undoes=undoes))
         settled = await _reread(self, action)
         undone = settled.args.get("undo")
         if undone:  # undone while its answer was unknown: take it back now
             try:
-                words = undone if isinstance(undone, str) else describe_action(settled)
-                await self._record_inverse(settled, words)
+                await self._record_inverse(settled, undone if isinstance(undone, str) else done)
             except ValueError as exc:
-                worker.emit(ErrorReported(worker.name, f"{describe_action(action)}: {exc}"))
+                worker.emit(ErrorReported(worker.name, f"{done}: {exc}"))
 
     async def _set_aside(self, action: PendingAction) -> None:
         if await self.worker.db(self.local.transition, action.id, ACTIVE, ASIDE):
             reason = action.last_error or "no answer"
+            words = await self._words(action)
             self.worker.emit(
                 ErrorReported(
                     self.worker.name,
-                    f"{describe_action(action)} failed {plural(action.attempts, 'time')}"
-                    f" ({reason}); set aside: it stays as it is here until you retry or undo it",
+                    f"{words.failed} (tried {plural(action.attempts, 'time')}: {reason}); set aside:"
+                    " it stays as it is here until you retry or undo it",
                     retry=True,
                 )
             )
@@ -759,52 +804,3 @@ def message_ids(store: Store, account: str, folder: str, uids: Sequence[int]) ->
         if summary is not None and summary.message_id:
             result[str(uid)] = summary.message_id
     return result
-
-
-_FLAG_WORDS = {
-    "\\Seen": ("read", "unread"),
-    "\\Flagged": ("flagged", "unflagged"),
-    ANSWERED: ("answered", "not answered"),
-    FORWARDED: ("forwarded", "not forwarded"),
-}
-
-
-def describe_flags(count: int, add: Sequence[str], remove: Sequence[str]) -> str:
-    words = [_FLAG_WORDS.get(f, (f, ""))[0] for f in add]
-    words += [_FLAG_WORDS.get(f, ("", f"not {f}"))[1] for f in remove]
-    return f"Marked {plural(count)} {' and '.join(words)}"
-
-
-def describe_request(request: Request) -> str:
-    """What a triage request does, in words (known before it is applied)."""
-    if isinstance(request, SetFlags):
-        return describe_flags(len(request.uids), sorted(request.add), sorted(request.remove))
-    if isinstance(request, MoveMessages):
-        where = request.target or (request.target_role.value.capitalize() if request.target_role else "?")
-        return f"{'Copied' if request.copy else 'Moved'} {plural(len(request.uids))} to {where}"
-    if isinstance(request, DeleteMessages):
-        return f"Deleted {plural(len(request.uids))}"
-    return type(request).__name__
-
-
-def describe_made(action: PendingAction, trash: str) -> str:
-    """What a journalled action did, in the words of the request that made it."""
-    count = len(action.uids)
-    if action.action == FLAGS:
-        return describe_flags(count, action.args.get("add", ()), action.args.get("remove", ()))
-    target = action.args.get("target", "?")
-    if action.action == COPY:
-        return f"Copied {plural(count)} to {target}"
-    if action.action == MOVE and target == trash:
-        return f"Deleted {plural(count)}"
-    return f"Moved {plural(count)} to {target}"
-
-
-def describe_action(action: PendingAction) -> str:
-    count = len(action.uids)
-    if action.action == FLAGS:
-        return describe_flags(count, action.args.get("add", ()), action.args.get("remove", ()))
-    if action.action == EXPUNGE:
-        return f"Permanent delete of {plural(count)}"
-    verb = "Copy" if action.action == COPY else "Move"
-    return f"{verb} of {plural(count)} to {action.args.get('target', '?')}"

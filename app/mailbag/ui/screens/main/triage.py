@@ -204,7 +204,7 @@ class TriageControl(MainScreenBase):
         if description is None:
             self.status.set_notice("Nothing to undo")
             return
-        self.status.set_notice(description)
+        self.status.set_notice(f"Undoing: {description}…")
         self.after_rollback()
 
     def after_rollback(self) -> None:
