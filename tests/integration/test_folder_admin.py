@@ -88,7 +88,7 @@ async def test_names_go_under_the_namespace_prefix_with_its_separator(
             )
             names = {f.name for f in store.folders("work")}
     assert "INBOX.Plans" in names and "INBOX.Projects" not in names
-    assert "Folder INBOX.Projects renamed to INBOX.Plans" in [e.description for e in events.of(ActionApplied)]
+    assert "Folder Projects renamed to Plans" in [e.description for e in events.of(ActionApplied)]
     client = compat_client(dovecot, mail_user)
     try:
         assert b"INBOX.Plans" in listed(client)

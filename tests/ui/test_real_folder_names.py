@@ -23,17 +23,23 @@ def prompt(app: MailbagApp) -> tuple[str, str]:
     return str(screen.query_one(Label).render()), screen.query_one("#prompt-field", Input).value
 
 
-@pytest.mark.dovecot
-async def test_the_prompts_hold_and_take_the_name_without_the_inbox_prefix(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path
-) -> None:
-    dovecot.deliver(mail_user.name, simple_message(1))
+def compat_with_work(dovecot: DovecotServer, mail_user: MailUser) -> Config:
+    """The config of an account "work" on the compat listener, where another program has made
+    the folder ``INBOX.Work``."""
     client = other_client(dovecot, mail_user)
     try:
         client.create("INBOX.Work")
     finally:
         client.logout()
-    config = Config(path=None, accounts={"work": compat_config(dovecot, mail_user)})
+    return Config(path=None, accounts={"work": compat_config(dovecot, mail_user)})
+
+
+@pytest.mark.dovecot
+async def test_the_prompts_hold_and_take_the_name_without_the_inbox_prefix(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    dovecot.deliver(mail_user.name, simple_message(1))
+    config = compat_with_work(dovecot, mail_user)
     async with running(config, tmp_path / "cache.sqlite3", 1) as (app, pilot, store):
         tree = app.main_screen.folder_tree
         await wait_until(pilot, lambda: ("work", "INBOX.Work") in tree._folders, "the folders")

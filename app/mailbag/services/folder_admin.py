@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from mailbag.domain.events import ActionApplied
+from mailbag.domain.folder_names import inbox_prefix, typed_name
 from mailbag.domain.models import Folder
 from mailbag.domain.requests import (
     CreateFolder,
@@ -50,7 +51,8 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         async with _written_down(backend, "", name) as change:
             made = await _answered(backend, change, backend.server_create_folder(name))
             await backend.refresh_folders()
-        backend.emit(ActionApplied(backend.name, f"Folder {made} created", undoable=False, on_server=True))
+        shown = await shown_names(backend, made)
+        backend.emit(ActionApplied(backend.name, f"Folder {shown[0]} created", undoable=False, on_server=True))
     elif isinstance(request, RenameFolder):
         folder = await _known(backend, request.folder)
         new_name = await backend.server_name(checked_name(request.new_name))
@@ -65,24 +67,26 @@ async def manage_folder(backend: Backend, request: FolderRequest) -> None:
         await backend.publish_counts(made)
         if folder.name.upper() == "INBOX":
             await backend.sync_folder("INBOX")
-        backend.emit(ActionApplied(backend.name, f"Folder {folder.name} renamed to {made}", undoable=False,
-                                   on_server=True))
+        old, new = await shown_names(backend, folder.name, made)
+        backend.emit(ActionApplied(backend.name, f"Folder {old} renamed to {new}", undoable=False, on_server=True))
     elif isinstance(request, DeleteFolder):
         folder = await _known(backend, request.folder)
         if folder.name.upper() == "INBOX":
             raise Refused("the Inbox cannot be deleted")
         await _settle(backend, folder, "deleted")
+        shown = await shown_names(backend, folder.name)
         async with _written_down(backend, folder.name, None) as change:
             await _answered(backend, change, backend.server_delete_folder(folder.name))
             await backend.db(backend.store.drop_folder, backend.name, folder.name)
             await backend.refresh_folders()
-        backend.emit(ActionApplied(backend.name, f"Folder {folder.name} deleted", undoable=False, on_server=True))
+        backend.emit(ActionApplied(backend.name, f"Folder {shown[0]} deleted", undoable=False, on_server=True))
     elif isinstance(request, SubscribeFolder):
         folder = await _known(backend, request.folder)
         await backend.server_subscribe(folder.name, request.subscribe)
         await backend.refresh_folders()
         what = "Subscribed to" if request.subscribe else "Unsubscribed from"
-        backend.emit(ActionApplied(backend.name, f"{what} {folder.name}", undoable=False, on_server=True))
+        shown = await shown_names(backend, folder.name)
+        backend.emit(ActionApplied(backend.name, f"{what} {shown[0]}", undoable=False, on_server=True))
 
 
 @asynccontextmanager
@@ -127,6 +131,7 @@ async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]
     done moves the cache along, and each change done is told. The names the account itself
     took away (not to be reported as another program's doing)."""
     names = {f.name for f in folders}
+    prefix = inbox_prefix(folders)
     changes, backend.unanswered = backend.unanswered, []
     written = await backend.db(backend.store.local.folder_changes, backend.name)
     changes += [c for c in written if c.pid != os.getpid() and not process_running(c.pid)]
@@ -134,20 +139,27 @@ async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]
     for change in changes:
         if not change.folder:
             if change.new_name in names:
-                backend.emit(ActionApplied(backend.name, f"Folder {change.new_name} created", undoable=False,
-                                           on_server=True))
+                made = typed_name(change.new_name, prefix)
+                backend.emit(ActionApplied(backend.name, f"Folder {made} created", undoable=False, on_server=True))
         elif change.folder not in names and change.new_name is None:
             ours.add(change.folder)
-            backend.emit(ActionApplied(backend.name, f"Folder {change.folder} deleted", undoable=False,
-                                       on_server=True))
+            gone = typed_name(change.folder, prefix)
+            backend.emit(ActionApplied(backend.name, f"Folder {gone} deleted", undoable=False, on_server=True))
         elif change.folder not in names and change.new_name in names:
             delimiter = next((f.delimiter for f in folders if f.name == change.new_name), None)
             await _rename_cached(backend, change.folder, change.new_name, delimiter)
-            backend.emit(ActionApplied(backend.name, f"Folder {change.folder} renamed to {change.new_name}",
-                                       undoable=False, on_server=True))
+            old, new = typed_name(change.folder, prefix), typed_name(change.new_name, prefix)
+            backend.emit(ActionApplied(backend.name, f"Folder {old} renamed to {new}", undoable=False, on_server=True))
         if change.id:
             await backend.db(backend.store.local.forget_folder_change, change.id)
     return ours
+
+
+async def shown_names(backend: Backend, *names: str) -> list[str]:
+    """``names`` as the tree shows them: without the ``INBOX.`` of a server that keeps every
+    folder below it (read from the account's cached folders)."""
+    prefix = inbox_prefix(await backend.db(backend.store.folders, backend.name))
+    return [typed_name(name, prefix) for name in names]
 
 
 def checked_name(name: str) -> str:
@@ -165,7 +177,7 @@ async def _known(backend: Backend, name: str) -> Folder:
     folders = await backend.db(backend.store.folders, backend.name)
     folder = next((f for f in folders if f.name == name), None)
     if folder is None:
-        raise Refused(f"{backend.name} has no folder {name}")
+        raise Refused(f"{backend.name} has no folder {typed_name(name, inbox_prefix(folders))}")
     return folder
 
 
@@ -175,13 +187,14 @@ async def _settle(backend: Backend, folder: Folder, what: str) -> None:
     if backend.journal.idle() and await backend.journal.has_pending():
         await backend.journal.replay()
     waiting = await backend.db(_waiting_for, backend, folder)
+    (shown,) = await shown_names(backend, folder.name)
     if waiting:
         raise Refused(
-            f"{folder.name} cannot be {what} yet: {plural(waiting, 'action')} on its messages "
+            f"{shown} cannot be {what} yet: {plural(waiting, 'action')} on its messages "
             "not done on the server (press $ to send again what was set aside)"
         )
     if any(_below(folder, name) for name in backend.syncing):
-        raise Refused(f"{folder.name} is being synced: try again in a moment")
+        raise Refused(f"{shown} is being synced: try again in a moment")
 
 
 def _waiting_for(backend: Backend, folder: Folder) -> int:

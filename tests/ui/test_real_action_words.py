@@ -1,0 +1,58 @@
+"""What the status bar says of triage over the real services: an action under way, done and
+undone in plain words, its folder named as the tree shows it on a server that keeps every folder
+under ``INBOX.`` (the private Dovecot's compat listener), and by its new name after a rename."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported
+from mailbag.ui.app import MailbagApp
+from tests.servers.dovecot import DovecotServer, MailUser
+from tests.ui.helpers import cursor_on_folder, status_text
+from tests.ui.real_services import running, service, simple_message, wait_until
+from tests.ui.test_real_folder_names import compat_with_work
+
+
+def told(app: MailbagApp) -> list[str]:
+    """Every notice and error the services gave the status bar, in order."""
+    texts: list[str] = []
+    for event in service(app).events:
+        if isinstance(event, ActionApplied):
+            texts.append(event.description)
+        elif isinstance(event, ActionRolledBack):
+            texts.append(f"{event.description}: {event.reason}")
+        elif isinstance(event, ErrorReported):
+            texts.append(event.message)
+    return texts
+
+
+@pytest.mark.dovecot
+async def test_triage_is_told_in_plain_words_with_folders_named_as_the_tree_shows_them(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    dovecot.deliver_many(mail_user.name, [simple_message(n) for n in range(3)])
+    config = compat_with_work(dovecot, mail_user)
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, _store):
+        tree = app.main_screen.folder_tree
+        await wait_until(pilot, lambda: ("work", "INBOX.Work") in tree._folders, "the folders")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: "Moved 1 message to Archive" in status_text(app), "archived")
+        assert "Moving 1 message to Archive…" in told(app)  # before the server had it
+
+        await pilot.press("m", *"work", "enter")
+        await wait_until(pilot, lambda: "Moved 1 message to Work" in status_text(app), "moved")
+
+        await cursor_on_folder(pilot, "work", "INBOX.Work")
+        await pilot.press("E", "ctrl+u", *"Projects", "enter")
+        await wait_until(pilot, lambda: "Folder Work renamed to Projects" in status_text(app), "renamed")
+        await pilot.press("u")  # the move to Work, which is Projects now
+        await wait_until(pilot, lambda: "Undone: Moved 1 message to Projects" in status_text(app), "undone")
+        await wait_until(pilot, lambda: ("work", "INBOX", 2) == counted(app), "back in the Inbox")
+        assert not [text for text in told(app) if "INBOX." in text]
+
+
+def counted(app: MailbagApp) -> tuple[str, str, int]:
+    """The Inbox's message count, as the services give it."""
+    inbox = next(f for f in app.facade.folders("work") if f.name == "INBOX")
+    return ("work", "INBOX", inbox.total)
