@@ -714,6 +714,11 @@ class ActionJournal:
         prints = {int(u): m for u, m in action.args.get("fingerprints", {}).items() if m}
         target_validity, since = (int(x) for x in action.args.get("since", (0, 0)))
         target = action.args["target"]
+        if target_validity and since <= 1:
+            # The target had given out no UID yet, so no UID of it could name another message:
+            # a server may give it another UIDVALIDITY with its first message (GNU Mailutils'
+            # imap4d does, for an empty mbox). Its UIDs are read under the one it has now.
+            target_validity = (await self.worker.server_position(target))[0] or target_validity
         found = await self.worker.server_find(target, target_validity, since, set(wanted.values()))
         if prints:
             found.update(
