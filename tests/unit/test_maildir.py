@@ -232,6 +232,54 @@ def test_uidlist_file_is_written_atomically_and_readable(store: MaildirStore) ->
     assert not [p for p in (store.root / ".Sent").iterdir() if p.name.endswith(".tmp")]
 
 
+def test_uids_given_to_delivered_messages_are_added_to_the_file_and_read_back_after_a_restart(
+    store: MaildirStore,
+) -> None:
+    """A download gives UIDs a batch at a time: each batch adds its lines to the UID file (the
+    lines before it are not written again), and a restart reads every UID and the next one."""
+    from mailbag.protocols.maildir_delivery import deliver, new_key
+
+    batches = [[(new_key(), _mail(f"b{b}m{n}")) for n in range(3)] for b in range(2)]
+    path = store.root / UIDLIST_NAME
+    given = []
+    for batch in batches:
+        deliver(store.root, batch)
+        before = path.read_text() if path.exists() else ""
+        given += store.adopt("INBOX", [key for key, _raw in batch])
+        assert path.read_text().startswith(before)
+    assert given == [1, 2, 3, 4, 5, 6]
+
+    again = MaildirStore(store.root, "local")
+    assert again.folder_state("INBOX").uidnext == 7
+    assert [(s.uid, s.subject) for s in again.summaries("INBOX")] == [
+        (uid, f"b{b}m{n}") for uid, (b, n) in zip(given, [(b, n) for b in range(2) for n in range(3)])]
+    assert again.add("INBOX", _mail("next")) == 7
+
+
+def test_the_uidvalidity_is_read_from_the_uid_file_without_listing_the_folder(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a message asks for it: in a big folder, listing its files each time would cost
+    as much as the folder is big."""
+    from mailbag.protocols import maildir
+
+    store.add("INBOX", _mail("a"))
+    validity = store.folder_state("INBOX").uidvalidity
+    listed: list[Path] = []
+    scan = maildir._scan
+
+    def listing(directory: Path) -> dict[str, maildir._Entry]:
+        listed.append(directory)
+        return scan(directory)
+
+    monkeypatch.setattr(maildir, "_scan", listing)
+    assert MaildirStore(store.root, "local").uidvalidity("INBOX") == validity
+    assert listed == []
+    (store.root / UIDLIST_NAME).unlink()  # no file: the folder is looked at (and gets a new one)
+    assert MaildirStore(store.root, "local").uidvalidity("INBOX") != validity
+    assert listed
+
+
 def test_corrupt_uidlist_starts_a_new_uid_epoch(store: MaildirStore, caplog) -> None:
     store.add("INBOX", _mail("a"))
     (store.root / UIDLIST_NAME).write_text("garbage\n")

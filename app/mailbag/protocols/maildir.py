@@ -46,6 +46,7 @@ from mailbag.domain.models import (
     MessageSummary,
 )
 from mailbag.domain.sanitize import clean_line
+from mailbag.paths import sync_dir
 from mailbag.protocols.maildir_layout import DELIMITER as DELIMITER
 from mailbag.protocols.maildir_layout import INBOX as INBOX
 from mailbag.domain.config import MaildirLayout
@@ -148,13 +149,46 @@ class _UidList:
             result.uidnext = max(result.uids.values()) + 1
         return result
 
+    @staticmethod
+    def read_validity(path: Path) -> int | None:
+        """The UIDVALIDITY the file's first line gives (None: no file, or not one of ours)."""
+        try:
+            with open(path, encoding="utf-8") as file:
+                magic, validity, _next = file.readline().rsplit(" ", 2)
+        except (OSError, UnicodeError, ValueError):
+            return None
+        if magic != _UIDLIST_MAGIC or not validity.startswith("V") or not validity[1:].isdigit():
+            return None
+        return int(validity[1:])
+
     def save(self, path: Path) -> None:
-        """Write the file atomically (temp file, then rename over the old one)."""
+        """Write the file atomically and durably: a temp file, fsynced, renamed over the old
+        one, the directory fsynced. (After a crash an older list could give a UID the cache
+        holds to another message.)"""
         lines = [f"{_UIDLIST_MAGIC} V{self.uidvalidity} N{self.uidnext}"]
         lines += [f"{uid} {key}" for key, uid in sorted(self.uids.items(), key=lambda kv: kv[1])]
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write("\n".join(lines) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(tmp, path)
+        sync_dir(path.parent)
+
+    def append(self, path: Path, keys: Sequence[str]) -> None:
+        """Add the lines of ``keys`` (UIDs just assigned) to the file durably, without writing
+        the rest again; its first line's next UID stays as it was (:meth:`load` takes the
+        highest UID + 1 when that is more). Without the file, it is written whole."""
+        try:
+            file = open(path, "r+", encoding="utf-8")
+        except FileNotFoundError:
+            self.save(path)
+            return
+        with file:
+            file.seek(0, os.SEEK_END)
+            file.write("".join(f"{self.uids[key]} {key}\n" for key in keys))
+            file.flush()
+            os.fsync(file.fileno())
 
     def assign(self, key: str) -> int:
         uid = self.uidnext
@@ -337,14 +371,23 @@ class MaildirStore:
         their order without looking at the folder again (a key seen already keeps its UID)."""
         view = self._views.get(_canonical(folder)) or self._sync(folder)
         uids = []
+        assigned = []
         for key in keys:
             uid = view.uidlist.uids.get(key)
             if uid is None:
                 uid = view.uidlist.assign(key)
                 view.by_uid[uid] = _Entry("new", key, "")
+                assigned.append(key)
             uids.append(uid)
-        view.uidlist.save(self._folder_dir(folder) / UIDLIST_NAME)
+        if assigned:
+            view.uidlist.append(self._folder_dir(folder) / UIDLIST_NAME, assigned)
         return uids
+
+    def uidvalidity(self, folder: str) -> int:
+        """The folder's UIDVALIDITY as its UID file says now: read, not scanned, so that a
+        message opens at once in a big folder (a folder without the file is scanned)."""
+        validity = _UidList.read_validity(self._folder_dir(folder) / UIDLIST_NAME)
+        return validity if validity is not None else self.folder_state(folder).uidvalidity
 
     def remove(self, folder: str, uids: Sequence[int]) -> None:
         """Delete these messages' files for good (UIDs already gone are ignored)."""

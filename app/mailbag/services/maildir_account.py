@@ -173,17 +173,16 @@ class MaildirAccount(Backend):
         await self.announce_new_mail(folder, fresh)
 
     async def load_body(self, folder: str, uid: int) -> None:
-        state: FolderState = await self.db(self._md().folder_state, folder)
-        await self.check_cached_validity(folder, state.uidvalidity)
+        await self.check_cached_validity(folder, await self.db(self._md().uidvalidity, folder))
         raw = await self.db(self._md().read, folder, uid)
         await self.db(self.store.put_body, self.name, folder, uid, raw)
         self.emit(BodyLoaded(self.name, folder, uid))
 
     async def _check_validity(self, folder: str, uidvalidity: int) -> None:
         """Raise UidValidityChanged unless ``folder`` still has the UIDVALIDITY of the action."""
-        state: FolderState = await self.db(self._md().folder_state, folder)
-        self._validity[folder] = state.uidvalidity
-        if not uidvalidity or state.uidvalidity != uidvalidity:
+        current: int = await self.db(self._md().uidvalidity, folder)
+        self._validity[folder] = current
+        if not uidvalidity or current != uidvalidity:
             raise UidValidityChanged(folder)
 
     @contextmanager
