@@ -64,3 +64,21 @@ def normal_pin(pin: str) -> str:
     """``sha256:AB:CD:...`` in the form :func:`fingerprint` gives (lower case, no colons)."""
     kind, _, digits = pin.strip().partition(":")
     return f"{kind.lower()}:{digits.replace(':', '').lower()}"
+
+
+#: OpenSSL's verify codes that a ``ca_file`` cannot cure, with what can.
+_NOT_THE_CA = {
+    9: "the server's clock or certificate is wrong: its administrator must fix it",  # not yet valid
+    10: "the server's certificate has expired: its administrator must renew it",
+    62: "use the host name the certificate is made for as the server's host",  # hostname mismatch
+}
+
+
+def untrusted(where: str, exc: ssl.SSLCertVerificationError | PinMismatch) -> str:
+    """A certificate refused, in the same words for IMAP, POP3 and SMTP: the server (``where``,
+    ``host:port``), what failed and what to do about it."""
+    if isinstance(exc, PinMismatch):
+        return (f"certificate not trusted for {where} ({exc}): if the server's certificate was changed,"
+                " set tls_fingerprint to the new one")
+    advice = _NOT_THE_CA.get(exc.verify_code, "set ca_file to the certificate of the CA that signed it")
+    return f"certificate not trusted for {where} ({exc.verify_message}): {advice}"

@@ -56,7 +56,7 @@ from mailbag.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted
 from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
@@ -274,10 +274,10 @@ class ImapClient:
             raise
         except ssl.SSLCertVerificationError as exc:
             await self._drop()
-            raise ImapConnectionError(f"certificate not trusted: {exc.verify_message}") from None
+            raise ImapConnectionError(untrusted(f"{s.host}:{s.port}", exc)) from None
         except PinMismatch as exc:
             await self._drop()
-            raise ImapConnectionError(f"certificate not trusted: {exc}") from None
+            raise ImapConnectionError(untrusted(f"{s.host}:{s.port}", exc)) from None
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None

@@ -35,7 +35,7 @@ from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -111,14 +111,12 @@ async def _open(
         await _login(smtp, settings)
     except SmtpError:
         raise
-    except ssl.SSLError as exc:
-        raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(exc)}") from None
-    except PinMismatch as exc:
-        raise SmtpTemporary(f"TLS with {where} failed: certificate not trusted ({exc})") from None
+    except (ssl.SSLError, PinMismatch) as exc:
+        raise SmtpTemporary(_tls_failed(where, exc)) from None
     except aiosmtplib.SMTPConnectError as exc:
         cause = exc.__cause__
         if isinstance(cause, ssl.SSLError):  # implicit TLS: the handshake is part of connecting
-            raise SmtpTemporary(f"TLS with {where} failed: {_ssl_reason(cause)}") from None
+            raise SmtpTemporary(_tls_failed(where, cause)) from None
         why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _cause(exc)
         raise SmtpTemporary(f"cannot reach {where}: {why[:1].lower()}{why[1:]}") from None
     except aiosmtplib.SMTPResponseException as exc:
@@ -338,7 +336,7 @@ def _cause(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _ssl_reason(exc: ssl.SSLError) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate not trusted ({exc.verify_message})"
-    return exc.reason or str(exc)
+def _tls_failed(where: str, exc: ssl.SSLError | PinMismatch) -> str:
+    if isinstance(exc, (ssl.SSLCertVerificationError, PinMismatch)):
+        return untrusted(where, exc)
+    return f"TLS with {where} failed: {exc.reason or exc}"
