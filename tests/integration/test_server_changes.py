@@ -110,6 +110,10 @@ async def test_a_folder_deleted_by_another_client_leaves_the_tree_and_the_cache(
             await until(lambda: message_id(9) in _ids(store, "INBOX").values(), 15)
     assert told.message == "Projects was deleted or renamed by another program"
     assert "Projects" not in {f.name for f in events.of(FoldersChanged)[-1].folders}
+    # Dovecot ends the session that had it open ("IMAP session state is inconsistent"): a new
+    # one starts at once, and the account never shows as in error.
+    assert not [e for e in events.of(ConnectionChanged) if e.state == ConnectionState.ERROR]
+    assert [e.message for e in events.of(ErrorReported)] == [told.message]
 
 
 async def test_actions_waiting_for_a_folder_recreated_meanwhile_are_taken_back_not_applied(

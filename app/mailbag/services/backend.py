@@ -338,6 +338,12 @@ class Backend(ABC):
         capability = needs(request)
         return capability is None or capability in self.capabilities
 
+    def reconnects_at_once(self, exc: BaseException) -> bool:
+        """Whether ``exc`` ended a session with nothing wrong with the link (an IMAP server drops
+        the session whose open folder another client deleted): a new one starts at once, and
+        nothing is shown as an error."""
+        return False
+
     def is_connection_error(self, exc: BaseException) -> bool:
         """True for failures of the link itself (reconnect), False for a refused command."""
         return self.classify(exc) is Failure.LINK

@@ -30,6 +30,7 @@ from mailbag.protocols.imap import (
     ImapClient,
     ImapConnectionError,
     ImapError,
+    ImapSessionEnded,
     ImapSettings,
     SelectResult,
 )
@@ -138,6 +139,9 @@ class ImapAccount(Backend):
         self._selected = None
         if client is not None:
             await client.logout()
+
+    def reconnects_at_once(self, exc: BaseException) -> bool:
+        return isinstance(exc, ImapSessionEnded)
 
     def classify(self, exc: BaseException) -> Failure:
         if isinstance(exc, ImapAuthError):

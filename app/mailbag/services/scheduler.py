@@ -255,6 +255,7 @@ class Scheduler:
 
     async def _run_connected(self) -> None:
         backoff = Backoff(self.timings)
+        quiet_since: float | None = None  # when a session the server ended was last begun again
         while not self._stopping:
             try:
                 self._interrupt.clear()  # a retry asked for from now on counts
@@ -274,6 +275,15 @@ class Scheduler:
             except Exception as exc:  # noqa: BLE001 - every failure becomes a visible state
                 failure = self.backend.classify(exc)
                 text = self.backend.describe(exc)
+                now = time.monotonic()
+                if self.backend.reconnects_at_once(exc) and (
+                    quiet_since is None or now - quiet_since >= self.timings.healthy_seconds
+                ):  # once per healthy spell: a server that keeps doing it gets the backoff
+                    quiet_since = now
+                    log.info("account %s: the server ended the session (%s): a new one at once", self.name, text)
+                    self._fail_all(f"offline: {text}")
+                    await self._quiet_disconnect()
+                    continue
                 if failure is Failure.BUG:
                     log.exception("account %s: unexpected error", self.name)
                 else:
@@ -516,7 +526,8 @@ class Scheduler:
             failure = self.backend.classify(exc)
             self.emit(RequestFailed(request.request_id, self.backend.describe(exc)))
             if failure in (Failure.LINK, Failure.AUTH):
-                self.emit(ErrorReported(self.name, self.backend.describe(exc)))
+                if not self.backend.reconnects_at_once(exc):
+                    self.emit(ErrorReported(self.name, self.backend.describe(exc)))
                 raise
             if self.state == ConnectionState.SYNCING:  # a sync that failed ends; still connected
                 self._set_state(ConnectionState.ONLINE)

@@ -199,7 +199,7 @@ class ImapClient:
         if protocol is None:
             raise ImapConnectionError("not connected")
         if protocol.error is not None:
-            raise ImapConnectionError(protocol.error)
+            raise protocol.link_error()
         return protocol
 
     @property
@@ -224,7 +224,7 @@ class ImapClient:
         except adapter.Abort as exc:
             raise ImapError(clean_line(str(exc))) from None
         if response.result == "KO" and protocol.error:
-            raise ImapConnectionError(protocol.error)
+            raise protocol.link_error()
         if response.result != "OK":
             said = _server_text(response)
             raise ImapError(f"{command.name} failed: {worded(said)}", refusal_code(said))

@@ -24,3 +24,9 @@ class ImapUnavailable(ImapConnectionError):
     """The server cannot check a login now (``NO [UNAVAILABLE]`` or ``[INUSE]``, RFC 5530: its
     password database is down, the mailbox is locked): tried again later, as after a lost link,
     never taken for a refused password."""
+
+
+class ImapSessionEnded(ImapConnectionError):
+    """The server ended the session because the selected folder was deleted or renamed under it
+    by another client (Dovecot: ``* BYE IMAP session state is inconsistent, please relogin.``):
+    nothing is wrong with the link, and a new session can start at once."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap import adapter, utf7
 from mailbag.protocols.imap.codes import alert_of
-from mailbag.protocols.imap.errors import ImapConnectionError
+from mailbag.protocols.imap.errors import ImapConnectionError, ImapSessionEnded
 from mailbag.protocols.imap.folders import parse_list, parse_status
 from mailbag.protocols.imap.framing import FastLane, FramingError, ResponseFramer, Segments
 from mailbag.protocols.imap.parser import as_int, pairs, parse_segments, parse_uid_set
@@ -30,6 +30,8 @@ from mailbag.protocols.imap.summary import flag_set, modseq_of
 from mailbag.protocols.traffic import MASK, log_line, masked
 
 log = logging.getLogger(__name__)
+#: Dovecot's BYE when the selected folder was deleted or renamed by another session.
+_SESSION_STATE_LOST = "session state is inconsistent"
 
 #: Server pushes kept for a watcher; the oldest are dropped beyond this.
 MAX_PUSHES = 10_000
@@ -294,11 +296,18 @@ class StreamingProtocol(adapter.ProtocolBase):
             self.greeting.set_exception(error)
             self.greeting.exception()  # retrieved: nobody may be waiting any more
 
+    def link_error(self) -> ImapConnectionError:
+        """The error for a command on this link once it has failed (:attr:`error`)."""
+        if _SESSION_STATE_LOST in self.bye.lower():
+            return ImapSessionEnded("the server ended the session: the folder open there was deleted or "
+                                    f"renamed by another program ({self.bye})")
+        return ImapConnectionError(self.error or "not connected")
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self.error is None:
             detail = self.bye or (str(exc) if exc else "")
             self.error = "connection closed by the server" + (f": {detail}" if detail else "")
-        self._fail_all(ImapConnectionError(self.error))
+        self._fail_all(self.link_error())
         self.state = adapter.LOGOUT
         super().connection_lost(exc)
 
