@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import Event, MessagesChanged, SyncProgress
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services import pop3_account as pop3_module
@@ -25,6 +26,7 @@ from tests.integration.proxy import Proxy
 from tests.integration.test_sync_child import running
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
+from tests.servers.pop3_script import Script, ScriptedPop3
 
 pytestmark = pytest.mark.dovecot
 
@@ -192,3 +194,31 @@ async def test_stopping_the_account_stops_its_child(
     again, _ = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None)
     await again.sync_once()
     whole(tmp_path, store, dovecot, mail_user)
+
+
+@pytest.mark.parametrize(
+    "script", [Script(login_delay=900), Script(refused_logins=frozenset({2}))], ids=["login-delay", "in-use-after-quit"]
+)
+async def test_a_server_that_allows_no_second_login_soon_gets_the_download_in_one_session(
+    dovecot: DovecotServer, tmp_path: Path, store: Store, script: Script
+) -> None:
+    """A server that offers LOGIN-DELAY is never asked for a second session for a child; one
+    that refuses it anyway (its mailbox still locked by the session just ended) gets the
+    download from mailbag's own process, whole and once."""
+    script.messages = [f"Subject: message {n}\r\nMessage-ID: <m{n}@x>\r\n\r\nbody\r\n".encode()
+                       for n in range(BATCH + 10)]
+    server = ScriptedPop3(dovecot, script, tls=True).start()
+    try:
+        pop3 = ServerConfig(host="localhost", port=server.port, security="tls", username="me",
+                            password_command="printf 'pw\\n'", ca_file=server.ca_file)
+        config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=pop3)
+        worker = Pop3Account(config, tmp_path / "Mail", store, Recorder())
+        worker.download_in_child = True
+        await worker.sync_once()
+        assert store.counts("old", "INBOX")[0] == BATCH + 10
+        assert local_ids(tmp_path / "Mail") == sorted(f"<m{n}@x>" for n in range(BATCH + 10))
+        names = [p.name for p in (tmp_path / "Mail" / "new").iterdir()]
+        assert all(f"P{os.getpid()}Q" in name for name in names)  # written by mailbag's own process
+        assert server.logins == (1 if script.login_delay is not None else 2)
+    finally:
+        server.stop()

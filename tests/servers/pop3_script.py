@@ -39,6 +39,9 @@ class Script:
     retr: Retr = "ok"
     bad_message: int = 1
     sizes: dict[int, int] = field(default_factory=dict)  # message number -> the size LIST claims
+    login_delay: int | None = None  # LOGIN-DELAY (RFC 2449) offered in CAPA, with these seconds
+    refused_logins: frozenset[int] = frozenset()  # these login attempts (1, 2, ...) get ``refusal``
+    refusal: str = "-ERR [IN-USE] the mailbox is locked by another session"
 
 
 @dataclass
@@ -55,6 +58,18 @@ class ScriptedPop3(ScriptedServer):
         super().__init__(dovecot, tls=tls)
         self.script = script
         self.seen = Seen()
+        self.logins = 0  # accepted logins
+        self.attempts = 0  # logins tried with the right credentials
+
+    def _logged_in(self, ok: bool) -> str:
+        """The answer to a login whose credentials are ``ok``."""
+        if not ok:
+            return "-ERR [AUTH] wrong password"
+        self.attempts += 1
+        if self.attempts in self.script.refused_logins:
+            return self.script.refusal
+        self.logins += 1
+        return "+OK logged in"
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         script = self.script
@@ -88,6 +103,8 @@ class ScriptedPop3(ScriptedServer):
                         say(capability)
                 if script.pipelining:
                     say("PIPELINING")
+                if script.login_delay is not None:
+                    say(f"LOGIN-DELAY {script.login_delay}")
                 if not tls and script.stls != "absent":
                     say("STLS")
                 say(".")
@@ -103,18 +120,18 @@ class ScriptedPop3(ScriptedServer):
                 user = arg
                 say("+OK")
             elif verb == "PASS":
-                say("+OK logged in" if arg == script.password and user else "-ERR [AUTH] wrong password")
+                say(self._logged_in(arg == script.password and bool(user)))
             elif verb == "APOP":
                 name, _, digest = arg.partition(" ")
                 good = hashlib.md5((APOP_STAMP + script.password).encode()).hexdigest()
-                say("+OK logged in" if digest == good and script.apop_secrets else "-ERR [AUTH] Bad login")
+                say(self._logged_in(digest == good and script.apop_secrets))
             elif verb == "AUTH":
                 mechanism, _, token = arg.partition(" ")
                 if mechanism.upper() == "PLAIN" and token:
                     given = base64.b64decode(token).split(b"\0")[-1].decode("utf-8", "replace")
-                    say("+OK logged in" if given == script.password else "-ERR [AUTH] wrong password")
+                    say(self._logged_in(given == script.password))
                 else:
-                    say("+OK logged in")
+                    say(self._logged_in(True))
             elif verb == "UIDL" and script.uidl:
                 say("+OK")
                 for n in range(1, len(script.messages) + 1):

@@ -33,7 +33,7 @@ from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import discard_temporary, present
 from mailbag.protocols.pop3.client import MAX_MESSAGE, Listing, Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused, Pop3Temporary
 from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
@@ -150,7 +150,7 @@ class Pop3Account(MaildirAccount):
             self._quiet_new_mail = not known
             try:
                 wanted = self._wanted([m for m in listing if m.uidl not in known])
-                if self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN:
+                if self._hands_over(client, wanted):
                     await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
                     got = await self._fetch_in_child(client.settings, wanted)
                     # A session here again: what came meanwhile, and what is due for deletion.
@@ -177,6 +177,14 @@ class Pop3Account(MaildirAccount):
         except Pop3LoginRefused as exc:
             self._login_refused = True
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
+
+    def _hands_over(self, client: Pop3Client, wanted: list[Listing]) -> bool:
+        """Whether a child process downloads ``wanted``: a big download in the full-screen
+        client, unless a child failed before, or the server allows no second login soon after
+        this one (LOGIN-DELAY, RFC 2449)."""
+        delay = client.capabilities.get("LOGIN-DELAY")
+        logins_allowed = delay is None or delay.split()[:1] == ["0"]
+        return self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN and logins_allowed
 
     def _wanted(self, fresh: list[Listing]) -> list[Listing]:
         """Those of ``fresh`` to download: a message over the size limit stays on the server
@@ -209,7 +217,8 @@ class Pop3Account(MaildirAccount):
     async def _fetch_in_child(self, settings: Pop3Settings, wanted: list[Listing]) -> int:
         """Download ``wanted`` in a child process (see ``pop3_child``) on a session of its own,
         bringing each batch it stored into the cache and serving urgent work meanwhile. A child
-        that dies unexplained is told in the log; the downloads go on here from then on."""
+        that dies unexplained, or whose login the server puts off (a mailbox still locked by the
+        session just ended), is told in the log; the downloads go on here from then on."""
         job = ChildJob(self.name, settings, str(self.inbox), str(self.store.local.path), [m.uidl for m in wanted])
         got = 0
 
@@ -226,7 +235,7 @@ class Pop3Account(MaildirAccount):
         self._arrived = 0
         try:
             await download_in_child(job, arrived, on_start=started)
-        except ChildDownloadFailed as exc:
+        except (ChildDownloadFailed, Pop3Temporary) as exc:  # died; or its login came too soon
             log.warning("pop3 %s: %s; downloading in this process from now on", self.name, exc)
             self._child_broken = True
         finally:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, exit_when_parent_goes, helper_process, said
 from mailbag.services.pop3_batches import Delivered, download_batches
 from mailbag.store.local import LocalStore
@@ -104,7 +104,8 @@ def _as_exception(failure: dict[str, str]) -> Exception:
     if kind == "bug":
         log.error("the download process failed: %s", failure.get("detail", message))
     errors: dict[str, Callable[[str], Exception]] = {
-        "auth": Pop3LoginRefused, "link": Pop3LinkLost, "refused": Pop3Refused, "local": OSError,
+        "auth": Pop3LoginRefused, "link": Pop3LinkLost, "temporary": Pop3Temporary, "refused": Pop3Refused,
+        "local": OSError,
     }
     return errors.get(kind, ChildDownloadFailed)(message)
 
@@ -126,6 +127,8 @@ def main() -> int:
         return _report("auth", exc)
     except Pop3LinkLost as exc:
         return _report("link", exc)
+    except Pop3Temporary as exc:
+        return _report("temporary", exc)
     except Pop3Error as exc:
         return _report("refused", exc)
     except (sqlite3.Error, OSError) as exc:
