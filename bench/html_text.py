@@ -66,6 +66,17 @@ def big_table() -> str:
     return "<table>" + "".join(f"<tr><td>row {n}</td><td>{n * n}</td><td>x</td></tr>" for n in range(20_000)) + "</table>"
 
 
+def one_big_table() -> str:
+    """About 1 MB of HTML in one table, as a long report or order list: styled cells, a link per row."""
+    rows = (
+        f'<tr><td style="padding:4px;font-family:Arial,sans-serif" class="item">Item {n}</td>'
+        f'<td align="right" style="padding:4px">{n * 7} EUR</td>'
+        f'<td><a href="https://shop.example.com/orders/{n}">details</a></td></tr>\n'
+        for n in range(4_800)
+    )
+    return '<html><body><table width="100%" cellpadding="0">' + "".join(rows) + "</table></body></html>"
+
+
 def deep_nesting() -> str:
     return "<div><blockquote><table><tr><td>" * 2_000 + "bottom" + "</td></tr></table></blockquote></div>" * 2_000
 
@@ -94,6 +105,7 @@ def main() -> None:
         f"corpus ({len(corpus)} HTML parts)": corpus,
         "own samples": list(SAMPLES.values()),
         "a 20,000-row table": [big_table()],
+        "1 MB in one table, a link per row": [one_big_table()],
         "2,000 levels of nesting": [deep_nesting()],
         "5,000 unclosed tags and comments": [piece * 5_000 for piece in ("<a", "<!--", "<style")],
     }

@@ -73,7 +73,8 @@ class _TextWriter:
         if not data:
             return
         leading = data[0] in " \t\n\r\f\v\u00a0"
-        collapsed = _SPACE.sub(" ", data)
+        # Printable text without two spaces in a row has nothing to collapse (most of a cell's text).
+        collapsed = data if data.isprintable() and "  " not in data else _SPACE.sub(" ", data)
         words = collapsed.strip()
         if not words:
             if self.started and not self.line_empty:
@@ -127,7 +128,7 @@ class _HtmlToText(VisibleHtmlParser):
         self.lists: list[list[int | None]] = []  # per open list: [next number] or [None] for bullets
         self.items: list[int] = []  # per open list item: the width of its bullet
         self.quote = 0
-        self.links: list[str] = []
+        self.links: dict[str, int] = {}  # target -> its number, in order
         self.cells: list[list[int]] = []  # per open table: [cells in the current row, the last one's colspan]
 
     def new_element(self, tag: str, visibility: TextVisibility, removed: bool) -> _Open:
@@ -167,7 +168,7 @@ class _HtmlToText(VisibleHtmlParser):
             if self.cells:
                 self.cells[-1][0] = 0
         elif tag in ("td", "th") and isinstance(element, _Open):
-            element.colspan = _span(attr(attrs, "colspan"))
+            element.colspan = _span(attr(attrs, "colspan")) if attrs else 1
             if self.cells:
                 if self.cells[-1][0]:
                     out.cell_break(self.cells[-1][1])
@@ -243,11 +244,7 @@ class _HtmlToText(VisibleHtmlParser):
             if not hidden:  # an image without alt text: its target tells where it leads
                 self.out.text(f" {target} ")
             return
-        if href in self.links:
-            number = self.links.index(href) + 1
-        else:
-            self.links.append(href)
-            number = len(self.links)
+        number = self.links.setdefault(href, len(self.links) + 1)
         self.out.chunks.append(f"[{number}]")
 
 
@@ -300,17 +297,19 @@ def _columns(rows: list[str]) -> list[str]:
     cells = [[cell.strip() for cell in row.split(_CELL)] for row in rows]
     prefixes = [row[: len(row) - len(row.lstrip("> "))] for row in rows]
     cells = [[row[0].removeprefix(prefix).strip(), *row[1:]] for row, prefix in zip(cells, prefixes)]
+    cell_widths = [[_width(cell) for cell in row[:-1]] for row in cells]  # the last cell is never padded
     widths: list[int] = []
-    for row in cells:
-        for column, cell in enumerate(row[:-1]):
+    for row_widths in cell_widths:
+        for column, width in enumerate(row_widths):
             if column == len(widths):
-                widths.append(0)
-            widths[column] = max(widths[column], _width(cell))
+                widths.append(width)
+            elif width > widths[column]:
+                widths[column] = width
     if any(width > _MAX_ALIGNED_WIDTH for width in widths):
         return [prefix + " | ".join(row) for prefix, row in zip(prefixes, cells)]
     laid_out = []
-    for prefix, row in zip(prefixes, cells):
-        padded = [cell + " " * (widths[column] - _width(cell)) for column, cell in enumerate(row[:-1])]
+    for prefix, row, row_widths in zip(prefixes, cells, cell_widths):
+        padded = [cell + " " * (widths[column] - width) for column, (cell, width) in enumerate(zip(row, row_widths))]
         laid_out.append((prefix + " | ".join([*padded, row[-1]])).rstrip())
     return laid_out
 
@@ -337,6 +336,6 @@ def html_to_text(html: str) -> str:
     text = _align_tables(clean_text(parser.out.result()))  # sanitised first, so that columns line up
     text = re.sub(r"[ \t]+\n", "\n", text)
     if parser.links:
-        listing = "\n".join(f"[{number}] {href}" for number, href in enumerate(parser.links, 1))
+        listing = "\n".join(f"[{number}] {href}" for href, number in parser.links.items())
         text = f"{text}\n\nLinks:\n{listing}" if text else f"Links:\n{listing}"
     return text
