@@ -62,3 +62,22 @@ def hostile_headers() -> dict[str, bytes]:
         "a Content-Type of 100,000 parameters": b"Subject: s\r\nContent-Type: text/plain; "
         + b"a=b; " * 100_000 + b"\r\n\r\nThe body.\r\n",
     }
+
+
+def tiny_cells(count: int) -> str:
+    """An HTML table row of ``count`` one-word cells (c0 and up), their end tags left out."""
+    return "<table><tr>" + "".join(f"<td>c{i}" for i in range(count)) + "</table>"
+
+
+def slow_to_read(cells: int = 300_000) -> bytes:
+    """A line of text, an HTML part of ``cells`` tiny table cells, and an attached message with
+    another such part: every stage of it takes seconds to read."""
+    html = tiny_cells(cells).encode()
+    inner = b"From: inner@example.org\r\nSubject: Inner\r\nContent-Type: text/html\r\n\r\n" + html + b"\r\n"
+    return (
+        b"From: hostile@example.org\r\nSubject: Slow\r\nDate: Sat, 5 Dec 2026 10:00:00 +0000\r\n"
+        b'Content-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        b"--s\r\nContent-Type: text/plain\r\n\r\nStart of the message.\r\n"
+        b"--s\r\nContent-Type: text/html\r\n\r\n" + html + b"\r\n"
+        b"--s\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--s--\r\n"
+    )

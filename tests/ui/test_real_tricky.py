@@ -1,9 +1,13 @@
 """Big and tricky messages in the reader, over the real services on a Maildir: every attachment of
-a message of 10,000 parts, the Outlook Express message split, and the limits the reading hit."""
+a message of 10,000 parts, the Outlook Express message split, the limits the reading hit, and
+a message too slow to read whole."""
 
 from __future__ import annotations
 
-from tests.messages import deep_nesting, many_parts, path
+import pytest
+
+from mailbag.domain import deadline
+from tests.messages import deep_nesting, many_parts, path, slow_to_read
 from tests.ui.helpers import screen_text
 from tests.ui.real_services import maildir_config, reader_text, running, wait_until
 
@@ -28,3 +32,19 @@ async def test_ten_thousand_attachments_are_all_listed_and_a_limit_is_said(tmp_p
         header, body = reader_text(app)
         assert "Attach:  report Q1.pdf (520 B)" in header
         assert body.startswith("Hello Bob,\n\nthe report is attached. Café at ten?") and "NextPart" not in body
+
+
+async def test_a_message_too_slow_to_read_shows_what_was_read_and_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(deadline, "READING_SECONDS", 0.3)  # for the whole message: its parts, the attached one
+    later = b"From: ann@example.org\r\nSubject: Later\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\r\nA quick one.\r\n"
+    config = maildir_config(tmp_path / "Mail", [slow_to_read(), later])
+    async with running(config, tmp_path / "cache.sqlite3", 2, size=(100, 40)) as (app, pilot, store):
+        await pilot.press("G", "enter")  # the oldest: the slow one
+        await wait_until(pilot, lambda: "Note:" in reader_text(app)[0], "the slow message, cut short")
+        header, body = reader_text(app)
+        assert "Note:    Reading this message took over 0.3 s: the rest is not shown." in header
+        assert body.startswith("Start of the message.\n\nc0 | c1 | c2 | ")
+        assert "Attached message" not in body and "c299999" not in body
+        await pilot.press("h", "k", "enter")
+        await wait_until(pilot, lambda: reader_text(app)[1].startswith("A quick one."), "the next message")
+        assert "Note:" not in reader_text(app)[0]

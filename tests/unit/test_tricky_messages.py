@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.headers import decode_bytes, decode_words
 from mailbag.domain.mime import extract_attachment, extract_part, render_message
 from mailbag.domain.mime_structure import Limits, parse_params, read_structure
@@ -86,7 +87,7 @@ def test_limits_are_said_in_the_reader() -> None:
     assert len(few.attachments) == 8 and few.notices == ("This message has more than 10 parts: the rest are not listed.",)
     short = render_message(b"Subject: s\r\n\r\n" + b"x" * 3000, Limits(max_text_bytes=2048))
     assert len(short.body) == 2048 and short.notices == ("The text is cut at 2 KB: the rest is not shown.",)
-    late = render_message(many_parts(5), Limits(max_seconds=-1))
+    late = render_message(many_parts(5), deadline=Deadline(-1))
     assert late.subject == "10,000 scans" and late.notices and "took over" in late.notices[0]
 
 

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.html_css import StyleSheet, TextVisibility
 from mailbag.domain.html_visible import Attrs, Element, VisibleHtmlParser, attr, read_visible, style_sheet
 from mailbag.domain.sanitize import clean_text
@@ -28,7 +29,7 @@ _SPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _URL_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
 _CELL = "\ue01f"  # between two cells of a row until the table is laid out (a private-use character,
 # taken out of the document's own text)
-_UNCLOSED_TAG = re.compile(r"<(?=[A-Za-z/!?])([^<>]*)(?=<|\Z)")
+_UNCLOSED_TAG = re.compile(r"<(?=[A-Za-z/!?])([^<>]*+)(?=<|\Z)")  # possessive: a long tag is scanned once
 _MAX_ALIGNED_WIDTH = 40  # a column wider than this is not padded
 
 
@@ -121,8 +122,8 @@ class _Open(Element):
 
 
 class _HtmlToText(VisibleHtmlParser):
-    def __init__(self, sheet: StyleSheet) -> None:
-        super().__init__(sheet)
+    def __init__(self, sheet: StyleSheet, deadline: Deadline | None) -> None:
+        super().__init__(sheet, deadline)
         self.out = _TextWriter()
         self.pre = 0
         self.lists: list[list[int | None]] = []  # per open list: [next number] or [None] for bullets
@@ -328,12 +329,14 @@ def defused(html: str) -> str:
     return _UNCLOSED_TAG.sub(r"<\1>", html)
 
 
-def html_to_text(html: str) -> str:
-    """Convert an HTML document or fragment to readable plain text. Never raises."""
+def html_to_text(html: str, deadline: Deadline | None = None) -> str:
+    """Convert an HTML document or fragment to readable plain text. Never raises. Once
+    ``deadline`` has passed, the text read so far is given (its tables not lined up)."""
     html = defused(html)
-    parser = _HtmlToText(style_sheet(html))
+    parser = _HtmlToText(style_sheet(html), deadline)
     read_visible(parser, html)
-    text = _align_tables(clean_text(parser.out.result()))  # sanitised first, so that columns line up
+    text = clean_text(parser.out.result())  # sanitised first, so that columns line up
+    text = text.replace(_CELL, " | ") if deadline is not None and deadline.reached else _align_tables(text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     if parser.links:
         listing = "\n".join(f"[{number}] {href}" for href, number in parser.links.items())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.html_css import Declarations, StyleSheet, TextVisibility, removes
 
 Attrs = list[tuple[str, str | None]]
@@ -41,6 +42,11 @@ _CLOSES_P = frozenset(
 _HEAD_CONTENT = frozenset("title style script meta link base noscript template".split())
 _VISIBLE = TextVisibility()
 _MAX_OPEN = 512  # elements open at once; deeper nesting is flattened (its text is kept)
+_CHECK_EVERY = 256  # tags, attributes and texts read between two looks at the deadline
+
+
+class _TimeUp(Exception):
+    """The deadline passed: reading stops where it is."""
 
 
 @dataclass(slots=True)
@@ -62,12 +68,15 @@ class VisibleHtmlParser(HTMLParser):
 
     Subclasses override :meth:`shown_start` (an element that is not removed starts; ``element``
     is None for a void one), :meth:`shown_end` and :meth:`shown_text`, and may override
-    :meth:`new_element` to keep state of their own per element.
+    :meth:`new_element` to keep state of their own per element. Reading stops (as at the end of
+    the document) once ``deadline`` has passed.
     """
 
-    def __init__(self, sheet: StyleSheet) -> None:
+    def __init__(self, sheet: StyleSheet, deadline: Deadline | None = None) -> None:
         super().__init__(convert_charrefs=True)
         self.sheet = sheet
+        self.deadline = deadline
+        self._countdown = _CHECK_EVERY
         self.open: list[Element] = []
         self._open_count: dict[str, int] = {}  # open elements per tag: most end tags need no search
         self._head_open = False
@@ -94,6 +103,12 @@ class VisibleHtmlParser(HTMLParser):
 
     # --- the open elements -----------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: Attrs) -> None:
+        self._start(tag, attrs)
+        self._countdown -= 1 + len(attrs)  # a tag of many attributes took long to read
+        if self._countdown <= 0:
+            self._check_deadline()
+
+    def _start(self, tag: str, attrs: Attrs) -> None:
         self._implied_ends(tag)
         parent = self.open[-1] if self.open else None
         removed_above = parent is not None and parent.removed
@@ -125,15 +140,30 @@ class VisibleHtmlParser(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if not self._end_open(tag) and tag == "br":  # </br> is read as <br>
-            self.handle_starttag(tag, [])
+            self._start(tag, [])
+        self._countdown -= 1
+        if self._countdown <= 0:
+            self._check_deadline()
 
     def handle_data(self, data: str) -> None:
         if not (self.open and self.open[-1].text_hidden):
             self.shown_text(data)
+        self._countdown -= 1
+        if self._countdown <= 0:
+            self._check_deadline()
 
     def close(self) -> None:
         super().close()
         self._end_at(0)
+
+    def end_all(self) -> None:
+        """End every open element, where the reading stopped."""
+        self._end_at(0)
+
+    def _check_deadline(self) -> None:
+        self._countdown = _CHECK_EVERY
+        if self.deadline is not None and self.deadline.passed():
+            raise _TimeUp
 
     def _implied_ends(self, tag: str) -> None:
         if self._head_open and tag not in _HEAD_CONTENT:  # the body has begun without <body>
@@ -209,12 +239,16 @@ def attr(attrs: Attrs, name: str) -> str | None:
 
 def read_visible(parser: VisibleHtmlParser, html: str) -> None:
     """Feed ``html`` (already :func:`~mailbag.domain.html_text.defused`) to ``parser``; never raises:
-    html.parser is lenient, and a malformed document keeps what was read before it broke."""
+    html.parser is lenient, and a malformed document (or one whose deadline passed) keeps what
+    was read before it broke, its open elements ended there."""
     try:
         parser.feed(html)
         parser.close()
     except Exception:
-        pass
+        try:
+            parser.end_all()
+        except Exception:
+            pass
 
 
 def style_sheet(html: str) -> StyleSheet:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import time
 import unicodedata
 
 from mailbag.domain import parts_inline
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.headers import decode_bytes, decode_words, parse_address_list, parse_date
 from mailbag.domain.html_text import html_to_text
 from mailbag.domain.mime_structure import DEFAULT_LIMITS, Limits, MimePart, Structure, read_part, read_structure
@@ -23,6 +23,7 @@ from mailbag.domain.models import Attachment, RenderedMessage
 from mailbag.domain.sanitize import clean_line, clean_text
 
 _TEXT_TYPES = ("text/plain", "text/html")
+_SOURCE_SHOWN = 1024 * 1024  # bytes of a message's source shown when reading it was cut short before its text
 _MESSAGE_TYPES = ("message/rfc822", "message/global")
 
 
@@ -91,12 +92,12 @@ def _walk(part: MimePart) -> list[MimePart]:
 # --- body text -----------------------------------------------------------------------------------
 
 
-def _part_text(part: MimePart, data: bytes, limits: Limits, depth: int) -> str:
+def _part_text(part: MimePart, data: bytes, limits: Limits, deadline: Deadline, depth: int) -> str:
     if parts_inline.is_inline(part):
-        return _inline_text(part, limits, depth)
+        return _inline_text(part, limits, deadline, depth)
     text = decode_bytes(data, part.charset)
     if part.content_type == "text/html":
-        return html_to_text(text)
+        return html_to_text(text, deadline)
     if part.params.get("format", "").lower() == "flowed":
         return unflow(text, delsp=part.params.get("delsp", "").lower() == "yes")
     return text
@@ -206,19 +207,29 @@ def _attachment(part: MimePart) -> Attachment:
 # --- public API ----------------------------------------------------------------------------------
 
 
-def render_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> RenderedMessage:
-    """Decode a whole message for the reader. Never raises on any input."""
+def render_message(raw: bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None) -> RenderedMessage:
+    """Decode a whole message for the reader, within ``limits`` and ``deadline`` (by default the
+    time one message may take, from now) for the whole of it, attached messages included: when
+    the time is up, what was read is shown with a notice. Never raises on any input."""
+    deadline = deadline or Deadline()
     try:
-        return _render(read_structure(raw, limits), limits)
+        message = _render(read_structure(raw, limits, deadline=deadline), limits, deadline)
     except Exception:
         return RenderedMessage(
             subject="", from_=(), to=(), cc=(), date=None, body=clean_text(decode_bytes(raw, None))
         )
+    if deadline.reached:
+        notice = deadline.notice()
+        if not message.body.strip():  # cut before any text: the source shows what there is
+            message.body = clean_text(decode_bytes(raw[:_SOURCE_SHOWN], None))
+            message.body_was_html = False
+            notice = f"Reading this message took over {deadline.seconds:g} s: its source is shown instead."
+        message.notices = (*(n for n in message.notices if n != deadline.notice()), notice)
+    return message
 
 
-def _render(structure: Structure, limits: Limits, depth: int = 0) -> RenderedMessage:
+def _render(structure: Structure, limits: Limits, deadline: Deadline, depth: int = 0) -> RenderedMessage:
     """The message for the reader; ``depth`` counts the attached messages it is inside."""
-    deadline = time.monotonic() + limits.max_seconds
     root = structure.root
     notices = structure.limits_hit
     chooser = _BodyChooser()
@@ -252,33 +263,36 @@ def _render(structure: Structure, limits: Limits, depth: int = 0) -> RenderedMes
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 
 
-def _inline_text(part: MimePart, limits: Limits, depth: int) -> str:
-    return parts_inline.inline_text(part, depth, lambda inner, level: _render(inner, limits, level))
+def _inline_text(part: MimePart, limits: Limits, deadline: Deadline, depth: int) -> str:
+    return parts_inline.inline_text(
+        part, depth, lambda inner, level: _render(inner, limits, deadline, level), lambda part: part.inner(limits, deadline)
+    )
 
 
 def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str]]:
     """The parts the reader's body is made of, before any conversion: (content type, text) for
     each, so HTML stays HTML (the links list reads its anchors); a part shown inline (an
     attached message, a bounce, an invitation) as the text the reader shows. Never raises."""
+    deadline = Deadline()
     try:
-        structure = read_structure(raw, limits)
+        structure = read_structure(raw, limits, deadline=deadline)
         parts = _BodyChooser().choose(structure.root)
-        sources = [_source(part, limits) for part in parts]
+        sources = [_source(part, limits, deadline) for part in parts]
         if not any(text.strip() for _, text in sources):
             exclude = {part.index for part in parts}
-            sources = [_source(part, limits) for part in _fallback_body(structure.parts, exclude)]
+            sources = [_source(part, limits, deadline) for part in _fallback_body(structure.parts, exclude)]
         return sources
     except Exception:
         return [("text/plain", decode_bytes(raw, None))]
 
 
-def _source(part: MimePart, limits: Limits) -> tuple[str, str]:
+def _source(part: MimePart, limits: Limits, deadline: Deadline) -> tuple[str, str]:
     if parts_inline.is_inline(part):
-        return "text/plain", _inline_text(part, limits, 0)
+        return "text/plain", _inline_text(part, limits, deadline, 0)
     return part.content_type, decode_bytes(part.payload()[: limits.max_text_bytes], part.charset)
 
 
-def _join_texts(parts: list[MimePart], limits: Limits, deadline: float, notices: list[str], depth: int) -> str:
+def _join_texts(parts: list[MimePart], limits: Limits, deadline: Deadline, notices: list[str], depth: int) -> str:
     """The body parts' texts, trimmed of blank lines around them, one blank line apart, within
     the limits on size and time (a cut is added to ``notices``); a calendar met twice (inline
     and attached) is summarised once."""
@@ -286,15 +300,14 @@ def _join_texts(parts: list[MimePart], limits: Limits, deadline: float, notices:
     calendars: set[str] = set()
     budget = limits.max_text_bytes
     for part in parts:
-        if time.monotonic() > deadline:
-            notices.append(f"Reading this message took over {limits.max_seconds:g} s: the rest is not shown.")
-            break
+        if deadline.passed():
+            break  # render_message says so
         data = part.payload()
         if len(data) > budget:
             notices.append(f"The text is cut at {_size(limits.max_text_bytes)}: the rest is not shown.")
             data = data[:budget]
         budget -= len(data)
-        text = _part_text(part, data, limits, depth).replace("\r\n", "\n").replace("\r", "\n")
+        text = _part_text(part, data, limits, deadline, depth).replace("\r\n", "\n").replace("\r", "\n")
         text = _LEADING_BLANK_LINES.sub("", text.rstrip())
         if parts_inline.is_calendar(part):
             if text in calendars:

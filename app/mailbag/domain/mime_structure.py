@@ -17,10 +17,10 @@ import binascii
 import email
 import email.policy
 import re
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.headers import decode_bytes, decode_words
 
 _FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -31,12 +31,11 @@ _CONTAINERS = frozenset({"message/rfc822", "message/global"})
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How far the reader goes into one message."""
+    """How far the reader goes into one message (how long: ``mailbag.domain.deadline``)."""
 
     max_depth: int = 64  # a multipart nested deeper is kept whole, as data
     max_parts: int = 50_000  # parts past this are not read
     max_text_bytes: int = 16 * 1024 * 1024  # body text shown, in bytes of the decoded source
-    max_seconds: float = 5.0  # reading stops here; what was read is shown
 
 
 DEFAULT_LIMITS = Limits()
@@ -121,13 +120,14 @@ class MimePart:
         """The whole part as it lies in the message, header fields included."""
         return self.source[self.start : self.end]
 
-    def inner(self, limits: Limits = DEFAULT_LIMITS) -> Structure | None:
-        """The structure of an attached message (message/rfc822), or None for other parts."""
+    def inner(self, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None) -> Structure | None:
+        """The structure of an attached message (message/rfc822), or None for other parts;
+        ``deadline`` is the enclosing message's, when it is being read."""
         if self.content_type not in _CONTAINERS:
             return None
         data = self.source if self.transfer_encoding in ("", "7bit", "8bit", "binary") else self.payload()
         start, end = (self.body_start, self.end) if data is self.source else (0, len(data))
-        return read_structure(data, limits, start, end)
+        return read_structure(data, limits, start, end, deadline)
 
     def encoded_size(self) -> int:
         """The decoded size, estimated from the encoded body (nothing is decoded)."""
@@ -306,12 +306,12 @@ def decode_transfer(body: bytes, encoding: str) -> bytes:
 
 
 class _Reader:
-    def __init__(self, source: bytes, limits: Limits) -> None:
+    def __init__(self, source: bytes, limits: Limits, deadline: Deadline) -> None:
         self.source = source
         self.limits = limits
         self.parts: list[MimePart] = []
         self.limits_hit: list[str] = []
-        self.deadline = time.monotonic() + limits.max_seconds
+        self.deadline = deadline
         self.stopped = False
 
     def hit(self, notice: str) -> None:
@@ -324,8 +324,8 @@ class _Reader:
         if len(self.parts) >= self.limits.max_parts:
             self.hit(f"This message has more than {self.limits.max_parts:,} parts: the rest are not listed.")
             self.stopped = True
-        elif time.monotonic() > self.deadline:
-            self.hit(f"Reading this message took over {self.limits.max_seconds:g} s: the rest is not shown.")
+        elif self.deadline.passed():
+            self.hit(self.deadline.notice())
             self.stopped = True
         return not self.stopped
 
@@ -401,9 +401,12 @@ def _split(source: bytes, boundary: bytes, start: int, end: int) -> list[tuple[i
     return spans
 
 
-def read_structure(source: bytes, limits: Limits = DEFAULT_LIMITS, start: int = 0, end: int | None = None) -> Structure:
-    """The MIME structure of the message in ``source[start:end]``. Never raises on any input."""
-    reader = _Reader(source, limits)
+def read_structure(
+    source: bytes, limits: Limits = DEFAULT_LIMITS, start: int = 0, end: int | None = None, deadline: Deadline | None = None
+) -> Structure:
+    """The MIME structure of the message in ``source[start:end]``, read until ``deadline`` (by
+    default the time one message may take, from now). Never raises on any input."""
+    reader = _Reader(source, limits, deadline or Deadline())
     root = reader.part(start, len(source) if end is None else end, 0, "", "text/plain")
     return Structure(root, reader.parts, reader.limits_hit)
 

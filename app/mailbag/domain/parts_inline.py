@@ -27,6 +27,8 @@ MAX_NESTED = 5
 
 RenderInner = Callable[[Structure, int], RenderedMessage]
 """How mime renders an attached message at a nesting level (passed in: mime imports this module)."""
+ReadInner = Callable[[MimePart], Structure | None]
+"""How mime reads an attached message's structure (within the enclosing message's limits)."""
 
 _MESSAGES = frozenset({"message/rfc822", "message/global"})
 _REPORTS = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -53,11 +55,11 @@ def stays_listed(part: MimePart) -> bool:
     return part.content_type in _MESSAGES | _CALENDARS
 
 
-def inline_text(part: MimePart, depth: int, render: RenderInner) -> str:
+def inline_text(part: MimePart, depth: int, render: RenderInner, read: ReadInner) -> str:
     """The text the reader shows for ``part``, an attached message ``depth`` levels down."""
     content_type = part.content_type
     if content_type in _MESSAGES:
-        return _attached_message(part, depth, render)
+        return _attached_message(part, depth, render, read)
     if content_type in _REPORTS:
         return delivery_status_text(part)
     if content_type in _RECEIPTS:
@@ -67,8 +69,8 @@ def inline_text(part: MimePart, depth: int, render: RenderInner) -> str:
     return calendar_text(payload_text(part))
 
 
-def _attached_message(part: MimePart, depth: int, render: RenderInner) -> str:
-    inner = part.inner()  # one sent base64 or quoted-printable (RFC 2046 forbids it) is decoded first
+def _attached_message(part: MimePart, depth: int, render: RenderInner, read: ReadInner) -> str:
+    inner = read(part)  # one sent base64 or quoted-printable (RFC 2046 forbids it) is decoded first
     if inner is None or inner.root.start >= inner.root.end:
         return "[-- Attached message (empty) --]"
     if depth >= MAX_NESTED:

@@ -28,6 +28,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import Static
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
 from mailbag.domain.sanitize import clean_line, clean_text
@@ -505,9 +506,19 @@ class Reader(Vertical):
             self.body.show_preface(self._preface())
 
 
-def body_layout(message: RenderedMessage) -> BodyLayout:
-    """The message's body, sanitised, with its quotes and signature found."""
-    return layout_body(clean_text(message.body))
+def body_layout(message: RenderedMessage, deadline: Deadline | None = None) -> BodyLayout:
+    """The message's body, sanitised, with its quotes and signature found (as plain text once
+    ``deadline``, the time its reading may take, has passed)."""
+    text = clean_text(message.body)
+    if deadline is not None and deadline.passed():
+        return plain_layout(text)
+    return layout_body(text)
+
+
+def uncoloured_notice(deadline: Deadline) -> str:
+    """What the reader says of a body shown without its quotes found (:func:`body_layout`): all
+    of it is there."""
+    return f"Reading this message took over {deadline.seconds:g} s: its quotes are not coloured."
 
 
 def source_layout(raw: bytes) -> BodyLayout:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import events, on, work
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout
 from mailbag.domain.requests import LoadBody
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.widgets.message_list import MessageList
-from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout, source_layout
+from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout, source_layout, uncoloured_notice
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
@@ -49,8 +52,13 @@ class ReaderControl(MainScreenBase):
 
     @work(thread=True, exclusive=True, group="reader")
     def _render_message(self, key: MessageKey, row: MessageRow) -> None:
+        deadline = Deadline()  # for reading the message and laying its body out together
         rendered = self.facade.rendered(*key)
-        layout = body_layout(rendered) if rendered is not None else None
+        layout = None
+        if rendered is not None:
+            layout = body_layout(rendered, deadline)
+            if deadline.reached and deadline.notice() not in rendered.notices:
+                rendered = replace(rendered, notices=(*rendered.notices, uncoloured_notice(deadline)))
         self.app.call_from_thread(self._message_ready, key, row, rendered, layout)
 
     def _message_ready(
