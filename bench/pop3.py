@@ -101,6 +101,9 @@ def main() -> None:
                         help="then profile one download with py-spy (every thread, waits included)")
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir().with_name(
         default_cache_dir().name + "-pop3"))
+    parser.add_argument("--home-dir", type=Path, default=None,
+                        help="where each run's Maildir and cache go (default: the temp dir); e.g. "
+                             "/dev/shm to leave the disk's cost of making files out")
     args = parser.parse_args()
     name = "first POP3 download (UIDL + RETR)"
     figure = Figure(args.count, name, "s", reference="raw socket, pipelined", goal="< 2x")
@@ -118,7 +121,7 @@ def main() -> None:
                 os.sync()
                 seconds, count, seconds_cpu = raw_download(*login)
                 assert count == args.count, count
-                homes.append(home := Path(tempfile.mkdtemp(prefix="mailbag-bench-pop3-")))
+                homes.append(home := Path(tempfile.mkdtemp(prefix="mailbag-bench-pop3-", dir=args.home_dir)))
                 os.sync()
                 floor_seconds, _count, floor_cpu = raw_download(*login, maildir=home / "raw-maildir")
                 os.sync()
