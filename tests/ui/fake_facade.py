@@ -14,6 +14,7 @@ from functools import partial
 from mailbag import paths
 from mailbag.domain.action_words import delete_words, flag_words, move_words
 from mailbag.domain.compose import Identity
+from mailbag.domain.folder_names import inbox_prefix
 from mailbag.domain.events import (
     ActionApplied,
     ActionRolledBack,
@@ -285,6 +286,9 @@ class FakeFacade:
             return self.raw[key]
         rendered = self._bodies.get(key)
         return None if rendered is None else _as_message(rendered, uid)
+
+    def folder_prefix(self, account: str) -> str:
+        return inbox_prefix(self.folders(account))
 
     def makes_folders(self, account: str) -> bool:
         return account in self.local_accounts

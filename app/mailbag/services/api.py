@@ -80,6 +80,11 @@ class MailFacade(Protocol):
         """Cached folders of an account, in display order, with counts."""
         ...
 
+    def folder_prefix(self, account: str) -> str:
+        """The prefix the server keeps the account's folders under (``INBOX.`` on Courier and
+        Cyrus), which the user does not type: from its NAMESPACE, else from the folder list."""
+        ...
+
     def makes_folders(self, account: str) -> bool:
         """Whether a move may name a new folder (``MoveMessages.new_folder``): the account's
         folders are local (a Maildir or POP3 account)."""

@@ -142,6 +142,9 @@ class Backend(ABC):
         self.scheduler: Scheduler = Scheduler(self, sink, self.timings)
         #: Folder changes sent whose answer the link lost (see services/folder_admin.py).
         self.unanswered: list[FolderChange] = []
+        #: The prefix the server keeps the user's folders under (its personal namespace's:
+        #: ``INBOX.`` on Courier and Cyrus), once the server has said; None until then.
+        self.folder_prefix: str | None = None
 
     # --- the interface a backend implements ----------------------------------------------------
 

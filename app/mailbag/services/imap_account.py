@@ -111,6 +111,8 @@ class ImapAccount(Backend):
             raise AuthenticationFailed(f"{what} for {self.name}: {exc}") from None
         except ImapAuthError as exc:
             raise AuthenticationFailed(str(exc)) from None
+        if "NAMESPACE" in self._client().capabilities:
+            self.folder_prefix = (await self._client().namespace())[0]
         await self._refresh_folders()
 
     async def _login(self, password: str) -> None:
@@ -654,8 +656,8 @@ class ImapAccount(Backend):
     async def server_name(self, name: str) -> str:
         """A name the user typed as the server needs it: under the personal namespace's prefix
         (``INBOX.`` on Courier and Cyrus) unless it is there already or is INBOX."""
-        prefix, _delimiter = await self._client().namespace()
-        if not prefix and "NAMESPACE" not in self._client().capabilities:
+        prefix = self.folder_prefix
+        if prefix is None:
             prefix = inbox_prefix(await self.db(self.store.folders, self.name))
         return server_name(name, prefix)
 

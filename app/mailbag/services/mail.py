@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail, RequestCancelled
+from mailbag.domain.folder_names import inbox_prefix
 from mailbag.domain.compose import Identity
 from mailbag.domain.models import (
     Address,
@@ -433,6 +434,11 @@ class MailService:
 
     def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
         return self.cache.reader.message_with_id(account, message_id)
+
+    def folder_prefix(self, account: str) -> str:
+        worker = (self._workers or {}).get(account)
+        known = worker.folder_prefix if worker is not None else None
+        return known if known is not None else inbox_prefix(self.folders(account))
 
     def makes_folders(self, account: str) -> bool:
         return self.config.accounts[account].imap is None

@@ -6,7 +6,7 @@ done (the status bar says so and the tree follows), or refused with the reason."
 from __future__ import annotations
 
 from mailbag.domain.events import RequestUnsupported
-from mailbag.domain.folder_names import inbox_prefix, typed_name
+from mailbag.domain.folder_names import typed_name
 from mailbag.domain.models import Folder, FolderRole, tells_subscriptions
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
 from mailbag.domain.sanitize import clean_line
@@ -79,9 +79,9 @@ class FolderControl(MainScreenBase):
         return next((f for f in self.facade.folders(folder.account) if f.name == folder.name), folder)
 
     def _typed(self, folder: Folder) -> str:
-        """``folder``'s name as the user types it: as the tree shows it, without the prefix of a
-        server that keeps every folder under ``INBOX.`` (the services put it back)."""
-        return typed_name(folder.name, inbox_prefix(self.facade.folders(folder.account)))
+        """``folder``'s name as the user types it: as the tree shows it, without the prefix the
+        server keeps the folders under (``INBOX.``; the services put it back)."""
+        return typed_name(folder.name, self.facade.folder_prefix(folder.account))
 
     def _new_folder(self, account: str, under: Folder | None) -> None:
         parent = ""
