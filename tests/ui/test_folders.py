@@ -3,19 +3,23 @@ requests sent, and what the tree and the status bar show after."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from mailbag.domain.events import RequestFailed
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.prompt import PromptScreen
 from tests.ui.conftest import settle
+from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import cursor_on_folder, screen_text, status_text
+from tests.ui.sample import sample_facade
 
 
 def folder_requests(app) -> list[FolderRequest]:
@@ -81,6 +85,25 @@ async def test_delete_shows_its_question_escape_cancels_and_yes_deletes(make_app
         )
         assert "Archive/2025" not in tree_names(app)
         assert "Folder Archive/2025 deleted" in status_text(app)
+
+
+def with_mbox_folders(sink: Any) -> FakeFacade:
+    """The sample mailbox where Archive/2025 and Trash are mbox files (``\\Noinferiors``: no
+    folder can be made below them, as on GNU Mailutils)."""
+    facade = sample_facade(sink)
+    folders = facade._folders["work"]
+    for i, folder in enumerate(folders):
+        if folder.name in ("Archive/2025", "Trash"):
+            folders[i] = dataclasses.replace(folder, attributes=frozenset({"\\NoInferiors"}))
+    return facade
+
+
+@pytest.mark.parametrize("folder, offered", [("Archive/2025", "Archive/"), ("Trash", "")])
+async def test_a_new_folder_goes_beside_a_folder_that_holds_none(make_app, folder: str, offered: str):
+    async with main_screen(lambda: make_app(with_mbox_folders)) as (app, pilot):
+        await press_on(pilot, folder, "M")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one("#prompt-field", Input).value == offered
 
 
 async def test_the_inbox_is_never_deleted(make_app):

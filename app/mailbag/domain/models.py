@@ -121,6 +121,12 @@ class Folder:
         )
 
     @property
+    def holds_folders(self) -> bool:
+        """Whether folders can be made below this one: not where the server says ``\\Noinferiors``
+        (RFC 3501: an mbox file on GNU Mailutils)."""
+        return "\\noinferiors" not in {a.lower() for a in self.attributes}
+
+    @property
     def leaf(self) -> str:
         """The last component of the path (as the server has it: clean it before showing)."""
         if self.delimiter and self.delimiter in self.name:

@@ -86,7 +86,11 @@ class FolderControl(MainScreenBase):
     def _new_folder(self, account: str, under: Folder | None) -> None:
         parent = ""
         if under is not None and under.role != FolderRole.INBOX and under.delimiter:
-            parent = self._typed(under) + under.delimiter
+            typed = self._typed(under)
+            if under.holds_folders:
+                parent = typed + under.delimiter
+            elif under.delimiter in typed:  # beside it, below its parent
+                parent = typed.rsplit(under.delimiter, 1)[0] + under.delimiter
 
         def made(name: str | None) -> None:
             if name and name != parent:
