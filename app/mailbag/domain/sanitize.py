@@ -42,6 +42,8 @@ def clean_line(text: str) -> str:
     """Single-line text (a subject, a name, a folder): whitespace controls become one space."""
     if not text:
         return ""
+    if text.isascii() and text.isprintable():  # most text: nothing to take out (and much faster)
+        return text.strip()
     text = _ESCAPE_SEQ.sub("", text)
     text = _LINE_BREAKS.sub(" ", text)
     return _CONTROL_ONE_LINE.sub("", text).strip()
