@@ -60,20 +60,21 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
     """The header block as literal text. With a ``width`` it is folded to fit: one row for the
     recipients and one for the attachments, with "+N more" for those left out, and at most two
     for the subject, so Subject and Date stay in view; without one, everything is shown."""
-    recipients = [("To", [_address(a) for a in message.to])]
-    if message.cc:
-        recipients.append(("Cc", [_address(a) for a in message.cc]))
-    files = [f"{clean_line(a.filename) or '(unnamed)'} ({human_size(a.size)})" for a in message.attachments]
-    date = message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""
-    subject = clean_line(message.subject) or "(no subject)"
     room = None if width is None else max(width - LABEL_WIDTH, 10)
-    rows: list[tuple[str, str]] = [("From", ", ".join(_address(a) for a in message.from_))]
-    for label, items in recipients:
-        rows.append((label, ", ".join(items) if room is None else _fitted(items, room)))
+    most = None if room is None else room // 2 + 1  # items that could fit in a row (50,000 recipients do not)
+    recipients = [("To", message.to)] + ([("Cc", message.cc)] if message.cc else [])
+    files = [f"{clean_line(a.filename) or '(unnamed)'} ({human_size(a.size)})" for a in message.attachments[:most]]
+    date = message.date.strftime("%a, %d %b %Y %H:%M %z") if message.date else ""
+    subject = message.subject if room is None else message.subject[: 4 * room * SUBJECT_ROWS + 1]  # more cannot show
+    subject = clean_line(subject) or "(no subject)"
+    rows: list[tuple[str, str]] = [("From", ", ".join(_address(a) for a in message.from_[:most]))]
+    for label, addresses in recipients:
+        items = [_address(a) for a in addresses[:most]]
+        rows.append((label, ", ".join(items) if room is None else _fitted(items, room, len(addresses))))
     rows.append(("Date", date))
     rows.append(("Subject", subject if room is None else _shortened(subject, room * SUBJECT_ROWS)))
     if files:
-        rows.append(("Attach", ", ".join(files) if room is None else _fitted(files, room)))
+        rows.append(("Attach", ", ".join(files) if room is None else _fitted(files, room, len(message.attachments))))
     rows.extend(("Note", clean_line(notice)) for notice in message.notices)  # a limit the reading hit
     text = Text(no_wrap=False)
     for index, (label, value) in enumerate(rows):
@@ -86,24 +87,28 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
     return text
 
 
-def _fitted(items: list[str], room: int) -> str:
-    """As many of ``items`` as fit in ``room`` cells, then "+N more" for the others."""
+def _fitted(items: list[str], room: int, total: int) -> str:
+    """As many of ``items`` (the first of ``total``) as fit in ``room`` cells, then "+N more"
+    for the others."""
     if not items:
         return ""
     shown = 1
     while shown < len(items):
-        more = f", +{len(items) - shown - 1} more" if shown + 1 < len(items) else ""
+        more = f", +{total - shown - 1} more" if shown + 1 < total else ""
         if cell_len(", ".join(items[: shown + 1]) + more) > room:
             break
         shown += 1
-    if shown == len(items):
+    if shown == total:
         return ", ".join(items)
-    more = f" +{len(items) - shown} more"
+    more = f" +{total - shown} more"
     return _shortened(", ".join(items[:shown]), room - len(more)) + "," + more
 
 
 def _shortened(value: str, room: int) -> str:
-    """``value`` cut to ``room`` cells, with "…" where it was cut."""
+    """``value`` cut to ``room`` cells, with "…" where it was cut (a value of a megabyte is
+    measured by its start only)."""
+    if len(value) > 4 * room:
+        value = value[: 4 * room] + "…"  # cut in any case; a character takes at most two cells
     if cell_len(value) <= room:
         return value
     return set_cell_size(value, max(room - 1, 0)) + "…"
@@ -196,12 +201,14 @@ class ReaderBody(ScrollView, can_focus=True):
         """The text shown (with the quotes folded when they are)."""
         return self._shown.text
 
-    def show_layout(self, layout: BodyLayout, preface: Sequence[str] = ()) -> None:
-        """Show a body from its top, under the lines of ``preface``."""
+    def show_layout(self, layout: BodyLayout, preface: Sequence[str] = (), view: WrappedText | None = None) -> None:
+        """Show a body from its top, under the lines of ``preface``; ``view`` is its lines' rows
+        when made beforehand off the UI's thread (:meth:`prepared_view`), which a long body needs:
+        grouping a million lines into blocks takes a good part of a second."""
         self._layout = layout
         self._preface = list(preface)
         self._skipped_to = None
-        self._load(fold_quotes(layout) if self.quotes_hidden else layout)
+        self._load(fold_quotes(layout) if self.quotes_hidden else layout, view)
         self.scroll_to(y=0, animate=False, immediate=True)
 
     def show_preface(self, preface: Sequence[str]) -> None:
@@ -210,11 +217,20 @@ class ReaderBody(ScrollView, can_focus=True):
         self._load(self._shown)
         self.scroll_to(y=0, animate=False, immediate=True)
 
-    def _load(self, layout: BodyLayout) -> None:
+    def prepared_view(self, layout: BodyLayout) -> WrappedText | None:
+        """The rows of ``layout`` as :meth:`show_layout` will show them, made in a thread worker
+        (None when the body is shown with its quotes folded: that is done as it is shown)."""
+        return None if self.quotes_hidden else WrappedText(layout.lines, self._wrap_width())
+
+    def _load(self, layout: BodyLayout, view: WrappedText | None = None) -> None:
         """Put ``layout`` on screen (its rows are wrapped as they are painted)."""
         self._shown = layout
         lines = [*self._preface, *layout.lines] if self._preface else layout.lines
-        self._view = WrappedText(lines, self._wrap_width())
+        if view is not None and view.lines is lines:
+            view.set_width(self._wrap_width())  # nothing to do unless the reader was resized meanwhile
+            self._view = view
+        else:
+            self._view = WrappedText(lines, self._wrap_width())
         self._link_styles.clear()
         self._resize_virtual()
         self.refresh()
@@ -423,6 +439,7 @@ class Reader(Vertical):
         self.source_shown = False  # the message's source is in the body's place
         self._message: RenderedMessage | None = None  # the message whose header is shown
         self._layout = plain_layout("")  # its body's
+        self._body_view: WrappedText | None = None  # its body's rows, when made in a thread worker
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="reader-header")
@@ -442,26 +459,28 @@ class Reader(Vertical):
         return self._message
 
     def show_message(
-        self, key: tuple[str, str, int], message: RenderedMessage, layout: BodyLayout | None = None
+        self, key: tuple[str, str, int], message: RenderedMessage, layout: BodyLayout | None = None,
+        view: WrappedText | None = None,
     ) -> None:
-        """Show a rendered message; ``layout`` is its body's (:func:`body_layout`) when already
-        made off the UI's thread."""
+        """Show a rendered message; ``layout`` is its body's (:func:`body_layout`) and ``view``
+        its rows (:meth:`ReaderBody.prepared_view`) when already made off the UI's thread."""
         self.shown = key
         self._message = message
         self._layout = layout if layout is not None else body_layout(message)
+        self._body_view = view
         self._show_header()
         self.hide_source()
         self.post_message(self.Shown(key))
 
-    def show_source(self, layout: BodyLayout) -> None:
-        """Show the message's source (:func:`source_layout`) in the body's place."""
+    def show_source(self, layout: BodyLayout, view: WrappedText | None = None) -> None:
+        """Show the message's source (:func:`source_layout`, its rows ``view``) in the body's place."""
         self.source_shown = True
-        self.body.show_layout(layout)
+        self.body.show_layout(layout, view=view)
 
     def hide_source(self) -> None:
         """Show the body again."""
         self.source_shown = False
-        self.body.show_layout(self._layout, self._preface())
+        self.body.show_layout(self._layout, self._preface(), self._body_view)
 
     def show_loading(self, key: tuple[str, str, int], row: MessageRow) -> None:
         """Show the list's fields and "Loading…" while the body is fetched."""

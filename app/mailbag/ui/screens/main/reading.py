@@ -13,6 +13,7 @@ from mailbag.domain.requests import LoadBody
 from mailbag.ui.screens.main.base import MainScreenBase, MessageKey
 from mailbag.ui.widgets.message_list import MessageList
 from mailbag.ui.widgets.reader import FULL_SCREEN, ReaderBody, body_layout, source_layout, uncoloured_notice
+from mailbag.ui.wrapped_text import WrappedText
 
 #: The reader follows the list cursor only once it has rested this long (seconds).
 READER_DEBOUNCE = 0.15
@@ -54,20 +55,22 @@ class ReaderControl(MainScreenBase):
     def _render_message(self, key: MessageKey, row: MessageRow) -> None:
         deadline = Deadline()  # for reading the message and laying its body out together
         rendered = self.facade.rendered(*key)
-        layout = None
+        layout = view = None
         if rendered is not None:
             layout = body_layout(rendered, deadline)
             if deadline.reached and deadline.notice() not in rendered.notices:
                 rendered = replace(rendered, notices=(*rendered.notices, uncoloured_notice(deadline)))
-        self.app.call_from_thread(self._message_ready, key, row, rendered, layout)
+            view = self.reader.body.prepared_view(layout)
+        self.app.call_from_thread(self._message_ready, key, row, rendered, layout, view)
 
     def _message_ready(
-        self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None, layout: BodyLayout | None
+        self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None, layout: BodyLayout | None,
+        view: WrappedText | None = None,
     ) -> None:
         if key != self._wanted:
             return
         if rendered is not None:
-            self.reader.show_message(key, rendered, layout)
+            self.reader.show_message(key, rendered, layout, view)
             self._reader_complete = True
             return
         self.reader.show_loading(key, row)
@@ -106,15 +109,16 @@ class ReaderControl(MainScreenBase):
     def _load_source(self, key: MessageKey) -> None:
         raw = self.facade.raw_message(*key)
         layout = source_layout(raw) if raw is not None else None
-        self.app.call_from_thread(self._source_ready, key, layout)
+        view = self.reader.body.prepared_view(layout) if layout is not None else None
+        self.app.call_from_thread(self._source_ready, key, layout, view)
 
-    def _source_ready(self, key: MessageKey, layout: BodyLayout | None) -> None:
+    def _source_ready(self, key: MessageKey, layout: BodyLayout | None, view: WrappedText | None = None) -> None:
         if key != self._wanted or self.reader.shown != key:
             return
         if layout is None:
             self.status.set_notice("The source of this message is not in the cache")
         else:
-            self.reader.show_source(layout)
+            self.reader.show_source(layout, view)
 
     def action_full_screen(self) -> None:
         """Give the reader the whole screen (opening the message under the cursor), or give
