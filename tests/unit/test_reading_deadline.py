@@ -10,6 +10,7 @@ import pytest
 from mailbag.domain import deadline
 from mailbag.domain.deadline import Deadline
 from mailbag.domain.html_text import html_to_text
+from mailbag.domain.links import message_links
 from mailbag.domain.mime import render_message
 from tests.messages import slow_to_read, tiny_cells
 
@@ -54,3 +55,11 @@ def test_hostile_html_stops_at_the_limit_with_what_it_read(short_limit: float, h
 
 def test_without_a_deadline_the_whole_table_is_read() -> None:
     assert html_to_text(tiny_cells(2_000)).endswith("c1998 | c1999")
+
+
+def test_the_links_of_a_message_too_slow_to_read_are_those_found_in_time(short_limit: float) -> None:
+    rows = "".join(f'<tr><td><a href="https://shop.example.com/{i}">item {i}</a><td>{i}' for i in range(200_000))
+    raw = b"Subject: Links\r\nContent-Type: text/html\r\n\r\n<table>" + rows.encode() + b"</table>\r\n"
+    targets = [link.target for link in message_links(raw)]
+    assert targets[:2] == ["https://shop.example.com/0", "https://shop.example.com/1"]
+    assert "https://shop.example.com/199999" not in targets

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.html_css import StyleSheet
 from mailbag.domain.html_text import defused
 from mailbag.domain.html_visible import Attrs, Element, VisibleHtmlParser, attr, read_visible, style_sheet
@@ -99,13 +100,14 @@ def text_links(text: str) -> list[Link]:
     return _unique(Link(clean_line(url)) for _, _, url in find_urls(text))
 
 
-def html_links(html: str) -> list[Link]:
+def html_links(html: str, deadline: Deadline | None = None) -> list[Link]:
     """The links of an HTML body the reader shows: every shown anchor's href with its text, and
     the URLs written out in shown text, each (target, text) once, in order. What the sender hides
     (``display:none``, ``visibility:hidden``, ``font-size:0``, the ``hidden`` attribute, ...) is
-    left out, as the reader leaves it out. Never raises."""
+    left out, as the reader leaves it out. Once ``deadline`` has passed, those found so far.
+    Never raises."""
     html = defused(html)  # markup left open as a browser reads it, in linear time
-    parser = _LinkParser(style_sheet(html))
+    parser = _LinkParser(style_sheet(html), deadline)
     read_visible(parser, html)
     return _unique(parser.links)
 
@@ -161,8 +163,8 @@ def _unique(links: Iterable[Link]) -> list[Link]:
 class _LinkParser(VisibleHtmlParser):
     """Collects shown anchors (href and text) and the URLs written out in shown text."""
 
-    def __init__(self, sheet: StyleSheet) -> None:
-        super().__init__(sheet)
+    def __init__(self, sheet: StyleSheet, deadline: Deadline | None) -> None:
+        super().__init__(sheet, deadline)
         self.links: list[Link] = []
         self._anchor: tuple[str, list[str], bool] | None = None  # the open anchor's href, text, own text hidden
 
@@ -202,8 +204,10 @@ class _LinkParser(VisibleHtmlParser):
 
 
 def message_links(raw: bytes) -> list[Link]:
-    """Every link of the body the reader shows for the message ``raw``."""
+    """Every link of the body the reader shows for the message ``raw``, within the time one
+    message's reading may take (a message too slow to read gives the links found by then)."""
+    deadline = Deadline()
     links: list[Link] = []
-    for content_type, text in body_sources(raw):
-        links.extend(html_links(text) if content_type == "text/html" else text_links(text))
+    for content_type, text in body_sources(raw, deadline=deadline):
+        links.extend(html_links(text, deadline) if content_type == "text/html" else text_links(text))
     return _unique(links)

@@ -269,11 +269,11 @@ def _inline_text(part: MimePart, limits: Limits, deadline: Deadline, depth: int)
     )
 
 
-def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str]]:
+def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None) -> list[tuple[str, str]]:
     """The parts the reader's body is made of, before any conversion: (content type, text) for
     each, so HTML stays HTML (the links list reads its anchors); a part shown inline (an
     attached message, a bounce, an invitation) as the text the reader shows. Never raises."""
-    deadline = Deadline()
+    deadline = deadline or Deadline()
     try:
         structure = read_structure(raw, limits, deadline=deadline)
         parts = _BodyChooser().choose(structure.root)
