@@ -40,16 +40,18 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
-def runtime_dir() -> Path:
+def runtime_dir(*, create: bool = True) -> Path:
     """Where mailbag keeps files for other programs while it runs (the copies a viewer opens):
-    $XDG_RUNTIME_DIR/mailbag, else mailbag-UID in the temporary folder; made private (0700).
-    OSError when it is not a folder of this user's own (another user made it first)."""
+    $XDG_RUNTIME_DIR/mailbag, else mailbag-UID in the temporary folder; made private (0700)
+    unless ``create`` is false (then FileNotFoundError when it is missing). OSError when it is
+    not a folder of this user's own (another user made it first)."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
     if os.path.isabs(base) and os.path.isdir(base):
         path = Path(base) / APP_NAME
     else:
         path = Path(tempfile.gettempdir()) / f"{APP_NAME}-{os.getuid()}"
-    private_dir(path)
+    if create:
+        private_dir(path)
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise PermissionError(f"{path} is not a private folder of this user's")

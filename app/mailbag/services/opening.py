@@ -65,7 +65,7 @@ def remove_left_copies() -> int:
     """Remove the copies that mailbags no longer running left for desktop programs (killed
     before they could); how many. Only ``open-PID-...`` folders of the runtime folder."""
     try:
-        folder = runtime_dir()
+        folder = runtime_dir(create=False)  # none yet: nothing was left
         names = os.listdir(folder)
     except OSError:
         return 0
