@@ -66,6 +66,8 @@ class ConnectionChanged(Event):
     plaintext: tuple[str, ...] = ()
     #: The refused login is the account's OAuth2 sign-in: signing in (``SignIn``) may fix it.
     sign_in: bool = False
+    #: Why the login was refused, as the server (or the password source) said it.
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,9 +290,9 @@ class Scheduler:
                     log.info("account %s: %s failure: %s", self.name, failure, text)
                 if failure is Failure.AUTH:
                     self.waiting_for_user = True
+                    reason = refusal_reason(text)
                     self._set_state(
-                        ConnectionState.ERROR,
-                        f"login refused: {text} (fix the password, then retry)",
+                        ConnectionState.ERROR, f"login refused: {reason} ({FIX_PASSWORD})", reason=reason
                     )
                 else:
                     self._set_state(ConnectionState.ERROR, text)
@@ -548,11 +548,11 @@ class Scheduler:
             log.info("account %s: %s refused: %s", self.name, what, text)
             self.emit(ErrorReported(self.name, text))
 
-    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+    def _set_state(self, state: ConnectionState, detail: str = "", *, reason: str = "") -> None:
         self.state = state
         self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user,
                                     plaintext=self.backend.plaintext,
-                                    sign_in=self.waiting_for_user and self.backend.signs_in))
+                                    sign_in=self.waiting_for_user and self.backend.signs_in, reason=reason))
 
     def _fail_all(self, reason: str) -> None:
         """While offline, nothing can be served: answer every waiting request at once (a sync
@@ -578,6 +578,18 @@ class Scheduler:
             await asyncio.wait_for(self.backend.disconnect(), 5)
         except Exception:  # noqa: BLE001 - the link may already be gone
             log.debug("account %s: disconnect failed", self.name, exc_info=True)
+
+
+#: What a refused login asks of the user (said after the reason, and by the status bar's key).
+FIX_PASSWORD = "fix the password, then retry"
+
+
+def refusal_reason(text: str) -> str:
+    """Why a login was refused, from a client's words, said once: without the "login failed:"
+    or "login refused:" the state says already, nor the advice the scheduler adds."""
+    for prefix in ("login failed: ", "login refused: "):
+        text = text.removeprefix(prefix)
+    return text.removesuffix(f" ({FIX_PASSWORD})")
 
 
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 120.0) -> float:

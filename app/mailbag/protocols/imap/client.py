@@ -358,6 +358,8 @@ class ImapClient:
             said = masked(str(exc), self._protocol.hide)
             if exc.code in _NOT_NOW:
                 raise ImapUnavailable(f"the server cannot check the login now: {said}") from None
+            for command in ("AUTHENTICATE", "LOGIN"):  # which one was refused says nothing more
+                said = said.removeprefix(f"{command} failed: ")
             raise ImapAuthError(f"login failed: {said}") from None
         self._protocol.state = adapter.AUTH
 

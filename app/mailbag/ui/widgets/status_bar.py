@@ -100,6 +100,10 @@ class StatusBar(Widget):
             self._progress.pop(account, None)
         self.refresh()
 
+    def refused(self, account: str) -> bool:
+        """Whether ``account``'s login was refused and it waits for a retry or a sign-in."""
+        return account in self._refused
+
     def set_progress(self, account: str, folder: str, done: int, total: int) -> None:
         if total and done >= total:
             self._progress.pop(account, None)

@@ -86,10 +86,13 @@ class MainScreen(
         if self.sign_in_ended(event):
             return
         if isinstance(event, ConnectionChanged):
+            newly_refused = event.waiting_for_user and not self.status.refused(event.account)
             self.status.set_connection(
                 event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user,
                 plaintext=event.plaintext, sign_in=event.sign_in,
             )
+            if newly_refused and event.reason and not event.sign_in:  # the state says only "refused ($)"
+                self.status.set_error(f"{event.account}: {event.reason}")
             if event.state != ConnectionState.SYNCING:
                 self.syncs_ended(event.account)
         elif isinstance(event, SyncProgress):
