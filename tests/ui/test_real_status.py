@@ -12,6 +12,7 @@ from mailbag.domain.config import Config, Security, ServerConfig
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config
+from tests.integration.journal_fixtures import closed_port
 from tests.integration.pop3_fixtures import pop3_account
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
@@ -107,3 +108,22 @@ async def test_a_refused_login_says_the_servers_reason_once_and_keeps_its_key(
         assert line.rstrip().endswith("? help")
         assert "login failed" not in line and "AUTHENTICATE" not in line  # said once, by the state
 
+
+@pytest.mark.dovecot
+async def test_the_one_account_offline_is_named_where_a_sign_each_leaves_no_room(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    """Two accounts at 80 columns, one offline, and a notice too long for a sign each: the
+    states say which account is down (``1✓ work ✗``), not only how many (``1✓ 1✗``)."""
+    folder = "Plans for the year with every note"  # the notice fits beside the named form only
+    config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)], more={folder: []})
+    imap = imap_account_config(dovecot, mail_user)
+    assert imap.imap is not None
+    offline = dataclasses.replace(imap, default=False, imap=dataclasses.replace(imap.imap, port=closed_port()))
+    config = dataclasses.replace(config, accounts={**config.accounts, "work": offline})
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "work error" in status_line(app), "work cannot connect")
+        await pilot.press("m", *"plans", "enter")
+        await wait_until(pilot, lambda: f"Moved 1 message to {folder}" in status_text(app), "the notice")
+        line = status_line(app)
+        assert f" Moved 1 message to {folder} │ 1✓ work ✗ │ ? help" in line, line

@@ -40,11 +40,13 @@ MIN_DETAIL_WIDTH = 16
 
 
 class Form(Enum):
-    """How much of the account states is said: all, a short form, a sign each, a count of each sign."""
+    """How much of the account states is said: all, a short form, a sign each, the one account
+    not online named beside the count of those online, a count of each sign."""
 
     FULL = "full"
     SHORT = "short"
     SIGN = "sign"
+    NAMED = "named"
     COUNT = "count"
 
 
@@ -163,14 +165,15 @@ class StatusBar(Widget):
         too narrow (what the list shows is left out first: the tree and the list say it too); the
         connection states and "? help" after them. A notice or an error is read whole when it can
         be: the states shrink for it first (a connection error's detail, then a short form, a sign
-        per account, a count of each sign), and only then is the message cut."""
+        per account, the one account not online named beside a count, a count of each sign), and
+        only then is the message cut."""
         states = self._states_text()
         message = self._message_text()
         room = self.size.width - states.cell_len
         if room < message.cell_len and (self.last_error or self.notice):
             message = self._message_text(with_view=False)
             shrunk = max(DETAIL_WIDTH - (message.cell_len - room), MIN_DETAIL_WIDTH)
-            for form in (Form.FULL, Form.SHORT, Form.SIGN, Form.COUNT):
+            for form in Form:
                 if room >= message.cell_len:
                     break
                 states = self._states_text(form, shrunk)
@@ -203,7 +206,11 @@ class StatusBar(Widget):
             text.append(" ")
             text.append(self.outbox, style=self._style(style))
             text.append(" │")
-        if form is Form.COUNT and self._states:
+        named = self._named_states() if form is Form.NAMED else None
+        if named is not None:
+            text.append(named)
+            text.append(" │")
+        elif form in (Form.NAMED, Form.COUNT) and self._states:
             text.append(self._counted_states())
             text.append(" │")
         else:
@@ -247,6 +254,19 @@ class StatusBar(Widget):
             cut = detail if len(detail) <= detail_width else detail[: detail_width - 1] + "…"
             text.append(f" ({cut})")
         return text
+
+    def _named_states(self) -> Text | None:
+        """Of several accounts, the one not online by name, after the count of those that are:
+        `` 1✓ work ○``, `` 2✓ work refused ($)``; None unless exactly one is not online."""
+        down = [a for a, (state, _) in self._states.items() if state != ConnectionState.ONLINE]
+        if len(self._states) < 2 or len(down) != 1:
+            return None
+        account = down[0]
+        text = Text()
+        if any(tables for a, tables in self._plaintext.items() if a != account):
+            text.append(" ⚠", style=self._style("status-bar--error"))
+        text.append(f" {len(self._states) - 1}✓", style=self._style("status-bar--ok"))
+        return text + self._account_text(account, Form.SIGN, 0)  # its own ⚠ said there
 
     def _counted_states(self) -> Text:
         """Every account at once: `` ⚠ 2✓ 1✗``, a refused login's key after it: `` 1✗ refused ($)``."""
