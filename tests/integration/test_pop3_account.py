@@ -68,6 +68,18 @@ async def test_download_is_local_once_and_left_on_the_server(
     assert on_server(dovecot, mail_user) == 302
 
 
+async def test_a_download_of_many_batches_rings_once_with_the_whole_count(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3, 3 + 2 * BATCH + 10)))
+    await worker.sync_once()
+    assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 2 * BATCH + 10)]
+    assert len(recorder.of(NewMail)[0].subjects) == 3
+
+
 async def test_each_row_downloaded_opens_its_own_message_also_after_a_restart(
     dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
 ) -> None:

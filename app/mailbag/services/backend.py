@@ -439,8 +439,11 @@ class Backend(ABC):
         messages there under their new UIDs before the folder's sync sees them): call off the loop."""
         return [s for s in summaries if self.store.summary(self.name, folder, s.uid) is None]
 
-    async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
-        """Tell the user about new unread mail found by an incremental sync (not in Sent & co)."""
+    async def announce_new_mail(
+        self, folder: str, fresh: Sequence[MessageSummary], count: int | None = None
+    ) -> None:
+        """Tell the user about new unread mail found by an incremental sync (not in Sent & co);
+        ``count``: how many unread messages in all, when ``fresh`` holds only the first few."""
         unread = [s for s in fresh if s.unread]
         if not unread:
             return
@@ -451,7 +454,7 @@ class Backend(ABC):
             NewMail(
                 self.name,
                 folder,
-                len(unread),
+                len(unread) if count is None else count,
                 senders=tuple(s.from_[0].display() if s.from_ else "" for s in unread[:3]),
                 subjects=tuple(s.subject for s in unread[:3]),
             )

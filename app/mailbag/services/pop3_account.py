@@ -70,6 +70,8 @@ class Pop3Account(MaildirAccount):
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now
         self._quiet_new_mail = False  # the very first download rings no bell
+        self._news: list[MessageSummary] = []  # a download's first unread messages, told at its end
+        self._news_count = 0  # and how many unread messages it brought in all
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
@@ -133,9 +135,26 @@ class Pop3Account(MaildirAccount):
     def writing(self, folder: str) -> bool:
         return self._downloading and folder == INBOX
 
-    async def announce_new_mail(self, folder: str, fresh: Sequence[MessageSummary]) -> None:
-        if not self._quiet_new_mail:
-            await super().announce_new_mail(folder, fresh)
+    async def announce_new_mail(
+        self, folder: str, fresh: Sequence[MessageSummary], count: int | None = None
+    ) -> None:
+        """As for any account, except that the very first download rings no bell, and that a
+        download's batches ring once, when it is over."""
+        if self._quiet_new_mail:
+            return
+        if self._downloading and folder == INBOX:
+            unread = [s for s in fresh if s.unread]
+            self._news_count += len(unread)
+            self._news += unread[: 3 - len(self._news)]
+            return
+        await super().announce_new_mail(folder, fresh, count)
+
+    async def _tell_news(self) -> None:
+        """The new mail a download brought, in one word (see :meth:`announce_new_mail`)."""
+        news, count = self._news, self._news_count
+        self._news, self._news_count = [], 0
+        if count:
+            await super().announce_new_mail(INBOX, news, count)
 
     # --- the download -----------------------------------------------------------------------------
 
@@ -210,6 +229,7 @@ class Pop3Account(MaildirAccount):
             )
         finally:
             self._downloading = False
+            await self._tell_news()
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
@@ -241,6 +261,7 @@ class Pop3Account(MaildirAccount):
         finally:
             self.child = None
             self._downloading = False
+            await self._tell_news()
             await self.db(self._settle)  # what a child killed in the middle of a batch left
         if self._arrived < len(wanted):  # some were gone from the server, or the child died
             self.emit(SyncProgress(self.name, INBOX, len(wanted), len(wanted)))
