@@ -1,6 +1,7 @@
 """What the status bar says of triage over the real services: an action under way, done and
 undone in plain words, its folder named as the tree shows it on a server that keeps every folder
-under ``INBOX.`` (the private Dovecot's compat listener), and by its new name after a rename."""
+under ``INBOX.`` (the private Dovecot's compat listener; the move picker too), and by its new
+name after a rename."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported
 from mailbag.ui.app import MailbagApp
+from mailbag.ui.screens.folder_picker import FolderPicker
 from tests.servers.dovecot import DovecotServer, MailUser
-from tests.ui.helpers import cursor_on_folder, status_text
+from tests.ui.helpers import cursor_on_folder, screen_text, status_text
 from tests.ui.real_services import running, service, simple_message, wait_until
 from tests.ui.test_real_folder_names import compat_with_work
 
@@ -40,7 +42,10 @@ async def test_triage_is_told_in_plain_words_with_folders_named_as_the_tree_show
         await wait_until(pilot, lambda: "Moved 1 message to Archive" in status_text(app), "archived")
         assert "Moving 1 message to Archive…" in told(app)  # before the server had it
 
-        await pilot.press("m", *"work", "enter")
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, FolderPicker), "the folder picker")
+        assert "INBOX.Work" not in screen_text(app) and "Work" in screen_text(app)
+        await pilot.press(*"work", "enter")
         await wait_until(pilot, lambda: "Moved 1 message to Work" in status_text(app), "moved")
 
         await cursor_on_folder(pilot, "work", "INBOX.Work")

@@ -20,6 +20,12 @@ def inbox_prefix(folders: Sequence[Folder]) -> str:
     return prefix if all(name.startswith(prefix) for name in others) else ""
 
 
+def known_prefix(namespace: str | None, folders: Sequence[Folder]) -> str:
+    """The prefix the user does not type: the server's NAMESPACE's when known (``namespace`` not
+    None), else what the folder list shows (:func:`inbox_prefix`)."""
+    return namespace if namespace is not None else inbox_prefix(folders)
+
+
 def typed_name(name: str, prefix: str) -> str:
     """The server's folder ``name`` as the user types it: without the namespace ``prefix``
     (``INBOX.Work.Plans`` -> ``Work.Plans``)."""

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from mailbag.domain.events import ActionApplied
-from mailbag.domain.folder_names import inbox_prefix, typed_name
+from mailbag.domain.folder_names import known_prefix, typed_name
 from mailbag.domain.models import Folder
 from mailbag.domain.requests import (
     CreateFolder,
@@ -131,7 +131,7 @@ async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]
     done moves the cache along, and each change done is told. The names the account itself
     took away (not to be reported as another program's doing)."""
     names = {f.name for f in folders}
-    prefix = inbox_prefix(folders)
+    prefix = known_prefix(backend.folder_prefix, folders)
     changes, backend.unanswered = backend.unanswered, []
     written = await backend.db(backend.store.local.folder_changes, backend.name)
     changes += [c for c in written if c.pid != os.getpid() and not process_running(c.pid)]
@@ -158,7 +158,7 @@ async def settle_unanswered(backend: Backend, folders: list[Folder]) -> set[str]
 async def shown_names(backend: Backend, *names: str) -> list[str]:
     """``names`` as the tree shows them: without the ``INBOX.`` of a server that keeps every
     folder below it (read from the account's cached folders)."""
-    prefix = inbox_prefix(await backend.db(backend.store.folders, backend.name))
+    prefix = known_prefix(backend.folder_prefix, await backend.db(backend.store.folders, backend.name))
     return [typed_name(name, prefix) for name in names]
 
 
@@ -177,7 +177,7 @@ async def _known(backend: Backend, name: str) -> Folder:
     folders = await backend.db(backend.store.folders, backend.name)
     folder = next((f for f in folders if f.name == name), None)
     if folder is None:
-        raise Refused(f"{backend.name} has no folder {typed_name(name, inbox_prefix(folders))}")
+        raise Refused(f"{backend.name} has no folder {typed_name(name, known_prefix(backend.folder_prefix, folders))}")
     return folder
 
 

@@ -38,7 +38,7 @@ from mailbag.domain.events import (
     RequestDone,
     RequestFailed,
 )
-from mailbag.domain.folder_names import inbox_prefix, typed_name
+from mailbag.domain.folder_names import known_prefix, typed_name
 from mailbag.domain.models import FolderRole, settable_flags, unkept_keywords
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.domain.wording import plural
@@ -232,7 +232,7 @@ class ActionJournal:
     async def _names(self) -> tuple[str, str]:
         """The account's namespace prefix (``INBOX.`` on Courier, else "") and its Trash."""
         folders = await self.worker.db(self.store.folders, self.worker.name)
-        self._prefix = inbox_prefix(folders)
+        self._prefix = known_prefix(self.worker.folder_prefix, folders)
         return self._prefix, next((f.name for f in folders if f.role == FolderRole.TRASH), "")
 
     async def _words(self, action: PendingAction) -> ActionWords:

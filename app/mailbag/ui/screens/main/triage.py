@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from textual import work
 
+from mailbag.domain.folder_names import typed_name
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, RetryAccount, SetFlags
 from mailbag.domain.wording import plural
@@ -166,10 +167,13 @@ class TriageControl(MainScreenBase):
         ]
         count = len(rows)
         title = f"{'Copy' if copy else 'Move'} {plural(count)} to:"
+        prefix = self.facade.folder_prefix(account)
+        by_shown = {typed_name(name, prefix): name for name in names}  # as the tree shows them
 
-        def chosen(target: str | None) -> None:
-            if target is None:
+        def chosen(picked: str | None) -> None:
+            if picked is None:
                 return
+            target = by_shown.get(picked, picked)
             if copy:
                 for key, in_folder in self._grouped(rows).items():
                     self.facade.submit(
@@ -191,7 +195,7 @@ class TriageControl(MainScreenBase):
 
         from mailbag.ui.screens.folder_picker import FolderPicker
 
-        self.app.push_screen(FolderPicker(title, names, new_folder=self.facade.makes_folders(account)), chosen)
+        self.app.push_screen(FolderPicker(title, list(by_shown), new_folder=self.facade.makes_folders(account)), chosen)
 
     def action_move(self) -> None:
         self._with_targets(lambda rows: self._pick_folder(rows, copy=False))
