@@ -412,15 +412,19 @@ class ProgressPrinter:
     def __init__(self) -> None:
         self.tty = sys.stdout.isatty()
         self._open_line = False
+        self._last: tuple[str, str, int] | None = None  # the last count printed: said once
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, SyncProgress):
-            text = f"{event.account}/{clean_line(event.folder)}: {event.done}/{event.total} headers"
+            if not event.total:
+                return
+            text = f"{event.account}/{clean_line(event.folder)}: {event.done}/{event.total} {event.items}"
             if self.tty:
                 print(f"\r\x1b[K{text}", end="", flush=True)
                 self._open_line = True
-            elif event.done == event.total:
+            elif event.done == event.total and (event.account, event.folder, event.total) != self._last:
                 print(text, flush=True)
+                self._last = (event.account, event.folder, event.total)
         elif isinstance(event, ErrorReported):
             self.finish_line()
             print(f"{event.account}: {event.message}", file=sys.stderr)

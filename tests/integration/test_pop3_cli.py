@@ -85,11 +85,13 @@ def test_sync_downloads_into_the_default_maildir(dovecot: DovecotServer, mail_us
     config = write_config(tmp_path / "config.toml", dovecot, mail_user)
     result = run(config, mail_user.password)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:-1] == ["old/INBOX: 20/20 messages downloaded"]
     assert "old: " in result.stdout and "20 messages cached" in result.stdout
     assert local_ids(maildir()) == expected_ids(range(20))
     assert maildir() == Path(os.environ["XDG_DATA_HOME"]) / "mailbag" / "pop3" / "old"
     again = run(config, mail_user.password)
     assert again.returncode == 0 and "20 messages cached" in again.stdout
+    assert again.stdout.splitlines()[:-1] == ["old/INBOX: 20/20 headers"]  # read here, nothing downloaded
     assert local_ids(maildir()) == expected_ids(range(20))
 
 

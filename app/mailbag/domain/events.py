@@ -101,12 +101,14 @@ class FolderCountsChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class SyncProgress(Event):
-    """Headers of ``folder`` are being fetched: ``done`` of ``total``."""
+    """``folder`` is being filled: ``done`` of ``total`` ``items`` (message headers read; or
+    messages downloaded, for a POP3 account's Inbox)."""
 
     account: str
     folder: str
     done: int
     total: int
+    items: str = "headers"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 CHILD_MIN = 1000
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
+#: What a download's progress counts.
+DOWNLOADED = "messages downloaded"
 _DAY = 86400.0
 
 
@@ -264,7 +266,7 @@ class Pop3Account(MaildirAccount):
             await self._tell_news()
             await self.db(self._settle)  # what a child killed in the middle of a batch left
         if self._arrived < len(wanted):  # some were gone from the server, or the child died
-            self.emit(SyncProgress(self.name, INBOX, len(wanted), len(wanted)))
+            self.emit(SyncProgress(self.name, INBOX, len(wanted), len(wanted), DOWNLOADED))
         # Once, for what another program did meanwhile, and for the files of a batch whose word
         # a child killed did not send.
         await self.sync_folder(INBOX)
@@ -275,7 +277,7 @@ class Pop3Account(MaildirAccount):
         (the status bar counts; while the Inbox fills, the list is re-read less often), then
         bring what it delivered into the cache. ``listed`` counts a message gone meanwhile too."""
         self._arrived += listed
-        self.emit(SyncProgress(self.name, INBOX, self._arrived, total))
+        self.emit(SyncProgress(self.name, INBOX, self._arrived, total, DOWNLOADED))
         if delivered:
             await self.add_delivered(INBOX, delivered)
 
