@@ -166,7 +166,7 @@ class StatusBar(Widget):
         connection states and "? help" after them. A notice or an error is read whole when it can
         be: the states shrink for it first (a connection error's detail, then a short form, a sign
         per account, the one account not online named beside a count, a count of each sign), and
-        only then is the message cut."""
+        only then is the message cut (beside the named form, when there is one)."""
         states = self._states_text()
         message = self._message_text()
         room = self.size.width - states.cell_len
@@ -177,6 +177,9 @@ class StatusBar(Widget):
                 if room >= message.cell_len:
                     break
                 states = self._states_text(form, shrunk)
+                room = self.size.width - states.cell_len
+            if room < message.cell_len:  # cut all the same: the account down is named, if one is
+                states = self._states_text(Form.NAMED, shrunk)
                 room = self.size.width - states.cell_len
         if room < message.cell_len:
             message.truncate(max(room - 1, 0))
