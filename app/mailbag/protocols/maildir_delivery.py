@@ -32,9 +32,14 @@ SYNC_THREADS = 8
 
 def new_key() -> str:
     """A Maildir key no other delivery uses: time, process, a counter and the host name."""
-    host = socket.gethostname().replace("/", r"\057").replace(":", r"\072") or "localhost"
     now = time.time_ns()
-    return f"{now // 1_000_000_000}.M{now // 1000 % 1_000_000}P{os.getpid()}Q{next(_SEQUENCE)}.{host}"
+    return f"{now // 1_000_000_000}.M{now // 1000 % 1_000_000}P{os.getpid()}Q{next(_SEQUENCE)}.{_host()}"
+
+
+@functools.cache
+def _host() -> str:
+    """The host name as a key holds it (asked once: a download makes thousands of keys)."""
+    return socket.gethostname().replace("/", r"\057").replace(":", r"\072") or "localhost"
 
 
 def deliver(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:

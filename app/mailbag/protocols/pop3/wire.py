@@ -79,6 +79,8 @@ def explained(reply: Reply) -> str:
 def printable(raw: bytes) -> str:
     """Server text made safe to show and log: control characters replaced, at most 300 long."""
     text = raw.decode("utf-8", "replace")
+    if text.isprintable():  # the usual reply: nothing to replace
+        return text[:300]
     return "".join(c if c.isprintable() else "?" for c in text)[:300]
 
 
