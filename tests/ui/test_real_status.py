@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import trustme
 
 from mailbag.domain.config import Config, Security, ServerConfig
 from mailbag.store.store import Store
@@ -131,3 +132,23 @@ async def test_the_one_account_offline_is_named_where_a_sign_each_leaves_no_room
         line = status_line(app)
         assert line.rstrip().endswith(" 1✓ work ✗ │ ? help"), line
         assert f" Moved 1 message to {folder[:30]}" in line
+
+
+@pytest.mark.dovecot
+async def test_a_certificate_from_another_ca_is_told_and_the_states_still_fit(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    """An IMAP account whose ca_file is another CA's, beside an account sending without TLS: at
+    80 columns with no notice, the states alone would run past the line; they shrink (the
+    error's detail first) and "? help" stays in view."""
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    config = with_smtp(maildir_config(tmp_path / "Mail", [simple_message(1)]), "none")
+    imap = imap_account_config(dovecot, mail_user, ca_file=other_ca, name="workplace")
+    imap = dataclasses.replace(imap, default=False)
+    config = dataclasses.replace(config, accounts={**config.accounts, "workplace": imap})
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "workplace error (certificate not" in status_line(app), "the refusal")
+        line = status_line(app)
+        assert line.rstrip().endswith("│ ? help"), line
+        assert "home no TLS (smtp) online" in line

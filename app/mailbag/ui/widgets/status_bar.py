@@ -170,15 +170,18 @@ class StatusBar(Widget):
         states = self._states_text()
         message = self._message_text()
         room = self.size.width - states.cell_len
-        if room < message.cell_len and (self.last_error or self.notice):
-            message = self._message_text(with_view=False)
-            shrunk = max(DETAIL_WIDTH - (message.cell_len - room), MIN_DETAIL_WIDTH)
+        told = bool(self.last_error or self.notice)
+        if room < 0 or (told and room < message.cell_len):
+            if told:
+                message = self._message_text(with_view=False)
+            wanted = message.cell_len if told else 0  # without a message, the states must fit
+            shrunk = max(DETAIL_WIDTH - (wanted - room), MIN_DETAIL_WIDTH)
             for form in Form:
-                if room >= message.cell_len:
+                if room >= wanted:
                     break
                 states = self._states_text(form, shrunk)
                 room = self.size.width - states.cell_len
-            if room < message.cell_len:  # cut all the same: the account down is named, if one is
+            if room < wanted:  # cut all the same: the account down is named, if one is
                 states = self._states_text(Form.NAMED, shrunk)
                 room = self.size.width - states.cell_len
         if room < message.cell_len:
