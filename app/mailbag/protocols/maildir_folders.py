@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mailbox
 import os
 import shutil
 from pathlib import Path
@@ -77,9 +78,27 @@ def finish_killed_changes(layout: Layout) -> list[str]:
         (path / "cur").mkdir(mode=0o700, exist_ok=True)
         (path / "tmp").mkdir(mode=0o700, exist_ok=True)
         done.append(f"{path.name}, half deleted, shown again with its messages")
+    if cleaned := _clean_temporary(layout):
+        done.append(f"{cleaned} files that deliveries cut short left in tmp/ removed")
     for what in done:
         log.warning("maildir %s: %s", layout.root, what)
     return done
+
+
+def _clean_temporary(layout: Layout) -> int:
+    """Remove from every folder's ``tmp/`` what was left there more than 36 hours ago (a delivery
+    killed before its rename into ``new/``), as Maildir readers do; how many files went."""
+    removed = 0
+    for path in [layout.inbox(), *(path for _name, path in layout.folders())]:
+        tmp = path / "tmp"
+        try:
+            before = len(os.listdir(tmp))
+            if before:
+                mailbox.Maildir(path, factory=None, create=False).clean()
+                removed += before - len(os.listdir(tmp))
+        except OSError:
+            continue  # a folder gone or unreadable meanwhile: looked at next time
+    return removed
 
 
 def _write_renaming(root: Path, folder: str, new_name: str) -> None:
