@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap.parser import pairs, parse_segments
 from mailbag.protocols.imap.summary import has_attachment, summary_from_items
+from mailbag.protocols.imap.summary_scan import summary_from_segments
 
 
 def items_of(*segments: bytes) -> dict:
@@ -60,6 +61,17 @@ def test_encoded_word_subject_and_8bit_quoted() -> None:
     assert summary.subject == "Café red"  # escape sequence stripped
     raw = items_of('* 1 FETCH (UID 2 ENVELOPE (NIL "Über" NIL NIL NIL NIL NIL NIL NIL NIL))'.encode())
     assert summary_of(raw).subject == "Über"
+
+
+def test_8bit_latin1_written_raw_is_read_as_the_reader_reads_it() -> None:
+    # GNU Mailutils' imap4d puts a header's raw bytes in the ENVELOPE's quoted strings.
+    line = (b'* 19 FETCH (UID 21 ENVELOPE ("Wed, 17 May 2000 19:08:29 -0400" "Die Hasen und die Fr\xf6sche" '
+            b'(("J\xfcrgen Schm\xfcrgen" NIL "j" "example.com")) NIL NIL NIL NIL NIL NIL NIL))')
+    summary = summary_of(items_of(line))
+    assert summary.subject == "Die Hasen und die Frösche"
+    assert summary.from_[0].name == "Jürgen Schmürgen"
+    scanned = summary_from_segments([line])
+    assert scanned is not None and (scanned.subject, scanned.from_) == (summary.subject, summary.from_)
 
 
 def test_date_falls_back_to_internaldate_and_is_aware() -> None:

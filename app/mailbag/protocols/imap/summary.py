@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from mailbag.domain.headers import decode_words, parse_date
+from mailbag.domain.headers import decode_bytes, decode_words, parse_date
 from mailbag.domain.models import Address, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap.parser import Value, as_int, as_text
@@ -30,7 +30,10 @@ def text(value: Value) -> str:
     """A string value as clean one-line text: fast when it is plain, else sanitized."""
     if not isinstance(value, bytes):
         return ""
-    decoded = value.decode("utf-8", errors="replace")
+    try:
+        decoded = value.decode("utf-8")
+    except UnicodeDecodeError:  # 8-bit legacy text written raw (GNU Mailutils sends it as it is)
+        decoded = decode_bytes(value, None)
     if decoded.isprintable():
         return decoded.strip()
     return clean_line(decoded)
