@@ -10,6 +10,7 @@ import pytest
 from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.folder_picker import FolderPicker
+from tests.integration.test_imap_compat import other_client
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.ui.helpers import cursor_on_folder, screen_text, status_text
 from tests.ui.real_services import running, service, simple_message, wait_until
@@ -61,3 +62,21 @@ def counted(app: MailbagApp) -> tuple[str, str, int]:
     """The Inbox's message count, as the services give it."""
     inbox = next(f for f in app.facade.folders("work") if f.name == "INBOX")
     return ("work", "INBOX", inbox.total)
+
+
+@pytest.mark.dovecot
+async def test_a_folder_another_program_deleted_is_named_as_the_tree_showed_it(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    dovecot.deliver(mail_user.name, simple_message(1))
+    config = compat_with_work(dovecot, mail_user)
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(120, 30)) as (app, pilot, _store):
+        tree = app.main_screen.folder_tree
+        await wait_until(pilot, lambda: ("work", "INBOX.Work") in tree._folders, "the folders")
+        client = other_client(dovecot, mail_user)
+        try:
+            client.delete("INBOX.Work")
+        finally:
+            client.logout()
+        await wait_until(pilot, lambda: "deleted or renamed by another program" in status_text(app), "told")
+        assert "error: work: Work was deleted or renamed by another program" in status_text(app)

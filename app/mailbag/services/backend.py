@@ -52,7 +52,7 @@ from mailbag.services.failures import (
     Unsupported,
     classify_common,
 )
-from mailbag.services.folder_admin import FolderChange, settle_unanswered
+from mailbag.services.folder_admin import FolderChange, settle_unanswered, shown_names
 from mailbag.services.journal import ServerRefused
 from mailbag.services.scheduler import Scheduler, Timings
 from mailbag.store.store import Store
@@ -399,7 +399,8 @@ class Backend(ABC):
         state = await self.db(self.store.folder_state, self.name, folder)
         if state is not None and state.uidvalidity and uidvalidity and state.uidvalidity != uidvalidity:
             self.mark_dirty(folder)
-            raise Refused(f"{clean_line(folder)} was recreated meanwhile: its messages are read again")
+            (shown,) = await shown_names(self, folder)
+            raise Refused(f"{clean_line(shown)} was recreated meanwhile: its messages are read again")
 
     def mark_dirty(self, folder: str) -> None:
         """The server reported a change in ``folder``: sync it when nothing urgent waits."""
@@ -467,7 +468,7 @@ class Backend(ABC):
         gone = set(await self.db(self.store.replace_folders, self.name, folders)) - ours
         self.emit(FoldersChanged(self.name, tuple(await self.db(self.store.folders, self.name))))
         if gone and folders:
-            names = ", ".join(clean_line(name) for name in sorted(gone))
+            names = ", ".join(clean_line(name) for name in await shown_names(self, *sorted(gone)))
             were = "was" if len(gone) == 1 else "were"
             self.emit(ErrorReported(self.name, f"{names} {were} deleted or renamed by another program"))
 

@@ -85,10 +85,13 @@ class UidValidityChanged(ServerRefused):
     messages now, so the action is cancelled."""
 
     def __init__(self, folder: str) -> None:
-        super().__init__(
-            f"{folder} was recreated on the server; the action was cancelled so that it cannot"
-            " touch other messages"
-        )
+        super().__init__(self.worded(folder))
+        self.folder = folder
+
+    @staticmethod
+    def worded(folder: str) -> str:
+        """What happened, ``folder`` named as the user knows it."""
+        return f"{folder} was recreated on the server; the action was cancelled so that it cannot touch other messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +275,7 @@ class ActionJournal:
             if request.new_folder:
                 await worker.make_folder(target)
             if target == request.folder:
-                raise ValueError(f"the messages are already in {target}")
+                raise ValueError(f"the messages are already in {typed_name(target, (await self._names())[0])}")
             action_id, words = await self._record_move(
                 request.folder, request.uids, target, copy=request.copy
             )
@@ -612,11 +615,14 @@ class ActionJournal:
         except ServerRefused as exc:
             final = CANCELLED if isinstance(exc, UidValidityChanged) else FAILED
             words = await self._words(action)
+            reason = str(exc)
+            if isinstance(exc, UidValidityChanged):
+                reason = exc.worded(typed_name(exc.folder, (await self._names())[0]))
             log.info("account %s: %s: refused: %s", worker.name, words.failed, exc)
             fail = partial(self.local.transition, error=str(exc))
             await worker.db(fail, action.id, ACTIVE, final, None)
             await self._roll_back(action)
-            worker.emit(ActionRolledBack(worker.name, words.failed, str(exc)))
+            worker.emit(ActionRolledBack(worker.name, words.failed, reason))
             return
         except BaseException as exc:
             self._maybe_pending = True  # still in the journal: checked and replayed later

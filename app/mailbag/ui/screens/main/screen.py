@@ -36,6 +36,7 @@ from mailbag.domain.events import (
     SearchResults,
     SyncProgress,
 )
+from mailbag.domain.folder_names import typed_name
 from mailbag.domain.models import ConnectionState, OutgoingMessage
 from mailbag.domain.requests import CheckFolders
 from mailbag.domain.wording import plural
@@ -123,8 +124,9 @@ class MainScreen(
             if self._bell:
                 self.app.bell()
             count = event.count
-            # With several accounts, each with its INBOX, say whose.
-            where = f"{event.account}/{event.folder}" if len(self.facade.accounts) > 1 else event.folder
+            # With several accounts, each with its INBOX, say whose; the folder as the tree names it.
+            folder = typed_name(event.folder, self.facade.folder_prefix(event.account))
+            where = f"{event.account}/{folder}" if len(self.facade.accounts) > 1 else folder
             self.status.set_notice(f"{plural(count, 'new message')} in {where}")
         elif isinstance(event, ActionApplied):
             # The server doing an undo's action still reads as the undo: the user must see it.
