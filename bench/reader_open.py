@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.events import EventSink
 from mailbag.domain.mime import render_message
 from mailbag.domain.models import Folder, FolderRole, RenderedMessage
@@ -38,9 +39,9 @@ class _RawFacade(FakeFacade):
     """The in-memory facade, except that a message given whole is parsed at every open, as the
     services parse a message not opened before."""
 
-    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+    def rendered(self, account: str, folder: str, uid: int, deadline: Deadline | None = None) -> RenderedMessage | None:
         raw = self.raw.get((account, folder, uid))
-        return render_message(raw) if raw is not None else super().rendered(account, folder, uid)
+        return render_message(raw, deadline=deadline) if raw is not None else super().rendered(account, folder, uid)
 
 
 def _facade(bodies: dict[str, str | bytes]) -> Callable[[EventSink], FakeFacade]:

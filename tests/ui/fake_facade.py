@@ -14,6 +14,7 @@ from functools import partial
 from mailbag import paths
 from mailbag.domain.action_words import delete_words, flag_words, move_words
 from mailbag.domain.compose import Identity
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.folder_names import inbox_prefix
 from mailbag.domain.events import (
     ActionApplied,
@@ -277,7 +278,7 @@ class FakeFacade:
         self.rows_calls += 1
         return self.overlay.rows(self._stored_rows(row_ids))
 
-    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+    def rendered(self, account: str, folder: str, uid: int, deadline: Deadline | None = None) -> RenderedMessage | None:
         return self._bodies.get((account, folder, uid))
 
     def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:

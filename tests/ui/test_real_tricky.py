@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 
 from mailbag.domain import deadline
+from mailbag.domain.deadline import Deadline
+from mailbag.domain.models import RenderedMessage
+from mailbag.services.mail import MailService
 from tests.messages import deep_nesting, many_parts, path, slow_to_read
 from tests.ui.helpers import screen_text
 from tests.ui.real_services import maildir_config, reader_text, running, wait_until
@@ -47,4 +50,29 @@ async def test_a_message_too_slow_to_read_shows_what_was_read_and_says_so(tmp_pa
         assert "Attached message" not in body and "c299999" not in body
         await pilot.press("h", "k", "enter")
         await wait_until(pilot, lambda: reader_text(app)[1].startswith("A quick one."), "the next message")
+        assert "Note:" not in reader_text(app)[0]
+
+
+async def test_a_slow_message_left_for_another_stops_being_read(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Moving on from a message still being read stops its reading at once, so that it does not
+    hold the interpreter (and the quit) for the rest of its five seconds."""
+    readings: list[tuple[str, bool]] = []  # (subject, stopped because another message was wanted)
+    rendered = MailService.rendered
+
+    def watched(self: MailService, account: str, folder: str, uid: int, deadline: Deadline | None = None) -> RenderedMessage | None:
+        message = rendered(self, account, folder, uid, deadline)
+        if message is not None:
+            readings.append((message.subject, deadline is not None and deadline.cancelled))
+        return message
+
+    monkeypatch.setattr(MailService, "rendered", watched)
+    later = b"From: ann@example.org\r\nSubject: Later\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\r\nA quick one.\r\n"
+    config = maildir_config(tmp_path / "Mail", [slow_to_read(cells=1_000_000), later])
+    async with running(config, tmp_path / "cache.sqlite3", 2, size=(100, 40)) as (app, pilot, store):
+        await pilot.press("G", "enter")  # the slow one, read for the reader...
+        await wait_until(pilot, lambda: app.main_screen._reading is not None, "the slow message being read")
+        await pilot.press("h", "k", "enter")  # ...left at once for the newer one
+        await wait_until(pilot, lambda: reader_text(app)[1].startswith("A quick one."), "the next message")
+        await wait_until(pilot, lambda: any(subject == "Slow" for subject, _ in readings), "the slow reading over")
+        assert ("Slow", True) in readings and ("Slow", False) not in readings  # stopped, not read to its limit
         assert "Note:" not in reader_text(app)[0]

@@ -22,12 +22,18 @@ class Deadline:
         self.seconds = READING_SECONDS if seconds is None else seconds
         self._end = (time.monotonic() if start is None else start) + self.seconds
         self.reached = False  # a stage found it passed (so it stopped short)
+        self.cancelled = False  # the reading is no longer wanted
 
     def passed(self) -> bool:
         """Whether the time is up (once up, it stays up)."""
         if not self.reached and time.monotonic() > self._end:
             self.reached = True
         return self.reached
+
+    def cancel(self) -> None:
+        """Stop the reading at its next look at the deadline (another message is wanted)."""
+        self.cancelled = True
+        self._end = float("-inf")
 
     def notice(self) -> str:
         """What the reader says of a message whose reading the deadline cut short."""

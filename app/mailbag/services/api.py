@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mailbag.domain.compose import Identity
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import Address, Folder, MessageRow, OutgoingMessage, RenderedMessage
 from mailbag.domain.requests import Request
 from mailbag.store.drafts import DraftFiles
@@ -148,8 +149,9 @@ class MailFacade(Protocol):
         """The rows with these ids, in the same order (missing ids are left out)."""
         ...
 
-    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
-        """The message made ready to read, when its body is cached; else None (post LoadBody)."""
+    def rendered(self, account: str, folder: str, uid: int, deadline: Deadline | None = None) -> RenderedMessage | None:
+        """The message made ready to read, when its body is cached; else None (post LoadBody).
+        ``deadline`` bounds the reading, and stops it when cancelled."""
         ...
 
     def raw_message(self, account: str, folder: str, uid: int) -> bytes | None:

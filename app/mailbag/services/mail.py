@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mailbag.domain.config import AccountConfig, Config
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.events import Event, EventSink, MessagesChanged, NewMail, RequestCancelled
 from mailbag.domain.folder_names import inbox_prefix
 from mailbag.domain.compose import Identity
@@ -410,7 +411,7 @@ class MailService:
     def rows(self, row_ids: Sequence[int]) -> list[MessageRow]:
         return self.overlay.rows(self.cache.reader.rows(row_ids))
 
-    def rendered(self, account: str, folder: str, uid: int) -> RenderedMessage | None:
+    def rendered(self, account: str, folder: str, uid: int, deadline: Deadline | None = None) -> RenderedMessage | None:
         key = (account, folder, uid)
         with self._rendered_lock:  # the UI calls this from several thread workers
             cached = self._rendered.get(key)
@@ -422,7 +423,9 @@ class MailService:
             return None
         from mailbag.domain.mime import render_message
 
-        message = render_message(raw)
+        message = render_message(raw, deadline=deadline)
+        if deadline is not None and deadline.cancelled:
+            return message  # cut short for want of it: not kept
         with self._rendered_lock:
             self._rendered[key] = message
             if len(self._rendered) > 32:

@@ -251,6 +251,7 @@ class MailbagApp(OrderedApp[None]):
 
     async def action_quit(self) -> None:
         self.save_drafts_now()
+        self.main_screen.stop_reading()  # quitting waits for the thread workers: a slow message must not hold it
         if not self._stopped:
             self._stopped = True
             self._keys.clear()  # keys typed after q are not for this session

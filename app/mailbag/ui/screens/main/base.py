@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import MessageRow
 from mailbag.domain.requests import FolderRequest
 from mailbag.services.api import ListOrder, MailFacade
@@ -62,6 +63,7 @@ class MainScreenBase(Screen[None]):
         self._wanted: MessageKey | None = None  # the message the reader should show
         self._reader_complete = False  # the reader shows the full body of ``_wanted``
         self._reader_timer: Timer | None = None
+        self._reading: Deadline | None = None  # the reading of the message the reader waits for
         self._body_requests: dict[int, MessageKey] = {}  # LoadBody request id -> its message
         self._last_pane: Widget | None = None
         self._first_view_posted = False

@@ -29,6 +29,7 @@ class ReaderControl(MainScreenBase):
         row = message.row
         if row is None:
             self._wanted = None
+            self.stop_reading()
             self.reader.clear()
             return
         self._reader_timer = self.set_timer(READER_DEBOUNCE, lambda: self.show_message(row, mark_read=False))
@@ -45,16 +46,31 @@ class ReaderControl(MainScreenBase):
         key = (row.account, row.folder, row.uid)
         if mark_read and self.message_list.is_unread(row):
             self._mark_seen(row)
-        if key == self._wanted and self._reader_complete:
-            return
+        if key == self._wanted and (self._reader_complete or self._reading is not None):
+            return  # shown, or being read
         self._wanted = key
         self._reader_complete = False
-        self._render_message(key, row)
+        self.read_message(key, row)
+
+    def read_message(self, key: MessageKey, row: MessageRow) -> None:
+        """Read the message ``key`` for the reader in a thread worker (the one read before, if
+        still under way, stops)."""
+        self.stop_reading()
+        self._reading = Deadline()  # for reading the message and laying its body out together
+        self._render_message(key, row, self._reading)
+
+    def stop_reading(self) -> None:
+        """Stop reading the message the reader waits for, if it is still being read (its thread
+        worker stops at its next look at the deadline)."""
+        if self._reading is not None:
+            self._reading.cancel()
+            self._reading = None
 
     @work(thread=True, exclusive=True, group="reader")
-    def _render_message(self, key: MessageKey, row: MessageRow) -> None:
-        deadline = Deadline()  # for reading the message and laying its body out together
-        rendered = self.facade.rendered(*key)
+    def _render_message(self, key: MessageKey, row: MessageRow, deadline: Deadline) -> None:
+        rendered = self.facade.rendered(*key, deadline)
+        if deadline.cancelled:
+            return  # another message is wanted, or mailbag is quitting
         layout = view = None
         if rendered is not None:
             layout = body_layout(rendered, deadline)
@@ -69,6 +85,7 @@ class ReaderControl(MainScreenBase):
     ) -> None:
         if key != self._wanted:
             return
+        self._reading = None
         if rendered is not None:
             self.reader.show_message(key, rendered, layout, view)
             self._reader_complete = True

@@ -118,7 +118,7 @@ class MainScreen(
             if loaded == self._wanted and not self._reader_complete:
                 row = self.message_list.current_row
                 if row is not None and (row.account, row.folder, row.uid) == loaded:
-                    self._render_message(loaded, row)
+                    self.read_message(loaded, row)
             self.body_arrived(loaded)
         elif isinstance(event, NewMail):
             if self._bell:
