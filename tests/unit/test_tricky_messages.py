@@ -129,3 +129,20 @@ def test_parameters_are_read_as_neomutt_reads_them() -> None:
         "filename": "€.pdf",
         "title": "café",
     }
+
+
+def test_an_address_with_invisible_characters_shows_them_in_the_reader_and_the_list() -> None:
+    """A zero-width joiner (or space, or a soft hyphen) makes ``pay\u200dpal.example`` look like
+    ``paypal.example``: the reader and the list write it out, a display name keeps its emoji."""
+    from mailbag.domain.headers import parse_address_list
+    from mailbag.domain.models import Address
+
+    raw = ("From: Pay Pal <service@pay\u200dpal.example>\r\nTo: bob@example.test,"
+           " =?utf-8?q?Family_=F0=9F=91=A8=E2=80=8D=F0=9F=91=A9?= <fam@example.test>\r\n"
+           "Subject: hi\r\n\r\nbody\r\n").encode()
+    shown = header_text(render_message(raw), width=100).plain
+    assert "From:    Pay Pal <service@pay<U+200D>pal.example>" in shown
+    assert "Family \U0001F468\u200d\U0001F469 <fam@example.test>" in shown
+    (sender,) = parse_address_list("bi\u200bll@ex\u00adample.test")
+    assert sender.display() == "bi<U+200B>ll@ex<U+00AD>ample.test"
+    assert Address("", "bill@example.test").display() == "bill@example.test"

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from mailbag.domain.sanitize import clean_line
+from mailbag.domain.sanitize import clean_line, visible_format_characters
 
 
 class FolderRole(StrEnum):
@@ -94,8 +94,8 @@ class Address:
     email: str
 
     def display(self) -> str:
-        """The name when there is one, else the address."""
-        return self.name or self.email
+        """The name when there is one, else the address (its invisible characters shown)."""
+        return self.name or visible_format_characters(self.email)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ asked), DEL, and Unicode bidi overrides/isolates that could reorder what the use
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # ESC-introduced sequences: CSI, OSC/DCS/SOS/PM/APC strings (to ST or BEL), and two-char escapes.
 # A string sequence must be terminated within a bounded length and before any other escape or
@@ -47,3 +48,12 @@ def clean_line(text: str) -> str:
     text = _ESCAPE_SEQ.sub("", text)
     text = _LINE_BREAKS.sub(" ", text)
     return _CONTROL_ONE_LINE.sub("", text).strip()
+
+
+def visible_format_characters(text: str) -> str:
+    """``text`` with each invisible format character (zero-width space, joiners, soft hyphen,
+    word joiner, BOM...) written as ``<U+200D>``: in an address, where it would make two
+    different addresses look the same (``a\u200db@example.com`` as ``ab@example.com``)."""
+    if text.isascii():
+        return text
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else c for c in text)

@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 
 from mailbag.domain.models import ANSWERED, FLAGGED, SEEN, MessageRow
-from mailbag.domain.sanitize import clean_line
+from mailbag.domain.sanitize import clean_line, visible_format_characters
 
 
 def flag_column(row: MessageRow) -> str:
@@ -28,7 +28,7 @@ def correspondent(row: MessageRow, *, to_shown: bool, own: frozenset[str]) -> st
     if to_shown or (own and row.sender_email.lower() in own):
         names = ", ".join(address.display() for address in row.recipients)
         return "To: " + (names or "(no recipient)")
-    return row.sender or row.sender_email
+    return row.sender or visible_format_characters(row.sender_email)
 
 
 def short_date(when: datetime | None, now: datetime) -> str:

@@ -31,7 +31,7 @@ from textual.widgets import Static
 from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
-from mailbag.domain.sanitize import clean_line, clean_text
+from mailbag.domain.sanitize import clean_line, clean_text, visible_format_characters
 from mailbag.ui.format import human_size
 from mailbag.ui.keymap import bindings
 from mailbag.ui.wrapped_text import Row, WrappedText
@@ -46,7 +46,7 @@ def osc8_target(url: str) -> str:
 
 
 def _address(address: Address) -> str:
-    name, email = clean_line(address.name), clean_line(address.email)
+    name, email = clean_line(address.name), visible_format_characters(clean_line(address.email))
     return f"{name} <{email}>" if name and email else name or email
 
 
