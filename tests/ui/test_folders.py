@@ -173,3 +173,12 @@ async def test_the_folder_keys_belong_to_the_tree(make_app):
         await pilot.press("X", "M", "E", "t")
         await pilot.pause()
         assert folder_requests(app) == [] and not isinstance(app.screen, (ConfirmDialog, PromptScreen))
+
+
+def test_deleting_an_empty_folder_asks_without_counting_messages() -> None:
+    from mailbag.domain.models import Folder
+    from mailbag.ui.screens.main.folders import delete_question
+
+    assert delete_question(Folder("a", "Later"), 0) == "Delete the empty folder Later?"
+    assert delete_question(Folder("a", "Later"), 1) == (
+        "Delete the folder Later and the 1 message in it? This cannot be undone.")

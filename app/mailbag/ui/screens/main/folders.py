@@ -31,8 +31,10 @@ def delete_question(folder: Folder, count: int) -> str:
     """What is asked before ``folder`` is deleted: how many messages go with it, and what the
     folder is for when it has a role."""
     name = folder.display_name
-    what = f"the {plural(count)} in it" if count else "no messages"
-    question = f"Delete the folder {name} and {what}? This cannot be undone."
+    if count:
+        question = f"Delete the folder {name} and the {plural(count)} in it? This cannot be undone."
+    else:
+        question = f"Delete the empty folder {name}?"
     use = ROLE_USES.get(folder.role)
     if use:
         question = f"Warning: {name} is {use}. " + question
