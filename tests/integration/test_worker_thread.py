@@ -125,9 +125,10 @@ async def test_triage_and_undo_from_the_caller_run_on_the_workers_thread(demo_se
         flag = "\\Flagged"
         service.submit(SetFlags(account="demo", folder="INBOX", uids=(row.uid,), add=frozenset({flag})))
         applied = await probe.wait_for(lambda e: isinstance(e, ActionApplied) and e.undoable)
+        assert applied.description == "Marking 1 message flagged…"  # done here, not yet on the server
         assert flag in service.rows([row.row_id])[0].flags
 
-        assert service.undo() == applied.description
+        assert service.undo() == "Marked 1 message flagged"
         await probe.wait_for(lambda e: isinstance(e, ActionApplied) and e.description.startswith("Undone"))
         assert flag not in service.rows([row.row_id])[0].flags
         assert probe.threads() == {service.thread.ident}
