@@ -93,3 +93,32 @@ async def test_external_changes_show_up_in_a_nested_tree(tmp_path: Path) -> None
         if not task.done():
             task.cancel()
         store.close()
+
+
+async def test_a_look_at_a_folder_that_finds_no_flag_changed_does_not_have_the_list_read_again(
+    tmp_path: Path,
+) -> None:
+    """Each look at a Maildir folder compares every message's flags with the cache; only a real
+    change is written and told (the list re-reads itself for it)."""
+    from mailbag.domain.events import MessagesChanged
+
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "home", create=True)
+    for i in range(50):
+        maildir.add("INBOX", make_message(i))
+    store = Store.open(tmp_path / "cache.sqlite3")
+    recorder = Recorder()
+    account = MaildirAccount("home", root, store, recorder)
+    try:
+        await account.sync_once()
+        await account.connect()
+        recorder.events.clear()
+        await account.sync_folder("INBOX")
+        assert recorder.of(MessagesChanged) == []
+
+        flagged = next((root / "new").iterdir())
+        flagged.rename(root / "cur" / (flagged.name + ":2,F"))
+        await account.sync_folder("INBOX")
+        assert [(e.added, e.changed, e.removed) for e in recorder.of(MessagesChanged)] == [(0, 1, 0)]
+    finally:
+        store.close()

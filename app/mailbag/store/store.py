@@ -43,7 +43,7 @@ from mailbag.store import codec
 from mailbag.store.engine import create_engine_for, read_connection, write_connection
 from mailbag.store.local import LocalStore, local_path_for
 from mailbag.store.migrate import ensure_schema
-from mailbag.store.reader import CacheReader, chunks, id_column
+from mailbag.store.reader import CHUNK, CacheReader, chunks, id_column
 from mailbag.store.schema import accounts, bodies, folders, messages
 from mailbag.store.search import (
     body_text,
@@ -474,14 +474,33 @@ class Store:
         self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
     ) -> int:
         """Set the flags the server reports (uid, flags) with the user's pending flag changes
-        laid on top, so that a sync never undoes them; returns how many messages were found."""
+        laid on top, so that a sync never undoes them; returns how many cached messages' flags
+        changed. Only those are written: a full compare (a Maildir's rescan, a server without
+        CONDSTORE) reports every message, most of them as they were."""
         if not changes:
             return 0
         with write_connection(self._engine) as conn:
             overlay = self.local.pending_overlay(account, folder)
             if overlay.flag_changes:
                 changes = [(uid, overlay.flags(uid, flags)) for uid, flags in changes]
-            return self._update_flags(conn, account, folder, changes)
+            folder_id = self._folder_id(conn, account, folder)
+            if folder_id is None:
+                return 0
+            cached = self._cached_flags(conn, folder_id, [uid for uid, _flags in changes])
+            changes = [(uid, flags) for uid, flags in changes
+                       if uid in cached and cached[uid] != codec.encode_atoms(flags)]
+            return self._update_flags(conn, account, folder, changes) if changes else 0
+
+    @staticmethod
+    def _cached_flags(conn: Connection, folder_id: int, uids: Sequence[int]) -> dict[int, str]:
+        """uid -> encoded flags of the cached messages among ``uids`` (the whole folder read in
+        one pass when they are many)."""
+        query = select(messages.c.uid, messages.c.flags).where(messages.c.folder_id == folder_id)
+        if len(uids) > CHUNK:
+            wanted = set(uids)
+            return {uid: flags for uid, flags in conn.execute(query) if uid in wanted}
+        return {uid: flags for chunk in chunks(sorted(set(uids))) for uid, flags in
+                conn.execute(query.where(messages.c.uid.in_(chunk)))}
 
     def update_flags(
         self, account: str, folder: str, changes: Sequence[tuple[int, frozenset[str]]]
