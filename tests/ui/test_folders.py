@@ -56,9 +56,10 @@ async def main_screen(make_app) -> AsyncIterator[tuple[Any, Pilot[None]]]:
     [
         ("Archive/2025", ["X"], "Delete the folder Archive/2025", "and the 30 messages in it?"),
         ("Sent", ["X"], "Warning: Sent is the Sent folder", "the 12 messages in it"),
+        ("Archive", ["X"], "Warning: Archive is the Archive", "the 40 messages in it (1 folder below it)?"),
         ("Drafts", ["E", "2", "enter"], "Warning: Drafts is the Drafts folder", ""),
     ],
-    ids=["delete", "delete-a-role-folder", "rename-a-role-folder"],
+    ids=["delete", "delete-a-role-folder", "delete-a-folder-with-one-below", "rename-a-role-folder"],
 )
 async def test_a_question_comes_first_and_no_leaves_the_folder(make_app, folder, keys, question, count):
     async with main_screen(make_app) as (app, pilot):
@@ -180,5 +181,9 @@ def test_deleting_an_empty_folder_asks_without_counting_messages() -> None:
     from mailbag.ui.screens.main.folders import delete_question
 
     assert delete_question(Folder("a", "Later"), 0) == "Delete the empty folder Later?"
+    assert delete_question(Folder("a", "Lists"), 0, 1) == (
+        "Delete the folder Lists (no messages in it; 1 folder below it)?")
+    assert delete_question(Folder("a", "Lists"), 2, 3) == (
+        "Delete the folder Lists and the 2 messages in it (3 folders below it)? This cannot be undone.")
     assert delete_question(Folder("a", "Later"), 1) == (
         "Delete the folder Later and the 1 message in it? This cannot be undone.")

@@ -27,12 +27,15 @@ ROLE_USES = {
 }
 
 
-def delete_question(folder: Folder, count: int) -> str:
-    """What is asked before ``folder`` is deleted: how many messages go with it, and what the
-    folder is for when it has a role."""
+def delete_question(folder: Folder, count: int, below: int = 0) -> str:
+    """What is asked before ``folder`` is deleted: how many messages go with it, how many folders
+    are below it, and what the folder is for when it has a role."""
     name = folder.display_name
+    under = f" ({plural(below, 'folder')} below it)" if below else ""
     if count:
-        question = f"Delete the folder {name} and the {plural(count)} in it? This cannot be undone."
+        question = f"Delete the folder {name} and the {plural(count)} in it{under}? This cannot be undone."
+    elif below:
+        question = f"Delete the folder {name} (no messages in it; {plural(below, 'folder')} below it)?"
     else:
         question = f"Delete the empty folder {name}?"
     use = ROLE_USES.get(folder.role)
@@ -135,7 +138,9 @@ class FolderControl(MainScreenBase):
                 self._track(request)
                 self.status.set_notice(f"Deleting folder {folder.display_name}…")
 
-        self.app.push_screen(ConfirmDialog(delete_question(folder, folder.total)), answered)
+        prefix = f"{folder.name}{folder.delimiter}" if folder.delimiter else None
+        below = sum(1 for f in self.facade.folders(folder.account) if prefix and f.name.startswith(prefix))
+        self.app.push_screen(ConfirmDialog(delete_question(folder, folder.total, below)), answered)
 
     def _subscribe_folder(self, folder: Folder) -> None:
         if self.facade.makes_folders(folder.account):  # local folders: nothing to subscribe to
