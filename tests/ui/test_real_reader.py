@@ -83,6 +83,23 @@ async def test_a_body_that_failed_to_load_says_so_and_loads_when_asked_again(tmp
         await wait_until(pilot, lambda: shows(app, 1), "message 1 loaded on Enter")
 
 
+async def test_a_body_that_failed_while_its_account_was_offline_loads_once_it_is_back(tmp_path):
+    """The file could not be read, so the account went offline; once it is connected again the
+    reader asks for the body by itself (no key needed)."""
+    root = tmp_path / "Mail"
+    config = maildir_config(root, [simple_message(1), simple_message(2)])
+    (file,) = [p for p in root.glob("*/*") if p.is_file() and b"<m1@" in p.read_bytes()]
+    async with running(config, tmp_path / "cache.sqlite3", 2, size=(100, 40)) as (app, pilot, store):
+        await wait_until(pilot, lambda: shows(app, 2), "message 2 shown")
+        hidden = file.rename(tmp_path / "away")
+        file.mkdir()
+        await pilot.press("j")
+        await wait_until(pilot, lambda: "could not be loaded" in screen_text(app), "the failure shown")
+        file.rmdir()
+        hidden.rename(file)
+        await wait_until(pilot, lambda: shows(app, 1), "message 1 loaded once the account is back")
+
+
 async def test_bodies_fetched_from_dovecot_show_under_huge_headers(dovecot, mail_user, tmp_path):
     """Over IMAP each body is fetched when its message is first shown (LoadBody, then BodyLoaded)."""
     huge_subject = "Message 2 " + "x" * 1_000_000

@@ -62,6 +62,7 @@ class MainScreenBase(Screen[None]):
         self._open: FolderKey | None = None
         self._wanted: MessageKey | None = None  # the message the reader should show
         self._reader_complete = False  # the reader shows the full body of ``_wanted``
+        self._load_failed: MessageKey | None = None  # the reader says its body could not be loaded
         self._reader_timer: Timer | None = None
         self._reading: Deadline | None = None  # the reading of the message the reader waits for
         self._body_requests: dict[int, MessageKey] = {}  # LoadBody request id -> its message

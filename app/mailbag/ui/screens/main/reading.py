@@ -101,6 +101,18 @@ class ReaderControl(MainScreenBase):
         key = self._body_requests.pop(request_id)
         if key == self._wanted and not self._reader_complete:
             self.reader.show_failure(key, error)
+            self._load_failed = key
+
+    def account_back(self, account: str) -> None:
+        """``account`` is connected again: the message of it whose body the reader could not
+        load (the account was offline, say) is asked for again, as Enter would."""
+        key = self._load_failed
+        if key is None or key[0] != account or key != self._wanted or self._reader_complete:
+            return
+        row = self.message_list.current_row
+        if row is not None and (row.account, row.folder, row.uid) == key:
+            self._load_failed = None
+            self.read_message(key, row)
 
     @on(ReaderBody.Reopen)
     def _reader_reopen(self) -> None:

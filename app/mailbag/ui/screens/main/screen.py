@@ -96,6 +96,8 @@ class MainScreen(
                 self.status.set_error(f"{event.account}: {event.reason}")
             if event.state != ConnectionState.SYNCING:
                 self.syncs_ended(event.account)
+            if event.state in (ConnectionState.ONLINE, ConnectionState.SYNCING):
+                self.account_back(event.account)
         elif isinstance(event, SyncProgress):
             self.status.set_progress(event.account, event.folder, event.done, event.total)
             self.note_progress(FolderKey(event.account, event.folder), event.done, event.total)
