@@ -12,20 +12,26 @@ from mailbag.ui.widgets.message_list import FolderKey, MessageList
 from tests.ui.test_list_read_ahead import ListApp, show_thousand
 
 
+def count_painted(listing: MessageList, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The screen rows of ``listing`` painted from now on, in order."""
+    painted: list[int] = []
+    render_line = listing.render_line
+
+    def counting(y: int) -> Strip:
+        painted.append(y)
+        return render_line(y)
+
+    monkeypatch.setattr(listing, "render_line", counting)
+    return painted
+
+
 async def test_moving_the_cursor_repaints_only_the_rows_it_leaves_and_enters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = ListApp()
     async with app.run_test(size=(80, 24)) as pilot:
         listing = await show_thousand(app, pilot)
-        painted: list[int] = []
-        render_line = listing.render_line
-
-        def counting(y: int) -> Strip:
-            painted.append(y)
-            return render_line(y)
-
-        monkeypatch.setattr(listing, "render_line", counting)
+        painted = count_painted(listing, monkeypatch)
         await pilot.press("j")
         await pilot.pause()
         assert sorted(painted) == [0, 1]
@@ -49,14 +55,7 @@ async def test_in_a_scrolled_list_a_cursor_move_repaints_the_rows_at_once(
         await pilot.pause()
         height = listing.scrollable_content_region.height
         assert listing.scroll_offset.y > 0 and listing.cursor == 999
-        painted: list[int] = []
-        render_line = listing.render_line
-
-        def counting(y: int) -> Strip:
-            painted.append(y)
-            return render_line(y)
-
-        monkeypatch.setattr(listing, "render_line", counting)
+        painted = count_painted(listing, monkeypatch)
         await pilot.press("k")
         await pilot.pause()
         assert listing.cursor == 998

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import mailbag
@@ -69,3 +71,16 @@ async def helper_process(module: str) -> AsyncIterator[tuple[asyncio.subprocess.
 def said(stderr: asyncio.Task[str]) -> str:
     """What a helper ended by :func:`helper_process` wrote to its stderr (its end)."""
     return "" if stderr.cancelled() else stderr.result()
+
+
+def failure_word(exc: BaseException, kinds: Sequence[tuple[type[BaseException], str]]) -> dict[str, str]:
+    """What a helper tells its parent of the failure ``exc``: the kind of the first of ``kinds``
+    it is (so list subclasses first), ``local`` for a cache or file fault, else ``bug`` with the
+    end of its traceback for the parent's log."""
+    message = str(exc)[:300] or type(exc).__name__
+    for kind_of, kind in kinds:
+        if isinstance(exc, kind_of):
+            return {"error": kind, "message": message, "detail": ""}
+    if isinstance(exc, (sqlite3.Error, OSError)):
+        return {"error": "local", "message": message, "detail": ""}
+    return {"error": "bug", "message": message, "detail": "".join(traceback.format_exception(exc))[-STDERR_KEPT:]}

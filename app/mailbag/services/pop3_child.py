@@ -19,18 +19,17 @@ import asyncio
 import logging
 import os
 import pickle
-import sqlite3
 import struct
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused, Pop3Temporary
-from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, exit_when_parent_goes, helper_process, said
+from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
 from mailbag.services.pop3_batches import Delivered, download_batches
 from mailbag.store.local import LocalStore
 
@@ -123,21 +122,14 @@ def main() -> int:
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     try:
         asyncio.run(_run(job))
-    except Pop3LoginRefused as exc:
-        return _report("auth", exc)
-    except Pop3LinkLost as exc:
-        return _report("link", exc)
-    except Pop3Temporary as exc:
-        return _report("temporary", exc)
-    except Pop3Error as exc:
-        return _report("refused", exc)
-    except (sqlite3.Error, OSError) as exc:
-        return _report("local", exc)
     except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
-        import traceback
-
-        return _report("bug", exc, "".join(traceback.format_exception(exc))[-STDERR_KEPT:])
+        _say(failure_word(exc, _KINDS))
+        return 1
     return 0
+
+
+#: The kinds of failure the parent tells apart (see ``_as_exception``), subclasses first.
+_KINDS = ((Pop3LoginRefused, "auth"), (Pop3LinkLost, "link"), (Pop3Temporary, "temporary"), (Pop3Error, "refused"))
 
 
 def _read_exactly(size: int) -> bytes:
@@ -150,14 +142,9 @@ def _read_exactly(size: int) -> bytes:
     return data
 
 
-def _say(message: dict[str, object]) -> None:
+def _say(message: Mapping[str, object]) -> None:
     sys.stdout.buffer.write(_frame(message))
     sys.stdout.buffer.flush()
-
-
-def _report(kind: str, exc: BaseException, detail: str = "") -> int:
-    _say({"error": kind, "message": str(exc)[:300] or type(exc).__name__, "detail": detail})
-    return 1
 
 
 async def _run(job: ChildJob) -> None:

@@ -20,13 +20,13 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.imap import ImapAuthError, ImapConnectionError, ImapError, ImapSettings
-from mailbag.services.child_env import CHILD_NICENESS, STDERR_KEPT, exit_when_parent_goes, helper_process, said
+from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
 
 log = logging.getLogger(__name__)
 
@@ -146,31 +146,19 @@ def main() -> int:
     settings = ImapSettings(password=password, **imap)
     try:
         asyncio.run(_run(job, settings))
-    except ImapAuthError as exc:
-        return _report("auth", exc)
-    except FolderChanged as exc:
-        return _report("recreated", exc)
-    except ImapConnectionError as exc:
-        return _report("link", exc)
-    except ImapError as exc:
-        return _report("refused", exc)
-    except (sqlite3.Error, OSError) as exc:
-        return _report("local", exc)
     except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
-        import traceback
-
-        return _report("bug", exc, "".join(traceback.format_exception(exc))[-STDERR_KEPT:])
+        _say(failure_word(exc, _KINDS))
+        return 1
     return 0
 
 
-def _say(message: dict[str, object]) -> None:
+#: The kinds of failure the parent tells apart (see ``_as_exception``), subclasses first.
+_KINDS = ((ImapAuthError, "auth"), (FolderChanged, "recreated"), (ImapConnectionError, "link"), (ImapError, "refused"))
+
+
+def _say(message: Mapping[str, object]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
-
-
-def _report(kind: str, exc: BaseException, detail: str = "") -> int:
-    _say({"error": kind, "message": str(exc)[:300] or type(exc).__name__, "detail": detail})
-    return 1
 
 
 async def _run(job: ChildJob, settings: ImapSettings) -> None:
