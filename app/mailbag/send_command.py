@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from mailbag.domain.config import AccountConfig, Config
 from mailbag.domain.envelope import EnvelopeError, prepare
+from mailbag.store.local import QUEUED, SENDING
 
 if TYPE_CHECKING:
     from mailbag.services.outbox import OutboxService
@@ -125,11 +126,15 @@ async def _flush(service: OutboxService) -> Verdict:
 
 
 async def _watch(service: OutboxService, item_id: int) -> Verdict:
-    """Another mailbag sends: wait until it has tried this message."""
+    """Another mailbag sends: wait until it has tried this message (while it is being handed
+    over, its state is "sending": no verdict yet)."""
     while True:
         item = await asyncio.to_thread(service.local.outbox_item, item_id)
-        if item is None or item.state != "queued" or item.attempts > 0:
-            return _verdict(service, item_id, item.state if item is not None else "")
+        if item is None:
+            return _verdict(service, item_id, "")
+        being_sent = item.state == SENDING or (item.state == QUEUED and item.attempts == 0)
+        if not being_sent:
+            return _verdict(service, item_id, item.state)
         await asyncio.sleep(WATCH_SECONDS)
 
 
