@@ -11,7 +11,7 @@ import pytest
 from mailbag.domain.events import ErrorReported, Event, RequestFailed, SyncProgress
 from mailbag.domain.requests import LoadBody, OpenFolder, Search
 from mailbag.domain.sanitize import clean_line
-from mailbag.protocols.imap import utf7
+from mailbag.protocols import utf7
 from mailbag.services import imap_account
 from mailbag.services.imap_account import ImapAccount
 from mailbag.store.store import Store

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mailbag.protocols.imap import utf7
+from mailbag.protocols import utf7
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,19 @@ _ROLE_NAMES: dict[str, FolderRole] = {
     "archives": FolderRole.ARCHIVE,
 }
 
+
+
+def _role(name: str) -> FolderRole:
+    """The role of a folder by its name: a well-known name at the top, or just below the Inbox
+    (``INBOX.Sent`` as offlineimap names Courier's folders, mbsync's ``INBOX/Sent``)."""
+    parts = name.split(DELIMITER)
+    if len(parts) == 2 and parts[0].upper() == INBOX:
+        parts = parts[1:]
+    elif len(parts) == 1 and name[:6].upper() == "INBOX.":
+        parts = [name[6:]]
+    return _ROLE_NAMES.get(parts[0].casefold(), FolderRole.NONE) if len(parts) == 1 else FolderRole.NONE
+
+
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
@@ -236,7 +249,7 @@ class MaildirStore:
         """
         names = sorted(self._folder_names(), key=str.casefold)
         result = [self._folder(INBOX, FolderRole.INBOX, frozenset())]
-        seen = set(names)
+        seen = {*names, INBOX}
         for name in names:
             parts = name.split(DELIMITER)
             for depth in range(1, len(parts)):
@@ -245,7 +258,7 @@ class MaildirStore:
                     seen.add(parent)
                     attrs = frozenset({"\\Noselect", "\\HasChildren"})
                     result.append(Folder(self.account, parent, DELIMITER, FolderRole.NONE, attrs))
-            role = _ROLE_NAMES.get(name.casefold(), FolderRole.NONE) if len(parts) == 1 else FolderRole.NONE
+            role = _role(name)
             has_children = any(other.startswith(name + DELIMITER) for other in names)
             attrs = frozenset({"\\HasChildren" if has_children else "\\HasNoChildren"})
             result.append(self._folder(name, role, attrs))

@@ -19,7 +19,8 @@ from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.domain.search import Query
 from mailbag.protocols import sasl
-from mailbag.protocols.imap import adapter, idle, utf7
+from mailbag.protocols import utf7
+from mailbag.protocols.imap import adapter, idle
 from mailbag.protocols.imap.criteria import imap_string, to_imap_search
 from mailbag.protocols.imap.codes import (
     CopyResult,

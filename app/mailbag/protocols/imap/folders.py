@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailbag.domain.models import Folder, FolderRole
 from mailbag.domain.sanitize import clean_line
-from mailbag.protocols.imap import utf7
+from mailbag.protocols import utf7
 from mailbag.protocols.imap.parser import Value, as_int, as_text, pairs
 
 _SPECIAL_USE = {

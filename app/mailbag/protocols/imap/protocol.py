@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mailbag.domain.sanitize import clean_line
-from mailbag.protocols.imap import adapter, utf7
+from mailbag.protocols import utf7
+from mailbag.protocols.imap import adapter
 from mailbag.protocols.imap.codes import alert_of
 from mailbag.protocols.imap.errors import ImapConnectionError, ImapSessionEnded
 from mailbag.protocols.imap.folders import parse_list, parse_status

@@ -1,4 +1,5 @@
-"""Modified UTF-7 for IMAP mailbox names (RFC 3501 section 5.1.3)."""
+"""Modified UTF-7 for IMAP mailbox names (RFC 3501 section 5.1.3), also the names of the folders
+Dovecot, Courier and offlineimap keep in a Maildir tree."""
 
 from __future__ import annotations
 
@@ -52,3 +53,10 @@ def decode(name: str | bytes) -> str:
                 out.append(name[i : end + 1])
         i = end + 1
     return "".join(out)
+
+
+def decode_strict(name: str) -> str | None:
+    """The name ``name`` spells in modified UTF-7 when it is written so exactly (as a server or
+    a Maildir tree writes it); None for any other text (UTF-8, or ``R&D`` written as it is)."""
+    decoded = decode(name)
+    return decoded if decoded != name and encode(decoded) == name else None
