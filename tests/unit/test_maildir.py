@@ -188,6 +188,25 @@ def test_a_message_attached_as_a_file_counts_as_an_attachment(store: MaildirStor
     assert {s.subject: s.has_attachment for s in store.summaries("INBOX")} == {"fwd": True, "nested": False}
 
 
+def test_a_folded_boundary_and_folded_part_fields_are_read_unfolded(store: MaildirStore) -> None:
+    """A boundary parameter folded onto a second line means the unfolded boundary (RFC 5322
+    2.2.3), as does a part's folded Content-Disposition: text parts only are no attachment, a
+    part whose name comes on a folded line is."""
+    folded_boundary = (
+        b'Subject: folded\nContent-Type: multipart/mixed; boundary="foo\n bar"\n\n'
+        b"--foo bar\nContent-Type: text/plain\n\nhello\n"
+        b"--foo bar\nContent-Type: text/x-myown\n\nmore text\n--foo bar--\n"
+    )
+    folded_name = (
+        b"Subject: named\nContent-Type: multipart/mixed; boundary=C1\n\n"
+        b"--C1\nContent-Type: text/plain\n\nsee it\n"
+        b"--C1\nContent-Type: text/plain\nContent-Disposition: inline;\n\tfilename=notes.txt\n\nnotes\n--C1--\n"
+    )
+    for raw in (folded_boundary, folded_name):
+        store.add("INBOX", raw)
+    assert {s.subject: s.has_attachment for s in store.summaries("INBOX")} == {"folded": False, "named": True}
+
+
 def test_uids_are_stable_across_instances(store: MaildirStore) -> None:
     uids = [store.add("INBOX", _mail(f"m{n}")) for n in range(3)]
     assert uids == [1, 2, 3]

@@ -13,11 +13,16 @@ import re
 
 #: A line the email package takes as part of the header (RFC 5322 field names, with no space).
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+#: A block of nothing but ``name: value`` lines (the usual one), and one such line.
+_PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*(?:\r?\n|\Z))*")
+_PLAIN_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\r\n]*)", re.MULTILINE)
 
 
 def first_fields(text: str) -> dict[str, str] | None:
     """The first value of each field in ``text`` (unfolded: one line per field), keyed by the
     field's name in lower case; None when the block holds a lone CR or a continuation line."""
+    if _PLAIN_BLOCK.fullmatch(text):  # one regular expression reads it all
+        return {name.lower(): value for name, value in reversed(_PLAIN_FIELD.findall(text))}
     if "\r" in text and "\r" in text.replace("\r\n", ""):
         return None
     lines = text.split("\n")

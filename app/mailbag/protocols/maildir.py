@@ -16,6 +16,7 @@ gets the one of its predecessor.
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import email.policy
 import hashlib
@@ -101,6 +102,8 @@ def _role(name: str) -> FolderRole:
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+#: The end of a header block: the line break of its last line and the blank line after it.
+_HEADER_END = re.compile(rb"\n\r?\n")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 
 
@@ -591,7 +594,18 @@ def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | 
 def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary | None:
     """Summary of a message held in memory (just delivered as ``raw``; ``received`` stands for
     the file's mtime when it has no Date); None when it has no header field at all."""
-    return _summary(_header_block(io.BytesIO(raw)), len(raw), received, uid, flags, lambda: io.BytesIO(raw))
+    return _summary(_header_block_of(raw), len(raw), received, uid, flags, lambda: io.BytesIO(raw))
+
+
+def _header_block_of(raw: bytes) -> bytes:
+    """:func:`_header_block` of a message in memory: a block shorter than a field may be is
+    taken as it is (no field in it can have been cut)."""
+    if raw.startswith((b"\n", b"\r\n")):
+        return b""
+    end = _HEADER_END.search(raw, 0, _MAX_FIELD_BYTES)
+    if end is not None:
+        return raw[: end.start() + 1]
+    return _header_block(io.BytesIO(raw))
 
 
 def _summary(
@@ -670,7 +684,7 @@ def _holds_attachment(entity: bytes, depth: int) -> bool:
     head, body = (entity[: blank.start()], entity[blank.end() :]) if blank else (entity, b"")
     if entity.startswith((b"\n", b"\r\n")):
         head, body = b"", entity
-    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(head.decode("latin-1"))
+    headers = _part_fields(head)
     if depth > 0 and (headers.get_content_disposition() == "attachment" or headers.get_filename()):
         return True
     maintype = headers.get_content_maintype()
@@ -692,6 +706,21 @@ def _holds_attachment(entity: bytes, depth: int) -> bool:
         if _holds_attachment(body[end + 1 : following], depth + 1):
             return True
     return False
+
+
+def _part_fields(head: bytes) -> email.message.Message:
+    """The fields of a part's header block that tell what it is (type, disposition, names), as
+    the email package's HeaderParser reads them; read by :func:`first_fields` where it can (the
+    email package's parser costs more than the rest of a summary)."""
+    text = head.decode("latin-1")
+    fields = first_fields(_FOLD.sub("", text))
+    if fields is None:
+        return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    message = email.message.Message()
+    for name in ("content-type", "content-disposition"):
+        if (value := fields.get(name)) is not None:
+            message[name] = value
+    return message
 
 
 def _delimiter_lines(body: bytes, delimiter: bytes) -> list[tuple[int, int, bool]]:
