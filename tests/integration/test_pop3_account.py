@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import BodyLoaded, ErrorReported, MessagesChanged, NewMail, SyncProgress
+from mailbag.domain.events import BodyLoaded, ConnectionChanged, ErrorReported, MessagesChanged, NewMail, SyncProgress
 from mailbag.domain.models import ConnectionState
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
@@ -187,8 +187,10 @@ async def test_a_refused_login_is_told_and_the_local_mail_stays_readable(
     await worker.sync_once()
     wrong, recorder = account(dovecot, mail_user, tmp_path, store, password_command="printf 'nope\\n'")
     task = asyncio.create_task(wrong.run())
-    error = await recorder.wait_for_one(ErrorReported)
-    assert "login refused" in error.message and "nope" not in error.message
+    refused = await recorder.wait_for_one(ConnectionChanged, lambda e: e.waiting_for_user)
+    assert "login refused" in refused.detail and "nope" not in refused.detail
+    assert refused.reason.startswith("the user name or password was not accepted")
+    assert refused.state == ConnectionState.ONLINE  # its mail is here all the same
     uid = store.uids("old", "INBOX")[0]
     wrong.submit(LoadBody(account="old", folder="INBOX", uid=uid))
     await recorder.wait_for_one(BodyLoaded, lambda e: e.uid == uid)

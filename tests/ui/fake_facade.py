@@ -115,6 +115,8 @@ class FakeFacade:
         self._drafts: DraftFiles | None = None
         self.raw: dict[tuple[str, str, int], bytes] = {}  # messages given whole (else made up)
         self.local_accounts: set[str] = set()  # accounts whose folders are local (makes_folders)
+        self.pop3_accounts: set[str] = set()  # accounts that fetch from a POP3 server (fetches_mail)
+        self.aside: dict[str, int] = {}  # actions set aside per account (set_aside)
         self.answer_folders = True  # folder requests are done at once, as a server that agrees
 
     # --- MailFacade ----------------------------------------------------------------------------
@@ -293,6 +295,12 @@ class FakeFacade:
 
     def makes_folders(self, account: str) -> bool:
         return account in self.local_accounts
+
+    def fetches_mail(self, account: str) -> bool:
+        return account in self.pop3_accounts
+
+    def set_aside(self, account: str) -> int:
+        return self.aside.get(account, 0)
 
     def message_with_id(self, account: str, message_id: str) -> tuple[str, int] | None:
         return None

@@ -1,6 +1,6 @@
 """The status bar at 80x24 over the real services: a long message never hides the connection
 state (shrunk to a count) or "? help"; a search error goes with Esc; an account with a server reached without TLS
-says so."""
+says so; a refused login (IMAP or POP3) is told once and keeps its key; $ says what it does."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 import trustme
 
 from mailbag.domain.config import Config, Security, ServerConfig
+from mailbag.domain.models import FLAGGED
+from mailbag.store.local import ASIDE, FLAGS, PENDING
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config
@@ -152,3 +154,75 @@ async def test_a_certificate_from_another_ca_is_told_and_the_states_still_fit(
         line = status_line(app)
         assert line.rstrip().endswith("│ ? help"), line
         assert "home no TLS (smtp) online" in line
+
+
+async def test_the_retry_key_says_what_it_does(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$ on an account that is connected has nothing to reconnect: it says so, and once an
+    action was set aside, that it sends it again (and then that it was done)."""
+    config = maildir_config(tmp_path / "Mail", [simple_message(n) for n in range(3)])
+    async with running(config, tmp_path / "cache.sqlite3", 3, size=(80, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "home online" in status_line(app), "online")
+        notices = said(app, monkeypatch)
+        await pilot.press("dollar_sign")
+        await settle(pilot)
+        assert " Nothing to retry: home is connected │" in status_line(app)
+        assert "Reconnecting" not in status_line(app)
+
+        uid = store.uids("home", "INBOX")[0]
+        action = store.local.add_action("home", "INBOX", [uid], FLAGS, {"add": [FLAGGED], "remove": []})
+        store.local.transition(action, (PENDING,), ASIDE)  # it failed three times
+        await pilot.press("dollar_sign")
+        await wait_until(pilot, lambda: "Marked 1 message flagged" in notices, "sent again")
+        assert notices[-2:] == ["Retrying 1 set-aside action…", "Marked 1 message flagged"]
+        assert not store.local.actions("home", (ASIDE,))
+
+
+def said(app: MailbagApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every notice and error the status bar is given from now on, however soon the next one
+    replaces it (an error as ``error: ...``)."""
+    status = app.main_screen.status
+    told: list[str] = []
+    notice, error = status.set_notice, status.set_error
+
+    def set_notice(text: str) -> None:
+        told.append(text)
+        notice(text)
+
+    def set_error(text: str, *, retry: bool = False) -> None:
+        told.append(f"error: {text}")
+        error(text, retry=retry)
+
+    monkeypatch.setattr(status, "set_notice", set_notice)
+    monkeypatch.setattr(status, "set_error", set_error)
+    return told
+
+
+@pytest.mark.dovecot
+async def test_a_refused_pop3_login_is_told_as_an_imap_one_and_again_after_a_retry(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POP3 account whose login is refused says "refused ($)" and the server's reason once,
+    as an IMAP account does; $ says it checks it and reconnects the IMAP account that is
+    offline, and the refusal is told the same way again."""
+    wrong = "printf '%s\\n' not-the-password"
+    old = dataclasses.replace(pop3_account(dovecot, mail_user, tmp_path / "Mail", password_command=wrong),
+                              default=False)
+    home = maildir_config(tmp_path / "Home", [simple_message(1)]).accounts["home"]
+    imap = imap_account_config(dovecot, mail_user)
+    assert imap.imap is not None
+    offline = dataclasses.replace(imap, default=False, imap=dataclasses.replace(imap.imap, port=closed_port()))
+    config = Config(path=None, accounts={"home": home, "old": old, "work": offline})
+    reason = " error: old: the user name or password was not accepted"
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(200, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "old login refused ($ to retry)" in status_line(app), "the refusal")
+        await wait_until(pilot, lambda: "work error" in status_line(app), "work cannot connect")
+        assert status_line(app).startswith(reason)
+        assert "login refused:" not in status_line(app)  # said once, by the state
+
+        told = said(app, monkeypatch)
+        await pilot.press("dollar_sign")
+        await wait_until(pilot, lambda: any(t.startswith(reason.strip()) for t in told), "the refusal told again")
+        assert told[0] == "Reconnecting work, checking old for new mail…"
+        await wait_until(pilot, lambda: "old login refused ($ to retry)" in status_line(app), "refused again")
+        line = status_line(app)
+        assert line.startswith(reason) and "login refused:" not in line

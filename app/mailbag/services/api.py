@@ -91,6 +91,16 @@ class MailFacade(Protocol):
         folders are local (a Maildir or POP3 account)."""
         ...
 
+    def fetches_mail(self, account: str) -> bool:
+        """Whether the account fills its local folders from a server (POP3): a ``RetryAccount``
+        asks that server for new mail."""
+        ...
+
+    def set_aside(self, account: str) -> int:
+        """How many of the account's triage actions were set aside after failing (a
+        ``RetryAccount`` sends them once more). Reads the local store: cheap."""
+        ...
+
     def message_index(
         self, account: str, folder: str, order: ListOrder = ListOrder()
     ) -> Sequence[int]:

@@ -35,6 +35,9 @@ class Failure(StrEnum):
     LINK = "link"  # the connection is gone: reconnect with backoff
     REFUSED = "refused"  # the server said no: roll back, say why, stay connected
     AUTH = "auth"  # login refused: stop, and wait for the user to retry
+    # the login to the server an account fetches its mail from (POP3) refused: told as AUTH is,
+    # the mail already here is served, nothing is fetched until the user retries
+    FETCH_AUTH = "fetch auth"
     LOCAL = "local"  # disk or cache: tell, keep data
     BUG = "bug"  # anything else: log the traceback, tell in one line, keep the account alive
 

@@ -45,6 +45,7 @@ from mailbag.services.overlay import PendingOverlay
 from mailbag.services.workers import check_backend, make_worker
 from mailbag.store.cache_file import CacheFile
 from mailbag.store.drafts import DraftFiles
+from mailbag.store.local import ASIDE
 
 if TYPE_CHECKING:
     from mailbag.domain.search import Query
@@ -445,6 +446,12 @@ class MailService:
 
     def makes_folders(self, account: str) -> bool:
         return self.config.accounts[account].imap is None
+
+    def fetches_mail(self, account: str) -> bool:
+        return self.config.accounts[account].pop3 is not None
+
+    def set_aside(self, account: str) -> int:
+        return self.cache.local.count_actions(account, (ASIDE,))
 
     def identity(self, account: str) -> Identity:
         return Identity.of(self.config.accounts[account])

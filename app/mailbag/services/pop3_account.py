@@ -107,8 +107,11 @@ class Pop3Account(MaildirAccount):
         log.info("pop3 %s: %d messages cut short kept, %d to fetch again", self.name, len(kept), len(lost))
 
     def classify(self, exc: BaseException) -> Failure:
-        """A POP3 server that cannot be reached or refuses the login is told, and the local
-        account carries on (its mail is all here); the next check tries again."""
+        """A POP3 server that cannot be reached is told, and the local account carries on (its
+        mail is all here); the next check tries again. A refused login is told as a refused
+        login, and nothing is fetched until the user retries."""
+        if isinstance(exc, Pop3LoginRefused):
+            return Failure.FETCH_AUTH
         if isinstance(exc, Pop3Error):
             return Failure.REFUSED
         return super().classify(exc)

@@ -10,7 +10,9 @@ Failure policies (see :class:`~mailbag.services.failures.Failure`):
   reconnected to at once.
 - refused by the server: the request fails (the journal rolls actions back); stay connected.
 - authentication failed: tried once; the status bar says so, and nothing is tried again until the
-  user asks (``RetryAccount``): a wrong password retried on a timer locks accounts.
+  user asks (``RetryAccount``): a wrong password retried on a timer locks accounts. Where the
+  account's mail is local and only fetched from the server (POP3), the account says so all the
+  same, and serves that mail meanwhile.
 - local fault (disk, cache) and bug: the request fails with one line (a bug's traceback goes to
   the log); the account stays connected.
 """
@@ -156,6 +158,9 @@ class Scheduler:
             self.emit(RequestCancelled(rid))
             return rid
         if isinstance(request, RetryAccount):
+            if self.waiting_for_user and self.state in (ConnectionState.ONLINE, ConnectionState.SYNCING):
+                self.waiting_for_user = False  # the server it fetches from is asked again
+                self._set_state(self.state)
             self.retry()
             self.backend.on_retry()
             self.journal.retry_set_aside()  # actions set aside after failing go once more
@@ -289,11 +294,7 @@ class Scheduler:
                 else:
                     log.info("account %s: %s failure: %s", self.name, failure, text)
                 if failure is Failure.AUTH:
-                    self.waiting_for_user = True
-                    reason = refusal_reason(text)
-                    self._set_state(
-                        ConnectionState.ERROR, f"login refused: {reason} ({FIX_PASSWORD})", reason=reason
-                    )
+                    self._tell_refused(ConnectionState.ERROR, text)
                 else:
                     self._set_state(ConnectionState.ERROR, text)
                 self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {text}")
@@ -541,12 +542,22 @@ class Scheduler:
         if failure is Failure.BUG:
             log.error("account %s: %s failed", self.name, what, exc_info=exc)
             self.emit(ErrorReported(self.name, f"internal error: {text} (details in the log)"))
+        elif failure is Failure.FETCH_AUTH:
+            log.info("account %s: %s: login refused: %s", self.name, what, text)
+            self._tell_refused(self.state, text)
         elif failure is Failure.LOCAL:
             log.warning("account %s: %s failed on the local cache: %s", self.name, what, text)
             self.emit(ErrorReported(self.name, f"local cache problem: {text}"))
         else:
             log.info("account %s: %s refused: %s", self.name, what, text)
             self.emit(ErrorReported(self.name, text))
+
+    def _tell_refused(self, state: ConnectionState, text: str) -> None:
+        """The login was refused (``text``, a client's words): nothing is tried again until
+        the user asks, and the state says so, with the reason once."""
+        self.waiting_for_user = True
+        reason = refusal_reason(text)
+        self._set_state(state, f"login refused: {reason} ({FIX_PASSWORD})", reason=reason)
 
     def _set_state(self, state: ConnectionState, detail: str = "", *, reason: str = "") -> None:
         self.state = state

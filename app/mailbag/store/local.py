@@ -281,6 +281,11 @@ class LocalStore:
             params.extend(states)
         return [_action(r) for r in self._read(sql + " ORDER BY id", params)]
 
+    def count_actions(self, account: str, states: Sequence[str]) -> int:
+        """How many of the account's journalled actions are in ``states``."""
+        sql = f"SELECT COUNT(*) FROM pending_actions WHERE account = ? AND state IN ({','.join('?' * len(states))})"
+        return int(self._read(sql, (account, *states))[0][0])
+
     def pending_overlay(self, account: str, folder: str) -> PendingOverlay:
         """The user's changes in ``folder`` the server may not have yet (pending, in flight or
         set aside), for a sync to lay over the server's flags so that they do not flip back."""

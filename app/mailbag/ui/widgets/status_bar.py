@@ -102,6 +102,11 @@ class StatusBar(Widget):
             self._progress.pop(account, None)
         self.refresh()
 
+    def state(self, account: str) -> ConnectionState | None:
+        """``account``'s connection state as last told (None before the first word of it)."""
+        known = self._states.get(account)
+        return known[0] if known is not None else None
+
     def refused(self, account: str) -> bool:
         """Whether ``account``'s login was refused and it waits for a retry or a sign-in."""
         return account in self._refused
@@ -232,7 +237,7 @@ class StatusBar(Widget):
     def _account_text(self, account: str, form: Form, detail_width: int) -> Text:
         """One account's state: `` work no TLS (smtp) online`` in full, `` work no TLS online``
         short, `` work ⚠✓`` as a sign. A refused login names its key in every form."""
-        state, detail = self._states[account]
+        state, detail = self._shown_state(account), self._states[account][1]
         style = self._style(_STATE_STYLE.get(state, "status-bar--busy"))
         text = Text(" ")
         text.append(clean_line(account), style="bold")
@@ -261,10 +266,16 @@ class StatusBar(Widget):
             text.append(f" ({cut})")
         return text
 
+    def _shown_state(self, account: str) -> ConnectionState:
+        """The account's state as shown: a refused login is an error, also where the account's
+        local mail is served all the same (a POP3 account's)."""
+        state = self._states[account][0]
+        return ConnectionState.ERROR if account in self._refused else state
+
     def _named_states(self) -> Text | None:
         """Of several accounts, the one not online by name, after the count of those that are:
         `` 1✓ work ○``, `` 2✓ work refused ($)``; None unless exactly one is not online."""
-        down = [a for a, (state, _) in self._states.items() if state != ConnectionState.ONLINE]
+        down = [a for a in self._states if self._shown_state(a) != ConnectionState.ONLINE]
         if len(self._states) < 2 or len(down) != 1:
             return None
         account = down[0]
@@ -279,7 +290,7 @@ class StatusBar(Widget):
         text = Text()
         if any(self._plaintext.values()):
             text.append(" ⚠", style=self._style("status-bar--error"))
-        counts = Counter(state for state, _ in self._states.values())
+        counts = Counter(self._shown_state(account) for account in self._states)
         for state in ConnectionState:
             if counts[state]:
                 text.append(f" {counts[state]}{_SIGN[state]}", style=self._style(_STATE_STYLE.get(state, "status-bar--busy")))

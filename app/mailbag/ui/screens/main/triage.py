@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Sequence
 from textual import work
 
 from mailbag.domain.folder_names import typed_name
-from mailbag.domain.models import FLAGGED, SEEN, FolderRole, MessageRow
+from mailbag.domain.models import FLAGGED, SEEN, ConnectionState, FolderRole, MessageRow
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, RetryAccount, SetFlags
+from mailbag.domain.retry_words import RetryPlan
 from mailbag.domain.wording import plural
 from mailbag.ui.screens.main.base import MainScreenBase
 from mailbag.ui.widgets.message_list import FolderKey
@@ -218,7 +219,22 @@ class TriageControl(MainScreenBase):
 
     def action_retry(self) -> None:
         """Connect every account now: after a refused login (once the password is fixed), or
-        instead of waiting for the next attempt."""
+        instead of waiting for the next attempt; ask POP3 servers for new mail, and send the
+        actions set aside once more. The status bar says which of these it does."""
+        plan = self._retry_plan()  # before the retry puts the actions set aside back
         for account in self.facade.accounts:
             self.facade.submit(RetryAccount(account=account))
-        self.status.set_notice("Reconnecting")
+        self.status.set_notice(plan.notice)
+
+    def _retry_plan(self) -> RetryPlan:
+        reconnecting, checking, connected = [], [], []
+        for account in self.facade.accounts:
+            local_side = self.status.state(account) in (ConnectionState.ONLINE, ConnectionState.SYNCING)
+            if local_side and self.facade.fetches_mail(account):
+                checking.append(account)
+            elif local_side and not self.status.refused(account):
+                connected.append(account)
+            else:
+                reconnecting.append(account)
+        aside = sum(self.facade.set_aside(account) for account in self.facade.accounts)
+        return RetryPlan(reconnecting, checking, aside, connected)
