@@ -289,8 +289,8 @@ class MaildirStore:
         """Header summaries of messages with UID > ``since_uid``, in UID order (with
         ``rescan=False``, of the folder as last seen, when it was looked at before).
 
-        Only the header block is parsed. A file that cannot be read or has no header is skipped
-        with a warning.
+        Only the header block is parsed. A file that cannot be read is skipped with a warning; one
+        without a header (of 0 bytes, say) is listed with no subject or sender, dated by its file.
         """
         directory = self._folder_dir(folder)
         view = self._view(folder, rescan)
@@ -303,9 +303,6 @@ class MaildirStore:
                 continue  # removed (or renamed) by another program since the scan
             except Exception as exc:  # a hostile or broken file must never stop the listing
                 logger.warning("skipping message %s in %s: %s", entry.filename, folder, exc)
-                continue
-            if summary is None:
-                logger.warning("skipping message %s in %s: no header", entry.filename, folder)
                 continue
             yield summary
 
@@ -585,15 +582,15 @@ def _whole_characters(data: bytes) -> bytes:
     return data.rstrip(b"\r")
 
 
-def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary | None:
-    """Summary of the file from its header block; None when it has no header field at all."""
+def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary:
+    """Summary of the file from its header block."""
     block, size, mtime = _read_header_block(path)
     return _summary(block, size, mtime, uid, flags, lambda: open(path, "rb"))
 
 
-def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary | None:
+def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary:
     """Summary of a message held in memory (just delivered as ``raw``; ``received`` stands for
-    the file's mtime when it has no Date); None when it has no header field at all."""
+    the file's mtime when it has no Date)."""
     return _summary(_header_block_of(raw), len(raw), received, uid, flags, lambda: io.BytesIO(raw))
 
 
@@ -610,7 +607,7 @@ def _header_block_of(raw: bytes) -> bytes:
 
 def _summary(
     block: bytes, size: int, mtime: float, uid: int, flags: frozenset[str], whole: Callable[[], BinaryIO]
-) -> MessageSummary | None:
+) -> MessageSummary:
     """Summary from a header block; ``whole`` opens the whole message (for its attachments)."""
     # Raw 8-bit headers (RFC 6532) are UTF-8; older mail may be Latin-1. Decoding here keeps them
     # readable, where BytesHeaderParser would turn them into "unknown-8bit" Header objects.
@@ -624,8 +621,6 @@ def _summary(
     if headers is None:  # a block the email package has to read
         parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
         headers = {name.lower(): value for name, value in reversed(parsed.items()) if isinstance(value, str)}
-    if not headers:
-        return None
     get = headers.get
     date = parse_date(get("date")) or datetime.fromtimestamp(mtime, tz=timezone.utc)
     in_reply_to = _MSG_ID.findall(get("in-reply-to", ""))
