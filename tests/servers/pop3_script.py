@@ -39,6 +39,9 @@ class Script:
     retr: Retr = "ok"
     bad_message: int = 1
     sizes: dict[int, int] = field(default_factory=dict)  # message number -> the size LIST claims
+    uidls: dict[int, str] = field(default_factory=dict)  # message number -> its UIDL, if not uid-N
+    capa: bool = True  # CAPA answered (RFC 1939 servers such as popa3d refuse it)
+    bare_lf: bool = False  # every line ended by LF alone, against RFC 1939
     login_delay: int | None = None  # LOGIN-DELAY (RFC 2449) offered in CAPA, with these seconds
     refused_logins: frozenset[int] = frozenset()  # these login attempts (1, 2, ...) get ``refusal``
     refusal: str = "-ERR [IN-USE] the mailbox is locked by another session"
@@ -78,8 +81,10 @@ class ScriptedPop3(ScriptedServer):
         deleted: set[int] = set()
         pending: list[bytes] = []
 
+        newline = b"\n" if script.bare_lf else b"\r\n"
+
         def say(line: str | bytes) -> None:
-            writer.write((line.encode() if isinstance(line, str) else line) + b"\r\n")
+            writer.write((line.encode() if isinstance(line, str) else line) + newline)
 
         say("+OK scripted POP3 ready" + (f" {APOP_STAMP}" if script.apop else ""))
         while True:
@@ -96,7 +101,9 @@ class ScriptedPop3(ScriptedServer):
             self.seen.commands.append(line)
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
-            if verb == "CAPA":
+            if verb == "CAPA" and not script.capa:
+                say("-ERR unknown command")
+            elif verb == "CAPA":
                 say("+OK")
                 for capability in ("USER", "UIDL" if script.uidl else "", "TOP" if script.top else "", "SASL PLAIN"):
                     if capability:
@@ -136,7 +143,7 @@ class ScriptedPop3(ScriptedServer):
                 say("+OK")
                 for n in range(1, len(script.messages) + 1):
                     if n not in deleted:
-                        say(f"{n} uid-{n}")
+                        say(f"{n} {script.uidls.get(n, f'uid-{n}')}")
                 say(".")
             elif verb == "LIST":
                 say("+OK")
@@ -162,9 +169,10 @@ class ScriptedPop3(ScriptedServer):
                     await self._misbehave(reader, writer, script.retr, script.messages[n - 1])
                     return
                 say("+OK")
-                body = script.messages[n - 1].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-                stuffed = b"\r\n".join(b"." + l if l.startswith(b".") else l for l in body.split(b"\r\n"))
-                writer.write(stuffed.rstrip(b"\r\n") + b"\r\n.\r\n")
+                lines = script.messages[n - 1].replace(b"\r\n", b"\n").removesuffix(b"\n").split(b"\n")
+                if lines != [b""]:  # a message of 0 bytes is the "." line alone
+                    writer.write(b"".join((b"." + l if l.startswith(b".") else l) + newline for l in lines))
+                say(".")
             elif verb == "DELE":
                 deleted.add(int(arg))
                 say("+OK")

@@ -75,6 +75,7 @@ class Pop3Account(MaildirAccount):
         self._news: list[MessageSummary] = []  # a download's first unread messages, told at its end
         self._news_count = 0  # and how many unread messages it brought in all
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
+        self._told_no_uidl = False  # a server without UIDL is told once
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
         self._arrived = 0  # messages of the running download taken care of so far
@@ -170,6 +171,10 @@ class Pop3Account(MaildirAccount):
         client = await self._open()
         try:
             listing = await client.list_messages()
+            if not client.uidl_offered and not self._told_no_uidl:
+                self._told_no_uidl = True
+                self.emit(ErrorReported(self.name, f"{self.server.host} offers no UIDL: mailbag tells its"
+                                        " messages apart by size and header (TOP), one command each per check"))
             known = await self.db(self.store.local.pop3_downloads, self.name)
             self._quiet_new_mail = not known
             try:

@@ -71,6 +71,8 @@ class Pop3Client:
     def __init__(self, settings: Pop3Settings) -> None:
         self.settings = settings
         self.capabilities: dict[str, str] = {}
+        #: False once UIDL was refused: the listing's ids come from each message's size and header.
+        self.uidl_offered = True
         self._reader: Reader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._where = f"{settings.host}:{settings.port}"
@@ -235,9 +237,23 @@ class Pop3Client:
     # --- commands --------------------------------------------------------------------------------
 
     async def list_messages(self) -> list[Listing]:
-        """Every message in the drop: number, unique id and size (LIST, then UIDL). A server
-        without UIDL (RFC 1939 makes it optional) gets ids made from each message's size and
-        header (TOP n 0), which stay the same from one session to the next."""
+        """Every message in the drop: number, unique id and size (see :meth:`_listing`). Ids
+        that more than one message has (against RFC 1939) are told apart by their order: the
+        second ``x`` is ``x 2`` (a space no UIDL holds), so each message is downloaded once."""
+        listing = await self._listing()
+        seen: dict[str, int] = {}
+        for at, message in enumerate(listing):
+            seen[message.uidl] = count = seen.get(message.uidl, 0) + 1
+            if count > 1:
+                listing[at] = Listing(message.number, f"{message.uidl} {count}", message.size)
+        if len(seen) < len(listing):
+            log.warning("pop3 %s: %d messages share a UIDL with another", self._where, len(listing) - len(seen))
+        return listing
+
+    async def _listing(self) -> list[Listing]:
+        """Number, id and size of each message (LIST, then UIDL). A server without UIDL (RFC 1939
+        makes it optional) gets ids made from each message's size and header (TOP n 0), which
+        stay the same from one session to the next."""
         await self._command("LIST")
         sizes: dict[int, int] = {}
         for line in (await self._read_multiline(64 * 1024 * 1024)).splitlines():
@@ -245,6 +261,7 @@ class Pop3Client:
             if number.isdigit() and size.split()[0:1] and size.split()[0].isdigit():
                 sizes[int(number)] = int(size.split()[0])
         reply = await self._command("UIDL", check=False)
+        self.uidl_offered = reply.ok
         if not reply.ok:
             return [Listing(n, await self._header_id(n, size), size) for n, size in sorted(sizes.items())]
         uidls: dict[int, str] = {}

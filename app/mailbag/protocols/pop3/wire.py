@@ -17,6 +17,9 @@ CHUNK = 256 * 1024
 
 _END = b"\n.\r\n"
 _EMPTY = b".\r\n"
+#: The same for a server that ends its lines with LF alone (against RFC 1939).
+_END_LF = b"\n.\n"
+_EMPTY_LF = b".\n"
 _RESPONSE_CODE = re.compile(rb"^\[([A-Za-z0-9/-]+)\]")
 
 
@@ -84,12 +87,12 @@ def printable(raw: bytes) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:300]
 
 
-def unstuff(body: bytes) -> bytes:
+def unstuff(body: bytes, newline: bytes = b"\r\n") -> bytes:
     """A multi-line answer's lines (without the final ``.`` line) with dot-stuffing undone and
-    CRLF turned into LF, as a message file keeps them."""
+    CRLF turned into LF, as a message file keeps them (lines ended by ``newline``)."""
     if body.startswith(b".."):
         body = body[1:]
-    body = body.replace(b"\r\n..", b"\r\n.")
+    body = body.replace(newline + b"..", newline + b".")
     return body.replace(b"\r\n", b"\n")
 
 
@@ -101,6 +104,7 @@ class Reader:
         self.stream = stream
         self.timeout = timeout  # seconds each read may wait for the server
         self._buffer = bytearray()
+        self._lf_only = False  # the last reply line ended with LF alone: so will its answer
 
     @property
     def buffered(self) -> bool:
@@ -130,6 +134,7 @@ class Reader:
                     raise LineTooLong(f"a reply line longer than {MAX_LINE} bytes")
                 line = bytes(self._buffer[: end + 1])
                 del self._buffer[: end + 1]
+                self._lf_only = not line.endswith(b"\r\n")
                 return line
             if len(self._buffer) > MAX_LINE:
                 raise LineTooLong(f"a reply line longer than {MAX_LINE} bytes")
@@ -138,22 +143,24 @@ class Reader:
 
     async def multiline(self, limit: int) -> bytes:
         """The lines up to the closing ``.`` line, unstuffed (see :func:`unstuff`); LineTooLong
-        when more than ``limit`` bytes come without it."""
-        while len(self._buffer) < len(_EMPTY):
+        when more than ``limit`` bytes come without it. After a reply line ended by LF alone the
+        answer's lines are taken to end so too."""
+        closing, empty = (_END_LF, _EMPTY_LF) if self._lf_only else (_END, _EMPTY)
+        while len(self._buffer) < len(empty):
             await self._fill()
-        if self._buffer.startswith(_EMPTY):
-            del self._buffer[: len(_EMPTY)]
+        if self._buffer.startswith(empty):
+            del self._buffer[: len(empty)]
             return b""
         start = 0
         while True:
-            end = self._buffer.find(_END, start)
+            end = self._buffer.find(closing, start)
             if end > limit:
                 raise LineTooLong(f"an answer longer than {limit} bytes")
             if end >= 0:
                 body = bytes(self._buffer[: end + 1])
-                del self._buffer[: end + len(_END)]
-                return unstuff(body)
-            if len(self._buffer) > limit + len(_END):
+                del self._buffer[: end + len(closing)]
+                return unstuff(body, b"\n" if self._lf_only else b"\r\n")
+            if len(self._buffer) > limit + len(closing):
                 raise LineTooLong(f"an answer longer than {limit} bytes")
-            start = max(0, len(self._buffer) - len(_END) + 1)
+            start = max(0, len(self._buffer) - len(closing) + 1)
             await self._fill()

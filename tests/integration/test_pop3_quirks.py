@@ -1,0 +1,143 @@
+"""POP3 servers that bend RFC 1939 or leave its options out, played by the scripted server: no UIDL
+(mailbag tells the messages apart by size and header, TOP n 0; without TOP either it says why it
+cannot), UIDLs that are not unique, no CAPA, lines ended by LF alone, a LIST size that is not what
+RETR sends, odd UIDL characters and a message of 0 bytes. Each message is downloaded once, and
+none is lost or hidden."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailbag.domain.config import AccountConfig, ServerConfig
+from mailbag.domain.events import ErrorReported, NewMail
+from mailbag.protocols.pop3.errors import Pop3Refused
+from mailbag.services.pop3_account import Pop3Account
+from mailbag.store.store import Store
+from tests.integration.accounts import Recorder
+from tests.servers.dovecot import DovecotServer
+from tests.servers.pop3_script import Script, ScriptedPop3
+
+pytestmark = pytest.mark.dovecot
+
+
+def message(n: int) -> bytes:
+    return f"Message-ID: <m{n}@scripted.test>\r\nSubject: message {n}\r\n\r\nbody {n}\r\n..dotted\r\n".encode()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "cache.sqlite3")
+    yield opened
+    opened.close()
+
+
+def serving(dovecot: DovecotServer, script: Script) -> Iterator[ScriptedPop3]:
+    server = ScriptedPop3(dovecot, script).start()
+    yield server
+    server.stop()
+
+
+def worker(server: ScriptedPop3, tmp_path: Path, store: Store, *, leave: bool = True) -> tuple[Pop3Account, Recorder]:
+    pop3 = ServerConfig(host="localhost", port=server.port, security="none", username="me",
+                        password_command="printf 'pw\\n'", leave_on_server=leave)
+    config = AccountConfig(name="old", email="me@scripted.test", maildir=tmp_path / "Mail", pop3=pop3)
+    assert config.maildir is not None
+    recorder = Recorder()
+    return Pop3Account(config, config.maildir, store, recorder), recorder
+
+
+def account(server: ScriptedPop3, tmp_path: Path, store: Store, *, leave: bool = True) -> Pop3Account:
+    return worker(server, tmp_path, store, leave=leave)[0]
+
+
+def on_disk(tmp_path: Path) -> list[bytes]:
+    return sorted(path.read_bytes() for sub in ("new", "cur") for path in (tmp_path / "Mail" / sub).glob("*"))
+
+
+def listed(store: Store) -> list[tuple[int, str]]:
+    """(size, subject) of each message the Inbox lists."""
+    summaries = [store.summary("old", "INBOX", uid) for uid in store.uids("old", "INBOX")]
+    return sorted((s.size, s.subject) for s in summaries if s is not None)
+
+
+def subjects(store: Store) -> list[str]:
+    return sorted(subject for _size, subject in listed(store))
+
+
+def deleted_on_server(server: ScriptedPop3) -> list[str]:
+    return sorted(c for c in server.seen.commands if c.upper().startswith("DELE"))
+
+
+async def test_without_uidl_each_message_is_downloaded_once(dovecot, tmp_path, store) -> None:
+    script = Script(uidl=False, pipelining=False, messages=[message(n) for n in range(1, 4)])
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        await pop3.sync_once()
+        await pop3.sync_once()  # nothing new: nothing twice
+        assert store.counts("old", "INBOX")[0] == 3
+        script.messages.append(message(4))
+        await pop3.sync_once()
+        assert on_disk(tmp_path) == sorted(message(n).replace(b"\r\n", b"\n") for n in range(1, 5))
+        assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 1)]
+        told = [e.message for e in recorder.of(ErrorReported)]  # once, not at each check
+        assert told == ["localhost offers no UIDL: mailbag tells its messages apart by size and header"
+                        " (TOP), one command each per check"]
+
+
+async def test_without_uidl_or_top_nothing_is_downloaded_and_it_says_why(dovecot, tmp_path, store) -> None:
+    script = Script(uidl=False, top=False, messages=[message(1)])
+    for server in serving(dovecot, script):
+        pop3, _recorder = worker(server, tmp_path, store)
+        with pytest.raises(Pop3Refused, match="neither UIDL nor TOP"):
+            await pop3.sync_once()
+        assert on_disk(tmp_path) == [] and store.counts("old", "INBOX")[0] == 0
+
+
+async def test_messages_sharing_a_uidl_are_each_downloaded_once_before_any_is_deleted(
+    dovecot, tmp_path, store
+) -> None:
+    # Against RFC 1939, 1 and 2 share a UIDL, and so do 3 and 4 (one message twice).
+    script = Script(messages=[message(1), message(2), message(3), message(3)],
+                    uidls={1: "same", 2: "same", 3: "twice", 4: "twice"})
+    for server in serving(dovecot, script):
+        pop3 = account(server, tmp_path, store, leave=False)
+        await pop3.sync_once()
+        await pop3.sync_once()  # nothing new: nothing twice, nothing more deleted
+        expected = [message(n).replace(b"\r\n", b"\n") for n in (1, 2, 3, 3)]
+        assert on_disk(tmp_path) == sorted(expected)
+        assert subjects(store) == ["message 1", "message 2", "message 3", "message 3"]
+        assert deleted_on_server(server) == ["DELE 1", "DELE 2", "DELE 3", "DELE 4"]
+
+
+async def test_a_server_without_capa_with_bare_lf_and_a_wrong_list_size(dovecot, tmp_path, store) -> None:
+    script = Script(capa=False, bare_lf=True, pipelining=False, messages=[message(1), message(2)],
+                    sizes={1: 3}, uidls={2: "odd:uidl/../\\x~!"})
+    for server in serving(dovecot, script):
+        pop3 = account(server, tmp_path, store)
+        await pop3.sync_once()
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2"]
+        assert on_disk(tmp_path) == sorted(message(n).replace(b"\r\n", b"\n") for n in (1, 2))
+
+
+async def test_a_message_of_0_bytes_or_without_a_header_is_listed(dovecot, tmp_path, store) -> None:
+    script = Script(messages=[message(1), b"", b"just a body, no header\r\n"])
+    for server in serving(dovecot, script):
+        pop3 = account(server, tmp_path, store, leave=False)
+        await pop3.sync_once()
+        assert listed(store) == sorted([(len(message(1).replace(b"\r\n", b"\n")), "message 1"), (0, ""), (23, "")])
+        assert deleted_on_server(server) == ["DELE 1", "DELE 2", "DELE 3"]
+
+
+async def test_the_same_message_twice_on_a_server_without_uidl_is_downloaded_twice_once(
+    dovecot, tmp_path, store
+) -> None:
+    script = Script(uidl=False, messages=[message(1), message(1)])  # told apart by size and header alone
+    for server in serving(dovecot, script):
+        pop3 = account(server, tmp_path, store)
+        await pop3.sync_once()
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 1"]
