@@ -40,9 +40,11 @@ def serving(dovecot: DovecotServer, script: Script) -> Iterator[ScriptedPop3]:
     server.stop()
 
 
-def worker(server: ScriptedPop3, tmp_path: Path, store: Store, *, leave: bool = True) -> tuple[Pop3Account, Recorder]:
+def worker(
+    server: ScriptedPop3, tmp_path: Path, store: Store, *, leave: bool = True, poll: int = 300
+) -> tuple[Pop3Account, Recorder]:
     pop3 = ServerConfig(host="localhost", port=server.port, security="none", username="me",
-                        password_command="printf 'pw\\n'", leave_on_server=leave)
+                        password_command="printf 'pw\\n'", leave_on_server=leave, poll_seconds=poll)
     config = AccountConfig(name="old", email="me@scripted.test", maildir=tmp_path / "Mail", pop3=pop3)
     assert config.maildir is not None
     recorder = Recorder()
@@ -141,3 +143,19 @@ async def test_the_same_message_twice_on_a_server_without_uidl_is_downloaded_twi
         await pop3.sync_once()
         await pop3.sync_once()
         assert subjects(store) == ["message 1", "message 1"]
+
+
+async def test_a_server_login_delay_longer_than_poll_interval_sets_the_pace_of_checks(
+    dovecot, tmp_path, store
+) -> None:
+    script = Script(login_delay=900, messages=[message(1)])  # RFC 2449: 15 minutes between logins
+    for server in serving(dovecot, script):
+        account = worker(server, tmp_path, store, poll=60)[0]
+        await account.sync_once()
+        assert server.logins == 1
+        account._last_download -= 120  # two minutes later: poll_interval is past, the delay is not
+        await account.on_quiet()
+        assert server.logins == 1
+        account._last_download -= 900
+        await account.on_quiet()
+        assert server.logins == 2

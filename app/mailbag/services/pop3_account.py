@@ -69,6 +69,7 @@ class Pop3Account(MaildirAccount):
         self.plaintext = account.plaintext
         self.signs_in = account.pop3 is not None and account.pop3.oauth2 is not None
         self._last_download = float("-inf")  # monotonic time of the last attempt
+        self._login_delay = 0.0  # the server's LOGIN-DELAY (RFC 2449): its least time between logins
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now
         self._quiet_new_mail = False  # the very first download rings no bell
@@ -123,15 +124,19 @@ class Pop3Account(MaildirAccount):
 
     async def check_folders(self) -> None:
         forced, self._forced = self._forced, False
-        due = time.monotonic() - self._last_download >= CHECK_SECONDS and not self._login_refused
+        due = self._since_download() >= max(CHECK_SECONDS, self._login_delay) and not self._login_refused
         if forced or due:
             await self.download()
 
     async def on_quiet(self) -> None:
         if self._login_refused:
             return
-        if time.monotonic() - self._last_download >= self.server.poll_seconds:
+        if self._since_download() >= max(self.server.poll_seconds, self._login_delay):
             await self.download()
+
+    def _since_download(self) -> float:
+        """Seconds since the last download began."""
+        return time.monotonic() - self._last_download
 
     def on_retry(self) -> None:
         self._login_refused = False
@@ -169,6 +174,8 @@ class Pop3Account(MaildirAccount):
         server; returns how many messages arrived."""
         self._last_download = time.monotonic()
         client = await self._open()
+        delay = client.capabilities.get("LOGIN-DELAY", "").split()[:1]
+        self._login_delay = float(delay[0]) if delay and delay[0].isdigit() else 0.0
         try:
             listing = await client.list_messages()
             if not client.uidl_offered and not self._told_no_uidl:
