@@ -112,7 +112,9 @@ class StatusBar(Widget):
         return account in self._refused
 
     def set_progress(self, account: str, folder: str, done: int, total: int) -> None:
-        if total and done >= total:
+        """A sync of ``account``'s ``folder`` is ``done`` of ``total`` messages far (an empty
+        folder's 0 of 0 is done too)."""
+        if done >= total:
             self._progress.pop(account, None)
         else:
             self._progress[account] = (clean_line(folder), done, total)
