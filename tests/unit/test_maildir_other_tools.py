@@ -107,3 +107,25 @@ def test_offlineimap_courier_names_below_the_inbox_keep_their_roles(tmp_path: Pa
     store = MaildirStore(root, "home")
     roles = {f.name: f.role for f in store.list_folders()}
     assert roles == {"INBOX": FolderRole.INBOX, "INBOX.Sent": FolderRole.SENT, "INBOX.Trash": FolderRole.TRASH}
+
+
+def test_info_suffixes_other_tools_write_are_read_and_kept(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    make_maildir(root)
+    message = b"From: ann@example.org\nSubject: s\n\nbody\n"
+    names = {
+        "1.a.host:2,FPRST": "cur",  # P (passed) and T, all known letters, in ASCII order
+        "2.b.host:2,Sa": "cur",  # a lower-case (keyword) letter, as Dovecot writes one
+        "3.c.host,S=40,W=42:2,S": "cur",  # Dovecot's size fields in the key
+        "4.d.host": "cur",  # no info at all
+        "5.e.host:2,S": "new",  # flags already in new/ (against the spec, but some tools do it)
+    }
+    for name, sub in names.items():
+        (root / sub / name).write_bytes(message)
+    store = MaildirStore(root, "home")
+    flags = {uid: sorted(letters) for uid, letters in store.flags("INBOX").items()}
+    assert [len(flags[uid]) for uid in sorted(flags)] == [4, 1, 1, 0, 1]
+    store.set_flags("INBOX", sorted(flags), add={"\\Flagged"})
+    assert sorted(p.name for p in (root / "cur").iterdir()) == [
+        "1.a.host:2,FPRST", "2.b.host:2,FSa", "3.c.host,S=40,W=42:2,FS", "4.d.host:2,F", "5.e.host:2,FS",
+    ]

@@ -125,7 +125,7 @@ class _Entry:
 
     subdir: str  # "new" or "cur"
     filename: str
-    letters: str  # the info letters, "" for mail in new/
+    letters: str  # the info letters ("" without the standard info)
 
     @property
     def subpath(self) -> str:
@@ -503,7 +503,7 @@ def _scan(directory: Path) -> dict[str, _Entry]:
             if filename.startswith(".") or "\n" in filename:
                 continue
             key, _, info = filename.partition(":")
-            letters = info[2:] if subdir == "cur" and info.startswith("2,") else ""
+            letters = info[2:] if info.startswith("2,") else ""  # in new/ too, where a few tools write it
             entries[key] = _Entry(subdir, filename, letters)
     return entries
 
