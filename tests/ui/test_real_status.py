@@ -10,7 +10,8 @@ import pytest
 import trustme
 
 from mailbag.domain.config import Config, Security, ServerConfig
-from mailbag.domain.models import FLAGGED
+from mailbag.domain.events import ConnectionChanged, ErrorReported
+from mailbag.domain.models import FLAGGED, ConnectionState
 from mailbag.store.local import ASIDE, FLAGS, PENDING
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
@@ -21,7 +22,7 @@ from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 from tests.ui.conftest import settle
 from tests.ui.helpers import status_text
-from tests.ui.real_services import maildir_config, running, simple_message, wait_until
+from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
 
 
 def status_line(app: MailbagApp) -> str:
@@ -141,8 +142,8 @@ async def test_a_certificate_from_another_ca_is_told_and_the_states_still_fit(
     dovecot: DovecotServer, mail_user: MailUser, tmp_path
 ) -> None:
     """An IMAP account whose ca_file is another CA's, beside an account sending without TLS: at
-    80 columns with no notice, the states alone would run past the line; they shrink (the
-    error's detail first) and "? help" stays in view."""
+    80 columns the refusal says first what to do; the states shrink (the error's detail first)
+    and "? help" stays in view."""
     other_ca = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other_ca))
     config = with_smtp(maildir_config(tmp_path / "Mail", [simple_message(1)]), "none")
@@ -150,10 +151,56 @@ async def test_a_certificate_from_another_ca_is_told_and_the_states_still_fit(
     imap = dataclasses.replace(imap, default=False)
     config = dataclasses.replace(config, accounts={**config.accounts, "workplace": imap})
     async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
-        await wait_until(pilot, lambda: "workplace error (certificate not" in status_line(app), "the refusal")
+        await wait_until(pilot, lambda: "workplace" in status_line(app), "the refusal")
         line = status_line(app)
+        assert line.startswith(" error: workplace: untrusted certificate: set ca_file"), line
         assert line.rstrip().endswith("│ ? help"), line
-        assert "home no TLS (smtp) online" in line
+        assert "⚠" in line  # home sends without TLS
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("problem", ["another CA", "another pin", "POP3 with another CA"])
+async def test_a_refused_certificate_says_what_to_do_once(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path, problem: str
+) -> None:
+    """The status bar says what to do about a certificate refused, and what was presented: the
+    error once (not at every attempt to connect again), the state in a few words."""
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    imap = imap_account_config(dovecot, mail_user, ca_file=None if problem == "another pin" else other_ca)
+    assert imap.imap is not None
+    if problem == "another pin":
+        imap = dataclasses.replace(imap, imap=dataclasses.replace(imap.imap, tls_fingerprint="sha256:" + "ab" * 32))
+    account = dataclasses.replace(imap, default=False)
+    if problem.startswith("POP3"):
+        account = dataclasses.replace(pop3_account(dovecot, mail_user, tmp_path / "Pop", ca_file=other_ca),
+                                      name="work", default=False)
+    home = maildir_config(tmp_path / "Mail", [simple_message(1)]).accounts["home"]
+    config = Config(path=None, accounts={"home": home, "work": account})
+    server = account.pop3 or account.imap
+    assert server is not None
+    where = f"{server.host}:{server.port}"
+    events = []
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(400, 24)) as (app, pilot, store):
+        events = service(app).events
+        await wait_until(pilot, lambda: "error: work: untrusted certificate" in status_line(app), "the refusal")
+        line = status_line(app)
+        if problem == "another pin":
+            assert (f" error: work: untrusted certificate: if the server's certificate was changed, set"
+                    f" tls_fingerprint to the new one ({where}: certificate fingerprint sha256:") in line
+            assert f"is not the pinned sha256:{'ab' * 32})" in line
+            assert "work error (not the pinned certificate)" in line
+        else:
+            assert (" error: work: untrusted certificate: set ca_file to the certificate of the CA that"
+                    f" signed it ({where}: unable to get local issuer certificate)") in line
+        if problem == "another CA":
+            assert "work error (untrusted CA: set ca_file)" in line
+        if not problem.startswith("POP3"):  # it tries again, and says nothing new
+            tries = lambda: sum(isinstance(e, ConnectionChanged) and e.state == ConnectionState.CONNECTING
+                                and e.account == "work" for e in events)  # noqa: E731
+            await wait_until(pilot, lambda: tries() >= 3, "two more attempts")
+    told = [e for e in events if isinstance(e, ErrorReported) and "certificate" in e.message]
+    assert len(told) == 1
 
 
 async def test_the_retry_key_says_what_it_does(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

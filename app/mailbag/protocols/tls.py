@@ -66,19 +66,41 @@ def normal_pin(pin: str) -> str:
     return f"{kind.lower()}:{digits.replace(':', '').lower()}"
 
 
-#: OpenSSL's verify codes that a ``ca_file`` cannot cure, with what can.
+#: OpenSSL's verify codes that a ``ca_file`` cannot cure: what failed in a few words (for a
+#: status line), and what can cure it.
 _NOT_THE_CA = {
-    9: "the server's clock or certificate is wrong: its administrator must fix it",  # not yet valid
-    10: "the server's certificate has expired: its administrator must renew it",
-    62: "use the host name the certificate is made for as the server's host",  # hostname mismatch
+    9: ("certificate not valid yet", "the server's clock or certificate is wrong: its administrator must fix it"),
+    10: ("certificate expired", "the server's certificate has expired: its administrator must renew it"),
+    62: ("certificate for another host", "use the host name the certificate is made for as the server's host"),
 }
+_UNKNOWN_CA = ("untrusted CA: set ca_file", "set ca_file to the certificate of the CA that signed it")
+_PIN = ("not the pinned certificate", "if the server's certificate was changed, set tls_fingerprint to the new one")
+
+
+class CertificateUntrusted(Exception):
+    """A server's certificate refused, in the same words for IMAP, POP3 and SMTP: the server
+    (``where``, ``host:port``), what failed (``why``: OpenSSL's words, or what was presented
+    against the pin), and what to do about it (``advice``); ``brief`` says it in a few words."""
+
+    def __init__(self, where: str, why: str, advice: str, brief: str) -> None:
+        super().__init__(f"certificate not trusted for {where} ({why}): {advice}")
+        self.where, self.why, self.advice, self.brief = where, why, advice, brief
+
+    @property
+    def told(self) -> str:
+        """What to do first, then the server and why: ``untrusted certificate: set ca_file to
+        ... (host:993: unable to get local issuer certificate)``, for a line that may be cut."""
+        return f"untrusted certificate: {self.advice} ({self.where}: {self.why})"
+
+
+def untrusted_certificate(where: str, exc: ssl.SSLCertVerificationError | PinMismatch) -> CertificateUntrusted:
+    """The refusal of the certificate of the server at ``where`` (``host:port``)."""
+    if isinstance(exc, PinMismatch):
+        return CertificateUntrusted(where, str(exc), _PIN[1], _PIN[0])
+    brief, advice = _NOT_THE_CA.get(exc.verify_code, _UNKNOWN_CA)
+    return CertificateUntrusted(where, exc.verify_message, advice, brief)
 
 
 def untrusted(where: str, exc: ssl.SSLCertVerificationError | PinMismatch) -> str:
-    """A certificate refused, in the same words for IMAP, POP3 and SMTP: the server (``where``,
-    ``host:port``), what failed and what to do about it."""
-    if isinstance(exc, PinMismatch):
-        return (f"certificate not trusted for {where} ({exc}): if the server's certificate was changed,"
-                " set tls_fingerprint to the new one")
-    advice = _NOT_THE_CA.get(exc.verify_code, "set ca_file to the certificate of the CA that signed it")
-    return f"certificate not trusted for {where} ({exc.verify_message}): {advice}"
+    """A certificate refused, in words (see :class:`CertificateUntrusted`)."""
+    return str(untrusted_certificate(where, exc))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import errno
 import sqlite3
 from enum import StrEnum
+from typing import TypeVar
 
+from mailbag.protocols.tls import CertificateUntrusted
 from mailbag.services.journal import ServerRefused
+
+E = TypeVar("E", bound=BaseException)
 
 #: OSError numbers that are the local machine's fault (disk full, read-only, no permission).
 _LOCAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
@@ -57,15 +61,26 @@ def classify_common(exc: BaseException) -> Failure:
     return Failure.BUG
 
 
+def certificate_refusal(exc: BaseException) -> CertificateUntrusted | None:
+    """The refusal of a server's certificate that ``exc`` came from, if it did: what to do
+    about it is told in the status bar, not only in the log."""
+    return _cause_of(exc, CertificateUntrusted)
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``exc`` or an exception it was raised from (or wraps, as SQLAlchemy's ``orig``)
     is a ``kind``."""
+    return _cause_of(exc, kind) is not None
+
+
+def _cause_of(exc: BaseException, kind: type[E]) -> E | None:
+    """``exc`` or the first exception it was raised from (or wraps) that is a ``kind``."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, kind):
-            return True
+            return current
         seen.add(id(current))
         orig = getattr(current, "orig", None)
         current = orig if isinstance(orig, BaseException) else current.__cause__
-    return False
+    return None

@@ -52,8 +52,9 @@ from mailbag.domain.requests import (
     Search,
     SyncAccount,
 )
+from mailbag.protocols.tls import CertificateUntrusted
 from mailbag.services.draft_folder import save_draft
-from mailbag.services.failures import AuthenticationFailed, Failure, Offline, Unsupported
+from mailbag.services.failures import AuthenticationFailed, Failure, Offline, Unsupported, certificate_refusal
 from mailbag.services.folder_admin import manage_folder
 from mailbag.services.journal import TRIAGE, ActionJournal
 
@@ -141,6 +142,7 @@ class Scheduler:
         self._open: dict[int, Request] = {}  # submitted, not answered yet
         self._answered: OrderedDict[int, None] = OrderedDict()
         self.waiting_for_user = False
+        self._certificate_told = ""  # the refusal of a certificate told since the last connection
         self.state = ConnectionState.OFFLINE
         self.journal = ActionJournal(backend)
 
@@ -161,6 +163,7 @@ class Scheduler:
             if self.waiting_for_user and self.state in (ConnectionState.ONLINE, ConnectionState.SYNCING):
                 self.waiting_for_user = False  # the server it fetches from is asked again
                 self._set_state(self.state)
+            self._certificate_told = ""
             self.retry()
             self.backend.on_retry()
             self.journal.retry_set_aside()  # actions set aside after failing go once more
@@ -267,6 +270,7 @@ class Scheduler:
                 self._set_state(ConnectionState.CONNECTING)
                 await self.backend.connect()
                 self._refused_elsewhere = None  # said of an earlier login
+                self._certificate_told = ""
                 backoff.connected()
                 self._set_state(ConnectionState.ONLINE)
                 await self._replay()  # what the user did offline goes first
@@ -293,11 +297,14 @@ class Scheduler:
                     log.exception("account %s: unexpected error", self.name)
                 else:
                     log.info("account %s: %s failure: %s", self.name, failure, text)
+                certificate = certificate_refusal(exc)
                 if failure is Failure.AUTH:
                     self._tell_refused(ConnectionState.ERROR, text)
                 else:
-                    self._set_state(ConnectionState.ERROR, text)
-                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {text}")
+                    self._set_state(ConnectionState.ERROR, certificate.brief if certificate else text)
+                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {self._words(exc)}")
+                if certificate is not None:
+                    self._tell_certificate(certificate)
                 await self._quiet_disconnect()
                 if failure is Failure.AUTH:
                     await self._wait_for_retry()
@@ -525,7 +532,7 @@ class Scheduler:
             return
         except Exception as exc:
             failure = self.backend.classify(exc)
-            self.emit(RequestFailed(request.request_id, self.backend.describe(exc)))
+            self.emit(RequestFailed(request.request_id, self._words(exc)))
             if failure in (Failure.LINK, Failure.AUTH):
                 if not self.backend.reconnects_at_once(exc):
                     self.emit(ErrorReported(self.name, self.backend.describe(exc)))
@@ -550,7 +557,24 @@ class Scheduler:
             self.emit(ErrorReported(self.name, f"local cache problem: {text}"))
         else:
             log.info("account %s: %s refused: %s", self.name, what, text)
-            self.emit(ErrorReported(self.name, text))
+            certificate = certificate_refusal(exc)
+            if certificate is not None:
+                self._tell_certificate(certificate)
+            else:
+                self.emit(ErrorReported(self.name, text))
+
+    def _words(self, exc: BaseException) -> str:
+        """A failure as the status bar says it: a certificate refused by what to do about it
+        first (the log has the backend's words)."""
+        certificate = certificate_refusal(exc)
+        return certificate.told if certificate is not None else self.backend.describe(exc)
+
+    def _tell_certificate(self, refusal: CertificateUntrusted) -> None:
+        """Say what to do about a server's certificate refused: once, not at every attempt,
+        until the account connects or the user retries."""
+        if refusal.told != self._certificate_told:
+            self._certificate_told = refusal.told
+            self.emit(ErrorReported(self.name, refusal.told))
 
     def _tell_refused(self, state: ConnectionState, text: str) -> None:
         """The login was refused (``text``, a client's words): nothing is tried again until

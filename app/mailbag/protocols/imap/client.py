@@ -57,7 +57,7 @@ from mailbag.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted_certificate
 from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
@@ -273,12 +273,10 @@ class ImapClient:
         except ImapError:
             await self._drop()
             raise
-        except ssl.SSLCertVerificationError as exc:
+        except (ssl.SSLCertVerificationError, PinMismatch) as exc:
             await self._drop()
-            raise ImapConnectionError(untrusted(f"{s.host}:{s.port}", exc)) from None
-        except PinMismatch as exc:
-            await self._drop()
-            raise ImapConnectionError(untrusted(f"{s.host}:{s.port}", exc)) from None
+            refusal = untrusted_certificate(f"{s.host}:{s.port}", exc)
+            raise ImapConnectionError(str(refusal)) from refusal
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None

@@ -34,7 +34,7 @@ from mailbag.protocols.pop3.errors import (
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, explained, printable
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted_certificate
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ class Pop3Client:
         except Pop3Error:
             raise
         except (ssl.SSLCertVerificationError, PinMismatch) as exc:
-            raise Pop3LinkLost(untrusted(self._where, exc)) from None
+            refusal = untrusted_certificate(self._where, exc)
+            raise Pop3LinkLost(str(refusal)) from refusal
         except ssl.SSLError as exc:
             raise Pop3LinkLost(f"TLS with {self._where} failed: {exc.reason or exc}") from None
         except TimeoutError:
