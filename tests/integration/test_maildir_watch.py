@@ -122,3 +122,26 @@ async def test_a_look_at_a_folder_that_finds_no_flag_changed_does_not_have_the_l
         assert [(e.added, e.changed, e.removed) for e in recorder.of(MessagesChanged)] == [(0, 1, 0)]
     finally:
         store.close()
+
+
+async def test_a_message_whose_file_could_not_be_read_shows_once_it_can(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "home", create=True)
+    maildir.add("INBOX", make_message(1))
+    elsewhere = tmp_path / "annex" / "message"  # a link into a disk not mounted yet (git-annex)
+    (root / "cur" / "1700000000.M1P1.host:2,S").symlink_to(elsewhere)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    account = MaildirAccount("home", root, store, Recorder())
+    task = asyncio.create_task(account.run())
+    try:
+        await until("the first sync", lambda: store.folder_state("home", "INBOX") is not None)
+        assert store.counts("home", "INBOX")[0] == 1
+        elsewhere.parent.mkdir()
+        elsewhere.write_bytes(make_message(2))
+        MaildirStore(root, "home").add("INBOX", make_message(3))  # the folder changes: a sync
+        await until("all three", lambda: store.counts("home", "INBOX")[0] == 3)
+        await stop(account, task)
+    finally:
+        if not task.done():
+            task.cancel()
+        store.close()

@@ -285,16 +285,20 @@ class MaildirStore:
 
     # -- messages --------------------------------------------------------------------------------
 
-    def summaries(self, folder: str, since_uid: int = 0, *, rescan: bool = True) -> Iterator[MessageSummary]:
-        """Header summaries of messages with UID > ``since_uid``, in UID order (with
-        ``rescan=False``, of the folder as last seen, when it was looked at before).
+    def summaries(
+        self, folder: str, since_uid: int = 0, *, uids: Iterable[int] | None = None, rescan: bool = True
+    ) -> Iterator[MessageSummary]:
+        """Header summaries of messages with UID > ``since_uid`` (or of those of ``uids`` that
+        exist), in UID order (with ``rescan=False``, of the folder as last seen, when it was
+        looked at before).
 
         Only the header block is parsed. A file that cannot be read is skipped with a warning; one
         without a header (of 0 bytes, say) is listed with no subject or sender, dated by its file.
         """
         directory = self._folder_dir(folder)
         view = self._view(folder, rescan)
-        for uid in sorted(u for u in view.by_uid if u > since_uid):
+        wanted = view.by_uid.keys() & set(uids) if uids is not None else (u for u in view.by_uid if u > since_uid)
+        for uid in sorted(wanted):
             entry = view.by_uid[uid]
             path = directory / entry.subdir / entry.filename
             try:

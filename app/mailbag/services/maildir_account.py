@@ -136,10 +136,15 @@ class MaildirAccount(Backend):
         since = known.uidnext - 1 if known is not None else 0
         # The folder as folder_state() just scanned it: one look at its files per sync.
         fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since, rescan=False)))
-        new_mail = await self.db(self.not_cached, folder, fresh) if fresh and known is not None else []
-        added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
         flags = await self.db(lambda: md.flags(folder, rescan=False))
         cached = await self.db(self.store.uids, self.name, folder)
+        # A message whose file could not be read at an earlier sync (renamed by another program
+        # meanwhile, a link to a disk not mounted yet) is read again until it can be.
+        missed = set(flags).difference(cached, (s.uid for s in fresh))
+        if missed:
+            fresh += await self.db(lambda: list(md.summaries(folder, uids=missed, rescan=False)))
+        new_mail = await self.db(self.not_cached, folder, fresh) if fresh and known is not None else []
+        added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
         gone = sorted(set(cached).difference(flags))
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
         changed = await self.db(self.store.update_server_flags, self.name, folder, sorted(flags.items()))
