@@ -7,6 +7,7 @@ from typing import Any
 from rich.style import Style
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from mailbag.ui.app import MailbagApp
 from mailbag.ui.widgets.message_list import MessageList
@@ -51,3 +52,12 @@ async def cursor_on_folder(pilot: Pilot[Any], account: str, folder: str) -> None
             tree.select_folder(account, folder)
         await pilot.pause(0.05)
     raise AssertionError(f"the tree never had its cursor on {folder} of {account}")
+
+
+def steady_cursors(app: App[Any]) -> None:
+    """Stop the blinking of every text cursor on the screen, shown: a picture taken half a
+    second after a field got the focus (a busy machine) must not lose its cursor."""
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    for area in app.screen.query(TextArea):
+        area.cursor_blink = False

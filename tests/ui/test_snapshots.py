@@ -9,7 +9,6 @@ import pytest
 from textual.pilot import Pilot
 
 from mailbag.ui.app import MailbagApp
-from mailbag.ui.widgets.search_bar import SearchBar
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW
 from tests.ui.sample import crowded_facade, reply_facade, sample_facade, threaded_facade
@@ -107,7 +106,6 @@ def test_search_open(snap_compare, make_app):
         await settle(pilot)
         app = pilot.app
         assert isinstance(app, MailbagApp)
-        app.main_screen.query_one(SearchBar).cursor_blink = False  # a blink must not decide the picture
         await pilot.press("slash", *"is:unread")
         await settle(pilot)
         # On a busy machine the debounced search and the reader may still be on their way.
