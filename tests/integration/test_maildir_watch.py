@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+from mailbag.domain.events import Event, MessagesChanged, SyncProgress
 from mailbag.domain.models import FLAGGED, SEEN
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.maildir_account import MaildirAccount
@@ -144,4 +145,29 @@ async def test_a_message_whose_file_could_not_be_read_shows_once_it_can(tmp_path
     finally:
         if not task.done():
             task.cancel()
+        store.close()
+
+
+async def test_a_big_folder_seen_first_fills_its_list_newest_first_in_parts(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    maildir = MaildirStore(root, "home", create=True)
+    uids = maildir.add_many("INBOX", [(make_message(i), ()) for i in range(1200)])
+    store = Store.open(tmp_path / "cache.sqlite3")
+    cached_at_first_word: list[list[int]] = []
+
+    class Watching(Recorder):
+        def __call__(self, event: Event) -> None:
+            super().__call__(event)
+            if isinstance(event, MessagesChanged) and not cached_at_first_word:
+                cached_at_first_word.append(store.uids("home", "INBOX"))
+
+    recorder = Watching()
+    try:
+        await MaildirAccount("home", root, store, recorder).sync_once()
+        # The newest 500 are on screen first, with how far the rest is, as for IMAP.
+        assert sorted(cached_at_first_word[0]) == uids[-500:]
+        progress = [(e.done, e.total) for e in recorder.of(SyncProgress) if e.folder == "INBOX"]
+        assert progress == [(500, 1200), (1200, 1200)]
+        assert store.counts("home", "INBOX")[0] == 1200
+    finally:
         store.close()

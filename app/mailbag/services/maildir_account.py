@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from mailbag.domain.config import MaildirLayout
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 #: How often the tree is looked at for changes made by other programs (seconds).
 WATCH_SECONDS = 2.0
+#: A folder's new messages are read and cached this many at first (the newest), then ...
+FIRST_CHUNK = 500
+#: ... this many at a time, the list re-read after each part.
+CHUNK = 5000
 
 class MaildirAccount(Backend):
     """Mirrors a Maildir++ tree into the cache; flags are written back to the file names."""
@@ -135,23 +140,31 @@ class MaildirAccount(Backend):
             known = None
         since = known.uidnext - 1 if known is not None else 0
         # The folder as folder_state() just scanned it: one look at its files per sync.
-        fresh = await self.db(lambda: list(md.summaries(folder, since_uid=since, rescan=False)))
         flags = await self.db(lambda: md.flags(folder, rescan=False))
-        cached = await self.db(self.store.uids, self.name, folder)
-        # A message whose file could not be read at an earlier sync (renamed by another program
-        # meanwhile, a link to a disk not mounted yet) is read again until it can be.
-        missed = set(flags).difference(cached, (s.uid for s in fresh))
-        if missed:
-            fresh += await self.db(lambda: list(md.summaries(folder, uids=missed, rescan=False)))
-        new_mail = await self.db(self.not_cached, folder, fresh) if fresh and known is not None else []
-        added = await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
-        gone = sorted(set(cached).difference(flags))
+        cached = set(await self.db(self.store.uids, self.name, folder))
+        # What came since the last sync, and any message whose file could not be read at an
+        # earlier one (renamed by another program meanwhile, a link to a disk not mounted yet),
+        # until it can be; newest first, so that a big folder's list fills from the top.
+        wanted = sorted((uid for uid in flags if uid > since or uid not in cached), reverse=True)
+        new_mail: list[MessageSummary] = []
+        added = told = 0
+        for done, chunk in _chunks(wanted):
+            fresh = await self.db(partial(_summaries, md, folder, chunk))
+            if known is not None:
+                new_mail += await self.db(self.not_cached, folder, fresh)
+            added += await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
+            if done < len(wanted):  # a big first look: the list shows each part as it comes
+                self.emit(SyncProgress(self.name, folder, done, len(wanted)))
+                self.emit(MessagesChanged(self.name, folder, added - told))
+                told = added
+                await self.serve_urgent()
+        gone = sorted(cached.difference(flags))
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
         changed = await self.db(self.store.update_server_flags, self.name, folder, sorted(flags.items()))
         await self.db(self.store.set_folder_state, self.name, folder, server_state)
         self.emit(SyncProgress(self.name, folder, len(flags), len(flags)))
-        if added or removed or changed:
-            self.emit(MessagesChanged(self.name, folder, added, changed, removed))
+        if added > told or removed or changed:
+            self.emit(MessagesChanged(self.name, folder, added - told, changed, removed))
         await self.publish_counts(folder)
         if known is not None:
             await self.announce_new_mail(folder, new_mail)
@@ -332,3 +345,18 @@ class MaildirAccount(Backend):
             return {key: sorted(uids) for key, uids in found.items()}
 
         return await self.db(scan)
+
+
+def _chunks(uids: Sequence[int]) -> Iterator[tuple[int, Sequence[int]]]:
+    """``uids`` in parts of :data:`FIRST_CHUNK`, then :data:`CHUNK`, each with how many are done
+    once it is."""
+    start = 0
+    while start < len(uids):
+        end = start + (FIRST_CHUNK if start == 0 else CHUNK)
+        yield min(end, len(uids)), uids[start:end]
+        start = end
+
+
+def _summaries(md: MaildirStore, folder: str, uids: Sequence[int]) -> list[MessageSummary]:
+    """The summaries of ``uids`` in ``folder`` as last looked at (see ``MaildirStore.summaries``)."""
+    return list(md.summaries(folder, uids=uids, rescan=False))
