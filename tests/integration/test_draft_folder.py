@@ -24,16 +24,17 @@ DRAFT = Draft(
 
 
 def drafts_on_server(dovecot, mail_user) -> list[tuple[int, bytes]]:
-    """(uid, the whole message) of every message in Drafts, as another client sees them."""
+    """(uid, the whole message) of every message in Drafts, as another client sees them, read
+    in one command: mailbag may be removing an old version meanwhile (a SEARCH and then a FETCH
+    per message could miss one expunged between them)."""
     other = other_client(dovecot, mail_user)
     try:
-        other.select("Drafts")
-        _, data = other.uid("SEARCH", "ALL")
-        found = []
-        for uid in data[0].split():
-            _, parts = other.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
-            found.append((int(uid), parts[0][1]))
-        return found
+        other.select("Drafts", readonly=True)
+        _, data = other.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+        return [
+            (int(meta.split(b"UID ", 1)[1].split()[0].rstrip(b")")), raw)
+            for meta, raw in (item for item in data if isinstance(item, tuple))
+        ]
     finally:
         other.logout()
 
