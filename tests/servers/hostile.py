@@ -158,10 +158,7 @@ class _Session:
             pass
 
     async def start_tls(self) -> None:
-        try:
-            await self.writer.start_tls(self.server._context)
-        except AttributeError:  # Python 3.11's streams, when the client hangs up during the handshake
-            raise ConnectionResetError("the client hung up during the TLS handshake") from None
+        await self.server.start_tls(self.writer)
         self.secure = True
 
     async def go_ahead(self, answer: bytes, tag: bytes = b"") -> bool:

@@ -121,7 +121,7 @@ class ScriptedPop3(ScriptedServer):
                     continue
                 say("+OK begin TLS")
                 await writer.drain()
-                await writer.start_tls(self._context)
+                await self.start_tls(writer)
                 tls = True
             elif verb == "USER":
                 user = arg

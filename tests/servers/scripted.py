@@ -91,8 +91,21 @@ class ScriptedServer(ABC):
             pass
         finally:
             self._sessions.pop(task, None)  # type: ignore[arg-type]
-            if writer not in self._hung and writer.transport is not None:  # None: lost in a TLS handshake
+            if writer not in self._hung:
                 writer.close()
+
+    async def start_tls(self, writer: asyncio.StreamWriter) -> None:
+        """Take a session's link to TLS (after the client's STARTTLS or STLS); a link that ends
+        during the handshake (the client hangs up, or :meth:`stop` aborts it) is a
+        ConnectionResetError. Python 3.11's ``StreamWriter.start_tls`` then fails with an
+        AttributeError and leaves the writer without a transport, on which its ``__del__``
+        would fail later, in whatever test is running: the writer gets its plain one back."""
+        plain = writer.transport
+        try:
+            await writer.start_tls(self._context)
+        except AttributeError:
+            writer._transport = plain  # type: ignore[attr-defined]
+            raise ConnectionResetError("the link ended during the TLS handshake") from None
 
     @abstractmethod
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

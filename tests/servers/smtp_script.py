@@ -83,7 +83,7 @@ class ScriptedSmtp(ScriptedServer):
                     await reply("454 4.7.0 TLS not available now")
                     continue
                 await reply("220 go ahead")
-                await writer.start_tls(self._context)
+                await self.start_tls(writer)
                 tls = True
             elif verb == "AUTH":
                 await reply("235 2.7.0 authenticated")
