@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,7 @@ from tests.integration.accounts import (
 )
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers.ports import closed_port
 
 
 def offline_config(dovecot: DovecotServer, user: MailUser) -> AccountConfig:

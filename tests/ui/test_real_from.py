@@ -15,7 +15,7 @@ from mailbag.protocols.maildir import MaildirStore
 from mailbag.ui.screens.compose import ComposeScreen
 from tests.integration.outbox_fixtures import mailbox, parsed, smtp_config
 from tests.servers.dovecot import DovecotServer
-from tests.servers.ports import free_ports
+from tests.servers.ports import closed_port
 from tests.servers.smtp import SmtpServer
 from tests.ui.helpers import screen_text
 from tests.ui.real_services import maildir_config, running, simple_message, wait_until
@@ -28,7 +28,7 @@ async def test_ctrl_n_chooses_the_from_account_and_its_server_sends(
 ) -> None:
     to = dovecot.add_user()
     config = maildir_config(tmp_path / "mail", [simple_message(1)], second=tmp_path / "other")
-    (closed,) = free_ports(1)  # home's server is down: a message from home would wait
+    closed = closed_port()  # home's server is down: a message from home would wait
     home = replace(config.accounts["home"], signature="Home sig", smtp=smtp_config(smtp_server, port=closed))
     other = replace(config.accounts["other"], display_name="Other Me", signature="Other sig",
                     smtp=smtp_config(smtp_server))

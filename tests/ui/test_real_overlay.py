@@ -19,7 +19,8 @@ from mailbag.protocols.maildir import MaildirStore
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config, other_client, proxied_config
 from tests.servers.dovecot import DovecotServer, MailUser
-from tests.integration.journal_fixtures import CuttingProxy, closed_port
+from tests.integration.journal_fixtures import CuttingProxy
+from tests.servers.ports import closed_port
 from tests.ui.helpers import cursor_subject, status_text
 from tests.ui.real_services import running, service, simple_message, wait_until
 from tests.ui.test_real_search import open_in_tree

@@ -16,7 +16,7 @@ from mailbag.store.local import ASIDE, FLAGS, PENDING
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config
-from tests.integration.journal_fixtures import closed_port
+from tests.servers.ports import closed_port
 from tests.integration.pop3_fixtures import pop3_account
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
