@@ -129,3 +129,15 @@ def test_info_suffixes_other_tools_write_are_read_and_kept(tmp_path: Path) -> No
     assert sorted(p.name for p in (root / "cur").iterdir()) == [
         "1.a.host:2,FPRST", "2.b.host:2,FSa", "3.c.host,S=40,W=42:2,FS", "4.d.host:2,F", "5.e.host:2,FS",
     ]
+
+
+def test_a_symlinked_folder_is_read_and_a_link_back_up_the_tree_is_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    _deliver(root / "INBOX", "in the inbox")
+    _deliver(root / "Work", "work")
+    _deliver(tmp_path / "archive-disk" / "2019", "an old one")
+    (root / "Old").symlink_to(tmp_path / "archive-disk" / "2019")  # a folder kept on another disk
+    (root / "Work" / "up").symlink_to(root)  # a loop, as a careless ln -s leaves one
+    store = MaildirStore(root, "home")
+    assert _names(store) == ["INBOX", "Old", "Work"]
+    assert _subjects(store, "Old") == ["an old one"]

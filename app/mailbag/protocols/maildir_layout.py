@@ -144,11 +144,14 @@ class Nested(Layout):
         return any(path.name.startswith(".") for _name, path in self.folders())
 
     def folders(self) -> Iterator[tuple[str, Path]]:
-        yield from self._below(self.root, (), 0, self._inbox_name())
+        yield from self._below(self.root, (), 0, self._inbox_name(), frozenset({_identity(self.root)}))
 
     def _below(
-        self, directory: Path, parents: tuple[str, ...], depth: int, inbox: str | None
+        self, directory: Path, parents: tuple[str, ...], depth: int, inbox: str | None,
+        above: frozenset[tuple[int, int]],
     ) -> Iterator[tuple[str, Path]]:
+        """The folders below ``directory``; a symbolic link to a directory ``above`` it (a loop)
+        is not followed."""
         if depth > _MAX_DEPTH:
             return
         try:
@@ -156,6 +159,9 @@ class Nested(Layout):
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return
         for name in entries:
+            identity = _identity(directory / name)
+            if identity in above:
+                continue
             # At the top a dot hides a directory (.notmuch, Maildir++ folders); below it, it
             # marks mbsync's Legacy folder.
             part = name[1:] if name.startswith(".") and depth > 0 else name
@@ -165,7 +171,7 @@ class Nested(Layout):
             parts = (INBOX,) if depth == 0 and name == inbox else parents + (shown(part),)
             if _is_maildir(path) and parts != (INBOX,):
                 yield DELIMITER.join(parts), path
-            yield from self._below(path, parts, depth + 1, inbox)
+            yield from self._below(path, parts, depth + 1, inbox, above | {identity})
 
     def create(self, folder: str) -> None:
         make_maildir(self.path(folder))
@@ -222,6 +228,15 @@ def make_maildir(path: Path) -> None:
     """``path`` with ``cur``, ``new`` and ``tmp`` (mode 0700), and any missing parent."""
     for sub in ("", "cur", "new", "tmp"):
         (path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """Which directory ``path`` is, through any symbolic link: its device and inode."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, id(path))  # gone meanwhile: nothing to walk twice
+    return (stat.st_dev, stat.st_ino)
 
 
 def _is_maildir(path: Path) -> bool:
