@@ -11,6 +11,7 @@ from pathlib import Path
 from mailbag.domain.events import Event, MessagesChanged, SyncProgress
 from mailbag.domain.models import FLAGGED, SEEN
 from mailbag.protocols.maildir import MaildirStore
+from mailbag.protocols.maildir_layout import make_maildir
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
@@ -170,4 +171,25 @@ async def test_a_big_folder_seen_first_fills_its_list_newest_first_in_parts(tmp_
         assert progress == [(500, 1200), (1200, 1200)]
         assert store.counts("home", "INBOX")[0] == 1200
     finally:
+        store.close()
+
+
+async def test_changes_to_an_mbsync_tree_show_up_while_running(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    make_maildir(root / "Inbox")  # mbsync: Inbox ~/Mail/Inbox, SubFolders Legacy
+    make_maildir(root / "Work")
+    store = Store.open(tmp_path / "cache.sqlite3")
+    account = MaildirAccount("home", root, store, Recorder())
+    task = asyncio.create_task(account.run())
+    try:
+        await until("the first sync", lambda: store.folder_state("home", "Work") is not None)
+        (root / "Inbox" / "new" / "1700000001.M1P1.host").write_bytes(make_message(1))  # mbsync delivers
+        make_maildir(root / "Work" / ".Plans")  # a folder made on the server, mirrored
+        (root / "Work" / ".Plans" / "cur" / "1700000002.M2P1.host,U=1:2,S").write_bytes(make_message(2))
+        await until("the delivery", lambda: store.counts("home", "INBOX") == (1, 1))
+        await until("the new folder", lambda: store.counts("home", "Work/Plans") == (1, 0))
+        await stop(account, task)
+    finally:
+        if not task.done():
+            task.cancel()
         store.close()
