@@ -28,6 +28,7 @@ from mailbag.domain.events import (
     SyncProgress,
 )
 from mailbag.domain.sanitize import clean_line
+from mailbag.domain.wording import plural
 from mailbag.logsetup import setup_logging
 
 if TYPE_CHECKING:
@@ -398,7 +399,7 @@ async def run_sync(config: Config, only: str | None) -> int:
             folders = store.folders(name)
             total = sum(store.counts(name, f.name)[0] for f in folders if f.selectable)
             print(
-                f"{name}: {len(folders)} folders, {total} messages cached"
+                f"{name}: {plural(len(folders), 'folder')}, {plural(total)} cached"
                 f" in {time.monotonic() - started:.1f} s"
             )
     finally:
