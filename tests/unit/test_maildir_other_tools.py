@@ -141,3 +141,15 @@ def test_a_symlinked_folder_is_read_and_a_link_back_up_the_tree_is_not_followed(
     store = MaildirStore(root, "home")
     assert _names(store) == ["INBOX", "Old", "Work"]
     assert _subjects(store, "Old") == ["an old one"]
+
+
+def test_a_tree_without_an_inbox_lists_an_empty_one_and_writes_nothing_there(tmp_path: Path) -> None:
+    root = tmp_path / "Mail"
+    _deliver(root / "Archive", "kept")  # offlineimap with the INBOX filtered out
+    _deliver(root / "Sent", "sent")
+    store = MaildirStore(root, "home")
+    folders = {f.name: f.total for f in store.list_folders()}
+    assert folders == {"INBOX": 0, "Archive": 1, "Sent": 1}
+    assert list(store.summaries("INBOX")) == [] and store.flags("INBOX") == {}
+    assert _subjects(store, "Archive") == ["kept"]
+    assert sorted(p.name for p in root.iterdir()) == ["Archive", "Sent", "mailbag-uidvalidity"]

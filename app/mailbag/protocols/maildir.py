@@ -470,6 +470,10 @@ class MaildirStore:
     def _sync(self, folder: str) -> _FolderView:
         """Scan the folder, give new files new UIDs, forget removed ones; save the UID file if changed."""
         directory = self._folder_dir(folder)
+        if not (directory / "cur").is_dir():  # an Inbox the tree has not made (nothing is written)
+            view = _FolderView(_UidList(uidvalidity=1), {})
+            self._views[_canonical(folder)] = view
+            return view
         entries = _scan(directory)
         uidlist_path = directory / UIDLIST_NAME
         uidlist = _UidList.load(uidlist_path)
