@@ -141,3 +141,17 @@ def crowded_facade(sink: EventSink) -> FakeFacade:
     files = [Attachment(f"scan-{i:03d}.pdf", "application/pdf", 20_000, i + 2) for i in range(300)]
     facade.set_body(row, "See the scans.\n", files, to=to, cc=cc)
     return facade
+
+
+def huge_facade(sink: EventSink) -> FakeFacade:
+    """One message to 50,000 people, then one with 10,000 attachments."""
+    facade = FakeFacade(sink)
+    facade.add_folder(Folder("work", "INBOX", "/", FolderRole.INBOX, total=2, unread=0))
+    crowd = facade.add_message("work", "INBOX", row_id=1, subject="To everyone", date=NOW)
+    everyone = tuple(Address(f"Person {i}", f"p{i}@example.org") for i in range(50_000))
+    facade.set_body(crowd, "Hello all.\n", to=everyone)
+    files = facade.add_message("work", "INBOX", row_id=2, subject="Every file", date=NOW - timedelta(hours=1),
+                               has_attachment=True)
+    facade.set_body(files, "All of them.\n",
+                    [Attachment(f"file-{i:05d}.bin", "application/octet-stream", 100, i + 2) for i in range(10_000)])
+    return facade

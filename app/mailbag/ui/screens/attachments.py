@@ -12,8 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from mailbag.domain.mime import extract_part
 from mailbag.domain.models import Attachment
@@ -29,7 +28,7 @@ from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
 from mailbag.ui.saving import SaveFolder, Tell, save_bytes
 from mailbag.ui.screens.prompt import PromptScreen
 from mailbag.ui.terminal import with_terminal
-from mailbag.ui.widgets.vi_list import ViOptionList
+from mailbag.ui.widgets.line_list import LineList
 
 MessageKey = tuple[str, str, int]
 
@@ -53,9 +52,7 @@ class AttachmentsScreen(ModalScreen[None]):
         border: round $primary; background: $panel; padding: 0 1;
     }
     AttachmentsScreen #attachments-title { text-style: bold; }
-    AttachmentsScreen OptionList, AttachmentsScreen OptionList:focus {
-        height: auto; max-height: 16; border: none; background: $panel;
-    }
+    AttachmentsScreen LineList { height: auto; max-height: 16; background: $panel; }
     AttachmentsScreen #attachments-notice { height: auto; }
     AttachmentsScreen #attachments-help { color: $text-muted; }
     """
@@ -83,10 +80,7 @@ class AttachmentsScreen(ModalScreen[None]):
         count = len(self.attachments)
         with Vertical():
             yield Static(Text(plural(count, "attachment")), id="attachments-title")
-            yield ViOptionList(
-                *[Option(attachment_line(a), id=str(n)) for n, a in enumerate(self.attachments)],
-                id="attachments-list",
-            )
+            yield LineList(self.attachments, attachment_line, id="attachments-list")
             yield Static(Text(""), id="attachments-notice")
             yield Static(self._help(), id="attachments-help")
 
@@ -97,9 +91,7 @@ class AttachmentsScreen(ModalScreen[None]):
         return Text("  ".join(f"{k} {w}" for k, w in keys))
 
     def on_mount(self) -> None:
-        listing = self.query_one(OptionList)
-        listing.highlighted = 0 if self.attachments else None
-        listing.focus()
+        self.query_one(LineList).focus()
 
     def tell(self, text: str, error: bool = False) -> None:
         """Say ``text`` under the list (an error in the error colour)."""
@@ -114,8 +106,8 @@ class AttachmentsScreen(ModalScreen[None]):
 
     @property
     def current(self) -> Attachment | None:
-        index = self.query_one(OptionList).highlighted
-        return self.attachments[index] if index is not None and index < len(self.attachments) else None
+        listing: LineList[Attachment] = self.query_one(LineList)
+        return listing.current
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -168,11 +160,6 @@ class AttachmentsScreen(ModalScreen[None]):
         self.app.call_from_thread(self.tell, f"Saved {len(saved)} attachments to {folder}{note}")
 
     # --- opening --------------------------------------------------------------------------------
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Enter on the list (the list takes it before the screen's keys)."""
-        event.stop()
-        self.action_open()
 
     def action_open(self) -> None:
         attachment = self.current

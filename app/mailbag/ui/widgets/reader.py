@@ -18,7 +18,6 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Offset, Region, Size
@@ -211,25 +210,41 @@ class ReaderBody(ScrollView, can_focus=True):
         self._load(fold_quotes(layout) if self.quotes_hidden else layout, view)
         self.scroll_to(y=0, animate=False, immediate=True)
 
-    def show_preface(self, preface: Sequence[str]) -> None:
-        """Show ``preface`` above the body shown, from the top."""
+    @property
+    def shown(self) -> BodyLayout:
+        """The body as on screen (with its quotes folded, when they are)."""
+        return self._shown
+
+    def show_preface(self, preface: Sequence[str], view: WrappedText | None = None) -> None:
+        """Show ``preface`` above the body shown, from the top; ``view`` is their rows
+        (:meth:`view_of` the body shown and ``preface``) when made off the UI's thread."""
         self._preface = list(preface)
-        self._load(self._shown)
+        self._load(self._shown, view)
         self.scroll_to(y=0, animate=False, immediate=True)
 
-    def prepared_view(self, layout: BodyLayout) -> WrappedText | None:
-        """The rows of ``layout`` as :meth:`show_layout` will show them, made in a thread worker
-        (None when the body is shown with its quotes folded: that is done as it is shown)."""
-        return None if self.quotes_hidden else WrappedText(layout.lines, self._wrap_width())
+    def prepared_view(self, layout: BodyLayout, preface: Sequence[str] = ()) -> WrappedText | None:
+        """The rows of ``layout`` under ``preface`` as :meth:`show_layout` will show them, made
+        in a thread worker (None when the body is shown with its quotes folded: that is done as
+        it is shown)."""
+        return None if self.quotes_hidden else self.view_of(layout, preface)
+
+    def view_of(self, layout: BodyLayout, preface: Sequence[str] = ()) -> WrappedText:
+        """The rows of ``layout`` under ``preface`` (grouping a million lines takes a good part of
+        a second: call it in a thread worker)."""
+        return WrappedText([*preface, *layout.lines] if preface else layout.lines, self._wrap_width())
 
     def _load(self, layout: BodyLayout, view: WrappedText | None = None) -> None:
-        """Put ``layout`` on screen (its rows are wrapped as they are painted)."""
+        """Put ``layout`` on screen (its rows are wrapped as they are painted); ``view`` is its
+        rows under the preface, when made beforehand (:meth:`view_of`)."""
         self._shown = layout
-        lines = [*self._preface, *layout.lines] if self._preface else layout.lines
-        if view is not None and view.lines is lines:
+        made = view is not None and (
+            len(view.lines) == len(self._preface) + len(layout.lines) if self._preface else view.lines is layout.lines
+        )
+        if view is not None and made:
             view.set_width(self._wrap_width())  # nothing to do unless the reader was resized meanwhile
             self._view = view
         else:
+            lines = [*self._preface, *layout.lines] if self._preface else layout.lines
             self._view = WrappedText(lines, self._wrap_width())
         self._link_styles.clear()
         self._resize_virtual()
@@ -439,6 +454,7 @@ class Reader(Vertical):
         self.source_shown = False  # the message's source is in the body's place
         self._message: RenderedMessage | None = None  # the message whose header is shown
         self._layout = plain_layout("")  # its body's
+        self._preface: list[str] = []  # the lines above it (every header, when asked for)
         self._body_view: WrappedText | None = None  # its body's rows, when made in a thread worker
 
     def compose(self) -> ComposeResult:
@@ -460,13 +476,15 @@ class Reader(Vertical):
 
     def show_message(
         self, key: tuple[str, str, int], message: RenderedMessage, layout: BodyLayout | None = None,
-        view: WrappedText | None = None,
+        view: WrappedText | None = None, preface: Sequence[str] | None = None,
     ) -> None:
-        """Show a rendered message; ``layout`` is its body's (:func:`body_layout`) and ``view``
-        its rows (:meth:`ReaderBody.prepared_view`) when already made off the UI's thread."""
+        """Show a rendered message; ``layout`` is its body's (:func:`body_layout`), ``preface``
+        the lines above it (:meth:`preface_of`) and ``view`` its rows
+        (:meth:`ReaderBody.prepared_view`) when already made off the UI's thread."""
         self.shown = key
         self._message = message
         self._layout = layout if layout is not None else body_layout(message)
+        self._preface = list(preface) if preface is not None else self.preface_of(message)
         self._body_view = view
         self._show_header()
         self.hide_source()
@@ -480,7 +498,7 @@ class Reader(Vertical):
     def hide_source(self) -> None:
         """Show the body again."""
         self.source_shown = False
-        self.body.show_layout(self._layout, self._preface(), self._body_view)
+        self.body.show_layout(self._layout, self._preface, self._body_view)
 
     def show_loading(self, key: tuple[str, str, int], row: MessageRow) -> None:
         """Show the list's fields and "Loading…" while the body is fetched."""
@@ -513,16 +531,17 @@ class Reader(Vertical):
     def on_resize(self) -> None:
         self._show_header()
 
-    def _preface(self) -> list[str]:
-        if not self.all_headers or self._message is None:
-            return []
-        return [*header_text(self._message).plain.split("\n"), ""]
+    def preface_of(self, message: RenderedMessage) -> list[str]:
+        """The lines above ``message``'s body: every header in full while ``all_headers`` is on
+        (50,000 recipients take a while: call it in a thread worker)."""
+        return [*header_text(message).plain.split("\n"), ""] if self.all_headers else []
 
-    @on(ReaderBody.ToggleHeaders)
-    def _toggle_headers(self) -> None:
-        self.all_headers = not self.all_headers
-        if self._message is not None and not self.source_shown:
-            self.body.show_preface(self._preface())
+    def show_preface(self, preface: Sequence[str], view: WrappedText | None = None) -> None:
+        """Show ``preface`` (:meth:`preface_of`) above the body; ``view`` is their rows, made
+        off the UI's thread (:meth:`ReaderBody.view_of`)."""
+        self._preface = list(preface)
+        self._body_view = view if not self.body.quotes_hidden else None
+        self.body.show_preface(preface, view)
 
 
 def body_layout(message: RenderedMessage, deadline: Deadline | None = None) -> BodyLayout:

@@ -71,23 +71,26 @@ class ReaderControl(MainScreenBase):
         rendered = self.facade.rendered(*key, deadline)
         if deadline.cancelled:
             return  # another message is wanted, or mailbag is quitting
-        layout = view = None
+        layout = view = preface = None
         if rendered is not None:
             layout = body_layout(rendered, deadline)
             if deadline.reached and deadline.notice() not in rendered.notices:
                 rendered = replace(rendered, notices=(*rendered.notices, uncoloured_notice(deadline)))
-            view = self.reader.body.prepared_view(layout)
-        self.app.call_from_thread(self._message_ready, key, row, rendered, layout, view)
+            preface = self.reader.preface_of(rendered)
+            view = self.reader.body.prepared_view(layout, preface)
+        self.app.call_from_thread(self._message_ready, key, row, rendered, layout, view, preface)
 
     def _message_ready(
         self, key: MessageKey, row: MessageRow, rendered: RenderedMessage | None, layout: BodyLayout | None,
-        view: WrappedText | None = None,
+        view: WrappedText | None = None, preface: list[str] | None = None,
     ) -> None:
         if key != self._wanted:
             return
         self._reading = None
         if rendered is not None:
-            self.reader.show_message(key, rendered, layout, view)
+            if preface is not None and bool(preface) != self.reader.all_headers:
+                preface = None  # H was pressed meanwhile: made anew
+            self.reader.show_message(key, rendered, layout, view if preface is not None else None, preface)
             self._reader_complete = True
             return
         self.reader.show_loading(key, row)
@@ -133,6 +136,28 @@ class ReaderControl(MainScreenBase):
             self._load_source(self._wanted)
         else:
             self.app.bell()
+
+    @on(ReaderBody.ToggleHeaders)
+    def _toggle_headers(self) -> None:
+        """Every header in full above the body, or not: laid out in a thread (50,000 recipients
+        would hold the keys up)."""
+        reader = self.reader
+        reader.all_headers = not reader.all_headers
+        message = reader.message
+        if message is not None and reader.shown is not None and not reader.source_shown:
+            self._lay_out_headers(reader.shown, message, reader.body.shown)
+
+    @work(thread=True, exclusive=True, group="headers", description="every header laid out")  # no repr of 50,000 recipients
+    def _lay_out_headers(self, key: MessageKey, message: RenderedMessage, body: BodyLayout) -> None:
+        preface = self.reader.preface_of(message)
+        view = self.reader.body.view_of(body, preface)
+        self.app.call_from_thread(self._headers_ready, key, body, preface, view)
+
+    def _headers_ready(self, key: MessageKey, body: BodyLayout, preface: list[str], view: WrappedText) -> None:
+        reader = self.reader
+        if reader.shown == key and reader.body.shown is body and not reader.source_shown:
+            if bool(preface) == reader.all_headers:  # else H again meanwhile: its own worker follows
+                reader.show_preface(preface, view)
 
     @work(thread=True, exclusive=True, group="source")
     def _load_source(self, key: MessageKey) -> None:
