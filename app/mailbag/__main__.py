@@ -381,7 +381,7 @@ async def run_sync(config: Config, only: str | None) -> int:
     printer = ProgressPrinter()
     try:
         for name in names:
-            worker = make_worker(config.accounts[name], store, printer)
+            worker = make_worker(config.accounts[name], store, printer, headless=True)
             started = time.monotonic()
             try:
                 await worker.sync_once()

@@ -87,8 +87,9 @@ def whole(tmp_path: Path, store: Store, dovecot: DovecotServer, user: MailUser) 
     assert on_server(dovecot, user) == TOTAL
 
 
+@pytest.mark.parametrize("headers_in_child", [True, False], ids=["headers read by the child", "headers read here"])
 async def test_a_big_download_runs_in_a_child_process_that_gets_no_password_on_its_command_line(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, headers_in_child: bool
 ) -> None:
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
     seen: dict[str, bytes] = {}
@@ -98,6 +99,7 @@ async def test_a_big_download_runs_in_a_child_process_that_gets_no_password_on_i
         seen["cmdline"], seen["environ"] = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
 
     worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, look)
+    worker.headers_in_child = headers_in_child
     await worker.sync_once()
 
     assert b"mailbag.services.pop3_child" in seen["cmdline"]
@@ -125,15 +127,17 @@ def orphan(child: asyncio.subprocess.Process) -> None:
     child.stdin.close()
 
 
+@pytest.mark.parametrize("headers_in_child", [True, False], ids=["headers read by the child", "headers read here"])
 @pytest.mark.parametrize("end", [kill, orphan], ids=["killed", "parent gone"])
 async def test_a_child_ended_part_way_leaves_every_message_once(
     dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store,
-    end: Callable[[asyncio.subprocess.Process], None],
+    end: Callable[[asyncio.subprocess.Process], None], headers_in_child: bool,
 ) -> None:
     """The child ends after its first batch: it stops at once, and the download is finished in
     the worker (what the child stored but had not handed on yet included)."""
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
     worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, end)
+    worker.headers_in_child = headers_in_child
     await worker.sync_once()
 
     assert recorder.children and not running(recorder.children[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from mailbag import paths
+from mailbag.services.pop3_account import CHILD_MIN
 from mailbag.services.pop3_batches import BATCH
+from mailbag.store.store import Store
 from tests.integration.pop3_fixtures import QuitHolder, expected_ids, local_ids, on_server
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
@@ -93,6 +96,30 @@ def test_sync_downloads_into_the_default_maildir(dovecot: DovecotServer, mail_us
     assert again.returncode == 0 and "20 messages cached" in again.stdout
     assert again.stdout.splitlines()[:-1] == ["old/INBOX: 20/20 headers"]  # read here, nothing downloaded
     assert local_ids(maildir()) == expected_ids(range(20))
+
+
+def test_a_big_download_is_shared_with_a_child_that_writes_while_sync_reads_the_headers(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    total = CHILD_MIN + 10
+    dovecot.deliver_many(mail_user.name, (make_message(i, size=500) for i in range(total)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    env = dict(os.environ, MAILBAG_TEST_PASSWORD=mail_user.password)
+    sync = subprocess.Popen(command(config), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = sync.communicate(timeout=300)
+    assert sync.returncode == 0, err
+    assert f"{total} messages cached" in out
+    assert local_ids(maildir()) == expected_ids(range(total))
+    # Another process delivered them (a Maildir key names the process that wrote it) ...
+    writers = {re.search(r"P(\d+)Q", p.name).group(1) for p in (maildir() / "new").iterdir()}  # type: ignore[union-attr]
+    assert len(writers) == 1 and writers != {str(sync.pid)}
+    # ... and what this one read from the files is in the cache, each row with its own message.
+    store = Store.open(paths.cache_db())
+    try:
+        cached = {store.summary("old", "INBOX", uid).message_id for uid in store.uids("old", "INBOX")}  # type: ignore[union-attr]
+    finally:
+        store.close()
+    assert sorted(cached) == expected_ids(range(total))
 
 
 def test_sync_with_a_wrong_password_says_so_without_a_traceback(

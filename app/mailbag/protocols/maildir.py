@@ -596,6 +596,23 @@ def _summarise(path: Path, uid: int, flags: frozenset[str]) -> MessageSummary:
     return _summary(block, size, mtime, uid, flags, lambda: open(path, "rb"))
 
 
+def delivered_summaries(
+    folder: Path, keys: Sequence[str], received: float
+) -> list[tuple[str, MessageSummary | None]]:
+    """``(key, summary)`` of each message just delivered into ``folder``'s ``new/`` under ``key``
+    (UID 0, no flags, ``received`` for a message without Date), read from its file; one whose
+    file is gone already (another program took it) is left out."""
+    made: list[tuple[str, MessageSummary | None]] = []
+    for key in keys:
+        path = folder / "new" / key
+        try:
+            block, size, _mtime = _read_header_block(path)
+            made.append((key, _summary(block, size, received, 0, frozenset(), lambda: open(path, "rb"))))
+        except FileNotFoundError:
+            continue
+    return made
+
+
 def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary:
     """Summary of a message held in memory (just delivered as ``raw``; ``received`` stands for
     the file's mtime when it has no Date)."""

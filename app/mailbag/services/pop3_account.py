@@ -82,6 +82,8 @@ class Pop3Account(MaildirAccount):
         self._arrived = 0  # messages of the running download taken care of so far
         #: Run a big download in a child process (the UI's interpreter stays free).
         self.download_in_child = False
+        #: Whether that child reads the headers too (else this process reads them from the files).
+        self.headers_in_child = True
         self._child_broken = False  # a child died unexplained: the downloads run here
         self.child: asyncio.subprocess.Process | None = None  # the download process at work, if any
 
@@ -256,7 +258,10 @@ class Pop3Account(MaildirAccount):
         bringing each batch it stored into the cache and serving urgent work meanwhile. A child
         that dies unexplained, or whose login the server puts off (a mailbox still locked by the
         session just ended), is told in the log; the downloads go on here from then on."""
-        job = ChildJob(self.name, settings, str(self.inbox), str(self.store.local.path), [m.uidl for m in wanted])
+        job = ChildJob(
+            self.name, settings, str(self.inbox), str(self.store.local.path), [m.uidl for m in wanted],
+            summarise=self.headers_in_child,
+        )
         got = 0
 
         async def arrived(listed: int, delivered: Delivered) -> None:

@@ -5,7 +5,8 @@ Each batch is read from the server (RETR, pipelined) and then, while the next on
 
 1. its UIDLs are recorded in the local store as *fetching*, under their Maildir keys;
 2. it is written to the Maildir's ``tmp/``, made durable and renamed into ``new/``, its
-   headers read meanwhile from memory (the summaries the cache will hold);
+   headers read meanwhile from memory (the summaries the cache will hold; unless ``summarise``
+   is off, when the caller reads them from the files);
 3. it is recorded as *stored* (one transaction);
 4. and handed on (``on_batch``) once the batch before it has been, so that the messages reach
    the cache in the order the server lists them.
@@ -61,12 +62,13 @@ def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
 
 async def download_batches(
     client: Pop3Client, wanted: Sequence[Listing], inbox: Path, local: LocalStore, account: str,
-    on_batch: OnBatch, between: Callable[[], Awaitable[None]] | None = None,
+    on_batch: OnBatch, between: Callable[[], Awaitable[None]] | None = None, summarise: bool = True,
 ) -> int:
     """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
     how many messages arrived. ``between`` runs after each batch handed on, before the next
     waits its turn (the worker serves what the user asked for there). What was read is stored
-    and handed on even when the link fails part-way; then the failure is raised."""
+    and handed on even when the link fails part-way; then the failure is raised. Without
+    ``summarise`` each message is handed on with None for its summary."""
     got = 0
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
     try:
@@ -83,7 +85,9 @@ async def download_batches(
                 if between is not None:
                     await between()
             after = storing[-1] if storing else None
-            storing.append(asyncio.create_task(_store(written, len(batch), inbox, local, account, on_batch, after)))
+            storing.append(asyncio.create_task(
+                _store(written, len(batch), inbox, local, account, on_batch, after, summarise)
+            ))
     finally:
         for task in storing:  # what was read is kept, whatever happens next
             await asyncio.wait([task])
@@ -94,15 +98,19 @@ async def download_batches(
 
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
-    on_batch: OnBatch, after: asyncio.Task[int] | None,
+    on_batch: OnBatch, after: asyncio.Task[int] | None, summarise: bool = True,
 ) -> int:
     """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``."""
     await asyncio.to_thread(local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written})
     delivered = [(key, raw) for key, _uidl, raw in written]
-    made, _ = await asyncio.gather(
-        asyncio.to_thread(summaries, [raw for _key, raw in delivered], time.time()),
-        asyncio.to_thread(deliver, inbox, delivered),
-    )
+    if summarise:
+        made, _ = await asyncio.gather(
+            asyncio.to_thread(summaries, [raw for _key, raw in delivered], time.time()),
+            asyncio.to_thread(deliver, inbox, delivered),
+        )
+    else:
+        await asyncio.to_thread(deliver, inbox, delivered)
+        made = [None] * len(delivered)
     await asyncio.to_thread(local.pop3_stored, account, sorted(uidl for _key, uidl, _raw in written))
     if after is not None:
         await asyncio.wait([after])  # handed on in the order the server lists the messages

@@ -8,7 +8,13 @@ lists the messages again, and downloads those of the job the local store does no
 the worker does (``pop3_batches``: the local store's records and the Maildir files are the
 child's to write; it deletes nothing). Each batch stored is reported on stdout as a frame
 (``{"batch": n, "delivered": [(key, summary), ...]}``) for the parent to bring into the cache; a
-failure is a frame naming its kind (``{"error": "link", "message": ...}``). The child stops at
+failure is a frame naming its kind (``{"error": "link", "message": ...}``).
+
+In the full-screen client the child reads the headers too (the UI's interpreter does nothing
+but the cache). ``mailbag sync`` has no UI to keep free: there the job says ``summarise=False``,
+the child reports only the keys (``{"batch": n, "keys": [...]}``), and the parent reads the
+headers from the files just written (in the page cache) while the child fetches the next batch,
+so that the work is shared between two cores. The child stops at
 once when its stdin closes (the parent is gone); one killed at any point leaves what the worker
 finishes on its next start (see ``Pop3Account._settle``).
 """
@@ -22,11 +28,13 @@ import pickle
 import struct
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailbag.protocols.maildir import delivered_summaries
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
@@ -48,6 +56,9 @@ class ChildJob:
     inbox: str
     local: str
     uidls: list[str]
+    #: Whether the child reads the headers (for the cache) and runs in the background (behind a
+    #: UI), or leaves the headers to the parent and runs at its priority (``mailbag sync``).
+    summarise: bool = True
 
 
 class ChildDownloadFailed(Pop3Error):
@@ -77,14 +88,19 @@ async def download_in_child(
         assert proc.stdin is not None and proc.stdout is not None
         try:
             # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
-            proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls)))
+            proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise)))
             await proc.stdin.drain()
             while head := await proc.stdout.read(_LENGTH.size):
                 if len(head) < _LENGTH.size:
                     head += await proc.stdout.readexactly(_LENGTH.size - len(head))
                 (length,) = _LENGTH.unpack(head)
                 message: dict[str, Any] = pickle.loads(await proc.stdout.readexactly(length))
-                if "batch" in message:
+                if "keys" in message:  # the headers are read here
+                    delivered = await asyncio.to_thread(
+                        delivered_summaries, Path(job.inbox), message["keys"], time.time()
+                    )
+                    await on_batch(int(message["batch"]), delivered)
+                elif "batch" in message:
                     await on_batch(int(message["batch"]), message["delivered"])
                 elif "error" in message:
                     failure = message
@@ -116,9 +132,10 @@ def main() -> int:
     """Read the job from stdin, run it, report on stdout; exit when stdin closes."""
     logging.getLogger().addHandler(logging.NullHandler())  # never a log line on a terminal
     logging.lastResort = None
-    os.nice(CHILD_NICENESS)  # background work: the UI goes first when the cores are busy
     (length,) = _LENGTH.unpack(_read_exactly(_LENGTH.size))
     job = ChildJob(*pickle.loads(_read_exactly(length)))
+    if job.summarise:  # background work for a UI, which goes first when the cores are busy
+        os.nice(CHILD_NICENESS)
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     try:
         asyncio.run(_run(job))
@@ -158,9 +175,14 @@ async def _run(job: ChildJob) -> None:
             todo = [m for m in listing if m.uidl in wanted and m.uidl not in known]
 
             async def report(listed: int, delivered: Delivered) -> None:
-                _say({"batch": listed, "delivered": delivered})
+                if job.summarise:
+                    _say({"batch": listed, "delivered": delivered})
+                else:
+                    _say({"batch": listed, "keys": [key for key, _none in delivered]})
 
-            await download_batches(client, todo, Path(job.inbox), local, job.account, report)
+            await download_batches(
+                client, todo, Path(job.inbox), local, job.account, report, summarise=job.summarise
+            )
             await client.quit()  # nothing marked deleted: QUIT only ends the session
         finally:
             client.abort()

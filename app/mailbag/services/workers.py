@@ -20,11 +20,14 @@ def check_backend(account: AccountConfig) -> None:
 
 
 def make_worker(
-    account: AccountConfig, store: Store, sink: EventSink, *, sync_in_child: bool = False
+    account: AccountConfig, store: Store, sink: EventSink, *, sync_in_child: bool = False, headless: bool = False
 ) -> Backend:
-    """The worker that serves ``account``, by its kind; with ``sync_in_child``, an IMAP worker
-    fetches the bulk of a first sync in a child process (see ``sync_child``), and a POP3 worker
-    runs a big download in one (see ``pop3_child``)."""
+    """The worker that serves ``account``, by its kind; with ``sync_in_child`` (the full-screen
+    client), an IMAP worker fetches the bulk of a first sync in a child process (see
+    ``sync_child``), and a POP3 worker runs a big download in one (see ``pop3_child``), which
+    reads the headers too, so that this interpreter stays free for the UI. ``headless`` (``mailbag
+    sync``): a POP3 worker shares a big download with a child process, which fetches and writes
+    the messages while this one reads their headers into the cache."""
     check_backend(account)
     if account.imap is not None:
         from mailbag.services.imap_account import ImapAccount
@@ -37,7 +40,8 @@ def make_worker(
         from mailbag.services.pop3_account import Pop3Account
 
         pop3 = Pop3Account(account, account.maildir or pop3_maildir(account.name), store, sink)
-        pop3.download_in_child = sync_in_child
+        pop3.download_in_child = sync_in_child or headless
+        pop3.headers_in_child = not headless
         return pop3
     from mailbag.services.maildir_account import MaildirAccount
 
