@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -239,16 +240,11 @@ class Pop3Account(MaildirAccount):
     async def _fetch(self, client: Pop3Client, wanted: list[Listing]) -> int:
         """Download ``wanted`` in batches; a batch is written to disk and brought into the cache
         while the next one comes."""
-        self._downloading = True
-        self._arrived = 0
-        try:
+        async with self._filling():
             got = await download_batches(
                 client, wanted, self.inbox, self.store.local, self.name,
                 partial(self._arrive, len(wanted)), self.serve_urgent,
             )
-        finally:
-            self._downloading = False
-            await self._tell_news()
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
@@ -273,17 +269,14 @@ class Pop3Account(MaildirAccount):
         def started(proc: asyncio.subprocess.Process) -> None:
             self.child = proc
 
-        self._downloading = True
-        self._arrived = 0
         try:
-            await download_in_child(job, arrived, on_start=started)
+            async with self._filling():
+                await download_in_child(job, arrived, on_start=started)
         except (ChildDownloadFailed, Pop3Temporary) as exc:  # died; or its login came too soon
             log.warning("pop3 %s: %s; downloading in this process from now on", self.name, exc)
             self._child_broken = True
         finally:
             self.child = None
-            self._downloading = False
-            await self._tell_news()
             await self.db(self._settle)  # what a child killed in the middle of a batch left
         if self._arrived < len(wanted):  # some were gone from the server, or the child died
             self.emit(SyncProgress(self.name, INBOX, len(wanted), len(wanted), DOWNLOADED))
@@ -291,6 +284,18 @@ class Pop3Account(MaildirAccount):
         # a child killed did not send.
         await self.sync_folder(INBOX)
         return got
+
+    @asynccontextmanager
+    async def _filling(self) -> AsyncIterator[None]:
+        """While a download fills the Inbox: the watcher leaves it alone, the progress counts
+        from 0, and the new mail it brought is told once at its end."""
+        self._downloading = True
+        self._arrived = 0
+        try:
+            yield
+        finally:
+            self._downloading = False
+            await self._tell_news()
 
     async def _arrive(self, total: int, listed: int, delivered: Delivered) -> None:
         """A batch of the download of ``total`` messages is stored: say how far the download is
