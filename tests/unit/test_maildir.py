@@ -396,3 +396,26 @@ def test_a_folder_deleted_and_made_again_at_once_gets_another_uidvalidity(store:
         new = again.folder_state("Work").uidvalidity
         assert new > old
         old = new
+
+
+def test_messages_just_delivered_are_summarised_from_their_files_big_or_small(tmp_path: Path) -> None:
+    """What ``mailbag sync`` reads of a batch its download process wrote: one summary per file
+    still in ``new/`` (one taken meanwhile by another program is left out), a big message's
+    attachment seen too."""
+    from mailbag.protocols.maildir import delivered_summaries
+
+    (tmp_path / "new").mkdir()
+    small = b"Subject: small\nMessage-ID: <s@x>\n\nhello\n"
+    big = (
+        b"Subject: big\nMessage-ID: <b@x>\nContent-Type: multipart/mixed; boundary=BB\n\n"
+        b"--BB\nContent-Type: text/plain\n\nsee the scan\n"
+        b"--BB\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+        + b"iVBORw0KGgo=\n" * 200_000 + b"--BB--\n"
+    )
+    (tmp_path / "new" / "k1").write_bytes(small)
+    (tmp_path / "new" / "k2").write_bytes(big)
+    made = delivered_summaries(tmp_path, ["k1", "gone", "k2"], 1_700_000_000.0)
+    assert [(key, s.subject, s.message_id, s.size, s.has_attachment) for key, s in made if s] == [
+        ("k1", "small", "<s@x>", len(small), False),
+        ("k2", "big", "<b@x>", len(big), True),
+    ]

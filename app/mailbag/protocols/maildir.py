@@ -65,6 +65,8 @@ _MAX_FIELD_BYTES = 64 * 1024
 #: A header with no blank line after it this far into the file is read no further.
 _MAX_HEADER_SCAN = 16 * 1024 * 1024
 _READ_BYTES = 16384
+#: A message just delivered and at most this big is read whole for its summary (one read).
+_READ_WHOLE = 1024 * 1024
 #: MIME parts nested deeper than this are not looked into (for attachments).
 _MAX_PART_DEPTH = 20
 
@@ -603,10 +605,17 @@ def delivered_summaries(
     (UID 0, no flags, ``received`` for a message without Date), read from its file; one whose
     file is gone already (another program took it) is left out."""
     made: list[tuple[str, MessageSummary | None]] = []
+    new = os.path.join(folder, "new")
     for key in keys:
-        path = folder / "new" / key
+        path = os.path.join(new, key)
         try:
-            block, size, _mtime = _read_header_block(path)
+            with open(path, "rb") as fh:
+                raw = fh.read(_READ_WHOLE + 1)  # just written: in the page cache
+                if len(raw) <= _READ_WHOLE:
+                    made.append((key, summary_of(raw, 0, frozenset(), received)))
+                    continue
+                fh.seek(0)
+                block, size = _header_block(fh), os.fstat(fh.fileno()).st_size
             made.append((key, _summary(block, size, received, 0, frozenset(), lambda: open(path, "rb"))))
         except FileNotFoundError:
             continue
