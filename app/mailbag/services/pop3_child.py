@@ -86,32 +86,67 @@ async def download_in_child(
         if on_start is not None:
             on_start(proc)
         assert proc.stdin is not None and proc.stdout is not None
+        # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
+        proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise)))
+        await proc.stdin.drain()
+        frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        reading = asyncio.create_task(_read_frames(proc.stdout, frames))
         try:
-            # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
-            proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise)))
-            await proc.stdin.drain()
-            while head := await proc.stdout.read(_LENGTH.size):
-                if len(head) < _LENGTH.size:
-                    head += await proc.stdout.readexactly(_LENGTH.size - len(head))
-                (length,) = _LENGTH.unpack(head)
-                message: dict[str, Any] = pickle.loads(await proc.stdout.readexactly(length))
-                if "keys" in message:  # the headers are read here
-                    delivered = await asyncio.to_thread(
-                        delivered_summaries, Path(job.inbox), message["keys"], time.time()
-                    )
-                    await on_batch(int(message["batch"]), delivered)
-                elif "batch" in message:
-                    await on_batch(int(message["batch"]), message["delivered"])
-                elif "error" in message:
-                    failure = message
-        except asyncio.IncompleteReadError:
-            pass  # killed in the middle of a frame: told below
+            ended = False
+            while not ended:
+                came = [await frames.get()]
+                while not frames.empty():  # what came while the last ones were taken care of
+                    came.append(frames.get_nowait())
+                if None in came:  # the child is done
+                    ended = True
+                    came = came[: came.index(None)]
+                for message in merged([m for m in came if m is not None]):
+                    if "keys" in message:  # the headers are read here
+                        delivered = await asyncio.to_thread(
+                            delivered_summaries, Path(job.inbox), message["keys"], time.time()
+                        )
+                        await on_batch(int(message["batch"]), delivered)
+                    elif "batch" in message:
+                        await on_batch(int(message["batch"]), message["delivered"])
+                    elif "error" in message:
+                        failure = message
+        finally:
+            reading.cancel()
         code = await proc.wait()
     if failure is not None:
         raise _as_exception(failure)
     if code != 0:
         log.warning("pop3 %s: the download process exited %s: %s", job.account, code, said(stderr))
         raise ChildDownloadFailed(f"the download was cut short (exit status {code})")
+
+
+async def _read_frames(stdout: asyncio.StreamReader, into: asyncio.Queue[dict[str, Any] | None]) -> None:
+    """Put each frame the child writes into ``into`` as it comes; then None, once the child has
+    closed its stdout (or was killed in the middle of a frame)."""
+    try:
+        while head := await stdout.read(_LENGTH.size):
+            if len(head) < _LENGTH.size:
+                head += await stdout.readexactly(_LENGTH.size - len(head))
+            (length,) = _LENGTH.unpack(head)
+            into.put_nowait(pickle.loads(await stdout.readexactly(length)))
+    except asyncio.IncompleteReadError:
+        pass  # killed part-way: told by its exit status
+    finally:
+        into.put_nowait(None)
+
+
+def merged(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with each run of batches of one kind (summaries, or keys) made one batch, so
+    that batches that came while the parent was busy (a UI drawing) cost it one cache write."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        last = out[-1] if out else None
+        kind = "keys" if "keys" in message else "delivered"
+        if last is not None and "batch" in message and "batch" in last and kind in last:
+            out[-1] = {"batch": last["batch"] + message["batch"], kind: last[kind] + message[kind]}
+        else:
+            out.append(message)
+    return out
 
 
 def _as_exception(failure: dict[str, str]) -> Exception:
