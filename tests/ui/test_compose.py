@@ -101,7 +101,7 @@ async def test_new_message_completes_addresses_seen_and_sends_without_bcc(make_a
         await open_compose(pilot, "c")
         assert app.focused is app.screen.query_one("#compose-to")
         await pilot.press(*"Carol")
-        await pilot.pause(0.2)
+        await settle(pilot)  # the completion worker has answered
         await pilot.press("tab")
         assert field(app, "to") == "Carol Danvers <ann@example.org>"
         await pilot.press("tab")  # nothing to complete: on to Cc
@@ -153,7 +153,7 @@ async def test_the_from_field_chooses_the_account_that_sends(make_app) -> None:
         app.screen.query_one("#compose-from", Input).value = ""
         app.screen.query_one("#compose-from").focus()
         await pilot.press(*"me@h")
-        await pilot.pause(0.2)
+        await settle(pilot)  # the completion worker has answered
         await pilot.press("tab")
         assert field(app, "from") == "me@home.example.org"
         await pilot.press("ctrl+s")
@@ -202,7 +202,7 @@ async def test_attachments_are_added_with_completion_listed_and_removed(make_app
         await pilot.press("ctrl+t")
         assert app.focused is app.screen.query_one("#compose-attach")
         await put_text(pilot, f"{tmp_path}/qu")
-        await pilot.pause(0.3)
+        await settle(pilot)  # the folder was read in a thread and the completion is shown
         await pilot.press("tab")
         assert field(app, "attach") == str(report)
         await pilot.press("enter")
