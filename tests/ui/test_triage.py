@@ -19,6 +19,7 @@ from mailbag.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import NOW, FakeFacade, big_folder_facade
 from tests.ui.helpers import cursor_subject, list_line, screen_text, status_text
+from tests.ui.real_services import wait_until
 from tests.ui.sample import sample_facade
 
 INBOX_SUBJECTS = [
@@ -364,7 +365,7 @@ async def test_a_late_older_reload_never_replaces_a_newer_list(make_app):
         assert await asyncio.to_thread(slow_read_started.wait, 5)
         app.facade.add_message("work", "INBOX", row_id=999, subject="Just arrived", date=NOW)
         screen.reload()  # a newer read that sees the new message
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: screen.message_list.row_count == before + 1, "the newer list shown")
         release_slow_read.set()
         await settle(pilot)
         assert screen.message_list.row_count == before + 1
