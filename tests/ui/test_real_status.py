@@ -94,18 +94,21 @@ async def test_an_imap_or_pop3_account_without_tls_says_so_too(
 
 
 @pytest.mark.dovecot
+@pytest.mark.parametrize("default", [False, True], ids=["beside", "opened first"])
 async def test_a_refused_login_says_the_servers_reason_once_and_keeps_its_key(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path, default: bool
 ) -> None:
     """At 80 columns beside another account: the state says "refused ($)", and the server's
-    reason is told once as an error, never pushing the key off the line."""
+    reason is told once as an error, never pushing the key off the line; also when the account
+    is the one whose Inbox opens first (its opening fails, and that does not hide the reason)."""
     account = imap_account_config(dovecot, mail_user)
     assert account.imap is not None
     wrong = dataclasses.replace(account.imap, password_command="printf '%s\\n' not-the-password")
-    account = dataclasses.replace(account, default=False, imap=wrong)
-    home = maildir_config(tmp_path / "Mail", [simple_message(1)]).accounts["home"]
+    account = dataclasses.replace(account, default=default, imap=wrong)
+    home = dataclasses.replace(maildir_config(tmp_path / "Mail", [simple_message(1)]).accounts["home"],
+                               default=not default)
     config = Config(path=None, accounts={"home": home, account.name: account})
-    async with running(config, tmp_path / "cache.sqlite3", 1, size=(80, 24)) as (app, pilot, store):
+    async with running(config, tmp_path / "cache.sqlite3", 0 if default else 1, size=(80, 24)) as (app, pilot, store):
         await wait_until(pilot, lambda: "refused (" in status_line(app), "the refusal")
         line = status_line(app)
         assert " error: work: wrong user name or password" in line and "refused ($)" in line

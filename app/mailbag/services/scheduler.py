@@ -298,11 +298,13 @@ class Scheduler:
                 else:
                     log.info("account %s: %s failure: %s", self.name, failure, text)
                 certificate = certificate_refusal(exc)
+                # What waited fails first: its words would hide the reason the state tells once.
+                self.waiting_for_user = self.waiting_for_user or failure is Failure.AUTH
+                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {self._words(exc)}")
                 if failure is Failure.AUTH:
                     self._tell_refused(ConnectionState.ERROR, text)
                 else:
                     self._set_state(ConnectionState.ERROR, certificate.brief if certificate else text)
-                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {self._words(exc)}")
                 if certificate is not None:
                     self._tell_certificate(certificate)
                 await self._quiet_disconnect()
