@@ -534,7 +534,9 @@ class Scheduler:
             return
         except Exception as exc:
             failure = self.backend.classify(exc)
-            self.emit(RequestFailed(request.request_id, self._words(exc)))
+            certificate = certificate_refusal(exc)  # told as the account's error is (see _report)
+            words = f"{self.name}: {certificate.told}" if certificate else self.backend.describe(exc)
+            self.emit(RequestFailed(request.request_id, words))
             if failure in (Failure.LINK, Failure.AUTH):
                 if not self.backend.reconnects_at_once(exc):
                     self.emit(ErrorReported(self.name, self.backend.describe(exc)))
