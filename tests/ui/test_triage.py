@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from textual.pilot import Pilot
+
 from mailbag.domain.events import (
     ActionApplied,
     MessagesChanged,
 )
 from mailbag.domain.models import FLAGGED, SEEN, FolderRole
 from mailbag.domain.requests import DeleteMessages, MoveMessages, SetFlags
+from mailbag.ui.app import MailbagApp
 from mailbag.ui.screens.dialogs import ConfirmDialog
 from mailbag.ui.screens.folder_picker import FolderPicker
 from tests.ui.conftest import settle
@@ -370,6 +373,80 @@ async def test_a_late_older_reload_never_replaces_a_newer_list(make_app):
         await settle(pilot)
         assert screen.message_list.row_count == before + 1
         assert "Just arrived" in list_line(app, 0)[0]
+
+
+class SlowRead(FakeFacade):
+    """A facade whose next list read, once ``slow()`` is called, waits until ``read_release`` is set."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_started = threading.Event()
+        self.read_release = threading.Event()
+        self._slow_next = False
+
+    def slow(self) -> None:
+        self._slow_next = True
+
+    def _held(self) -> None:
+        if self._slow_next:
+            self._slow_next = False
+            self.read_started.set()
+            self.read_release.wait(10)
+
+    def message_index(self, *args: Any, **kwargs: Any) -> Sequence[int]:
+        ids = super().message_index(*args, **kwargs)
+        self._held()
+        return ids
+
+    def local_search(self, *args: Any, **kwargs: Any) -> Any:
+        outcome = super().local_search(*args, **kwargs)
+        self._held()
+        return outcome
+
+
+async def archive_during_a_read(pilot: Pilot, app: MailbagApp) -> str:
+    """Archive the message under the cursor while a read of the view is on its way, then let
+    that read land; the archived message's subject."""
+    facade = app.facade
+    assert isinstance(facade, SlowRead)
+    facade.slow()
+    app.main_screen.reload()  # as on the service's news: a read of the view is under way ...
+    assert await asyncio.to_thread(facade.read_started.wait, 10)
+    archived = cursor_subject(app)
+    await pilot.press("a")  # ... when the message under the cursor is archived
+    facade.read_release.set()  # the read lands, holding the list from before the key
+    await settle(pilot)
+    return archived
+
+
+def listed_subjects(app: MailbagApp) -> list[str]:
+    """The lines of the list as painted, one per row (the list must fit the screen)."""
+    listing = app.main_screen.message_list
+    return [list_line(app, index)[0] for index in range(listing.row_count)]
+
+
+async def test_a_list_read_begun_before_a_triage_key_never_brings_the_row_back(make_app):
+    app = make_app(lambda sink: sample_facade(sink, SlowRead))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        archived = await archive_during_a_read(pilot, app)
+        shown = listed_subjects(app)
+        assert len(shown) == len(INBOX_SUBJECTS) - 1
+        assert not any(archived in line for line in shown)
+
+
+async def test_a_search_begun_before_a_triage_key_never_brings_the_row_back(make_app):
+    app = make_app(lambda sink: sample_facade(sink, SlowRead))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"re", "enter")
+        await settle(pilot)
+        found = listed_subjects(app)
+        assert not any("Lunch on Thursday?" in line for line in found)
+        archived = await archive_during_a_read(pilot, app)  # the search runs again meanwhile
+        shown = listed_subjects(app)
+        assert len(shown) == len(found) - 1
+        assert not any(archived in line for line in shown)
 
 
 async def test_new_mail_on_top_stays_under_a_cursor_watching_the_top(make_app):

@@ -51,6 +51,7 @@ class MainScreenBase(Screen[None]):
         self._order = ListOrder()
         self._threaded = threads
         self._generation = 0  # bumped when the view changes, so late worker results are dropped
+        self._list_read: int | None = None  # the generation of the read of the view on its way
         self._search: str | None = None  # the query whose results the list shows
         self._search_requests: set[int] = set()  # the server searches of the shown query
         self._search_error = False  # the status bar shows a search error

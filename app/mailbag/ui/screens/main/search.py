@@ -76,8 +76,12 @@ class SearchControl(MainScreenBase):
         self.message_list.focus()
         self._leave_search(reload=True)
 
-    @work(thread=True, exclusive=True, group="search")
     def _run_search(self, query: str, key: FolderKey, generation: int) -> None:
+        self._list_read = generation
+        self._search_in_thread(query, key, generation)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_in_thread(self, query: str, key: FolderKey, generation: int) -> None:
         if key.virtual:
             outcome = self.facade.local_search(query)
         else:
@@ -85,6 +89,8 @@ class SearchControl(MainScreenBase):
         self.app.call_from_thread(self._search_ready, query, key, outcome, generation)
 
     def _search_ready(self, query: str, key: FolderKey, outcome: SearchOutcome, generation: int) -> None:
+        if generation == self._list_read:
+            self._list_read = None
         if key != self._open or generation != self._generation:
             return
         if outcome.error:

@@ -36,9 +36,13 @@ class TriageControl(MainScreenBase):
                     self.folder_tree.update_counts(account, each.name, each.total, each.unread)
 
     def _submitted(self, rows: Sequence[MessageRow]) -> None:
-        """Triage on ``rows`` was submitted: show what the service says of them now."""
+        """Triage on ``rows`` was submitted: show what the service says of them now. A read of
+        the view still on its way began before the triage, and would bring back the rows it
+        took away: the view is read again instead."""
         self.message_list.reread([row.row_id for row in rows])
         self.refresh_counts({row.account for row in rows})
+        if self._list_read == self._generation:
+            self.reload()
 
     def triage_target_ids(self) -> list[int]:
         """What a triage key acts on: the marked rows (a marked collapsed thread counts whole);

@@ -112,6 +112,7 @@ class ListViews(MainScreenBase):
             if ready is not None:  # the first list, read while the UI started: paint it now
                 self._index_ready(self._open, ready, None, None, self._generation)
                 return
+        self._list_read = self._generation
         self._load_index(self._open, current.row_id if current else None, threaded, self._order, self._generation)
         self._show_view()
 
@@ -140,6 +141,8 @@ class ListViews(MainScreenBase):
         generation: int,
     ) -> None:
         self._post_first_view(bool(ids))
+        if generation == self._list_read:
+            self._list_read = None
         if key != self._open or generation != self._generation or self._search is not None:
             return
         if keep_row_id is not None:
