@@ -472,7 +472,9 @@ class MaildirStore:
     def _sync(self, folder: str) -> _FolderView:
         """Scan the folder, give new files new UIDs, forget removed ones; save the UID file if changed."""
         directory = self._folder_dir(folder)
-        if not (directory / "cur").is_dir():  # an Inbox the tree has not made (nothing is written)
+        if directory != self.root and not (directory / "cur").is_dir() and self.root.is_dir():
+            # An Inbox a nested tree has not made: empty, and nothing is written. (A tree gone
+            # altogether, its disk unmounted, fails below as it should.)
             view = _FolderView(_UidList(uidvalidity=1), {})
             self._views[_canonical(folder)] = view
             return view
