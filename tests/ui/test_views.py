@@ -63,6 +63,23 @@ async def test_enter_submits_a_server_search_and_merges_its_results(make_app):
         assert len(shown_subjects(app)) == 6
 
 
+async def test_an_error_of_a_query_typed_half_way_goes_once_the_query_searches(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"is:unrea")  # a pause in the typing: this much is searched
+        await settle(pilot)
+        assert "error: search: is:unrea" in status_text(app)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "error" not in status_text(app)
+        assert "2 results" in status_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown_subjects(app) == ["Quarterly report", "Größenänderung — 日本語の件名"]
+        assert "error" not in status_text(app)
+
+
 async def test_a_server_search_says_how_many_older_matches_it_left_on_the_server(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -100,6 +100,9 @@ class SearchControl(MainScreenBase):
             self.status.set_error(f"search: {outcome.error}")
             self._search_error = True
             return
+        if self._search_error:  # the error of a query typed half-way: the field's query searches now
+            self.status.clear_error()
+            self._search_error = False
         same = self._search == query
         current = self.message_list.current_row if same else None
         self._search = query
