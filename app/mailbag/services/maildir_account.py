@@ -172,8 +172,9 @@ class MaildirAccount(Backend):
     async def add_delivered(self, folder: str, delivered: Sequence[tuple[str, MessageSummary | None]]) -> None:
         """Bring messages just delivered into ``folder``'s ``new/`` into the cache, without
         reading the folder again: ``(key, summary)`` in delivery order, each summary made from
-        the bytes in memory (its UID is given here; None for a message with no header). A folder
-        the cache does not know yet is synced whole."""
+        the bytes in memory (its UID is given here; None for one whose headers were not read:
+        the next look at the folder reads them). A folder the cache does not know yet is synced
+        whole."""
         md = self._md()
         known = await self.db(self.store.folder_state, self.name, folder)
         state: FolderState = await self.db(lambda: md.folder_state(folder, rescan=False))

@@ -34,7 +34,8 @@ BATCH_BYTES = 32 * 2**20
 #: Batches being written and recorded while the next one is read.
 STORING = 2
 
-#: A batch delivered: ``(key, summary)`` per message in the server's order (None: no header).
+#: A batch delivered: ``(key, summary)`` per message in the server's order (None: its headers
+#: were not read, see ``summarise``).
 Delivered = list[tuple[str, MessageSummary | None]]
 #: Told of each batch once it is stored: how many messages of the listing it took care of
 #: (one gone from the server meanwhile counts too) and what it delivered.
@@ -42,7 +43,7 @@ OnBatch = Callable[[int, Delivered], Awaitable[None]]
 
 
 def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
-    """The summary of each message (UID 0, no flags; None for one without a header field)."""
+    """The summary of each message (UID 0, no flags)."""
     return [summary_of(raw, 0, frozenset(), received) for raw in raws]
 
 
