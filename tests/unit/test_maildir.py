@@ -419,3 +419,34 @@ def test_messages_just_delivered_are_summarised_from_their_files_big_or_small(tm
         ("k1", "small", "<s@x>", len(small), False),
         ("k2", "big", "<b@x>", len(big), True),
     ]
+
+
+def test_two_writers_of_a_folder_uid_list_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two stores of one tree in one process (a second look at the folder, another thread)
+    write the UID list at the same moment: neither fails, and the list read afterwards is whole."""
+    import threading
+
+    from mailbag.protocols.maildir import UIDLIST_NAME, _UidList
+
+    path = tmp_path / UIDLIST_NAME
+    lists = [_UidList(uidvalidity=7, uidnext=3, uids={"a": 1, "b": 2}) for _ in range(2)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def write(uids: _UidList) -> None:
+        start.wait()
+        try:
+            for _ in range(300):
+                uids.save(path)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(uids,)) for uids in lists]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    loaded = _UidList.load(path)
+    assert loaded is not None and loaded.uids == {"a": 1, "b": 2}
+    assert [p.name for p in tmp_path.iterdir()] == [UIDLIST_NAME]  # no temporary file left

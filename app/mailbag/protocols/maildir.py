@@ -16,6 +16,7 @@ gets the one of its predecessor.
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import email.parser
 import email.policy
@@ -25,6 +26,7 @@ import logging
 import mailbox
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -185,12 +187,18 @@ class _UidList:
         holds to another message.)"""
         lines = [f"{_UIDLIST_MAGIC} V{self.uidvalidity} N{self.uidnext}"]
         lines += [f"{uid} {key}" for key, uid in sorted(self.uids.items(), key=lambda kv: kv[1])]
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as file:
-            file.write("\n".join(lines) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
+        # A name of its own: another writer (a second mailbag, or another thread) may be at it too.
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with open(fd, "w", encoding="utf-8") as file:
+                file.write("\n".join(lines) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         sync_dir(path.parent)
 
     def append(self, path: Path, keys: Sequence[str]) -> None:
