@@ -237,3 +237,23 @@ async def test_new_mail_is_fetched_every_poll_interval_and_rings(
         assert cached(store) == 3
     finally:
         await stop(worker, task)
+
+
+async def test_two_mailbags_downloading_for_one_account_at_once_fetch_each_message_once(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """A ``mailbag sync`` beside the full-screen client, both checking the same POP3 account at
+    the same moment: one downloads, the other leaves it to that one, and no message is here twice."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300)))
+    other_store = Store.open(tmp_path / "cache.sqlite3")
+    try:
+        first, _ = account(dovecot, mail_user, tmp_path, store)
+        second, _ = account(dovecot, mail_user, tmp_path, other_store)
+        await asyncio.gather(first.connect(), second.connect())
+        got = await asyncio.gather(first.download(), second.download())
+        assert sorted(got) == [0, 300]
+        assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+        await second.download()  # the lock is free again: nothing new, nothing twice
+        assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+    finally:
+        other_store.close()

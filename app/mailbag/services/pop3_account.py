@@ -19,12 +19,14 @@ process of its own (``pop3_child``), which hands each batch stored to this one f
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, EventSink, SyncProgress
@@ -52,9 +54,22 @@ log = logging.getLogger(__name__)
 CHILD_MIN = 1000
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
+#: The file in the Maildir's top directory a download holds locked (see ``Pop3Account.download``).
+DOWNLOAD_LOCK = "mailbag-download.lock"
 #: What a download's progress counts.
 DOWNLOADED = "messages downloaded"
 _DAY = 86400.0
+
+
+def _try_lock(path: Path) -> BinaryIO | None:
+    """The open lock file ``path``, locked for this process alone; None when another holds it."""
+    file = open(path, "ab")
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        return None
+    return file
 
 
 class Pop3Account(MaildirAccount):
@@ -174,8 +189,21 @@ class Pop3Account(MaildirAccount):
 
     async def download(self) -> int:
         """Fetch what the server has and this account has not, then delete what is due on the
-        server; returns how many messages arrived."""
+        server; returns how many messages arrived. Another mailbag downloading for this
+        account at the same time (a ``mailbag sync`` beside the full-screen client) holds the
+        Maildir's download lock: then this one leaves it to that one (its messages show up as
+        any new file in the Maildir does), so that no message is fetched twice."""
         self._last_download = time.monotonic()
+        lock = await self.db(_try_lock, self.root / DOWNLOAD_LOCK)
+        if lock is None:
+            log.info("pop3 %s: another mailbag is downloading for this account; left to it", self.name)
+            return 0
+        try:
+            return await self._download()
+        finally:
+            lock.close()
+
+    async def _download(self) -> int:
         client = await self._open()
         delay = client.capabilities.get("LOGIN-DELAY", "").split()[:1]
         self._login_delay = float(delay[0]) if delay and delay[0].isdigit() else 0.0
@@ -193,7 +221,7 @@ class Pop3Account(MaildirAccount):
                     await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
                     got = await self._fetch_in_child(client.settings, wanted)
                     # A session here again: what came meanwhile, and what is due for deletion.
-                    return got + await self.download()
+                    return got + await self._download()
                 got = await self._fetch(client, wanted)
             finally:
                 self._quiet_new_mail = False
