@@ -6,6 +6,7 @@ do — moves everything.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import stat
@@ -152,6 +153,18 @@ def process_running(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True
     return True
+
+
+def try_lock(path: Path) -> int | None:
+    """The file ``path`` (made if need be, mode 0600) open and locked for this process alone
+    (``flock``, released when the descriptor is closed); None when another holds it."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def sync_dir(directory: Path) -> None:

@@ -19,19 +19,19 @@ process of its own (``pop3_child``), which hands each batch stored to this one f
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, EventSink, SyncProgress
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
+from mailbag.paths import try_lock
 from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import discard_temporary, present
@@ -59,17 +59,6 @@ DOWNLOAD_LOCK = "mailbag-download.lock"
 #: What a download's progress counts.
 DOWNLOADED = "messages downloaded"
 _DAY = 86400.0
-
-
-def _try_lock(path: Path) -> BinaryIO | None:
-    """The open lock file ``path``, locked for this process alone; None when another holds it."""
-    file = open(path, "ab")
-    try:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        file.close()
-        return None
-    return file
 
 
 class Pop3Account(MaildirAccount):
@@ -194,14 +183,14 @@ class Pop3Account(MaildirAccount):
         Maildir's download lock: then this one leaves it to that one (its messages show up as
         any new file in the Maildir does), so that no message is fetched twice."""
         self._last_download = time.monotonic()
-        lock = await self.db(_try_lock, self.root / DOWNLOAD_LOCK)
+        lock = await self.db(try_lock, self.root / DOWNLOAD_LOCK)
         if lock is None:
             log.info("pop3 %s: another mailbag is downloading for this account; left to it", self.name)
             return 0
         try:
             return await self._download()
         finally:
-            lock.close()
+            os.close(lock)
 
     async def _download(self) -> int:
         client = await self._open()

@@ -15,7 +15,6 @@ One connection serves every thread, behind a lock.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbag.domain.models import MarkWhenSent
+from mailbag.paths import try_lock
 from mailbag.store.records import FolderChange, OutboxItem, PendingAction, PendingOverlay, Pop3Download
 
 #: The local store's file name, next to the cache file.
@@ -555,14 +555,8 @@ class LocalStore:
         time sends, so none sends a message another is sending); False when another has it."""
         if self._outbox_lock is not None:
             return True
-        fd = os.open(self.path.with_name(OUTBOX_LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._outbox_lock = fd
-        return True
+        self._outbox_lock = try_lock(self.path.with_name(OUTBOX_LOCK_FILE))
+        return self._outbox_lock is not None
 
     def remove_outbox(self, item_id: int, from_states: Sequence[str]) -> bool:
         """Delete a message of the outbox if it is in one of ``from_states``; False otherwise."""
