@@ -11,14 +11,14 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from mailbag.ui.widgets.cursor_list import CursorList
 
 T = TypeVar("T")
 
 
-class LineList(ScrollView, Generic[T], can_focus=True):
+class LineList(CursorList, Generic[T], can_focus=True):
     """``items``, each shown as the one row ``line(item)`` makes (untrusted text as ``Text``,
     never markup), made only when the row is painted. Arrows, ``j`` ``k`` ``g`` ``G``, Home,
     End, PageUp and PageDown move the cursor; a click puts it on a row."""
@@ -46,7 +46,6 @@ class LineList(ScrollView, Generic[T], can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(0, repaint=False, init=False)
 
     def __init__(self, items: Sequence[T], line: Callable[[T], Text], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -89,29 +88,14 @@ class LineList(ScrollView, Generic[T], can_focus=True):
             self.refresh(Region(0, index - self.scroll_offset.y, self.size.width, 1))
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
 
-    def _move(self, index: int) -> None:
+    def _row_total(self) -> int:
+        return len(self.items)
+
+    def _set_cursor(self, index: int) -> None:
         if self.items:
             self.cursor = max(0, min(index, len(self.items) - 1))
-
-    def action_cursor_down(self) -> None:
-        self._move(self.cursor + 1)
-
-    def action_cursor_up(self) -> None:
-        self._move(self.cursor - 1)
-
-    def action_first(self) -> None:
-        self._move(0)
-
-    def action_last(self) -> None:
-        self._move(len(self.items) - 1)
-
-    def action_page_down(self) -> None:
-        self._move(self.cursor + max(self.scrollable_content_region.height - 1, 1))
-
-    def action_page_up(self) -> None:
-        self._move(self.cursor - max(self.scrollable_content_region.height - 1, 1))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
-            self._move(self.scroll_offset.y + offset.y)
+            self._set_cursor(self.scroll_offset.y + offset.y)

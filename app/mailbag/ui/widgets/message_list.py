@@ -24,8 +24,6 @@ from rich.style import Style
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
@@ -33,6 +31,7 @@ from mailbag.domain.models import FLAGGED, SEEN, MessageRow
 from mailbag.ui.format import correspondent, fit, flag_column, short_date, thread_prefix, thread_summary
 from mailbag.ui.keymap import bindings
 from mailbag.ui.threads import ThreadLayout
+from mailbag.ui.widgets.cursor_list import CursorList
 
 RowsReader = Callable[[Sequence[int]], list[MessageRow]]
 
@@ -95,7 +94,7 @@ class _Frame:
     styles: dict[tuple[str, ...], Style]
 
 
-class MessageList(ScrollView, can_focus=True):
+class MessageList(CursorList, can_focus=True):
     """Rows of one folder, newest first; the cursor row is highlighted."""
 
     BINDINGS = bindings("pane") + bindings("list")
@@ -124,10 +123,6 @@ class MessageList(ScrollView, can_focus=True):
     MessageList > .message-list--marked { background: $mailbag-marked; }
     MessageList > .message-list--empty { color: $mailbag-muted; text-style: italic; }
     """
-
-    #: Index of the highlighted row. Not a repaint of the whole list: ``watch_cursor`` refreshes
-    #: just the two lines that changed.
-    cursor: reactive[int] = reactive(0, always_update=False, init=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor moved to ``row`` (None when the folder is empty)."""
@@ -471,26 +466,8 @@ class MessageList(ScrollView, can_focus=True):
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
-    def _page_height(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
-    def action_cursor_down(self) -> None:
-        self._set_cursor(self.cursor + 1)
-
-    def action_cursor_up(self) -> None:
-        self._set_cursor(self.cursor - 1)
-
-    def action_first(self) -> None:
-        self._set_cursor(0)
-
-    def action_last(self) -> None:
-        self._set_cursor(len(self._ids) - 1)
-
-    def action_page_down(self) -> None:
-        self._set_cursor(self.cursor + self._page_height())
-
-    def action_page_up(self) -> None:
-        self._set_cursor(self.cursor - self._page_height())
+    def _row_total(self) -> int:
+        return len(self._ids)
 
     def action_open(self) -> None:
         row = self.current_row
