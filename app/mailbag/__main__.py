@@ -25,6 +25,7 @@ from mailbag.domain.events import (
     ConnectionChanged,
     ErrorReported,
     Event,
+    Notice,
     SyncProgress,
 )
 from mailbag.domain.sanitize import clean_line
@@ -429,6 +430,9 @@ class ProgressPrinter:
         elif isinstance(event, ErrorReported):
             self.finish_line()
             print(f"{event.account}: {event.message}", file=sys.stderr)
+        elif isinstance(event, Notice):
+            self.finish_line()
+            print(f"{event.account}: {clean_line(event.message)}", flush=True)
         elif isinstance(event, ConnectionChanged) and event.detail:
             self.finish_line()
             print(f"{event.account}: {event.state}: {event.detail}", file=sys.stderr)

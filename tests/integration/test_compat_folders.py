@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import ActionApplied, ActionRolledBack, ErrorReported, RequestDone
+from mailbag.domain.events import ActionApplied, ActionRolledBack, Notice, RequestDone
 from mailbag.domain.models import FolderRole
 from mailbag.domain.requests import (
     AppendMessage,
@@ -108,9 +108,9 @@ async def test_folders_made_and_deleted_by_another_client_show_without_notify(
                 client.logout()
             # the cache holds the new folder a moment before the deleted one is told
             await until(lambda: "INBOX.Plans" in {f.name for f in store.folders("work")}
-                        and bool(events.of(ErrorReported)), 20)
+                        and bool(events.of(Notice)), 20)
             names = {f.name for f in store.folders("work")}
-            told = [e.message for e in events.of(ErrorReported)]
+            told = [e.message for e in events.of(Notice)]
     assert "INBOX.Projects" not in names
     assert store_was_emptied(tmp_path / "c.db")
     assert told == ["Projects was deleted or renamed by another program"]  # named as the tree shows it

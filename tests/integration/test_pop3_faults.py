@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import ErrorReported
+from mailbag.domain.events import ErrorReported, Notice
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3LoginRefused
 from mailbag.services.pop3_account import Pop3Account
@@ -130,5 +130,6 @@ async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
         assert store.counts("old", "INBOX")[0] == 4
     finally:
         store.close()
-    assert [e.message for e in recorder.of(ErrorReported)] == ["1 message over 64 MB left on the server"]
+    assert [e.message for e in recorder.of(Notice)] == ["1 message over 64 MB left on the server"]
+    assert not recorder.of(ErrorReported)
     assert "RETR 2" not in scripted.seen.commands and scripted.seen.count("RETR") == 4

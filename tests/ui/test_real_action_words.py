@@ -79,4 +79,5 @@ async def test_a_folder_another_program_deleted_is_named_as_the_tree_showed_it(
         finally:
             client.logout()
         await wait_until(pilot, lambda: "deleted or renamed by another program" in status_text(app), "told")
-        assert "error: work: Work was deleted or renamed by another program" in status_text(app)
+        assert "work: Work was deleted or renamed by another program" in status_text(app)
+        assert "error" not in status_text(app)

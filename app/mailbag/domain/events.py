@@ -140,6 +140,15 @@ class ErrorReported(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the user should know that is no failure (a server without UIDL, a message left
+    on the server, a folder another program removed): said in the status bar as information."""
+
+    account: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewMail(Event):
     """New messages arrived in a folder (after the first sync): ring the bell, notify."""
 

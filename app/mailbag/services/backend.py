@@ -20,12 +20,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailbag.domain.events import (
-    ErrorReported,
     Event,
     EventSink,
     FolderCountsChanged,
     FoldersChanged,
     NewMail,
+    Notice,
     SearchResults,
 )
 from mailbag.domain.models import ConnectionState, Folder, FolderRole, MessageSummary
@@ -470,7 +470,7 @@ class Backend(ABC):
         if gone and folders:
             names = ", ".join(clean_line(name) for name in await shown_names(self, *sorted(gone)))
             were = "was" if len(gone) == 1 else "were"
-            self.emit(ErrorReported(self.name, f"{names} {were} deleted or renamed by another program"))
+            self.emit(Notice(self.name, f"{names} {were} deleted or renamed by another program"))
 
     async def selectable_folders(self) -> list[str]:
         """Names of the account's cached folders that can be opened (read off the event loop)."""

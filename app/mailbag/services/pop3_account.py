@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import ErrorReported, EventSink, SyncProgress
+from mailbag.domain.events import EventSink, Notice, SyncProgress
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
 from mailbag.paths import try_lock
@@ -200,8 +200,8 @@ class Pop3Account(MaildirAccount):
             listing = await client.list_messages()
             if not client.uidl_offered and not self._told_no_uidl:
                 self._told_no_uidl = True
-                self.emit(ErrorReported(self.name, f"{self.server.host} offers no UIDL: mailbag tells its"
-                                        " messages apart by size and header (TOP), one command each per check"))
+                self.emit(Notice(self.name, f"{self.server.host} offers no UIDL: mailbag tells its"
+                                  " messages apart by size and header (TOP), one command each per check"))
             known = await self.db(self.store.local.pop3_downloads, self.name)
             self._quiet_new_mail = not known
             try:
@@ -251,7 +251,7 @@ class Pop3Account(MaildirAccount):
             what = "1 message" if len(too_big) == 1 else f"{len(too_big)} messages"
             text = f"{what} over {MAX_MESSAGE // 2**20} MB left on the server"
             log.warning("pop3 %s: %s", self.name, text)
-            self.emit(ErrorReported(self.name, text))
+            self.emit(Notice(self.name, text))
         return [m for m in fresh if m.size <= MAX_MESSAGE]
 
     async def _fetch(self, client: Pop3Client, wanted: list[Listing]) -> int:

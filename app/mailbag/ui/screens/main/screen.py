@@ -30,6 +30,7 @@ from mailbag.domain.events import (
     FoldersChanged,
     MessagesChanged,
     NewMail,
+    Notice,
     OutboxChanged,
     RequestFailed,
     RequestUnsupported,
@@ -104,6 +105,8 @@ class MainScreen(
         elif isinstance(event, ErrorReported):
             text = f"{event.account}: {event.message}" if event.account else event.message
             self.status.set_error(text, retry=event.retry)
+        elif isinstance(event, Notice):
+            self.status.set_notice(f"{event.account}: {event.message}" if event.account else event.message)
         elif isinstance(event, FoldersChanged):
             # Read through the service: its counts include the triage it has not stored yet.
             self.folder_tree.set_folders(event.account, self.facade.folders(event.account))
