@@ -8,10 +8,13 @@ rewriting the message.
 
 UIDs are kept stable across runs in a small per-folder file, ``mailbag-uidlist`` (the idea of
 Dovecot's ``dovecot-uidlist``): it maps each message's Maildir key (the file name without the
-``:2,FLAGS`` info) to a UID, with the folder's UIDVALIDITY and next UID. One process writes a
-store at a time; the file is replaced atomically. The last UIDVALIDITY given is kept in the
-root, ``mailbag-uidvalidity`` (Dovecot's ``dovecot-uidvalidity``), so a folder made again never
-gets the one of its predecessor.
+``:2,FLAGS`` info) to a UID, with the folder's UIDVALIDITY and next UID. It is replaced
+atomically or appended to. Two mailbags may serve one tree at once (a ``mailbag sync`` from cron
+beside the full-screen client): each reads the file and gives UIDs only while it holds the folder's
+``mailbag-uidlist.lock`` (``flock``, as Dovecot's ``dovecot-uidlist.lock``), and reads the file again
+first when another changed it, so no UID is ever given to two messages. The last UIDVALIDITY given
+is kept in the root, ``mailbag-uidvalidity`` (Dovecot's ``dovecot-uidvalidity``), so a folder made
+again never gets the one of its predecessor.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import contextlib
 import email.message
 import email.parser
 import email.policy
+import errno
+import fcntl
 import hashlib
 import io
 import logging
@@ -58,6 +63,10 @@ from mailbag.protocols.maildir_layout import detect
 logger = logging.getLogger(__name__)
 
 UIDLIST_NAME = "mailbag-uidlist"
+#: Held (``flock``) while a folder's UID file is read and UIDs are given (see the module's text).
+UIDLIST_LOCK = "mailbag-uidlist.lock"
+#: How long a mailbag waits for another to let go of that lock (held for milliseconds).
+LOCK_WAIT = 30.0
 #: The last UIDVALIDITY given in the tree, in its root.
 UIDVALIDITY_NAME = "mailbag-uidvalidity"
 _UIDLIST_MAGIC = "mailbag-uidlist 1"
@@ -225,10 +234,50 @@ class _UidList:
 
 @dataclass(slots=True)
 class _FolderView:
-    """A folder as last synchronised: UID list plus uid -> entry."""
+    """A folder as last synchronised: UID list plus uid -> entry, and the UID file as it was
+    then (see :func:`_stamp`)."""
 
     uidlist: _UidList
     by_uid: dict[int, _Entry]
+    stamp: tuple[int, int, int] | None = None
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells whether the UID file changed: its inode (replaced), size (appended to) and
+    time; None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@contextlib.contextmanager
+def _uidlist_locked(directory: Path) -> Iterator[None]:
+    """Hold the folder's :data:`UIDLIST_LOCK` (waiting up to :data:`LOCK_WAIT` for another mailbag
+    to let go). Where the lock file cannot be made (a folder on a read-only disk, or not made
+    yet) nothing is locked: no one can write a UID file there either."""
+    try:
+        fd = os.open(directory / UIDLIST_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+            raise
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{directory / UIDLIST_LOCK} has been held by another program for"
+                                       f" {LOCK_WAIT:g} s") from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # lets go of the lock
 
 
 class MaildirStore:
@@ -375,39 +424,48 @@ class MaildirStore:
     def add_many(self, folder: str, messages: Iterable[tuple[bytes, Iterable[str]]]) -> list[int]:
         """Deliver several messages in order, writing the UID file once; returns their UIDs."""
         directory = self._folder_dir(folder)
-        view = self._sync(folder)
-        box = mailbox.Maildir(directory, factory=None, create=False)
-        uids = []
-        try:
-            for raw, flags in messages:
-                key = box.add(bytes(raw))
-                letters = "".join(sorted({FLAG_TO_LETTER[f] for f in flags if f in FLAG_TO_LETTER}))
-                entry = _Entry("new", key, "")
-                if letters:
-                    entry = _Entry("cur", f"{key}{_INFO}{letters}", letters)
-                    os.rename(directory / "new" / key, directory / entry.subpath)
-                uid = view.uidlist.assign(key)
-                view.by_uid[uid] = entry
-                uids.append(uid)
-        finally:
-            view.uidlist.save(directory / UIDLIST_NAME)
+        with _uidlist_locked(directory):
+            view = self._sync_locked(folder, directory)
+            box = mailbox.Maildir(directory, factory=None, create=False)
+            uids = []
+            try:
+                for raw, flags in messages:
+                    key = box.add(bytes(raw))
+                    letters = "".join(sorted({FLAG_TO_LETTER[f] for f in flags if f in FLAG_TO_LETTER}))
+                    entry = _Entry("new", key, "")
+                    if letters:
+                        entry = _Entry("cur", f"{key}{_INFO}{letters}", letters)
+                        os.rename(directory / "new" / key, directory / entry.subpath)
+                    uid = view.uidlist.assign(key)
+                    view.by_uid[uid] = entry
+                    uids.append(uid)
+            finally:
+                view.uidlist.save(directory / UIDLIST_NAME)
+                view.stamp = _stamp(directory / UIDLIST_NAME)
         return uids
 
     def adopt(self, folder: str, keys: Sequence[str]) -> list[int]:
         """UIDs for messages just delivered into the folder's ``new/`` under ``keys``, given in
-        their order without looking at the folder again (a key seen already keeps its UID)."""
-        view = self._views.get(_canonical(folder)) or self._sync(folder)
-        uids = []
-        assigned = []
-        for key in keys:
-            uid = view.uidlist.uids.get(key)
-            if uid is None:
-                uid = view.uidlist.assign(key)
-                view.by_uid[uid] = _Entry("new", key, "")
-                assigned.append(key)
-            uids.append(uid)
-        if assigned:
-            view.uidlist.append(self._folder_dir(folder) / UIDLIST_NAME, assigned)
+        their order without looking at the folder again (a key seen already keeps its UID), unless
+        another mailbag changed its UID file since this one looked."""
+        directory = self._folder_dir(folder)
+        path = directory / UIDLIST_NAME
+        with _uidlist_locked(directory):
+            view = self._views.get(_canonical(folder))
+            if view is None or view.stamp != _stamp(path):
+                view = self._sync_locked(folder, directory)
+            uids = []
+            assigned = []
+            for key in keys:
+                uid = view.uidlist.uids.get(key)
+                if uid is None:
+                    uid = view.uidlist.assign(key)
+                    view.by_uid[uid] = _Entry("new", key, "")
+                    assigned.append(key)
+                uids.append(uid)
+            if assigned:
+                view.uidlist.append(path, assigned)
+                view.stamp = _stamp(path)
         return uids
 
     def uidvalidity(self, folder: str) -> int:
@@ -480,6 +538,11 @@ class MaildirStore:
     def _sync(self, folder: str) -> _FolderView:
         """Scan the folder, give new files new UIDs, forget removed ones; save the UID file if changed."""
         directory = self._folder_dir(folder)
+        with _uidlist_locked(directory):
+            return self._sync_locked(folder, directory)
+
+    def _sync_locked(self, folder: str, directory: Path) -> _FolderView:
+        """:meth:`_sync` of the folder in ``directory``, its UID-list lock held by the caller."""
         if directory != self.root and not (directory / "cur").is_dir() and self.root.is_dir():
             # An Inbox a nested tree has not made: empty, and nothing is written. (A tree gone
             # altogether, its disk unmounted, fails below as it should.)
@@ -502,7 +565,7 @@ class MaildirStore:
             changed = True
         if changed:
             uidlist.save(uidlist_path)
-        view = _FolderView(uidlist, {uidlist.uids[k]: e for k, e in entries.items()})
+        view = _FolderView(uidlist, {uidlist.uids[k]: e for k, e in entries.items()}, _stamp(uidlist_path))
         self._views[_canonical(folder)] = view
         return view
 
