@@ -194,8 +194,7 @@ class Pop3Account(MaildirAccount):
 
     async def _download(self) -> int:
         client = await self._open()
-        delay = client.capabilities.get("LOGIN-DELAY", "").split()[:1]
-        self._login_delay = float(delay[0]) if delay and delay[0].isdigit() else 0.0
+        self._login_delay = float(client.login_delay or 0)
         try:
             listing = await client.list_messages()
             if not client.uidl_offered and not self._told_no_uidl:
@@ -238,9 +237,7 @@ class Pop3Account(MaildirAccount):
         """Whether a child process downloads ``wanted``: a big download in the full-screen
         client, unless a child failed before, or the server allows no second login soon after
         this one (LOGIN-DELAY, RFC 2449)."""
-        delay = client.capabilities.get("LOGIN-DELAY")
-        logins_allowed = delay is None or delay.split()[:1] == ["0"]
-        return self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN and logins_allowed
+        return self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN and not client.login_delay
 
     def _wanted(self, fresh: list[Listing]) -> list[Listing]:
         """Those of ``fresh`` to download: a message over the size limit stays on the server

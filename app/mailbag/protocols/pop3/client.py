@@ -94,6 +94,16 @@ class Pop3Client:
     def pipelining(self) -> bool:
         return "PIPELINING" in self.capabilities
 
+    @property
+    def login_delay(self) -> int | None:
+        """The least number of seconds the server wants between two logins (LOGIN-DELAY, RFC
+        2449; ``600 USER`` is 600); None when it names none, or none that is a number of seconds
+        (``x``, ``-5``, nothing)."""
+        words = self.capabilities.get("LOGIN-DELAY", "").split()
+        if words and words[0].isascii() and words[0].isdigit():
+            return int(words[0])
+        return None
+
     # --- connecting ------------------------------------------------------------------------------
 
     async def _connect(self) -> None:
