@@ -160,3 +160,55 @@ async def test_a_server_login_delay_longer_than_poll_interval_sets_the_pace_of_c
         account._last_download -= 900
         await account.on_quiet()
         assert server.logins == 2
+
+
+async def test_a_server_that_removes_what_a_session_read_loses_no_message_it_was_not_given(
+    dovecot, tmp_path, store
+) -> None:
+    """EXPIRE 0 (RFC 2449; GNU Mailutils' ``expire 0``) without UIDL: the ids come from TOP,
+    which the server counts as reading the message. One left there for its size must not go
+    with the QUIT; the others stay downloaded once."""
+    script = Script(uidl=False, expire="0", messages=[message(n) for n in range(1, 4)], sizes={2: 70 * 2**20})
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        await pop3.sync_once()
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 3"]
+        assert server.removed == []
+        assert message(2) in script.messages  # still on the server, for another client to fetch
+        assert [e.message for e in recorder.of(Notice) if "EXPIRE" in e.message] == [
+            "localhost keeps no mail once it is downloaded (EXPIRE 0): leave_on_server cannot keep it there"
+        ]
+
+
+async def test_a_server_that_removes_what_a_session_read_gets_its_quit_once_all_is_here(
+    dovecot, tmp_path, store
+) -> None:
+    script = Script(uidl=False, expire="0", messages=[message(n) for n in range(1, 4)])
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 3"]
+        assert sorted(server.removed) == sorted(message(n) for n in range(1, 4))  # the server's policy
+
+
+@pytest.mark.parametrize(("expire", "delete_after_days", "told"), [
+    ("30 USER", None, "localhost removes mail 30 days after it is downloaded (EXPIRE 30)"),
+    ("1", None, "localhost removes mail 1 day after it is downloaded (EXPIRE 1)"),
+    ("30", 10, None),  # mailbag deletes it sooner anyway
+    ("NEVER", None, None),
+])
+async def test_a_server_that_removes_downloaded_mail_after_some_days_says_so_once(
+    dovecot, tmp_path, store, expire, delete_after_days, told
+) -> None:
+    script = Script(expire=expire, messages=[message(1)])
+    for server in serving(dovecot, script):
+        pop3 = ServerConfig(host="localhost", port=server.port, security="none", username="me",
+                            password_command="printf 'pw\\n'", delete_after_days=delete_after_days)
+        config = AccountConfig(name="old", email="me@scripted.test", maildir=tmp_path / "Mail", pop3=pop3)
+        assert config.maildir is not None
+        recorder = Recorder()
+        account = Pop3Account(config, config.maildir, store, recorder)
+        await account.sync_once()
+        await account.sync_once()
+        assert [e.message for e in recorder.of(Notice) if "EXPIRE" in e.message] == ([told] if told else [])

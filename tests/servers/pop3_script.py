@@ -43,6 +43,10 @@ class Script:
     capa: bool = True  # CAPA answered (RFC 1939 servers such as popa3d refuse it)
     bare_lf: bool = False  # every line ended by LF alone, against RFC 1939
     login_delay: int | None = None  # LOGIN-DELAY (RFC 2449) offered in CAPA, with these seconds
+    #: EXPIRE (RFC 2449) offered in CAPA with this policy. With "0" a QUIT removes from
+    #: ``messages`` each one the session read (RETR or TOP, as GNU Mailutils' pop3d does) or
+    #: marked deleted.
+    expire: str | None = None
     refused_logins: frozenset[int] = frozenset()  # these login attempts (1, 2, ...) get ``refusal``
     refusal: str = "-ERR [IN-USE] the mailbox is locked by another session"
 
@@ -63,6 +67,7 @@ class ScriptedPop3(ScriptedServer):
         self.seen = Seen()
         self.logins = 0  # accepted logins
         self.attempts = 0  # logins tried with the right credentials
+        self.removed: list[bytes] = []  # messages a QUIT removed (see ``Script.expire``)
 
     def _logged_in(self, ok: bool) -> str:
         """The answer to a login whose credentials are ``ok``."""
@@ -79,6 +84,7 @@ class ScriptedPop3(ScriptedServer):
         tls = self._tls
         user = ""
         deleted: set[int] = set()
+        read: set[int] = set()  # RETR or TOP
         pending: list[bytes] = []
 
         newline = b"\n" if script.bare_lf else b"\r\n"
@@ -112,6 +118,8 @@ class ScriptedPop3(ScriptedServer):
                     say("PIPELINING")
                 if script.login_delay is not None:
                     say(f"LOGIN-DELAY {script.login_delay}")
+                if script.expire is not None:
+                    say(f"EXPIRE {script.expire}")
                 if not tls and script.stls != "absent":
                     say("STLS")
                 say(".")
@@ -157,6 +165,7 @@ class ScriptedPop3(ScriptedServer):
                     say("-ERR no such message")
                     continue
                 say("+OK")
+                read.add(int(which))
                 head, _, body = script.messages[int(which) - 1].partition(b"\r\n\r\n")
                 lines = head.split(b"\r\n") + [b""] + body.split(b"\r\n")[: int(count or 0)]
                 writer.write(b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines) + b".\r\n")
@@ -169,6 +178,7 @@ class ScriptedPop3(ScriptedServer):
                     await self._misbehave(reader, writer, script.retr, script.messages[n - 1])
                     return
                 say("+OK")
+                read.add(n)
                 lines = script.messages[n - 1].replace(b"\r\n", b"\n").removesuffix(b"\n").split(b"\n")
                 if lines != [b""]:  # a message of 0 bytes is the "." line alone
                     writer.write(b"".join((b"." + l if l.startswith(b".") else l) + newline for l in lines))
@@ -179,6 +189,10 @@ class ScriptedPop3(ScriptedServer):
             elif verb in ("NOOP", "RSET"):
                 say("+OK")
             elif verb == "QUIT":
+                if script.expire == "0":
+                    gone = read | deleted
+                    self.removed += [m for n, m in enumerate(script.messages, start=1) if n in gone]
+                    script.messages = [m for n, m in enumerate(script.messages, start=1) if n not in gone]
                 say("+OK bye")
                 await writer.drain()
                 return

@@ -31,6 +31,7 @@ from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import EventSink, Notice, SyncProgress
 from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
+from mailbag.domain.wording import plural
 from mailbag.paths import try_lock
 from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
@@ -82,6 +83,7 @@ class Pop3Account(MaildirAccount):
         self._news_count = 0  # and how many unread messages it brought in all
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
         self._told_no_uidl = False  # a server without UIDL is told once
+        self._told_expiry = False  # a server that removes mail downloaded (EXPIRE) is told once
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
         self._arrived = 0  # messages of the running download taken care of so far
@@ -195,6 +197,7 @@ class Pop3Account(MaildirAccount):
     async def _download(self) -> int:
         client = await self._open()
         self._login_delay = float(client.login_delay or 0)
+        self._tell_expiry(client.expire_days)
         try:
             listing = await client.list_messages()
             if not client.uidl_offered and not self._told_no_uidl:
@@ -232,6 +235,21 @@ class Pop3Account(MaildirAccount):
         except Pop3LoginRefused as exc:
             self._login_refused = True
             raise Pop3LoginRefused(f"{exc} (fix the password, then retry)") from None
+
+    def _tell_expiry(self, days: int | None) -> None:
+        """Say once that the server removes mail downloaded sooner than the account's settings
+        would leave it there (EXPIRE, RFC 2449): at once (0), or after ``days`` days."""
+        keeps = self.server.delete_after_days
+        if days is None or self._told_expiry or not self.server.leave_on_server or (keeps is not None and keeps <= days):
+            return
+        self._told_expiry = True
+        host = self.server.host
+        if days == 0:
+            text = f"{host} keeps no mail once it is downloaded (EXPIRE 0): leave_on_server cannot keep it there"
+        else:
+            text = f"{host} removes mail {plural(days, 'day')} after it is downloaded (EXPIRE {days})"
+        log.info("pop3 %s: %s", self.name, text)
+        self.emit(Notice(self.name, text))
 
     def _hands_over(self, client: Pop3Client, wanted: list[Listing]) -> bool:
         """Whether a child process downloads ``wanted``: a big download in the full-screen

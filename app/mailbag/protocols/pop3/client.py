@@ -75,6 +75,9 @@ class Pop3Client:
         self.uidl_offered = True
         self._reader: Reader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        #: Numbers of the messages this session read whole (RETR) or in part (TOP).
+        self._retrieved: set[int] = set()
+        self._topped: set[int] = set()
         self._where = f"{settings.host}:{settings.port}"
         #: What the server may quote back of the login, masked in the log and in errors.
         self._hide = credentials(settings.username, settings.password, settings.host, settings.port, settings.oauth2)
@@ -99,7 +102,17 @@ class Pop3Client:
         """The least number of seconds the server wants between two logins (LOGIN-DELAY, RFC
         2449; ``600 USER`` is 600); None when it names none, or none that is a number of seconds
         (``x``, ``-5``, nothing)."""
-        words = self.capabilities.get("LOGIN-DELAY", "").split()
+        return self._leading_number("LOGIN-DELAY")
+
+    @property
+    def expire_days(self) -> int | None:
+        """How many days the server keeps a message once a session has read it (EXPIRE, RFC
+        2449; ``30 USER`` is 30): 0 when it removes each one a session read (RETR or TOP) at the
+        session's end; None when it keeps them (``NEVER``) or says nothing that is a number."""
+        return self._leading_number("EXPIRE")
+
+    def _leading_number(self, capability: str) -> int | None:
+        words = self.capabilities.get(capability, "").split()
         if words and words[0].isascii() and words[0].isdigit():
             return int(words[0])
         return None
@@ -291,12 +304,15 @@ class Pop3Client:
                 " it has downloaded already"
             )
         header = await self._read_multiline(MAX_MESSAGE)
+        self._topped.add(number)
         return f"top-{size}-{hashlib.sha256(header).hexdigest()[:40]}"
 
     async def top(self, number: int, lines: int = 0) -> bytes:
         """The header of message ``number`` and its first ``lines`` body lines (TOP)."""
         await self._command(f"TOP {number} {lines}")
-        return await self._read_multiline(MAX_MESSAGE)
+        header = await self._read_multiline(MAX_MESSAGE)
+        self._topped.add(number)
+        return header
 
     async def retrieve(self, numbers: Sequence[int], limit: int = MAX_MESSAGE) -> AsyncIterator[tuple[int, bytes | None]]:
         """RETR each of ``numbers``, yielding ``(number, message)`` in order (None for a message
@@ -311,7 +327,9 @@ class Pop3Client:
                 if not reply.ok:
                     yield number, None
                     continue
-                yield number, await self._read_multiline(limit)
+                message = await self._read_multiline(limit)
+                self._retrieved.add(number)
+                yield number, message
 
     async def delete(self, numbers: Iterable[int]) -> list[int]:
         """Mark messages deleted (DELE; the server removes them at :meth:`quit`); returns the
@@ -332,7 +350,19 @@ class Pop3Client:
         await self._command("NOOP")
 
     async def quit(self) -> None:
-        """QUIT: the server removes the messages marked deleted; raises when it says it could not."""
+        """QUIT: the server removes the messages marked deleted; raises when it says it could not.
+
+        Call it once every message this session retrieved is stored: a server that keeps no
+        mail once read (EXPIRE 0) removes them then. One that this session only looked at (TOP,
+        for the ids of a server without UIDL) and did not retrieve (a message too big, say)
+        would be lost so: then the session ends without QUIT, and the server removes nothing,
+        what was marked deleted included."""
+        looked_only = self._topped - self._retrieved
+        if self.expire_days == 0 and looked_only:
+            log.warning("pop3 %s: no QUIT (the server would remove %d messages read by TOP and not"
+                        " downloaded: EXPIRE 0)", self._where, len(looked_only))
+            self.abort()
+            return
         try:
             reply = await self._command("QUIT", check=False)
         finally:
