@@ -8,13 +8,13 @@ import dataclasses
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from mailbag.domain.events import BodyLoaded, ConnectionChanged, ErrorReported, MessagesChanged, NewMail, SyncProgress
-from mailbag.domain.models import ConnectionState
+from mailbag.domain.models import ConnectionState, MessageSummary
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.services.pop3_account import Pop3Account
@@ -46,6 +46,24 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def cached(store: Store) -> int:
     return store.counts("old", "INBOX")[0]
+
+
+@pytest.fixture
+def other_store(tmp_path: Path) -> Iterator[Store]:
+    """The same cache, opened by a second mailbag (a ``mailbag sync`` beside the client)."""
+    opened = Store.open(tmp_path / "cache.sqlite3")
+    yield opened
+    opened.close()
+
+
+async def two_mailbags(
+    dovecot: DovecotServer, user: MailUser, tmp_path: Path, store: Store, other_store: Store
+) -> tuple[tuple[Pop3Account, Recorder], tuple[Pop3Account, Recorder]]:
+    """Two workers of one POP3 account, each in its own mailbag, both connected."""
+    first = account(dovecot, user, tmp_path, store)
+    second = account(dovecot, user, tmp_path, other_store)
+    await asyncio.gather(first[0].connect(), second[0].connect())
+    return first, second
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
@@ -240,20 +258,46 @@ async def test_new_mail_is_fetched_every_poll_interval_and_rings(
 
 
 async def test_two_mailbags_downloading_for_one_account_at_once_fetch_each_message_once(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, other_store: Store
 ) -> None:
     """A ``mailbag sync`` beside the full-screen client, both checking the same POP3 account at
     the same moment: one downloads, the other leaves it to that one, and no message is here twice."""
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300)))
-    other_store = Store.open(tmp_path / "cache.sqlite3")
-    try:
-        first, _ = account(dovecot, mail_user, tmp_path, store)
-        second, _ = account(dovecot, mail_user, tmp_path, other_store)
-        await asyncio.gather(first.connect(), second.connect())
-        got = await asyncio.gather(first.download(), second.download())
-        assert sorted(got) == [0, 300]
-        assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
-        await second.download()  # the lock is free again: nothing new, nothing twice
-        assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
-    finally:
-        other_store.close()
+    (first, _), (second, _) = await two_mailbags(dovecot, mail_user, tmp_path, store, other_store)
+    got = await asyncio.gather(first.download(), second.download())
+    assert sorted(got) == [0, 300]
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+    await second.download()  # the lock is free again: nothing new, nothing twice
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+
+
+async def test_a_first_download_another_mailbag_makes_rings_no_bell_here_either(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, other_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The full-screen client beside a ``mailbag sync`` that makes the account's first download:
+    the client's checks find the download lock held, and its watcher sees each batch's files in
+    the Inbox before the downloader has them in the cache. The client brings them in without
+    calling them new mail, as the downloader does not; what a later download brings rings."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300)))
+    (downloader, downloaded), (client, shown) = await two_mailbags(dovecot, mail_user, tmp_path, store, other_store)
+    await client.sync_folder("INBOX")  # the client shows the empty Inbox
+    stored = downloader.add_delivered
+    looks: list[int] = []
+
+    async def batch_stored(folder: str, delivered: Sequence[tuple[str, MessageSummary | None]]) -> None:
+        assert await client.download() == 0  # the client's check: the download lock is held
+        await client.sync_folder("INBOX")  # its watcher: the batch's files are in the Inbox
+        looks.append(cached(other_store))
+        await stored(folder, delivered)
+
+    monkeypatch.setattr(downloader, "add_delivered", batch_stored)
+    assert await downloader.download() == 300
+    assert len(looks) > 1 and looks[-1] == 300
+    assert downloaded.of(NewMail) == [] and shown.of(NewMail) == []
+
+    assert await client.download() == 0  # the lock is free again: nothing new
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300, 302)))
+    assert await downloader.download() == 2
+    assert [(e.folder, e.count) for e in shown.of(NewMail)] == [("INBOX", 2)]
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(302))

@@ -78,7 +78,10 @@ class Pop3Account(MaildirAccount):
         self._login_delay = 0.0  # the server's LOGIN-DELAY (RFC 2449): its least time between logins
         self._login_refused = False  # no download on a timer until the user retries
         self._forced = False  # the user asked to check now
-        self._quiet_new_mail = False  # the very first download rings no bell
+        #: No message of this account downloaded yet, as this process last saw it (it looks at each
+        #: of its downloads; until the first, it cannot know): the Inbox's arrivals ring no bell,
+        #: be they its own first download's or those of another mailbag's that it sees arrive.
+        self._first_download = True
         self._news: list[MessageSummary] = []  # a download's first unread messages, told at its end
         self._news_count = 0  # and how many unread messages it brought in all
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
@@ -158,9 +161,10 @@ class Pop3Account(MaildirAccount):
     async def announce_new_mail(
         self, folder: str, fresh: Sequence[MessageSummary], count: int | None = None
     ) -> None:
-        """As for any account, except that the very first download rings no bell, and that a
-        download's batches ring once, when it is over."""
-        if self._quiet_new_mail:
+        """As for any account, except that the very first download rings no bell (also when
+        another mailbag downloads it: this one sees the files arrive), and that a download's
+        batches ring once, when it is over."""
+        if folder == INBOX and self._first_download:
             return
         if self._downloading and folder == INBOX:
             unread = [s for s in fresh if s.unread]
@@ -205,17 +209,15 @@ class Pop3Account(MaildirAccount):
                 self.emit(Notice(self.name, f"{self.server.host} offers no UIDL: mailbag tells its"
                                   " messages apart by size and header (TOP), one command each per check"))
             known = await self.db(self.store.local.pop3_downloads, self.name)
-            self._quiet_new_mail = not known
-            try:
-                wanted = self._wanted([m for m in listing if m.uidl not in known])
-                if self._hands_over(client, wanted):
-                    await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
-                    got = await self._fetch_in_child(client.settings, wanted)
-                    # A session here again: what came meanwhile, and what is due for deletion.
-                    return got + await self._download()
-                got = await self._fetch(client, wanted)
-            finally:
-                self._quiet_new_mail = False
+            self._first_download = not known
+            wanted = self._wanted([m for m in listing if m.uidl not in known])
+            if self._hands_over(client, wanted):
+                await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
+                got = await self._fetch_in_child(client.settings, wanted)
+                # A session here again: what came meanwhile, and what is due for deletion.
+                return got + await self._download()
+            got = await self._fetch(client, wanted)
+            self._first_download = self._first_download and not got
             await self._delete_due(client, listing)
         finally:
             client.abort()
