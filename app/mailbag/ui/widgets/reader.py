@@ -58,7 +58,8 @@ SUBJECT_ROWS = 2
 def header_text(message: RenderedMessage, width: int | None = None, label_style: str = "bold") -> Text:
     """The header block as literal text. With a ``width`` it is folded to fit: one row for the
     recipients and one for the attachments, with "+N more" for those left out, and at most two
-    for the subject, so Subject and Date stay in view; without one, everything is shown."""
+    for the subject, so Subject and Date stay in view; without one, everything is shown. A message
+    without a date has no Date row."""
     room = None if width is None else max(width - LABEL_WIDTH, 10)
     most = None if room is None else room // 2 + 1  # items that could fit in a row (50,000 recipients do not)
     recipients = [("To", message.to)] + ([("Cc", message.cc)] if message.cc else [])
@@ -70,7 +71,8 @@ def header_text(message: RenderedMessage, width: int | None = None, label_style:
     for label, addresses in recipients:
         items = [_address(a) for a in addresses[:most]]
         rows.append((label, ", ".join(items) if room is None else _fitted(items, room, len(addresses))))
-    rows.append(("Date", date))
+    if date:  # none without a Date header, as mutt has it: an empty line tells nothing
+        rows.append(("Date", date))
     rows.append(("Subject", subject if room is None else _shortened(subject, room * SUBJECT_ROWS)))
     if files:
         rows.append(("Attach", ", ".join(files) if room is None else _fitted(files, room, len(message.attachments))))
