@@ -4,12 +4,16 @@ each keys its rows by UID, and an action on UID n must reach the message n named
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from mailbag.protocols.maildir import INBOX, MaildirStore
 from mailbag.protocols.maildir_delivery import deliver, new_key
@@ -78,3 +82,21 @@ def test_two_processes_adding_at_once_keep_every_uid_they_were_given(tmp_path: P
     assert len(given) == 300
     assert len(set(given.values())) == 300  # no UID given twice
     assert _uid_of_each(root) == given  # and none taken back or changed since
+
+
+def test_a_file_system_without_locks_still_serves_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Some FUSE and network file systems refuse flock (ENOLCK): the folder is read and written
+    all the same, and the log says once that two mailbags must not share it there."""
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    root = tmp_path / "Mail"
+    store = MaildirStore(root, "local", create=True)
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    uid = store.add(INBOX, _mail("one@x"))
+    store.folder_state(INBOX)
+    assert store.read(INBOX, uid) == _mail("one@x")
+    assert _uid_of_each(root) == {"one@x": uid}
+    assert sum("cannot be locked" in r.message for r in caplog.records) == 1

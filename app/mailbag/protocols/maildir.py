@@ -275,9 +275,26 @@ def _uidlist_locked(directory: Path) -> Iterator[None]:
                     raise TimeoutError(f"{directory / UIDLIST_LOCK} has been held by another program for"
                                        f" {LOCK_WAIT:g} s") from None
                 time.sleep(0.01)
+            except OSError as exc:
+                if exc.errno not in _NO_LOCKS:
+                    raise
+                _tell_no_locks(directory, exc)  # a file system without flock: one mailbag at a time
+                break
         yield
     finally:
         os.close(fd)  # lets go of the lock
+
+
+#: What ``flock`` fails with on a file system that has no locks (some FUSE and network ones).
+_NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
+_told_no_locks: set[Path] = set()
+
+
+def _tell_no_locks(directory: Path, exc: OSError) -> None:
+    if directory not in _told_no_locks:
+        _told_no_locks.add(directory)
+        logger.warning("%s cannot be locked (%s): two mailbags must not serve it at once",
+                       directory / UIDLIST_LOCK, exc.strerror or exc)
 
 
 class MaildirStore:
