@@ -212,3 +212,22 @@ async def test_a_server_that_removes_downloaded_mail_after_some_days_says_so_onc
         await account.sync_once()
         await account.sync_once()
         assert [e.message for e in recorder.of(Notice) if "EXPIRE" in e.message] == ([told] if told else [])
+
+
+async def test_a_server_that_removes_what_a_session_read_gets_its_quit_once_nothing_unstored_was_read(
+    dovecot, tmp_path, store
+) -> None:
+    """The session that left a message too big on the server ended without QUIT, so the others
+    stayed there too. Once that message is gone (fetched by another client), a session that
+    read only messages stored here ends with QUIT, and the server's policy (EXPIRE 0) removes
+    them: its mailbox does not grow for ever."""
+    script = Script(uidl=False, expire="0", messages=[message(n) for n in range(1, 4)], sizes={2: 70 * 2**20})
+    for server in serving(dovecot, script):
+        pop3, _ = worker(server, tmp_path, store)
+        await pop3.sync_once()
+        assert server.removed == []
+        script.messages.remove(message(2))
+        script.sizes.clear()
+        await pop3.sync_once()
+        assert sorted(server.removed) == [message(1), message(3)]
+        assert subjects(store) == ["message 1", "message 3"]

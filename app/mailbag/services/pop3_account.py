@@ -42,7 +42,7 @@ from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
-from mailbag.services.pop3_batches import Delivered, download_batches
+from mailbag.services.pop3_batches import Delivered, download_batches, stored_numbers
 from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
 from mailbag.store.local import FETCHING, STORED
 from mailbag.store.records import Pop3Download
@@ -212,7 +212,8 @@ class Pop3Account(MaildirAccount):
             self._first_download = not known
             wanted = self._wanted([m for m in listing if m.uidl not in known])
             if self._hands_over(client, wanted):
-                await client.quit()  # nothing is marked deleted: this frees the mailbox for the child
+                # Nothing is marked deleted: this frees the mailbox for the child.
+                await client.quit(stored=stored_numbers(listing, known))
                 got = await self._fetch_in_child(client.settings, wanted)
                 # A session here again: what came meanwhile, and what is due for deletion.
                 return got + await self._download()
@@ -345,7 +346,7 @@ class Pop3Account(MaildirAccount):
         known = await self.db(self.store.local.pop3_downloads, self.name)
         victims = [m for m in listing if self._due(known.get(m.uidl))]
         refused = set(await client.delete([m.number for m in victims])) if victims else set()
-        await client.quit()
+        await client.quit(stored=stored_numbers(listing, known))
         if victims:
             done = [m.uidl for m in victims if m.number not in refused]
             await self.db(self.store.local.pop3_deleted, self.name, done)

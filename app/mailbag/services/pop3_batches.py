@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.maildir import summary_of
 from mailbag.protocols.maildir_delivery import deliver, new_key
 from mailbag.protocols.pop3.client import WINDOW, Listing, Pop3Client
-from mailbag.store.local import LocalStore
+from mailbag.store.local import STORED, LocalStore
+from mailbag.store.records import Pop3Download
 
 #: Messages fetched, written and recorded together: at most this many ...
 BATCH = WINDOW * 8
@@ -40,6 +41,12 @@ Delivered = list[tuple[str, MessageSummary | None]]
 #: Told of each batch once it is stored: how many messages of the listing it took care of
 #: (one gone from the server meanwhile counts too) and what it delivered.
 OnBatch = Callable[[int, Delivered], Awaitable[None]]
+
+
+def stored_numbers(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> list[int]:
+    """The numbers of the messages in ``listing`` that are stored here (``known``: the local
+    store's downloads), which a server may remove at QUIT without a loss."""
+    return [m.number for m in listing if (d := known.get(m.uidl)) is not None and d.state == STORED]
 
 
 def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:

@@ -38,7 +38,7 @@ from mailbag.protocols.maildir import delivered_summaries
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
-from mailbag.services.pop3_batches import Delivered, download_batches
+from mailbag.services.pop3_batches import Delivered, download_batches, stored_numbers
 from mailbag.store.local import LocalStore
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,8 @@ async def _run(job: ChildJob) -> None:
             await download_batches(
                 client, todo, Path(job.inbox), local, job.account, report, summarise=job.summarise
             )
-            await client.quit()  # nothing marked deleted: QUIT only ends the session
+            # Nothing marked deleted: QUIT only ends the session (see Pop3Client.quit).
+            await client.quit(stored=stored_numbers(listing, known))
         finally:
             client.abort()
     finally:

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
@@ -75,9 +75,10 @@ class Pop3Client:
         self.uidl_offered = True
         self._reader: Reader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        #: Numbers of the messages this session read whole (RETR) or in part (TOP).
+        #: Numbers of the messages this session read whole (RETR) or in part (TOP), and marked deleted.
         self._retrieved: set[int] = set()
         self._topped: set[int] = set()
+        self._deleted: set[int] = set()
         self._where = f"{settings.host}:{settings.port}"
         #: What the server may quote back of the login, masked in the log and in errors.
         self._hide = credentials(settings.username, settings.password, settings.host, settings.port, settings.oauth2)
@@ -344,20 +345,22 @@ class Pop3Client:
             for number in batch:
                 if not (await self._guard(self._reply())).ok:
                     refused.append(number)
+                else:
+                    self._deleted.add(number)
         return refused
 
     async def noop(self) -> None:
         await self._command("NOOP")
 
-    async def quit(self) -> None:
+    async def quit(self, stored: Collection[int] = ()) -> None:
         """QUIT: the server removes the messages marked deleted; raises when it says it could not.
 
-        Call it once every message this session retrieved is stored: a server that keeps no
-        mail once read (EXPIRE 0) removes them then. One that this session only looked at (TOP,
-        for the ids of a server without UIDL) and did not retrieve (a message too big, say)
-        would be lost so: then the session ends without QUIT, and the server removes nothing,
-        what was marked deleted included."""
-        looked_only = self._topped - self._retrieved
+        Call it once every message this session retrieved is stored (``stored`` names those of
+        the listing stored before): a server that keeps no mail once read (EXPIRE 0) removes
+        them then. One that this session only looked at (TOP, for the ids of a server without
+        UIDL) and that is not stored (a message too big, say) would be lost so: then the session
+        ends without QUIT, and the server removes nothing, what was marked deleted included."""
+        looked_only = self._topped - self._retrieved - self._deleted - set(stored)
         if self.expire_days == 0 and looked_only:
             log.warning("pop3 %s: no QUIT (the server would remove %d messages read by TOP and not"
                         " downloaded: EXPIRE 0)", self._where, len(looked_only))
