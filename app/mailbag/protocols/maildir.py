@@ -362,14 +362,16 @@ class MaildirStore:
     # -- messages --------------------------------------------------------------------------------
 
     def summaries(
-        self, folder: str, since_uid: int = 0, *, uids: Iterable[int] | None = None, rescan: bool = True
+        self, folder: str, since_uid: int = 0, *, uids: Iterable[int] | None = None, rescan: bool = True,
+        unreadable: dict[int, str] | None = None,
     ) -> Iterator[MessageSummary]:
         """Header summaries of messages with UID > ``since_uid`` (or of those of ``uids`` that
         exist), in UID order (with ``rescan=False``, of the folder as last seen, when it was
         looked at before).
 
-        Only the header block is parsed. A file that cannot be read is skipped with a warning; one
-        without a header (of 0 bytes, say) is listed with no subject or sender, dated by its file.
+        Only the header block is parsed. A file that cannot be read is skipped with a warning (and
+        put in ``unreadable``, UID -> why, when given); one without a header (of 0 bytes, say) is
+        listed with no subject or sender, dated by its file.
         """
         directory = self._folder_dir(folder)
         view = self._view(folder, rescan)
@@ -383,6 +385,8 @@ class MaildirStore:
                 continue  # removed (or renamed) by another program since the scan
             except Exception as exc:  # a hostile or broken file must never stop the listing
                 logger.warning("skipping message %s in %s: %s", entry.filename, folder, exc)
+                if unreadable is not None:
+                    unreadable[uid] = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
                 continue
             yield summary
 

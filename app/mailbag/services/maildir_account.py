@@ -12,8 +12,10 @@ from functools import partial
 from pathlib import Path
 
 from mailbag.domain.config import MaildirLayout
-from mailbag.domain.events import BodyLoaded, EventSink, MessagesChanged, SyncProgress
+from mailbag.domain.events import BodyLoaded, ErrorReported, EventSink, MessagesChanged, SyncProgress
 from mailbag.domain.models import Folder, FolderRole, FolderState, MessageSummary
+from mailbag.domain.sanitize import clean_line
+from mailbag.domain.wording import plural
 from mailbag.protocols.maildir import MaildirStore, fingerprint
 from mailbag.protocols.maildir_folders import delete_folder, finish_killed_changes, rename_folder
 from mailbag.protocols.maildir_marks import Marks, change_marks
@@ -48,6 +50,7 @@ class MaildirAccount(Backend):
         self._validity: dict[str, int] = {}  # folder -> UIDVALIDITY last seen
         self._watcher: asyncio.Task[None] | None = None
         self._folders_changed = False  # a folder appeared or went: list them again
+        self._told_unreadable: dict[str, set[int]] = {}  # folder -> UIDs whose file was told unreadable
 
     async def connect(self) -> None:
         if not self.root.is_dir():
@@ -147,9 +150,10 @@ class MaildirAccount(Backend):
         # until it can be; newest first, so that a big folder's list fills from the top.
         wanted = sorted((uid for uid in flags if uid > since or uid not in cached), reverse=True)
         new_mail: list[MessageSummary] = []
+        unreadable: dict[int, str] = {}  # left out of the list (and so of the count) until they can be read
         added = told = 0
         for done, chunk in _chunks(wanted):
-            fresh = await self.db(partial(_summaries, md, folder, chunk))
+            fresh = await self.db(partial(_summaries, md, folder, chunk, unreadable))
             if known is not None:
                 new_mail += await self.db(self.not_cached, folder, fresh)
             added += await self.db(self.store.upsert_summaries, self.name, folder, fresh) if fresh else 0
@@ -162,12 +166,29 @@ class MaildirAccount(Backend):
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
         changed = await self.db(self.store.update_server_flags, self.name, folder, sorted(flags.items()))
         await self.db(self.store.set_folder_state, self.name, folder, server_state)
-        self.emit(SyncProgress(self.name, folder, len(flags), len(flags)))
+        listed = len(flags) - len(unreadable)
+        self.emit(SyncProgress(self.name, folder, listed, listed))
         if added > told or removed or changed:
             self.emit(MessagesChanged(self.name, folder, added - told, changed, removed))
         await self.publish_counts(folder)
+        self._tell_unreadable(folder, unreadable)
         if known is not None:
             await self.announce_new_mail(folder, new_mail)
+
+    def _tell_unreadable(self, folder: str, unreadable: dict[int, str]) -> None:
+        """Say once per message that files of ``folder`` cannot be read (``unreadable``: UID ->
+        why): they are left out of its list and count until they can be; the log names them."""
+        told = self._told_unreadable.setdefault(folder, set())
+        new = sorted(set(unreadable) - told)
+        if not new:
+            return
+        told.update(new)
+        what = plural(len(new))
+        verb, pronoun, files = ("is", "it", "its file") if len(new) == 1 else ("are", "they", "their files")
+        self.emit(ErrorReported(
+            self.name, f"{what} in {clean_line(folder)} cannot be read ({clean_line(unreadable[new[0]])}) and"
+            f" {verb} left out until {pronoun} can be; the log names {files}",
+        ))
 
     async def add_delivered(self, folder: str, delivered: Sequence[tuple[str, MessageSummary | None]]) -> None:
         """Bring messages just delivered into ``folder``'s ``new/`` into the cache, without
@@ -358,6 +379,9 @@ def _chunks(uids: Sequence[int]) -> Iterator[tuple[int, Sequence[int]]]:
         start = end
 
 
-def _summaries(md: MaildirStore, folder: str, uids: Sequence[int]) -> list[MessageSummary]:
-    """The summaries of ``uids`` in ``folder`` as last looked at (see ``MaildirStore.summaries``)."""
-    return list(md.summaries(folder, uids=uids, rescan=False))
+def _summaries(
+    md: MaildirStore, folder: str, uids: Sequence[int], unreadable: dict[int, str]
+) -> list[MessageSummary]:
+    """The summaries of ``uids`` in ``folder`` as last looked at (see ``MaildirStore.summaries``);
+    the UIDs of files that cannot be read go into ``unreadable`` with why."""
+    return list(md.summaries(folder, uids=uids, rescan=False, unreadable=unreadable))
