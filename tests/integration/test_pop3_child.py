@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import Event, MessagesChanged, SyncProgress
+from mailbag.domain.events import Event, MessagesChanged, Notice, SyncProgress
 from mailbag.protocols.maildir import MaildirStore
+from mailbag.protocols.pop3.errors import Pop3MessageFailed
 from mailbag.services import pop3_account as pop3_module
 from mailbag.services.pop3_account import DOWNLOADED, Pop3Account
 from mailbag.services.pop3_batches import BATCH
@@ -225,5 +226,37 @@ async def test_a_server_that_allows_no_second_login_soon_gets_the_download_in_on
         names = [p.name for p in (tmp_path / "Mail" / "new").iterdir()]
         assert all(f"P{os.getpid()}Q" in name for name in names)  # written by mailbag's own process
         assert server.logins == (1 if script.login_delay is not None else 2)
+    finally:
+        server.stop()
+
+
+async def test_a_message_the_server_fails_on_in_the_childs_session_is_named_and_given_up_after_three_tries(
+    dovecot: DovecotServer, tmp_path: Path, store: Store
+) -> None:
+    """The link drops in the middle of one message of the second batch, every time: the child
+    keeps what came before it and names the message to its parent, which counts the tries
+    (three, the later ones in its own process) and then downloads the rest without it."""
+    bad = BATCH + 5
+    script = Script(retr="drop", bad_message=bad, messages=[
+        f"Subject: message {n}\r\nMessage-ID: <m{n}@x>\r\n\r\nbody {n}\r\n".encode() for n in range(1, BATCH + 11)
+    ])
+    server = ScriptedPop3(dovecot, script, tls=True).start()
+    try:
+        pop3 = ServerConfig(host="localhost", port=server.port, security="tls", username="me",
+                            password_command="printf 'pw\\n'", ca_file=server.ca_file)
+        config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=pop3)
+        recorder = Recorder()
+        worker = Pop3Account(config, tmp_path / "Mail", store, recorder)
+        worker.download_in_child = True
+        with pytest.raises(Pop3MessageFailed) as failed:
+            await worker.sync_once()
+        assert failed.value.uidl == f"uid-{bad}"
+        assert store.counts("old", "INBOX")[0] == bad - 1  # up to the message it failed on
+        for _ in range(2):
+            with pytest.raises(Pop3MessageFailed):
+                await worker.sync_once()
+        await worker.sync_once()
+        assert local_ids(tmp_path / "Mail") == sorted(f"<m{n}@x>" for n in range(1, BATCH + 11) if n != bad)
+        assert [e.message for e in recorder.of(Notice) if "could not be downloaded" in e.message]
     finally:
         server.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, NewMail, Notice
-from mailbag.protocols.pop3.errors import Pop3Refused
+from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3Refused
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
@@ -231,3 +231,32 @@ async def test_a_server_that_removes_what_a_session_read_gets_its_quit_once_noth
         await pop3.sync_once()
         assert sorted(server.removed) == [message(1), message(3)]
         assert subjects(store) == ["message 1", "message 3"]
+
+
+async def test_a_message_the_server_fails_on_every_time_holds_up_no_other(dovecot, tmp_path, store) -> None:
+    """The link drops in the middle of message 2 at every try (a damaged file on the server,
+    say). What came before it is kept at once; after three tries it is left on the server and the
+    others come; the retry key tries it again."""
+    script = Script(retr="drop", bad_message=2, messages=[message(n) for n in range(1, 5)])
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        with pytest.raises(Pop3LinkLost, match="closed"):
+            await pop3.sync_once()
+        assert subjects(store) == ["message 1"]
+        for _ in range(2):
+            with pytest.raises(Pop3LinkLost):
+                await pop3.sync_once()
+        assert [e.message for e in recorder.of(Notice) if "could not be downloaded" in e.message] == [
+            "1 message could not be downloaded (localhost:%d: the server closed the connection) and is left on"
+            " the server; retry tries it again" % server.port
+        ]
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 3", "message 4"]
+        assert message(2) in script.messages
+
+        pop3.on_retry()
+        with pytest.raises(Pop3LinkLost):
+            await pop3.sync_once()
+        script.retr = "ok"  # the server mended
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 3", "message 4"]

@@ -37,7 +37,7 @@ from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import discard_temporary, present
 from mailbag.protocols.pop3.client import MAX_MESSAGE, Listing, Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused, Pop3Temporary
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused, Pop3MessageFailed, Pop3Temporary
 from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
@@ -57,6 +57,8 @@ CHILD_MIN = 1000
 CHECK_SECONDS = 60.0
 #: The file in the Maildir's top directory a download holds locked (see ``Pop3Account.download``).
 DOWNLOAD_LOCK = "mailbag-download.lock"
+#: A message the link failed on this many downloads in a row is left on the server (until retry).
+GIVE_UP_AFTER = 3
 #: What a download's progress counts.
 DOWNLOADED = "messages downloaded"
 _DAY = 86400.0
@@ -87,6 +89,8 @@ class Pop3Account(MaildirAccount):
         self._told_too_big: set[str] = set()  # UIDLs of messages too big to fetch, told once
         self._told_no_uidl = False  # a server without UIDL is told once
         self._told_expiry = False  # a server that removes mail downloaded (EXPIRE) is told once
+        self._failures: dict[str, int] = {}  # UIDL -> downloads in a row whose link failed on it
+        self._given_up: set[str] = set()  # UIDLs of messages left on the server for that, until retry
         self._downloading = False  # the Inbox is being filled: the watcher leaves it alone
         self.inbox = root  # the Inbox's directory (INBOX/ in a nested tree), known once connected
         self._arrived = 0  # messages of the running download taken care of so far
@@ -152,6 +156,8 @@ class Pop3Account(MaildirAccount):
 
     def on_retry(self) -> None:
         self._login_refused = False
+        self._failures.clear()
+        self._given_up.clear()  # the user asks: every message is tried again
         self._forced = True
         self.submit(CheckFolders(account=self.name))
 
@@ -194,9 +200,29 @@ class Pop3Account(MaildirAccount):
             log.info("pop3 %s: another mailbag is downloading for this account; left to it", self.name)
             return 0
         try:
-            return await self._download()
+            got = await self._download()
+        except Pop3MessageFailed as exc:
+            self._failed_on(exc)
+            raise
         finally:
             os.close(lock)
+        self._failures.clear()
+        return got
+
+    def _failed_on(self, exc: Pop3MessageFailed) -> None:
+        """The link failed while a message was read: after :data:`GIVE_UP_AFTER` downloads in a
+        row that failed on it, it is left on the server (told once), so that a server that
+        fails on one message every time (a damaged file there, say) does not hold up the others.
+        The retry key tries it again."""
+        if not exc.uidl:
+            return
+        self._failures[exc.uidl] = count = self._failures.get(exc.uidl, 0) + 1
+        if count < GIVE_UP_AFTER or exc.uidl in self._given_up:
+            return
+        self._given_up.add(exc.uidl)
+        text = f"1 message could not be downloaded ({exc}) and is left on the server; retry tries it again"
+        log.warning("pop3 %s: message %s failed %d downloads in a row: %s", self.name, exc.uidl, count, exc)
+        self.emit(Notice(self.name, text))
 
     async def _download(self) -> int:
         client = await self._open()
@@ -262,7 +288,8 @@ class Pop3Account(MaildirAccount):
 
     def _wanted(self, fresh: list[Listing]) -> list[Listing]:
         """Those of ``fresh`` to download: a message over the size limit stays on the server
-        (told once)."""
+        (told once), as does one given up on (see :meth:`_failed_on`)."""
+        fresh = [m for m in fresh if m.uidl not in self._given_up]
         too_big = [m for m in fresh if m.size > MAX_MESSAGE and m.uidl not in self._told_too_big]
         if too_big:
             self._told_too_big.update(m.uidl for m in too_big)

@@ -25,6 +25,7 @@ from mailbag.domain.models import MessageSummary
 from mailbag.protocols.maildir import summary_of
 from mailbag.protocols.maildir_delivery import deliver, new_key
 from mailbag.protocols.pop3.client import WINDOW, Listing, Pop3Client
+from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3MessageFailed
 from mailbag.store.local import STORED, LocalStore
 from mailbag.store.records import Pop3Download
 
@@ -75,19 +76,31 @@ async def download_batches(
     """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
     how many messages arrived. ``between`` runs after each batch handed on, before the next
     waits its turn (the worker serves what the user asked for there). What was read is stored
-    and handed on even when the link fails part-way; then the failure is raised. Without
-    ``summarise`` each message is handed on with None for its summary."""
+    and handed on even when the link fails part-way, the messages of the batch before the one
+    it failed on too; then the failure is raised (Pop3MessageFailed with that message's UIDL).
+    Without ``summarise`` each message is handed on with None for its summary."""
     got = 0
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
     try:
         for batch in batches(wanted):
             keys = {m.uidl: new_key() for m in batch}
             uidl_of = {m.number: m.uidl for m in batch}
-            written = [
-                (keys[uidl_of[number]], uidl_of[number], raw)
-                async for number, raw in client.retrieve([m.number for m in batch])
-                if raw is not None
-            ]
+            written: list[tuple[str, str, bytes]] = []
+            listed = 0
+            try:
+                async for number, raw in client.retrieve([m.number for m in batch]):
+                    listed += 1
+                    if raw is not None:
+                        written.append((keys[uidl_of[number]], uidl_of[number], raw))
+            except Pop3LinkLost as exc:
+                if written:
+                    after = storing[-1] if storing else None
+                    storing.append(asyncio.create_task(
+                        _store(written, listed, inbox, local, account, on_batch, after, summarise)
+                    ))
+                if isinstance(exc, Pop3MessageFailed):
+                    raise Pop3MessageFailed(str(exc), exc.number, uidl_of.get(exc.number, "")) from exc
+                raise
             if len(storing) == STORING:
                 got += await storing.pop(0)
                 if between is not None:

@@ -36,7 +36,8 @@ from typing import Any
 
 from mailbag.protocols.maildir import delivered_summaries
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3Refused, Pop3Temporary
+from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3MessageFailed
+from mailbag.protocols.pop3.errors import Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
 from mailbag.services.pop3_batches import Delivered, download_batches, stored_numbers
 from mailbag.store.local import LocalStore
@@ -153,6 +154,8 @@ def _as_exception(failure: dict[str, str]) -> Exception:
     kind, message = failure["error"], failure.get("message", "")
     if kind == "bug":
         log.error("the download process failed: %s", failure.get("detail", message))
+    if kind == "link" and failure.get("uidl"):
+        return Pop3MessageFailed(message, 0, failure["uidl"])
     errors: dict[str, Callable[[str], Exception]] = {
         "auth": Pop3LoginRefused, "link": Pop3LinkLost, "temporary": Pop3Temporary, "refused": Pop3Refused,
         "local": OSError,
@@ -175,7 +178,10 @@ def main() -> int:
     try:
         asyncio.run(_run(job))
     except Exception as exc:  # noqa: BLE001 - told to the parent, which logs it
-        _say(failure_word(exc, _KINDS))
+        word = failure_word(exc, _KINDS)
+        if isinstance(exc, Pop3MessageFailed):
+            word["uidl"] = exc.uidl  # the message the link failed on
+        _say(word)
         return 1
     return 0
 

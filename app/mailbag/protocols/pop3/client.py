@@ -28,6 +28,7 @@ from mailbag.protocols.pop3.errors import (
     Pop3Error,
     Pop3LinkLost,
     Pop3LoginRefused,
+    Pop3MessageFailed,
     Pop3Refused,
     Pop3Temporary,
 )
@@ -317,20 +318,27 @@ class Pop3Client:
 
     async def retrieve(self, numbers: Sequence[int], limit: int = MAX_MESSAGE) -> AsyncIterator[tuple[int, bytes | None]]:
         """RETR each of ``numbers``, yielding ``(number, message)`` in order (None for a message
-        the server refused to give); pipelined in windows where the server offers it."""
+        the server refused to give); pipelined in windows where the server offers it. A link that
+        fails while a message is read raises Pop3MessageFailed naming it."""
         window = WINDOW if self.pipelining else 1
         for start in range(0, len(numbers), window):
             batch = numbers[start : start + window]
             log_line(log, ">", f"pop3 {self._where}", f"RETR of {len(batch)} messages")
             await self._send([f"RETR {n}" for n in batch])
             for number in batch:
-                reply = await self._guard(self._reply())
-                if not reply.ok:
-                    yield number, None
-                    continue
-                message = await self._read_multiline(limit)
-                self._retrieved.add(number)
-                yield number, message
+                yield number, await self._answer_to_retr(number, limit)
+
+    async def _answer_to_retr(self, number: int, limit: int) -> bytes | None:
+        """The message RETR ``number`` gave (None: the server refused it)."""
+        try:
+            reply = await self._guard(self._reply())
+            if not reply.ok:
+                return None
+            message = await self._read_multiline(limit)
+        except Pop3LinkLost as exc:
+            raise Pop3MessageFailed(str(exc), number) from exc
+        self._retrieved.add(number)
+        return message
 
     async def delete(self, numbers: Iterable[int]) -> list[int]:
         """Mark messages deleted (DELE; the server removes them at :meth:`quit`); returns the

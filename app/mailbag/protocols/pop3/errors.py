@@ -21,5 +21,15 @@ class Pop3LinkLost(Pop3Error):
     server said something no POP3 server says (a line without end, a message over the limit)."""
 
 
+class Pop3MessageFailed(Pop3LinkLost):
+    """The link failed while message ``number`` (``uidl``, where the caller knows it) was being
+    read: a server that fails on one message every time would hold up every message after it."""
+
+    def __init__(self, message: str, number: int, uidl: str = "") -> None:
+        super().__init__(message)
+        self.number = number
+        self.uidl = uidl
+
+
 class Pop3Refused(Pop3Error):
     """A command other than the login was answered ``-ERR`` (a message that is gone, ...)."""
