@@ -450,3 +450,17 @@ def test_two_writers_of_a_folder_uid_list_at_once_both_succeed(tmp_path: Path) -
     loaded = _UidList.load(path)
     assert loaded is not None and loaded.uids == {"a": 1, "b": 2}
     assert [p.name for p in tmp_path.iterdir()] == [UIDLIST_NAME]  # no temporary file left
+
+
+def test_a_uid_file_whose_last_line_was_cut_short_keeps_every_other_uid(store: MaildirStore, caplog) -> None:
+    """A mailbag killed while it added a batch's lines leaves the last one cut short: that one
+    is left out (its message gets a UID again), not the whole file with the folder's UIDVALIDITY."""
+    uids = [store.add("INBOX", _mail(subject)) for subject in ("a", "b")]
+    validity = store.folder_state("INBOX").uidvalidity
+    with open(store.root / UIDLIST_NAME, "a", encoding="utf-8") as file:
+        file.write("3")
+    again = MaildirStore(store.root, "local")
+    with caplog.at_level(logging.WARNING, logger="mailbag.protocols.maildir"):
+        assert again.folder_state("INBOX").uidvalidity == validity
+    assert [(s.uid, s.subject) for s in again.summaries("INBOX")] == list(zip(uids, ["a", "b"]))
+    assert "malformed" not in caplog.text

@@ -157,12 +157,17 @@ class _UidList:
     def load(cls, path: Path) -> _UidList | None:
         """Read the file; None when it is missing or unusable (the caller starts afresh)."""
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         except (OSError, UnicodeError) as exc:
             logger.warning("unreadable %s (%s): assigning new UIDs", path, exc)
             return None
+        lines = text.splitlines()
+        if len(lines) > 1 and not text.endswith("\n"):
+            # A mailbag stopped while it added lines (see append): the last one was cut short.
+            logger.info("%s ends in a line cut short: left out", path)
+            lines.pop()
         try:
             magic, validity, nextuid = lines[0].rsplit(" ", 2)
             if magic != _UIDLIST_MAGIC or validity[0] != "V" or nextuid[0] != "N":
