@@ -16,13 +16,14 @@ from mailbag.store.local import ASIDE, FLAGS, PENDING
 from mailbag.store.store import Store
 from mailbag.ui.app import MailbagApp
 from tests.integration.accounts import imap_account_config
+from tests.integration.proxy import Proxy
 from tests.servers.ports import closed_port
 from tests.integration.pop3_fixtures import pop3_account
 from tests.servers.dovecot import DovecotServer, MailUser
 from tests.servers.messages import make_message
 from tests.ui.conftest import settle
 from tests.ui.helpers import status_text
-from tests.ui.real_services import maildir_config, running, service, simple_message, wait_until
+from tests.ui.real_services import maildir_config, reader_text, running, service, simple_message, wait_until
 
 
 def status_line(app: MailbagApp) -> str:
@@ -276,3 +277,31 @@ async def test_a_refused_pop3_login_is_told_as_an_imap_one_and_again_after_a_ret
         await wait_until(pilot, lambda: "old login refused ($ to retry)" in status_line(app), "refused again")
         line = status_line(app)
         assert line.startswith(reason) and "login refused:" not in line
+
+
+@pytest.mark.dovecot
+async def test_a_pop3_server_out_of_reach_shows_in_the_state_and_its_mail_stays_readable(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    """A POP3 server that cannot be reached at a check leaves its account "offline" with the
+    reason (not "online" once the error has gone), its mail read as before; the next check that
+    reaches it makes it "online" again."""
+    dovecot.deliver_many(mail_user.name, [simple_message(n, subject=f"Old mail {n}") for n in range(3)])
+    async with Proxy(dovecot.host, dovecot.pop3s_port) as proxy:
+        old = pop3_account(dovecot, mail_user, tmp_path / "Mail", port=proxy.port)
+        config = Config(path=None, accounts={"old": old})
+        async with running(config, tmp_path / "cache.sqlite3", 3, size=(120, 24)) as (app, pilot, store):
+            await wait_until(pilot, lambda: "old online" in status_line(app), "online")
+            await proxy.down()
+            await pilot.press("dollar_sign")
+            await wait_until(pilot, lambda: "error: old: cannot reach" in status_line(app), "the error")
+            app.main_screen.status.clear_error()  # as it goes after a while
+            await settle(pilot)
+            assert f"old offline (cannot reach localhost:{proxy.port}" in status_line(app)
+
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "body of message 2" in reader_text(app)[1], "the mail is read")
+
+            await proxy.up()
+            await pilot.press("dollar_sign")
+            await wait_until(pilot, lambda: "old online" in status_line(app), "online again")

@@ -68,6 +68,9 @@ class ConnectionChanged(Event):
     sign_in: bool = False
     #: Why the login was refused, as the server (or the password source) said it.
     reason: str = ""
+    #: The server the account fetches its mail from (POP3) cannot be reached (``detail`` says
+    #: why); the account serves the mail it holds all the same.
+    fetch_offline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

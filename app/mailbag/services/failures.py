@@ -42,6 +42,9 @@ class Failure(StrEnum):
     # the login to the server an account fetches its mail from (POP3) refused: told as AUTH is,
     # the mail already here is served, nothing is fetched until the user retries
     FETCH_AUTH = "fetch auth"
+    # the server an account fetches its mail from (POP3) cannot be reached: the state says so,
+    # the mail already here is served, the next check tries again
+    FETCH_LINK = "fetch link"
     LOCAL = "local"  # disk or cache: tell, keep data
     BUG = "bug"  # anything else: log the traceback, tell in one line, keep the account alive
 

@@ -37,7 +37,9 @@ from mailbag.protocols.maildir import INBOX
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import discard_temporary, present
 from mailbag.protocols.pop3.client import MAX_MESSAGE, Listing, Pop3Client, Pop3Settings
-from mailbag.protocols.pop3.errors import Pop3Error, Pop3LoginRefused, Pop3MessageFailed, Pop3Temporary
+from mailbag.protocols.pop3.errors import (
+    Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3MessageFailed, Pop3Temporary,
+)
 from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
@@ -125,11 +127,13 @@ class Pop3Account(MaildirAccount):
         log.info("pop3 %s: %d messages cut short kept, %d to fetch again", self.name, len(kept), len(lost))
 
     def classify(self, exc: BaseException) -> Failure:
-        """A POP3 server that cannot be reached is told, and the local account carries on (its
-        mail is all here); the next check tries again. A refused login is told as a refused
-        login, and nothing is fetched until the user retries."""
+        """A POP3 server that cannot be reached is told, and shown in the account's state, and
+        the local account carries on (its mail is all here); the next check tries again. A
+        refused login is told as a refused login, and nothing is fetched until the user retries."""
         if isinstance(exc, Pop3LoginRefused):
             return Failure.FETCH_AUTH
+        if isinstance(exc, Pop3LinkLost):
+            return Failure.FETCH_LINK
         if isinstance(exc, Pop3Error):
             return Failure.REFUSED
         return super().classify(exc)
@@ -226,6 +230,7 @@ class Pop3Account(MaildirAccount):
 
     async def _download(self) -> int:
         client = await self._open()
+        self.scheduler.fetch_reached()
         self._login_delay = float(client.login_delay or 0)
         self._tell_expiry(client.expire_days)
         try:

@@ -142,6 +142,9 @@ class Scheduler:
         self._open: dict[int, Request] = {}  # submitted, not answered yet
         self._answered: OrderedDict[int, None] = OrderedDict()
         self.waiting_for_user = False
+        #: Why the server the account fetches its mail from (POP3) could not be reached at the
+        #: last check ("" when it was): the state says so while the local mail is served.
+        self.fetch_trouble = ""
         self._certificate_told = ""  # the refusal of a certificate told since the last connection
         self.state = ConnectionState.OFFLINE
         self.journal = ActionJournal(backend)
@@ -555,7 +558,11 @@ class Scheduler:
             self.emit(ErrorReported(self.name, f"internal error: {text} (details in the log)"))
         elif failure is Failure.FETCH_AUTH:
             log.info("account %s: %s: login refused: %s", self.name, what, text)
+            self.fetch_trouble = ""  # reached, and refused: that is what the state says
             self._tell_refused(self.state, text)
+        elif failure is Failure.FETCH_LINK:
+            log.info("account %s: %s: server out of reach: %s", self.name, what, text)
+            self._tell_out_of_reach(exc)
         elif failure is Failure.LOCAL:
             log.warning("account %s: %s failed on the local cache: %s", self.name, what, text)
             self.emit(ErrorReported(self.name, f"local cache problem: {text}"))
@@ -580,6 +587,24 @@ class Scheduler:
             self._certificate_told = refusal.told
             self.emit(ErrorReported(self.name, refusal.told))
 
+    def _tell_out_of_reach(self, exc: BaseException) -> None:
+        """The server the account fetches its mail from cannot be reached: the state says so
+        (its mail here is served all the same) until a check reaches it, the reason told once."""
+        certificate = certificate_refusal(exc)
+        trouble = certificate.brief if certificate else self.backend.describe(exc)
+        if certificate is not None:
+            self._tell_certificate(certificate)
+        elif trouble != self.fetch_trouble:
+            self.emit(ErrorReported(self.name, trouble))
+        self.fetch_trouble = trouble
+        self._set_state(self.state)
+
+    def fetch_reached(self) -> None:
+        """The server the account fetches its mail from answered: its state says so again."""
+        if self.fetch_trouble:
+            self.fetch_trouble = ""
+            self._set_state(self.state)
+
     def _tell_refused(self, state: ConnectionState, text: str) -> None:
         """The login was refused (``text``, a client's words): nothing is tried again until
         the user asks, and the state says so, with the reason once."""
@@ -589,7 +614,8 @@ class Scheduler:
 
     def _set_state(self, state: ConnectionState, detail: str = "", *, reason: str = "") -> None:
         self.state = state
-        self.emit(ConnectionChanged(self.name, state, detail, waiting_for_user=self.waiting_for_user,
+        self.emit(ConnectionChanged(self.name, state, detail or self.fetch_trouble,
+                                    waiting_for_user=self.waiting_for_user, fetch_offline=bool(self.fetch_trouble),
                                     plaintext=self.backend.plaintext,
                                     sign_in=self.waiting_for_user and self.backend.signs_in, reason=reason))
 

@@ -71,6 +71,7 @@ class StatusBar(Widget):
         super().__init__(name=name, id=id)
         self._states: dict[str, tuple[ConnectionState, str]] = {}
         self._refused: set[str] = set()  # accounts whose login was refused, waiting for a retry
+        self._fetch_offline: set[str] = set()  # accounts whose (POP3) server cannot be reached
         self.sign_in: list[str] = []  # of those, the ones an OAuth2 sign-in may fix
         self._plaintext: dict[str, tuple[str, ...]] = {}  # accounts with a server reached without TLS
         self._progress: dict[str, tuple[str, int, int]] = {}
@@ -83,12 +84,17 @@ class StatusBar(Widget):
 
     def set_connection(
         self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False,
-        plaintext: tuple[str, ...] = (), sign_in: bool = False,
+        plaintext: tuple[str, ...] = (), sign_in: bool = False, fetch_offline: bool = False,
     ) -> None:
         """``waiting_for_user``: the login was refused and nothing is tried until a retry;
         ``plaintext``: the account's tables whose server is reached without TLS; ``sign_in``:
-        the refused login wants the account's OAuth2 sign-in."""
+        the refused login wants the account's OAuth2 sign-in; ``fetch_offline``: the server it
+        fetches its mail from (POP3) cannot be reached, shown as offline (with ``detail``)."""
         self._states[account] = (state, clean_line(detail))
+        if fetch_offline:
+            self._fetch_offline.add(account)
+        else:
+            self._fetch_offline.discard(account)
         self._plaintext[account] = plaintext
         if waiting_for_user:
             self._refused.add(account)
@@ -263,16 +269,18 @@ class StatusBar(Widget):
         if account in self._progress:
             folder, done, total = self._progress[account]
             text.append(f" {folder} {done}/{total}")
-        elif detail and state == ConnectionState.ERROR:
+        elif detail and state in (ConnectionState.ERROR, ConnectionState.OFFLINE):
             cut = detail if len(detail) <= detail_width else detail[: detail_width - 1] + "…"
             text.append(f" ({cut})")
         return text
 
     def _shown_state(self, account: str) -> ConnectionState:
-        """The account's state as shown: a refused login is an error, also where the account's
-        local mail is served all the same (a POP3 account's)."""
+        """The account's state as shown: a refused login is an error, a server out of reach
+        offline, also where the account's local mail is served all the same (a POP3 account's)."""
         state = self._states[account][0]
-        return ConnectionState.ERROR if account in self._refused else state
+        if account in self._refused:
+            return ConnectionState.ERROR
+        return ConnectionState.OFFLINE if account in self._fetch_offline else state
 
     def _named_states(self) -> Text | None:
         """Of several accounts, the one not online by name, after the count of those that are:

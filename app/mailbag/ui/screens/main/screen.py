@@ -91,7 +91,7 @@ class MainScreen(
             newly_refused = event.waiting_for_user and not self.status.refused(event.account)
             self.status.set_connection(
                 event.account, event.state, event.detail, waiting_for_user=event.waiting_for_user,
-                plaintext=event.plaintext, sign_in=event.sign_in,
+                plaintext=event.plaintext, sign_in=event.sign_in, fetch_offline=event.fetch_offline,
             )
             if newly_refused and event.reason and not event.sign_in:  # the state says only "refused ($)"
                 self.status.set_error(f"{event.account}: {event.reason}")
