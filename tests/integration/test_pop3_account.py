@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from mailbag.domain.events import BodyLoaded, ConnectionChanged, ErrorReported, 
 from mailbag.domain.models import ConnectionState, MessageSummary
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
+from mailbag.services import pop3_batches
 from mailbag.services.pop3_account import Pop3Account
 from mailbag.services.pop3_batches import BATCH
 from mailbag.services.scheduler import Timings
@@ -301,3 +303,34 @@ async def test_a_first_download_another_mailbag_makes_rings_no_bell_here_either(
     assert await downloader.download() == 2
     assert [(e.folder, e.count) for e in shown.of(NewMail)] == [("INBOX", 2)]
     assert local_ids(tmp_path / "Mail") == expected_ids(range(302))
+
+
+async def test_a_mailbag_started_while_another_downloads_leaves_the_messages_being_written_alone(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, other_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ``mailbag sync`` started while the full-screen client's download writes a batch: the
+    messages being written are that download's, not ones a killed download left; the start
+    must not forget them (each would be fetched again, and be here twice)."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(300)))
+    downloader, _ = account(dovecot, mail_user, tmp_path, store)
+    starting, _ = account(dovecot, mail_user, tmp_path, other_store)
+    await downloader.connect()
+    writing, go_on = threading.Event(), threading.Event()
+    deliver = pop3_batches.deliver
+
+    def paused(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
+        writing.set()
+        go_on.wait()
+        deliver(root, messages)
+
+    monkeypatch.setattr(pop3_batches, "deliver", paused)
+    download = asyncio.create_task(downloader.download())
+    await asyncio.to_thread(writing.wait)
+    try:
+        await starting.connect()
+    finally:
+        go_on.set()
+    assert await download == 300
+    assert await starting.download() == 0
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(300))

@@ -109,12 +109,25 @@ class Pop3Account(MaildirAccount):
         layout = await self.db(detect, self.root, self.layout)
         await self.db(layout.create, INBOX)
         self.inbox = layout.inbox()
-        await self.db(self._settle)
+        await self.db(self._settle_unless_downloading)
         await super().connect()
+
+    def _settle_unless_downloading(self) -> None:
+        """:meth:`_settle`, unless another mailbag is downloading for this account now (it holds
+        the download lock): the messages it is writing were not cut short, and must not be
+        forgotten (each would be fetched again). A download settles first (see :meth:`_download`)."""
+        lock = try_lock(self.root / DOWNLOAD_LOCK)
+        if lock is None:
+            return
+        try:
+            self._settle()
+        finally:
+            os.close(lock)
 
     def _settle(self) -> None:
         """Finish what a killed download left: a message being written is kept if its file made it
-        into the Maildir, else forgotten (and fetched again)."""
+        into the Maildir, else forgotten (and fetched again). Only while the download lock is
+        held: no other mailbag is writing then."""
         local = self.store.local
         cut = {d.uidl: d.key for d in local.pop3_downloads(self.name).values() if d.state == FETCHING}
         if not cut:
@@ -240,6 +253,9 @@ class Pop3Account(MaildirAccount):
                 self.emit(Notice(self.name, f"{self.server.host} offers no UIDL: mailbag tells its"
                                   " messages apart by size and header (TOP), one command each per check"))
             known = await self.db(self.store.local.pop3_downloads, self.name)
+            if any(d.state == FETCHING for d in known.values()):  # left by a download killed meanwhile
+                await self.db(self._settle)
+                known = await self.db(self.store.local.pop3_downloads, self.name)
             self._first_download = not known
             wanted = self._wanted([m for m in listing if m.uidl not in known])
             if self._hands_over(client, wanted):
