@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mailbag import paths
-from mailbag.services.pop3_account import CHILD_MIN
+from mailbag.services.pop3_account import CHILD_MIN, DOWNLOAD_LOCK
 from mailbag.services.pop3_batches import BATCH
 from mailbag.store.store import Store
 from tests.integration.pop3_fixtures import QuitHolder, expected_ids, local_ids, on_server
@@ -179,3 +179,24 @@ async def test_killed_during_the_deletion_the_next_run_finishes_it(
     assert result.returncode == 0, result.stderr
     assert local_ids(maildir()) == expected_ids(range(total))
     assert on_server(dovecot, mail_user) == 0
+
+
+def test_a_sync_beside_a_download_under_way_says_it_leaves_the_download_to_it(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    """`mailbag sync` while another mailbag downloads for the account (holding its download lock)
+    fetches nothing itself, and says why, instead of ending as if there were no new mail."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    config = write_config(tmp_path / "config.toml", dovecot, mail_user)
+    root = maildir()
+    root.mkdir(parents=True)
+    held = paths.try_lock(root / DOWNLOAD_LOCK)  # as the other mailbag's download holds it
+    assert held is not None
+    try:
+        result = run(config, mail_user.password)
+    finally:
+        os.close(held)
+    assert result.returncode == 0, result.stderr
+    assert "old: another mailbag is downloading this account's mail; this check leaves it to that one" \
+        in result.stdout
+    assert files_in(root) == 0

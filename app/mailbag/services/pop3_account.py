@@ -209,12 +209,14 @@ class Pop3Account(MaildirAccount):
         """Fetch what the server has and this account has not, then delete what is due on the
         server; returns how many messages arrived. Another mailbag downloading for this
         account at the same time (a ``mailbag sync`` beside the full-screen client) holds the
-        Maildir's download lock: then this one leaves it to that one (its messages show up as
-        any new file in the Maildir does), so that no message is fetched twice."""
+        Maildir's download lock: then this one leaves it to that one, and says so (its messages
+        show up as any new file in the Maildir does), so that no message is fetched twice."""
         self._last_download = time.monotonic()
         lock = await self.db(try_lock, self.root / DOWNLOAD_LOCK)
         if lock is None:
             log.info("pop3 %s: another mailbag is downloading for this account; left to it", self.name)
+            self.emit(Notice(self.name, "another mailbag is downloading this account's mail; this check leaves"
+                                        " it to that one"))
             return 0
         try:
             got = await self._download()
