@@ -120,7 +120,8 @@ async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, 
             assert refused_logins(dovecot, mail_user, log_start) == 1
             # what needs the server is refused at once, not left waiting
             body = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
-            assert RequestFailed(body, "work: login refused; fix the password, then retry") in events.events
+            failed = [e for e in events.events if isinstance(e, RequestFailed) and e.request_id == body]
+            assert failed == [RequestFailed(body, f"work: {refused.reason}; fix the password, then retry")]
 
             events.events.clear()
             retry = account.submit(RetryAccount(account="work"))

@@ -305,3 +305,25 @@ async def test_a_pop3_server_out_of_reach_shows_in_the_state_and_its_mail_stays_
             await proxy.up()
             await pilot.press("dollar_sign")
             await wait_until(pilot, lambda: "old online" in status_line(app), "online again")
+
+
+@pytest.mark.dovecot
+async def test_a_folder_opened_after_a_refused_login_says_the_servers_reason_too(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path
+) -> None:
+    """Opening a folder of an account whose login was refused fails at once; its error keeps the
+    server's reason, which it replaces in the status bar (at start, on a busy machine, the Inbox
+    opened first is asked for only after the refusal came)."""
+    dovecot.deliver(mail_user.name, simple_message(1))
+    account = imap_account_config(dovecot, mail_user)
+    async with running(Config(path=None, accounts={"work": account}), tmp_path / "cache.sqlite3", 1):
+        pass  # its folders are known from now on
+    assert account.imap is not None
+    wrong = dataclasses.replace(account.imap, password_command="printf '%s\\n' not-the-password")
+    config = Config(path=None, accounts={"work": dataclasses.replace(account, imap=wrong)})
+    async with running(config, tmp_path / "cache.sqlite3", 1, size=(200, 24)) as (app, pilot, store):
+        await wait_until(pilot, lambda: "refused (" in status_line(app), "the refusal")
+        app.main_screen.status.clear_error()  # as it goes after a while
+        await pilot.press("h", "enter")  # the Inbox, opened again
+        await wait_until(pilot, lambda: "error: work:" in status_line(app), "the folder's error")
+        assert " error: work: wrong user name or password" in status_line(app)

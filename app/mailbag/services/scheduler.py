@@ -142,6 +142,7 @@ class Scheduler:
         self._open: dict[int, Request] = {}  # submitted, not answered yet
         self._answered: OrderedDict[int, None] = OrderedDict()
         self.waiting_for_user = False
+        self._refusal = ""  # why the last login was refused, as the server said it
         #: Why the server the account fetches its mail from (POP3) could not be reached at the
         #: last check ("" when it was): the state says so while the local mail is served.
         self.fetch_trouble = ""
@@ -209,7 +210,8 @@ class Scheduler:
     def _unreachable(self) -> str:
         """Why a request that needs the server cannot be served now."""
         if self.waiting_for_user:
-            return f"{self.name}: login refused; fix the password, then retry"
+            # The server's reason, as told once: this may replace that error (a folder opened).
+            return f"{self.name}: {self._refusal or 'login refused'}; {FIX_PASSWORD}"
         return f"{self.name} is offline"
 
     def retry(self) -> None:
@@ -609,7 +611,7 @@ class Scheduler:
         """The login was refused (``text``, a client's words): nothing is tried again until
         the user asks, and the state says so, with the reason once."""
         self.waiting_for_user = True
-        reason = refusal_reason(text)
+        reason = self._refusal = refusal_reason(text)
         self._set_state(state, f"login refused: {reason} ({FIX_PASSWORD})", reason=reason)
 
     def _set_state(self, state: ConnectionState, detail: str = "", *, reason: str = "") -> None:
