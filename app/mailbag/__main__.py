@@ -393,7 +393,7 @@ async def run_sync(config: Config, only: str | None) -> int:
                     return 2
                 log.warning("sync of %s failed", name, exc_info=True)
                 printer.finish_line()
-                print(f"{name}: sync failed: {worker.describe(exc)}", file=sys.stderr)
+                print(f"{name}: sync failed: {clean_line(worker.describe(exc))}", file=sys.stderr)
                 failed = True
                 continue
             printer.finish_line()
@@ -409,7 +409,8 @@ async def run_sync(config: Config, only: str | None) -> int:
 
 
 class ProgressPrinter:
-    """Prints sync events: one updating line on a terminal, plain lines otherwise."""
+    """Prints sync events: one updating line on a terminal, plain lines otherwise; what a
+    server said is printed as inert text (no control sequence reaches the terminal)."""
 
     def __init__(self) -> None:
         self.tty = sys.stdout.isatty()
@@ -429,13 +430,13 @@ class ProgressPrinter:
                 self._last = (event.account, event.folder, event.total)
         elif isinstance(event, ErrorReported):
             self.finish_line()
-            print(f"{event.account}: {event.message}", file=sys.stderr)
+            print(f"{event.account}: {clean_line(event.message)}", file=sys.stderr)
         elif isinstance(event, Notice):
             self.finish_line()
             print(f"{event.account}: {clean_line(event.message)}", flush=True)
         elif isinstance(event, ConnectionChanged) and event.detail:
             self.finish_line()
-            print(f"{event.account}: {event.state}: {event.detail}", file=sys.stderr)
+            print(f"{event.account}: {event.state}: {clean_line(event.detail)}", file=sys.stderr)
 
     def finish_line(self) -> None:
         if self._open_line:
