@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -334,3 +334,38 @@ async def test_a_mailbag_started_while_another_downloads_leaves_the_messages_bei
     assert await download == 300
     assert await starting.download() == 0
     assert local_ids(tmp_path / "Mail") == expected_ids(range(300))
+
+
+async def test_the_inbox_looked_at_between_batches_never_runs_beside_a_batch_being_cached(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Inbox synced between two batches of a download (the watcher had seen it change just
+    before: a download process killed, a folder made) is not read while a batch is brought into
+    the cache: both used the folder's index from two threads at once, and the download stopped
+    part-way with "internal error: dictionary changed size during iteration"."""
+    total = 4 * BATCH
+    dovecot.deliver_many(mail_user.name, (make_message(i, size=200) for i in range(total)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.connect()
+    running: list[tuple[str, asyncio.Task[object] | None]] = []
+    beside: list[tuple[str, str]] = []
+
+    def watched(what: str, method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def run(*args: object) -> None:
+            me = asyncio.current_task()
+            beside.extend((what, other) for other, task in running if task is not me)
+            running.append((what, me))
+            try:
+                await method(*args)
+            finally:
+                running.remove((what, me))
+        return run
+
+    monkeypatch.setattr(worker, "add_delivered", watched("a batch cached", worker.add_delivered))
+    monkeypatch.setattr(worker, "sync_folder", watched("the Inbox synced", worker.sync_folder))
+    worker.mark_dirty("INBOX")
+    assert await worker.download() == total
+    assert beside == []
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(total))
+    assert cached(store) == total
+    assert not recorder.of(ErrorReported)

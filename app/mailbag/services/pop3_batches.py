@@ -75,12 +75,15 @@ async def download_batches(
 ) -> int:
     """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
     how many messages arrived. ``between`` runs after each batch handed on, before the next
-    waits its turn (the worker serves what the user asked for there). What was read is stored
-    and handed on even when the link fails part-way, the messages of the batch before the one
-    it failed on too; then the failure is raised (Pop3MessageFailed with that message's UIDL).
+    waits its turn (the worker serves what the user asked for there, never while a batch is
+    being handed on: both may use the folder's index, which is not shared between threads).
+    What was read is stored and handed on even when the link fails part-way, the messages of
+    the batch before the one it failed on too; then the failure is raised (Pop3MessageFailed
+    with that message's UIDL).
     Without ``summarise`` each message is handed on with None for its summary."""
     got = 0
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
+    handing = asyncio.Lock()  # a batch handed on, or the worker's turn (``between``)
     try:
         for batch in batches(wanted):
             keys = {m.uidl: new_key() for m in batch}
@@ -96,7 +99,7 @@ async def download_batches(
                 if written:
                     after = storing[-1] if storing else None
                     storing.append(asyncio.create_task(
-                        _store(written, listed, inbox, local, account, on_batch, after, summarise)
+                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise)
                     ))
                 if isinstance(exc, Pop3MessageFailed):
                     raise Pop3MessageFailed(str(exc), exc.number, uidl_of.get(exc.number, "")) from exc
@@ -104,10 +107,11 @@ async def download_batches(
             if len(storing) == STORING:
                 got += await storing.pop(0)
                 if between is not None:
-                    await between()
+                    async with handing:
+                        await between()
             after = storing[-1] if storing else None
             storing.append(asyncio.create_task(
-                _store(written, len(batch), inbox, local, account, on_batch, after, summarise)
+                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise)
             ))
     finally:
         for task in storing:  # what was read is kept, whatever happens next
@@ -119,7 +123,7 @@ async def download_batches(
 
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
-    on_batch: OnBatch, after: asyncio.Task[int] | None, summarise: bool = True,
+    on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool = True,
 ) -> int:
     """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``."""
     await asyncio.to_thread(local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written})
@@ -135,5 +139,6 @@ async def _store(
     await asyncio.to_thread(local.pop3_stored, account, sorted(uidl for _key, uidl, _raw in written))
     if after is not None:
         await asyncio.wait([after])  # handed on in the order the server lists the messages
-    await on_batch(listed, [(key, summary) for (key, _raw), summary in zip(delivered, made)])
+    async with handing:
+        await on_batch(listed, [(key, summary) for (key, _raw), summary in zip(delivered, made)])
     return len(written)
