@@ -464,3 +464,21 @@ def test_a_uid_file_whose_last_line_was_cut_short_keeps_every_other_uid(store: M
         assert again.folder_state("INBOX").uidvalidity == validity
     assert [(s.uid, s.subject) for s in again.summaries("INBOX")] == list(zip(uids, ["a", "b"]))
     assert "malformed" not in caplog.text
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["moved", "copied"])
+def test_a_message_moved_keeps_its_file_time_which_dates_it_without_a_date_header(
+    store: MaildirStore, copy: bool
+) -> None:
+    """A message without a Date header is dated by its file (as Dovecot dates one it delivered):
+    moved or copied to another folder (or back, by undo) it keeps that date, instead of taking
+    the moment of the move and jumping to the top of a list by date."""
+    store.create_folder("Archive")
+    uid = store.add("INBOX", _mail("no date"))
+    (path,) = [p for sub in ("new", "cur") for p in (store.root / sub).iterdir()]
+    received = datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    os.utime(path, (received.timestamp(), received.timestamp()))
+    moved = store.move("INBOX", [uid], "Archive", copy=copy)
+    (summary,) = store.summaries("Archive", uids=[moved[uid]])
+    assert summary.subject == "no date"
+    assert summary.date == received

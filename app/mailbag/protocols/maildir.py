@@ -518,16 +518,35 @@ class MaildirStore:
     ) -> dict[int, int]:
         """Move (or copy) messages with their flags into ``target``; returns old -> new UID.
 
-        The copies are written before any original is removed, so a failure loses nothing.
+        The copies are written before any original is removed, so a failure loses nothing. They
+        keep their files' times, which date a message without a Date header (and are the date
+        Dovecot received it on).
         """
         wanted = [uid for uid in uids if uid in self._sync(folder).by_uid]
         flags = self.flags(folder)
-        new_uids = self.add_many(
-            target, [(self.read(folder, uid), flags.get(uid, frozenset())) for uid in wanted]
-        )
+        messages = [(self.read(folder, uid), flags.get(uid, frozenset())) for uid in wanted]
+        times = [self._file_time(folder, uid) for uid in wanted]
+        new_uids = self.add_many(target, messages)
+        self._set_file_times(target, zip(new_uids, times))
         if not copy:
             self.remove(folder, wanted)
         return dict(zip(wanted, new_uids))
+
+    def _file_time(self, folder: str, uid: int) -> int | None:
+        """The modification time (ns) of the message's file; None when it is gone."""
+        try:
+            return (self._folder_dir(folder) / self._entry(folder, uid, fresh=False).subpath).stat().st_mtime_ns
+        except (FileNotFoundError, KeyError):
+            return None
+
+    def _set_file_times(self, folder: str, times: Iterable[tuple[int, int | None]]) -> None:
+        """Give the files of ``folder``'s messages these modification times (ns; None: left)."""
+        directory = self._folder_dir(folder)
+        for uid, mtime in times:
+            if mtime is None:
+                continue
+            with contextlib.suppress(FileNotFoundError, KeyError):
+                os.utime(directory / self._entry(folder, uid, fresh=False).subpath, ns=(mtime, mtime))
 
     # -- internals -------------------------------------------------------------------------------
 
