@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbag.paths import try_lock
 from mailbag.store import local as local_module
 from mailbag.store.local import (
     ACTIVE,
@@ -73,6 +75,21 @@ def test_a_replay_and_an_undo_never_both_take_an_action(local: LocalStore) -> No
     assert local.transition(other, (PENDING, ASIDE), CANCELLED)
     assert not local.transition(other, ACTIVE, IN_FLIGHT, attempt=True)  # undone: never sent
     assert action_of(local, other).attempts == 0
+
+
+def test_each_account_sends_its_journal_under_a_lock_file_of_its_own_beside_the_store(
+    local: LocalStore,
+) -> None:
+    names = ["work", "../../etc/x", "a/b", "Ärger \x00\udcff", "." * 300, ""]
+    files = [local.journal_lock_file(name) for name in names]
+    assert len(set(files)) == len(names)
+    for name, path in zip(names, files):
+        assert path.parent == local.path.parent  # whatever the name holds
+        assert path == local.journal_lock_file(name)  # the same file for every mailbag
+        lock = try_lock(path)
+        assert lock is not None
+        assert try_lock(path) is None  # held: another mailbag sends that account's journal
+        os.close(lock)
 
 
 def test_set_aside_actions_come_back_on_retry(local: LocalStore) -> None:

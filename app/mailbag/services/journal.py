@@ -15,6 +15,13 @@ Three rules keep a replay from ever hitting the wrong message or doing a thing t
   so that a move or copy that already happened is settled, not sent again;
 * an action that keeps failing without an answer is set aside after :data:`MAX_ATTEMPTS` tries:
   kept, shown, undoable, retried only when the user asks.
+
+Two mailbags on the same files (two terminals) each replay the account's journal, so a replay
+holds the account's journal lock (``LocalStore.journal_lock_file``, ``flock``) from reading the
+journal to settling its last action. An action found in flight is therefore one a process left
+without its answer (it died, or lost its link, and the lock went with it), never one another
+mailbag is sending right now; a replay that finds the lock taken sends nothing and is tried again
+a moment later (the scheduler's ``journal_busy_seconds``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+import os
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +50,7 @@ from mailbag.domain.folder_names import known_prefix, typed_name
 from mailbag.domain.models import FolderRole, settable_flags, unkept_keywords
 from mailbag.domain.requests import DeleteMessages, MoveMessages, Request, SetFlags
 from mailbag.domain.wording import plural
+from mailbag.paths import try_lock
 from mailbag.store.local import (
     ACTIVE,
     ASIDE,
@@ -144,6 +153,8 @@ class ActionJournal:
         self._undoing: list[UndoTicket] = []  # taken off undo_tickets, not yet undone
         self._replayed_since_prune = PRUNE_EVERY  # the first replay prunes what earlier runs left
         self._prefix = ""  # the folders' namespace prefix as last seen (INBOX. on Courier), for words
+        #: The last replay found another mailbag sending this account's journal (and sent nothing).
+        self.held_elsewhere = False
 
     # --- the local side: runs even while offline ----------------------------------------------
 
@@ -559,19 +570,34 @@ class ActionJournal:
         return self._in_flight is None
 
     async def replay(self) -> None:
-        """Send every pending action to the server, oldest first.
+        """Send every pending action to the server, oldest first, holding the account's journal
+        lock; when another mailbag holds it, send nothing and set :attr:`held_elsewhere`.
 
         A connection error leaves the action in flight (checked, then settled or sent again,
         after the reconnect); a refusal marks it failed and rolls the cache back.
         """
+        # Taken on the loop (a file opened and flock'd without waiting): a lock taken in a
+        # thread whose await was cancelled would stay held, unclosed, until the process ends.
+        lock = try_lock(self.local.journal_lock_file(self.worker.name))
+        self.held_elsewhere = lock is None
+        if lock is None:
+            # Another mailbag is sending the account's journal: an action in flight is being
+            # sent by it (not left by a process that died). Nothing goes from here now; our
+            # actions go at the next try, unless it sends them first.
+            self._maybe_pending = True
+            log.debug("account %s: another mailbag is sending the journal", self.worker.name)
+            return
         self._maybe_pending = False
-        async with self._applying:
-            if self._replayed_since_prune >= PRUNE_EVERY:
-                await self._prune()
-            actions = await self.worker.db(self.local.actions, self.worker.name, ACTIVE)
-        for action in actions:
-            self._replayed_since_prune += 1
-            await self._replay_one(action)
+        try:
+            async with self._applying:
+                if self._replayed_since_prune >= PRUNE_EVERY:
+                    await self._prune()
+                actions = await self.worker.db(self.local.actions, self.worker.name, ACTIVE)
+            for action in actions:
+                self._replayed_since_prune += 1
+                await self._replay_one(action)
+        finally:
+            os.close(lock)  # and with it the lock
 
     async def _prune(self) -> None:
         """Drop the finished actions no undo ticket can reach any more (keeping the newest

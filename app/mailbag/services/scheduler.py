@@ -85,6 +85,8 @@ class Timings:
     keepalive_timeout: float = 20.0
     #: The live-update connection checks its link after this long without a word from the server.
     idle_liveness_seconds: float = 60.0
+    #: While another mailbag sends the account's journal, this one tries again after this long.
+    journal_busy_seconds: float = 1.0
 
 
 class Backoff:
@@ -489,9 +491,12 @@ class Scheduler:
 
     async def _replay(self) -> None:
         """Replay the journal; a failure other than a lost link holds the next replay back for
-        a growing while instead of looping on it."""
+        a growing while instead of looping on it, and one another mailbag is sending holds it
+        back for a moment."""
         if await self._step(self.journal.replay):
             self._replay_backoff.reset()
+            if self.journal.held_elsewhere:  # another mailbag is sending it: a moment later
+                self._replay_hold = time.monotonic() + self.timings.journal_busy_seconds
         else:
             self._replay_hold = time.monotonic() + self._replay_backoff.failed()
 

@@ -15,6 +15,7 @@ One connection serves every thread, behind a lock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -33,6 +34,8 @@ from mailbag.store.records import FolderChange, OutboxItem, PendingAction, Pendi
 LOCAL_FILE = "local.sqlite3"
 #: Held (flock) by the one process that sends the outbox.
 OUTBOX_LOCK_FILE = "outbox.lock"
+#: Held (flock) by the process sending an account's journal; the account's name is hashed in.
+JOURNAL_LOCK_FILE = "journal-{}.lock"
 #: How long (seconds) a writer waits for another process holding the file's lock.
 BUSY_TIMEOUT = 30.0
 
@@ -280,6 +283,12 @@ class LocalStore:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             params.extend(states)
         return [_action(r) for r in self._read(sql + " ORDER BY id", params)]
+
+    def journal_lock_file(self, account: str) -> Path:
+        """The file a process holds locked while it sends ``account``'s journal (beside this
+        store; named by a hash, so any account name makes a safe file name)."""
+        digest = hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return self.path.with_name(JOURNAL_LOCK_FILE.format(digest))
 
     def count_actions(self, account: str, states: Sequence[str]) -> int:
         """How many of the account's journalled actions are in ``states``."""
