@@ -6,6 +6,7 @@ none is lost or hidden."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -260,3 +261,26 @@ async def test_a_message_the_server_fails_on_every_time_holds_up_no_other(doveco
         script.retr = "ok"  # the server mended
         await pop3.sync_once()
         assert subjects(store) == ["message 1", "message 2", "message 3", "message 4"]
+
+
+async def test_a_message_the_link_failed_on_is_tried_again_soon_not_a_poll_interval_later(
+    dovecot, tmp_path, store
+) -> None:
+    """Between the tries before it is given up, the account does not wait its whole poll
+    interval (5 minutes here): the messages after it would wait three of them."""
+    script = Script(retr="drop", bad_message=2, messages=[message(n) for n in range(1, 4)])
+    for server in serving(dovecot, script):
+        pop3, _ = worker(server, tmp_path, store, poll=300)
+        with pytest.raises(Pop3LinkLost):
+            await pop3.sync_once()
+        await pop3.connect()
+        try:
+            pop3._last_download = time.monotonic() - 31  # half a minute on
+            with pytest.raises(Pop3LinkLost):
+                await pop3.on_quiet()  # a download, which fails on message 2 again
+            assert server.logins == 2 and subjects(store) == ["message 1"]
+            pop3._last_download = time.monotonic() - 10
+            await pop3.on_quiet()  # tried 10 s ago: not yet
+            assert server.logins == 2
+        finally:
+            await pop3.disconnect()

@@ -61,6 +61,8 @@ CHECK_SECONDS = 60.0
 DOWNLOAD_LOCK = "mailbag-download.lock"
 #: A message the link failed on this many downloads in a row is left on the server (until retry).
 GIVE_UP_AFTER = 3
+#: ... and the next of those downloads comes after this long, not after a whole poll interval.
+RETRY_FAILED_SECONDS = 30.0
 #: What a download's progress counts.
 DOWNLOADED = "messages downloaded"
 _DAY = 86400.0
@@ -164,7 +166,10 @@ class Pop3Account(MaildirAccount):
     async def on_quiet(self) -> None:
         if self._login_refused:
             return
-        if self._since_download() >= max(self.server.poll_seconds, self._login_delay):
+        interval = self.server.poll_seconds
+        if self._failures:  # a message the link failed on: try again soon (see _failed_on)
+            interval = min(interval, RETRY_FAILED_SECONDS)
+        if self._since_download() >= max(interval, self._login_delay):
             await self.download()
 
     def _since_download(self) -> float:
