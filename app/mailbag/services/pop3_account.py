@@ -166,7 +166,7 @@ class Pop3Account(MaildirAccount):
     async def on_quiet(self) -> None:
         if self._login_refused:
             return
-        interval = self.server.poll_seconds
+        interval: float = self.server.poll_seconds
         if self._failures:  # a message the link failed on: try again soon (see _failed_on)
             interval = min(interval, RETRY_FAILED_SECONDS)
         if self._since_download() >= max(interval, self._login_delay):
