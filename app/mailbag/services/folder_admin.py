@@ -189,9 +189,13 @@ async def _settle(backend: Backend, folder: Folder, what: str) -> None:
     waiting = await backend.db(_waiting_for, backend, folder)
     (shown,) = await shown_names(backend, folder.name)
     if waiting:
+        if backend.journal.held_elsewhere:
+            remedy = "another mailbag is sending them: try again in a moment"
+        else:
+            remedy = "press $ to send again what was set aside"
         raise Refused(
             f"{shown} cannot be {what} yet: {plural(waiting, 'action')} on its messages "
-            "not done on the server (press $ to send again what was set aside)"
+            f"not done on the server ({remedy})"
         )
     if any(_below(folder, name) for name in backend.syncing):
         raise Refused(f"{shown} is being synced: try again in a moment")
