@@ -576,6 +576,12 @@ class ActionJournal:
         A connection error leaves the action in flight (checked, then settled or sent again,
         after the reconnect); a refusal marks it failed and rolls the cache back.
         """
+        async with self._applying:
+            if self._replayed_since_prune >= PRUNE_EVERY:
+                await self._prune()
+            if not await self.worker.db(self.local.count_actions, self.worker.name, ACTIVE):
+                self._maybe_pending = self.held_elsewhere = False
+                return  # nothing to send (and no lock file made for it)
         # Taken on the loop (a file opened and flock'd without waiting): a lock taken in a
         # thread whose await was cancelled would stay held, unclosed, until the process ends.
         lock = try_lock(self.local.journal_lock_file(self.worker.name))
@@ -590,8 +596,6 @@ class ActionJournal:
         self._maybe_pending = False
         try:
             async with self._applying:
-                if self._replayed_since_prune >= PRUNE_EVERY:
-                    await self._prune()
                 actions = await self.worker.db(self.local.actions, self.worker.name, ACTIVE)
             for action in actions:
                 self._replayed_since_prune += 1
