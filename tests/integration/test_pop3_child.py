@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,8 @@ from mailbag.protocols.maildir import MaildirStore
 from mailbag.protocols.pop3.errors import Pop3MessageFailed
 from mailbag.services import pop3_account as pop3_module
 from mailbag.services.pop3_account import DOWNLOADED, Pop3Account
-from mailbag.services.pop3_batches import BATCH
+from mailbag.services.pop3_batches import BATCH, Delivered
+from mailbag.services.pop3_child import ChildJob
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder
 from tests.integration.pop3_fixtures import expected_ids, local_ids, on_server, pop3_account
@@ -90,16 +91,28 @@ def whole(tmp_path: Path, store: Store, dovecot: DovecotServer, user: MailUser) 
 
 @pytest.mark.parametrize("headers_in_child", [True, False], ids=["headers read by the child", "headers read here"])
 async def test_a_big_download_runs_in_a_child_process_that_gets_no_password_on_its_command_line(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, headers_in_child: bool
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, headers_in_child: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
     seen: dict[str, bytes] = {}
+    start = pop3_module.download_in_child
 
-    def look(child: asyncio.subprocess.Process) -> None:
-        proc = Path(f"/proc/{child.pid}")
-        seen["cmdline"], seen["environ"] = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+    async def looked_at(
+        job: ChildJob, on_batch: Callable[[int, Delivered], Awaitable[None]],
+        on_start: Callable[[asyncio.subprocess.Process], None] | None = None,
+    ) -> None:
+        def started(child: asyncio.subprocess.Process) -> None:
+            # At once: a quick child may have ended by the time its first batch is cached here.
+            proc = Path(f"/proc/{child.pid}")
+            seen["cmdline"], seen["environ"] = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+            if on_start is not None:
+                on_start(child)
 
-    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, look)
+        await start(job, on_batch, on_start=started)
+
+    monkeypatch.setattr(pop3_module, "download_in_child", looked_at)
+    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, lambda child: None)
     worker.headers_in_child = headers_in_child
     await worker.sync_once()
 
