@@ -217,7 +217,9 @@ class Pop3Account(MaildirAccount):
         Maildir's download lock: then this one leaves it to that one, and says so (its messages
         show up as any new file in the Maildir does), so that no message is fetched twice."""
         self._last_download = time.monotonic()
-        lock = await self.db(try_lock, self.root / DOWNLOAD_LOCK)
+        # Taken here, on the loop (a file opened and flock'd without waiting): taken in a thread
+        # whose await was cancelled, it would stay held, unclosed, until the process ends.
+        lock = try_lock(self.root / DOWNLOAD_LOCK)
         if lock is None:
             log.info("pop3 %s: another mailbag is downloading for this account; left to it", self.name)
             self.emit(Notice(self.name, "another mailbag is downloading this account's mail; this check leaves"
