@@ -341,3 +341,22 @@ async def test_slash_opens_the_search_again_after_leaving_a_search(make_app):
         await settle(pilot)
         assert not any(isinstance(r, (DeleteMessages, MoveMessages)) for r in app.facade.submitted)
         assert app.focused.value == "da"
+
+
+async def test_the_status_bar_names_the_account_of_the_folder_shown_when_there_are_several(make_app):
+    """Two accounts, each with an INBOX: the status bar says whose is shown."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "work/INBOX · by date" in status_text(app)
+        app.main_screen.open_folder("home", "INBOX")
+        await settle(pilot)
+        assert "home/INBOX · by date" in status_text(app)
+        assert shown_subjects(app) == ["Family dinner"]
+
+
+async def test_with_one_account_the_status_bar_names_the_folder_alone(make_app):
+    app = make_app(lambda sink: FakeFacade(sink))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "INBOX · by date" in status_text(app) and "work/" not in status_text(app)

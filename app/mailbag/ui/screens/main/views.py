@@ -180,7 +180,10 @@ class ListViews(MainScreenBase):
             return
         order = f"by {self._order.key}" + (", reversed" if self._order.reverse else "")
         threads = " · threads" if self._threaded and not self._open.virtual else ""
-        self.status.set_view(f"{self._open.folder} · {order}{threads}")
+        where = self._open.folder
+        if len(self.facade.accounts) > 1 and not self._open.virtual:  # whose INBOX, of several
+            where = f"{self._open.account}/{where}"
+        self.status.set_view(f"{where} · {order}{threads}")
 
     @on(FolderTree.FolderOpened)
     def _folder_opened(self, message: FolderTree.FolderOpened) -> None:
