@@ -284,3 +284,23 @@ async def test_a_message_the_link_failed_on_is_tried_again_soon_not_a_poll_inter
             assert server.logins == 2
         finally:
             await pop3.disconnect()
+
+
+async def test_a_first_download_cut_short_rings_no_bell_when_the_next_run_ends_it(dovecot, tmp_path, store) -> None:
+    """The account's first download stopped part-way (the link, or mailbag killed): the run
+    that brings the rest is still the first download, and rings no bell; mail that comes after
+    it does."""
+    script = Script(retr="drop", bad_message=4, messages=[message(n) for n in range(1, 6)])
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        with pytest.raises(Pop3LinkLost):
+            await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 3"]
+        script.retr = "ok"
+        await pop3.sync_once()
+        assert len(subjects(store)) == 5
+        assert recorder.of(NewMail) == []
+
+        script.messages.append(message(6))
+        await pop3.sync_once()
+        assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 1)]

@@ -265,7 +265,9 @@ class Pop3Account(MaildirAccount):
             if any(d.state == FETCHING for d in known.values()):  # left by a download killed meanwhile
                 await self.db(self._settle)
                 known = await self.db(self.store.local.pop3_downloads, self.name)
-            self._first_download = not known
+            self._first_download = not known or not await self.db(
+                self.store.local.pop3_first_download_done, self.name
+            )  # a first download killed part-way goes on as the first (it rings no bell)
             wanted = self._wanted([m for m in listing if m.uidl not in known])
             if self._hands_over(client, wanted):
                 # Nothing is marked deleted: this frees the mailbox for the child.
@@ -274,8 +276,10 @@ class Pop3Account(MaildirAccount):
                 # A session here again: what came meanwhile, and what is due for deletion.
                 return got + await self._download()
             got = await self._fetch(client, wanted)
-            self._first_download = self._first_download and not got
             await self._delete_due(client, listing)
+            if self._first_download:  # run to its end: what comes next is new mail
+                await self.db(self.store.local.set_pop3_first_download_done, self.name)
+                self._first_download = False
         finally:
             client.abort()
         return got

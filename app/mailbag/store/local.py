@@ -147,6 +147,8 @@ _SCHEMA = (
     " pid INTEGER NOT NULL, created REAL NOT NULL)",
 )
 _VERSION_KEY = "local_version"
+#: With the account's name after it: its first POP3 download has run to its end.
+_FIRST_DOWNLOAD_KEY = "pop3_first_download_done:"
 _ACTION_COLUMNS = "id, account, folder, uids, action, args, created, state, attempts, last_error"
 _OUTBOX_COLUMNS = (
     "id, account, state, attempts, last_error, created, sender, recipients, subject, send_at,"
@@ -631,6 +633,19 @@ class LocalStore:
             conn.executemany(
                 "UPDATE pop3_uidls SET state = ?, downloaded = ? WHERE account = ? AND uidl = ?",
                 [(STORED, now, account, uidl) for uidl in uidls],
+            )
+
+    def pop3_first_download_done(self, account: str) -> bool:
+        """Whether a download of the account has run to its end (before that, one killed part-way
+        is still the first: what its next run brings is no new mail)."""
+        row = self._read("SELECT value FROM local_meta WHERE key = ?", (_FIRST_DOWNLOAD_KEY + account,))
+        return bool(row)
+
+    def set_pop3_first_download_done(self, account: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO local_meta (key, value) VALUES (?, 1) ON CONFLICT (key) DO NOTHING",
+                (_FIRST_DOWNLOAD_KEY + account,),
             )
 
     def pop3_forget(self, account: str, uidls: Iterable[str]) -> None:
