@@ -564,7 +564,7 @@ class Scheduler:
             log.error("account %s: %s failed", self.name, what, exc_info=exc)
             self.emit(ErrorReported(self.name, f"internal error: {text} (details in the log)"))
         elif failure is Failure.FETCH_AUTH:
-            log.info("account %s: %s: login refused: %s", self.name, what, text)
+            log.info("account %s: %s: %s", self.name, what, text)  # the text says "login refused"
             self.fetch_trouble = ""  # reached, and refused: that is what the state says
             self._tell_refused(self.state, text)
         elif failure is Failure.FETCH_LINK:
