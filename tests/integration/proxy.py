@@ -80,12 +80,17 @@ class Proxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self._writers.add(writer)  # a cut while the link is being made drops it too
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target, limit=1 << 22)
         except OSError:
             writer.transport.abort()
+            self._writers.discard(writer)
             return
-        self._writers.update((writer, up_writer))
+        if writer not in self._writers:  # cut (or the proxy taken down) meanwhile
+            up_writer.transport.abort()
+            return
+        self._writers.add(up_writer)
         self._links.append(writer)
         pipes = [
             asyncio.create_task(self._pipe(reader, up_writer)),
