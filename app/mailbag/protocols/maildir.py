@@ -728,12 +728,13 @@ def delivered_summaries(
         path = os.path.join(new, key)
         try:
             with open(path, "rb") as fh:
-                raw = fh.read(_READ_WHOLE + 1)  # just written: in the page cache
-                if len(raw) <= _READ_WHOLE:
+                # Its size first: a read of "up to _READ_WHOLE" would allocate that much each time.
+                size = os.fstat(fh.fileno()).st_size
+                if size <= _READ_WHOLE:
+                    raw = fh.read()  # just written: in the page cache
                     made.append((key, summary_of(raw, 0, frozenset(), received)))
                     continue
-                fh.seek(0)
-                block, size = _header_block(fh), os.fstat(fh.fileno()).st_size
+                block = _header_block(fh)
             made.append((key, _summary(block, size, received, 0, frozenset(), lambda: open(path, "rb"))))
         except FileNotFoundError:
             continue
