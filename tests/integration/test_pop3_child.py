@@ -133,6 +133,27 @@ async def test_a_big_download_runs_in_a_child_process_that_gets_no_password_on_i
     whole(tmp_path, store, dovecot, mail_user)
 
 
+async def test_the_child_deletes_what_is_due_in_its_own_session_and_no_session_follows(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """With ``leave_on_server = false`` the child sends the DELEs once every message is stored,
+    in the session it downloaded them in: the check takes two logins (the listing, the child's),
+    not a third session of the worker's own afterwards."""
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+    async with Proxy("127.0.0.1", dovecot.pop3_port) as proxy:
+        worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None,
+                                        security="none", port=proxy.port, host="127.0.0.1",
+                                        leave_on_server=False)
+        await worker.sync_once()
+        assert recorder.children
+        assert proxy.connections == 2
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(TOTAL))
+    assert store.counts("old", "INBOX")[0] == TOTAL
+    assert on_server(dovecot, mail_user) == 0
+    downloads = store.local.pop3_downloads("old")
+    assert len(downloads) == TOTAL and all(d.deleted is not None for d in downloads.values())
+
+
 def kill(child: asyncio.subprocess.Process) -> None:
     os.kill(child.pid, signal.SIGKILL)
 

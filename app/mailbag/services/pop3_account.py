@@ -44,10 +44,9 @@ from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
-from mailbag.services.pop3_batches import Delivered, download_batches, stored_numbers
+from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches, stored_numbers
 from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
 from mailbag.store.local import FETCHING, STORED
-from mailbag.store.records import Pop3Download
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,6 @@ GIVE_UP_AFTER = 3
 RETRY_FAILED_SECONDS = 30.0
 #: What a download's progress counts.
 DOWNLOADED = "messages downloaded"
-_DAY = 86400.0
 
 
 class Pop3Account(MaildirAccount):
@@ -272,11 +270,12 @@ class Pop3Account(MaildirAccount):
             if self._hands_over(client, wanted):
                 # Nothing is marked deleted: this frees the mailbox for the child.
                 await client.quit(stored=stored_numbers(listing, known))
-                got = await self._fetch_in_child(client.settings, wanted)
-                # A session here again: what came meanwhile, and what is due for deletion.
-                return got + await self._download()
-            got = await self._fetch(client, wanted)
-            await self._delete_due(client, listing)
+                got, whole = await self._fetch_in_child(client.settings, wanted)
+                if not whole:  # the rest in a session here
+                    return got + await self._download()
+            else:
+                got = await self._fetch(client, wanted)
+                await delete_due(client, listing, self.store.local, self.name, self._keeping())
             if self._first_download:  # run to its end: what comes next is new mail
                 await self.db(self.store.local.set_pop3_first_download_done, self.name)
                 self._first_download = False
@@ -314,6 +313,9 @@ class Pop3Account(MaildirAccount):
         log.info("pop3 %s: %s", self.name, text)
         self.emit(Notice(self.name, text))
 
+    def _keeping(self) -> Keeping:
+        return Keeping(self.server.leave_on_server, self.server.delete_after_days)
+
     def _hands_over(self, client: Pop3Client, wanted: list[Listing]) -> bool:
         """Whether a child process downloads ``wanted``: a big download in the full-screen
         client, unless a child failed before, or the server allows no second login soon after
@@ -345,16 +347,19 @@ class Pop3Account(MaildirAccount):
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile
         return got
 
-    async def _fetch_in_child(self, settings: Pop3Settings, wanted: list[Listing]) -> int:
+    async def _fetch_in_child(self, settings: Pop3Settings, wanted: list[Listing]) -> tuple[int, bool]:
         """Download ``wanted`` in a child process (see ``pop3_child``) on a session of its own,
-        bringing each batch it stored into the cache and serving urgent work meanwhile. A child
+        which then deletes what is due on the server, bringing each batch it stored into the
+        cache and serving urgent work meanwhile; (messages that arrived, whether the child did
+        all that: else a session here does the rest). A child
         that dies unexplained, or whose login the server puts off (a mailbox still locked by the
         session just ended), is told in the log; the downloads go on here from then on."""
         job = ChildJob(
             self.name, settings, str(self.inbox), str(self.store.local.path), [m.uidl for m in wanted],
-            summarise=self.headers_in_child,
+            summarise=self.headers_in_child, keeping=self._keeping(),
         )
         got = 0
+        whole = False
 
         async def arrived(listed: int, delivered: Delivered) -> None:
             nonlocal got
@@ -368,6 +373,7 @@ class Pop3Account(MaildirAccount):
         try:
             async with self._filling():
                 await download_in_child(job, arrived, on_start=started)
+            whole = True
         except (ChildDownloadFailed, Pop3Temporary) as exc:  # died; or its login came too soon
             log.warning("pop3 %s: %s; downloading in this process from now on", self.name, exc)
             self._child_broken = True
@@ -379,7 +385,7 @@ class Pop3Account(MaildirAccount):
         # Once, for what another program did meanwhile, and for the files of a batch whose word
         # a child killed did not send.
         await self.sync_folder(INBOX)
-        return got
+        return got, whole
 
     @asynccontextmanager
     async def _filling(self) -> AsyncIterator[None]:
@@ -401,21 +407,3 @@ class Pop3Account(MaildirAccount):
         self.emit(SyncProgress(self.name, INBOX, self._arrived, total, DOWNLOADED))
         if delivered:
             await self.add_delivered(INBOX, delivered)
-
-    async def _delete_due(self, client: Pop3Client, listing: list[Listing]) -> None:
-        """DELE what is stored here and due to go from the server, then QUIT (which commits it)."""
-        known = await self.db(self.store.local.pop3_downloads, self.name)
-        victims = [m for m in listing if self._due(known.get(m.uidl))]
-        refused = set(await client.delete([m.number for m in victims])) if victims else set()
-        await client.quit(stored=stored_numbers(listing, known))
-        if victims:
-            done = [m.uidl for m in victims if m.number not in refused]
-            await self.db(self.store.local.pop3_deleted, self.name, done)
-
-    def _due(self, download: Pop3Download | None) -> bool:
-        if download is None or download.state != STORED or download.deleted is not None:
-            return False
-        if not self.server.leave_on_server:
-            return True
-        days = self.server.delete_after_days
-        return days is not None and time.time() - download.downloaded >= days * _DAY

@@ -11,7 +11,8 @@ Each batch is read from the server (RETR, pipelined) and then, while the next on
 4. and handed on (``on_batch``) once the batch before it has been, so that the messages reach
    the cache in the order the server lists them.
 
-No DELE goes out here: the caller deletes what is due once the download is over.
+No DELE goes out during the download: :func:`delete_due` sends those once it is over, in the
+same session.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
@@ -42,6 +44,25 @@ Delivered = list[tuple[str, MessageSummary | None]]
 #: Told of each batch once it is stored: how many messages of the listing it took care of
 #: (one gone from the server meanwhile counts too) and what it delivered.
 OnBatch = Callable[[int, Delivered], Awaitable[None]]
+_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """How long the server keeps a message once it is stored here: for ever
+    (``leave_on_server``), ``delete_after_days`` days after its download, or not at all."""
+
+    leave_on_server: bool = True
+    delete_after_days: int | None = None
+
+    def due(self, download: Pop3Download | None, now: float) -> bool:
+        """Whether the message ``download`` records is to be deleted from the server now."""
+        if download is None or download.state != STORED or download.deleted is not None:
+            return False
+        if not self.leave_on_server:
+            return True
+        days = self.delete_after_days
+        return days is not None and now - download.downloaded >= days * _DAY
 
 
 def stored_numbers(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> list[int]:
@@ -142,3 +163,18 @@ async def _store(
     async with handing:
         await on_batch(listed, [(key, summary) for (key, _raw), summary in zip(delivered, made)])
     return len(written)
+
+
+async def delete_due(
+    client: Pop3Client, listing: Sequence[Listing], local: LocalStore, account: str, keeping: Keeping
+) -> None:
+    """DELE what ``listing`` holds that is stored here and due to go from the server, then QUIT
+    (which commits it), and record what the server removed."""
+    known = await asyncio.to_thread(local.pop3_downloads, account)
+    now = time.time()
+    victims = [m for m in listing if keeping.due(known.get(m.uidl), now)]
+    refused = set(await client.delete([m.number for m in victims])) if victims else set()
+    await client.quit(stored=stored_numbers(listing, known))
+    if victims:
+        done = [m.uidl for m in victims if m.number not in refused]
+        await asyncio.to_thread(local.pop3_deleted, account, done)

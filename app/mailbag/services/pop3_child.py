@@ -6,7 +6,7 @@ the job to its stdin as one frame (a length, then the pickled job, the password 
 on the command line, in the environment or in a log). The child logs in on a session of its own,
 lists the messages again, and downloads those of the job the local store does not know yet, as
 the worker does (``pop3_batches``: the local store's records and the Maildir files are the
-child's to write; it deletes nothing). Each batch stored is reported on stdout as a frame
+child's to write), then deletes from the server what is due (``delete_due``). Each batch stored is reported on stdout as a frame
 (``{"batch": n, "delivered": [(key, summary), ...]}``) for the parent to bring into the cache; a
 failure is a frame naming its kind (``{"error": "link", "message": ...}``).
 
@@ -39,7 +39,7 @@ from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3MessageFailed
 from mailbag.protocols.pop3.errors import Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
-from mailbag.services.pop3_batches import Delivered, download_batches, stored_numbers
+from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches
 from mailbag.store.local import LocalStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ class ChildJob:
     #: Whether the child reads the headers (for the cache) and runs in the background (behind a
     #: UI), or leaves the headers to the parent and runs at its priority (``mailbag sync``).
     summarise: bool = True
+    #: What is due for deletion on the server once the download is over (the child sends the
+    #: DELEs, in its session).
+    keeping: Keeping = Keeping()
 
 
 class ChildDownloadFailed(Pop3Error):
@@ -88,7 +91,9 @@ async def download_in_child(
             on_start(proc)
         assert proc.stdin is not None and proc.stdout is not None
         # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
-        proc.stdin.write(_frame((job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise)))
+        proc.stdin.write(_frame(
+            (job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise, job.keeping)
+        ))
         await proc.stdin.drain()
         frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         reading = asyncio.create_task(_read_frames(proc.stdout, frames))
@@ -224,8 +229,7 @@ async def _run(job: ChildJob) -> None:
             await download_batches(
                 client, todo, Path(job.inbox), local, job.account, report, summarise=job.summarise
             )
-            # Nothing marked deleted: QUIT only ends the session (see Pop3Client.quit).
-            await client.quit(stored=stored_numbers(listing, known))
+            await delete_due(client, listing, local, job.account, job.keeping)
         finally:
             client.abort()
     finally:
