@@ -61,7 +61,8 @@ def expected_ids(numbers: range) -> list[str]:
 
 class QuitHolder:
     """Forwards plain-text POP3 from mailbag to Dovecot, counting the DELE commands it passes on.
-    While ``hold`` is set a client's QUIT is not passed on: ``quit_held`` is set and the link
+    While ``hold`` is set a client's QUIT after DELE commands is not passed on (a session that
+    deleted nothing ends as usual): ``quit_held`` is set and the link
     stays open, unanswered, until the client goes; then the server's side is dropped without
     QUIT (so the server forgets every DELE)."""
 
@@ -104,7 +105,7 @@ class QuitHolder:
         async def commands() -> None:
             while line := await reader.readline():
                 command = line.upper()
-                if command.startswith(b"QUIT") and self.hold:
+                if command.startswith(b"QUIT") and self.hold and self.deletes:
                     self.quit_held.set()
                     while await reader.read(65536):
                         pass  # until the client is gone

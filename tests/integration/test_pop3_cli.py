@@ -151,12 +151,13 @@ def test_killed_during_the_download_the_next_run_has_every_message_once(
     assert not os.listdir(maildir() / "tmp")
 
 
+@pytest.mark.parametrize("total", [BATCH + 44, CHILD_MIN + 44], ids=["in mailbag's process", "in the download process"])
 async def test_killed_during_the_deletion_the_next_run_finishes_it(
-    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, total: int
 ) -> None:
     """Killed once every DELE is answered and its QUIT (which would commit them) is on its way:
-    the server keeps every message, the next run deletes them, nothing is here twice."""
-    total = BATCH + 44
+    the server keeps every message, the next run deletes them, nothing is here twice. A big
+    download's process sends the DELEs in its own session, and stops when mailbag is killed."""
     dovecot.deliver_many(mail_user.name, (make_message(i, size=500) for i in range(total)))
     async with QuitHolder(dovecot.host, dovecot.pop3_port) as holder:
         config = write_config(tmp_path / "held.toml", dovecot, mail_user, leave=False, port=holder.port)
