@@ -307,3 +307,13 @@ def test_prune_drops_only_finished_actions_beyond_those_kept(local: LocalStore) 
     assert local.prune_actions(A, keep=0) == 3
     assert [(a.id, a.state) for a in local.actions(A, None)] == [(ids[8], ASIDE), (ids[9], PENDING)]
     assert [a.id for a in local.actions("home", None)] == [other]
+
+
+def test_the_messages_a_pop3_download_was_writing_are_those_of_its_account_not_yet_stored(local: LocalStore) -> None:
+    local.pop3_fetching("old", {"u1": "k1", "u2": "k2", "u3": "k3"})
+    local.pop3_fetching("other", {"u1": "x1"})
+    local.pop3_stored("old", ["u2"])
+    local.pop3_forget("old", ["u3"])
+    assert local.pop3_cut_short("old") == {"u1": "k1"}
+    assert local.pop3_cut_short("other") == {"u1": "x1"}
+    assert local.pop3_cut_short("nobody") == {}

@@ -129,7 +129,7 @@ class Pop3Account(MaildirAccount):
         into the Maildir, else forgotten (and fetched again). Only while the download lock is
         held: no other mailbag is writing then."""
         local = self.store.local
-        cut = {d.uidl: d.key for d in local.pop3_downloads(self.name).values() if d.state == FETCHING}
+        cut = local.pop3_cut_short(self.name)
         if not cut:
             return
         kept = present(self.inbox, cut.values())

@@ -616,6 +616,13 @@ class LocalStore:
             for r in rows
         }
 
+    def pop3_cut_short(self, account: str) -> dict[str, str]:
+        """UIDL -> Maildir key of each message a download was writing when it stopped."""
+        rows = self._read(
+            "SELECT uidl, key FROM pop3_uidls WHERE account = ? AND state = ?", (account, FETCHING)
+        )
+        return {r["uidl"]: r["key"] for r in rows}
+
     def pop3_fetching(self, account: str, keys: Mapping[str, str]) -> None:
         """Record that the messages ``keys`` (UIDL -> Maildir key) are about to be written."""
         now = time.time()
