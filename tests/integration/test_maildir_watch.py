@@ -5,13 +5,18 @@ delivered."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import time
 from pathlib import Path
+
+import pytest
 
 from mailbag.domain.events import Event, MessagesChanged, SyncProgress
 from mailbag.domain.models import FLAGGED, SEEN
 from mailbag.protocols.maildir import MaildirStore
 from mailbag.protocols.maildir_layout import make_maildir
+from mailbag.services import maildir_account
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
@@ -188,6 +193,45 @@ async def test_changes_to_an_mbsync_tree_show_up_while_running(tmp_path: Path) -
         (root / "Work" / ".Plans" / "cur" / "1700000002.M2P1.host,U=1:2,S").write_bytes(make_message(2))
         await until("the delivery", lambda: store.counts("home", "INBOX") == (1, 1))
         await until("the new folder", lambda: store.counts("home", "Work/Plans") == (1, 0))
+        await stop(account, task)
+    finally:
+        if not task.done():
+            task.cancel()
+        store.close()
+
+
+def procmail_delivery(root: Path, n: int) -> None:
+    """A message delivered as procmail or getmail does it: written in tmp/, renamed into new/."""
+    name = f"{time.time_ns()}.P{os.getpid()}Q{n}.example"
+    (root / "tmp" / name).write_bytes(make_message(n))
+    os.rename(root / "tmp" / name, root / "new" / name)
+
+
+async def test_a_second_delivery_within_the_tick_of_a_coarse_directory_clock_shows_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system that keeps directory times to the second (HFS+, ext3, many file
+    servers), a delivery in the same second as the one before leaves new/ with the time it
+    already had. Seen right after the first, that time cannot tell the second: a folder changed
+    that recently is read again once its time is settled. (The directory times are set here as
+    such a clock leaves them; the window is widened, so that a slow machine cannot outlast it.)"""
+    monkeypatch.setattr(maildir_account, "WATCH_SECONDS", 0.05)
+    monkeypatch.setattr(maildir_account, "UNSETTLED_SECONDS", 60.0)
+    root = tmp_path / "Mail"
+    make_maildir(root)
+    procmail_delivery(root, 0)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    account = MaildirAccount("home", root, store, Recorder())
+    task = asyncio.create_task(account.run())
+    try:
+        await until("the first sync", lambda: store.counts("home", "INBOX")[0] == 1)
+        second = time.time_ns() // 10**9 * 10**9  # this second, as a coarse clock keeps it
+        procmail_delivery(root, 1)
+        os.utime(root / "new", ns=(second, second))
+        await until("the first delivery", lambda: store.counts("home", "INBOX")[0] == 2)
+        procmail_delivery(root, 2)
+        os.utime(root / "new", ns=(second, second))  # the same second: the time did not change
+        await until("the delivery in the same second", lambda: store.counts("home", "INBOX")[0] == 3)
         await stop(account, task)
     finally:
         if not task.done():

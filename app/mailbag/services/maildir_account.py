@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 
 #: How often the tree is looked at for changes made by other programs (seconds).
 WATCH_SECONDS = 2.0
+#: A directory changed less than this long before it was looked at may change again with the
+#: same time: a file system keeps directory times to its clock's tick (1 s on HFS+ and ext3,
+#: a few ms on ext4), so that time tells nothing yet (Dovecot's maildir sync waits as long).
+UNSETTLED_SECONDS = 1.0
+#: The marks of a folder whose time is not settled: never those of a later look.
+_UNSETTLED = (-1, -1)
 #: A folder's new messages are read and cached this many at first (the newest), then ...
 FIRST_CHUNK = 500
 #: ... this many at a time, the list re-read after each part.
@@ -82,10 +89,12 @@ class MaildirAccount(Backend):
         """Mark the folders whose marks changed for a sync (the scheduler runs it in turn with
         everything else); a folder that appeared or went has the folder list looked at again."""
         layout = self._md().layout
-        marks: Marks = await asyncio.to_thread(change_marks, layout)
+        taken = time.time_ns()  # before the directories are looked at
+        marks = _settled(await asyncio.to_thread(change_marks, layout), taken)
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             try:
+                taken = time.time_ns()
                 now = await asyncio.to_thread(change_marks, layout)
             except OSError as exc:
                 log.info("maildir %s: cannot look at %s: %s", self.name, self.root, exc)
@@ -97,7 +106,7 @@ class MaildirAccount(Backend):
                     self.mark_dirty(folder)
             if self._folders_changed:
                 self.mark_dirty("INBOX")
-            marks = now
+            marks = _settled(now, taken)
 
     def writing(self, folder: str) -> bool:
         """Whether this account is filling ``folder`` itself now (the watcher leaves it alone: the
@@ -385,3 +394,16 @@ def _summaries(
     """The summaries of ``uids`` in ``folder`` as last looked at (see ``MaildirStore.summaries``);
     the UIDs of files that cannot be read go into ``unreadable`` with why."""
     return list(md.summaries(folder, uids=uids, rescan=False, unreadable=unreadable))
+
+
+def _settled(marks: Marks, taken_ns: int) -> Marks:
+    """``marks`` taken from ``taken_ns`` on, each folder changed too recently for its time to tell
+    anything (see :data:`UNSETTLED_SECONDS`) made :data:`_UNSETTLED`: the next look finds it
+    changed, and the folder is read again once more. A time further ahead than that is a clock
+    out of step (a file server's), which this cannot help with: taken as it is, or every look
+    would read the folder again."""
+    window = int(UNSETTLED_SECONDS * 1e9)
+    return {
+        folder: _UNSETTLED if taken_ns - window <= max(mark) <= taken_ns + window else mark
+        for folder, mark in marks.items()
+    }
