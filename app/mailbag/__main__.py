@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailbag import __version__, paths
-from mailbag.domain.config import Config, ConfigError, load_config
+from mailbag.domain.config import AccountConfig, Config, ConfigError, load_config
 from mailbag.domain.events import (
     ConnectionChanged,
     ErrorReported,
@@ -362,6 +362,26 @@ def report_unusable_cache(exc: Exception, path: Path) -> None:
 
 async def run_sync(config: Config, only: str | None) -> int:
     """Headless sync of every folder's headers, printing progress; non-zero on any failure."""
+    from mailbag.services.child_env import POP3_CHILD, drop_spares, start_ahead
+
+    if any(first_pop3_download(config.accounts[name]) for name in ([only] if only else config.accounts)
+           if name in config.accounts):
+        # A first download is big: its process starts now and imports while this one does.
+        await start_ahead(POP3_CHILD)
+    try:
+        return await _sync_accounts(config, only)
+    finally:
+        await drop_spares()
+
+
+def first_pop3_download(account: AccountConfig) -> bool:
+    """Whether ``account`` fetches from a POP3 server into a Maildir that has no mail yet."""
+    if account.pop3 is None:
+        return False
+    return not (account.maildir or paths.pop3_maildir(account.name)).joinpath("cur").is_dir()
+
+
+async def _sync_accounts(config: Config, only: str | None) -> int:
     from mailbag.services.workers import make_worker
     from mailbag.store.cache_file import cache_problem
     from mailbag.store.store import Store

@@ -38,7 +38,9 @@ from mailbag.protocols.maildir import delivered_summaries
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
 from mailbag.protocols.pop3.errors import Pop3Error, Pop3LinkLost, Pop3LoginRefused, Pop3MessageFailed
 from mailbag.protocols.pop3.errors import Pop3Refused, Pop3Temporary
-from mailbag.services.child_env import CHILD_NICENESS, exit_when_parent_goes, failure_word, helper_process, said
+from mailbag.services.child_env import (
+    CHILD_NICENESS, POP3_CHILD, exit_when_parent_goes, failure_word, helper_process, said,
+)
 from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches
 from mailbag.store.local import LocalStore
 
@@ -86,15 +88,18 @@ async def download_in_child(
     stored. Raises the child's failure as the POP3 error of its kind (a local fault as
     ``OSError``); the child is killed if this is cancelled."""
     failure: dict[str, str] | None = None
-    async with helper_process("mailbag.services.pop3_child") as (proc, stderr):
+    async with helper_process(POP3_CHILD) as (proc, stderr):
         if on_start is not None:
             on_start(proc)
         assert proc.stdin is not None and proc.stdout is not None
         # Its fields, not the job: in the child this module is __main__, and ChildJob another class.
-        proc.stdin.write(_frame(
-            (job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise, job.keeping)
-        ))
-        await proc.stdin.drain()
+        try:
+            proc.stdin.write(_frame(
+                (job.account, job.settings, job.inbox, job.local, job.uidls, job.summarise, job.keeping)
+            ))
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            raise ChildDownloadFailed("the download process ended before it had its job") from None
         frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         reading = asyncio.create_task(_read_frames(proc.stdout, frames))
         try:
