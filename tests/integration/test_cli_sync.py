@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.servers.messages import make_message
 
 
@@ -65,3 +67,32 @@ def test_sync_fails_loudly_with_wrong_password(dovecot, mail_user, tmp_path):
     assert "sync failed" in result.stderr
     assert "Traceback" not in result.stderr
     assert "wrong-password" not in result.stderr
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_tls_asked_of_a_plain_text_port_says_so_and_leaves_the_cache_alone(dovecot, mail_user, tmp_path, protocol):
+    """``security = "tls"`` on a port that talks plain text (one for STARTTLS): the server's
+    greeting is no TLS. The error says that, and what to set; it is not taken for a cache that
+    cannot be used (the TLS library's error number is EPERM's)."""
+    port = dovecot.imap_port if protocol == "imap" else dovecot.pop3_port
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[accounts.work]
+email = "{mail_user.email}"
+
+[accounts.work.{protocol}]
+host = "{dovecot.host}"
+port = {port}
+security = "tls"
+username = "{mail_user.name}"
+password_env = "MAILBAG_TEST_PASSWORD"
+ca_file = "{dovecot.ca_file}"
+""",
+        encoding="utf-8",
+    )
+    result = run_mailbag("--config", str(config), "sync", password=mail_user.password)
+    assert result.returncode == 1, result.stderr
+    assert f"work: sync failed: TLS with {dovecot.host}:{port} failed: the server did not answer in TLS" in result.stderr
+    assert 'security = "starttls"' in result.stderr
+    assert "cache" not in result.stderr

@@ -104,3 +104,18 @@ def untrusted_certificate(where: str, exc: ssl.SSLCertVerificationError | PinMis
 def untrusted(where: str, exc: ssl.SSLCertVerificationError | PinMismatch) -> str:
     """A certificate refused, in words (see :class:`CertificateUntrusted`)."""
     return str(untrusted_certificate(where, exc))
+
+
+#: What OpenSSL says when the other side answered a TLS handshake with something else (a
+#: server's plain-text greeting): the port is not one for implicit TLS.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
+
+
+def tls_failed(where: str, exc: ssl.SSLError) -> str:
+    """The line that tells a failed TLS handshake with ``where``: when the server answered in
+    plain text, say what that usually means (``security = "tls"`` on a port for STARTTLS)."""
+    reason = exc.reason or str(exc)
+    if exc.reason in _NOT_TLS:
+        return (f"TLS with {where} failed: the server did not answer in TLS ({reason}); is this a port for"
+                ' STARTTLS? then security = "starttls"')
+    return f"TLS with {where} failed: {reason}"

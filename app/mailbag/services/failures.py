@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import ssl
 from enum import StrEnum
 from typing import TypeVar
 
@@ -57,7 +58,7 @@ def classify_common(exc: BaseException) -> Failure:
         return Failure.REFUSED
     if _caused_by(exc, sqlite3.Error):
         return Failure.LOCAL
-    if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS and not isinstance(exc, ConnectionError):
+    if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS and not isinstance(exc, (ConnectionError, ssl.SSLError)):
         return Failure.LOCAL
     if isinstance(exc, (Offline, OSError, TimeoutError)):
         return Failure.LINK

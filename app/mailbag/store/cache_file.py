@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import ssl
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,12 +106,21 @@ def _storage_fault(exc: BaseException) -> tuple[str, bool] | None:
             current, (sqlite3.ProgrammingError, sqlite3.IntegrityError)
         ):
             return str(current), getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-        if isinstance(current, OSError) and current.errno in _DISK_ERRNOS:
+        if isinstance(current, OSError) and current.errno in _DISK_ERRNOS and not _network_error(current):
             full = current.errno in (errno.ENOSPC, errno.EDQUOT)
             return current.strerror or str(current), full
         orig = getattr(current, "orig", None)  # SQLAlchemy wraps the driver's error
-        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        if isinstance(orig, BaseException):
+            current = orig
+        else:  # what it came from; not what it was raised in place of ("raise ... from None")
+            current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return None
+
+
+def _network_error(exc: OSError) -> bool:
+    """A TLS or connection failure: its number is no disk's (a TLS error's 1, its library's
+    "SSL error", is EPERM's number)."""
+    return isinstance(exc, (ssl.SSLError, ConnectionError))
 
 
 def _open_store(path: Path, reader: CacheReader | None, local: LocalStore) -> Store:

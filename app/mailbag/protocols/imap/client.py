@@ -57,7 +57,7 @@ from mailbag.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted_certificate
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted_certificate
 from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
@@ -277,7 +277,10 @@ class ImapClient:
             await self._drop()
             refusal = untrusted_certificate(f"{s.host}:{s.port}", exc)
             raise ImapConnectionError(str(refusal)) from refusal
-        except (TimeoutError, OSError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:
+            await self._drop()
+            raise ImapConnectionError(tls_failed(f"{s.host}:{s.port}", exc)) from None
+        except (TimeoutError, OSError) as exc:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
 

@@ -35,7 +35,7 @@ from mailbag.protocols.pop3.errors import (
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, explained, printable
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted_certificate
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted_certificate
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class Pop3Client:
             refusal = untrusted_certificate(self._where, exc)
             raise Pop3LinkLost(str(refusal)) from refusal
         except ssl.SSLError as exc:
-            raise Pop3LinkLost(f"TLS with {self._where} failed: {exc.reason or exc}") from None
+            raise Pop3LinkLost(tls_failed(self._where, exc)) from None
         except TimeoutError:
             raise Pop3LinkLost(f"{self._where} did not answer within {s.timeout:g} s") from None
         except OSError as exc:

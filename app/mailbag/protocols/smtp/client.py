@@ -35,7 +35,7 @@ from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, untrusted
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -339,4 +339,4 @@ def _cause(exc: BaseException) -> str:
 def _tls_failed(where: str, exc: ssl.SSLError | PinMismatch) -> str:
     if isinstance(exc, (ssl.SSLCertVerificationError, PinMismatch)):
         return untrusted(where, exc)
-    return f"TLS with {where} failed: {exc.reason or exc}"
+    return tls_failed(where, exc)
