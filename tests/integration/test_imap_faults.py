@@ -130,7 +130,7 @@ async def test_silent_server_at_greeting_times_out() -> None:
 
     server, port = await serve(script)
     async with server:
-        with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 0\.5 s$"):
+        with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 0\.5 s; a port for implicit TLS .* security = \"tls\"$"):
             await ImapClient(settings(port, timeout=0.5), "acct").connect()
 
 
@@ -146,7 +146,7 @@ async def test_account_timeout_comes_from_the_config(tmp_path) -> None:
     account = ImapAccount(config.accounts["work"], store, lambda event: None)
     try:
         async with server:
-            with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 1 s$"):
+            with pytest.raises(ImapConnectionError, match=rf"^no greeting from 127\.0\.0\.1:{port} within 1 s; a port for implicit TLS"):
                 with pytest.MonkeyPatch.context() as patch:
                     patch.setenv("MAILBAG_TEST_PASSWORD", "p")
                     await account.connect()

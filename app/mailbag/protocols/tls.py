@@ -119,3 +119,12 @@ def tls_failed(where: str, exc: ssl.SSLError) -> str:
         return (f"TLS with {where} failed: the server did not answer in TLS ({reason}); is this a port for"
                 ' STARTTLS? then security = "starttls"')
     return f"TLS with {where} failed: {reason}"
+
+
+def silent_port_hint(security: str) -> str:
+    """What to add when a server said nothing after the link was made, on a link that waits for
+    its greeting in plain text (``starttls``, ``none``): a port for implicit TLS says nothing
+    until the client starts TLS."""
+    if security == "tls":
+        return ""
+    return '; a port for implicit TLS (993, 995, 465) says nothing until TLS starts: then security = "tls"'

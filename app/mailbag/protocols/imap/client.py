@@ -57,7 +57,9 @@ from mailbag.protocols.imap.wire import (
     has_8bit,
     literal_mode,
 )
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted_certificate
+from mailbag.protocols.tls import (
+    PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted_certificate,
+)
 from mailbag.protocols.traffic import credentials, masked
 
 __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapError", "ImapSettings", "SelectResult",
@@ -255,7 +257,9 @@ class ImapClient:
                                f"cannot connect to {s.host}:{s.port}: no answer")
             if tls is not None:
                 self._check_pin()
-            greeting = await self._within(asyncio.shield(protocol.greeting), f"no greeting from {s.host}:{s.port}")
+            greeting = await self._within(
+                asyncio.shield(protocol.greeting), f"no greeting from {s.host}:{s.port}", silent_port_hint(s.security)
+            )
             if s.security == "starttls" and greeting.startswith(b"* PREAUTH"):
                 raise ImapConnectionError("the server logged in before TLS (PREAUTH); refusing to "
                                           "continue in plaintext")
@@ -284,12 +288,13 @@ class ImapClient:
             await self._drop()
             raise ImapConnectionError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
 
-    async def _within(self, step: Awaitable[T], failure: str) -> T:
-        """``step`` within the timeout, else :class:`ImapConnectionError` "<failure> within N s"."""
+    async def _within(self, step: Awaitable[T], failure: str, hint: str = "") -> T:
+        """``step`` within the timeout, else :class:`ImapConnectionError` "<failure> within N
+        s<hint>"."""
         try:
             return await asyncio.wait_for(step, self.settings.timeout)
         except TimeoutError:
-            raise ImapConnectionError(f"{failure} within {self.settings.timeout:g} s") from None
+            raise ImapConnectionError(f"{failure} within {self.settings.timeout:g} s{hint}") from None
 
     def _check_pin(self) -> None:
         """The certificate is the pinned one, if one is (before anything is sent over TLS)."""

@@ -35,7 +35,9 @@ from mailbag.protocols.pop3.errors import (
 from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, explained, printable
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted_certificate
+from mailbag.protocols.tls import (
+    PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted_certificate,
+)
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,12 @@ class Pop3Client:
             self._reader, self._writer = Reader(stream, s.timeout), writer
             if s.security == "tls":
                 check_pin(writer.get_extra_info("ssl_object"), s.tls_fingerprint)
-            greeting = await self._guard(self._reply())
+            try:
+                greeting = await self._reply()
+            except TimeoutError:
+                raise Pop3LinkLost(
+                    f"no greeting from {self._where} within {s.timeout:g} s{silent_port_hint(s.security)}"
+                ) from None
             if not greeting.ok:
                 raise Pop3Temporary(f"{self._where} will not talk now: {greeting.text}")
             await self._capa()

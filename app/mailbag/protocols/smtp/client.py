@@ -35,7 +35,7 @@ from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, tls_failed, untrusted
+from mailbag.protocols.tls import PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ async def _open(
         if isinstance(cause, ssl.SSLError):  # implicit TLS: the handshake is part of connecting
             raise SmtpTemporary(_tls_failed(where, cause)) from None
         why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _cause(exc)
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError) and "ready message" in str(exc):  # linked, then silence
+            hint = silent_port_hint(settings.security)
+            raise SmtpTemporary(f"no greeting from {where} within {settings.timeout:g} s{hint}") from None
         raise SmtpTemporary(f"cannot reach {where}: {why[:1].lower()}{why[1:]}") from None
     except aiosmtplib.SMTPResponseException as exc:
         raise _by_code(exc.code, exc.message, f"{where} said") from None
