@@ -375,10 +375,17 @@ async def run_sync(config: Config, only: str | None) -> int:
 
 
 def first_pop3_download(account: AccountConfig) -> bool:
-    """Whether ``account`` fetches from a POP3 server into a Maildir that has no mail yet."""
+    """Whether ``account`` fetches from a POP3 server into a Maildir that is not there yet (or
+    is an empty directory): its first download, in either layout."""
     if account.pop3 is None:
         return False
-    return not (account.maildir or paths.pop3_maildir(account.name)).joinpath("cur").is_dir()
+    root = account.maildir or paths.pop3_maildir(account.name)
+    try:
+        return not any(root.iterdir())
+    except FileNotFoundError:
+        return True
+    except OSError:  # not a directory, not readable: the sync says what is wrong
+        return False
 
 
 async def _sync_accounts(config: Config, only: str | None) -> int:
