@@ -104,6 +104,17 @@ def state_is(state: ConnectionState, *, waiting: bool | None = None) -> Callable
     return check
 
 
+async def test_what_waited_for_an_account_that_cannot_connect_fails_naming_the_account(dovecot, mail_user, tmp_path):
+    """A message opened while its account is connecting to a server that says nothing: its
+    failure names the account (with several, "offline" alone says not which) and the reason."""
+    async with proxy_to(dovecot) as proxy:
+        proxy.pause()
+        async with account_through(proxy, mail_user, tmp_path, FAST) as (account, _store, events):
+            body = account.submit(LoadBody(account="work", folder="INBOX", uid=1))
+            failed = await events.wait_for_one(RequestFailed, lambda e: e.request_id == body)
+    assert failed.error.startswith(f"work offline: no greeting from {dovecot.host}:{proxy.port} within 1 s"), failed
+
+
 async def test_a_refused_login_is_tried_once_and_again_only_when_asked(dovecot, mail_user, tmp_path):
     dovecot.deliver(mail_user.name, make_message(1))
     password = tmp_path / "password"

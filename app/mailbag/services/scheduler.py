@@ -297,7 +297,7 @@ class Scheduler:
                 ):  # once per healthy spell: a server that keeps doing it gets the backoff
                     quiet_since = now
                     log.info("account %s: the server ended the session (%s): a new one at once", self.name, text)
-                    self._fail_all(f"offline: {text}")
+                    self._fail_all(f"{self.name} offline: {text}")
                     await self._quiet_disconnect()
                     continue
                 if failure is Failure.BUG:
@@ -307,7 +307,7 @@ class Scheduler:
                 certificate = certificate_refusal(exc)
                 # What waited fails first: its words would hide the reason the state tells once.
                 self.waiting_for_user = self.waiting_for_user or failure is Failure.AUTH
-                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"offline: {self._words(exc)}")
+                self._fail_all(self._unreachable() if failure is Failure.AUTH else f"{self.name} offline: {self._words(exc)}")
                 if failure is Failure.AUTH:
                     self._tell_refused(ConnectionState.ERROR, text)
                 else:
