@@ -70,3 +70,42 @@ async def test_a_refused_login_keeps_its_key_in_the_shortest_form(make_app):
         line = status_line(app)
         assert "MOVE failed: over quota (2 MB)" in line and "…" not in line
         assert "refused ($)" in line and line.rstrip().endswith("? help")
+
+
+def dialog_text(app: MailbagApp) -> str:
+    from mailbag.ui.screens.dialogs import TextDialog
+
+    assert isinstance(app.screen, TextDialog), app.screen
+    return str(app.screen.query_one("#text-dialog-text").render())
+
+
+LONG = ('TLS with pop.example.org:110 failed: the server did not answer in TLS (WRONG_VERSION_NUMBER); '
+        'is this a port for STARTTLS? then security = "starttls"')
+
+
+async def test_what_the_line_had_to_cut_is_read_whole_from_the_palette_or_a_click(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        two_accounts_without_tls(app.facade)
+        app.facade.emit(ConnectionChanged(account="old", state=ConnectionState.OFFLINE,
+                                          detail="no greeting from pop.example.org:995 within 30 s"))
+        app.facade.emit(ErrorReported(account="old", message=LONG))
+        await pilot.pause()
+        assert 'security = "starttls"' not in status_line(app)  # cut at 80 columns
+
+        await pilot.press("ctrl+p", *"status in full")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = dialog_text(app)
+        assert f"Last: error: old: {LONG}" in " ".join(text.split())  # wrapped, never cut
+        assert "old: offline (no greeting from pop.example.org:995 within 30 s)" in text
+        assert "work: online" in text and "home: online" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.main_screen
+
+        await pilot.click("#status")
+        await settle(pilot)
+        assert f"old: {LONG}" in " ".join(dialog_text(app).split())

@@ -248,6 +248,14 @@ class MailbagApp(OrderedApp[None]):
 
         self.push_screen(resume_drafts_dialog(len(drafts)), answered)
 
+    def action_status_in_full(self) -> None:
+        """The status bar's last error or notice and each account's state, whole (the line cuts
+        them at 80 columns); from the command palette, or a click on the line."""
+        from mailbag.ui.screens.dialogs import TextDialog
+
+        if not isinstance(self.screen, TextDialog):
+            self.push_screen(TextDialog("Status", self.main_screen.status.in_full()))
+
     def action_help(self) -> None:
         from mailbag.ui.screens.help import HelpScreen  # imported on first use: not needed to start
 
@@ -283,6 +291,10 @@ class MailbagApp(OrderedApp[None]):
                 continue  # another screen's keys
             keys = display_keys(effective_keys(spec, self.user_keymap))
             yield SystemCommand(spec.description, f"Keys: {keys}", self._command(spec.scope, spec.action, screen))
+        yield SystemCommand(
+            "Status in full", "The last error or notice and each account's state, not cut (or click the status bar)",
+            self.action_status_in_full,
+        )
 
     def _command(self, scope: str, action: str, screen: Screen) -> Callable[[], None]:
         def run() -> None:

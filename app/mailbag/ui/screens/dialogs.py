@@ -1,4 +1,4 @@
-"""Small modal dialogs: a yes/no confirmation and the sort menu."""
+"""Small modal dialogs: a yes/no confirmation, the sort menu and a text to read whole."""
 
 from __future__ import annotations
 
@@ -137,3 +137,25 @@ def resume_drafts_dialog(count: int) -> ChoiceDialog:
         f"{what} not sent, nor stored in Drafts. Open {'it' if count == 1 else 'the newest'} now?",
         (("o", "open", "open"), ("l", "later", "later"), ("d", "discard", "discard")),
     )
+
+
+class TextDialog(ModalScreen[None]):
+    """Shows a text whole, wrapped (what a one-line status bar had to cut); any of Esc, Enter
+    and q closes it."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="TextDialog")
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text, style="bold"), id="text-dialog-title")
+            yield Static(Text(self.text), id="text-dialog-text")  # server words: never markup
+            yield Static(Text("Esc to close", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

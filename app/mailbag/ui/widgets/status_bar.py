@@ -81,6 +81,8 @@ class StatusBar(Widget):
         self.view = ""
         self.outbox = ""  # "2 to send · 1 held": kept whole, beside the connection states
         self._expiry: Timer | None = None
+        #: The last error or notice, whole, kept after the line has let it go (see :meth:`in_full`).
+        self.last_told = ""
 
     def set_connection(
         self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False,
@@ -132,6 +134,7 @@ class StatusBar(Widget):
         self.last_error = clean_line(message)
         self._error_retry = retry
         self.notice = ""
+        self.last_told = f"error: {self.last_error}"
         self._expire_in(ERROR_SECONDS)
         self.refresh()
 
@@ -140,6 +143,7 @@ class StatusBar(Widget):
         ``NOTICE_SECONDS``."""
         self.notice = clean_line(message)
         self.last_error = ""
+        self.last_told = self.notice
         self._expire_in(NOTICE_SECONDS)
         self.refresh()
 
@@ -241,6 +245,27 @@ class StatusBar(Widget):
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
+
+    def in_full(self) -> str:
+        """What the line says and may have cut, whole, one thing a line: the last error or
+        notice (also once the line has let it go), each account's state with its detail, and
+        what waits in the outbox."""
+        lines = [f"Last: {self.last_told}" if self.last_told else "Nothing told yet"]
+        for account, (_state, detail) in self._states.items():
+            state = self._shown_state(account).value
+            if account in self._refused:
+                state = "login refused"
+            if account in self._progress:
+                folder, done, total = self._progress[account]
+                detail = f"{folder} {done}/{total}"
+            lines.append(f"{clean_line(account)}: {state}" + (f" ({detail})" if detail else ""))
+        if self.outbox:
+            lines.append(f"Outbox: {self.outbox}")
+        return "\n".join(lines)
+
+    async def on_click(self) -> None:
+        """A click on the line shows it whole (see :meth:`in_full`)."""
+        await self.app.run_action("status_in_full")
 
     def _account_text(self, account: str, form: Form, detail_width: int) -> Text:
         """One account's state: `` work no TLS (smtp) online`` in full, `` work no TLS online``
