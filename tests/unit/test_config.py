@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 
 from mailbag.domain.config import ConfigError, ServerConfig, load_config, parse_config
 
@@ -53,7 +54,7 @@ def minimal(imap_body: str = 'host = "imap.example.org"\n', account: str = "") -
 def test_documented_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    trustme.CA().cert_pem.write_to_path(str(ca))
     path.write_text(DOCUMENTED.replace("/path/to/ca.pem", str(ca)), encoding="utf-8")
     config = load_config(path)
     assert config.path == path
@@ -127,7 +128,7 @@ def test_empty_file_has_no_account() -> None:
 
 def test_tilde_is_expanded_in_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     text = minimal('host = "h"\nca_file = "~/ca.pem"\n', account='maildir = "~/Mail"\n')
     account = parse_config(text, PATH).accounts["work"]
     assert account.maildir == tmp_path / "Mail"
@@ -149,6 +150,17 @@ def test_a_missing_ca_file_names_the_key_and_the_path(tmp_path: Path) -> None:
     assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: no such file: {missing}"
     error = error_for(minimal(f'host = "h"\nca_file = "{tmp_path}"\n'))
     assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: is not a file: {tmp_path}"
+
+
+def test_a_ca_file_without_a_pem_certificate_names_the_key_and_what_it_must_be(tmp_path: Path) -> None:
+    """A DER certificate, a private key or anything else: said when the config is read, not as
+    a TLS library's error at the first connection."""
+    for content in (b"\x30\x82\x03\x0d\x30\x82", b"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", b"x"):
+        wrong = tmp_path / "ca.crt"
+        wrong.write_bytes(content)
+        error = error_for(minimal(f'host = "h"\nca_file = "{wrong}"\n'))
+        assert str(error).startswith(f"config.toml:5: accounts.work.imap.ca_file: {wrong} holds no certificate")
+        assert str(error).endswith("it must be PEM text (-----BEGIN CERTIFICATE-----)")
 
 
 def test_unknown_key_in_server_table_names_its_line_and_suggests() -> None:

@@ -15,6 +15,7 @@ Shape (see README)::
 from __future__ import annotations
 
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -662,6 +663,8 @@ class _Validator:
         if ca_file is not None and not ca_file.is_file():
             problem = "is not a file" if ca_file.exists() else "no such file"
             raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
+        if ca_file is not None and (unusable := _ca_file_problem(ca_file)):
+            raise self.error(where + ("ca_file",), unusable)
         return ca_file
 
     def retention(self, table: dict[str, Any], where: tuple[str, ...]) -> tuple[bool, int | None]:
@@ -722,3 +725,17 @@ class _Validator:
         if not low <= value <= high:
             raise self.error(key, f"{value} is out of range ({low}..{high})")
         return value
+
+
+def _ca_file_problem(path: Path) -> str | None:
+    """Why the file ``path`` cannot serve as a ``ca_file`` (it cannot be read, or holds no
+    certificate in PEM form: a DER file, a key, anything else), if it cannot."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # without the system's CAs: only the file is read
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except ssl.SSLError as exc:
+        return (f"{path} holds no certificate mailbag can read ({exc.reason or exc}); it must be PEM text"
+                " (-----BEGIN CERTIFICATE-----)")
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    return None
