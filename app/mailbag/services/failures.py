@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import errno
 import sqlite3
-import ssl
 from enum import StrEnum
 from typing import TypeVar
 
 from mailbag.protocols.tls import CertificateUntrusted
 from mailbag.services.journal import ServerRefused
+from mailbag.store.cache_file import disk_fault
 
 E = TypeVar("E", bound=BaseException)
-
-#: OSError numbers that are the local machine's fault (disk full, read-only, no permission).
-_LOCAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 
 class Offline(Exception):
@@ -58,7 +54,7 @@ def classify_common(exc: BaseException) -> Failure:
         return Failure.REFUSED
     if _caused_by(exc, sqlite3.Error):
         return Failure.LOCAL
-    if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS and not isinstance(exc, (ConnectionError, ssl.SSLError)):
+    if isinstance(exc, OSError) and disk_fault(exc):
         return Failure.LOCAL
     if isinstance(exc, (Offline, OSError, TimeoutError)):
         return Failure.LINK

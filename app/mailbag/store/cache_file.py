@@ -106,7 +106,7 @@ def _storage_fault(exc: BaseException) -> tuple[str, bool] | None:
             current, (sqlite3.ProgrammingError, sqlite3.IntegrityError)
         ):
             return str(current), getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-        if isinstance(current, OSError) and current.errno in _DISK_ERRNOS and not _network_error(current):
+        if isinstance(current, OSError) and disk_fault(current):
             full = current.errno in (errno.ENOSPC, errno.EDQUOT)
             return current.strerror or str(current), full
         orig = getattr(current, "orig", None)  # SQLAlchemy wraps the driver's error
@@ -117,10 +117,11 @@ def _storage_fault(exc: BaseException) -> tuple[str, bool] | None:
     return None
 
 
-def _network_error(exc: OSError) -> bool:
-    """A TLS or connection failure: its number is no disk's (a TLS error's 1, its library's
-    "SSL error", is EPERM's number)."""
-    return isinstance(exc, (ssl.SSLError, ConnectionError))
+def disk_fault(exc: OSError) -> bool:
+    """Whether ``exc`` says a file or its disk cannot take writes (full, read-only, refused,
+    failing). A TLS or connection failure never does, whatever its number: a TLS error's 1, its
+    library's "SSL error", is EPERM's."""
+    return exc.errno in _DISK_ERRNOS and not isinstance(exc, (ssl.SSLError, ConnectionError))
 
 
 def _open_store(path: Path, reader: CacheReader | None, local: LocalStore) -> Store:
