@@ -53,7 +53,7 @@ async def test_sending_a_resumed_draft_says_nothing_of_a_delete(
         await until(pilot, lambda: not store.local.actions(account), "the journal settled")
         await until(pilot, lambda: not screen.message_list.row_count, "the draft gone from the list")
         assert "Permanent delete" not in status_text(app)
-        assert "Message queued for sending" in status_text(app)
+        assert f'Sent "Plans" to {ann.email}' in status_text(app)  # the last word said: not a delete
 
         await open_in_tree(pilot, app, "INBOX")
         await until(pilot, lambda: screen.message_list.current_row is not None, "the Inbox listed")

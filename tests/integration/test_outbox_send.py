@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import ErrorReported, OutboxChanged, RequestDone, RequestFailed
+from mailbag.domain.events import ErrorReported, Notice, OutboxChanged, RequestDone, RequestFailed
 from mailbag.domain.requests import CancelOutgoing, SendMessage, SendOutgoingNow
 from tests.integration.outbox_fixtures import (
     config_of,
@@ -36,6 +36,9 @@ async def test_a_sent_message_arrives_and_one_copy_is_kept_in_sent(
         await s.send(message, [to.email, cc.email, hidden.email])
         assert await s.outbox_settles() == []
         assert s.last_outbox().messages == ()
+        # The status bar says it went (as mutt's "Mail sent."), once.
+        told = [e.message for e in s.events.of(Notice)]
+        assert told == [f'Sent "Lunch on Friday?" to {to.email} and 2 more']
     for user in (to, cc, hidden):
         (delivered,) = mailbox(dovecot, user)
         got = parsed(delivered)

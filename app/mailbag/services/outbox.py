@@ -37,6 +37,7 @@ from mailbag.domain.events import (
     Event,
     EventSink,
     MessageQueued,
+    Notice,
     OutboxChanged,
     RequestCancelled,
     RequestDone,
@@ -393,6 +394,7 @@ class OutboxService:
                 return UNCERTAIN
             return await self._outcome(item, QUEUED, text, retry=True)
         log.info("outbox: message %d sent (%s)", item.id, clean_line(reply))
+        self._sink(Notice(item.account, sent_words(item)))
         self._mark_original(item)
         if self._wants_copy(account):
             await asyncio.to_thread(
@@ -581,3 +583,14 @@ class DirectCopier:
                 await asyncio.wait_for(backend.disconnect(), 5)
             except Exception:  # noqa: BLE001 - the link may be gone already
                 log.debug("outbox: disconnect after the copy failed", exc_info=True)
+
+
+def sent_words(item: OutboxItem) -> str:
+    """What the status bar says once the server took ``item``: ``Sent "Lunch?" to
+    bob@example.org and 2 more``."""
+    recipients = [clean_line(r) for r in item.recipients]
+    to = recipients[0] if recipients else "its recipients"
+    if len(recipients) > 1:
+        to += f" and {len(recipients) - 1} more"
+    subject = clean_line(item.subject)
+    return f'Sent "{subject}" to {to}' if subject else f"Sent a message without a subject to {to}"
