@@ -97,6 +97,12 @@ class Address:
         """The name when there is one, else the address (its invisible characters shown)."""
         return self.name or visible_format_characters(self.email)
 
+    def __reduce__(self) -> tuple[type[Address], tuple[str, str]]:
+        # Pickled by its fields, not by the state a frozen slotted dataclass gives by default
+        # (that asks dataclasses.fields() of every instance, both ways): a POP3 download
+        # process hands over thousands of summaries, and the UI's process takes each batch.
+        return (Address, (self.name, self.email))
+
 
 @dataclass(frozen=True, slots=True)
 class Folder:
