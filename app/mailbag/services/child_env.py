@@ -15,7 +15,8 @@ import mailbag
 
 #: The module a POP3 download process runs (see ``pop3_child``).
 POP3_CHILD = "mailbag.services.pop3_child"
-#: How much lower a helper process's CPU priority is than mailbag's.
+#: How much lower a helper process's CPU priority is than that of the thread that starts it (the
+#: account workers' thread, itself below the UI's: see ``loop_thread``).
 CHILD_NICENESS = 10
 #: What a helper's stderr may hold that is kept for the log (the end of it).
 STDERR_KEPT = 4000

@@ -4,6 +4,11 @@ The account workers live here, so that their IMAP parsing and cache writes never
 the UI's loop, which only paints and handles keys. Other threads hand work over with
 :meth:`LoopThread.call_soon` (never waits) or :meth:`LoopThread.run` (a coroutine, answered by a
 ``concurrent.futures.Future``); work handed over runs in the order it was handed over.
+
+A loop thread made ``background`` runs at a lower CPU priority than the rest of the process (on
+Linux, where each thread has its own), and so do the threads it starts (its loop's executor) and
+the helper processes (a POP3 download's): when the cores are busy, the thread that paints and
+handles keys is the one that gets one first.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -18,12 +25,28 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: How much lower a background loop thread's CPU priority is than its process's.
+BACKGROUND_NICENESS = 5
+
+
+def lower_this_threads_priority(by: int = BACKGROUND_NICENESS) -> None:
+    """Make the calling thread ``by`` nicer (Linux only: elsewhere the priority is the whole
+    process's, and left alone). A priority that cannot be changed is left as it is."""
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + by))
+    except OSError:
+        log.debug("the priority of thread %s stays as it is", thread, exc_info=True)
+
 
 class LoopThread:
     """One event loop on one daemon thread: :meth:`start` once, :meth:`stop` once."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, background: bool = False) -> None:
         self.name = name
+        self.background = background
         self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._done: asyncio.Future[None] | None = None  # set to end the loop
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -112,6 +135,8 @@ class LoopThread:
             self._done.set_result(None)
 
     def _main(self) -> None:
+        if self.background:  # the threads and processes it starts inherit it
+            lower_this_threads_priority()
         with asyncio.Runner(loop_factory=lambda: self.loop) as runner:
             runner.run(self._until_stopped())
 

@@ -108,7 +108,8 @@ class MailService:
         self._sink = sink
         for account in config.accounts.values():
             check_backend(account)
-        self.thread = LoopThread(THREAD_NAME)  # where the workers run, once started
+        # Where the workers run, once started; below the UI's thread when the cores are busy.
+        self.thread = LoopThread(THREAD_NAME, background=True)
         self._workers: dict[str, Backend] | None = None
         self._handover = threading.Lock()  # guards _early, _serving and _closed
         self._early: list[Request] = []  # submitted before the workers were serving
