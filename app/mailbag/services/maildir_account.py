@@ -175,8 +175,9 @@ class MaildirAccount(Backend):
         removed = await self.db(self.store.remove_uids, self.name, folder, gone) if gone else 0
         changed = await self.db(self.store.update_server_flags, self.name, folder, sorted(flags.items()))
         await self.db(self.store.set_folder_state, self.name, folder, server_state)
-        listed = len(flags) - len(unreadable)
-        self.emit(SyncProgress(self.name, folder, listed, listed))
+        if wanted:  # the folder's count, as its list has it; a look that read nothing says nothing
+            listed = len(flags) - len(unreadable)
+            self.emit(SyncProgress(self.name, folder, listed, listed))
         if added > told or removed or changed:
             self.emit(MessagesChanged(self.name, folder, added - told, changed, removed))
         await self.publish_counts(folder)
