@@ -13,9 +13,11 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from mailbag.domain.deadline import Deadline
+from mailbag.domain.events import Event
 from mailbag.domain.models import MessageRow
 from mailbag.domain.requests import FolderRequest
 from mailbag.services.api import ListOrder, MailFacade
+from mailbag.ui.pacing import EventPacer
 from mailbag.ui.widgets.folder_tree import FolderTree
 from mailbag.ui.widgets.message_list import FolderKey, MessageList
 from mailbag.ui.widgets.reader import Reader
@@ -73,6 +75,8 @@ class MainScreenBase(Screen[None]):
         self._fill_timer: Timer | None = None  # a re-read put off while the open folder fills
         self._folder_requests: dict[int, FolderRequest] = {}  # folder changes asked for, by id
         self._sign_ins: dict[str, int] = {}  # account -> its OAuth2 SignIn request still running
+        #: A sync's progress and the folders' counts, shown a few times a second (see pacing).
+        self.pacer = EventPacer(self.show_event, lambda delay, show: self.set_timer(delay, show))
 
     @property
     def folder_tree(self) -> FolderTree:
@@ -107,6 +111,9 @@ class MainScreenBase(Screen[None]):
     # and MainScreen combines every part.
 
     if TYPE_CHECKING:
+
+        def show_event(self, event: Event) -> None:
+            """Reflect one service event on screen, now: MainScreen's."""
 
         def open_folder(self, account: str, folder: str) -> None:
             """Show ``folder`` in the list, syncing it first (views)."""

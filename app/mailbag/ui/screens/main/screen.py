@@ -84,9 +84,21 @@ class MainScreen(
         self.open_default_folder()
 
     def apply_event(self, event: Event) -> None:
-        """Reflect one service event on screen."""
+        """Reflect one service event on screen (a sync's progress and the folders' counts a few
+        times a second: see ``pacing``)."""
         if self.sign_in_ended(event):
             return
+        if isinstance(event, ConnectionChanged):  # any progress held is out of date
+            self.pacer.drop(lambda key: key[:2] == (SyncProgress, event.account))
+        elif isinstance(event, SyncProgress) and event.done >= event.total:  # ended: so did its progress
+            self.pacer.drop(lambda key: key == (SyncProgress, event.account, event.folder))
+        elif isinstance(event, (SyncProgress, FolderCountsChanged)):
+            if not self.pacer.offer((type(event), event.account, event.folder), event):
+                return
+        self.show_event(event)
+
+    def show_event(self, event: Event) -> None:
+        """Reflect one service event on screen, now."""
         if isinstance(event, ConnectionChanged):
             newly_refused = event.waiting_for_user and not self.status.refused(event.account)
             self.status.set_connection(
