@@ -733,9 +733,15 @@ def _ca_file_problem(path: Path) -> str | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # without the system's CAs: only the file is read
     try:
         context.load_verify_locations(cafile=str(path))
-    except ssl.SSLError as exc:
+    except OSError as exc:  # ssl.SSLError too
+        return ca_file_unusable(path, exc)
+    return None
+
+
+def ca_file_unusable(path: Path, exc: OSError) -> str:
+    """Why the ``ca_file`` at ``path`` could not be loaded (``exc``, from OpenSSL or the file
+    system), in words that say what it must be."""
+    if isinstance(exc, ssl.SSLError):
         return (f"{path} holds no certificate mailbag can read ({exc.reason or exc}); it must be PEM text"
                 " (-----BEGIN CERTIFICATE-----)")
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
-    return None
+    return f"cannot read {path}: {exc.strerror or exc}"

@@ -8,6 +8,9 @@ import functools
 import hashlib
 import os
 import ssl
+from pathlib import Path
+
+from mailbag.domain.config import ca_file_unusable
 
 
 def make_client_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -31,11 +34,20 @@ async def client_context(ca_file: str | None = None) -> ssl.SSLContext:
 def _context(ca_file: str | None, _stamp: int) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if ca_file:
-        context.load_verify_locations(cafile=ca_file)
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except OSError as exc:  # ssl.SSLError too: changed on disk since the config was read
+            raise CaFileUnusable(f"ca_file: {ca_file_unusable(Path(ca_file), exc)}") from exc
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+class CaFileUnusable(OSError):
+    """The account's ``ca_file`` cannot be loaded (the config's check passed, so it changed on
+    disk since). A failure to connect like any other: each attempt reads the file again, so
+    one put right is taken at the next."""
 
 
 class PinMismatch(Exception):

@@ -36,7 +36,7 @@ from mailbag.protocols.pop3.wire import Closed, LineTooLong, Reader, Reply, expl
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import (
-    PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted_certificate,
+    CaFileUnusable, PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted_certificate,
 )
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
@@ -125,7 +125,10 @@ class Pop3Client:
 
     async def _connect(self) -> None:
         s = self.settings
-        context = await client_context(str(s.ca_file) if s.ca_file else None) if s.security != "none" else None
+        try:
+            context = await client_context(str(s.ca_file) if s.ca_file else None) if s.security != "none" else None
+        except CaFileUnusable as exc:  # as a server out of reach: the next check reads the file again
+            raise Pop3LinkLost(str(exc)) from None
         try:
             async with asyncio.timeout(s.timeout):
                 stream, writer = await asyncio.open_connection(

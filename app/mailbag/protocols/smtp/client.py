@@ -35,7 +35,9 @@ from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
 from mailbag.protocols.smtp.wire import data_payload, needs_8bit
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
-from mailbag.protocols.tls import PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted
+from mailbag.protocols.tls import (
+    CaFileUnusable, PinMismatch, check_pin, client_context, silent_port_hint, tls_failed, untrusted,
+)
 from mailbag.protocols.traffic import MASK, credentials, log_line, masked
 
 log = logging.getLogger(__name__)
@@ -83,9 +85,12 @@ async def check_login(settings: SmtpSettings) -> None:
 
 
 async def _client(settings: SmtpSettings) -> tuple[aiosmtplib.SMTP, ssl.SSLContext | None]:
-    context = None if settings.security == "none" else await client_context(
-        str(settings.ca_file) if settings.ca_file else None
-    )
+    try:
+        context = None if settings.security == "none" else await client_context(
+            str(settings.ca_file) if settings.ca_file else None
+        )
+    except CaFileUnusable as exc:  # tried again later: a file put right meanwhile is read then
+        raise SmtpTemporary(str(exc)) from None
     smtp = aiosmtplib.SMTP(
         hostname=settings.host,
         port=settings.port,
