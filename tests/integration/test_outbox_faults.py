@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import ServerConfig
+from mailbag.domain.events import ErrorReported
 from mailbag.domain.requests import SendOutgoingNow
 from tests.integration.outbox_fixtures import config_of, mailbox, new_message, sending, sending_account
 from tests.servers.dovecot import DovecotServer, MailUser
@@ -43,6 +44,9 @@ async def test_a_link_dropped_after_the_final_dot_leaves_the_message_uncertain_n
         (uncertain,) = await s.outbox_settles()  # the second went out after the first's verdict
         assert (uncertain.id, uncertain.state) == (first, "uncertain")
         assert "lost after the message was handed over" in uncertain.reason
+        (told,) = [e for e in s.events.of(ErrorReported) if "may have been sent" in e.message]
+        assert told.message.startswith('"first" may have been sent: ')
+        assert told.message.endswith("(left in the outbox, not sent again)")
         assert len(scripted.seen.messages) == 2 and b"Subject: first" in scripted.seen.messages[0]
         (second_copy,) = mailbox(dovecot, mail_user, "Sent")  # none for the uncertain one
         assert b"Subject: second" in second_copy

@@ -139,6 +139,7 @@ class OutboxService:
         self._wakeup = asyncio.Event()
         self._sending: int | None = None  # the message being sent now
         self._again: set[int] = set()  # asked to be sent now while being sent: no backoff after
+        self._told_waiting: dict[int, str] = {}  # message -> why it waits, as the status bar was told
         self._copying: dict[int, asyncio.Task[None]] = {}
         self._told_no_copy: set[tuple[str, str]] = set()  # (account, reason) said in the status bar
         self._queueing: set[asyncio.Task[None]] = set()
@@ -391,9 +392,11 @@ class OutboxService:
             log.error("outbox: sending message %d failed", item.id, exc_info=exc)
             text = f"internal error: {exc} (details in the log)"
             if await asyncio.to_thread(self.local.update_outbox, item.id, [SENDING], UNCERTAIN, error=text):
+                self._tell_not_sent(item, UNCERTAIN, text)
                 return UNCERTAIN
             return await self._outcome(item, QUEUED, text, retry=True)
         log.info("outbox: message %d sent (%s)", item.id, clean_line(reply))
+        self._told_waiting.pop(item.id, None)
         self._sink(Notice(item.account, sent_words(item)))
         self._mark_original(item)
         if self._wants_copy(account):
@@ -427,7 +430,20 @@ class OutboxService:
             self.local.update_outbox, item.id, [QUEUED, SENDING], state, error=reason,
             attempted=True, next_attempt=time.time() + delay,
         )
+        self._tell_not_sent(item, state, reason)
         return state
+
+    def _tell_not_sent(self, item: OutboxItem, state: str, reason: str) -> None:
+        """Say in the status bar why ``item`` did not go (as mutt and aerc say a failed send): a
+        message held or left uncertain each time; one that waits for another try when its
+        reason is new, not at every try while a server stays out of reach."""
+        if state == QUEUED:
+            if self._told_waiting.get(item.id) == reason:
+                return
+            self._told_waiting[item.id] = reason
+        else:
+            self._told_waiting.pop(item.id, None)
+        self._sink(ErrorReported(item.account, not_sent_words(item, state, reason)))
 
     def _retry_delay(self, attempts: int) -> float:
         return backoff_delay(attempts, self.timings.retry_base, self.timings.retry_cap)
@@ -583,6 +599,19 @@ class DirectCopier:
                 await asyncio.wait_for(backend.disconnect(), 5)
             except Exception:  # noqa: BLE001 - the link may be gone already
                 log.debug("outbox: disconnect after the copy failed", exc_info=True)
+
+
+def not_sent_words(item: OutboxItem, state: str, reason: str) -> str:
+    """What the status bar says of ``item`` not sent, in ``state`` for ``reason``, the reason
+    first (a line cut at 80 columns keeps it): ``"Lunch?" not sent yet: 451 4.3.0 … (the
+    outbox tries again)``."""
+    subject = clean_line(item.subject)
+    what = f'"{subject}"' if subject else "a message without a subject"
+    if state == HELD:
+        return f"{what} not sent: {clean_line(reason)} (held in the outbox)"
+    if state == UNCERTAIN:
+        return f"{what} may have been sent: {clean_line(reason)} (left in the outbox, not sent again)"
+    return f"{what} not sent yet: {clean_line(reason)} (the outbox tries again)"
 
 
 def sent_words(item: OutboxItem) -> str:
