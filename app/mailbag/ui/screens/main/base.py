@@ -76,7 +76,7 @@ class MainScreenBase(Screen[None]):
         self._folder_requests: dict[int, FolderRequest] = {}  # folder changes asked for, by id
         self._sign_ins: dict[str, int] = {}  # account -> its OAuth2 SignIn request still running
         #: A sync's progress and the folders' counts, shown a few times a second (see pacing).
-        self.pacer = EventPacer(self.show_event, lambda delay, show: self.set_timer(delay, show))
+        self.pacer = EventPacer(self.show_event, self.set_timer)
 
     @property
     def folder_tree(self) -> FolderTree:
