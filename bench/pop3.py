@@ -33,7 +33,7 @@ from mailbag.services.pop3_batches import BATCH
 
 from bench.figures import Figure
 from bench.mailbag_run import Account, run_sync
-from bench.profile import format_profile, profile_sync
+from bench.profile import available, format_profile, profile_sync
 from bench.report import table
 from bench.server import BenchServer, default_cache_dir
 
@@ -139,7 +139,9 @@ def main() -> None:
         finally:
             for home in homes:
                 shutil.rmtree(home, ignore_errors=True)
-        if args.profile:
+        if args.profile and not available():
+            print("py-spy not found (pip install py-spy): no profile")
+        elif args.profile:
             print(format_profile(profile_sync(account, protocol="pop3", idle=True)))
     print(table([figure, floor, cpu, cpu_floor]))
 
