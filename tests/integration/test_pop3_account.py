@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbag.domain.events import BodyLoaded, ConnectionChanged, ErrorReported, MessagesChanged, NewMail, SyncProgress
+from mailbag.domain.events import (
+    BodyLoaded, ConnectionChanged, ErrorReported, MessagesChanged, NewMail, Notice, SyncProgress,
+)
 from mailbag.domain.models import ConnectionState, MessageSummary
 from mailbag.domain.requests import LoadBody
 from mailbag.protocols.maildir import MaildirStore
@@ -369,3 +371,72 @@ async def test_the_inbox_looked_at_between_batches_never_runs_beside_a_batch_bei
     assert local_ids(tmp_path / "Mail") == expected_ids(range(total))
     assert cached(store) == total
     assert not recorder.of(ErrorReported)
+
+
+async def file_one_away(worker: Pop3Account, store: Store) -> None:
+    """Move the Inbox's first message into a folder of its own, as ``m`` does."""
+    await worker.connect()
+    await worker.server_create_folder("Filed")
+    validity = worker.last_uidvalidity("INBOX") or (await worker.server_position("INBOX"))[0]
+    await worker.server_move("INBOX", validity, store.uids("old", "INBOX")[:1], "Filed")
+
+
+def told(recorder: Recorder) -> list[str]:
+    return [e.message for e in recorder.of(Notice)]
+
+
+async def test_a_server_that_gives_its_messages_new_uidls_gets_none_of_them_stored_twice(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(30)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    await file_one_away(worker, store)  # known again, even where it is no longer in the Inbox
+    dovecot.set_pop3_uidl_format(mail_user, "%08Xv%08Xu")  # an administrator's migration
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(30, 32)))
+    await worker.sync_once()
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(32))  # each once, in all folders
+    assert cached(store) == 31
+    assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 2)]
+    assert told(recorder) == ["localhost gave 30 messages already here new ids (UIDLs): they were not stored again"]
+
+    await worker.sync_once()  # the records follow the new UIDLs: nothing again, nothing told again
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(32))
+    assert len(told(recorder)) == 1
+    assert on_server(dovecot, mail_user) == 32
+
+
+async def test_the_same_message_twice_on_the_server_is_stored_twice_and_known_again_twice(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    twice = make_message(7)
+    for _ in range(2):
+        dovecot.doveadm("save", "-u", mail_user.name, "-m", "INBOX", input=twice)  # the same bytes
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    await worker.sync_once()
+    assert local_ids(tmp_path / "Mail") == [message_ids(twice)[0]] * 2
+    dovecot.set_pop3_uidl_format(mail_user, "%08Xv%08Xu")
+    await worker.sync_once()
+    await worker.sync_once()
+    assert local_ids(tmp_path / "Mail") == [message_ids(twice)[0]] * 2
+    assert told(recorder) == ["localhost gave 2 messages already here new ids (UIDLs): they were not stored again"]
+
+
+async def test_mail_downloaded_by_a_mailbag_that_kept_no_digests_is_known_again_by_its_file(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(20)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    await worker.sync_once()
+    await file_one_away(worker, store)
+    with sqlite3.connect(store.local.path) as raw:  # as an older mailbag left them
+        raw.execute("UPDATE pop3_uidls SET digest = ''")
+    dovecot.set_pop3_uidl_format(mail_user, "%08Xv%08Xu")
+    await worker.sync_once()
+    # The 19 still in the Inbox are known by their files; the one filed away (its file has
+    # another name there) is downloaded again, as before digests were kept.
+    assert told(recorder) == ["localhost gave 19 messages already here new ids (UIDLs): they were not stored again"]
+    assert local_ids(tmp_path / "Mail") == sorted(expected_ids(range(20)) + [message_ids(make_message(0))[0]])
+    await worker.sync_once()
+    assert len(local_ids(tmp_path / "Mail")) == 21

@@ -296,3 +296,26 @@ async def test_a_message_the_server_fails_on_in_the_childs_session_is_named_and_
         assert [e.message for e in recorder.of(Notice) if "could not be downloaded" in e.message]
     finally:
         server.stop()
+
+
+async def test_a_server_that_gives_its_messages_new_uidls_gets_none_stored_twice_by_the_child(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(TOTAL)))
+    worker, recorder = child_worker(dovecot, mail_user, tmp_path, store, lambda _child: None)
+    await worker.sync_once()
+    jobs: list[ChildJob] = []
+    start = pop3_module.download_in_child
+
+    async def counted(job: ChildJob, *args: object, **kwargs: object) -> None:
+        jobs.append(job)
+        await start(job, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pop3_module, "download_in_child", counted)
+    dovecot.set_pop3_uidl_format(mail_user, "%08Xv%08Xu")  # every message under a new UIDL
+    await worker.sync_once()
+    assert [len(job.uidls) for job in jobs] == [TOTAL]  # the child read them all again
+    whole(tmp_path, store, dovecot, mail_user)
+    assert [e.message for e in recorder.of(Notice)] == [
+        f"localhost gave {TOTAL} messages already here new ids (UIDLs): they were not stored again"
+    ]

@@ -281,6 +281,19 @@ class DovecotServer:
         time.sleep(1.1)  # after looking at it at most once a second
         return MailUser(name=user.name, password=password, email=user.email)
 
+    def set_pop3_uidl_format(self, user: MailUser, uidl_format: str) -> None:
+        """Give ``user``'s messages other POP3 UIDLs from the next login on, as an administrator
+        changing ``pop3_uidl_format`` (a migration, say) does; e.g. ``%08Xv%08Xu``."""
+        escaped = uidl_format.replace("%", "%%")  # the passwd-file's fields are expanded once
+        with self._users_lock:
+            entry = self._params.users_dir / user.name
+            entry.write_text(
+                f"{user.name}:{{PLAIN}}{user.password}::::::userdb_pop3_uidl_format={escaped}\n", encoding="utf-8"
+            )
+            later = entry.stat().st_mtime + 2
+            os.utime(entry, (later, later))
+        time.sleep(1.1)
+
     def _user_exists(self, name: str) -> bool:
         return (self._params.users_dir / name).exists()
 

@@ -96,15 +96,23 @@ def _syncers() -> ThreadPoolExecutor:
 
 def present(root: Path, keys: Iterable[str]) -> set[str]:
     """Which of ``keys`` are in ``new/`` or ``cur/`` (with any info suffix)."""
+    return set(locate(root, keys))
+
+
+def locate(root: Path, keys: Iterable[str]) -> dict[str, Path]:
+    """The file of each of ``keys`` that is in ``new/`` or ``cur/`` (with any info suffix)."""
     wanted = set(keys)
-    found: set[str] = set()
+    found: dict[str, Path] = {}
     for sub in ("new", "cur"):
         try:
             names = os.listdir(root / sub)
         except FileNotFoundError:
             continue
-        found.update(name.partition(":")[0] for name in names)
-    return wanted & found
+        for name in names:
+            key = name.partition(":")[0]
+            if key in wanted:
+                found[key] = root / sub / name
+    return found
 
 
 def discard_temporary(root: Path, keys: Iterable[str]) -> None:

@@ -44,9 +44,13 @@ from mailbag.services.backend import Failure
 from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
-from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches, stored_numbers
+from mailbag.services.pop3_batches import (
+    Delivered, Keeping, delete_due, digests_of_files, download_batches, stored_numbers, vanished,
+    without_digests,
+)
 from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
 from mailbag.store.local import FETCHING, STORED
+from mailbag.store.records import Pop3Download
 from mailbag.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -267,14 +271,20 @@ class Pop3Account(MaildirAccount):
                 self.store.local.pop3_first_download_done, self.name
             )  # a first download killed part-way goes on as the first (it rings no bell)
             wanted = self._wanted([m for m in listing if m.uidl not in known])
+            if wanted and (old := without_digests(listing, known)):  # kept by an older mailbag
+                known = await self.db(self._give_digests, old)
+            again = vanished(listing, known) if wanted else {}
+            old_uidls = {uidl for uidls in again.values() for uidl in uidls}
             if self._hands_over(client, wanted):
                 # Nothing is marked deleted: this frees the mailbox for the child.
                 await client.quit(stored=stored_numbers(listing, known))
                 got, whole = await self._fetch_in_child(client.settings, wanted)
+                await self._tell_known_again(old_uidls)
                 if not whole:  # the rest in a session here
                     return got + await self._download()
             else:
-                got = await self._fetch(client, wanted)
+                got = await self._fetch(client, wanted, again)
+                await self._tell_known_again(old_uidls)
                 await delete_due(client, listing, self.store.local, self.name, self._keeping())
             if self._first_download:  # run to its end: what comes next is new mail
                 await self.db(self.store.local.set_pop3_first_download_done, self.name)
@@ -335,13 +345,33 @@ class Pop3Account(MaildirAccount):
             self.emit(Notice(self.name, text))
         return [m for m in fresh if m.size <= MAX_MESSAGE]
 
-    async def _fetch(self, client: Pop3Client, wanted: list[Listing]) -> int:
+    def _give_digests(self, keys: dict[str, str]) -> dict[str, Pop3Download]:
+        """Give the downloads ``keys`` (UIDL -> Maildir key) the digests of their files; returns
+        the downloads as they are now."""
+        local = self.store.local
+        local.pop3_set_digests(self.name, digests_of_files(self.inbox, keys))
+        return local.pop3_downloads(self.name)
+
+    async def _tell_known_again(self, old_uidls: set[str]) -> None:
+        """Say how many messages stored here under the UIDLs ``old_uidls`` the download knew
+        again under new ones (see ``pop3_batches``), and so did not store twice."""
+        if not old_uidls:
+            return
+        now = await self.db(self.store.local.pop3_downloads, self.name)
+        count = sum(1 for uidl in old_uidls if uidl not in now)
+        if count:
+            text = (f"{self.server.host} gave {plural(count, 'message')} already here new ids (UIDLs):"
+                    " they were not stored again")
+            log.warning("pop3 %s: %s", self.name, text)
+            self.emit(Notice(self.name, text))
+
+    async def _fetch(self, client: Pop3Client, wanted: list[Listing], again: dict[str, list[str]]) -> int:
         """Download ``wanted`` in batches; a batch is written to disk and brought into the cache
-        while the next one comes."""
+        while the next one comes. ``again``: see ``pop3_batches.vanished``."""
         async with self._filling():
             got = await download_batches(
                 client, wanted, self.inbox, self.store.local, self.name,
-                partial(self._arrive, len(wanted)), self.serve_urgent,
+                partial(self._arrive, len(wanted)), self.serve_urgent, known_by_digest=again,
             )
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile

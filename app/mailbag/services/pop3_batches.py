@@ -3,7 +3,10 @@ as its download process (``pop3_child``) does.
 
 Each batch is read from the server (RETR, pipelined) and then, while the next one is read:
 
-1. its UIDLs are recorded in the local store as *fetching*, under their Maildir keys;
+1. its UIDLs are recorded in the local store as *fetching*, under their Maildir keys, with a
+   digest of each message's bytes; a message whose digest is that of one stored here under a
+   UIDL the server no longer lists is that message under a new UIDL (a server whose UIDLs were
+   made again, after a migration say): its record takes the new UIDL, and it is not written again;
 2. it is written to the Maildir's ``tmp/``, made durable and renamed into ``new/``, its
    headers read meanwhile from memory (the summaries the cache will hold; unless ``summarise``
    is off, when the caller reads them from the files);
@@ -18,6 +21,7 @@ same session.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
 from mailbag.protocols.maildir import summary_of
-from mailbag.protocols.maildir_delivery import deliver, new_key
+from mailbag.protocols.maildir_delivery import deliver, locate, new_key
 from mailbag.protocols.pop3.client import WINDOW, Listing, Pop3Client
 from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3MessageFailed
 from mailbag.store.local import STORED, LocalStore
@@ -45,6 +49,8 @@ Delivered = list[tuple[str, MessageSummary | None]]
 #: (one gone from the server meanwhile counts too) and what it delivered.
 OnBatch = Callable[[int, Delivered], Awaitable[None]]
 _DAY = 86400.0
+#: The digest of a download whose file was not found when its digest was made afterwards.
+NO_DIGEST = "-"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,46 @@ def stored_numbers(listing: Sequence[Listing], known: Mapping[str, Pop3Download]
     return [m.number for m in listing if (d := known.get(m.uidl)) is not None and d.state == STORED]
 
 
+def vanished(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> dict[str, list[str]]:
+    """Digest -> UIDLs of the messages stored here under UIDLs ``listing`` does not hold: those
+    :func:`download_batches` knows again by their bytes under a new UIDL."""
+    listed = {m.uidl for m in listing}
+    out: dict[str, list[str]] = {}
+    for uidl, download in known.items():
+        if download.digest not in ("", NO_DIGEST) and download.state == STORED and uidl not in listed:
+            out.setdefault(download.digest, []).append(uidl)
+    return out
+
+
+def without_digests(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> dict[str, str]:
+    """UIDL -> Maildir key of each message of ``known`` stored by a mailbag that kept no digests,
+    under a UIDL ``listing`` does not hold (see :func:`digests_of_files`)."""
+    listed = {m.uidl for m in listing}
+    return {
+        uidl: d.key for uidl, d in known.items() if not d.digest and d.state == STORED and uidl not in listed
+    }
+
+
+def digests_of_files(inbox: Path, keys: Mapping[str, str]) -> dict[str, str]:
+    """UIDL -> digest of each of ``keys`` (UIDL -> Maildir key) whose file is still in ``inbox``
+    as it was written (its bytes are those the digest of a download is made of); the others
+    get :data:`NO_DIGEST`, and are not looked for again."""
+    files = locate(inbox, keys.values())
+    out: dict[str, str] = {}
+    for uidl, key in keys.items():
+        path = files.get(key)
+        try:
+            out[uidl] = digests([path.read_bytes()])[0] if path is not None else NO_DIGEST
+        except OSError:  # gone meanwhile, or unreadable
+            out[uidl] = NO_DIGEST
+    return out
+
+
+def digests(raws: Sequence[bytes]) -> list[str]:
+    """A digest of each message's bytes (BLAKE2b, 128 bits)."""
+    return [hashlib.blake2b(raw, digest_size=16).hexdigest() for raw in raws]
+
+
 def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
     """The summary of each message (UID 0, no flags)."""
     return [summary_of(raw, 0, frozenset(), received) for raw in raws]
@@ -93,6 +139,7 @@ def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
 async def download_batches(
     client: Pop3Client, wanted: Sequence[Listing], inbox: Path, local: LocalStore, account: str,
     on_batch: OnBatch, between: Callable[[], Awaitable[None]] | None = None, summarise: bool = True,
+    known_by_digest: dict[str, list[str]] | None = None,
 ) -> int:
     """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
     how many messages arrived. ``between`` runs after each batch handed on, before the next
@@ -101,8 +148,10 @@ async def download_batches(
     What was read is stored and handed on even when the link fails part-way, the messages of
     the batch before the one it failed on too; then the failure is raised (Pop3MessageFailed
     with that message's UIDL).
-    Without ``summarise`` each message is handed on with None for its summary."""
+    Without ``summarise`` each message is handed on with None for its summary.
+    ``known_by_digest`` (see :func:`vanished`) is used up as its messages are known again."""
     got = 0
+    again = known_by_digest if known_by_digest is not None else {}
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
     handing = asyncio.Lock()  # a batch handed on, or the worker's turn (``between``)
     try:
@@ -120,7 +169,7 @@ async def download_batches(
                 if written:
                     after = storing[-1] if storing else None
                     storing.append(asyncio.create_task(
-                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise)
+                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise, again)
                     ))
                 if isinstance(exc, Pop3MessageFailed):
                     raise Pop3MessageFailed(str(exc), exc.number, uidl_of.get(exc.number, "")) from exc
@@ -132,7 +181,7 @@ async def download_batches(
                         await between()
             after = storing[-1] if storing else None
             storing.append(asyncio.create_task(
-                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise)
+                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise, again)
             ))
     finally:
         for task in storing:  # what was read is kept, whatever happens next
@@ -145,9 +194,25 @@ async def download_batches(
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
     on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool = True,
+    again: dict[str, list[str]] | None = None,
 ) -> int:
-    """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``."""
-    await asyncio.to_thread(local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written})
+    """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``; returns how
+    many messages it wrote."""
+    made_digests = await asyncio.to_thread(digests, [raw for _key, _uidl, raw in written])
+    renamed: dict[str, str] = {}  # old UIDL -> new: known again (taken here, on the loop)
+    fresh: list[tuple[str, str, bytes]] = []
+    digest_of: dict[str, str] = {}
+    for (key, uidl, raw), digest in zip(written, made_digests):
+        olds = again.get(digest) if again else None
+        if olds:
+            renamed[olds.pop()] = uidl
+        else:
+            fresh.append((key, uidl, raw))
+            digest_of[uidl] = digest
+    written = fresh
+    await asyncio.to_thread(
+        local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written}, digest_of, renamed
+    )
     delivered = [(key, raw) for key, _uidl, raw in written]
     if summarise:
         made, _ = await asyncio.gather(

@@ -71,7 +71,7 @@ COPY_NONE, COPY_OWED = "", "owed"
 FETCHING, STORED = "fetching", "stored"
 
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 4
+LOCAL_VERSION = 5
 
 #: The outbox's columns added in version 2, with their definitions.
 _OUTBOX_V2 = (
@@ -108,22 +108,37 @@ def _outbox_v4(conn: sqlite3.Connection) -> None:
     _add_outbox_columns(conn, _OUTBOX_V4)
 
 
-_POP3_TABLE = (
-    "CREATE TABLE IF NOT EXISTS pop3_uidls ("
-    " account TEXT NOT NULL, uidl TEXT NOT NULL, key TEXT NOT NULL,"
-    " state TEXT NOT NULL, downloaded REAL NOT NULL, deleted REAL,"
-    " PRIMARY KEY (account, uidl))"
-)
+def _pop3_table(*columns: str) -> str:
+    return (
+        "CREATE TABLE IF NOT EXISTS pop3_uidls ("
+        " account TEXT NOT NULL, uidl TEXT NOT NULL, key TEXT NOT NULL,"
+        " state TEXT NOT NULL, downloaded REAL NOT NULL, deleted REAL,"
+        + "".join(f" {column}," for column in columns)
+        + " PRIMARY KEY (account, uidl))"
+    )
+
+
+#: The column added in version 5: a digest of the message's bytes, which knows it again when the
+#: server gives it another UIDL.
+_POP3_V5 = "digest TEXT NOT NULL DEFAULT ''"
+_POP3_TABLE = _pop3_table(_POP3_V5)
 
 
 def _pop3_v3(conn: sqlite3.Connection) -> None:
     """Version 2 -> 3: the UIDLs each POP3 account has downloaded."""
-    conn.execute(_POP3_TABLE)
+    conn.execute(_pop3_table())
+
+
+def _pop3_v5(conn: sqlite3.Connection) -> None:
+    """Version 4 -> 5: each downloaded message's digest."""
+    conn.execute(f"ALTER TABLE pop3_uidls ADD COLUMN {_POP3_V5}")
 
 
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
-LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4}
+LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4, 4: _pop3_v5,
+}
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS local_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -609,10 +624,11 @@ class LocalStore:
     def pop3_downloads(self, account: str) -> dict[str, Pop3Download]:
         """UIDL -> what the account has downloaded (or was writing when it stopped)."""
         rows = self._read(
-            "SELECT uidl, key, state, downloaded, deleted FROM pop3_uidls WHERE account = ?", (account,)
+            "SELECT uidl, key, state, downloaded, deleted, digest FROM pop3_uidls WHERE account = ?",
+            (account,),
         )
         return {
-            r["uidl"]: Pop3Download(r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"])
+            r["uidl"]: Pop3Download(r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"], r["digest"])
             for r in rows
         }
 
@@ -623,14 +639,37 @@ class LocalStore:
         )
         return {r["uidl"]: r["key"] for r in rows}
 
-    def pop3_fetching(self, account: str, keys: Mapping[str, str]) -> None:
-        """Record that the messages ``keys`` (UIDL -> Maildir key) are about to be written."""
+    def pop3_fetching(
+        self, account: str, keys: Mapping[str, str], digests: Mapping[str, str] | None = None,
+        renamed: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record that the messages ``keys`` (UIDL -> Maildir key) are about to be written, with
+        their ``digests`` (UIDL -> digest of the bytes); and, in the same transaction, that the
+        server now lists the messages stored under the UIDLs ``renamed`` (old -> new) under new
+        ones (the record keeps its file and its dates, and counts as not deleted on the server,
+        where it is again)."""
         now = time.time()
+        digests = digests or {}
+        with self._write() as conn:
+            for old, new in (renamed or {}).items():
+                conn.execute("DELETE FROM pop3_uidls WHERE account = ? AND uidl = ?", (account, new))
+                conn.execute(
+                    "UPDATE pop3_uidls SET uidl = ?, deleted = NULL WHERE account = ? AND uidl = ?",
+                    (new, account, old),
+                )
+            conn.executemany(
+                "INSERT INTO pop3_uidls (account, uidl, key, state, downloaded, digest) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (account, uidl) DO UPDATE SET key = excluded.key, state = excluded.state,"
+                " digest = excluded.digest",
+                [(account, uidl, key, FETCHING, now, digests.get(uidl, "")) for uidl, key in keys.items()],
+            )
+
+    def pop3_set_digests(self, account: str, digests: Mapping[str, str]) -> None:
+        """Give these downloads (UIDL -> digest) their digests."""
         with self._write() as conn:
             conn.executemany(
-                "INSERT INTO pop3_uidls (account, uidl, key, state, downloaded) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (account, uidl) DO UPDATE SET key = excluded.key, state = excluded.state",
-                [(account, uidl, key, FETCHING, now) for uidl, key in keys.items()],
+                "UPDATE pop3_uidls SET digest = ? WHERE account = ? AND uidl = ?",
+                [(digest, account, uidl) for uidl, digest in digests.items()],
             )
 
     def pop3_stored(self, account: str, uidls: Iterable[str]) -> None:

@@ -69,13 +69,15 @@ class PendingOverlay:
 @dataclass(frozen=True, slots=True)
 class Pop3Download:
     """A message a POP3 account has downloaded: its UIDL, its file's Maildir key, whether it is
-    stored or was being written, when it was stored, and when the server removed it (None: not)."""
+    stored or was being written, when it was stored, when the server removed it (None: not), and
+    a digest of its bytes ("": recorded by a mailbag before digests were kept)."""
 
     uidl: str
     key: str
     state: str
     downloaded: float
     deleted: float | None = None
+    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
