@@ -398,7 +398,7 @@ async def test_a_server_that_gives_its_messages_new_uidls_gets_none_of_them_stor
     assert local_ids(tmp_path / "Mail") == expected_ids(range(32))  # each once, in all folders
     assert cached(store) == 31
     assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 2)]
-    assert told(recorder) == ["localhost gave 30 messages already here new ids (UIDLs): they were not stored again"]
+    assert told(recorder) == ["localhost gave 30 messages already here new UIDLs; none stored twice"]
 
     await worker.sync_once()  # the records follow the new UIDLs: nothing again, nothing told again
     assert local_ids(tmp_path / "Mail") == expected_ids(range(32))
@@ -420,7 +420,7 @@ async def test_the_same_message_twice_on_the_server_is_stored_twice_and_known_ag
     await worker.sync_once()
     await worker.sync_once()
     assert local_ids(tmp_path / "Mail") == [message_ids(twice)[0]] * 2
-    assert told(recorder) == ["localhost gave 2 messages already here new ids (UIDLs): they were not stored again"]
+    assert told(recorder) == ["localhost gave 2 messages already here new UIDLs; none stored twice"]
 
 
 async def test_mail_downloaded_by_a_mailbag_that_kept_no_digests_is_known_again_by_its_file(
@@ -436,7 +436,7 @@ async def test_mail_downloaded_by_a_mailbag_that_kept_no_digests_is_known_again_
     await worker.sync_once()
     # The 19 still in the Inbox are known by their files; the one filed away (its file has
     # another name there) is downloaded again, as before digests were kept.
-    assert told(recorder) == ["localhost gave 19 messages already here new ids (UIDLs): they were not stored again"]
+    assert told(recorder) == ["localhost gave 19 messages already here new UIDLs; none stored twice"]
     assert local_ids(tmp_path / "Mail") == sorted(expected_ids(range(20)) + [message_ids(make_message(0))[0]])
     await worker.sync_once()
     assert len(local_ids(tmp_path / "Mail")) == 21

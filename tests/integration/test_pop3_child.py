@@ -317,5 +317,5 @@ async def test_a_server_that_gives_its_messages_new_uidls_gets_none_stored_twice
     assert [len(job.uidls) for job in jobs] == [TOTAL]  # the child read them all again
     whole(tmp_path, store, dovecot, mail_user)
     assert [e.message for e in recorder.of(Notice)] == [
-        f"localhost gave {TOTAL} messages already here new ids (UIDLs): they were not stored again"
+        f"localhost gave {TOTAL} messages already here new UIDLs; none stored twice"
     ]

@@ -360,8 +360,8 @@ class Pop3Account(MaildirAccount):
         now = await self.db(self.store.local.pop3_downloads, self.name)
         count = sum(1 for uidl in old_uidls if uidl not in now)
         if count:
-            text = (f"{self.server.host} gave {plural(count, 'message')} already here new ids (UIDLs):"
-                    " they were not stored again")
+            text = (f"{self.server.host} gave {plural(count, 'message')} already here new UIDLs;"
+                    " none stored twice")
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(Notice(self.name, text))
 
