@@ -4,6 +4,10 @@ that is no POP3, a link dropped in the middle of a message, and PIPELINING used 
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +137,44 @@ async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
     assert [e.message for e in recorder.of(Notice)] == ["1 message over 64 MB left on the server"]
     assert not recorder.of(ErrorReported)
     assert "RETR 2" not in scripted.seen.commands and scripted.seen.count("RETR") == 4
+
+
+def old_tls_server(dovecot: DovecotServer) -> tuple[socket.socket, threading.Thread]:
+    """A server for one connection that speaks TLS 1.0 and 1.1 only, as an old ISP's may: its
+    OpenSSL answers a client that offers 1.2 and later with a protocol_version alert."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 allows TLS 1.1 only so
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        link, _ = listener.accept()
+        with link:
+            try:
+                with context.wrap_socket(link, server_side=True) as tls:
+                    tls.sendall(b"+OK POP3 ready\r\n")
+            except (ssl.SSLError, OSError):
+                pass  # the handshake fails: what the client makes of it is the test
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+async def test_a_server_that_speaks_only_an_old_tls_is_told_so(dovecot: DovecotServer) -> None:
+    listener, thread = old_tls_server(dovecot)
+    with listener:
+        port = listener.getsockname()[1]
+        old = Pop3Settings(host="localhost", port=port, security="tls", username="me", password="pw",
+                           ca_file=dovecot.ca_file, timeout=10.0)
+        with pytest.raises(Pop3LinkLost) as failed:
+            await Pop3Client.open(old)
+        thread.join(10)
+    assert str(failed.value) == (
+        f"TLS with localhost:{port} failed: the server speaks only TLS older than 1.2, which mailbag does not"
+        " use (not safe any more; TLSV1_ALERT_PROTOCOL_VERSION); its provider has to update it"
+    )

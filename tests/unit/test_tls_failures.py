@@ -23,9 +23,17 @@ def test_a_plain_text_answer_says_what_to_set() -> None:
     text = tls_failed("mail.example:143", handshake_error("WRONG_VERSION_NUMBER"))
     assert text == ('TLS with mail.example:143 failed: the server did not answer in TLS (WRONG_VERSION_NUMBER);'
                     ' is this a port for STARTTLS? then security = "starttls"')
-    assert tls_failed("mail.example:993", handshake_error("TLSV1_ALERT_PROTOCOL_VERSION")) == (
-        "TLS with mail.example:993 failed: TLSV1_ALERT_PROTOCOL_VERSION"
+    assert tls_failed("mail.example:993", handshake_error("CERTIFICATE_VERIFY_FAILED")) == (
+        "TLS with mail.example:993 failed: CERTIFICATE_VERIFY_FAILED"
     )
+
+
+def test_a_server_that_speaks_only_an_old_tls_is_told_so() -> None:
+    assert tls_failed("pop.example:995", handshake_error("TLSV1_ALERT_PROTOCOL_VERSION")) == (
+        "TLS with pop.example:995 failed: the server speaks only TLS older than 1.2, which mailbag does not"
+        " use (not safe any more; TLSV1_ALERT_PROTOCOL_VERSION); its provider has to update it"
+    )
+    assert "offers no cipher mailbag takes" in tls_failed("pop.example:995", handshake_error("SSLV3_ALERT_HANDSHAKE_FAILURE"))
 
 
 def test_a_tls_failure_is_no_cache_problem_also_when_raised_in_place_of_the_tls_error(tmp_path: Path) -> None:

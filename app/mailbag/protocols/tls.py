@@ -123,13 +123,29 @@ def untrusted(where: str, exc: ssl.SSLCertVerificationError | PinMismatch) -> st
 _NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
 
 
+#: What OpenSSL says when the server speaks only TLS older than 1.2 (or SSL), which mailbag
+#: does not use: the server's alert, or the client's own word.
+_OLD_TLS = frozenset({"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE",
+                      "SSLV3_ALERT_PROTOCOL_VERSION"})
+#: ... and when the two sides have no cipher in common (an old server's few, weak ones).
+_NO_SHARED_CIPHER = frozenset({"SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE",
+                               "INSUFFICIENT_SECURITY", "TLSV1_ALERT_INSUFFICIENT_SECURITY"})
+
+
 def tls_failed(where: str, exc: ssl.SSLError) -> str:
     """The line that tells a failed TLS handshake with ``where``: when the server answered in
-    plain text, say what that usually means (``security = "tls"`` on a port for STARTTLS)."""
+    plain text, say what that usually means (``security = "tls"`` on a port for STARTTLS); when
+    it speaks only an old TLS, or offers no cipher mailbag takes, say so."""
     reason = exc.reason or str(exc)
     if exc.reason in _NOT_TLS:
         return (f"TLS with {where} failed: the server did not answer in TLS ({reason}); is this a port for"
                 ' STARTTLS? then security = "starttls"')
+    if exc.reason in _OLD_TLS:
+        return (f"TLS with {where} failed: the server speaks only TLS older than 1.2, which mailbag does not"
+                f" use (not safe any more; {reason}); its provider has to update it")
+    if exc.reason in _NO_SHARED_CIPHER:
+        return (f"TLS with {where} failed: the server offers no cipher mailbag takes (only old, weak ones?"
+                f" {reason})")
     return f"TLS with {where} failed: {reason}"
 
 
