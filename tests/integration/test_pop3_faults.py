@@ -4,6 +4,7 @@ that is no POP3, a link dropped in the middle of a message, and PIPELINING used 
 
 from __future__ import annotations
 
+import datetime
 import socket
 import ssl
 import threading
@@ -12,6 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from mailbag.domain.config import AccountConfig, ServerConfig
 from mailbag.domain.events import ErrorReported, Notice
@@ -139,16 +144,19 @@ async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
     assert "RETR 2" not in scripted.seen.commands and scripted.seen.count("RETR") == 4
 
 
-def old_tls_server(dovecot: DovecotServer) -> tuple[socket.socket, threading.Thread]:
-    """A server for one connection that speaks TLS 1.0 and 1.1 only, as an old ISP's may: its
-    OpenSSL answers a client that offers 1.2 and later with a protocol_version alert."""
+def tls_server(
+    cert_file: Path, key_file: Path, oldest: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2,
+    newest: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+) -> tuple[socket.socket, threading.Thread]:
+    """A server for one connection that speaks TLS from ``oldest`` to ``newest`` with this
+    certificate, weak as it may be: as an old ISP's may (its OpenSSL answers a client whose
+    versions it does not speak with a protocol_version alert)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 allows TLS 1.1 only so
+    context.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 allows TLS 1.1 and weak keys only so
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-    context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 and 1.1
+        context.minimum_version, context.maximum_version = oldest, newest
+    context.load_cert_chain(str(cert_file), str(key_file))
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
@@ -166,7 +174,10 @@ def old_tls_server(dovecot: DovecotServer) -> tuple[socket.socket, threading.Thr
 
 
 async def test_a_server_that_speaks_only_an_old_tls_is_told_so(dovecot: DovecotServer) -> None:
-    listener, thread = old_tls_server(dovecot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 and 1.1, named
+        oldest, newest = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1
+    listener, thread = tls_server(dovecot.cert_file, dovecot.key_file, oldest, newest)
     with listener:
         port = listener.getsockname()[1]
         old = Pop3Settings(host="localhost", port=port, security="tls", username="me", password="pw",
@@ -178,3 +189,43 @@ async def test_a_server_that_speaks_only_an_old_tls_is_told_so(dovecot: DovecotS
         f"TLS with localhost:{port} failed: the server speaks only TLS older than 1.2, which mailbag does not"
         " use (not safe any more; TLSV1_ALERT_PROTOCOL_VERSION); its provider has to update it"
     )
+
+
+def weak_certificate(dovecot: DovecotServer, tmp_path: Path, *, key_bits: int) -> tuple[Path, Path]:
+    """A certificate for localhost from the fixture's CA (so that ca_file trusts its issuer),
+    with a key of ``key_bits`` bits; (certificate, key) files."""
+    ca_key = serialization.load_pem_private_key(dovecot.ca.private_key_pem.bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(dovecot.ca.cert_pem.bytes())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    cert_file, key_file = tmp_path / "weak.pem", tmp_path / "weak.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_a_certificate_with_a_short_key_is_refused_with_no_advice_to_set_ca_file(
+    dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    cert_file, key_file = weak_certificate(dovecot, tmp_path, key_bits=1024)
+    listener, thread = tls_server(cert_file, key_file)
+    with listener:
+        port = listener.getsockname()[1]
+        with pytest.raises(Pop3LinkLost) as failed:
+            await Pop3Client.open(Pop3Settings(host="localhost", port=port, security="tls", username="me",
+                                               password="pw", ca_file=dovecot.ca_file, timeout=10.0))
+        thread.join(10)
+    told = str(failed.value)
+    assert f"certificate not trusted for localhost:{port} (" in told
+    assert told.endswith("the server's certificate is too weak to trust (a short key or an old signature):"
+                         " its administrator must replace it")
+    assert "ca_file" not in told

@@ -78,12 +78,16 @@ def normal_pin(pin: str) -> str:
     return f"{kind.lower()}:{digits.replace(':', '').lower()}"
 
 
+_WEAK = ("weak certificate", "the server's certificate is too weak to trust (a short key or an old signature):"
+         " its administrator must replace it")
 #: OpenSSL's verify codes that a ``ca_file`` cannot cure: what failed in a few words (for a
 #: status line), and what can cure it.
 _NOT_THE_CA = {
     9: ("certificate not valid yet", "the server's clock or certificate is wrong: its administrator must fix it"),
     10: ("certificate expired", "the server's certificate has expired: its administrator must renew it"),
     62: ("certificate for another host", "use the host name the certificate is made for as the server's host"),
+    # A key too short, or a signature by a broken hash (MD5, SHA-1): no CA makes it safe.
+    66: _WEAK, 67: _WEAK, 68: _WEAK,
 }
 _UNKNOWN_CA = ("untrusted CA: set ca_file", "set ca_file to the certificate of the CA that signed it")
 _PIN = ("not the pinned certificate", "if the server's certificate was changed, set tls_fingerprint to the new one")
