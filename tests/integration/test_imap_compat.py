@@ -242,6 +242,34 @@ async def test_an_expunge_reported_in_a_fetch_answer_removes_the_message(dovecot
             assert store.uids("work", "INBOX") == [uid[0], uid[2]]
 
 
+async def test_a_folder_selected_again_that_another_client_changed_meanwhile_is_synced(dovecot, mail_user, tmp_path):
+    # No IDLE, no NOTIFY and no polling for an hour; and the Inbox's body is read after another
+    # folder was selected, so no EXPUNGE comes with it: what its SELECT says is the only word.
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3)))
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(3, 4)), folder="Other")
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, poll_seconds=3600) as (account, events):
+            await until(lambda: store.counts("work", "INBOX.Other")[0] == 1, 20)
+            uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
+            (elsewhere,) = store.uids("work", "INBOX.Other")
+            body = account.submit(LoadBody(account="work", folder="INBOX.Other", uid=elsewhere))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
+            client = other_client(dovecot, mail_user)
+            try:
+                client.select("INBOX")
+                client.uid("STORE", str(uid[1]), "+FLAGS", "(\\Deleted)")
+                client.expunge()
+            finally:
+                client.logout()
+
+            events.events.clear()
+            body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[2]))
+            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
+            await events.wait_for(
+                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
+            assert store.uids("work", "INBOX") == [uid[0], uid[2]]
+
+
 async def test_noselect_parents_and_modified_utf7_names_in_the_first_sync(dovecot, mail_user, tmp_path):
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2)), folder="Lists/rust")
     dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(2, 5)), folder="Ärger")

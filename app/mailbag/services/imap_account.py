@@ -193,9 +193,24 @@ class ImapAccount(Backend):
         """Select ``folder`` unless it is selected; with ``uidvalidity``, raise FolderRecreated
         when the folder selected is no longer the one of that UIDVALIDITY."""
         if self._selected != folder:
-            await self._select(folder)
+            result = await self._select(folder)
+            if folder not in self.syncing:
+                await self._look_at(folder, result)
         if uidvalidity and self._selected_validity != uidvalidity:
             raise FolderRecreated(folder)
+
+    async def _look_at(self, folder: str, selected: SelectResult) -> None:
+        """A folder selected again (for a body, a search): when its count or next UID is not the
+        cache's, another client changed it since (a message expunged, one added) and nothing
+        told (no IDLE, no NOTIFY, or a link of theirs that missed it): sync it soon."""
+        state = await self.db(self.store.folder_state, self.name, folder)
+        if state is None or not state.complete:
+            return  # a sync is due anyway
+        total, _unread = await self.db(self.store.counts, self.name, folder)
+        status = {"UIDVALIDITY": selected.uidvalidity, "UIDNEXT": selected.uidnext, "MESSAGES": selected.exists}
+        if status_differs(status, state, total, 0):
+            log.info("%s/%s: changed on the server since it was synced; syncing it", self.name, folder)
+            self.mark_dirty(folder)
 
     # --- sync -----------------------------------------------------------------------------
 
