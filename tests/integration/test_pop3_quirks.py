@@ -304,3 +304,36 @@ async def test_a_first_download_cut_short_rings_no_bell_when_the_next_run_ends_i
         script.messages.append(message(6))
         await pop3.sync_once()
         assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 1)]
+
+
+async def test_a_server_that_numbers_its_uidls_gets_new_mail_under_a_number_it_gave_before_downloaded(
+    dovecot, tmp_path, store
+) -> None:
+    # Against RFC 1939, the UIDL is the message's number: once 1 and 2 are removed, the next
+    # message is 1 again.
+    script = Script(messages=[message(1), message(2)], uidls={1: "1", 2: "2"})
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store, leave=False)
+        await pop3.sync_once()
+        assert deleted_on_server(server) == ["DELE 1", "DELE 2"]
+        script.messages = [message(333)]  # what the server holds after that QUIT and a delivery
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 333"]
+        assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 1)]
+        assert deleted_on_server(server) == ["DELE 1", "DELE 1", "DELE 2"]  # it went as configured
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 333"]
+
+
+async def test_a_server_that_keeps_what_it_said_it_removed_gets_it_downloaded_once(dovecot, tmp_path, store) -> None:
+    # The scripted server lists again what a QUIT was to remove (as a server set to keep its
+    # copy after a POP3 download does): the same UIDL and the same size are the same message.
+    script = Script(messages=[message(1), message(2)])
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store, leave=False)
+        await pop3.sync_once()
+        await pop3.sync_once()
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2"]
+        assert server.seen.count("RETR") == 2
+        assert recorder.of(NewMail) == []

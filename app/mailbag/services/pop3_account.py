@@ -45,7 +45,7 @@ from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.services.pop3_batches import (
-    Delivered, Keeping, delete_due, digests_of_files, download_batches, stored_numbers, vanished,
+    Delivered, Keeping, delete_due, digests_of_files, download_batches, not_here, stored_numbers, vanished,
     without_digests,
 )
 from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
@@ -270,7 +270,7 @@ class Pop3Account(MaildirAccount):
             self._first_download = not known or not await self.db(
                 self.store.local.pop3_first_download_done, self.name
             )  # a first download killed part-way goes on as the first (it rings no bell)
-            wanted = self._wanted([m for m in listing if m.uidl not in known])
+            wanted = self._wanted([m for m in listing if not_here(m, known)])
             if wanted and (old := without_digests(listing, known)):  # kept by an older mailbag
                 known = await self.db(self._give_digests, old)
             again = vanished(listing, known) if wanted else {}

@@ -74,7 +74,22 @@ class Keeping:
 def stored_numbers(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> list[int]:
     """The numbers of the messages in ``listing`` that are stored here (``known``: the local
     store's downloads), which a server may remove at QUIT without a loss."""
-    return [m.number for m in listing if (d := known.get(m.uidl)) is not None and d.state == STORED]
+    return [
+        m.number for m in listing
+        if (d := known.get(m.uidl)) is not None and d.state == STORED and not not_here(m, known)
+    ]
+
+
+def not_here(message: Listing, known: Mapping[str, Pop3Download]) -> bool:
+    """Whether ``message`` is one to download: its UIDL is new here; or it is that of a message
+    the server removed (its QUIT said so) and the listing gives it another size, so that it names
+    another message now (a server that gives UIDLs again, some number them as the messages
+    are). One of the same size is taken for the message removed (a server that keeps what it
+    said it removed, as some do, lists it again), and is not downloaded twice."""
+    download = known.get(message.uidl)
+    if download is None:
+        return True
+    return download.deleted is not None and download.size > 0 and download.size != message.size
 
 
 def vanished(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> dict[str, list[str]]:
@@ -152,12 +167,14 @@ async def download_batches(
     ``known_by_digest`` (see :func:`vanished`) is used up as its messages are known again."""
     got = 0
     again = known_by_digest if known_by_digest is not None else {}
+    sizes: dict[str, int] = {}  # UIDL -> the listing's size, of each message read
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
     handing = asyncio.Lock()  # a batch handed on, or the worker's turn (``between``)
     try:
         for batch in batches(wanted):
             keys = {m.uidl: new_key() for m in batch}
             uidl_of = {m.number: m.uidl for m in batch}
+            sizes.update((m.uidl, m.size) for m in batch)
             written: list[tuple[str, str, bytes]] = []
             listed = 0
             try:
@@ -169,7 +186,7 @@ async def download_batches(
                 if written:
                     after = storing[-1] if storing else None
                     storing.append(asyncio.create_task(
-                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise, again)
+                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise, again, sizes)
                     ))
                 if isinstance(exc, Pop3MessageFailed):
                     raise Pop3MessageFailed(str(exc), exc.number, uidl_of.get(exc.number, "")) from exc
@@ -181,7 +198,7 @@ async def download_batches(
                         await between()
             after = storing[-1] if storing else None
             storing.append(asyncio.create_task(
-                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise, again)
+                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise, again, sizes)
             ))
     finally:
         for task in storing:  # what was read is kept, whatever happens next
@@ -194,10 +211,10 @@ async def download_batches(
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
     on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool = True,
-    again: dict[str, list[str]] | None = None,
+    again: dict[str, list[str]] | None = None, sizes: Mapping[str, int] | None = None,
 ) -> int:
     """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``; returns how
-    many messages it wrote."""
+    many messages it wrote. ``sizes``: UIDL -> the listing's size."""
     made_digests = await asyncio.to_thread(digests, [raw for _key, _uidl, raw in written])
     renamed: dict[str, str] = {}  # old UIDL -> new: known again (taken here, on the loop)
     fresh: list[tuple[str, str, bytes]] = []
@@ -210,8 +227,10 @@ async def _store(
             fresh.append((key, uidl, raw))
             digest_of[uidl] = digest
     written = fresh
+    named = [uidl for _key, uidl, _raw in written] + list(renamed.values())
+    listed_sizes = {uidl: sizes[uidl] for uidl in named if sizes and uidl in sizes}
     await asyncio.to_thread(
-        local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written}, digest_of, renamed
+        local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written}, digest_of, renamed, listed_sizes
     )
     delivered = [(key, raw) for key, _uidl, raw in written]
     if summarise:

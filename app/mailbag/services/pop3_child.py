@@ -41,7 +41,7 @@ from mailbag.protocols.pop3.errors import Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import (
     CHILD_NICENESS, POP3_CHILD, exit_when_parent_goes, failure_word, helper_process, said,
 )
-from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches, vanished
+from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches, not_here, vanished
 from mailbag.store.local import LocalStore
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ async def _run(job: ChildJob) -> None:
             listing = await client.list_messages()
             known = await asyncio.to_thread(local.pop3_downloads, job.account)
             wanted = set(job.uidls)
-            todo = [m for m in listing if m.uidl in wanted and m.uidl not in known]
+            todo = [m for m in listing if m.uidl in wanted and not_here(m, known)]
 
             async def report(listed: int, delivered: Delivered) -> None:
                 if job.summarise:

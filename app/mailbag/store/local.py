@@ -71,7 +71,7 @@ COPY_NONE, COPY_OWED = "", "owed"
 FETCHING, STORED = "fetching", "stored"
 
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 5
+LOCAL_VERSION = 6
 
 #: The outbox's columns added in version 2, with their definitions.
 _OUTBOX_V2 = (
@@ -121,7 +121,10 @@ def _pop3_table(*columns: str) -> str:
 #: The column added in version 5: a digest of the message's bytes, which knows it again when the
 #: server gives it another UIDL.
 _POP3_V5 = "digest TEXT NOT NULL DEFAULT ''"
-_POP3_TABLE = _pop3_table(_POP3_V5)
+#: The column added in version 6: the size the server's listing gave the message (0: not known),
+#: which tells a new message under a UIDL the server gave one it removed before.
+_POP3_V6 = "size INTEGER NOT NULL DEFAULT 0"
+_POP3_TABLE = _pop3_table(_POP3_V5, _POP3_V6)
 
 
 def _pop3_v3(conn: sqlite3.Connection) -> None:
@@ -134,10 +137,15 @@ def _pop3_v5(conn: sqlite3.Connection) -> None:
     conn.execute(f"ALTER TABLE pop3_uidls ADD COLUMN {_POP3_V5}")
 
 
+def _pop3_v6(conn: sqlite3.Connection) -> None:
+    """Version 5 -> 6: each downloaded message's size in the server's listing."""
+    conn.execute(f"ALTER TABLE pop3_uidls ADD COLUMN {_POP3_V6}")
+
+
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
 LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4, 4: _pop3_v5,
+    1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4, 4: _pop3_v5, 5: _pop3_v6,
 }
 
 _SCHEMA = (
@@ -624,11 +632,13 @@ class LocalStore:
     def pop3_downloads(self, account: str) -> dict[str, Pop3Download]:
         """UIDL -> what the account has downloaded (or was writing when it stopped)."""
         rows = self._read(
-            "SELECT uidl, key, state, downloaded, deleted, digest FROM pop3_uidls WHERE account = ?",
+            "SELECT uidl, key, state, downloaded, deleted, digest, size FROM pop3_uidls WHERE account = ?",
             (account,),
         )
         return {
-            r["uidl"]: Pop3Download(r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"], r["digest"])
+            r["uidl"]: Pop3Download(
+                r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"], r["digest"], r["size"]
+            )
             for r in rows
         }
 
@@ -641,27 +651,31 @@ class LocalStore:
 
     def pop3_fetching(
         self, account: str, keys: Mapping[str, str], digests: Mapping[str, str] | None = None,
-        renamed: Mapping[str, str] | None = None,
+        renamed: Mapping[str, str] | None = None, sizes: Mapping[str, int] | None = None,
     ) -> None:
         """Record that the messages ``keys`` (UIDL -> Maildir key) are about to be written, with
-        their ``digests`` (UIDL -> digest of the bytes); and, in the same transaction, that the
-        server now lists the messages stored under the UIDLs ``renamed`` (old -> new) under new
-        ones (the record keeps its file and its dates, and counts as not deleted on the server,
-        where it is again)."""
+        their ``digests`` (UIDL -> digest of the bytes) and ``sizes`` (UIDL -> the listing's
+        size); a record of the same UIDL (a message the server removed, whose UIDL it gave
+        another) is replaced. And, in the same transaction, that the server now lists the
+        messages stored under the UIDLs ``renamed`` (old -> new) under new ones (the record keeps
+        its file and its dates, and counts as not deleted on the server, where it is again)."""
         now = time.time()
-        digests = digests or {}
+        digests, sizes = digests or {}, sizes or {}
         with self._write() as conn:
             for old, new in (renamed or {}).items():
                 conn.execute("DELETE FROM pop3_uidls WHERE account = ? AND uidl = ?", (account, new))
                 conn.execute(
-                    "UPDATE pop3_uidls SET uidl = ?, deleted = NULL WHERE account = ? AND uidl = ?",
-                    (new, account, old),
+                    "UPDATE pop3_uidls SET uidl = ?, deleted = NULL, size = ? WHERE account = ? AND uidl = ?",
+                    (new, sizes.get(new, 0), account, old),
                 )
             conn.executemany(
-                "INSERT INTO pop3_uidls (account, uidl, key, state, downloaded, digest) VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO pop3_uidls (account, uidl, key, state, downloaded, digest, size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (account, uidl) DO UPDATE SET key = excluded.key, state = excluded.state,"
-                " digest = excluded.digest",
-                [(account, uidl, key, FETCHING, now, digests.get(uidl, "")) for uidl, key in keys.items()],
+                " digest = excluded.digest, size = excluded.size, downloaded = excluded.downloaded,"
+                " deleted = NULL",
+                [(account, uidl, key, FETCHING, now, digests.get(uidl, ""), sizes.get(uidl, 0))
+                 for uidl, key in keys.items()],
             )
 
     def pop3_set_digests(self, account: str, digests: Mapping[str, str]) -> None:

@@ -69,8 +69,9 @@ class PendingOverlay:
 @dataclass(frozen=True, slots=True)
 class Pop3Download:
     """A message a POP3 account has downloaded: its UIDL, its file's Maildir key, whether it is
-    stored or was being written, when it was stored, when the server removed it (None: not), and
-    a digest of its bytes ("": recorded by a mailbag before digests were kept)."""
+    stored or was being written, when it was stored, when the server removed it (None: not), a
+    digest of its bytes ("": recorded by a mailbag before digests were kept), and its size in the
+    server's listing (0: not known)."""
 
     uidl: str
     key: str
@@ -78,6 +79,7 @@ class Pop3Download:
     downloaded: float
     deleted: float | None = None
     digest: str = ""
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
