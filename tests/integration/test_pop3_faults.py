@@ -123,8 +123,13 @@ async def test_a_hostile_or_broken_answer_is_a_lost_link(scripted: ScriptedPop3)
         assert got == [message(1).replace(b"\r\n", b"\n")]
 
 
-@pytest.mark.parametrize("scripted", [(Script(sizes={2: 100 * 2**20}), True)], indirect=True)
-async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
+BIG = b"From: Dan Example <dan@example.test>\r\nSubject: Holiday videos\r\n\r\n(a lot of video)\r\n"
+
+
+@pytest.mark.parametrize("scripted", [
+    (Script(sizes={2: 100 * 2**20}, messages=[message(1), BIG, message(3), message(4), message(5)]), True),
+], indirect=True)
+async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once_by_name(
     scripted: ScriptedPop3, tmp_path: Path
 ) -> None:
     server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
@@ -139,9 +144,34 @@ async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once(
         assert store.counts("old", "INBOX")[0] == 4
     finally:
         store.close()
-    assert [e.message for e in recorder.of(Notice)] == ["1 message over 64 MB left on the server"]
+    assert [e.message for e in recorder.of(Notice)] == [
+        '1 message over 64 MB left on the server: "Holiday videos" from Dan Example'
+    ]
     assert not recorder.of(ErrorReported)
     assert "RETR 2" not in scripted.seen.commands and scripted.seen.count("RETR") == 4
+    assert scripted.seen.commands.count("TOP 2 0") == 1  # its header, once
+
+
+@pytest.mark.parametrize("scripted", [
+    (Script(sizes={1: 100 * 2**20, 2: 100 * 2**20}, top=False, expire="0"), True),
+    (Script(sizes={1: 100 * 2**20, 2: 100 * 2**20}, top=False), True),
+], ids=["EXPIRE 0", "without TOP"], indirect=True)
+async def test_messages_over_the_limit_are_told_unnamed_where_their_header_cannot_be_read_safely(
+    scripted: ScriptedPop3, tmp_path: Path
+) -> None:
+    # A server that removes what a session read (EXPIRE 0) would take a TOP for a download.
+    server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
+                          password_command="printf 'pw\\n'", ca_file=scripted.ca_file)
+    config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=server)
+    store = Store.open(tmp_path / "cache.sqlite3")
+    recorder = Recorder()
+    try:
+        await Pop3Account(config, tmp_path / "Mail", store, recorder).sync_once()
+    finally:
+        store.close()
+    assert [e.message for e in recorder.of(Notice) if "64 MB" in e.message] == ["2 messages over 64 MB left on the server"]
+    tops = [c for c in scripted.seen.commands if c.startswith("TOP")]
+    assert tops == ([] if scripted.script.expire == "0" else ["TOP 1 0"])  # refused once: no more asked
 
 
 def tls_server(

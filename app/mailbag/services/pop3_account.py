@@ -33,7 +33,7 @@ from mailbag.domain.models import MessageSummary
 from mailbag.domain.requests import CheckFolders
 from mailbag.domain.wording import plural
 from mailbag.paths import try_lock
-from mailbag.protocols.maildir import INBOX
+from mailbag.protocols.maildir import INBOX, summary_of
 from mailbag.protocols.maildir_layout import detect
 from mailbag.protocols.maildir_delivery import discard_temporary, present
 from mailbag.protocols.pop3.client import MAX_MESSAGE, Listing, Pop3Client, Pop3Settings
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 #: With ``download_in_child``, a download of at least this many messages runs in a process of its
 #: own (starting one costs a few hundred ms of its own).
 CHILD_MIN = 1000
+#: How many of the messages left on the server as too big a notice names.
+NAMED = 3
 #: Looking at the folders (the folder tree focused) asks the server at most this often.
 CHECK_SECONDS = 60.0
 #: The file in the Maildir's top directory a download holds locked (see ``Pop3Account.download``).
@@ -270,7 +272,7 @@ class Pop3Account(MaildirAccount):
             self._first_download = not known or not await self.db(
                 self.store.local.pop3_first_download_done, self.name
             )  # a first download killed part-way goes on as the first (it rings no bell)
-            wanted = self._wanted([m for m in listing if not_here(m, known)])
+            wanted = await self._wanted(client, [m for m in listing if not_here(m, known)])
             if wanted and (old := without_digests(listing, known)):  # kept by an older mailbag
                 known = await self.db(self._give_digests, old)
             again = vanished(listing, known) if wanted else {}
@@ -332,15 +334,19 @@ class Pop3Account(MaildirAccount):
         this one (LOGIN-DELAY, RFC 2449)."""
         return self.download_in_child and not self._child_broken and len(wanted) >= CHILD_MIN and not client.login_delay
 
-    def _wanted(self, fresh: list[Listing]) -> list[Listing]:
+    async def _wanted(self, client: Pop3Client, fresh: list[Listing]) -> list[Listing]:
         """Those of ``fresh`` to download: a message over the size limit stays on the server
-        (told once), as does one given up on (see :meth:`_failed_on`)."""
+        (told once, named by its header where the server gives it: TOP), as does one given up
+        on (see :meth:`_failed_on`)."""
         fresh = [m for m in fresh if m.uidl not in self._given_up]
         too_big = [m for m in fresh if m.size > MAX_MESSAGE and m.uidl not in self._told_too_big]
         if too_big:
             self._told_too_big.update(m.uidl for m in too_big)
             what = "1 message" if len(too_big) == 1 else f"{len(too_big)} messages"
             text = f"{what} over {MAX_MESSAGE // 2**20} MB left on the server"
+            names = await self._names(client, too_big[:NAMED])
+            if names:
+                text += ": " + "; ".join(names) + ("; …" if len(too_big) > len(names) else "")
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(Notice(self.name, text))
         return [m for m in fresh if m.size <= MAX_MESSAGE]
@@ -364,6 +370,25 @@ class Pop3Account(MaildirAccount):
                     " none stored twice")
             log.warning("pop3 %s: %s", self.name, text)
             self.emit(Notice(self.name, text))
+
+    async def _names(self, client: Pop3Client, messages: list[Listing]) -> list[str]:
+        """Each message's subject and sender, from its header (TOP n 0), so that the user knows
+        which one is left on the server: ``"Holiday photos" from Dan Example``. None on a
+        server that removes what a session read (EXPIRE 0: TOP counts), or that refuses TOP."""
+        if client.expire_days == 0:
+            return []
+        names: list[str] = []
+        for message in messages:
+            try:
+                header = await client.top(message.number, 0)
+            except Pop3LinkLost:
+                raise
+            except Pop3Error:  # no TOP here
+                break
+            summary = summary_of(header, 0, frozenset(), time.time())
+            named = f'"{summary.subject or "(no subject)"}"'
+            names.append(f"{named} from {summary.from_[0].display()}" if summary.from_ else named)
+        return names
 
     async def _fetch(self, client: Pop3Client, wanted: list[Listing], again: dict[str, list[str]]) -> int:
         """Download ``wanted`` in batches; a batch is written to disk and brought into the cache
