@@ -217,6 +217,25 @@ async def test_server_search_finds_a_word_in_a_body_the_cache_does_not_hold(dove
             assert list(found.row_ids) == wanted
 
 
+async def expunged_elsewhere_then_read(
+    dovecot: DovecotServer, user: MailUser, store: Store, account: ImapAccount, events: Recorder, uid: dict[int, int]
+) -> None:
+    """Another client expunges the Inbox's message ``uid[1]``; then ``uid[2]`` is read here: the
+    expunge shows (a MessagesChanged) and the cache follows."""
+    client = other_client(dovecot, user)
+    try:
+        client.select("INBOX")
+        client.uid("STORE", str(uid[1]), "+FLAGS", "(\\Deleted)")
+        client.expunge()
+    finally:
+        client.logout()
+    events.events.clear()
+    body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[2]))
+    await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
+    await events.wait_for(lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
+    assert store.uids("work", "INBOX") == [uid[0], uid[2]]
+
+
 async def test_an_expunge_reported_in_a_fetch_answer_removes_the_message(dovecot, mail_user, tmp_path):
     # No IDLE and no polling for an hour: the only word of the expunge is the one the server
     # sends along with the answer to the next UID FETCH on the command connection.
@@ -226,20 +245,7 @@ async def test_an_expunge_reported_in_a_fetch_answer_removes_the_message(dovecot
             uid = {i: uid_of(store, "INBOX", i) for i in range(3)}
             body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[0]))
             await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
-            client = other_client(dovecot, mail_user)
-            try:
-                client.select("INBOX")
-                client.uid("STORE", str(uid[1]), "+FLAGS", "(\\Deleted)")
-                client.expunge()
-            finally:
-                client.logout()
-
-            events.events.clear()
-            body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[2]))
-            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
-            await events.wait_for(
-                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
-            assert store.uids("work", "INBOX") == [uid[0], uid[2]]
+            await expunged_elsewhere_then_read(dovecot, mail_user, store, account, events, uid)
 
 
 async def test_a_folder_selected_again_that_another_client_changed_meanwhile_is_synced(dovecot, mail_user, tmp_path):
@@ -254,20 +260,7 @@ async def test_a_folder_selected_again_that_another_client_changed_meanwhile_is_
             (elsewhere,) = store.uids("work", "INBOX.Other")
             body = account.submit(LoadBody(account="work", folder="INBOX.Other", uid=elsewhere))
             await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
-            client = other_client(dovecot, mail_user)
-            try:
-                client.select("INBOX")
-                client.uid("STORE", str(uid[1]), "+FLAGS", "(\\Deleted)")
-                client.expunge()
-            finally:
-                client.logout()
-
-            events.events.clear()
-            body = account.submit(LoadBody(account="work", folder="INBOX", uid=uid[2]))
-            await events.wait_for(lambda e: isinstance(e, RequestDone) and e.request_id == body)
-            await events.wait_for(
-                lambda e: isinstance(e, MessagesChanged) and e.folder == "INBOX" and e.removed == 1)
-            assert store.uids("work", "INBOX") == [uid[0], uid[2]]
+            await expunged_elsewhere_then_read(dovecot, mail_user, store, account, events, uid)
 
 
 async def test_noselect_parents_and_modified_utf7_names_in_the_first_sync(dovecot, mail_user, tmp_path):

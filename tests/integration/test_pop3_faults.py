@@ -123,6 +123,20 @@ async def test_a_hostile_or_broken_answer_is_a_lost_link(scripted: ScriptedPop3)
         assert got == [message(1).replace(b"\r\n", b"\n")]
 
 
+async def checked(scripted: ScriptedPop3, tmp_path: Path, times: int) -> tuple[Recorder, int]:
+    """A POP3 account on ``scripted`` (implicit TLS) that checks for mail ``times`` times; what
+    it told, and how many messages its Inbox caches."""
+    server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
+                          password_command="printf 'pw\\n'", ca_file=scripted.ca_file)
+    config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=server)
+    recorder = Recorder()
+    with Store.open(tmp_path / "cache.sqlite3") as store:
+        account = Pop3Account(config, tmp_path / "Mail", store, recorder)
+        for _ in range(times):
+            await account.sync_once()
+        return recorder, store.counts("old", "INBOX")[0]
+
+
 BIG = b"From: Dan Example <dan@example.test>\r\nSubject: Holiday videos\r\n\r\n(a lot of video)\r\n"
 
 
@@ -132,18 +146,8 @@ BIG = b"From: Dan Example <dan@example.test>\r\nSubject: Holiday videos\r\n\r\n(
 async def test_a_message_over_the_limit_is_left_on_the_server_and_told_once_by_name(
     scripted: ScriptedPop3, tmp_path: Path
 ) -> None:
-    server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
-                          password_command="printf 'pw\\n'", ca_file=scripted.ca_file)
-    config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=server)
-    store = Store.open(tmp_path / "cache.sqlite3")
-    recorder = Recorder()
-    try:
-        account = Pop3Account(config, tmp_path / "Mail", store, recorder)
-        await account.sync_once()
-        await account.sync_once()
-        assert store.counts("old", "INBOX")[0] == 4
-    finally:
-        store.close()
+    recorder, cached = await checked(scripted, tmp_path, times=2)
+    assert cached == 4
     assert [e.message for e in recorder.of(Notice)] == [
         '1 message over 64 MB left on the server: "Holiday videos" from Dan Example'
     ]
@@ -160,15 +164,7 @@ async def test_messages_over_the_limit_are_told_unnamed_where_their_header_canno
     scripted: ScriptedPop3, tmp_path: Path
 ) -> None:
     # A server that removes what a session read (EXPIRE 0) would take a TOP for a download.
-    server = ServerConfig(host="localhost", port=scripted.port, security="tls", username="me",
-                          password_command="printf 'pw\\n'", ca_file=scripted.ca_file)
-    config = AccountConfig(name="old", email="me@example.test", maildir=tmp_path / "Mail", pop3=server)
-    store = Store.open(tmp_path / "cache.sqlite3")
-    recorder = Recorder()
-    try:
-        await Pop3Account(config, tmp_path / "Mail", store, recorder).sync_once()
-    finally:
-        store.close()
+    recorder, _cached = await checked(scripted, tmp_path, times=1)
     assert [e.message for e in recorder.of(Notice) if "64 MB" in e.message] == ["2 messages over 64 MB left on the server"]
     tops = [c for c in scripted.seen.commands if c.startswith("TOP")]
     assert tops == ([] if scripted.script.expire == "0" else ["TOP 1 0"])  # refused once: no more asked

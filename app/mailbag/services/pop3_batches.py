@@ -121,15 +121,19 @@ def digests_of_files(inbox: Path, keys: Mapping[str, str]) -> dict[str, str]:
     for uidl, key in keys.items():
         path = files.get(key)
         try:
-            out[uidl] = digests([path.read_bytes()])[0] if path is not None else NO_DIGEST
+            out[uidl] = digest(path.read_bytes()) if path is not None else NO_DIGEST
         except OSError:  # gone meanwhile, or unreadable
             out[uidl] = NO_DIGEST
     return out
 
 
+def digest(raw: bytes) -> str:
+    """A digest of a message's bytes (BLAKE2b, 128 bits)."""
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
 def digests(raws: Sequence[bytes]) -> list[str]:
-    """A digest of each message's bytes (BLAKE2b, 128 bits)."""
-    return [hashlib.blake2b(raw, digest_size=16).hexdigest() for raw in raws]
+    return [digest(raw) for raw in raws]
 
 
 def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
@@ -210,25 +214,26 @@ async def download_batches(
 
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
-    on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool = True,
-    again: dict[str, list[str]] | None = None, sizes: Mapping[str, int] | None = None,
+    on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool,
+    again: dict[str, list[str]], sizes: Mapping[str, int],
 ) -> int:
     """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``; returns how
-    many messages it wrote. ``sizes``: UIDL -> the listing's size."""
+    many messages it wrote. ``again``: see :func:`vanished` (used up here); ``sizes``: UIDL ->
+    the listing's size."""
     made_digests = await asyncio.to_thread(digests, [raw for _key, _uidl, raw in written])
     renamed: dict[str, str] = {}  # old UIDL -> new: known again (taken here, on the loop)
     fresh: list[tuple[str, str, bytes]] = []
     digest_of: dict[str, str] = {}
-    for (key, uidl, raw), digest in zip(written, made_digests):
-        olds = again.get(digest) if again else None
+    for (key, uidl, raw), its_digest in zip(written, made_digests):
+        olds = again.get(its_digest)
         if olds:
             renamed[olds.pop()] = uidl
         else:
             fresh.append((key, uidl, raw))
-            digest_of[uidl] = digest
+            digest_of[uidl] = its_digest
     written = fresh
     named = [uidl for _key, uidl, _raw in written] + list(renamed.values())
-    listed_sizes = {uidl: sizes[uidl] for uidl in named if sizes and uidl in sizes}
+    listed_sizes = {uidl: sizes[uidl] for uidl in named}
     await asyncio.to_thread(
         local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written}, digest_of, renamed, listed_sizes
     )
