@@ -133,6 +133,22 @@ async def test_with_the_smtp_server_down_the_message_waits_and_goes_once_when_it
     assert len(smtp_server.received) == 1
 
 
+async def test_a_refusal_that_differs_only_in_its_numbers_is_told_once(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # Servers put timings and session numbers in their answers: the same reason, said again.
+    me, to = dovecot.add_user(), dovecot.add_user()
+    smtp_server.refuse_data += ["451 4.3.0 busy, try later (0.001 secs)", "451 4.3.0 busy, try later (0.014 secs)"]
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(new_message(me, [to.email]), [to.email])
+        assert await s.outbox_settles(timeout=30) == []
+        (told,) = s.events.of(ErrorReported)
+    assert told.message == (
+        '"Hello from mailbag" not sent yet: message refused: 451 4.3.0 busy, try later (0.001 secs) (the outbox tries again)'
+    )
+    assert len(mailbox(dovecot, to)) == 1
+
+
 async def test_save_sent_false_leaves_the_copy_to_the_server(
     dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:

@@ -1,8 +1,20 @@
-"""Counts in words, as the status bar, the dialogs and the reader say them."""
+"""Counts in words, as the status bar, the dialogs and the reader say them; and whether two
+server answers say the same."""
 
 from __future__ import annotations
+
+import re
+
+_NUMBER = re.compile(r"\d+")
 
 
 def plural(count: int, word: str = "message") -> str:
     """``1 message``, ``3 messages``: ``count`` and ``word``, with an s unless it is one."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def said_alike(text: str) -> str:
+    """``text`` with every number made the same: what tells whether a server says the same thing
+    again, where its answers hold timings, times or session numbers that differ each time
+    (Dovecot's ``(0.001 + 0.000 secs)``)."""
+    return _NUMBER.sub("0", text)

@@ -55,6 +55,7 @@ from mailbag.domain.requests import (
     SetFlags,
 )
 from mailbag.domain.sanitize import clean_line
+from mailbag.domain.wording import said_alike
 from mailbag.protocols.smtp.client import SmtpSettings, submit
 from mailbag.protocols.smtp.errors import (
     SmtpAuthFailed,
@@ -139,7 +140,7 @@ class OutboxService:
         self._wakeup = asyncio.Event()
         self._sending: int | None = None  # the message being sent now
         self._again: set[int] = set()  # asked to be sent now while being sent: no backoff after
-        self._told_waiting: dict[int, str] = {}  # message -> why it waits, as the status bar was told
+        self._told_waiting: dict[int, str] = {}  # message -> why it waits, as the status bar was told (said_alike)
         self._copying: dict[int, asyncio.Task[None]] = {}
         self._told_no_copy: set[tuple[str, str]] = set()  # (account, reason) said in the status bar
         self._queueing: set[asyncio.Task[None]] = set()
@@ -438,9 +439,9 @@ class OutboxService:
         message held or left uncertain each time; one that waits for another try when its
         reason is new, not at every try while a server stays out of reach."""
         if state == QUEUED:
-            if self._told_waiting.get(item.id) == reason:
+            if self._told_waiting.get(item.id) == said_alike(reason):
                 return
-            self._told_waiting[item.id] = reason
+            self._told_waiting[item.id] = said_alike(reason)
         else:
             self._told_waiting.pop(item.id, None)
         self._sink(ErrorReported(item.account, not_sent_words(item, state, reason)))
@@ -478,8 +479,9 @@ class OutboxService:
             raise
         except NoSentFolderCopy as exc:
             log.info("outbox: no copy of message %d in Sent: %s", item.id, exc)
-            if (item.account, str(exc)) not in self._told_no_copy:  # once, not for every message
-                self._told_no_copy.add((item.account, str(exc)))
+            told = (item.account, said_alike(str(exc)))
+            if told not in self._told_no_copy:  # once, not for every message
+                self._told_no_copy.add(told)
                 self._sink(ErrorReported(item.account, f"Sent, but no copy kept in Sent: {clean_line(str(exc))}"))
         except Exception as exc:  # noqa: BLE001 - retried with backoff; the reason is shown
             reason = f"sent; the copy for Sent waits: {exc}"
