@@ -6,6 +6,7 @@ none is lost or hidden."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from mailbag.domain.config import AccountConfig, ServerConfig
-from mailbag.domain.events import ErrorReported, NewMail, Notice
+from mailbag.domain.events import ConnectionChanged, ErrorReported, NewMail, Notice, RequestDone, RequestFailed
+from mailbag.domain.models import ConnectionState
+from mailbag.domain.requests import CheckFolders
 from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3Refused
-from mailbag.services.pop3_account import Pop3Account
+from mailbag.services.pop3_account import CHECK_SECONDS, Pop3Account
 from mailbag.store.store import Store
-from tests.integration.accounts import Recorder
+from tests.integration.accounts import Recorder, stop
 from tests.servers.dovecot import DovecotServer
 from tests.servers.pop3_script import Script, ScriptedPop3
 
@@ -337,3 +340,32 @@ async def test_a_server_that_keeps_what_it_said_it_removed_gets_it_downloaded_on
         assert subjects(store) == ["message 1", "message 2"]
         assert server.seen.count("RETR") == 2
         assert recorder.of(NewMail) == []
+
+
+async def test_a_mailbox_in_use_is_told_once_and_the_check_that_gets_in_downloads(dovecot, tmp_path, store) -> None:
+    """A server that says "not now" at the login ([IN-USE]: another client holds the mailbox)
+    is told once with its reason, however many checks it says so again, in words that differ
+    only in a session number too; the state says it meanwhile, the local mail served. The
+    check that gets in downloads, and the state is online again."""
+    script = Script(messages=[message(1)], refused_logins=frozenset({1, 2, 3}),
+                    refusal="-ERR [IN-USE] locked by session 4711")
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store)
+        task = asyncio.create_task(pop3.run())
+        try:
+            offline = await recorder.wait_for_one(ConnectionChanged, lambda e: e.fetch_offline)
+            assert "the mailbox is in use by another session ([IN-USE] locked by session 4711)" in offline.detail
+            assert offline.state == ConnectionState.ONLINE
+            for attempt in (2, 3, 4):
+                script.refusal = f"-ERR [IN-USE] locked by session {4710 + attempt}"
+                pop3._last_download -= CHECK_SECONDS  # a minute on: the check asks the server
+                asked = pop3.submit(CheckFolders(account="old"))
+                await recorder.wait_for(lambda e: isinstance(e, (RequestDone, RequestFailed)) and e.request_id == asked)
+                assert server.attempts == attempt
+            told = [e.message for e in recorder.of(ErrorReported)]
+            assert told == [f"localhost:{server.port} cannot log in now: the mailbox is in use by another session"
+                            " ([IN-USE] locked by session 4711)"]
+            assert subjects(store) == ["message 1"]
+            assert not recorder.of(ConnectionChanged)[-1].fetch_offline
+        finally:
+            await stop(pop3, task)

@@ -147,11 +147,12 @@ class Pop3Account(MaildirAccount):
 
     def classify(self, exc: BaseException) -> Failure:
         """A POP3 server that cannot be reached is told, and shown in the account's state, and
-        the local account carries on (its mail is all here); the next check tries again. A
-        refused login is told as a refused login, and nothing is fetched until the user retries."""
+        the local account carries on (its mail is all here); the next check tries again. So is
+        one that says "not now" (RFC 2449's [IN-USE], [LOGIN-DELAY], [SYS/TEMP]). A refused
+        login is told as a refused login, and nothing is fetched until the user retries."""
         if isinstance(exc, Pop3LoginRefused):
             return Failure.FETCH_AUTH
-        if isinstance(exc, Pop3LinkLost):
+        if isinstance(exc, (Pop3LinkLost, Pop3Temporary)):  # unreachable, or not now ([IN-USE])
             return Failure.FETCH_LINK
         if isinstance(exc, Pop3Error):
             return Failure.REFUSED

@@ -40,6 +40,7 @@ from mailbag.domain.events import (
     RequestUnsupported,
 )
 from mailbag.domain.models import ConnectionState
+from mailbag.domain.wording import said_alike
 from mailbag.domain.requests import (
     AppendMessage,
     CheckFolders,
@@ -596,12 +597,13 @@ class Scheduler:
 
     def _tell_out_of_reach(self, exc: BaseException) -> None:
         """The server the account fetches its mail from cannot be reached: the state says so
-        (its mail here is served all the same) until a check reaches it, the reason told once."""
+        (its mail here is served all the same) until a check reaches it, the reason told once
+        (once also when the server's words differ only in their numbers: a session or a time)."""
         certificate = certificate_refusal(exc)
         trouble = certificate.brief if certificate else self.backend.describe(exc)
         if certificate is not None:
             self._tell_certificate(certificate)
-        elif trouble != self.fetch_trouble:
+        elif said_alike(trouble) != said_alike(self.fetch_trouble):  # not again for another timing
             self.emit(ErrorReported(self.name, trouble))
         self.fetch_trouble = trouble
         self._set_state(self.state)
