@@ -328,18 +328,39 @@ async def test_a_server_that_numbers_its_uidls_gets_new_mail_under_a_number_it_g
         assert subjects(store) == ["message 1", "message 2", "message 333"]
 
 
-async def test_a_server_that_keeps_what_it_said_it_removed_gets_it_downloaded_once(dovecot, tmp_path, store) -> None:
+async def test_a_server_that_keeps_what_it_said_it_removed_gets_it_stored_once(dovecot, tmp_path, store) -> None:
     # The scripted server lists again what a QUIT was to remove (as a server set to keep its
-    # copy after a POP3 download does): the same UIDL and the same size are the same message.
+    # copy after a POP3 download does): the same UIDL and size, so it is fetched once more, and
+    # its bytes tell that it is the same message; after that it is known without a look.
     script = Script(messages=[message(1), message(2)])
     for server in serving(dovecot, script):
         pop3, recorder = worker(server, tmp_path, store, leave=False)
-        await pop3.sync_once()
-        await pop3.sync_once()
-        await pop3.sync_once()
+        for _ in range(3):
+            await pop3.sync_once()
         assert subjects(store) == ["message 1", "message 2"]
-        assert server.seen.count("RETR") == 2
+        assert len(on_disk(tmp_path)) == 2
+        assert server.seen.count("RETR") == 4
+        assert deleted_on_server(server) == ["DELE 1", "DELE 2"]  # no DELE again for what it keeps
         assert recorder.of(NewMail) == []
+
+
+async def test_a_server_that_numbers_its_uidls_gets_new_mail_of_the_same_size_under_an_old_number_downloaded(
+    dovecot, tmp_path, store
+) -> None:
+    # As above, and the new message 1 is as long as the old one (a daily report, say): its
+    # bytes tell it from the message removed.
+    script = Script(messages=[message(1), message(2)], uidls={1: "1", 2: "2"})
+    for server in serving(dovecot, script):
+        pop3, recorder = worker(server, tmp_path, store, leave=False)
+        await pop3.sync_once()
+        script.messages = [message(3)]
+        assert len(message(3)) == len(message(1))
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 3"]
+        assert [(e.folder, e.count) for e in recorder.of(NewMail)] == [("INBOX", 1)]
+        assert deleted_on_server(server) == ["DELE 1", "DELE 1", "DELE 2"]
+        await pop3.sync_once()
+        assert subjects(store) == ["message 1", "message 2", "message 3"] and len(on_disk(tmp_path)) == 3
 
 
 async def test_a_mailbox_in_use_is_told_once_and_the_check_that_gets_in_downloads(dovecot, tmp_path, store) -> None:

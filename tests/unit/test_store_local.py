@@ -319,7 +319,9 @@ def test_the_messages_a_pop3_download_was_writing_are_those_of_its_account_not_y
     assert local.pop3_cut_short("nobody") == {}
 
 
-@pytest.mark.parametrize("version", [2, 4, 5], ids=["before POP3", "before digests", "before sizes"])
+@pytest.mark.parametrize(
+    "version", [2, 4, 5, 6], ids=["before POP3", "before digests", "before sizes", "before relisted"]
+)
 def test_a_local_store_of_an_older_version_gets_the_pop3_digests_and_keeps_its_downloads(
     tmp_path: Path, version: int
 ) -> None:
@@ -332,6 +334,8 @@ def test_a_local_store_of_an_older_version_gets_the_pop3_digests_and_keeps_its_d
             for column in ("mark_account", "mark_folder", "mark_uid", "mark_flag"):  # of version 4
                 raw.execute(f"ALTER TABLE outbox DROP COLUMN {column}")
         else:
+            raw.execute("ALTER TABLE pop3_uidls DROP COLUMN relisted")
+        if version in (4, 5):
             raw.execute("ALTER TABLE pop3_uidls DROP COLUMN size")
             if version == 4:
                 raw.execute("ALTER TABLE pop3_uidls DROP COLUMN digest")
@@ -339,7 +343,9 @@ def test_a_local_store_of_an_older_version_gets_the_pop3_digests_and_keeps_its_d
     for _ in range(2):  # a second start has nothing more to do
         with closing(LocalStore.open(path)) as store:
             kept = [(d.uidl, d.key, d.digest, d.size) for d in store.pop3_downloads("old").values() if d.uidl != "u2"]
-            assert kept == {2: [], 4: [("u1", "k1", "", 0)], 5: [("u1", "k1", "d1", 0)]}[version]
+            assert kept == {
+                2: [], 4: [("u1", "k1", "", 0)], 5: [("u1", "k1", "d1", 0)], 6: [("u1", "k1", "d1", 10)]
+            }[version]
             store.pop3_fetching("old", {"u2": "k2"}, {"u2": "d2"}, sizes={"u2": 20})
             assert (store.pop3_downloads("old")["u2"].digest, store.pop3_downloads("old")["u2"].size) == ("d2", 20)
 

@@ -45,8 +45,8 @@ from mailbag.services.maildir_account import MaildirAccount
 from mailbag.services.scheduler import Timings
 from mailbag.services.secrets import SecretError, login_once_more, resolve_password
 from mailbag.services.pop3_batches import (
-    Delivered, Keeping, delete_due, digests_of_files, download_batches, not_here, stored_numbers, vanished,
-    without_digests,
+    Delivered, Keeping, delete_due, digests_of_files, download_batches, not_here, stored_numbers, to_compare,
+    vanished, without_digests,
 )
 from mailbag.services.pop3_child import ChildDownloadFailed, ChildJob, download_in_child
 from mailbag.store.local import FETCHING, STORED
@@ -286,7 +286,7 @@ class Pop3Account(MaildirAccount):
                 if not whole:  # the rest in a session here
                     return got + await self._download()
             else:
-                got = await self._fetch(client, wanted, again)
+                got = await self._fetch(client, wanted, again, to_compare(listing, known))
                 await self._tell_known_again(old_uidls)
                 await delete_due(client, listing, self.store.local, self.name, self._keeping())
             if self._first_download:  # run to its end: what comes next is new mail
@@ -391,13 +391,16 @@ class Pop3Account(MaildirAccount):
             names.append(f"{named} from {summary.from_[0].display()}" if summary.from_ else named)
         return names
 
-    async def _fetch(self, client: Pop3Client, wanted: list[Listing], again: dict[str, list[str]]) -> int:
+    async def _fetch(
+        self, client: Pop3Client, wanted: list[Listing], again: dict[str, list[str]], compare: dict[str, str]
+    ) -> int:
         """Download ``wanted`` in batches; a batch is written to disk and brought into the cache
-        while the next one comes. ``again``: see ``pop3_batches.vanished``."""
+        while the next one comes. ``again``, ``compare``: see ``pop3_batches.vanished``,
+        ``to_compare``."""
         async with self._filling():
             got = await download_batches(
                 client, wanted, self.inbox, self.store.local, self.name,
-                partial(self._arrive, len(wanted)), self.serve_urgent, known_by_digest=again,
+                partial(self._arrive, len(wanted)), self.serve_urgent, known_by_digest=again, compare=compare,
             )
         if got:
             await self.sync_folder(INBOX)  # once, for what another program did meanwhile

@@ -82,14 +82,37 @@ def stored_numbers(listing: Sequence[Listing], known: Mapping[str, Pop3Download]
 
 def not_here(message: Listing, known: Mapping[str, Pop3Download]) -> bool:
     """Whether ``message`` is one to download: its UIDL is new here; or it is that of a message
-    the server removed (its QUIT said so) and the listing gives it another size, so that it names
-    another message now (a server that gives UIDLs again, some number them as the messages
-    are). One of the same size is taken for the message removed (a server that keeps what it
-    said it removed, as some do, lists it again), and is not downloaded twice."""
+    the server removed (its QUIT said so), listed again. With another size it names another
+    message now (a server that gives UIDLs again: some number them as the messages are). With
+    the same size it may be the message removed, listed again by a server that keeps what it
+    said it removed (as some do), or another one of that size: it is downloaded, and its bytes
+    tell (see :func:`to_compare`); once they told that the server keeps it, it is not again."""
     download = known.get(message.uidl)
     if download is None:
         return True
-    return download.deleted is not None and download.size > 0 and download.size != message.size
+    if download.deleted is None:
+        return False
+    if download.size > 0 and download.size != message.size:
+        return True
+    return not download.relisted and _has_digest(download)
+
+
+def to_compare(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> dict[str, str]:
+    """UIDL -> digest of each message of ``listing`` stored here under its UIDL, which the server
+    said it removed and lists again with the same size: :func:`download_batches` stores it
+    again only if its bytes are not those stored (else it records that the server keeps it)."""
+    out: dict[str, str] = {}
+    for message in listing:
+        download = known.get(message.uidl)
+        if download is not None and download.deleted is not None and not_here(message, known) and (
+            download.size in (0, message.size)
+        ):
+            out[message.uidl] = download.digest
+    return out
+
+
+def _has_digest(download: Pop3Download) -> bool:
+    return download.digest not in ("", NO_DIGEST)
 
 
 def vanished(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> dict[str, list[str]]:
@@ -98,7 +121,7 @@ def vanished(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) -> d
     listed = {m.uidl for m in listing}
     out: dict[str, list[str]] = {}
     for uidl, download in known.items():
-        if download.digest not in ("", NO_DIGEST) and download.state == STORED and uidl not in listed:
+        if _has_digest(download) and download.state == STORED and uidl not in listed:
             out.setdefault(download.digest, []).append(uidl)
     return out
 
@@ -158,7 +181,7 @@ def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
 async def download_batches(
     client: Pop3Client, wanted: Sequence[Listing], inbox: Path, local: LocalStore, account: str,
     on_batch: OnBatch, between: Callable[[], Awaitable[None]] | None = None, summarise: bool = True,
-    known_by_digest: dict[str, list[str]] | None = None,
+    known_by_digest: dict[str, list[str]] | None = None, compare: Mapping[str, str] | None = None,
 ) -> int:
     """Download ``wanted`` into the Maildir folder ``inbox`` (see the module's text); returns
     how many messages arrived. ``between`` runs after each batch handed on, before the next
@@ -168,9 +191,12 @@ async def download_batches(
     the batch before the one it failed on too; then the failure is raised (Pop3MessageFailed
     with that message's UIDL).
     Without ``summarise`` each message is handed on with None for its summary.
-    ``known_by_digest`` (see :func:`vanished`) is used up as its messages are known again."""
+    ``known_by_digest`` (see :func:`vanished`) is used up as its messages are known again;
+    a message of ``compare`` (see :func:`to_compare`) whose bytes are those stored is not
+    stored again."""
     got = 0
     again = known_by_digest if known_by_digest is not None else {}
+    kept = compare or {}
     sizes: dict[str, int] = {}  # UIDL -> the listing's size, of each message read
     storing: list[asyncio.Task[int]] = []  # in the order read; each hands on after the one before
     handing = asyncio.Lock()  # a batch handed on, or the worker's turn (``between``)
@@ -190,7 +216,7 @@ async def download_batches(
                 if written:
                     after = storing[-1] if storing else None
                     storing.append(asyncio.create_task(
-                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise, again, sizes)
+                        _store(written, listed, inbox, local, account, on_batch, after, handing, summarise, again, kept, sizes)
                     ))
                 if isinstance(exc, Pop3MessageFailed):
                     raise Pop3MessageFailed(str(exc), exc.number, uidl_of.get(exc.number, "")) from exc
@@ -202,7 +228,8 @@ async def download_batches(
                         await between()
             after = storing[-1] if storing else None
             storing.append(asyncio.create_task(
-                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise, again, sizes)
+                _store(written, len(batch), inbox, local, account, on_batch, after, handing, summarise, again, kept,
+                       sizes)
             ))
     finally:
         for task in storing:  # what was read is kept, whatever happens next
@@ -215,18 +242,21 @@ async def download_batches(
 async def _store(
     written: list[tuple[str, str, bytes]], listed: int, inbox: Path, local: LocalStore, account: str,
     on_batch: OnBatch, after: asyncio.Task[int] | None, handing: asyncio.Lock, summarise: bool,
-    again: dict[str, list[str]], sizes: Mapping[str, int],
+    again: dict[str, list[str]], compare: Mapping[str, str], sizes: Mapping[str, int],
 ) -> int:
     """Steps 1 to 4 of the module's text for one batch of ``(key, uidl, message)``; returns how
-    many messages it wrote. ``again``: see :func:`vanished` (used up here); ``sizes``: UIDL ->
-    the listing's size."""
+    many messages it wrote. ``again``: see :func:`vanished` (used up here); ``compare``: see
+    :func:`to_compare`; ``sizes``: UIDL -> the listing's size."""
     made_digests = await asyncio.to_thread(digests, [raw for _key, _uidl, raw in written])
     renamed: dict[str, str] = {}  # old UIDL -> new: known again (taken here, on the loop)
     fresh: list[tuple[str, str, bytes]] = []
     digest_of: dict[str, str] = {}
+    relisted: list[str] = []  # the server keeps these, which it said it removed
     for (key, uidl, raw), its_digest in zip(written, made_digests):
         olds = again.get(its_digest)
-        if olds:
+        if compare.get(uidl) == its_digest:
+            relisted.append(uidl)
+        elif olds:
             renamed[olds.pop()] = uidl
         else:
             fresh.append((key, uidl, raw))
@@ -237,6 +267,8 @@ async def _store(
     await asyncio.to_thread(
         local.pop3_fetching, account, {uidl: key for key, uidl, _raw in written}, digest_of, renamed, listed_sizes
     )
+    if relisted:
+        await asyncio.to_thread(local.pop3_relisted, account, relisted)
     delivered = [(key, raw) for key, _uidl, raw in written]
     if summarise:
         made, _ = await asyncio.gather(

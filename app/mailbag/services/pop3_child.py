@@ -41,7 +41,9 @@ from mailbag.protocols.pop3.errors import Pop3Refused, Pop3Temporary
 from mailbag.services.child_env import (
     CHILD_NICENESS, POP3_CHILD, exit_when_parent_goes, failure_word, helper_process, said,
 )
-from mailbag.services.pop3_batches import Delivered, Keeping, delete_due, download_batches, not_here, vanished
+from mailbag.services.pop3_batches import (
+    Delivered, Keeping, delete_due, download_batches, not_here, to_compare, vanished,
+)
 from mailbag.store.local import LocalStore
 
 log = logging.getLogger(__name__)
@@ -233,7 +235,7 @@ async def _run(job: ChildJob) -> None:
 
             await download_batches(
                 client, todo, Path(job.inbox), local, job.account, report, summarise=job.summarise,
-                known_by_digest=vanished(listing, known),
+                known_by_digest=vanished(listing, known), compare=to_compare(listing, known),
             )
             await delete_due(client, listing, local, job.account, job.keeping)
         finally:

@@ -71,7 +71,7 @@ COPY_NONE, COPY_OWED = "", "owed"
 FETCHING, STORED = "fetching", "stored"
 
 #: Version of the tables' shape. Raise it together with a new entry in LOCAL_MIGRATIONS.
-LOCAL_VERSION = 6
+LOCAL_VERSION = 7
 
 #: The outbox's columns added in version 2, with their definitions.
 _OUTBOX_V2 = (
@@ -124,7 +124,10 @@ _POP3_V5 = "digest TEXT NOT NULL DEFAULT ''"
 #: The column added in version 6: the size the server's listing gave the message (0: not known),
 #: which tells a new message under a UIDL the server gave one it removed before.
 _POP3_V6 = "size INTEGER NOT NULL DEFAULT 0"
-_POP3_TABLE = _pop3_table(_POP3_V5, _POP3_V6)
+#: The column added in version 7: the server listed the message again, under its UIDL and with its
+#: bytes, after it said it had removed it (it keeps it): known from then on without a comparison.
+_POP3_V7 = "relisted INTEGER NOT NULL DEFAULT 0"
+_POP3_TABLE = _pop3_table(_POP3_V5, _POP3_V6, _POP3_V7)
 
 
 def _pop3_v3(conn: sqlite3.Connection) -> None:
@@ -142,10 +145,15 @@ def _pop3_v6(conn: sqlite3.Connection) -> None:
     conn.execute(f"ALTER TABLE pop3_uidls ADD COLUMN {_POP3_V6}")
 
 
+def _pop3_v7(conn: sqlite3.Connection) -> None:
+    """Version 6 -> 7: whether the server keeps a message it said it removed."""
+    conn.execute(f"ALTER TABLE pop3_uidls ADD COLUMN {_POP3_V7}")
+
+
 #: ``LOCAL_MIGRATIONS[n]`` turns tables of version ``n`` into version ``n + 1``. A fresh file gets
 #: the current shape directly and skips them.
 LOCAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4, 4: _pop3_v5, 5: _pop3_v6,
+    1: _outbox_v2, 2: _pop3_v3, 3: _outbox_v4, 4: _pop3_v5, 5: _pop3_v6, 6: _pop3_v7,
 }
 
 _SCHEMA = (
@@ -632,12 +640,14 @@ class LocalStore:
     def pop3_downloads(self, account: str) -> dict[str, Pop3Download]:
         """UIDL -> what the account has downloaded (or was writing when it stopped)."""
         rows = self._read(
-            "SELECT uidl, key, state, downloaded, deleted, digest, size FROM pop3_uidls WHERE account = ?",
+            "SELECT uidl, key, state, downloaded, deleted, digest, size, relisted FROM pop3_uidls"
+            " WHERE account = ?",
             (account,),
         )
         return {
             r["uidl"]: Pop3Download(
-                r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"], r["digest"], r["size"]
+                r["uidl"], r["key"], r["state"], r["downloaded"], r["deleted"], r["digest"], r["size"],
+                bool(r["relisted"]),
             )
             for r in rows
         }
@@ -665,7 +675,8 @@ class LocalStore:
             for old, new in (renamed or {}).items():
                 conn.execute("DELETE FROM pop3_uidls WHERE account = ? AND uidl = ?", (account, new))
                 conn.execute(
-                    "UPDATE pop3_uidls SET uidl = ?, deleted = NULL, size = ? WHERE account = ? AND uidl = ?",
+                    "UPDATE pop3_uidls SET uidl = ?, deleted = NULL, size = ?, relisted = 0"
+                    " WHERE account = ? AND uidl = ?",
                     (new, sizes.get(new, 0), account, old),
                 )
             conn.executemany(
@@ -673,7 +684,7 @@ class LocalStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (account, uidl) DO UPDATE SET key = excluded.key, state = excluded.state,"
                 " digest = excluded.digest, size = excluded.size, downloaded = excluded.downloaded,"
-                " deleted = NULL",
+                " deleted = NULL, relisted = 0",
                 [(account, uidl, key, FETCHING, now, digests.get(uidl, ""), sizes.get(uidl, 0))
                  for uidl, key in keys.items()],
             )
@@ -713,6 +724,14 @@ class LocalStore:
         with self._write() as conn:
             conn.executemany(
                 "DELETE FROM pop3_uidls WHERE account = ? AND uidl = ?", [(account, u) for u in uidls]
+            )
+
+    def pop3_relisted(self, account: str, uidls: Iterable[str]) -> None:
+        """The server lists these messages it said it removed again, with the same bytes: it
+        keeps them (they count as removed all the same: no DELE goes out for them again)."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE pop3_uidls SET relisted = 1 WHERE account = ? AND uidl = ?", [(account, u) for u in uidls]
             )
 
     def pop3_deleted(self, account: str, uidls: Iterable[str]) -> None:

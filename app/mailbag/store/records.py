@@ -70,8 +70,9 @@ class PendingOverlay:
 class Pop3Download:
     """A message a POP3 account has downloaded: its UIDL, its file's Maildir key, whether it is
     stored or was being written, when it was stored, when the server removed it (None: not), a
-    digest of its bytes ("": recorded by a mailbag before digests were kept), and its size in the
-    server's listing (0: not known)."""
+    digest of its bytes ("": recorded by a mailbag before digests were kept), its size in the
+    server's listing (0: not known), and whether the server listed it again after it said it
+    removed it (``relisted``: it keeps it)."""
 
     uidl: str
     key: str
@@ -80,6 +81,7 @@ class Pop3Download:
     deleted: float | None = None
     digest: str = ""
     size: int = 0
+    relisted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
