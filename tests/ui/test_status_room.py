@@ -109,3 +109,50 @@ async def test_what_the_line_had_to_cut_is_read_whole_from_the_palette_or_a_clic
         await pilot.click("#status")
         await settle(pilot)
         assert f"old: {LONG}" in " ".join(dialog_text(app).split())
+
+
+async def test_an_error_a_notice_took_the_place_of_is_read_in_the_status_in_full(make_app):
+    """The line shows the last thing told only; "Status in full" lists what came before, newest
+    first with the time of each, the same thing told again in a row once with its count, work
+    begun not beside the word of its end; a history longer than the screen scrolls."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        two_accounts_without_tls(app.facade)
+        for _ in range(3):
+            app.facade.emit(ErrorReported(account="work", message="MOVE failed: over quota"))
+        app.main_screen.status.set_notice("Moving 3 messages to Archive…")  # then done: told once
+        app.facade.emit(ActionApplied(account="work", description="Moved 3 messages to Archive"))
+        await pilot.pause()
+        assert "over quota" not in status_line(app)  # the notice took its place
+
+        await pilot.click("#status")
+        await settle(pilot)
+        lines = dialog_text(app).splitlines()
+        assert lines[0] == "Last: Moved 3 messages to Archive"
+        told = lines[lines.index("Told lately, newest first:") + 1:]
+        assert [line[9:] for line in told][:1] == ["Moved 3 messages to Archive"]
+        assert told[1][9:].startswith("error: work: MOVE failed: over quota (3 times, last at ")
+        assert len(told) == 2
+        assert all(line[2] == line[5] == ":" for line in told)  # 14:02:11 ...
+        await pilot.press("escape")
+        await settle(pilot)
+
+        for n in range(40):
+            app.facade.emit(ActionApplied(account="work", description=f"Moved message {n}"))
+        await pilot.pause()
+        await pilot.click("#status")
+        await settle(pilot)
+        text = dialog_text(app)
+        assert "Moved message 39" in text and "Moved message 10" in text and "Moved message 9\n" not in text
+        scroll = app.screen.query_one("#text-dialog-scroll")
+        closing = app.screen.query("Static").last()
+        assert str(closing.render()) == "Esc to close" and closing.region.bottom <= 24  # on the screen
+        assert scroll.max_scroll_y > 0 and scroll.scroll_y == 0
+        for _ in range(5):
+            await pilot.press("j")
+        await settle(pilot)
+        assert scroll.scroll_y == 5
+        await pilot.press("k")
+        await settle(pilot)
+        assert scroll.scroll_y == 4

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -140,11 +140,18 @@ def resume_drafts_dialog(count: int) -> ChoiceDialog:
 
 
 class TextDialog(ModalScreen[None]):
-    """Shows a text whole, wrapped (what a one-line status bar had to cut); any of Esc, Enter
-    and q closes it."""
+    """Shows a text whole, wrapped (what a one-line status bar had to cut), scrolled with the
+    arrows, j/k and the page keys when it is longer than the screen; any of Esc, Enter and q
+    closes it."""
 
-    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="TextDialog")
+    BINDINGS = [
+        Binding("escape,enter,q", "close", "Close"),
+        Binding("j", "scroll(1)", "Down", show=False),
+        Binding("k", "scroll(-1)", "Up", show=False),
+    ]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="TextDialog") + """
+    TextDialog VerticalScroll { width: auto; max-width: 100%; height: auto; max-height: 18; }
+    """
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
@@ -154,8 +161,12 @@ class TextDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text, style="bold"), id="text-dialog-title")
-            yield Static(Text(self.text), id="text-dialog-text")  # server words: never markup
+            with VerticalScroll(id="text-dialog-scroll"):
+                yield Static(Text(self.text), id="text-dialog-text")  # server words: never markup
             yield Static(Text("Esc to close", style="dim"))
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#text-dialog-scroll", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -3,7 +3,9 @@ error, and each account's connection state and sync progress."""
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
 from enum import Enum
 
 from rich.style import Style
@@ -37,6 +39,28 @@ ERROR_SECONDS = 30.0
 DETAIL_WIDTH = 30
 #: ... and, when the notice needs the room, down to this many.
 MIN_DETAIL_WIDTH = 16
+#: How many of the errors and notices told last "Status in full" lists.
+HISTORY = 30
+
+
+@dataclass
+class Told:
+    """An error or notice the line told: when (first, and last), what, and how many times in a
+    row."""
+
+    first: float
+    last: float
+    text: str
+    times: int = 1
+
+    def line(self) -> str:
+        """``14:02:11 error: ...``, with ``(3 times, last at 14:05:11)`` after one told again."""
+        said = f"{_clock(self.first)} {self.text}"
+        return said if self.times == 1 else f"{said} ({self.times} times, last at {_clock(self.last)})"
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when))
 
 
 class Form(Enum):
@@ -83,6 +107,8 @@ class StatusBar(Widget):
         self._expiry: Timer | None = None
         #: The last error or notice, whole, kept after the line has let it go (see :meth:`in_full`).
         self.last_told = ""
+        #: The errors and notices told, the last at the end (see :meth:`in_full`).
+        self.told: deque[Told] = deque(maxlen=HISTORY)
 
     def set_connection(
         self, account: str, state: ConnectionState, detail: str = "", *, waiting_for_user: bool = False,
@@ -134,7 +160,7 @@ class StatusBar(Widget):
         self.last_error = clean_line(message)
         self._error_retry = retry
         self.notice = ""
-        self.last_told = f"error: {self.last_error}"
+        self._tell(f"error: {self.last_error}")
         self._expire_in(ERROR_SECONDS)
         self.refresh()
 
@@ -143,9 +169,23 @@ class StatusBar(Widget):
         ``NOTICE_SECONDS``."""
         self.notice = clean_line(message)
         self.last_error = ""
-        self.last_told = self.notice
+        self._tell(self.notice)
         self._expire_in(NOTICE_SECONDS)
         self.refresh()
+
+    def _tell(self, text: str) -> None:
+        """Keep ``text`` as the last told, and in the history: one told again in a row counts,
+        and what comes after a word of work begun (``Moving 3 messages…``) takes its place."""
+        self.last_told = text
+        now = time.time()
+        last = self.told[-1] if self.told else None
+        if last is not None and last.text == text:
+            last.times += 1
+            last.last = now
+            return
+        if last is not None and last.times == 1 and last.text.endswith("…"):
+            self.told.pop()
+        self.told.append(Told(now, now, text))
 
     def _retry_key(self, binding_id: str = "retry") -> str:
         """The key of the retry (or another) binding, as the user's keymap has it."""
@@ -248,8 +288,9 @@ class StatusBar(Widget):
 
     def in_full(self) -> str:
         """What the line says and may have cut, whole, one thing a line: the last error or
-        notice (also once the line has let it go), each account's state with its detail, and
-        what waits in the outbox."""
+        notice (also once the line has let it go), each account's state with its detail, what
+        waits in the outbox, and the errors and notices told before the last, newest first,
+        each with its time (an error a notice took the place of is read there)."""
         lines = [f"Last: {self.last_told}" if self.last_told else "Nothing told yet"]
         for account, (_state, detail) in self._states.items():
             state = self._shown_state(account).value
@@ -261,6 +302,9 @@ class StatusBar(Widget):
             lines.append(f"{clean_line(account)}: {state}" + (f" ({detail})" if detail else ""))
         if self.outbox:
             lines.append(f"Outbox: {self.outbox}")
+        if self.told:
+            lines += ["", "Told lately, newest first:"]
+            lines += [told.line() for told in reversed(self.told)]
         return "\n".join(lines)
 
     async def on_click(self) -> None:
