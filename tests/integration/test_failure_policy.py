@@ -273,7 +273,7 @@ async def test_a_bug_or_a_cache_fault_is_told_in_one_line_and_the_account_carrie
         with caplog.at_level(logging.INFO, logger="mailbag"):
             first = account.submit(LoadBody(account="local", folder="INBOX", uid=uid))
             await events.wait_for(lambda e: isinstance(e, ErrorReported))
-        assert RequestFailed(first, str(fault)) in events.events
+        assert RequestFailed(first, str(fault), told=True) in events.events  # told as the error below
         assert ErrorReported("local", told) in events.events
         logged = [r for r in caplog.records if r.exc_info]
         assert bool(logged) is traceback_logged
@@ -311,7 +311,7 @@ async def test_a_server_search_that_does_not_parse_is_refused_in_one_line(
             with caplog.at_level(logging.INFO, logger="mailbag"):
                 search = account.submit(Search(account="work", query="from:"))
                 await events.wait_for(lambda e: getattr(e, "request_id", None) == search)
-            assert RequestFailed(search, "from: needs a value") in events.events
+            assert RequestFailed(search, "from: needs a value", told=True) in events.events
             assert ErrorReported("work", "from: needs a value") in events.events
             assert not [r for r in caplog.records if r.exc_info]
             assert account.state == ConnectionState.ONLINE

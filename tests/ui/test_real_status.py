@@ -279,6 +279,12 @@ async def test_a_refused_pop3_login_is_told_as_an_imap_one_and_again_after_a_ret
         assert line.startswith(reason) and "login refused:" not in line
 
 
+def offline_with_reason(app: MailbagApp) -> bool:
+    """Whether the status bar says the POP3 account "old" is offline, with why (beside the line's
+    error, which leaves the reason to "Status in full" until it goes)."""
+    return "old offline" in status_line(app) and "old: offline (cannot reach" in app.main_screen.status.in_full()
+
+
 @pytest.mark.dovecot
 async def test_a_pop3_server_out_of_reach_shows_in_the_state_and_its_mail_stays_readable(
     dovecot: DovecotServer, mail_user: MailUser, tmp_path
@@ -296,8 +302,8 @@ async def test_a_pop3_server_out_of_reach_shows_in_the_state_and_its_mail_stays_
             await pilot.press("dollar_sign")
             # The reason is told once as an error (by this check, or by the next one the app
             # makes: on a busy machine that can be the one after the quiet spell); the state keeps it.
-            await wait_until(pilot, lambda: f"old offline (cannot reach localhost:{proxy.port}" in status_line(app),
-                             "offline, with the reason", timeout=90)
+            await wait_until(pilot, lambda: offline_with_reason(app), "offline, with the reason", timeout=90)
+            assert f"old: offline (cannot reach localhost:{proxy.port}" in app.main_screen.status.in_full()
 
             await pilot.press("enter")
             await wait_until(pilot, lambda: "body of message 2" in reader_text(app)[1], "the mail is read")
@@ -305,6 +311,48 @@ async def test_a_pop3_server_out_of_reach_shows_in_the_state_and_its_mail_stays_
             await proxy.up()
             await pilot.press("dollar_sign")
             await wait_until(pilot, lambda: "old online" in status_line(app), "online again")
+
+
+@pytest.mark.dovecot
+async def test_a_pop3_server_out_of_reach_is_told_once_whatever_the_checks_and_again_at_a_retry(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each check the app makes while the server is out of reach (the folder tree looked at)
+    fails again, and says nothing more: the state says it. $ asks again, and tells the reason
+    again, once."""
+    dovecot.deliver_many(mail_user.name, [simple_message(n) for n in range(2)])
+    async with Proxy(dovecot.host, dovecot.pop3s_port) as proxy:
+        old = pop3_account(dovecot, mail_user, tmp_path / "Mail", port=proxy.port)
+        async with running(Config(path=None, accounts={"old": old}), tmp_path / "cache.sqlite3", 2,
+                           size=(120, 24)) as (app, pilot, store):
+            await wait_until(pilot, lambda: "old online" in status_line(app), "online")
+            await proxy.down()
+            told = said(app, monkeypatch)
+            reason = f"error: old: cannot reach localhost:{proxy.port}"
+
+            def errors() -> list[str]:
+                return [t for t in told if t.startswith("error:")]
+
+            await pilot.press("dollar_sign")
+            await wait_until(pilot, lambda: offline_with_reason(app), "offline, with the reason", timeout=90)
+            await wait_until(pilot, lambda: len(errors()) == 1, "the reason told")
+            assert errors()[0].startswith(reason)
+
+            worker = service(app).workers["old"]
+            for _ in range(2):
+                answered = len(service(app).events)
+                worker._last_download -= 120  # type: ignore[attr-defined]  # two minutes on
+                app.main_screen.check_folders()  # as when the folder tree is looked at
+                await wait_until(pilot, lambda: any(
+                    type(e).__name__ == "RequestFailed" for e in service(app).events[answered:]
+                ), "the check failed")
+                await pilot.pause(0.2)
+            assert len(errors()) == 1 and offline_with_reason(app)
+
+            await pilot.press("dollar_sign")
+            await wait_until(pilot, lambda: len(errors()) == 2, "the reason told again")
+            await pilot.pause(0.5)
+            assert len(errors()) == 2 and errors()[1].startswith(reason)
 
 
 @pytest.mark.dovecot

@@ -30,8 +30,12 @@ class RequestDone(Event):
 
 @dataclass(frozen=True, slots=True)
 class RequestFailed(Event):
+    """A request could not be done, for ``error``; ``told``: the account tells that failure itself
+    (an error of its own, or its state), so a UI need not say it a second time."""
+
     request_id: int
     error: str
+    told: bool = False
 
 
 @dataclass(frozen=True, slots=True)

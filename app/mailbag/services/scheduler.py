@@ -150,6 +150,7 @@ class Scheduler:
         #: last check ("" when it was): the state says so while the local mail is served.
         self.fetch_trouble = ""
         self._certificate_told = ""  # the refusal of a certificate told since the last connection
+        self._fetch_told = ""  # why the server it fetches from is out of reach, as last told (said_alike)
         self.state = ConnectionState.OFFLINE
         self.journal = ActionJournal(backend)
 
@@ -171,6 +172,7 @@ class Scheduler:
                 self.waiting_for_user = False  # the server it fetches from is asked again
                 self._set_state(self.state)
             self._certificate_told = ""
+            self._fetch_told = ""  # the user asks: why it still cannot fetch is told again
             self.retry()
             self.backend.on_retry()
             self.journal.retry_set_aside()  # actions set aside after failing go once more
@@ -547,9 +549,10 @@ class Scheduler:
             failure = self.backend.classify(exc)
             certificate = certificate_refusal(exc)  # told as the account's error is (see _report)
             words = f"{self.name}: {certificate.told}" if certificate else self.backend.describe(exc)
-            self.emit(RequestFailed(request.request_id, words))
+            quiet = failure in (Failure.LINK, Failure.AUTH) and self.backend.reconnects_at_once(exc)
+            self.emit(RequestFailed(request.request_id, words, told=not quiet))  # told below, else
             if failure in (Failure.LINK, Failure.AUTH):
-                if not self.backend.reconnects_at_once(exc):
+                if not quiet:
                     self.emit(ErrorReported(self.name, self.backend.describe(exc)))
                 raise
             if self.state == ConnectionState.SYNCING:  # a sync that failed ends; still connected
@@ -598,18 +601,21 @@ class Scheduler:
     def _tell_out_of_reach(self, exc: BaseException) -> None:
         """The server the account fetches its mail from cannot be reached: the state says so
         (its mail here is served all the same) until a check reaches it, the reason told once
-        (once also when the server's words differ only in their numbers: a session or a time)."""
+        (once also when the server's words differ only in their numbers: a session or a time),
+        and again when the user retries."""
         certificate = certificate_refusal(exc)
         trouble = certificate.brief if certificate else self.backend.describe(exc)
         if certificate is not None:
             self._tell_certificate(certificate)
-        elif said_alike(trouble) != said_alike(self.fetch_trouble):  # not again for another timing
+        elif said_alike(trouble) != self._fetch_told:  # not again for another timing
             self.emit(ErrorReported(self.name, trouble))
+            self._fetch_told = said_alike(trouble)
         self.fetch_trouble = trouble
         self._set_state(self.state)
 
     def fetch_reached(self) -> None:
         """The server the account fetches its mail from answered: its state says so again."""
+        self._fetch_told = ""
         if self.fetch_trouble:
             self.fetch_trouble = ""
             self._set_state(self.state)

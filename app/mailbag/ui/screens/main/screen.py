@@ -157,7 +157,8 @@ class MainScreen(
         elif isinstance(event, RequestFailed) and event.request_id in self._body_requests:
             self._body_failed(event.request_id, event.error)
         elif isinstance(event, RequestFailed):  # a triage request the service could not take
-            self.status.set_error(event.error)
+            if not event.told:  # else the account's error (or state) says it
+                self.status.set_error(event.error)
             self.after_rollback()
         elif isinstance(event, RequestUnsupported):
             self.folder_request_answered(event)
