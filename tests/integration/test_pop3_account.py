@@ -440,3 +440,41 @@ async def test_mail_downloaded_by_a_mailbag_that_kept_no_digests_is_known_again_
     assert local_ids(tmp_path / "Mail") == sorted(expected_ids(range(20)) + [message_ids(make_message(0))[0]])
     await worker.sync_once()
     assert len(local_ids(tmp_path / "Mail")) == 21
+
+
+async def test_a_disk_that_fills_up_in_the_middle_of_a_download_costs_no_message(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second batch cannot be written (no space left): it is told as the disk's fault, what
+    came before stays stored, nothing is deleted from the server, and once there is room again
+    the next download brings the rest, each message once."""
+    count = BATCH + 20
+    dovecot.deliver_many(mail_user.name, (make_message(i) for i in range(count)))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store, timings=Timings(quiet_seconds=0.2),
+                               leave_on_server=False)
+    delivered = pop3_batches.deliver
+    batches = 0
+
+    def filling_up(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:  # half of it written, then the disk is full
+            delivered(root, messages[: len(messages) // 2])
+            raise OSError(28, "No space left on device")
+        delivered(root, messages)
+
+    monkeypatch.setattr(pop3_batches, "deliver", filling_up)
+    task = asyncio.create_task(worker.run())
+    try:
+        error = await recorder.wait_for_one(ErrorReported)
+        assert error.message == "disk problem: No space left on device"
+        assert set(expected_ids(range(BATCH))) <= set(local_ids(tmp_path / "Mail"))
+        assert on_server(dovecot, mail_user) == count  # nothing deleted: the download did not end
+        monkeypatch.setattr(pop3_batches, "deliver", delivered)
+        worker.on_retry()  # room again; the user checks
+        await recorder.wait_for(lambda _e: on_server(dovecot, mail_user) == 0, timeout=60)
+    finally:
+        await stop(worker, task)
+    assert local_ids(tmp_path / "Mail") == expected_ids(range(count))
+    assert cached(store) == count
+    assert not list((tmp_path / "Mail" / "tmp").iterdir())

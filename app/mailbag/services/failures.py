@@ -67,6 +67,15 @@ def certificate_refusal(exc: BaseException) -> CertificateUntrusted | None:
     return _cause_of(exc, CertificateUntrusted)
 
 
+def local_problem(exc: BaseException, text: str) -> str:
+    """How a local failure (:attr:`Failure.LOCAL`) is told: one of the cache, or one of the disk
+    (mail that cannot be written to a Maildir: ``disk problem: No space left on device``)."""
+    disk = _cause_of(exc, OSError)
+    if disk is not None and not _caused_by(exc, sqlite3.Error):
+        return f"disk problem: {disk.strerror or text}"
+    return f"local cache problem: {text}"
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``exc`` or an exception it was raised from (or wraps, as SQLAlchemy's ``orig``)
     is a ``kind``."""

@@ -55,7 +55,9 @@ from mailbag.domain.requests import (
 )
 from mailbag.protocols.tls import CertificateUntrusted
 from mailbag.services.draft_folder import save_draft
-from mailbag.services.failures import AuthenticationFailed, Failure, Offline, Unsupported, certificate_refusal
+from mailbag.services.failures import (
+    AuthenticationFailed, Failure, Offline, Unsupported, certificate_refusal, local_problem,
+)
 from mailbag.services.folder_admin import manage_folder
 from mailbag.services.journal import TRIAGE, ActionJournal
 
@@ -576,7 +578,7 @@ class Scheduler:
             self._tell_out_of_reach(exc)
         elif failure is Failure.LOCAL:
             log.warning("account %s: %s failed on the local cache: %s", self.name, what, text)
-            self.emit(ErrorReported(self.name, f"local cache problem: {text}"))
+            self.emit(ErrorReported(self.name, local_problem(exc, text)))
         else:
             log.info("account %s: %s refused: %s", self.name, what, text)
             certificate = certificate_refusal(exc)
