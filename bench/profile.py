@@ -7,8 +7,10 @@ Each sample goes to the innermost frame whose file belongs to a known layer, so 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -57,8 +59,14 @@ class Profile:
     raw_path: Path
 
 
+def py_spy() -> str | None:
+    """py-spy's path: on the PATH, or beside this Python (a virtual environment's bin/, which
+    ``.venv/bin/python -m bench`` does not put on the PATH)."""
+    return shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
+
+
 def available() -> bool:
-    return shutil.which("py-spy") is not None
+    return py_spy() is not None
 
 
 def _layer(stack: list[str]) -> str:
@@ -113,7 +121,7 @@ def profile_sync(account: Account, rate: int = 250, top: int = 15, protocol: str
     ``idle`` also counts threads while they wait (on the disk, the network, a lock)."""
     out_dir = Path(tempfile.mkdtemp(prefix="mailbag-bench-profile-"))
     raw_path = out_dir / "sync.pyspy.txt"
-    prefix = ["py-spy", "record", "--format", "raw", "--rate", str(rate), "--nonblocking",
+    prefix = [py_spy() or "py-spy", "record", "--format", "raw", "--rate", str(rate), "--nonblocking",
               "--output", str(raw_path)] + (["--idle"] if idle else []) + ["--"]
     run = run_sync(out_dir / "home", account, prefix=prefix, protocol=protocol)
     total, layers, self_time, inclusive = summarise(raw_path.read_text())
