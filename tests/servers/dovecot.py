@@ -155,6 +155,11 @@ class DovecotServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def session(self) -> int | None:
+        """The session id of the running Dovecot's processes (its master's pid), or None."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> None:
         """Start Dovecot in the foreground and wait until every port answers."""
         if self.running:
