@@ -31,6 +31,12 @@ def test_unstuff_takes_one_dot_off_lines_that_begin_with_one() -> None:
     assert unstuff(b"..a\r\nb\r\n...\r\n") == b".a\nb\n..\n"
 
 
+def test_unstuff_leaves_dots_after_a_bare_line_feed_or_carriage_return_alone() -> None:
+    # Only a line (ended by CRLF) is dot-stuffed; a stray LF or CR inside one is not a line end.
+    assert unstuff(b"a\n..b\r\n..c\rd\r\n") == b"a\n..b\n.c\rd\n"
+    assert unstuff(b"a\n..b\n", b"\n") == b"a\n.b\n"  # a server that ends its lines with LF alone
+
+
 async def test_multiline_answers_end_at_the_lone_dot() -> None:
     reader = reader_of(b"line 1\r\n..dot\r\n.\r\n.\r\n+OK next\r\n")
     assert await reader.multiline(1000) == b"line 1\n.dot\n"

@@ -92,8 +92,8 @@ def unstuff(body: bytes, newline: bytes = b"\r\n") -> bytes:
     CRLF turned into LF, as a message file keeps them (lines ended by ``newline``)."""
     if body.startswith(b".."):
         body = body[1:]
-    body = body.replace(newline + b"..", newline + b".")
-    return body.replace(b"\r\n", b"\n")
+    body = body.replace(newline + b"..", newline + b".")  # the same object when nothing is stuffed
+    return b"\n".join(body.split(b"\r\n"))  # faster than replace on many short lines
 
 
 class Reader:
@@ -157,7 +157,8 @@ class Reader:
             if end > limit:
                 raise LineTooLong(f"an answer longer than {limit} bytes")
             if end >= 0:
-                body = bytes(self._buffer[: end + 1])
+                with memoryview(self._buffer) as view:  # one copy, not a slice's and then bytes'
+                    body = bytes(view[: end + 1])
                 del self._buffer[: end + len(closing)]
                 return unstuff(body, b"\n" if self._lf_only else b"\r\n")
             if len(self._buffer) > limit + len(closing):
