@@ -478,3 +478,28 @@ async def test_a_disk_that_fills_up_in_the_middle_of_a_download_costs_no_message
     assert local_ids(tmp_path / "Mail") == expected_ids(range(count))
     assert cached(store) == count
     assert not list((tmp_path / "Mail" / "tmp").iterdir())
+
+
+async def test_new_mail_under_a_uidl_given_again_after_the_mailbox_was_made_anew_is_downloaded(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store
+) -> None:
+    """Dovecot names each message by its UID alone (``pop3_uidl_format = %u``): once the mailbox
+    is made anew (a backup restored, a move), UIDs start at 1 again, and today's report, as long
+    as yesterday's, which was downloaded and removed, comes under yesterday's UIDL. Its bytes
+    tell it apart, and it is downloaded; the message kept here is not fetched again."""
+
+    def report(day: int) -> bytes:
+        return f"Subject: daily report {day:02}\r\nMessage-ID: <report{day:02}@example.test>\r\n\r\nAll fine.\r\n".encode()
+
+    dovecot.set_pop3_uidl_format(mail_user, "%u")
+    dovecot.deliver_many(mail_user.name, [report(1), report(2)])
+    worker, _ = account(dovecot, mail_user, tmp_path, store, leave_on_server=False)
+    await worker.sync_once()
+    first = store.local.pop3_downloads("old")
+    assert sorted(first) == ["1", "2"] and on_server(dovecot, mail_user) == 0
+    dovecot.make_mailbox_anew(mail_user)
+    dovecot.deliver_many(mail_user.name, [report(3)])
+    await worker.sync_once()
+    assert local_ids(tmp_path / "Mail") == [f"<report0{day}@example.test>" for day in (1, 2, 3)]
+    assert store.local.pop3_downloads("old")["1"].size == first["1"].size  # the same size: its bytes told
+    assert on_server(dovecot, mail_user) == 0

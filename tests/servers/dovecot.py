@@ -358,6 +358,12 @@ class DovecotServer:
         if folder not in existing:
             self.doveadm("mailbox", "create", "-u", user, folder)
 
+    def make_mailbox_anew(self, user: MailUser) -> None:
+        """Remove ``user``'s mail, as restoring a backup or moving the mailbox to another server
+        does: the next login makes the INBOX again, with a new UIDVALIDITY and UIDs from 1."""
+        self.kick(user.name)
+        shutil.rmtree(self._params.home_root / user.name / "mdbox")
+
     def kick(self, user: str) -> None:
         """Disconnect every IMAP/POP3 session of ``user``."""
         self.doveadm("kick", user, allowed_codes=(0, 68))
