@@ -262,8 +262,14 @@ async def test_choosing_pop3_or_another_security_moves_a_default_port_along(
 
     async with app.run_test(size=SIZE) as pilot:
         await to_servers(pilot, app, "ann@example.test")
-        await choose(pilot, app, "#in-kind", "down")  # POP3: none was found, the default port
-        assert (value(app, "#in-kind"), value(app, "#in-port")) == ("pop3", "995")
+        await choose(pilot, app, "#in-kind", "down")  # POP3: none was found, the usual name and port
+        assert (value(app, "#in-kind"), value(app, "#in-host"), value(app, "#in-port")) == (
+            "pop3", "pop.example.test", "995")
+        await choose(pilot, app, "#in-kind", "up")
+        assert (value(app, "#in-host"), value(app, "#in-port")) == ("imap.example.test", "993")
+        app.screen.query_one("#in-host", Input).value = "mail.example.test"  # one host for both
+        await choose(pilot, app, "#in-kind", "down")
+        assert (value(app, "#in-host"), value(app, "#in-port")) == ("mail.example.test", "995")
         await choose(pilot, app, "#in-security", "down")  # STARTTLS
         assert (value(app, "#in-security"), value(app, "#in-port")) == ("starttls", "110")
         await choose(pilot, app, "#smtp-security", "down")

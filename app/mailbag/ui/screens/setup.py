@@ -290,6 +290,10 @@ class ServersScreen(StepScreen):
             kind: Kind = "pop3" if event.value == "pop3" else "imap"
             current = str(self.query_one("#in-security", Select).value)
             self.query_one("#in-port", Input).value = str(default_port(kind, current))
+            host = self.query_one("#in-host", Input)
+            was, now = ("imap.", "pop.") if kind == "pop3" else ("pop.", "imap.")
+            if host.value.startswith(was):  # the usual name of the other kind's server
+                host.value = now + host.value[len(was):]
 
     @on(Select.Changed, "#in-security")
     @on(Select.Changed, "#smtp-security")
