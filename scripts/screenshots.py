@@ -118,10 +118,14 @@ class FoundFacade:
         future.set_result(self._found)
         return future
 
-    def check(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[None]:
+    def check(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[None]:
         raise RuntimeError("the screenshots never test a login")
 
-    def save(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[Config]:
+    def save(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[Config]:
         raise RuntimeError("the screenshots never write a config")
 
 

@@ -151,6 +151,42 @@ async def test_from_the_address_to_the_written_config_with_the_keyring(
     assert smtp_server.password not in path.read_text()
 
 
+async def test_an_smtp_server_with_a_password_of_its_own_is_given_it(
+    dovecot: DovecotServer, smtp_server: SmtpServer, autoconfig_server: AutoconfigServer,
+    memory_keyring: MemoryKeyring, tmp_path: Path,
+) -> None:
+    """A relay whose login is not the mailbox's: with the box under the password ticked, the
+    SMTP server gets a password of its own (kept as the other is), and each server is tried
+    with its own."""
+    user = dovecot.add_user(password="the mailbox's")
+    publish(autoconfig_server, dovecot, smtp_server)
+    path = tmp_path / "config.toml"
+    app = setup_app(path, dovecot, autoconfig_server)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await to_servers(pilot, app, user.email)
+        await to_password(pilot, app, dovecot.ca_file)
+        assert "SMTP password" not in screen_text(app)  # until the box is ticked
+        await type_text(pilot, "the mailbox's")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Nothing was written" in screen_text(app), "the SMTP login refused")
+        problems = screen_text(app).split("Test the login and save")[1]
+        assert f"SMTP localhost:{smtp_server.port}: login refused" in problems and "IMAP" not in problems
+        await pilot.press("tab", "space")  # the box
+        await wait_for(pilot, lambda: "SMTP password" in screen_text(app), "its own field")
+        await pilot.press("tab")
+        await type_text(pilot, smtp_server.password)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SavedScreen), "the config saved")
+        await pilot.press("enter")
+
+    account = load_config(path).accounts["example"]
+    assert account.imap is not None and account.smtp is not None
+    assert account.imap.keyring and account.smtp.keyring
+    assert await resolve_password(account.imap) == "the mailbox's"
+    assert await resolve_password(account.smtp) == smtp_server.password
+
+
 async def test_a_refused_login_is_shown_and_nothing_is_written_and_esc_goes_back(
     dovecot: DovecotServer, mail_user: MailUser, smtp_server: SmtpServer,
     autoconfig_server: AutoconfigServer, memory_keyring: MemoryKeyring, tmp_path: Path,

@@ -115,3 +115,17 @@ def test_the_first_account_is_the_default_one_and_the_file_text_is_kept() -> Non
     assert not config.accounts["home"].default
     assert config.accounts["home"].pop3 is not None
     assert config.accounts["home"].pop3.password_env == "HOME_PW"
+
+
+def test_an_smtp_password_of_its_own_goes_to_the_smtp_table_only() -> None:
+    account = NewAccount(
+        name="work", email=ADDRESS, display_name="",
+        incoming=ServerChoice("pop3", "pop.example.test", 995, "tls", ADDRESS),
+        smtp=ServerChoice("smtp", "relay.example.test", 587, "starttls", "AKIA-RELAY"),
+        password=PasswordSource("command", "pass show mail/work"),
+        smtp_password=PasswordSource("command", "pass show mail/relay"),
+    )
+    _, config = with_account("", account, Path("config.toml"))
+    added = config.accounts["work"]
+    assert added.pop3 is not None and added.pop3.password_command == "pass show mail/work"
+    assert added.smtp is not None and added.smtp.password_command == "pass show mail/relay"

@@ -39,6 +39,8 @@ class NewAccount:
     smtp: ServerChoice | None
     password: PasswordSource
     ca_file: str = ""
+    #: The SMTP server's own password (of the same kind), when it is not that of the other.
+    smtp_password: PasswordSource | None = None
 
 
 def valid_account_name(name: str) -> bool:
@@ -77,7 +79,7 @@ def account_toml(account: NewAccount, *, default: bool) -> str:
             f"security = {toml_string(server.security)}",
             f"username = {toml_string(server.username)}",
         ]
-        source = account.password
+        source = account.smtp_password if server.kind == "smtp" and account.smtp_password else account.password
         if source.kind == "keyring":
             lines.append("keyring = true")
         elif source.kind == "command":

@@ -50,22 +50,42 @@ def prepare(path: Path, account: NewAccount) -> tuple[str, Config]:
         raise SetupError([str(exc)]) from None
 
 
-async def check_logins(account: AccountConfig, typed_password: str | None) -> None:
+async def check_logins(account: AccountConfig, typed_password: str | None, typed_smtp: str | None = None) -> None:
     """Log in to the account's servers (IMAP or POP3, and SMTP) at once, then say goodbye;
     SetupError naming each server that failed. ``typed_password`` is the password to use (for
-    the keyring, which holds none yet); None: the account's own source, asked once (a command
-    that prompts prompts once), as every server of an account made here shares it."""
+    the keyring, which holds none yet), ``typed_smtp`` the SMTP server's when it has one of its
+    own; None: the account's own sources, each asked once (a command that prompts prompts once:
+    servers that share a source share its password)."""
     servers = [(k, s) for k, s in (("IMAP", account.imap), ("POP3", account.pop3), ("SMTP", account.smtp)) if s]
-    password = typed_password
-    if password is None:
-        try:
-            password = await resolve_password(servers[0][1])
-        except SecretError as exc:
-            raise SetupError([f"password: {exc}"]) from None
-    results = await asyncio.gather(*(_check(kind, server, password) for kind, server in servers))
+    smtp = account.smtp
+    own_smtp = typed_smtp is not None or (smtp is not None and not _same_source(smtp, servers[0][1]))
+    asked: dict[tuple[str | None, str | None], str] = {}  # a source's password, asked once
+
+    async def password_of(server: ServerConfig, typed: str | None) -> str:
+        if typed is not None:
+            return typed
+        source = (server.password_command, server.password_env)
+        if source not in asked:
+            try:
+                asked[source] = await resolve_password(server)
+            except SecretError as exc:
+                raise SetupError([f"{'SMTP password' if server is smtp and own_smtp else 'password'}: {exc}"]) from None
+        return asked[source]
+
+    passwords = [
+        await password_of(server, typed_smtp if server is smtp and own_smtp else typed_password)
+        for _kind, server in servers
+    ]
+    results = await asyncio.gather(*(_check(kind, server, p) for (kind, server), p in zip(servers, passwords)))
     problems = [p for p in results if p is not None]
     if problems:
         raise SetupError(problems)
+
+
+def _same_source(one: ServerConfig, other: ServerConfig) -> bool:
+    """Whether two servers' passwords come from one command or variable (or both from the
+    keyring, where what setup stores for both is one typed password unless told otherwise)."""
+    return (one.password_command, one.password_env) == (other.password_command, other.password_env)
 
 
 async def _check(kind: str, server: ServerConfig, password: str) -> str | None:
@@ -86,18 +106,19 @@ async def _check(kind: str, server: ServerConfig, password: str) -> str | None:
     return None
 
 
-def save(path: Path, account: NewAccount, typed_password: str | None) -> Config:
+def save(path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None) -> Config:
     """Write the config with ``account`` added (0600, all at once) after storing a typed
-    password in the keyring; the config written. SetupError when either fails."""
+    password in the keyring (``typed_smtp`` for the SMTP server, when it has its own); the
+    config written. SetupError when either fails."""
     text, config = prepare(path, account)
     added = config.accounts[account.name]
-    if typed_password is not None:
-        for server in (added.imap, added.pop3, added.smtp):
-            if server is not None:
-                try:
-                    store_in_keyring(server, typed_password)
-                except SecretError as exc:
-                    raise SetupError([str(exc)]) from None
+    for server in (added.imap, added.pop3, added.smtp):
+        typed = typed_smtp if server is added.smtp and typed_smtp is not None else typed_password
+        if server is not None and typed is not None:
+            try:
+                store_in_keyring(server, typed)
+            except SecretError as exc:
+                raise SetupError([str(exc)]) from None
     try:
         write_private(path, text.encode("utf-8"))
     except OSError as exc:
@@ -130,17 +151,21 @@ class SetupService:
 
         return self._thread.run(run())
 
-    def check(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[None]:
+    def check(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[None]:
         """Whether the account would make a valid config, and its logins work."""
 
         async def run() -> None:
             _, config = prepare(path, account)
-            await check_logins(config.accounts[account.name], typed_password)
+            await check_logins(config.accounts[account.name], typed_password, typed_smtp)
 
         return self._thread.run(_told(run(), "the login test"))
 
-    def save(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[Config]:
-        return self._thread.run(_told(asyncio.to_thread(save, path, account, typed_password), "saving"))
+    def save(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[Config]:
+        return self._thread.run(_told(asyncio.to_thread(save, path, account, typed_password, typed_smtp), "saving"))
 
 
 async def _told(step: Awaitable[T], what: str) -> T:

@@ -30,11 +30,16 @@ class SetupFacade(Protocol):
         """The servers found for ``address``."""
         ...
 
-    def check(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[None]:
+    def check(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[None]:
         """Whether the account would make a valid config at ``path`` and its logins work
-        (SetupError otherwise). ``typed_password``: the password typed for the keyring."""
+        (SetupError otherwise). ``typed_password``: the password typed for the keyring;
+        ``typed_smtp``: the SMTP server's, when it has one of its own."""
         ...
 
-    def save(self, path: Path, account: NewAccount, typed_password: str | None) -> concurrent.futures.Future[Config]:
-        """Store a typed password in the keyring and write the config with the account added."""
+    def save(
+        self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
+    ) -> concurrent.futures.Future[Config]:
+        """Store the typed passwords in the keyring and write the config with the account added."""
         ...

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from mailbag.domain.config import Security, default_port
 from mailbag.domain.discovery import Found, Kind, ServerChoice, split_address
@@ -350,8 +350,13 @@ class PasswordScreen(StepScreen):
         with RadioSet(id="source"):
             for kind, words, _ in PASSWORD_CHOICES:
                 yield RadioButton(words, value=kind == account.password.kind, id=f"source-{kind}")
-        with Vertical(classes="setup-form"):
+        with Vertical(classes="setup-form", id="secret-form"):
             yield field_row("Password", Input(id="secret", password=True, compact=True))
+        if account.smtp is not None:  # a relay with credentials of its own, say
+            yield Checkbox("The SMTP server has a password of its own", account.smtp_password is not None,
+                           id="smtp-own", compact=True)
+            with Vertical(classes="setup-form", id="smtp-secret-form"):
+                yield field_row("SMTP password", Input(id="smtp-secret", password=True, compact=True))
         yield Static("", id="source-help", classes="setup-text")
         yield Button("Test the login and save", id="save", compact=True)
         yield Static("", id="login-status", classes="setup-problem")
@@ -370,6 +375,12 @@ class PasswordScreen(StepScreen):
     @on(RadioSet.Changed)
     def _source_changed(self) -> None:
         self.query_one("#secret", Input).value = ""
+        for own in self.query("#smtp-secret").results(Input):
+            own.value = ""
+        self._show_source()
+
+    @on(Checkbox.Changed, "#smtp-own")
+    def _smtp_own_changed(self) -> None:
         self._show_source()
 
     def _show_source(self) -> None:
@@ -377,11 +388,20 @@ class PasswordScreen(StepScreen):
         account = self.state.account
         assert account is not None
         label = next(label for k, _, label in PASSWORD_CHOICES if k == kind)
-        self.query_one(".setup-form .setup-label", Label).update(label)
+        self.query_one("#secret-form .setup-label", Label).update(label)
         secret = self.query_one("#secret", Input)
         secret.password = kind == "keyring"
         if kind == account.password.kind and kind != "keyring":
             secret.value = account.password.value
+        for form in self.query("#smtp-secret-form"):
+            own = self.query_one("#smtp-own", Checkbox).value
+            form.display = own
+            self.query_one("#smtp-secret-form .setup-label", Label).update(f"SMTP {label.lower()}")
+            smtp_secret = self.query_one("#smtp-secret", Input)
+            smtp_secret.password = kind == "keyring"
+            smtp_source = account.smtp_password
+            if own and smtp_source is not None and kind == smtp_source.kind and kind != "keyring":
+                smtp_secret.value = smtp_source.value
         help_text = {
             "keyring": "Typed once here, kept in the system keyring (service mailbag), never in the file.",
             "command": "Its first line of output is the password, e.g. pass show mail/work.",
@@ -404,11 +424,20 @@ class PasswordScreen(StepScreen):
             return
         typed = value if kind == "keyring" else None
         source = PasswordSource(kind, "" if kind == "keyring" else value.strip())
-        self.state.account = replace(account, password=source)
-        self._run(self.state.account, typed)
+        smtp_source, typed_smtp = None, None
+        if self.query("#smtp-own") and self.query_one("#smtp-own", Checkbox).value:
+            own = self.query_one("#smtp-secret", Input).value
+            if not own.strip():
+                label = next(lbl for k, _, lbl in PASSWORD_CHOICES if k == kind)
+                status.update(Text(f"SMTP {label.lower()}: needed"))
+                return
+            typed_smtp = own if kind == "keyring" else None
+            smtp_source = PasswordSource(kind, "" if kind == "keyring" else own.strip())
+        self.state.account = replace(account, password=source, smtp_password=smtp_source)
+        self._run(self.state.account, typed, typed_smtp)
 
     @work(exclusive=True, group="save")
-    async def _run(self, account: NewAccount, typed: str | None) -> None:
+    async def _run(self, account: NewAccount, typed: str | None, typed_smtp: str | None) -> None:
         service = self.state.service
         status = self.query_one("#login-status", Static)
         button = self.query_one("#save", Button)
@@ -416,8 +445,8 @@ class PasswordScreen(StepScreen):
         status.update(plain(f"Logging in to {servers} ..."))
         button.disabled = True
         try:
-            await asyncio.wrap_future(service.check(self.state.path, account, typed))
-            await asyncio.wrap_future(service.save(self.state.path, account, typed))
+            await asyncio.wrap_future(service.check(self.state.path, account, typed, typed_smtp))
+            await asyncio.wrap_future(service.save(self.state.path, account, typed, typed_smtp))
         except SetupError as exc:
             status.update(Text(clean_text("\n".join(exc.problems) + "\nNothing was written."), style="red"))
             return
