@@ -97,3 +97,26 @@ async def test_q_in_the_full_screen_reader_closes_it_in_either_layout(make_app):
             assert app.is_running, layout
             assert "▼ work" in screen_text(app) and isinstance(app.focused, MessageList)
             assert stacked(app) if layout == "stacked" else side_by_side(app)
+
+
+async def test_the_reader_with_the_keys_tints_its_header(make_app):
+    """At 80x24 the list's cursor only dims when the reader has the keys: its header shows it."""
+    app = make_app(layout="stacked")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        header = app.main_screen.reader.header
+
+        def colour_at_header() -> str:
+            return str(list(header.render_line(0))[0].style.bgcolor)
+
+        await pilot.press("enter")  # the message, in the reader
+        await settle(pilot)
+        assert isinstance(app.focused, ReaderBody)
+        tinted = colour_at_header()
+        await pilot.press("escape")  # back to the list
+        await settle(pilot)
+        assert isinstance(app.focused, MessageList)
+        assert colour_at_header() != tinted
+        await pilot.press("tab")  # the reader again, by Tab
+        await settle(pilot)
+        assert isinstance(app.focused, ReaderBody) and colour_at_header() == tinted

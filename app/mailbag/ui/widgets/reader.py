@@ -533,6 +533,14 @@ class Reader(Vertical):
     def on_resize(self) -> None:
         self._show_header()
 
+    def on_descendant_focus(self) -> None:
+        # A class, not :focus-within: Textual restyles the header (a child) when the reader's
+        # classes change, not when its focus-within does.
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
+
     def preface_of(self, message: RenderedMessage) -> list[str]:
         """The lines above ``message``'s body: every header in full while ``all_headers`` is on
         (50,000 recipients take a while: call it in a thread worker)."""
