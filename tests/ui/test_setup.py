@@ -167,6 +167,9 @@ async def test_an_smtp_server_with_a_password_of_its_own_is_given_it(
         await to_servers(pilot, app, user.email)
         await to_password(pilot, app, dovecot.ca_file)
         assert "SMTP password" not in screen_text(app)  # until the box is ticked
+        shown = screen_text(app)  # each mark says its state without colour
+        assert "●▌ System keyring" in shown and "○▌ A command" in shown and "○▌ An environment" in shown
+        assert "▐ ▌ The SMTP server has a password of its own" in shown
         await type_text(pilot, "the mailbox's")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Nothing was written" in screen_text(app), "the SMTP login refused")
@@ -174,6 +177,7 @@ async def test_an_smtp_server_with_a_password_of_its_own_is_given_it(
         assert f"SMTP localhost:{smtp_server.port}: login refused" in problems and "IMAP" not in problems
         await pilot.press("tab", "space")  # the box
         await wait_for(pilot, lambda: "SMTP password" in screen_text(app), "its own field")
+        assert "▐X▌ The SMTP server has a password of its own" in screen_text(app)
         await pilot.press("tab")
         await type_text(pilot, smtp_server.password)
         await pilot.press("enter")

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Select, Static
 
 from mailbag.domain.config import Security, default_port
 from mailbag.domain.discovery import Found, Kind, ServerChoice, split_address
@@ -33,6 +33,7 @@ from mailbag.domain.new_account import (
 )
 from mailbag.domain.sanitize import clean_line, clean_text
 from mailbag.services.setup_api import SetupError, SetupFacade
+from mailbag.ui.widgets.marks import MarkedCheckbox, MarkedRadioButton
 
 SECURITY_OPTIONS: list[tuple[str, Security]] = [
     ("TLS", "tls"),
@@ -349,11 +350,11 @@ class PasswordScreen(StepScreen):
         yield self.title_line(f"password for {clean_line(account.email)}")
         with RadioSet(id="source"):
             for kind, words, _ in PASSWORD_CHOICES:
-                yield RadioButton(words, value=kind == account.password.kind, id=f"source-{kind}")
+                yield MarkedRadioButton(words, value=kind == account.password.kind, id=f"source-{kind}")
         with Vertical(classes="setup-form", id="secret-form"):
             yield field_row("Password", Input(id="secret", password=True, compact=True))
         if account.smtp is not None:  # a relay with credentials of its own, say
-            yield Checkbox("The SMTP server has a password of its own", account.smtp_password is not None,
+            yield MarkedCheckbox("The SMTP server has a password of its own", account.smtp_password is not None,
                            id="smtp-own", compact=True)
             with Vertical(classes="setup-form", id="smtp-secret-form"):
                 yield field_row("SMTP password", Input(id="smtp-secret", password=True, compact=True))
