@@ -1,5 +1,6 @@
-"""The live-update connection does not reconnect in a loop: a refused login is not resent, and a
-folder it cannot watch (deleted on the server) gives way to the Inbox. Against the private Dovecot."""
+"""The live-update connection does not reconnect in a loop: a refused login is not resent, a
+folder it cannot watch (deleted on the server) gives way to the Inbox, and a cut link is made
+again only once the command connection has answered. Against the private Dovecot."""
 
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ class WatchedAccount:
     async def current_settings(self) -> ImapSettings:
         return self.settings
 
-    def check_link(self) -> None:
+    def check_link(self) -> asyncio.Event:
+        """As a command connection that is alive: it answers at once."""
         self.links_checked += 1
+        answered = asyncio.Event()
+        answered.set()
+        return answered
 
     def login_refused(self, reason: str) -> None:
         self.refusals.append(reason)
@@ -70,6 +75,38 @@ async def test_a_folder_that_cannot_be_watched_gives_way_to_the_inbox(dovecot, m
         await asyncio.wait_for(watcher.ready.wait(), 20)
         assert watcher.folder == "INBOX"
         assert account.links_checked == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_cut_link_is_made_again_only_once_the_command_connection_has_answered(dovecot, mail_user) -> None:
+    """Both links cut at once (the session kicked, a server restarted): the command connection
+    logs in again first, so that a password changed meanwhile is tried once, not once per link.
+    The watcher waits for its answer before it logs in again."""
+    account = WatchedAccount(settings(dovecot.host, dovecot.imap_port, mail_user, mail_user.password))
+    answered = asyncio.Event()
+    account.check_link = lambda: answered  # type: ignore[method-assign]  # the command link, not answering yet
+    watcher = IdleWatcher(account)  # type: ignore[arg-type]
+    task = asyncio.create_task(watcher.run())
+    try:
+        await asyncio.wait_for(watcher.ready.wait(), 20)
+        logins = dovecot.log_text().count(f"Login: user=<{mail_user.name}>")
+        dovecot.kick(mail_user.name)
+        for _ in range(100):  # the link seen cut
+            if not watcher.ready.is_set():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # many backoffs long
+        assert not watcher.ready.is_set()
+        assert dovecot.log_text().count(f"Login: user=<{mail_user.name}>") == logins  # no login meanwhile
+        answered.set()  # the command connection answered: the login works
+        await asyncio.wait_for(watcher.ready.wait(), 20)
+        for _ in range(250):  # Dovecot's log is written by a process of its own
+            if dovecot.log_text().count(f"Login: user=<{mail_user.name}>") == logins + 1:
+                break
+            await asyncio.sleep(0.02)
+        assert dovecot.log_text().count(f"Login: user=<{mail_user.name}>") == logins + 1
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -384,9 +384,10 @@ class Backend(ABC):
     def poke(self) -> None:
         self.scheduler.poke()
 
-    def check_link(self) -> None:
-        """Something suggests the connection died (the watcher lost its own): test it now."""
-        self.scheduler.check_link()
+    def check_link(self) -> asyncio.Event:
+        """Something suggests the connection died (the watcher lost its own): test it now; the
+        event is set once the connection has answered (see ``Scheduler.check_link``)."""
+        return self.scheduler.check_link()
 
     def login_refused(self, reason: str) -> None:
         """The login of another link of the account (the watcher's) was refused."""

@@ -4,8 +4,11 @@ Whatever the server pushes — new mail, flag changes, expunges, other folders' 
 folder dirty on the account, whose command connection then syncs it incrementally; a LIST pushed by
 NOTIFY (a folder made, deleted, renamed or (un)subscribed elsewhere) has it list the folders again. The watcher
 reconnects on its own with the scheduler's backoff (which starts again from the bottom only after a
-healthy spell); after a reconnect every folder is looked at again. A refused login is not retried
-here: the command connection decides (see the scheduler's failure policy).
+healthy spell), once the command connection has answered since the link was lost: when both
+were cut (a server restarted, a session kicked), the command connection logs in again first, so
+that a password changed meanwhile is tried once, not once per link. After a reconnect every
+folder is looked at again. A refused login is not retried here: the command connection decides
+(see the scheduler's failure policy).
 """
 
 from __future__ import annotations
@@ -69,17 +72,19 @@ class IdleWatcher:
                 self.account.login_refused(str(exc))  # the account stops and asks
                 return  # never resent on a timer; the account reconnects (and restarts us) or waits
             except (ImapConnectionError, ImapError, OSError) as exc:
-                self._interrupted(exc)
+                answered = self._interrupted(exc)
                 await _close(client)
                 if not isinstance(exc, (ImapConnectionError, OSError)) and self.folder != "INBOX":
                     self.folder = "INBOX"  # the open folder cannot be watched (deleted?): the Inbox
+                await answered.wait()  # the command connection is alive (else we are stopped)
             await asyncio.sleep(backoff.failed())
 
-    def _interrupted(self, exc: Exception) -> None:
+    def _interrupted(self, exc: Exception) -> asyncio.Event:
+        """The link is gone: say so, and have the command connection tested (see ``run``)."""
         self.ready.clear()
         log.info("account %s: live updates interrupted: %s", self.account.name, exc)
         self.notify_active = self.folder_events = False
-        self.account.check_link()
+        return self.account.check_link()
 
     async def _idle(self, client: ImapClient) -> bool:
         """IDLE until the server ends it or the user opens another folder; every push marks

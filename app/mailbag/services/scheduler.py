@@ -138,6 +138,7 @@ class Scheduler:
         self._syncing_dirty = False
         self.syncing: set[str] = set()  # folders being synced right now (no nested resync)
         self._check_link = False
+        self._link_answered: list[asyncio.Event] = []  # set once the link answered a check
         self._refused_elsewhere: str | None = None  # the live-update link's login was refused
         self._stopping = False
         self._stopped = False
@@ -229,10 +230,16 @@ class Scheduler:
         """Wake the request loop (new journal entries or changed folders to look at)."""
         self._wakeup.set()
 
-    def check_link(self) -> None:
-        """Something suggests the connection died (the watcher lost its own): test it now."""
+    def check_link(self) -> asyncio.Event:
+        """Something suggests the connection died (the watcher lost its own): test it now. The
+        event returned is set once the connection has answered; one that died instead takes the
+        account offline, which stops the watcher (it is started again once the account is
+        online, with a login that works)."""
+        answered = asyncio.Event()
+        self._link_answered.append(answered)
         self._check_link = True
         self.poke()
+        return answered
 
     def login_refused(self, reason: str) -> None:
         """Another link of the account (the live-update one) had its login refused: the
@@ -451,7 +458,10 @@ class Scheduler:
                 raise AuthenticationFailed(reason)
             if self._check_link:
                 self._check_link = False
+                waiting, self._link_answered = self._link_answered, []
                 await self._keepalive()
+                for answered in waiting:
+                    answered.set()
             elif self._urgent:
                 await self.serve_urgent()
             elif await self._replay_due():
