@@ -104,9 +104,7 @@ def to_compare(listing: Sequence[Listing], known: Mapping[str, Pop3Download]) ->
     out: dict[str, str] = {}
     for message in listing:
         download = known.get(message.uidl)
-        if download is not None and download.deleted is not None and not_here(message, known) and (
-            download.size in (0, message.size)
-        ):
+        if download is not None and not_here(message, known) and download.size in (0, message.size):
             out[message.uidl] = download.digest
     return out
 
