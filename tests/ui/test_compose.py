@@ -77,6 +77,8 @@ async def test_reply_all_forward_and_forward_as_attachment(make_app) -> None:
         assert field(app, "subject") == "Fwd: Quarterly report" and field(app, "to") == ""
         assert "---------- Forwarded message ----------" in body(app)
         assert app.focused is app.screen.query_one("#compose-to")
+        area = app.screen.query_one(TextArea)  # the body waits where writing starts, not on top
+        assert area.cursor_location[0] > 0 and "-- " in area.text.split("\n")[area.cursor_location[0]:]
         await pilot.press("escape", "d")
         await settle(pilot)
         await open_compose(pilot, "ctrl+f")

@@ -128,8 +128,12 @@ class ComposeScreen(Screen["str | None"]):
         self._hint()
         first = "compose-to" if not self._draft.to else "compose-body"
         self.query_one(f"#{first}").focus()
-        if first == "compose-body":
-            self.query_one(TextArea).move_cursor((writing_line(self._draft.body), 0))
+        # Where writing starts, also when the recipients come first (a forward): Tab to the body
+        # lands below the quote, not in the attribution line. A body with nothing written above
+        # its signature (a new message) is written from its top.
+        line = writing_line(self._draft.body)
+        if first == "compose-body" or any(text.strip() for text in self._draft.body.split("\n")[:line]):
+            self.query_one(TextArea).move_cursor((line, 0))
         self.set_interval(AUTOSAVE_SECONDS, self._autosave)
         self._load_addresses()
         self._measure_attachments()
