@@ -58,13 +58,13 @@ async def check_logins(account: AccountConfig, typed_password: str | None, typed
     servers that share a source share its password)."""
     servers = [(k, s) for k, s in (("IMAP", account.imap), ("POP3", account.pop3), ("SMTP", account.smtp)) if s]
     smtp = account.smtp
-    own_smtp = typed_smtp is not None or (smtp is not None and not _same_source(smtp, servers[0][1]))
+    own_smtp = typed_smtp is not None or (smtp is not None and _source(smtp) != _source(servers[0][1]))
     asked: dict[tuple[str | None, str | None], str] = {}  # a source's password, asked once
 
     async def password_of(server: ServerConfig, typed: str | None) -> str:
         if typed is not None:
             return typed
-        source = (server.password_command, server.password_env)
+        source = _source(server)
         if source not in asked:
             try:
                 asked[source] = await resolve_password(server)
@@ -82,10 +82,10 @@ async def check_logins(account: AccountConfig, typed_password: str | None, typed
         raise SetupError(problems)
 
 
-def _same_source(one: ServerConfig, other: ServerConfig) -> bool:
-    """Whether two servers' passwords come from one command or variable (or both from the
-    keyring, where what setup stores for both is one typed password unless told otherwise)."""
-    return (one.password_command, one.password_env) == (other.password_command, other.password_env)
+def _source(server: ServerConfig) -> tuple[str | None, str | None]:
+    """Where a server's password comes from: its command or variable (both None: the keyring,
+    where setup stores one typed password for every server unless told otherwise)."""
+    return server.password_command, server.password_env
 
 
 async def _check(kind: str, server: ServerConfig, password: str) -> str | None:
