@@ -49,6 +49,11 @@ class Proxy:
     def resume(self) -> None:
         self._flowing.set()
 
+    @property
+    def open_links(self) -> int:
+        """How many links are open now (each a client's connection to the server)."""
+        return len(self._links)
+
     def cut(self) -> None:
         """Drop every connection at once (both sides see a reset)."""
         for writer in list(self._writers):

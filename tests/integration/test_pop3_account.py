@@ -453,12 +453,11 @@ async def test_a_disk_that_fills_up_in_the_middle_of_a_download_costs_no_message
     worker, recorder = account(dovecot, mail_user, tmp_path, store, timings=Timings(quiet_seconds=0.2),
                                leave_on_server=False)
     delivered = pop3_batches.deliver
-    batches = 0
 
     def filling_up(root: Path, messages: Sequence[tuple[str, bytes]]) -> None:
-        nonlocal batches
-        batches += 1
-        if batches == 2:  # half of it written, then the disk is full
+        # The second batch, the short one (batches are stored two at a time, in either order):
+        # half of it written, then the disk is full.
+        if len(messages) < BATCH:
             delivered(root, messages[: len(messages) // 2])
             raise OSError(28, "No space left on device")
         delivered(root, messages)
@@ -468,7 +467,7 @@ async def test_a_disk_that_fills_up_in_the_middle_of_a_download_costs_no_message
     try:
         error = await recorder.wait_for_one(ErrorReported)
         assert error.message == "disk problem: No space left on device"
-        assert set(expected_ids(range(BATCH))) <= set(local_ids(tmp_path / "Mail"))
+        assert len(set(local_ids(tmp_path / "Mail"))) >= BATCH  # the whole first batch, at least
         assert on_server(dovecot, mail_user) == count  # nothing deleted: the download did not end
         monkeypatch.setattr(pop3_batches, "deliver", delivered)
         worker.on_retry()  # room again; the user checks

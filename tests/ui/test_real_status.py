@@ -326,6 +326,8 @@ async def test_a_pop3_server_out_of_reach_is_told_once_whatever_the_checks_and_a
         async with running(Config(path=None, accounts={"old": old}), tmp_path / "cache.sqlite3", 2,
                            size=(120, 24)) as (app, pilot, store):
             await wait_until(pilot, lambda: "old online" in status_line(app), "online")
+            # The first download's session over (its QUIT cut would be told before the $ below).
+            await wait_until(pilot, lambda: proxy.open_links == 0, "the first session ended")
             await proxy.down()
             told = said(app, monkeypatch)
             reason = f"error: old: cannot reach localhost:{proxy.port}"
