@@ -159,6 +159,31 @@ def test_extract_attachment_returns_payload_for_listed_part() -> None:
         extract_attachment(MIXED, 0)  # the multipart container itself
 
 
+def test_a_message_whose_lines_end_in_cr_alone_is_read_line_by_line() -> None:
+    # Classic Mac OS wrote CR alone at each line's end; read as one line, such a message had an
+    # empty body, and one From field that held every other field and the text.
+    raw = (
+        b"From: Old Mac <old@example.org>\rTo: you@example.org\rSubject: CR only\r"
+        b"Date: Mon, 01 Jan 1996 10:00:00 +0000\r\rHello there,\rthis is line two.\r"
+    )
+    rendered = render_message(raw)
+    assert (rendered.subject, rendered.from_[0].email, [a.email for a in rendered.to]) == (
+        "CR only", "old@example.org", ["you@example.org"]
+    )
+    assert rendered.date is not None and rendered.date.year == 1996
+    assert rendered.body == "Hello there,\nthis is line two."
+    mixed = (
+        b"From: old@example.org\rSubject: files\rMIME-Version: 1.0\r"
+        b"Content-Type: multipart/mixed; boundary=b1\r\r--b1\rContent-Type: text/plain\r\rSee attached.\r"
+        b"--b1\rContent-Type: application/octet-stream; name=data.bin\rContent-Transfer-Encoding: base64\r\r"
+        + base64.b64encode(b"\x00\x01binary\xff") + b"\r--b1--\r"
+    )
+    rendered = render_message(mixed)
+    assert rendered.body == "See attached."
+    (attached,) = rendered.attachments
+    assert extract_attachment(mixed, attached.part_index) == ("data.bin", b"\x00\x01binary\xff")
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

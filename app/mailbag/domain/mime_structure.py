@@ -7,7 +7,9 @@ costs little more than its headers.
 
 Leniency follows NeoMutt: an unquoted parameter value runs to the next ``;`` or space (so the
 Outlook Express ``boundary=----=_NextPart_...`` is read whole); of two Content-Type fields the one
-that makes sense of the body wins; a bare CR inside a header does not end the header block.
+that makes sense of the body wins; a bare CR inside a header does not end the header block. A
+message whose lines all end in CR alone (as classic Mac OS wrote them: no LF anywhere in it) is
+read as if each CR were an LF, which keeps every offset.
 Limits on depth, part count and time are kept, and what they cut is reported in ``limits_hit``.
 """
 
@@ -406,6 +408,8 @@ def read_structure(
 ) -> Structure:
     """The MIME structure of the message in ``source[start:end]``, read until ``deadline`` (by
     default the time one message may take, from now). Never raises on any input."""
+    if b"\n" not in source and b"\r" in source:  # classic Mac OS line ends (see the module's text)
+        source = source.replace(b"\r", b"\n")
     reader = _Reader(source, limits, deadline or Deadline())
     root = reader.part(start, len(source) if end is None else end, 0, "", "text/plain")
     return Structure(root, reader.parts, reader.limits_hit)
