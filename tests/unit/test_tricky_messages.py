@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from mailbag.domain.deadline import Deadline
 from mailbag.domain.headers import decode_bytes, decode_words
 from mailbag.domain.mime import extract_attachment, extract_part, render_message
@@ -64,6 +66,32 @@ def test_header_words_split_inside_a_character_and_8bit_letters_inside_a_word() 
     assert decode_words(f"=?utf-8?b?{first}?= =?utf-8?b?{second}?=") == "Price €5"
     assert decode_words("=?iso-8859-1?q?Fr\u00f6sche?= und =?utf-7?q?Fr+APY-sche?=") == "Frösche und Frösche"
     assert decode_bytes("Ünïcode".encode("latin-1"), None) == "Ünïcode"  # legacy 8-bit text stays so
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "codec"),
+    [
+        ("iso-8859-8-i", "שלום", "iso-8859-8"),  # Hebrew in logical order, as Outlook labels it
+        ("windows-874", "สวัสดี", "cp874"),  # Thai, as Outlook labels it
+        ("tis-620", "สวัสดี ฿", "cp874"),
+        ("shift_jis", "①～", "cp932"),  # Windows' extensions under the standard name
+        ("x-x-big5", "香港", "big5hkscs"),
+        ("gb_2312-80", "镕", "gbk"),
+        ("ks_c_5601-1989", "한국어", "cp949"),
+        ("unicode-1-1-utf-8", "ünï", "utf-8"),
+        ("cp-850", "café", "cp850"),
+        ("iso-8859-9", "Ğüş ‘ok’", "cp1254"),  # a Turkish sender's Windows quotes
+        ("iso-2022-kr", "한국어", "iso2022_kr"),  # old Korean mail (browsers refuse it; mail is text)
+        ("ucs-2", "Ünï", "utf-16-be"),  # no byte-order mark: big-endian (RFC 2781)
+    ],
+)
+def test_charset_labels_of_mail_in_the_wild_are_read_as_browsers_read_them(label: str, text: str, codec: str) -> None:
+    data = text.encode(codec)
+    assert decode_bytes(data, label) == text
+    raw = f"From: a@example.org\r\nSubject: t\r\nContent-Type: text/plain; charset={label}\r\n\r\n".encode() + data
+    assert render_message(raw).body == text
+    if label != "iso-2022-kr":  # a header word of it would hold escape sequences
+        assert decode_words(f"=?{label}?b?{base64.b64encode(data).decode()}?=") == text
 
 
 def test_ten_thousand_parts_are_all_listed_and_each_is_extracted_alone() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import binascii
 import codecs
 import email.utils
+import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
+
+import webencodings
 
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
@@ -135,7 +138,7 @@ def parse_date(value: str | None) -> datetime | None:
     return parsed
 
 
-# Labels whose bytes are better read with a superset codec (as browsers do).
+# Codecs whose bytes are better read with a superset codec (as browsers do).
 _CODEC_UPGRADE = {
     "latin_1": "cp1252",
     "iso8859_1": "cp1252",
@@ -144,26 +147,52 @@ _CODEC_UPGRADE = {
     "euc_kr": "cp949",
 }
 _CODEC_REFUSED = frozenset({"unicode_escape", "raw_unicode_escape", "punycode", "idna"})
+#: What the Encoding Standard names but mail is better off without: its "replacement" (for
+#: ISO-2022-KR, HZ..., which Python reads) and a private byte map.
+_WEB_LEFT_OUT = frozenset({"replacement", "x-user-defined"})
+_CODE_PAGE = re.compile(r"(?:cp|ibm|windows)[-_ ]?(\d+)")
 
 
+@functools.lru_cache(maxsize=256)
 def _codec(label: str | None) -> str | None:
-    """The Python codec for a MIME charset label, or None when unknown or not a text encoding."""
+    """The Python codec for a MIME charset label, or None when unknown or not a text encoding.
+
+    Labels are read as the WHATWG Encoding Standard reads them (``webencodings``), as mail in the
+    wild is labelled as web pages are (``iso-8859-8-i``, ``windows-874``, ``ks_c_5601-1987``,
+    ``x-x-big5``; ``shift_jis`` read as Windows' cp932); the Unicode ones, ASCII (see
+    :func:`decode_bytes`) and what it does not name are Python's (``utf-7``, ``iso-2022-kr``,
+    ``hz-gb-2312``...)."""
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
-    try:
-        info = codecs.lookup(label)
-    except (LookupError, ValueError):
-        if not label.startswith("x-"):
-            return None
+    python = _python_codec(label)
+    if python is not None and (python.startswith("utf") or python == "ascii"):
+        return python
+    web = webencodings.lookup(label)
+    if web is not None and web.name not in _WEB_LEFT_OUT:
+        if web.name.startswith("utf-16"):  # ucs-2, unicode...: in mail, big-endian without a BOM
+            return "utf-16"
+        name: str = web.codec_info.name
+        return _CODEC_UPGRADE.get(name.replace("-", "_"), name)
+    return python
+
+
+def _python_codec(label: str) -> str | None:
+    """The codec Python's own names give ``label`` (``x-`` left out, ``cp-850`` read as
+    ``cp850`` where that is needed), or None."""
+    page = _CODE_PAGE.fullmatch(label)
+    for name in (label, label[2:] if label.startswith("x-") else "", f"cp{page.group(1)}" if page else ""):
+        if not name:
+            continue
         try:
-            info = codecs.lookup(label[2:])  # x-sjis, x-euc-jp, ...
+            info = codecs.lookup(name)
         except (LookupError, ValueError):
+            continue
+        codec = info.name.replace("-", "_")
+        if not getattr(info, "_is_text_encoding", True) or codec in _CODEC_REFUSED:
             return None
-    name = info.name.replace("-", "_")
-    if not getattr(info, "_is_text_encoding", True) or name in _CODEC_REFUSED:
-        return None
-    return _CODEC_UPGRADE.get(name, info.name)
+        return _CODEC_UPGRADE.get(codec, info.name)
+    return None
 
 
 _BYTE_ORDER_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
