@@ -174,3 +174,16 @@ def test_an_address_with_invisible_characters_shows_them_in_the_reader_and_the_l
     (sender,) = parse_address_list("bi\u200bll@ex\u00adample.test")
     assert sender.display() == "bi<U+200B>ll@ex<U+00AD>ample.test"
     assert Address("", "bill@example.test").display() == "bill@example.test"
+
+
+def test_an_html_part_without_a_charset_is_read_in_the_one_its_meta_names() -> None:
+    head = b"From: a@example.org\r\nSubject: t\r\nContent-Type: text/html\r\n\r\n"
+    styled = b"<html><head><style>" + b"p { margin: 0 }\n" * 100 + b"</style>"
+    for meta in (b'<meta charset="windows-1251">', b'<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=koi8-r">'):
+        codec = "cp1251" if b"1251" in meta else "koi8-r"
+        body = styled + meta + b"</head><body><p>" + "Привет, мир".encode(codec) + b"</p></body></html>"
+        assert render_message(head + body).body == "Привет, мир"
+    # the part's Content-Type wins over its <meta>; a UTF-16 <meta> (in ASCII bytes) is UTF-8
+    labelled = head.replace(b"text/html", b"text/html; charset=utf-8")
+    assert render_message(labelled + b'<meta charset="koi8-r"><p>' + "Grüße".encode() + b"</p>").body == "Grüße"
+    assert render_message(head + b'<meta charset="utf-16"><p>' + "Grüße".encode() + b"</p>").body == "Grüße"

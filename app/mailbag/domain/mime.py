@@ -20,6 +20,7 @@ from mailbag.domain.headers import decode_bytes, decode_words, parse_address_lis
 from mailbag.domain.html_text import html_to_text
 from mailbag.domain.mime_structure import DEFAULT_LIMITS, Limits, MimePart, Structure, read_part, read_structure
 from mailbag.domain.models import Attachment, RenderedMessage
+from mailbag.domain.payload import text_of
 from mailbag.domain.sanitize import clean_line, clean_text
 
 _TEXT_TYPES = ("text/plain", "text/html")
@@ -95,7 +96,7 @@ def _walk(part: MimePart) -> list[MimePart]:
 def _part_text(part: MimePart, data: bytes, limits: Limits, deadline: Deadline, depth: int) -> str:
     if parts_inline.is_inline(part):
         return _inline_text(part, limits, deadline, depth)
-    text = decode_bytes(data, part.charset)
+    text = text_of(part, data)
     if part.content_type == "text/html":
         return html_to_text(text, deadline)
     if part.params.get("format", "").lower() == "flowed":
@@ -289,7 +290,7 @@ def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline
 def _source(part: MimePart, limits: Limits, deadline: Deadline) -> tuple[str, str]:
     if parts_inline.is_inline(part):
         return "text/plain", _inline_text(part, limits, deadline, 0)
-    return part.content_type, decode_bytes(part.payload()[: limits.max_text_bytes], part.charset)
+    return part.content_type, text_of(part, part.payload()[: limits.max_text_bytes])
 
 
 def _join_texts(parts: list[MimePart], limits: Limits, deadline: Deadline, notices: list[str], depth: int) -> str:
