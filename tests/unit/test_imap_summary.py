@@ -125,7 +125,8 @@ def test_envelope_dates_in_common_and_odd_forms() -> None:
 
     expected = datetime(2024, 3, 2, 14, 59, tzinfo=timezone.utc)
     for raw in (b"Sat, 2 Mar 2024 07:59:00 -0700", b"2 Mar 2024 07:59:00 -0700 (MST)",
-                b"Sat, 02 Mar 2024 07:59:00 -0700", b"Sat,  2 Mar 2024 07:59 -0700"):
+                b"Sat, 02 Mar 2024 07:59:00 -0700", b"Sat,  2 Mar 2024 07:59 -0700",
+                b"2024-03-02T14:59:00Z", b"2024-03-02 07:59:00-07:00"):  # ISO 8601, as some programs write it
         assert envelope_date(raw) == expected, raw
     assert envelope_date(b"not a date") is None
     assert envelope_date(b"Sat, 31 Feb 2024 07:59:00 +0000") is None

@@ -124,18 +124,27 @@ def parse_address_list(value: str | None) -> tuple[Address, ...]:
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """Parse an RFC 5322 date into an aware datetime (UTC when the zone is missing)."""
+    """Parse an RFC 5322 date into an aware datetime (UTC when the zone is missing); one that
+    some programs write in ISO 8601 (``2024-01-01T10:00:00Z``) is read too."""
     if not value:
         return None
+    parsed: datetime | None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+        parsed = _iso_date(value)
     if parsed is None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
+
+
+def _iso_date(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
 
 
 # Codecs whose bytes are better read with a superset codec (as browsers do).
