@@ -130,6 +130,33 @@ async def test_a_server_without_capa_with_bare_lf_and_a_wrong_list_size(dovecot,
         assert on_disk(tmp_path) == sorted(message(n).replace(b"\r\n", b"\n") for n in (1, 2))
 
 
+async def test_a_quit_the_server_leaves_unanswered_fails_the_download_only_when_it_deleted(
+    dovecot, tmp_path, store
+) -> None:
+    script = Script(quit_answered=False, messages=[message(1), message(2)])
+    for server in serving(dovecot, script):
+        kept, recorder = worker(server, tmp_path / "kept", store)
+        await kept.sync_once()  # nothing marked deleted: nothing to commit, no failure
+        assert subjects(store) == ["message 1", "message 2"]
+        assert not recorder.of(ErrorReported) and not any(e.fetch_offline for e in recorder.of(ConnectionChanged))
+        assert not store.local.pop3_downloads("old")["uid-1"].deleted
+        (tmp_path / "removed").mkdir()
+        other = Store.open(tmp_path / "removed" / "cache.sqlite3")
+        try:
+            removed = account(server, tmp_path / "removed", other, leave=False)
+            await removed.connect()
+            with pytest.raises(Pop3LinkLost, match="whether it removed the 2 messages marked deleted is not known"):
+                await removed.download()
+            assert not any(d.deleted for d in other.local.pop3_downloads("old").values())  # not known: not recorded
+            script.quit_answered = True
+            await removed.download()  # the server still lists them: deleted again, and recorded so
+            assert deleted_on_server(server) == ["DELE 1", "DELE 1", "DELE 2", "DELE 2"]
+            assert all(d.deleted for d in other.local.pop3_downloads("old").values())
+            assert len(on_disk(tmp_path / "removed")) == 2  # stored once
+        finally:
+            other.close()
+
+
 async def test_a_message_of_0_bytes_or_without_a_header_is_listed(dovecot, tmp_path, store) -> None:
     script = Script(messages=[message(1), b"", b"just a body, no header\r\n"])
     for server in serving(dovecot, script):

@@ -49,6 +49,8 @@ class Script:
     expire: str | None = None
     refused_logins: frozenset[int] = frozenset()  # these login attempts (1, 2, ...) get ``refusal``
     refusal: str = "-ERR [IN-USE] the mailbox is locked by another session"
+    #: False: a QUIT ends the session without an answer, the link closed where its +OK was due.
+    quit_answered: bool = True
 
 
 @dataclass
@@ -193,8 +195,9 @@ class ScriptedPop3(ScriptedServer):
                     gone = read | deleted
                     self.removed += [m for n, m in enumerate(script.messages, start=1) if n in gone]
                     script.messages = [m for n, m in enumerate(script.messages, start=1) if n not in gone]
-                say("+OK bye")
-                await writer.drain()
+                if script.quit_answered:
+                    say("+OK bye")
+                    await writer.drain()
                 return
             else:
                 say("-ERR unknown command")

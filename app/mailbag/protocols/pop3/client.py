@@ -377,7 +377,9 @@ class Pop3Client:
         the listing stored before): a server that keeps no mail once read (EXPIRE 0) removes
         them then. One that this session only looked at (TOP, for the ids of a server without
         UIDL) and that is not stored (a message too big, say) would be lost so: then the session
-        ends without QUIT, and the server removes nothing, what was marked deleted included."""
+        ends without QUIT, and the server removes nothing, what was marked deleted included.
+        A QUIT the link drops before its answer is a lost link only when something was marked
+        deleted (whether the server removed it is not known); else there was nothing to commit."""
         looked_only = self._topped - self._retrieved - self._deleted - set(stored)
         if self.expire_days == 0 and looked_only:
             log.warning("pop3 %s: no QUIT (the server would remove %d messages read by TOP and not"
@@ -386,6 +388,14 @@ class Pop3Client:
             return
         try:
             reply = await self._command("QUIT", check=False)
+        except Pop3LinkLost as exc:  # the link closed, or stalled, where the answer was due
+            if self._deleted:
+                raise Pop3LinkLost(
+                    f"{exc}; whether it removed the {len(self._deleted)} messages marked deleted is not known"
+                    " (the next check deletes again what it still lists)"
+                ) from exc
+            log.info("pop3 %s: no answer to QUIT (%s); nothing was marked deleted", self._where, exc)
+            return
         finally:
             self.abort()
         if not reply.ok:
