@@ -3,6 +3,8 @@ with dot-unstuffing, DELE committed only by QUIT."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from mailbag.protocols.pop3.client import Pop3Client, Pop3Settings
@@ -80,6 +82,25 @@ async def test_dele_removes_only_once_quit_commits(dovecot: DovecotServer, mail_
 async def test_a_wrong_password_is_a_refused_login(dovecot: DovecotServer, mail_user: MailUser) -> None:
     with pytest.raises(Pop3LoginRefused, match="login refused"):
         await Pop3Client.open(settings(dovecot, mail_user, "tls", password="wrong"))
+
+
+async def test_a_login_too_long_for_one_command_line_goes_after_the_servers_go_ahead(
+    dovecot: DovecotServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # AUTH PLAIN and its response on one line would be over 255 octets (RFC 5034 4): the
+    # response goes on the line after the server's "+".
+    user = dovecot.add_user(password="long-" + "x" * 200)
+    dovecot.deliver(user.name, plain(1))
+    with caplog.at_level(logging.DEBUG, logger="mailbag.protocols.pop3.client"):
+        client = await Pop3Client.open(settings(dovecot, user, "tls", username=user.name, password=user.password))
+    try:
+        assert len(await client.list_messages()) == 1
+    finally:
+        await client.quit()
+    sent = [r.getMessage().split(" > ", 1)[1] for r in caplog.records if " > " in r.getMessage()]
+    assert sent[sent.index("AUTH PLAIN") + 1].startswith("(response)")
+    with pytest.raises(Pop3LoginRefused, match="login refused"):
+        await Pop3Client.open(settings(dovecot, user, "tls", username=user.name, password="long-" + "y" * 200))
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])

@@ -79,6 +79,17 @@ async def test_apop_refused_logs_in_with_the_password(scripted: ScriptedPop3) ->
     assert [c.split(" ", 1)[0].upper() for c in scripted.seen.commands][:3] == ["CAPA", "APOP", "AUTH"]
 
 
+@pytest.mark.parametrize("scripted", [(Script(sasl_ir=False), True)], indirect=True)
+async def test_a_server_that_takes_no_initial_response_gets_it_after_its_go_ahead(scripted: ScriptedPop3) -> None:
+    client = await Pop3Client.open(settings(scripted, "tls"))  # "+" to AUTH PLAIN <response>: sent again
+    assert [listing.number for listing in await client.list_messages()] == [1, 2, 3, 4, 5]
+    await client.quit()
+    auth = scripted.seen.commands.index(next(c for c in scripted.seen.commands if c.startswith("AUTH PLAIN ")))
+    assert scripted.seen.commands[auth + 1] == scripted.seen.commands[auth].removeprefix("AUTH PLAIN ")
+    with pytest.raises(Pop3LoginRefused, match="wrong password"):
+        await Pop3Client.open(settings(scripted, "tls", password="wrong"))
+
+
 @pytest.mark.parametrize("scripted", [(Script(apop=True, apop_secrets=False), False)], indirect=True)
 async def test_apop_refused_and_a_wrong_password_is_one_refusal(scripted: ScriptedPop3) -> None:
     with pytest.raises(Pop3LoginRefused, match="login refused"):

@@ -51,6 +51,9 @@ class Script:
     refusal: str = "-ERR [IN-USE] the mailbox is locked by another session"
     #: False: a QUIT ends the session without an answer, the link closed where its +OK was due.
     quit_answered: bool = True
+    #: False: AUTH takes no initial response (as before RFC 5034): ``AUTH PLAIN <response>`` is
+    #: answered ``+`` and the response read from the next line, as after ``AUTH PLAIN``.
+    sasl_ir: bool = True
 
 
 @dataclass
@@ -142,6 +145,18 @@ class ScriptedPop3(ScriptedServer):
                 name, _, digest = arg.partition(" ")
                 good = hashlib.md5((APOP_STAMP + script.password).encode()).hexdigest()
                 say(self._logged_in(digest == good and script.apop_secrets))
+            elif verb == "AUTH" and arg.upper().startswith("PLAIN") and (not script.sasl_ir or arg.upper() == "PLAIN"):
+                say("+ ")
+                await writer.drain()
+                if not pending:
+                    pending = [line for line in (await reader.readline()).split(b"\r\n") if line]
+                response = pending.pop(0).decode("utf-8", "replace") if pending else "*"
+                self.seen.commands.append(response)
+                if response == "*":
+                    say("-ERR [AUTH] cancelled")
+                    continue
+                given = base64.b64decode(response).split(b"\0")[-1].decode("utf-8", "replace")
+                say(self._logged_in(given == script.password))
             elif verb == "AUTH":
                 mechanism, _, token = arg.partition(" ")
                 if mechanism.upper() == "PLAIN" and token:

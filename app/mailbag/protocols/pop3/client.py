@@ -226,10 +226,26 @@ class Pop3Client:
         s = self.settings
         if "PLAIN" in mechanisms:
             token = base64.b64encode(f"\0{s.username}\0{s.password}".encode()).decode("ascii")
-            await self._auth_step(f"AUTH PLAIN {token}")
+            await self._sasl_plain(token)
         else:
             await self._auth_step(f"USER {s.username}")
             await self._auth_step(f"PASS {s.password}")
+
+    async def _sasl_plain(self, token: str) -> None:
+        """AUTH PLAIN with ``token`` on the command line (RFC 5034's initial response); on the
+        line after the server's ``+`` instead when the command would be over 255 octets, or when
+        the server asks for it so (it took no initial response)."""
+        line = f"AUTH PLAIN {token}"
+        if len(line) > MAX_COMMAND:
+            reply = await self._command("AUTH PLAIN", check=False)
+        else:
+            reply = await self._command(line, check=False, secret=True)
+        if reply.status == "+":
+            reply = await self._command(token, check=False, secret=True)
+            if reply.status == "+":  # a challenge PLAIN has no answer to: cancelled (RFC 5034 4)
+                reply = await self._command("*", check=False)
+        if not reply.positive:
+            self._refused(reply)
 
     async def _login_oauth2(self, mechanisms: list[str]) -> None:
         """AUTH with the access token (RFC 5034, initial response on the command line); a
