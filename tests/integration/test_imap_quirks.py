@@ -1,13 +1,18 @@
 """Quirks of IMAP servers other than Dovecot, played by a scripted server: GNU Mailutils' imap4d
-ends its answer to AUTHENTICATE with a bare LF, and says ``* 3 EXPUNGED`` for ``* 3 EXPUNGE``."""
+ends its answer to AUTHENTICATE with a bare LF, and says ``* 3 EXPUNGED`` for ``* 3 EXPUNGE``; a
+server that offers LOGIN alone (no AUTH=PLAIN) is given a password of more than ASCII as a
+literal."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
-from mailbag.protocols.imap import ServerPush
-from tests.integration.test_imap_faults import CAPS, Script, command, logged_in
+import pytest
+
+from mailbag.protocols.imap import ImapClient, ServerPush
+from tests.integration.test_imap_faults import CAPS, Script, command, logged_in, serve, settings
 from tests.integration.test_notify_refused import first_push
 
 
@@ -50,3 +55,38 @@ async def test_expunged_is_taken_for_expunge() -> None:
     async with logged_in(script) as client:
         push = await asyncio.wait_for(first_push(client), 30)  # the bound only stops a hung run
     assert push == ServerPush("EXPUNGE", number=3, folder="INBOX")
+
+
+@pytest.mark.parametrize("literal_plus", [False, True], ids=["synchronizing", "LITERAL+"])
+async def test_a_password_of_more_than_ascii_goes_to_login_as_a_literal(literal_plus: bool) -> None:
+    password = "pässwörd \"quoted\""
+    said: list[bytes] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK IMAP4rev1\r\n")
+        while True:
+            tag, rest = await command(reader)
+            if not tag:
+                return
+            if rest.upper() == b"CAPABILITY":
+                caps = b"IMAP4rev1" + (b" LITERAL+" if literal_plus else b"")
+                writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+            elif rest.upper().startswith(b"LOGIN"):
+                said.append(rest)
+                size = int(rest.rsplit(b"{", 1)[1].rstrip(b"+}"))
+                if not literal_plus:
+                    writer.write(b"+ go ahead\r\n")
+                literal = await reader.readexactly(size)
+                await reader.readline()
+                good = literal == password.encode()
+                writer.write(tag + (b" OK logged in\r\n" if good else b" NO [AUTHENTICATIONFAILED] wrong\r\n"))
+            else:
+                writer.write(tag + b" OK done\r\n")
+
+    server, port = await serve(script)
+    async with server:
+        client = ImapClient(dataclasses.replace(settings(port), username="me", password=password), "acct")
+        await client.connect()
+        await client.logout()
+    # a quoted string holds 7-bit text only (RFC 3501 4.3): the user name is quoted, the password not
+    assert said == [b'LOGIN "me" {%d%s}' % (len(password.encode()), b"+" if literal_plus else b"")]

@@ -344,6 +344,15 @@ class ImapClient:
         await self._protocol.start_tls(context, self.settings.host, self.settings.timeout)
         self.capabilities = frozenset()
 
+    async def _login(self, username: str, password: str) -> None:
+        """LOGIN; a user name or password that a quoted string cannot hold (one not plain ASCII:
+        a quoted string holds 7-bit text only, RFC 3501 4.3) goes as a literal, in UTF-8."""
+        parts: list[Part] = ["LOGIN "]
+        for at, value in enumerate((username, password)):
+            parts += [" "] if at else []
+            parts.append(quote(value) if value.isascii() and not any(c in value for c in "\r\n\0") else value.encode())
+        await self._send_lines("LOGIN", parts)
+
     async def _authenticate(self) -> None:
         s = self.settings
         try:
@@ -358,7 +367,7 @@ class ImapClient:
             elif "LOGINDISABLED" in self.capabilities:
                 raise ImapError("the server does not allow logging in on this link")
             else:
-                await self._run("LOGIN", quote(s.username), quote(s.password))
+                await self._login(s.username, s.password)
         except (ImapConnectionError, ImapAuthError):
             raise
         except ImapError as exc:
