@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -16,9 +16,16 @@ from tests.integration.test_imap_faults import CAPS, Script, command, logged_in,
 from tests.integration.test_notify_refused import first_push
 
 
-def mailutils_like(answers: dict[bytes, Callable[[bytes], bytes]]) -> Script:
-    """A server that answers a command whose verb is in ``answers`` with ``answers[verb](tag)``
-    (an IDLE then waits for DONE), and every other one OK."""
+#: A LOGIN's handler: given its tag, the rest of its line, and the link; writes the answer.
+Login = Callable[[bytes, bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def mailutils_like(
+    answers: dict[bytes, Callable[[bytes], bytes]], caps: bytes = CAPS + b" IDLE", login: Login | None = None
+) -> Script:
+    """A server offering ``caps`` that answers a command whose verb is in ``answers`` with
+    ``answers[verb](tag)`` (an IDLE then waits for DONE), a LOGIN as ``login`` does, and every
+    other one OK."""
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"* OK IMAP4rev1\r\n")
@@ -28,7 +35,9 @@ def mailutils_like(answers: dict[bytes, Callable[[bytes], bytes]]) -> Script:
                 return
             verb = rest.split(b" ")[0].upper()
             if verb == b"CAPABILITY":
-                writer.write(b"* CAPABILITY " + CAPS + b" IDLE\r\n" + tag + b" OK CAPABILITY Completed\r\n")
+                writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK CAPABILITY Completed\r\n")
+            elif verb == b"LOGIN" and login is not None:
+                await login(tag, rest, reader, writer)
             elif verb in answers:
                 writer.write(answers[verb](tag))
                 if verb == b"IDLE":
@@ -62,27 +71,17 @@ async def test_a_password_of_more_than_ascii_goes_to_login_as_a_literal(literal_
     password = "pässwörd \"quoted\""
     said: list[bytes] = []
 
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"* OK IMAP4rev1\r\n")
-        while True:
-            tag, rest = await command(reader)
-            if not tag:
-                return
-            if rest.upper() == b"CAPABILITY":
-                caps = b"IMAP4rev1" + (b" LITERAL+" if literal_plus else b"")
-                writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
-            elif rest.upper().startswith(b"LOGIN"):
-                said.append(rest)
-                size = int(rest.rsplit(b"{", 1)[1].rstrip(b"+}"))
-                if not literal_plus:
-                    writer.write(b"+ go ahead\r\n")
-                literal = await reader.readexactly(size)
-                await reader.readline()
-                good = literal == password.encode()
-                writer.write(tag + (b" OK logged in\r\n" if good else b" NO [AUTHENTICATIONFAILED] wrong\r\n"))
-            else:
-                writer.write(tag + b" OK done\r\n")
+    async def login(tag: bytes, rest: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        said.append(rest)
+        size = int(rest.rsplit(b"{", 1)[1].rstrip(b"+}"))
+        if not literal_plus:
+            writer.write(b"+ go ahead\r\n")
+        literal = await reader.readexactly(size)
+        await reader.readline()
+        good = literal == password.encode()
+        writer.write(tag + (b" OK logged in\r\n" if good else b" NO [AUTHENTICATIONFAILED] wrong\r\n"))
 
+    script = mailutils_like({}, b"IMAP4rev1" + (b" LITERAL+" if literal_plus else b""), login)
     server, port = await serve(script)
     async with server:
         client = ImapClient(dataclasses.replace(settings(port), username="me", password=password), "acct")
