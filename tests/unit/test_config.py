@@ -171,6 +171,19 @@ def test_unknown_key_in_server_table_names_its_line_and_suggests() -> None:
     )
 
 
+def test_two_accounts_on_one_maildir_is_an_error_that_names_the_second() -> None:
+    text = (
+        '[accounts.home]\nemail = "me@home.example"\nmaildir = "/mail/home"\n\n'
+        '[accounts.old]\nemail = "me@old.example"\nmaildir = "/mail/other/../home/"\n'
+        '[accounts.old.pop3]\nhost = "pop.old.example"\nusername = "me"\npassword_env = "X"\n'
+    )
+    assert str(error_for(text)) == (
+        "config.toml:7: accounts.old.maildir: /mail/other/../home is the maildir of account home too;"
+        " give each account its own"
+    )
+    assert len(parse_config(text.replace("other/../home/", "old"), PATH).accounts) == 2
+
+
 def test_unknown_top_level_key_lists_known_keys() -> None:
     error = error_for('[ui]\ntheme = "x"\n\n[colours]\nred = 1\n')
     assert str(error) == "config.toml:4: colours: unknown key (known keys: ui, keymap, accounts, searches)"
@@ -226,7 +239,7 @@ def test_missing_email() -> None:
 def test_two_defaults_is_an_error() -> None:
     text = (
         '[accounts.a]\nemail = "a@x.org"\nmaildir = "/m"\ndefault = true\n'
-        '[accounts.b]\nemail = "b@x.org"\nmaildir = "/m"\ndefault = true\n'
+        '[accounts.b]\nemail = "b@x.org"\nmaildir = "/n"\ndefault = true\n'
     )
     error = error_for(text)
     assert (error.line, error.key) == (8, "accounts.b.default")

@@ -14,6 +14,7 @@ Shape (see README)::
 
 from __future__ import annotations
 
+import os
 import re
 import ssl
 import tomllib
@@ -416,6 +417,7 @@ class _Validator:
             if not name.strip():
                 raise self.error(key, "an account name must not be empty")
             accounts[name] = self.account(name, self.table(value, key))
+        self.check_own_maildirs(accounts)
         defaults = [name for name, account in accounts.items() if account.default]
         if len(defaults) > 1:
             raise self.error(
@@ -427,6 +429,21 @@ class _Validator:
             path=self.path, ui=ui, accounts=accounts, keymap=keymap, searches=searches,
             lines=self.lines.lines,
         )
+
+    def check_own_maildirs(self, accounts: dict[str, AccountConfig]) -> None:
+        """Two accounts on one Maildir would each show (and move, and delete) the other's mail as
+        its own, and each of two POP3 accounts would settle the other's downloads."""
+        owner: dict[str, str] = {}
+        for name, account in accounts.items():
+            if account.maildir is None:
+                continue
+            where = os.path.normpath(os.path.abspath(account.maildir))
+            if where in owner:
+                raise self.error(
+                    ("accounts", name, "maildir"),
+                    f"{account.maildir} is the maildir of account {owner[where]} too; give each account its own",
+                )
+            owner[where] = name
 
     def ui(self, table: dict[str, Any]) -> UiConfig:
         self.check_keys(table, ("ui",), _UI_KEYS)
