@@ -83,6 +83,25 @@ def test_date_falls_back_to_internaldate_and_is_aware() -> None:
     assert date is not None and date.tzinfo is not None
 
 
+def test_a_date_zone_of_a_day_or_more_and_a_list_for_a_subject_leave_the_rest_read() -> None:
+    # A spam's Date of "+3000" (no zone is a day off), and a server's list where a string belongs,
+    # made the fetch of the folder's summaries fail at that message each time.
+    refs = b"References: <r@x>\r\n\r\n"
+    for date, subject in ((b'"Mon, 1 Jan 2024 10:00:00 +3000"', b'"Hi"'), (b'"Mon, 1 Jan 2024 10:00:00 +0000"', b'("Hi")')):
+        line = (b'* 1 FETCH (UID 3 FLAGS (\\Seen) INTERNALDATE " 7-Jul-2023 02:44:25 -0700" RFC822.SIZE 10 '
+                b"ENVELOPE (" + date + b" " + subject + b' (("Ann" NIL "ann" "example.org")) NIL NIL NIL NIL NIL NIL "<m@x>") '
+                b'BODYSTRUCTURE ("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL) '
+                b"BODY[HEADER.FIELDS (REFERENCES)] {%d}" % len(refs))
+        for summary in (summary_from_segments([line, refs, b")"]), summary_from_items(items_of(line, refs, b")"))):
+            assert summary is not None
+            assert (summary.uid, summary.from_[0].email, summary.message_id) == (3, "ann@example.org", "<m@x>")
+            if b"+3000" in date:  # the arrival date instead
+                assert summary.date == datetime(2023, 7, 7, 9, 44, 25, tzinfo=timezone.utc)
+                assert summary.subject == "Hi"
+            else:
+                assert summary.date == datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc)
+
+
 def test_odd_items_are_ignored() -> None:
     items = items_of(b"* 1 FETCH (UID 9 X-GM-LABELS (a b) ENVELOPE NIL BODYSTRUCTURE (garbage) FLAGS NIL)")
     summary = summary_of(items)

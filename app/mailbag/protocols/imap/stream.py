@@ -1,8 +1,14 @@
-"""Streaming UID FETCH: responses are parsed one by one and handed over in batches."""
+"""Streaming UID FETCH: responses are parsed one by one and handed over in batches.
+
+An answer that a reading trips on (one no test has shown yet: a server's, or a message's, that
+breaks a rule in a new way) is left out of the batch and logged, and the fetch goes on: it must
+not end the command, which would drop the link and leave the whole folder unread at each try.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -11,6 +17,7 @@ from mailbag.protocols.imap.parser import Value, pairs, parse_segments, parse_ui
 from mailbag.protocols.imap.protocol import ImapCommand, StreamingProtocol
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Reads answers from received bytes from a position on, handing each value over; returns where
 #: it stopped (``mailbag.protocols.imap.summary_scan.scan_summaries``).
@@ -57,7 +64,7 @@ class StreamingFetch(ImapCommand):
         if kind != b"FETCH":
             return False
         if self.scan is not None:
-            scanned = self.scan(segments)
+            scanned = _read(self.scan, segments, segments)  # tripped: the general reading tries
             if scanned is not None:
                 if not self.discard:
                     self._add(scanned)
@@ -68,7 +75,7 @@ class StreamingFetch(ImapCommand):
             return False  # a change pushed by the server, not an answer
         if self.discard:
             return True
-        value = self.convert(items)
+        value = _read(self.convert, items, segments)
         if value is not None:
             self._add(value)
         return True
@@ -140,3 +147,13 @@ class FetchStream(Generic[T]):
                     await asyncio.wait({task})
                 if task.done() and not task.cancelled():
                     task.exception()  # retrieved here or re-raised by ``await task`` above
+
+
+def _read(reader: Callable[[Any], T | None], value: Any, segments: Segments) -> T | None:
+    """``reader(value)``; None, logged, when it raises (see the module's text)."""
+    try:
+        return reader(value)
+    except Exception:  # noqa: BLE001
+        first = segments[0][:200].decode("ascii", "replace") if segments else ""
+        log.warning("a FETCH answer that could not be read was left out: %s", first, exc_info=True)
+        return None

@@ -49,6 +49,8 @@ def header_text(value: Value) -> str:
 
 
 def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    """The zone of a ``+hhmm`` offset; ValueError for one of a day or more (``+3000``), which no
+    zone has (the date is then read otherwise, or not at all)."""
     key = (sign, hours, minutes)
     zone = _ZONES.get(key)
     if zone is None:
@@ -64,11 +66,11 @@ def _envelope_date_bytes(value: bytes) -> datetime | None:
     if match is None or month is None:
         return None
     day, _, year, hour, minute, second, offset = match.groups()
-    zone = _ZONES_BYTES.get(offset)
-    if zone is None:
-        text = offset.decode()
-        zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
     try:
+        zone = _ZONES_BYTES.get(offset)
+        if zone is None:
+            text = offset.decode()
+            zone = _ZONES_BYTES[offset] = _zone(text[0], text[1:3], text[3:])
         return datetime(int(year), month, int(day), int(hour), int(minute), int(second), 0, zone)
     except ValueError:
         return None

@@ -119,8 +119,14 @@ def envelope_fields(raw: bytes) -> Envelope:
     env = _first(raw)
     if not isinstance(env, list) or len(env) < 10:
         env = [None] * 10
-    return (env[0], env[1], addresses(env[2]), addresses(env[4]), addresses(env[5]), addresses(env[6]),
-            env[8], env[9])
+    return (_nstring(env[0]), _nstring(env[1]), addresses(env[2]), addresses(env[4]), addresses(env[5]),
+            addresses(env[6]), _nstring(env[8]), _nstring(env[9]))
+
+
+def _nstring(value: Value) -> bytes | None:
+    """An envelope field that must be a string or NIL; a list where it should be (a broken
+    server's) is taken for NIL."""
+    return value if isinstance(value, bytes) else None
 
 
 def attachment_in(raw: bytes) -> bool:
@@ -246,7 +252,10 @@ def scan_summaries(data: bytes, pos: int, add: Callable[[MessageSummary], None])
         literal_end = line_end + int(match.group(17))
         if data[literal_end : literal_end + 3] != _CLOSE:  # incomplete, or not what it said
             return pos
-        summary = _summary_of_match(match, data[line_end:literal_end])
+        try:
+            summary = _summary_of_match(match, data[line_end:literal_end])
+        except Exception:  # noqa: BLE001 - the framer hands it to the readings that say why (see stream)
+            summary = None
         if summary is None:
             return pos
         add(summary)
