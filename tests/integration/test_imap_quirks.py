@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from mailbag.protocols.imap import ImapClient, ServerPush
+from mailbag.protocols.imap.errors import ImapError
 from tests.integration.test_imap_faults import CAPS, Script, command, logged_in, serve, settings
 from tests.integration.test_notify_refused import first_push
 
@@ -89,3 +90,11 @@ async def test_a_password_of_more_than_ascii_goes_to_login_as_a_literal(literal_
         await client.logout()
     # a quoted string holds 7-bit text only (RFC 3501 4.3): the user name is quoted, the password not
     assert said == [b'LOGIN "me" {%d%s}' % (len(password.encode()), b"+" if literal_plus else b"")]
+
+
+async def test_a_search_answer_of_billions_of_uids_is_a_failed_search_not_a_list() -> None:
+    script = mailutils_like({b"UID": lambda tag: b'* ESEARCH (TAG "' + tag + b'") UID ALL 1:4294967295\r\n' + tag + b" OK\r\n"})
+    async with logged_in(script) as client:
+        await client.select("INBOX")
+        with pytest.raises(ImapError, match="SEARCH failed: the server sent a set of more than 5,000,000 UIDs"):
+            await client.search("ALL")

@@ -2,8 +2,10 @@
 
 import random
 
+import pytest
+
 from mailbag.protocols.imap.framing import ResponseFramer, literal_size
-from mailbag.protocols.imap.parser import format_uid_set, pairs, parse_segments, parse_uid_set
+from mailbag.protocols.imap.parser import UidSetTooLarge, format_uid_set, pairs, parse_segments, parse_uid_set
 
 
 def frame(data: bytes, chunk_sizes: list[int] | None = None) -> list[list[bytes]]:
@@ -80,6 +82,12 @@ def test_deep_nesting_is_not_recursive() -> None:
 def test_uid_sets() -> None:
     assert parse_uid_set(b"1:3,7,10:9") == [1, 2, 3, 7, 9, 10]
     assert parse_uid_set("5,*,x:y") == [5]
+    # UIDs are 32-bit and never 0 (RFC 3501): what lies past is left out, a range stops there
+    assert parse_uid_set("0,4294967294:99999999999999999999,5000000000") == [4294967294, 4294967295]
+    with pytest.raises(UidSetTooLarge, match="more than 5,000,000 UIDs"):
+        parse_uid_set("1:4294967295")  # billions: a hostile server's, never made into a list
+    with pytest.raises(UidSetTooLarge):
+        parse_uid_set(",".join(f"{n}:{n + 999_999}" for n in range(1, 6_000_000, 1_000_000)))
     assert format_uid_set([7, 1, 2, 3, 9, 10, 3]) == "1:3,7,9:10"
     assert format_uid_set([]) == ""
 

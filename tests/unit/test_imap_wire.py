@@ -49,6 +49,9 @@ def test_copyuid_pairs_uids_in_the_order_written() -> None:
     assert result == CopyResult(38505, (304, 319, 320), (3956, 3957, 3958))
     assert result.mapping[319] == 3957
     assert ordered_uids(b"5,1:2") == (5, 1, 2)
+    # a set too large to be a copy's (a hostile server's), or past the largest UID: no COPYUID
+    assert copy_result([b"OK [COPYUID 1 1:4294967295 1:4294967295] Done"]) == CopyResult()
+    assert copy_result([b"OK [COPYUID 1 5 99999999999] Done"]) == CopyResult()
 
 
 def test_missing_or_inconsistent_copyuid_gives_nothing() -> None:

@@ -40,6 +40,7 @@ from mailbag.protocols.imap.parser import (
     pairs,
     parse_segments,
     parse_uid_set,
+    UidSetTooLarge,
 )
 from mailbag.protocols.imap.protocol import (
     ImapCommand,
@@ -576,7 +577,10 @@ class ImapClient:
                 items = items[1:]  # (TAG "...")
             for i, word in enumerate(items[:-1]):
                 if isinstance(word, bytes) and word.upper() == b"ALL":
-                    uids.extend(parse_uid_set(items[i + 1]))
+                    try:
+                        uids.extend(parse_uid_set(items[i + 1]))
+                    except UidSetTooLarge as exc:
+                        raise ImapError(f"SEARCH failed: {exc}") from None
         return sorted(set(uids))
 
     async def status_many(self, folders: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mailbag.protocols.imap.parser import UidSetTooLarge, uid_ranges
+
 _CODE = re.compile(rb"\[([A-Za-z-]+)((?: [^\]\s]+)*)\]")
 _ALERT = re.compile(rb"^\S+ (?:OK|NO|BAD|BYE|PREAUTH) \[ALERT\] ?(.*)$", re.IGNORECASE | re.DOTALL)
 _LEADING_CODE = re.compile(r"^\[([A-Za-z-]+)[^\]]*\]\s*")
@@ -90,13 +92,19 @@ def alert_of(line: bytes) -> str | None:
 
 
 def ordered_uids(text: bytes) -> tuple[int, ...]:
-    """A uid set in the order written (COPYUID pairs its two sets by position)."""
+    """A uid set in the order written (COPYUID pairs its two sets by position); () for one that
+    is not a set of UIDs, or too large to be one (see ``parser.uid_ranges``)."""
+    parts = text.split(b",")
+    if not all(low.isdigit() and (not high or high.isdigit()) for low, _, high in (p.partition(b":") for p in parts)):
+        return ()
+    try:
+        ranges = uid_ranges(text)
+    except UidSetTooLarge:
+        return ()
+    if len(ranges) != len(parts):  # a UID of 0 or past the largest
+        return ()
     uids: list[int] = []
-    for part in text.split(b","):
-        low, _, high = part.partition(b":")
-        if not low.isdigit() or (high and not high.isdigit()):
-            return ()
-        a, b = int(low), int(high or low)
+    for a, b in ranges:
         uids.extend(range(a, b + 1) if a <= b else range(a, b - 1, -1))
     return tuple(uids)
 
@@ -107,7 +115,7 @@ def copy_result(texts: list[bytes]) -> CopyResult:
         args = response_code(text, b"COPYUID")
         if args is not None and len(args) == 3 and args[0].isdigit():
             source, target = ordered_uids(args[1]), ordered_uids(args[2])
-            if len(source) == len(target):
+            if source and len(source) == len(target):
                 return CopyResult(int(args[0]), source, target)
     return CopyResult()
 

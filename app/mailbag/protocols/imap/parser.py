@@ -85,20 +85,45 @@ def pairs(items: Value) -> dict[bytes, Value]:
     return result
 
 
-def parse_uid_set(text: bytes | str) -> list[int]:
-    """Expand a sequence set such as ``1:3,7,9:8`` into ascending uids (``*`` is ignored)."""
+#: The largest UID (RFC 3501: a 32-bit number).
+MAX_UID = 2**32 - 1
+#: The most UIDs a set is expanded to: a server that sends more (``1:4294967295`` as a search
+#: result, say) would have a list of billions made; the largest real folders hold a few million.
+MAX_EXPANDED = 5_000_000
+
+
+class UidSetTooLarge(ValueError):
+    """A UID set of more UIDs than :data:`MAX_EXPANDED`."""
+
+
+def uid_ranges(text: bytes | str) -> list[tuple[int, int]]:
+    """The ranges ``(first, last)`` of a sequence set as written (``9:8`` is ``(9, 8)``); parts
+    that are not numbers (``*``, junk) and numbers past :data:`MAX_UID` are left out, a range that
+    runs past it stops there. Raises UidSetTooLarge for a set of more than :data:`MAX_EXPANDED`."""
     if isinstance(text, bytes):
         text = text.decode("ascii", errors="replace")
-    uids: list[int] = []
+    ranges: list[tuple[int, int]] = []
+    total = 0
     for part in text.split(","):
         low, _, high = part.partition(":")
         if not low.isdigit() or (high and not high.isdigit()):
             continue
-        a = int(low)
-        b = int(high) if high else a
-        if a > b:
-            a, b = b, a
-        uids.extend(range(a, b + 1))
+        a, b = int(low), int(high) if high else int(low)
+        if min(a, b) > MAX_UID or min(a, b) == 0:
+            continue
+        a, b = min(a, MAX_UID), min(b, MAX_UID)
+        total += abs(b - a) + 1
+        if total > MAX_EXPANDED:
+            raise UidSetTooLarge(f"the server sent a set of more than {MAX_EXPANDED:,} UIDs")
+        ranges.append((a, b))
+    return ranges
+
+
+def parse_uid_set(text: bytes | str) -> list[int]:
+    """Expand a sequence set such as ``1:3,7,9:8`` into ascending uids (see :func:`uid_ranges`)."""
+    uids: list[int] = []
+    for a, b in uid_ranges(text):
+        uids.extend(range(min(a, b), max(a, b) + 1))
     uids.sort()
     return uids
 
