@@ -223,12 +223,49 @@ def test_replied_subject_with_line_breaks_is_folded_safely() -> None:
     assert sent["Bcc"] is None and "evil@example.org" not in build_message(draft, now=NOW).recipients
 
 
-@pytest.mark.parametrize("value", ["ann", "ann@", "ann@example.org, bob", "ann@@example.org", "a b@example.org"])
+@pytest.mark.parametrize(
+    "value", ["ann", "ann@", "ann@example.org, bob", "ann@@example.org", "a b@example.org", "ann@example..org",
+              "Ann <ann@example.<org>"],
+)
 def test_bad_addresses_are_refused(value: str) -> None:
     draft = Draft(account="work", from_="me@example.org", to=value, body="b")
     with pytest.raises(ComposeError) as raised:
         build_message(draft, now=NOW)
     assert raised.value.field == "To"
+
+
+def test_a_domain_beyond_ascii_goes_out_in_idna_and_a_local_part_beyond_it_is_refused() -> None:
+    draft = Draft(account="work", from_="me@example.org", to="Jürgen <j@bücher.example>", body="b")
+    out = build_message(draft, now=NOW)
+    assert out.recipients == ("j@xn--bcher-kva.example",)
+    assert parsed(out.message)["To"].addresses[0].addr_spec == "j@xn--bcher-kva.example"
+    with pytest.raises(ComposeError, match="letters beyond ASCII before the @, which needs SMTPUTF8") as raised:
+        build_message(draft.with_(to="vice›president@example.org"), now=NOW)
+    assert raised.value.field == "To"
+
+
+@pytest.mark.parametrize("subject", ["literal =?utf-8?q?hi?= typed", "Re: =?UTF-8?B?44GT44KT?broken", "Grüße =?x " + "word " * 20])
+def test_a_subject_holding_what_looks_like_an_encoded_word_arrives_as_written(subject: str) -> None:
+    # The email package took such words for ones to decode: "literal hi typed" went out, and a
+    # broken one (kept from a reply to a message that had it) made the message fail to build.
+    draft = Draft(account="work", from_="me@example.org", to="bob@example.org", subject=subject, body="b")
+    assert parsed(build_message(draft, now=NOW).message)["Subject"] == subject
+
+
+def test_a_message_forwarded_as_an_attachment_goes_byte_for_byte_whatever_its_headers_hold() -> None:
+    # 8-bit header bytes (as old mailers wrote them) in a line long enough to be folded again, a
+    # broken encoded word: written again by the email package, such a message failed to build.
+    original = (
+        b"From: Doug <doug@example.com>\r\nSubject: Die Hasen und die =?iso-8859-1?Q?Fr=F6sche?= (Netscape"
+        b" Com\xadunicator 4.7) and more words to make the line long =?utf-8?b?////?=\r\n"
+        b"Message-ID: <h@example.com>\r\n\r\nK\xf6rper\r\n"
+    )
+    draft = forward_attached(read_original(original), ME).with_(to="bob@example.org")
+    with_file = draft.with_(attachments=(*draft.attachments, DraftAttachment(data=b"%PDF", filename="a.pdf")))
+    for sent in (build_message(draft, now=NOW).message, build_message(with_file, now=NOW).message):
+        assert original in sent
+        inner = [p for p in parsed(sent).iter_attachments() if p.get_content_type() == "message/rfc822"]
+        assert len(inner) == 1 and inner[0]["Content-Transfer-Encoding"] == "8bit"
 
 
 def test_no_recipient_is_refused_for_sending_but_kept_as_draft() -> None:

@@ -187,3 +187,13 @@ def test_an_html_part_without_a_charset_is_read_in_the_one_its_meta_names() -> N
     labelled = head.replace(b"text/html", b"text/html; charset=utf-8")
     assert render_message(labelled + b'<meta charset="koi8-r"><p>' + "Grüße".encode() + b"</p>").body == "Grüße"
     assert render_message(head + b'<meta charset="utf-16"><p>' + "Grüße".encode() + b"</p>").body == "Grüße"
+
+
+def test_a_lone_surrogate_that_utf7_encodes_is_shown_as_a_replacement_character() -> None:
+    # UTF-7 can encode half a surrogate pair; no text can hold one (a reply quoting it could not
+    # be written as UTF-8, and failed to build).
+    assert decode_bytes(b"a +2AA-x", "utf-7") == "a \ufffdx"
+    assert decode_words("=?utf-7?q?a_+2AA-x?=") == "a \ufffdx"
+    raw = b"From: a@example.org\r\nSubject: =?utf-7?q?+2AA-?=\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nhi +2AA-\r\n"
+    rendered = render_message(raw)
+    (rendered.subject + rendered.body).encode("utf-8")

@@ -216,7 +216,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         codec = f"{codec}-be"  # no byte-order mark: big-endian (RFC 2781)
     if codec:
         try:
-            return data.decode(codec)
+            return _without_lone_surrogates(data.decode(codec))
         except (UnicodeDecodeError, LookupError, ValueError):
             pass
     try:
@@ -231,10 +231,19 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
             return text
     elif codec and codec != "cp1252":
         try:
-            return data.decode(codec, errors="replace")
+            return _without_lone_surrogates(data.decode(codec, errors="replace"))
         except (LookupError, ValueError):
             pass
     return data.decode("cp1252", errors="replace")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (which UTF-7 can encode, and no text can hold: it could
+    not be written as UTF-8) as U+FFFD."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 # --- addresses ----------------------------------------------------------------------------------

@@ -5,6 +5,12 @@ for non-ASCII headers, RFC 2231 for non-ASCII file names). Nothing typed into a 
 header: a line break or other control character in any header field is refused with a
 :class:`ComposeError` naming the field. Bcc never appears in the bytes that are sent; it is in
 the envelope only. Attachments given by path are read here: call this off the UI's loop.
+
+An address's domain beyond ASCII (``bücher.example``) goes out in its ASCII form (IDNA,
+``xn--bcher-kva.example``); letters beyond ASCII before the ``@`` would need SMTPUTF8 (RFC 6531),
+which mailbag does not send: such an address is refused by name. A subject holding what looks like
+an encoded word (``=?utf-8?q?...?=``, typed, or kept from a broken one replied to) is encoded whole,
+so that it arrives as written. A message forwarded as an attachment goes as its bytes, unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.generator import BytesGenerator
+from email.header import Header
 from email.message import EmailMessage
+from io import BytesIO
 from pathlib import Path
 
 from mailbag.domain.compose import Draft, DraftAttachment, split_addresses
@@ -54,7 +63,8 @@ def new_message_id(from_text: str) -> str:
 
 
 def parse_field(name: str, text: str) -> list[Address]:
-    """The addresses of an address field; ComposeError for one that is not an address."""
+    """The addresses of an address field, each in the form that is sent (see the module's text);
+    ComposeError for one that is not an address, or cannot be sent."""
     _refuse_controls(name, text)
     if not text.strip():
         return []
@@ -66,7 +76,41 @@ def parse_field(name: str, text: str) -> list[Address]:
         if not _ADDR_SPEC.match(address.email):
             shown = address.email or address.name
             raise ComposeError(name, f'"{shown}" is not an email address')
-    return addresses
+    return [Address(a.name, _sendable(name, a.email)) for a in addresses]
+
+
+def _sendable(name: str, addr_spec: str) -> str:
+    """``addr_spec`` in ASCII: its domain in IDNA; ComposeError when its local part is not ASCII."""
+    local, _, domain = addr_spec.rpartition("@")
+    if not local.isascii():
+        raise ComposeError(name, f'"{addr_spec}" has letters beyond ASCII before the @, which needs SMTPUTF8:'
+                                 " mailbag cannot send to it")
+    if domain.isascii():
+        return addr_spec
+    try:
+        sendable = f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        sendable = ""
+    if not _ADDR_SPEC.match(sendable):
+        raise ComposeError(name, f'"{addr_spec}": "{domain}" is not a domain name')
+    return sendable
+
+
+class _EncodedWhole(str):
+    """A header value that goes out as RFC 2047 words from end to end (a header object, in the
+    ``email`` policy's terms: it folds itself), where the policy would take the encoded words it
+    holds for ones to decode."""
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> _EncodedWhole:
+        value = super().__new__(cls, text)
+        value.name = name
+        return value
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
 
 
 def _refuse_controls(name: str, text: str) -> None:
@@ -74,13 +118,18 @@ def _refuse_controls(name: str, text: str) -> None:
         raise ComposeError(name, "line breaks and control characters are not allowed")
 
 
-def _header_addresses(addresses: list[Address]) -> str:
+def _header_addresses(name: str, addresses: list[Address]) -> str:
+    from email.errors import HeaderParseError
     from email.headerregistry import Address as HeaderAddress
 
-    return ", ".join(
-        str(HeaderAddress(display_name=a.name, addr_spec=a.email)) if a.name else a.email
-        for a in addresses
-    )
+    shown: list[str] = []
+    for a in addresses:
+        try:
+            address = HeaderAddress(display_name=a.name, addr_spec=a.email)
+        except (ValueError, HeaderParseError):  # "a@example..org": the email package's stricter reading
+            raise ComposeError(name, f'"{a.email}" is not an email address') from None
+        shown.append(str(address) if a.name else address.addr_spec)
+    return ", ".join(shown)
 
 
 def build_message(
@@ -113,14 +162,14 @@ def build_message(
         raise ComposeError("To", "no recipient")
 
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = _header_addresses(senders)
+    message["From"] = _header_addresses("From", senders)
     if to:
-        message["To"] = _header_addresses(to)
+        message["To"] = _header_addresses("To", to)
     if cc:
-        message["Cc"] = _header_addresses(cc)
+        message["Cc"] = _header_addresses("Cc", cc)
     if bcc and not for_sending:
-        message["Bcc"] = _header_addresses(bcc)
-    message["Subject"] = draft.subject
+        message["Bcc"] = _header_addresses("Bcc", bcc)
+    message["Subject"] = _EncodedWhole("Subject", draft.subject) if "=?" in draft.subject else draft.subject
     message["Date"] = email.utils.format_datetime(now)
     message["Message-ID"] = message_id
     if draft.in_reply_to:
@@ -139,7 +188,7 @@ def build_message(
     for address in (*to, *cc, *bcc):
         if address.email.lower() not in {r.lower() for r in recipients}:
             recipients.append(address.email)
-    return Outgoing(message.as_bytes(), tuple(recipients), message_id)
+    return Outgoing(_as_bytes(message), tuple(recipients), message_id)
 
 
 def _short_lines(text: str) -> bool:
@@ -161,7 +210,35 @@ def _attach(message: EmailMessage, attachment: DraftAttachment, read_file: Calla
     maintype, _, subtype = content_type_of(attachment).partition("/")
     name = _CONTROL.sub(" ", attachment.name)
     if (maintype, subtype) == ("message", "rfc822"):
-        inner = email.message_from_bytes(data, policy=email.policy.SMTP)
-        message.add_attachment(inner, filename=name)
+        _attach_message(message, data, name)
         return
     message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+
+
+def _attach_message(message: EmailMessage, data: bytes, name: str) -> None:
+    """Attach the message ``data`` as it is (message/rfc822): parsed and written again, a message
+    as received (8-bit header bytes, a broken encoded word) could not be written, or changed."""
+    if message.get_content_type() != "multipart/mixed":
+        message.make_mixed()
+    part = EmailMessage(policy=message.policy)
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Transfer-Encoding"] = "7bit" if data.isascii() else "8bit"  # RFC 2046 5.2.1: no other
+    part.add_header("Content-Disposition", "attachment", filename=name)
+    crlf = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    part.set_payload(crlf.decode("ascii", "surrogateescape"))  # written back byte for byte (_Writer)
+    message.attach(part)
+
+
+class _Writer(BytesGenerator):
+    """The standard library's writer of a message's bytes, except that a message/rfc822 part held
+    as text (bytes decoded with ``surrogateescape``, see :func:`_attach_message`) is written back
+    byte for byte, where the standard one takes it for ASCII (and fails on an 8-bit byte)."""
+
+    def _encode(self, s: str) -> bytes:
+        return s.encode("ascii", "surrogateescape")
+
+
+def _as_bytes(message: EmailMessage) -> bytes:
+    out = BytesIO()
+    _Writer(out, policy=message.policy).flatten(message)
+    return out.getvalue()
