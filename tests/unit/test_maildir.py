@@ -334,6 +334,18 @@ def test_set_flags_keeps_unknown_info_letters(store: MaildirStore) -> None:
     assert os.listdir(store.root / "cur")[0].endswith(":2,FPS")
 
 
+def test_what_is_no_flag_letter_in_a_files_info_is_not_written_back_among_its_flags(store: MaildirStore) -> None:
+    # "S:2,T" (two infos) or ",U=12" after the info, as some tool left them: the change of a flag
+    # wrote ":2,,2:FT", a name whose flags no program reads right.
+    uid = store.add("INBOX", _mail("odd info"), [SEEN])
+    (name,) = os.listdir(store.root / "cur")
+    key = name.split(":", 1)[0]
+    os.rename(store.root / "cur" / name, store.root / "cur" / f"{key}:2,S:2,T")
+    assert store.flags("INBOX") == {uid: frozenset({SEEN, DELETED})}
+    store.set_flags("INBOX", [uid], add=[FLAGGED])
+    assert os.listdir(store.root / "cur") == [f"{key}:2,FST"]
+
+
 def test_read_returns_exact_bytes(store: MaildirStore) -> None:
     raw = b"Subject: =?iso-8859-1?q?caf=E9?=\r\nFrom: a@example.org\r\n\r\nLatin-1 body: caf\xe9\r\n\x00\xff no final newline"
     store.create_folder("Archive")

@@ -632,6 +632,10 @@ def _scan(directory: Path) -> dict[str, _Entry]:
                 continue
             key, _, info = filename.partition(":")
             letters = info[2:] if info.startswith("2,") else ""  # in new/ too, where a few tools write it
+            if letters and not (letters.isascii() and letters.isalpha()):
+                # Flags are letters; what else a tool left there ("S:2,T", ",U=12") is not one,
+                # and a change of flags would write it back among them.
+                letters = "".join(c for c in letters if c.isascii() and c.isalpha())
             entries[key] = _Entry(subdir, filename, letters)
     return entries
 
