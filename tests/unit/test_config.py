@@ -150,6 +150,9 @@ def test_a_missing_ca_file_names_the_key_and_the_path(tmp_path: Path) -> None:
     assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: no such file: {missing}"
     error = error_for(minimal(f'host = "h"\nca_file = "{tmp_path}"\n'))
     assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: is not a file: {tmp_path}"
+    too_long = tmp_path / ("x" * 300)  # the system's error, not a traceback
+    error = error_for(minimal(f'host = "h"\nca_file = "{too_long}"\n'))
+    assert str(error) == f"config.toml:5: accounts.work.imap.ca_file: cannot be read (File name too long): {too_long}"
 
 
 def test_a_ca_file_without_a_pem_certificate_names_the_key_and_what_it_must_be(tmp_path: Path) -> None:

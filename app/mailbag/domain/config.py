@@ -677,8 +677,11 @@ class _Validator:
 
     def ca_file(self, table: dict[str, Any], where: tuple[str, ...]) -> Path | None:
         ca_file = self.path_value(table, where + ("ca_file",))
-        if ca_file is not None and not ca_file.is_file():
-            problem = "is not a file" if ca_file.exists() else "no such file"
+        try:
+            problem = "" if ca_file is None or ca_file.is_file() else "is not a file" if ca_file.exists() else "no such file"
+        except OSError as exc:  # a name too long, say
+            problem = f"cannot be read ({exc.strerror or exc})"
+        if problem:
             raise self.error(where + ("ca_file",), f"{problem}: {ca_file}")
         if ca_file is not None and (unusable := _ca_file_problem(ca_file)):
             raise self.error(where + ("ca_file",), unusable)
