@@ -31,3 +31,13 @@ def test_the_code_is_kept_for_the_client_to_act_on() -> None:
     assert refusal_code("[UNAVAILABLE] Temporary authentication failure.") == "UNAVAILABLE"
     assert refusal_code("[inuse] locked") == "INUSE"
     assert refusal_code("no code [NOPERM] here") == ""
+
+
+def test_the_same_refusal_timed_with_or_without_a_wait_is_said_alike() -> None:
+    # Dovecot adds a third term to its timing when a command waited (a busy machine): the same
+    # refusal was then told twice, as two.
+    from mailbag.domain.wording import said_alike
+
+    quick = "has no Sent folder: NO [NOPERM] Permission denied (0.001 + 0.000 secs)."
+    waited = "has no Sent folder: NO [NOPERM] Permission denied (0.002 + 0.000 + 0.031 secs)."
+    assert said_alike(quick) == said_alike(waited)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 _NUMBER = re.compile(r"\d+")
+#: A sum of numbers, as Dovecot times a command: ``(0.001 + 0.000 secs)``, and with a third term
+#: when the command waited (for a lock, on a busy machine): ``(0.001 + 0.000 + 0.024 secs)``.
+_SUM = re.compile(r"\d+(?:\.\d+)?(?: \+ \d+(?:\.\d+)?)+")
 
 
 def plural(count: int, word: str = "message") -> str:
@@ -16,5 +19,5 @@ def plural(count: int, word: str = "message") -> str:
 def said_alike(text: str) -> str:
     """``text`` with every number made the same: what tells whether a server says the same thing
     again, where its answers hold timings, times or session numbers that differ each time
-    (Dovecot's ``(0.001 + 0.000 secs)``)."""
-    return _NUMBER.sub("0", text)
+    (Dovecot's ``(0.001 + 0.000 secs)``, or ``(0.001 + 0.000 + 0.024 secs)`` when it waited)."""
+    return _NUMBER.sub("0", _SUM.sub("0", text))
