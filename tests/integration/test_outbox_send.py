@@ -185,7 +185,9 @@ async def test_when_no_sent_folder_can_be_made_the_copy_is_given_up_once_and_sai
             await s.send(new_message(me, [to.email], subject=subject), [to.email])
             assert await s.outbox_settles(timeout=30) == []  # nothing owed: no retry for ever
         # Once, not for every message (a try the loaded machine cut short is told on its own).
-        (told,) = [e for e in s.events.of(ErrorReported) if "no copy" in e.message]
+        said = [e for e in s.events.of(ErrorReported) if "no copy" in e.message]
+        assert len(said) == 1, [e.message for e in said]
+        (told,) = said
     assert told.account == "work" and "Sent, but no copy kept in Sent" in told.message
     assert "no Sent folder" in told.message and "Permission denied" in told.message
     assert [parsed(m)["Subject"] for m in mailbox(dovecot, to)] == ["First", "Second"]  # each sent once
