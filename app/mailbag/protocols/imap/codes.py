@@ -94,14 +94,11 @@ def alert_of(line: bytes) -> str | None:
 def ordered_uids(text: bytes) -> tuple[int, ...]:
     """A uid set in the order written (COPYUID pairs its two sets by position); () for one that
     is not a set of UIDs, or too large to be one (see ``parser.uid_ranges``)."""
-    parts = text.split(b",")
-    if not all(low.isdigit() and (not high or high.isdigit()) for low, _, high in (p.partition(b":") for p in parts)):
-        return ()
     try:
         ranges = uid_ranges(text)
     except UidSetTooLarge:
         return ()
-    if len(ranges) != len(parts):  # a UID of 0 or past the largest
+    if len(ranges) != text.count(b",") + 1:  # a part uid_ranges left out: not a UID, 0, past the largest
         return ()
     uids: list[int] = []
     for a, b in ranges:
