@@ -98,12 +98,12 @@ class Sending:
         )
 
     async def send(
-        self, message: EmailMessage, recipients: list[str], send_at: float | None = None
+        self, message: EmailMessage | bytes, recipients: list[str] | tuple[str, ...], send_at: float | None = None
     ) -> int:
-        """Submit a SendMessage; once it is answered, the message's outbox id."""
-        request = SendMessage(
-            account="work", message=message.as_bytes(), recipients=tuple(recipients), send_at=send_at
-        )
+        """Submit a SendMessage (of ``message``, or of its bytes); once it is answered, the
+        message's outbox id."""
+        raw = message if isinstance(message, bytes) else message.as_bytes()
+        request = SendMessage(account="work", message=raw, recipients=tuple(recipients), send_at=send_at)
         self.service.submit(request)
         answer = await self.events.wait_for(
             lambda e: isinstance(e, (RequestDone, RequestFailed)) and e.request_id == request.request_id

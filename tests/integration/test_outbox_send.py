@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from mailbag.domain.compose import Draft
 from mailbag.domain.events import ErrorReported, Notice, OutboxChanged, RequestDone, RequestFailed
+from mailbag.domain.outgoing import build_message
 from mailbag.domain.requests import CancelOutgoing, SendMessage, SendOutgoingNow
 from tests.integration.outbox_fixtures import (
     config_of,
@@ -92,6 +95,61 @@ async def test_a_refused_recipient_holds_the_message_with_the_reason_and_leaves_
     assert told.message.endswith("550 5.1.1 <nobody@example.test>: no such user (held in the outbox)")
     assert mailbox(dovecot, to) == [] and mailbox(dovecot, me, "Sent") == []
     assert smtp_server.received == []
+
+
+async def test_an_address_beyond_ascii_before_the_at_goes_with_smtputf8_and_arrives_as_written(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, jorg = dovecot.add_user(), dovecot.add_user()
+    smtp_server.aliases["jörg@xn--bcher-kva.example"] = jorg.email  # his mailbox here
+    draft = Draft(account="work", from_=me.email, to="Jörg <jörg@bücher.example>", subject="Grüße", body="Hallo\n")
+    out = build_message(draft, now=datetime.now(timezone.utc))
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(out.message, out.recipients)
+        assert await s.outbox_settles() == []
+    (received,) = smtp_server.received
+    assert "SMTPUTF8" in received.mail_options
+    assert received.rcpt_tos == ["jörg@xn--bcher-kva.example"]
+    for raw in mailbox(dovecot, jorg) + mailbox(dovecot, me, "Sent"):
+        lines = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8").splitlines()
+        assert "To: Jörg <jörg@xn--bcher-kva.example>" in lines and "Subject: Grüße" in lines
+
+
+async def test_without_smtputf8_an_address_beyond_ascii_is_held_with_the_reason(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me = dovecot.add_user()
+    smtp_server.offer_smtputf8 = False
+    out = build_message(Draft(account="work", from_=me.email, to="jörg@example.test", body="Hallo\n"),
+                        now=datetime.now(timezone.utc))
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(out.message, out.recipients)
+        (held,) = await s.outbox_settles()
+    assert held.state == "held"
+    assert "an address has letters beyond ASCII, and the server does not offer SMTPUTF8" in held.reason
+    assert smtp_server.received == [] and mailbox(dovecot, me, "Sent") == []
+
+
+async def test_a_utf8_header_of_ascii_addresses_asks_for_smtputf8_only_where_it_is_offered(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # A reply to a message whose id is beyond ASCII: its header is RFC 6532's, which SMTPUTF8 is
+    # for; a server without it still takes it as 8-bit (as it took such headers before RFC 6532).
+    me, to = dovecot.add_user(), dovecot.add_user()
+    draft = Draft(account="work", from_=me.email, to=to.email, subject="Re: Grüße", body="Ja\n",
+                  in_reply_to="<grüße.1@example.test>")
+    out = build_message(draft, now=datetime.now(timezone.utc))
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(out.message, out.recipients)
+        assert await s.outbox_settles() == []
+        smtp_server.offer_smtputf8 = False
+        await s.send(out.message, out.recipients)
+        assert await s.outbox_settles() == []
+    offered, absent = smtp_server.received
+    assert sorted(offered.mail_options) == ["BODY=8BITMIME", "SMTPUTF8"]
+    assert absent.mail_options == ["BODY=8BITMIME"]
+    for raw in mailbox(dovecot, to):
+        assert "In-Reply-To: <grüße.1@example.test>" in raw.decode("utf-8").splitlines()
 
 
 async def test_a_refusal_of_the_message_holds_it_and_send_now_sends_it_once(

@@ -6,8 +6,10 @@ Dovecot fixture's throw-away CA and accept one login, ``username`` / ``password`
 accepted here is delivered over LMTP to every recipient's INBOX on Dovecot, so a test sees it
 arrive as a user would; what the server received is also kept in ``received``.
 
-Tests script refusals a real server makes (``refuse_rcpt``, ``refuse_data``) and take the
-server down and up again (``stop`` / ``start``, on the same ports).
+Tests script refusals a real server makes (``refuse_rcpt``, ``refuse_data``), leave SMTPUTF8
+out of the EHLO answer (``offer_smtputf8``), give an address a mailbox on Dovecot (``aliases``:
+Dovecot's users are ASCII) and take the server down and up again (``stop`` / ``start``, on the
+same ports).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ class _Handler:
     def __init__(self, server: SmtpServer, implicit_tls: bool) -> None:
         self.server = server
         self.implicit_tls = implicit_tls
+
+    async def handle_EHLO(
+        self, _server: SMTP, session: Session, _envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.server.offer_smtputf8:
+            return responses
+        return [line for line in responses if line[4:].upper() != "SMTPUTF8"]
 
     async def handle_RCPT(
         self, _server: SMTP, _session: Session, envelope: Envelope, address: str, options: list[str]
@@ -98,6 +108,10 @@ class SmtpServer:
         self.refuse_rcpt: dict[str, str] = {}
         #: Replies to the next DATA commands, one each, before anything is delivered.
         self.refuse_data: list[str] = []
+        #: Whether the EHLO answer offers SMTPUTF8.
+        self.offer_smtputf8 = True
+        #: Envelope address -> the Dovecot user's address it is delivered to.
+        self.aliases: dict[str, str] = {}
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
         self._context = context
@@ -137,7 +151,8 @@ class SmtpServer:
         DATA once per recipient, which the stdlib's client does not read)."""
         with smtplib.LMTP(self.dovecot.host, self.dovecot.lmtp_port, timeout=30) as lmtp:
             for recipient in message.rcpt_tos:
-                lmtp.sendmail(message.mail_from, [recipient], message.content)
+                sender = message.mail_from if message.mail_from.isascii() else ""
+                lmtp.sendmail(sender, [self.aliases.get(recipient, recipient)], message.content)
 
     @property
     def running(self) -> bool:
@@ -164,4 +179,6 @@ class SmtpServer:
             self.received.clear()
             self.refuse_rcpt.clear()
             self.refuse_data.clear()
+            self.aliases.clear()
+            self.offer_smtputf8 = True
         self.start()

@@ -234,14 +234,55 @@ def test_bad_addresses_are_refused(value: str) -> None:
     assert raised.value.field == "To"
 
 
-def test_a_domain_beyond_ascii_goes_out_in_idna_and_a_local_part_beyond_it_is_refused() -> None:
+def test_a_domain_beyond_ascii_goes_out_in_idna() -> None:
     draft = Draft(account="work", from_="me@example.org", to="Jürgen <j@bücher.example>", body="b")
     out = build_message(draft, now=NOW)
     assert out.recipients == ("j@xn--bcher-kva.example",)
     assert parsed(out.message)["To"].addresses[0].addr_spec == "j@xn--bcher-kva.example"
-    with pytest.raises(ComposeError, match="letters beyond ASCII before the @, which needs SMTPUTF8") as raised:
-        build_message(draft.with_(to="vice›president@example.org"), now=NOW)
-    assert raised.value.field == "To"
+    assert out.message.isascii()  # nothing in it needs SMTPUTF8
+
+
+def test_a_from_address_on_a_domain_beyond_ascii_gets_a_message_id_in_ascii() -> None:
+    # The Message-ID was made on the domain as typed: writing the message failed (a traceback
+    # where a message was to be saved or sent).
+    out = build_message(Draft(account="work", from_="Jö <me@bücher.example>", to="bob@example.org", body="b"),
+                        now=NOW)
+    assert out.message_id.endswith("@xn--bcher-kva.example>")
+    assert out.message.isascii()
+    assert parsed(out.message)["From"].addresses[0].addr_spec == "me@xn--bcher-kva.example"
+
+
+def test_a_local_part_beyond_ascii_makes_a_utf8_header() -> None:
+    draft = Draft(account="work", from_="me@example.org", to='"Ülla, Chefin" <ülla@bücher.example>, bob@example.org',
+                  subject="Grüße", body="b")
+    out = build_message(draft, now=NOW)
+    assert out.recipients == ("ülla@xn--bcher-kva.example", "bob@example.org")
+    head = out.message.split(b"\r\n\r\n", 1)[0].decode("utf-8")  # RFC 6532: raw UTF-8, no encoded words
+    assert 'To: "Ülla, Chefin" <ülla@xn--bcher-kva.example>, bob@example.org' in head.splitlines()
+    assert "Subject: Grüße" in head.splitlines()
+    shown = render_message(out.message).to  # as mailbag's reader shows it
+    assert [(a.name, a.email) for a in shown] == [("Ülla, Chefin", "ülla@xn--bcher-kva.example"),
+                                                  ("", "bob@example.org")]
+
+
+def test_a_reply_to_a_message_of_utf8_addresses_and_ids_carries_them_as_they_were() -> None:
+    # Its header read as Latin-1 by the email package's compat32 reading, the ids were U+FFFD,
+    # and the address was refused.
+    raw = ("From: Jörg <jörg@bücher.example>\r\nTo: me@example.org\r\nSubject: Grüße\r\n"
+           "Message-ID: <grüße.1@bücher.example>\r\nReferences: <a@example.org> <\xff@x>\r\n\r\nhallo\r\n"
+           ).encode("utf-8").replace(b"\xc3\xbf", b"\xff")  # one id holding a byte that is not UTF-8
+    original = read_original(raw)
+    assert original.message_id == "<grüße.1@bücher.example>"
+    assert original.references == ("<a@example.org>",)  # not one that would name another message
+    draft = reply(original, Identity(account="work", email="me@example.org", name="Me"))
+    out = build_message(draft, now=NOW)
+    assert out.recipients == ("jörg@xn--bcher-kva.example",)
+    lines = out.message.split(b"\r\n\r\n", 1)[0].decode("utf-8").splitlines()
+    assert "In-Reply-To: <grüße.1@bücher.example>" in lines
+    assert "References: <a@example.org> <grüße.1@bücher.example>" in lines
+    resumed = draft_from_message(build_message(draft, now=NOW, for_sending=False).message, "work")
+    assert (resumed.to, resumed.in_reply_to, resumed.subject) == (
+        "Jörg <jörg@xn--bcher-kva.example>", "<grüße.1@bücher.example>", "Re: Grüße")
 
 
 @pytest.mark.parametrize("subject", ["literal =?utf-8?q?hi?= typed", "Re: =?UTF-8?B?44GT44KT?broken", "Grüße =?x " + "word " * 20])

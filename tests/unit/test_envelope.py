@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbag.domain.envelope import EnvelopeError, message_id_of, prepare
+from mailbag.domain.envelope import EnvelopeError, envelope_address, message_id_of, prepare
 from mailbag.protocols.smtp.wire import data_payload
 
 
@@ -21,6 +21,20 @@ def test_recipients_come_from_to_cc_and_bcc_and_bcc_is_taken_out() -> None:
     assert ready.message_id.endswith("@example.org>") and message_id_of(ready.raw) == ready.message_id
     assert b"\nDate: " in ready.raw
     assert ready.raw.endswith(b"\r\n\r\nbody\r\n.\r\n") and b"\n" not in ready.raw.replace(b"\r\n", b"")
+
+
+def test_a_message_id_added_is_on_the_ascii_form_of_the_from_domain() -> None:
+    # On the domain as written, a From on bücher.example gave the message an 8-bit Message-ID.
+    ready = prepare("From: me@bücher.example\nTo: a@example.org\n\nx".encode(), domain="fallback.test")
+    assert ready.message_id.endswith("@xn--bcher-kva.example>")
+    ready = prepare("To: a@example.org\n\nx".encode(), domain="bücher.example")
+    assert ready.message_id.endswith("@xn--bcher-kva.example>")
+
+
+def test_the_envelope_carries_a_domain_in_ascii_and_a_local_part_as_it_is() -> None:
+    assert envelope_address("jörg@bücher.example") == "jörg@xn--bcher-kva.example"
+    assert envelope_address("a@example.org") == "a@example.org"
+    assert envelope_address("a@ex\u00adample..org") == "a@ex\u00adample..org"  # IDNA cannot write it: as it is
 
 
 def test_a_message_given_its_envelope_must_not_carry_bcc() -> None:

@@ -10,6 +10,7 @@ text). Turning a draft into bytes to send is :mod:`mailbag.domain.outgoing`'s jo
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -170,13 +171,14 @@ class Original:
 
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def read_original(raw: bytes) -> Original:
     """Parse the message being replied to or forwarded. Never raises on any input."""
     rendered = render_message(raw)
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        message = _header_message(raw)
     except Exception:
         return Original(rendered, raw)
 
@@ -184,15 +186,21 @@ def read_original(raw: bytes) -> Original:
         value = message.get(name)
         return "" if value is None else str(value)
 
-    message_ids = _MSGID.findall(header("Message-ID"))
+    message_ids = _message_ids(header("Message-ID"))
     return Original(
         rendered=rendered,
         raw=raw,
         reply_to=parse_address_list(header("Reply-To")),
         list_post=_list_post(header("List-Post")),
-        references=tuple(_MSGID.findall(header("References"))),
+        references=tuple(_message_ids(header("References"))),
         message_id=message_ids[0] if message_ids else "",
     )
+
+
+def _message_ids(value: str) -> list[str]:
+    """The message ids in ``value``, less any holding a byte that was not UTF-8 (written back, it
+    would name another message)."""
+    return [found for found in _MSGID.findall(value) if "\ufffd" not in found]
 
 
 def _list_post(value: str) -> str:
@@ -205,7 +213,14 @@ def _list_post(value: str) -> str:
 
 
 def _header_message(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
+    """``raw``'s header as the email package reads it, its 8-bit bytes read as UTF-8 (RFC 6532:
+    an address or message id beyond ASCII; a byte that is not UTF-8 is U+FFFD)."""
+    if raw.startswith((b"\n", b"\r\n")):  # no header at all
+        head = b""
+    else:
+        end = _HEADER_END.search(raw)
+        head = raw[: end.start()] if end else raw
+    return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(head.decode("utf-8", "replace"))
 
 
 # --- building drafts ----------------------------------------------------------------------------
@@ -366,7 +381,7 @@ def draft_from_message(raw: bytes, account: str) -> Draft:
         value = message.get(name)
         return format_addresses(parse_address_list(None if value is None else str(value)))
 
-    in_reply_to = _MSGID.findall(str(message.get("In-Reply-To") or ""))
+    in_reply_to = _message_ids(str(message.get("In-Reply-To") or ""))
     return Draft(
         account=account,
         from_=addresses("From"),

@@ -53,8 +53,9 @@ def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
         extra.append(b"Date: " + formatdate(time.time(), localtime=True).encode() + b"\r\n")
     message_id = values.get("message-id", "").strip()
     if not message_id:
-        own = senders[0].rpartition("@")[2] if senders else ""
-        message_id = f"<{uuid.uuid4().hex}@{own or domain}>"
+        domains = [ascii_domain(senders[0].rpartition("@")[2]) if senders else "", ascii_domain(domain)]
+        own = next((d for d in domains if d and d.isascii()), "localhost")
+        message_id = f"<{uuid.uuid4().hex}@{own}>"
         extra.append(b"Message-ID: " + message_id.encode() + b"\r\n")
     out = b"".join(line for _name, _value, line in kept) + b"".join(extra)
     return Prepared(
@@ -64,6 +65,24 @@ def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
         subject=decode_words(values.get("subject", "")),
         message_id=message_id,
     )
+
+
+def ascii_domain(domain: str) -> str:
+    """``domain`` in its ASCII form (IDNA: ``bücher.example`` -> ``xn--bcher-kva.example``); as it
+    is when it is ASCII already, or when IDNA cannot write it."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
+
+
+def envelope_address(address: str) -> str:
+    """``address`` as the envelope carries it: its domain in ASCII (see :func:`ascii_domain`),
+    so that only a local part beyond ASCII needs SMTPUTF8."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{ascii_domain(domain)}" if at else address
 
 
 def check_address(address: str) -> str:

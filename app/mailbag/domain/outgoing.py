@@ -7,8 +7,10 @@ header: a line break or other control character in any header field is refused w
 the envelope only. Attachments given by path are read here: call this off the UI's loop.
 
 An address's domain beyond ASCII (``bücher.example``) goes out in its ASCII form (IDNA,
-``xn--bcher-kva.example``); letters beyond ASCII before the ``@`` would need SMTPUTF8 (RFC 6531),
-which mailbag does not send: such an address is refused by name. A subject holding what looks like
+``xn--bcher-kva.example``). An address with letters beyond ASCII before the ``@`` (``jörg@...``),
+or a message id beyond ASCII (replying to such a message), makes the header one of RFC 6532:
+written in UTF-8 (policy SMTPUTF8), to be sent with SMTPUTF8 (RFC 6531), which the SMTP client
+asks of the server (and refuses the message by name when it is not offered). A subject holding what looks like
 an encoded word (``=?utf-8?q?...?=``, typed, or kept from a broken one replied to) is encoded whole,
 so that it arrives as written. A message forwarded as an attachment goes as its bytes, unchanged.
 """
@@ -30,6 +32,7 @@ from io import BytesIO
 from pathlib import Path
 
 from mailbag.domain.compose import Draft, DraftAttachment, split_addresses
+from mailbag.domain.envelope import ascii_domain
 from mailbag.domain.models import Address
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
@@ -56,10 +59,13 @@ class Outgoing:
 
 
 def new_message_id(from_text: str) -> str:
-    """A fresh Message-ID on the domain of the From address."""
+    """A fresh Message-ID on the domain of the From address (in its ASCII form)."""
     found = split_addresses(from_text)
-    domain = found[0].email.rpartition("@")[2] if found and "@" in found[0].email else "mailbag.invalid"
-    return email.utils.make_msgid(domain=_CONTROL.sub("", domain) or "mailbag.invalid")
+    domain = found[0].email.rpartition("@")[2] if found and "@" in found[0].email else ""
+    domain = ascii_domain(_CONTROL.sub("", domain))
+    if not domain.isascii() or not _ADDR_SPEC.match(f"id@{domain}"):
+        domain = "mailbag.invalid"
+    return email.utils.make_msgid(domain=domain)
 
 
 def parse_field(name: str, text: str) -> list[Address]:
@@ -80,18 +86,11 @@ def parse_field(name: str, text: str) -> list[Address]:
 
 
 def _sendable(name: str, addr_spec: str) -> str:
-    """``addr_spec`` in ASCII: its domain in IDNA; ComposeError when its local part is not ASCII."""
+    """``addr_spec`` with its domain in ASCII (IDNA); ComposeError for a domain IDNA cannot
+    write. A local part beyond ASCII is kept (see the module's text)."""
     local, _, domain = addr_spec.rpartition("@")
-    if not local.isascii():
-        raise ComposeError(name, f'"{addr_spec}" has letters beyond ASCII before the @, which needs SMTPUTF8:'
-                                 " mailbag cannot send to it")
-    if domain.isascii():
-        return addr_spec
-    try:
-        sendable = f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:
-        sendable = ""
-    if not _ADDR_SPEC.match(sendable):
+    sendable = f"{local}@{ascii_domain(domain)}"
+    if not domain.isascii() and not (sendable.rpartition("@")[2].isascii() and _ADDR_SPEC.match(sendable)):
         raise ComposeError(name, f'"{addr_spec}": "{domain}" is not a domain name')
     return sendable
 
@@ -125,11 +124,20 @@ def _header_addresses(name: str, addresses: list[Address]) -> str:
     shown: list[str] = []
     for a in addresses:
         try:
-            address = HeaderAddress(display_name=a.name, addr_spec=a.email)
+            # Checked as the email package reads an address (it refuses one beyond ASCII before
+            # the @, which it writes, given the two halves).
+            local, _, domain = a.email.rpartition("@")
+            HeaderAddress(addr_spec=a.email if local.isascii() else f"x@{domain}")
+            address = HeaderAddress(display_name=a.name, username=local, domain=domain)
         except (ValueError, HeaderParseError):  # "a@example..org": the email package's stricter reading
             raise ComposeError(name, f'"{a.email}" is not an email address') from None
         shown.append(str(address) if a.name else address.addr_spec)
     return ", ".join(shown)
+
+
+def needs_utf8(addresses: list[Address], message_ids: list[str]) -> bool:
+    """Whether a header with these addresses and message ids is one of RFC 6532 (UTF-8)."""
+    return not all(a.email.isascii() for a in addresses) or not all(i.isascii() for i in message_ids)
 
 
 def build_message(
@@ -161,7 +169,9 @@ def build_message(
     if for_sending and not (to or cc or bcc):
         raise ComposeError("To", "no recipient")
 
-    message = EmailMessage(policy=email.policy.SMTP)
+    ids = [message_id, draft.in_reply_to, *draft.references]
+    utf8 = needs_utf8([*senders, *to, *cc, *bcc], ids)
+    message = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
     message["From"] = _header_addresses("From", senders)
     if to:
         message["To"] = _header_addresses("To", to)

@@ -45,7 +45,7 @@ from mailbag.domain.events import (
     RequestUnsupported,
 )
 from mailbag.domain.models import SEEN, FolderRole, MarkWhenSent, OutgoingMessage, OutgoingState
-from mailbag.domain.envelope import EnvelopeError, check_address, message_id_of, prepare
+from mailbag.domain.envelope import EnvelopeError, check_address, envelope_address, message_id_of, prepare
 from mailbag.domain.requests import (
     AppendMessage,
     CancelOutgoing,
@@ -207,13 +207,13 @@ class OutboxService:
         account = self._account(account_name)
         outgoing = prepare(raw, domain=_domain(account.email), strip_bcc=recipients is None)
         chosen = outgoing.recipients if recipients is None else recipients
-        envelope = tuple(dict.fromkeys(check_address(r.strip()) for r in chosen))
+        envelope = tuple(dict.fromkeys(envelope_address(check_address(r.strip())) for r in chosen))
         if not envelope:
             raise EnvelopeError("the message has no recipients")
         return self.local.add_outbox(
             account.name,
             outgoing.raw,
-            sender=account.email,
+            sender=envelope_address(account.email),
             recipients=envelope,
             subject=outgoing.subject,
             send_at=send_at,

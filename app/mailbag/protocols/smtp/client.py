@@ -5,8 +5,10 @@ all-or-nothing: a server that does not offer it, refuses it, sends anything betw
 and the handshake (:mod:`mailbag.protocols.smtp.starttls`), or fails the handshake gets nothing
 more, not even the login. Plain text only with ``"none"``. Certificates are always checked
 (system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN; with an OAuth2
-access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME`` and ``SMTPUTF8`` are asked for when
-the message needs them and the server offers them.
+access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME`` is asked for when the message holds
+8-bit bytes and the server offers it. ``SMTPUTF8`` (RFC 6531) is required for an address beyond
+ASCII (a message with one is refused by name where the server does not offer it), and asked for
+where it is offered when the header holds UTF-8 (RFC 6532).
 
 Every failure is one of :mod:`mailbag.protocols.smtp.errors`, typed by what the outbox must do.
 The line is drawn at the server's go-ahead for the message (``354``): a link lost before it means
@@ -32,7 +34,7 @@ from mailbag.protocols.smtp.errors import (
     SmtpUncertain,
 )
 from mailbag.protocols.smtp.starttls import PlainText, StartTlsInjection
-from mailbag.protocols.smtp.wire import data_payload, needs_8bit
+from mailbag.protocols.smtp.wire import data_payload, needs_8bit, utf8_header
 from mailbag.protocols import sasl
 from mailbag.protocols.login import ServerLogin
 from mailbag.protocols.tls import (
@@ -237,9 +239,10 @@ async def _envelope(
             options.append("BODY=8BITMIME")
         elif not smtp.supports_extension("smtputf8"):
             raise SmtpPermanent("the message has 8-bit text and the server does not take it (no 8BITMIME)")
-    if utf8:
-        if not smtp.supports_extension("smtputf8"):
-            raise SmtpPermanent("an address is not ASCII and the server does not offer SMTPUTF8")
+    if utf8 and not smtp.supports_extension("smtputf8"):
+        raise SmtpPermanent("an address has letters beyond ASCII, and the server does not offer SMTPUTF8,"
+                            " which such an address needs")
+    if utf8 or (utf8_header(message) and smtp.supports_extension("smtputf8")):
         options.append("SMTPUTF8")
     encoding = "utf-8" if utf8 else "ascii"
     where = f"{smtp.hostname}:{smtp.port}"

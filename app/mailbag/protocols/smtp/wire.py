@@ -20,3 +20,13 @@ def data_payload(message: bytes) -> bytes:
 def needs_8bit(message: bytes) -> bool:
     """Whether ``message`` holds bytes above 127 (it needs 8BITMIME)."""
     return not message.isascii()
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def utf8_header(message: bytes) -> bool:
+    """Whether ``message``'s header (up to its first empty line) holds bytes above 127: one of
+    RFC 6532, written in UTF-8, which SMTPUTF8 is for."""
+    end = _HEADER_END.search(message)
+    return not message[: end.start() if end else len(message)].isascii()
