@@ -1,7 +1,8 @@
 """A small TCP proxy for fault tests: it forwards bytes to a real server and can be paused (the
 sockets stay open but nothing flows, as on a path that answers TCP keepalives only), cut (every
 connection dropped), taken down (nothing listens) and brought up again on the same port. It can
-also rewrite the lines an IMAP server sends (to leave out what some servers do not send)."""
+also rewrite the lines an IMAP server sends (to leave out what some servers do not send), and the
+lines its client sends (to play a server that names things otherwise)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ class Proxy:
     """Forwards 127.0.0.1:``port`` to ``target_host``:``target_port``; counts connections."""
 
     def __init__(
-        self, target_host: str, target_port: int, rewrite: Callable[[bytes], bytes] | None = None
+        self, target_host: str, target_port: int, rewrite: Callable[[bytes], bytes] | None = None,
+        rewrite_sent: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.target = (target_host, target_port)
         self.rewrite = rewrite  # applied to each line the server sends (literals pass unchanged)
+        self.rewrite_sent = rewrite_sent  # ... and to each line the client sends
         self.port = 0
         self.connections = 0  # accepted since start
         self._server: asyncio.base_events.Server | None = None
@@ -98,7 +101,7 @@ class Proxy:
         self._writers.add(up_writer)
         self._links.append(writer)
         pipes = [
-            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(reader, up_writer, self.rewrite_sent)),
             asyncio.create_task(self._pipe(up_reader, writer, self.rewrite)),
         ]
         self._tasks.update(pipes)

@@ -52,14 +52,16 @@ def compat_config(dovecot: DovecotServer, user: MailUser, poll_seconds: int = 1)
 
 @contextlib.asynccontextmanager
 async def running(dovecot: DovecotServer, user: MailUser, store: Store, poll_seconds: int = 1,
-                  rewrite: Callable[[bytes], bytes] | None = None) -> AsyncIterator[tuple[ImapAccount, Recorder]]:
+                  rewrite: Callable[[bytes], bytes] | None = None,
+                  rewrite_sent: Callable[[bytes], bytes] | None = None) -> AsyncIterator[tuple[ImapAccount, Recorder]]:
     """An account worker on the compat listener (behind a proxy that rewrites the server's
-    lines with ``rewrite``), synced once before the test goes on."""
+    lines with ``rewrite``, and the client's with ``rewrite_sent``), synced once before the test
+    goes on."""
     events = Recorder()
     config = compat_config(dovecot, user, poll_seconds)
     proxy = None
     if rewrite is not None:
-        proxy = await Proxy(dovecot.compat_host, dovecot.compat_imap_port, rewrite).start()
+        proxy = await Proxy(dovecot.compat_host, dovecot.compat_imap_port, rewrite, rewrite_sent).start()
         assert config.imap is not None
         config = replace(config, imap=replace(config.imap, host="127.0.0.1", port=proxy.port))
     account = ImapAccount(config, store, events)
@@ -274,6 +276,41 @@ async def test_noselect_parents_and_modified_utf7_names_in_the_first_sync(doveco
             # the parent the server lists as \Noselect is shown, never selected
             assert not folders["INBOX.Lists"].selectable and folders["INBOX.Lists.rust"].selectable
             assert not events.of(ErrorReported)
+
+
+def _swapped(spellings: dict[bytes, bytes]) -> Callable[[bytes], bytes]:
+    """A rewrite of each of ``spellings`` into its value (in one pass: none twice)."""
+    pattern = re.compile(b"|".join(re.escape(k) for k in sorted(spellings, key=len, reverse=True)))
+    return lambda line: pattern.sub(lambda m: spellings[m.group(0)], line)
+
+
+#: How GNU Mailutils' imap4d, which lists the files of a folder of mbox files as they are named,
+#: lists ``R&D`` and ``Entwürfe``: not in modified UTF-7 (``R&-D``, ``Entw&APw-rfe``).
+_AS_FILES = {b"INBOX.R&-D": b"INBOX.R&D", b"INBOX.Entw&APw-rfe": "INBOX.Entwürfe".encode()}
+
+
+async def test_folders_a_server_lists_by_names_not_in_modified_utf7_are_opened_by_those_names(
+    dovecot, mail_user, tmp_path
+):
+    # Encoded again from their names, they were "R&-D" and "Entw&APw-rfe", which such a server
+    # does not have: listed, never opened, and nothing could be moved there.
+    dovecot.deliver_many(mail_user.name, [make_message(1)], folder="R&D")
+    dovecot.deliver_many(mail_user.name, [make_message(2)], folder="Entwürfe")
+    dovecot.deliver_many(mail_user.name, [make_message(3)])
+    as_files = _swapped(_AS_FILES)
+    # What the client says: the server's names into Dovecot's, and Dovecot's into names no
+    # folder has (the server has no folder by the modified UTF-7 spelling).
+    told = _swapped({**{v: k for k, v in _AS_FILES.items()}, **{k: k + b"-none" for k in _AS_FILES}})
+    with Store.open(tmp_path / "c.db") as store:
+        async with running(dovecot, mail_user, store, poll_seconds=3600, rewrite=as_files,
+                           rewrite_sent=told) as (account, events):
+            await until(lambda: store.counts("work", "INBOX.R&D") == (1, 1), 20)
+            await until(lambda: store.counts("work", "INBOX.Entwürfe") == (1, 1), 20)
+            account.submit(MoveMessages(account="work", folder="INBOX", uids=(uid_of(store, "INBOX", 3),),
+                                        target="INBOX.Entwürfe"))
+            await events.wait_for(lambda e: isinstance(e, ActionApplied) and e.on_server, 20)
+            assert not events.of(ErrorReported)
+    assert set(server_state(dovecot, mail_user, "INBOX.Entw&APw-rfe")) == {message_id(2), message_id(3)}
 
 
 @pytest.mark.parametrize("rewrite", [without_copyuid, as_mailutils_validity], ids=["no-copyuid", "new-validity"])

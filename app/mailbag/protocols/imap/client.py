@@ -32,6 +32,7 @@ from mailbag.protocols.imap.codes import (
 )
 from mailbag.protocols.imap.errors import ImapAuthError, ImapConnectionError, ImapError, ImapUnavailable
 from mailbag.protocols.imap.folders import build_folders, parse_list, parse_status
+from mailbag.protocols.imap.names import spelling_of
 from mailbag.protocols.imap.parser import (
     Value,
     as_int,
@@ -161,12 +162,12 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _mailbox(folder: str) -> str:
-    """A folder name as a command argument (modified UTF-7, quoted); ValueError for a name no
-    command can carry (empty, or with a line break or another control character)."""
+def _checked(folder: str) -> str:
+    """``folder``; ValueError for a name no command can carry (empty, or with a line break or
+    another control character)."""
     if not folder or any(ord(c) < 32 or ord(c) == 127 for c in folder):
         raise ValueError(f"not a folder name: {folder!r}")
-    return quote(utf7.encode(folder))
+    return folder
 
 
 def _server_text(response: adapter.Response) -> str:
@@ -194,6 +195,8 @@ class ImapClient:
         self.folder_events = False  # NOTIFY pushes a LIST for folders changed elsewhere
         self._link: StreamingProtocol | None = None
         self._lock = asyncio.Lock()
+        #: The wire names of this server's folders that are not their names encoded (see ``names``).
+        self.spelling = spelling_of(settings.host, settings.port, settings.username)
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -216,6 +219,12 @@ class ImapClient:
         protocol = self._protocol
         return ImapCommand(name, protocol.new_tag(), *args, wants=wants, prefix=prefix, loop=protocol.loop,
                            timeout=self.settings.timeout, continuation=continuation)
+
+    def _mailbox(self, folder: str) -> str:
+        """A folder as a command argument: its wire name (see ``names``), quoted; ValueError for a
+        name no command can carry. A wire name beyond ASCII is one this server listed so (raw
+        UTF-8): it is given back as the server wrote it."""
+        return quote(self.spelling.wire(_checked(folder)))
 
     async def _execute(self, command: ImapCommand) -> adapter.Response:
         """Run a command to its end; NO/BAD raise ImapError, a dead link ImapConnectionError."""
@@ -444,6 +453,7 @@ class ImapClient:
                 listed.append(entry)
             elif kind == "STATUS" and (status := parse_status(parsed)) is not None:
                 counts[status[0]] = status[1]
+        self.spelling.learn([wire for _attributes, _delimiter, wire in listed])
         if "LIST-STATUS" not in caps:
             for attributes, _delimiter, wire in listed:
                 if not {"\\noselect", "\\nonexistent"} & {a.lower() for a in attributes}:
@@ -465,26 +475,28 @@ class ImapClient:
 
     async def create(self, folder: str) -> None:
         """CREATE ``folder`` (its full name, decoded)."""
-        await self._run("CREATE", _mailbox(folder))
+        await self._run("CREATE", self._mailbox(folder))
 
     async def rename(self, folder: str, new_name: str) -> None:
         """RENAME ``folder`` (and the folders below it) to ``new_name``."""
-        await self._run("RENAME", _mailbox(folder), _mailbox(new_name))
+        await self._run("RENAME", self._mailbox(folder), self._mailbox(new_name))
+        self.spelling.forget(folder)
 
     async def delete(self, folder: str) -> None:
         """DELETE ``folder`` with its messages."""
-        await self._run("DELETE", _mailbox(folder))
+        await self._run("DELETE", self._mailbox(folder))
+        self.spelling.forget(folder)
 
     async def subscribe(self, folder: str, subscribe: bool = True) -> None:
         """SUBSCRIBE to ``folder``, or UNSUBSCRIBE from it."""
-        await self._run("SUBSCRIBE" if subscribe else "UNSUBSCRIBE", _mailbox(folder))
+        await self._run("SUBSCRIBE" if subscribe else "UNSUBSCRIBE", self._mailbox(folder))
 
     async def status(self, folder: str) -> dict[str, int]:
         """STATUS of one folder: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (and HIGHESTMODSEQ)."""
         items = "MESSAGES UNSEEN UIDNEXT UIDVALIDITY"
         if "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities:
             items += " HIGHESTMODSEQ"
-        return await self._status_wire(utf7.encode(folder), items)
+        return await self._status_wire(self.spelling.wire(folder), items)
 
     async def _status_wire(self, wire: str, items: str) -> dict[str, int]:
         answers = await self._run("STATUS", quote(wire), f"({items})", wants=(b"STATUS",))
@@ -498,7 +510,7 @@ class ImapClient:
                      qresync: tuple[int, int] | None = None) -> SelectResult:
         """SELECT (or EXAMINE) a folder; with ``qresync=(uidvalidity, modseq)`` and QRESYNC enabled
         the server also reports what vanished and changed since."""
-        args = [quote(utf7.encode(folder))]
+        args = [quote(self.spelling.wire(folder))]
         if qresync is not None and "QRESYNC" in self.enabled:
             args.append(f"(QRESYNC ({int(qresync[0])} {int(qresync[1])}))")
         elif "CONDSTORE" in self.capabilities and "CONDSTORE" not in self.enabled and "QRESYNC" not in self.enabled:
@@ -587,7 +599,7 @@ class ImapClient:
         """STATUS of many folders in one round trip (LIST-STATUS when offered, else pipelined
         STATUS commands): folder -> MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (HIGHESTMODSEQ).
         Folders the server does not know are left out."""
-        wires = {utf7.encode(f): f for f in folders}
+        wires = {self.spelling.wire(f): f for f in folders}
         if not wires:
             return {}
         items = "MESSAGES UNSEEN UIDNEXT UIDVALIDITY"
@@ -601,7 +613,7 @@ class ImapClient:
         else:
             async with self._lock:
                 protocol = self._protocol
-                lines = [f"STATUS {quote(w)} ({items})".encode("ascii") for w in wires]
+                lines = [f"STATUS {quote(w)} ({items})".encode() for w in wires]
                 command = Pipeline("STATUS", [protocol.new_tag() for _ in lines], lines, wants=(b"STATUS",),
                                    loop=protocol.loop, timeout=self.settings.timeout)
                 await self._execute(command)
@@ -690,7 +702,7 @@ class ImapClient:
         uid_set = format_uid_set(int(u) for u in uids)
         if not uid_set:
             return CopyResult()
-        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {quote(utf7.encode(target))}"],
+        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {quote(self.spelling.wire(target))}"],
                                                  wants=(b"OK",))
         return copy_result(lines)
 
@@ -706,7 +718,7 @@ class ImapClient:
             return CopyResult()
         if "MOVE" in self.capabilities:
             _answers, lines = await self._send_lines(
-                "MOVE", [f"UID MOVE {uid_set} {quote(utf7.encode(target))}"],
+                "MOVE", [f"UID MOVE {uid_set} {quote(self.spelling.wire(target))}"],
                 wants=(b"OK", b"EXPUNGE", b"VANISHED"))
             return copy_result(lines)
         await self._refuse_if_others_deleted(uids, "move messages")  # before anything changes
@@ -758,7 +770,7 @@ class ImapClient:
         for flag in flags:
             if not _FLAG.match(flag) or flag.lower() == "\\recent":
                 raise ValueError(f"not an IMAP flag: {flag!r}")
-        parts: list[Part] = [f"APPEND {quote(utf7.encode(folder))} "]
+        parts: list[Part] = [f"APPEND {quote(self.spelling.wire(folder))} "]
         if flags:
             parts.append(f"({' '.join(flags)}) ")
         if date is not None:

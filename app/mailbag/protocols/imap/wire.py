@@ -26,13 +26,14 @@ def literal_mode(capabilities: frozenset[str] | set[str], parts: Sequence[Part])
 def compose(parts: Sequence[Part], *, non_synchronizing: bool) -> tuple[bytes, list[bytes]]:
     """Join ``parts`` into the first write and what follows each ``+`` continuation request.
 
-    Text parts are concatenated as they are (ASCII); each bytes part becomes a literal: ``{n+}``
+    Text parts are concatenated as they are (in UTF-8: ASCII, but for a folder name a server
+    listed in raw UTF-8, given back so); each bytes part becomes a literal: ``{n+}``
     inline when ``non_synchronizing``, else ``{n}`` and the rest of the command after the ``+``.
     """
     chunks: list[bytearray] = [bytearray()]
     for part in parts:
         if isinstance(part, str):
-            chunks[-1] += part.encode("ascii")
+            chunks[-1] += part.encode()
         elif non_synchronizing:
             chunks[-1] += b"{%d+}\r\n" % len(part) + part
         else:
