@@ -79,6 +79,26 @@ async def test_apop_refused_logs_in_with_the_password(scripted: ScriptedPop3) ->
     assert [c.split(" ", 1)[0].upper() for c in scripted.seen.commands][:3] == ["CAPA", "APOP", "AUTH"]
 
 
+@pytest.mark.parametrize(
+    "scripted", [(Script(apop=True, apop_secrets=False, close_after_refusal=True), False)], indirect=True
+)
+async def test_a_server_that_closes_the_link_when_it_refuses_apop_is_logged_in_to_with_the_password(
+    scripted: ScriptedPop3,
+) -> None:
+    # As Solid POP3 does: the password went out on a link it had closed, and every check failed.
+    client = await Pop3Client.open(settings(scripted, "none"))
+    assert [listing.number for listing in await client.list_messages()] == [1, 2, 3, 4, 5]
+    await client.quit()
+    verbs = [c.split(" ", 1)[0].upper() for c in scripted.seen.commands]
+    assert verbs[:4] == ["CAPA", "APOP", "CAPA", "AUTH"]
+    # Refused once, APOP is not tried again (each refusal is a failed login in the server's log).
+    client = await Pop3Client.open(settings(scripted, "none"))
+    await client.quit()
+    assert [c.split(" ", 1)[0].upper() for c in scripted.seen.commands].count("APOP") == 1
+    with pytest.raises(Pop3LoginRefused, match="wrong password"):
+        await Pop3Client.open(settings(scripted, "none", password="wrong"))
+
+
 @pytest.mark.parametrize("scripted", [(Script(sasl_ir=False), True)], indirect=True)
 async def test_a_server_that_takes_no_initial_response_gets_it_after_its_go_ahead(scripted: ScriptedPop3) -> None:
     client = await Pop3Client.open(settings(scripted, "tls"))  # "+" to AUTH PLAIN <response>: sent again

@@ -54,6 +54,8 @@ class Script:
     #: False: AUTH takes no initial response (as before RFC 5034): ``AUTH PLAIN <response>`` is
     #: answered ``+`` and the response read from the next line, as after ``AUTH PLAIN``.
     sasl_ir: bool = True
+    #: True: the link is closed after a refused login (as Solid POP3 closes it, a second later).
+    close_after_refusal: bool = False
 
 
 @dataclass
@@ -144,7 +146,11 @@ class ScriptedPop3(ScriptedServer):
             elif verb == "APOP":
                 name, _, digest = arg.partition(" ")
                 good = hashlib.md5((APOP_STAMP + script.password).encode()).hexdigest()
-                say(self._logged_in(digest == good and script.apop_secrets))
+                answer = self._logged_in(digest == good and script.apop_secrets)
+                say(answer)
+                if answer.startswith("-ERR") and script.close_after_refusal:
+                    await writer.drain()
+                    return
             elif verb == "AUTH" and arg.upper().startswith("PLAIN") and (not script.sasl_ir or arg.upper() == "PLAIN"):
                 say("+ ")
                 await writer.drain()

@@ -6,7 +6,10 @@ user name. Plain text only with ``"none"``. Certificates are always checked (sys
 optional ``ca_file``). The login is AUTH PLAIN where the server offers it, else USER/PASS; APOP
 (the password never sent) when the link is plain text and the greeting allows it, and those after
 all when the server refuses APOP (GNU Mailutils' pop3d greets with a timestamp even when it has no
-APOP secrets to check it against).
+APOP secrets to check it against). A server that closes the link once it has refused APOP (Solid
+POP3 does, as after any refused login) is logged in to again, with the password; and APOP, once
+refused, is not tried again with that server and user while mailbag runs (each refused login is one
+more failure in the server's log, which may lock the account).
 
 RETR is pipelined where the server offers PIPELINING: a window of commands goes out at once and
 the answers are read in order. Every failure is one of :mod:`mailbag.protocols.pop3.errors`.
@@ -52,6 +55,12 @@ MAX_COMMAND = 255
 #: Response codes (RFC 2449, 3206) that mean "try again later".
 _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
 _APOP_STAMP = re.compile(rb"<[^<>\s]+@[^<>\s]+>")
+#: (host, port, user name) of each server that refused APOP to this process.
+_APOP_REFUSED: set[tuple[str, int, str]] = set()
+
+
+class _ClosedAfterApop(Pop3LinkLost):
+    """The server closed the link after it refused APOP: log in again, with the password."""
 
 
 #: Where and how to fetch: one account's table with its password.
@@ -92,6 +101,14 @@ class Pop3Client:
         client = cls(settings)
         try:
             await client._connect()
+        except _ClosedAfterApop:
+            client.abort()
+            client = cls(settings)  # APOP is not tried again (see _login)
+            try:
+                await client._connect()
+            except BaseException:
+                client.abort()
+                raise
         except BaseException:
             client.abort()
             raise
@@ -208,16 +225,20 @@ class Pop3Client:
         mechanisms = self.capabilities.get("SASL", "").upper().split()
         if s.oauth2:
             await self._login_oauth2(mechanisms)
-        elif plain_link and stamp is not None:
+        elif plain_link and stamp is not None and (s.host, s.port, s.username) not in _APOP_REFUSED:
             digest = hashlib.md5(stamp.group(0) + s.password.encode("utf-8")).hexdigest()
             reply = await self._command(f"APOP {s.username} {digest}", check=False, secret=True)
             if reply.ok:
                 return
             if reply.code in _TEMPORARY_CODES:
                 self._refused(reply)
+            _APOP_REFUSED.add((s.host, s.port, s.username))
             log.info("%s refused APOP (%s): logging in with the password", self._where,
                      masked(explained(reply), self._hide))
-            await self._password_login(mechanisms)
+            try:
+                await self._password_login(mechanisms)
+            except Pop3LinkLost as exc:
+                raise _ClosedAfterApop(str(exc)) from None
         else:
             await self._password_login(mechanisms)
 
