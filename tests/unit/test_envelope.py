@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailbag.domain.envelope import EnvelopeError, envelope_address, message_id_of, prepare
-from mailbag.protocols.smtp.wire import data_payload
+from mailbag.protocols.smtp.wire import data_payload, utf8_header
 
 
 def test_recipients_come_from_to_cc_and_bcc_and_bcc_is_taken_out() -> None:
@@ -37,6 +37,16 @@ def test_the_envelope_carries_a_domain_in_ascii_and_a_local_part_as_it_is() -> N
     assert envelope_address("a@ex\u00adample..org") == "a@ex\u00adample..org"  # IDNA cannot write it: as it is
 
 
+def test_a_header_in_8_bit_bytes_of_an_older_mailer_is_read_as_text() -> None:
+    # Read as UTF-8 with surrogates, its subject could not be stored: `mailbag send` of a
+    # message from a script writing Latin-1 ended in a traceback, and nothing was queued.
+    raw = b"From: Ren\xe9 <rene@example.org>\nTo: a@example.org\nSubject: caf\xe9\nMessage-ID: <id\xe9@example.org>\n\nx"
+    ready = prepare(raw, domain="d.test")
+    assert (ready.subject, ready.message_id, ready.sender) == ("café", "<idé@example.org>", "rene@example.org")
+    assert ready.raw.startswith(b"From: Ren\xe9 <rene@example.org>\r\n")  # sent as it was written
+    assert prepare("Subject: Grüße\nTo: a@example.org\n\nx".encode(), domain="d.test").subject == "Grüße"
+
+
 def test_a_message_given_its_envelope_must_not_carry_bcc() -> None:
     with pytest.raises(EnvelopeError, match="Bcc"):
         prepare(b"To: a@example.org\nBcc: b@example.org\n\nx", domain="d.test")
@@ -62,3 +72,9 @@ def test_data_is_dot_stuffed_with_crlf_line_ends_and_ends_with_the_final_dot() -
         b"..start\r\nmid\r\n...two\r\n..\r\nend\r\n.\r\n"
     )
     assert data_payload(b"x\r\n") == b"x\r\n.\r\n"
+
+
+def test_a_header_is_one_for_smtputf8_when_its_8_bit_bytes_are_utf8() -> None:
+    assert utf8_header("Subject: Grüße\r\n\r\nbody".encode())
+    assert not utf8_header(b"Subject: caf\xe9\r\n\r\nbody")  # an older mailer's Latin-1
+    assert not utf8_header("Subject: hi\r\n\r\nGrüße".encode())  # 8-bit in the body only

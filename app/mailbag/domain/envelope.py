@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from email.utils import formatdate, getaddresses
 
-from mailbag.domain.headers import decode_words
+from mailbag.domain.headers import decode_bytes, decode_words
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
@@ -45,8 +45,8 @@ def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
     if bcc and not strip_bcc:
         raise EnvelopeError("the message still has a Bcc field: it would show every Bcc recipient")
     kept = [(name, value, line) for name, value, line in _raw_fields(head) if name != "bcc"]
-    values = {name: value for name, value in fields}
-    recipients = _addresses([v for n, v in fields if n in ("to", "cc", "bcc")])
+    values = {name: _readable(value) for name, value in fields}
+    recipients = _addresses([_readable(v) for n, v in fields if n in ("to", "cc", "bcc")])
     senders = _addresses([values["from"]]) if "from" in values else ()
     extra: list[bytes] = []
     if "date" not in values:
@@ -131,6 +131,12 @@ def _fields(head: bytes) -> list[tuple[str, str]]:
 
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
+
+
+def _readable(value: str) -> str:
+    """A field's value as text: UTF-8 (RFC 6532), else the 8-bit bytes of an older mailer read
+    as the reader reads them (Windows-1252), never a byte that no text can hold."""
+    return value if value.isascii() else decode_bytes(value.encode("utf-8", "surrogateescape"), None)
 
 
 def _addresses(values: list[str]) -> tuple[str, ...]:

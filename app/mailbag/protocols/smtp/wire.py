@@ -26,7 +26,14 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def utf8_header(message: bytes) -> bool:
-    """Whether ``message``'s header (up to its first empty line) holds bytes above 127: one of
-    RFC 6532, written in UTF-8, which SMTPUTF8 is for."""
+    """Whether ``message``'s header (up to its first empty line) is one of RFC 6532, which
+    SMTPUTF8 is for: bytes above 127 that are UTF-8 (not those of an older mailer's charset)."""
     end = _HEADER_END.search(message)
-    return not message[: end.start() if end else len(message)].isascii()
+    head = message[: end.start() if end else len(message)]
+    if head.isascii():
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
