@@ -155,6 +155,35 @@ def test_an_unreachable_server_queues_with_75_and_flush_sends_it_once(
     assert len(smtp_server.received) == 1
 
 
+def test_a_held_message_is_named_by_flush_and_not_sent_again_unasked(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    me, to = dovecot.add_user(), dovecot.add_user()
+    config = aiosmtpd_config(tmp_path / "config.toml", dovecot, me, smtp_server)
+    smtp_server.refuse_rcpt[to.email] = "550 5.1.1 no such user"
+    assert run_send(config, tmp_path, message_from(me, to)).returncode == 69
+    smtp_server.refuse_rcpt.clear()
+    flushed = run_send(config, tmp_path, b"", "--flush")
+    assert flushed.returncode == 0, flushed.stderr
+    assert b"1 message(s) held in the outbox, not sent again here" in flushed.stderr
+    assert b"550 5.1.1 no such user" in flushed.stderr
+    assert smtp_server.received == []
+
+
+def test_a_header_in_an_older_mailers_8_bit_bytes_is_sent_as_written(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # Its subject read as UTF-8 with surrogates could not be stored: a traceback, nothing queued.
+    me, to = dovecot.add_user(), dovecot.add_user()
+    config = aiosmtpd_config(tmp_path / "config.toml", dovecot, me, smtp_server)
+    message = f"From: {me.email}\nTo: {to.email}\nSubject: caf\xe9\n\nx\n".encode("latin-1")
+    result = run_send(config, tmp_path, message)
+    assert result.returncode == 0, result.stderr
+    (delivered,) = mailbox(dovecot, to)
+    assert b"\r\nSubject: caf\xe9\r\n" in delivered
+    assert "SMTPUTF8" not in smtp_server.received[0].mail_options  # not UTF-8: 8BITMIME only
+
+
 @pytest.mark.parametrize(
     "message, problem",
     [

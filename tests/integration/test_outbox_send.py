@@ -146,10 +146,28 @@ async def test_a_utf8_header_of_ascii_addresses_asks_for_smtputf8_only_where_it_
         await s.send(out.message, out.recipients)
         assert await s.outbox_settles() == []
     offered, absent = smtp_server.received
-    assert sorted(offered.mail_options) == ["BODY=8BITMIME", "SMTPUTF8"]
-    assert absent.mail_options == ["BODY=8BITMIME"]
+    assert sorted(o for o in offered.mail_options if not o.startswith("SIZE=")) == ["BODY=8BITMIME", "SMTPUTF8"]
+    assert [o for o in absent.mail_options if not o.startswith("SIZE=")] == ["BODY=8BITMIME"]
     for raw in mailbox(dovecot, to):
         assert "In-Reply-To: <grüße.1@example.test>" in raw.decode("utf-8").splitlines()
+
+
+async def test_a_message_over_the_size_the_server_takes_is_held_before_it_goes_out(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # RFC 1870: the server names its limit, and the message's size goes with MAIL FROM; it was
+    # sent whole first, to be refused after the upload (552 from Postfix, at 10 MB by default).
+    me, to = dovecot.add_user(), dovecot.add_user()
+    small, big = new_message(me, [to.email], subject="small"), new_message(me, [to.email], body="x" * 3000 + "\n")
+    smtp_server.size_limit = 2000
+    async with sending(config_of(sending_account(dovecot, me, smtp_server)), tmp_path) as s:
+        await s.send(small, [to.email])
+        await s.send(big, [to.email])
+        (held,) = await s.outbox_settles()
+    assert held.state == "held" and f"; {smtp_server.host} takes at most 1 KB" in held.reason
+    assert held.reason.startswith("the message is 3 KB")
+    (received,) = smtp_server.received
+    assert f"SIZE={len(received.content)}" in received.mail_options
 
 
 async def test_a_refusal_of_the_message_holds_it_and_send_now_sends_it_once(

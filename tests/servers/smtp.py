@@ -7,7 +7,7 @@ accepted here is delivered over LMTP to every recipient's INBOX on Dovecot, so a
 arrive as a user would; what the server received is also kept in ``received``.
 
 Tests script refusals a real server makes (``refuse_rcpt``, ``refuse_data``), leave SMTPUTF8
-out of the EHLO answer (``offer_smtputf8``), give an address a mailbox on Dovecot (``aliases``:
+out of the EHLO answer (``offer_smtputf8``), say a smaller SIZE there (``size_limit``), give an address a mailbox on Dovecot (``aliases``:
 Dovecot's users are ASCII) and take the server down and up again (``stop`` / ``start``, on the
 same ports).
 """
@@ -54,9 +54,12 @@ class _Handler:
         self, _server: SMTP, session: Session, _envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
-        if self.server.offer_smtputf8:
-            return responses
-        return [line for line in responses if line[4:].upper() != "SMTPUTF8"]
+        if not self.server.offer_smtputf8:
+            responses = [line for line in responses if line[4:].upper() != "SMTPUTF8"]
+        if self.server.size_limit is not None:
+            responses = [f"250-SIZE {self.server.size_limit}" if line.startswith("250-SIZE") else line
+                         for line in responses]
+        return responses
 
     async def handle_RCPT(
         self, _server: SMTP, _session: Session, envelope: Envelope, address: str, options: list[str]
@@ -110,6 +113,8 @@ class SmtpServer:
         self.refuse_data: list[str] = []
         #: Whether the EHLO answer offers SMTPUTF8.
         self.offer_smtputf8 = True
+        #: The largest message the EHLO answer says it takes (SIZE), when not aiosmtpd's own.
+        self.size_limit: int | None = None
         #: Envelope address -> the Dovecot user's address it is delivered to.
         self.aliases: dict[str, str] = {}
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -181,4 +186,5 @@ class SmtpServer:
             self.refuse_data.clear()
             self.aliases.clear()
             self.offer_smtputf8 = True
+            self.size_limit = None
         self.start()

@@ -21,3 +21,12 @@ def said_alike(text: str) -> str:
     again, where its answers hold timings, times or session numbers that differ each time
     (Dovecot's ``(0.001 + 0.000 secs)``, or ``(0.001 + 0.000 + 0.024 secs)`` when it waited)."""
     return _NUMBER.sub("0", _SUM.sub("0", text))
+
+
+def human_size(size: int) -> str:
+    """``512 B``, ``180 KB``, ``20.0 MB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size // 1024} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

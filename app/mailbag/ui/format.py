@@ -70,10 +70,3 @@ def thread_summary(size: int, unread: int, flagged: int) -> str:
     return f"[{size} · {counts}]" if counts else f"[{size}]"
 
 
-def human_size(size: int) -> str:
-    """``512 B``, ``180 KB``, ``20.0 MB``."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size // 1024} KB"
-    return f"{size / (1024 * 1024):.1f} MB"

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import aiosmtplib
 from aiosmtplib import SMTPResponse
 
+from mailbag.domain.wording import human_size
 from mailbag.protocols.smtp.errors import (
     SmtpAuthFailed,
     SmtpError,
@@ -233,6 +234,12 @@ async def _envelope(
     """MAIL FROM and one RCPT TO per recipient; any refusal refuses the whole message (a
     message half-sent could not be sent again without doubling it)."""
     options: list[str] = []
+    if smtp.supports_extension("size"):  # RFC 1870: refused at once, not after the upload
+        limit = _size_limit(smtp.esmtp_extensions.get("size", ""))
+        if limit and len(message) > limit:
+            raise SmtpPermanent(f"the message is {human_size(len(message))}; {smtp.hostname} takes at most"
+                                f" {human_size(limit)}")
+        options.append(f"SIZE={len(message)}")
     utf8 = not sender.isascii() or not all(r.isascii() for r in recipients)
     if needs_8bit(message):
         if smtp.supports_extension("8bitmime"):
@@ -263,6 +270,12 @@ async def _envelope(
         raise _by_code(exc.code, exc.message, "the server said") from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpTemporary(f"link lost before the message was sent: {_cause(exc)}") from None
+
+
+def _size_limit(value: str) -> int:
+    """The largest message a server's SIZE takes, in bytes (0: it names none)."""
+    word = value.strip().split(" ")[0]
+    return int(word) if word.isascii() and word.isdigit() else 0
 
 
 async def _hand_over(

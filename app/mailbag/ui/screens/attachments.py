@@ -23,7 +23,7 @@ from mailbag.services.opening import OpenFailed, private_copy, remove_copy, run_
 from mailbag.services.saving import SaveError, save_as_new
 from mailbag.services.viewers import Viewer, find_viewer
 from mailbag.ui.completion import PathSuggester
-from mailbag.ui.format import human_size
+from mailbag.domain.wording import human_size
 from mailbag.ui.keymap import BY_ID, bindings, display_keys, effective_keys
 from mailbag.ui.saving import SaveFolder, Tell, save_bytes
 from mailbag.ui.screens.prompt import PromptScreen

@@ -38,7 +38,7 @@ from mailbag.domain.sanitize import clean_line
 from mailbag.services.api import MailFacade
 from mailbag.ui.completion import AddressBook, AddressSuggester, FieldInput, PathSuggester
 from mailbag.ui.editor import EditorFailed, edit_text, editor_command
-from mailbag.ui.format import human_size
+from mailbag.domain.wording import human_size
 from mailbag.ui.keymap import bindings
 from mailbag.ui.messages import DraftClosed
 from mailbag.ui.screens.dialogs import close_draft_dialog

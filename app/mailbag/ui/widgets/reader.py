@@ -31,7 +31,7 @@ from mailbag.domain.deadline import Deadline
 from mailbag.domain.models import Address, MessageRow, RenderedMessage
 from mailbag.domain.quotes import BodyLayout, LineKind, fold_quotes, layout_body, plain_layout
 from mailbag.domain.sanitize import clean_line, clean_text, visible_format_characters
-from mailbag.ui.format import human_size
+from mailbag.domain.wording import human_size
 from mailbag.ui.keymap import bindings
 from mailbag.ui.wrapped_text import Row, WrappedText
 
