@@ -425,6 +425,14 @@ def test_save_sent_is_an_smtp_key() -> None:
     assert "smtp.save_sent: must be true or false" in str(error_for(minimal() + smtp + 'save_sent = "no"\n'))
 
 
+def test_gmails_smtp_server_keeps_the_sent_copy_itself_unless_told_otherwise() -> None:
+    gmail = '\n[accounts.work.smtp]\nhost = "smtp.gmail.com"\npassword_env = "P"\n'
+    account = parse_config(minimal() + gmail, PATH).accounts["work"]
+    assert account.smtp is not None and not account.smtp.save_sent  # a second copy, else
+    account = parse_config(minimal() + gmail + "save_sent = true\n", PATH).accounts["work"]
+    assert account.smtp is not None and account.smtp.save_sent
+
+
 def test_a_certificate_pin_is_read_in_any_usual_spelling() -> None:
     digits = "AB:" * 31 + "CD"
     config = parse_config(minimal(f'host = "h"\ntls_fingerprint = "SHA256:{digits}"\n'), PATH)

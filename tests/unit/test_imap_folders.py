@@ -55,3 +55,24 @@ def test_status_response() -> None:
     assert items == {"MESSAGES": 231, "UIDNEXT": 44292, "UNSEEN": 2}
     assert parse_status(parse_segments([b"* STATUS"])) is None
     assert parse_list(parse_segments([b"* LIST garbage"])) is None
+
+
+GMAIL = (
+    [rb'* LIST (\HasNoChildren) "/" INBOX'],
+    [rb'* LIST (\HasChildren \Noselect) "/" "[Gmail]"'],
+    [rb'* LIST (\All \HasNoChildren) "/" "[Gmail]/All Mail"'],
+    [rb'* LIST (\Flagged \HasNoChildren) "/" "[Gmail]/Starred"'],
+    [rb'* LIST (\HasNoChildren \Important) "/" "[Gmail]/Important"'],
+    [rb'* LIST (\HasNoChildren \Sent) "/" "[Gmail]/Sent Mail"'],
+)
+
+
+def test_on_gmail_all_mail_is_the_archive_and_its_views_are_aggregates() -> None:
+    folders = {f.name: f for f in build_folders("acct", listed(*GMAIL), {}, gmail=True)}
+    assert folders["[Gmail]/All Mail"].role is FolderRole.ARCHIVE
+    assert [n for n, f in folders.items() if f.aggregate] == ["[Gmail]/All Mail", "[Gmail]/Starred", "[Gmail]/Important"]
+    elsewhere = {f.name: f for f in build_folders("acct", listed(*GMAIL), {})}  # \All on another server
+    assert elsewhere["[Gmail]/All Mail"].role is FolderRole.NONE
+    with_archive = listed(*GMAIL, [rb'* LIST (\Archive) "/" Archived'])
+    roles = {f.name: f.role for f in build_folders("acct", with_archive, {}, gmail=True)}
+    assert (roles["Archived"], roles["[Gmail]/All Mail"]) == (FolderRole.ARCHIVE, FolderRole.NONE)

@@ -82,6 +82,15 @@ POP3_POLL_SECONDS = 300
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+#: SMTP servers that keep a copy of what is sent through them in the Sent folder themselves:
+#: one stored by mailbag too would be a second copy (``save_sent``'s default is false there).
+_KEEPS_SENT = ("smtp.gmail.com", "smtp.googlemail.com")
+
+
+def _keeps_sent(host: str) -> bool:
+    return host.lower().rstrip(".") in _KEEPS_SENT
+
+
 class ConfigError(Exception):
     """A mistake in the configuration file. ``str(e)`` is ``"<file>:<line>: <key>: <problem>"``."""
 
@@ -635,7 +644,7 @@ class _Validator:
             auth_mechanism=mechanism,
             ca_file=ca_file,
             tls_fingerprint=fingerprint,
-            save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else True,
+            save_sent=self.boolean(table, where + ("save_sent",)) if "save_sent" in table else not _keeps_sent(host),
             leave_on_server=leave,
             delete_after_days=days,
         )

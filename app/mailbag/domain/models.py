@@ -127,6 +127,13 @@ class Folder:
         )
 
     @property
+    def aggregate(self) -> bool:
+        """Whether the folder is a view of messages kept in other folders too: all of them
+        (RFC 6154 ``\\All``: Gmail's All Mail), the flagged ones (``\\Flagged``: Starred), or
+        Gmail's ``\\Important``. A message arriving there has arrived elsewhere too."""
+        return bool({"\\all", "\\flagged", "\\important"} & {a.lower() for a in self.attributes})
+
+    @property
     def holds_folders(self) -> bool:
         """Whether folders can be made below this one: not where the server says ``\\Noinferiors``
         (RFC 3501: an mbox file on GNU Mailutils)."""

@@ -444,13 +444,15 @@ class Backend(ABC):
     async def announce_new_mail(
         self, folder: str, fresh: Sequence[MessageSummary], count: int | None = None
     ) -> None:
-        """Tell the user about new unread mail found by an incremental sync (not in Sent & co);
+        """Tell the user about new unread mail found by an incremental sync (not in Sent & co, nor
+        in a folder that only shows messages of others: Gmail's All Mail, Starred, Important);
         ``count``: how many unread messages in all, when ``fresh`` holds only the first few."""
         unread = [s for s in fresh if s.unread]
         if not unread:
             return
-        roles = {f.name: f.role for f in await self.db(self.store.folders, self.name)}
-        if roles.get(folder) in QUIET_ROLES:
+        known = {f.name: f for f in await self.db(self.store.folders, self.name)}
+        shown = known.get(folder)
+        if shown is not None and (shown.role in QUIET_ROLES or shown.aggregate):  # told where it arrived
             return
         self.emit(
             NewMail(

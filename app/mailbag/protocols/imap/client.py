@@ -458,7 +458,7 @@ class ImapClient:
             for attributes, _delimiter, wire in listed:
                 if not {"\\noselect", "\\nonexistent"} & {a.lower() for a in attributes}:
                     counts[wire] = await self._status_wire(wire, "MESSAGES UNSEEN")
-        return build_folders(self.account, listed, counts)
+        return build_folders(self.account, listed, counts, gmail="X-GM-EXT-1" in caps)
 
     async def namespace(self) -> tuple[str, str | None]:
         """The personal namespace's (prefix, delimiter): ``("INBOX.", ".")`` on a server that

@@ -58,11 +58,15 @@ def _well_known(name: str, delimiter: str | None) -> FolderRole:
 
 
 def build_folders(account: str, listed: list[tuple[frozenset[str], str | None, str]],
-                  counts: dict[str, dict[str, int]]) -> list[Folder]:
+                  counts: dict[str, dict[str, int]], *, gmail: bool = False) -> list[Folder]:
     """Folders with roles: INBOX, then SPECIAL-USE attributes, then well-known names for roles
-    that no attribute claimed."""
+    that no attribute claimed. On Gmail (``gmail``: X-GM-EXT-1), whose folders are labels, the
+    archive is All Mail (``\\All``): a message moved there loses the Inbox label, as Gmail's own
+    Archive does, where a folder named Archive would be one more label."""
+    has_archive = any(a.lower() == "\\archive" for attrs, _d, _n in listed for a in attrs)
+    special_use = {**_SPECIAL_USE, "\\all": FolderRole.ARCHIVE} if gmail and not has_archive else _SPECIAL_USE
     claimed = {
-        _SPECIAL_USE[a.lower()] for attrs, _d, _n in listed for a in attrs if a.lower() in _SPECIAL_USE
+        special_use[a.lower()] for attrs, _d, _n in listed for a in attrs if a.lower() in special_use
     }
     folders = []
     for attributes, delimiter, wire in listed:
@@ -72,7 +76,7 @@ def build_folders(account: str, listed: list[tuple[frozenset[str], str | None, s
             role, name = FolderRole.INBOX, "INBOX"
         else:
             for attribute in attributes:
-                role = _SPECIAL_USE.get(attribute.lower(), role)
+                role = special_use.get(attribute.lower(), role)
             if role is FolderRole.NONE:
                 guess = _well_known(name, delimiter)
                 if guess not in claimed:
