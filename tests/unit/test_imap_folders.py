@@ -76,3 +76,23 @@ def test_on_gmail_all_mail_is_the_archive_and_its_views_are_aggregates() -> None
     with_archive = listed(*GMAIL, [rb'* LIST (\Archive) "/" Archived'])
     roles = {f.name: f.role for f in build_folders("acct", with_archive, {}, gmail=True)}
     assert (roles["Archived"], roles["[Gmail]/All Mail"]) == (FolderRole.ARCHIVE, FolderRole.NONE)
+
+
+def test_a_server_without_special_use_has_its_folders_known_by_their_names_in_its_users_language() -> None:
+    # Exchange without SPECIAL-USE, in German: Trash, Sent and Junk were made anew at the first
+    # `d`, sent message and `!`, beside the folders the user already had.
+    entries = listed(
+        [rb'* LIST (\HasNoChildren) "/" INBOX'],
+        [rb'* LIST (\HasNoChildren) "/" "Gel&APY-schte Elemente"'],
+        [rb'* LIST (\HasNoChildren) "/" "Gesendete Elemente"'],
+        [rb'* LIST (\HasNoChildren) "/" "Junk-E-Mail"'],
+        [rb'* LIST (\HasNoChildren) "/" "Entw&APw-rfe"'],
+        [rb'* LIST (\HasNoChildren) "/" Archiv'],
+        [rb'* LIST (\HasNoChildren) "/" "Projekte/Gesendete Elemente"'],  # not at the top: none
+    )
+    roles = {f.name: f.role for f in build_folders("acct", entries, {})}
+    assert roles == {
+        "INBOX": FolderRole.INBOX, "Gelöschte Elemente": FolderRole.TRASH, "Gesendete Elemente": FolderRole.SENT,
+        "Junk-E-Mail": FolderRole.JUNK, "Entwürfe": FolderRole.DRAFTS, "Archiv": FolderRole.ARCHIVE,
+        "Projekte/Gesendete Elemente": FolderRole.NONE,
+    }

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from mailbag.domain.folder_roles import role_by_name
 from mailbag.domain.header_fields import content_type, first_fields
 from mailbag.domain.headers import decode_words, parse_address_list, parse_date
 from mailbag.domain.models import (
@@ -85,23 +86,6 @@ _MAX_PART_DEPTH = 20
 LETTER_TO_FLAG: dict[str, str] = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "T": DELETED, "D": DRAFT}
 FLAG_TO_LETTER: dict[str, str] = {flag: letter for letter, flag in LETTER_TO_FLAG.items()}
 
-#: Well-known top-level folder names (case-insensitive) and their roles.
-_ROLE_NAMES: dict[str, FolderRole] = {
-    "sent": FolderRole.SENT,
-    "sent items": FolderRole.SENT,
-    "sent messages": FolderRole.SENT,
-    "drafts": FolderRole.DRAFTS,
-    "trash": FolderRole.TRASH,
-    "deleted items": FolderRole.TRASH,
-    "deleted messages": FolderRole.TRASH,
-    "junk": FolderRole.JUNK,
-    "spam": FolderRole.JUNK,
-    "archive": FolderRole.ARCHIVE,
-    "archives": FolderRole.ARCHIVE,
-}
-
-
-
 def _role(name: str) -> FolderRole:
     """The role of a folder by its name: a well-known name at the top, or just below the Inbox
     (``INBOX.Sent`` as offlineimap names Courier's folders, mbsync's ``INBOX/Sent``)."""
@@ -110,7 +94,7 @@ def _role(name: str) -> FolderRole:
         parts = parts[1:]
     elif len(parts) == 1 and name[:6].upper() == "INBOX.":
         parts = [name[6:]]
-    return _ROLE_NAMES.get(parts[0].casefold(), FolderRole.NONE) if len(parts) == 1 else FolderRole.NONE
+    return role_by_name(parts[0]) if len(parts) == 1 else FolderRole.NONE
 
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mailbag.domain.folder_roles import role_by_name
 from mailbag.domain.models import Folder, FolderRole
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols import utf7
@@ -14,20 +15,6 @@ _SPECIAL_USE = {
     "\\drafts": FolderRole.DRAFTS,
     "\\archive": FolderRole.ARCHIVE,
 }
-_WELL_KNOWN = {
-    "sent": FolderRole.SENT,
-    "sent items": FolderRole.SENT,
-    "sent messages": FolderRole.SENT,
-    "trash": FolderRole.TRASH,
-    "deleted items": FolderRole.TRASH,
-    "deleted messages": FolderRole.TRASH,
-    "junk": FolderRole.JUNK,
-    "spam": FolderRole.JUNK,
-    "drafts": FolderRole.DRAFTS,
-    "archive": FolderRole.ARCHIVE,
-}
-
-
 def mailbox_name(value: Value) -> str:
     """A mailbox name as sent on the wire (still modified UTF-7)."""
     return as_text(value)
@@ -51,10 +38,9 @@ def parse_status(parsed: list[Value]) -> tuple[str, dict[str, int]] | None:
 
 
 def _well_known(name: str, delimiter: str | None) -> FolderRole:
-    lowered = name.lower()
-    if delimiter and lowered.startswith("inbox" + delimiter.lower()):
-        lowered = lowered[len("inbox") + len(delimiter) :]
-    return _WELL_KNOWN.get(lowered, FolderRole.NONE)
+    if delimiter and name.lower().startswith("inbox" + delimiter.lower()):
+        name = name[len("inbox") + len(delimiter) :]
+    return role_by_name(name)
 
 
 def build_folders(account: str, listed: list[tuple[frozenset[str], str | None, str]],
