@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from mailbag import __version__
 from mailbag.domain.models import FolderRole
 from mailbag.domain.config import Security
 from mailbag.protocols.imap import FromUid, ImapClient, ImapConnectionError, ImapError, ImapSettings
+from tests.integration.proxy import Proxy
 from tests.servers.messages import make_message, message_id, subject_of
 
 pytestmark = pytest.mark.dovecot
@@ -37,6 +39,34 @@ def other_client(dovecot, user) -> imaplib.IMAP4_SSL:
     other = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
     other.login(user.name, user.password)
     return other
+
+
+async def test_a_server_that_opens_no_folder_to_a_client_that_did_not_say_what_it_is(dovecot, mail_user) -> None:
+    # As NetEase's servers (163.com, 126.com): SELECT is "Unsafe Login" until the client has
+    # sent ID (RFC 2971), which Dovecot offers too.
+    said: list[bytes] = []
+
+    def client_line(line: bytes) -> bytes:
+        said.append(line)
+        return line
+
+    def as_netease(line: bytes) -> bytes:
+        identified = any(b" ID (" in s for s in said)
+        if b"OK [READ-WRITE]" in line and not identified:
+            return line.split(b" ", 1)[0] + b" NO SELECT Unsafe Login. Please contact kefu@188.com for help\r\n"
+        return line
+
+    async with Proxy(dovecot.host, dovecot.imap_port, as_netease, client_line) as proxy:
+        settings = imap_settings(dovecot, mail_user, "none")
+        imap = ImapClient(ImapSettings(**{**settings.__dict__, "host": "127.0.0.1", "port": proxy.port}), "work")
+        await imap.connect()
+        try:
+            selected = await imap.select("INBOX")
+        finally:
+            await imap.logout()
+    assert selected.uidvalidity > 0
+    (identified,) = [line for line in said if b" ID (" in line]
+    assert identified.split(b" ", 1)[1] == f'ID ("name" "mailbag" "version" "{__version__}")\r\n'.encode()
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])

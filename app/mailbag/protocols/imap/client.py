@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from mailbag import __version__
 from mailbag.domain.config import ServerConfig
 from mailbag.domain.models import Folder, MessageSummary
 from mailbag.domain.sanitize import clean_line
@@ -282,6 +283,7 @@ class ImapClient:
             if protocol.state == adapter.NONAUTH:
                 await self._authenticate()
             await self._capability()
+            await self._identify()
             await self._enable()
             self._keepalive()
         except ImapError:
@@ -341,6 +343,20 @@ class ImapClient:
         answers = await self._run("CAPABILITY", wants=(b"CAPABILITY",))
         caps = {as_text(word).upper() for parsed in answers for word in parsed[2:] if isinstance(word, bytes)}
         self.capabilities = frozenset(caps)
+
+    async def _identify(self) -> None:
+        """ID (RFC 2971) where the server offers it: mailbag's name and version, nothing of the
+        system it runs on. Some servers refuse SELECT to a client that has not said what it is
+        (NetEase's 163.com, 126.com and yeah.net: "Unsafe Login"). What the server says of itself
+        is not used; a refusal is logged and the session goes on."""
+        if "ID" not in self.capabilities:
+            return
+        try:
+            await self._run("ID", f'("name" "mailbag" "version" "{__version__}")', wants=(b"ID",))
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            log.info("%s:%s refused ID: %s", self.settings.host, self.settings.port, exc)
 
     async def _starttls(self, context: ssl.SSLContext | None) -> None:
         if "STARTTLS" not in self.capabilities or context is None:
