@@ -2,8 +2,9 @@
 
 The addresses offered for completion are read from a cache of 100,000 messages (10,000 senders,
 and 5,000 messages in Sent to 2,000 people) once when the compose screen opens; each key typed in
-To, Cc or Bcc then looks them up in memory. A message with a 20 MB attachment is built as the send
-key does (off the UI's loop). Nothing here needs a server.
+To, Cc or Bcc then looks them up in memory. A message with a 20 MB attachment, and a reply to all
+of a list's 2,000 people, are built as the send key does (off the UI's loop). Nothing here needs
+a server.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ def measure(runs: int) -> list[Figure]:
         now = datetime.now(timezone.utc)
         figures.append(Figure(20 * 1024 * 1024, "build a message with a 20 MB attachment", "s",
                               [seconds(lambda: build_message(draft, now=now)) for _ in range(runs)],
+                              goal="-", digits=2))
+        everyone = ", ".join(f'"Person {n}, Example" <person{n}@example.org>' for n in range(2_000))
+        reply_all = Draft(account="bench", from_="me@example.org", to="list@example.org", cc=everyone,
+                          subject="Re: Big list", body="Agreed.\n")
+        figures.append(Figure(2_000, "build a reply to all of 2,000 people", "s",
+                              [seconds(lambda: build_message(reply_all, now=now)) for _ in range(runs)],
                               goal="-", digits=2))
     return figures
 

@@ -383,3 +383,14 @@ def test_reply_quotes_a_dash_line_that_opens_no_signature() -> None:
     quoted = MAIL.replace(b"Shall we?\r\n", b"Shall we?\r\n--\r\n" + b"more words\r\n" * 20)
     draft = reply(read_original(quoted), ME)
     assert "> --\n> more words\n" in draft.body and draft.body.count("> more words") == 20
+
+
+def test_a_long_list_of_recipients_is_sent_to_each_once_in_the_order_written() -> None:
+    many = [f'"Person {n}, Example" <person{n}@example.org>' for n in range(3000)]
+    draft = Draft(account="work", from_="me@example.org", to=", ".join(many[:10]),
+                  cc=", ".join(many) + ", PERSON5@EXAMPLE.ORG", bcc="person7@example.org, x@example.org", body="b")
+    out = build_message(draft, now=NOW)
+    assert out.recipients == tuple(f"person{n}@example.org" for n in range(3000)) + ("x@example.org",)
+    assert len(parsed(out.message)["Cc"].addresses) == 3001
+    with pytest.raises(ComposeError):  # a piece that is no address, however long the list
+        build_message(draft.with_(cc=", ".join(many) + ", Person 3000 Example"), now=NOW)

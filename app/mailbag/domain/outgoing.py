@@ -75,14 +75,29 @@ def parse_field(name: str, text: str) -> list[Address]:
     if not text.strip():
         return []
     addresses = split_addresses(text)
-    pieces = [piece for piece in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", text) if piece.strip()]
-    if not addresses or len(addresses) < len(pieces):
+    if not addresses or len(addresses) < _pieces(text):
         raise ComposeError(name, f'"{text.strip()}" is not a list of email addresses')
     for address in addresses:
         if not _ADDR_SPEC.match(address.email):
             shown = address.email or address.name
             raise ComposeError(name, f'"{shown}" is not an email address')
     return [Address(a.name, _sendable(name, a.email)) for a in addresses]
+
+
+def _pieces(text: str) -> int:
+    """How many non-empty pieces ``text`` is cut into by its commas outside double quotes (those
+    with an even number of quotes after them), in one pass: a reply to all of a list of
+    thousands is no slower to send than another."""
+    count, quotes_after, filled = 0, text.count('"'), False
+    for char in text:
+        if char == '"':
+            quotes_after -= 1
+        elif char == "," and quotes_after % 2 == 0:
+            count += filled
+            filled = False
+            continue
+        filled = filled or not char.isspace()
+    return count + filled
 
 
 def _sendable(name: str, addr_spec: str) -> str:
@@ -194,11 +209,10 @@ def build_message(
     for attachment in draft.attachments:
         _attach(message, attachment, read_file)
 
-    recipients: list[str] = []
+    recipients: dict[str, str] = {}  # lower case -> as written, the first of each
     for address in (*to, *cc, *bcc):
-        if address.email.lower() not in {r.lower() for r in recipients}:
-            recipients.append(address.email)
-    return Outgoing(_as_bytes(message), tuple(recipients), message_id)
+        recipients.setdefault(address.email.lower(), address.email)
+    return Outgoing(_as_bytes(message), tuple(recipients.values()), message_id)
 
 
 def _short_lines(text: str) -> bool:
