@@ -394,3 +394,13 @@ def test_a_long_list_of_recipients_is_sent_to_each_once_in_the_order_written() -
     assert len(parsed(out.message)["Cc"].addresses) == 3001
     with pytest.raises(ComposeError):  # a piece that is no address, however long the list
         build_message(draft.with_(cc=", ".join(many) + ", Person 3000 Example"), now=NOW)
+
+
+def test_a_reply_to_a_message_with_a_subject_of_a_megabyte_takes_its_beginning() -> None:
+    # Written whole, its header took the email package half a minute (quadratic in its length).
+    raw = b"From: spam@example.org\r\nSubject: " + b"win " * 250_000 + b"\r\nMessage-ID: <s@example.org>\r\n\r\nx\r\n"
+    draft = reply(read_original(raw), Identity(account="work", email="me@example.org"))
+    assert len(draft.subject) == len("Re: ") + 1000 and draft.subject.startswith("Re: win win ")
+    assert draft.subject.endswith("…")
+    assert forward_subject("win " * 250_000).endswith("win…")
+    assert parsed(build_message(draft, now=NOW).message)["Subject"] == draft.subject

@@ -31,6 +31,8 @@ ReplyMode = Literal["sender", "all", "list"]
 
 #: At most this many ids are carried in References (the first one and the newest ones).
 MAX_REFERENCES = 20
+#: The longest subject a reply or forward takes from the message it answers (no real one is near).
+MAX_SUBJECT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +149,20 @@ def _strip(pattern: re.Pattern[str], subject: str) -> str:
 
 def reply_subject(subject: str) -> str:
     """``Re: `` once before the subject, whatever reply prefixes it had (Re:, RE:, Aw:, Re[2]:)."""
-    return "Re: " + _strip(_REPLY_PREFIX, clean_line(subject))
+    return "Re: " + _strip(_REPLY_PREFIX, _taken(subject))
 
 
 def forward_subject(subject: str) -> str:
     """``Fwd: `` once before the subject, whatever forward prefixes it had (Fwd:, FW:, WG:)."""
-    return "Fwd: " + _strip(_FORWARD_PREFIX, clean_line(subject))
+    return "Fwd: " + _strip(_FORWARD_PREFIX, _taken(subject))
+
+
+def _taken(subject: str) -> str:
+    """The subject of a message answered, on one line, cut at :data:`MAX_SUBJECT` characters
+    (with ``…``): the email package takes time quadratic in a header's length to write it (a
+    spam message's subject of a megabyte made a reply take half a minute)."""
+    subject = clean_line(subject[: 4 * MAX_SUBJECT])
+    return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1].rstrip() + "…"
 
 
 # --- the original message -----------------------------------------------------------------------
