@@ -28,7 +28,7 @@ from mailbag.store.store import Store
 from tests.integration.accounts import Recorder, stop
 from tests.integration.pop3_fixtures import expected_ids, local_ids, message_ids, on_server, pop3_account
 from tests.servers.dovecot import DovecotServer, MailUser
-from tests.servers.messages import make_message
+from tests.servers.messages import make_message, message_id
 
 pytestmark = pytest.mark.dovecot
 
@@ -502,3 +502,32 @@ async def test_new_mail_under_a_uidl_given_again_after_the_mailbox_was_made_anew
     assert local_ids(tmp_path / "Mail") == [f"<report0{day}@example.test>" for day in (1, 2, 3)]
     assert store.local.pop3_downloads("old")["1"].size == first["1"].size  # the same size: its bytes told
     assert on_server(dovecot, mail_user) == 0
+
+
+def nested_too_deep(depth: int = 2000) -> bytes:
+    """A message whose parts are nested deeper than the email package's parser can follow, and
+    never closed."""
+    head = b"From: Mallory <m@example.org>\r\nSubject: nested\r\nMessage-ID: <nested@example.org>\r\nMIME-Version: 1.0\r\n"
+    parts = b"".join(b"Content-Type: multipart/mixed; boundary=B%d\r\n\r\n--B%d\r\n" % (i, i) for i in range(depth))
+    return head + parts + b"Content-Type: text/plain\r\n\r\nhi\r\n"
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["here", "in-a-child"])
+async def test_a_message_nested_too_deep_for_the_email_package_downloads_with_the_rest(
+    dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, store: Store, in_child: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its summary raised RecursionError: the batch and so every download failed, for good.
+    monkeypatch.setattr("mailbag.services.pop3_account.CHILD_MIN", 1)
+    dovecot.deliver(mail_user.name, make_message(1))
+    dovecot.deliver(mail_user.name, nested_too_deep())
+    dovecot.deliver(mail_user.name, make_message(2))
+    worker, recorder = account(dovecot, mail_user, tmp_path, store)
+    worker.download_in_child = in_child
+    await worker.sync_once()
+    assert not recorder.of(ErrorReported)
+    summaries = [store.summary("old", "INBOX", uid) for uid in store.uids("old", "INBOX")]
+    assert sorted(s.message_id for s in summaries if s is not None) == sorted(
+        ["<nested@example.org>", message_id(1), message_id(2)]
+    )
+    assert [s.subject for s in summaries if s is not None and s.message_id == "<nested@example.org>"] == ["nested"]

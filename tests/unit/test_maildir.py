@@ -494,3 +494,12 @@ def test_a_message_moved_keeps_its_file_time_which_dates_it_without_a_date_heade
     (summary,) = store.summaries("Archive", uids=[moved[uid]])
     assert summary.subject == "no date"
     assert summary.date == received
+
+
+def test_a_message_whose_parts_are_nested_too_deep_for_the_email_package_is_listed(store: MaildirStore) -> None:
+    # Its summary raised RecursionError: the message was left out of the list, said unreadable.
+    parts = b"".join(b"Content-Type: multipart/mixed; boundary=B%d\r\n\r\n--B%d\r\n" % (i, i) for i in range(2000))
+    uid = store.add("INBOX", b"From: m@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n" + parts + b"hi\r\n")
+    unreadable: dict[int, str] = {}
+    listed = {s.uid: s for s in store.summaries("INBOX", unreadable=unreadable)}
+    assert listed[uid].subject == "nested" and unreadable == {}

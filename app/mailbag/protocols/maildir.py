@@ -720,13 +720,26 @@ def delivered_summaries(
                 size = os.fstat(fh.fileno()).st_size
                 if size <= _READ_WHOLE:
                     raw = fh.read()  # just written: in the page cache
-                    made.append((key, summary_of(raw, 0, frozenset(), received)))
+                    made.append((key, delivered_summary(raw, received)))
                     continue
                 block = _header_block(fh)
             made.append((key, _summary(block, size, received, 0, frozenset(), lambda: open(path, "rb"))))
         except FileNotFoundError:
             continue
+        except Exception as exc:  # noqa: BLE001 - a hostile message must never stop a delivery
+            logger.warning("the headers of %s could not be read: %r", key, exc)
+            made.append((key, None))
     return made
+
+
+def delivered_summary(raw: bytes, received: float) -> MessageSummary | None:
+    """:func:`summary_of` a message just delivered (UID 0, no flags); None for one that cannot
+    be read (logged): the next look at its folder tries again, and lists it or says why not."""
+    try:
+        return summary_of(raw, 0, frozenset(), received)
+    except Exception as exc:  # noqa: BLE001 - a hostile message must never stop a delivery
+        logger.warning("the headers of a message delivered could not be read: %r", exc)
+        return None
 
 
 def summary_of(raw: bytes, uid: int, flags: frozenset[str], received: float) -> MessageSummary:
@@ -798,14 +811,17 @@ def _has_attachment(headers: dict[str, str], whole: Callable[[], BinaryIO]) -> b
         return _holds_attachment(raw, 0)
     except _Malformed:
         pass
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        if part.get_content_disposition() == "attachment" or part.get_filename():
-            return True
-        if part.get_content_maintype() != "text":
-            return True
+    try:
+        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            if part.get_content_disposition() == "attachment" or part.get_filename():
+                return True
+            if part.get_content_maintype() != "text":
+                return True
+    except RecursionError:  # parts left open, nested deeper than the email package can read
+        return False
     return False
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailbag.domain.models import MessageSummary
-from mailbag.protocols.maildir import summary_of
+from mailbag.protocols.maildir import delivered_summary
 from mailbag.protocols.maildir_delivery import deliver, locate, new_key
 from mailbag.protocols.pop3.client import WINDOW, Listing, Pop3Client
 from mailbag.protocols.pop3.errors import Pop3LinkLost, Pop3MessageFailed
@@ -158,8 +158,9 @@ def digests(raws: Sequence[bytes]) -> list[str]:
 
 
 def summaries(raws: Sequence[bytes], received: float) -> list[MessageSummary | None]:
-    """The summary of each message (UID 0, no flags)."""
-    return [summary_of(raw, 0, frozenset(), received) for raw in raws]
+    """The summary of each message (UID 0, no flags; None for one that cannot be read, see
+    ``delivered_summary``)."""
+    return [delivered_summary(raw, received) for raw in raws]
 
 
 def batches(listing: Sequence[Listing]) -> Iterator[list[Listing]]:
