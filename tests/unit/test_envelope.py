@@ -78,3 +78,9 @@ def test_a_header_is_one_for_smtputf8_when_its_8_bit_bytes_are_utf8() -> None:
     assert utf8_header("Subject: Grüße\r\n\r\nbody".encode())
     assert not utf8_header(b"Subject: caf\xe9\r\n\r\nbody")  # an older mailer's Latin-1
     assert not utf8_header("Subject: hi\r\n\r\nGrüße".encode())  # 8-bit in the body only
+
+
+def test_an_address_among_comments_nested_thousands_deep_is_read() -> None:
+    # The email package reads comments recursively: `mailbag send` ended in a RecursionError.
+    raw = b"From: " + b"(" * 5000 + b"x" + b")" * 5000 + b" a@example.org\nTo: b@example.org\n\nx"
+    assert prepare(raw, domain="d.test").sender == "a@example.org"

@@ -11,6 +11,7 @@ from mailbag.domain.deadline import Deadline
 from mailbag.domain.headers import decode_bytes, decode_words
 from mailbag.domain.mime import extract_attachment, extract_part, render_message
 from mailbag.domain.mime_structure import Limits, parse_params, read_structure
+from mailbag.protocols.maildir import summary_of
 from mailbag.ui.widgets.reader import header_text
 from tests.messages import deep_nesting, hostile_headers, many_parts, path
 
@@ -197,3 +198,11 @@ def test_a_lone_surrogate_that_utf7_encodes_is_shown_as_a_replacement_character(
     raw = b"From: a@example.org\r\nSubject: =?utf-7?q?+2AA-?=\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nhi +2AA-\r\n"
     rendered = render_message(raw)
     (rendered.subject + rendered.body).encode("utf-8")
+
+
+def test_a_from_among_comments_nested_thousands_deep_is_read_in_the_list_and_the_reader() -> None:
+    # The email package reads comments recursively: the summary raised RecursionError (the
+    # message left out of a Maildir folder's list) and the reader showed no sender.
+    raw = b"From: " + b"(" * 5000 + b"x" + b")" * 5000 + b" Ann <ann@example.org>\r\nSubject: s\r\n\r\nhi\r\n"
+    assert [a.email for a in summary_of(raw, 0, frozenset(), 0).from_] == ["ann@example.org"]
+    assert [a.email for a in render_message(raw).from_] == ["ann@example.org"]

@@ -21,7 +21,7 @@ from email.message import EmailMessage, Message
 from typing import Literal
 
 from mailbag.domain.config import AccountConfig
-from mailbag.domain.headers import decode_words, format_address, format_addresses, parse_address_list
+from mailbag.domain.headers import address_pairs, decode_words, format_address, format_addresses, parse_address_list
 from mailbag.domain.mime import extract_part, render_message
 from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
 from mailbag.domain.quotes import LineKind, layout_body
@@ -116,7 +116,7 @@ def _without_signature(body: str) -> str:
 def split_addresses(text: str) -> list[Address]:
     """The addresses typed in a field (comma separated, names optional)."""
     result = []
-    for name, addr in email.utils.getaddresses([text]):
+    for name, addr in address_pairs(text):
         if name or addr:
             result.append(Address(name=name.strip(), email=addr.strip()))
     return result

@@ -9,9 +9,9 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from email.utils import formatdate, getaddresses
+from email.utils import formatdate
 
-from mailbag.domain.headers import decode_bytes, decode_words
+from mailbag.domain.headers import address_pairs, decode_bytes, decode_words
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
@@ -143,7 +143,7 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
     """The addresses in these To/Cc/Bcc/From values, each once, in order; EnvelopeError for one
     that cannot go in the envelope."""
     found: dict[str, None] = {}
-    for _name, address in getaddresses([decode_words(v) for v in values]):
+    for _name, address in (pair for v in values for pair in address_pairs(decode_words(v))):
         if address:
             found.setdefault(check_address(address), None)
     return tuple(found)

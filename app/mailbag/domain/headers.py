@@ -110,13 +110,37 @@ def _plain_addresses(value: str) -> list[tuple[str, str]] | None:
     return found
 
 
+def address_pairs(value: str) -> list[tuple[str, str]]:
+    """``email.utils.getaddresses`` of one field's value: ``(phrase, address)`` of each address.
+    The email package reads comments recursively: a value whose comments nest thousands deep
+    (a hostile message) is read with its comments left out, in one pass."""
+    try:
+        return email.utils.getaddresses([value])
+    except RecursionError:
+        return email.utils.getaddresses([_without_comments(value)])
+
+
+def _without_comments(value: str) -> str:
+    """``value`` less what is between parentheses, however deep they nest."""
+    kept: list[str] = []
+    depth = 0
+    for char in value:
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)
+
+
 def parse_address_list(value: str | None) -> tuple[Address, ...]:
     """Parse a To/From/Cc header value into decoded addresses."""
     if not value:
         return ()
     result = []
     pairs = _plain_addresses(value)
-    for name, addr in email.utils.getaddresses([value]) if pairs is None else pairs:
+    for name, addr in address_pairs(value) if pairs is None else pairs:
         name, addr = decode_words(name), clean_line(addr)
         if name or addr:
             result.append(Address(name=name, email=addr))
