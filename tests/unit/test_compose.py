@@ -404,3 +404,17 @@ def test_a_reply_to_a_message_with_a_subject_of_a_megabyte_takes_its_beginning()
     assert draft.subject.endswith("…")
     assert forward_subject("win " * 250_000).endswith("win…")
     assert parsed(build_message(draft, now=NOW).message)["Subject"] == draft.subject
+
+
+def test_a_message_with_a_content_type_of_thousands_of_parameters_resumes_as_a_draft() -> None:
+    # The body is its first plain text part that is no attachment, blank lines kept; read in one
+    # pass (the email package took seconds over these parameters each time they were asked for).
+    params = b"".join(b"filename*%d*=utf-8''%%C3%%A9; " % i for i in range(5000))
+    raw = (b"From: me@example.org\r\nTo: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; " + params + b"boundary=Q\r\n\r\n--Q\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+           b"Gr=C3=BC=C3=9Fe,\r\n\r\n\r\nAnn\r\n--Q\r\nContent-Type: text/plain\r\nContent-Disposition: attachment;"
+           b" filename=notes.txt\r\n\r\nnot the body\r\n--Q--\r\n")
+    draft = draft_from_message(raw, "work")
+    assert draft.body == "Grüße,\n\n\nAnn"  # as written: its blank lines kept
+    assert draft.subject == "s" and draft.to == "a@example.org"

@@ -17,12 +17,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Literal
 
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.headers import address_pairs, decode_words, format_address, format_addresses, parse_address_list
+from mailbag.domain.deadline import Deadline
 from mailbag.domain.mime import extract_part, render_message
+from mailbag.domain.mime_structure import DEFAULT_LIMITS, read_structure
+from mailbag.domain.payload import text_of
 from mailbag.domain.models import Address, MarkWhenSent, RenderedMessage
 from mailbag.domain.quotes import LineKind, layout_body
 from mailbag.domain.sanitize import clean_line, clean_text
@@ -408,14 +411,18 @@ def draft_from_message(raw: bytes, account: str) -> Draft:
 
 
 def _draft_body(raw: bytes) -> str:
-    """The text a draft was saved with, as written (the reader's rendering trims blank lines)."""
+    """The text a draft was saved with, as written (the reader's rendering trims blank lines):
+    its first plain text part that is no attachment; "" for a message without one. Read with
+    mailbag's own reading of the MIME structure, in time linear in the message's size, where the
+    email package's reading of parameters takes seconds for a hostile Content-Type."""
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        part = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
-        text = part.get_content() if part is not None else ""
-    except Exception:
+        structure = read_structure(raw, DEFAULT_LIMITS, deadline=Deadline())
+        for part in structure.parts:
+            if part.content_type == "text/plain" and part.disposition != "attachment" and not part.children:
+                return clean_text(text_of(part, part.payload()[: DEFAULT_LIMITS.max_text_bytes]))
+    except Exception:  # noqa: BLE001 - a message that cannot be read resumes with the reader's text
         return ""
-    return clean_text(text) if isinstance(text, str) else ""
+    return ""
 
 
 __all__ = [
