@@ -206,3 +206,9 @@ def test_a_from_among_comments_nested_thousands_deep_is_read_in_the_list_and_the
     raw = b"From: " + b"(" * 5000 + b"x" + b")" * 5000 + b" Ann <ann@example.org>\r\nSubject: s\r\n\r\nhi\r\n"
     assert [a.email for a in summary_of(raw, 0, frozenset(), 0).from_] == ["ann@example.org"]
     assert [a.email for a in render_message(raw).from_] == ["ann@example.org"]
+
+
+def test_addresses_in_groups_nested_thousands_deep_are_read() -> None:
+    raw = b"From: " + b"g:" * 5000 + b"ann@example.org, bob@example.org" + b";" * 5000 + b"\r\nSubject: s\r\n\r\nhi\r\n"
+    assert [a.email for a in summary_of(raw, 0, frozenset(), 0).from_] == ["ann@example.org", "bob@example.org"]
+    assert [a.email for a in render_message(raw).from_] == ["ann@example.org", "bob@example.org"]

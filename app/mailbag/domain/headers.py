@@ -112,12 +112,20 @@ def _plain_addresses(value: str) -> list[tuple[str, str]] | None:
 
 def address_pairs(value: str) -> list[tuple[str, str]]:
     """``email.utils.getaddresses`` of one field's value: ``(phrase, address)`` of each address.
-    The email package reads comments recursively: a value whose comments nest thousands deep
-    (a hostile message) is read with its comments left out, in one pass."""
+    The email package reads comments and groups recursively: a value whose comments nest
+    thousands deep (a hostile message) is read with its comments left out, in one pass; one
+    whose groups do, as the addresses in it."""
     try:
         return email.utils.getaddresses([value])
     except RecursionError:
+        pass
+    try:
         return email.utils.getaddresses([_without_comments(value)])
+    except RecursionError:
+        return [("", found) for found in _LOOSE_ADDR_SPEC.findall(value)]
+
+
+_LOOSE_ADDR_SPEC = re.compile(r'[^\s<>(),;:"@]+@[^\s<>(),;:"@]+')
 
 
 def _without_comments(value: str) -> str:
