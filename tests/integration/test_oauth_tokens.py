@@ -112,6 +112,14 @@ async def test_without_a_sign_in_it_says_how_to_sign_in(token_endpoint: TokenEnd
     assert token_endpoint.provider.requests == []
 
 
+async def test_an_answer_of_arrays_nested_thousands_deep_is_refused_by_name(token_endpoint: TokenEndpoint) -> None:
+    # The JSON parser raised RecursionError, which nothing caught.
+    signed_in()
+    token_endpoint.provider.raw_answer = b"[" * 100_000
+    with pytest.raises(TokenUnavailable, match="the token endpoint answered without an access token"):
+        await KEEPER.access_token(oauth2_config(token_endpoint))
+
+
 def test_an_endpoint_that_is_not_https_is_never_asked() -> None:
     with pytest.raises(OAuth2Error, match="must be an https:// URL"):
         oauth2_http.post_form("http://login.example.org/token", {"grant_type": "refresh_token"})

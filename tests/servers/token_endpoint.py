@@ -34,6 +34,8 @@ class Provider:
     owner: str = "me"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     issued: int = 0
+    #: What every answer's body is instead of the JSON (a hostile or broken endpoint).
+    raw_answer: bytes | None = None
 
     def access_tokens(self) -> list[str]:
         """Every access token handed out so far."""
@@ -118,7 +120,7 @@ class TokenEndpoint:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
                 status, body = endpoint._answer(self.path, form)
-                data = json.dumps(body).encode()
+                data = endpoint.provider.raw_answer or json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -60,3 +60,4 @@ def test_the_error_challenges_status_is_read_and_cleaned() -> None:
     challenge = base64.b64encode(json.dumps({"status": "invalid_token\x1b[2J", "scope": "x"}).encode())
     assert sasl.error_status(challenge) == "invalid_token[2J"
     assert sasl.error_status("not base64 json!") == ""
+    assert sasl.error_status(base64.b64encode(b"[" * 100_000)) == ""  # nested too deep for the parser

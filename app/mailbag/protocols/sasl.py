@@ -62,7 +62,7 @@ def error_status(challenge: str | bytes) -> str:
     safe to show; "" when the challenge says nothing readable."""
     try:
         data = json.loads(base64.b64decode(challenge, validate=False))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return ""
     status = data.get("status") if isinstance(data, dict) else None
     if not isinstance(status, str):

@@ -142,7 +142,7 @@ def post_form(url: str, form: dict[str, str]) -> tuple[int, Any]:
     log.debug("oauth2: %s answered HTTP %d", host, status)
     try:
         return status, json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return status, None
 
 
