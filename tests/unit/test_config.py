@@ -199,6 +199,12 @@ def test_bad_security_value_names_its_line() -> None:
     )
 
 
+@pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, "{a = " * 5000 + "1" + "}" * 5000])
+def test_values_nested_too_deep_to_read_name_their_line(nested: str) -> None:
+    # tomllib reads them recursively: the RecursionError was a traceback.
+    assert str(error_for(f'[ui]\ntheme = "dark"\nx = {nested}\n')) == "config.toml:3: values nested too deep to read"
+
+
 def test_syntax_error_names_its_line() -> None:
     error = error_for('[ui]\ntheme = "dark"\n[accounts.work]\nemail = me@example.org\n')
     assert error.line == 4
@@ -376,6 +382,11 @@ def test_theme_file_mistakes_name_the_file_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(ThemeError) as info:
         load_theme(bad)
     assert str(info.value).startswith(f"{bad}:3: TOML syntax error: ")
+
+    bad.write_text("name = 'bad'\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ThemeError) as info:
+        load_theme(bad)
+    assert str(info.value) == f"{bad}:2: values nested too deep to read"
 
     bad.write_text("name = 'bad'\n\n[colors]\nsecondary = '#ffffff'\n")
     with pytest.raises(ThemeError) as info:

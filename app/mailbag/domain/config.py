@@ -237,16 +237,35 @@ def load_config(path: Path) -> Config:
 
 def parse_config(text: str, path: Path) -> Config:
     """Validate TOML ``text`` (read from ``path``, used in messages). Raises ConfigError."""
+    return _Validator(path, KeyLines(text)).config(load_toml(text, path))
+
+
+def load_toml(text: str, path: Path) -> dict[str, Any]:
+    """TOML ``text`` (read from ``path``) as a dict; ConfigError naming the line of a syntax
+    error, or of values nested deeper than tomllib reads (it reads them recursively)."""
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, path) from None
-    return _Validator(path, KeyLines(text)).config(raw)
+    except RecursionError:
+        raise ConfigError(path, _too_deep_line(text), "", "values nested too deep to read") from None
 
 
-def toml_syntax_error(exc: tomllib.TOMLDecodeError, path: Path) -> ConfigError:
-    """A TOML syntax error of the file at ``path`` as a ConfigError naming its line."""
-    return _syntax_error(exc, path)
+#: How deep arrays and inline tables may nest before a line is named as too deep.
+_NESTING_NAMED = 100
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The first line where arrays and inline tables nest past :data:`_NESTING_NAMED` (brackets
+    in strings counted too: only for naming the line of a file tomllib could not read)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            depth += char in "[{"
+            depth -= char in "]}"
+            if depth > _NESTING_NAMED:
+                return number
+    return None
 
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")

@@ -8,12 +8,11 @@ selected, quote-1, quote-2, quote-3, signature, status-ok, ...). Variables becom
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from textual.theme import Theme
 
-from mailbag.domain.config import ConfigError, KeyLines, toml_syntax_error
+from mailbag.domain.config import ConfigError, KeyLines, load_toml
 
 VARIABLE_PREFIX = "mailbag-"
 _COLOR_KEYS = (
@@ -66,9 +65,8 @@ def load_theme(path: Path) -> Theme:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise ThemeError(path, None, "", f"cannot read theme: {reason}") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        syntax = toml_syntax_error(exc, path)
+        data = load_toml(text, path)
+    except ConfigError as syntax:
         raise ThemeError(path, syntax.line, syntax.key, syntax.problem) from None
     lines = KeyLines(text)
 
