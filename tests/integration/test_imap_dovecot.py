@@ -41,6 +41,29 @@ def other_client(dovecot, user) -> imaplib.IMAP4_SSL:
     return other
 
 
+async def test_a_server_that_drops_the_link_when_sent_id_is_not_sent_it_again(dovecot, mail_user) -> None:
+    said: list[bytes] = []
+
+    def dropping_at_id(line: bytes) -> bytes:
+        said.append(line)
+        if b" ID (" in line:
+            raise ConnectionResetError("dropped at ID")
+        return line
+
+    async with Proxy(dovecot.host, dovecot.imap_port, None, dropping_at_id) as proxy:
+        settings = imap_settings(dovecot, mail_user, "none")
+        settings = ImapSettings(**{**settings.__dict__, "host": "127.0.0.1", "port": proxy.port})
+        with pytest.raises(ImapConnectionError):
+            await ImapClient(settings, "work").connect()
+        imap = ImapClient(settings, "work")
+        await imap.connect()  # the next connection goes without
+        try:
+            assert (await imap.select("INBOX")).uidvalidity > 0
+        finally:
+            await imap.logout()
+    assert sum(b" ID (" in line for line in said) == 1
+
+
 async def test_a_server_that_opens_no_folder_to_a_client_that_did_not_say_what_it_is(dovecot, mail_user) -> None:
     # As NetEase's servers (163.com, 126.com): SELECT is "Unsafe Login" until the client has
     # sent ID (RFC 2971), which Dovecot offers too.

@@ -69,6 +69,8 @@ __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapEr
            "ServerPush"]
 
 log = logging.getLogger(__name__)
+#: (host, port) of each server that dropped the link when it was sent ID (see ``_identify``).
+_ID_DROPPED: set[tuple[str, int]] = set()
 
 #: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
 SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
@@ -348,12 +350,15 @@ class ImapClient:
         """ID (RFC 2971) where the server offers it: mailbag's name and version, nothing of the
         system it runs on. Some servers refuse SELECT to a client that has not said what it is
         (NetEase's 163.com, 126.com and yeah.net: "Unsafe Login"). What the server says of itself
-        is not used; a refusal is logged and the session goes on."""
-        if "ID" not in self.capabilities:
+        is not used; a refusal is logged and the session goes on. A server that drops the link
+        instead is not sent ID again while mailbag runs (the next connection goes without)."""
+        where = (self.settings.host, self.settings.port)
+        if "ID" not in self.capabilities or where in _ID_DROPPED:
             return
         try:
             await self._run("ID", f'("name" "mailbag" "version" "{__version__}")', wants=(b"ID",))
         except ImapConnectionError:
+            _ID_DROPPED.add(where)
             raise
         except ImapError as exc:
             log.info("%s:%s refused ID: %s", self.settings.host, self.settings.port, exc)
