@@ -13,9 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from mailbag.domain.events import RequestFailed
+from mailbag.domain.models import Folder
 from mailbag.domain.requests import CreateFolder, DeleteFolder, FolderRequest, RenameFolder, SubscribeFolder
 from mailbag.ui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from mailbag.ui.screens.prompt import PromptScreen
+from mailbag.ui.widgets.folder_tree import MAX_DEPTH
 from tests.ui.conftest import settle
 from tests.ui.fake_facade import FakeFacade
 from tests.ui.helpers import cursor_on_folder, screen_text, status_text
@@ -187,3 +189,27 @@ def test_deleting_an_empty_folder_asks_without_counting_messages() -> None:
         "Delete the folder Lists and the 2 messages in it (3 folders below it)? This cannot be undone.")
     assert delete_question(Folder("a", "Later"), 1) == (
         "Delete the folder Later and the 1 message in it? This cannot be undone.")
+
+
+def with_a_folder_nested_thousands_deep(sink: Any) -> FakeFacade:
+    """The sample mailbox, and a folder 2,000 levels down (a hostile server's)."""
+    facade = sample_facade(sink)
+    facade.add_folder(Folder("work", "/".join(["deep"] * 2000), "/", total=1, unread=1))
+    return facade
+
+
+async def test_a_folder_nested_thousands_deep_hangs_below_the_last_level_the_tree_shows(make_app):
+    # The tree drew itself recursively, past Python's limit: the screen hung for good.
+    deep = "/".join(["deep"] * 2000)
+    async with main_screen(lambda **kw: make_app(with_a_folder_nested_thousands_deep, **kw)) as (app, pilot):
+        await on_folder(pilot, deep)
+        node = app.main_screen.folder_tree._folders[("work", deep)]
+        ancestors = 0
+        while node.parent is not None and ancestors < 3000:
+            node, ancestors = node.parent, ancestors + 1
+        assert ancestors == MAX_DEPTH + 2  # below the root, the account and 32 levels of folders
+        node = app.main_screen.folder_tree._folders[("work", deep)]
+        assert str(node.label) == "/".join(["deep"] * (2000 - MAX_DEPTH)) + " 1"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.main_screen.folder_tree.selected_folder() == ("work", deep)

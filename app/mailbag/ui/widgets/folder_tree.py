@@ -18,6 +18,10 @@ from mailbag.ui.keymap import bindings
 
 #: The Outbox's node (a FolderRef's ``virtual`` name no saved search can take: it has a control).
 OUTBOX = "\x00outbox"
+#: How many levels of folders the tree shows below an account. A folder nested deeper (a hostile
+#: server's, thousands deep: the tree's drawing recursed past Python's limit and the screen hung)
+#: hangs from its ancestor at that level, named by the rest of its path.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +35,11 @@ class FolderRef:
 
 
 def folder_label(folder: Folder, *, unsubscribed: bool = False) -> Text:
-    """``Inbox 12``: the leaf name (literal text), the unread count, bold when unread > 0; a
-    folder not subscribed to is dim."""
-    name = clean_line(folder.leaf) or folder.display_name
+    """``Inbox 12``: the leaf name (literal text; below :data:`MAX_DEPTH`, the rest of the path),
+    the unread count, bold when unread > 0; a folder not subscribed to is dim."""
+    parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+    leaf = folder.leaf if len(parts) <= MAX_DEPTH + 1 else (folder.delimiter or "").join(parts[MAX_DEPTH:])
+    name = clean_line(leaf) or folder.display_name
     style = "dim" if unsubscribed else ""
     if folder.unread > 0:
         return Text(f"{name} {folder.unread}", style=f"bold {style}".strip())
@@ -153,16 +159,21 @@ class FolderTree(Tree[FolderRef]):
         self._place_cursor()
 
     def _parent_node(self, account_node: TreeNode[FolderRef], folder: Folder) -> TreeNode[FolderRef]:
+        """The node ``folder`` hangs from: its parent's, or its ancestor's at :data:`MAX_DEPTH`;
+        an ancestor the server did not list is shown too, not selectable."""
         if not folder.delimiter or folder.delimiter not in folder.name:
             return account_node
-        parent_name = folder.name.rsplit(folder.delimiter, 1)[0]
-        parent = self._folders.get((folder.account, parent_name))
-        if parent is None:  # a parent the server did not list: show it, not selectable
-            ghost = Folder(folder.account, parent_name, folder.delimiter, attributes=frozenset({"\\Noselect"}))
-            grandparent = self._parent_node(account_node, ghost)
-            parent = grandparent.add(folder_label(ghost), FolderRef(folder.account, ghost), expand=True)
-            self._folders[(folder.account, parent_name)] = parent
-        return parent
+        parts = folder.name.split(folder.delimiter)
+        node = account_node
+        for depth in range(1, min(len(parts) - 1, MAX_DEPTH) + 1):
+            name = folder.delimiter.join(parts[:depth])
+            found = self._folders.get((folder.account, name))
+            if found is None:
+                ghost = Folder(folder.account, name, folder.delimiter, attributes=frozenset({"\\Noselect"}))
+                found = node.add(folder_label(ghost), FolderRef(folder.account, ghost), expand=True)
+                self._folders[(folder.account, name)] = found
+            node = found
+        return node
 
     def update_counts(self, account: str, folder: str, total: int, unread: int) -> None:
         """New counts for one folder, as the service has them."""
