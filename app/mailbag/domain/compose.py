@@ -23,6 +23,7 @@ from typing import Literal
 from mailbag.domain.config import AccountConfig
 from mailbag.domain.headers import address_pairs, decode_words, format_address, format_addresses, parse_address_list
 from mailbag.domain.deadline import Deadline
+from mailbag.domain.envelope import split_header
 from mailbag.domain.mime import extract_part, render_message
 from mailbag.domain.mime_structure import DEFAULT_LIMITS, read_structure
 from mailbag.domain.payload import text_of
@@ -184,7 +185,6 @@ class Original:
 
 
 _MSGID = re.compile(r"<[^<>\s]+>")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def read_original(raw: bytes) -> Original:
@@ -228,11 +228,7 @@ def _list_post(value: str) -> str:
 def _header_message(raw: bytes) -> Message:
     """``raw``'s header as the email package reads it, its 8-bit bytes read as UTF-8 (RFC 6532:
     an address or message id beyond ASCII; a byte that is not UTF-8 is U+FFFD)."""
-    if raw.startswith((b"\n", b"\r\n")):  # no header at all
-        head = b""
-    else:
-        end = _HEADER_END.search(raw)
-        head = raw[: end.start()] if end else raw
+    head = b"" if raw.startswith((b"\n", b"\r\n")) else split_header(raw)[0]  # none at all, or its block
     return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(head.decode("utf-8", "replace"))
 
 

@@ -14,6 +14,7 @@ from email.utils import formatdate
 from mailbag.domain.headers import address_pairs, decode_bytes, decode_words
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
 #: What may not appear in an address of the envelope (it would break the SMTP command).
 _BAD_ADDRESS = re.compile(r"[\x00-\x20\x7f<>()\[\],;:\\\"]")
@@ -39,7 +40,7 @@ def prepare(raw: bytes, *, domain: str, strip_bcc: bool = False) -> Prepared:
     (``<...@``the From address's domain, else ``domain>``) added when missing. The recipients are read from To, Cc and Bcc. With
     ``strip_bcc`` (``sendmail -t``) the Bcc field is taken out; without it a Bcc field is refused
     (the caller should have taken it out). Raises EnvelopeError."""
-    head, body = _split(raw)
+    head, body = split_header(raw)
     fields = _fields(head)
     bcc = [value for name, value in fields if name == "bcc"]
     if bcc and not strip_bcc:
@@ -93,9 +94,9 @@ def check_address(address: str) -> str:
     return address
 
 
-def _split(raw: bytes) -> tuple[bytes, bytes]:
+def split_header(raw: bytes) -> tuple[bytes, bytes]:
     """The header block (without the empty line) and the body."""
-    match = re.search(rb"\r\n\r\n|\n\n|\r\n\n|\n\r\n", raw)
+    match = _HEADER_END.search(raw)
     if match is None:
         return raw, b""
     return raw[: match.start()], raw[match.end() :]
@@ -151,7 +152,7 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
 
 def message_id_of(raw: bytes) -> str:
     """The Message-ID of ``raw`` ("" when it has none)."""
-    head, _body = _split(raw)
+    head, _body = split_header(raw)
     for name, value in _fields(head):
         if name == "message-id":
             return value.strip()

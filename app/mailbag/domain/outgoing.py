@@ -150,7 +150,7 @@ def _header_addresses(name: str, addresses: list[Address]) -> str:
     return ", ".join(shown)
 
 
-def needs_utf8(addresses: list[Address], message_ids: list[str]) -> bool:
+def _needs_utf8(addresses: list[Address], message_ids: list[str]) -> bool:
     """Whether a header with these addresses and message ids is one of RFC 6532 (UTF-8)."""
     return not all(a.email.isascii() for a in addresses) or not all(i.isascii() for i in message_ids)
 
@@ -185,7 +185,7 @@ def build_message(
         raise ComposeError("To", "no recipient")
 
     ids = [message_id, draft.in_reply_to, *draft.references]
-    utf8 = needs_utf8([*senders, *to, *cc, *bcc], ids)
+    utf8 = _needs_utf8([*senders, *to, *cc, *bcc], ids)
     message = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
     message["From"] = _header_addresses("From", senders)
     if to:

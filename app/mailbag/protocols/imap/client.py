@@ -224,10 +224,9 @@ class ImapClient:
                            timeout=self.settings.timeout, continuation=continuation)
 
     def _mailbox(self, folder: str) -> str:
-        """A folder as a command argument: its wire name (see ``names``), quoted; ValueError for a
-        name no command can carry. A wire name beyond ASCII is one this server listed so (raw
-        UTF-8): it is given back as the server wrote it."""
-        return quote(self.spelling.wire(_checked(folder)))
+        """A folder as a command argument: its wire name (see ``names``), quoted. A wire name
+        beyond ASCII is one this server listed so (raw UTF-8): it is given back as written."""
+        return quote(self.spelling.wire(folder))
 
     async def _execute(self, command: ImapCommand) -> adapter.Response:
         """Run a command to its end; NO/BAD raise ImapError, a dead link ImapConnectionError."""
@@ -496,21 +495,21 @@ class ImapClient:
 
     async def create(self, folder: str) -> None:
         """CREATE ``folder`` (its full name, decoded)."""
-        await self._run("CREATE", self._mailbox(folder))
+        await self._run("CREATE", self._mailbox(_checked(folder)))
 
     async def rename(self, folder: str, new_name: str) -> None:
         """RENAME ``folder`` (and the folders below it) to ``new_name``."""
-        await self._run("RENAME", self._mailbox(folder), self._mailbox(new_name))
+        await self._run("RENAME", self._mailbox(_checked(folder)), self._mailbox(_checked(new_name)))
         self.spelling.forget(folder)
 
     async def delete(self, folder: str) -> None:
         """DELETE ``folder`` with its messages."""
-        await self._run("DELETE", self._mailbox(folder))
+        await self._run("DELETE", self._mailbox(_checked(folder)))
         self.spelling.forget(folder)
 
     async def subscribe(self, folder: str, subscribe: bool = True) -> None:
         """SUBSCRIBE to ``folder``, or UNSUBSCRIBE from it."""
-        await self._run("SUBSCRIBE" if subscribe else "UNSUBSCRIBE", self._mailbox(folder))
+        await self._run("SUBSCRIBE" if subscribe else "UNSUBSCRIBE", self._mailbox(_checked(folder)))
 
     async def status(self, folder: str) -> dict[str, int]:
         """STATUS of one folder: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (and HIGHESTMODSEQ)."""
@@ -531,7 +530,7 @@ class ImapClient:
                      qresync: tuple[int, int] | None = None) -> SelectResult:
         """SELECT (or EXAMINE) a folder; with ``qresync=(uidvalidity, modseq)`` and QRESYNC enabled
         the server also reports what vanished and changed since."""
-        args = [quote(self.spelling.wire(folder))]
+        args = [self._mailbox(folder)]
         if qresync is not None and "QRESYNC" in self.enabled:
             args.append(f"(QRESYNC ({int(qresync[0])} {int(qresync[1])}))")
         elif "CONDSTORE" in self.capabilities and "CONDSTORE" not in self.enabled and "QRESYNC" not in self.enabled:
@@ -723,7 +722,7 @@ class ImapClient:
         uid_set = format_uid_set(int(u) for u in uids)
         if not uid_set:
             return CopyResult()
-        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {quote(self.spelling.wire(target))}"],
+        _answers, lines = await self._send_lines("COPY", [f"UID COPY {uid_set} {self._mailbox(target)}"],
                                                  wants=(b"OK",))
         return copy_result(lines)
 
@@ -739,7 +738,7 @@ class ImapClient:
             return CopyResult()
         if "MOVE" in self.capabilities:
             _answers, lines = await self._send_lines(
-                "MOVE", [f"UID MOVE {uid_set} {quote(self.spelling.wire(target))}"],
+                "MOVE", [f"UID MOVE {uid_set} {self._mailbox(target)}"],
                 wants=(b"OK", b"EXPUNGE", b"VANISHED"))
             return copy_result(lines)
         await self._refuse_if_others_deleted(uids, "move messages")  # before anything changes
@@ -791,7 +790,7 @@ class ImapClient:
         for flag in flags:
             if not _FLAG.match(flag) or flag.lower() == "\\recent":
                 raise ValueError(f"not an IMAP flag: {flag!r}")
-        parts: list[Part] = [f"APPEND {quote(self.spelling.wire(folder))} "]
+        parts: list[Part] = [f"APPEND {self._mailbox(folder)} "]
         if flags:
             parts.append(f"({' '.join(flags)}) ")
         if date is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from mailbag.domain.envelope import split_header
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -22,14 +24,10 @@ def needs_8bit(message: bytes) -> bool:
     return not message.isascii()
 
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
 def utf8_header(message: bytes) -> bool:
     """Whether ``message``'s header (up to its first empty line) is one of RFC 6532, which
     SMTPUTF8 is for: bytes above 127 that are UTF-8 (not those of an older mailer's charset)."""
-    end = _HEADER_END.search(message)
-    head = message[: end.start() if end else len(message)]
+    head, _body = split_header(message)
     if head.isascii():
         return False
     try:
