@@ -7,7 +7,9 @@ accepted here is delivered over LMTP to every recipient's INBOX on Dovecot, so a
 arrive as a user would; what the server received is also kept in ``received``.
 
 Tests script refusals a real server makes (``refuse_rcpt``, ``refuse_data``), leave SMTPUTF8
-out of the EHLO answer (``offer_smtputf8``), say a smaller SIZE there (``size_limit``), give an address a mailbox on Dovecot (``aliases``:
+out of the EHLO answer (``offer_smtputf8``), say a smaller SIZE there (``size_limit``), offer only some
+login mechanisms (``mechanisms``: PLAIN, LOGIN, and CRAM-MD5, which aiosmtpd does not have built in),
+give an address a mailbox on Dovecot (``aliases``:
 Dovecot's users are ASCII) and take the server down and up again (``stop`` / ``start``, on the
 same ports).
 """
@@ -15,20 +17,24 @@ same ports).
 from __future__ import annotations
 
 import asyncio
+import hmac
+import secrets
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.servers.dovecot import DovecotServer
 from tests.servers.ports import free_ports
 
 USERNAME = "submitter"
 PASSWORD = "subm1t pass"
+#: The login mechanisms offered unless a test says otherwise (aiosmtpd's own).
+MECHANISMS = ("PLAIN", "LOGIN")
 
 
 @dataclass
@@ -41,6 +47,15 @@ class Received:
     mail_options: list[str] = field(default_factory=list)
     login: str = ""
     tls: bool = False
+    #: The mechanism of the login the message came after (``PLAIN``, ``CRAM-MD5``...).
+    mechanism: str = ""
+
+
+class _Login(NamedTuple):
+    """Who logged in on a session, and by which mechanism."""
+
+    login: bytes
+    mechanism: str
 
 
 class _Handler:
@@ -59,7 +74,23 @@ class _Handler:
         if self.server.size_limit is not None:
             responses = [f"250-SIZE {self.server.size_limit}" if line.startswith("250-SIZE") else line
                          for line in responses]
-        return responses
+        offered = " ".join(m for m in ("CRAM-MD5", "LOGIN", "PLAIN") if m in self.server.mechanisms)
+        return [f"250-AUTH {offered}" if line.startswith("250-AUTH ") else line for line in responses]
+
+    async def auth_CRAM__MD5(self, server: SMTP, _args: list[str]) -> AuthResult:
+        """AUTH CRAM-MD5 (RFC 2195): a challenge, answered by the user name and the HMAC-MD5 of
+        the challenge keyed with the password."""
+        challenge = f"<{secrets.token_hex(8)}@{self.server.host}>".encode()
+        answer = await server.challenge_auth(challenge)
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        assert isinstance(answer, bytes)
+        login, _, digest = answer.decode("utf-8", "replace").rpartition(" ")
+        expected = hmac.new(self.server.password.encode(), challenge, "md5").hexdigest()
+        ok = "CRAM-MD5" in self.server.mechanisms and login == self.server.username and hmac.compare_digest(
+            digest, expected
+        )
+        return AuthResult(success=ok, handled=False, auth_data=_Login(login.encode(), "CRAM-MD5") if ok else None)
 
     async def handle_RCPT(
         self, _server: SMTP, _session: Session, envelope: Envelope, address: str, options: list[str]
@@ -76,7 +107,7 @@ class _Handler:
             if self.server.refuse_data:
                 return self.server.refuse_data.pop(0)
         content = envelope.original_content or b""
-        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, _Login) else ""
         received = Received(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
@@ -84,6 +115,7 @@ class _Handler:
             mail_options=list(envelope.mail_options),
             login=login,
             tls=self.implicit_tls or session.ssl is not None,
+            mechanism=session.auth_data.mechanism if isinstance(session.auth_data, _Login) else "",
         )
         try:
             await asyncio.to_thread(self.server.deliver, received)
@@ -117,6 +149,8 @@ class SmtpServer:
         self.size_limit: int | None = None
         #: Envelope address -> the Dovecot user's address it is delivered to.
         self.aliases: dict[str, str] = {}
+        #: The login mechanisms the EHLO answer offers (and the only ones taken).
+        self.mechanisms: set[str] = set(MECHANISMS)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(dovecot.cert_file), str(dovecot.key_file))
         self._context = context
@@ -144,12 +178,14 @@ class SmtpServer:
     ) -> AuthResult:
         ok = (
             mechanism in ("PLAIN", "LOGIN")
+            and mechanism in self.mechanisms
             and isinstance(data, LoginPassword)
             and data.login.decode() == self.username
             and data.password.decode() == self.password
         )
         # handled=False: aiosmtpd answers a refusal with 535 (by default it answers nothing).
-        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+        login = _Login(data.login, mechanism) if ok and isinstance(data, LoginPassword) else None
+        return AuthResult(success=ok, handled=False, auth_data=login)
 
     def deliver(self, message: Received) -> None:
         """Hand ``message`` to Dovecot over LMTP, one transaction per recipient (LMTP answers
@@ -187,4 +223,5 @@ class SmtpServer:
             self.aliases.clear()
             self.offer_smtputf8 = True
             self.size_limit = None
+            self.mechanisms = set(MECHANISMS)
         self.start()

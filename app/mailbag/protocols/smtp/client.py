@@ -4,8 +4,9 @@ TLS is implicit (``security = "tls"``, port 465) or STARTTLS (``"starttls"``, po
 all-or-nothing: a server that does not offer it, refuses it, sends anything between its go-ahead
 and the handshake (:mod:`mailbag.protocols.smtp.starttls`), or fails the handshake gets nothing
 more, not even the login. Plain text only with ``"none"``. Certificates are always checked
-(system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN; with an OAuth2
-access token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME`` is asked for when the message holds
+(system CAs plus an optional ``ca_file``). Login with AUTH PLAIN, else LOGIN, else CRAM-MD5
+(first on a link without TLS, where it keeps the password off the wire); with an OAuth2 access
+token, OAUTHBEARER, else XOAUTH2. ``BODY=8BITMIME`` is asked for when the message holds
 8-bit bytes and the server offers it. ``SMTPUTF8`` (RFC 6531) is required for an address beyond
 ASCII (a message with one is refused by name where the server does not offer it), and asked for
 where it is offered when the header holds UTF-8 (RFC 6532).
@@ -189,19 +190,27 @@ async def _login(smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
     try:
         if settings.oauth2:
             await _login_oauth2(smtp, settings, methods, hide)
-        elif "plain" in methods:
-            _said(where, f"AUTH PLAIN {MASK}", await smtp.auth_plain(settings.username, settings.password), hide)
-        elif "login" in methods:
-            _said(where, f"AUTH LOGIN {MASK}", await smtp.auth_login(settings.username, settings.password), hide)
-        else:
+            return
+        mechanism = password_mechanism(methods, tls=settings.security != "none")
+        if mechanism is None:
             offered = ", ".join(m.upper() for m in methods) or "none"
-            raise SmtpAuthFailed(f"the server offers no AUTH PLAIN or LOGIN (offered: {offered})")
+            raise SmtpAuthFailed(f"the server offers no AUTH PLAIN, LOGIN or CRAM-MD5 (offered: {offered})")
+        login = {"plain": smtp.auth_plain, "login": smtp.auth_login, "cram-md5": smtp.auth_crammd5}[mechanism]
+        _said(where, f"AUTH {mechanism.upper()} {MASK}", await login(settings.username, settings.password), hide)
     except aiosmtplib.SMTPAuthenticationError as exc:
         said = masked(exc.message, hide)
         log_line(log, "<", f"smtp {where}", f"{exc.code} {said}")
         if 400 <= exc.code < 500:
             raise SmtpTemporary(f"login: {exc.code} {said}", exc.code) from None
         raise SmtpAuthFailed(f"login refused: {exc.code} {said}", exc.code) from None
+
+
+def password_mechanism(offered: Sequence[str], tls: bool) -> str | None:
+    """The mechanism to log in with a password, of those ``offered`` (lower case): PLAIN, else
+    LOGIN, else CRAM-MD5; CRAM-MD5 first without TLS, where the others would show the password
+    to anyone on the path (RFC 2195)."""
+    order = ("plain", "login", "cram-md5") if tls else ("cram-md5", "plain", "login")
+    return next((name for name in order if name in offered), None)
 
 
 async def _login_oauth2(
