@@ -16,14 +16,20 @@ import unicodedata
 
 from mailbag.domain import parts_inline
 from mailbag.domain.deadline import Deadline
+from mailbag.domain.enriched_text import enriched_to_text
 from mailbag.domain.headers import decode_bytes, decode_words, parse_address_list, parse_date
 from mailbag.domain.html_text import html_to_text
 from mailbag.domain.mime_structure import DEFAULT_LIMITS, Limits, MimePart, Structure, read_part, read_structure
 from mailbag.domain.models import Attachment, RenderedMessage
 from mailbag.domain.payload import text_of
+from mailbag.domain.sealed_parts import sealed_text
 from mailbag.domain.sanitize import clean_line, clean_text
 
 _TEXT_TYPES = ("text/plain", "text/html")
+#: Formatted text shown as plain text (RFC 1896, and RFC 1341's text/richtext before it).
+_ENRICHED_TYPES = ("text/enriched", "text/richtext")
+#: Every kind of part whose text the reader shows as the body.
+_BODY_TYPES = _TEXT_TYPES + _ENRICHED_TYPES
 _SOURCE_SHOWN = 1024 * 1024  # bytes of a message's source shown when reading it was cut short before its text
 _MESSAGE_TYPES = ("message/rfc822", "message/global")
 
@@ -33,7 +39,7 @@ def _header_text(part: MimePart, name: str) -> str:
 
 
 def _is_text_body(part: MimePart) -> bool:
-    return part.content_type in _TEXT_TYPES and part.disposition != "attachment"
+    return part.content_type in _BODY_TYPES and part.disposition != "attachment"
 
 
 class _BodyChooser:
@@ -74,7 +80,7 @@ class _BodyChooser:
         for child, option in zip(children, options):
             if option is not best:
                 for part in _walk(child):
-                    if part.content_type in _TEXT_TYPES and part.filename is None:
+                    if part.content_type in _BODY_TYPES and part.filename is None:
                         self.hidden.add(part.index)
         return best + calendars
 
@@ -99,6 +105,8 @@ def _part_text(part: MimePart, data: bytes, limits: Limits, deadline: Deadline, 
     text = text_of(part, data)
     if part.content_type == "text/html":
         return html_to_text(text, deadline)
+    if part.content_type in _ENRICHED_TYPES:
+        return enriched_to_text(text, richtext=part.content_type == "text/richtext")
     if part.params.get("format", "").lower() == "flowed":
         return unflow(text, delsp=part.params.get("delsp", "").lower() == "yes")
     return text
@@ -190,7 +198,7 @@ def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:
         return False  # a multipart whose parts could not be split: its text is shown as the body
     if part.disposition == "attachment" or part.filename is not None:
         return True
-    return part.content_type not in _TEXT_TYPES
+    return part.content_type not in _BODY_TYPES
 
 
 def _attachment(part: MimePart) -> Attachment:
@@ -244,6 +252,9 @@ def _render(structure: Structure, limits: Limits, deadline: Deadline, depth: int
         if fallback:
             body_parts = fallback
             body = _join_texts(fallback, limits, deadline, notices, depth)
+    sealed = (sealed_text(structure.parts) or "") if not body.strip() else ""
+    if sealed:
+        body = ""
     attachments = [
         _attachment(part) for part in structure.parts if _is_attachment(part, body_ids, chooser.hidden)
     ]
@@ -258,6 +269,7 @@ def _render(structure: Structure, limits: Limits, deadline: Deadline, depth: int
         attachments=attachments,
         message_id=clean_line(root.header("message-id") or ""),
         notices=tuple(notices),
+        sealed=sealed,
     )
 
 
@@ -290,7 +302,10 @@ def body_sources(raw: bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline
 def _source(part: MimePart, limits: Limits, deadline: Deadline) -> tuple[str, str]:
     if parts_inline.is_inline(part):
         return "text/plain", _inline_text(part, limits, deadline, 0)
-    return part.content_type, text_of(part, part.payload()[: limits.max_text_bytes])
+    text = text_of(part, part.payload()[: limits.max_text_bytes])
+    if part.content_type in _ENRICHED_TYPES:
+        return "text/plain", enriched_to_text(text, richtext=part.content_type == "text/richtext")
+    return part.content_type, text
 
 
 def _join_texts(parts: list[MimePart], limits: Limits, deadline: Deadline, notices: list[str], depth: int) -> str:

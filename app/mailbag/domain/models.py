@@ -292,6 +292,8 @@ class RenderedMessage:
     attachments: list[Attachment] = field(default_factory=list)
     message_id: str = ""
     notices: tuple[str, ...] = ()  # limits the reading hit ("more than 50,000 parts: ...")
+    #: What the reader shows in place of a text it cannot open (an encrypted message), else "".
+    sealed: str = ""
 
 
 class OutgoingState(StrEnum):

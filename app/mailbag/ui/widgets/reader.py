@@ -557,7 +557,7 @@ class Reader(Vertical):
 def body_layout(message: RenderedMessage, deadline: Deadline | None = None) -> BodyLayout:
     """The message's body, sanitised, with its quotes and signature found (as plain text once
     ``deadline``, the time its reading may take, has passed)."""
-    text = clean_text(message.body)
+    text = clean_text(message.body or message.sealed)
     if deadline is not None and deadline.passed():
         return plain_layout(text)
     return layout_body(text)
