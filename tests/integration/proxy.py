@@ -27,6 +27,7 @@ class Proxy:
         self.rewrite_sent = rewrite_sent  # ... and to each line the client sends
         self.port = 0
         self.connections = 0  # accepted since start
+        self.from_server = 0  # bytes the server sent, forwarded (TLS records and all)
         self._server: asyncio.base_events.Server | None = None
         self._flowing = asyncio.Event()
         self._flowing.set()
@@ -102,7 +103,7 @@ class Proxy:
         self._links.append(writer)
         pipes = [
             asyncio.create_task(self._pipe(reader, up_writer, self.rewrite_sent)),
-            asyncio.create_task(self._pipe(up_reader, writer, self.rewrite)),
+            asyncio.create_task(self._pipe(up_reader, writer, self.rewrite, downstream=True)),
         ]
         self._tasks.update(pipes)
         try:
@@ -123,9 +124,12 @@ class Proxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         rewrite: Callable[[bytes], bytes] | None = None,
+        downstream: bool = False,
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             async for data in _chunks(reader) if rewrite is None else _lines(reader, rewrite):
+                if downstream:
+                    self.from_server += len(data)
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()

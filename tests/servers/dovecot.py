@@ -24,6 +24,7 @@ import trustme
 from tests.servers import system_user
 from tests.servers.dovecot_config import (
     COMPAT_HOST,
+    COMPRESS_HOST,
     NO_NOTIFY_HOST,
     UNTRUSTED_HOST,
     ConfigParams,
@@ -77,6 +78,7 @@ class DovecotServer:
     untrusted_host = UNTRUSTED_HOST  # LOGINDISABLED until STARTTLS (untrusted_imap_port)
     no_notify_host = NO_NOTIFY_HOST  # a server without NOTIFY (no_notify_imap_port)
     compat_host = COMPAT_HOST  # IMAP4rev1 only, folders under "INBOX." (compat_imap_port)
+    compress_host = COMPRESS_HOST  # offers COMPRESS=DEFLATE (compress_imaps_port, implicit TLS)
 
     def __init__(self, base: Path | None = None) -> None:
         check_installed()
@@ -91,6 +93,7 @@ class DovecotServer:
         (self.untrusted_imap_port,) = free_ports(1, UNTRUSTED_HOST)
         (self.no_notify_imap_port,) = free_ports(1, NO_NOTIFY_HOST)
         (self.compat_imap_port,) = free_ports(1, COMPAT_HOST)
+        (self.compress_imaps_port,) = free_ports(1, COMPRESS_HOST)
         self._mail_owner = system_user.mail_owner()
         login_user, internal_user = system_user.service_users()
         self._params = ConfigParams(
@@ -109,6 +112,7 @@ class DovecotServer:
             untrusted_imap_port=self.untrusted_imap_port,
             no_notify_imap_port=self.no_notify_imap_port,
             compat_imap_port=self.compat_imap_port,
+            compress_imaps_port=self.compress_imaps_port,
         )
         self.config_path = base / "dovecot.conf"
         self.ca = trustme.CA()  # issue more certificates from it with ca.issue_cert()
@@ -135,7 +139,7 @@ class DovecotServer:
     def _prepare(self) -> None:
         ca = self.ca
         ca.cert_pem.write_to_path(str(self.ca_file))
-        cert = ca.issue_cert("127.0.0.1", "localhost", UNTRUSTED_HOST, NO_NOTIFY_HOST, COMPAT_HOST)
+        cert = ca.issue_cert("127.0.0.1", "localhost", UNTRUSTED_HOST, NO_NOTIFY_HOST, COMPAT_HOST, COMPRESS_HOST)
         cert.private_key_pem.write_to_path(str(self._params.key_file))
         self._params.key_file.chmod(0o600)
         with open(self._params.cert_file, "wb") as f:
@@ -175,7 +179,7 @@ class DovecotServer:
         deadline = time.monotonic() + START_TIMEOUT
         listeners = [(self.host, port) for port in self.ports] + [
             (UNTRUSTED_HOST, self.untrusted_imap_port), (NO_NOTIFY_HOST, self.no_notify_imap_port),
-            (COMPAT_HOST, self.compat_imap_port)]
+            (COMPAT_HOST, self.compat_imap_port), (COMPRESS_HOST, self.compress_imaps_port)]
         for host, port in listeners:
             left = max(0.1, deadline - time.monotonic())
             if not wait_for_port(host, port, left) or not self.running:

@@ -17,6 +17,10 @@ NO_NOTIFY_HOST = "127.0.0.3"
 COMPAT_HOST = "127.0.0.4"
 #: What the compat listener advertises once logged in (and before, with STARTTLS and AUTH=).
 COMPAT_CAPABILITY = "IMAP4rev1"
+#: An IMAP listener (implicit TLS) whose sessions offer COMPRESS=DEFLATE (RFC 4978), as Gmail,
+#: Fastmail and many Dovecot installations do; the others leave it out, so that the figures of
+#: the benchmarks, which use them, are those of a link without it.
+COMPRESS_HOST = "127.0.0.5"
 
 SPECIAL_FOLDERS = {
     "Drafts": r"\Drafts",
@@ -51,6 +55,8 @@ class ConfigParams:
     no_notify_imap_port: int = 0
     #: A plain IMAP listener on COMPAT_HOST (see there).
     compat_imap_port: int = 0
+    #: An implicit-TLS IMAP listener on COMPRESS_HOST (see there).
+    compress_imaps_port: int = 0
 
     @property
     def users_dir(self) -> Path:
@@ -143,6 +149,11 @@ local {NO_NOTIFY_HOST} {{
     mailbox_list_index = no
   }}
 }}
+local {COMPRESS_HOST} {{
+  protocol imap {{
+    mail_plugins = $mail_plugins imap_zlib
+  }}
+}}
 local {COMPAT_HOST} {{
   namespace inbox {{
     prefix = INBOX.
@@ -184,6 +195,11 @@ service imap-login {{
   inet_listener imap_compat {{
     address = {COMPAT_HOST}
     port = {p.compat_imap_port}
+  }}
+  inet_listener imaps_compress {{
+    address = {COMPRESS_HOST}
+    port = {p.compress_imaps_port}
+    ssl = yes
   }}
 {no_chroot}}}
 service pop3-login {{

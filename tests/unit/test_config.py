@@ -8,6 +8,7 @@ import pytest
 import trustme
 
 from mailbag.domain.config import ConfigError, ServerConfig, load_config, parse_config
+from mailbag.protocols.imap import ImapSettings
 
 DOCUMENTED = """\
 [ui]
@@ -362,6 +363,19 @@ def test_imap_link_watch_intervals() -> None:
 def test_bad_link_watch_intervals_name_their_line(line: str, problem: str) -> None:
     error = error_for(minimal(f'host = "h"\n{line}\n'))
     assert str(error) == f"config.toml:5: accounts.work.{problem}"
+
+
+def test_compress_is_on_unless_the_imap_table_says_no() -> None:
+    default = parse_config(minimal(), PATH).accounts["work"].imap
+    assert default is not None and default.compress is True
+    imap = parse_config(minimal('host = "h"\ncompress = false\n'), PATH).accounts["work"].imap
+    assert imap is not None and imap.compress is False
+    assert ImapSettings.of(imap, "password").compress is False
+    assert str(error_for(minimal('host = "h"\ncompress = "no"\n'))).startswith(
+        "config.toml:5: accounts.work.imap.compress: must be true or false"
+    )
+    smtp = minimal() + '[accounts.work.smtp]\nhost = "s"\nkeyring = true\ncompress = true\n'
+    assert "smtp.compress: unknown key" in str(error_for(smtp))
 
 
 def test_link_watch_intervals_belong_to_imap_only() -> None:

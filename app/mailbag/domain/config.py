@@ -70,7 +70,7 @@ _SERVER_KEYS = (
     "timeout",
 )
 #: Keys only an ``[imap]`` table has: how the link is watched and reconnected (seconds).
-_IMAP_KEYS = ("keepalive_seconds", "keepalive_timeout", "idle_check_seconds", "reconnect_max_seconds")
+_IMAP_KEYS = ("keepalive_seconds", "keepalive_timeout", "idle_check_seconds", "reconnect_max_seconds", "compress")
 #: Keys only an ``[smtp]`` table has.
 _SMTP_KEYS = ("save_sent",)
 #: Keys only a ``[pop3]`` table has (it polls every ``poll_interval`` instead of ``poll_seconds``).
@@ -132,6 +132,7 @@ class ServerConfig:
     keepalive_timeout: int = 20  # IMAP: a check not answered within this long means a dead link
     idle_check_seconds: int = 60  # IMAP: the IDLE connection checks itself after this long silent
     reconnect_max_seconds: int = 120  # IMAP: the longest wait between two reconnect attempts
+    compress: bool = True  # IMAP: COMPRESS=DEFLATE (RFC 4978) where the server offers it
     save_sent: bool = True  # SMTP: store a copy of sent mail in Sent (false: the server does)
     leave_on_server: bool = True  # POP3: keep downloaded mail on the server
     delete_after_days: int | None = None  # POP3: ... but remove it this long after the download
@@ -653,6 +654,7 @@ class _Validator:
             keepalive_timeout=self.number(table, where + ("keepalive_timeout",), 20, 1, 600),
             idle_check_seconds=self.number(table, where + ("idle_check_seconds",), 60, 10, 1800),
             reconnect_max_seconds=self.number(table, where + ("reconnect_max_seconds",), 120, 5, 3600),
+            compress=self.boolean(table, where + ("compress",)) if "compress" in table else True,
             security=security,
             username=self.string(table, where + ("username",)) or email,
             password_command=password_command,

@@ -111,6 +111,8 @@ class ImapSettings:
     #: ``password`` is an OAuth2 access token: log in with OAUTHBEARER or XOAUTH2.
     oauth2: bool = False
     auth_mechanism: str | None = None  # the OAuth2 mechanism the config insists on
+    #: Compress the link (COMPRESS=DEFLATE, RFC 4978) where the server offers it.
+    compress: bool = True
 
     @classmethod
     def of(cls, server: ServerConfig, password: str) -> ImapSettings:
@@ -119,7 +121,7 @@ class ImapSettings:
             host=server.host, port=server.port, security=server.security, username=server.username,
             password=password, ca_file=str(server.ca_file) if server.ca_file else None,
             timeout=server.timeout, tls_fingerprint=server.tls_fingerprint, oauth2=server.uses_oauth2,
-            auth_mechanism=server.auth_mechanism,
+            auth_mechanism=server.auth_mechanism, compress=server.compress,
         )
 
 
@@ -284,6 +286,7 @@ class ImapClient:
             if protocol.state == adapter.NONAUTH:
                 await self._authenticate()
             await self._capability()
+            await self._compress()
             await self._identify()
             await self._enable()
             self._keepalive()
@@ -339,6 +342,22 @@ class ImapClient:
             protocol.transport.abort()
         if protocol.error is None:
             protocol.error = "connection closed"
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the link is compressed (see :meth:`_compress`)."""
+        return self._link is not None and self._link.compressed
+
+    async def _compress(self) -> None:
+        """COMPRESS DEFLATE (RFC 4978) where the server offers it, unless the config says
+        ``compress = false``: a folder's headers and the messages read move in several times
+        fewer bytes, which tells on a slow link. Refused (``NO``), the link stays as it was."""
+        if not self.settings.compress or "COMPRESS=DEFLATE" not in self.capabilities:
+            return
+        try:
+            await self._run("COMPRESS", "DEFLATE")
+        except ImapError as exc:
+            log.info("imap %s: the server refused COMPRESS: %s", self.account, exc)
 
     async def _capability(self) -> None:
         answers = await self._run("CAPABILITY", wants=(b"CAPABILITY",))

@@ -55,14 +55,22 @@ class ResponseFramer:
         self._scan_from = 0  # where to look for the next line end
         self._segments: Segments = []
         self._literal = -1  # bytes still expected for the current literal, -1 when none
+        self._cut = False  # the stream changes after the response being handed over
 
     @property
     def pending(self) -> int:
         """Bytes received and not yet handed over (including a partial response)."""
         return len(self._buffer) + sum(len(s) for s in self._segments)
 
-    def feed(self, data: bytes) -> None:
-        """Take in more bytes and hand over every response they complete."""
+    def cut_after_this_response(self) -> None:
+        """Called from ``on_response``: what follows the response being handed over is in
+        another form (compressed, RFC 4978), so :meth:`feed` stops framing there and returns
+        those bytes, for the caller to bring into this form and feed again."""
+        self._cut = True
+
+    def feed(self, data: bytes) -> bytes:
+        """Take in more bytes and hand over every response they complete; returns the bytes
+        left unframed after a :meth:`cut_after_this_response` (else ``b""``)."""
         buffer = self._buffer
         buffer.extend(data)
         start = 0
@@ -99,6 +107,13 @@ class ResponseFramer:
                 continue
             segments, self._segments = self._segments, []
             self._on_response(segments)
+            if self._cut:
+                self._cut = False
+                rest = bytes(buffer[start:])
+                buffer.clear()
+                self._scan_from = 0
+                return rest
         if start:
             del buffer[:start]
             self._scan_from -= start
+        return b""

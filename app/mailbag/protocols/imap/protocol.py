@@ -6,7 +6,8 @@ by size), and each complete untagged response goes to the running :class:`ImapCo
 parse it and hand it on at once (a streaming FETCH) instead of keeping every line. Untagged
 EXISTS / EXPUNGE / FETCH / VANISHED / STATUS that no command claims are kept as :class:`ServerPush`
 items. Commands go out one at a time (or as one :class:`Pipeline`); literals the server must accept
-first are sent on its ``+`` continuation requests.
+first are sent on its ``+`` continuation requests. Once the server said OK to COMPRESS DEFLATE
+(RFC 4978), everything both ways is raw DEFLATE (RFC 1951), each write flushed whole.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import ssl
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +38,10 @@ _SESSION_STATE_LOST = "session state is inconsistent"
 
 #: Server pushes kept for a watcher; the oldest are dropped beyond this.
 MAX_PUSHES = 10_000
+#: Inflated bytes framed at a time: a compressed read may inflate a thousandfold.
+INFLATE_CHUNK = 1 << 20
+#: RFC 4978's DEFLATE is raw: no zlib header or trailer.
+_RAW_DEFLATE = -15
 
 
 def untagged_kind(line: bytes) -> bytes:
@@ -193,6 +199,13 @@ class StreamingProtocol(adapter.ProtocolBase):
         self.last_received = time.monotonic()  # when the server last sent anything
         self.on_alert: Callable[[str], None] | None = None  # gets each [ALERT] text, cleaned
         self.hide: tuple[str, ...] = ()  # the login's credentials, masked where the server quotes them
+        self._inflater: zlib._Decompress | None = None  # after COMPRESS: what the server sends
+        self._deflater: zlib._Compress | None = None  # ... and what is sent to it
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the link is compressed (COMPRESS DEFLATE, RFC 4978)."""
+        return self._deflater is not None
 
     # --- bytes in ------------------------------------------------------------------------------
 
@@ -204,9 +217,28 @@ class StreamingProtocol(adapter.ProtocolBase):
         fast_lane = current.fast_lane if current is not None else None
         self._framer.fast_lane = fast_lane if self.state == adapter.SELECTED and not self.plaintext_closed else None
         try:
-            self._framer.feed(data)
+            if self._inflater is not None:
+                self._inflate(data)
+            elif rest := self._framer.feed(data):
+                self._inflate(rest)  # what came after the OK to COMPRESS
+        except zlib.error as exc:
+            self.abort(f"protocol error: the server's compressed data cannot be read ({exc})")
         except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable
             self.abort(f"protocol error: {exc}")
+
+    def _inflate(self, data: bytes) -> None:
+        """Inflate ``data`` and frame it, :data:`INFLATE_CHUNK` bytes at a time."""
+        inflater = self._inflater
+        assert inflater is not None
+        # A stream ended is a server closing the link (Dovecot ends it after its BYE): what
+        # follows is no IMAP, and is left unread.
+        while self.error is None and not inflater.eof:
+            text = inflater.decompress(data, INFLATE_CHUNK)
+            data = inflater.unconsumed_tail
+            if text:
+                self._framer.feed(text)
+            if not data and len(text) < INFLATE_CHUNK:  # else more may wait inside the inflater
+                break
 
     def _dispatch(self, segments: Segments) -> None:
         if self.plaintext_closed:
@@ -316,6 +348,8 @@ class StreamingProtocol(adapter.ProtocolBase):
         """Send ``data``; :class:`ImapConnectionError` when the link is gone."""
         if self.transport is None or self.error is not None:
             raise ImapConnectionError(self.error or "not connected")
+        if self._deflater is not None:  # flushed whole: the server reads the command now
+            data = self._deflater.compress(data) + self._deflater.flush(zlib.Z_SYNC_FLUSH)
         self.transport.write(data)
 
     def pause(self) -> None:
@@ -372,6 +406,11 @@ class StreamingProtocol(adapter.ProtocolBase):
         self.answer_running(line)
         if command is not None and command.name == "STARTTLS" and command.response.result == "OK":
             self.plaintext_closed = True
+        if command is not None and command.name == "COMPRESS" and command.response.result == "OK":
+            # Both ways compressed from the next byte on; the rest of this read is, already.
+            self._inflater = zlib.decompressobj(_RAW_DEFLATE)
+            self._deflater = zlib.compressobj(wbits=_RAW_DEFLATE)
+            self._framer.cut_after_this_response()
 
     async def start_tls(self, context: ssl.SSLContext, hostname: str, timeout: float) -> None:
         """Upgrade the link after a successful STARTTLS; plaintext left over is an attack."""
