@@ -28,8 +28,16 @@ from mailbag.domain.sanitize import clean_line, clean_text
 _TEXT_TYPES = ("text/plain", "text/html")
 #: Formatted text shown as plain text (RFC 1896, and RFC 1341's text/richtext before it).
 _ENRICHED_TYPES = ("text/enriched", "text/richtext")
-#: Every kind of part whose text the reader shows as the body.
+#: The kinds of text read in a way of their own; any other text/* is read as text/plain
+#: (RFC 2046 4.1.4: text/x-diff, text/csv, text/markdown...).
 _BODY_TYPES = _TEXT_TYPES + _ENRICHED_TYPES
+
+
+def _other_text(part: MimePart) -> bool:
+    """A text part of a subtype read as plain text (see :data:`_BODY_TYPES`), not one the
+    reader summarises (a calendar, returned headers): shown in the body and listed too, as the
+    file it often is (a patch, a table), to be saved."""
+    return part.maintype == "text" and part.content_type not in _BODY_TYPES and not parts_inline.is_inline(part)
 _SOURCE_SHOWN = 1024 * 1024  # bytes of a message's source shown when reading it was cut short before its text
 _MESSAGE_TYPES = ("message/rfc822", "message/global")
 
@@ -39,7 +47,7 @@ def _header_text(part: MimePart, name: str) -> str:
 
 
 def _is_text_body(part: MimePart) -> bool:
-    return part.content_type in _BODY_TYPES and part.disposition != "attachment"
+    return part.maintype == "text" and part.disposition != "attachment"
 
 
 class _BodyChooser:
@@ -51,8 +59,8 @@ class _BodyChooser:
     def choose(self, part: MimePart) -> list[MimePart]:
         children = part.children
         if not children:
-            if _is_text_body(part) and part.filename is None:
-                return [part]
+            if _is_text_body(part) and (part.filename is None or part.disposition == "inline"):
+                return [part]  # a named text part too when its sender asks for it inline (a patch)
             return [part] if parts_inline.is_inline(part) else []
         if part.subtype == "alternative":
             return self._alternative(children)
@@ -80,7 +88,7 @@ class _BodyChooser:
         for child, option in zip(children, options):
             if option is not best:
                 for part in _walk(child):
-                    if part.content_type in _BODY_TYPES and part.filename is None:
+                    if (part.content_type in _BODY_TYPES or _other_text(part)) and part.filename is None:
                         self.hidden.add(part.index)
         return best + calendars
 
@@ -190,7 +198,7 @@ def _attachment_name(part: MimePart) -> str:
 
 
 def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:
-    if part.index in body and not parts_inline.stays_listed(part):
+    if part.index in body and not (parts_inline.stays_listed(part) or _other_text(part) or part.filename):
         return False
     if part.index in hidden or part.children:
         return False
