@@ -203,12 +203,19 @@ async def test_a_compressed_alert_in_the_same_read_as_the_ok_and_a_refusal_are_b
     assert b"LIST" in verbs and verbs[-1] == b"LOGOUT"  # read by the server through the inflater, or plain
 
 
-async def test_a_broken_compressed_stream_is_a_link_error_not_a_crash(dovecot: DovecotServer) -> None:
+async def test_a_broken_compressed_stream_is_a_link_error_and_the_next_link_goes_plain(dovecot: DovecotServer) -> None:
     server = CompressingServer(dovecot, "garbage").start()
     try:
         client = ImapClient(scripted_settings(server), "work")
         with pytest.raises(ImapConnectionError, match="compressed data cannot be read"):
             await client.connect()
             await client.list_folders()
+        asked = sum(1 for c in server.commands if b"COMPRESS" in c)
+        client = ImapClient(scripted_settings(server), "work")  # as the reconnect after it
+        await client.connect()
+        assert not client.compressed
+        assert [f.name for f in await client.list_folders()] == ["INBOX"]
+        await client.logout()
+        assert sum(1 for c in server.commands if b"COMPRESS" in c) == asked == 1
     finally:
         server.stop()

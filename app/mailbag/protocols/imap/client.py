@@ -71,6 +71,8 @@ __all__ = ["CopyResult", "FromUid", "ImapClient", "ImapConnectionError", "ImapEr
 log = logging.getLogger(__name__)
 #: (host, port) of each server that dropped the link when it was sent ID (see ``_identify``).
 _ID_DROPPED: set[tuple[str, int]] = set()
+#: (host, port) of each server whose compressed stream could not be read (see ``_compress``).
+_COMPRESS_BROKEN: set[tuple[str, int]] = set()
 
 #: The items of every summary fetch. Always the same list: Dovecot caches what was asked before.
 SUMMARY_ITEMS = ("UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
@@ -351,9 +353,16 @@ class ImapClient:
     async def _compress(self) -> None:
         """COMPRESS DEFLATE (RFC 4978) where the server offers it, unless the config says
         ``compress = false``: a folder's headers and the messages read move in several times
-        fewer bytes, which tells on a slow link. Refused (``NO``), the link stays as it was."""
+        fewer bytes, which tells on a slow link. Refused (``NO``), the link stays as it was. A
+        server whose compressed stream cannot be read (one that says OK and goes on in plain
+        text, say) loses that link, and is not asked again while mailbag runs."""
+        where = (self.settings.host, self.settings.port)
         if not self.settings.compress or "COMPRESS=DEFLATE" not in self.capabilities:
             return
+        if where in _COMPRESS_BROKEN:
+            log.info("imap %s: not compressed: the server's compressed data could not be read before", self.account)
+            return
+        self._protocol.on_inflate_error = lambda: _COMPRESS_BROKEN.add(where)  # from its OK on
         try:
             await self._run("COMPRESS", "DEFLATE")
         except ImapError as exc:

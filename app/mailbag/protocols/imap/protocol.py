@@ -201,6 +201,7 @@ class StreamingProtocol(adapter.ProtocolBase):
         self.hide: tuple[str, ...] = ()  # the login's credentials, masked where the server quotes them
         self._inflater: zlib._Decompress | None = None  # after COMPRESS: what the server sends
         self._deflater: zlib._Compress | None = None  # ... and what is sent to it
+        self.on_inflate_error: Callable[[], None] | None = None  # told when it cannot be inflated
 
     @property
     def compressed(self) -> bool:
@@ -222,6 +223,8 @@ class StreamingProtocol(adapter.ProtocolBase):
             elif rest := self._framer.feed(data):
                 self._inflate(rest)  # what came after the OK to COMPRESS
         except zlib.error as exc:
+            if self.on_inflate_error is not None:
+                self.on_inflate_error()
             self.abort(f"protocol error: the server's compressed data cannot be read ({exc})")
         except Exception as exc:  # noqa: BLE001 - any failure here makes the link unusable
             self.abort(f"protocol error: {exc}")
