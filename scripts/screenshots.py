@@ -128,6 +128,9 @@ class FoundFacade:
     ) -> concurrent.futures.Future[Config]:
         raise RuntimeError("the screenshots never write a config")
 
+    def keyring_missing(self) -> concurrent.futures.Future[str | None]:
+        raise RuntimeError("the screenshots never reach the password step")
+
 
 SETUP_FOUND = Found(
     source="autoconfig",

@@ -85,3 +85,21 @@ def test_settings_never_show_a_password_in_their_repr() -> None:
     for shown in (repr(settings), str(settings), repr(account), f"{account}"):
         assert "hunter2" not in shown
     assert "username='me'" in repr(settings) and "password_env='PW'" in repr(account)
+
+
+def test_an_account_on_the_keyring_where_there_is_none_is_told_so_in_plain_words() -> None:
+    from keyring.backends import fail
+
+    from mailbag.services.keyring_entries import NO_KEYRING, missing
+    from mailbag.services.secrets import store_in_keyring
+    from tests.memory_keyring import keyring_backend
+
+    server = ServerConfig(host="imap.example.org", port=993, security="tls", username="me", keyring=True)
+    with keyring_backend(fail.Keyring()):
+        assert missing() == NO_KEYRING
+        with pytest.raises(SecretError) as read:
+            asyncio.run(resolve_password(server))
+        with pytest.raises(SecretError) as written:
+            store_in_keyring(server, "secret")
+    assert str(read.value) == str(written.value) == f"keyring: {NO_KEYRING}"
+    assert "pypi" not in str(read.value).lower()  # keyring's own words name Python packages

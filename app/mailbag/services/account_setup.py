@@ -27,6 +27,7 @@ from mailbag.protocols.smtp.client import check_login
 from mailbag.protocols.smtp.errors import SmtpError
 from mailbag.services.discovery import Discovery
 from mailbag.services.loop_thread import LoopThread
+from mailbag.services import keyring_entries
 from mailbag.services.secrets import SecretError, resolve_password, store_in_keyring
 from mailbag.services.setup_api import SetupError
 
@@ -166,6 +167,9 @@ class SetupService:
         self, path: Path, account: NewAccount, typed_password: str | None, typed_smtp: str | None = None
     ) -> concurrent.futures.Future[Config]:
         return self._thread.run(_told(asyncio.to_thread(save, path, account, typed_password, typed_smtp), "saving"))
+
+    def keyring_missing(self) -> concurrent.futures.Future[str | None]:
+        return self._thread.run(_told(asyncio.to_thread(keyring_entries.missing), "looking for the keyring"))
 
 
 async def _told(step: Awaitable[T], what: str) -> T:

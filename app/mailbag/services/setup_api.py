@@ -43,3 +43,7 @@ class SetupFacade(Protocol):
     ) -> concurrent.futures.Future[Config]:
         """Store the typed passwords in the keyring and write the config with the account added."""
         ...
+
+    def keyring_missing(self) -> concurrent.futures.Future[str | None]:
+        """Why there is no system keyring to keep a password in, or None when there is one."""
+        ...

@@ -363,9 +363,32 @@ class PasswordScreen(StepScreen):
         yield Static("", id="login-status", classes="setup-problem")
         yield self.hint_line("Enter: test and save · Tab: next field · Esc: back")
 
+    #: Why the keyring cannot keep the password here ("" while not known, or when it can).
+    no_keyring = ""
+
     def on_mount(self) -> None:
         self._show_source()
         self.set_focus(self.query_one("#secret", Input))
+        self._look_for_keyring()
+
+    @work(exclusive=True, group="keyring")
+    async def _look_for_keyring(self) -> None:
+        """Where there is no keyring (a machine reached over SSH, often), say so on its choice
+        and choose a command instead, unless another choice was made already."""
+        try:
+            missing = await asyncio.wrap_future(self.state.service.keyring_missing())
+        except SetupError:
+            return  # logged; trying to save says what the keyring says
+        if missing is None:
+            return
+        self.no_keyring = missing
+        choice = self.query_one("#source-keyring", MarkedRadioButton)
+        choice.label = "System keyring: there is none on this machine"
+        account = self.state.account
+        typed = self.query_one("#secret", Input).value
+        if self._kind() == "keyring" and account is not None and account.password.kind == "keyring" and not typed:
+            self.query_one("#source-command", MarkedRadioButton).value = True
+        self._show_source()
 
     def _kind(self) -> PasswordKind:
         pressed = self.query_one("#source", RadioSet).pressed_button
@@ -404,7 +427,8 @@ class PasswordScreen(StepScreen):
             if own and smtp_source is not None and kind == smtp_source.kind and kind != "keyring":
                 smtp_secret.value = smtp_source.value
         help_text = {
-            "keyring": "Typed once here, kept in the system keyring (service mailbag), never in the file.",
+            "keyring": f"{self.no_keyring[0].upper()}{self.no_keyring[1:]}: choose a command or a variable."
+            if self.no_keyring else "Typed once here, kept in the system keyring (service mailbag), never in the file.",
             "command": "Its first line of output is the password, e.g. pass show mail/work.",
             "env": "The variable's name, e.g. MAIL_PASSWORD; it must be set when mailbag starts.",
         }[kind]
@@ -422,6 +446,9 @@ class PasswordScreen(StepScreen):
         status = self.query_one("#login-status", Static)
         if not value.strip():
             status.update(Text(f"{next(lbl for k, _, lbl in PASSWORD_CHOICES if k == kind)}: needed"))
+            return
+        if kind == "keyring" and self.no_keyring:
+            status.update(Text(f"keyring: {self.no_keyring}. Nothing was written."))
             return
         typed = value if kind == "keyring" else None
         source = PasswordSource(kind, "" if kind == "keyring" else value.strip())
