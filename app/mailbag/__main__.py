@@ -325,6 +325,7 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
             notify=config.ui.notify,
             threads=config.ui.threads,
             editor=config.ui.editor,
+            address_command=config.ui.address_command,
             layout=config.ui.layout,
         )
     except (KeymapError, ThemeError, UnknownTheme) as exc:

@@ -418,6 +418,14 @@ maildir = "/tmp/mail"
 """
 
 
+def test_the_address_book_command_is_a_string_of_the_ui_table() -> None:
+    text = SIGNED.format(signature="").replace("[ui]\n", '[ui]\naddress_command = "khard email --parsable %s"\n')
+    assert parse_config(text, PATH).ui.address_command == "khard email --parsable %s"
+    assert parse_config(SIGNED.format(signature=""), PATH).ui.address_command == ""
+    wrong = SIGNED.format(signature="").replace("[ui]\n", "[ui]\naddress_command = 3\n")
+    assert str(error_for(wrong)).startswith("config.toml:2: ui.address_command: must be")
+
+
 def test_signature_text_or_file_and_the_editor(tmp_path: Path) -> None:
     config = parse_config(SIGNED.format(signature='signature = "Me\\nexample.org"'), PATH)
     assert config.accounts["work"].signature == "Me\nexample.org"

@@ -45,7 +45,7 @@ def default_port(protocol: str, security: str) -> int:
     return implicit if security == "tls" else plain
 
 _TOP_KEYS = ("ui", "keymap", "accounts", "searches")
-_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor", "layout")
+_UI_KEYS = ("theme", "notify", "threads", "thread_by_subject", "editor", "layout", "address_command")
 NOTIFY_CHOICES = ("bell", "desktop", "both", "none")
 LAYOUT_CHOICES = ("auto", "columns", "stacked")
 _ACCOUNT_KEYS = (
@@ -182,6 +182,8 @@ class UiConfig:
     thread_by_subject: bool = False  # also join threads whose roots share a subject
     editor: str = ""  # the command that edits a message body; "" for $VISUAL, $EDITOR, else vi
     layout: str = "auto"  # "columns": the list beside the reader; "stacked": above it; "auto": by width
+    #: The user's address book, asked as mutt's query_command ("khard email --parsable %s"); "" for none.
+    address_command: str = ""
 
 
 @dataclass(frozen=True)
@@ -488,6 +490,7 @@ class _Validator:
         )
         return UiConfig(
             editor=self.string(table, ("ui", "editor")) or "",
+            address_command=self.string(table, ("ui", "address_command")) or "",
             theme=theme if theme is not None else defaults.theme,
             notify=notify if notify is not None else defaults.notify,
             threads=threads,

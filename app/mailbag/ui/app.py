@@ -84,6 +84,7 @@ class MailbagApp(OrderedApp[None]):
         notify: str = "bell",
         threads: bool = False,
         editor: str = "",
+        address_command: str = "",
         layout: str = "auto",
     ) -> None:
         super().__init__()
@@ -104,6 +105,7 @@ class MailbagApp(OrderedApp[None]):
         self.set_keymap(self.user_keymap)
         self._now = now
         self.editor = editor  # the body editor's command ("" for $VISUAL / $EDITOR / vi)
+        self.address_command = address_command  # the address book's query command ("" for none)
         self.facade = facade_factory(self.sink)
         self.drafts = DraftKeeper(self.facade, now)
         self.main_screen = MainScreen(
@@ -206,7 +208,8 @@ class MailbagApp(OrderedApp[None]):
     def _open_compose(self, message: ComposeRequested) -> None:
         from mailbag.ui.screens.compose import ComposeScreen
 
-        screen = ComposeScreen(self.facade, message.draft, editor=self.editor, now=self._now)
+        screen = ComposeScreen(self.facade, message.draft, editor=self.editor, now=self._now,
+                               address_command=self.address_command)
         self.push_screen(screen, self._compose_closed)
         if message.opened is not None:
             message.opened()

@@ -1,4 +1,5 @@
-"""Completion in the compose screen's fields: addresses seen in the cache, and file paths.
+"""Completion in the compose screen's fields: addresses seen in the cache (then, where the
+config names one, those the user's address book command finds), and file paths.
 
 Both are Textual suggesters: the field shows the rest of the best match dimmed after the cursor,
 and Tab (or Right at the end) takes it. A suggestion always extends what was typed.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from textual.binding import Binding
 from textual.suggester import Suggester
@@ -16,6 +17,10 @@ from textual.widgets import Input
 
 from mailbag.domain.compose import format_address
 from mailbag.domain.models import Address
+from mailbag.services.address_query import QueryAnswer
+
+#: Letters typed before the address book command is asked.
+QUERY_FROM = 2
 
 
 class AddressBook:
@@ -45,14 +50,37 @@ class AddressBook:
 
 
 class AddressSuggester(Suggester):
-    """Completes the last address of a To, Cc or Bcc field."""
+    """Completes the last address of a To, Cc or Bcc field: from :attr:`book`, else from what
+    ``query`` (the address book command) answers for the address being typed. A query is run
+    once per start of an address: one whose answer was complete answers every longer one."""
 
-    def __init__(self) -> None:
+    def __init__(self, query: Callable[[str], Awaitable[QueryAnswer]] | None = None) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self.book = AddressBook()
+        self._query = query
+        self._asked: dict[str, asyncio.Task[QueryAnswer]] = {}  # folded query -> its answer
 
     async def get_suggestion(self, value: str) -> str | None:
-        return self.book.complete(value)
+        found = self.book.complete(value)
+        piece = value.rpartition(",")[2].strip()
+        if found is not None or self._query is None or len(piece) < QUERY_FROM or piece.endswith(">"):
+            return found  # (an address taken whole, "Name <address>", is not asked about)
+        answer = await self._answer(piece)
+        return AddressBook(answer.addresses).complete(value)
+
+    async def _answer(self, piece: str) -> QueryAnswer:
+        """What the command answers for ``piece``: a complete answer for a start of it, else
+        its own (asked once, however many keys are pressed meanwhile)."""
+        folded = piece.casefold()
+        for size in range(QUERY_FROM, len(folded)):
+            earlier = self._asked.get(folded[:size])
+            if earlier is not None and (answer := await asyncio.shield(earlier)).complete:
+                return answer
+        task = self._asked.get(folded)
+        if task is None:
+            assert self._query is not None
+            task = self._asked[folded] = asyncio.ensure_future(self._query(piece))
+        return await asyncio.shield(task)
 
 
 def complete_path(typed: str, names: Sequence[tuple[str, bool]]) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from mailbag.domain.models import ANSWERED, Address, MarkWhenSent
 from mailbag.domain.outgoing import ComposeError, build_message, content_type_of, new_message_id
 from mailbag.domain.requests import SaveDraft, SendMessage
 from mailbag.domain.sanitize import clean_line
+from mailbag.services.address_query import query_addresses
 from mailbag.services.api import MailFacade
 from mailbag.ui.completion import AddressBook, AddressSuggester, FieldInput, PathSuggester
 from mailbag.ui.editor import EditorFailed, edit_text, editor_command
@@ -74,6 +76,7 @@ class ComposeScreen(Screen["str | None"]):
         *,
         editor: str = "",
         now: Callable[[], datetime],
+        address_command: str = "",
     ) -> None:
         super().__init__()
         if not draft.message_id:
@@ -88,7 +91,8 @@ class ComposeScreen(Screen["str | None"]):
         self._server_saved_at = time.monotonic()
         self._send_request: int | None = None
         self._send_at: datetime | None = None  # the time asked with send_later
-        self._addresses = AddressSuggester()
+        query = partial(query_addresses, address_command) if address_command else None
+        self._addresses = AddressSuggester(query)
         self._identities = AddressSuggester()  # From: the accounts' own addresses
         self._identities.book = AddressBook(
             [Address(i.name, i.email) for i in map(facade.identity, facade.accounts)]
