@@ -48,6 +48,18 @@ class AddressBook:
                 return typed + full[size:]
         return None
 
+    def canonical(self, completed: str) -> str:
+        """``completed`` (what :meth:`complete` suggested) with its last address written as the
+        book has it: the suggestion keeps the case typed (``Zo`` + ``e@example.org``), the
+        address taken must not (``zoe@example.org``)."""
+        head, comma, piece = completed.rpartition(",")
+        address = piece.lstrip()
+        folded = address.casefold()
+        for email, email_folded, full, full_folded in self._entries:
+            if folded in (email_folded, full_folded):
+                return head + comma + piece[: len(piece) - len(address)] + (email if folded == email_folded else full)
+        return completed
+
 
 class AddressSuggester(Suggester):
     """Completes the last address of a To, Cc or Bcc field: from :attr:`book`, else from what
@@ -59,6 +71,7 @@ class AddressSuggester(Suggester):
         self.book = AddressBook()
         self._query = query
         self._asked: dict[str, asyncio.Task[QueryAnswer]] = {}  # folded query -> its answer
+        self._answered = AddressBook()  # what the command answered for the last suggestion
 
     async def get_suggestion(self, value: str) -> str | None:
         found = self.book.complete(value)
@@ -66,7 +79,13 @@ class AddressSuggester(Suggester):
         if found is not None or self._query is None or len(piece) < QUERY_FROM or piece.endswith(">"):
             return found  # (an address taken whole, "Name <address>", is not asked about)
         answer = await self._answer(piece)
-        return AddressBook(answer.addresses).complete(value)
+        self._answered = AddressBook(answer.addresses)
+        return self._answered.complete(value)
+
+    def canonical(self, completed: str) -> str:
+        """A suggestion taken, its last address as the cache or the address book writes it."""
+        written = self.book.canonical(completed)
+        return written if written != completed else self._answered.canonical(completed)
 
     async def _answer(self, piece: str) -> QueryAnswer:
         """What the command answers for ``piece``: a complete answer for a start of it, else
@@ -125,7 +144,10 @@ class FieldInput(Input):
 
     def action_complete_or_next(self) -> None:
         if self.cursor_at_end and self._suggestion and self._suggestion != self.value:
-            self.value = self._suggestion
+            suggester = self.suggester
+            self.value = suggester.canonical(self._suggestion) if isinstance(suggester, AddressSuggester) else (
+                self._suggestion
+            )
             self.cursor_position = len(self.value)
         else:
             self.screen.focus_next()
