@@ -14,6 +14,7 @@ import pytest
 
 from mailbag.domain.header_fields import content_type, first_fields
 from mailbag.domain.headers import decode_words, parse_address_list
+from mailbag.domain.mime import render_message
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols import maildir
@@ -27,7 +28,6 @@ BLOCKS = [
     "Subject: x\nFrom misplaced\nTo: c@d.example\n",
     "  leading continuation\nSubject: kept\n",
     ":no name\nSubject: after\n",
-    "Subject : a space before the colon ends the header\nTo: never@read.example\n",
     "Subject: x\njunk line without a colon\nTo: never@read.example\n",
     "Content-Type: Multipart/Mixed; boundary=x\n",
     "Content-Type: text/plain/extra\n",
@@ -71,7 +71,6 @@ ADDRESSES = [
     "jane@example.org (Jane)",
     "undisclosed-recipients:;",
     "a@b.example,",
-    "Name a@b.example",
     "<@route:a@b.example>",
     "a@[192.0.2.1]",
     "no-at-sign",
@@ -89,6 +88,23 @@ def test_addresses_are_the_email_packages(value: str) -> None:
     assert parse_address_list(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("Name a@b.example", (Address("Name", "a@b.example"),)),
+        ("tim@x.example concierge@x.example", (Address("", "tim@x.example"), Address("", "concierge@x.example"))),
+        ("Ann <a@x.example> Bob <b@x.example>", (Address("Ann", "a@x.example"), Address("Bob", "b@x.example"))),
+    ],
+)
+def test_a_list_the_grammar_reads_into_unusable_addresses_is_read_by_their_look(
+    value: str, read: tuple[Address, ...]
+) -> None:
+    """Where the email package gives ``@x.example`` or ``Name a@b.example`` for an address (a
+    missing comma, a bare address after a name), the addresses are taken as they look, the
+    words before each as its name."""
+    assert parse_address_list(value) == read
+
+
 def test_every_corpus_message_summarises_as_the_email_package_reads_it() -> None:
     assert FILES, "the corpus is missing"
     for path in FILES:
@@ -100,8 +116,17 @@ def test_every_corpus_message_summarises_as_the_email_package_reads_it() -> None
             text = block.decode("latin-1")
         text = maildir._FOLD.sub("", text)
         fields = first_fields(text)
-        if fields is not None:
+        if fields is None:
+            continue
+        if _BLANK_BEFORE_COLON.search(text):  # the email package ends the header there; the reader does not
+            summary = maildir.summary_of(raw, 1, frozenset(), 0.0)
+            rendered = render_message(raw)
+            assert (summary.subject, summary.from_) == (rendered.subject, rendered.from_), path.name
+        else:
             assert (fields, content_type(fields)) == _email_package(text), path.name
+
+
+_BLANK_BEFORE_COLON = re.compile(r"^[\041-\071\073-\176]+[ \t]+:", re.MULTILINE)
 
 
 @pytest.mark.parametrize("body", [
@@ -116,3 +141,14 @@ def test_multipart_delimiters_are_the_lines_rfc_2046_names(body: bytes) -> None:
     pattern = re.compile(rb"^--b(--)?[ \t]*\r?$", re.M)
     expected = [(m.start(), m.end(), bool(m.group(1))) for m in pattern.finditer(body)]
     assert maildir._delimiter_lines(body, b"--b") == expected
+
+
+def test_a_name_with_blanks_before_its_colon_is_a_field_for_the_list_as_for_the_reader() -> None:
+    """RFC 5322 4.5's obsolete syntax, which the email package takes for the end of the header:
+    the list (the summary) reads it as the reader does, so that both show the same sender."""
+    text = "Subject : obsolete syntax\nFrom  : Ann <ann@example.org>\nTo: b@example.org\n"
+    assert first_fields(text) == {"subject": "obsolete syntax", "from": "Ann <ann@example.org>", "to": "b@example.org"}
+    summary = maildir.summary_of((text + "\nbody\n").encode(), 1, frozenset(), 0.0)
+    rendered = render_message((text + "\nbody\n").encode())
+    assert summary.subject == rendered.subject == "obsolete syntax"
+    assert summary.from_ == rendered.from_ == (Address("Ann", "ann@example.org"),)

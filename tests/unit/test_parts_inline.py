@@ -136,6 +136,28 @@ Status: 5.9.99
     )
 
 
+def test_a_notice_labelled_as_a_report_but_holding_none_of_its_fields_is_shown_as_written() -> None:
+    """Some servers label their prose notice message/delivery-status: its reason is shown,
+    where "(empty)" hid the only words saying why the message bounced."""
+    report = msg(
+        """
+Subject: Returned mail
+Content-Type: message/delivery-status;
+
+This Message was undeliverable due to the following reason:
+
+<dan@example.org> has restricted SMS e-mail
+"""
+    )
+    assert render_message(report).body == (
+        "[-- Delivery report --]\nThis Message was undeliverable due to the following reason:\n\n"
+        "<dan@example.org> has restricted SMS e-mail"
+    )
+    assert render_message(msg("\nSubject: r\nContent-Type: message/delivery-status\n\n\n")).body == (
+        "[-- Delivery report (empty) --]"
+    )
+
+
 def forwarded(inner: str, disposition: str = "attachment") -> bytes:
     return msg(
         f"""

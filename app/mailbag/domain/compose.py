@@ -307,7 +307,8 @@ def reply_recipients(
     own_lower = {o.lower() for o in own}
     if mode == "list" and original.list_post:
         return [Address("", original.list_post)], []
-    author = list(original.reply_to or rendered.from_)
+    # A Reply-To with no address in it (``"Name" <>``) is no place to reply to: From is.
+    author = [a for a in original.reply_to if a.email] or [a for a in rendered.from_ if a.email]
     if author and all(a.email.lower() in own_lower for a in author):
         author = list(rendered.to) or author  # a reply to one's own message goes to its recipients
     if mode == "sender":

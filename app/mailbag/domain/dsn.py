@@ -68,11 +68,22 @@ _MAX_RECIPIENTS = 1000
 Fields = dict[str, str]
 
 
+#: Fields one of which a delivery report's blocks hold (RFC 3464 2.2, 2.3).
+_REPORT_FIELDS = frozenset({"reporting-mta", "final-recipient", "original-recipient", "action", "status",
+                            "arrival-date", "original-envelope-id", "diagnostic-code"})
+#: The most of a report's own text shown where it holds no report fields.
+_MAX_PROSE = 8192
+
+
 def delivery_status_text(part: MimePart) -> str:
-    """The report in ``part`` (message/delivery-status or message/global-delivery-status)."""
-    blocks = _blocks(part)
-    if not blocks:
-        return "[-- Delivery report (empty) --]"
+    """The report in ``part`` (message/delivery-status or message/global-delivery-status). One
+    that holds none of a report's fields (a server that labels its notice so) is shown as the
+    text it is."""
+    text = payload_text(part)
+    blocks = _parse_blocks(text)
+    if not any(_REPORT_FIELDS & block.keys() for block in blocks):
+        prose = text.strip()
+        return f"[-- Delivery report --]\n{prose[:_MAX_PROSE]}" if prose else "[-- Delivery report (empty) --]"
     about, recipients = blocks[0], blocks[1:]
     if "final-recipient" in about or "action" in about:  # no per-message block
         about, recipients = {}, blocks

@@ -4,7 +4,9 @@ A summary needs a few fields of each message; the email package's ``HeaderParser
 ``Message`` of every field first, which costs more than the rest of the summary. This reads
 the same first value of each field as ``HeaderParser(policy=compat32)`` followed by ``get()``
 gives, for a block whose lines end at LF or CRLF; for anything stranger (a lone CR) it gives
-None and the caller asks the email package.
+None and the caller asks the email package. Unlike the email package, and as the reader's MIME
+reader (``mime_structure``) does, it takes a field whose name is followed by blanks before its
+colon (``Subject  : ...``, RFC 5322's obsolete syntax), so that the list and the reader agree.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import re
 
 #: A line the email package takes as part of the header (RFC 5322 field names, with no space).
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*[\t ]*:|[\t ]")
+#: A field named From with blanks before its colon: not an mbox separator.
+_OBSOLETE_FROM = re.compile(r"From[\t ]*:")
 #: A block of nothing but ``name: value`` lines (the usual one), and one such line.
 _PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*(?:\r?\n|\Z))*")
 _PLAIN_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\r\n]*)", re.MULTILINE)
@@ -36,7 +40,7 @@ def first_fields(text: str) -> dict[str, str] | None:
         header.append(line)
     fields: dict[str, str] = {}
     for number, line in enumerate(header):
-        if line.startswith("From "):
+        if line.startswith("From ") and not _OBSOLETE_FROM.match(line):
             if number and number == len(header) - 1:
                 break  # taken as the body's first line
             continue  # an mbox separator
@@ -45,6 +49,7 @@ def first_fields(text: str) -> dict[str, str] | None:
                 return None
             continue  # a continuation with no field before it is dropped
         name, _, value = line.partition(":")
+        name = name.rstrip(" \t")
         if name:
             fields.setdefault(name.lower(), value.lstrip(" \t"))
     return fields

@@ -142,13 +142,38 @@ def _without_comments(value: str) -> str:
     return "".join(kept)
 
 
+def _unusable(address: str) -> bool:
+    """An address the grammar made of words it could not place (``@host`` left of two addresses
+    with no comma between them, ``Big Bug bb@bug.com`` whole)."""
+    return not address or address.startswith("@") or address.endswith("@") or any(c.isspace() for c in address)
+
+
+def _loose_pairs(value: str) -> list[tuple[str, str]]:
+    """``(phrase, address)`` of each address found in ``value`` by its look alone, the plain
+    words before it (after the one before) as its phrase: how a field the grammar cannot read is
+    read, as other mail programs read it."""
+    pairs: list[tuple[str, str]] = []
+    start = 0
+    for match in _LOOSE_ADDR_SPEC.finditer(value):
+        phrase = _BLANKS.sub(" ", value[start : match.start()].strip(" \t,;<>\"'"))
+        pairs.append((phrase, match.group()))
+        start = match.end()
+    return pairs
+
+
 def parse_address_list(value: str | None) -> tuple[Address, ...]:
-    """Parse a To/From/Cc header value into decoded addresses."""
+    """Parse a To/From/Cc header value into decoded addresses. One the RFC's grammar reads into
+    unusable addresses (two with no comma, a bare address after a name) is read by the look of
+    its addresses."""
     if not value:
         return ()
     result = []
     pairs = _plain_addresses(value)
-    for name, addr in address_pairs(value) if pairs is None else pairs:
+    if pairs is None:
+        pairs = address_pairs(value)
+        if any(_unusable(addr) for _name, addr in pairs) and (loose := _loose_pairs(value)):
+            pairs = loose
+    for name, addr in pairs:
         name, addr = decode_words(name), clean_line(addr)
         if name or addr:
             result.append(Address(name=name, email=addr))

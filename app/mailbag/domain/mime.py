@@ -13,6 +13,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
+import urllib.parse
 
 from mailbag.domain import parts_inline
 from mailbag.domain.deadline import Deadline
@@ -192,9 +193,20 @@ def _attachment_name(part: MimePart) -> str:
     elif name and part.content_type in _MESSAGE_TYPES and "." not in name:
         name += ".eml"
     if not name:
+        name = _located_name(part)
+    if not name:
         extension = mimetypes.guess_extension(part.content_type, strict=False) or ".bin"
         name = f"attachment{extension}"
     return safe_filename(name)
+
+
+def _located_name(part: MimePart) -> str:
+    """The file name at the end of the part's Content-Location (RFC 2557: ``Photo25.jpg``,
+    ``http://example.org/a/report.pdf``), when it ends in one with an extension; else ""."""
+    location = decode_words(part.header("content-location")).strip()
+    name = urllib.parse.unquote(urllib.parse.urlsplit(location).path.rpartition("/")[2]) if location else ""
+    stem, dot, extension = name.rpartition(".")
+    return name if stem and dot and extension.isalnum() and len(extension) <= 10 else ""
 
 
 def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:

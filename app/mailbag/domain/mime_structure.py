@@ -103,7 +103,7 @@ class MimePart:
         """The file name from Content-Disposition, else Content-Type (RFC 2231 and 2047 decoded)."""
         name = self._disposition_field()[1].get("filename")
         if name is None:
-            name = self.params.get("name")
+            name = self.params.get("name", self.params.get("filename"))  # filename= there: some do
         return None if name is None else decode_words(name)
 
     @property
@@ -202,21 +202,27 @@ def _read_fields(data: bytes, start: int, end: int) -> tuple[list[tuple[str, byt
 # --- parameters (RFC 2045, RFC 2231) ----------------------------------------------------------------
 
 _SECTION = re.compile(r"^(.+?)\*(\d+)(\*?)$")
-# name=value, the value quoted or running to the next ";" or space; anything else up to the next
-# ";". One alternative always matches up to the next ";" or the end, so the scan never starts
-# again inside text it has read (a pattern that could fail there took quadratic time): linear.
-_PARAM = re.compile(r'\s*([^=;\s]+)\s*=\s*("(?:\\.|[^"\\])*"?|[^;\s]*)[^;]*(?:;|$)|[^;]*(?:;|$)')
+# name=value, the value quoted or running to the next ";" or space, then what follows up to the
+# next ";"; anything else up to the next ";". One alternative always matches up to the next ";"
+# or the end, so the scan never starts again inside text it has read (a pattern that could fail
+# there took quadratic time): linear.
+_PARAM = re.compile(r'\s*([^=;\s]+)\s*=\s*("(?:\\.|[^"\\])*"?|[^;\s]*)([^;]*)(?:;|$)|[^;]*(?:;|$)')
+#: Parameters whose unquoted value may hold spaces (``name=This is a test.txt``, as some mailers
+#: write it): it runs to the next ";" where no other ``name=`` follows in it.
+_SPACED = frozenset({"name", "filename"})
 
 
 def _param_items(value: str, position: int) -> list[tuple[str, str]]:
     """(name in lower case, value) of each ``name=value`` from ``position``, a quoted value unquoted."""
     items: list[tuple[str, str]] = []
     for match in _PARAM.finditer(value, position):
-        name, text = match.group(1), match.group(2)
+        name, text, rest = match.group(1), match.group(2), match.group(3)
         if name is None or text is None:
             continue
         if text.startswith('"'):
             text = _unquote(text[1:-1] if text.endswith('"') and len(text) > 1 else text[1:])
+        elif rest and name.lower() in _SPACED and "=" not in rest:
+            text = (text + rest).strip()
         items.append((name.lower(), text))
     return items
 
@@ -224,7 +230,8 @@ def _param_items(value: str, position: int) -> list[tuple[str, str]]:
 def parse_params(value: str | None) -> dict[str, str]:
     """The parameters after the first ``;`` of a field, names in lower case.
 
-    An unquoted value runs to the next ``;`` or space, as NeoMutt reads it; RFC 2231 sections
+    An unquoted value runs to the next ``;`` or space, as NeoMutt reads it (a file name, to the
+    next ``;``: see :data:`_SPACED`); RFC 2231 sections
     and charsets are joined and decoded.
     """
     if not value or ";" not in value:
@@ -275,6 +282,7 @@ def _content_type(value: str | None) -> tuple[str, dict[str, str]]:
     if value is None:
         return "", {}
     kind = value.split(";", 1)[0].strip().lower()
+    kind = kind.split(None, 1)[0] if kind else kind  # "text/html Content-Transfer-Encoding: 8bit": a line lost
     if "/" not in kind or kind.startswith("/") or kind.endswith("/") or " " in kind:
         return "", parse_params(value)
     return kind, parse_params(value)
