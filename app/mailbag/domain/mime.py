@@ -32,6 +32,8 @@ _ENRICHED_TYPES = ("text/enriched", "text/richtext")
 #: The kinds of text read in a way of their own; any other text/* is read as text/plain
 #: (RFC 2046 4.1.4: text/x-diff, text/csv, text/markdown...).
 _BODY_TYPES = _TEXT_TYPES + _ENRICHED_TYPES
+_SOURCE_SHOWN = 1024 * 1024  # bytes of a message's source shown when reading it was cut short before its text
+_MESSAGE_TYPES = ("message/rfc822", "message/global")
 
 
 def _other_text(part: MimePart) -> bool:
@@ -39,8 +41,6 @@ def _other_text(part: MimePart) -> bool:
     reader summarises (a calendar, returned headers): shown in the body and listed too, as the
     file it often is (a patch, a table), to be saved."""
     return part.maintype == "text" and part.content_type not in _BODY_TYPES and not parts_inline.is_inline(part)
-_SOURCE_SHOWN = 1024 * 1024  # bytes of a message's source shown when reading it was cut short before its text
-_MESSAGE_TYPES = ("message/rfc822", "message/global")
 
 
 def _header_text(part: MimePart, name: str) -> str:
