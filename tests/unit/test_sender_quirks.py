@@ -49,3 +49,22 @@ def test_a_reply_to_without_an_address_is_passed_over_for_from() -> None:
     raw = (b'From: Shop <no-reply@shop.example>\r\nReply-To: "Sales Desk" <>\r\nSubject: your bid\r\n\r\nhello\r\n')
     draft = reply(read_original(raw), Identity("w", "me@example.org"))
     assert draft.to == "Shop <no-reply@shop.example>"
+
+
+def test_an_address_written_as_the_name_is_the_name_and_a_reply_goes_to_the_address_alone() -> None:
+    """``alice@example.com <bob@example.com>`` is bob's address under a name that looks like
+    another (a spoofing trick): the email package made it two addresses, and a reply went to both."""
+    raw = (b"From: alice@example.com <bob@example.com>\r\nReply-To: henry@example.com <ivan@example.com>\r\n"
+           b"Subject: s\r\n\r\nhello\r\n")
+    message = render_message(raw)
+    assert [(a.name, a.email) for a in message.from_] == [("alice@example.com", "bob@example.com")]
+    draft = reply(read_original(raw), Identity("w", "me@example.org"))
+    assert draft.to == '"henry@example.com" <ivan@example.com>'
+
+
+def test_text_labelled_base64_that_is_words_is_shown_as_written() -> None:
+    raw = (b"From: a@example.org\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           b"ploozdect  nispplul swunkglap\r\nsmoorbrooft  pukstrooz\r\n")
+    assert render_message(raw).body == "ploozdect  nispplul swunkglap\nsmoorbrooft  pukstrooz"
+    real = b"From: a@example.org\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n"
+    assert render_message(real).body == "hello world"

@@ -90,7 +90,10 @@ def _word_bytes(encoding: str, text: str, charset: str) -> bytes | None:
 # groups, routes, domain literals) by the email package, which reads these the same way.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-_WORD = r"[^()<>@,:;\\\"\[\]\s]+"
+# A word of the phrase before an address in angle brackets may hold "@": an address written as
+# the name (``alice@example.com <bob@example.com>``) is one address, bob's, as mutt reads it; the
+# email package would make it two, and a reply would go to the name.
+_WORD = r"[^()<>,:;\\\"\[\]\s]+"
 _PLAIN_ADDRESS = re.compile(
     rf"[ \t]*(?:(?:({_WORD}(?:[ \t]+{_WORD})*)[ \t]*)?<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*"
 )

@@ -291,9 +291,20 @@ def _content_type(value: str | None) -> tuple[str, dict[str, str]]:
 # --- transfer encodings -----------------------------------------------------------------------------
 
 
+def _not_base64(body: bytes) -> bool:
+    """Whether a body labelled base64 is plainly not: most of its lines hold blanks between
+    other characters (words), which no base64 encoder writes (a sender's mislabelled text)."""
+    if b" " not in body and b"\t" not in body:
+        return False
+    lines = [line.strip() for line in body.splitlines()]
+    lines = [line for line in lines if line]
+    return sum(1 for line in lines if b" " in line or b"\t" in line) * 2 > len(lines)
+
+
 def decode_transfer(body: bytes, encoding: str) -> bytes:
-    """Undo a Content-Transfer-Encoding; unknown encodings and damaged data are kept as they are."""
-    if encoding == "base64":
+    """Undo a Content-Transfer-Encoding; unknown encodings and damaged data are kept as they are,
+    and so is a body labelled base64 that is words (see :func:`_not_base64`)."""
+    if encoding == "base64" and not _not_base64(body):
         try:
             return binascii.a2b_base64(body)  # skips what is not base64, stops at the padding
         except binascii.Error:  # padding missing or cut short: decode what is there
