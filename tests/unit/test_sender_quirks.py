@@ -68,3 +68,41 @@ def test_text_labelled_base64_that_is_words_is_shown_as_written() -> None:
     assert render_message(raw).body == "ploozdect  nispplul swunkglap\nsmoorbrooft  pukstrooz"
     real = b"From: a@example.org\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n"
     assert render_message(real).body == "hello world"
+
+
+def test_a_reply_to_a_name_holding_a_broken_encoded_word_is_built_for_that_one_address() -> None:
+    """Found by fuzzing: the email package reads ``=?...?=`` inside a quoted name as an encoded
+    word; one in no charset it knows, beside a letter beyond ASCII, ended the build with a
+    UnicodeEncodeError (and another went out unquoted, its ``<`` read as an address's start)."""
+    import email
+    import email.policy
+    from datetime import datetime, timezone
+
+    from mailbag.domain.outgoing import build_message
+
+    name = '"=?iIn-Reply-To: <so-8859-1?Q?J=FCrgen?= Schmürgen" <j@example.org>'
+    raw = f"From: {name}\r\nSubject: s\r\n\r\nhi\r\n".encode()
+    draft = reply(read_original(raw), Identity("w", "me@example.org"))
+    built = build_message(draft, now=datetime(2026, 12, 7, tzinfo=timezone.utc))
+    sent = email.message_from_bytes(built.message, policy=email.policy.default)
+    [address] = sent["To"].addresses
+    assert address.addr_spec == "j@example.org" and "Schm" in address.display_name
+
+
+def test_a_close_delimiter_with_the_epilogue_begun_on_its_line_still_closes() -> None:
+    raw = (b"From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b-- This is already the epilogue.\r\n"
+           b"More epilogue, never shown.\r\n")
+    assert render_message(raw).body == "first part"
+
+
+def test_an_attached_message_whose_subject_holds_a_slash_keeps_all_of_it_in_its_file_name() -> None:
+    raw = with_part(b"Content-Type: message/rfc822", b"Subject: Re: 34Mbit/s link\r\n\r\ninner\r\n")
+    assert names(raw) == ["Re_ 34Mbit_s link.eml"]
+
+
+def test_a_date_with_a_fraction_of_a_second_and_an_unsigned_zone_is_read() -> None:
+    from datetime import datetime, timezone
+
+    raw = b"From: a@example.org\r\nDate: Tue, 17 Jul 2012 22:23:35.882 0000\r\nSubject: s\r\n\r\nx\r\n"
+    assert render_message(raw).date == datetime(2012, 7, 17, 22, 23, 35, tzinfo=timezone.utc)

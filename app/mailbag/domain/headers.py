@@ -192,12 +192,28 @@ def parse_date(value: str | None) -> datetime | None:
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        parsed = _iso_date(value)
+        parsed = _iso_date(value) or _mended_date(value)
     if parsed is None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
+
+
+_FRACTION = re.compile(r"(\d\d:\d\d:\d\d)[.,]\d+")
+_UNSIGNED_ZONE = re.compile(r"(\d\d:\d\d(?::\d\d)?)\s+(\d{4})\s*$")
+
+
+def _mended_date(value: str) -> datetime | None:
+    """A date some programs write almost as RFC 5322 says: seconds with a fraction
+    (``22:23:35.882``), a zone without its sign (``0000``)."""
+    mended = _UNSIGNED_ZONE.sub(r"\1 +\2", _FRACTION.sub(r"\1", value))
+    if mended == value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(mended)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _iso_date(value: str) -> datetime | None:

@@ -189,7 +189,7 @@ def _attachment_name(part: MimePart) -> str:
     if not name and part.content_type in _MESSAGE_TYPES:
         inner = part.inner(Limits(max_depth=0, max_parts=1))
         subject = _header_text(inner.root, "subject") if inner is not None else ""
-        name = f"{subject[:80]}.eml" if subject else "message.eml"
+        name = f"{subject[:80].replace('/', '_').replace(chr(92), '_')}.eml" if subject else "message.eml"
     elif name and part.content_type in _MESSAGE_TYPES and "." not in name:
         name += ".eml"
     if not name:

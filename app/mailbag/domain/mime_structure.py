@@ -406,8 +406,9 @@ def _split(source: bytes, boundary: bytes, start: int, end: int) -> list[tuple[i
         line_end = end if newline < 0 else newline + 1
         rest = source[position:line_end]
         closing = rest.startswith(b"--")
-        if rest[2 if closing else 0 :].strip():
-            continue  # a longer boundary that starts with this one, or text after it
+        if rest[2 if closing else 0 :].strip() and not (closing and rest[2:3] in (b" ", b"\t")):
+            continue  # a longer boundary that starts with this one, or text after it (but a
+            # close delimiter, then blanks and text: the epilogue begun on its line, RFC 2046 5.1.1)
         if part_start >= 0:
             part_end = found - 1 if found > start else found
             if part_end > part_start and source[part_end - 1 : part_end] == b"\r":

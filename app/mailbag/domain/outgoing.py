@@ -143,11 +143,19 @@ def _header_addresses(name: str, addresses: list[Address]) -> str:
             # the @, which it writes, given the two halves).
             local, _, domain = a.email.rpartition("@")
             HeaderAddress(addr_spec=a.email if local.isascii() else f"x@{domain}")
-            address = HeaderAddress(display_name=a.name, username=local, domain=domain)
+            address = HeaderAddress(display_name=_unmistakable(a.name), username=local, domain=domain)
         except (ValueError, HeaderParseError):  # "a@example..org": the email package's stricter reading
             raise ComposeError(name, f'"{a.email}" is not an email address') from None
         shown.append(str(address) if a.name else address.addr_spec)
     return ", ".join(shown)
+
+
+def _unmistakable(name: str) -> str:
+    """A display name as it goes into the header, ``=?`` written ``= ?``: the email package
+    reads ``=?...?=`` as an encoded word even inside quotes, and a broken one quoted from a
+    hostile message (``=?iIn-Reply-To: <so-8859-1?Q?J=FCrgen?=``) ended the build, or went out
+    unquoted, its ``<`` read as an address's start."""
+    return name.replace("=?", "= ?")
 
 
 def _needs_utf8(addresses: list[Address], message_ids: list[str]) -> bool:

@@ -877,7 +877,8 @@ def _part_fields(head: bytes) -> email.message.Message:
 
 def _delimiter_lines(body: bytes, delimiter: bytes) -> list[tuple[int, int, bool]]:
     """``(start, end, closing)`` of each line of ``body`` that is ``delimiter``, ``--`` after it
-    when it closes, then only blanks and a CR (``end`` is where the line's LF is)."""
+    when it closes, then only blanks and a CR, or (closing) blanks and the epilogue's first text
+    (``end`` is where the line's LF is), as the reader reads them."""
     found: list[tuple[int, int, bool]] = []
     at = body.find(delimiter)
     while at >= 0:
@@ -886,7 +887,7 @@ def _delimiter_lines(body: bytes, delimiter: bytes) -> list[tuple[int, int, bool
         end = len(body) if end < 0 else end
         if at == 0 or body[at - 1] == 0x0A:  # at the start of a line
             rest = body[after:end]
-            closing = rest.startswith(b"--") and _blank(rest[2:])
+            closing = rest.startswith(b"--") and (_blank(rest[2:]) or rest[2:3] in (b" ", b"\t"))
             if closing or _blank(rest):
                 found.append((at, end, closing))
                 at = body.find(delimiter, end)
