@@ -115,10 +115,15 @@ def _part_text(part: MimePart, data: bytes, limits: Limits, deadline: Deadline, 
     if part.content_type == "text/html":
         return html_to_text(text, deadline)
     if part.content_type in _ENRICHED_TYPES:
-        return enriched_to_text(text, richtext=part.content_type == "text/richtext")
+        return _enriched(part, text)
     if part.params.get("format", "").lower() == "flowed":
         return unflow(text, delsp=part.params.get("delsp", "").lower() == "yes")
     return text
+
+
+def _enriched(part: MimePart, text: str) -> str:
+    """The text of a text/enriched or text/richtext part."""
+    return enriched_to_text(text, richtext=part.content_type == "text/richtext")
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -324,7 +329,7 @@ def _source(part: MimePart, limits: Limits, deadline: Deadline) -> tuple[str, st
         return "text/plain", _inline_text(part, limits, deadline, 0)
     text = text_of(part, part.payload()[: limits.max_text_bytes])
     if part.content_type in _ENRICHED_TYPES:
-        return "text/plain", enriched_to_text(text, richtext=part.content_type == "text/richtext")
+        return "text/plain", _enriched(part, text)
     return part.content_type, text
 
 

@@ -12,15 +12,13 @@ characters; a command that fails, or prints nothing of use, gives no addresses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import shlex
 from dataclasses import dataclass
 
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
-from mailbag.services.piping import shell_argv
+from mailbag.services.piping import end_session, shell_argv
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +86,7 @@ async def query_addresses(template: str, query: str) -> QueryAnswer:
         log.warning("the address command took over %g s for %r: given up", QUERY_SECONDS, query)
         return QueryAnswer((), complete=False)
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            await proc.wait()
+        await end_session(proc)  # at once if it ended; else killed, with all it started
     if status != 0:
         log.info("the address command ended with status %s for %r", status, query)
     return parse_answer(output.decode("utf-8", "replace"), cut)

@@ -8,7 +8,9 @@ bar, or it is given the terminal (the app suspended) for a pager or another inte
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 
@@ -33,6 +35,17 @@ class PipeResult:
             return f"Piped: {last}" if last else "Piped: done, no output"
         ended = f"killed by signal {-self.status}" if self.status < 0 else f"exit status {self.status}"
         return f"Piped: {ended}" + (f": {last}" if last else "")
+
+
+async def end_session(proc: asyncio.subprocess.Process) -> None:
+    """Kill a command started in a session of its own, with all it started (its process
+    group), unless it has ended, and reap it."""
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
+    await proc.wait()
 
 
 def shell_argv(command: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,6 +12,7 @@ from mailbag.domain.config import ServerConfig
 from mailbag.protocols.sasl import NoOAuthMechanism
 from mailbag.services.keyring_entries import KEYRING_SERVICE, KeyringFailed, read_entry, write_entry
 from mailbag.services.oauth2_tokens import KEEPER, TokenUnavailable
+from mailbag.services.piping import end_session
 
 T = TypeVar("T")
 
@@ -78,10 +78,10 @@ async def _from_command(command: str, timeout: float, key: str = "password_comma
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        await _end(proc)
+        await end_session(proc)
         raise SecretError(f"{key} did not finish within {timeout:g} s") from None
     except BaseException:  # the caller gave up (cancelled)
-        await _end(proc)
+        await end_session(proc)
         raise
     if proc.returncode != 0:
         raise SecretError(f"{key} failed (exit status {proc.returncode})")
@@ -89,15 +89,6 @@ async def _from_command(command: str, timeout: float, key: str = "password_comma
     if not lines or not lines[0]:
         raise SecretError(f"{key} printed nothing")
     return lines[0]  # like `pass`: the first line is the password
-
-
-async def _end(proc: asyncio.subprocess.Process) -> None:
-    """Kill the command's whole process group (the shell and whatever it started) and reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is gone already
-    await proc.wait()
 
 
 def _from_keyring(server: ServerConfig) -> str:
