@@ -1,11 +1,16 @@
 """Quirks of real senders' messages, read as a user expects (each seen in the wild): a file name
 written without quotes, a name given on Content-Type as filename= or only by Content-Location, a
-header line run into the Content-Type, and a Reply-To with no address, which a reply passes over."""
+header line run into the Content-Type, a Reply-To with no address, which a reply passes over, and
+Japanese text in raw ISO-2022-JP."""
 
 from __future__ import annotations
 
+import base64
+
 from mailbag.domain.compose import Identity, read_original, reply
 from mailbag.domain.mime import render_message
+from mailbag.protocols.imap.summary import text
+from mailbag.protocols.maildir import summary_of
 
 
 def with_part(headers: bytes, body: bytes = b"data") -> bytes:
@@ -106,3 +111,34 @@ def test_a_date_with_a_fraction_of_a_second_and_an_unsigned_zone_is_read() -> No
 
     raw = b"From: a@example.org\r\nDate: Tue, 17 Jul 2012 22:23:35.882 0000\r\nSubject: s\r\n\r\nx\r\n"
     assert render_message(raw).date == datetime(2012, 7, 17, 22, 23, 35, tzinfo=timezone.utc)
+
+
+JIS_SUBJECT = "会議の件".encode("iso2022_jp")
+JIS_NAME = "山田太郎".encode("iso2022_jp")
+JIS_BODY = "明日の会議は10時からです。\r\nよろしく。".encode("iso2022_jp")
+
+
+def test_japanese_mail_in_raw_iso_2022_jp_without_a_charset_is_read_as_japanese() -> None:
+    # Japanese mail of before MIME, still sent so: the escapes were dropped as terminal controls
+    # and their letters left (the subject showed as "2q5D$N7o", the name split the From in two).
+    raw = (b"From: " + JIS_NAME + b" <yamada@example.jp>\r\nTo: b@example.jp\r\nSubject: " + JIS_SUBJECT
+           + b"\r\nDate: Mon, 7 Dec 2026 10:00:00 +0900\r\n\r\n" + JIS_BODY + b"\r\n")
+    summary = summary_of(raw, 1, frozenset(), 0.0)
+    assert summary.subject == "会議の件"
+    assert [(a.name, a.email) for a in summary.from_] == [("山田太郎", "yamada@example.jp")]
+    shown = render_message(raw)
+    assert shown.subject == "会議の件" and shown.body == "明日の会議は10時からです。\nよろしく。"
+    assert reply(read_original(raw), Identity("Me", "me@example.org")).subject == "Re: 会議の件"
+
+
+def test_iso_2022_jp_under_a_charset_no_one_knows_or_ascii_is_read_as_japanese() -> None:
+    for label in (b"_iso-2022-jp$ESC", b"us-ascii"):  # Outlook's label, and a mislabel
+        raw = (b"From: a@example.jp\r\nSubject: =?" + label + b"?B?" + base64.b64encode(JIS_SUBJECT) + b"?=\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=\"" + label + b"\"\r\n\r\n" + JIS_BODY + b"\r\n")
+        shown = render_message(raw)
+        assert (shown.subject, shown.body) == ("会議の件", "明日の会議は10時からです。\nよろしく。"), label
+
+
+def test_an_envelope_with_a_raw_iso_2022_jp_subject_lists_it_in_japanese() -> None:
+    assert text(JIS_SUBJECT) == "会議の件"
+    assert text(b"plain \x1b[31m red") == "plain  red"  # any other escape is still taken out

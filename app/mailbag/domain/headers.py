@@ -28,9 +28,19 @@ def decode_words(value: str | bytes | None) -> str:
         return ""
     if isinstance(value, bytes):
         value = decode_bytes(value, None)
+    else:
+        value = _raw_iso_2022(value)
     if "=?" in value:
         value = _decode_encoded_words(value)
     return clean_line(value)
+
+
+def _raw_iso_2022(value: str) -> str:
+    """A field written in raw ISO-2022-JP (Japanese mail of before MIME, still sent) as its
+    text; any other as it is."""
+    if "\x1b" in value and value.isascii():
+        return decode_bytes(value.encode("ascii"), None)
+    return value
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
@@ -170,6 +180,7 @@ def parse_address_list(value: str | None) -> tuple[Address, ...]:
     its addresses."""
     if not value:
         return ()
+    value = _raw_iso_2022(value)  # its letters' bytes may be any specials (<, @, ", ...)
     result = []
     pairs = _plain_addresses(value)
     if pairs is None:
@@ -290,6 +301,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         codec = None  # 8-bit bytes under an ASCII label: guess as if undeclared
     if codec in ("utf-16", "utf-32") and not data.startswith(_BYTE_ORDER_MARKS):
         codec = f"{codec}-be"  # no byte-order mark: big-endian (RFC 2781)
+    if codec is None and _ISO_2022_JP.search(data):
+        codec = _iso_2022_jp(data)
     if codec:
         try:
             return _without_lone_surrogates(data.decode(codec))
@@ -314,6 +327,22 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The escape sequences that switch 7-bit text into JIS X 0208 (RFC 1468), which only ISO-2022-JP
+#: text holds: Japanese mail sent with no charset, an unknown one (Outlook's ``_iso-2022-jp$ESC``)
+#: or ASCII's is read as what it is, where the escapes would be dropped and their letters left.
+_ISO_2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
+
+
+def _iso_2022_jp(data: bytes) -> str | None:
+    """The ISO-2022-JP codec that reads ``data`` whole (the wider ones for JIS X 0212 and
+    half-width katakana), or None."""
+    for codec in ("iso2022_jp_2", "iso2022_jp_ext"):
+        try:
+            data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return codec
+    return None
 
 
 def _without_lone_surrogates(text: str) -> str:

@@ -36,6 +36,8 @@ def text(value: Value) -> str:
         decoded = decode_bytes(value, None)
     if decoded.isprintable():
         return decoded.strip()
+    if "\x1b" in decoded:  # raw ISO-2022-JP, which decode_bytes reads as such
+        decoded = decode_bytes(value, None)
     return clean_line(decoded)
 
 
