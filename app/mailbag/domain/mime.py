@@ -199,6 +199,8 @@ def _attachment_name(part: MimePart) -> str:
         name += ".eml"
     if not name:
         name = _located_name(part)
+    if not name and part.content_type == "message/partial":  # saved in order, joined: the message
+        name = f"part {part.params.get('number', '')} of {part.params.get('total', '')}.txt"
     if not name:
         extension = mimetypes.guess_extension(part.content_type, strict=False) or ".bin"
         name = f"attachment{extension}"
@@ -215,6 +217,8 @@ def _located_name(part: MimePart) -> str:
 
 
 def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:
+    if part.index in body and parts_inline.kept_elsewhere(part):
+        return False
     if part.index in body and not (parts_inline.stays_listed(part) or _other_text(part) or part.filename):
         return False
     if part.index in hidden or part.children:
@@ -224,6 +228,18 @@ def _is_attachment(part: MimePart, body: set[int], hidden: set[int]) -> bool:
     if part.disposition == "attachment" or part.filename is not None:
         return True
     return part.content_type not in _BODY_TYPES
+
+
+def _resource_forks(parts: list[MimePart]) -> set[int]:
+    """The Mac resource forks of files sent as AppleDouble (RFC 1740), which only a Mac reads:
+    the file itself is the part after, under the same name."""
+    return {
+        child.index
+        for part in parts
+        if part.content_type == "multipart/appledouble" and len(part.children) > 1
+        for child in part.children
+        if child.content_type == "application/applefile"
+    }
 
 
 def _attachment(part: MimePart) -> Attachment:
@@ -280,9 +296,8 @@ def _render(structure: Structure, limits: Limits, deadline: Deadline, depth: int
     sealed = (sealed_text(structure.parts) or "") if not body.strip() else ""
     if sealed:
         body = ""
-    attachments = [
-        _attachment(part) for part in structure.parts if _is_attachment(part, body_ids, chooser.hidden)
-    ]
+    hidden = chooser.hidden | _resource_forks(structure.parts)
+    attachments = [_attachment(part) for part in structure.parts if _is_attachment(part, body_ids, hidden)]
     return RenderedMessage(
         subject=_header_text(root, "subject"),
         from_=parse_address_list(root.header("from")),

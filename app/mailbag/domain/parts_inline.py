@@ -5,7 +5,10 @@ From, To, Cc, Date and Subject and its own body, nested up to ``MAX_NESTED`` dee
 status report shows why a message bounced, a read receipt what became of the message
 (``mailbag.domain.dsn``); the returned headers of a
 bounce show as headers; a calendar invitation is summarised (``mailbag.domain.calendar_text``).
-Attached messages and calendars stay in the attachment list as well, so they can be saved.
+A part kept elsewhere (message/external-body: at a URL, on an FTP site, or an attachment mutt
+deleted) says what it was and where it is, and is never fetched; a part of a message sent in
+parts (message/partial) says which. Attached messages, calendars and partial messages stay in the
+attachment list as well, so they can be saved.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from collections.abc import Callable
 from mailbag.domain.calendar_text import calendar_text
 from mailbag.domain.dsn import delivery_status_text, receipt_text
 from mailbag.domain.headers import decode_words, format_addresses
-from mailbag.domain.mime_structure import MimePart, Structure
+from mailbag.domain.mime_structure import Limits, MimePart, Structure, read_structure
 from mailbag.domain.models import RenderedMessage
 from mailbag.domain.payload import payload_text
+from mailbag.domain.sanitize import clean_line
 
 #: Attached messages inside attached messages are shown this many levels deep.
 MAX_NESTED = 5
@@ -35,7 +39,9 @@ _REPORTS = frozenset({"message/delivery-status", "message/global-delivery-status
 _RECEIPTS = frozenset({"message/disposition-notification", "message/global-disposition-notification"})
 _HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
 _CALENDARS = frozenset({"text/calendar", "application/ics"})
-_INLINE = _MESSAGES | _REPORTS | _RECEIPTS | _HEADERS | _CALENDARS
+_EXTERNAL = "message/external-body"
+_PARTIAL = "message/partial"
+_INLINE = _MESSAGES | _REPORTS | _RECEIPTS | _HEADERS | _CALENDARS | {_EXTERNAL, _PARTIAL}
 _HEADER_FIELDS = ("From", "To", "Cc", "Date", "Subject")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
@@ -52,7 +58,12 @@ def is_calendar(part: MimePart) -> bool:
 
 def stays_listed(part: MimePart) -> bool:
     """Shown in the body and listed as an attachment too (to be saved or opened)."""
-    return part.content_type in _MESSAGES | _CALENDARS
+    return part.content_type in _MESSAGES | _CALENDARS | {_PARTIAL}
+
+
+def kept_elsewhere(part: MimePart) -> bool:
+    """A part whose content is not in the message (message/external-body): nothing to save."""
+    return part.content_type == _EXTERNAL
 
 
 def inline_text(part: MimePart, depth: int, render: RenderInner, read: ReadInner) -> str:
@@ -66,7 +77,47 @@ def inline_text(part: MimePart, depth: int, render: RenderInner, read: ReadInner
         return receipt_text(part)
     if content_type in _HEADERS:
         return "[-- Headers of the returned message --]\n" + _header_lines(payload_text(part))
+    if content_type == _EXTERNAL:
+        return _external_text(part)
+    if content_type == _PARTIAL:
+        return _partial_text(part)
     return calendar_text(payload_text(part))
+
+
+def _external_text(part: MimePart) -> str:
+    """What a message/external-body part (RFC 2046 5.2.3) stands for and where it is kept, as
+    plain text: mailbag never fetches it."""
+    params = {key: clean_line(value) for key, value in part.params.items()}
+    phantom = read_structure(part.payload(), Limits(max_depth=0, max_parts=1)).root  # the content's fields
+    kind = clean_line(phantom.content_type)
+    name = clean_line(phantom.filename or "") or params.get("name", "")
+    what = f"{name} ({kind})" if name else kind
+    access = params.get("access-type", "").lower()
+    if access == "x-mutt-deleted":  # how mutt leaves an attachment its user deleted
+        length = params.get("length", "")
+        size = f", {int(length) // 1024 or 1} KB" if length.isdigit() and len(length) < 16 else ""
+        return f"[-- {name or 'An attachment'} ({kind}{size}) was deleted from this message --]"
+    if access == "url":  # RFC 2017: the URL may be folded in pieces
+        where = "at " + "".join(params.get("url", "").split())
+    elif access in ("ftp", "anon-ftp", "tftp"):
+        path = "/".join(p for p in (params.get("directory", ""), params.get("name", "")) if p)
+        where = f"by {access.upper()} on {params.get('site', '?')}: {path}"
+    elif access == "local-file":
+        where = f"in a file on {params.get('site', 'the sender’s machine')}: {params.get('name', '?')}"
+    elif access == "mail-server":
+        where = f"by mail from {params.get('server', '?')}"
+    else:
+        where = f"by {access or 'an unnamed way'}"
+    until = f" until {params['expiration']}" if params.get("expiration") else ""
+    return f"[-- {what} is not in this message: it is kept {where}{until} (not fetched) --]"
+
+
+def _partial_text(part: MimePart) -> str:
+    """Which piece of a message sent in parts (message/partial, RFC 2046 5.2.2) this is."""
+    number, total = part.params.get("number", "?"), part.params.get("total", "?")
+    ident = clean_line(part.params.get("id", ""))
+    return (f"[-- Part {clean_line(number)} of {clean_line(total)} of a message sent in parts"
+            f"{f' ({ident})' if ident else ''}: saved in order, its parts joined make the message --]")
 
 
 def _attached_message(part: MimePart, depth: int, render: RenderInner, read: ReadInner) -> str:
