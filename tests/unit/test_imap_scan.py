@@ -1,5 +1,7 @@
 """The fast reading of summary FETCH responses: same summaries as the general parser, or a fallback."""
 
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -178,3 +180,17 @@ def test_hostile_lines_give_no_summary() -> None:
              b"* 1 FETCH (" + b"X 1 " * 100_000]
     for line in lines:  # how fast: python -m bench.parsing
         assert summary_from_segments([line]) is None
+
+
+@pytest.mark.parametrize("written", [b"Fri, 1 Jan 3609 10:00:00 +0000", b"Sat, 1 Jan 2100 10:00:00 +0000"])
+def test_a_message_dated_years_ahead_is_listed_by_its_arrival(written: bytes) -> None:
+    # Spam dated years ahead (or a mistyped year) sat at the top of a list sorted by date.
+    summary = assert_fast(fetch(b'("' + written + b'" "Win" NIL NIL NIL NIL NIL NIL NIL NIL)'))
+    assert summary.date == datetime(2024, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=1)))  # INTERNALDATE
+
+
+def test_a_sender_clock_a_few_hours_fast_is_believed() -> None:
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=3)).replace(microsecond=0)
+    written = format_datetime(ahead).encode()
+    summary = assert_fast(fetch(b'("' + written + b'" "Soon" NIL NIL NIL NIL NIL NIL NIL NIL)'))
+    assert summary.date == ahead

@@ -7,6 +7,7 @@ import mailbox
 import os
 import shutil
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,19 @@ def test_date_falls_back_to_file_mtime(store: MaildirStore) -> None:
     assert summary.uid == uid
     assert summary.date == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert summary.date.tzinfo is not None
+
+
+def test_a_message_dated_years_ahead_is_listed_by_its_arrival(store: MaildirStore) -> None:
+    # Spam dated years ahead (or a mistyped year) sat at the top of a list sorted by date.
+    store.add("INBOX", _mail("Win", Date="Fri, 1 Jan 3609 10:00:00 +0000"))
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=3)).replace(microsecond=0)
+    store.add("INBOX", _mail("A clock a little fast", Date=format_datetime(ahead)))
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    for path in (store.root / "new").iterdir():
+        os.utime(path, (stamp, stamp))
+    far, near = store.summaries("INBOX")
+    assert far.date == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert near.date == ahead
 
 
 @pytest.mark.parametrize(

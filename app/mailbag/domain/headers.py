@@ -8,7 +8,7 @@ import email.utils
 import functools
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import webencodings
 
@@ -192,6 +192,20 @@ def parse_address_list(value: str | None) -> tuple[Address, ...]:
         if name or addr:
             result.append(Address(name=name, email=addr))
     return tuple(result)
+
+
+#: How far past the present a message's Date may lie and still be the date it is listed by: a
+#: sender's clock a little fast is believed; spam dated years ahead, or a mistyped year, would
+#: stay at the top of a list sorted by date, so such a message is listed by its arrival.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def too_far_ahead(date: datetime) -> bool:
+    """Whether a message's Date is more than :data:`FUTURE_SLACK` after now."""
+    try:
+        return date > datetime.now(timezone.utc) + FUTURE_SLACK
+    except TypeError:  # a date without its zone
+        return date > datetime.now() + FUTURE_SLACK
 
 
 def parse_date(value: str | None) -> datetime | None:

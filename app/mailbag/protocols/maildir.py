@@ -41,7 +41,7 @@ from typing import BinaryIO
 
 from mailbag.domain.folder_roles import role_by_name
 from mailbag.domain.header_fields import content_type, first_fields
-from mailbag.domain.headers import decode_words, parse_address_list, parse_date
+from mailbag.domain.headers import decode_words, parse_address_list, parse_date, too_far_ahead
 from mailbag.domain.models import (
     ANSWERED,
     DELETED,
@@ -776,7 +776,9 @@ def _summary(
         parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
         headers = {name.lower(): value for name, value in reversed(parsed.items()) if isinstance(value, str)}
     get = headers.get
-    date = parse_date(get("date")) or datetime.fromtimestamp(mtime, tz=timezone.utc)
+    date = parse_date(get("date"))
+    if date is None or too_far_ahead(date):  # listed by its arrival
+        date = datetime.fromtimestamp(mtime, tz=timezone.utc)
     in_reply_to = _MSG_ID.findall(get("in-reply-to", ""))
     return MessageSummary(
         uid=uid,

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from mailbag.domain.headers import decode_bytes, decode_words, parse_date
+from mailbag.domain.headers import decode_bytes, decode_words, parse_date, too_far_ahead
 from mailbag.domain.models import Address, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap.parser import Value, as_int, as_text
@@ -210,8 +210,8 @@ def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
     envelope = items.get(b"ENVELOPE")
     env = envelope if isinstance(envelope, list) and len(envelope) >= 10 else [None] * 10
     date = envelope_date(env[0]) if env[0] else None
-    if date is None:
-        date = parse_internaldate(items.get(b"INTERNALDATE"))
+    if date is None or too_far_ahead(date):  # listed by its arrival
+        date = parse_internaldate(items.get(b"INTERNALDATE")) or date
     refs: tuple[str, ...] = ()
     for key, value in items.items():
         if key.startswith(b"BODY[HEADER.FIELDS"):

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from mailbag.domain.headers import too_far_ahead
 from mailbag.domain.models import Address, MessageSummary
 from mailbag.protocols.imap.framing import Segments
 from mailbag.protocols.imap.parser import Value, as_int, parse_segments
@@ -155,8 +156,8 @@ def _build(uid: int, raw_flags: bytes | None, internaldate: Value, size: int, en
            raw_body: bytes | None, refs: tuple[str, ...], modseq: int) -> MessageSummary:
     date_raw, subject, from_, reply_to, to, cc, in_reply_to, message_id = envelope
     date = envelope_date(date_raw) if date_raw else None
-    if date is None:
-        date = parse_internaldate(internaldate)
+    if date is None or too_far_ahead(date):  # listed by its arrival
+        date = parse_internaldate(internaldate) or date
     return MessageSummary(
         uid=uid,
         flags=flags_of(raw_flags) if raw_flags is not None else frozenset(),
@@ -214,10 +215,12 @@ def _summary_of_match(match: re.Match[bytes], literal: bytes) -> MessageSummary 
     if len(literal) != int(literal_size):
         return None
     date = envelope_date(_string(date_raw)) if date_raw else None
+    if date is None or too_far_ahead(date):  # listed by its arrival
+        date = parse_internaldate(internaldate) or date
     return MessageSummary(
         int(uid),
         flags_of(raw_flags),
-        date if date is not None else parse_internaldate(internaldate),
+        date,
         int(size),
         subject_text(_string(subject)),
         address_list(from_),
