@@ -142,3 +142,15 @@ def test_iso_2022_jp_under_a_charset_no_one_knows_or_ascii_is_read_as_japanese()
 def test_an_envelope_with_a_raw_iso_2022_jp_subject_lists_it_in_japanese() -> None:
     assert text(JIS_SUBJECT) == "会議の件"
     assert text(b"plain \x1b[31m red") == "plain  red"  # any other escape is still taken out
+
+
+def test_microsofts_iso_2022_jp_with_circled_numbers_and_sets_switched_within_is_read() -> None:
+    # Outlook's ISO-2022-JP (CP50220) has NEC's row 13, ① and №, which Python's codec refuses:
+    # the subject showed its bytes ("-!-\" No.-b5") with the escapes taken out.
+    subject = b"\x1b$B-!-\"\x1b(B No.\x1b$B-b\x1b(B5"
+    raw = (b"From: a@example.jp\r\nSubject: =?iso-2022-jp?B?" + base64.b64encode(subject) + b"?=\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=iso-2022-jp\r\n\r\n" + subject + b" \x1b(I12\x1b(B "
+           + "会議".encode("iso2022_jp") + b"\r\n")
+    shown = render_message(raw)
+    assert shown.subject == "①② No.№5"
+    assert shown.body == "①② No.№5 ｱｲ 会議"  # half-width katakana too

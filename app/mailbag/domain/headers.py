@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import webencodings
 
+from mailbag.domain.iso_2022_jp import decode_iso_2022_jp
 from mailbag.domain.models import Address
 from mailbag.domain.sanitize import clean_line
 
@@ -316,12 +317,13 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     if codec in ("utf-16", "utf-32") and not data.startswith(_BYTE_ORDER_MARKS):
         codec = f"{codec}-be"  # no byte-order mark: big-endian (RFC 2781)
     if codec is None and _ISO_2022_JP.search(data):
-        codec = _iso_2022_jp(data)
+        codec = "iso2022_jp"
     if codec:
         try:
             return _without_lone_surrogates(data.decode(codec))
         except (UnicodeDecodeError, LookupError, ValueError):
-            pass
+            if codec.startswith("iso2022_jp"):  # Microsoft's additions, sets switched within
+                return decode_iso_2022_jp(data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -344,19 +346,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: The escape sequences that switch 7-bit text into JIS X 0208 (RFC 1468), which only ISO-2022-JP
 #: text holds: Japanese mail sent with no charset, an unknown one (Outlook's ``_iso-2022-jp$ESC``)
 #: or ASCII's is read as what it is, where the escapes would be dropped and their letters left.
-_ISO_2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
-
-
-def _iso_2022_jp(data: bytes) -> str | None:
-    """The ISO-2022-JP codec that reads ``data`` whole (the wider ones for JIS X 0212 and
-    half-width katakana), or None."""
-    for codec in ("iso2022_jp_2", "iso2022_jp_ext"):
-        try:
-            data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        return codec
-    return None
+_ISO_2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\([@BDOPQ]")
 
 
 def _without_lone_surrogates(text: str) -> str:
