@@ -154,3 +154,14 @@ def test_microsofts_iso_2022_jp_with_circled_numbers_and_sets_switched_within_is
     shown = render_message(raw)
     assert shown.subject == "①② No.№5"
     assert shown.body == "①② No.№5 ｱｲ 会議"  # half-width katakana too
+
+
+def test_a_message_whose_only_text_is_an_attached_text_file_shows_it() -> None:
+    # A log or a report sent with no words around it showed an empty page (mutt and Thunderbird
+    # show such a file by default); it stays in the list, to be saved.
+    raw = (b"From: cron@example.org\r\nSubject: nightly log\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=P\r\n\r\n"
+           b"--P\r\nContent-Type: text/plain; name=\"backup.log\"\r\nContent-Disposition: attachment; filename=\"backup.log\"\r\n\r\n"
+           b"02:00 backup done\r\n--P\r\nContent-Type: image/png; name=chart.png\r\nContent-Disposition: attachment\r\n\r\nPNG\r\n--P--\r\n")
+    shown = render_message(raw)
+    assert shown.body == "02:00 backup done"
+    assert [a.filename for a in shown.attachments] == ["backup.log", "chart.png"]

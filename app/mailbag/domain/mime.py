@@ -381,12 +381,18 @@ def _size(count: int) -> str:
 
 
 def _fallback_body(parts: list[MimePart], exclude: set[int]) -> list[MimePart]:
+    """What to show of a message whose body has no text: its first text part (named or inline),
+    else the text of a multipart that did not split, else its first text attachment (as mutt
+    and Thunderbird show one by default: a report or a log sent with no words around it)."""
     for part in parts:
         if part.children or part.index in exclude:
             continue
         if _is_text_body(part):
             return [part]
         if part.maintype == "multipart":
+            return [part]
+    for part in parts:
+        if not part.children and part.index not in exclude and part.content_type in _BODY_TYPES:
             return [part]
     return []
 
