@@ -179,6 +179,28 @@ async def test_stopping_early_leaves_the_connection_usable(dovecot, mail_user, c
     assert len(await client.all_uids()) == 1200
 
 
+async def test_addresses_the_server_could_not_read_are_read_from_the_messages_own_fields(
+        dovecot, mail_user, client) -> None:
+    # Dovecot's ENVELOPE gives MISSING_MAILBOX@MISSING_DOMAIN for a From in raw ISO-2022-JP (its
+    # letters' bytes hold "<" and "@") and user@MISSING_DOMAIN for a bare "root": the list showed them.
+    name = "山田太郎".encode("iso2022_jp")
+    dovecot.deliver(mail_user.name, b"From: " + name + b" <yamada@example.jp>\r\nTo: " + name
+                    + b" <yamada@example.jp>, b@example.jp\r\nSubject: jis\r\nMessage-ID: <jis@x>\r\n\r\nhi\r\n")
+    dovecot.deliver(mail_user.name, b"From: root\r\nTo: root\r\nSubject: cron\r\nMessage-ID: <cron@x>\r\n\r\nok\r\n")
+    dovecot.deliver(mail_user.name, make_message(3))
+    await client.select("INBOX")
+    batches = [batch async for batch in client.fetch_summaries(FromUid(1))]
+    summaries = {s.uid: s for batch in batches for s in batch}
+    assert sorted(summaries) == [1, 2, 3] and sum(len(b) for b in batches) == 3  # each once
+    jis, cron, plain = summaries[1], summaries[2], summaries[3]
+    assert [(a.name, a.email) for a in jis.from_] == [("山田太郎", "yamada@example.jp")]
+    assert [a.email for a in jis.to] == ["yamada@example.jp", "b@example.jp"]
+    assert (jis.subject, jis.message_id) == ("jis", "<jis@x>")  # the rest as the server gave it
+    assert [a.email for a in cron.from_] == ["root"]
+    assert plain.from_ and "MISSING" not in plain.from_[0].email
+    assert len(await client.all_uids()) == 3  # the connection goes on
+
+
 async def test_condstore_changedsince_sees_flags_from_another_client(dovecot, mail_user, client) -> None:
     dovecot.deliver_many(mail_user.name, [make_message(i) for i in range(1, 6)])
     before = await client.select("INBOX")

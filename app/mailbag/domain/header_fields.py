@@ -11,6 +11,8 @@ colon (``Subject  : ...``, RFC 5322's obsolete syntax), so that the list and the
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
 
 #: A line the email package takes as part of the header (RFC 5322 field names, with no space).
@@ -20,6 +22,24 @@ _OBSOLETE_FROM = re.compile(r"From[\t ]*:")
 #: A block of nothing but ``name: value`` lines (the usual one), and one such line.
 _PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*(?:\r?\n|\Z))*")
 _PLAIN_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\r\n]*)", re.MULTILINE)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def block_fields(block: bytes) -> dict[str, str]:
+    """The first value of each field of a message's header block, unfolded, keyed by the field's
+    name in lower case. Raw 8-bit fields (RFC 6532) are read as UTF-8, older mail's as Latin-1,
+    where the email package's BytesHeaderParser would make them "unknown-8bit" Header objects."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        text = block.decode("latin-1")
+    # Unfold (RFC 5322 2.2.3: drop the line break, keep the white space) before parsing.
+    text = _FOLD.sub("", text)
+    fields = first_fields(text)
+    if fields is None:  # a block the email package has to read
+        parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+        fields = {name.lower(): value for name, value in reversed(parsed.items()) if isinstance(value, str)}
+    return fields
 
 
 def first_fields(text: str) -> dict[str, str] | None:

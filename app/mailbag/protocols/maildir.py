@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailbag.domain.folder_roles import role_by_name
-from mailbag.domain.header_fields import content_type, first_fields
+from mailbag.domain.header_fields import block_fields, content_type, first_fields
 from mailbag.domain.headers import decode_words, parse_address_list, parse_date, too_far_ahead
 from mailbag.domain.models import (
     ANSWERED,
@@ -763,18 +763,7 @@ def _summary(
     block: bytes, size: int, mtime: float, uid: int, flags: frozenset[str], whole: Callable[[], BinaryIO]
 ) -> MessageSummary:
     """Summary from a header block; ``whole`` opens the whole message (for its attachments)."""
-    # Raw 8-bit headers (RFC 6532) are UTF-8; older mail may be Latin-1. Decoding here keeps them
-    # readable, where BytesHeaderParser would turn them into "unknown-8bit" Header objects.
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        text = block.decode("latin-1")
-    # Unfold (RFC 5322 2.2.3: drop the line break, keep the white space) before parsing.
-    text = _FOLD.sub("", text)
-    headers = first_fields(text)
-    if headers is None:  # a block the email package has to read
-        parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
-        headers = {name.lower(): value for name, value in reversed(parsed.items()) if isinstance(value, str)}
+    headers = block_fields(block)
     get = headers.get
     date = parse_date(get("date"))
     if date is None or too_far_ahead(date):  # listed by its arrival

@@ -9,6 +9,7 @@ import logging
 import re
 import socket
 import ssl
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +52,16 @@ from mailbag.protocols.imap.protocol import (
     StreamingProtocol,
 )
 from mailbag.protocols.imap.stream import FetchStream, StreamingFetch
-from mailbag.protocols.imap.summary import flag_set, modseq_of, summary_from_items
+from mailbag.protocols.imap.summary import (
+    ADDRESS_FIELDS,
+    ADDRESS_ITEM,
+    address_fields_from_items,
+    addresses_unread,
+    flag_set,
+    modseq_of,
+    summary_from_items,
+    with_addresses,
+)
 from mailbag.protocols.imap.summary_scan import scan_summaries, summary_from_segments
 from mailbag.protocols.imap.wire import (
     Part,
@@ -702,11 +712,36 @@ class ImapClient:
     def _condstore(self) -> bool:
         return bool({"CONDSTORE", "QRESYNC"} & self.enabled)
 
-    def fetch_summaries(self, uids: Uids, *, changedsince: int | None = None,
-                        batch_size: int = BATCH_SIZE) -> FetchStream[MessageSummary]:
-        """Stream MessageSummary batches of ``uids`` while the answer arrives."""
-        return self._stream(sequence_set(uids), SUMMARY_ITEMS, changedsince, summary_from_items, batch_size,
-                            b"ENVELOPE", summary_from_segments, scan_summaries)
+    def fetch_summaries(self, uids: Uids, *, batch_size: int = BATCH_SIZE) -> AsyncIterator[list[MessageSummary]]:
+        """Stream MessageSummary batches of ``uids`` while the answer arrives. A message whose
+        addresses the server could not read (its ENVELOPE holds placeholders) comes last, with
+        them read from its header fields here."""
+        stream = self._stream(sequence_set(uids), SUMMARY_ITEMS, None, summary_from_items, batch_size,
+                              b"ENVELOPE", summary_from_segments, scan_summaries)
+        return self._addresses_read(stream, batch_size)
+
+    async def _addresses_read(self, stream: FetchStream[MessageSummary],
+                              batch_size: int) -> AsyncIterator[list[MessageSummary]]:
+        unread: dict[int, MessageSummary] = {}
+        async with aclosing(aiter(stream)) as batches:  # a caller that stops ends the FETCH now
+            async for batch in batches:
+                kept = [summary for summary in batch if not addresses_unread(summary)]
+                if len(kept) < len(batch):
+                    unread.update((s.uid, s) for s in batch if addresses_unread(s))
+                if kept:
+                    yield kept
+        if not unread:
+            return
+        log.info("imap %s: the server could not read the addresses of %d messages; read from their fields",
+                 self.account, len(unread))
+        fields = self._stream(format_uid_set(unread), f"UID {ADDRESS_FIELDS}", None, address_fields_from_items,
+                              batch_size, ADDRESS_ITEM)
+        async with aclosing(aiter(fields)) as answers:
+            async for answer in answers:
+                for uid, found in answer:
+                    if uid in unread:
+                        unread[uid] = with_addresses(unread[uid], found)
+        yield list(unread.values())
 
     def fetch_flags(self, uids: Uids | None = None, *, changedsince: int | None = None,
                     batch_size: int = 5000) -> FetchStream[tuple[int, frozenset[str], int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from mailbag.protocols.imap.framing import Segments
@@ -124,10 +124,10 @@ class FetchStream(Generic[T]):
         self._lock = lock
         self.vanished: list[int] = []
 
-    def __aiter__(self) -> AsyncIterator[list[T]]:
+    def __aiter__(self) -> AsyncGenerator[list[T], None]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[list[T]]:
+    async def _iterate(self) -> AsyncGenerator[list[T], None]:
         async with self._lock:
             command, task = await self._start()
             task.add_done_callback(lambda _t: command.queue.put_nowait(None))

@@ -6,7 +6,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from mailbag.domain.headers import decode_bytes, decode_words, parse_date, too_far_ahead
+from mailbag.domain.header_fields import block_fields
+from mailbag.domain.headers import decode_bytes, decode_words, parse_address_list, parse_date, too_far_ahead
 from mailbag.domain.models import Address, MessageSummary
 from mailbag.domain.sanitize import clean_line
 from mailbag.protocols.imap.parser import Value, as_int, as_text
@@ -232,3 +233,37 @@ def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
         has_attachment=has_attachment(items.get(b"BODYSTRUCTURE")),
         modseq=modseq_of(items.get(b"MODSEQ")),
     )
+
+
+#: What servers write in ENVELOPE for an address their parser could not read: Dovecot's
+#: MISSING_MAILBOX and MISSING_DOMAIN, UW-IMAP's and Courier's .MISSING-HOST-NAME. and
+#: .SYNTAX-ERROR. (raw ISO-2022-JP in a From, say, or a From of a bare "root").
+_PLACEHOLDERS = ("MISSING_MAILBOX@", "@MISSING_DOMAIN", "@.MISSING-HOST-NAME.", "@.SYNTAX-ERROR.")
+#: The fields read again for such a message, and the item that answers it.
+ADDRESS_FIELDS = "BODY.PEEK[HEADER.FIELDS (FROM TO CC REPLY-TO)]"
+ADDRESS_ITEM = b"BODY[HEADER.FIELDS (FROM TO CC REPLY-TO)]"
+
+
+def addresses_unread(summary: MessageSummary) -> bool:
+    """Whether the server put a placeholder for one of ``summary``'s addresses."""
+    for group in (summary.from_, summary.to, summary.cc, summary.reply_to):
+        for address in group:
+            if "MISSING" in address.email or "SYNTAX-ERROR" in address.email:
+                return any(mark in address.email for mark in _PLACEHOLDERS)
+    return False
+
+
+def address_fields_from_items(items: dict[bytes, Value]) -> tuple[int, dict[str, str]] | None:
+    """``(uid, fields)`` of a FETCH answer to :data:`ADDRESS_FIELDS`: the fields by name."""
+    uid = as_int(items.get(b"UID"), -1)
+    block = items.get(ADDRESS_ITEM)
+    if uid < 0 or not isinstance(block, bytes):
+        return None
+    return uid, block_fields(block)
+
+
+def with_addresses(summary: MessageSummary, fields: dict[str, str]) -> MessageSummary:
+    """``summary`` with the addresses read from its own header ``fields``."""
+    get = fields.get
+    return summary._replace(from_=parse_address_list(get("from")), to=parse_address_list(get("to")),
+                            cc=parse_address_list(get("cc")), reply_to=parse_address_list(get("reply-to")))
