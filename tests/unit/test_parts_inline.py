@@ -515,3 +515,50 @@ def test_an_invitation_gives_the_time_where_mailbag_runs(monkeypatch: pytest.Mon
     assert render_message(invitation(ics=utc)).body.endswith(
         "When:      Thu 1 Jan 2026 03:00-04:00 (UTC)\nYour time: Wed 31 Dec 2025 22:00-23:00 (EST)"
     )
+
+
+def test_an_abuse_report_says_what_kind_and_about_what_then_shows_the_message_reported() -> None:
+    report = msg(
+        """
+From: abuse@mail.example.net
+To: postmaster@example.org
+Subject: FW: Cheap watches
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+A user marked this message as spam.
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFeedback/2.0
+Version: 1
+Source-IP: 192.0.2.7
+Original-Rcpt-To: <ann@mail.example.net>
+Reported-Domain: example.org
+
+--F
+Content-Type: message/rfc822
+
+From: list@example.org
+Subject: Cheap watches
+
+Buy now.
+--F--
+"""
+    )
+    rendered = render_message(report)
+    assert rendered.body == (
+        "A user marked this message as spam.\n\n"
+        "[-- Abuse report: abuse --]\n"
+        "  Reported by: ExampleFeedback/2.0\n"
+        "  Source IP: 192.0.2.7\n"
+        "  Recipient: <ann@mail.example.net>\n"
+        "  Domain: example.org\n\n"
+        "[-- Attached message --]\nFrom: list@example.org\nSubject: Cheap watches\n\nBuy now.\n"
+        "[-- End of attached message --]"
+    )
+    assert [a.filename for a in rendered.attachments] == ["Cheap watches.eml"]  # was also attachment.bin

@@ -1,5 +1,6 @@
 """Delivery status reports (RFC 3464, RFC 6533) as text: why a message bounced, per recipient;
-and read receipts (RFC 8098): whether the message was opened.
+read receipts (RFC 8098): whether the message was opened; and abuse reports (RFC 5965): what
+kind, about which message.
 
 ``message/delivery-status`` holds one block of fields about the report, then one block per
 recipient (Final-Recipient, Action, Status, Diagnostic-Code, ...). The reader shows each recipient
@@ -142,6 +143,30 @@ def _recipient_lines(fields: Fields) -> list[str]:
         if fields.get(name):
             lines.append(f"  {label}: {_value(fields[name])}")
     return lines
+
+
+#: The fields of an abuse report shown, in this order, with their labels.
+_FEEDBACK_FIELDS = (
+    ("user-agent", "Reported by"),
+    ("arrival-date", "Arrived"),
+    ("source-ip", "Source IP"),
+    ("original-mail-from", "Sender"),
+    ("original-rcpt-to", "Recipient"),
+    ("reported-domain", "Domain"),
+    ("reported-uri", "URI"),
+    ("authentication-results", "Authentication"),
+)
+
+
+def feedback_text(part: MimePart) -> str:
+    """An abuse report (message/feedback-report, RFC 5965): its kind and what it is about; the
+    message reported is the part after it, shown as an attached message."""
+    blocks = _blocks(part)
+    fields = blocks[0] if blocks else {}
+    kind = fields.get("feedback-type", "").split(";")[0].strip()
+    lines = [f"[-- Abuse report: {kind} --]" if kind else "[-- Abuse report --]"]
+    lines.extend(f"  {label}: {fields[name]}" for name, label in _FEEDBACK_FIELDS if fields.get(name))
+    return "\n".join(lines)
 
 
 def _value(field: str) -> str:

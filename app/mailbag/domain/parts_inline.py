@@ -3,7 +3,7 @@
 An attached or forwarded message (message/rfc822, also each part of a multipart/digest) shows its
 From, To, Cc, Date and Subject and its own body, nested up to ``MAX_NESTED`` deep; a delivery
 status report shows why a message bounced, a read receipt what became of the message
-(``mailbag.domain.dsn``); the returned headers of a
+(``mailbag.domain.dsn``), an abuse report what kind and about what; the returned headers of a
 bounce show as headers; a calendar invitation is summarised (``mailbag.domain.calendar_text``).
 A part kept elsewhere (message/external-body: at a URL, on an FTP site, or an attachment mutt
 deleted) says what it was and where it is, and is never fetched; a part of a message sent in
@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 
 from mailbag.domain.calendar_text import calendar_text
-from mailbag.domain.dsn import delivery_status_text, receipt_text
+from mailbag.domain.dsn import delivery_status_text, feedback_text, receipt_text
 from mailbag.domain.headers import decode_words, format_addresses
 from mailbag.domain.mime_structure import Limits, MimePart, Structure, read_structure
 from mailbag.domain.models import RenderedMessage
@@ -41,7 +41,8 @@ _HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
 _CALENDARS = frozenset({"text/calendar", "application/ics"})
 _EXTERNAL = "message/external-body"
 _PARTIAL = "message/partial"
-_INLINE = _MESSAGES | _REPORTS | _RECEIPTS | _HEADERS | _CALENDARS | {_EXTERNAL, _PARTIAL}
+_FEEDBACK = "message/feedback-report"
+_INLINE = _MESSAGES | _REPORTS | _RECEIPTS | _HEADERS | _CALENDARS | {_EXTERNAL, _PARTIAL, _FEEDBACK}
 _HEADER_FIELDS = ("From", "To", "Cc", "Date", "Subject")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
@@ -81,6 +82,8 @@ def inline_text(part: MimePart, depth: int, render: RenderInner, read: ReadInner
         return _external_text(part)
     if content_type == _PARTIAL:
         return _partial_text(part)
+    if content_type == _FEEDBACK:
+        return feedback_text(part)
     return calendar_text(payload_text(part))
 
 
