@@ -33,6 +33,7 @@ from mailbag.domain.wording import plural
 from mailbag.logsetup import setup_logging
 
 if TYPE_CHECKING:
+    from mailbag.domain.compose import StartCompose
     from mailbag.store.cache_file import CacheFile
     from mailbag.ui.app import MailbagApp
 
@@ -85,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
         "setup",
         help="add an account: finds its servers from the address, tests the login, writes the config",
     )
+    compose = commands.add_parser(
+        "compose",
+        help="open mailbag on a new message to ADDRESS... or a mailto: link (as a mailto handler)",
+        description="Open the mail client with a new message: to the addresses given, or filled"
+        " from one mailto: link (RFC 6068: to, cc, subject and body; any other field is left out)."
+        " As the system's mailto handler: mailbag compose %u. The message goes through the outbox"
+        " like any other; mailbag stays open when it is sent or put away.",
+    )
+    compose.add_argument("to", nargs="*", metavar="ADDRESS", help="a recipient, or one mailto: link")
+    compose.add_argument("-s", "--subject", default="", help="the subject")
+    compose.add_argument("-a", "--attach", action="append", default=[], type=Path, metavar="FILE",
+                         help="attach FILE (may be given again)")
+    compose.add_argument("--account", metavar="NAME", help="write from this account (default: the default one)")
     return parser
 
 
@@ -141,7 +155,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("mailbag: oauth2: not signed in", file=sys.stderr)
             return 130
-    return run_ui(config, paths.cache_db())
+    start = None
+    if args.command == "compose":
+        try:
+            start = start_compose(config, args.to, args.subject, args.attach, args.account)
+        except ValueError as exc:
+            print(f"mailbag: compose: {exc}", file=sys.stderr)
+            return 2
+    return run_ui(config, paths.cache_db(), start=start)
+
+
+def start_compose(config: Config, to: Sequence[str], subject: str, attach: Sequence[Path],
+                  account: str | None) -> StartCompose:
+    """The new message ``mailbag compose`` opens with; ValueError (its words) for an account that
+    does not exist or a file that cannot be attached."""
+    from mailbag.domain.compose import StartCompose
+    from mailbag.domain.mailto import MailtoFields, parse_mailto
+
+    if account is not None and account not in config.accounts:
+        raise ValueError(f"no account named {account!r} in {config.path}")
+    chosen = account or config.account_names()[0]
+    if len(to) == 1 and to[0].lower().startswith("mailto:"):
+        fields = parse_mailto(to[0])
+    elif any(address.lower().startswith("mailto:") for address in to):
+        raise ValueError("a mailto: link is given alone")
+    else:
+        fields = MailtoFields(to=", ".join(clean_line(address) for address in to))
+    for path in attach:
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise ValueError(f"{path} is not a file that can be read")
+    return StartCompose(account=chosen, to=fields.to, cc=fields.cc, subject=clean_line(subject) or fields.subject,
+                        body=fields.body, attach=tuple(str(path.resolve()) for path in attach))
 
 
 def exposed_secrets(config: Config) -> str | None:
@@ -239,15 +283,17 @@ def exit_on_hangup_or_term(cleanup: Callable[[], None]) -> None:
         signal.signal(signum, handler)
 
 
-def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], None] | None = None) -> int:
-    """Run the UI over the cache at ``db_path``. SIGHUP (the terminal went away) and SIGTERM run
-    ``on_hangup_or_term`` at once and then quit the UI as the quit key does."""
+def run_ui(config: Config, db_path: Path, *, on_hangup_or_term: Callable[[], None] | None = None,
+           start: StartCompose | None = None) -> int:
+    """Run the UI over the cache at ``db_path`` (opening the new message ``start``, if given).
+    SIGHUP (the terminal went away) and SIGTERM run ``on_hangup_or_term`` at once and then quit
+    the UI as the quit key does."""
     # Importing the UI makes hundreds of thousands of objects that live as long as the process;
     # the collector's passes over them would only cost time (about 40 ms here), so it is off
     # until they are built and then frozen out of its sight.
     gc.disable()
     try:
-        built = _build_ui(config, db_path)
+        built = _build_ui(config, db_path, start)
     finally:
         gc.freeze()
         gc.enable()
@@ -299,7 +345,7 @@ def close_cache(cache: CacheFile) -> None:
             raise
 
 
-def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | None:
+def _build_ui(config: Config, db_path: Path, start: StartCompose | None = None) -> tuple[MailbagApp, CacheFile] | None:
     """The app over the cache at ``db_path``; None (after saying why) for a cache that cannot be
     used or a bad keymap or theme."""
     from mailbag.services.mail import MailService, prefetch_first_list
@@ -327,6 +373,7 @@ def _build_ui(config: Config, db_path: Path) -> tuple[MailbagApp, CacheFile] | N
             editor=config.ui.editor,
             address_command=config.ui.address_command,
             layout=config.ui.layout,
+            start=start,
         )
     except (KeymapError, ThemeError, UnknownTheme) as exc:
         error: Exception = exc

@@ -14,6 +14,7 @@ from typing import cast
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
+from mailbag.domain.compose import StartCompose
 from mailbag.domain.events import RequestDone, RequestUnsupported
 from mailbag.domain.requests import RetryAccount, SaveDraft, SendMessage
 from mailbag.ui.app import MailbagApp
@@ -348,3 +349,28 @@ async def test_the_palette_has_the_writing_commands_where_they_apply(make_app) -
         composing["Attach a file…"].callback()
         await pilot.pause()
         assert app.focused is app.screen.query_one("#compose-attach")
+
+
+async def test_mailbag_compose_opens_on_the_new_message_and_sends_it(make_app, tmp_path) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("figures\n")
+    start = StartCompose(account="work", to="ann@example.org", cc="bob@example.org", subject="Numbers",
+                         body="They look good.", attach=(str(report),))
+    app = make_app(start=start)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)  # no key pressed: the new message is open
+        assert (field(app, "to"), field(app, "cc"), field(app, "subject")) == (
+            "ann@example.org", "bob@example.org", "Numbers")
+        assert body(app).startswith("They look good.")
+        assert "report.txt" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        [request] = sent(app)
+        assert request.account == "work" and request.recipients == ("ann@example.org", "bob@example.org")
+        message = email.message_from_bytes(request.message, policy=email.policy.default)
+        [attached] = message.iter_attachments()
+        assert attached.get_filename() == "report.txt" and attached.get_content() == "figures\n"
+        app.facade.emit(RequestDone(request.request_id))
+        await settle(pilot)
+        assert app.screen is app.main_screen  # mailbag stays open, on the mail

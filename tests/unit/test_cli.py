@@ -169,3 +169,38 @@ def test_the_demo_removes_its_directory_on_sigterm_and_sighup(tmp_path: Path, si
             child.kill()
             child.wait()
         terminal.close()
+
+
+def test_compose_fills_the_new_message_from_addresses_or_a_mailto_link(tmp_path: Path) -> None:
+    from mailbag.__main__ import start_compose
+    from mailbag.domain.config import load_config
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text('[accounts.home]\nemail = "me@example.net"\nmaildir = "~/Mail"\n\n'
+                           '[accounts.work]\nemail = "me@example.org"\ndefault = true\nmaildir = "~/Mail2"\n')
+    config = load_config(config_file)
+    link = "mailto:ann@example.org?cc=bob@example.org&subject=Hello%20there&body=Hi%0AAnn&bcc=spy@example.org"
+    start = start_compose(config, [link], "", [], None)
+    assert (start.account, start.to, start.cc, start.subject, start.body) == (
+        "work", "ann@example.org", "bob@example.org", "Hello there", "Hi\nAnn")  # no Bcc from a link
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF")
+    start = start_compose(config, ["ann@example.org", "Bob <bob@example.org>"], "Numbers", [report], "home")
+    assert (start.account, start.to, start.subject, start.attach) == (
+        "home", "ann@example.org, Bob <bob@example.org>", "Numbers", (str(report),))
+    for bad, words in (([link, "x@example.org"], "a mailto: link is given alone"),):
+        with pytest.raises(ValueError, match=words):
+            start_compose(config, bad, "", [], None)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--account", "play", "ann@example.org"], "no account named 'play'"),
+    (["-a", "missing.pdf", "ann@example.org"], "missing.pdf is not a file that can be read"),
+])
+def test_compose_refuses_an_unknown_account_or_a_file_it_cannot_attach(tmp_path: Path, args: list[str],
+                                                                       words: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[accounts.work]\nemail = "me@example.org"\nmaildir = "{tmp_path / "Mail"}"\n')
+    result = mailbag("--config", str(config), "compose", *args, env_home=tmp_path)
+    assert result.returncode == 2
+    assert f"mailbag: compose: {words}" in result.stderr and "Traceback" not in result.stderr

@@ -262,6 +262,24 @@ def new_draft(identity: Identity, *, to: str = "", cc: str = "", subject: str = 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StartCompose:
+    """A new message to open as the client starts (``mailbag compose``): from ``account``, with
+    these fields and the files at the paths ``attach``."""
+
+    account: str
+    to: str = ""
+    cc: str = ""
+    subject: str = ""
+    body: str = ""
+    attach: tuple[str, ...] = ()
+
+    def draft(self, identity: Identity) -> Draft:
+        """The draft, from ``identity`` (the account's)."""
+        draft = new_draft(identity, to=self.to, cc=self.cc, subject=self.subject, body=self.body)
+        return draft.with_(attachments=tuple(DraftAttachment(path=path) for path in self.attach))
+
+
 def attribution(original: RenderedMessage) -> str:
     """``On Tue, 3 Mar 2026 at 10:12, Ann Example wrote:``"""
     who = original.from_[0].display() if original.from_ else "someone"

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from mailbag.domain.compose import Draft
+from mailbag.domain.compose import Draft, StartCompose
 from mailbag.domain.events import Event, EventSink, OutboxChanged, RequestFailed
 from mailbag.services.api import MailFacade
 from mailbag.services.opening import remove_left_copies
@@ -86,6 +86,7 @@ class MailbagApp(OrderedApp[None]):
         editor: str = "",
         address_command: str = "",
         layout: str = "auto",
+        start: StartCompose | None = None,
     ) -> None:
         super().__init__()
         sys.setswitchinterval(SWITCH_SECONDS)
@@ -114,6 +115,7 @@ class MailbagApp(OrderedApp[None]):
         self._started = False
         self._stopped = False
         self._starting: asyncio.Task[None] | None = None
+        self._start_compose = start  # a new message to open at once (``mailbag compose``)
 
     def _fatal_error(self) -> None:
         """Textual's crash report, without the local variables it would print (they hold message
@@ -154,7 +156,11 @@ class MailbagApp(OrderedApp[None]):
             self._starting = asyncio.create_task(self._start_services())
         await self.push_screen(self.main_screen)
         self.set_timer(START_AT_LATEST, self._start_services)
-        self._offer_left_drafts()
+        if self._start_compose is not None:  # drafts left by an earlier run wait for the next start
+            start = self._start_compose
+            self.post_message(ComposeRequested(start.draft(self.facade.identity(start.account))))
+        else:
+            self._offer_left_drafts()
         self.run_worker(remove_left_copies, thread=True, group="left-copies")
 
     @on(MainScreen.FirstView)
