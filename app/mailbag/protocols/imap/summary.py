@@ -248,8 +248,9 @@ def addresses_unread(summary: MessageSummary) -> bool:
     """Whether the server put a placeholder for one of ``summary``'s addresses."""
     for group in (summary.from_, summary.to, summary.cc, summary.reply_to):
         for address in group:
-            if "MISSING" in address.email or "SYNTAX-ERROR" in address.email:
-                return any(mark in address.email for mark in _PLACEHOLDERS)
+            email = address.email
+            if ("MISSING" in email or "SYNTAX-ERROR" in email) and any(mark in email for mark in _PLACEHOLDERS):
+                return True
     return False
 
 
