@@ -162,3 +162,17 @@ def test_envelope_date_bytes_fast_path_agrees_with_the_text_path() -> None:
         assert got is not None and got.utcoffset() == timedelta(hours=5, minutes=30)
     assert envelope_date(b"Sat, 2 Foo 2024 07:59:00 +0000") is None
     assert envelope_date(b"Sat, 2 Mar 2024 25:59:00 +0000") is None
+
+
+def test_a_server_placeholder_is_found_in_any_address_and_a_look_alike_is_not_one() -> None:
+    from mailbag.domain.models import Address, MessageSummary
+    from mailbag.protocols.imap.summary import addresses_unread
+
+    def summary(*emails: str) -> MessageSummary:
+        return MessageSummary(uid=1, flags=frozenset(), date=None, size=1, subject="", from_=(Address("", emails[0]),),
+                              to=tuple(Address("", e) for e in emails[1:]), cc=(), reply_to=())
+
+    assert not addresses_unread(summary("MISSING.PERSONS@example.org", "ann@example.org"))
+    assert addresses_unread(summary("MISSING.PERSONS@example.org", "MISSING_MAILBOX@MISSING_DOMAIN"))
+    assert addresses_unread(summary("root@MISSING_DOMAIN"))
+    assert addresses_unread(summary("ann@example.org", "bob@.MISSING-HOST-NAME."))
