@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from mailbag.protocols.imap import ImapClient, ServerPush
+from mailbag.protocols.imap import FromUid, ImapClient, ServerPush
 from mailbag.protocols.imap.errors import ImapError
 from tests.integration.test_imap_faults import CAPS, Script, command, logged_in, serve, settings
 from tests.integration.test_notify_refused import first_push
@@ -98,3 +98,35 @@ async def test_a_search_answer_of_billions_of_uids_is_a_failed_search_not_a_list
         await client.select("INBOX")
         with pytest.raises(ImapError, match="SEARCH failed: the server sent a set of more than 5,000,000 UIDs"):
             await client.search("ALL")
+
+
+_PLACEHOLDER_SUMMARY = (b'* 1 FETCH (UID 1 FLAGS () INTERNALDATE "02-Mar-2024 08:00:00 +0100" RFC822.SIZE 10 ENVELOPE'
+                        b' (NIL "s" ((NIL NIL "MISSING_MAILBOX" "MISSING_DOMAIN")) NIL NIL NIL NIL NIL NIL "<a@x>")'
+                        b' BODYSTRUCTURE ("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+                        b" BODY[HEADER.FIELDS (REFERENCES)] {0}\r\n)\r\n")
+_FIELDS = b"From: Ann <ann@example.org>\r\n\r\n"
+
+
+@pytest.mark.parametrize("second, sender", [
+    (b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM TO CC REPLY-TO)] {%d}\r\n%s)\r\n" % (len(_FIELDS), _FIELDS),
+     "ann@example.org"),
+    (b"", "MISSING_MAILBOX@MISSING_DOMAIN"),  # refused (below): the summary as the server gave it
+], ids=["read", "refused"])
+async def test_addresses_a_server_could_not_read_are_fetched_again_or_kept_when_that_is_refused(
+        second: bytes, sender: str) -> None:
+    fetches: list[bytes] = []
+
+    def uid_fetch(tag: bytes) -> bytes:
+        fetches.append(tag)
+        if len(fetches) == 1:
+            return _PLACEHOLDER_SUMMARY + tag + b" OK done\r\n"
+        return second + tag + (b" OK done\r\n" if second else b" NO [SERVERBUG] not now\r\n")
+
+    select = b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n%s OK [READ-WRITE] done\r\n"
+    async with logged_in(mailutils_like({b"UID": uid_fetch, b"SELECT": lambda tag: select % tag})) as client:
+        await client.select("INBOX")
+        summaries = [s async for batch in client.fetch_summaries(FromUid(1)) for s in batch]
+        assert [a.email for s in summaries for a in s.from_] == [sender]
+        assert [s.message_id for s in summaries] == ["<a@x>"]  # once, either way
+        assert len(fetches) == 2
+        await client.noop()  # the session goes on

@@ -736,11 +736,16 @@ class ImapClient:
                  self.account, len(unread))
         fields = self._stream(format_uid_set(unread), f"UID {ADDRESS_FIELDS}", None, address_fields_from_items,
                               batch_size, ADDRESS_ITEM)
-        async with aclosing(aiter(fields)) as answers:
-            async for answer in answers:
-                for uid, found in answer:
-                    if uid in unread:
-                        unread[uid] = with_addresses(unread[uid], found)
+        try:
+            async with aclosing(aiter(fields)) as answers:
+                async for answer in answers:
+                    for uid, found in answer:
+                        if uid in unread:
+                            unread[uid] = with_addresses(unread[uid], found)
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:  # refused: the summaries as the server gave them, not none
+            log.info("imap %s: the addresses could not be fetched: %s", self.account, exc)
         yield list(unread.values())
 
     def fetch_flags(self, uids: Uids | None = None, *, changedsince: int | None = None,
