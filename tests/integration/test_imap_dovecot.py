@@ -201,6 +201,17 @@ async def test_addresses_the_server_could_not_read_are_read_from_the_messages_ow
     assert len(await client.all_uids()) == 3  # the connection goes on
 
 
+async def test_a_message_whose_attachment_mutt_deleted_or_kept_on_a_site_has_no_attachment_mark(
+        dovecot, mail_user, client) -> None:
+    from tests.unit.test_parts_kept_elsewhere import MUTT_DELETED, ON_FTP
+
+    for message in (MUTT_DELETED, ON_FTP, make_message(3, attachment=True)):
+        dovecot.deliver(mail_user.name, message)
+    await client.select("INBOX")
+    summaries = [s async for batch in client.fetch_summaries(FromUid(1)) for s in batch]
+    assert [(s.uid, s.has_attachment) for s in summaries] == [(1, False), (2, False), (3, True)]
+
+
 async def test_condstore_changedsince_sees_flags_from_another_client(dovecot, mail_user, client) -> None:
     dovecot.deliver_many(mail_user.name, [make_message(i) for i in range(1, 6)])
     before = await client.select("INBOX")

@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from mailbag.domain.mime import extract_part, render_message
+from mailbag.protocols.maildir import summary_of
 
 
 def mixed(part: bytes) -> bytes:
@@ -67,3 +68,20 @@ def test_a_file_sent_as_appledouble_is_listed_once_without_its_mac_resource_fork
                 b"JVBERi0=\r\n--I--")
     [only] = render_message(raw).attachments
     assert extract_part(raw, only) == ("report.pdf", b"%PDF-")
+
+
+MUTT_DELETED = mixed(b'Content-Type: message/external-body; access-type=x-mutt-deleted;\r\n\texpiration="Mon, 7 Dec 2026 '
+                     b'10:00:00 +0000"; length=12345\r\n\r\nContent-Type: application/pdf; name="report.pdf"\r\n'
+                     b'Content-Disposition: attachment; filename="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n')
+
+
+ON_FTP = mixed(b'Content-Type: message/external-body; access-type=anon-ftp; site="ftp.example.org"; name="big.tar"'
+               b"\r\n\r\nContent-Type: application/x-tar\r\n\r\n")
+
+
+def test_a_message_whose_attachment_mutt_deleted_has_no_attachment_mark_in_the_list() -> None:
+    # The list marked it "@" while the reader listed nothing to open.
+    assert summary_of(MUTT_DELETED, 1, frozenset(), 0.0).has_attachment is False
+    assert summary_of(ON_FTP, 1, frozenset(), 0.0).has_attachment is False
+    kept = mixed(b'Content-Type: application/pdf; name="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBE')
+    assert summary_of(kept, 1, frozenset(), 0.0).has_attachment is True

@@ -828,6 +828,8 @@ def _holds_attachment(entity: bytes, depth: int) -> bool:
     if entity.startswith((b"\n", b"\r\n")):
         head, body = b"", entity
     headers = _part_fields(head)
+    if headers.get_content_type() == "message/external-body":  # kept elsewhere: nothing here
+        return False
     if depth > 0 and (headers.get_content_disposition() == "attachment" or headers.get_filename()):
         return True
     maintype = headers.get_content_maintype()

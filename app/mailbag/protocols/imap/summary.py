@@ -170,7 +170,8 @@ def has_attachment(body: Value) -> bool:
 
     A part counts when its disposition is ``attachment``, or when it is a named leaf that is
     neither text nor multipart; an attached message (message/rfc822) counts too. Inline parts of
-    a multipart/related (images of an HTML body) do not. Walks with an explicit stack.
+    a multipart/related (images of an HTML body) do not, nor does a part kept elsewhere
+    (message/external-body: an attachment mutt deleted, say). Walks with an explicit stack.
     """
     stack: list[tuple[Value, bool]] = [(body, False)]
     while stack:
@@ -188,6 +189,8 @@ def has_attachment(body: Value) -> bool:
         subtype = as_text(part[1]).lower() if len(part) > 1 else ""
         if ctype == "message" and subtype in ("rfc822", "global"):
             return True
+        if ctype == "message" and subtype == "external-body":  # kept elsewhere: nothing to open here
+            continue
         at = 9 if ctype == "text" else 8
         disposition = part[at] if len(part) > at else None
         kind, disposition_params = "", {}
