@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the mail client with a new message: to the addresses given, or filled"
         " from one mailto: link (RFC 6068: to, cc, subject and body; any other field is left out)."
         " As the system's mailto handler: mailbag compose %u. The message goes through the outbox"
-        " like any other; mailbag stays open when it is sent or put away.",
+        " like any other; mailbag stays open when it is sent or put away. With its standard input"
+        " not a terminal (a script: mailbag compose -s Report ann@example.org < report.txt), the"
+        " input is the text and the message is sent at once, with mailbag send's exit status.",
     )
     compose.add_argument("to", nargs="*", metavar="ADDRESS", help="a recipient, or one mailto: link")
     compose.add_argument("-s", "--subject", default="", help="the subject")
@@ -162,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"mailbag: compose: {exc}", file=sys.stderr)
             return 2
+        if not sys.stdin.isatty():  # a script's: the body on stdin, sent at once (mutt -s ... < file)
+            from mailbag.send_command import run_composed
+
+            return asyncio.run(run_composed(config, start, sys.stdin.buffer.read()))
     return run_ui(config, paths.cache_db(), start=start)
 
 

@@ -10,12 +10,13 @@ Exit status (sysexits): 0 sent (and its copy kept in Sent, or waiting to be), 75
 (the server could not be reached, or answered "try later"), 69 not sent and kept in the outbox
 (refused, or it may have gone out already and is not sent twice), 65 a message that cannot be
 sent as it is (a header injection, no recipient), 64 no such account, 2 a cache that cannot be
-used.
+used. ``mailbag compose`` run by a script sends its message so too (``run_composed``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from mailbag.domain.envelope import EnvelopeError, prepare
 from mailbag.store.local import QUEUED, SENDING
 
 if TYPE_CHECKING:
+    from mailbag.domain.compose import StartCompose
     from mailbag.services.outbox import OutboxService
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,25 @@ def choose_account(config: Config, raw: bytes, name: str | None) -> tuple[Accoun
             raise LookupError(f"no account sends as {sender}; choose one with --account")
         account = matches[0]
     return account, raw
+
+
+async def run_composed(config: Config, start: StartCompose, text: bytes) -> int:
+    """``mailbag compose`` from a script: the message of ``start`` with ``text`` (UTF-8) as its
+    body (else the mailto link's), sent as ``mailbag send`` sends; returns the exit status."""
+    from datetime import datetime, timezone
+
+    from mailbag.domain.compose import Identity
+    from mailbag.domain.outgoing import ComposeError, build_message
+
+    body = text.decode("utf-8", "replace") or start.body
+    draft = dataclasses.replace(start, body=body).draft(Identity.of(config.accounts[start.account]))
+    try:
+        outgoing = build_message(draft, now=datetime.now(timezone.utc))
+    except ComposeError as exc:
+        return _say(Verdict(EX_DATAERR, f"the message cannot be sent: {exc}"))
+    except OSError as exc:
+        return _say(Verdict(EX_DATAERR, f"the message cannot be sent: {exc.filename}: {exc.strerror}"))
+    return await run_send(config, start.account, False, outgoing.message)
 
 
 async def run_send(config: Config, account_name: str | None, flush: bool, raw: bytes) -> int:

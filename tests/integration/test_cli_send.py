@@ -315,3 +315,30 @@ def test_a_certificate_not_the_pinned_one_gets_no_message(
     assert b"waits in the outbox" in result.stderr
     assert b"is not the pinned sha256:" + b"0" * 64 in result.stderr
     assert smtp_server.received == [] and mailbox(dovecot, to) == []
+
+
+def test_compose_from_a_script_sends_the_text_on_stdin_with_its_subject_and_file(
+    dovecot: DovecotServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # As mutt -s Report -a report.csv ann@... < text: no UI, the message sent at once.
+    me, to = dovecot.add_user(), dovecot.add_user()
+    config = aiosmtpd_config(tmp_path / "config.toml", dovecot, me, smtp_server)
+    report = tmp_path / "report.csv"
+    report.write_text("day,count\nMon,3\n")
+    command = [sys.executable, "-m", "mailbag", "--config", str(config), "compose", "-s", "Nightly report",
+               "-a", str(report), to.email]
+    result = subprocess.run(command, input="Numbers inside.\n".encode(), capture_output=True, env=env(tmp_path),
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    (delivered,) = mailbox(dovecot, to)
+    message = parsed(delivered)
+    assert message["Subject"] == "Nightly report" and message["From"] == f"Me Myself <{me.email}>"
+    text = message.get_body(("plain",))
+    assert text is not None and text.get_content().startswith("Numbers inside.")
+    [attached] = message.iter_attachments()
+    assert attached.get_filename() == "report.csv" and attached.get_content() == "day,count\nMon,3\n"
+    (copy,) = mailbox(dovecot, me, "Sent")  # kept as mailbag send keeps it
+    assert b"Nightly report" in copy
+    nobody = subprocess.run([*command[:5], "compose", "-s", "x"], input=b"text", capture_output=True,
+                            env=env(tmp_path), timeout=120)
+    assert nobody.returncode == 65 and b"no recipient" in nobody.stderr  # refused, never queued
