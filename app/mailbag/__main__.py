@@ -91,10 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="open mailbag on a new message to ADDRESS... or a mailto: link (as a mailto handler)",
         description="Open the mail client with a new message: to the addresses given, or filled"
         " from one mailto: link (RFC 6068: to, cc, subject and body; any other field is left out)."
-        " As the system's mailto handler: mailbag compose %u. The message goes through the outbox"
-        " like any other; mailbag stays open when it is sent or put away. With its standard input"
-        " not a terminal (a script: mailbag compose -s Report ann@example.org < report.txt), the"
-        " input is the text and the message is sent at once, with mailbag send's exit status.",
+        " As the system's mailto handler, in a terminal: x-terminal-emulator -e mailbag compose %u."
+        " The message goes through the outbox like any other; mailbag stays open when it is sent or"
+        " put away. With its standard input not a terminal (a script: mailbag compose -s Report"
+        " ann@example.org < report.txt), the input is the text and the message is sent at once,"
+        " with mailbag send's exit status; a mailto: link is then refused, never sent unseen.",
     )
     compose.add_argument("to", nargs="*", metavar="ADDRESS", help="a recipient, or one mailto: link")
     compose.add_argument("-s", "--subject", default="", help="the subject")
@@ -165,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mailbag: compose: {exc}", file=sys.stderr)
             return 2
         if not sys.stdin.isatty():  # a script's: the body on stdin, sent at once (mutt -s ... < file)
+            if any(address.lower().startswith("mailto:") for address in args.to):
+                # A link's message is shown before it goes: one clicked in a browser that runs
+                # mailbag without a terminal is never sent unseen.
+                print("mailbag: compose: a mailto: link opens its message to be read first, which needs a"
+                      " terminal: run it in one (x-terminal-emulator -e mailbag compose %u)", file=sys.stderr)
+                return 2
             from mailbag.send_command import run_composed
 
             return asyncio.run(run_composed(config, start, sys.stdin.buffer.read()))

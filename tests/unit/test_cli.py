@@ -204,3 +204,16 @@ def test_compose_refuses_an_unknown_account_or_a_file_it_cannot_attach(tmp_path:
     result = mailbag("--config", str(config), "compose", *args, env_home=tmp_path)
     assert result.returncode == 2
     assert f"mailbag: compose: {words}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_compose_without_a_terminal_refuses_a_mailto_link_rather_than_send_it_unseen(tmp_path: Path) -> None:
+    # A browser that runs "mailbag compose %u" with no terminal would have sent a page's link.
+    config = tmp_path / "config.toml"
+    config.write_text(f'[accounts.work]\nemail = "me@example.org"\nmaildir = "{tmp_path / "Mail"}"\n\n'
+                      '[accounts.work.smtp]\nhost = "127.0.0.1"\nport = 1\nsecurity = "none"\nusername = "me"\npassword_env = "NONE_SET"\n')
+    link = "mailto:ann@example.org?subject=Hi&body=Send%20me%20money"
+    result = subprocess.run([sys.executable, "-m", "mailbag", "--config", str(config), "compose", link],
+                            input="", capture_output=True, text=True, env=environment(tmp_path), timeout=60)
+    assert result.returncode == 2
+    assert "a mailto: link opens its message to be read first, which needs a terminal" in result.stderr
+    assert not list(tmp_path.rglob("local.sqlite3"))  # nothing queued
