@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mailbag: compose: {exc}", file=sys.stderr)
             return 2
         if not sys.stdin.isatty():  # a script's: the body on stdin, sent at once (mutt -s ... < file)
-            if any(address.lower().startswith("mailto:") for address in args.to):
+            if any(map(_is_link, args.to)):
                 # A link's message is shown before it goes: one clicked in a browser that runs
                 # mailbag without a terminal is never sent unseen.
                 print("mailbag: compose: a mailto: link opens its message to be read first, which needs a"
@@ -188,9 +188,9 @@ def start_compose(config: Config, to: Sequence[str], subject: str, attach: Seque
     if account is not None and account not in config.accounts:
         raise ValueError(f"no account named {account!r} in {config.path}")
     chosen = account or config.account_names()[0]
-    if len(to) == 1 and to[0].lower().startswith("mailto:"):
+    if len(to) == 1 and _is_link(to[0]):
         fields = parse_mailto(to[0])
-    elif any(address.lower().startswith("mailto:") for address in to):
+    elif any(map(_is_link, to)):
         raise ValueError("a mailto: link is given alone")
     else:
         fields = MailtoFields(to=", ".join(clean_line(address) for address in to))
@@ -199,6 +199,11 @@ def start_compose(config: Config, to: Sequence[str], subject: str, attach: Seque
             raise ValueError(f"{path} is not a file that can be read")
     return StartCompose(account=chosen, to=fields.to, cc=fields.cc, subject=clean_line(subject) or fields.subject,
                         body=fields.body, attach=tuple(str(path.resolve()) for path in attach))
+
+
+def _is_link(argument: str) -> bool:
+    """Whether a ``mailbag compose`` argument is a mailto: link rather than an address."""
+    return argument[:7].lower() == "mailto:"
 
 
 def exposed_secrets(config: Config) -> str | None:

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from mailbag.domain import header_fields
 from mailbag.domain.header_fields import content_type, first_fields
 from mailbag.domain.headers import decode_words, parse_address_list
 from mailbag.domain.mime import render_message
@@ -114,7 +115,7 @@ def test_every_corpus_message_summarises_as_the_email_package_reads_it() -> None
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             text = block.decode("latin-1")
-        text = maildir._FOLD.sub("", text)
+        text = header_fields._FOLD.sub("", text)
         fields = first_fields(text)
         if fields is None:
             continue

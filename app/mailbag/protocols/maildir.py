@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailbag.domain.folder_roles import role_by_name
-from mailbag.domain.header_fields import block_fields, content_type, first_fields
+from mailbag.domain.header_fields import block_fields, content_type
 from mailbag.domain.headers import decode_words, parse_address_list, parse_date, too_far_ahead
 from mailbag.domain.models import (
     ANSWERED,
@@ -97,7 +97,6 @@ def _role(name: str) -> FolderRole:
     return role_by_name(parts[0]) if len(parts) == 1 else FolderRole.NONE
 
 
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 #: The end of a header block: the line break of its last line and the blank line after it.
 _HEADER_END = re.compile(rb"\n\r?\n")
@@ -855,12 +854,9 @@ def _holds_attachment(entity: bytes, depth: int) -> bool:
 
 def _part_fields(head: bytes) -> email.message.Message:
     """The fields of a part's header block that tell what it is (type, disposition, names), as
-    the email package's HeaderParser reads them; read by :func:`first_fields` where it can (the
-    email package's parser costs more than the rest of a summary)."""
-    text = head.decode("latin-1")
-    fields = first_fields(_FOLD.sub("", text))
-    if fields is None:
-        return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    the email package's HeaderParser reads them; read by :func:`block_fields` (the email
+    package's parser costs more than the rest of a summary)."""
+    fields = block_fields(head)
     message = email.message.Message()
     for name in ("content-type", "content-disposition"):
         if (value := fields.get(name)) is not None:

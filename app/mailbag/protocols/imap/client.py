@@ -9,8 +9,8 @@ import logging
 import re
 import socket
 import ssl
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -725,9 +725,12 @@ class ImapClient:
         unread: dict[int, MessageSummary] = {}
         async with aclosing(aiter(stream)) as batches:  # a caller that stops ends the FETCH now
             async for batch in batches:
-                kept = [summary for summary in batch if not addresses_unread(summary)]
-                if len(kept) < len(batch):
-                    unread.update((s.uid, s) for s in batch if addresses_unread(s))
+                kept: list[MessageSummary] = []
+                for summary in batch:
+                    if addresses_unread(summary):
+                        unread[summary.uid] = summary
+                    else:
+                        kept.append(summary)
                 if kept:
                     yield kept
         if not unread:

@@ -244,7 +244,7 @@ def summary_from_items(items: dict[bytes, Value]) -> MessageSummary | None:
 _PLACEHOLDERS = ("MISSING_MAILBOX@", "@MISSING_DOMAIN", "@.MISSING-HOST-NAME.", "@.SYNTAX-ERROR.")
 #: The fields read again for such a message, and the item that answers it.
 ADDRESS_FIELDS = "BODY.PEEK[HEADER.FIELDS (FROM TO CC REPLY-TO)]"
-ADDRESS_ITEM = b"BODY[HEADER.FIELDS (FROM TO CC REPLY-TO)]"
+ADDRESS_ITEM = ADDRESS_FIELDS.replace(".PEEK", "").encode("ascii")
 
 
 def addresses_unread(summary: MessageSummary) -> bool:
